@@ -1,0 +1,91 @@
+//! Stable diagnostic codes. A code never changes meaning once released; every code is
+//! documented in `docs/diagnostics.md` (a test keeps the two in step).
+
+use serde::{Deserialize, Serialize};
+
+use super::Severity;
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $severity:ident, $summary:literal; )*) => {
+        /// Every diagnostic alur reports.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Code {
+            $( #[doc = $summary] #[serde(rename = $code)] $variant, )*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable code, such as `E104`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One line saying what the code is about (English, for the reference).
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Input and syntax.
+    InputNotUtf8 = "E001", Error, "the file is not UTF-8 text";
+    InputTooLarge = "E002", Error, "the file is larger than alur reads";
+    NestingTooDeep = "E003", Error, "blocks are nested deeper than alur allows";
+    ParserLimit = "E004", Error, "the parser gave up on a pathological input";
+    UnexpectedCharacter = "E005", Error, "a character that cannot start any word, number or symbol";
+    UnclosedString = "E006", Error, "a text in quotes is not closed";
+    UnclosedBlock = "E007", Error, "a `{` has no matching `}`";
+    UnmatchedClose = "E008", Error, "a `}` has no matching `{`";
+    Expected = "E009", Error, "something else was expected here";
+    UnknownKeyword = "E010", Error, "a word that is not a keyword where a keyword is expected";
+    NoSop = "E011", Error, "the file defines no `sop`";
+    DuplicateSetting = "E012", Error, "a setting that may appear once appears twice";
+    MissingSetting = "E013", Error, "a required setting is missing";
+    InvalidValue = "E014", Error, "a value that is not allowed here";
+    ImportFailed = "E015", Error, "an imported or called file cannot be read";
+    // Names and references.
+    DuplicateId = "E101", Error, "two things of the same kind share an id";
+    DuplicateStepNumber = "E102", Error, "two steps share a number";
+    UnknownActor = "E103", Error, "a step names an actor that is not declared";
+    UnknownStep = "E104", Error, "a route or setting names a step or end that does not exist";
+    UnknownArtifact = "E105", Error, "a step needs or gives a document that is not declared";
+    UnknownOutcome = "E106", Error, "an outcome that the decision cannot have";
+    UnknownField = "E107", Error, "a condition names a case field that is not declared";
+    UnknownCalendar = "E108", Error, "the calendar named by the SOP does not exist";
+    UnknownFragment = "E109", Error, "`pakai` names a fragment that is not defined or imported";
+    // Flow.
+    UnreachableStep = "E201", Error, "no route leads to this step";
+    NoEndReachable = "E202", Error, "from this step no end can be reached";
+    LoopWithoutExit = "E203", Error, "a loop that no route leaves";
+    SingleOutcome = "E204", Error, "a decision with only one outcome";
+    MissingActor = "E205", Error, "a step without an actor";
+    MissingDuration = "E206", Error, "a step without a duration (waktu)";
+    RouteLeavesBranch = "E207", Error, "a route jumps into or out of a parallel branch";
+    EmptyBlock = "E208", Error, "a parallel or alternative block with fewer than two branches";
+    SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
+    // Rules.
+    TypeMismatch = "E301", Error, "a condition compares values of different types";
+    // Time.
+    StatedTotalMismatch = "E401", Error, "the stated total differs from the sum of the steps";
+    StatedRoundingMismatch = "E402", Error, "the rounded days in parentheses differ from the total";
+    // Warnings.
+    AmbiguousDay = "W001", Warning, "a bare English `day`: working day or calendar day?";
+    InputNotProduced = "W002", Warning, "a step needs a document that is not produced on every path before it";
+    OutputUnused = "W003", Warning, "a document that is produced but never needed";
+    PromiseExceeded = "W004", Warning, "the computed time exceeds the service-standard promise";
+    UnusedField = "W005", Warning, "a case field that no condition or decision uses";
+    UnusedActor = "W006", Warning, "an actor that no step uses";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

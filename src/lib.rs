@@ -1,0 +1,11 @@
+//! alur: a rules-driven workflow engine where a government SOP is one plain-text `.sop` file.
+//!
+//! The stages, in the order a file flows through them:
+//! [`syntax`] (text to syntax tree) → [`compile`] (syntax tree to model and state graph) →
+//! [`check`] (routes and timing proven before anything runs) → [`time`] (working-time
+//! arithmetic on office calendars). [`diagnostic`] is shared by all of them; [`format`] reprints
+//! a syntax tree canonically.
+
+pub mod diagnostic;
+pub mod syntax;
+pub mod time;

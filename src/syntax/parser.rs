@@ -1,0 +1,319 @@
+//! Text to concrete syntax tree, through the pest grammar in `grammar/sop.pest`.
+//!
+//! The grammar accepts any sequence of lines and blocks, so the only pest failures left are
+//! resource limits; everything else becomes a diagnostic with the exact span, and the lines
+//! around a bad one still parse.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+use std::num::NonZeroUsize;
+
+use super::cst::{Block, Comment, Cst, Item, Token, TokenKind};
+use super::{FileId, Span};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::t;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/sop.pest"]
+struct SopGrammar;
+
+/// Files beyond this size are refused with one clear error instead of being read.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+/// Deeper nesting than this is refused before pest recurses into it.
+pub const MAX_NESTING: usize = 32;
+/// Bounds pest's work on pathological inputs.
+const CALL_LIMIT: usize = 200_000_000;
+
+/// Parses bytes read from a file: checks the size and the encoding first.
+pub fn parse_bytes(file: FileId, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let whole = Span::new(file, 0, 0);
+    if bytes.len() > MAX_FILE_BYTES {
+        let mib = bytes.len() / (1024 * 1024);
+        let limit = MAX_FILE_BYTES / (1024 * 1024);
+        return Err(Diagnostic::new(
+            Code::InputTooLarge,
+            t!("berkas ini {mib} MiB, melebihi batas {limit} MiB", "this file is {mib} MiB, over the {limit} MiB limit"),
+            whole,
+            t!("berkas terlalu besar", "file too large"),
+        )
+        .with_help(t!(
+            "pecah SOP menjadi beberapa berkas dan gabungkan dengan `impor`",
+            "split the SOP into several files and combine them with `import`"
+        )));
+    }
+    if let Err(error) = std::str::from_utf8(bytes) {
+        let at = error.valid_up_to();
+        return Err(Diagnostic::new(
+            Code::InputNotUtf8,
+            t!("berkas ini bukan teks UTF-8 (byte ke-{at})", "this file is not UTF-8 text (at byte {at})"),
+            Span::new(file, at, at),
+            t!("byte bukan UTF-8 di sini", "non-UTF-8 byte here"),
+        )
+        .with_help(t!(
+            "simpan berkas sebagai UTF-8 di penyunting teks",
+            "save the file as UTF-8 in your text editor"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses source text into a syntax tree and the diagnostics found on the way.
+pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    if text.len() > MAX_FILE_BYTES {
+        if let Err(d) = parse_bytes(file, text.as_bytes()) {
+            diagnostics.push(d);
+        }
+        return (Cst::default(), diagnostics);
+    }
+    if let Some(offset) = too_deep(text) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::NestingTooDeep,
+                t!("blok bersarang lebih dari {MAX_NESTING} tingkat", "blocks are nested more than {MAX_NESTING} levels deep"),
+                Span::new(file, offset, offset + 1),
+                {
+                    let level = MAX_NESTING + 1;
+                    t!("tingkat ke-{level} dimulai di sini", "level {level} starts here")
+                },
+            )
+            .with_help(t!(
+                "SOP tidak memerlukan sarang sedalam ini; periksa kurung kurawal yang tidak ditutup",
+                "no SOP needs nesting this deep; look for braces that are never closed"
+            )),
+        );
+        return (Cst::default(), diagnostics);
+    }
+    pest::set_call_limit(NonZeroUsize::new(CALL_LIMIT));
+    let pairs = match SopGrammar::parse(Rule::file, text) {
+        Ok(pairs) => pairs,
+        Err(error) => {
+            let (start, end) = match error.location {
+                pest::error::InputLocation::Pos(p) => (p, p),
+                pest::error::InputLocation::Span((s, e)) => (s, e),
+            };
+            diagnostics.push(Diagnostic::new(
+                Code::ParserLimit,
+                t!("pengurai berhenti: masukan ini terlalu rumit untuk dibaca", "the parser stopped: this input is too complex to read"),
+                Span::new(file, start, end),
+                t!("berhenti di sini", "stopped here"),
+            ));
+            return (Cst::default(), diagnostics);
+        }
+    };
+    let mut builder = Builder { file, diagnostics };
+    let mut cst = Cst::default();
+    for pair in pairs.flatten().take(1) {
+        // `file` holds items and stray closing braces in order.
+        let mut items = Vec::new();
+        let mut trailing = Vec::new();
+        let mut state = LineState::start();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::items => builder.items(child, &mut items, &mut trailing, &mut state),
+                Rule::stray_close => {
+                    let span = builder.span(&child);
+                    builder.diagnostics.push(
+                        Diagnostic::new(
+                            Code::UnmatchedClose,
+                            t!("`}}` ini tidak menutup blok apa pun", "this `}}` closes no block"),
+                            span,
+                            t!("tidak ada `{{` yang cocok", "no matching `{{`"),
+                        )
+                        .with_help(t!("hapus `}}` ini, atau tambahkan `{{` yang hilang", "remove this `}}`, or add the missing `{{`")),
+                    );
+                }
+                _ => {}
+            }
+        }
+        cst.items = items;
+        cst.trailing = trailing;
+    }
+    (cst, builder.diagnostics)
+}
+
+/// The first `{` beyond the nesting limit, skipping strings and comments.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where we are relative to line ends, to attach comments and blank lines.
+struct LineState {
+    newlines: usize,
+    pending: Vec<Comment>,
+}
+
+impl LineState {
+    fn start() -> Self {
+        LineState { newlines: 1, pending: Vec::new() }
+    }
+}
+
+struct Builder {
+    file: FileId,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn items(&mut self, pair: Pair<'_, Rule>, out: &mut Vec<Item>, trailing: &mut Vec<Comment>, state: &mut LineState) {
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::newline => state.newlines += 1,
+                Rule::comment => {
+                    let comment = Comment {
+                        text: child.as_str().trim_end().to_string(),
+                        span: self.span(&child),
+                        blank_before: state.newlines >= 2,
+                    };
+                    match out.last_mut() {
+                        Some(last) if state.newlines == 0 && last.trailing.is_none() => last.trailing = Some(comment),
+                        _ => state.pending.push(comment),
+                    }
+                }
+                Rule::item => {
+                    let mut item = self.item(child);
+                    item.blank_before = state.newlines >= 2
+                        || state.pending.first().is_some_and(|c| c.blank_before);
+                    item.leading = std::mem::take(&mut state.pending);
+                    state.newlines = 0;
+                    out.push(item);
+                }
+                _ => {}
+            }
+        }
+        trailing.append(&mut state.pending);
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
+        let span = self.span(&pair);
+        let mut item = Item {
+            tokens: Vec::new(),
+            block: None,
+            span,
+            leading: Vec::new(),
+            trailing: None,
+            blank_before: false,
+            broken: false,
+        };
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::head => {
+                    for token in child.into_inner() {
+                        let token = self.token(token);
+                        if matches!(token.kind, TokenKind::Bad | TokenKind::UnclosedString) {
+                            item.broken = true;
+                        }
+                        item.tokens.push(token);
+                    }
+                }
+                Rule::block => item.block = Some(self.block(child)),
+                _ => {}
+            }
+        }
+        item
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = self.span(&pair);
+        let open = Span::new(self.file, span.start as usize, span.start as usize + 1);
+        let mut block = Block { open, items: Vec::new(), trailing: Vec::new(), close: None };
+        let mut state = LineState::start();
+        state.newlines = 0;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::items => self.items(child, &mut block.items, &mut block.trailing, &mut state),
+                Rule::close => block.close = Some(self.span(&child)),
+                _ => {}
+            }
+        }
+        if block.close.is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::UnclosedBlock,
+                    t!("blok ini tidak pernah ditutup", "this block is never closed"),
+                    open,
+                    t!("`{{` ini tidak punya `}}` pasangannya", "this `{{` has no matching `}}`"),
+                )
+                .with_help(t!("tambahkan `}}` di akhir blok", "add a `}}` where the block ends")),
+            );
+        }
+        block
+    }
+
+    fn token(&mut self, pair: Pair<'_, Rule>) -> Token {
+        let span = self.span(&pair);
+        let text = pair.as_str().to_string();
+        let kind = match pair.as_rule() {
+            Rule::string => TokenKind::String,
+            Rule::unclosed_string => TokenKind::UnclosedString,
+            Rule::date => TokenKind::Date,
+            Rule::clock => TokenKind::Clock,
+            Rule::number => TokenKind::Number,
+            Rule::word => TokenKind::Word,
+            Rule::arrow => TokenKind::Arrow,
+            Rule::compare => TokenKind::Compare,
+            Rule::punct => TokenKind::Punct,
+            _ => TokenKind::Bad,
+        };
+        match kind {
+            TokenKind::Bad => self.diagnostics.push(
+                Diagnostic::new(
+                    Code::UnexpectedCharacter,
+                    t!("karakter `{text}` tidak dikenal di sini", "unexpected character `{text}`"),
+                    span,
+                    t!("karakter tak terduga", "unexpected character"),
+                )
+                .with_help(t!(
+                    "teks bebas ditulis di antara tanda kutip, misalnya \"{text}\"",
+                    "free text goes in double quotes, for example \"{text}\""
+                )),
+            ),
+            TokenKind::UnclosedString => self.diagnostics.push(
+                Diagnostic::new(
+                    Code::UnclosedString,
+                    t!("teks dalam tanda kutip tidak ditutup", "a text in quotes is not closed"),
+                    Span::new(self.file, span.start as usize, span.start as usize + 1),
+                    t!("tanda kutip pembuka ini tidak punya pasangan", "this opening quote has no closing quote"),
+                )
+                .with_help(t!("tambahkan `\"` di akhir teks", "add a `\"` where the text ends")),
+            ),
+            _ => {}
+        }
+        Token { kind, text, span }
+    }
+}
