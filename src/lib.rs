@@ -9,3 +9,7 @@
 pub mod diagnostic;
 pub mod syntax;
 pub mod time;
+pub mod check;
+pub mod compile;
+pub mod model;
+pub mod cli;

@@ -80,8 +80,7 @@ codes! {
     InputNotProduced = "W002", Warning, "a step needs a document that is not produced on every path before it";
     OutputUnused = "W003", Warning, "a document that is produced but never needed";
     PromiseExceeded = "W004", Warning, "the computed time exceeds the service-standard promise";
-    UnusedField = "W005", Warning, "a case field that no condition or decision uses";
-    UnusedActor = "W006", Warning, "an actor that no step uses";
+    UnusedActor = "W005", Warning, "an actor that no step uses";
 }
 
 impl std::fmt::Display for Code {

@@ -1,0 +1,136 @@
+//! Documents: what a step needs was given before it on every path; what is given is needed.
+
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::HashSet;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{Edge, Node, Sop};
+use crate::t;
+
+type Bits = Vec<u64>;
+
+fn set(bits: &mut Bits, i: usize) {
+    if let Some(word) = bits.get_mut(i / 64) {
+        *word |= 1 << (i % 64);
+    }
+}
+
+fn has(bits: &Bits, i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
+    let graph = &sop.flow.graph;
+    let count = sop.artifacts.len();
+    let words = count.div_ceil(64).max(1);
+    let index_of = |name: &str| sop.artifacts.iter().position(|a| a.id.name == name);
+    // Must-analysis: what is certainly produced on every path reaching a node. Joins take the
+    // union (all branches have run); other merges the intersection.
+    let full: Bits = vec![u64::MAX; words];
+    let mut produced_out: Vec<Bits> = vec![full.clone(); graph.node_count()];
+    let mut external: Bits = vec![0; words];
+    for (i, artifact) in sop.artifacts.iter().enumerate() {
+        if artifact.external {
+            set(&mut external, i);
+        }
+    }
+    produced_out[sop.flow.start.index()] = external.clone();
+    let order: Vec<_> = graph.node_indices().collect();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds < 64 {
+        changed = false;
+        rounds += 1;
+        for &node in &order {
+            if node == sop.flow.start {
+                continue;
+            }
+            let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
+            let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
+            let mut input: Bits = if preds.is_empty() { vec![0; words] } else if is_join { vec![0; words] } else { full.clone() };
+            for p in &preds {
+                for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
+                    if is_join {
+                        *w |= pw;
+                    } else {
+                        *w &= pw;
+                    }
+                }
+            }
+            if let Some(Node::Step { step }) = graph.node_weight(node) {
+                for output in &sop.steps[*step].outputs {
+                    if let Some(i) = index_of(output.artifact.as_str()) {
+                        set(&mut input, i);
+                    }
+                }
+            }
+            if input != produced_out[node.index()] {
+                produced_out[node.index()] = input;
+                changed = true;
+            }
+        }
+    }
+    for (index, step) in sop.steps.iter().enumerate() {
+        let node = sop.flow.step_nodes[index];
+        let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
+        if preds.is_empty() {
+            continue; // unreachable: reported elsewhere
+        }
+        let mut available = full.clone();
+        for p in &preds {
+            for (w, pw) in available.iter_mut().zip(&produced_out[p.index()]) {
+                *w &= pw;
+            }
+        }
+        for input in &step.inputs {
+            let Some(i) = index_of(input.artifact.as_str()) else { continue };
+            if !has(&available, i) {
+                let name = input.artifact.as_str();
+                let id = step.id.as_str();
+                let mut d = Diagnostic::new(
+                    Code::InputNotProduced,
+                    t!("`{name}` belum tentu ada saat langkah `{id}` dimulai", "`{name}` may not exist yet when step `{id}` starts"),
+                    input.artifact.span,
+                    t!("tidak dihasilkan di setiap jalur sebelum langkah ini", "not given on every path before this step"),
+                )
+                .with_help(t!(
+                    "pastikan langkah sebelumnya menghasilkannya, atau tulis di blok `dokumen` jika dibawa pemohon",
+                    "make an earlier step give it, or declare it in `documents` if the applicant brings it"
+                ));
+                if let Some(producer) = sop.steps.iter().find(|s| s.outputs.iter().any(|o| o.artifact.name == name)) {
+                    d = d.with_label(producer.span, t!("dihasilkan di sini", "given here"));
+                }
+                out.push(d);
+            }
+        }
+    }
+    // Outputs never needed, except the results of the steps that end the procedure.
+    let needed: HashSet<&str> = sop.steps.iter().flat_map(|s| s.inputs.iter().map(|i| i.artifact.as_str())).collect();
+    for (index, step) in sop.steps.iter().enumerate() {
+        let node = sop.flow.step_nodes[index];
+        let ends_here = graph.edges_directed(node, Direction::Outgoing).any(|e| {
+            !matches!(e.weight(), Edge::Deadline) && matches!(graph.node_weight(e.target()), Some(Node::End { .. }))
+        });
+        if ends_here {
+            continue;
+        }
+        for output in &step.outputs {
+            let name = output.artifact.as_str();
+            if !needed.contains(name) {
+                out.push(
+                    Diagnostic::new(
+                        Code::OutputUnused,
+                        t!("`{name}` dihasilkan tetapi tidak pernah dibutuhkan", "`{name}` is given but never needed"),
+                        output.artifact.span,
+                        t!("tidak ada langkah yang membutuhkannya", "no step needs it"),
+                    )
+                    .with_help(t!(
+                        "tulis di `kelengkapan` langkah yang memakainya, atau hapus",
+                        "list it in `needs` of the step that uses it, or remove it"
+                    )),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Routes: every step can be reached, every step can reach an end, no loop traps a case, and
+//! no route jumps into or out of a parallel branch.
+
+use petgraph::algo::kosaraju_scc;
+use petgraph::visit::{Bfs, Reversed};
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{DeadlineAction, Element, NodeIndex, Sop, Target};
+use crate::syntax::Span;
+use crate::t;
+
+pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
+    let graph = &sop.flow.graph;
+    let mut reachable = HashSet::new();
+    let mut bfs = Bfs::new(graph, sop.flow.start);
+    while let Some(node) = bfs.next(graph) {
+        reachable.insert(node);
+    }
+    let mut finishing = HashSet::new();
+    let reversed = Reversed(graph);
+    for &end in &sop.flow.end_nodes {
+        let mut bfs = Bfs::new(reversed, end);
+        while let Some(node) = bfs.next(reversed) {
+            finishing.insert(node);
+        }
+    }
+    for (index, &node) in sop.flow.step_nodes.iter().enumerate() {
+        if !reachable.contains(&node) {
+            let step = &sop.steps[index];
+            let id = step.id.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::UnreachableStep,
+                    t!("tidak ada rute menuju langkah `{id}`", "no route leads to step `{id}`"),
+                    step.span,
+                    t!("langkah ini tidak pernah dikerjakan", "this step is never done"),
+                )
+                .with_help(t!(
+                    "arahkan suatu hasil keputusan ke `{id}`, atau hapus langkah ini",
+                    "route an outcome to `{id}`, or remove this step"
+                )),
+            );
+        }
+    }
+    // Steps that are reached but cannot finish: trapped in a loop, or leading into one.
+    let trapped: HashSet<NodeIndex> =
+        sop.flow.step_nodes.iter().copied().filter(|n| reachable.contains(n) && !finishing.contains(n)).collect();
+    let mut in_loop = HashSet::new();
+    for component in kosaraju_scc(graph) {
+        let looping = component.len() > 1 || component.iter().any(|n| graph.edges_connecting(*n, *n).next().is_some());
+        if !looping || !component.iter().all(|n| reachable.contains(n) && !finishing.contains(n)) {
+            continue;
+        }
+        let mut steps: Vec<usize> = component.iter().filter_map(|n| sop.flow.step_of(*n)).collect();
+        steps.sort();
+        let Some(&first) = steps.first() else { continue };
+        in_loop.extend(component.iter().copied());
+        let names = steps.iter().map(|s| format!("`{}`", sop.steps[s.to_owned()].id)).collect::<Vec<_>>().join(", ");
+        let mut d = Diagnostic::new(
+            Code::LoopWithoutExit,
+            t!("perulangan tanpa jalan keluar: {names}", "a loop with no way out: {names}"),
+            sop.steps[first].span,
+            t!("kasus yang masuk ke sini tidak pernah selesai", "a case that gets here never finishes"),
+        )
+        .with_help(t!(
+            "beri salah satu langkah keputusan dengan hasil yang keluar dari perulangan",
+            "give one of the steps a decision with an outcome that leaves the loop"
+        ));
+        for &s in steps.iter().skip(1) {
+            d = d.with_label(sop.steps[s].span, t!("bagian dari perulangan", "part of the loop"));
+        }
+        out.push(d);
+    }
+    for (index, &node) in sop.flow.step_nodes.iter().enumerate() {
+        if trapped.contains(&node) && !in_loop.contains(&node) {
+            let step = &sop.steps[index];
+            let id = step.id.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::NoEndReachable,
+                    t!("dari langkah `{id}` tidak ada akhir yang dapat dicapai", "no end can be reached from step `{id}`"),
+                    step.span,
+                    t!("kasus dari sini tidak pernah selesai", "a case never finishes from here"),
+                )
+                .with_help(t!("arahkan rutenya ke langkah yang menuju akhir", "route it to a step that leads to an end")),
+            );
+        }
+    }
+    branch_boundaries(sop, out);
+}
+
+/// Where each step sits: the chain of (parallel block, branch) around it.
+fn contexts(sop: &Sop) -> HashMap<usize, Vec<(usize, usize)>> {
+    fn walk(elements: &[Element], context: &mut Vec<(usize, usize)>, counter: &mut usize, out: &mut HashMap<usize, Vec<(usize, usize)>>) {
+        for element in elements {
+            match element {
+                Element::Step { step } => {
+                    out.insert(*step, context.clone());
+                }
+                Element::Parallel { branches, .. } => {
+                    *counter += 1;
+                    let block = *counter;
+                    for (i, branch) in branches.iter().enumerate() {
+                        context.push((block, i));
+                        walk(branch, context, counter, out);
+                        context.pop();
+                    }
+                }
+                Element::Alternatives { branches, .. } => {
+                    for branch in branches {
+                        walk(branch, context, counter, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    walk(&sop.body, &mut Vec::new(), &mut 0, &mut out);
+    out
+}
+
+fn branch_boundaries(sop: &Sop, out: &mut Vec<Diagnostic>) {
+    let contexts = contexts(sop);
+    let none = Vec::new();
+    for (index, step) in sop.steps.iter().enumerate() {
+        let here = contexts.get(&index).unwrap_or(&none);
+        let outcome_targets = step.decision.iter().flat_map(|d| &d.outcomes).map(|o| &o.target);
+        let route_targets = step.routes.iter().map(|r| &r.target);
+        let deadline_targets = step.deadline_actions.iter().filter_map(|a| match a {
+            DeadlineAction::Route { target, .. } => Some(target),
+            _ => None,
+        });
+        let targets: Vec<(&str, Span)> = outcome_targets
+            .chain(route_targets)
+            .chain(deadline_targets)
+            .filter_map(|t| match t {
+                Target::Named(n) => Some((n.as_str(), n.span)),
+                Target::Next => None,
+            })
+            .collect();
+        for (name, span) in targets {
+            let there = match sop.step_index(name) {
+                Some(t) => contexts.get(&t).unwrap_or(&none),
+                None if sop.end(name).is_some() => &none,
+                None => continue,
+            };
+            if here != there {
+                out.push(
+                    Diagnostic::new(
+                        Code::RouteLeavesBranch,
+                        t!("rute ke `{name}` melompat keluar atau masuk cabang paralel", "the route to `{name}` jumps into or out of a parallel branch"),
+                        span,
+                        t!("di luar cabang langkah ini", "outside this step's branch"),
+                    )
+                    .with_label(step.span, t!("langkah di dalam cabang", "the step in the branch"))
+                    .with_help(t!(
+                        "cabang paralel bertemu dulu sebelum alur berlanjut; catat hasilnya di data dan arahkan setelah `paralel`",
+                        "parallel branches meet before the flow goes on; record the result in a field and route after the `parallel` block"
+                    )),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Every name is declared once and every reference points at something that exists.
+
+use std::collections::HashMap;
+
+use super::unknown;
+use crate::compile::Options;
+use crate::diagnostic::{Code, Diagnostic, Text};
+use crate::model::{DeadlineAction, FieldType, Sop, Target};
+use crate::syntax::Span;
+use crate::t;
+
+fn duplicates<'a>(kind: Text, items: impl Iterator<Item = (&'a str, Span)>, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let (kind_id, kind_en) = (&kind.id, &kind.en);
+    for (name, span) in items {
+        if let Some(first) = seen.get(name) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateId,
+                    t!("{kind_id} `{name}` ditulis dua kali", "{kind_en} `{name}` is declared twice"),
+                    span,
+                    t!("ditulis lagi di sini", "declared again here"),
+                )
+                .with_label(*first, t!("pertama kali di sini", "first declared here"))
+                .with_help(t!("beri id yang berbeda", "give it a different id")),
+            );
+        } else {
+            seen.insert(name, span);
+        }
+    }
+}
+
+pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
+    // Steps and ends share one namespace: both are route targets.
+    duplicates(
+        t!("langkah atau akhir", "step or end"),
+        sop.steps.iter().map(|s| (s.id.as_str(), s.id.span)).chain(sop.ends.iter().map(|e| (e.id.as_str(), e.id.span))),
+        out,
+    );
+    duplicates(t!("pelaksana", "actor"), sop.actors.iter().map(|a| (a.id.as_str(), a.id.span)), out);
+    duplicates(
+        t!("dokumen", "document"),
+        sop.artifacts.iter().filter(|a| a.external).map(|a| (a.id.as_str(), a.id.span)),
+        out,
+    );
+    duplicates(t!("data", "field"), sop.fields.iter().map(|f| (f.id.as_str(), f.id.span)), out);
+
+    let mut numbers: HashMap<&str, Span> = HashMap::new();
+    for step in &sop.steps {
+        let number = step.number.as_str();
+        if let Some(first) = numbers.get(number) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateStepNumber,
+                    t!("nomor langkah {number} dipakai dua kali", "step number {number} is used twice"),
+                    step.span,
+                    t!("nomor yang sama di sini", "same number here"),
+                )
+                .with_label(*first, t!("pertama kali di sini", "first used here"))
+                .with_help(t!("nomor boleh melompat, tetapi tidak boleh sama", "numbers may skip but must not repeat")),
+            );
+        } else {
+            numbers.insert(number, step.span);
+        }
+    }
+
+    let actors: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
+    let targets: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).chain(sop.ends.iter().map(|e| e.id.as_str())).collect();
+    let steps: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
+    let artifacts: Vec<&str> = sop.artifacts.iter().map(|a| a.id.as_str()).collect();
+    let fields: Vec<&str> = sop.fields.iter().map(|f| f.id.as_str()).collect();
+    let declare_actor = t!(
+        "tambahkan di blok `pelaksana`, misalnya `kabid \"Kabid Perizinan\"`",
+        "add it to the `actors` block, for example `head \"Head of Licensing\"`"
+    );
+    let declare_target = t!("tulis langkah dengan id ini, atau tambahkan di blok `selesai`", "write a step with this id, or add it to the `ends` block");
+    let check_actor = |name: &str, span: Span, out: &mut Vec<Diagnostic>| {
+        if !actors.contains(&name) {
+            out.push(unknown(Code::UnknownActor, t!("pelaksana", "actor"), name, span, &actors, declare_actor.clone()));
+        }
+    };
+    let check_target = |target: &Target, out: &mut Vec<Diagnostic>| {
+        if let Target::Named(n) = target {
+            if !targets.contains(&n.as_str()) {
+                out.push(unknown(Code::UnknownStep, t!("langkah atau akhir", "step or end"), n.as_str(), n.span, &targets, declare_target.clone()));
+            }
+        }
+    };
+
+    if let (Some(calendar), Some(known)) = (&sop.header.calendar, &options.calendars) {
+        if !known.iter().any(|k| k == calendar.as_str()) {
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            let list = names.join(", ");
+            out.push(unknown(
+                Code::UnknownCalendar,
+                t!("kalender", "calendar"),
+                calendar.as_str(),
+                calendar.span,
+                &names,
+                t!("kalender yang ada: {list}", "known calendars: {list}"),
+            ));
+        }
+    }
+
+    for standard in &sop.header.service_standards {
+        for point in [&standard.from, &standard.until].into_iter().flatten() {
+            let name = point.step();
+            if !steps.contains(&name.as_str()) {
+                out.push(unknown(Code::UnknownStep, t!("langkah", "step"), name.as_str(), name.span, &steps, declare_target.clone()));
+            }
+        }
+    }
+
+    for step in &sop.steps {
+        match &step.performers {
+            None => {
+                let id = step.id.as_str();
+                out.push(
+                    Diagnostic::new(
+                        Code::MissingActor,
+                        t!("langkah `{id}` tidak punya pelaksana", "step `{id}` has no actor"),
+                        step.span,
+                        t!("siapa yang mengerjakan langkah ini?", "who does this step?"),
+                    )
+                    .with_help(t!("tulis `oleh PELAKSANA` setelah id langkah", "write `by ACTOR` after the step id")),
+                );
+            }
+            Some(p) => {
+                for actor in &p.actors {
+                    check_actor(actor.as_str(), actor.span, out);
+                }
+            }
+        }
+        if step.duration.is_none() {
+            let id = step.id.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::MissingDuration,
+                    t!("langkah `{id}` tidak punya waktu", "step `{id}` has no duration"),
+                    step.span,
+                    t!("berapa lama langkah ini?", "how long does this step take?"),
+                )
+                .with_help(t!("tambahkan `waktu 10 menit` (boleh `waktu 0 menit`)", "add `takes 10 minutes` (`takes 0 minutes` is allowed)")),
+            );
+        }
+        for input in step.inputs.iter().chain(&step.outputs) {
+            let name = input.artifact.as_str();
+            if !artifacts.contains(&name) {
+                out.push(unknown(
+                    Code::UnknownArtifact,
+                    t!("dokumen", "document"),
+                    name,
+                    input.artifact.span,
+                    &artifacts,
+                    t!(
+                        "dokumen harus dihasilkan (`output`) oleh suatu langkah atau ditulis di blok `dokumen`",
+                        "a document must be given (`gives`) by a step or declared in the `documents` block"
+                    ),
+                ));
+            }
+        }
+        if let Some(decision) = &step.decision {
+            duplicates(t!("hasil keputusan", "outcome"), decision.outcomes.iter().map(|o| (o.name.as_str(), o.name.span)), out);
+            for outcome in &decision.outcomes {
+                check_target(&outcome.target, out);
+            }
+            if decision.outcomes.len() == 1 && step.call.is_none() {
+                out.push(
+                    Diagnostic::new(
+                        Code::SingleOutcome,
+                        t!("keputusan ini hanya punya satu hasil", "this decision has only one outcome"),
+                        decision.span,
+                        t!("keputusan dengan satu hasil bukan keputusan", "a decision with one outcome decides nothing"),
+                    )
+                    .with_help(t!(
+                        "tambahkan hasil lain (misalnya `ditolak -> kembali ke ...`), atau ganti dengan `lanjut ke`",
+                        "add another outcome (for example `rejected -> return to ...`), or use `next` instead"
+                    )),
+                );
+            }
+            if let Some(record) = &decision.record {
+                match sop.field(record.as_str()) {
+                    None => out.push(unknown(
+                        Code::UnknownField,
+                        t!("data", "field"),
+                        record.as_str(),
+                        record.span,
+                        &fields,
+                        t!("tambahkan di blok `data` sebagai `pilihan(...)`", "add it to the `fields` block as a `choice(...)`"),
+                    )),
+                    Some(field) => match &field.ty {
+                        FieldType::Choice(choices) => {
+                            for outcome in &decision.outcomes {
+                                let name = outcome.name.as_str();
+                                if !choices.iter().any(|c| c == name) {
+                                    let field_name = record.as_str();
+                                    let list = choices.join(", ");
+                                    out.push(
+                                        Diagnostic::new(
+                                            Code::UnknownOutcome,
+                                            t!("hasil `{name}` bukan pilihan data `{field_name}`", "outcome `{name}` is not a choice of field `{field_name}`"),
+                                            outcome.name.span,
+                                            t!("tidak bisa dicatat", "cannot be recorded"),
+                                        )
+                                        .with_label(field.id.span, t!("pilihannya: {list}", "its choices: {list}"))
+                                        .with_help(t!("tambahkan `{name}` ke pilihan data itu", "add `{name}` to the field's choices")),
+                                    );
+                                }
+                            }
+                        }
+                        _ => {
+                            let field_name = record.as_str();
+                            out.push(
+                                Diagnostic::new(
+                                    Code::TypeMismatch,
+                                    t!("hasil keputusan hanya dapat dicatat di data `pilihan`", "an outcome can only be recorded in a `choice` field"),
+                                    record.span,
+                                    t!("`{field_name}` bukan pilihan", "`{field_name}` is not a choice"),
+                                )
+                                .with_label(field.id.span, t!("dideklarasikan di sini", "declared here")),
+                            );
+                        }
+                    },
+                }
+            }
+            if !step.routes.is_empty() {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        t!("langkah dengan keputusan diarahkan oleh hasil-hasilnya", "a step with a decision is routed by its outcomes"),
+                        step.routes[0].span,
+                        t!("`lanjut` tidak berlaku di sini", "`next` has no effect here"),
+                    )
+                    .with_help(t!("pindahkan tujuan ini ke salah satu hasil keputusan", "move this target into one of the outcomes")),
+                );
+            }
+        }
+        for route in &step.routes {
+            check_target(&route.target, out);
+        }
+        for action in &step.deadline_actions {
+            match action {
+                DeadlineAction::Escalate { actor, .. } | DeadlineAction::Notify { actor, .. } => {
+                    check_actor(actor.as_str(), actor.span, out)
+                }
+                DeadlineAction::Route { target, .. } => check_target(target, out),
+            }
+        }
+        if let (Some(call), Some(decision)) = (&step.call, &step.decision) {
+            if call.sop.is_some() {
+                let ends: Vec<&str> = call.ends.iter().map(String::as_str).collect();
+                for outcome in &decision.outcomes {
+                    let name = outcome.name.as_str();
+                    if !ends.contains(&name) {
+                        let path = &call.path;
+                        let list = ends.join(", ");
+                        out.push(unknown(
+                            Code::UnknownOutcome,
+                            t!("hasil", "outcome"),
+                            name,
+                            outcome.name.span,
+                            &ends,
+                            t!("`{path}` berakhir dengan: {list}", "`{path}` ends with: {list}"),
+                        ));
+                    }
+                }
+                let handled: Vec<&str> = decision.outcomes.iter().map(|o| o.name.as_str()).collect();
+                let missing: Vec<&str> = ends.iter().copied().filter(|e| !handled.contains(e)).collect();
+                if !missing.is_empty() {
+                    let list = missing.join(", ");
+                    let path = &call.path;
+                    out.push(
+                        Diagnostic::new(
+                            Code::SubprocedureOutcomes,
+                            t!("akhir `{list}` dari `{path}` tidak ditangani", "end(s) `{list}` of `{path}` are not handled"),
+                            decision.span,
+                            t!("keputusan ini", "this decision"),
+                        )
+                        .with_label(call.span, t!("prosedur yang dipanggil", "the called procedure"))
+                        .with_help(t!("tambahkan hasil untuk setiap akhir prosedur itu", "add an outcome for every end of that procedure")),
+                    );
+                }
+            }
+        }
+    }
+
+    // Declared but unused.
+    for actor in &sop.actors {
+        let used = sop.steps.iter().any(|s| {
+            s.actor_ids().any(|a| a == actor.id.as_str())
+                || s.deadline_actions.iter().any(|d| match d {
+                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => a.name == actor.id.name,
+                    DeadlineAction::Route { .. } => false,
+                })
+        });
+        if !used {
+            let name = actor.id.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::UnusedActor,
+                    t!("pelaksana `{name}` tidak mengerjakan langkah apa pun", "actor `{name}` does no step"),
+                    actor.id.span,
+                    t!("tidak dipakai", "unused"),
+                )
+                .with_help(t!("hapus, atau tetapkan sebagai pelaksana suatu langkah", "remove it, or make it the actor of a step")),
+            );
+        }
+    }
+}

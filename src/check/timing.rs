@@ -1,0 +1,98 @@
+//! The stated total is the sum of the steps, and the service-standard promises hold.
+
+use crate::compile::Options;
+use crate::diagnostic::{Code, Diagnostic, Lang};
+use crate::model::Sop;
+use crate::t;
+use crate::time::{totals, DEFAULT_DAY_LENGTH_MINUTES};
+
+/// More labels than this would bury the message; the rest go into a note.
+const MAX_STEP_LABELS: usize = 24;
+
+pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
+    // Timing is meaningless until every step has a duration (reported elsewhere).
+    if sop.steps.iter().any(|s| s.duration.is_none()) {
+        return;
+    }
+    let day = options.day_length_minutes.unwrap_or(DEFAULT_DAY_LENGTH_MINUTES);
+    let totals = totals(sop, day);
+    let computed = totals.main_path.duration;
+    if let Some(stated) = &sop.header.stated_total {
+        if stated.duration != computed {
+            let (stated_id, stated_en) = (stated.duration.display(Lang::Id), stated.duration.display(Lang::En));
+            let (computed_id, computed_en) = (computed.display(Lang::Id), computed.display(Lang::En));
+            let mut d = Diagnostic::new(
+                Code::StatedTotalMismatch,
+                t!(
+                    "total tertulis {stated_id}, tetapi jumlah langkahnya {computed_id}",
+                    "the stated total is {stated_en}, but the steps add up to {computed_en}"
+                ),
+                stated.duration_span,
+                t!("tertulis {stated_id}", "stated {stated_en}"),
+            );
+            let mut listed = 0;
+            let mut sum_id = Vec::new();
+            let mut sum_en = Vec::new();
+            for &index in &totals.main_path.steps {
+                let step = &sop.steps[index];
+                let Some(duration) = &step.duration else { continue };
+                let number = &step.number;
+                let (value_id, value_en) = (duration.value.display(Lang::Id), duration.value.display(Lang::En));
+                sum_id.push(format!("{number}: {value_id}"));
+                sum_en.push(format!("{number}: {value_en}"));
+                if listed < MAX_STEP_LABELS {
+                    d = d.with_label(duration.span, t!("+ {value_id}", "+ {value_en}"));
+                    listed += 1;
+                }
+            }
+            let (sum_id, sum_en) = (sum_id.join(" + "), sum_en.join(" + "));
+            d = d
+                .with_note(t!("jalur utama: {sum_id} = {computed_id}", "main path: {sum_en} = {computed_en}"))
+                .with_help(t!(
+                    "perbaiki waktu langkah yang salah, atau tulis `total {computed_id}`",
+                    "fix the step that is wrong, or write `total {computed_en}`"
+                ));
+            out.push(d);
+        }
+        if let (Some(rounded), Some(span)) = (stated.rounded_workdays, stated.rounded_span) {
+            let expected = stated.duration.rounded_workdays(day);
+            if rounded != expected {
+                let hours = f64::from(day) / 60.0;
+                out.push(
+                    Diagnostic::new(
+                        Code::StatedRoundingMismatch,
+                        t!("dibulatkan seharusnya ({expected} hari), bukan ({rounded} hari)", "rounded it is ({expected} workdays), not ({rounded})"),
+                        span,
+                        t!("seharusnya {expected} hari", "should be {expected} workdays"),
+                    )
+                    .with_note(t!(
+                        "sisa jam dan menit dibulatkan ke atas menjadi hari kerja ({hours} jam sehari menurut kalender)",
+                        "leftover hours and minutes round up to whole workdays ({hours} hours a day on the calendar)"
+                    ))
+                    .with_help(t!("tulis `({expected} hari)`", "write `({expected} workdays)`")),
+                );
+            }
+        }
+    }
+    for (standard, result) in sop.header.service_standards.iter().zip(&totals.service_standards) {
+        if !result.within {
+            let (promised_id, promised_en) = (result.promised.display(Lang::Id), result.promised.display(Lang::En));
+            let (measured_id, measured_en) = (result.measured.display(Lang::Id), result.measured.display(Lang::En));
+            out.push(
+                Diagnostic::new(
+                    Code::PromiseExceeded,
+                    t!(
+                        "standar pelayanan menjanjikan {promised_id}, tetapi langkah-langkahnya memerlukan {measured_id}",
+                        "the service standard promises {promised_en}, but the steps take {measured_en}"
+                    ),
+                    standard.span,
+                    t!("janji ini tidak terpenuhi", "this promise cannot be kept"),
+                )
+                .with_help(t!(
+                    "persingkat langkah-langkahnya atau perbaiki janji dalam standar pelayanan",
+                    "shorten the steps or correct the promise in the service standard"
+                )),
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The `alur` command line.
+
+mod check;
+mod format;
+mod inspect;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::diagnostic::Lang;
+
+#[derive(Parser)]
+#[command(name = "alur", version, about = "Alur: SOP perizinan sebagai berkas teks / government SOPs as plain-text files")]
+struct Cli {
+    /// Language of messages: id (Bahasa Indonesia) or en. Default from LANG.
+    #[arg(long, global = true, value_parser = parse_lang)]
+    lang: Option<Lang>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    s.parse()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check SOP files: syntax, names, routes, rules and timing.
+    Check {
+        /// Files or directories (searched for *.sop).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+        /// Exit with status 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Reformat SOP files canonically (comments kept).
+    Fmt {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Report files that are not formatted instead of rewriting them.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the compiled model and state graph.
+    Inspect {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+    },
+}
+
+/// Exit statuses: 0 clean or warnings only, 1 errors, 2 usage or I/O problems.
+pub const EXIT_ERRORS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
+    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    match cli.command {
+        Command::Check { paths, format, deny_warnings } => check::run(&paths, format, deny_warnings, lang),
+        Command::Fmt { paths, check } => format::run(&paths, check, lang),
+        Command::Inspect { file, format } => inspect::run(&file, format, lang),
+    }
+}
+
+/// Expands directories into the `.sop` files under them, sorted.
+pub(crate) fn sop_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found).map_err(|e| format!("{}: {e}", path.display()))?;
+            found.sort();
+            out.extend(found);
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn collect(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "sop") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! The keywords of the language, each in Bahasa Indonesia and English. An analyst writes
+//! either; the compiler accepts both and notes which one a file uses so `alur fmt` keeps it.
+
+use crate::diagnostic::Lang;
+use crate::syntax::{Token, TokenKind};
+
+macro_rules! keywords {
+    ($( $kw:ident: [$($id:literal),+] [$($en:literal),+]; )*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kw { $($kw,)* }
+
+        const TABLE: &[(Kw, &[&str], &[&str])] = &[ $( (Kw::$kw, &[$($id),+], &[$($en),+]), )* ];
+    };
+}
+
+keywords! {
+    // File level.
+    Sop: ["sop"] ["sop"];
+    Import: ["impor"] ["import"];
+    Fragment: ["potongan"] ["fragment"];
+    Use: ["pakai"] ["use"];
+    // Header.
+    Agency: ["instansi"] ["agency"];
+    Version: ["versi"] ["version"];
+    Number: ["nomor"] ["number"];
+    Created: ["tanggal_pembuatan"] ["created"];
+    Revised: ["tanggal_revisi"] ["revised"];
+    Effective: ["tanggal_efektif"] ["effective"];
+    ApprovedBy: ["disahkan_oleh"] ["approved_by"];
+    Nip: ["nip"] ["nip"];
+    Position: ["jabatan"] ["position"];
+    LegalBasis: ["dasar_hukum"] ["legal_basis"];
+    Related: ["keterkaitan"] ["related"];
+    Warning: ["peringatan"] ["warning"];
+    Qualification: ["kualifikasi_pelaksana"] ["qualification"];
+    Equipment: ["peralatan"] ["equipment"];
+    Records: ["pencatatan"] ["records"];
+    Calendar: ["kalender"] ["calendar"];
+    Total: ["total"] ["total"];
+    ServiceStandard: ["standar_pelayanan"] ["service_standard"];
+    From: ["sejak"] ["from"];
+    After: ["setelah"] ["after"];
+    Until: ["sampai"] ["until"];
+    // Declarations.
+    Actors: ["pelaksana"] ["actors"];
+    Documents: ["dokumen"] ["documents"];
+    Fields: ["data"] ["fields"];
+    Ends: ["selesai"] ["ends"];
+    Applicant: ["pemohon"] ["applicant"];
+    Staff: ["staf"] ["staff"];
+    External: ["instansi_luar"] ["external"];
+    System: ["sistem"] ["system"];
+    TextType: ["teks"] ["text"];
+    NumberType: ["angka"] ["number"];
+    BoolType: ["ya_tidak"] ["boolean"];
+    DateType: ["tanggal"] ["date"];
+    ChoiceType: ["pilihan"] ["choice"];
+    // Steps.
+    Step: ["langkah"] ["step"];
+    By: ["oleh"] ["by"];
+    Or: ["atau"] ["or"];
+    And: ["dan"] ["and"];
+    Not: ["tidak", "bukan"] ["not"];
+    True: ["benar"] ["true"];
+    False: ["salah"] ["false"];
+    Activity: ["kegiatan"] ["activity"];
+    Needs: ["kelengkapan"] ["needs"];
+    Takes: ["waktu"] ["takes"];
+    Gives: ["output"] ["gives", "output"];
+    Notes: ["keterangan"] ["notes"];
+    Decide: ["keputusan"] ["decide"];
+    Record: ["catat"] ["record"];
+    Next: ["lanjut"] ["next"];
+    To: ["ke"] ["to"];
+    If: ["jika", "apabila"] ["if", "when"];
+    Return: ["kembali"] ["return"];
+    Clock: ["jam"] ["clock"];
+    Max: ["maks", "maksimal"] ["max"];
+    Rounds: ["kali"] ["rounds", "times"];
+    Starts: ["mulai"] ["starts"];
+    NextWorkday: ["hari_berikutnya"] ["next_workday"];
+    Call: ["panggil"] ["call"];
+    Overdue: ["terlambat"] ["overdue"];
+    Escalate: ["eskalasi"] ["escalate"];
+    Notify: ["beritahu"] ["notify"];
+    Parallel: ["paralel"] ["parallel"];
+    Branch: ["cabang"] ["branch"];
+    Alternatives: ["alternatif"] ["either"];
+    // Clock policies for a return loop.
+    Pauses: ["berhenti", "jeda"] ["pauses", "stops"];
+    Restarts: ["diulang", "ulang"] ["restarts"];
+    Runs: ["berjalan", "jalan"] ["runs"];
+}
+
+impl Kw {
+    /// Which keyword a word token is, and the language of the spelling used. A spelling that is
+    /// the same in both languages (`sop`, `total`) reports `None` for the language.
+    pub fn of(token: &Token) -> Option<(Kw, Option<Lang>)> {
+        if token.kind != TokenKind::Word {
+            return None;
+        }
+        Self::of_word(&token.text)
+    }
+
+    pub fn of_word(word: &str) -> Option<(Kw, Option<Lang>)> {
+        TABLE.iter().find_map(|(kw, id, en)| {
+            let in_id = id.contains(&word);
+            let in_en = en.contains(&word);
+            match (in_id, in_en) {
+                (true, true) => Some((*kw, None)),
+                (true, false) => Some((*kw, Some(Lang::Id))),
+                (false, true) => Some((*kw, Some(Lang::En))),
+                (false, false) => None,
+            }
+        })
+    }
+
+    /// Whether a token is this keyword, in either language.
+    pub fn matches(self, token: &Token) -> bool {
+        token.kind == TokenKind::Word && self.spellings().any(|s| s == token.text)
+    }
+
+    pub fn spellings(self) -> impl Iterator<Item = &'static str> {
+        TABLE.iter().filter(move |(kw, _, _)| *kw == self).flat_map(|(_, id, en)| id.iter().chain(en.iter()).copied())
+    }
+
+    /// The main spelling in a language.
+    pub fn word(self, lang: Lang) -> &'static str {
+        TABLE
+            .iter()
+            .find(|(kw, _, _)| *kw == self)
+            .and_then(|(_, id, en)| match lang {
+                Lang::Id => id.first(),
+                Lang::En => en.first(),
+            })
+            .copied()
+            .unwrap_or("?")
+    }
+
+    /// Every spelling of every keyword, for the language reference test.
+    pub fn all() -> impl Iterator<Item = (Kw, &'static [&'static str], &'static [&'static str])> {
+        TABLE.iter().map(|(kw, id, en)| (*kw, *id, *en))
+    }
+}
+
+/// The keyword among `allowed` that a misspelt word most likely meant, in either language.
+pub fn suggest(word: &str, allowed: &[Kw]) -> Option<&'static str> {
+    crate::diagnostic::did_you_mean(word, allowed.iter().flat_map(|k| k.spellings()))
+}

@@ -1,0 +1,418 @@
+//! Stage 2: syntax tree to compiled model and state graph, then the checks of stage 3.
+//!
+//! Entry points: [`compile_path`] for a file on disk, [`compile_source`] for text in memory.
+//! Both return every diagnostic of the file (and of the files it imports) in one go.
+
+mod cursor;
+mod expr;
+mod graph;
+pub mod keyword;
+mod lower;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::check;
+use crate::diagnostic::{self, Code, Diagnostic};
+use crate::model::{End, ExprKind, FieldType, Name, Sop, Value};
+use crate::syntax::{self, FileId, Item, SourceMap, Span};
+use crate::t;
+use keyword::Kw;
+pub use lower::Fragment;
+
+/// Reads the files an SOP imports (`impor`) and calls (`panggil`).
+pub trait Loader {
+    /// Loads `path` as written in the file `from` (relative paths are relative to it).
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String>;
+}
+
+/// Loads from the file system.
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
+        let base = from.and_then(Path::parent).unwrap_or(Path::new(""));
+        let full = base.join(path);
+        match std::fs::read(&full) {
+            Ok(bytes) => Ok((full, bytes)),
+            Err(error) => Err(format!("{}: {error}", full.display())),
+        }
+    }
+}
+
+/// Loads nothing: for sources compiled from memory with no file around them.
+pub struct NoLoader;
+
+impl Loader for NoLoader {
+    fn load(&self, _from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
+        Err(format!("{path}: files cannot be loaded here"))
+    }
+}
+
+/// The result of compiling one file.
+#[derive(Debug)]
+pub struct Compiled {
+    pub sources: SourceMap,
+    pub file: FileId,
+    pub sop: Option<Sop>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Options that come from outside the file.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Working minutes in a day, when the SOP's calendar is known (7.5 hours otherwise).
+    pub day_length_minutes: Option<u32>,
+    /// Names of the calendars that exist, to check the `kalender` setting against.
+    pub calendars: Option<Vec<String>>,
+}
+
+/// How deep `panggil` may nest (a procedure calling itself is caught before this).
+const MAX_CALL_DEPTH: usize = 4;
+const MAX_IMPORT_DEPTH: usize = 8;
+
+pub fn compile_path(path: &Path, options: &Options) -> Compiled {
+    let mut sources = SourceMap::new();
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => compile_bytes(sources, &name, Some(path), &bytes, &FsLoader, options),
+        Err(error) => {
+            let file = sources.add(&name, Some(path), "");
+            let message = error.to_string();
+            let diagnostic = Diagnostic::new(
+                Code::ImportFailed,
+                t!("berkas tidak dapat dibaca: {message}", "the file cannot be read: {message}"),
+                Span::new(file, 0, 0),
+                t!("di sini", "here"),
+            );
+            Compiled { sources, file, sop: None, diagnostics: vec![diagnostic] }
+        }
+    }
+}
+
+pub fn compile_source(name: &str, text: &str, options: &Options) -> Compiled {
+    compile_bytes(SourceMap::new(), name, None, text.as_bytes(), &NoLoader, options)
+}
+
+pub fn compile_bytes(
+    mut sources: SourceMap,
+    name: &str,
+    path: Option<&Path>,
+    bytes: &[u8],
+    loader: &dyn Loader,
+    options: &Options,
+) -> Compiled {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let file = sources.add(name, path, text);
+    if let Err(d) = syntax::parse_bytes(file, bytes) {
+        return Compiled { sources, file, sop: None, diagnostics: vec![d] };
+    }
+    let mut session = Session { sources, loader, calls: Vec::new() };
+    let (sop, mut diagnostics) = session.compile(file, options);
+    diagnostic::sort(&mut diagnostics);
+    Compiled { sources: session.sources, file, sop, diagnostics }
+}
+
+struct Session<'a> {
+    sources: SourceMap,
+    loader: &'a dyn Loader,
+    /// Files on the current `panggil` chain, to catch a procedure calling itself.
+    calls: Vec<PathBuf>,
+}
+
+impl Session<'_> {
+    fn compile(&mut self, file: FileId, options: &Options) -> (Option<Sop>, Vec<Diagnostic>) {
+        let (cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
+        let mut fragments = HashMap::new();
+        let mut sop_items: Vec<&Item> = Vec::new();
+        self.top_level(file, &cst.items, &mut fragments, &mut sop_items, &mut diagnostics, 0);
+        let Some(sop_item) = sop_items.first() else {
+            if fragments.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
+                let span = Span::new(file, 0, self.sources.text(file).len().min(1));
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::NoSop,
+                        t!("berkas ini tidak mendefinisikan `sop`", "this file defines no `sop`"),
+                        span,
+                        t!("`sop` diharapkan di sini", "`sop` expected here"),
+                    )
+                    .with_help(t!(
+                        "mulai dengan `sop id_sop \"Judul SOP\" {{ ... }}`",
+                        "start with `sop sop_id \"SOP title\" {{ ... }}`"
+                    )),
+                );
+            }
+            return (None, diagnostics);
+        };
+        for extra in sop_items.iter().skip(1) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicateSetting,
+                    t!("satu berkas hanya boleh memuat satu `sop`", "a file may hold only one `sop`"),
+                    extra.head_span(),
+                    t!("`sop` kedua", "second `sop`"),
+                )
+                .with_label(sop_item.head_span(), t!("`sop` pertama", "first `sop`"))
+                .with_help(t!("pindahkan SOP ini ke berkasnya sendiri", "move this SOP to a file of its own")),
+            );
+        }
+        let mut lowerer = lower::Lowerer::new(&fragments);
+        lowerer.sop(sop_item);
+        let (draft, lowered) = lowerer.finish();
+        diagnostics.extend(lowered);
+        let Some(id) = draft.id.clone() else { return (None, diagnostics) };
+        let language = draft.language();
+        let mut sop = Sop {
+            id,
+            title: draft.title,
+            language,
+            header: draft.header,
+            actors: draft.actors,
+            artifacts: draft.artifacts,
+            fields: draft.fields,
+            ends: draft.ends,
+            steps: draft.steps,
+            body: draft.body,
+            flow: Default::default(),
+            span: draft.span,
+        };
+        if sop.ends.is_empty() {
+            let (name, label) = match language {
+                crate::diagnostic::Lang::Id => ("selesai", "Selesai"),
+                crate::diagnostic::Lang::En => ("done", "Done"),
+            };
+            sop.ends.push(End { id: Name::new(name, sop.span), label: label.to_string() });
+        }
+        self.resolve_calls(file, &mut sop, options, &mut diagnostics);
+        resolve_choice_words(&mut sop);
+        sop.flow = graph::build(&sop);
+        diagnostics.extend(check::check(&sop, options));
+        (Some(sop), diagnostics)
+    }
+
+    fn top_level<'c>(
+        &mut self,
+        file: FileId,
+        items: &'c [Item],
+        fragments: &mut HashMap<String, Fragment>,
+        sops: &mut Vec<&'c Item>,
+        diagnostics: &mut Vec<Diagnostic>,
+        depth: usize,
+    ) {
+        for item in items {
+            if item.broken {
+                continue;
+            }
+            let Some(first) = item.tokens.first() else { continue };
+            match Kw::of(first).map(|(k, _)| k) {
+                Some(Kw::Sop) if depth == 0 => sops.push(item),
+                // An imported file's own `sop` is not this file's business.
+                Some(Kw::Sop) => {}
+                Some(Kw::Fragment) => {
+                    let Some(name) = item.tokens.get(1).filter(|t| t.kind == syntax::TokenKind::Word) else {
+                        diagnostics.push(Diagnostic::new(
+                            Code::Expected,
+                            t!("diharapkan nama potongan", "expected a fragment name"),
+                            item.head_span(),
+                            t!("nama belum ditulis", "name missing"),
+                        ));
+                        continue;
+                    };
+                    let items = item.block.as_ref().map(|b| b.items.clone()).unwrap_or_default();
+                    fragments
+                        .entry(name.text.clone())
+                        .or_insert(Fragment { name: Name::new(&name.text, name.span), items });
+                }
+                Some(Kw::Import) => self.import(file, item, fragments, diagnostics, depth),
+                _ => {
+                    let mut d = Diagnostic::new(
+                        Code::UnknownKeyword,
+                        {
+                            let text = &first.text;
+                            t!("`{text}` tidak dikenal di tingkat berkas", "`{text}` is not known at the top of a file")
+                        },
+                        first.span,
+                        t!("diharapkan `sop`, `impor` atau `potongan`", "expected `sop`, `import` or `fragment`"),
+                    );
+                    if let Some(better) = keyword::suggest(&first.text, &[Kw::Sop, Kw::Import, Kw::Fragment]) {
+                        d = d.with_help(t!("maksudnya `{better}`?", "did you mean `{better}`?"));
+                    }
+                    diagnostics.push(d);
+                }
+            }
+        }
+    }
+
+    fn import(
+        &mut self,
+        file: FileId,
+        item: &Item,
+        fragments: &mut HashMap<String, Fragment>,
+        diagnostics: &mut Vec<Diagnostic>,
+        depth: usize,
+    ) {
+        let Some(path_token) = item.tokens.get(1).filter(|t| t.kind == syntax::TokenKind::String) else {
+            diagnostics.push(Diagnostic::new(
+                Code::Expected,
+                t!("diharapkan nama berkas dalam tanda kutip", "expected a file name in double quotes"),
+                item.head_span(),
+                t!("misalnya `impor \"bersama/paraf.sop\"`", "for example `import \"shared/initials.sop\"`"),
+            ));
+            return;
+        };
+        let path = path_token.string_value();
+        if depth >= MAX_IMPORT_DEPTH {
+            diagnostics.push(Diagnostic::new(
+                Code::ImportFailed,
+                t!("impor bersarang terlalu dalam", "imports are nested too deeply"),
+                path_token.span,
+                t!("di sini", "here"),
+            ));
+            return;
+        }
+        let from = self.sources.get(file).and_then(|f| f.path.clone());
+        match self.loader.load(from.as_deref(), &path) {
+            Ok((full, bytes)) => {
+                if let Some(existing) = self.sources.find_path(&full) {
+                    // Already loaded (a diamond of imports, or a cycle): nothing new to read.
+                    let _ = existing;
+                    return;
+                }
+                let name = full.display().to_string();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let imported = self.sources.add(name, Some(&full), text);
+                if let Err(d) = syntax::parse_bytes(imported, &bytes) {
+                    diagnostics.push(d);
+                    return;
+                }
+                let (cst, parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
+                diagnostics.extend(parse_diagnostics);
+                let mut ignored = Vec::new();
+                self.top_level(imported, &cst.items, fragments, &mut ignored, diagnostics, depth + 1);
+            }
+            Err(message) => diagnostics.push(
+                Diagnostic::new(
+                    Code::ImportFailed,
+                    t!("berkas `{path}` tidak dapat dibaca", "file `{path}` cannot be read"),
+                    path_token.span,
+                    t!("{message}", "{message}"),
+                )
+                .with_help(t!("jalur dibaca relatif terhadap berkas ini", "the path is relative to this file")),
+            ),
+        }
+    }
+
+    /// Loads each called procedure to learn its id and its ends (the outcomes of the call).
+    fn resolve_calls(&mut self, file: FileId, sop: &mut Sop, options: &Options, diagnostics: &mut Vec<Diagnostic>) {
+        let from = self.sources.get(file).and_then(|f| f.path.clone());
+        for step in &mut sop.steps {
+            let Some(call) = &mut step.call else { continue };
+            let path = call.path.clone();
+            let (full, bytes) = match self.loader.load(from.as_deref(), &path) {
+                Ok(loaded) => loaded,
+                Err(message) => {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::ImportFailed,
+                            t!("prosedur `{path}` tidak dapat dibaca", "procedure `{path}` cannot be read"),
+                            call.span,
+                            t!("{message}", "{message}"),
+                        )
+                        .with_help(t!("jalur dibaca relatif terhadap berkas ini", "the path is relative to this file")),
+                    );
+                    continue;
+                }
+            };
+            if self.calls.contains(&full) || self.calls.len() >= MAX_CALL_DEPTH || from.as_ref() == Some(&full) {
+                diagnostics.push(Diagnostic::new(
+                    Code::ImportFailed,
+                    t!("prosedur `{path}` memanggil dirinya sendiri", "procedure `{path}` calls itself"),
+                    call.span,
+                    t!("panggilan berulang", "recursive call"),
+                ));
+                continue;
+            }
+            let name = full.display().to_string();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let callee = self.sources.add(name, Some(&full), text);
+            if let Err(d) = syntax::parse_bytes(callee, &bytes) {
+                diagnostics.push(d);
+                continue;
+            }
+            self.calls.push(full);
+            let (child, child_diagnostics) = self.compile(callee, options);
+            self.calls.pop();
+            let errors = child_diagnostics.iter().filter(|d| d.is_error()).count();
+            if errors > 0 {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportFailed,
+                        t!("prosedur `{path}` memuat {errors} kesalahan", "procedure `{path}` has {errors} error(s)"),
+                        call.span,
+                        t!("dipanggil di sini", "called here"),
+                    )
+                    .with_help(t!("jalankan `alur check` pada berkas itu", "run `alur check` on that file")),
+                );
+            }
+            if let Some(child) = child {
+                call.sop = Some(child.id.name.clone());
+                call.ends = child.ends.iter().map(|e| e.id.name.clone()).collect();
+            }
+        }
+    }
+}
+
+/// A bare word in a condition is a field when such a field exists, and otherwise a choice
+/// value (`jenis == baru`). Decided here, once fields are known.
+fn resolve_choice_words(sop: &mut Sop) {
+    let fields: HashMap<String, FieldType> = sop.fields.iter().map(|f| (f.id.name.clone(), f.ty.clone())).collect();
+    let fix = |expr: &mut crate::model::Expr| resolve_expr(expr, &fields);
+    for step in &mut sop.steps {
+        if let Some(c) = &mut step.condition {
+            fix(c);
+        }
+        for route in &mut step.routes {
+            if let Some(c) = &mut route.condition {
+                fix(c);
+            }
+        }
+    }
+}
+
+fn resolve_expr(expr: &mut crate::model::Expr, fields: &HashMap<String, FieldType>) {
+    match &mut expr.kind {
+        ExprKind::Compare { left, right, .. } => {
+            let choice_field = |e: &crate::model::Expr| match &e.kind {
+                ExprKind::Field { name } => matches!(fields.get(name), Some(FieldType::Choice(_))),
+                _ => false,
+            };
+            let unknown_word = |e: &crate::model::Expr| match &e.kind {
+                ExprKind::Field { name } => !fields.contains_key(name),
+                _ => false,
+            };
+            if choice_field(left) && unknown_word(right) {
+                to_choice(right);
+            } else if choice_field(right) && unknown_word(left) {
+                to_choice(left);
+            }
+        }
+        ExprKind::And { left, right } | ExprKind::Or { left, right } => {
+            resolve_expr(left, fields);
+            resolve_expr(right, fields);
+        }
+        ExprKind::Not { inner } => resolve_expr(inner, fields),
+        ExprKind::Field { .. } | ExprKind::Literal { .. } => {}
+    }
+}
+
+fn to_choice(expr: &mut crate::model::Expr) {
+    if let ExprKind::Field { name } = &expr.kind {
+        expr.kind = ExprKind::Literal { value: Value::Choice(name.clone()) };
+    }
+}

@@ -1,0 +1,355 @@
+//! The compiled model of one SOP: what the file says, resolved and typed, plus its control flow
+//! as a petgraph state graph. Serialisable, so `alur inspect`, the server and editors share it.
+
+mod expr;
+mod flow;
+
+pub use expr::{CompareOp, Expr, ExprKind, FieldType, Value};
+pub use flow::{Edge, Flow, Node, NodeIndex};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Lang;
+use crate::syntax::Span;
+use crate::time::Duration;
+
+/// An identifier with the place it was written. Compares by name only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Name {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Name {
+    pub fn new(name: impl Into<String>, span: Span) -> Name {
+        Name { name: name.into(), span }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sop {
+    pub id: Name,
+    pub title: String,
+    /// The language its keywords are written in (the one `alur fmt` keeps).
+    pub language: Lang,
+    pub header: Header,
+    pub actors: Vec<Actor>,
+    pub artifacts: Vec<Artifact>,
+    pub fields: Vec<Field>,
+    pub ends: Vec<End>,
+    /// Steps in written order.
+    pub steps: Vec<Step>,
+    /// The written structure: steps, parallel blocks and alternatives in order.
+    pub body: Vec<Element>,
+    pub flow: Flow,
+    pub span: Span,
+}
+
+impl Sop {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id.name == id)
+    }
+
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id.name == id)
+    }
+
+    pub fn actor(&self, id: &str) -> Option<&Actor> {
+        self.actors.iter().find(|a| a.id.name == id)
+    }
+
+    pub fn artifact(&self, id: &str) -> Option<&Artifact> {
+        self.artifacts.iter().find(|a| a.id.name == id)
+    }
+
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id.name == id)
+    }
+
+    pub fn end(&self, id: &str) -> Option<&End> {
+        self.ends.iter().find(|e| e.id.name == id)
+    }
+}
+
+/// The identity block of the official SOP document and the timing it promises.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub agency: Option<String>,
+    pub version: Option<String>,
+    /// Nomor SOP.
+    pub number: Option<String>,
+    pub created: Option<NaiveDate>,
+    pub revised: Option<NaiveDate>,
+    pub effective: Option<NaiveDate>,
+    pub approved_by: Option<Approval>,
+    pub legal_basis: Vec<String>,
+    pub related: Vec<String>,
+    pub warnings: Vec<String>,
+    pub qualifications: Vec<String>,
+    pub equipment: Vec<String>,
+    pub records: Vec<String>,
+    pub calendar: Option<Name>,
+    pub stated_total: Option<StatedTotal>,
+    pub service_standards: Vec<ServiceStandard>,
+}
+
+/// Disahkan oleh: the official who signs the SOP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub name: String,
+    pub nip: Option<String>,
+    pub position: Option<String>,
+}
+
+/// The total exactly as the SOP states it: "4 Hari 1 Jam 18 Menit (5 Hari)".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatedTotal {
+    pub duration: Duration,
+    /// The rounded working days in parentheses, when stated.
+    pub rounded_workdays: Option<u32>,
+    pub span: Span,
+    pub duration_span: Span,
+    pub rounded_span: Option<Span>,
+}
+
+/// A service-standard promise, e.g. "5 hari kerja sejak berkas dinyatakan lengkap", or one of
+/// several separately clocked segments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStandard {
+    pub label: Option<String>,
+    pub duration: Duration,
+    /// Where the clock starts; `None` is the start of the case.
+    pub from: Option<ClockPoint>,
+    /// Where the clock stops; `None` is the end of the case.
+    pub until: Option<ClockPoint>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "at", content = "step", rename_all = "snake_case")]
+pub enum ClockPoint {
+    /// When the named step starts.
+    StartOf(Name),
+    /// When the named step finishes.
+    EndOf(Name),
+}
+
+impl ClockPoint {
+    pub fn step(&self) -> &Name {
+        match self {
+            ClockPoint::StartOf(n) | ClockPoint::EndOf(n) => n,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Applicant,
+    Staff,
+    External,
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: Name,
+    pub label: String,
+    pub kind: ActorKind,
+}
+
+/// A document that steps need (kelengkapan) or give (output).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub id: Name,
+    pub label: String,
+    /// Declared in `dokumen`: brought from outside rather than produced by a step.
+    pub external: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub id: Name,
+    pub label: Option<String>,
+    pub ty: FieldType,
+}
+
+/// A named terminal end: issued, refused, withdrawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct End {
+    pub id: Name,
+    pub label: String,
+}
+
+/// Who performs a step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Performers {
+    pub actors: Vec<Name>,
+    pub mode: PerformerMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformerMode {
+    /// One actor.
+    Single,
+    /// "A atau B": either may do it.
+    Either,
+    /// "A dan B": done jointly (both sign).
+    Jointly,
+}
+
+/// A use of a document in a step, with the cell text as the SOP prints it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactUse {
+    pub artifact: Name,
+    /// The Kelengkapan or Output cell text for this step.
+    pub text: String,
+}
+
+/// A step's Waktu: the value and the text as written ("10 menit").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepDuration {
+    pub value: Duration,
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The number as printed (gaps and suffixes allowed).
+    pub number: String,
+    pub id: Name,
+    /// Kegiatan, verbatim.
+    pub activity: String,
+    pub performers: Option<Performers>,
+    pub inputs: Vec<ArtifactUse>,
+    pub outputs: Vec<ArtifactUse>,
+    pub duration: Option<StepDuration>,
+    /// Keterangan, verbatim.
+    pub notes: Option<String>,
+    /// Done only when this holds; skipped otherwise.
+    pub condition: Option<Expr>,
+    /// May only start at the next working day's opening.
+    pub starts_next_workday: bool,
+    pub decision: Option<Decision>,
+    /// Conditional and explicit routes, tried in order (used when there is no decision).
+    pub routes: Vec<Route>,
+    /// A sub-procedure: another SOP run as a child case.
+    pub call: Option<Call>,
+    pub deadline_actions: Vec<DeadlineAction>,
+    pub span: Span,
+}
+
+impl Step {
+    pub fn actor_ids(&self) -> impl Iterator<Item = &str> {
+        self.performers.iter().flat_map(|p| p.actors.iter().map(|a| a.as_str()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The case field the chosen outcome is recorded in.
+    pub record: Option<Name>,
+    pub outcomes: Vec<Outcome>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: Name,
+    pub target: Target,
+    /// Set when the outcome sends the file back (to the applicant) to be redone.
+    pub rework: Option<Rework>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Target {
+    /// The next element in written order.
+    Next,
+    /// A step or an end, by id.
+    Named(Name),
+}
+
+/// A return-for-completion loop: limit on rounds and what the service clock does meanwhile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rework {
+    pub clock: ClockPolicy,
+    pub max_rounds: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockPolicy {
+    /// The clock stops while the file is with the applicant (common practice).
+    Pause,
+    /// The clock starts again from zero on resubmission (the OSS rule).
+    Restart,
+    /// The clock keeps running.
+    Run,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    pub target: Target,
+    pub condition: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// The called file, relative to the calling file.
+    pub path: String,
+    /// The id of the called SOP, once loaded.
+    pub sop: Option<String>,
+    /// The ends of the called SOP (its possible results), once loaded.
+    pub ends: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum DeadlineAction {
+    /// Hand the task to another actor.
+    Escalate { actor: Name, span: Span },
+    /// Tell an actor, leaving the task where it is.
+    Notify { actor: Name, span: Span },
+    /// Route the case (OSS "fiktif positif": the permit is issued when the authority is late).
+    Route { target: Target, span: Span },
+}
+
+/// The written structure of the procedure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Element {
+    Step { step: usize },
+    /// All branches run at once and join before what follows.
+    Parallel { name: Option<Name>, branches: Vec<Vec<Element>>, span: Span },
+    /// Exactly one branch runs (entry at the counter or online), and they converge.
+    Alternatives { name: Option<Name>, branches: Vec<Vec<Element>>, span: Span },
+}
+
+impl Element {
+    /// The first step of the element, in written order.
+    pub fn first_step(&self) -> Option<usize> {
+        match self {
+            Element::Step { step } => Some(*step),
+            Element::Parallel { branches, .. } | Element::Alternatives { branches, .. } => {
+                branches.iter().find_map(|b| b.first().and_then(Element::first_step))
+            }
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Timing totals from the compiled graph: the main path the stated total is checked against,
+//! best and worst over all acyclic paths, the critical path through parallel branches, the
+//! cost of each rework loop, time per actor, and each service-standard promise.
+
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+use super::Duration;
+use crate::model::{ClockPoint, Edge, Node, NodeIndex, Sop};
+
+/// How many working minutes make a day when no calendar says otherwise (7.5 hours: 37.5 hours a
+/// week over five days, Perpres 21/2023).
+pub const DEFAULT_DAY_LENGTH_MINUTES: u32 = 450;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    /// Working minutes per day used for comparisons and rounding.
+    pub day_length_minutes: u32,
+    /// Every decision takes its first accepting outcome; parallel blocks take their longest branch.
+    pub main_path: PathTotal,
+    /// The shortest path from start to an end (parallel branches still wait for each other).
+    pub best: PathTotal,
+    /// The longest path from start to an end without going round a loop.
+    pub worst: PathTotal,
+    pub rework_loops: Vec<ReworkLoop>,
+    pub per_actor: Vec<ActorTime>,
+    pub service_standards: Vec<StandardCheck>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PathTotal {
+    pub duration: Duration,
+    pub rounded_workdays: u32,
+    /// Step indexes on the path, in order (for parallel blocks: the longest branch).
+    pub steps: Vec<usize>,
+    /// The end the path reaches (index into `Sop::ends`).
+    pub end: Option<usize>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReworkLoop {
+    /// The step whose decision sends the file back.
+    pub decision_step: usize,
+    pub outcome: String,
+    /// The step the file goes back to.
+    pub back_to: usize,
+    /// One more round: the steps from `back_to` up to and including the deciding step.
+    pub round: Duration,
+    pub round_steps: Vec<usize>,
+    pub max_rounds: Option<u32>,
+    /// The main path plus every allowed round (when the rounds are limited).
+    pub worst_with_rounds: Option<Duration>,
+    pub clock: crate::model::ClockPolicy,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActorTime {
+    pub actor: String,
+    pub duration: Duration,
+    pub steps: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StandardCheck {
+    pub label: Option<String>,
+    pub promised: Duration,
+    /// Measured along the main path between the standard's clock points.
+    pub measured: Duration,
+    pub within: bool,
+}
+
+fn step_duration(sop: &Sop, step: usize) -> Duration {
+    sop.steps.get(step).and_then(|s| s.duration.as_ref()).map(|d| d.value).unwrap_or_default()
+}
+
+pub fn totals(sop: &Sop, day_length_minutes: u32) -> Totals {
+    let main_path = main_path(sop, day_length_minutes);
+    let (best, worst) = extremes(sop, day_length_minutes);
+    let rework_loops = rework_loops(sop, &main_path, day_length_minutes);
+    let mut per_actor: Vec<ActorTime> = Vec::new();
+    for &index in &main_path.steps {
+        let Some(step) = sop.steps.get(index) else { continue };
+        for actor in step.actor_ids() {
+            match per_actor.iter_mut().find(|a| a.actor == actor) {
+                Some(entry) => {
+                    entry.duration += step_duration(sop, index);
+                    entry.steps += 1;
+                }
+                None => per_actor.push(ActorTime { actor: actor.to_string(), duration: step_duration(sop, index), steps: 1 }),
+            }
+        }
+    }
+    let service_standards = sop
+        .header
+        .service_standards
+        .iter()
+        .map(|standard| {
+            let measured = measure(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref());
+            StandardCheck {
+                label: standard.label.clone(),
+                promised: standard.duration,
+                measured,
+                within: measured.length_key(day_length_minutes) <= standard.duration.length_key(day_length_minutes),
+            }
+        })
+        .collect();
+    Totals { day_length_minutes, main_path, best, worst, rework_loops, per_actor, service_standards }
+}
+
+/// The time between two clock points along a path of steps.
+pub fn measure(sop: &Sop, path: &[usize], from: Option<&ClockPoint>, until: Option<&ClockPoint>) -> Duration {
+    let position = |name: &str| path.iter().position(|&s| sop.steps.get(s).is_some_and(|st| st.id.name == name));
+    let start = match from {
+        None => 0,
+        Some(ClockPoint::StartOf(n)) => position(n.as_str()).unwrap_or(path.len()),
+        Some(ClockPoint::EndOf(n)) => position(n.as_str()).map(|p| p + 1).unwrap_or(path.len()),
+    };
+    let stop = match until {
+        None => path.len(),
+        Some(ClockPoint::StartOf(n)) => position(n.as_str()).unwrap_or(path.len()),
+        Some(ClockPoint::EndOf(n)) => position(n.as_str()).map(|p| p + 1).unwrap_or(path.len()),
+    };
+    path.get(start..stop.max(start)).unwrap_or(&[]).iter().map(|&s| step_duration(sop, s)).sum()
+}
+
+/// Follows the first accepting route from `from`; parallel blocks contribute their longest
+/// branch. Stops at an end, at `stop`, or where the path would go round.
+fn follow(
+    sop: &Sop,
+    from: NodeIndex,
+    stop: Option<NodeIndex>,
+    day: u32,
+    seen: &mut HashSet<NodeIndex>,
+) -> (Duration, Vec<usize>, NodeIndex) {
+    let graph = &sop.flow.graph;
+    let mut node = from;
+    let mut total = Duration::ZERO;
+    let mut steps = Vec::new();
+    loop {
+        if Some(node) == stop || !seen.insert(node) {
+            return (total, steps, node);
+        }
+        let next = match graph.node_weight(node) {
+            Some(Node::End { .. }) | None => return (total, steps, node),
+            Some(Node::Step { step }) => {
+                total += step_duration(sop, *step);
+                steps.push(*step);
+                first_edge(sop, node, |e| !matches!(e, Edge::Deadline))
+            }
+            Some(Node::Decision { .. }) => first_edge(sop, node, |e| matches!(e, Edge::Outcome { rework: None, .. }))
+                .or_else(|| first_edge(sop, node, |_| true)),
+            Some(Node::Split { .. }) => {
+                let join = matching_join(sop, node);
+                let mut longest: Option<(Duration, Vec<usize>)> = None;
+                for edge in graph.edges_directed(node, Direction::Outgoing) {
+                    let mut branch_seen = seen.clone();
+                    let (d, s, _) = follow(sop, edge.target(), join, day, &mut branch_seen);
+                    if longest.as_ref().is_none_or(|(l, _)| d.length_key(day) > l.length_key(day)) {
+                        longest = Some((d, s));
+                    }
+                }
+                if let Some((d, s)) = longest {
+                    total += d;
+                    steps.extend(s);
+                }
+                join
+            }
+            Some(_) => first_edge(sop, node, |_| true),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return (total, steps, node),
+        }
+    }
+}
+
+/// The first outgoing edge, in the order routes were written, that `keep` accepts.
+fn first_edge(sop: &Sop, node: NodeIndex, keep: impl Fn(&Edge) -> bool) -> Option<NodeIndex> {
+    let mut edges: Vec<_> = sop.flow.graph.edges_directed(node, Direction::Outgoing).filter(|e| keep(e.weight())).collect();
+    // petgraph lists outgoing edges newest first; routes were added in written order.
+    edges.sort_by_key(|e| e.id().index());
+    edges.first().map(|e| e.target())
+}
+
+/// The join node that closes a split: the nearest join all branches reach.
+fn matching_join(sop: &Sop, split: NodeIndex) -> Option<NodeIndex> {
+    let graph = &sop.flow.graph;
+    let name = match graph.node_weight(split) {
+        Some(Node::Split { name }) => name.clone(),
+        _ => return None,
+    };
+    // Splits and joins are created in pairs: the join is the node right after its split.
+    let candidate = NodeIndex::new(split.index() + 1);
+    match graph.node_weight(candidate) {
+        Some(Node::Join { name: join_name }) if *join_name == name => Some(candidate),
+        _ => None,
+    }
+}
+
+pub fn main_path(sop: &Sop, day: u32) -> PathTotal {
+    let mut seen = HashSet::new();
+    let (duration, steps, last) = follow(sop, sop.flow.start, None, day, &mut seen);
+    let end = match sop.flow.graph.node_weight(last) {
+        Some(Node::End { end }) => Some(*end),
+        _ => None,
+    };
+    PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end }
+}
+
+/// Best and worst totals over all paths that do not go round a loop. Loops are cut at their
+/// back edges (found by depth-first search from the start); a join waits for all its branches.
+fn extremes(sop: &Sop, day: u32) -> (PathTotal, PathTotal) {
+    let graph = &sop.flow.graph;
+    let back_edges = back_edges(sop);
+    let order = topological_order(sop, &back_edges);
+    let mut best: HashMap<NodeIndex, (Duration, Vec<usize>)> = HashMap::new();
+    let mut worst: HashMap<NodeIndex, (Duration, Vec<usize>)> = HashMap::new();
+    for &node in &order {
+        let incoming: Vec<NodeIndex> = graph
+            .edges_directed(node, Direction::Incoming)
+            .filter(|e| !back_edges.contains(&e.id().index()) && !matches!(e.weight(), Edge::Deadline))
+            .map(|e| e.source())
+            .collect();
+        let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
+        let pick = |table: &HashMap<NodeIndex, (Duration, Vec<usize>)>, longest: bool| {
+            let candidates = incoming.iter().filter_map(|p| table.get(p));
+            let chosen = if longest || is_join {
+                candidates.max_by_key(|(d, _)| d.length_key(day))
+            } else {
+                candidates.min_by_key(|(d, _)| d.length_key(day))
+            };
+            let (mut d, mut steps) = chosen.cloned().unwrap_or_default();
+            if is_join {
+                // Everything done in any branch is on the way to the join.
+                for p in &incoming {
+                    if let Some((_, s)) = table.get(p) {
+                        for step in s {
+                            if !steps.contains(step) {
+                                steps.push(*step);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(Node::Step { step }) = graph.node_weight(node) {
+                d += step_duration(sop, *step);
+                steps.push(*step);
+            }
+            (d, steps)
+        };
+        if node == sop.flow.start {
+            best.insert(node, (Duration::ZERO, Vec::new()));
+            worst.insert(node, (Duration::ZERO, Vec::new()));
+            continue;
+        }
+        if incoming.is_empty() {
+            continue;
+        }
+        let b = pick(&best, false);
+        let w = pick(&worst, true);
+        best.insert(node, b);
+        worst.insert(node, w);
+    }
+    let finish = |table: &HashMap<NodeIndex, (Duration, Vec<usize>)>, longest: bool| {
+        let ends = sop.flow.end_nodes.iter().enumerate().filter_map(|(i, n)| table.get(n).map(|v| (i, v)));
+        let chosen = if longest {
+            ends.max_by_key(|(_, (d, _))| d.length_key(day))
+        } else {
+            ends.min_by_key(|(_, (d, _))| d.length_key(day))
+        };
+        match chosen {
+            Some((end, (d, steps))) => {
+                PathTotal { duration: *d, rounded_workdays: d.rounded_workdays(day), steps: steps.clone(), end: Some(end) }
+            }
+            None => PathTotal { duration: Duration::ZERO, rounded_workdays: 0, steps: Vec::new(), end: None },
+        }
+    };
+    (finish(&best, false), finish(&worst, true))
+}
+
+/// Edge indexes that close a cycle (target on the DFS stack), plus every rework edge.
+pub fn back_edges(sop: &Sop) -> HashSet<usize> {
+    let graph = &sop.flow.graph;
+    let mut back = HashSet::new();
+    for edge in graph.edge_references() {
+        if matches!(edge.weight(), Edge::Outcome { rework: Some(_), .. }) {
+            back.insert(edge.id().index());
+        }
+    }
+    let mut state: HashMap<NodeIndex, u8> = HashMap::new(); // 1 = on stack, 2 = done
+    let mut stack: Vec<(NodeIndex, Vec<(usize, NodeIndex)>)> = Vec::new();
+    let children = |n: NodeIndex| -> Vec<(usize, NodeIndex)> {
+        let mut v: Vec<_> = graph.edges_directed(n, Direction::Outgoing).map(|e| (e.id().index(), e.target())).collect();
+        v.sort();
+        v.reverse();
+        v
+    };
+    state.insert(sop.flow.start, 1);
+    stack.push((sop.flow.start, children(sop.flow.start)));
+    while let Some((node, pending)) = stack.last_mut() {
+        match pending.pop() {
+            Some((edge, target)) => match state.get(&target) {
+                Some(1) => {
+                    back.insert(edge);
+                }
+                Some(_) => {}
+                None => {
+                    state.insert(target, 1);
+                    let c = children(target);
+                    stack.push((target, c));
+                }
+            },
+            None => {
+                state.insert(*node, 2);
+                stack.pop();
+            }
+        }
+    }
+    back
+}
+
+fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeIndex> {
+    let graph = &sop.flow.graph;
+    let mut indegree: HashMap<NodeIndex, usize> = graph.node_indices().map(|n| (n, 0)).collect();
+    for edge in graph.edge_references() {
+        if !back_edges.contains(&edge.id().index()) {
+            *indegree.entry(edge.target()).or_default() += 1;
+        }
+    }
+    let mut ready: Vec<NodeIndex> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+    ready.sort();
+    ready.reverse();
+    let mut order = Vec::with_capacity(graph.node_count());
+    while let Some(node) = ready.pop() {
+        order.push(node);
+        for edge in graph.edges_directed(node, Direction::Outgoing) {
+            if back_edges.contains(&edge.id().index()) {
+                continue;
+            }
+            if let Some(d) = indegree.get_mut(&edge.target()) {
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(edge.target());
+                }
+            }
+        }
+    }
+    order
+}
+
+fn rework_loops(sop: &Sop, main: &PathTotal, day: u32) -> Vec<ReworkLoop> {
+    let graph = &sop.flow.graph;
+    let mut out = Vec::new();
+    for edge in graph.edge_references() {
+        let Edge::Outcome { name, rework: Some(rework) } = edge.weight() else { continue };
+        let Some(Node::Decision { step: decision_step }) = graph.node_weight(edge.source()) else { continue };
+        let Some(back_to) = first_step_from(sop, edge.target()) else { continue };
+        // One round: from the step the file returns to, along the main path, to the decision.
+        let from = main.steps.iter().position(|s| *s == back_to);
+        let to = main.steps.iter().position(|s| s == decision_step);
+        let round_steps: Vec<usize> = match (from, to) {
+            (Some(a), Some(b)) if a <= b => main.steps[a..=b].to_vec(),
+            _ => vec![back_to, *decision_step],
+        };
+        let round: Duration = round_steps.iter().map(|&s| step_duration(sop, s)).sum();
+        let worst_with_rounds = rework.max_rounds.map(|n| main.duration + round.times(n));
+        let _ = day;
+        out.push(ReworkLoop {
+            decision_step: *decision_step,
+            outcome: name.clone(),
+            back_to,
+            round,
+            round_steps,
+            max_rounds: rework.max_rounds,
+            worst_with_rounds,
+            clock: rework.clock,
+        });
+    }
+    out.sort_by_key(|l| (l.decision_step, l.outcome.clone()));
+    out
+}
+
+/// The step a node leads to first (the step itself, or the step behind a gate).
+fn first_step_from(sop: &Sop, node: NodeIndex) -> Option<usize> {
+    match sop.flow.graph.node_weight(node)? {
+        Node::Step { step } | Node::Gate { step, guards_step: true } => Some(*step),
+        _ => None,
+    }
+}
