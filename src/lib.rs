@@ -6,10 +6,11 @@
 //! arithmetic on office calendars). [`diagnostic`] is shared by all of them; [`format`] reprints
 //! a syntax tree canonically.
 
+pub mod check;
+pub mod cli;
+pub mod compile;
 pub mod diagnostic;
+pub mod format;
+pub mod model;
 pub mod syntax;
 pub mod time;
-pub mod check;
-pub mod compile;
-pub mod model;
-pub mod cli;

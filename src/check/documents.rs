@@ -48,7 +48,13 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
             }
             let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
             let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
-            let mut input: Bits = if preds.is_empty() { vec![0; words] } else if is_join { vec![0; words] } else { full.clone() };
+            let mut input: Bits = if preds.is_empty() {
+                vec![0; words]
+            } else if is_join {
+                vec![0; words]
+            } else {
+                full.clone()
+            };
             for p in &preds {
                 for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
                     if is_join {
@@ -90,9 +96,15 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 let id = step.id.as_str();
                 let mut d = Diagnostic::new(
                     Code::InputNotProduced,
-                    t!("`{name}` belum tentu ada saat langkah `{id}` dimulai", "`{name}` may not exist yet when step `{id}` starts"),
+                    t!(
+                        "`{name}` belum tentu ada saat langkah `{id}` dimulai",
+                        "`{name}` may not exist yet when step `{id}` starts"
+                    ),
                     input.artifact.span,
-                    t!("tidak dihasilkan di setiap jalur sebelum langkah ini", "not given on every path before this step"),
+                    t!(
+                        "tidak dihasilkan di setiap jalur sebelum langkah ini",
+                        "not given on every path before this step"
+                    ),
                 )
                 .with_help(t!(
                     "pastikan langkah sebelumnya menghasilkannya, atau tulis di blok `dokumen` jika dibawa pemohon",

@@ -79,11 +79,17 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::new(
                     Code::NoEndReachable,
-                    t!("dari langkah `{id}` tidak ada akhir yang dapat dicapai", "no end can be reached from step `{id}`"),
+                    t!(
+                        "dari langkah `{id}` tidak ada akhir yang dapat dicapai",
+                        "no end can be reached from step `{id}`"
+                    ),
                     step.span,
                     t!("kasus dari sini tidak pernah selesai", "a case never finishes from here"),
                 )
-                .with_help(t!("arahkan rutenya ke langkah yang menuju akhir", "route it to a step that leads to an end")),
+                .with_help(t!(
+                    "arahkan rutenya ke langkah yang menuju akhir",
+                    "route it to a step that leads to an end"
+                )),
             );
         }
     }
@@ -92,7 +98,12 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
 
 /// Where each step sits: the chain of (parallel block, branch) around it.
 fn contexts(sop: &Sop) -> HashMap<usize, Vec<(usize, usize)>> {
-    fn walk(elements: &[Element], context: &mut Vec<(usize, usize)>, counter: &mut usize, out: &mut HashMap<usize, Vec<(usize, usize)>>) {
+    fn walk(
+        elements: &[Element],
+        context: &mut Vec<(usize, usize)>,
+        counter: &mut usize,
+        out: &mut HashMap<usize, Vec<(usize, usize)>>,
+    ) {
         for element in elements {
             match element {
                 Element::Step { step } => {

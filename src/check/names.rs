@@ -65,7 +65,8 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     }
 
     let actors: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
-    let targets: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).chain(sop.ends.iter().map(|e| e.id.as_str())).collect();
+    let targets: Vec<&str> =
+        sop.steps.iter().map(|s| s.id.as_str()).chain(sop.ends.iter().map(|e| e.id.as_str())).collect();
     let steps: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
     let artifacts: Vec<&str> = sop.artifacts.iter().map(|a| a.id.as_str()).collect();
     let fields: Vec<&str> = sop.fields.iter().map(|f| f.id.as_str()).collect();
@@ -73,7 +74,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         "tambahkan di blok `pelaksana`, misalnya `kabid \"Kabid Perizinan\"`",
         "add it to the `actors` block, for example `head \"Head of Licensing\"`"
     );
-    let declare_target = t!("tulis langkah dengan id ini, atau tambahkan di blok `selesai`", "write a step with this id, or add it to the `ends` block");
+    let declare_target = t!(
+        "tulis langkah dengan id ini, atau tambahkan di blok `selesai`",
+        "write a step with this id, or add it to the `ends` block"
+    );
     let check_actor = |name: &str, span: Span, out: &mut Vec<Diagnostic>| {
         if !actors.contains(&name) {
             out.push(unknown(Code::UnknownActor, t!("pelaksana", "actor"), name, span, &actors, declare_actor.clone()));
@@ -82,7 +86,14 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     let check_target = |target: &Target, out: &mut Vec<Diagnostic>| {
         if let Target::Named(n) = target {
             if !targets.contains(&n.as_str()) {
-                out.push(unknown(Code::UnknownStep, t!("langkah atau akhir", "step or end"), n.as_str(), n.span, &targets, declare_target.clone()));
+                out.push(unknown(
+                    Code::UnknownStep,
+                    t!("langkah atau akhir", "step or end"),
+                    n.as_str(),
+                    n.span,
+                    &targets,
+                    declare_target.clone(),
+                ));
             }
         }
     };
@@ -106,7 +117,14 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         for point in [&standard.from, &standard.until].into_iter().flatten() {
             let name = point.step();
             if !steps.contains(&name.as_str()) {
-                out.push(unknown(Code::UnknownStep, t!("langkah", "step"), name.as_str(), name.span, &steps, declare_target.clone()));
+                out.push(unknown(
+                    Code::UnknownStep,
+                    t!("langkah", "step"),
+                    name.as_str(),
+                    name.span,
+                    &steps,
+                    declare_target.clone(),
+                ));
             }
         }
     }
@@ -140,7 +158,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                     step.span,
                     t!("berapa lama langkah ini?", "how long does this step take?"),
                 )
-                .with_help(t!("tambahkan `waktu 10 menit` (boleh `waktu 0 menit`)", "add `takes 10 minutes` (`takes 0 minutes` is allowed)")),
+                .with_help(t!(
+                    "tambahkan `waktu 10 menit` (boleh `waktu 0 menit`)",
+                    "add `takes 10 minutes` (`takes 0 minutes` is allowed)"
+                )),
             );
         }
         for input in step.inputs.iter().chain(&step.outputs) {
@@ -160,7 +181,11 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
             }
         }
         if let Some(decision) = &step.decision {
-            duplicates(t!("hasil keputusan", "outcome"), decision.outcomes.iter().map(|o| (o.name.as_str(), o.name.span)), out);
+            duplicates(
+                t!("hasil keputusan", "outcome"),
+                decision.outcomes.iter().map(|o| (o.name.as_str(), o.name.span)),
+                out,
+            );
             for outcome in &decision.outcomes {
                 check_target(&outcome.target, out);
             }
@@ -170,7 +195,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                         Code::SingleOutcome,
                         t!("keputusan ini hanya punya satu hasil", "this decision has only one outcome"),
                         decision.span,
-                        t!("keputusan dengan satu hasil bukan keputusan", "a decision with one outcome decides nothing"),
+                        t!(
+                            "keputusan dengan satu hasil bukan keputusan",
+                            "a decision with one outcome decides nothing"
+                        ),
                     )
                     .with_help(t!(
                         "tambahkan hasil lain (misalnya `ditolak -> kembali ke ...`), atau ganti dengan `lanjut ke`",
@@ -186,7 +214,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                         record.as_str(),
                         record.span,
                         &fields,
-                        t!("tambahkan di blok `data` sebagai `pilihan(...)`", "add it to the `fields` block as a `choice(...)`"),
+                        t!(
+                            "tambahkan di blok `data` sebagai `pilihan(...)`",
+                            "add it to the `fields` block as a `choice(...)`"
+                        ),
                     )),
                     Some(field) => match &field.ty {
                         FieldType::Choice(choices) => {
@@ -198,12 +229,18 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                                     out.push(
                                         Diagnostic::new(
                                             Code::UnknownOutcome,
-                                            t!("hasil `{name}` bukan pilihan data `{field_name}`", "outcome `{name}` is not a choice of field `{field_name}`"),
+                                            t!(
+                                                "hasil `{name}` bukan pilihan data `{field_name}`",
+                                                "outcome `{name}` is not a choice of field `{field_name}`"
+                                            ),
                                             outcome.name.span,
                                             t!("tidak bisa dicatat", "cannot be recorded"),
                                         )
                                         .with_label(field.id.span, t!("pilihannya: {list}", "its choices: {list}"))
-                                        .with_help(t!("tambahkan `{name}` ke pilihan data itu", "add `{name}` to the field's choices")),
+                                        .with_help(t!(
+                                            "tambahkan `{name}` ke pilihan data itu",
+                                            "add `{name}` to the field's choices"
+                                        )),
                                     );
                                 }
                             }
@@ -213,7 +250,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                             out.push(
                                 Diagnostic::new(
                                     Code::TypeMismatch,
-                                    t!("hasil keputusan hanya dapat dicatat di data `pilihan`", "an outcome can only be recorded in a `choice` field"),
+                                    t!(
+                                        "hasil keputusan hanya dapat dicatat di data `pilihan`",
+                                        "an outcome can only be recorded in a `choice` field"
+                                    ),
                                     record.span,
                                     t!("`{field_name}` bukan pilihan", "`{field_name}` is not a choice"),
                                 )
@@ -227,11 +267,17 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::InvalidValue,
-                        t!("langkah dengan keputusan diarahkan oleh hasil-hasilnya", "a step with a decision is routed by its outcomes"),
+                        t!(
+                            "langkah dengan keputusan diarahkan oleh hasil-hasilnya",
+                            "a step with a decision is routed by its outcomes"
+                        ),
                         step.routes[0].span,
                         t!("`lanjut` tidak berlaku di sini", "`next` has no effect here"),
                     )
-                    .with_help(t!("pindahkan tujuan ini ke salah satu hasil keputusan", "move this target into one of the outcomes")),
+                    .with_help(t!(
+                        "pindahkan tujuan ini ke salah satu hasil keputusan",
+                        "move this target into one of the outcomes"
+                    )),
                 );
             }
         }
@@ -272,12 +318,18 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                     out.push(
                         Diagnostic::new(
                             Code::SubprocedureOutcomes,
-                            t!("akhir `{list}` dari `{path}` tidak ditangani", "end(s) `{list}` of `{path}` are not handled"),
+                            t!(
+                                "akhir `{list}` dari `{path}` tidak ditangani",
+                                "end(s) `{list}` of `{path}` are not handled"
+                            ),
                             decision.span,
                             t!("keputusan ini", "this decision"),
                         )
                         .with_label(call.span, t!("prosedur yang dipanggil", "the called procedure"))
-                        .with_help(t!("tambahkan hasil untuk setiap akhir prosedur itu", "add an outcome for every end of that procedure")),
+                        .with_help(t!(
+                            "tambahkan hasil untuk setiap akhir prosedur itu",
+                            "add an outcome for every end of that procedure"
+                        )),
                     );
                 }
             }
@@ -289,7 +341,9 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         let used = sop.steps.iter().any(|s| {
             s.actor_ids().any(|a| a == actor.id.as_str())
                 || s.deadline_actions.iter().any(|d| match d {
-                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => a.name == actor.id.name,
+                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => {
+                        a.name == actor.id.name
+                    }
                     DeadlineAction::Route { .. } => false,
                 })
         });
@@ -302,7 +356,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                     actor.id.span,
                     t!("tidak dipakai", "unused"),
                 )
-                .with_help(t!("hapus, atau tetapkan sebagai pelaksana suatu langkah", "remove it, or make it the actor of a step")),
+                .with_help(t!(
+                    "hapus, atau tetapkan sebagai pelaksana suatu langkah",
+                    "remove it, or make it the actor of a step"
+                )),
             );
         }
     }

@@ -36,11 +36,17 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                     out.push(
                         Diagnostic::new(
                             Code::TypeMismatch,
-                            t!("syarat harus bernilai ya atau tidak, bukan {name}", "a condition must be yes or no, not {name}"),
+                            t!(
+                                "syarat harus bernilai ya atau tidak, bukan {name}",
+                                "a condition must be yes or no, not {name}"
+                            ),
                             condition.span,
                             t!("ini bernilai {name}", "this is a {name}"),
                         )
-                        .with_help(t!("bandingkan dengan sesuatu, misalnya `luas > 500`", "compare it with something, for example `area > 500`")),
+                        .with_help(t!(
+                            "bandingkan dengan sesuatu, misalnya `luas > 500`",
+                            "compare it with something, for example `area > 500`"
+                        )),
                     );
                 }
             }
@@ -67,7 +73,10 @@ fn type_of(sop: &Sop, expr: &Expr, out: &mut Vec<Diagnostic>) -> Option<Ty> {
                     name,
                     expr.span,
                     &fields,
-                    t!("tambahkan di blok `data`, misalnya `{name} ya_tidak`", "add it to the `fields` block, for example `{name} boolean`"),
+                    t!(
+                        "tambahkan di blok `data`, misalnya `{name} ya_tidak`",
+                        "add it to the `fields` block, for example `{name} boolean`"
+                    ),
                 ));
                 None
             }
@@ -95,12 +104,14 @@ fn type_of(sop: &Sop, expr: &Expr, out: &mut Vec<Diagnostic>) -> Option<Ty> {
             let compatible = match (&l, &r) {
                 (Ty::Choice(Some(choices)), Ty::Choice(None)) | (Ty::Choice(None), Ty::Choice(Some(choices))) => {
                     let word = match (&left.kind, &right.kind) {
-                        (_, ExprKind::Literal { value: Value::Choice(w) }) | (ExprKind::Literal { value: Value::Choice(w) }, _) => w,
+                        (_, ExprKind::Literal { value: Value::Choice(w) })
+                        | (ExprKind::Literal { value: Value::Choice(w) }, _) => w,
                         _ => return Some(Ty::Bool),
                     };
                     if !choices.contains(word) {
                         let list = choices.join(", ");
-                        let word_span = if matches!(right.kind, ExprKind::Literal { .. }) { right.span } else { left.span };
+                        let word_span =
+                            if matches!(right.kind, ExprKind::Literal { .. }) { right.span } else { left.span };
                         out.push(
                             Diagnostic::new(
                                 Code::TypeMismatch,
@@ -136,7 +147,10 @@ fn type_of(sop: &Sop, expr: &Expr, out: &mut Vec<Diagnostic>) -> Option<Ty> {
                 out.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
-                        t!("`{symbol}` hanya untuk angka dan tanggal, bukan {ln}", "`{symbol}` only compares numbers and dates, not {ln}"),
+                        t!(
+                            "`{symbol}` hanya untuk angka dan tanggal, bukan {ln}",
+                            "`{symbol}` only compares numbers and dates, not {ln}"
+                        ),
                         expr.span,
                         t!("tidak dapat diurutkan", "cannot be ordered"),
                     )

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use crate::diagnostic::Lang;
 
 #[derive(Parser)]
-#[command(name = "alur", version, about = "Alur: SOP perizinan sebagai berkas teks / government SOPs as plain-text files")]
+#[command(
+    name = "alur",
+    version,
+    about = "Alur: SOP perizinan sebagai berkas teks / government SOPs as plain-text files"
+)]
 struct Cli {
     /// Language of messages: id (Bahasa Indonesia) or en. Default from LANG.
     #[arg(long, global = true, value_parser = parse_lang)]

@@ -17,7 +17,8 @@ pub struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub fn new(tokens: &'a [Token], line: Span) -> Cursor<'a> {
-        let end = tokens.last().map(|t| Span::new(t.span.file, t.span.end as usize, t.span.end as usize)).unwrap_or(line);
+        let end =
+            tokens.last().map(|t| Span::new(t.span.file, t.span.end as usize, t.span.end as usize)).unwrap_or(line);
         Cursor { tokens, pos: 0, end }
     }
 
@@ -69,7 +70,10 @@ impl<'a> Cursor<'a> {
                 let found_text = &found.text;
                 Diagnostic::new(
                     Code::Expected,
-                    t!("diharapkan {what_id}, tetapi tertulis `{found_text}`", "expected {what_en}, found `{found_text}`"),
+                    t!(
+                        "diharapkan {what_id}, tetapi tertulis `{found_text}`",
+                        "expected {what_en}, found `{found_text}`"
+                    ),
                     found.span,
                     t!("diharapkan {what_id} di sini", "expected {what_en} here"),
                 )
@@ -125,7 +129,10 @@ impl<'a> Cursor<'a> {
                     Code::InvalidValue,
                     {
                         let text = &t.text;
-                        t!("`{text}` bukan bilangan bulat yang dapat dipakai di sini", "`{text}` is not a whole number that can be used here")
+                        t!(
+                            "`{text}` bukan bilangan bulat yang dapat dipakai di sini",
+                            "`{text}` is not a whole number that can be used here"
+                        )
                     },
                     t.span,
                     t!("bilangan bulat diharapkan", "whole number expected"),
@@ -144,7 +151,10 @@ impl<'a> Cursor<'a> {
                 let text = &t.text;
                 Err(Diagnostic::new(
                     Code::Expected,
-                    t!("ada sisa `{text}` yang tidak dimengerti di akhir baris", "unexpected `{text}` at the end of the line"),
+                    t!(
+                        "ada sisa `{text}` yang tidak dimengerti di akhir baris",
+                        "unexpected `{text}` at the end of the line"
+                    ),
                     t.span.to(last),
                     t!("tidak diharapkan di sini", "not expected here"),
                 )
@@ -234,7 +244,10 @@ pub fn expect_duration(cursor: &mut Cursor<'_>) -> Result<ParsedDuration, Diagno
                     warnings.push(
                         Diagnostic::new(
                             Code::AmbiguousDay,
-                            t!("`{text}` bisa berarti hari kerja atau hari kalender", "`{text}` may mean a working day or a calendar day"),
+                            t!(
+                                "`{text}` bisa berarti hari kerja atau hari kalender",
+                                "`{text}` may mean a working day or a calendar day"
+                            ),
                             t.span,
                             t!("dibaca sebagai hari kerja", "read as working days"),
                         )

@@ -10,7 +10,7 @@ use super::keyword::{suggest, Kw};
 use crate::diagnostic::{Code, Diagnostic, Lang, Text};
 use crate::model::{
     Actor, ActorKind, Approval, Artifact, ArtifactUse, Call, ClockPoint, ClockPolicy, DeadlineAction, Decision,
-    Element, End, Field, FieldType, Header, Name, Outcome, Performers, PerformerMode, Rework, Route, ServiceStandard,
+    Element, End, Field, FieldType, Header, Name, Outcome, PerformerMode, Performers, Rework, Route, ServiceStandard,
     StatedTotal, Step, StepDuration, Target,
 };
 use crate::syntax::{Block, Item, Span, Token, TokenKind};
@@ -137,7 +137,10 @@ impl<'a> Lowerer<'a> {
                     item.head_span(),
                     t!("blok belum ditulis", "block missing"),
                 )
-                .with_help(t!("tambahkan `{{` di akhir baris ini dan `}}` setelah isinya", "add `{{` at the end of this line and `}}` after its contents")),
+                .with_help(t!(
+                    "tambahkan `{{` di akhir baris ini dan `}}` setelah isinya",
+                    "add `{{` at the end of this line and `}}` after its contents"
+                )),
             );
         }
         item.block.as_ref()
@@ -265,7 +268,8 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Kw::ApprovedBy => {
-                let name = cursor.expect_string(&t!("nama pejabat dalam tanda kutip", "the official's name in double quotes"))?;
+                let name = cursor
+                    .expect_string(&t!("nama pejabat dalam tanda kutip", "the official's name in double quotes"))?;
                 let mut approval = Approval { name, nip: None, position: None };
                 loop {
                     if cursor.eat_kw(Kw::Nip) {
@@ -293,7 +297,8 @@ impl<'a> Lowerer<'a> {
             Kw::Equipment => self.draft.header.equipment.extend(list(cursor)?),
             Kw::Records => self.draft.header.records.extend(list(cursor)?),
             Kw::Calendar => {
-                let name = cursor.expect_name(&t!("nama kalender seperti `wita_kantor`", "a calendar name such as `wita_kantor`"))?;
+                let name = cursor
+                    .expect_name(&t!("nama kalender seperti `wita_kantor`", "a calendar name such as `wita_kantor`"))?;
                 if self.once(key, span) {
                     self.draft.header.calendar = Some(Name::new(&name.text, name.span));
                 }
@@ -311,7 +316,10 @@ impl<'a> Lowerer<'a> {
                     if !only_days {
                         return Err(Diagnostic::new(
                             Code::InvalidValue,
-                            t!("pembulatan dalam kurung harus dalam hari kerja saja", "the rounding in parentheses must be in working days only"),
+                            t!(
+                                "pembulatan dalam kurung harus dalam hari kerja saja",
+                                "the rounding in parentheses must be in working days only"
+                            ),
                             cursor.span_from(inner),
                             t!("hanya `N hari`", "only `N hari`"),
                         )
@@ -382,8 +390,10 @@ impl<'a> Lowerer<'a> {
 
     fn actors(&mut self, item: &Item) {
         self.table(item, t!("`pelaksana`", "`actors`"), |this, cursor| {
-            let id = cursor.expect_name(&t!("id pelaksana seperti `front_office`", "an actor id such as `front_office`"))?;
-            let label = cursor.expect_string(&t!("nama pelaksana dalam tanda kutip", "the actor's name in double quotes"))?;
+            let id =
+                cursor.expect_name(&t!("id pelaksana seperti `front_office`", "an actor id such as `front_office`"))?;
+            let label =
+                cursor.expect_string(&t!("nama pelaksana dalam tanda kutip", "the actor's name in double quotes"))?;
             let kind = match cursor.peek() {
                 None => ActorKind::Staff,
                 Some(t) => {
@@ -411,8 +421,12 @@ impl<'a> Lowerer<'a> {
 
     fn documents(&mut self, item: &Item) {
         self.table(item, t!("`dokumen`", "`documents`"), |this, cursor| {
-            let id = cursor.expect_name(&t!("id dokumen seperti `surat_permohonan`", "a document id such as `application_letter`"))?;
-            let label = cursor.expect_string(&t!("nama dokumen dalam tanda kutip", "the document's name in double quotes"))?;
+            let id = cursor.expect_name(&t!(
+                "id dokumen seperti `surat_permohonan`",
+                "a document id such as `application_letter`"
+            ))?;
+            let label =
+                cursor.expect_string(&t!("nama dokumen dalam tanda kutip", "the document's name in double quotes"))?;
             this.draft.artifacts.push(Artifact { id: Name::new(&id.text, id.span), label, external: true });
             Ok(())
         });
@@ -457,7 +471,8 @@ impl<'a> Lowerer<'a> {
                     cursor.expect_punct("(", &t!("`(` lalu pilihan-pilihannya", "`(` and then the choices"))?;
                     let mut choices = Vec::new();
                     loop {
-                        let choice = cursor.expect_name(&t!("sebuah pilihan seperti `baru`", "a choice such as `new`"))?;
+                        let choice =
+                            cursor.expect_name(&t!("sebuah pilihan seperti `baru`", "a choice such as `new`"))?;
                         choices.push(choice.text.clone());
                         if cursor.eat_punct(",").is_none() {
                             break;
@@ -491,7 +506,10 @@ impl<'a> Lowerer<'a> {
                 Code::Expected,
                 t!("blok tanpa nama", "a block without a name"),
                 item.head_span(),
-                t!("tulis `langkah`, `paralel` atau `cabang` sebelum `{{`", "write `step`, `parallel` or `branch` before `{{`"),
+                t!(
+                    "tulis `langkah`, `paralel` atau `cabang` sebelum `{{`",
+                    "write `step`, `parallel` or `branch` before `{{`"
+                ),
             ));
             return;
         };
@@ -513,7 +531,8 @@ impl<'a> Lowerer<'a> {
                     _ => None,
                 };
                 self.report(cursor.expect_end());
-                let what = if kw == Kw::Parallel { t!("`paralel`", "`parallel`") } else { t!("`alternatif`", "`either`") };
+                let what =
+                    if kw == Kw::Parallel { t!("`paralel`", "`parallel`") } else { t!("`alternatif`", "`either`") };
                 let Some(block) = self.block_of(item, what) else { return };
                 let mut branches = Vec::new();
                 for child in &block.items {
@@ -690,7 +709,8 @@ impl<'a> Lowerer<'a> {
                     self.unknown_keyword(first, STEP_KEYWORDS, t!("`langkah`", "`step`"));
                     continue;
                 };
-                let single = matches!(kw, Kw::Activity | Kw::Takes | Kw::Notes | Kw::Decide | Kw::If | Kw::Call | Kw::By);
+                let single =
+                    matches!(kw, Kw::Activity | Kw::Takes | Kw::Notes | Kw::Decide | Kw::If | Kw::Call | Kw::By);
                 if single {
                     let key = kw.word(Lang::Id);
                     if let Some(previous) = seen.get(key) {
@@ -751,7 +771,13 @@ impl<'a> Lowerer<'a> {
                 step.starts_next_workday = true;
             }
             Kw::Call => {
-                let token = cursor.expect_kind(TokenKind::String, &t!("berkas SOP dalam tanda kutip, seperti \"rekomendasi.sop\"", "an SOP file in double quotes, such as \"recommendation.sop\""))?;
+                let token = cursor.expect_kind(
+                    TokenKind::String,
+                    &t!(
+                        "berkas SOP dalam tanda kutip, seperti \"rekomendasi.sop\"",
+                        "an SOP file in double quotes, such as \"recommendation.sop\""
+                    ),
+                )?;
                 step.call = Some(Call { path: token.string_value(), sop: None, ends: Vec::new(), span: token.span });
             }
             Kw::Next => {
@@ -783,7 +809,8 @@ impl<'a> Lowerer<'a> {
             }
             Kw::Decide => {
                 let record = if cursor.eat_kw(Kw::Record) {
-                    let field = cursor.expect_name(&t!("id data tempat hasilnya dicatat", "the field to record the outcome in"))?;
+                    let field = cursor
+                        .expect_name(&t!("id data tempat hasilnya dicatat", "the field to record the outcome in"))?;
                     Some(Name::new(&field.text, field.span))
                 } else {
                     None
@@ -896,7 +923,8 @@ fn renumbered(text: &str, offset: i64) -> String {
 }
 
 fn expect_date(cursor: &mut Cursor<'_>) -> Result<NaiveDate, Diagnostic> {
-    let token = cursor.expect_kind(TokenKind::Date, &t!("tanggal seperti `2026-01-31`", "a date such as `2026-01-31`"))?;
+    let token =
+        cursor.expect_kind(TokenKind::Date, &t!("tanggal seperti `2026-01-31`", "a date such as `2026-01-31`"))?;
     NaiveDate::parse_from_str(&token.text, "%Y-%m-%d").map_err(|_| {
         let text = &token.text;
         Diagnostic::new(
@@ -905,7 +933,10 @@ fn expect_date(cursor: &mut Cursor<'_>) -> Result<NaiveDate, Diagnostic> {
             token.span,
             t!("tanggal tidak valid", "invalid date"),
         )
-        .with_help(t!("tulis tahun-bulan-tanggal, misalnya `2026-01-31`", "write year-month-day, for example `2026-01-31`"))
+        .with_help(t!(
+            "tulis tahun-bulan-tanggal, misalnya `2026-01-31`",
+            "write year-month-day, for example `2026-01-31`"
+        ))
     })
 }
 
@@ -946,7 +977,8 @@ fn expect_performers(cursor: &mut Cursor<'_>) -> Result<Performers, Diagnostic> 
 fn expect_artifact_list(cursor: &mut Cursor<'_>) -> Result<Vec<ArtifactUse>, Diagnostic> {
     let mut out = Vec::new();
     loop {
-        let id = cursor.expect_name(&t!("id dokumen seperti `data_elektronik`", "a document id such as `application_data`"))?;
+        let id = cursor
+            .expect_name(&t!("id dokumen seperti `data_elektronik`", "a document id such as `application_data`"))?;
         let text = match cursor.peek() {
             Some(t) if t.kind == TokenKind::String => {
                 cursor.next();
@@ -971,7 +1003,8 @@ fn expect_target(cursor: &mut Cursor<'_>) -> Result<Target, Diagnostic> {
 
 /// `diterima -> terima_berkas` or `ditolak -> kembali ke ajukan, jam berhenti, maks 3 kali`.
 fn expect_outcome(cursor: &mut Cursor<'_>, span: Span) -> Result<Outcome, Diagnostic> {
-    let name = cursor.expect_name(&t!("nama hasil keputusan seperti `diterima`", "an outcome name such as `accepted`"))?;
+    let name =
+        cursor.expect_name(&t!("nama hasil keputusan seperti `diterima`", "an outcome name such as `accepted`"))?;
     cursor.expect_punct("->", &t!("`->` lalu tujuannya", "`->` and then where it goes"))?;
     let mut rework = None;
     let target = if cursor.eat_kw(Kw::Return) {
@@ -987,10 +1020,9 @@ fn expect_outcome(cursor: &mut Cursor<'_>, span: Span) -> Result<Outcome, Diagno
                 } else if cursor.eat_kw(Kw::Runs) {
                     ClockPolicy::Run
                 } else {
-                    return Err(cursor.expected(&t!(
-                        "`berhenti`, `diulang` atau `berjalan`",
-                        "`pauses`, `restarts` or `runs`"
-                    )));
+                    return Err(
+                        cursor.expected(&t!("`berhenti`, `diulang` atau `berjalan`", "`pauses`, `restarts` or `runs`"))
+                    );
                 };
             } else if cursor.eat_kw(Kw::Max) {
                 let (n, n_span) = cursor.expect_number(&t!("jumlah putaran", "a number of rounds"))?;

@@ -85,7 +85,12 @@ pub fn render_all(sources: &SourceMap, diagnostics: &[Diagnostic], lang: Lang) -
         // Writing to an in-memory buffer only fails on a span outside its file; fall back to
         // the bare message rather than lose the diagnostic.
         if term::emit(&mut buffer, &config, &files, &to_codespan(diagnostic, lang)).is_err() {
-            let line = format!("{}[{}]: {}\n", severity_word(diagnostic.severity), diagnostic.code, diagnostic.message.get(lang));
+            let line = format!(
+                "{}[{}]: {}\n",
+                severity_word(diagnostic.severity),
+                diagnostic.code,
+                diagnostic.message.get(lang)
+            );
             let _ = std::io::Write::write_all(&mut buffer, line.as_bytes());
         }
     }

@@ -14,20 +14,35 @@ pub type NodeIndex = petgraph::graph::NodeIndex<u32>;
 pub enum Node {
     Start,
     /// A step (index into `Sop::steps`).
-    Step { step: usize },
+    Step {
+        step: usize,
+    },
     /// The decision a step takes: outgoing edges are its outcomes.
-    Decision { step: usize },
+    Decision {
+        step: usize,
+    },
     /// Routing by conditions on case fields, tried in order: either a conditional step's gate
     /// (`skip` is then the step it guards) or a step's conditional routes.
-    Gate { step: usize, guards_step: bool },
+    Gate {
+        step: usize,
+        guards_step: bool,
+    },
     /// Start of parallel branches.
-    Split { name: Option<String> },
+    Split {
+        name: Option<String>,
+    },
     /// All parallel branches meet here before the flow goes on.
-    Join { name: Option<String> },
+    Join {
+        name: Option<String>,
+    },
     /// Exactly one of several alternative branches is taken.
-    Choice { name: Option<String> },
+    Choice {
+        name: Option<String>,
+    },
     /// A terminal end (index into `Sop::ends`).
-    End { end: usize },
+    End {
+        end: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,9 +50,14 @@ pub enum Node {
 pub enum Edge {
     Next,
     /// A named outcome of a decision; `rework` marks a return-for-completion loop.
-    Outcome { name: String, rework: Option<Rework> },
+    Outcome {
+        name: String,
+        rework: Option<Rework>,
+    },
     /// A condition; `None` is the "otherwise" route.
-    Condition { condition: Option<Expr> },
+    Condition {
+        condition: Option<Expr>,
+    },
     /// Into one of several parallel or alternative branches.
     Branch,
     /// Taken when the step's time runs out.

@@ -335,11 +335,21 @@ pub enum DeadlineAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Element {
-    Step { step: usize },
+    Step {
+        step: usize,
+    },
     /// All branches run at once and join before what follows.
-    Parallel { name: Option<Name>, branches: Vec<Vec<Element>>, span: Span },
+    Parallel {
+        name: Option<Name>,
+        branches: Vec<Vec<Element>>,
+        span: Span,
+    },
     /// Exactly one branch runs (entry at the counter or online), and they converge.
-    Alternatives { name: Option<Name>, branches: Vec<Vec<Element>>, span: Span },
+    Alternatives {
+        name: Option<Name>,
+        branches: Vec<Vec<Element>>,
+        span: Span,
+    },
 }
 
 impl Element {

@@ -87,6 +87,7 @@ pub struct Item {
     pub leading: Vec<Comment>,
     /// A comment at the end of the item's line.
     pub trailing: Option<Comment>,
+    /// Whether an empty line stands right before the item's own line (after its comments).
     pub blank_before: bool,
     /// Whether the line holds a token that was already reported as broken (an unexpected
     /// character or an unclosed string); such lines are not interpreted further.

@@ -32,7 +32,10 @@ pub fn parse_bytes(file: FileId, bytes: &[u8]) -> Result<(), Diagnostic> {
         let limit = MAX_FILE_BYTES / (1024 * 1024);
         return Err(Diagnostic::new(
             Code::InputTooLarge,
-            t!("berkas ini {mib} MiB, melebihi batas {limit} MiB", "this file is {mib} MiB, over the {limit} MiB limit"),
+            t!(
+                "berkas ini {mib} MiB, melebihi batas {limit} MiB",
+                "this file is {mib} MiB, over the {limit} MiB limit"
+            ),
             whole,
             t!("berkas terlalu besar", "file too large"),
         )
@@ -70,7 +73,10 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
         diagnostics.push(
             Diagnostic::new(
                 Code::NestingTooDeep,
-                t!("blok bersarang lebih dari {MAX_NESTING} tingkat", "blocks are nested more than {MAX_NESTING} levels deep"),
+                t!(
+                    "blok bersarang lebih dari {MAX_NESTING} tingkat",
+                    "blocks are nested more than {MAX_NESTING} levels deep"
+                ),
                 Span::new(file, offset, offset + 1),
                 {
                     let level = MAX_NESTING + 1;
@@ -94,7 +100,10 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
             };
             diagnostics.push(Diagnostic::new(
                 Code::ParserLimit,
-                t!("pengurai berhenti: masukan ini terlalu rumit untuk dibaca", "the parser stopped: this input is too complex to read"),
+                t!(
+                    "pengurai berhenti: masukan ini terlalu rumit untuk dibaca",
+                    "the parser stopped: this input is too complex to read"
+                ),
                 Span::new(file, start, end),
                 t!("berhenti di sini", "stopped here"),
             ));
@@ -120,7 +129,10 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
                             span,
                             t!("tidak ada `{{` yang cocok", "no matching `{{`"),
                         )
-                        .with_help(t!("hapus `}}` ini, atau tambahkan `{{` yang hilang", "remove this `}}`, or add the missing `{{`")),
+                        .with_help(t!(
+                            "hapus `}}` ini, atau tambahkan `{{` yang hilang",
+                            "remove this `}}`, or add the missing `{{`"
+                        )),
                     );
                 }
                 _ => {}
@@ -201,14 +213,16 @@ impl Builder {
                         blank_before: state.newlines >= 2,
                     };
                     match out.last_mut() {
-                        Some(last) if state.newlines == 0 && last.trailing.is_none() => last.trailing = Some(comment),
+                        Some(last) if state.newlines == 0 && last.trailing.is_none() && state.pending.is_empty() => {
+                            last.trailing = Some(comment)
+                        }
                         _ => state.pending.push(comment),
                     }
+                    state.newlines = 0;
                 }
                 Rule::item => {
                     let mut item = self.item(child);
-                    item.blank_before = state.newlines >= 2
-                        || state.pending.first().is_some_and(|c| c.blank_before);
+                    item.blank_before = state.newlines >= 2;
                     item.leading = std::mem::take(&mut state.pending);
                     state.newlines = 0;
                     out.push(item);

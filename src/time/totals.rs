@@ -88,7 +88,11 @@ pub fn totals(sop: &Sop, day_length_minutes: u32) -> Totals {
                     entry.duration += step_duration(sop, index);
                     entry.steps += 1;
                 }
-                None => per_actor.push(ActorTime { actor: actor.to_string(), duration: step_duration(sop, index), steps: 1 }),
+                None => per_actor.push(ActorTime {
+                    actor: actor.to_string(),
+                    duration: step_duration(sop, index),
+                    steps: 1,
+                }),
             }
         }
     }
@@ -178,7 +182,8 @@ fn follow(
 
 /// The first outgoing edge, in the order routes were written, that `keep` accepts.
 fn first_edge(sop: &Sop, node: NodeIndex, keep: impl Fn(&Edge) -> bool) -> Option<NodeIndex> {
-    let mut edges: Vec<_> = sop.flow.graph.edges_directed(node, Direction::Outgoing).filter(|e| keep(e.weight())).collect();
+    let mut edges: Vec<_> =
+        sop.flow.graph.edges_directed(node, Direction::Outgoing).filter(|e| keep(e.weight())).collect();
     // petgraph lists outgoing edges newest first; routes were added in written order.
     edges.sort_by_key(|e| e.id().index());
     edges.first().map(|e| e.target())
@@ -271,9 +276,12 @@ fn extremes(sop: &Sop, day: u32) -> (PathTotal, PathTotal) {
             ends.min_by_key(|(_, (d, _))| d.length_key(day))
         };
         match chosen {
-            Some((end, (d, steps))) => {
-                PathTotal { duration: *d, rounded_workdays: d.rounded_workdays(day), steps: steps.clone(), end: Some(end) }
-            }
+            Some((end, (d, steps))) => PathTotal {
+                duration: *d,
+                rounded_workdays: d.rounded_workdays(day),
+                steps: steps.clone(),
+                end: Some(end),
+            },
             None => PathTotal { duration: Duration::ZERO, rounded_workdays: 0, steps: Vec::new(), end: None },
         }
     };
@@ -292,7 +300,8 @@ pub fn back_edges(sop: &Sop) -> HashSet<usize> {
     let mut state: HashMap<NodeIndex, u8> = HashMap::new(); // 1 = on stack, 2 = done
     let mut stack: Vec<(NodeIndex, Vec<(usize, NodeIndex)>)> = Vec::new();
     let children = |n: NodeIndex| -> Vec<(usize, NodeIndex)> {
-        let mut v: Vec<_> = graph.edges_directed(n, Direction::Outgoing).map(|e| (e.id().index(), e.target())).collect();
+        let mut v: Vec<_> =
+            graph.edges_directed(n, Direction::Outgoing).map(|e| (e.id().index(), e.target())).collect();
         v.sort();
         v.reverse();
         v
