@@ -48,13 +48,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
             }
             let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
             let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
-            let mut input: Bits = if preds.is_empty() {
-                vec![0; words]
-            } else if is_join {
-                vec![0; words]
-            } else {
-                full.clone()
-            };
+            let mut input: Bits = if preds.is_empty() || is_join { vec![0; words] } else { full.clone() };
             for p in &preds {
                 for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
                     if is_join {
