@@ -1,0 +1,99 @@
+//! The `alur` binary: exit statuses, output formats and languages.
+
+use assert_cmd::Command;
+
+fn alur() -> Command {
+    let mut cmd = Command::cargo_bin("alur").unwrap();
+    cmd.env("LANG", "id_ID.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
+    cmd
+}
+
+const LKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sop/lks-lksa.sop");
+
+#[test]
+fn check_clean_file_exits_zero() {
+    let out = alur().args(["check", LKS]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 kesalahan"));
+}
+
+#[test]
+fn check_errors_exit_one_and_warnings_zero_unless_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sop");
+    std::fs::write(&bad, "sop a \"A\" {\n pelaksana { fo \"FO\" }\n langkah 1 a oleh fx { waktu 1 menit }\n}\n")
+        .unwrap();
+    assert_eq!(alur().args(["check"]).arg(&bad).output().unwrap().status.code(), Some(1));
+    let warn = dir.path().join("warn.sop");
+    std::fs::write(&warn, "sop a \"A\" {\n pelaksana { fo \"FO\" }\n langkah 1 a oleh fo { waktu 1 day }\n}\n")
+        .unwrap();
+    assert_eq!(alur().args(["check"]).arg(&warn).output().unwrap().status.code(), Some(0));
+    assert_eq!(alur().args(["check", "--deny-warnings"]).arg(&warn).output().unwrap().status.code(), Some(1));
+}
+
+#[test]
+fn check_usage_and_io_problems_exit_two() {
+    assert_eq!(alur().args(["check", "/no/such/file.sop"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(alur().args(["check", "--no-such-flag", LKS]).output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn check_json_names_code_span_and_message_in_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sop");
+    std::fs::write(&bad, "sop a \"A\" {\n pelaksana { fo \"FO\" }\n langkah 1 a oleh fx { waktu 1 menit }\n}\n")
+        .unwrap();
+    let out = alur().args(["check", "--format", "json", "--lang", "en"]).arg(&bad).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = json["files"][0]["diagnostics"].as_array().unwrap();
+    let d = all.iter().find(|d| d["code"] == "E103").unwrap();
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["message"], "unknown actor `fx`");
+    assert_eq!(d["labels"][0]["text"], "fx");
+    assert_eq!(d["labels"][0]["start_position"]["line"], 3);
+    assert_eq!(d["help"], "did you mean `fo`?");
+    assert_eq!(json["errors"], 1);
+}
+
+#[test]
+fn check_a_directory_checks_every_sop_in_it() {
+    let out = alur().args(["check", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn fmt_rewrites_and_check_mode_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.sop");
+    std::fs::write(&file, "sop a \"A\" {\npelaksana { fo \"FO\" }\n   langkah 1 a oleh fo { waktu 1 menit }\n}\n")
+        .unwrap();
+    assert_eq!(alur().args(["fmt", "--check"]).arg(&file).output().unwrap().status.code(), Some(1));
+    assert_eq!(alur().args(["fmt"]).arg(&file).output().unwrap().status.code(), Some(0));
+    assert_eq!(alur().args(["fmt", "--check"]).arg(&file).output().unwrap().status.code(), Some(0));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("    langkah 1 a oleh fo {\n        waktu 1 menit\n    }")
+            || text.contains("    langkah 1 a oleh fo { waktu"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fmt_leaves_a_file_with_syntax_errors_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.sop");
+    let text = "sop a \"A\" {\n  langkah 1 a oleh fo { kegiatan \"unclosed\n}\n";
+    std::fs::write(&file, text).unwrap();
+    assert_eq!(alur().args(["fmt"]).arg(&file).output().unwrap().status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn inspect_prints_the_model_and_its_graph_as_json() {
+    let out = alur().args(["inspect", LKS, "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["id"]["name"], "lks_lksa");
+    assert_eq!(json["steps"].as_array().unwrap().len(), 9);
+    assert!(json["flow"]["graph"]["nodes"].as_array().unwrap().len() >= 11);
+}

@@ -1,0 +1,505 @@
+//! What the language expresses, construct by construct.
+
+use alur::compile::{compile_path, compile_source, Options};
+use alur::diagnostic::{render_all, Code, Lang};
+use alur::model::{
+    ActorKind, ClockPoint, ClockPolicy, DeadlineAction, Edge, Element, FieldType, Node, PerformerMode, Sop, Target,
+};
+use alur::time::Duration;
+
+/// Compiles a snippet that must have no diagnostics. The actor table shared by the snippets is
+/// not used by every one of them, so "unused actor" is not counted.
+fn compile_clean(text: &str) -> Sop {
+    let mut compiled = compile_source("test.sop", text, &Options::default());
+    compiled.diagnostics.retain(|d| d.code != Code::UnusedActor);
+    assert!(
+        compiled.diagnostics.is_empty(),
+        "unexpected diagnostics:\n{}",
+        render_all(&compiled.sources, &compiled.diagnostics, Lang::En)
+    );
+    compiled.sop.expect("a model")
+}
+
+fn codes(text: &str) -> Vec<Code> {
+    let diagnostics = compile_source("test.sop", text, &Options::default()).diagnostics;
+    diagnostics.iter().map(|d| d.code).filter(|c| *c != Code::UnusedActor).collect()
+}
+
+const ACTORS: &str = r#"
+    pelaksana {
+        pemohon "Pemohon" pemohon
+        fo      "Front Office"
+        kabid   "Kabid Perizinan"
+    }
+"#;
+
+fn sop(body: &str) -> String {
+    format!("sop t \"Uji\" {{\n{ACTORS}\n{body}\n}}\n")
+}
+
+#[test]
+fn header_carries_the_identity_block_of_the_official_sop() {
+    let text = r#"
+sop izin "SOP Izin" {
+    instansi "DPMPTSP Kota Banjarbaru"
+    versi 3
+    nomor "800/123/DPMPTSP/2026"
+    tanggal_pembuatan 2026-01-05
+    tanggal_revisi 2026-06-01
+    tanggal_efektif 2026-07-01
+    disahkan_oleh "Drs. Budi Santoso" nip "196801011990031001" jabatan "Kepala Dinas"
+    dasar_hukum "Perwali No. 1 Tahun 2020", "Permenpan-RB No. 35 Tahun 2012"
+    keterkaitan "SOP Pengaduan"
+    peringatan "Waktu berlaku bila pejabat hadir dan sistem berjalan"
+    kualifikasi_pelaksana "Memahami peraturan perizinan"
+    peralatan "Komputer", "Jaringan internet"
+    pencatatan "Buku register"
+    kalender wita_kantor
+    total 10 menit (1 hari)
+    pelaksana { fo "Front Office" }
+    langkah 1 a oleh fo { waktu 10 menit }
+}"#;
+    let sop = compile_clean(text);
+    let h = &sop.header;
+    assert_eq!(h.agency.as_deref(), Some("DPMPTSP Kota Banjarbaru"));
+    assert_eq!(h.version.as_deref(), Some("3"));
+    assert_eq!(h.number.as_deref(), Some("800/123/DPMPTSP/2026"));
+    assert_eq!(h.created.map(|d| d.to_string()).as_deref(), Some("2026-01-05"));
+    assert_eq!(h.revised.map(|d| d.to_string()).as_deref(), Some("2026-06-01"));
+    assert_eq!(h.effective.map(|d| d.to_string()).as_deref(), Some("2026-07-01"));
+    let approval = h.approved_by.as_ref().unwrap();
+    assert_eq!(approval.name, "Drs. Budi Santoso");
+    assert_eq!(approval.nip.as_deref(), Some("196801011990031001"));
+    assert_eq!(approval.position.as_deref(), Some("Kepala Dinas"));
+    assert_eq!(h.legal_basis.len(), 2);
+    assert_eq!(h.equipment, ["Komputer", "Jaringan internet"]);
+    assert_eq!(h.related, ["SOP Pengaduan"]);
+    assert_eq!(h.warnings.len(), 1);
+    assert_eq!(h.qualifications.len(), 1);
+    assert_eq!(h.records, ["Buku register"]);
+    assert_eq!(h.calendar.as_ref().unwrap().as_str(), "wita_kantor");
+    assert_eq!(h.stated_total.as_ref().unwrap().rounded_workdays, Some(1));
+}
+
+#[test]
+fn english_keywords_give_the_same_model_as_indonesian_ones() {
+    let id = r#"
+sop p "Izin" {
+    instansi "X"
+    total 1 hari 10 menit (2 hari)
+    pelaksana {
+        pemohon "Pemohon" pemohon
+        fo "Front Office" staf
+    }
+    selesai {
+        terbit "Izin terbit"
+    }
+    langkah 1 ajukan oleh pemohon {
+        kegiatan "Mengajukan"
+        waktu 10 menit
+        output berkas "Berkas"
+    }
+    langkah 2 periksa oleh fo {
+        kelengkapan berkas
+        waktu 1 hari
+        keputusan {
+            lengkap -> lanjut
+            kurang -> kembali ke ajukan, jam diulang, maks 2 kali
+        }
+    }
+}"#;
+    let en = r#"
+sop p "Izin" {
+    agency "X"
+    total 1 workday 10 minutes (2 workdays)
+    actors {
+        pemohon "Pemohon" applicant
+        fo "Front Office" staff
+    }
+    ends {
+        terbit "Izin terbit"
+    }
+    step 1 ajukan by pemohon {
+        activity "Mengajukan"
+        takes 10 minutes
+        gives berkas "Berkas"
+    }
+    step 2 periksa by fo {
+        needs berkas
+        takes 1 workday
+        decide {
+            lengkap -> next
+            kurang -> return to ajukan, clock restarts, max 2 rounds
+        }
+    }
+}"#;
+    let (a, b) = (compile_clean(id), compile_clean(en));
+    assert_eq!(a.language, Lang::Id);
+    assert_eq!(b.language, Lang::En);
+    // The language and the Waktu cell as written ("10 menit" / "10 minutes") differ; nothing else.
+    let strip = |mut s: Sop| {
+        s.language = Lang::Id;
+        for step in &mut s.steps {
+            if let Some(d) = &mut step.duration {
+                d.text.clear();
+            }
+        }
+        s
+    };
+    assert_eq!(strip(a), strip(b));
+}
+
+#[test]
+fn comments_and_multi_line_texts() {
+    let sop = compile_clean(&sop(r#"
+    // a comment on its own line
+    langkah 1 a oleh fo { // after a brace
+        kegiatan "Menerima permohonan secara elektronik,
+                  memproses permohonan"   // trailing
+        waktu 5 menit
+    }"#));
+    assert_eq!(sop.steps[0].activity, "Menerima permohonan secara elektronik, memproses permohonan");
+}
+
+#[test]
+fn durations_keep_units_apart_and_calendar_days_are_their_own_unit() {
+    let sop = compile_clean(&sop(r#"
+    langkah 1 a oleh fo { waktu 1 jam 90 menit }
+    langkah 2 b oleh fo { waktu 2 hari kerja }
+    langkah 3 c oleh fo { waktu 14 hari kalender }
+    langkah 4 d oleh fo { waktu 3 workdays 2 hours }
+    langkah 5 e oleh fo { waktu 2 calendar days }
+    langkah 6 f oleh fo { waktu 0 menit }"#));
+    let d: Vec<Duration> = sop.steps.iter().map(|s| s.duration.as_ref().unwrap().value).collect();
+    assert_eq!(d[0], Duration::new(0, 2, 30));
+    assert_eq!(d[1], Duration::workdays(2));
+    assert_eq!(d[2], Duration::calendar_days(14));
+    assert_eq!(d[3], Duration::new(3, 2, 0));
+    assert_eq!(d[4], Duration::calendar_days(2));
+    assert_eq!(d[5], Duration::ZERO);
+}
+
+#[test]
+fn a_bare_english_day_is_ambiguous() {
+    assert_eq!(codes(&sop("langkah 1 a oleh fo { waktu 2 days }")), [Code::AmbiguousDay]);
+}
+
+#[test]
+fn actors_alternatives_and_joint_performers() {
+    let sop = compile_clean(&sop(r#"
+    langkah 1 a oleh fo atau kabid { waktu 5 menit }
+    langkah 2 b oleh fo dan pemohon { waktu 5 menit }"#));
+    assert_eq!(sop.actor("pemohon").unwrap().kind, ActorKind::Applicant);
+    assert_eq!(sop.actor("fo").unwrap().kind, ActorKind::Staff);
+    assert_eq!(sop.steps[0].performers.as_ref().unwrap().mode, PerformerMode::Either);
+    assert_eq!(sop.steps[1].performers.as_ref().unwrap().mode, PerformerMode::Jointly);
+}
+
+#[test]
+fn step_numbers_as_printed_with_gaps_and_next_workday_starts() {
+    let sop = compile_clean(&sop(r#"
+    langkah 1 a oleh fo { waktu 5 menit }
+    langkah 4.1 b oleh fo { waktu 5 menit }
+    langkah 7a c oleh fo {
+        waktu 1 hari
+        mulai hari_berikutnya
+    }"#));
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "4.1", "7a"]);
+    assert!(sop.steps[2].starts_next_workday);
+}
+
+#[test]
+fn alternative_entry_steps_converge() {
+    let sop = compile_clean(&sop(r#"
+    alternatif masuk {
+        langkah 1 loket oleh fo { waktu 15 menit }
+        langkah 2 daring oleh pemohon { waktu 30 menit }
+    }
+    langkah 3 periksa oleh fo { waktu 10 menit }"#));
+    assert!(matches!(&sop.body[0], Element::Alternatives { branches, .. } if branches.len() == 2));
+    let periksa = sop.flow.step_nodes[2];
+    let into_periksa = sop.flow.graph.edges_directed(periksa, petgraph::Direction::Incoming).count();
+    assert_eq!(into_periksa, 2, "both entries converge on the next step");
+}
+
+#[test]
+fn decisions_three_way_recorded_outcomes_and_conditional_ends() {
+    let sop = compile_clean(&sop(r#"
+    data {
+        hasil pilihan(disetujui, ditolak, ditangguhkan) "Hasil kajian"
+    }
+    selesai {
+        terbit "Izin terbit"
+        tolak "Surat penolakan"
+        tangguh "Ditangguhkan"
+    }
+    langkah 1 kaji oleh kabid {
+        waktu 1 hari
+        keputusan catat hasil {
+            disetujui -> lanjut
+            ditolak -> lanjut
+            ditangguhkan -> tangguh
+        }
+    }
+    langkah 2 paraf oleh kabid {
+        waktu 5 menit
+        lanjut ke terbit jika hasil == disetujui
+        lanjut ke tolak
+    }"#));
+    let decision = sop.steps[0].decision.as_ref().unwrap();
+    assert_eq!(decision.outcomes.len(), 3);
+    assert_eq!(decision.record.as_ref().unwrap().as_str(), "hasil");
+    assert!(matches!(decision.outcomes[0].target, Target::Next));
+    assert_eq!(sop.steps[1].routes.len(), 2);
+    assert!(sop.steps[1].routes[0].condition.is_some());
+    assert!(matches!(&sop.fields[0].ty, FieldType::Choice(c) if c.len() == 3));
+}
+
+#[test]
+fn return_loops_carry_round_limit_and_clock_policy() {
+    for (policy, expected) in [
+        ("jam berhenti", ClockPolicy::Pause),
+        ("jam diulang", ClockPolicy::Restart),
+        ("jam berjalan", ClockPolicy::Run),
+    ] {
+        let sop = compile_clean(&sop(&format!(
+            r#"
+    langkah 1 a oleh pemohon {{ waktu 5 menit }}
+    langkah 2 b oleh fo {{
+        waktu 5 menit
+        keputusan {{
+            ya -> lanjut
+            tidak -> kembali ke a, {policy}, maks 3 kali
+        }}
+    }}"#
+        )));
+        let rework = sop.steps[1].decision.as_ref().unwrap().outcomes[1].rework.clone().unwrap();
+        assert_eq!(rework.clock, expected);
+        assert_eq!(rework.max_rounds, Some(3));
+    }
+}
+
+#[test]
+fn conditional_steps_are_gated_by_typed_fields() {
+    let sop = compile_clean(&sop(r#"
+    data {
+        perlu_survei ya_tidak
+        luas angka
+        jenis pilihan(baru, perpanjangan)
+    }
+    langkah 1 survei oleh fo {
+        jika perlu_survei atau (luas > 500 dan not jenis == perpanjangan)
+        waktu 1 hari
+    }
+    langkah 2 b oleh fo { waktu 5 menit }"#));
+    let gate =
+        sop.flow.graph.node_indices().find(|n| matches!(sop.flow.graph[*n], Node::Gate { guards_step: true, .. }));
+    assert!(gate.is_some(), "a conditional step is guarded by a gate");
+    let condition = sop.steps[0].condition.as_ref().unwrap();
+    let mut fields = std::collections::HashMap::new();
+    fields.insert("perlu_survei".to_string(), alur::model::Value::Bool(false));
+    fields.insert("luas".to_string(), alur::model::Value::Number(600.0));
+    fields.insert("jenis".to_string(), alur::model::Value::Choice("baru".into()));
+    assert_eq!(condition.eval(&fields), Some(true));
+    fields.insert("jenis".to_string(), alur::model::Value::Choice("perpanjangan".into()));
+    assert_eq!(condition.eval(&fields), Some(false));
+}
+
+#[test]
+fn type_errors_in_conditions_are_reported() {
+    let text = sop(r#"
+    data {
+        luas angka
+        jenis pilihan(baru, perpanjangan)
+    }
+    langkah 1 a oleh fo {
+        jika luas == "besar" atau jenis == lama atau luas
+        waktu 5 menit
+    }"#);
+    assert_eq!(codes(&text), [Code::TypeMismatch, Code::TypeMismatch, Code::TypeMismatch]);
+}
+
+#[test]
+fn parallel_branches_join_before_the_flow_goes_on() {
+    let sop = compile_clean(&sop(r#"
+    langkah 1 a oleh fo { waktu 5 menit }
+    paralel rekomendasi {
+        langkah 2 b oleh kabid { waktu 2 hari }
+        cabang {
+            langkah 3 c oleh fo { waktu 1 hari }
+            langkah 4 d oleh fo { waktu 2 hari }
+        }
+    }
+    langkah 5 e oleh fo { waktu 5 menit }"#));
+    let graph = &sop.flow.graph;
+    let split = graph.node_indices().find(|n| matches!(graph[*n], Node::Split { .. })).unwrap();
+    let join = graph.node_indices().find(|n| matches!(graph[*n], Node::Join { .. })).unwrap();
+    assert_eq!(graph.edges(split).count(), 2);
+    assert_eq!(graph.edges_directed(join, petgraph::Direction::Incoming).count(), 2);
+    // The critical path goes through the longer branch: 5 menit + 3 hari + 5 menit.
+    let totals = alur::time::totals(&sop, 450);
+    assert_eq!(totals.main_path.duration, Duration::new(3, 0, 10));
+    let names: Vec<&str> = totals.main_path.steps.iter().map(|&s| sop.steps[s].id.as_str()).collect();
+    assert_eq!(names, ["a", "c", "d", "e"]);
+}
+
+#[test]
+fn deadline_actions_escalate_notify_and_route() {
+    let sop = compile_clean(&sop(r#"
+    selesai {
+        terbit "Izin terbit"
+        otomatis "Izin terbit otomatis (fiktif positif)"
+    }
+    langkah 1 a oleh fo {
+        waktu 1 hari
+        terlambat eskalasi ke kabid
+        terlambat beritahu pemohon
+        terlambat lanjut ke otomatis
+    }"#));
+    let actions = &sop.steps[0].deadline_actions;
+    assert!(matches!(&actions[0], DeadlineAction::Escalate { actor, .. } if actor.as_str() == "kabid"));
+    assert!(matches!(&actions[1], DeadlineAction::Notify { actor, .. } if actor.as_str() == "pemohon"));
+    assert!(matches!(&actions[2], DeadlineAction::Route { .. }));
+    assert!(sop.flow.graph.edge_weights().any(|e| matches!(e, Edge::Deadline)));
+}
+
+#[test]
+fn service_standards_and_separately_clocked_segments() {
+    let sop = compile_clean(&sop(r#"
+    standar_pelayanan "pemeriksaan teknis" 6 hari sejak a sampai b
+    standar_pelayanan "setelah berkas lengkap dan benar" 3 hari setelah b
+    langkah 1 a oleh fo { waktu 5 hari }
+    langkah 2 b oleh kabid { waktu 1 hari }
+    langkah 3 c oleh kabid { waktu 2 hari }"#));
+    let standards = &sop.header.service_standards;
+    assert_eq!(standards.len(), 2);
+    assert!(matches!(&standards[1].from, Some(ClockPoint::EndOf(n)) if n.as_str() == "b"));
+    let totals = alur::time::totals(&sop, 450);
+    assert_eq!(totals.service_standards[0].measured, Duration::workdays(6));
+    assert_eq!(totals.service_standards[1].measured, Duration::workdays(2));
+    assert!(totals.service_standards.iter().all(|s| s.within));
+}
+
+#[test]
+fn a_broken_promise_is_a_warning() {
+    let text = sop(r#"
+    standar_pelayanan 1 hari
+    langkah 1 a oleh fo { waktu 2 hari }"#);
+    assert_eq!(codes(&text), [Code::PromiseExceeded]);
+}
+
+#[test]
+fn stated_total_is_checked_against_the_steps() {
+    let text = sop(r#"
+    total 1 hari 20 menit (2 hari)
+    langkah 1 a oleh fo { waktu 1 hari }
+    langkah 2 b oleh fo { waktu 30 menit }"#);
+    let mut compiled = compile_source("t.sop", &text, &Options::default());
+    compiled.diagnostics.retain(|d| d.code != Code::UnusedActor);
+    assert_eq!(compiled.diagnostics.len(), 1);
+    let d = &compiled.diagnostics[0];
+    assert_eq!(d.code, Code::StatedTotalMismatch);
+    assert!(d.message.en.contains("1 workday 20 minutes"), "{}", d.message.en);
+    assert!(d.message.en.contains("1 workday 30 minutes"), "{}", d.message.en);
+    assert_eq!(d.labels.len(), 3, "the stated total and the two steps that sum to it");
+}
+
+#[test]
+fn stated_rounding_is_checked() {
+    let text = sop(r#"
+    total 1 hari 30 menit (1 hari)
+    langkah 1 a oleh fo { waktu 1 hari }
+    langkah 2 b oleh fo { waktu 30 menit }"#);
+    assert_eq!(codes(&text), [Code::StatedRoundingMismatch]);
+}
+
+#[test]
+fn sub_procedures_fragments_and_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bersama")).unwrap();
+    std::fs::write(
+        dir.path().join("bersama/paraf.sop"),
+        r#"
+potongan rantai_paraf {
+    langkah 1 paraf_kabid oleh kabid { waktu 5 menit }
+    langkah 2 paraf_kadis oleh kadis { waktu 5 menit }
+}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rekomendasi.sop"),
+        r#"
+sop rekomendasi "Rekomendasi Dinas Teknis" {
+    pelaksana { dt "Dinas Teknis" instansi_luar }
+    selesai {
+        direkomendasikan "Rekomendasi terbit"
+        tidak_direkomendasikan "Rekomendasi ditolak"
+    }
+    langkah 1 kaji oleh dt {
+        waktu 2 hari
+        keputusan {
+            ya -> direkomendasikan
+            tidak -> tidak_direkomendasikan
+        }
+    }
+}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("izin.sop"),
+        r#"
+impor "bersama/paraf.sop"
+sop izin "Izin" {
+    pelaksana {
+        fo "Front Office"
+        dt "Dinas Teknis" instansi_luar
+        kabid "Kabid"
+        kadis "Kepala Dinas"
+    }
+    selesai {
+        terbit "Terbit"
+        tolak "Ditolak"
+    }
+    langkah 1 daftar oleh fo { waktu 10 menit }
+    langkah 2 rekomendasi oleh dt {
+        panggil "rekomendasi.sop"
+        waktu 2 hari
+        keputusan {
+            direkomendasikan -> lanjut
+            tidak_direkomendasikan -> tolak
+        }
+    }
+    pakai rantai_paraf mulai 5
+}"#,
+    )
+    .unwrap();
+    let compiled = compile_path(&dir.path().join("izin.sop"), &Options::default());
+    assert!(compiled.diagnostics.is_empty(), "{}", render_all(&compiled.sources, &compiled.diagnostics, Lang::En));
+    let sop = compiled.sop.unwrap();
+    let call = sop.steps[1].call.as_ref().unwrap();
+    assert_eq!(call.sop.as_deref(), Some("rekomendasi"));
+    assert_eq!(call.ends, ["direkomendasikan", "tidak_direkomendasikan"]);
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "5", "6"], "the fragment is renumbered from 5");
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported_in_one_run() {
+    let text = sop(r#"
+    langkah 1 a oleh fo {
+        waktu 5 menit @
+        kegiatan "tidak ditutup
+    }
+    langkah 2 b oleh fx { waktu 5 menit }
+    langkah 3 c oleh fo {
+        waktu lima menit
+        kelengkapan tidak_ada
+    }"#);
+    let got = codes(&text);
+    for expected in
+        [Code::UnexpectedCharacter, Code::UnclosedString, Code::UnknownActor, Code::Expected, Code::UnknownArtifact]
+    {
+        assert!(got.contains(&expected), "{expected:?} missing from {got:?}");
+    }
+}
