@@ -1,6 +1,9 @@
 //! All integration tests, compiled into one binary (as in casey/just): each module reads like
 //! a part of the specification of alur.
 
+// A failing unwrap in a test is a failing test, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod language;
 mod properties;
