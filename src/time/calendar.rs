@@ -368,6 +368,12 @@ impl Calendar {
         let (start_day, second) = self.locate(start);
         let day = start_day + i64::from(calendar_days);
         let (mut day, second) = self.next_working(day, second);
+        if workdays == 0 && seconds == 0 {
+            // Nothing to count: due at the start, or at the opening it waits for (never at the
+            // closing before it, which an earliest-instant search would pick).
+            let at = instant(self.utc_midnight(day).saturating_add(second));
+            return (at, self.any_uncertain(start_day, day));
+        }
         let mut elapsed = self.view(day).elapsed_before(second);
         if workdays > 0 {
             day = self.nth_working_day_after(day, i64::from(workdays));
