@@ -131,9 +131,9 @@ impl CalendarSet {
         let mut diagnostics = Vec::new();
         for def in &self.defs {
             let mut stack = Vec::new();
-            if let Err(mut ds) = self.resolve(def, &mut stack) {
-                // A base's own problem is reported when that base is checked.
-                ds.retain(|d| d.primary_span().is_some_and(|s| def_contains(def, s)));
+            if let Err(ds) = self.resolve(def, &mut stack) {
+                // A base's problems come back with every calendar extending it: `dedup` below
+                // keeps one of each.
                 diagnostics.extend(ds);
             }
         }
@@ -442,10 +442,6 @@ pub fn derived_day_length(week: &WeekHours) -> u32 {
         Some(first) if lengths.all(|l| l == first) => first,
         _ => DEFAULT_DAY_LENGTH_MINUTES,
     }
-}
-
-fn def_contains(def: &CalendarDef, span: Span) -> bool {
-    span.file == def.file && def.span.start <= span.start && span.end <= def.span.end
 }
 
 fn dedup(diagnostics: &mut Vec<Diagnostic>) {
