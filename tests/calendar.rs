@@ -1,5 +1,8 @@
 //! Deadline arithmetic on the shipped calendars (sop/calendars).
 
+// Tests state their expectations with unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -14,7 +17,11 @@ fn set() -> &'static CalendarSet {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
         let mut sources = SourceMap::new();
         let (set, diagnostics) = CalendarSet::load_dir(&dir, &mut sources);
-        assert!(diagnostics.is_empty(), "{}", alur::diagnostic::render_all(&sources, &diagnostics, alur::diagnostic::Lang::En));
+        assert!(
+            diagnostics.is_empty(),
+            "{}",
+            alur::diagnostic::render_all(&sources, &diagnostics, alur::diagnostic::Lang::En)
+        );
         set
     })
 }
@@ -57,7 +64,10 @@ fn examples_from_the_issue() {
 }
 
 /// (start, duration, due, uncertain), local WITA times.
-const WITA_CASES: &[(&str, (u32, u32, u32), &str, bool)] = &[
+/// (start, (hari, jam, menit), due, uncertain).
+type Case = (&'static str, (u32, u32, u32), &'static str, bool);
+
+const WITA_CASES: &[Case] = &[
     // Closing time is a valid deadline; the weekend is skipped.
     ("2026-11-27 16:00", (0, 0, 30), "2026-11-27 16:30", false),
     ("2026-11-27 16:20", (0, 0, 30), "2026-11-30 07:50", false),
@@ -135,7 +145,9 @@ fn deadline_table_wita() {
 
 #[test]
 fn all_three_zones_agree_in_local_time() {
-    for (name, zone) in [("wib_kantor", Tz::Asia__Jakarta), ("wita_kantor", Tz::Asia__Makassar), ("wit_kantor", Tz::Asia__Jayapura)] {
+    for (name, zone) in
+        [("wib_kantor", Tz::Asia__Jakarta), ("wita_kantor", Tz::Asia__Makassar), ("wit_kantor", Tz::Asia__Jayapura)]
+    {
         let cal = calendar(name);
         assert_eq!(cal.time_zone(), zone);
         assert_eq!(cal.day_length_minutes(), 450);
@@ -151,7 +163,8 @@ fn all_three_zones_agree_in_local_time() {
 fn one_utc_instant_is_a_different_office_time_in_each_zone() {
     // 2026-12-01 00:00 UTC is 07:00 WIB (closed), 08:00 WITA and 09:00 WIT.
     let start = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
-    let expected = [("wib_kantor", "2026-12-01 08:00"), ("wita_kantor", "2026-12-01 08:30"), ("wit_kantor", "2026-12-01 09:30")];
+    let expected =
+        [("wib_kantor", "2026-12-01 08:00"), ("wita_kantor", "2026-12-01 08:30"), ("wit_kantor", "2026-12-01 09:30")];
     for (name, due) in expected {
         let cal = calendar(name);
         assert_eq!(show(cal, cal.due(start, d(0, 0, 30)).at), due, "{name}");

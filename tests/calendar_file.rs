@@ -1,6 +1,9 @@
 //! Calendar files written inline: office overrides, special hours, and every error a calendar
 //! file can hold, reported as a diagnostic with a help line in both languages.
 
+// Tests state their expectations with unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use alur::diagnostic::{Code, Diagnostic};
 use alur::syntax::SourceMap;
 use alur::time::{Calendar, CalendarSet, Duration};
@@ -127,7 +130,10 @@ fn errors_are_diagnostics() {
         ("kalender k { zona WIB; jam_kerja senin 07:75-08:00 }", Code::InvalidTime),
         ("kalender k { zona WIB; jam_kerja sennin 07:30-16:00 }", Code::UnknownDay),
         ("kalender k { zona WIB; jam_kerja senin 07:30-12:00, 11:00-16:00 }", Code::OverlappingHours),
-        ("kalender k { zona WIB; jam_kerja senin-rabu 07:30-12:00\n jam_kerja rabu 13:00-16:00 }", Code::OverlappingHours),
+        (
+            "kalender k { zona WIB; jam_kerja senin-rabu 07:30-12:00\n jam_kerja rabu 13:00-16:00 }",
+            Code::OverlappingHours,
+        ),
         ("kalender k { zona WIB; jam_kerja senin 07:30-16:00 istirahat 15:00-17:00 }", Code::BreakOutsideHours),
         ("kalender k { zona Asia/Makasar }", Code::UnknownTimeZone),
         ("kalender k { turunan nasional-2099 }", Code::UnknownBaseCalendar),
@@ -179,10 +185,21 @@ fn every_calendar_code_is_documented() {
 #[test]
 fn garbage_never_panics() {
     let inputs = [
-        "", "}", "{", "kalender", "kalender {", "kalender k { jam_kerja }", "kalender k { jam_kerja senin- }",
-        "kalender k { jam_kerja senin 07:30- }", "kalender k { berlaku 2026-01-01 - }", "kalender k { jam_khusus }",
-        "kalender k { panjang_hari }", "kalender k { panjang_hari 7 }", "kalender k { turunan }",
-        "kalender k { hari_kerja 2026-01-01 07:00 }", "kalender k { libur \"x\" 2026-01-01 }",
+        "",
+        "}",
+        "{",
+        "kalender",
+        "kalender {",
+        "kalender k { jam_kerja }",
+        "kalender k { jam_kerja senin- }",
+        "kalender k { jam_kerja senin 07:30- }",
+        "kalender k { berlaku 2026-01-01 - }",
+        "kalender k { jam_khusus }",
+        "kalender k { panjang_hari }",
+        "kalender k { panjang_hari 7 }",
+        "kalender k { turunan }",
+        "kalender k { hari_kerja 2026-01-01 07:00 }",
+        "kalender k { libur \"x\" 2026-01-01 }",
         "kalender k { zona WIB; jam_kerja senin 00:00-24:00; berlaku 2026-01-01 - 2126-01-01 }",
     ];
     for text in inputs {

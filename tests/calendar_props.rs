@@ -1,6 +1,9 @@
 //! Properties of deadline arithmetic on wita_kantor, over random starts in 2025-2028 (so
 //! covered, provisional and uncovered dates are all exercised).
 
+// Tests state their expectations with unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::sync::OnceLock;
 

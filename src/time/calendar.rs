@@ -178,7 +178,11 @@ fn period_seconds(periods: &[Period]) -> i64 {
 }
 
 fn instant(seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(seconds, 0).unwrap_or(if seconds < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+    DateTime::from_timestamp(seconds, 0).unwrap_or(if seconds < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// Seconds since the epoch, rounded up so that a deadline is never before its start.
@@ -221,7 +225,8 @@ impl Calendar {
         for date in first.iter_days().take_while(|d| *d <= last) {
             let weekday = date.weekday().num_days_from_monday() as usize;
             let special = spec.special_hours.iter().rev().find(|(a, b, _)| *a <= date && date <= *b);
-            let usual: &[Period] = special.map_or(&calendar.weekly, |s| &s.2).get(weekday).map_or(&[], |p| p.as_slice());
+            let usual: &[Period] =
+                special.map_or(&calendar.weekly, |s| &s.2).get(weekday).map_or(&[], |p| p.as_slice());
             let periods: &[Period] = match spec.working_days.get(&date) {
                 Some(Some(own)) => own,
                 Some(None) => usual,
@@ -297,10 +302,7 @@ impl Calendar {
     /// Whether `t` lies inside a working period (openings included, closings excluded).
     pub fn is_working(&self, t: DateTime<Utc>) -> bool {
         let (day, second) = self.locate(ceil_seconds(t));
-        self.view(day)
-            .periods
-            .iter()
-            .any(|p| i64::from(p.start) * 60 <= second && second < i64::from(p.end) * 60)
+        self.view(day).periods.iter().any(|p| i64::from(p.start) * 60 <= second && second < i64::from(p.end) * 60)
     }
 
     /// The earliest working instant at or after `t` (`t` itself when it is working time).
@@ -418,7 +420,8 @@ impl Calendar {
 
     /// The day holding an instant and the second of local time within it.
     fn locate(&self, t: i64) -> (i64, i64) {
-        let origin_midnight = self.days.first().map_or(self.origin_local_seconds - self.offset_before, |d| d.utc_midnight);
+        let origin_midnight =
+            self.days.first().map_or(self.origin_local_seconds - self.offset_before, |d| d.utc_midnight);
         let mut day = (t - origin_midnight).div_euclid(SECONDS_PER_DAY);
         // The guess is off by at most a day where the offset differs from the origin's.
         while t < self.utc_midnight(day) {
@@ -509,7 +512,8 @@ impl Calendar {
         let n = to - from;
         let full = n / 7;
         let first = self.weekday(from);
-        let rest: i64 = (0..(n % 7) as usize).map(|i| self.weekly_length.get((first + i) % 7).copied().unwrap_or(0)).sum();
+        let rest: i64 =
+            (0..(n % 7) as usize).map(|i| self.weekly_length.get((first + i) % 7).copied().unwrap_or(0)).sum();
         full.saturating_mul(self.week_total).saturating_add(rest)
     }
 
@@ -519,7 +523,8 @@ impl Calendar {
         if first < 0 || last >= len {
             return true;
         }
-        let (Some(a), Some(b)) = (self.uncertain_prefix.get(first as usize), self.uncertain_prefix.get(last as usize + 1))
+        let (Some(a), Some(b)) =
+            (self.uncertain_prefix.get(first as usize), self.uncertain_prefix.get(last as usize + 1))
         else {
             return true;
         };

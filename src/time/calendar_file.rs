@@ -410,8 +410,11 @@ impl Lowerer<'_> {
                 continue;
             };
             let Some(kw) = (first.kind == TokenKind::Word).then(|| keyword(&first.text)).flatten() else {
-                let names: Vec<&str> =
-                    KEYWORDS.iter().filter(|(k, _, _)| *k != Keyword::Calendar).flat_map(|(_, id, en)| [*id, *en]).collect();
+                let names: Vec<&str> = KEYWORDS
+                    .iter()
+                    .filter(|(k, _, _)| *k != Keyword::Calendar)
+                    .flat_map(|(_, id, en)| [*id, *en])
+                    .collect();
                 self.unknown_keyword(first, &names);
                 continue;
             };
@@ -435,7 +438,10 @@ impl Lowerer<'_> {
                     self.push(
                         Diagnostic::new(
                             Code::Expected,
-                            t!("kalender tidak bisa berada di dalam kalender lain", "a calendar cannot be inside another"),
+                            t!(
+                                "kalender tidak bisa berada di dalam kalender lain",
+                                "a calendar cannot be inside another"
+                            ),
                             first.span,
                             t!("kalender bersarang", "nested calendar"),
                         )
@@ -584,7 +590,12 @@ impl Lowerer<'_> {
     fn extends(&mut self, line: &mut Line<'_>, def: &mut CalendarDef) {
         loop {
             let Some((name, span)) = line.joined_name() else {
-                self.expected(line.end_span(), "nama kalender", "a calendar name", "turunan nasional-2026, nasional-2027");
+                self.expected(
+                    line.end_span(),
+                    "nama kalender",
+                    "a calendar name",
+                    "turunan nasional-2026, nasional-2027",
+                );
                 return;
             };
             def.extends.push((name, span));
@@ -645,7 +656,8 @@ impl Lowerer<'_> {
     /// `DATE` or `DATE - DATE` (also `sampai`/`to`). `need_end` requires the second date.
     fn date_range(&mut self, line: &mut Line<'_>, need_end: bool) -> Option<DateRange> {
         let (first, first_span) = self.date(line)?;
-        let joined = line.peek().is_some_and(is_range_joiner) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Date);
+        let joined =
+            line.peek().is_some_and(is_range_joiner) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Date);
         if !joined {
             if need_end {
                 self.expected(line.end_span(), "tanggal akhir", "an end date", "berlaku 2026-01-01 - 2026-12-31");
@@ -751,7 +763,9 @@ impl Lowerer<'_> {
                 Some(p) => periods.push(p),
                 None => return None,
             }
-            if line.peek().is_some_and(|t| t.is_punct(",")) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Clock) {
+            if line.peek().is_some_and(|t| t.is_punct(","))
+                && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Clock)
+            {
                 line.next();
                 continue;
             }
@@ -836,7 +850,9 @@ impl Lowerer<'_> {
         let mut days = Vec::new();
         loop {
             let (first, _) = self.day_name(line)?;
-            if line.peek().is_some_and(|t| t.is_punct("-")) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Word) {
+            if line.peek().is_some_and(|t| t.is_punct("-"))
+                && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Word)
+            {
                 line.next();
                 let (last, _) = self.day_name(line)?;
                 // A range may wrap over the weekend (`jumat-senin`), as people read it.
@@ -851,7 +867,9 @@ impl Lowerer<'_> {
             } else {
                 days.push(first);
             }
-            if line.peek().is_some_and(|t| t.is_punct(",")) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Word) {
+            if line.peek().is_some_and(|t| t.is_punct(","))
+                && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Word)
+            {
                 line.next();
                 continue;
             }
@@ -981,7 +999,12 @@ impl Lowerer<'_> {
                 Some(u) if matches!(u.as_str(), "jam" | "hour" | "hours") => 60.0,
                 Some(u) if matches!(u.as_str(), "menit" | "minute" | "minutes") => 1.0,
                 _ => {
-                    self.expected(unit.map(|u| u.span).unwrap_or(number.span), "`jam` atau `menit`", "`hours` or `minutes`", example);
+                    self.expected(
+                        unit.map(|u| u.span).unwrap_or(number.span),
+                        "`jam` atau `menit`",
+                        "`hours` or `minutes`",
+                        example,
+                    );
                     return;
                 }
             };
@@ -1003,7 +1026,10 @@ impl Lowerer<'_> {
             self.push(
                 Diagnostic::new(
                     Code::InvalidDayLength,
-                    t!("panjang hari kerja harus 1 menit sampai 24 jam, dalam menit utuh", "a working day must last 1 minute to 24 hours, in whole minutes"),
+                    t!(
+                        "panjang hari kerja harus 1 menit sampai 24 jam, dalam menit utuh",
+                        "a working day must last 1 minute to 24 hours, in whole minutes"
+                    ),
                     item.head_span(),
                     t!("panjang tidak sah", "invalid length"),
                 )
@@ -1032,7 +1058,10 @@ impl Lowerer<'_> {
                     self.push(
                         Diagnostic::new(
                             Code::DuplicateDate,
-                            t!("tanggal {d} ditulis dua kali di kalender ini", "the date {d} is declared twice in this calendar"),
+                            t!(
+                                "tanggal {d} ditulis dua kali di kalender ini",
+                                "the date {d} is declared twice in this calendar"
+                            ),
                             *span,
                             t!("yang kedua", "the second time"),
                         )

@@ -57,7 +57,10 @@ impl CalendarSet {
                 diagnostics.push(
                     Diagnostic::new(
                         Code::ImportFailed,
-                        t!("folder kalender `{shown}` tidak bisa dibaca: {error}", "cannot read the calendar folder `{shown}`: {error}"),
+                        t!(
+                            "folder kalender `{shown}` tidak bisa dibaca: {error}",
+                            "cannot read the calendar folder `{shown}`: {error}"
+                        ),
                         Span::default(),
                         t!("folder kalender", "calendar folder"),
                     )
@@ -88,7 +91,10 @@ impl CalendarSet {
                     let error = error.to_string();
                     diagnostics.push(Diagnostic::new(
                         Code::ImportFailed,
-                        t!("berkas kalender `{name}` tidak bisa dibaca: {error}", "cannot read the calendar file `{name}`: {error}"),
+                        t!(
+                            "berkas kalender `{name}` tidak bisa dibaca: {error}",
+                            "cannot read the calendar file `{name}`: {error}"
+                        ),
                         Span::default(),
                         t!("berkas kalender", "calendar file"),
                     ));
@@ -212,7 +218,10 @@ impl CalendarSet {
                 problems.push(
                     Diagnostic::new(
                         Code::WorkingDayWithoutHours,
-                        t!("{d} dijadikan hari kerja, tetapi hari itu tidak punya jam kerja", "{d} is made a working day, but that weekday has no working hours"),
+                        t!(
+                            "{d} dijadikan hari kerja, tetapi hari itu tidak punya jam kerja",
+                            "{d} is made a working day, but that weekday has no working hours"
+                        ),
                         *span,
                         t!("jam kerja tidak diketahui", "hours unknown"),
                     )
@@ -282,7 +291,10 @@ impl CalendarSet {
                 errors.push(
                     Diagnostic::new(
                         Code::CalendarCycle,
-                        t!("kalender saling menurunkan secara melingkar: {chain}", "calendars extend each other in a cycle: {chain}"),
+                        t!(
+                            "kalender saling menurunkan secara melingkar: {chain}",
+                            "calendars extend each other in a cycle: {chain}"
+                        ),
                         *span,
                         t!("lingkaran ditutup di sini", "the cycle closes here"),
                     )
@@ -365,7 +377,10 @@ impl CalendarSet {
             errors.push(
                 Diagnostic::new(
                     Code::MissingSetting,
-                    t!("kalender sementara `{name}` tidak menyebut `berlaku`", "provisional calendar `{name}` does not say what it `covers`"),
+                    t!(
+                        "kalender sementara `{name}` tidak menyebut `berlaku`",
+                        "provisional calendar `{name}` does not say what it `covers`"
+                    ),
                     def.name_span,
                     t!("tanggal berlaku tidak diketahui", "covered dates unknown"),
                 )
@@ -394,7 +409,10 @@ fn merge_base(merged: &mut Resolved, base: Resolved, span: &Span, own: (bool, bo
             errors.push(
                 Diagnostic::new(
                     Code::ConflictingBases,
-                    t!("kalender dasar berbeda zona waktu: {a} dan {b}", "the base calendars have different time zones: {a} and {b}"),
+                    t!(
+                        "kalender dasar berbeda zona waktu: {a} dan {b}",
+                        "the base calendars have different time zones: {a} and {b}"
+                    ),
                     *span,
                     t!("zona {b}", "zone {b}"),
                 )
