@@ -81,6 +81,22 @@ codes! {
     OutputUnused = "W003", Warning, "a document that is produced but never needed";
     PromiseExceeded = "W004", Warning, "the computed time exceeds the service-standard promise";
     UnusedActor = "W005", Warning, "an actor that no step uses";
+    // Calendars (sop/calendars, documented in docs/calendar.md).
+    InvalidTime = "E501", Error, "a time of day or a time range that is not valid";
+    UnknownDay = "E502", Error, "a word that is not a day of the week";
+    OverlappingHours = "E503", Error, "working periods on the same day overlap";
+    UnknownTimeZone = "E504", Error, "a time zone that is not an IANA zone name";
+    UnknownBaseCalendar = "E505", Error, "`turunan` names a calendar that does not exist";
+    CalendarCycle = "E506", Error, "calendars extend each other in a cycle";
+    DuplicateCalendar = "E507", Error, "two calendars share a name";
+    InvalidDate = "E508", Error, "a date that does not exist or a date range that is empty or too long";
+    CalendarIncomplete = "E509", Error, "a calendar used for deadlines has no time zone or no working hours";
+    ConflictingBases = "E510", Error, "the extended calendars disagree on the time zone or the working hours";
+    DateOutsideCover = "E511", Error, "a date outside the dates the calendar says it covers";
+    DuplicateDate = "E512", Error, "the same date is declared twice in one calendar";
+    InvalidDayLength = "E513", Error, "a working-day length that is zero or longer than a day";
+    WorkingDayWithoutHours = "E514", Error, "a `hari_kerja` date that has no working hours";
+    BreakOutsideHours = "E515", Error, "a break that does not lie inside one working period";
 }
 
 impl std::fmt::Display for Code {
