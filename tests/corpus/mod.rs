@@ -138,7 +138,12 @@ fn every_file_gives_its_expected_codes() {
             }
         });
     }
-    assert!(failures.is_empty(), "{} corpus file(s) do not give their expected codes:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus file(s) do not give their expected codes:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -160,8 +165,7 @@ fn every_code_is_covered_by_the_corpus_or_a_test() {
     let not_producible = [
         // The grammar accepts any input, so pest only fails on its call limit, which no file
         // under the 16 MiB size limit has been found to reach.
-        "E004",
-        // Nothing reports a missing required setting yet: every setting is optional.
+        "E004", // Nothing reports a missing required setting yet: every setting is optional.
         "E013",
     ];
     let missing: Vec<&str> = Code::ALL
