@@ -4,7 +4,12 @@
 // A failing unwrap in a test is a failing test, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod calendar;
+mod calendar_file;
+mod calendar_props;
 mod cli;
+mod corpus;
+mod holidays_crosscheck;
 mod language;
 mod properties;
 mod sops;

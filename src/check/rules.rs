@@ -16,13 +16,14 @@ enum Ty {
 }
 
 impl Ty {
-    fn name(&self) -> &'static str {
+    /// The type's name with an article, in each language: `angka`, `a number`.
+    fn name(&self) -> (&'static str, &'static str) {
         match self {
-            Ty::Bool => "ya_tidak/boolean",
-            Ty::Number => "angka/number",
-            Ty::Text => "teks/text",
-            Ty::Date => "tanggal/date",
-            Ty::Choice(_) => "pilihan/choice",
+            Ty::Bool => ("ya_tidak", "a yes/no value"),
+            Ty::Number => ("angka", "a number"),
+            Ty::Text => ("teks", "a text"),
+            Ty::Date => ("tanggal", "a date"),
+            Ty::Choice(_) => ("pilihan", "a choice"),
         }
     }
 }
@@ -32,16 +33,16 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         for condition in step.condition.iter().chain(step.routes.iter().filter_map(|r| r.condition.as_ref())) {
             if let Some(ty) = type_of(sop, condition, out) {
                 if ty != Ty::Bool {
-                    let name = ty.name();
+                    let (name_id, name_en) = ty.name();
                     out.push(
                         Diagnostic::new(
                             Code::TypeMismatch,
                             t!(
-                                "syarat harus bernilai ya atau tidak, bukan {name}",
-                                "a condition must be yes or no, not {name}"
+                                "syarat harus bernilai ya atau tidak, bukan {name_id}",
+                                "a condition must be yes or no, not {name_en}"
                             ),
                             condition.span,
-                            t!("ini bernilai {name}", "this is a {name}"),
+                            t!("ini bernilai {name_id}", "this is {name_en}"),
                         )
                         .with_help(t!(
                             "bandingkan dengan sesuatu, misalnya `luas > 500`",
@@ -129,27 +130,27 @@ fn type_of(sop: &Sop, expr: &Expr, out: &mut Vec<Diagnostic>) -> Option<Ty> {
             };
             let ordered = matches!(op, CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge);
             if !compatible {
-                let (ln, rn) = (l.name(), r.name());
+                let ((l_id, l_en), (r_id, r_en)) = (l.name(), r.name());
                 out.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
-                        t!("{ln} tidak dapat dibandingkan dengan {rn}", "a {ln} cannot be compared with a {rn}"),
+                        t!("{l_id} tidak dapat dibandingkan dengan {r_id}", "{l_en} cannot be compared with {r_en}"),
                         expr.span,
                         t!("jenis berbeda", "different types"),
                     )
-                    .with_label(left.span, t!("{ln}", "{ln}"))
-                    .with_label(right.span, t!("{rn}", "{rn}"))
+                    .with_label(left.span, t!("{l_id}", "{l_en}"))
+                    .with_label(right.span, t!("{r_id}", "{r_en}"))
                     .with_help(t!("bandingkan nilai yang sejenis", "compare values of the same type")),
                 );
             } else if ordered && !matches!(l, Ty::Number | Ty::Date) {
-                let ln = l.name();
+                let (l_id, l_en) = l.name();
                 let symbol = op.symbol();
                 out.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
                         t!(
-                            "`{symbol}` hanya untuk angka dan tanggal, bukan {ln}",
-                            "`{symbol}` only compares numbers and dates, not {ln}"
+                            "`{symbol}` hanya untuk angka dan tanggal, bukan {l_id}",
+                            "`{symbol}` only compares numbers and dates, not {l_en}"
                         ),
                         expr.span,
                         t!("tidak dapat diurutkan", "cannot be ordered"),
@@ -166,12 +167,12 @@ fn expect_bool(ty: &Ty, expr: &Expr, out: &mut Vec<Diagnostic>) -> Option<Ty> {
     if *ty == Ty::Bool {
         return Some(Ty::Bool);
     }
-    let name = ty.name();
+    let (name_id, name_en) = ty.name();
     out.push(Diagnostic::new(
         Code::TypeMismatch,
-        t!("diharapkan ya atau tidak, bukan {name}", "expected yes or no, not {name}"),
+        t!("diharapkan ya atau tidak, bukan {name_id}", "expected yes or no, not {name_en}"),
         expr.span,
-        t!("ini bernilai {name}", "this is a {name}"),
+        t!("ini bernilai {name_id}", "this is {name_en}"),
     ));
     None
 }

@@ -61,7 +61,10 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::StatedRoundingMismatch,
-                        t!("dibulatkan seharusnya ({expected} hari), bukan ({rounded} hari)", "rounded it is ({expected} workdays), not ({rounded})"),
+                        t!(
+                            "pembulatan seharusnya ({expected} hari), bukan ({rounded} hari)",
+                            "the total rounds up to ({expected} workdays), not ({rounded} workdays)"
+                        ),
                         span,
                         t!("seharusnya {expected} hari", "should be {expected} workdays"),
                     )

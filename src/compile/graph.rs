@@ -77,6 +77,10 @@ impl Builder<'_> {
                     let entry = self.sequence(branch, join);
                     self.flow.graph.add_edge(split, entry, Edge::Branch);
                 }
+                if branches.is_empty() {
+                    // Reported as an empty block; the flow goes on past it.
+                    self.flow.graph.add_edge(split, join, Edge::Branch);
+                }
                 self.flow.graph.add_edge(join, continuation, Edge::Next);
                 split
             }
@@ -86,6 +90,9 @@ impl Builder<'_> {
                     let entry = self.sequence(branch, continuation);
                     self.flow.graph.add_edge(choice, entry, Edge::Branch);
                 }
+                if branches.is_empty() {
+                    self.flow.graph.add_edge(choice, continuation, Edge::Branch);
+                }
                 choice
             }
         }
@@ -94,8 +101,19 @@ impl Builder<'_> {
     fn resolve(&self, target: &Target, continuation: NodeIndex) -> Option<NodeIndex> {
         match target {
             Target::Next => Some(continuation),
-            Target::Named(name) => self.by_name.get(name.as_str()).copied(),
+            Target::Named(name) => self.by_name.get(name.as_str()).copied().or_else(|| self.stand_in(name.as_str())),
         }
+    }
+
+    /// Where an unknown target (already reported) most likely points: the name the did-you-mean
+    /// help suggests, or else an end. Without a stand-in, one misspelt target would also make the
+    /// step it meant unreachable and the steps before it a loop without exit.
+    fn stand_in(&self, name: &str) -> Option<NodeIndex> {
+        let mut names: Vec<&str> = self.by_name.keys().copied().collect();
+        names.sort_unstable();
+        crate::diagnostic::did_you_mean(name, names)
+            .and_then(|n| self.by_name.get(n).copied())
+            .or_else(|| self.flow.end_nodes.first().copied())
     }
 
     fn step(&mut self, index: usize, continuation: NodeIndex) {

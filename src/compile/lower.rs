@@ -38,6 +38,10 @@ pub struct Draft {
     pub span: Span,
     pub votes_id: usize,
     pub votes_en: usize,
+    /// Steps (by header span) whose `oleh` was written but could not be read (already reported).
+    pub actor_reported: Vec<Span>,
+    /// Steps (by header span) whose `waktu` line was written but could not be read.
+    pub duration_reported: Vec<Span>,
 }
 
 impl Draft {
@@ -59,6 +63,8 @@ pub struct Lowerer<'a> {
     draft: Draft,
     seen_settings: HashMap<&'static str, Span>,
     expanding: Vec<String>,
+    /// An import could not be read, so an unknown fragment may simply be in that file.
+    pub imports_failed: bool,
 }
 
 fn what_text() -> Text {
@@ -73,6 +79,7 @@ impl<'a> Lowerer<'a> {
             draft: Draft::default(),
             seen_settings: HashMap::new(),
             expanding: Vec::new(),
+            imports_failed: false,
         }
     }
 
@@ -563,11 +570,16 @@ impl<'a> Lowerer<'a> {
                 }
                 let span = item.head_span();
                 if branches.len() < 2 {
-                    let count = branches.len();
+                    let (word_id, word_en) = (kw.word(Lang::Id), kw.word(Lang::En));
+                    let message = if branches.is_empty() {
+                        t!("blok `{word_id}` ini tidak punya cabang", "this `{word_en}` block has no branches")
+                    } else {
+                        t!("blok `{word_id}` ini hanya punya satu cabang", "this `{word_en}` block has only one branch")
+                    };
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::EmptyBlock,
-                            t!("blok ini hanya punya {count} cabang", "this block has only {count} branch(es)"),
+                            message,
                             span,
                             t!("perlu paling sedikit dua cabang", "needs at least two branches"),
                         )
@@ -609,6 +621,9 @@ impl<'a> Lowerer<'a> {
             }
         };
         let Some(fragment) = self.fragments.get(&name.text) else {
+            if self.imports_failed {
+                return;
+            }
             let text = &name.text;
             let mut d = Diagnostic::new(
                 Code::UnknownFragment,
@@ -665,14 +680,26 @@ impl<'a> Lowerer<'a> {
                 _ => return Err(cursor.expected(&t!("nomor langkah seperti `1`", "a step number such as `1`"))),
             };
             let id = cursor.expect_name(&t!("id langkah seperti `verifikasi`", "a step id such as `verify`"))?;
-            let mut performers = None;
-            if cursor.eat_kw(Kw::By) {
-                performers = Some(expect_performers(&mut cursor)?);
-            }
-            cursor.expect_end()?;
-            Ok((number, Name::new(&id.text, id.span), performers))
+            Ok((number, Name::new(&id.text, id.span)))
         })();
-        let (number, id, performers) = match header {
+        // A wrong `oleh` is reported, but the step is kept: dropping it would make every route
+        // to it and every document it gives look wrong too.
+        let mut actor_reported = false;
+        let performers = match header {
+            Ok(_) if cursor.eat_kw(Kw::By) => match expect_performers(&mut cursor) {
+                Ok(p) => Some(p),
+                Err(d) => {
+                    self.diagnostics.push(d);
+                    actor_reported = true;
+                    None
+                }
+            },
+            _ => None,
+        };
+        if header.is_ok() && !actor_reported {
+            self.report(cursor.expect_end());
+        }
+        let (number, id) = match header {
             Ok(v) => v,
             Err(d) => {
                 self.diagnostics.push(d);
@@ -696,10 +723,17 @@ impl<'a> Lowerer<'a> {
             deadline_actions: Vec::new(),
             span: item.head_span(),
         };
+        if actor_reported {
+            self.draft.actor_reported.push(step.span);
+        }
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         if let Some(block) = self.block_of(item, t!("`langkah`", "`step`")) {
             for line in &block.items {
+                let takes = line.tokens.first().is_some_and(|t| Kw::Takes.matches(t));
                 if line.broken {
+                    if takes {
+                        self.draft.duration_reported.push(step.span);
+                    }
                     continue;
                 }
                 let Some(first) = line.tokens.first() else { continue };
@@ -734,6 +768,9 @@ impl<'a> Lowerer<'a> {
                 let mut cursor = Cursor::new(&line.tokens, line.span);
                 cursor.next();
                 let result = self.step_line(kw, line, &mut cursor, &mut step);
+                if result.is_err() && takes {
+                    self.draft.duration_reported.push(step.span);
+                }
                 self.report(result);
             }
         }
@@ -824,10 +861,12 @@ impl<'a> Lowerer<'a> {
                         }
                         self.no_block(outcome_line);
                         let mut cursor = Cursor::new(&outcome_line.tokens, outcome_line.span);
-                        match expect_outcome(&mut cursor, outcome_line.head_span()).and_then(|o| {
-                            cursor.expect_end()?;
-                            Ok(o)
-                        }) {
+                        match expect_outcome(&mut cursor, outcome_line.head_span(), &mut self.diagnostics).and_then(
+                            |o| {
+                                cursor.expect_end()?;
+                                Ok(o)
+                            },
+                        ) {
                             Ok(outcome) => decision.outcomes.push(outcome),
                             Err(d) => self.diagnostics.push(d),
                         }
@@ -1002,7 +1041,9 @@ fn expect_target(cursor: &mut Cursor<'_>) -> Result<Target, Diagnostic> {
 }
 
 /// `diterima -> terima_berkas` or `ditolak -> kembali ke ajukan, jam berhenti, maks 3 kali`.
-fn expect_outcome(cursor: &mut Cursor<'_>, span: Span) -> Result<Outcome, Diagnostic> {
+/// A problem that leaves the outcome usable (a zero round limit) goes to `problems`, so the
+/// outcome is kept and the decision is not reported as missing it.
+fn expect_outcome(cursor: &mut Cursor<'_>, span: Span, problems: &mut Vec<Diagnostic>) -> Result<Outcome, Diagnostic> {
     let name =
         cursor.expect_name(&t!("nama hasil keputusan seperti `diterima`", "an outcome name such as `accepted`"))?;
     cursor.expect_punct("->", &t!("`->` lalu tujuannya", "`->` and then where it goes"))?;
@@ -1026,16 +1067,23 @@ fn expect_outcome(cursor: &mut Cursor<'_>, span: Span) -> Result<Outcome, Diagno
                 };
             } else if cursor.eat_kw(Kw::Max) {
                 let (n, n_span) = cursor.expect_number(&t!("jumlah putaran", "a number of rounds"))?;
-                if n == 0 {
-                    return Err(Diagnostic::new(
-                        Code::InvalidValue,
-                        t!("batas putaran harus paling sedikit 1", "the round limit must be at least 1"),
-                        n_span,
-                        t!("nol putaran", "zero rounds"),
-                    ));
-                }
                 cursor.eat_kw(Kw::Rounds);
-                policy.max_rounds = Some(n);
+                if n == 0 {
+                    problems.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            t!("batas putaran harus paling sedikit 1", "the round limit must be at least 1"),
+                            n_span,
+                            t!("nol putaran", "zero rounds"),
+                        )
+                        .with_help(t!(
+                            "tulis `maks 1 kali` atau lebih, atau hapus batasnya",
+                            "write `max 1 rounds` or more, or remove the limit"
+                        )),
+                    );
+                } else {
+                    policy.max_rounds = Some(n);
+                }
             } else {
                 return Err(cursor.expected(&t!(
                     "`jam berhenti|diulang|berjalan` atau `maks N kali`",

@@ -162,12 +162,17 @@ impl Session<'_> {
                 .with_help(t!("pindahkan SOP ini ke berkasnya sendiri", "move this SOP to a file of its own")),
             );
         }
+        // A fragment may live in a file that could not be read: `pakai` cannot be judged then.
+        let imports_failed =
+            diagnostics.iter().any(|d| matches!(d.code, Code::ImportFailed | Code::InputNotUtf8 | Code::InputTooLarge));
         let mut lowerer = lower::Lowerer::new(&fragments);
+        lowerer.imports_failed = imports_failed;
         lowerer.sop(sop_item);
         let (draft, lowered) = lowerer.finish();
         diagnostics.extend(lowered);
         let Some(id) = draft.id.clone() else { return (None, diagnostics) };
         let language = draft.language();
+        let (actor_reported, duration_reported) = (draft.actor_reported.clone(), draft.duration_reported.clone());
         let mut sop = Sop {
             id,
             title: draft.title,
@@ -192,7 +197,19 @@ impl Session<'_> {
         self.resolve_calls(file, &mut sop, options, &mut diagnostics);
         resolve_choice_words(&mut sop);
         sop.flow = graph::build(&sop);
-        diagnostics.extend(check::check(&sop, options));
+        let checked = check::check(&sop, options);
+        // Which documents and actors are used is only known once every line was understood: with
+        // errors in the file, "unused" warnings are mostly echoes of those errors.
+        let complete = !diagnostics.iter().chain(&checked).any(Diagnostic::is_error);
+        let reported_at =
+            |spans: &[Span], d: &Diagnostic| d.primary_span().is_some_and(|p| spans.iter().any(|s| s.same_place(&p)));
+        diagnostics.extend(checked.into_iter().filter(|d| match d.code {
+            Code::InputNotProduced | Code::OutputUnused | Code::UnusedActor => complete,
+            // The step's `oleh` or `waktu` line is written but already reported as wrong.
+            Code::MissingActor => !reported_at(&actor_reported, d),
+            Code::MissingDuration => !reported_at(&duration_reported, d),
+            _ => true,
+        }));
         (Some(sop), diagnostics)
     }
 

@@ -28,7 +28,8 @@ const CALL_LIMIT: usize = 200_000_000;
 pub fn parse_bytes(file: FileId, bytes: &[u8]) -> Result<(), Diagnostic> {
     let whole = Span::new(file, 0, 0);
     if bytes.len() > MAX_FILE_BYTES {
-        let mib = bytes.len() / (1024 * 1024);
+        // Rounded up: a file just over the limit must not read as "16 MiB, over the 16 MiB limit".
+        let mib = bytes.len().div_ceil(1024 * 1024);
         let limit = MAX_FILE_BYTES / (1024 * 1024);
         return Err(Diagnostic::new(
             Code::InputTooLarge,
@@ -305,18 +306,29 @@ impl Builder {
             _ => TokenKind::Bad,
         };
         match kind {
-            TokenKind::Bad => self.diagnostics.push(
-                Diagnostic::new(
-                    Code::UnexpectedCharacter,
-                    t!("karakter `{text}` tidak dikenal di sini", "unexpected character `{text}`"),
-                    span,
-                    t!("karakter tak terduga", "unexpected character"),
+            TokenKind::Bad => {
+                // Quotes pasted from a word processor are typographic; the language needs `"`.
+                let help = if matches!(text.as_str(), "\u{201C}" | "\u{201D}" | "\u{201E}" | "\u{2018}" | "\u{2019}") {
+                    t!(
+                        "ganti tanda kutip miring `{text}` dengan tanda kutip lurus `\"`",
+                        "replace the typographic quote `{text}` with a straight `\"`"
+                    )
+                } else {
+                    t!(
+                        "teks bebas ditulis di antara tanda kutip, misalnya \"{text}\"",
+                        "free text goes in double quotes, for example \"{text}\""
+                    )
+                };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::UnexpectedCharacter,
+                        t!("karakter `{text}` tidak dikenal di sini", "unexpected character `{text}`"),
+                        span,
+                        t!("karakter tak terduga", "unexpected character"),
+                    )
+                    .with_help(help),
                 )
-                .with_help(t!(
-                    "teks bebas ditulis di antara tanda kutip, misalnya \"{text}\"",
-                    "free text goes in double quotes, for example \"{text}\""
-                )),
-            ),
+            }
             TokenKind::UnclosedString => self.diagnostics.push(
                 Diagnostic::new(
                     Code::UnclosedString,
