@@ -115,9 +115,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let needed: HashSet<&str> = sop.steps.iter().flat_map(|s| s.inputs.iter().map(|i| i.artifact.as_str())).collect();
     for (index, step) in sop.steps.iter().enumerate() {
         let node = sop.flow.step_nodes[index];
-        let ends_here = graph.edges_directed(node, Direction::Outgoing).any(|e| {
-            !matches!(e.weight(), Edge::Deadline) && matches!(graph.node_weight(e.target()), Some(Node::End { .. }))
-        });
+        let ends_here = leads_to_end(sop, node);
         if ends_here {
             continue;
         }
@@ -138,5 +136,100 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// Whether a step can finish the procedure: one of its routes goes to an end, directly or
+/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`). Deadline
+/// routes do not count: the step's result is what the applicant takes away at the end.
+fn leads_to_end(sop: &Sop, step_node: petgraph::graph::NodeIndex) -> bool {
+    let graph = &sop.flow.graph;
+    let is_end = |n| matches!(graph.node_weight(n), Some(Node::End { .. }));
+    graph.edges_directed(step_node, Direction::Outgoing).any(|e| {
+        if matches!(e.weight(), Edge::Deadline) {
+            return false;
+        }
+        let target = e.target();
+        match graph.node_weight(target) {
+            Some(Node::End { .. }) => true,
+            Some(Node::Decision { .. } | Node::Gate { guards_step: false, .. }) => {
+                graph.edges_directed(target, Direction::Outgoing).any(|o| is_end(o.target()))
+            }
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{compile_source, Options};
+    use crate::diagnostic::Code;
+
+    fn codes(source: &str) -> Vec<Code> {
+        compile_source("test.sop", source, &Options::default()).diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn output_of_a_step_routed_to_ends_by_conditions_is_not_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    data { hasil pilihan(ya, tidak) }
+    selesai {
+        terbit "Terbit"
+        tolak "Tolak"
+    }
+    langkah 1 putus oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+        lanjut ke terbit jika hasil == ya
+        lanjut ke tolak
+    }
+}
+"#;
+        assert!(!codes(source).contains(&Code::OutputUnused));
+    }
+
+    #[test]
+    fn output_of_a_step_whose_outcome_is_an_end_is_not_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    selesai {
+        terbit "Terbit"
+        tolak "Tolak"
+    }
+    langkah 1 putus oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+        keputusan {
+            setuju -> terbit
+            tolak -> tolak
+        }
+    }
+}
+"#;
+        assert!(!codes(source).contains(&Code::OutputUnused));
+    }
+
+    #[test]
+    fn output_nobody_needs_mid_procedure_is_still_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    langkah 1 satu oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+    }
+    langkah 2 dua oleh a {
+        kegiatan "y"
+        waktu 1 menit
+    }
+}
+"#;
+        assert!(codes(source).contains(&Code::OutputUnused));
     }
 }
