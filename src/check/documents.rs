@@ -2,10 +2,10 @@
 
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Edge, Node, Sop};
+use crate::model::{Edge, Node, NodeIndex, Sop};
 use crate::t;
 
 type Bits = Vec<u64>;
@@ -36,6 +36,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         }
     }
     produced_out[sop.flow.start.index()] = external.clone();
+    let branch_of = join_branches(sop);
     let order: Vec<_> = graph.node_indices().collect();
     let mut changed = true;
     let mut rounds = 0;
@@ -47,17 +48,37 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
-            let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
-            let mut input: Bits = if preds.is_empty() || is_join { vec![0; words] } else { full.clone() };
-            for p in &preds {
-                for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
-                    if is_join {
-                        *w |= pw;
-                    } else {
-                        *w &= pw;
+            let mut input: Bits = match branch_of.get(&node) {
+                // A join: every branch has run, but within one branch only what all its paths
+                // gave (a skipped conditional step gives nothing). Intersect within each branch,
+                // then take the union across branches.
+                Some(branches) => {
+                    let mut per_branch: HashMap<usize, Bits> = HashMap::new();
+                    for p in &preds {
+                        let key = branches.get(p).copied().unwrap_or(usize::MAX - p.index());
+                        let entry = per_branch.entry(key).or_insert_with(|| full.clone());
+                        for (w, pw) in entry.iter_mut().zip(&produced_out[p.index()]) {
+                            *w &= pw;
+                        }
                     }
+                    let mut union = vec![0; words];
+                    for bits in per_branch.values() {
+                        for (w, b) in union.iter_mut().zip(bits) {
+                            *w |= b;
+                        }
+                    }
+                    union
                 }
-            }
+                None => {
+                    let mut input = if preds.is_empty() { vec![0; words] } else { full.clone() };
+                    for p in &preds {
+                        for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
+                            *w &= pw;
+                        }
+                    }
+                    input
+                }
+            };
             if let Some(Node::Step { step }) = graph.node_weight(node) {
                 for output in &sop.steps[*step].outputs {
                     if let Some(i) = index_of(output.artifact.as_str()) {
@@ -115,9 +136,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let needed: HashSet<&str> = sop.steps.iter().flat_map(|s| s.inputs.iter().map(|i| i.artifact.as_str())).collect();
     for (index, step) in sop.steps.iter().enumerate() {
         let node = sop.flow.step_nodes[index];
-        let ends_here = graph.edges_directed(node, Direction::Outgoing).any(|e| {
-            !matches!(e.weight(), Edge::Deadline) && matches!(graph.node_weight(e.target()), Some(Node::End { .. }))
-        });
+        let ends_here = leads_to_end(sop, node);
         if ends_here {
             continue;
         }
@@ -138,5 +157,164 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// For each join node: which branch of its split each node inside the block belongs to.
+/// Splits and joins are made in pairs (the join right after its split), and no route leaves a
+/// branch, so a walk from a branch's first node that stops at the join stays in that branch.
+fn join_branches(sop: &Sop) -> HashMap<NodeIndex, HashMap<NodeIndex, usize>> {
+    let graph = &sop.flow.graph;
+    let mut out = HashMap::new();
+    for split in graph.node_indices() {
+        if !matches!(graph.node_weight(split), Some(Node::Split { .. })) {
+            continue;
+        }
+        let join = NodeIndex::new(split.index() + 1);
+        if !matches!(graph.node_weight(join), Some(Node::Join { .. })) {
+            continue;
+        }
+        let mut members = HashMap::new();
+        let mut entries: Vec<_> = graph.edges_directed(split, Direction::Outgoing).map(|e| e.target()).collect();
+        entries.sort();
+        for (branch, entry) in entries.into_iter().enumerate() {
+            let mut stack = vec![entry];
+            while let Some(n) = stack.pop() {
+                if n == join || members.contains_key(&n) {
+                    continue;
+                }
+                members.insert(n, branch);
+                stack.extend(graph.edges_directed(n, Direction::Outgoing).map(|e| e.target()));
+            }
+        }
+        out.insert(join, members);
+    }
+    out
+}
+
+/// Whether a step can finish the procedure: one of its routes goes to an end, directly or
+/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`). Deadline
+/// routes do not count: the step's result is what the applicant takes away at the end.
+fn leads_to_end(sop: &Sop, step_node: NodeIndex) -> bool {
+    let graph = &sop.flow.graph;
+    let is_end = |n| matches!(graph.node_weight(n), Some(Node::End { .. }));
+    graph.edges_directed(step_node, Direction::Outgoing).any(|e| {
+        if matches!(e.weight(), Edge::Deadline) {
+            return false;
+        }
+        let target = e.target();
+        match graph.node_weight(target) {
+            Some(Node::End { .. }) => true,
+            Some(Node::Decision { .. } | Node::Gate { guards_step: false, .. }) => {
+                graph.edges_directed(target, Direction::Outgoing).any(|o| is_end(o.target()))
+            }
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{compile_source, Options};
+    use crate::diagnostic::Code;
+
+    fn codes(source: &str) -> Vec<Code> {
+        compile_source("test.sop", source, &Options::default()).diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn output_of_a_step_routed_to_ends_by_conditions_is_not_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    data { hasil pilihan(ya, tidak) }
+    selesai {
+        terbit "Terbit"
+        tolak "Tolak"
+    }
+    langkah 1 putus oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+        lanjut ke terbit jika hasil == ya
+        lanjut ke tolak
+    }
+}
+"#;
+        assert!(!codes(source).contains(&Code::OutputUnused));
+    }
+
+    #[test]
+    fn output_of_a_step_whose_outcome_is_an_end_is_not_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    selesai {
+        terbit "Terbit"
+        tolak "Tolak"
+    }
+    langkah 1 putus oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+        keputusan {
+            setuju -> terbit
+            tolak -> tolak
+        }
+    }
+}
+"#;
+        assert!(!codes(source).contains(&Code::OutputUnused));
+    }
+
+    #[test]
+    fn output_of_a_conditional_step_in_a_parallel_branch_is_not_certain_after_the_join() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    data { perlu ya_tidak }
+    paralel {
+        langkah 1 satu oleh a {
+            jika perlu
+            kegiatan "x"
+            waktu 1 menit
+            output bap "BAP"
+        }
+        langkah 2 dua oleh a {
+            kegiatan "y"
+            waktu 1 menit
+            output rekom "Rekomendasi"
+        }
+    }
+    langkah 3 tiga oleh a {
+        kegiatan "z"
+        kelengkapan bap, rekom
+        waktu 1 menit
+    }
+}
+"#;
+        let diagnostics = compile_source("test.sop", source, &Options::default()).diagnostics;
+        let not_given: Vec<_> = diagnostics.iter().filter(|d| d.code == Code::InputNotProduced).collect();
+        assert_eq!(not_given.len(), 1, "{diagnostics:?}");
+        assert!(not_given[0].message.en.contains("bap"));
+    }
+
+    #[test]
+    fn output_nobody_needs_mid_procedure_is_still_unused() {
+        let source = r#"
+sop t "T" {
+    pelaksana { a "A" }
+    langkah 1 satu oleh a {
+        kegiatan "x"
+        waktu 1 menit
+        output surat "Surat"
+    }
+    langkah 2 dua oleh a {
+        kegiatan "y"
+        waktu 1 menit
+    }
+}
+"#;
+        assert!(codes(source).contains(&Code::OutputUnused));
     }
 }

@@ -284,6 +284,28 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         for route in &step.routes {
             check_target(&route.target, out);
         }
+        // Routes are tried in order and the first one without `jika` always applies: any
+        // route written after it would be silently ignored.
+        if let Some(otherwise) = step.routes.iter().position(|r| r.condition.is_none()) {
+            for dead in step.routes.iter().skip(otherwise + 1) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        t!("rute ini tidak pernah dipakai", "this route is never taken"),
+                        dead.span,
+                        t!("tidak pernah dipakai", "never taken"),
+                    )
+                    .with_label(
+                        step.routes[otherwise].span,
+                        t!("rute tanpa `jika` ini selalu berlaku", "this route without `if` always applies"),
+                    )
+                    .with_help(t!(
+                        "beri rute sebelumnya syarat `jika ...`, atau hapus salah satunya",
+                        "give the earlier route an `if ...` condition, or remove one of them"
+                    )),
+                );
+            }
+        }
         for action in &step.deadline_actions {
             match action {
                 DeadlineAction::Escalate { actor, .. } | DeadlineAction::Notify { actor, .. } => {
@@ -362,5 +384,37 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{compile_source, Options};
+    use crate::diagnostic::Code;
+
+    fn codes(source: &str) -> Vec<Code> {
+        compile_source("test.sop", source, &Options::default()).diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    const STEPS: &str = r#"
+    langkah 2 u oleh a { kegiatan "u"; waktu 1 menit }
+    langkah 3 v oleh a { kegiatan "v"; waktu 1 menit }
+}
+"#;
+
+    #[test]
+    fn a_route_after_an_unconditional_route_is_reported() {
+        let source = format!(
+            "sop t \"T\" {{\n    pelaksana {{ a \"A\" }}\n    langkah 1 s oleh a {{ kegiatan \"s\"; waktu 1 menit; lanjut ke u; lanjut ke v }}{STEPS}"
+        );
+        assert!(codes(&source).contains(&Code::InvalidValue));
+    }
+
+    #[test]
+    fn conditional_routes_then_one_otherwise_are_fine() {
+        let source = format!(
+            "sop t \"T\" {{\n    pelaksana {{ a \"A\" }}\n    data {{ x ya_tidak }}\n    langkah 1 s oleh a {{ kegiatan \"s\"; waktu 1 menit; lanjut ke v jika x; lanjut ke u }}{STEPS}"
+        );
+        assert!(!codes(&source).contains(&Code::InvalidValue));
     }
 }

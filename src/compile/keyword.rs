@@ -147,3 +147,19 @@ impl Kw {
 pub fn suggest(word: &str, allowed: &[Kw]) -> Option<&'static str> {
     crate::diagnostic::did_you_mean(word, allowed.iter().flat_map(|k| k.spellings()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Kw;
+
+    /// The language reference shows every spelling of every keyword, in backticks.
+    #[test]
+    fn language_reference_lists_every_keyword() {
+        let reference = include_str!("../../docs/language.md");
+        let missing: Vec<&str> = Kw::all()
+            .flat_map(|(_, id, en)| id.iter().chain(en.iter()).copied())
+            .filter(|word| !reference.contains(&format!("`{word}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/language.md does not show: {missing:?}");
+    }
+}

@@ -61,7 +61,12 @@ fn to_codespan(diagnostic: &Diagnostic, lang: Lang) -> cs::Diagnostic<FileId> {
             cs::Label::new(style, l.span.file, l.span.range()).with_message(l.message.get(lang))
         })
         .collect();
-    let mut notes: Vec<String> = diagnostic.notes.iter().map(|n| format!("= {}", n.get(lang))).collect();
+    // codespan already starts every note with `= `: label notes like helps, `note: ...`.
+    let note_word = match lang {
+        Lang::Id => "catatan",
+        Lang::En => "note",
+    };
+    let mut notes: Vec<String> = diagnostic.notes.iter().map(|n| format!("{note_word}: {}", n.get(lang))).collect();
     if let Some(help) = &diagnostic.help {
         let word = match lang {
             Lang::Id => "bantuan",
@@ -176,4 +181,19 @@ pub fn to_json(sources: &SourceMap, diagnostics: &[Diagnostic], lang: Lang) -> s
         })
         .collect();
     serde_json::to_value(items).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{compile_source, Options};
+    use crate::diagnostic::Lang;
+
+    #[test]
+    fn notes_are_labelled_once() {
+        let source = "sop t \"T\" {\n    total 1 jam\n    pelaksana { a \"A\" }\n    langkah 1 s oleh a {\n        kegiatan \"x\"\n        waktu 2 jam\n    }\n}\n";
+        let compiled = compile_source("t.sop", source, &Options::default());
+        let text = super::render_all(&compiled.sources, &compiled.diagnostics, Lang::En);
+        assert!(text.contains("= note: main path"), "{text}");
+        assert!(!text.contains("= = "), "{text}");
+    }
 }
