@@ -4,7 +4,7 @@ use crate::compile::Options;
 use crate::diagnostic::{Code, Diagnostic, Lang};
 use crate::model::Sop;
 use crate::t;
-use crate::time::{totals, DEFAULT_DAY_LENGTH_MINUTES};
+use crate::time::totals;
 
 /// More labels than this would bury the message; the rest go into a note.
 const MAX_STEP_LABELS: usize = 24;
@@ -14,7 +14,7 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     if sop.steps.iter().any(|s| s.duration.is_none()) {
         return;
     }
-    let day = options.day_length_minutes.unwrap_or(DEFAULT_DAY_LENGTH_MINUTES);
+    let day = options.day_length_for(sop.header.calendar.as_ref().map(|c| c.as_str()));
     let totals = totals(sop, day);
     let computed = totals.main_path.duration;
     if let Some(stated) = &sop.header.stated_total {

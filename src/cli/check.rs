@@ -2,11 +2,42 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::calendars::Calendars;
 use super::{sop_files, OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::compile::{compile_path, Options};
-use crate::diagnostic::{self, Lang, Severity};
+use crate::diagnostic::{self, Diagnostic, Lang, Severity};
+use crate::syntax::SourceMap;
 
-pub fn run(paths: &[PathBuf], format: OutputFormat, deny_warnings: bool, lang: Lang) -> ExitCode {
+struct Report {
+    format: OutputFormat,
+    lang: Lang,
+    color: bool,
+    errors: usize,
+    warnings: usize,
+    json: Vec<serde_json::Value>,
+}
+
+impl Report {
+    fn add(&mut self, name: &str, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+        self.errors += diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        self.warnings += diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+        match self.format {
+            OutputFormat::Human => diagnostic::render(sources, diagnostics, self.lang, self.color),
+            OutputFormat::Json => self.json.push(serde_json::json!({
+                "file": name,
+                "diagnostics": diagnostic::to_json(sources, diagnostics, self.lang),
+            })),
+        }
+    }
+}
+
+pub fn run(
+    paths: &[PathBuf],
+    format: OutputFormat,
+    deny_warnings: bool,
+    calendars: Option<PathBuf>,
+    lang: Lang,
+) -> ExitCode {
     let files = match sop_files(paths) {
         Ok(files) => files,
         Err(message) => {
@@ -14,22 +45,36 @@ pub fn run(paths: &[PathBuf], format: OutputFormat, deny_warnings: bool, lang: L
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let options = Options::default();
-    let (mut errors, mut warnings) = (0usize, 0usize);
-    let mut json = Vec::new();
-    let color = std::io::stderr().is_terminal();
+    let mut calendars = Calendars::new(calendars);
+    let mut report =
+        Report { format, lang, color: std::io::stderr().is_terminal(), errors: 0, warnings: 0, json: Vec::new() };
     for file in &files {
+        let folder = calendars.folder_for(file);
+        let options = match &folder {
+            Some(folder) => {
+                let (context, fresh) = calendars.load(folder);
+                if fresh {
+                    let mut diagnostics = context.diagnostics.clone();
+                    diagnostic::sort(&mut diagnostics);
+                    report.add(&folder.display().to_string(), &context.sources, &diagnostics);
+                }
+                context.options.clone()
+            }
+            None => Options::default(),
+        };
         let compiled = compile_path(file, &options);
-        errors += compiled.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-        warnings += compiled.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
-        match format {
-            OutputFormat::Human => diagnostic::render(&compiled.sources, &compiled.diagnostics, lang, color),
-            OutputFormat::Json => json.push(serde_json::json!({
-                "file": file.display().to_string(),
-                "diagnostics": diagnostic::to_json(&compiled.sources, &compiled.diagnostics, lang),
-            })),
+        if compiled.has_calendars && folder.as_deref() != file.parent() {
+            // A calendar file outside the calendar folder: check its own folder's calendars.
+            if let Some(parent) = file.parent() {
+                let (context, fresh) = calendars.load(parent);
+                if fresh {
+                    report.add(&parent.display().to_string(), &context.sources, &context.diagnostics.clone());
+                }
+            }
         }
+        report.add(&file.display().to_string(), &compiled.sources, &compiled.diagnostics);
     }
+    let (errors, warnings) = (report.errors, report.warnings);
     match format {
         OutputFormat::Human => {
             let n = files.len();
@@ -40,7 +85,7 @@ pub fn run(paths: &[PathBuf], format: OutputFormat, deny_warnings: bool, lang: L
             eprintln!("{line}");
         }
         OutputFormat::Json => {
-            let out = serde_json::json!({ "files": json, "errors": errors, "warnings": warnings });
+            let out = serde_json::json!({ "files": report.json, "errors": errors, "warnings": warnings });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
     }

@@ -1,8 +1,10 @@
 //! The `alur` command line.
 
+mod calendars;
 mod check;
 mod format;
 mod inspect;
+mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -47,6 +49,9 @@ enum Command {
         /// Exit with status 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Folder of calendar files (default: the nearest `calendars/` beside or above each file).
+        #[arg(long)]
+        calendars: Option<PathBuf>,
     },
     /// Reformat SOP files canonically (comments kept).
     Fmt {
@@ -55,6 +60,21 @@ enum Command {
         /// Report files that are not formatted instead of rewriting them.
         #[arg(long)]
         check: bool,
+    },
+    /// Timing: each step's due date on the office calendar, and the totals.
+    Time {
+        file: PathBuf,
+        /// When the case starts, in the calendar's time zone: "2026-12-23 15:00" (default: now).
+        #[arg(long)]
+        start: Option<String>,
+        /// Use this calendar instead of the SOP's own.
+        #[arg(long)]
+        calendar: Option<String>,
+        /// Folder of calendar files (default: the nearest `calendars/` beside or above the file).
+        #[arg(long)]
+        calendars: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
     /// Print the compiled model and state graph.
     Inspect {
@@ -78,9 +98,14 @@ pub fn main() -> ExitCode {
     };
     let lang = cli.lang.unwrap_or_else(Lang::from_env);
     match cli.command {
-        Command::Check { paths, format, deny_warnings } => check::run(&paths, format, deny_warnings, lang),
+        Command::Check { paths, format, deny_warnings, calendars } => {
+            check::run(&paths, format, deny_warnings, calendars, lang)
+        }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
+        Command::Time { file, start, calendar, calendars, format } => {
+            time::run(time::TimeArgs { file, start, calendar, calendars, format }, lang)
+        }
     }
 }
 

@@ -56,6 +56,8 @@ pub struct Compiled {
     pub file: FileId,
     pub sop: Option<Sop>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether the file defines calendars (checked by the calendar loader, not here).
+    pub has_calendars: bool,
 }
 
 impl Compiled {
@@ -71,6 +73,17 @@ pub struct Options {
     pub day_length_minutes: Option<u32>,
     /// Names of the calendars that exist, to check the `kalender` setting against.
     pub calendars: Option<Vec<String>>,
+    /// Working minutes per day of each known calendar, for the SOP's own calendar.
+    pub day_lengths: HashMap<String, u32>,
+}
+
+impl Options {
+    /// The day length that timing checks use for an SOP on `calendar`.
+    pub fn day_length_for(&self, calendar: Option<&str>) -> u32 {
+        self.day_length_minutes
+            .or_else(|| calendar.and_then(|c| self.day_lengths.get(c).copied()))
+            .unwrap_or(crate::time::DEFAULT_DAY_LENGTH_MINUTES)
+    }
 }
 
 /// How deep `panggil` may nest (a procedure calling itself is caught before this).
@@ -91,7 +104,7 @@ pub fn compile_path(path: &Path, options: &Options) -> Compiled {
                 Span::new(file, 0, 0),
                 t!("di sini", "here"),
             );
-            Compiled { sources, file, sop: None, diagnostics: vec![diagnostic] }
+            Compiled { sources, file, sop: None, diagnostics: vec![diagnostic], has_calendars: false }
         }
     }
 }
@@ -111,12 +124,13 @@ pub fn compile_bytes(
     let text = String::from_utf8_lossy(bytes).into_owned();
     let file = sources.add(name, path, text);
     if let Err(d) = syntax::parse_bytes(file, bytes) {
-        return Compiled { sources, file, sop: None, diagnostics: vec![d] };
+        return Compiled { sources, file, sop: None, diagnostics: vec![d], has_calendars: false };
     }
-    let mut session = Session { sources, loader, calls: Vec::new() };
+    let mut session = Session { sources, loader, calls: Vec::new(), calendar_items: 0 };
     let (sop, mut diagnostics) = session.compile(file, options);
     diagnostic::sort(&mut diagnostics);
-    Compiled { sources: session.sources, file, sop, diagnostics }
+    let has_calendars = session.calendar_items > 0;
+    Compiled { sources: session.sources, file, sop, diagnostics, has_calendars }
 }
 
 struct Session<'a> {
@@ -124,6 +138,8 @@ struct Session<'a> {
     loader: &'a dyn Loader,
     /// Files on the current `panggil` chain, to catch a procedure calling itself.
     calls: Vec<PathBuf>,
+    /// `kalender` blocks seen at the top of the compiled file.
+    calendar_items: usize,
 }
 
 impl Session<'_> {
@@ -133,7 +149,7 @@ impl Session<'_> {
         let mut sop_items: Vec<&Item> = Vec::new();
         self.top_level(file, &cst.items, &mut fragments, &mut sop_items, &mut diagnostics, 0);
         let Some(sop_item) = sop_items.first() else {
-            if fragments.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
+            if fragments.is_empty() && self.calendar_items == 0 && !diagnostics.iter().any(Diagnostic::is_error) {
                 let span = Span::new(file, 0, self.sources.text(file).len().min(1));
                 diagnostics.push(
                     Diagnostic::new(
@@ -247,6 +263,9 @@ impl Session<'_> {
                         .or_insert(Fragment { name: Name::new(&name.text, name.span), items });
                 }
                 Some(Kw::Import) => self.import(file, item, fragments, diagnostics, depth),
+                // Calendars share the syntax; `time::CalendarSet` reads and checks them.
+                Some(Kw::Calendar) if depth == 0 => self.calendar_items += 1,
+                Some(Kw::Calendar) => {}
                 _ => {
                     let mut d = Diagnostic::new(
                         Code::UnknownKeyword,

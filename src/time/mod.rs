@@ -9,6 +9,7 @@ mod calendar_file;
 mod calendar_set;
 mod deadline;
 mod duration;
+pub mod schedule;
 pub mod totals;
 
 pub use calendar::{Calendar, CalendarSpec, Due, Holiday, ProvisionalRange, WorkPosition};
@@ -18,4 +19,5 @@ pub use calendar_file::{
 };
 pub use calendar_set::{derived_day_length, CalendarSet, DEFAULT_DAY_LENGTH_MINUTES};
 pub use duration::Duration;
-pub use totals::{totals, Totals, DEFAULT_DAY_LENGTH_MINUTES};
+pub use schedule::{schedule, ScheduledStep};
+pub use totals::{totals, Totals};

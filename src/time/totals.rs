@@ -10,10 +10,6 @@ use std::collections::{HashMap, HashSet};
 use super::Duration;
 use crate::model::{ClockPoint, Edge, Node, NodeIndex, Sop};
 
-/// How many working minutes make a day when no calendar says otherwise (7.5 hours: 37.5 hours a
-/// week over five days, Perpres 21/2023).
-pub const DEFAULT_DAY_LENGTH_MINUTES: u32 = 450;
-
 #[derive(Clone, Debug, Serialize)]
 pub struct Totals {
     /// Working minutes per day used for comparisons and rounding.

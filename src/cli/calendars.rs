@@ -1,0 +1,58 @@
+//! Finding and loading the calendars an SOP runs on: `--calendars DIR`, or the nearest
+//! `calendars/` folder beside the SOP or above it (`sop/calendars/` for `sop/*.sop`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::compile::Options;
+use crate::diagnostic::Diagnostic;
+use crate::syntax::SourceMap;
+use crate::time::CalendarSet;
+
+pub struct CalendarContext {
+    pub set: CalendarSet,
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    pub options: Options,
+}
+
+/// Calendar sets loaded so far, by folder, so each is read and reported once.
+#[derive(Default)]
+pub struct Calendars {
+    explicit: Option<PathBuf>,
+    loaded: HashMap<PathBuf, CalendarContext>,
+}
+
+impl Calendars {
+    pub fn new(explicit: Option<PathBuf>) -> Self {
+        Calendars { explicit, loaded: HashMap::new() }
+    }
+
+    /// The calendar folder for a file: the explicit one, else the nearest `calendars/` folder.
+    pub fn folder_for(&self, file: &Path) -> Option<PathBuf> {
+        if let Some(dir) = &self.explicit {
+            return Some(dir.clone());
+        }
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        dir.ancestors().take(4).map(|a| a.join("calendars")).find(|c| c.is_dir())
+    }
+
+    /// Loads a folder's calendars (once); `true` the first time, so the caller reports them.
+    pub fn load(&mut self, folder: &Path) -> (&CalendarContext, bool) {
+        let key = folder.to_path_buf();
+        let fresh = !self.loaded.contains_key(&key);
+        let context = self.loaded.entry(key).or_insert_with(|| {
+            let mut sources = SourceMap::new();
+            let (set, diagnostics) = CalendarSet::load_dir(folder, &mut sources);
+            let names: Vec<String> = set.names().map(str::to_string).collect();
+            let day_lengths = names
+                .iter()
+                .filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes())))
+                .collect();
+            let options = Options { calendars: Some(names), day_lengths, ..Options::default() };
+            CalendarContext { set, sources, diagnostics, options }
+        });
+        (context, fresh)
+    }
+}
