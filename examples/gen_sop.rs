@@ -16,7 +16,7 @@ fn main() {
     let mut i = 1;
     while i <= steps {
         let actor = actors[i % actors.len()];
-        if i % 100 == 50 && i + 1 <= steps {
+        if i % 100 == 50 && i < steps {
             // Two recommendations at once: the longer one (1 hari) counts.
             let _ = writeln!(body, "    paralel rekomendasi_{i} {{");
             for (offset, waktu) in [(0, "1 hari"), (1, "30 menit")] {

@@ -24,7 +24,8 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let graph = &sop.flow.graph;
     let count = sop.artifacts.len();
     let words = count.div_ceil(64).max(1);
-    let index_of = |name: &str| sop.artifacts.iter().position(|a| a.id.name == name);
+    let indexes: HashMap<&str, usize> = sop.artifacts.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    let index_of = |name: &str| indexes.get(name).copied();
     // Must-analysis: what is certainly produced on every path reaching a node. Joins take the
     // union (all branches have run); other merges the intersection.
     let full: Bits = vec![u64::MAX; words];
@@ -37,7 +38,8 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     }
     produced_out[sop.flow.start.index()] = external.clone();
     let branch_of = join_branches(sop);
-    let order: Vec<_> = graph.node_indices().collect();
+    // In topological order (loops cut at their back edges) the analysis settles in a few rounds.
+    let order = crate::time::totals::topological_order(sop, &crate::time::totals::back_edges(sop));
     let mut changed = true;
     let mut rounds = 0;
     while changed && rounds < 64 {

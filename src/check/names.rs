@@ -1,6 +1,6 @@
 //! Every name is declared once and every reference points at something that exists.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::unknown;
 use crate::compile::Options;
@@ -70,6 +70,13 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     let steps: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
     let artifacts: Vec<&str> = sop.artifacts.iter().map(|a| a.id.as_str()).collect();
     let fields: Vec<&str> = sop.fields.iter().map(|f| f.id.as_str()).collect();
+    // Sets for membership (large SOPs), the lists above for "did you mean".
+    let (actor_set, target_set, step_set, artifact_set): (HashSet<&str>, HashSet<&str>, HashSet<&str>, HashSet<&str>) = (
+        actors.iter().copied().collect(),
+        targets.iter().copied().collect(),
+        steps.iter().copied().collect(),
+        artifacts.iter().copied().collect(),
+    );
     let declare_actor = t!(
         "tambahkan di blok `pelaksana`, misalnya `kabid \"Kabid Perizinan\"`",
         "add it to the `actors` block, for example `head \"Head of Licensing\"`"
@@ -79,13 +86,13 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         "write a step with this id, or add it to the `ends` block"
     );
     let check_actor = |name: &str, span: Span, out: &mut Vec<Diagnostic>| {
-        if !actors.contains(&name) {
+        if !actor_set.contains(name) {
             out.push(unknown(Code::UnknownActor, t!("pelaksana", "actor"), name, span, &actors, declare_actor.clone()));
         }
     };
     let check_target = |target: &Target, out: &mut Vec<Diagnostic>| {
         if let Target::Named(n) = target {
-            if !targets.contains(&n.as_str()) {
+            if !target_set.contains(n.as_str()) {
                 out.push(unknown(
                     Code::UnknownStep,
                     t!("langkah atau akhir", "step or end"),
@@ -116,7 +123,7 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     for standard in &sop.header.service_standards {
         for point in [&standard.from, &standard.until].into_iter().flatten() {
             let name = point.step();
-            if !steps.contains(&name.as_str()) {
+            if !step_set.contains(name.as_str()) {
                 out.push(unknown(
                     Code::UnknownStep,
                     t!("langkah", "step"),
@@ -166,7 +173,7 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
         }
         for input in step.inputs.iter().chain(&step.outputs) {
             let name = input.artifact.as_str();
-            if !artifacts.contains(&name) {
+            if !artifact_set.contains(name) {
                 out.push(unknown(
                     Code::UnknownArtifact,
                     t!("dokumen", "document"),

@@ -1,6 +1,9 @@
 //! The keywords of the language, each in Bahasa Indonesia and English. An analyst writes
 //! either; the compiler accepts both and notes which one a file uses so `alur fmt` keeps it.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::diagnostic::Lang;
 use crate::syntax::{Token, TokenKind};
 
@@ -103,16 +106,23 @@ impl Kw {
     }
 
     pub fn of_word(word: &str) -> Option<(Kw, Option<Lang>)> {
-        TABLE.iter().find_map(|(kw, id, en)| {
-            let in_id = id.contains(&word);
-            let in_en = en.contains(&word);
-            match (in_id, in_en) {
-                (true, true) => Some((*kw, None)),
-                (true, false) => Some((*kw, Some(Lang::Id))),
-                (false, true) => Some((*kw, Some(Lang::En))),
-                (false, false) => None,
+        // Every token's first word is looked up: a map, built once, keeps large files fast.
+        static INDEX: OnceLock<HashMap<&'static str, (Kw, Option<Lang>)>> = OnceLock::new();
+        let index = INDEX.get_or_init(|| {
+            let mut index = HashMap::new();
+            for (kw, id, en) in TABLE.iter().rev() {
+                for word in id.iter().chain(en.iter()) {
+                    let lang = match (id.contains(word), en.contains(word)) {
+                        (true, true) => None,
+                        (true, false) => Some(Lang::Id),
+                        _ => Some(Lang::En),
+                    };
+                    index.insert(*word, (*kw, lang));
+                }
             }
-        })
+            index
+        });
+        index.get(word).copied()
     }
 
     /// Whether a token is this keyword, in either language.

@@ -65,6 +65,8 @@ pub struct Lowerer<'a> {
     expanding: Vec<String>,
     /// An import could not be read, so an unknown fragment may simply be in that file.
     pub imports_failed: bool,
+    /// Ids of the documents declared so far (outputs declare them too).
+    artifact_names: std::collections::HashSet<String>,
 }
 
 fn what_text() -> Text {
@@ -80,6 +82,7 @@ impl<'a> Lowerer<'a> {
             seen_settings: HashMap::new(),
             expanding: Vec::new(),
             imports_failed: false,
+            artifact_names: std::collections::HashSet::new(),
         }
     }
 
@@ -434,6 +437,7 @@ impl<'a> Lowerer<'a> {
             ))?;
             let label =
                 cursor.expect_string(&t!("nama dokumen dalam tanda kutip", "the document's name in double quotes"))?;
+            this.artifact_names.insert(id.text.clone());
             this.draft.artifacts.push(Artifact { id: Name::new(&id.text, id.span), label, external: true });
             Ok(())
         });
@@ -787,7 +791,7 @@ impl<'a> Lowerer<'a> {
             Kw::Gives => {
                 let outputs = expect_artifact_list(cursor)?;
                 for output in &outputs {
-                    if !self.draft.artifacts.iter().any(|a| a.id.name == output.artifact.name) {
+                    if self.artifact_names.insert(output.artifact.name.clone()) {
                         self.draft.artifacts.push(Artifact {
                             id: output.artifact.clone(),
                             label: output.text.clone(),

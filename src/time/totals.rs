@@ -213,75 +213,71 @@ pub fn main_path(sop: &Sop, day: u32) -> PathTotal {
 /// Best and worst totals over all paths that do not go round a loop. Loops are cut at their
 /// back edges (found by depth-first search from the start); a join waits for all its branches.
 fn extremes(sop: &Sop, day: u32) -> (PathTotal, PathTotal) {
-    let graph = &sop.flow.graph;
     let back_edges = back_edges(sop);
     let order = topological_order(sop, &back_edges);
-    let mut best: HashMap<NodeIndex, (Duration, Vec<usize>)> = HashMap::new();
-    let mut worst: HashMap<NodeIndex, (Duration, Vec<usize>)> = HashMap::new();
-    for &node in &order {
-        let incoming: Vec<NodeIndex> = graph
+    (extreme(sop, day, &order, &back_edges, false), extreme(sop, day, &order, &back_edges, true))
+}
+
+/// One pass of dynamic programming in topological order, remembering the chosen predecessor
+/// of each node (not whole paths, which would make large SOPs quadratic).
+fn extreme(sop: &Sop, day: u32, order: &[NodeIndex], back_edges: &HashSet<usize>, longest: bool) -> PathTotal {
+    let graph = &sop.flow.graph;
+    let mut best: HashMap<NodeIndex, (Duration, Option<NodeIndex>)> = HashMap::with_capacity(order.len());
+    let incoming = |node: NodeIndex| {
+        graph
             .edges_directed(node, Direction::Incoming)
             .filter(|e| !back_edges.contains(&e.id().index()) && !matches!(e.weight(), Edge::Deadline))
             .map(|e| e.source())
-            .collect();
-        let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
-        let pick = |table: &HashMap<NodeIndex, (Duration, Vec<usize>)>, longest: bool| {
-            let candidates = incoming.iter().filter_map(|p| table.get(p));
-            let chosen = if longest || is_join {
-                candidates.max_by_key(|(d, _)| d.length_key(day))
-            } else {
-                candidates.min_by_key(|(d, _)| d.length_key(day))
-            };
-            let (mut d, mut steps) = chosen.cloned().unwrap_or_default();
-            if is_join {
-                // Everything done in any branch is on the way to the join.
-                for p in &incoming {
-                    if let Some((_, s)) = table.get(p) {
-                        for step in s {
-                            if !steps.contains(step) {
-                                steps.push(*step);
-                            }
-                        }
-                    }
-                }
-            }
-            if let Some(Node::Step { step }) = graph.node_weight(node) {
-                d += step_duration(sop, *step);
-                steps.push(*step);
-            }
-            (d, steps)
-        };
-        if node == sop.flow.start {
-            best.insert(node, (Duration::ZERO, Vec::new()));
-            worst.insert(node, (Duration::ZERO, Vec::new()));
-            continue;
-        }
-        if incoming.is_empty() {
-            continue;
-        }
-        let b = pick(&best, false);
-        let w = pick(&worst, true);
-        best.insert(node, b);
-        worst.insert(node, w);
-    }
-    let finish = |table: &HashMap<NodeIndex, (Duration, Vec<usize>)>, longest: bool| {
-        let ends = sop.flow.end_nodes.iter().enumerate().filter_map(|(i, n)| table.get(n).map(|v| (i, v)));
-        let chosen = if longest {
-            ends.max_by_key(|(_, (d, _))| d.length_key(day))
-        } else {
-            ends.min_by_key(|(_, (d, _))| d.length_key(day))
-        };
-        match chosen {
-            Some((end, (d, steps))) => PathTotal {
-                duration: *d,
-                rounded_workdays: d.rounded_workdays(day),
-                steps: steps.clone(),
-                end: Some(end),
-            },
-            None => PathTotal { duration: Duration::ZERO, rounded_workdays: 0, steps: Vec::new(), end: None },
-        }
     };
-    (finish(&best, false), finish(&worst, true))
+    for &node in order {
+        if node == sop.flow.start {
+            best.insert(node, (Duration::ZERO, None));
+            continue;
+        }
+        let is_join = matches!(graph.node_weight(node), Some(Node::Join { .. }));
+        let candidates = incoming(node).filter_map(|p| best.get(&p).map(|(d, _)| (*d, p)));
+        // A join waits for its slowest branch whichever extreme is asked for.
+        let chosen = if longest || is_join {
+            candidates.max_by_key(|(d, _)| d.length_key(day))
+        } else {
+            candidates.min_by_key(|(d, _)| d.length_key(day))
+        };
+        let Some((mut duration, pred)) = chosen else { continue };
+        if let Some(Node::Step { step }) = graph.node_weight(node) {
+            duration += step_duration(sop, *step);
+        }
+        best.insert(node, (duration, Some(pred)));
+    }
+    let ends = sop.flow.end_nodes.iter().enumerate().filter_map(|(i, n)| best.get(n).map(|(d, _)| (i, *n, *d)));
+    let chosen = if longest {
+        ends.max_by_key(|(_, _, d)| d.length_key(day))
+    } else {
+        ends.min_by_key(|(_, _, d)| d.length_key(day))
+    };
+    let Some((end, end_node, duration)) = chosen else {
+        return PathTotal { duration: Duration::ZERO, rounded_workdays: 0, steps: Vec::new(), end: None };
+    };
+    // Walk back along the chosen predecessors; at a join, every branch is on the path.
+    let position: HashMap<NodeIndex, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut on_path = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![end_node];
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node) {
+            continue;
+        }
+        if let Some(Node::Step { step }) = graph.node_weight(node) {
+            on_path.push((position.get(&node).copied().unwrap_or(usize::MAX), *step));
+        }
+        if matches!(graph.node_weight(node), Some(Node::Join { .. })) {
+            stack.extend(incoming(node).filter(|p| best.contains_key(p)));
+        } else if let Some((_, Some(pred))) = best.get(&node) {
+            stack.push(*pred);
+        }
+    }
+    on_path.sort();
+    let steps = on_path.into_iter().map(|(_, s)| s).collect();
+    PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end: Some(end) }
 }
 
 /// Edge indexes that close a cycle (target on the DFS stack), plus every rework edge.
@@ -326,7 +322,8 @@ pub fn back_edges(sop: &Sop) -> HashSet<usize> {
     back
 }
 
-fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeIndex> {
+/// Every node, each after all its predecessors except across `back_edges`.
+pub fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeIndex> {
     let graph = &sop.flow.graph;
     let mut indegree: HashMap<NodeIndex, usize> = graph.node_indices().map(|n| (n, 0)).collect();
     for edge in graph.edge_references() {
