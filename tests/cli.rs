@@ -97,3 +97,39 @@ fn inspect_prints_the_model_and_its_graph_as_json() {
     assert_eq!(json["steps"].as_array().unwrap().len(), 9);
     assert!(json["flow"]["graph"]["nodes"].as_array().unwrap().len() >= 11);
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    // `alur time FILE | head -3` used to panic on the broken pipe.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("alur"))
+        .args(["time", LKS, "--start", "2026-12-01 08:00"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn time_prints_due_dates_on_the_office_calendar() {
+    let out = alur().args(["time", LKS, "--start", "2026-12-01 08:00", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["calendar"], "wita_kantor");
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 9);
+    // Tuesday 08:00 plus 4 hari 1 jam 18 menit is Monday 09:18 (WITA).
+    assert_eq!(steps[8]["due"], "2026-12-07T09:18:00+08:00");
+    assert_eq!(steps[3]["due"], "2026-12-07T08:50:00+08:00");
+    assert_eq!(json["totals"]["main_path"]["rounded_workdays"], 5);
+}
+
+#[test]
+fn time_refuses_an_unreadable_start() {
+    let out = alur().args(["time", LKS, "--start", "besok pagi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2026-12-23 15:00"));
+}

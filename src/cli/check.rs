@@ -86,7 +86,7 @@ pub fn run(
         }
         OutputFormat::Json => {
             let out = serde_json::json!({ "files": report.json, "errors": errors, "warnings": warnings });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
     }
     if errors > 0 || (deny_warnings && warnings > 0) {

@@ -12,18 +12,18 @@ pub fn run(file: &Path, format: OutputFormat, lang: Lang) -> ExitCode {
     let Some(sop) = &compiled.sop else { return ExitCode::from(EXIT_ERRORS) };
     match format {
         OutputFormat::Json => match serde_json::to_string_pretty(sop) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => outln!("{text}"),
             Err(error) => {
                 eprintln!("alur: {error}");
                 return ExitCode::from(EXIT_ERRORS);
             }
         },
         OutputFormat::Human => {
-            println!("{} \"{}\"", sop.id, sop.title);
+            outln!("{} \"{}\"", sop.id, sop.title);
             for step in &sop.steps {
                 let actors: Vec<&str> = step.actor_ids().collect();
                 let waktu = step.duration.as_ref().map(|d| d.value.display(lang)).unwrap_or_default();
-                println!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
+                outln!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
             }
         }
     }

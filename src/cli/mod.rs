@@ -1,5 +1,19 @@
 //! The `alur` command line.
 
+/// Writes to standard output. A closed pipe (`alur time FILE | head`) ends the output quietly
+/// instead of panicking the way `println!` does.
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `println!` through [`print_out`].
+macro_rules! outln {
+    () => { $crate::cli::print_out("\n") };
+    ($($arg:tt)*) => { $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use outln;
+
 mod calendars;
 mod check;
 mod format;

@@ -125,7 +125,7 @@ pub fn run(args: TimeArgs, lang: Lang) -> ExitCode {
                 "stated_total": sop.header.stated_total.as_ref().map(|s| serde_json::json!({
                     "duration": s.duration, "rounded_workdays": s.rounded_workdays })),
             });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         OutputFormat::Human => print_table(sop, &calendar, start, &rows, &totals, lang),
     }
@@ -159,8 +159,8 @@ fn print_table(
         Lang::Id => id.to_string(),
         Lang::En => en.to_string(),
     };
-    println!("{} ({})", sop.title, sop.id);
-    println!(
+    outln!("{} ({})", sop.title, sop.id);
+    outln!(
         "{}: {} ({}), {}: {} {zone}",
         t("kalender", "calendar"),
         calendar.name(),
@@ -168,7 +168,7 @@ fn print_table(
         t("mulai", "start"),
         local(calendar, start, lang)
     );
-    println!();
+    outln!();
     let headers = [
         t("No", "No"),
         t("Langkah", "Step"),
@@ -196,10 +196,10 @@ fn print_table(
         (0..6).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
     for row in &table {
         let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        println!("{}", line.join("  ").trim_end());
+        outln!("{}", line.join("  ").trim_end());
     }
     if uncertain {
-        println!(
+        outln!(
             "{}",
             t(
                 "? = tenggat melewati tanggal yang diketahui kalender atau jatuh di tahun sementara: belum pasti",
@@ -207,13 +207,13 @@ fn print_table(
             )
         );
     }
-    println!();
+    outln!();
     let main = &totals.main_path;
     let rounded = |d: u32| match lang {
         Lang::Id => format!("({d} Hari)"),
         Lang::En => format!("({d} workdays)"),
     };
-    println!(
+    outln!(
         "{}: {} {}",
         t("Total jalur utama", "Main-path total"),
         main.duration.display(lang),
@@ -223,13 +223,13 @@ fn print_table(
         let same = stated.duration == main.duration;
         let verdict = if same { t("sesuai", "matches") } else { t("TIDAK sesuai", "does NOT match") };
         let stated_rounded = stated.rounded_workdays.map(rounded).unwrap_or_default();
-        println!(
+        outln!(
             "{}: {} {stated_rounded} ({verdict})",
             t("Total tertulis", "Stated total"),
             stated.duration.display(lang)
         );
     }
-    println!(
+    outln!(
         "{}: {} {}  ·  {}: {} {}",
         t("Tercepat", "Best"),
         totals.best.duration.display(lang),
@@ -239,7 +239,7 @@ fn print_table(
         rounded(totals.worst.rounded_workdays)
     );
     let critical: Vec<&str> = main.steps.iter().map(|&s| sop.steps[s].number.as_str()).collect();
-    println!("{}: {}", t("Jalur kritis (langkah)", "Critical path (steps)"), critical.join(" → "));
+    outln!("{}: {}", t("Jalur kritis (langkah)", "Critical path (steps)"), critical.join(" → "));
     for l in &totals.rework_loops {
         let clock = match (l.clock, lang) {
             (ClockPolicy::Pause, Lang::Id) => "jam berhenti",
@@ -256,7 +256,7 @@ fn print_table(
             },
             _ => String::new(),
         };
-        println!(
+        outln!(
             "{}: {} → {} ({}): {} {}, {clock}{worst}",
             t("Putaran kembali", "Rework loop"),
             sop.steps[l.decision_step].id,
@@ -268,11 +268,11 @@ fn print_table(
     }
     let per_actor: Vec<String> =
         totals.per_actor.iter().map(|a| format!("{} {}", a.actor, a.duration.display(lang))).collect();
-    println!("{}: {}", t("Per pelaksana", "Per actor"), per_actor.join(", "));
+    outln!("{}: {}", t("Per pelaksana", "Per actor"), per_actor.join(", "));
     for s in &totals.service_standards {
         let label = s.label.clone().unwrap_or_else(|| t("standar pelayanan", "service standard"));
         let verdict = if s.within { t("terpenuhi", "kept") } else { t("TIDAK terpenuhi", "NOT kept") };
-        println!(
+        outln!(
             "{label}: {} {} / {} {} ({verdict})",
             t("dijanjikan", "promised"),
             s.promised.display(lang),

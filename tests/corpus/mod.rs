@@ -204,3 +204,12 @@ fn a_file_over_the_size_limit_gives_one_clean_error() {
     let message = compiled.diagnostics[0].message.get(Lang::En);
     assert_eq!(message, "this file is 17 MiB, over the 16 MiB limit");
 }
+
+#[test]
+fn every_code_is_documented_in_the_reference() {
+    let reference = include_str!("../../docs/diagnostics.md");
+    for code in Code::ALL {
+        let heading = format!("## {} — {}", code.as_str(), code.summary());
+        assert!(reference.contains(&heading), "docs/diagnostics.md lacks `{heading}`");
+    }
+}
