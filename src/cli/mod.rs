@@ -12,7 +12,6 @@ macro_rules! outln {
     () => { $crate::cli::print_out("\n") };
     ($($arg:tt)*) => { $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*))) };
 }
-pub(crate) use outln;
 
 mod calendars;
 mod check;
