@@ -12,5 +12,6 @@ pub mod compile;
 pub mod diagnostic;
 pub mod format;
 pub mod model;
+pub mod runtime;
 pub mod syntax;
 pub mod time;

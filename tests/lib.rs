@@ -12,4 +12,5 @@ mod corpus;
 mod holidays_crosscheck;
 mod language;
 mod properties;
+mod runtime;
 mod sops;

@@ -1,0 +1,285 @@
+//! A case's state: the fold of its events. Commands read it; nothing else is stored.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+use super::event::{Event, Fields, Recorded, Storage};
+use super::{CaseId, TaskNo};
+use crate::model::ClockPolicy;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Active,
+    Ended,
+    Withdrawn,
+    Cancelled,
+}
+
+impl CaseStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            CaseStatus::Active => "active",
+            CaseStatus::Ended => "ended",
+            CaseStatus::Withdrawn => "withdrawn",
+            CaseStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Completed,
+    Expired,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Expired => "expired",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Task {
+    pub no: TaskNo,
+    pub step: String,
+    pub actors: Vec<String>,
+    pub opened: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    pub uncertain: bool,
+    pub status: TaskStatus,
+    pub claimed_by: Option<String>,
+    pub closed: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub completed_by: Option<String>,
+    pub note: Option<String>,
+    pub deadline_passed: bool,
+    pub child: Option<CaseId>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Attachment {
+    pub task: Option<TaskNo>,
+    pub artifact: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub storage: Storage,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+/// A stretch of time the service clock treats specially after a return for completion.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReworkRound {
+    pub task: TaskNo,
+    pub outcome: String,
+    pub round: u32,
+    pub clock: ClockPolicy,
+    pub from: DateTime<Utc>,
+    /// When the file came back (the resubmission was completed).
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseState {
+    pub id: CaseId,
+    pub sop: String,
+    pub version: u32,
+    pub applicant: String,
+    pub started: DateTime<Utc>,
+    pub status: CaseStatus,
+    pub end: Option<String>,
+    pub closed: Option<DateTime<Utc>>,
+    pub fields: Fields,
+    pub tasks: BTreeMap<TaskNo, Task>,
+    pub skipped: Vec<String>,
+    pub attachments: Vec<Attachment>,
+    pub rework: Vec<ReworkRound>,
+    /// Rounds taken per rework outcome, keyed `step/outcome`.
+    pub rounds: HashMap<String, u32>,
+    /// Branches arrived at each join (by join node index) and not yet passed.
+    pub joined: HashMap<u32, u32>,
+    pub parent: Option<(CaseId, TaskNo)>,
+    /// The number of events folded: the version for optimistic concurrency.
+    pub seq: u64,
+    pub history: Vec<Recorded>,
+}
+
+impl CaseState {
+    /// Folds a case's events. `None` when the stream does not start with `CaseStarted`.
+    pub fn fold(events: &[Recorded]) -> Option<CaseState> {
+        let first = events.first()?;
+        let Event::CaseStarted { sop, version, applicant, fields, parent } = &first.event else { return None };
+        let mut state = CaseState {
+            id: first.case,
+            sop: sop.clone(),
+            version: *version,
+            applicant: applicant.clone(),
+            started: first.at,
+            status: CaseStatus::Active,
+            end: None,
+            closed: None,
+            fields: fields.clone(),
+            tasks: BTreeMap::new(),
+            skipped: Vec::new(),
+            attachments: Vec::new(),
+            rework: Vec::new(),
+            rounds: HashMap::new(),
+            joined: HashMap::new(),
+            parent: *parent,
+            seq: first.seq,
+            history: vec![first.clone()],
+        };
+        for event in &events[1..] {
+            state.apply(event);
+        }
+        Some(state)
+    }
+
+    pub fn apply(&mut self, recorded: &Recorded) {
+        let at = recorded.at;
+        self.seq = recorded.seq;
+        self.history.push(recorded.clone());
+        match &recorded.event {
+            Event::CaseStarted { .. } => {}
+            Event::TaskOpened { task, step, actors, due, uncertain } => {
+                self.tasks.insert(
+                    *task,
+                    Task {
+                        no: *task,
+                        step: step.clone(),
+                        actors: actors.clone(),
+                        opened: at,
+                        due: *due,
+                        uncertain: *uncertain,
+                        status: TaskStatus::Open,
+                        claimed_by: None,
+                        closed: None,
+                        outcome: None,
+                        completed_by: None,
+                        note: None,
+                        deadline_passed: false,
+                        child: None,
+                    },
+                );
+            }
+            Event::StepSkipped { step } => self.skipped.push(step.clone()),
+            Event::TaskClaimed { task, user } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.claimed_by = Some(user.clone());
+                }
+            }
+            Event::TaskReleased { task, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.claimed_by = None;
+                }
+            }
+            Event::TaskCompleted { task, outcome, fields, note } => {
+                for (k, v) in fields {
+                    self.fields.insert(k.clone(), v.clone());
+                }
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.status = TaskStatus::Completed;
+                    t.closed = Some(at);
+                    t.outcome = outcome.clone();
+                    t.note = note.clone();
+                    t.completed_by = Some(recorded.by.clone());
+                }
+                // The first task finished after a return (the resubmission) brings the file back.
+                if let Some(round) = self.rework.iter_mut().rev().find(|r| r.until.is_none()) {
+                    if *task > round.task {
+                        round.until = Some(at);
+                    }
+                }
+            }
+            Event::ReworkStarted { task, outcome, round, clock } => {
+                let step = self.tasks.get(task).map(|t| t.step.clone()).unwrap_or_default();
+                *self.rounds.entry(format!("{step}/{outcome}")).or_default() = *round;
+                self.rework.push(ReworkRound {
+                    task: *task,
+                    outcome: outcome.clone(),
+                    round: *round,
+                    clock: *clock,
+                    from: at,
+                    until: None,
+                });
+            }
+            Event::ArtifactAttached { task, artifact, name, media_type, size, sha256, storage } => {
+                self.attachments.push(Attachment {
+                    task: *task,
+                    artifact: artifact.clone(),
+                    name: name.clone(),
+                    media_type: media_type.clone(),
+                    size: *size,
+                    sha256: sha256.clone(),
+                    storage: storage.clone(),
+                    at,
+                    by: recorded.by.clone(),
+                });
+            }
+            Event::BranchJoined { join, passed } => {
+                if *passed {
+                    self.joined.remove(join);
+                } else {
+                    *self.joined.entry(*join).or_default() += 1;
+                }
+            }
+            Event::ChildStarted { task, child } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.child = Some(*child);
+                }
+            }
+            Event::DeadlinePassed { task } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.deadline_passed = true;
+                }
+            }
+            Event::TaskEscalated { task, to } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    if !t.actors.contains(to) {
+                        t.actors.push(to.clone());
+                    }
+                }
+            }
+            Event::Notified { .. } => {}
+            Event::TaskExpired { task } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.status = TaskStatus::Expired;
+                    t.closed = Some(at);
+                }
+            }
+            Event::CaseEnded { end } => self.close(CaseStatus::Ended, Some(end.clone()), at),
+            Event::CaseWithdrawn { .. } => self.close(CaseStatus::Withdrawn, None, at),
+            Event::CaseCancelled { .. } => self.close(CaseStatus::Cancelled, None, at),
+        }
+    }
+
+    fn close(&mut self, status: CaseStatus, end: Option<String>, at: DateTime<Utc>) {
+        self.status = status;
+        self.end = end;
+        self.closed = Some(at);
+        for task in self.tasks.values_mut().filter(|t| t.status == TaskStatus::Open) {
+            task.status = TaskStatus::Cancelled;
+            task.closed = Some(at);
+        }
+    }
+
+    pub fn open_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.values().filter(|t| t.status == TaskStatus::Open)
+    }
+
+    pub fn next_task_no(&self) -> TaskNo {
+        self.tasks.keys().next_back().map(|n| n + 1).unwrap_or(1)
+    }
+}

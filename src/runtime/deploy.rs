@@ -1,0 +1,104 @@
+//! Deployments: a compiled SOP with the exact sources it came from (its imports, the
+//! procedures it calls and its calendars), so a running case never depends on files on disk.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::store::Deployment;
+use super::RuntimeError;
+use crate::compile::{compile_bytes, Loader, Options};
+use crate::diagnostic::{render_all, Lang};
+use crate::model::Sop;
+use crate::syntax::SourceMap;
+use crate::time::{Calendar, CalendarSet};
+
+/// A deployment ready to run: the model and its calendar.
+pub struct Deployed {
+    pub deployment: Deployment,
+    pub sop: Sop,
+    pub calendar: Calendar,
+}
+
+/// Loads imports and calls from the sources kept in a deployment.
+struct KeptSources<'a>(&'a HashMap<PathBuf, String>);
+
+impl Loader for KeptSources<'_> {
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
+        let base = from.and_then(Path::parent).unwrap_or(Path::new(""));
+        let full = normalise(&base.join(path));
+        self.0
+            .get(&full)
+            .map(|text| (full.clone(), text.clone().into_bytes()))
+            .ok_or_else(|| format!("{path}: not in the deployment"))
+    }
+}
+
+/// `a/b/../c` to `a/c`, without touching the file system.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The sources of one SOP: the file itself first, then everything it loaded.
+pub fn sources_of(map: &SourceMap) -> Vec<(String, String)> {
+    map.files()
+        .map(|(_, f)| {
+            (f.path.as_ref().map(|p| normalise(p).display().to_string()).unwrap_or(f.name.clone()), f.text.clone())
+        })
+        .collect()
+}
+
+pub fn fingerprint(sources: &[(String, String)], calendars: &[(String, String)]) -> String {
+    let mut hash = Sha256::new();
+    for (name, text) in sources.iter().chain(calendars) {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(text.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compiles a deployment's kept sources into a runnable SOP on its calendar.
+pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
+    let sources = &deployment.sources;
+    let kept: HashMap<PathBuf, String> = sources.iter().map(|(n, t)| (PathBuf::from(n), t.clone())).collect();
+    let Some((main_name, main_text)) = sources.first() else {
+        return Err(RuntimeError::InvalidSop("a deployment without sources".into()));
+    };
+    let mut calendar_sources = SourceMap::new();
+    let mut set = CalendarSet::new();
+    let mut problems = Vec::new();
+    for (name, text) in &deployment.calendars {
+        let file = calendar_sources.add(name.clone(), None, text.clone());
+        problems.extend(set.add_file(file, text));
+    }
+    problems.extend(set.check());
+    let names: Vec<String> = set.names().map(str::to_string).collect();
+    let day_lengths =
+        names.iter().filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes()))).collect();
+    let options = Options { calendars: Some(names), day_lengths, ..Options::default() };
+    let path = PathBuf::from(main_name);
+    let compiled =
+        compile_bytes(SourceMap::new(), main_name, Some(&path), main_text.as_bytes(), &KeptSources(&kept), &options);
+    if compiled.has_errors() {
+        return Err(RuntimeError::InvalidSop(render_all(&compiled.sources, &compiled.diagnostics, Lang::En)));
+    }
+    let Some(sop) = compiled.sop else { return Err(RuntimeError::InvalidSop("no `sop` in the file".into())) };
+    let calendar_name = sop.header.calendar.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let calendar = set.calendar(&calendar_name).map_err(|d| {
+        let _ = problems;
+        RuntimeError::Calendar(format!("{calendar_name}: {}", render_all(&calendar_sources, &d, Lang::En)))
+    })?;
+    Ok(Deployed { deployment: deployment.clone(), sop, calendar })
+}

@@ -1,0 +1,755 @@
+//! The engine: commands in, events out. A command reads the case (the fold of its events),
+//! checks it against the SOP, works out every event that follows (tasks opening, steps
+//! skipped, branches joining, the case ending) and appends them at the version it read, so of
+//! two commands racing on one case exactly one wins.
+
+use chrono::{DateTime, Utc};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use super::case::{CaseState, CaseStatus, TaskStatus};
+use super::clock::Clock;
+use super::deploy::{self, Deployed};
+use super::event::{Event, Fields, Recorded, Storage};
+use super::store::{Deployment, OpenTask, Store, StoreError};
+use super::{CaseId, RuntimeError, TaskNo};
+use crate::model::{DeadlineAction, Edge, FieldType, Node, NodeIndex, Sop, Value};
+use crate::time::schedule::next_workday_opening;
+
+/// Who issues a command: a user and the actor roles they hold.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
+impl Caller {
+    pub fn new(user: impl Into<String>, roles: &[&str]) -> Caller {
+        Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
+    }
+
+    /// The engine itself (timers, sub-procedure results).
+    pub fn system() -> Caller {
+        Caller { user: "system".into(), roles: Vec::new() }
+    }
+}
+
+/// What completing a task says.
+#[derive(Clone, Debug, Default)]
+pub struct Completion {
+    pub outcome: Option<String>,
+    pub fields: Fields,
+    pub note: Option<String>,
+}
+
+/// The result of a deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeployResult {
+    pub sop: String,
+    pub version: u32,
+    /// False when the same sources were deployed already (same version returned).
+    pub new: bool,
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    deployed: RwLock<HashMap<(String, u32), Arc<Deployed>>>,
+}
+
+fn store_error(error: StoreError) -> RuntimeError {
+    match error {
+        StoreError::Conflict(case) => RuntimeError::Conflict(case),
+        StoreError::Backend(message) => RuntimeError::Store(message),
+    }
+}
+
+impl Engine {
+    /// An engine on a store, with the deployments the store holds loaded.
+    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Engine, RuntimeError> {
+        let engine = Engine { store, clock, deployed: RwLock::new(HashMap::new()) };
+        for deployment in engine.store.deployments().await.map_err(store_error)? {
+            let loaded = deploy::load(&deployment)?;
+            engine.insert(loaded);
+        }
+        Ok(engine)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn insert(&self, loaded: Deployed) {
+        if let Ok(mut map) = self.deployed.write() {
+            map.insert((loaded.deployment.sop.clone(), loaded.deployment.version), Arc::new(loaded));
+        }
+    }
+
+    /// The deployment of `sop` at `version`, or the latest.
+    pub fn deployment(&self, sop: &str, version: Option<u32>) -> Result<Arc<Deployed>, RuntimeError> {
+        let map = self.deployed.read().map_err(|_| RuntimeError::Store("deployments lock poisoned".into()))?;
+        let found = match version {
+            Some(v) => map.get(&(sop.to_string(), v)).cloned(),
+            None => map.iter().filter(|((s, _), _)| s == sop).max_by_key(|((_, v), _)| *v).map(|(_, d)| d.clone()),
+        };
+        found.ok_or_else(|| match version {
+            Some(version) if map.keys().any(|(s, _)| s == sop) => {
+                RuntimeError::UnknownVersion { sop: sop.to_string(), version }
+            }
+            _ => RuntimeError::UnknownSop(sop.to_string()),
+        })
+    }
+
+    /// Every deployed SOP version, latest last for each SOP.
+    pub fn deployments(&self) -> Vec<Arc<Deployed>> {
+        let mut all: Vec<_> = self.deployed.read().map(|m| m.values().cloned().collect()).unwrap_or_default();
+        all.sort_by(|a, b| (&a.deployment.sop, a.deployment.version).cmp(&(&b.deployment.sop, b.deployment.version)));
+        all
+    }
+
+    /// Deploys an SOP file with the calendar files of `calendar_dir`. A changed file becomes a
+    /// new version; running cases stay on theirs.
+    pub async fn deploy_file(&self, path: &Path, calendar_dir: &Path) -> Result<DeployResult, RuntimeError> {
+        let mut calendar_map = crate::syntax::SourceMap::new();
+        let (set, problems) = crate::time::CalendarSet::load_dir(calendar_dir, &mut calendar_map);
+        if problems.iter().any(|d| d.is_error()) {
+            return Err(RuntimeError::Calendar(crate::diagnostic::render_all(
+                &calendar_map,
+                &problems,
+                crate::diagnostic::Lang::En,
+            )));
+        }
+        let calendars: Vec<(String, String)> =
+            calendar_map.files().map(|(_, f)| (f.name.clone(), f.text.clone())).collect();
+        let names: Vec<String> = set.names().map(str::to_string).collect();
+        let day_lengths =
+            names.iter().filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes()))).collect();
+        let options = crate::compile::Options { calendars: Some(names), day_lengths, ..Default::default() };
+        let compiled = crate::compile::compile_path(path, &options);
+        if compiled.has_errors() {
+            return Err(RuntimeError::InvalidSop(crate::diagnostic::render_all(
+                &compiled.sources,
+                &compiled.diagnostics,
+                crate::diagnostic::Lang::En,
+            )));
+        }
+        let Some(sop) = &compiled.sop else { return Err(RuntimeError::InvalidSop("no `sop` in the file".into())) };
+        let sources = deploy::sources_of(&compiled.sources);
+        self.deploy_sources(&sop.id.name, sources, calendars).await
+    }
+
+    /// Deploys kept sources (the SOP file first) with calendar files.
+    pub async fn deploy_sources(
+        &self,
+        sop_id: &str,
+        sources: Vec<(String, String)>,
+        calendars: Vec<(String, String)>,
+    ) -> Result<DeployResult, RuntimeError> {
+        let sha256 = deploy::fingerprint(&sources, &calendars);
+        let latest = self.deployment(sop_id, None).ok();
+        if let Some(latest) = &latest {
+            if latest.deployment.sha256 == sha256 {
+                return Ok(DeployResult { sop: sop_id.to_string(), version: latest.deployment.version, new: false });
+            }
+        }
+        let version = latest.map(|l| l.deployment.version + 1).unwrap_or(1);
+        let deployment =
+            Deployment { sop: sop_id.to_string(), version, sha256, sources, calendars, deployed_at: self.clock.now() };
+        let loaded = deploy::load(&deployment)?;
+        if loaded.sop.id.name != sop_id {
+            return Err(RuntimeError::InvalidSop(format!("the file defines `{}`, not `{sop_id}`", loaded.sop.id.name)));
+        }
+        self.store.save_deployment(&deployment).await.map_err(store_error)?;
+        self.insert(loaded);
+        Ok(DeployResult { sop: sop_id.to_string(), version, new: true })
+    }
+
+    /// Reads a case.
+    pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
+        let events = self.store.events(case).await.map_err(store_error)?;
+        CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))
+    }
+
+    async fn append(
+        &self,
+        state: Option<&CaseState>,
+        case: CaseId,
+        by: &str,
+        events: Vec<Event>,
+    ) -> Result<Vec<Recorded>, RuntimeError> {
+        let at = self.clock.now();
+        let expected = state.map(|s| s.seq).unwrap_or(0);
+        let recorded: Vec<Recorded> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
+            .collect();
+        self.store.append(case, expected, &recorded).await.map_err(store_error)?;
+        Ok(recorded)
+    }
+
+    /// Starts a case on the latest version of `sop`. `entry` picks the entry step where the
+    /// SOP offers alternatives (at the counter or online).
+    pub async fn start_case(
+        &self,
+        sop: &str,
+        applicant: &str,
+        fields: Fields,
+        entry: Option<&str>,
+    ) -> Result<CaseId, RuntimeError> {
+        let d = self.deployment(sop, None)?;
+        check_fields(&d.sop, &fields)?;
+        let case = CaseId::new();
+        self.start_with_id(case, &d, applicant, fields, entry, None).await?;
+        Ok(case)
+    }
+
+    async fn start_with_id(
+        &self,
+        case: CaseId,
+        d: &Arc<Deployed>,
+        applicant: &str,
+        fields: Fields,
+        entry: Option<&str>,
+        parent: Option<(CaseId, TaskNo)>,
+    ) -> Result<(), RuntimeError> {
+        let mut plan = Plan::new(d, None, self.clock.now(), fields.clone());
+        plan.entry = entry.map(str::to_string);
+        plan.events.push(Event::CaseStarted {
+            sop: d.sop.id.name.clone(),
+            version: d.deployment.version,
+            applicant: applicant.to_string(),
+            fields,
+            parent,
+        });
+        plan.go(d.sop.flow.start);
+        let events = plan.events;
+        let recorded = self.append(None, case, applicant, events).await?;
+        self.effects(case, &recorded).await
+    }
+
+    /// The open tasks of the given roles (every open task when `roles` is empty).
+    pub async fn inbox(&self, roles: &[String]) -> Result<Vec<OpenTask>, RuntimeError> {
+        let mut tasks = self.store.open_tasks(roles).await.map_err(store_error)?;
+        tasks.sort_by_key(|t| (t.due, t.case, t.task));
+        Ok(tasks)
+    }
+
+    fn open_task(state: &CaseState, task: TaskNo) -> Result<&super::case::Task, RuntimeError> {
+        if state.status != CaseStatus::Active {
+            return Err(RuntimeError::CaseClosed { case: state.id, state: state.status.word() });
+        }
+        let t = state.tasks.get(&task).ok_or(RuntimeError::UnknownTask { case: state.id, task })?;
+        if t.status != TaskStatus::Open {
+            return Err(RuntimeError::TaskNotOpen { task, state: t.status.word() });
+        }
+        Ok(t)
+    }
+
+    fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
+        if caller.user == "system" || task.actors.iter().any(|a| caller.roles.contains(a)) {
+            Ok(())
+        } else {
+            Err(RuntimeError::WrongActor {
+                task: task.no,
+                actor: caller.roles.join(", "),
+                expected: task.actors.join(" / "),
+            })
+        }
+    }
+
+    pub async fn claim(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
+        let state = self.load(case).await?;
+        let t = Self::open_task(&state, task)?;
+        Self::check_role(t, caller)?;
+        if let Some(by) = &t.claimed_by {
+            if by != &caller.user {
+                return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
+            }
+            return Ok(());
+        }
+        self.append(Some(&state), case, &caller.user, vec![Event::TaskClaimed { task, user: caller.user.clone() }])
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
+        let state = self.load(case).await?;
+        let t = Self::open_task(&state, task)?;
+        match &t.claimed_by {
+            Some(by) if by == &caller.user => {}
+            Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.clone() }),
+            None => return Ok(()),
+        }
+        self.append(Some(&state), case, &caller.user, vec![Event::TaskReleased { task, user: caller.user.clone() }])
+            .await
+            .map(|_| ())
+    }
+
+    /// Completes a task with an outcome (for a decision), field values and a note.
+    pub async fn complete(
+        &self,
+        case: CaseId,
+        task: TaskNo,
+        caller: &Caller,
+        completion: Completion,
+    ) -> Result<(), RuntimeError> {
+        let state = self.load(case).await?;
+        let t = Self::open_task(&state, task)?;
+        Self::check_role(t, caller)?;
+        if let Some(by) = &t.claimed_by {
+            if by != &caller.user && caller.user != "system" {
+                return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
+            }
+        }
+        let d = self.deployment(&state.sop, Some(state.version))?;
+        let sop = &d.sop;
+        let step_index =
+            sop.step_index(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
+        let step = &sop.steps[step_index];
+        check_fields(sop, &completion.fields)?;
+        let mut fields = completion.fields.clone();
+        let node = sop.flow.step_nodes[step_index];
+        // Where the case goes next, and what the outcome means.
+        let (next, rework) = match (&step.decision, &completion.outcome) {
+            (Some(decision), Some(outcome)) => {
+                let allowed = || decision.outcomes.iter().map(|o| o.name.name.clone()).collect::<Vec<_>>().join(", ");
+                let Some(o) = decision.outcomes.iter().find(|o| o.name.name == *outcome) else {
+                    return Err(RuntimeError::UnknownOutcome {
+                        step: step.id.name.clone(),
+                        outcome: outcome.clone(),
+                        allowed: allowed(),
+                    });
+                };
+                if let Some(record) = &decision.record {
+                    fields.insert(record.name.clone(), Value::Choice(outcome.clone()));
+                }
+                let decision_node = out_edges(sop, node).into_iter().find_map(|(_, t, _)| {
+                    matches!(sop.flow.graph.node_weight(t), Some(Node::Decision { .. })).then_some(t)
+                });
+                let target = decision_node.and_then(|dn| {
+                    out_edges(sop, dn).into_iter().find_map(|(_, target, edge)| match edge {
+                        Edge::Outcome { name, .. } if name == outcome => Some(target),
+                        _ => None,
+                    })
+                });
+                (target, o.rework.clone().map(|r| (outcome.clone(), r)))
+            }
+            (Some(decision), None) => {
+                let allowed = decision.outcomes.iter().map(|o| o.name.name.clone()).collect::<Vec<_>>().join(", ");
+                return Err(RuntimeError::OutcomeRequired { step: step.id.name.clone(), allowed });
+            }
+            (None, Some(_)) => return Err(RuntimeError::NoDecision { step: step.id.name.clone() }),
+            (None, None) => {
+                let next =
+                    out_edges(sop, node).into_iter().find(|(_, _, e)| !matches!(e, Edge::Deadline)).map(|(_, t, _)| t);
+                (next, None)
+            }
+        };
+        let mut all_fields = state.fields.clone();
+        all_fields.extend(fields.clone());
+        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), all_fields);
+        plan.events.push(Event::TaskCompleted {
+            task,
+            outcome: completion.outcome.clone(),
+            fields,
+            note: completion.note,
+        });
+        if let Some((outcome, policy)) = rework {
+            let key = format!("{}/{outcome}", step.id.name);
+            let used = state.rounds.get(&key).copied().unwrap_or(0);
+            if let Some(max) = policy.max_rounds {
+                if used >= max {
+                    return Err(RuntimeError::RoundLimit { outcome, rounds: used });
+                }
+            }
+            plan.events.push(Event::ReworkStarted { task, outcome, round: used + 1, clock: policy.clock });
+        }
+        if let Some(next) = next {
+            plan.go(next);
+        }
+        let recorded = self.append(Some(&state), case, &caller.user, plan.events).await?;
+        self.effects(case, &recorded).await
+    }
+
+    /// Attaches a document (a step's output) to a case.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attach(
+        &self,
+        case: CaseId,
+        task: Option<TaskNo>,
+        caller: &Caller,
+        artifact: &str,
+        name: &str,
+        media_type: &str,
+        content: Attachment,
+    ) -> Result<(), RuntimeError> {
+        let state = self.load(case).await?;
+        if state.status != CaseStatus::Active {
+            return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
+        }
+        if let Some(task) = task {
+            let t = Self::open_task(&state, task)?;
+            Self::check_role(t, caller)?;
+        }
+        let d = self.deployment(&state.sop, Some(state.version))?;
+        if d.sop.artifact(artifact).is_none() {
+            return Err(RuntimeError::UnknownArtifact { artifact: artifact.to_string() });
+        }
+        let (size, sha256, storage) = match content {
+            Attachment::Bytes(bytes) => {
+                use base64::Engine as _;
+                use sha2::Digest as _;
+                let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+                let base64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                (bytes.len() as u64, hash, Storage::Inline { base64 })
+            }
+            Attachment::Reference { uri, size, sha256 } => (size, sha256, Storage::Reference { uri }),
+        };
+        let event = Event::ArtifactAttached {
+            task,
+            artifact: artifact.to_string(),
+            name: name.to_string(),
+            media_type: media_type.to_string(),
+            size,
+            sha256,
+            storage,
+        };
+        self.append(Some(&state), case, &caller.user, vec![event]).await.map(|_| ())
+    }
+
+    pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
+        self.close(case, caller, Event::CaseWithdrawn { reason }).await
+    }
+
+    pub async fn cancel(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
+        self.close(case, caller, Event::CaseCancelled { reason }).await
+    }
+
+    async fn close(&self, case: CaseId, caller: &Caller, event: Event) -> Result<(), RuntimeError> {
+        let state = self.load(case).await?;
+        if state.status != CaseStatus::Active {
+            return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
+        }
+        self.append(Some(&state), case, &caller.user, vec![event]).await.map(|_| ())
+    }
+
+    /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
+    /// as events. Returns how many tasks passed their deadline.
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, RuntimeError> {
+        let mut fired = 0;
+        loop {
+            let timers = self.store.due_timers(now, 256).await.map_err(store_error)?;
+            if timers.is_empty() {
+                return Ok(fired);
+            }
+            let mut progressed = false;
+            for timer in timers {
+                match self.fire(timer.case, timer.task).await {
+                    Ok(true) => {
+                        fired += 1;
+                        progressed = true;
+                    }
+                    Ok(false) => progressed = true,
+                    // Someone acted on the case meanwhile: the next round sees the new state.
+                    Err(RuntimeError::Conflict(_)) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            if !progressed {
+                return Ok(fired);
+            }
+        }
+    }
+
+    async fn fire(&self, case: CaseId, task: TaskNo) -> Result<bool, RuntimeError> {
+        let state = self.load(case).await?;
+        let Some(t) = state.tasks.get(&task) else { return Ok(false) };
+        if t.status != TaskStatus::Open || t.deadline_passed || state.status != CaseStatus::Active {
+            // Nothing to do; record nothing but make sure the timer goes.
+            let events = vec![Event::DeadlinePassed { task }];
+            if t.status == TaskStatus::Open && state.status == CaseStatus::Active && !t.deadline_passed {
+                self.append(Some(&state), case, "system", events).await?;
+            }
+            return Ok(false);
+        }
+        let d = self.deployment(&state.sop, Some(state.version))?;
+        let sop = &d.sop;
+        let step_index = sop.step_index(&t.step);
+        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), state.fields.clone());
+        plan.events.push(Event::DeadlinePassed { task });
+        if let Some(step) = step_index.map(|i| &sop.steps[i]) {
+            for action in &step.deadline_actions {
+                match action {
+                    DeadlineAction::Escalate { actor, .. } => {
+                        plan.events.push(Event::TaskEscalated { task, to: actor.name.clone() })
+                    }
+                    DeadlineAction::Notify { actor, .. } => {
+                        plan.events.push(Event::Notified { task, to: actor.name.clone() })
+                    }
+                    DeadlineAction::Route { .. } => {
+                        let node = sop.flow.step_nodes[step_index.unwrap_or_default()];
+                        let target = out_edges(sop, node)
+                            .into_iter()
+                            .find(|(_, _, e)| matches!(e, Edge::Deadline))
+                            .map(|(_, t, _)| t);
+                        plan.events.push(Event::TaskExpired { task });
+                        if let Some(target) = target {
+                            plan.go(target);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let recorded = self.append(Some(&state), case, "system", plan.events).await?;
+        self.effects(case, &recorded).await?;
+        Ok(true)
+    }
+
+    /// What follows an append in other cases: a sub-procedure starts as a child case; a child
+    /// case that ends completes its parent's task with the end as the outcome. Idempotent, so
+    /// `recover` can run it again after a crash.
+    async fn effects(&self, case: CaseId, recorded: &[Recorded]) -> Result<(), RuntimeError> {
+        for r in recorded {
+            match &r.event {
+                Event::ChildStarted { task, child } => {
+                    let state = self.load(case).await?;
+                    let Some(t) = state.tasks.get(task) else { continue };
+                    let d = self.deployment(&state.sop, Some(state.version))?;
+                    let Some(call) = d.sop.step(&t.step).and_then(|s| s.call.as_ref()) else { continue };
+                    let Some(callee) = call.sop.clone() else { continue };
+                    let child_d = self.deployment(&callee, None)?;
+                    match Box::pin(self.start_with_id(
+                        *child,
+                        &child_d,
+                        &state.applicant,
+                        state.fields.clone(),
+                        None,
+                        Some((case, *task)),
+                    ))
+                    .await
+                    {
+                        Ok(()) | Err(RuntimeError::Conflict(_)) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                Event::CaseEnded { end } => {
+                    let state = self.load(case).await?;
+                    if let Some((parent, task)) = state.parent {
+                        let completion = Completion { outcome: Some(end.clone()), ..Completion::default() };
+                        match Box::pin(self.complete(parent, task, &Caller::system(), completion)).await {
+                            Ok(()) | Err(RuntimeError::TaskNotOpen { .. }) | Err(RuntimeError::CaseClosed { .. }) => {}
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-runs the cross-case effects of every case (after a crash between two appends).
+    pub async fn recover(&self) -> Result<(), RuntimeError> {
+        for case in self.store.case_ids().await.map_err(store_error)? {
+            let events = self.store.events(case).await.map_err(store_error)?;
+            self.effects(case, &events).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A document's content.
+pub enum Attachment {
+    Bytes(Vec<u8>),
+    Reference { uri: String, size: u64, sha256: String },
+}
+
+fn out_edges(sop: &Sop, node: NodeIndex) -> Vec<(usize, NodeIndex, &Edge)> {
+    let mut edges: Vec<_> = sop
+        .flow
+        .graph
+        .edges_directed(node, Direction::Outgoing)
+        .map(|e| (e.id().index(), e.target(), e.weight()))
+        .collect();
+    // In the order the routes were written.
+    edges.sort_by_key(|(id, _, _)| *id);
+    edges
+}
+
+/// Field values must be declared and of the declared type.
+fn check_fields(sop: &Sop, fields: &Fields) -> Result<(), RuntimeError> {
+    for (name, value) in fields {
+        let Some(field) = sop.field(name) else { return Err(RuntimeError::UnknownField { field: name.clone() }) };
+        let ok = match (&field.ty, value) {
+            (FieldType::Text, Value::Text(_)) | (FieldType::Number, Value::Number(_)) => true,
+            (FieldType::Bool, Value::Bool(_)) | (FieldType::Date, Value::Date(_)) => true,
+            (FieldType::Choice(choices), Value::Choice(c) | Value::Text(c)) => choices.contains(c),
+            _ => false,
+        };
+        if !ok {
+            let expected = match &field.ty {
+                FieldType::Choice(c) => format!("one of {}", c.join(", ")),
+                FieldType::Text => "text".into(),
+                FieldType::Number => "a number".into(),
+                FieldType::Bool => "yes or no".into(),
+                FieldType::Date => "a date".into(),
+            };
+            return Err(RuntimeError::FieldType { field: name.clone(), expected, got: format!("{value:?}") });
+        }
+    }
+    Ok(())
+}
+
+/// Works out the events that follow from tokens arriving at nodes.
+struct Plan<'a> {
+    d: &'a Deployed,
+    now: DateTime<Utc>,
+    fields: std::collections::HashMap<String, Value>,
+    next_task: TaskNo,
+    joined: HashMap<u32, u32>,
+    entry: Option<String>,
+    events: Vec<Event>,
+    ended: bool,
+    /// Nodes reached from steps done at once (system steps), walked before `go` returns.
+    pending: Vec<NodeIndex>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(d: &'a Deployed, state: Option<&CaseState>, now: DateTime<Utc>, fields: Fields) -> Plan<'a> {
+        Plan {
+            d,
+            now,
+            fields: fields.into_iter().collect(),
+            next_task: state.map(CaseState::next_task_no).unwrap_or(1),
+            joined: state.map(|s| s.joined.clone()).unwrap_or_default(),
+            entry: None,
+            events: Vec::new(),
+            ended: false,
+            pending: Vec::new(),
+        }
+    }
+
+    fn go(&mut self, start: NodeIndex) {
+        let sop = &self.d.sop;
+        let mut work = vec![start];
+        // A route that loops back with no step between would spin: bound the walk.
+        let mut budget = sop.flow.graph.node_count() * 4 + 16;
+        while let Some(node) = work.pop().or_else(|| self.pending.pop()) {
+            if self.ended || budget == 0 {
+                return;
+            }
+            budget -= 1;
+            match sop.flow.graph.node_weight(node) {
+                None => {}
+                Some(Node::Start) => work.extend(out_edges(sop, node).first().map(|(_, t, _)| *t)),
+                Some(Node::Step { step }) => self.open(*step),
+                Some(Node::Gate { step, guards_step }) => {
+                    let edges = out_edges(sop, node);
+                    let taken = edges.iter().find(|(_, _, e)| match e {
+                        Edge::Condition { condition: None } => true,
+                        // A condition on a field with no value yet counts as false.
+                        Edge::Condition { condition: Some(c) } => c.eval(&self.fields) == Some(true),
+                        _ => false,
+                    });
+                    if let Some((_, target, _)) = taken {
+                        let guarded = sop.flow.step_nodes.get(*step).copied();
+                        if *guards_step && Some(*target) != guarded {
+                            self.events.push(Event::StepSkipped { step: sop.steps[*step].id.name.clone() });
+                        }
+                        work.push(*target);
+                    }
+                }
+                Some(Node::Decision { .. }) => {}
+                Some(Node::Split { .. }) => {
+                    let mut targets: Vec<NodeIndex> = out_edges(sop, node).into_iter().map(|(_, t, _)| t).collect();
+                    targets.reverse();
+                    work.extend(targets);
+                }
+                Some(Node::Join { .. }) => {
+                    let join = node.index() as u32;
+                    // One arrival per branch (a branch may reach the join by several routes).
+                    let split = NodeIndex::new(node.index().saturating_sub(1));
+                    let needed = match sop.flow.graph.node_weight(split) {
+                        Some(Node::Split { .. }) => sop.flow.graph.edges(split).count() as u32,
+                        _ => sop.flow.graph.edges_directed(node, Direction::Incoming).count() as u32,
+                    };
+                    let arrived = self.joined.get(&join).copied().unwrap_or(0) + 1;
+                    if arrived >= needed {
+                        self.joined.remove(&join);
+                        self.events.push(Event::BranchJoined { join, passed: true });
+                        work.extend(out_edges(sop, node).first().map(|(_, t, _)| *t));
+                    } else {
+                        self.joined.insert(join, arrived);
+                        self.events.push(Event::BranchJoined { join, passed: false });
+                    }
+                }
+                Some(Node::Choice { .. }) => {
+                    let edges = out_edges(sop, node);
+                    let chosen = self
+                        .entry
+                        .as_ref()
+                        .and_then(|entry| edges.iter().find(|(_, t, _)| first_step_id(sop, *t) == Some(entry.as_str())))
+                        .or_else(|| edges.first());
+                    work.extend(chosen.map(|(_, t, _)| *t));
+                }
+                Some(Node::End { end }) => {
+                    self.events.push(Event::CaseEnded { end: sop.ends[*end].id.name.clone() });
+                    self.ended = true;
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, step_index: usize) {
+        let sop = &self.d.sop;
+        let step = &sop.steps[step_index];
+        let task = self.next_task;
+        self.next_task += 1;
+        let calendar = &self.d.calendar;
+        let starts = if step.starts_next_workday {
+            next_workday_opening(calendar, self.now)
+        } else {
+            calendar.next_opening(self.now)
+        };
+        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
+        let due = calendar.due(starts, duration);
+        self.events.push(Event::TaskOpened {
+            task,
+            step: step.id.name.clone(),
+            actors: step.actor_ids().map(str::to_string).collect(),
+            due: due.at,
+            uncertain: due.uncertain,
+        });
+        if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {
+            self.events.push(Event::ChildStarted { task, child: CaseId::new() });
+            return;
+        }
+        // A step only the system performs (numbering, automatic issue) is done at once.
+        let by_system =
+            step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == crate::model::ActorKind::System));
+        if by_system && step.performers.is_some() && step.decision.is_none() {
+            self.events.push(Event::TaskCompleted { task, outcome: None, fields: Fields::new(), note: None });
+            let node = sop.flow.step_nodes[step_index];
+            if let Some((_, next, _)) = out_edges(sop, node).into_iter().find(|(_, _, e)| !matches!(e, Edge::Deadline))
+            {
+                self.pending.push(next);
+            }
+        }
+    }
+}
+
+fn first_step_id(sop: &Sop, node: NodeIndex) -> Option<&str> {
+    match sop.flow.graph.node_weight(node)? {
+        Node::Step { step } | Node::Gate { step, guards_step: true } => Some(sop.steps[*step].id.as_str()),
+        _ => None,
+    }
+}

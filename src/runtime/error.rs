@@ -1,0 +1,46 @@
+//! What can go wrong with a command: typed, so the CLI and the server can say which, and a
+//! refused command changes nothing.
+
+use crate::runtime::{CaseId, TaskNo};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RuntimeError {
+    #[error("case {0} does not exist")]
+    UnknownCase(CaseId),
+    #[error("case {case} has no task {task}")]
+    UnknownTask { case: CaseId, task: TaskNo },
+    #[error("SOP `{0}` is not deployed")]
+    UnknownSop(String),
+    #[error("SOP `{sop}` has no version {version}")]
+    UnknownVersion { sop: String, version: u32 },
+    #[error("task {task} is not open (it is {state})")]
+    TaskNotOpen { task: TaskNo, state: &'static str },
+    #[error("case {case} is {state}; nothing more can be done on it")]
+    CaseClosed { case: CaseId, state: &'static str },
+    #[error("task {task} belongs to {expected}, not to {actor}")]
+    WrongActor { task: TaskNo, actor: String, expected: String },
+    #[error("task {task} is claimed by {by}")]
+    ClaimedByOther { task: TaskNo, by: String },
+    #[error("step `{step}` has no outcome `{outcome}` (it has: {allowed})")]
+    UnknownOutcome { step: String, outcome: String, allowed: String },
+    #[error("step `{step}` needs a decision: one of {allowed}")]
+    OutcomeRequired { step: String, allowed: String },
+    #[error("step `{step}` takes no decision")]
+    NoDecision { step: String },
+    #[error("`{outcome}` was already taken {rounds} time(s), the most the SOP allows")]
+    RoundLimit { outcome: String, rounds: u32 },
+    #[error("field `{field}` does not exist")]
+    UnknownField { field: String },
+    #[error("field `{field}` takes {expected}, not {got}")]
+    FieldType { field: String, expected: String, got: String },
+    #[error("`{artifact}` is not a document of this SOP")]
+    UnknownArtifact { artifact: String },
+    #[error("the SOP does not compile: {0}")]
+    InvalidSop(String),
+    #[error("the calendar `{0}` cannot be used")]
+    Calendar(String),
+    #[error("someone else changed case {0} at the same time; load it again and retry")]
+    Conflict(CaseId),
+    #[error("store: {0}")]
+    Store(String),
+}

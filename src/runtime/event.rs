@@ -1,0 +1,159 @@
+//! Events: every change to a case is one append-only fact (who, when, what). A case's state is
+//! the fold of its events (see `case.rs`); nothing else is stored about it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::model::Value;
+
+/// A case: one application going through one SOP version. Time-ordered (UUID v7), so ids
+/// sort by creation and can be made on any node without coordination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub uuid::Uuid);
+
+impl CaseId {
+    pub fn new() -> CaseId {
+        CaseId(uuid::Uuid::now_v7())
+    }
+}
+
+impl Default for CaseId {
+    fn default() -> Self {
+        CaseId::new()
+    }
+}
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for CaseId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<CaseId, uuid::Error> {
+        s.parse().map(CaseId)
+    }
+}
+
+/// A task within its case: tasks are numbered 1, 2, 3... in the order they open.
+pub type TaskNo = u32;
+
+/// Case field values as given by people (a decision's recorded outcome among them).
+pub type Fields = BTreeMap<String, Value>;
+
+/// An event as stored: its place in the case's stream, when, and who caused it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub case: CaseId,
+    /// 1 for the first event of a case, then 2, 3...: the optimistic-concurrency version.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// The user (or `system` for timers) that caused it.
+    pub by: String,
+    pub event: Event,
+}
+
+/// Where a document's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Storage {
+    /// The bytes, base64, in the event itself (small documents).
+    Inline { base64: String },
+    /// Somewhere else (a document store, a URL).
+    Reference { uri: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    CaseStarted {
+        sop: String,
+        version: u32,
+        applicant: String,
+        fields: Fields,
+        /// The parent case and task, when this case is a sub-procedure.
+        parent: Option<(CaseId, TaskNo)>,
+    },
+    TaskOpened {
+        task: TaskNo,
+        step: String,
+        /// Actor ids that may work it.
+        actors: Vec<String>,
+        due: DateTime<Utc>,
+        /// The due date lies past the calendar's known dates.
+        uncertain: bool,
+    },
+    /// A conditional step whose condition was false.
+    StepSkipped {
+        step: String,
+    },
+    TaskClaimed {
+        task: TaskNo,
+        user: String,
+    },
+    TaskReleased {
+        task: TaskNo,
+        user: String,
+    },
+    TaskCompleted {
+        task: TaskNo,
+        outcome: Option<String>,
+        fields: Fields,
+        note: Option<String>,
+    },
+    /// A return for completion: the file goes back and the service clock does as the SOP says.
+    ReworkStarted {
+        task: TaskNo,
+        outcome: String,
+        round: u32,
+        clock: crate::model::ClockPolicy,
+    },
+    ArtifactAttached {
+        task: Option<TaskNo>,
+        /// The document id in the SOP (`output` or `dokumen`).
+        artifact: String,
+        name: String,
+        media_type: String,
+        size: u64,
+        sha256: String,
+        storage: Storage,
+    },
+    /// A parallel branch reached its join; `passed` when it was the last one and the flow goes on.
+    BranchJoined {
+        join: u32,
+        passed: bool,
+    },
+    /// A sub-procedure started as a child case.
+    ChildStarted {
+        task: TaskNo,
+        child: CaseId,
+    },
+    /// The task's time ran out; its deadline actions follow as events.
+    DeadlinePassed {
+        task: TaskNo,
+    },
+    TaskEscalated {
+        task: TaskNo,
+        to: String,
+    },
+    Notified {
+        task: TaskNo,
+        to: String,
+    },
+    /// A deadline routed the case on without the task (OSS "fiktif positif").
+    TaskExpired {
+        task: TaskNo,
+    },
+    CaseEnded {
+        end: String,
+    },
+    CaseWithdrawn {
+        reason: Option<String>,
+    },
+    CaseCancelled {
+        reason: Option<String>,
+    },
+}

@@ -1,0 +1,184 @@
+//! What a person asks of a case: where the file is, since when, when it is due, whether the
+//! service standard is being kept, and how long each step took, in working time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::case::{CaseState, CaseStatus, TaskStatus};
+use super::deploy::Deployed;
+use crate::model::{ClockPoint, ClockPolicy};
+use crate::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sla {
+    OnTime,
+    /// Less than a quarter of the time is left.
+    DueSoon,
+    Overdue,
+    /// Finished before its due instant.
+    Met,
+    /// Finished after its due instant.
+    Missed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskView {
+    pub task: u32,
+    pub step: String,
+    pub actors: Vec<String>,
+    pub opened: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    pub uncertain: bool,
+    pub sla: Sla,
+    pub claimed_by: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClockView {
+    pub label: Option<String>,
+    pub promised: Duration,
+    pub started: Option<DateTime<Utc>>,
+    pub due: Option<DateTime<Utc>>,
+    /// Working minutes the clock stood still while the file was back with the applicant.
+    pub paused_minutes: u64,
+    pub sla: Option<Sla>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepTime {
+    pub step: String,
+    pub times: u32,
+    pub working_minutes: u64,
+    /// The step's Waktu in working minutes, for comparison.
+    pub standard_minutes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    pub status: CaseStatus,
+    pub end: Option<String>,
+    pub open_tasks: Vec<TaskView>,
+    pub case_due: Option<ClockView>,
+    pub segments: Vec<ClockView>,
+    pub time_per_step: Vec<StepTime>,
+}
+
+fn sla(
+    calendar: &crate::time::Calendar,
+    start: DateTime<Utc>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    closed: Option<DateTime<Utc>>,
+) -> Sla {
+    if let Some(closed) = closed {
+        return if closed <= due { Sla::Met } else { Sla::Missed };
+    }
+    if now > due {
+        return Sla::Overdue;
+    }
+    let total = calendar.working_minutes_between(start, due).max(1);
+    let left = calendar.working_minutes_between(now, due);
+    if left * 4 < total {
+        Sla::DueSoon
+    } else {
+        Sla::OnTime
+    }
+}
+
+pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
+    let calendar = &d.calendar;
+    let sop = &d.sop;
+    let open_tasks = state
+        .tasks
+        .values()
+        .filter(|t| t.status == TaskStatus::Open)
+        .map(|t| TaskView {
+            task: t.no,
+            step: t.step.clone(),
+            actors: t.actors.clone(),
+            opened: t.opened,
+            due: t.due,
+            uncertain: t.uncertain,
+            sla: sla(calendar, t.opened, t.due, now, None),
+            claimed_by: t.claimed_by.clone(),
+        })
+        .collect();
+    let closed = match state.status {
+        CaseStatus::Active => None,
+        _ => state.closed,
+    };
+    // When a step first started or finished, for the clock points of the service standards.
+    let point = |p: &ClockPoint| -> Option<DateTime<Utc>> {
+        let mut tasks = state.tasks.values().filter(|t| t.step == p.step().name);
+        match p {
+            ClockPoint::StartOf(_) => tasks.next().map(|t| t.opened),
+            ClockPoint::EndOf(_) => tasks.find_map(|t| t.closed.filter(|_| t.status == TaskStatus::Completed)),
+        }
+    };
+    let clock = |label: Option<String>, promised: Duration, from: Option<&ClockPoint>, until: Option<&ClockPoint>| {
+        let mut started = match from {
+            None => Some(state.started),
+            Some(p) => point(p),
+        };
+        let stopped = match until {
+            None => closed,
+            Some(p) => point(p),
+        };
+        let mut paused = 0;
+        for round in &state.rework {
+            let (Some(start), back) = (started, round.until) else { continue };
+            if round.from < start {
+                continue;
+            }
+            match round.clock {
+                ClockPolicy::Pause => paused += calendar.working_minutes_between(round.from, back.unwrap_or(now)),
+                ClockPolicy::Restart => {
+                    if let Some(back) = back {
+                        started = Some(back);
+                        paused = 0;
+                    }
+                }
+                ClockPolicy::Run => {}
+            }
+        }
+        let due = started.map(|s| calendar.add_working_minutes(calendar.due(s, promised).at, paused));
+        let status = match (started, due) {
+            (Some(s), Some(d)) => Some(sla(calendar, s, d, now, stopped)),
+            _ => None,
+        };
+        ClockView { label, promised, started, due, paused_minutes: paused, sla: status }
+    };
+    let standards = &sop.header.service_standards;
+    let case_due = match standards.first() {
+        Some(s) if standards.len() == 1 => Some(clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref())),
+        _ => sop.header.stated_total.as_ref().map(|t| clock(None, t.duration, None, None)),
+    };
+    let segments = if standards.len() > 1 {
+        standards.iter().map(|s| clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref())).collect()
+    } else {
+        Vec::new()
+    };
+    let mut time_per_step: Vec<StepTime> = Vec::new();
+    for t in state.tasks.values() {
+        let minutes = calendar.working_minutes_between(t.opened, t.closed.unwrap_or(now));
+        let standard = sop
+            .step(&t.step)
+            .and_then(|s| s.duration.as_ref())
+            .map(|d| d.value.working_minutes(calendar.day_length_minutes()))
+            .unwrap_or(0);
+        match time_per_step.iter_mut().find(|s| s.step == t.step) {
+            Some(entry) => {
+                entry.times += 1;
+                entry.working_minutes += minutes;
+            }
+            None => time_per_step.push(StepTime {
+                step: t.step.clone(),
+                times: 1,
+                working_minutes: minutes,
+                standard_minutes: standard,
+            }),
+        }
+    }
+    CaseView { status: state.status, end: state.end.clone(), open_tasks, case_due, segments, time_per_step }
+}

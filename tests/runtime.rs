@@ -1,0 +1,431 @@
+//! The runtime executes any compiled SOP: every construct, on the shipped SOPs and on small
+//! SOPs written for one construct, with virtual time.
+
+use alur::model::Value;
+use alur::runtime::view::{view, Sla};
+use alur::runtime::{
+    Caller, CaseId, CaseStatus, Clock, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError, Store,
+    TaskStatus,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A WITA wall-clock time as UTC.
+fn wita(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Makassar.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap().with_timezone(&Utc)
+}
+
+async fn engine_at(start: DateTime<Utc>, files: &[&str]) -> (Arc<Engine>, Arc<ManualClock>, Arc<MemoryStore>) {
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::new(store.clone(), clock.clone()).await.unwrap();
+    for file in files {
+        engine.deploy_file(&root().join("sop").join(file), &root().join("sop/calendars")).await.unwrap();
+    }
+    (Arc::new(engine), clock, store)
+}
+
+fn who(role: &str) -> Caller {
+    Caller::new(format!("user-{role}"), &[role])
+}
+
+fn decide(outcome: &str) -> Completion {
+    Completion { outcome: Some(outcome.into()), ..Completion::default() }
+}
+
+/// The one open task of a case.
+async fn open_task(engine: &Engine, case: CaseId) -> (u32, String) {
+    let state = engine.load(case).await.unwrap();
+    let open: Vec<_> = state.open_tasks().collect();
+    assert_eq!(open.len(), 1, "expected one open task, got {:?}", open.iter().map(|t| &t.step).collect::<Vec<_>>());
+    (open[0].no, open[0].step.clone())
+}
+
+#[tokio::test]
+async fn lks_runs_end_to_end_with_one_return_at_verification() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, _) = engine_at(start, &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "pemohon-1", Default::default(), None).await.unwrap();
+    let steps = [
+        ("ajukan", "pemohon", None),
+        ("verifikasi", "front_office", Some("ditolak")),
+        ("ajukan", "pemohon", None),
+        ("verifikasi", "front_office", Some("diterima")),
+        ("terima_berkas", "back_office", None),
+        ("rekomendasi_teknis", "dinas_teknis", None),
+        ("proses_draft", "back_office", None),
+        ("paraf_kabid", "kabid", None),
+        ("paraf_sekretaris", "sekretaris", None),
+        ("tanda_tangan", "kepala_dinas", None),
+        ("terima_izin", "pemohon", None),
+    ];
+    for (step, role, outcome) in steps {
+        let (task, open) = open_task(&engine, case).await;
+        assert_eq!(open, step);
+        // Work found through the inbox, as a worklist would.
+        let inbox = engine.inbox(&[role.to_string()]).await.unwrap();
+        assert!(inbox.iter().any(|t| t.case == case && t.task == task), "{step} not in the {role} inbox");
+        clock.advance(chrono::Duration::minutes(5));
+        let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
+        engine.complete(case, task, &who(role), completion).await.unwrap();
+    }
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.status, CaseStatus::Ended);
+    assert_eq!(state.end.as_deref(), Some("izin_diterima"));
+    assert_eq!(state.tasks.len(), 11);
+    assert_eq!(state.rework.len(), 1);
+    // The first task was due 30 working minutes after the start.
+    assert_eq!(state.tasks[&1].due, wita(2026, 12, 1, 8, 30));
+    assert!(engine.inbox(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn task_due_dates_follow_the_office_calendar() {
+    // Thursday 15:55 WITA: a 30-minute step falls due Friday 07:55.
+    let (engine, _, _) = engine_at(wita(2026, 11, 26, 15, 55), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.tasks[&1].due, wita(2026, 11, 27, 7, 55));
+}
+
+#[tokio::test]
+async fn two_completions_of_one_task_have_exactly_one_winner() {
+    let (engine, _, _) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    for _ in 0..20 {
+        let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+        let mut handles = Vec::new();
+        for i in 0..8 {
+            let engine = engine.clone();
+            handles.push(tokio::spawn(async move {
+                engine.complete(case, 1, &Caller::new(format!("u{i}"), &["pemohon"]), Completion::default()).await
+            }));
+        }
+        let mut wins = 0;
+        for h in handles {
+            match h.await.unwrap() {
+                Ok(()) => wins += 1,
+                Err(RuntimeError::Conflict(_) | RuntimeError::TaskNotOpen { .. }) => {}
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(wins, 1);
+        let state = engine.load(case).await.unwrap();
+        let completions =
+            state.history.iter().filter(|r| matches!(r.event, Event::TaskCompleted { task: 1, .. })).count();
+        assert_eq!(completions, 1);
+    }
+}
+
+#[tokio::test]
+async fn claims_race_and_only_the_claimer_may_complete() {
+    let (engine, _, _) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let a = Caller::new("ani", &["pemohon"]);
+    let b = Caller::new("budi", &["pemohon"]);
+    engine.claim(case, 1, &a).await.unwrap();
+    assert!(matches!(engine.claim(case, 1, &b).await, Err(RuntimeError::ClaimedByOther { .. })));
+    assert!(matches!(
+        engine.complete(case, 1, &b, Completion::default()).await,
+        Err(RuntimeError::ClaimedByOther { .. })
+    ));
+    engine.release(case, 1, &a).await.unwrap();
+    engine.claim(case, 1, &b).await.unwrap();
+    engine.complete(case, 1, &b, Completion::default()).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_commands_are_typed_errors_and_change_nothing() {
+    let (engine, _, store) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop", "izin-reklame.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let before = store.events(case).await.unwrap().len();
+    let cases: Vec<(Result<(), RuntimeError>, &str)> = vec![
+        (engine.complete(CaseId::new(), 1, &who("pemohon"), Completion::default()).await, "unknown case"),
+        (engine.complete(case, 99, &who("pemohon"), Completion::default()).await, "unknown task"),
+        (engine.complete(case, 1, &who("kabid"), Completion::default()).await, "wrong role"),
+        (engine.complete(case, 1, &who("pemohon"), decide("diterima")).await, "outcome on a step without decision"),
+    ];
+    for (result, what) in cases {
+        assert!(result.is_err(), "{what} was accepted");
+    }
+    assert!(matches!(
+        engine.start_case("tidak_ada", "p", Default::default(), None).await,
+        Err(RuntimeError::UnknownSop(_))
+    ));
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    let after_first = store.events(case).await.unwrap().len();
+    assert!(matches!(
+        engine.complete(case, 2, &who("front_office"), decide("mungkin")).await,
+        Err(RuntimeError::UnknownOutcome { .. })
+    ));
+    assert!(matches!(
+        engine.complete(case, 2, &who("front_office"), Completion::default()).await,
+        Err(RuntimeError::OutcomeRequired { .. })
+    ));
+    // Fields of the wrong type, and unknown fields.
+    let mut wrong = alur::runtime::Fields::new();
+    wrong.insert("perlu_survei".into(), Value::Text("ya".into()));
+    assert!(matches!(engine.start_case("izin_reklame", "p", wrong, None).await, Err(RuntimeError::FieldType { .. })));
+    let mut unknown = alur::runtime::Fields::new();
+    unknown.insert("tidak_ada".into(), Value::Bool(true));
+    assert!(matches!(
+        engine.start_case("izin_reklame", "p", unknown, None).await,
+        Err(RuntimeError::UnknownField { .. })
+    ));
+    assert_eq!(store.events(case).await.unwrap().len(), after_first);
+    assert!(after_first > before);
+    // A cancelled case takes nothing more.
+    engine.cancel(case, &who("admin"), Some("uji".into())).await.unwrap();
+    assert!(matches!(
+        engine.complete(case, 2, &who("front_office"), decide("diterima")).await,
+        Err(RuntimeError::CaseClosed { .. })
+    ));
+    assert!(matches!(engine.withdraw(case, &who("pemohon"), None).await, Err(RuntimeError::CaseClosed { .. })));
+}
+
+#[tokio::test]
+async fn return_rounds_are_limited_and_pause_the_service_clock() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, _) = engine_at(start, &["izin-reklame.sop"]).await;
+    let case = engine.start_case("izin_reklame", "p", Default::default(), Some("daftar_online")).await.unwrap();
+    let (task, step) = open_task(&engine, case).await;
+    assert_eq!(step, "daftar_online", "the online entry was chosen");
+    engine.complete(case, task, &who("pemohon"), Completion::default()).await.unwrap();
+    for round in 1..=2 {
+        let (task, step) = open_task(&engine, case).await;
+        assert_eq!(step, "verifikasi");
+        engine.complete(case, task, &who("back_office"), decide("tidak_lengkap")).await.unwrap();
+        // The applicant takes a working day to complete the file; the clock is paused.
+        clock.advance(chrono::Duration::days(1));
+        let (task, step) = open_task(&engine, case).await;
+        assert_eq!(step, "daftar_online", "round {round}");
+        engine.complete(case, task, &who("pemohon"), Completion::default()).await.unwrap();
+    }
+    let (task, _) = open_task(&engine, case).await;
+    let third = engine.complete(case, task, &who("back_office"), decide("tidak_lengkap")).await;
+    assert!(matches!(third, Err(RuntimeError::RoundLimit { rounds: 2, .. })), "{third:?}");
+    let state = engine.load(case).await.unwrap();
+    let d = engine.deployment("izin_reklame", None).unwrap();
+    let v = view(&state, &d, clock.now());
+    let due = v.case_due.expect("a service standard");
+    assert!(due.paused_minutes >= 2 * 450 - 60, "paused {} minutes", due.paused_minutes);
+}
+
+#[tokio::test]
+async fn conditional_step_three_way_decision_and_the_end_it_leads_to() {
+    for (survey, decision, end) in
+        [(true, "disetujui", "terbit"), (false, "ditolak", "ditolak"), (false, "ditangguhkan", "ditangguhkan")]
+    {
+        let (engine, clock, _) = engine_at(wita(2026, 12, 1, 8, 0), &["izin-reklame.sop"]).await;
+        let mut fields = alur::runtime::Fields::new();
+        fields.insert("perlu_survei".into(), Value::Bool(survey));
+        let case = engine.start_case("izin_reklame", "p", fields, None).await.unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let state = engine.load(case).await.unwrap();
+            if state.status != CaseStatus::Active {
+                assert_eq!(state.end.as_deref(), Some(end));
+                assert_eq!(state.fields.get("hasil"), Some(&Value::Choice(decision.into())));
+                assert_eq!(state.skipped.contains(&"survei_lapangan".to_string()), !survey);
+                break;
+            }
+            let task = state.open_tasks().next().unwrap().clone();
+            seen.push(task.step.clone());
+            let outcome = match task.step.as_str() {
+                "verifikasi" => Some("lengkap"),
+                "kajian_teknis" => Some(decision),
+                _ => None,
+            };
+            let role = task.actors[0].clone();
+            clock.advance(chrono::Duration::minutes(1));
+            let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
+            engine.complete(case, task.no, &Caller::new("u", &[role.as_str()]), completion).await.unwrap();
+        }
+        assert_eq!(seen.contains(&"survei_lapangan".to_string()), survey);
+        assert_eq!(seen.first().map(String::as_str), Some("daftar_loket"), "the first alternative by default");
+        assert!(!seen.contains(&"penomoran".to_string()), "system steps are done by the system");
+    }
+}
+
+#[tokio::test]
+async fn deadlines_escalate_and_route_once_through_the_timer_service() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, _) = engine_at(start, &["izin-reklame.sop"]).await;
+    let case = engine.start_case("izin_reklame", "p", Default::default(), None).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let service = tokio::spawn(alur::runtime::timer::run(engine.clone(), clock.clone(), stop_rx, |e| panic!("{e}")));
+    let (task, _) = open_task(&engine, case).await;
+    engine.complete(case, task, &who("front_office"), Completion::default()).await.unwrap();
+    // Verification (30 menit) is left too long: it escalates to the kabid, once.
+    clock.advance(chrono::Duration::hours(2));
+    let mut escalated = false;
+    for _ in 0..200 {
+        let state = engine.load(case).await.unwrap();
+        if state.history.iter().any(|r| matches!(r.event, Event::TaskEscalated { .. })) {
+            escalated = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(escalated, "the deadline did not fire");
+    clock.advance(chrono::Duration::hours(2));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let state = engine.load(case).await.unwrap();
+    let escalations = state.history.iter().filter(|r| matches!(r.event, Event::TaskEscalated { .. })).count();
+    assert_eq!(escalations, 1, "a deadline fires once");
+    let (task, step) = open_task(&engine, case).await;
+    assert_eq!(step, "verifikasi");
+    assert!(engine.inbox(&["kabid".into()]).await.unwrap().iter().any(|t| t.case == case), "escalated to kabid");
+    engine.complete(case, task, &who("kabid"), decide("lengkap")).await.unwrap();
+    // The technical review misses its 3 hours: the permit is issued automatically.
+    let (_, step) = open_task(&engine, case).await;
+    assert_eq!(step, "kajian_teknis");
+    clock.advance(chrono::Duration::days(7));
+    let mut ended = None;
+    for _ in 0..200 {
+        let state = engine.load(case).await.unwrap();
+        if state.status == CaseStatus::Ended {
+            ended = state.end.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(ended.as_deref(), Some("terbit"), "fiktif positif");
+    let state = engine.load(case).await.unwrap();
+    assert!(state.tasks.values().any(|t| t.step == "kajian_teknis" && t.status == TaskStatus::Expired));
+    stop_tx.send(true).unwrap();
+    service.await.unwrap();
+}
+
+#[tokio::test]
+async fn parallel_recommendations_join_and_a_sub_procedure_routes_its_parent() {
+    let (engine, clock, _) =
+        engine_at(wita(2026, 12, 1, 8, 0), &["rekomendasi-dinas-teknis.sop", "persetujuan-lingkungan.sop"]).await;
+    let case = engine.start_case("persetujuan_lingkungan", "p", Default::default(), None).await.unwrap();
+    let mut max_open = 0;
+    let mut children = Vec::new();
+    for _ in 0..100 {
+        let state = engine.load(case).await.unwrap();
+        if state.status != CaseStatus::Active {
+            break;
+        }
+        let open: Vec<_> = state.open_tasks().cloned().collect();
+        max_open = max_open.max(open.len());
+        let mut progressed = false;
+        for task in open {
+            if let Some(child) = task.child {
+                children.push(child);
+                // Work the child case: its end completes this task.
+                loop {
+                    let cs = engine.load(child).await.unwrap();
+                    let Some(ct) = cs.open_tasks().next().cloned() else { break };
+                    let d = engine.deployment(&cs.sop, Some(cs.version)).unwrap();
+                    let step = d.sop.step(&ct.step).unwrap();
+                    let outcome = step.decision.as_ref().map(|dec| dec.outcomes[0].name.name.clone());
+                    let completion = Completion { outcome, ..Completion::default() };
+                    engine
+                        .complete(child, ct.no, &Caller::new("u", &[ct.actors[0].as_str()]), completion)
+                        .await
+                        .unwrap();
+                }
+                progressed = true;
+                continue;
+            }
+            let d = engine.deployment(&state.sop, Some(state.version)).unwrap();
+            let step = d.sop.step(&task.step).unwrap();
+            let outcome = step.decision.as_ref().map(|dec| dec.outcomes[0].name.name.clone());
+            clock.advance(chrono::Duration::minutes(1));
+            let completion = Completion { outcome, ..Completion::default() };
+            engine.complete(case, task.no, &Caller::new("u", &[task.actors[0].as_str()]), completion).await.unwrap();
+            progressed = true;
+        }
+        assert!(progressed);
+    }
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.status, CaseStatus::Ended, "open: {:?}", state.open_tasks().map(|t| &t.step).collect::<Vec<_>>());
+    assert!(max_open >= 2, "parallel branches ran at once");
+    assert_eq!(children.len(), 1, "one sub-procedure");
+    let child = engine.load(children[0]).await.unwrap();
+    assert_eq!(child.parent.map(|p| p.0), Some(case));
+    assert_eq!(child.status, CaseStatus::Ended);
+}
+
+#[tokio::test]
+async fn a_changed_file_is_a_new_version_and_running_cases_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let calendars = root().join("sop/calendars");
+    let file = dir.path().join("x.sop");
+    let text = |minutes: u32| {
+        format!(
+            "sop x \"X\" {{\n    kalender wita_kantor\n    pelaksana {{\n        fo \"FO\"\n    }}\n    langkah 1 a oleh fo {{\n        waktu {minutes} menit\n    }}\n}}\n"
+        )
+    };
+    std::fs::write(&file, text(10)).unwrap();
+    let (engine, _, _) = engine_at(wita(2026, 12, 1, 8, 0), &[]).await;
+    let first = engine.deploy_file(&file, &calendars).await.unwrap();
+    assert_eq!((first.version, first.new), (1, true));
+    let again = engine.deploy_file(&file, &calendars).await.unwrap();
+    assert_eq!((again.version, again.new), (1, false));
+    let case = engine.start_case("x", "p", Default::default(), None).await.unwrap();
+    std::fs::write(&file, text(20)).unwrap();
+    let second = engine.deploy_file(&file, &calendars).await.unwrap();
+    assert_eq!(second.version, 2);
+    std::fs::remove_file(&file).unwrap();
+    // The running case stays on version 1; deployments are stored, not re-read from disk.
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.version, 1);
+    engine.complete(case, 1, &who("fo"), Completion::default()).await.unwrap();
+    let store = engine.store().clone();
+    let reloaded = Engine::new(store, Arc::new(ManualClock::new(wita(2026, 12, 2, 8, 0)))).await.unwrap();
+    assert_eq!(reloaded.deployment("x", None).unwrap().deployment.version, 2);
+    let _ = Path::new("");
+}
+
+#[tokio::test]
+async fn artifacts_are_recorded_with_their_hash_and_sla_is_reported() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, _) = engine_at(start, &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    engine
+        .attach(
+            case,
+            Some(1),
+            &who("pemohon"),
+            "data_elektronik",
+            "formulir.pdf",
+            "application/pdf",
+            alur::runtime::Attachment::Bytes(b"%PDF-1.4 uji".to_vec()),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine
+            .attach(
+                case,
+                Some(1),
+                &who("pemohon"),
+                "tidak_ada",
+                "x",
+                "text/plain",
+                alur::runtime::Attachment::Bytes(vec![])
+            )
+            .await,
+        Err(RuntimeError::UnknownArtifact { .. })
+    ));
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.attachments.len(), 1);
+    assert_eq!(state.attachments[0].size, 12);
+    assert_eq!(state.attachments[0].sha256.len(), 64);
+    let d = engine.deployment("lks_lksa", None).unwrap();
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::OnTime);
+    clock.advance(chrono::Duration::minutes(25));
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::DueSoon);
+    clock.advance(chrono::Duration::minutes(10));
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::Overdue);
+    let case_due = view(&state, &d, clock.now()).case_due.unwrap();
+    assert_eq!(case_due.due, Some(wita(2026, 12, 7, 9, 18)), "the stated total from the start");
+}
