@@ -89,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if late { "  TERLAMBAT" } else { "" },
         );
     }
-    for r in &state.history {
+    for r in &engine.history(case).await? {
         if let Event::ReworkStarted { round, clock: policy, .. } = &r.event {
             println!("dikembalikan ke pemohon (putaran {round}, jam layanan: {policy:?}) pada {}", local(r.at));
         }

@@ -114,9 +114,8 @@ async fn two_completions_of_one_task_have_exactly_one_winner() {
             }
         }
         assert_eq!(wins, 1);
-        let state = engine.load(case).await.unwrap();
-        let completions =
-            state.history.iter().filter(|r| matches!(r.event, Event::TaskCompleted { task: 1, .. })).count();
+        let history = engine.history(case).await.unwrap();
+        let completions = history.iter().filter(|r| matches!(r.event, Event::TaskCompleted { task: 1, .. })).count();
         assert_eq!(completions, 1);
     }
 }
@@ -264,8 +263,8 @@ async fn deadlines_escalate_and_route_once_through_the_timer_service() {
     clock.advance(chrono::Duration::hours(2));
     let mut escalated = false;
     for _ in 0..200 {
-        let state = engine.load(case).await.unwrap();
-        if state.history.iter().any(|r| matches!(r.event, Event::TaskEscalated { .. })) {
+        let history = engine.history(case).await.unwrap();
+        if history.iter().any(|r| matches!(r.event, Event::TaskEscalated { .. })) {
             escalated = true;
             break;
         }
@@ -274,8 +273,8 @@ async fn deadlines_escalate_and_route_once_through_the_timer_service() {
     assert!(escalated, "the deadline did not fire");
     clock.advance(chrono::Duration::hours(2));
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let state = engine.load(case).await.unwrap();
-    let escalations = state.history.iter().filter(|r| matches!(r.event, Event::TaskEscalated { .. })).count();
+    let history = engine.history(case).await.unwrap();
+    let escalations = history.iter().filter(|r| matches!(r.event, Event::TaskEscalated { .. })).count();
     assert_eq!(escalations, 1, "a deadline fires once");
     let (task, step) = open_task(&engine, case).await;
     assert_eq!(step, "verifikasi");

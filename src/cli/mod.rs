@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod calendars;
+
 mod check;
 mod format;
 mod inspect;
@@ -116,6 +117,7 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
+
         Command::Time { file, start, calendar, calendars, format } => {
             time::run(time::TimeArgs { file, start, calendar, calendars, format }, lang)
         }

@@ -113,7 +113,6 @@ pub struct CaseState {
     pub parent: Option<(CaseId, TaskNo)>,
     /// The number of events folded: the version for optimistic concurrency.
     pub seq: u64,
-    pub history: Vec<Recorded>,
 }
 
 impl CaseState {
@@ -139,7 +138,6 @@ impl CaseState {
             joined: HashMap::new(),
             parent: *parent,
             seq: first.seq,
-            history: vec![first.clone()],
         };
         for event in &events[1..] {
             state.apply(event);
@@ -150,7 +148,6 @@ impl CaseState {
     pub fn apply(&mut self, recorded: &Recorded) {
         let at = recorded.at;
         self.seq = recorded.seq;
-        self.history.push(recorded.clone());
         match &recorded.event {
             Event::CaseStarted { .. } => {}
             Event::TaskOpened { task, step, actors, due, uncertain } => {

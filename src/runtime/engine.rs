@@ -58,7 +58,13 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     deployed: RwLock<HashMap<(String, u32), Arc<Deployed>>>,
+    /// Folded cases, brought up to date from the store on every read (so changes made by other
+    /// engine processes are seen), to avoid folding whole streams again and again.
+    cache: std::sync::Mutex<HashMap<CaseId, CaseState>>,
 }
+
+/// Cached states beyond this are dropped (the next read folds from the store).
+const CACHE_LIMIT: usize = 200_000;
 
 fn store_error(error: StoreError) -> RuntimeError {
     match error {
@@ -70,7 +76,7 @@ fn store_error(error: StoreError) -> RuntimeError {
 impl Engine {
     /// An engine on a store, with the deployments the store holds loaded.
     pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Engine, RuntimeError> {
-        let engine = Engine { store, clock, deployed: RwLock::new(HashMap::new()) };
+        let engine = Engine { store, clock, deployed: RwLock::new(HashMap::new()), cache: Default::default() };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
             let loaded = deploy::load(&deployment)?;
             engine.insert(loaded);
@@ -171,10 +177,54 @@ impl Engine {
         Ok(DeployResult { sop: sop_id.to_string(), version, new: true })
     }
 
-    /// Reads a case.
+    /// Reads a case: the cached fold brought up to date with the events appended since.
     pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&case).cloned());
+        let state = match cached {
+            Some(mut state) => {
+                for event in self.store.events_after(case, state.seq).await.map_err(store_error)? {
+                    state.apply(&event);
+                }
+                state
+            }
+            None => {
+                let events = self.store.events(case).await.map_err(store_error)?;
+                CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))?
+            }
+        };
+        self.remember(&state);
+        Ok(state)
+    }
+
+    fn remember_owned(&self, state: CaseState) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            if cache.get(&state.id).is_none_or(|known| known.seq < state.seq) {
+                cache.insert(state.id, state);
+            }
+        }
+    }
+
+    fn remember(&self, state: &CaseState) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            if cache.get(&state.id).is_none_or(|known| known.seq < state.seq) {
+                cache.insert(state.id, state.clone());
+            }
+        }
+    }
+
+    /// Every event of a case, in order: its full history.
+    pub async fn history(&self, case: CaseId) -> Result<Vec<Recorded>, RuntimeError> {
         let events = self.store.events(case).await.map_err(store_error)?;
-        CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))
+        if events.is_empty() {
+            return Err(RuntimeError::UnknownCase(case));
+        }
+        Ok(events)
     }
 
     async fn append(
@@ -192,6 +242,17 @@ impl Engine {
             .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
             .collect();
         self.store.append(case, expected, &recorded).await.map_err(store_error)?;
+        let updated = match state {
+            Some(state) => {
+                let mut next = state.clone();
+                recorded.iter().for_each(|r| next.apply(r));
+                Some(next)
+            }
+            None => CaseState::fold(&recorded),
+        };
+        if let Some(updated) = updated {
+            self.remember_owned(updated);
+        }
         Ok(recorded)
     }
 
@@ -560,7 +621,7 @@ impl Engine {
     /// Re-runs the cross-case effects of every case (after a crash between two appends).
     pub async fn recover(&self) -> Result<(), RuntimeError> {
         for case in self.store.case_ids().await.map_err(store_error)? {
-            let events = self.store.events(case).await.map_err(store_error)?;
+            let events = self.history(case).await?;
             self.effects(case, &events).await?;
         }
         Ok(())

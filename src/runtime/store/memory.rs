@@ -118,6 +118,12 @@ impl Store for MemoryStore {
         Ok(self.lock()?.streams.get(&case).cloned().unwrap_or_default())
     }
 
+    async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
+        let inner = self.lock()?;
+        let stream = inner.streams.get(&case).map(Vec::as_slice).unwrap_or(&[]);
+        Ok(stream.get(seq as usize..).unwrap_or(&[]).to_vec())
+    }
+
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         Ok(self.lock()?.order.clone())
     }

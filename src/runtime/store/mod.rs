@@ -68,6 +68,10 @@ pub trait Store: Send + Sync {
     /// written and `Conflict` is returned. Durable before it returns.
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError>;
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError>;
+    /// The events of a case after `seq` (to bring a cached state up to date).
+    async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
+        Ok(self.events(case).await?.into_iter().filter(|r| r.seq > seq).collect())
+    }
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError>;
     /// Open tasks any of whose actors is in `actors` (all open tasks when empty).
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError>;

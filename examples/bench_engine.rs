@@ -1,0 +1,129 @@
+//! Engine throughput on the LKS/LKSA SOP, driven like the peers in ../shared/peers: N cases,
+//! a fraction R returned once at `verifikasi`, tasks found through the inbox as a worklist
+//! would, each completed by a caller holding the task's role.
+//!
+//! `cargo run --release --example bench_engine -- --store mem -n 20000 -r 0.2 [--clients 64] [--db FILE]`
+//!
+//! Prints `RESULT alur <store>-<clients> <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs>`.
+
+use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, Store};
+use chrono::TimeZone;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+struct Args {
+    store: String,
+    n: usize,
+    r: f64,
+    clients: usize,
+    db: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args { store: "mem".into(), n: 10_000, r: 0.2, clients: 1, db: None };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    for pair in argv.chunks(2) {
+        let value = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
+            "--store" => a.store = value,
+            "-n" => a.n = value.parse().unwrap_or(a.n),
+            "-r" => a.r = value.parse().unwrap_or(a.r),
+            "--clients" => a.clients = value.parse().unwrap_or(1).max(1),
+            "--db" => a.db = Some(value),
+            other => eprintln!("ignored argument {other}"),
+        }
+    }
+    a
+}
+
+fn open_store(a: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+    match a.store.as_str() {
+        "mem" => Ok(Arc::new(MemoryStore::new())),
+        other => Err(format!("unknown store `{other}`").into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).single().ok_or("start")?;
+    let clock = Arc::new(ManualClock::new(start.with_timezone(&chrono::Utc)));
+    let engine = Arc::new(Engine::new(open_store(&a)?, clock).await?);
+    engine.deploy_file(&root.join("sop/lks-lksa.sop"), &root.join("sop/calendars")).await?;
+    // Exactly floor(n*r) cases, evenly spread, are returned once (as the peers do).
+    let rejected: HashSet<usize> =
+        (0..a.n).filter(|i| ((i + 1) as f64 * a.r) as usize > (*i as f64 * a.r) as usize).collect();
+    let began = Instant::now();
+    let mut cases = Vec::with_capacity(a.n);
+    for _ in 0..a.n {
+        cases.push(engine.start_case("lks_lksa", "pemohon", Default::default(), None).await?);
+    }
+    let reject_case: HashSet<_> =
+        cases.iter().enumerate().filter(|(i, _)| rejected.contains(i)).map(|(_, c)| *c).collect();
+    let reject_case = Arc::new(Mutex::new(reject_case));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(a.n * 10)));
+    let tasks_done = Arc::new(AtomicUsize::new(0));
+    loop {
+        // The worklist: every open task, as each desk's inbox shows it.
+        let inbox = engine.inbox(&[]).await?;
+        if inbox.is_empty() {
+            break;
+        }
+        let chunks: Vec<Vec<_>> = inbox.chunks(inbox.len().div_ceil(a.clients)).map(|c| c.to_vec()).collect();
+        let mut handles = Vec::new();
+        for chunk in chunks {
+            let engine = engine.clone();
+            let reject_case = reject_case.clone();
+            let latencies = latencies.clone();
+            let tasks_done = tasks_done.clone();
+            handles.push(tokio::spawn(async move {
+                let mut local = Vec::with_capacity(chunk.len());
+                for task in chunk {
+                    let outcome = if task.step == "verifikasi" {
+                        let reject = reject_case.lock().map(|mut s| s.remove(&task.case)).unwrap_or(false);
+                        Some(if reject { "ditolak" } else { "diterima" }.to_string())
+                    } else {
+                        None
+                    };
+                    let role = task.actors.first().cloned().unwrap_or_default();
+                    let caller = Caller { user: format!("petugas-{role}"), roles: vec![role] };
+                    let t = Instant::now();
+                    let result = engine
+                        .complete(task.case, task.task, &caller, Completion { outcome, ..Completion::default() })
+                        .await;
+                    local.push(t.elapsed().as_micros() as u64);
+                    if result.is_ok() {
+                        tasks_done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if let Ok(mut all) = latencies.lock() {
+                    all.extend(local);
+                }
+            }));
+        }
+        for h in handles {
+            h.await?;
+        }
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    let tasks = tasks_done.load(Ordering::Relaxed);
+    println!(
+        "RESULT alur {}-{} {} {:.3} {:.1} {:.1} {} {}",
+        a.store,
+        a.clients,
+        a.n,
+        secs,
+        a.n as f64 / secs,
+        tasks as f64 / secs,
+        pct(0.5),
+        pct(0.99)
+    );
+    Ok(())
+}
