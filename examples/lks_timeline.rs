@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deployed = engine.deployment(&state.sop, Some(state.version))?;
     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
     println!("{} — kasus {case}", deployed.sop.title);
-    println!("{:<4} {:<20} {:<14} {:<17} {:<17} {}", "no", "langkah", "meja", "dibuka", "tenggat", "selesai");
+    println!("{:<4} {:<20} {:<14} {:<17} {:<17} selesai", "no", "langkah", "meja", "dibuka", "tenggat");
     for task in state.tasks.values() {
         let late = task.closed.is_some_and(|c| c > task.due);
         println!(
