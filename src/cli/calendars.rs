@@ -10,7 +10,7 @@ use crate::syntax::SourceMap;
 use crate::time::CalendarSet;
 
 pub struct CalendarContext {
-    pub set: CalendarSet,
+    pub set: std::sync::Arc<CalendarSet>,
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
     pub options: Options,
@@ -46,11 +46,8 @@ impl Calendars {
             let mut sources = SourceMap::new();
             let (set, diagnostics) = CalendarSet::load_dir(folder, &mut sources);
             let names: Vec<String> = set.names().map(str::to_string).collect();
-            let day_lengths = names
-                .iter()
-                .filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes())))
-                .collect();
-            let options = Options { calendars: Some(names), day_lengths, ..Options::default() };
+            let set = std::sync::Arc::new(set);
+            let options = Options { calendars: Some(names), calendar_set: Some(set.clone()), ..Options::default() };
             CalendarContext { set, sources, diagnostics, options }
         });
         (context, fresh)

@@ -75,6 +75,9 @@ pub struct Options {
     pub calendars: Option<Vec<String>>,
     /// Working minutes per day of each known calendar, for the SOP's own calendar.
     pub day_lengths: HashMap<String, u32>,
+    /// The calendars themselves: the SOP's own calendar's day length is read from here when
+    /// `day_lengths` does not have it (compiling only the calendar that is used).
+    pub calendar_set: Option<std::sync::Arc<crate::time::CalendarSet>>,
 }
 
 impl Options {
@@ -82,6 +85,10 @@ impl Options {
     pub fn day_length_for(&self, calendar: Option<&str>) -> u32 {
         self.day_length_minutes
             .or_else(|| calendar.and_then(|c| self.day_lengths.get(c).copied()))
+            .or_else(|| {
+                let (set, name) = (self.calendar_set.as_ref()?, calendar?);
+                set.calendar(name).ok().map(|c| c.day_length_minutes())
+            })
             .unwrap_or(crate::time::DEFAULT_DAY_LENGTH_MINUTES)
     }
 }
