@@ -14,3 +14,4 @@ mod language;
 mod properties;
 mod runtime;
 mod sops;
+mod store;
