@@ -9,6 +9,7 @@ mod calendar_file;
 mod calendar_props;
 mod cli;
 mod corpus;
+mod crash;
 mod holidays_crosscheck;
 mod language;
 mod properties;
