@@ -509,3 +509,34 @@ mod engine_on_sqlite {
         assert_eq!(again.status, CaseStatus::Ended);
     }
 }
+
+/// Concurrent appends share commits (one fsync for many), and each still succeeds alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_group_commit_shares_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("alur.db")).unwrap());
+    let before = store.commit_stats();
+    let mut handles = Vec::new();
+    for _ in 0..64 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut s = Stream::new();
+            let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
+            s.append(&*store, &e).await.unwrap();
+            for i in 0..5 {
+                let e = vec![s.ev(Event::TaskClaimed { task: 1, user: format!("u{i}") })];
+                s.append(&*store, &e).await.unwrap();
+            }
+            s.case
+        }));
+    }
+    for h in handles {
+        let case = h.await.unwrap();
+        assert_eq!(store.events(case).await.unwrap().len(), 7);
+    }
+    let after = store.commit_stats();
+    let requests = after.requests - before.requests;
+    let commits = after.commits - before.commits;
+    assert_eq!(requests, 64 * 6);
+    assert!(commits < requests, "{commits} commits for {requests} appends: nothing was shared");
+}

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -122,6 +123,22 @@ pub struct SqliteStore {
     /// To the writer thread. The thread ends when the store (the last sender) is dropped.
     writer: mpsc::Sender<Request>,
     readers: Arc<Readers>,
+    stats: Arc<Counters>,
+}
+
+/// How well group commit is doing: write requests per commit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions the writer committed (one fsync each).
+    pub commits: u64,
+    /// Write requests (appends and deployments) those commits carried.
+    pub requests: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    requests: AtomicU64,
 }
 
 /// Read connections: taken for one query on a blocking thread, then put back.
@@ -216,11 +233,21 @@ impl SqliteStore {
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
         let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(Counters::default());
+        let counters = stats.clone();
         std::thread::Builder::new()
             .name("alur-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver))
+            .spawn(move || writer_loop(conn, receiver, &counters))
             .map_err(backend("starting the writer thread"))?;
-        Ok(SqliteStore { writer: sender, readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }) })
+        Ok(SqliteStore { writer: sender, readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }), stats })
+    }
+
+    /// Commits and the write requests they carried since the store was opened.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            requests: self.stats.requests.load(Ordering::Relaxed),
+        }
     }
 
     /// Hands a request to the writer thread and waits for its commit.
@@ -258,7 +285,7 @@ impl SqliteStore {
 
 /// The writer thread: waits for a request, takes every other one already waiting, and commits
 /// them together.
-fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>) {
+fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>, stats: &Counters) {
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -267,6 +294,8 @@ fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
         run_batch(&mut conn, batch);
     }
 }
