@@ -308,7 +308,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
             }
         }
         Err(error) => {
-            // Nothing of the batch is committed: undo what is open and tell every caller.
+            // The batch failed as a whole: undo whatever is still open and tell every caller.
+            // (After a failed COMMIT the outcome can be unknown, as with any database; the
+            // engine re-reads the case before its next command, so it sees what is there.)
             let _ = conn.execute_batch("ROLLBACK");
             let message = error.to_string();
             for request in batch {
