@@ -17,4 +17,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Attachment, Caller, Completion, DeployResult, Engine};
 pub use error::RuntimeError;
 pub use event::{CaseId, Event, Fields, Recorded, TaskNo};
-pub use store::{MemoryStore, Store};
+pub use store::{MemoryStore, SqliteStore, Store};

@@ -5,8 +5,10 @@
 //! transaction.
 
 mod memory;
+mod sqlite;
 
 pub use memory::MemoryStore;
+pub use sqlite::{CommitStats, SqliteStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

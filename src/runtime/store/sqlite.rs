@@ -1,0 +1,666 @@
+//! The durable store: one SQLite file in WAL mode. Appends are durable (fsynced) before they
+//! return, and the inbox and timer indexes change in the same transaction as the events.
+//!
+//! Group commit: a single writer thread owns the only write connection. Every `append` sends
+//! its request over a channel and waits on a oneshot reply; the writer takes every request
+//! that is waiting, runs them in one transaction (each in its own savepoint, so a conflict on
+//! one case does not undo the others), commits once — one fsync for the whole batch — and
+//! only then replies. Concurrent commands share an fsync and each is still on disk before its
+//! caller hears back. Reads run on a small pool of separate connections on tokio's blocking
+//! threads; WAL lets them proceed while the writer commits.
+//!
+//! Nothing here is known to the engine: the contract (conditional append, indexes in the same
+//! transaction) is the `Store` trait's, so a PostgreSQL store can keep it with several engine
+//! processes on one database.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+use super::{index_changes, Deployment, IndexChange, OpenTask, Store, StoreError, Timer};
+use crate::runtime::event::{Event, Recorded};
+use crate::runtime::{CaseId, TaskNo};
+
+/// The schema, one step per entry: a database at `user_version` n gets steps n.. applied, each
+/// in its own transaction with the new version, so an interrupted upgrade leaves a database at
+/// a known version. Steps are never edited once shipped, only added.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, cases, deployments and the inbox and timer indexes.
+    r#"
+    CREATE TABLE deployments (
+        sop TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        deployed_at TEXT NOT NULL,
+        -- The whole Deployment (sources and calendars included) as JSON.
+        body TEXT NOT NULL,
+        PRIMARY KEY (sop, version)
+    );
+    -- Rowid order is the order cases started in, which `case_ids` returns.
+    CREATE TABLE cases (
+        case_id TEXT NOT NULL PRIMARY KEY,
+        sop TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        "by" TEXT NOT NULL,
+        -- The Event as JSON (tagged by `type`).
+        body TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE open_tasks (
+        case_id TEXT NOT NULL,
+        task INTEGER NOT NULL,
+        sop TEXT NOT NULL,
+        step TEXT NOT NULL,
+        due TEXT NOT NULL,
+        claimed_by TEXT,
+        PRIMARY KEY (case_id, task)
+    ) WITHOUT ROWID;
+    -- One row per actor of an open task, so an inbox query by role uses an index.
+    CREATE TABLE task_actors (
+        case_id TEXT NOT NULL,
+        task INTEGER NOT NULL,
+        pos INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (case_id, task, pos)
+    ) WITHOUT ROWID;
+    CREATE INDEX task_actors_by_actor ON task_actors (actor, case_id, task);
+    CREATE TABLE timers (
+        case_id TEXT NOT NULL,
+        task INTEGER NOT NULL,
+        due TEXT NOT NULL,
+        PRIMARY KEY (case_id, task)
+    ) WITHOUT ROWID;
+    CREATE INDEX timers_by_due ON timers (due, case_id, task);
+    "#,
+];
+
+/// How long a connection waits for a lock held by another connection (another process on the
+/// same file, or a checkpoint) before giving up with an error.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most requests one transaction takes: bounds how long the first of a batch waits.
+const MAX_BATCH: usize = 1024;
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+/// An event ready to insert: serialized by the caller, so the writer thread spends its time
+/// on SQLite only.
+struct Row {
+    seq: i64,
+    at: String,
+    by: String,
+    body: String,
+}
+
+enum Request {
+    Append { case: CaseId, expected: u64, events: Vec<Recorded>, rows: Vec<Row>, reply: Reply },
+    Deployment { deployment: Box<Deployment>, body: String, reply: Reply },
+}
+
+impl Request {
+    fn reply(self, result: Result<(), StoreError>) {
+        let reply = match self {
+            Request::Append { reply, .. } | Request::Deployment { reply, .. } => reply,
+        };
+        // The caller may have gone away (its future dropped); the result stands regardless.
+        let _ = reply.send(result);
+    }
+}
+
+pub struct SqliteStore {
+    /// To the writer thread. The thread ends when the store (the last sender) is dropped.
+    writer: mpsc::Sender<Request>,
+    readers: Arc<Readers>,
+    stats: Arc<Counters>,
+}
+
+/// How well group commit is doing: write requests per commit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions the writer committed (one fsync each).
+    pub commits: u64,
+    /// Write requests (appends and deployments) those commits carried.
+    pub requests: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// Read connections: taken for one query on a blocking thread, then put back.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(conn);
+        }
+        let conn = connect(&self.path)?;
+        // Readers never write; this turns a bug that tries into an error instead of a lock.
+        conn.pragma_update(None, "query_only", true).map_err(backend("setting up a read connection"))?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// Maps an SQLite (or other) error to a backend error that says what was being done.
+fn backend<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Backend(format!("sqlite store: {doing}: {e}"))
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("sqlite store: opening {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    // FULL: in WAL mode the log is fsynced at every commit, so a returned append survives a
+    // crash or power loss (NORMAL would only survive a process crash).
+    conn.pragma_update(None, "synchronous", "FULL").map_err(backend("setting synchronous=FULL"))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A timestamp as fixed-width RFC 3339 in UTC (nanoseconds, `Z`): it reads back exactly and
+/// sorts as text in time order, which the timer index relies on.
+fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Backend(format!("sqlite store: bad timestamp `{text}`: {e}")))
+}
+
+fn parse_case(text: &str) -> Result<CaseId, StoreError> {
+    text.parse().map_err(|e| StoreError::Backend(format!("sqlite store: bad case id `{text}`: {e}")))
+}
+
+fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Backend(format!("sqlite store: {what} {n} is too large")))
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let mode: String =
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(backend("switching to WAL mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!("sqlite store: the database refused WAL mode (it is in {mode})")));
+    }
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend("reading the schema version"))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::Backend(format!(
+            "sqlite store: the database has schema version {version}, newer than this alur knows ({known})"
+        )));
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction().map_err(backend("starting a migration"))?;
+        tx.execute_batch(step).map_err(backend("migrating the schema"))?;
+        tx.pragma_update(None, "user_version", index as i64 + 1).map_err(backend("setting the schema version"))?;
+        tx.commit().map_err(backend("committing a migration"))?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, bringing its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = connect(&path)?;
+        migrate(&mut conn)?;
+        let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(Counters::default());
+        let counters = stats.clone();
+        std::thread::Builder::new()
+            .name("alur-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, receiver, &counters))
+            .map_err(backend("starting the writer thread"))?;
+        Ok(SqliteStore { writer: sender, readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }), stats })
+    }
+
+    /// Commits and the write requests they carried since the store was opened.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            requests: self.stats.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Hands a request to the writer thread and waits for its commit.
+    async fn write(
+        &self,
+        request: Request,
+        reply: oneshot::Receiver<Result<(), StoreError>>,
+    ) -> Result<(), StoreError> {
+        // Never blocks: the channel is unbounded (the writer drains it a batch at a time).
+        self.writer
+            .send(request)
+            .map_err(|_| StoreError::Backend("sqlite store: the writer thread has stopped".into()))?;
+        reply
+            .await
+            .map_err(|_| StoreError::Backend("sqlite store: the writer thread stopped before replying".into()))?
+    }
+
+    /// Runs a read on a pooled connection on a blocking thread (SQLite calls block).
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.put(conn);
+            result
+        })
+        .await
+        .map_err(backend("running a read"))?
+    }
+}
+
+/// The writer thread: waits for a request, takes every other one already waiting, and commits
+/// them together.
+fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>, stats: &Counters) {
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        run_batch(&mut conn, batch);
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
+    match apply_batch(conn, &batch) {
+        Ok(results) => {
+            for (request, result) in batch.into_iter().zip(results) {
+                request.reply(result);
+            }
+        }
+        Err(error) => {
+            // The batch failed as a whole: undo whatever is still open and tell every caller.
+            // (After a failed COMMIT the outcome can be unknown, as with any database; the
+            // engine re-reads the case before its next command, so it sees what is there.)
+            let _ = conn.execute_batch("ROLLBACK");
+            let message = error.to_string();
+            for request in batch {
+                request.reply(Err(StoreError::Backend(message.clone())));
+            }
+        }
+    }
+}
+
+/// One transaction for the batch. The outer error means the transaction failed as a whole;
+/// the inner results are per request (a conflict rolls back to that request's savepoint).
+fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    // IMMEDIATE takes the write lock now, so another process writing the same file makes us
+    // wait (busy timeout) here rather than fail at commit.
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch {
+        conn.execute_batch("SAVEPOINT request").map_err(backend("starting a savepoint"))?;
+        let result = match request {
+            Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows),
+            Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body),
+        };
+        if result.is_err() {
+            conn.execute_batch("ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
+        }
+        conn.execute_batch("RELEASE request").map_err(backend("releasing a savepoint"))?;
+        results.push(result);
+    }
+    // The one fsync of the batch (synchronous=FULL).
+    conn.execute_batch("COMMIT").map_err(backend("committing"))?;
+    Ok(results)
+}
+
+fn save_deployment(conn: &Connection, d: &Deployment, body: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (sop, version) DO NOTHING",
+    )
+    .and_then(|mut s| s.execute(params![d.sop, d.version, d.sha256, time_text(d.deployed_at), body]))
+    .map_err(backend("saving a deployment"))?;
+    Ok(())
+}
+
+fn append_one(
+    conn: &Connection,
+    case: CaseId,
+    expected: u64,
+    events: &[Recorded],
+    rows: &[Row],
+) -> Result<(), StoreError> {
+    let id = case.to_string();
+    let current: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?1")
+        .and_then(|mut s| s.query_row([&id], |row| row.get(0)))
+        .map_err(backend("reading a case's version"))?;
+    if current != to_i64(expected, "expected version")? {
+        return Err(StoreError::Conflict(case));
+    }
+    let sop = if current == 0 {
+        let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
+            return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+        };
+        conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![id, sop]))
+            .map_err(backend("recording a new case"))?;
+        sop.clone()
+    } else {
+        conn.prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
+            .and_then(|mut s| s.query_row([&id], |row| row.get(0)))
+            .map_err(backend("reading a case's SOP"))?
+    };
+    {
+        let mut insert = conn
+            .prepare_cached(r#"INSERT INTO events (case_id, seq, at, "by", body) VALUES (?1, ?2, ?3, ?4, ?5)"#)
+            .map_err(backend("preparing the event insert"))?;
+        for (i, row) in rows.iter().enumerate() {
+            // The version is the last seq, so the events must continue the stream exactly.
+            if row.seq != current + 1 + i as i64 {
+                return Err(StoreError::Backend(format!(
+                    "event {} of case {case} is numbered {}, not {}",
+                    i + 1,
+                    row.seq,
+                    current + 1 + i as i64
+                )));
+            }
+            insert.execute(params![id, row.seq, row.at, row.by, row.body]).map_err(backend("inserting an event"))?;
+        }
+    }
+    for change in index_changes(&sop, events) {
+        apply_change(conn, change)?;
+    }
+    Ok(())
+}
+
+fn apply_change(conn: &Connection, change: IndexChange) -> Result<(), StoreError> {
+    let exec = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+        conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(backend("updating the indexes"))
+    };
+    match change {
+        IndexChange::OpenTask(t) => {
+            let id = t.case.to_string();
+            exec("DELETE FROM task_actors WHERE case_id = ?1 AND task = ?2", &[&id, &t.task])?;
+            exec(
+                "INSERT OR REPLACE INTO open_tasks (case_id, task, sop, step, due, claimed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[&id, &t.task, &t.sop, &t.step, &time_text(t.due), &t.claimed_by],
+            )?;
+            for (pos, actor) in t.actors.iter().enumerate() {
+                exec(
+                    "INSERT INTO task_actors (case_id, task, pos, actor) VALUES (?1, ?2, ?3, ?4)",
+                    &[&id, &t.task, &(pos as i64), actor],
+                )?;
+            }
+        }
+        IndexChange::Claim { case, task, user } => {
+            exec(
+                "UPDATE open_tasks SET claimed_by = ?3 WHERE case_id = ?1 AND task = ?2",
+                &[&case.to_string(), &task, &user],
+            )?;
+        }
+        IndexChange::AddActor { case, task, actor } => {
+            // Only to a task still open, and only once (as the fold does).
+            exec(
+                "INSERT INTO task_actors (case_id, task, pos, actor)
+                 SELECT o.case_id, o.task,
+                        (SELECT COALESCE(MAX(pos) + 1, 0) FROM task_actors a WHERE a.case_id = o.case_id AND a.task = o.task),
+                        ?3
+                 FROM open_tasks o
+                 WHERE o.case_id = ?1 AND o.task = ?2
+                   AND NOT EXISTS (SELECT 1 FROM task_actors a
+                                   WHERE a.case_id = o.case_id AND a.task = o.task AND a.actor = ?3)",
+                &[&case.to_string(), &task, &actor],
+            )?;
+        }
+        IndexChange::CloseTask { case, task } => {
+            let id = case.to_string();
+            exec("DELETE FROM open_tasks WHERE case_id = ?1 AND task = ?2", &[&id, &task])?;
+            exec("DELETE FROM task_actors WHERE case_id = ?1 AND task = ?2", &[&id, &task])?;
+        }
+        IndexChange::CloseCase { case } => {
+            let id = case.to_string();
+            // The open tasks go, and with them their deadlines.
+            exec(
+                "DELETE FROM timers WHERE case_id = ?1 AND task IN (SELECT task FROM open_tasks WHERE case_id = ?1)",
+                &[&id],
+            )?;
+            exec("DELETE FROM task_actors WHERE case_id = ?1", &[&id])?;
+            exec("DELETE FROM open_tasks WHERE case_id = ?1", &[&id])?;
+        }
+        IndexChange::SetTimer(t) => {
+            exec(
+                "INSERT OR REPLACE INTO timers (case_id, task, due) VALUES (?1, ?2, ?3)",
+                &[&t.case.to_string(), &t.task, &time_text(t.due)],
+            )?;
+        }
+        IndexChange::ClearTimer { case, task } => {
+            exec("DELETE FROM timers WHERE case_id = ?1 AND task = ?2", &[&case.to_string(), &task])?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns of an open task as the inbox queries select them.
+const OPEN_TASK_COLUMNS: &str = "o.case_id, o.task, o.sop, o.step, o.due, o.claimed_by,
+    (SELECT json_group_array(a.actor ORDER BY a.pos) FROM task_actors a WHERE a.case_id = o.case_id AND a.task = o.task)";
+
+/// An open task as read, before its text columns are decoded.
+struct OpenTaskRow {
+    case: String,
+    task: TaskNo,
+    sop: String,
+    step: String,
+    due: String,
+    claimed_by: Option<String>,
+    /// JSON array, in the order the actors were added.
+    actors: String,
+}
+
+fn open_task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenTaskRow> {
+    Ok(OpenTaskRow {
+        case: row.get(0)?,
+        task: row.get(1)?,
+        sop: row.get(2)?,
+        step: row.get(3)?,
+        due: row.get(4)?,
+        claimed_by: row.get(5)?,
+        actors: row.get(6)?,
+    })
+}
+
+impl OpenTaskRow {
+    fn decode(self) -> Result<OpenTask, StoreError> {
+        Ok(OpenTask {
+            case: parse_case(&self.case)?,
+            task: self.task,
+            sop: self.sop,
+            step: self.step,
+            actors: serde_json::from_str(&self.actors).map_err(backend("decoding a task's actors"))?,
+            due: parse_time(&self.due)?,
+            claimed_by: self.claimed_by,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
+        let body = serde_json::to_string(deployment).map_err(backend("serializing a deployment"))?;
+        let (reply, wait) = oneshot::channel();
+        self.write(Request::Deployment { deployment: Box::new(deployment.clone()), body, reply }, wait).await
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM deployments ORDER BY rowid")
+                .map_err(backend("reading deployments"))?;
+            let bodies = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend("reading deployments"))?;
+            bodies.iter().map(|b| serde_json::from_str(b).map_err(backend("decoding a deployment"))).collect()
+        })
+        .await
+    }
+
+    async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
+        let rows = events
+            .iter()
+            .map(|r| {
+                Ok(Row {
+                    seq: to_i64(r.seq, "seq")?,
+                    at: time_text(r.at),
+                    by: r.by.clone(),
+                    body: serde_json::to_string(&r.event).map_err(backend("serializing an event"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (reply, wait) = oneshot::channel();
+        self.write(Request::Append { case, expected, events: events.to_vec(), rows, reply }, wait).await
+    }
+
+    async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(r#"SELECT seq, at, "by", body FROM events WHERE case_id = ?1 ORDER BY seq"#)
+                .map_err(backend("reading events"))?;
+            let rows = stmt
+                .query_map([case.to_string()], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend("reading events"))?;
+            rows.into_iter()
+                .map(|(seq, at, by, body)| {
+                    Ok(Recorded {
+                        case,
+                        seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
+                        at: parse_time(&at)?,
+                        by,
+                        event: serde_json::from_str(&body).map_err(backend("decoding an event"))?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT case_id FROM cases ORDER BY rowid").map_err(backend("reading cases"))?;
+            let ids = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend("reading cases"))?;
+            ids.iter().map(|id| parse_case(id)).collect()
+        })
+        .await
+    }
+
+    async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let filter = if actors.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(actors).map_err(backend("serializing actors"))?)
+        };
+        self.read(move |conn| {
+            let raw = match &filter {
+                None => {
+                    let sql = format!("SELECT {OPEN_TASK_COLUMNS} FROM open_tasks o ORDER BY o.case_id, o.task");
+                    let mut stmt = conn.prepare_cached(&sql).map_err(backend("reading open tasks"))?;
+                    let rows = stmt.query_map([], open_task_row).and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+                    rows
+                }
+                Some(actors) => {
+                    // The actors go in as one JSON array, so one cached statement serves any list.
+                    let sql = format!(
+                        "SELECT {OPEN_TASK_COLUMNS} FROM open_tasks o
+                         WHERE EXISTS (SELECT 1 FROM task_actors a
+                                       WHERE a.case_id = o.case_id AND a.task = o.task
+                                         AND a.actor IN (SELECT value FROM json_each(?1)))
+                         ORDER BY o.case_id, o.task"
+                    );
+                    let mut stmt = conn.prepare_cached(&sql).map_err(backend("reading open tasks"))?;
+                    let rows =
+                        stmt.query_map([actors], open_task_row).and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+                    rows
+                }
+            }
+            .map_err(backend("reading open tasks"))?;
+            raw.into_iter().map(OpenTaskRow::decode).collect()
+        })
+        .await
+    }
+
+    async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT case_id, task, due FROM timers WHERE due <= ?1 ORDER BY due, case_id, task LIMIT ?2",
+                )
+                .map_err(backend("reading timers"))?;
+            let rows = stmt
+                .query_map(params![time_text(until), limit], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, TaskNo>(1)?, row.get::<_, String>(2)?))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend("reading timers"))?;
+            rows.into_iter()
+                .map(|(case, task, due)| Ok(Timer { case: parse_case(&case)?, task, due: parse_time(&due)? }))
+                .collect()
+        })
+        .await
+    }
+
+    async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|conn| {
+            let due: Option<String> = conn
+                .prepare_cached("SELECT due FROM timers ORDER BY due LIMIT 1")
+                .and_then(|mut s| s.query_row([], |row| row.get(0)).optional())
+                .map_err(backend("reading the next timer"))?;
+            due.as_deref().map(parse_time).transpose()
+        })
+        .await
+    }
+}
