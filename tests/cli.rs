@@ -133,3 +133,75 @@ fn time_refuses_an_unreadable_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("2026-12-23 15:00"));
 }
+
+/// Copies the shipped SOPs into a fresh working directory, as an office would have them.
+fn office() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        fn walk(from: &std::path::Path, to: &std::path::Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let path = entry.unwrap().path();
+                let target = to.join(path.file_name().unwrap());
+                if path.is_dir() {
+                    walk(&path, &target);
+                } else {
+                    std::fs::copy(&path, &target).unwrap();
+                }
+            }
+        }
+        walk(from, to)
+    };
+    copy(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sop"), &dir.path().join("sop"));
+    dir
+}
+
+#[test]
+fn a_case_is_walked_through_the_lks_sop_from_the_shell() {
+    let dir = office();
+    let run = |args: &[&str]| {
+        let out = alur().current_dir(dir.path()).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["case", "start", "lks_lksa", "--as", "yayasan"]);
+    assert_eq!(code, Some(0), "{err}");
+    let case = out.lines().next().unwrap().trim().to_string();
+    assert!(dir.path().join("alur.db").exists(), "the embedded database is in the working directory");
+    let (_, inbox, _) = run(&["case", "inbox", "--role", "pemohon"]);
+    assert!(inbox.contains(&case) && inbox.contains("ajukan"), "{inbox}");
+    let steps = [
+        ("1", "pemohon", None),
+        ("2", "front_office", Some("ditolak")),
+        ("3", "pemohon", None),
+        ("4", "front_office", Some("diterima")),
+        ("5", "back_office", None),
+        ("6", "dinas_teknis", None),
+        ("7", "back_office", None),
+        ("8", "kabid", None),
+        ("9", "sekretaris", None),
+        ("10", "kepala_dinas", None),
+        ("11", "pemohon", None),
+    ];
+    for (task, role, outcome) in steps {
+        let mut args = vec!["case", "complete", &case, task, "--as", "u", "--role", role];
+        if let Some(outcome) = outcome {
+            args.extend(["--outcome", outcome]);
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, Some(0), "task {task}: {err}");
+    }
+    let (_, shown, _) = run(&["case", "show", &case, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(json["case"]["status"], "ended");
+    assert_eq!(json["case"]["end"], "izin_diterima");
+    // A wrong outcome is refused with the allowed ones, and changes nothing.
+    let (_, _, _) = run(&["case", "start", "lks_lksa", "--as", "b"]);
+    let (code, _, err) =
+        run(&["case", "complete", &case, "4", "--as", "u", "--role", "front_office", "--outcome", "mungkin"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ended") || err.contains("closed") || err.contains("selesai"), "{err}");
+}

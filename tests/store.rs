@@ -499,13 +499,14 @@ mod engine_on_sqlite {
         assert_eq!(state.rework.len(), 1);
         assert_eq!(state.tasks[&1].due, wita(2026, 12, 1, 8, 30));
         assert!(engine.inbox(&[]).await.unwrap().is_empty());
+        let history = engine.history(case).await.unwrap();
         drop(engine);
 
         // A new engine on the reopened file has the deployment and the same case.
         let reopened = Engine::new(Arc::new(SqliteStore::open(&path).unwrap()), clock.clone()).await.unwrap();
         assert_eq!(reopened.deployments().len(), 1);
         let again = reopened.load(case).await.unwrap();
-        assert_eq!(again.history, state.history);
+        assert_eq!(reopened.history(case).await.unwrap(), history);
         assert_eq!(again.status, CaseStatus::Ended);
     }
 }

@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod calendars;
+mod case;
 
 mod check;
 mod format;
@@ -90,6 +91,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Deploy every SOP under the SOP folder to the database (a changed file is a new version).
+    Deploy {
+        /// The database file.
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "sop")]
+        sop_dir: PathBuf,
+    },
+    /// Work cases from the shell: start, inbox, claim, complete, show...
+    Case {
+        #[command(subcommand)]
+        command: case::CaseCommand,
+        /// The database file.
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db", global = true)]
+        db: PathBuf,
+        /// Where the SOPs are (deployed before each command).
+        #[arg(long, default_value = "sop", global = true)]
+        sop_dir: PathBuf,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -117,6 +137,8 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
+        Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
+        Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 
         Command::Time { file, start, calendar, calendars, format } => {
             time::run(time::TimeArgs { file, start, calendar, calendars, format }, lang)

@@ -1,0 +1,376 @@
+//! `alur deploy` and `alur case ...`: work cases through an SOP from the shell, on the
+//! embedded database file (`alur.db` in the working directory by default).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
+use crate::diagnostic::Lang;
+use crate::model::{FieldType, Value};
+use crate::runtime::store::SqliteStore;
+use crate::runtime::view::view;
+use crate::runtime::{Attachment, Caller, CaseId, CaseStatus, Completion, Engine, Fields, RuntimeError, SystemClock};
+
+#[derive(Subcommand)]
+pub enum CaseCommand {
+    /// Start a case on the latest version of an SOP.
+    Start {
+        sop: String,
+        /// The applicant.
+        #[arg(long = "as")]
+        user: String,
+        /// A case field: --field luas=120 (repeatable).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// The entry step where the SOP offers alternatives (counter or online).
+        #[arg(long)]
+        entry: Option<String>,
+    },
+    /// List cases.
+    List,
+    /// One case: state, open tasks with due dates, service standard, history.
+    Show {
+        case: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Open tasks for a role (all roles when none is given).
+    Inbox {
+        #[arg(long)]
+        role: Vec<String>,
+    },
+    Claim {
+        case: String,
+        task: u32,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+    },
+    Release {
+        case: String,
+        task: u32,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+    },
+    /// Complete a task, with the decision's outcome where the step decides.
+    Complete {
+        case: String,
+        task: u32,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Attach a document (a step's output) to a case.
+    Attach {
+        case: String,
+        /// The document id in the SOP.
+        artifact: String,
+        file: PathBuf,
+        #[arg(long)]
+        task: Option<u32>,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+    },
+    Withdraw {
+        case: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    Cancel {
+        case: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+fn say(lang: Lang, id: &str, en: &str) -> String {
+    match lang {
+        Lang::Id => id.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
+fn sla_word(sla: crate::runtime::view::Sla, lang: Lang) -> String {
+    use crate::runtime::view::Sla;
+    let (id, en) = match sla {
+        Sla::OnTime => ("tepat waktu", "on time"),
+        Sla::DueSoon => ("segera jatuh tempo", "due soon"),
+        Sla::Overdue => ("terlambat", "overdue"),
+        Sla::Met => ("terpenuhi", "met"),
+        Sla::Missed => ("terlewat", "missed"),
+    };
+    say(lang, id, en)
+}
+
+fn status_word(status: CaseStatus, lang: Lang) -> String {
+    let (id, en) = match status {
+        CaseStatus::Active => ("berjalan", "active"),
+        CaseStatus::Ended => ("selesai", "ended"),
+        CaseStatus::Withdrawn => ("ditarik", "withdrawn"),
+        CaseStatus::Cancelled => ("dibatalkan", "cancelled"),
+    };
+    say(lang, id, en)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+/// Opens the engine on the database, deploys the SOPs of `sop_dir` (changed files become new
+/// versions) and fires deadlines that fell due while nothing was running.
+async fn open(db: &Path, sop_dir: &Path) -> Result<Arc<Engine>, String> {
+    let store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
+    let engine = Engine::new(Arc::new(store), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    deploy_dir(&engine, sop_dir).await?;
+    engine.fire_due(engine.now()).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(engine))
+}
+
+/// Deploys every SOP under `dir` (fragment libraries and calendars are not SOPs and are skipped).
+pub async fn deploy_dir(engine: &Engine, dir: &Path) -> Result<Vec<String>, String> {
+    let files = super::sop_files(&[dir.to_path_buf()])?;
+    let calendars = dir.join("calendars");
+    let mut report = Vec::new();
+    for file in files {
+        if file.starts_with(&calendars) {
+            continue;
+        }
+        let compiled = crate::compile::compile_path(&file, &Default::default());
+        if compiled.sop.is_none() {
+            continue;
+        }
+        match engine.deploy_file(&file, &calendars).await {
+            Ok(r) if r.new => report.push(format!("{} v{} ({})", r.sop, r.version, file.display())),
+            Ok(_) => {}
+            Err(e) => report.push(format!("{}: {e}", file.display())),
+        }
+    }
+    Ok(report)
+}
+
+fn parse_case(text: &str) -> Result<CaseId, String> {
+    text.parse().map_err(|_| format!("`{text}` is not a case id"))
+}
+
+/// `name=value`, typed by the SOP's declaration of the field.
+fn parse_fields(engine: &Engine, sop: &str, version: Option<u32>, pairs: &[String]) -> Result<Fields, String> {
+    let d = engine.deployment(sop, version).map_err(|e| e.to_string())?;
+    let mut out = Fields::new();
+    for pair in pairs {
+        let Some((name, raw)) = pair.split_once('=') else { return Err(format!("`{pair}`: write NAME=VALUE")) };
+        let Some(field) = d.sop.field(name) else {
+            return Err(RuntimeError::UnknownField { field: name.into() }.to_string());
+        };
+        let value = match &field.ty {
+            FieldType::Text => Value::Text(raw.to_string()),
+            FieldType::Choice(_) => Value::Choice(raw.to_string()),
+            FieldType::Number => Value::Number(raw.parse().map_err(|_| format!("`{name}`: `{raw}` is not a number"))?),
+            FieldType::Bool => match raw {
+                "ya" | "benar" | "true" | "yes" => Value::Bool(true),
+                "tidak" | "salah" | "false" | "no" => Value::Bool(false),
+                _ => return Err(format!("`{name}`: `{raw}` is not ya/tidak")),
+            },
+            FieldType::Date => Value::Date(
+                NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map_err(|_| format!("`{name}`: `{raw}` is not a date YYYY-MM-DD"))?,
+            ),
+        };
+        out.insert(name.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn caller(user: &str, roles: &[String]) -> Caller {
+    Caller { user: user.to_string(), roles: roles.to_vec() }
+}
+
+pub fn run_deploy(db: &Path, sop_dir: &Path, lang: Lang) -> ExitCode {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
+            let engine = Engine::new(Arc::new(store), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+            deploy_dir(&engine, sop_dir).await
+        })
+    });
+    match result {
+        Ok(lines) if lines.is_empty() => {
+            outln!("{}", say(lang, "tidak ada yang berubah", "nothing changed"));
+            ExitCode::SUCCESS
+        }
+        Ok(lines) => {
+            for line in lines {
+                outln!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("alur: {message}");
+            ExitCode::from(EXIT_ERRORS)
+        }
+    }
+}
+
+pub fn run(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) -> ExitCode {
+    let result = runtime().and_then(|rt| rt.block_on(async { execute(command, db, sop_dir, lang).await }));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("alur: {message}");
+            ExitCode::from(if message.starts_with("usage:") { EXIT_USAGE } else { EXIT_ERRORS })
+        }
+    }
+}
+
+async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) -> Result<(), String> {
+    let engine = open(db, sop_dir).await?;
+    let e = |error: RuntimeError| error.to_string();
+    match command {
+        CaseCommand::Start { sop, user, fields, entry } => {
+            let fields = parse_fields(&engine, &sop, None, &fields)?;
+            let case = engine.start_case(&sop, &user, fields, entry.as_deref()).await.map_err(e)?;
+            outln!("{case}");
+            print_open(&engine, case, lang).await?;
+        }
+        CaseCommand::List => {
+            for case in engine.store().case_ids().await.map_err(|x| x.to_string())? {
+                let state = engine.load(case).await.map_err(e)?;
+                let steps: Vec<String> = state.open_tasks().map(|t| t.step.clone()).collect();
+                let status = match state.status {
+                    CaseStatus::Active => steps.join(", "),
+                    _ => format!("{} {}", status_word(state.status, lang), state.end.clone().unwrap_or_default()),
+                };
+                outln!("{case}  {} v{}  {}  {status}", state.sop, state.version, state.applicant);
+            }
+        }
+        CaseCommand::Show { case, format } => {
+            let case = parse_case(&case)?;
+            let state = engine.load(case).await.map_err(e)?;
+            let d = engine.deployment(&state.sop, Some(state.version)).map_err(e)?;
+            let v = view(&state, &d, engine.now());
+            match format {
+                OutputFormat::Json => {
+                    let out = serde_json::json!({ "case": state, "view": v });
+                    outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                }
+                OutputFormat::Human => {
+                    let zone = d.calendar.time_zone();
+                    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
+                    outln!("{} ({} v{}) — {}", case, state.sop, state.version, state.applicant);
+                    outln!("status: {} {}", status_word(state.status, lang), state.end.clone().unwrap_or_default());
+                    for t in &v.open_tasks {
+                        outln!(
+                            "  {} #{} {} [{}] {} {} ({})",
+                            say(lang, "tugas", "task"),
+                            t.task,
+                            t.step,
+                            t.actors.join("/"),
+                            say(lang, "tenggat", "due"),
+                            local(t.due),
+                            sla_word(t.sla, lang)
+                        );
+                    }
+                    if let Some(c) = &v.case_due {
+                        outln!(
+                            "{}: {}, {} {} ({})",
+                            say(lang, "janji layanan", "service promise"),
+                            c.promised.display(lang),
+                            say(lang, "tenggat", "due"),
+                            c.due.map(local).unwrap_or_default(),
+                            c.sla.map(|s| sla_word(s, lang)).unwrap_or_default()
+                        );
+                    }
+                    for r in &engine.history(case).await.map_err(e)? {
+                        outln!("  {} {} {}", local(r.at), r.by, serde_json::to_string(&r.event).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        CaseCommand::Inbox { role } => {
+            for t in engine.inbox(&role).await.map_err(e)? {
+                let zone = engine.deployment(&t.sop, None).map(|d| d.calendar.time_zone()).unwrap_or(chrono_tz::UTC);
+                let due = zone.from_utc_datetime(&t.due.naive_utc()).format("%Y-%m-%d %H:%M");
+                let late = if t.due < engine.now() { say(lang, "  TERLAMBAT", "  OVERDUE") } else { String::new() };
+                outln!(
+                    "{} {} {} [{}] {} {due}{late}",
+                    t.case,
+                    t.task,
+                    t.step,
+                    t.actors.join("/"),
+                    say(lang, "tenggat", "due")
+                );
+            }
+        }
+        CaseCommand::Claim { case, task, user, role } => {
+            engine.claim(parse_case(&case)?, task, &caller(&user, &role)).await.map_err(e)?;
+        }
+        CaseCommand::Release { case, task, user, role } => {
+            engine.release(parse_case(&case)?, task, &caller(&user, &role)).await.map_err(e)?;
+        }
+        CaseCommand::Complete { case, task, user, role, outcome, fields, note } => {
+            let case = parse_case(&case)?;
+            let state = engine.load(case).await.map_err(e)?;
+            let fields = parse_fields(&engine, &state.sop, Some(state.version), &fields)?;
+            engine
+                .complete(case, task, &caller(&user, &role), Completion { outcome, fields, note })
+                .await
+                .map_err(e)?;
+            print_open(&engine, case, lang).await?;
+        }
+        CaseCommand::Attach { case, artifact, file, task, user, role, media_type } => {
+            let bytes = std::fs::read(&file).map_err(|x| format!("{}: {x}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            engine
+                .attach(
+                    parse_case(&case)?,
+                    task,
+                    &caller(&user, &role),
+                    &artifact,
+                    &name,
+                    &media_type,
+                    Attachment::Bytes(bytes),
+                )
+                .await
+                .map_err(e)?;
+        }
+        CaseCommand::Withdraw { case, user, reason } => {
+            engine.withdraw(parse_case(&case)?, &caller(&user, &[]), reason).await.map_err(e)?;
+        }
+        CaseCommand::Cancel { case, user, reason } => {
+            engine.cancel(parse_case(&case)?, &caller(&user, &[]), reason).await.map_err(e)?;
+        }
+    }
+    Ok(())
+}
+
+async fn print_open(engine: &Engine, case: CaseId, lang: Lang) -> Result<(), String> {
+    let state = engine.load(case).await.map_err(|e| e.to_string())?;
+    if state.status != CaseStatus::Active {
+        outln!("{}: {}", say(lang, "selesai", "ended"), state.end.unwrap_or_else(|| state.status.word().to_string()));
+        return Ok(());
+    }
+    for t in state.open_tasks() {
+        outln!("{} #{} {} [{}]", say(lang, "tugas", "task"), t.no, t.step, t.actors.join("/"));
+    }
+    Ok(())
+}
