@@ -42,6 +42,16 @@ fn args() -> Args {
 fn open_store(a: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
     match a.store.as_str() {
         "mem" => Ok(Arc::new(MemoryStore::new())),
+        "sqlite" => {
+            let path = a.db.clone().unwrap_or_else(|| "target/bench/bench-engine.db".into());
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+            if let Some(parent) = Path::new(&path).parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            Ok(Arc::new(alur::runtime::store::SqliteStore::open(Path::new(&path))?))
+        }
         other => Err(format!("unknown store `{other}`").into()),
     }
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The runtime side by side in one run (issue 4): complete LKS cases per second (9 tasks each,
+# R returned once at verification, tasks found through the inbox) and p50/p99 latency of one
+# completion, on the in-memory store, the SQLite store with 1 client and with 64 concurrent
+# clients; the disk's raw fsync rate; and the peer engines of ../shared/peers on the same SOP.
+# Usage: scripts/bench-engine.sh  (env: N_MEM, N_DISK, R, PEERS=0 to skip the peers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N_MEM=${N_MEM:-20000}
+N_DISK=${N_DISK:-2000}
+R=${R:-0.2}
+cargo build --release --quiet --example bench_engine --example bench_store
+mkdir -p target/bench
+echo "== raw fsync and store appends (examples/bench_store.rs)"
+target/release/examples/bench_store target/bench | tee target/bench/store.txt
+echo "== alur engine: store-clients N secs cases/s tasks/s p50_us p99_us"
+target/release/examples/bench_engine --store mem -n "$N_MEM" -r "$R" | tee target/bench/engine.txt
+target/release/examples/bench_engine --store sqlite --clients 1 -n "$N_DISK" -r "$R" --db target/bench/engine-1.db | tee -a target/bench/engine.txt
+target/release/examples/bench_engine --store sqlite --clients 64 -n "$N_DISK" -r "$R" --db target/bench/engine-64.db | tee -a target/bench/engine.txt
+if [ "${PEERS:-1}" != 0 ] && [ -d ../shared/peers ]; then
+  echo "== peers (../shared/peers/run-all.sh, RUNS=1)"
+  RUNS=1 bash ../shared/peers/run-all.sh | tee target/bench/peers.txt
+fi
+python3 - <<'PY'
+import re
+eng = {l.split()[2]: l.split() for l in open("target/bench/engine.txt") if l.startswith("RESULT")}
+fsync = re.search(r"raw fsync[^:]*: (\d+)", open("target/bench/store.txt").read())
+peers = {}
+try:
+    for l in open("target/bench/peers.txt"):
+        p = l.split()
+        if len(p) >= 5 and p[0] in ("spiffworkflow", "bpmn-engine"):
+            peers[(p[0], p[1])] = float(p[3])
+except FileNotFoundError:
+    pass
+mem = float(eng["mem-1"][5]) if "mem-1" in eng else None
+one = eng.get("sqlite-1"); many = eng.get("sqlite-64")
+print("== ratios")
+if mem and ("spiffworkflow", "mem") in peers:
+    print(f"in memory: alur {mem:.0} cases/s = {mem / peers[('spiffworkflow', 'mem')]:.1}x SpiffWorkflow mem "
+          f"({peers[('spiffworkflow', 'mem')]:.0}/s), {mem / peers.get(('bpmn-engine', 'mem'), float('nan')):.0f}x bpmn-engine mem")
+if one and fsync:
+    tasks1 = float(one[6])
+    print(f"durable, 1 client: {tasks1:.0f} completions/s = {tasks1 / float(fsync.group(1)):.2f} of the raw fsync rate "
+          f"({fsync.group(1)}/s); p50 {one[7]} us, p99 {one[8]} us")
+if one and many:
+    print(f"durable, 64 clients: {float(many[6]):.0f} completions/s = {float(many[6]) / float(one[6]):.1f}x one client; "
+          f"p50 {many[7]} us, p99 {many[8]} us")
+PY
