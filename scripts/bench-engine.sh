@@ -37,8 +37,10 @@ mem = float(eng["mem-1"][5]) if "mem-1" in eng else None
 one = eng.get("sqlite-1"); many = eng.get("sqlite-64")
 print("== ratios")
 if mem and ("spiffworkflow", "mem") in peers:
-    print(f"in memory: alur {mem:.0} cases/s = {mem / peers[('spiffworkflow', 'mem')]:.1}x SpiffWorkflow mem "
-          f"({peers[('spiffworkflow', 'mem')]:.0}/s), {mem / peers.get(('bpmn-engine', 'mem'), float('nan')):.0f}x bpmn-engine mem")
+    spiff = peers[('spiffworkflow', 'mem')]
+    bpmn = peers.get(('bpmn-engine', 'mem'), float('nan'))
+    print(f"in memory: alur {mem:.0f} cases/s = {mem / spiff:.1f}x SpiffWorkflow mem ({spiff:.0f}/s), "
+          f"{mem / bpmn:.0f}x bpmn-engine mem ({bpmn:.1f}/s)")
 if one and fsync:
     tasks1 = float(one[6])
     print(f"durable, 1 client: {tasks1:.0f} completions/s = {tasks1 / float(fsync.group(1)):.2f} of the raw fsync rate "

@@ -196,6 +196,18 @@ impl Engine {
         Ok(state)
     }
 
+    /// The state a command starts from: the cached fold when there is one (no read from the
+    /// store), otherwise the store's. A stale cache is caught by the conditional append, and
+    /// the command is then tried once more on a fresh read.
+    async fn read(&self, case: CaseId, fresh: bool) -> Result<CaseState, RuntimeError> {
+        if !fresh {
+            if let Some(state) = self.cache.lock().ok().and_then(|c| c.get(&case).cloned()) {
+                return Ok(state);
+            }
+        }
+        self.load(case).await
+    }
+
     fn remember_owned(&self, state: CaseState) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
@@ -241,7 +253,13 @@ impl Engine {
             .enumerate()
             .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
             .collect();
-        self.store.append(case, expected, &recorded).await.map_err(store_error)?;
+        if let Err(error) = self.store.append(case, expected, &recorded).await {
+            // Our view was stale or lost a race: forget it, the retry reads the store.
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.remove(&case);
+            }
+            return Err(store_error(error));
+        }
         let updated = match state {
             Some(state) => {
                 let mut next = state.clone();
@@ -327,7 +345,14 @@ impl Engine {
     }
 
     pub async fn claim(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
-        let state = self.load(case).await?;
+        match self.claim_once(case, task, caller, false).await {
+            Err(RuntimeError::Conflict(case)) => retried(case, self.claim_once(case, task, caller, true).await),
+            other => other,
+        }
+    }
+
+    async fn claim_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
@@ -342,7 +367,14 @@ impl Engine {
     }
 
     pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
-        let state = self.load(case).await?;
+        match self.release_once(case, task, caller, false).await {
+            Err(RuntimeError::Conflict(case)) => retried(case, self.release_once(case, task, caller, true).await),
+            other => other,
+        }
+    }
+
+    async fn release_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
         let t = Self::open_task(&state, task)?;
         match &t.claimed_by {
             Some(by) if by == &caller.user => {}
@@ -362,7 +394,23 @@ impl Engine {
         caller: &Caller,
         completion: Completion,
     ) -> Result<(), RuntimeError> {
-        let state = self.load(case).await?;
+        match self.complete_once(case, task, caller, completion.clone(), false).await {
+            Err(RuntimeError::Conflict(case)) => {
+                retried(case, self.complete_once(case, task, caller, completion, true).await)
+            }
+            other => other,
+        }
+    }
+
+    async fn complete_once(
+        &self,
+        case: CaseId,
+        task: TaskNo,
+        caller: &Caller,
+        completion: Completion,
+        fresh: bool,
+    ) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
@@ -495,7 +543,14 @@ impl Engine {
     }
 
     async fn close(&self, case: CaseId, caller: &Caller, event: Event) -> Result<(), RuntimeError> {
-        let state = self.load(case).await?;
+        match self.close_once(case, caller, event.clone(), false).await {
+            Err(RuntimeError::Conflict(case)) => retried(case, self.close_once(case, caller, event, true).await),
+            other => other,
+        }
+    }
+
+    async fn close_once(&self, case: CaseId, caller: &Caller, event: Event, fresh: bool) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
         if state.status != CaseStatus::Active {
             return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
         }
@@ -625,6 +680,18 @@ impl Engine {
             self.effects(case, &events).await?;
         }
         Ok(())
+    }
+}
+
+/// The result of a command tried again after a conflict: if the case has meanwhile moved so
+/// that the command no longer applies (the task was completed by someone else), that is the
+/// conflict the caller must hear about.
+fn retried(case: CaseId, result: Result<(), RuntimeError>) -> Result<(), RuntimeError> {
+    match result {
+        Err(
+            RuntimeError::TaskNotOpen { .. } | RuntimeError::ClaimedByOther { .. } | RuntimeError::CaseClosed { .. },
+        ) => Err(RuntimeError::Conflict(case)),
+        other => other,
     }
 }
 
