@@ -428,3 +428,20 @@ async fn artifacts_are_recorded_with_their_hash_and_sla_is_reported() {
     let case_due = view(&state, &d, clock.now()).case_due.unwrap();
     assert_eq!(case_due.due, Some(wita(2026, 12, 7, 9, 18)), "the stated total from the start");
 }
+
+#[tokio::test]
+async fn two_engines_on_one_store_see_each_others_changes() {
+    // Bug found by the crash test: a command that started from a stale cached case failed with
+    // "no task 2" instead of reading the store again.
+    let start = wita(2026, 12, 1, 8, 0);
+    let (a, clock, store) = engine_at(start, &["lks-lksa.sop"]).await;
+    let b = Engine::new(store.clone(), clock.clone()).await.unwrap();
+    let case = a.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    // Engine b moves the case on; engine a's cache still has it at task 1.
+    b.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    a.complete(case, 2, &who("front_office"), decide("diterima")).await.unwrap();
+    // And a stale completion of an already completed task is refused, not applied twice.
+    assert!(b.complete(case, 2, &who("front_office"), decide("diterima")).await.is_err());
+    let history = a.history(case).await.unwrap();
+    assert_eq!(history.iter().filter(|r| matches!(r.event, Event::TaskCompleted { task: 2, .. })).count(), 1);
+}

@@ -346,8 +346,10 @@ impl Engine {
 
     pub async fn claim(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
         match self.claim_once(case, task, caller, false).await {
+            Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.claim_once(case, task, caller, true).await),
-            other => other,
+            // The cached view may be stale: decide on the store's.
+            Err(_) => self.claim_once(case, task, caller, true).await,
         }
     }
 
@@ -368,8 +370,10 @@ impl Engine {
 
     pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
         match self.release_once(case, task, caller, false).await {
+            Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.release_once(case, task, caller, true).await),
-            other => other,
+            // The cached view may be stale: decide on the store's.
+            Err(_) => self.release_once(case, task, caller, true).await,
         }
     }
 
@@ -395,10 +399,12 @@ impl Engine {
         completion: Completion,
     ) -> Result<(), RuntimeError> {
         match self.complete_once(case, task, caller, completion.clone(), false).await {
+            Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => {
                 retried(case, self.complete_once(case, task, caller, completion, true).await)
             }
-            other => other,
+            // The cached view may be stale: decide on the store's.
+            Err(_) => self.complete_once(case, task, caller, completion, true).await,
         }
     }
 
@@ -544,8 +550,10 @@ impl Engine {
 
     async fn close(&self, case: CaseId, caller: &Caller, event: Event) -> Result<(), RuntimeError> {
         match self.close_once(case, caller, event.clone(), false).await {
+            Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.close_once(case, caller, event, true).await),
-            other => other,
+            // The cached view may be stale: decide on the store's.
+            Err(_) => self.close_once(case, caller, event, true).await,
         }
     }
 
