@@ -207,7 +207,7 @@ impl<'a> Lowerer<'a> {
             Some(Kw::Fields) => self.fields(item),
             Some(Kw::Ends) => self.ends(item),
             Some(k) if HEADER_KEYWORDS.contains(&k) => self.header(k, item),
-            _ => self.unknown_keyword(first, SOP_KEYWORDS, t!("`sop`", "`sop`")),
+            _ => self.unknown_keyword(first, &[HEADER_KEYWORDS, SOP_BLOCKS].concat(), t!("`sop`", "`sop`")),
         }
     }
 
@@ -904,32 +904,9 @@ const HEADER_KEYWORDS: &[Kw] = &[
     Kw::ServiceStandard,
 ];
 
-const SOP_KEYWORDS: &[Kw] = &[
-    Kw::Agency,
-    Kw::Version,
-    Kw::Number,
-    Kw::Created,
-    Kw::Revised,
-    Kw::Effective,
-    Kw::ApprovedBy,
-    Kw::LegalBasis,
-    Kw::Related,
-    Kw::Warning,
-    Kw::Qualification,
-    Kw::Equipment,
-    Kw::Records,
-    Kw::Calendar,
-    Kw::Total,
-    Kw::ServiceStandard,
-    Kw::Actors,
-    Kw::Documents,
-    Kw::Fields,
-    Kw::Ends,
-    Kw::Step,
-    Kw::Parallel,
-    Kw::Alternatives,
-    Kw::Use,
-];
+/// What may stand in an `sop` block besides the header settings.
+const SOP_BLOCKS: &[Kw] =
+    &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
