@@ -6,6 +6,9 @@
 //!
 //! Prints `RESULT alur <store>-<clients> <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs>`.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, Store};
 use chrono::TimeZone;
 use std::collections::HashSet;

@@ -57,7 +57,8 @@ pub struct DeployResult {
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    deployed: RwLock<HashMap<(String, u32), Arc<Deployed>>>,
+    /// Deployments by SOP id, then version (looked up on every command, without allocating).
+    deployed: RwLock<HashMap<String, std::collections::BTreeMap<u32, Arc<Deployed>>>>,
     /// Folded cases, brought up to date from the store on every read (so changes made by other
     /// engine processes are seen), to avoid folding whole streams again and again.
     cache: std::sync::Mutex<HashMap<CaseId, CaseState>>,
@@ -94,28 +95,28 @@ impl Engine {
 
     fn insert(&self, loaded: Deployed) {
         if let Ok(mut map) = self.deployed.write() {
-            map.insert((loaded.deployment.sop.clone(), loaded.deployment.version), Arc::new(loaded));
+            let versions = map.entry(loaded.deployment.sop.clone()).or_default();
+            versions.insert(loaded.deployment.version, Arc::new(loaded));
         }
     }
 
     /// The deployment of `sop` at `version`, or the latest.
     pub fn deployment(&self, sop: &str, version: Option<u32>) -> Result<Arc<Deployed>, RuntimeError> {
         let map = self.deployed.read().map_err(|_| RuntimeError::Store("deployments lock poisoned".into()))?;
+        let Some(versions) = map.get(sop) else { return Err(RuntimeError::UnknownSop(sop.to_string())) };
         let found = match version {
-            Some(v) => map.get(&(sop.to_string(), v)).cloned(),
-            None => map.iter().filter(|((s, _), _)| s == sop).max_by_key(|((_, v), _)| *v).map(|(_, d)| d.clone()),
+            Some(v) => versions.get(&v),
+            None => versions.values().next_back(),
         };
-        found.ok_or_else(|| match version {
-            Some(version) if map.keys().any(|(s, _)| s == sop) => {
-                RuntimeError::UnknownVersion { sop: sop.to_string(), version }
-            }
-            _ => RuntimeError::UnknownSop(sop.to_string()),
-        })
+        found
+            .cloned()
+            .ok_or_else(|| RuntimeError::UnknownVersion { sop: sop.to_string(), version: version.unwrap_or(0) })
     }
 
     /// Every deployed SOP version, latest last for each SOP.
     pub fn deployments(&self) -> Vec<Arc<Deployed>> {
-        let mut all: Vec<_> = self.deployed.read().map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let mut all: Vec<_> =
+            self.deployed.read().map(|m| m.values().flat_map(|v| v.values().cloned()).collect()).unwrap_or_default();
         all.sort_by(|a, b| (&a.deployment.sop, a.deployment.version).cmp(&(&b.deployment.sop, b.deployment.version)));
         all
     }
@@ -201,7 +202,9 @@ impl Engine {
     /// the command is then tried once more on a fresh read.
     async fn read(&self, case: CaseId, fresh: bool) -> Result<CaseState, RuntimeError> {
         if !fresh {
-            if let Some(state) = self.cache.lock().ok().and_then(|c| c.get(&case).cloned()) {
+            // Taken out, not copied: the append puts the updated state back. A command that
+            // fails first just leaves the next read to fold from the store.
+            if let Some(state) = self.cache.lock().ok().and_then(|mut c| c.remove(&case)) {
                 return Ok(state);
             }
         }
@@ -241,13 +244,13 @@ impl Engine {
 
     async fn append(
         &self,
-        state: Option<&CaseState>,
+        state: Option<CaseState>,
         case: CaseId,
         by: &str,
         events: Vec<Event>,
     ) -> Result<Vec<Recorded>, RuntimeError> {
         let at = self.clock.now();
-        let expected = state.map(|s| s.seq).unwrap_or(0);
+        let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
         let recorded: Vec<Recorded> = events
             .into_iter()
             .enumerate()
@@ -261,8 +264,7 @@ impl Engine {
             return Err(store_error(error));
         }
         let updated = match state {
-            Some(state) => {
-                let mut next = state.clone();
+            Some(mut next) => {
                 recorded.iter().for_each(|r| next.apply(r));
                 Some(next)
             }
@@ -363,7 +365,7 @@ impl Engine {
             }
             return Ok(());
         }
-        self.append(Some(&state), case, &caller.user, vec![Event::TaskClaimed { task, user: caller.user.clone() }])
+        self.append(Some(state), case, &caller.user, vec![Event::TaskClaimed { task, user: caller.user.clone() }])
             .await
             .map(|_| ())
     }
@@ -385,7 +387,7 @@ impl Engine {
             Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.clone() }),
             None => return Ok(()),
         }
-        self.append(Some(&state), case, &caller.user, vec![Event::TaskReleased { task, user: caller.user.clone() }])
+        self.append(Some(state), case, &caller.user, vec![Event::TaskReleased { task, user: caller.user.clone() }])
             .await
             .map(|_| ())
     }
@@ -490,7 +492,7 @@ impl Engine {
         if let Some(next) = next {
             plan.go(next);
         }
-        let recorded = self.append(Some(&state), case, &caller.user, plan.events).await?;
+        let recorded = self.append(Some(state), case, &caller.user, plan.events).await?;
         self.effects(case, &recorded).await
     }
 
@@ -537,7 +539,7 @@ impl Engine {
             sha256,
             storage,
         };
-        self.append(Some(&state), case, &caller.user, vec![event]).await.map(|_| ())
+        self.append(Some(state), case, &caller.user, vec![event]).await.map(|_| ())
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
@@ -562,7 +564,7 @@ impl Engine {
         if state.status != CaseStatus::Active {
             return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
         }
-        self.append(Some(&state), case, &caller.user, vec![event]).await.map(|_| ())
+        self.append(Some(state), case, &caller.user, vec![event]).await.map(|_| ())
     }
 
     /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
@@ -600,7 +602,7 @@ impl Engine {
             // Nothing to do; record nothing but make sure the timer goes.
             let events = vec![Event::DeadlinePassed { task }];
             if t.status == TaskStatus::Open && state.status == CaseStatus::Active && !t.deadline_passed {
-                self.append(Some(&state), case, "system", events).await?;
+                self.append(Some(state), case, "system", events).await?;
             }
             return Ok(false);
         }
@@ -633,7 +635,7 @@ impl Engine {
                 }
             }
         }
-        let recorded = self.append(Some(&state), case, "system", plan.events).await?;
+        let recorded = self.append(Some(state), case, "system", plan.events).await?;
         self.effects(case, &recorded).await?;
         Ok(true)
     }
