@@ -656,8 +656,7 @@ impl<'a> Lowerer<'a> {
             return;
         }
         let fragment_first = fragment.items.iter().find_map(|i| {
-            let step = i.tokens.first().filter(|t| Kw::Step.matches(t))?;
-            let _ = step;
+            i.tokens.first().filter(|t| Kw::Step.matches(t))?;
             i.tokens.get(1).and_then(|n| leading_integer(&n.text))
         });
         let offset = match (first_number, fragment_first) {

@@ -322,9 +322,8 @@ impl Session<'_> {
         let from = self.sources.get(file).and_then(|f| f.path.clone());
         match self.loader.load(from.as_deref(), &path) {
             Ok((full, bytes)) => {
-                if let Some(existing) = self.sources.find_path(&full) {
+                if self.sources.find_path(&full).is_some() {
                     // Already loaded (a diamond of imports, or a cycle): nothing new to read.
-                    let _ = existing;
                     return;
                 }
                 let name = full.display().to_string();

@@ -84,6 +84,9 @@ pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
         problems.extend(set.add_file(file, text));
     }
     problems.extend(set.check());
+    if problems.iter().any(|d| d.is_error()) {
+        return Err(RuntimeError::Calendar(render_all(&calendar_sources, &problems, Lang::En)));
+    }
     let names: Vec<String> = set.names().map(str::to_string).collect();
     let day_lengths =
         names.iter().filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes()))).collect();
@@ -97,7 +100,6 @@ pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
     let Some(sop) = compiled.sop else { return Err(RuntimeError::InvalidSop("no `sop` in the file".into())) };
     let calendar_name = sop.header.calendar.as_ref().map(|c| c.name.clone()).unwrap_or_default();
     let calendar = set.calendar(&calendar_name).map_err(|d| {
-        let _ = problems;
         RuntimeError::Calendar(format!("{calendar_name}: {}", render_all(&calendar_sources, &d, Lang::En)))
     })?;
     Ok(Deployed { deployment: deployment.clone(), sop, calendar })

@@ -74,7 +74,7 @@ fn step_duration(sop: &Sop, step: usize) -> Duration {
 pub fn totals(sop: &Sop, day_length_minutes: u32) -> Totals {
     let main_path = main_path(sop, day_length_minutes);
     let (best, worst) = extremes(sop, day_length_minutes);
-    let rework_loops = rework_loops(sop, &main_path, day_length_minutes);
+    let rework_loops = rework_loops(sop, &main_path);
     let mut per_actor: Vec<ActorTime> = Vec::new();
     for &index in &main_path.steps {
         let Some(step) = sop.steps.get(index) else { continue };
@@ -352,7 +352,7 @@ pub fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeInde
     order
 }
 
-fn rework_loops(sop: &Sop, main: &PathTotal, day: u32) -> Vec<ReworkLoop> {
+fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {
     let graph = &sop.flow.graph;
     let mut out = Vec::new();
     for edge in graph.edge_references() {
@@ -368,7 +368,6 @@ fn rework_loops(sop: &Sop, main: &PathTotal, day: u32) -> Vec<ReworkLoop> {
         };
         let round: Duration = round_steps.iter().map(|&s| step_duration(sop, s)).sum();
         let worst_with_rounds = rework.max_rounds.map(|n| main.duration + round.times(n));
-        let _ = day;
         out.push(ReworkLoop {
             decision_step: *decision_step,
             outcome: name.clone(),
