@@ -445,3 +445,15 @@ async fn two_engines_on_one_store_see_each_others_changes() {
     let history = a.history(case).await.unwrap();
     assert_eq!(history.iter().filter(|r| matches!(r.event, Event::TaskCompleted { task: 2, .. })).count(), 1);
 }
+
+#[tokio::test]
+async fn a_deployment_with_a_broken_calendar_is_refused() {
+    // Calendar errors used to be collected and then ignored at deploy time.
+    let (engine, _, _) = engine_at(wita(2026, 12, 1, 8, 0), &[]).await;
+    let sop = "sop x \"X\" {\n    kalender k\n    pelaksana {\n        fo \"FO\"\n    }\n    langkah 1 a oleh fo {\n        waktu 10 menit\n    }\n}\n";
+    // `k` itself is fine; another calendar deployed with it is not.
+    let calendar = "kalender k {\n    zona Asia/Makassar\n    jam_kerja senin-jumat 07:30-16:00\n}\nkalender lain {\n    zona Asia/Makassar\n    jam_kerja senin 07:30-25:00\n}\n";
+    let result =
+        engine.deploy_sources("x", vec![("x.sop".into(), sop.into())], vec![("k.sop".into(), calendar.into())]).await;
+    assert!(matches!(result, Err(RuntimeError::Calendar(_))), "{result:?}");
+}
