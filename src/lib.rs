@@ -13,5 +13,6 @@ pub mod diagnostic;
 pub mod format;
 pub mod model;
 pub mod runtime;
+pub mod server;
 pub mod syntax;
 pub mod time;

@@ -1,7 +1,7 @@
 //! `alur deploy` and `alur case ...`: work cases through an SOP from the shell, on the
 //! embedded database file (`alur.db` in the working directory by default).
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::diagnostic::Lang;
-use crate::model::{FieldType, Value};
 use crate::runtime::store::SqliteStore;
 use crate::runtime::view::view;
 use crate::runtime::{Attachment, Caller, CaseId, CaseStatus, Completion, Engine, Fields, RuntimeError, SystemClock};
@@ -176,29 +175,7 @@ fn parse_case(text: &str) -> Result<CaseId, String> {
 /// `name=value`, typed by the SOP's declaration of the field.
 fn parse_fields(engine: &Engine, sop: &str, version: Option<u32>, pairs: &[String]) -> Result<Fields, String> {
     let d = engine.deployment(sop, version).map_err(|e| e.to_string())?;
-    let mut out = Fields::new();
-    for pair in pairs {
-        let Some((name, raw)) = pair.split_once('=') else { return Err(format!("`{pair}`: write NAME=VALUE")) };
-        let Some(field) = d.sop.field(name) else {
-            return Err(RuntimeError::UnknownField { field: name.into() }.to_string());
-        };
-        let value = match &field.ty {
-            FieldType::Text => Value::Text(raw.to_string()),
-            FieldType::Choice(_) => Value::Choice(raw.to_string()),
-            FieldType::Number => Value::Number(raw.parse().map_err(|_| format!("`{name}`: `{raw}` is not a number"))?),
-            FieldType::Bool => match raw {
-                "ya" | "benar" | "true" | "yes" => Value::Bool(true),
-                "tidak" | "salah" | "false" | "no" => Value::Bool(false),
-                _ => return Err(format!("`{name}`: `{raw}` is not ya/tidak")),
-            },
-            FieldType::Date => Value::Date(
-                NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                    .map_err(|_| format!("`{name}`: `{raw}` is not a date YYYY-MM-DD"))?,
-            ),
-        };
-        out.insert(name.to_string(), value);
-    }
-    Ok(out)
+    crate::runtime::fields::from_pairs(&d.sop, pairs)
 }
 
 fn caller(user: &str, roles: &[String]) -> Caller {

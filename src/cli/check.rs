@@ -2,8 +2,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::calendars::Calendars;
 use super::{sop_files, OutputFormat, EXIT_ERRORS, EXIT_USAGE};
+use crate::compile::folders::Calendars;
 use crate::compile::{compile_path, Options};
 use crate::diagnostic::{self, Diagnostic, Lang, Severity};
 use crate::syntax::SourceMap;

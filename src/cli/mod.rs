@@ -13,7 +13,6 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*))) };
 }
 
-mod calendars;
 mod case;
 
 mod check;
@@ -110,6 +109,23 @@ enum Command {
         #[arg(long, default_value = "sop", global = true)]
         sop_dir: PathBuf,
     },
+    /// Serve the web app and the JSON API: deploys every SOP under the SOP folder and runs the timers.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The database file.
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "sop")]
+        sop_dir: PathBuf,
+        /// Create demo users (password `demo`) for every actor of the deployed SOPs.
+        #[arg(long)]
+        demo: bool,
+        /// Mark the session cookie `Secure` (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -137,6 +153,21 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
+        Command::Serve { addr, db, sop_dir, demo, secure_cookies } => {
+            let options = crate::server::ServeOptions { addr, db, sop_dir, demo, secure_cookies, lang };
+            let served = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| runtime.block_on(crate::server::serve(options)));
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("alur: {message}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 
@@ -146,32 +177,4 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Expands directories into the `.sop` files under them, sorted.
-pub(crate) fn sop_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = Vec::new();
-            collect(path, &mut found).map_err(|e| format!("{}: {e}", path.display()))?;
-            found.sort();
-            out.extend(found);
-        } else if path.exists() {
-            out.push(path.clone());
-        } else {
-            return Err(format!("{}: no such file or directory", path.display()));
-        }
-    }
-    Ok(out)
-}
-
-fn collect(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "sop") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
+pub(crate) use crate::compile::folders::sop_files;

@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::calendars::Calendars;
 use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::compile::compile_path;
+use crate::compile::folders::Calendars;
 use crate::diagnostic::{self, Lang};
 use crate::model::ClockPolicy;
 use crate::time::{schedule, totals, Calendar};

@@ -5,6 +5,7 @@
 
 mod cursor;
 mod expr;
+pub mod folders;
 mod graph;
 pub mod keyword;
 mod lower;

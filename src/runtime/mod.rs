@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod engine;
 mod error;
 pub mod event;
+pub mod fields;
 pub mod store;
 pub mod timer;
 pub mod view;

@@ -1,4 +1,4 @@
-//! Finding and loading the calendars an SOP runs on: `--calendars DIR`, or the nearest
+//! Finding SOP files, and loading the calendars an SOP runs on: `--calendars DIR`, or the nearest
 //! `calendars/` folder beside the SOP or above it (`sop/calendars/` for `sop/*.sop`).
 
 use std::collections::HashMap;
@@ -52,4 +52,34 @@ impl Calendars {
         });
         (context, fresh)
     }
+}
+
+/// Expands directories into the `.sop` files under them, sorted.
+pub fn sop_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found).map_err(|e| format!("{}: {e}", path.display()))?;
+            found.sort();
+            out.extend(found);
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "sop") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,479 @@
+//! Users, their roles, sign-in tokens and the audit log, kept in SQLite beside the events.
+//!
+//! Passwords are hashed with argon2. A sign-in gives a random token; only its SHA-256 is
+//! stored, and valid tokens are cached in memory so checking one costs a hash lookup, not a
+//! database read. Audit entries go through a writer thread in batches, so a case command
+//! waits for its own event (the durable record of who did what to a case) and not for its
+//! audit line as well.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+
+/// What a user may do. Actor roles are the ids of the SOPs' pelaksana (`front_office`,
+/// `kabid_perizinan`...); the others are the same for every SOP.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users and deploys SOPs.
+    Admin,
+    /// Reads SOPs, every case and the reports.
+    Analyst,
+    /// Submits applications and sees only their own cases.
+    Applicant,
+    /// Works the tasks of one actor of the SOPs.
+    Actor(String),
+}
+
+impl Role {
+    /// `admin`, `analyst`, `applicant`, or an actor id.
+    pub fn parse(text: &str) -> Result<Role, String> {
+        let text = text.trim();
+        match text {
+            "admin" => Ok(Role::Admin),
+            "analyst" | "analis" => Ok(Role::Analyst),
+            "applicant" | "pemohon_umum" => Ok(Role::Applicant),
+            "" => Err("empty role".into()),
+            actor if actor.chars().all(|c| c.is_alphanumeric() || c == '_') => Ok(Role::Actor(actor.to_string())),
+            other => Err(format!("`{other}` is not a role: use admin, analyst, applicant or an actor id")),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Role::Admin => "admin".into(),
+            Role::Analyst => "analyst".into(),
+            Role::Applicant => "applicant".into(),
+            Role::Actor(a) => a.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct User {
+    /// The sign-in name.
+    pub name: String,
+    pub display: String,
+    pub roles: Vec<Role>,
+}
+
+impl User {
+    pub fn has(&self, role: &Role) -> bool {
+        self.roles.contains(role)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.has(&Role::Admin)
+    }
+    pub fn is_analyst(&self) -> bool {
+        self.has(&Role::Analyst) || self.is_admin()
+    }
+    pub fn is_applicant(&self) -> bool {
+        self.has(&Role::Applicant)
+    }
+    /// The actor ids this user works as.
+    pub fn actors(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter_map(|r| match r {
+                Role::Actor(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn is_staff(&self) -> bool {
+        self.roles.iter().any(|r| matches!(r, Role::Actor(_)))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub action: String,
+    pub target: String,
+    /// The HTTP status the action ended with.
+    pub status: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("user `{0}` exists already")]
+    Exists(String),
+    #[error("user `{0}` does not exist")]
+    Unknown(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("account store: {0}")]
+    Backend(String),
+}
+
+fn backend(e: impl std::fmt::Display) -> AccountError {
+    AccountError::Backend(e.to_string())
+}
+
+/// How long a sign-in lasts.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+
+struct Cached {
+    user: Arc<User>,
+    expires: DateTime<Utc>,
+}
+
+pub struct Accounts {
+    db: Mutex<Connection>,
+    tokens: RwLock<HashMap<[u8; 32], Cached>>,
+    audit: AuditSink,
+}
+
+enum AuditSink {
+    Writer(Mutex<mpsc::Sender<AuditEntry>>),
+    Inline,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    display TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    password TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status INTEGER NOT NULL
+);
+";
+
+fn open_connection(path: Option<&Path>) -> Result<Connection, AccountError> {
+    let conn = match path {
+        Some(path) => Connection::open(path).map_err(backend)?,
+        None => Connection::open_in_memory().map_err(backend)?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").map_err(backend)?;
+    conn.execute_batch(SCHEMA).map_err(backend)?;
+    Ok(conn)
+}
+
+impl Accounts {
+    /// Accounts in the SQLite file `path` (the events' database), or in memory for tests.
+    pub fn open(path: Option<&Path>) -> Result<Accounts, AccountError> {
+        let conn = open_connection(path)?;
+        let audit = match path {
+            // A file: a writer thread with its own connection writes entries in batches.
+            Some(path) => {
+                let writer = open_connection(Some(path))?;
+                let (sender, receiver) = mpsc::channel::<AuditEntry>();
+                std::thread::Builder::new()
+                    .name("alur-audit".into())
+                    .spawn(move || audit_writer(writer, receiver))
+                    .map_err(backend)?;
+                AuditSink::Writer(Mutex::new(sender))
+            }
+            // In memory (tests): a second in-memory connection would be another database.
+            None => AuditSink::Inline,
+        };
+        Ok(Accounts { db: Mutex::new(conn), tokens: RwLock::new(HashMap::new()), audit })
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, AccountError> {
+        self.db.lock().map_err(|_| AccountError::Backend("account database lock poisoned".into()))
+    }
+
+    pub fn user_count(&self) -> Result<usize, AccountError> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(backend)
+    }
+
+    pub fn create_user(&self, user: &User, password: &str) -> Result<(), AccountError> {
+        validate_name(&user.name)?;
+        if password.chars().count() < 4 {
+            return Err(AccountError::Invalid("the password needs at least 4 characters".into()));
+        }
+        let hash = hash_password(password)?;
+        let roles = serde_json::to_string(&user.roles).map_err(backend)?;
+        let conn = self.conn()?;
+        let inserted = conn
+            .execute(
+                "INSERT OR IGNORE INTO users (name, display, roles, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user.name, user.display, roles, hash, Utc::now().to_rfc3339()],
+            )
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(AccountError::Exists(user.name.clone()));
+        }
+        Ok(())
+    }
+
+    /// Changes a user's display name, roles and (when given) password. Their sign-ins end.
+    pub fn update_user(&self, user: &User, password: Option<&str>) -> Result<(), AccountError> {
+        let roles = serde_json::to_string(&user.roles).map_err(backend)?;
+        let conn = self.conn()?;
+        let changed = conn
+            .execute(
+                "UPDATE users SET display = ?2, roles = ?3 WHERE name = ?1",
+                params![user.name, user.display, roles],
+            )
+            .map_err(backend)?;
+        if changed == 0 {
+            return Err(AccountError::Unknown(user.name.clone()));
+        }
+        if let Some(password) = password {
+            let hash = hash_password(password)?;
+            conn.execute("UPDATE users SET password = ?2 WHERE name = ?1", params![user.name, hash])
+                .map_err(backend)?;
+        }
+        conn.execute("DELETE FROM tokens WHERE user = ?1", params![user.name]).map_err(backend)?;
+        drop(conn);
+        self.forget_user(&user.name);
+        Ok(())
+    }
+
+    pub fn delete_user(&self, name: &str) -> Result<(), AccountError> {
+        let conn = self.conn()?;
+        let deleted = conn.execute("DELETE FROM users WHERE name = ?1", params![name]).map_err(backend)?;
+        if deleted == 0 {
+            return Err(AccountError::Unknown(name.to_string()));
+        }
+        conn.execute("DELETE FROM tokens WHERE user = ?1", params![name]).map_err(backend)?;
+        drop(conn);
+        self.forget_user(name);
+        Ok(())
+    }
+
+    fn forget_user(&self, name: &str) {
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.retain(|_, c| c.user.name != name);
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<User>, AccountError> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT name, display, roles FROM users WHERE name = ?1", params![name], row_user)
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, AccountError> {
+        let conn = self.conn()?;
+        let mut statement = conn.prepare("SELECT name, display, roles FROM users ORDER BY name").map_err(backend)?;
+        let rows = statement.query_map([], row_user).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    /// Checks a password and gives a new token, or `None` when the name or password is wrong
+    /// (which of the two is not said).
+    pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<(String, DateTime<Utc>)>, AccountError> {
+        let found: Option<(String, String, String, String)> = {
+            let conn = self.conn()?;
+            conn.query_row("SELECT name, display, roles, password FROM users WHERE name = ?1", params![name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(backend)?
+        };
+        let Some((name, display, roles, hash)) = found else {
+            // Spend the same time as a real check, so a wrong name is not faster than a wrong password.
+            let _ = hash_password(password);
+            return Ok(None);
+        };
+        if !verify_password(password, &hash) {
+            return Ok(None);
+        }
+        let roles: Vec<Role> = serde_json::from_str(&roles).map_err(backend)?;
+        let user = Arc::new(User { name, display, roles });
+        let mut raw = [0u8; 32];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
+        let token = format!("alur_{}", hex(&raw));
+        let key = token_key(&token);
+        let expires = Utc::now() + TOKEN_LIFETIME;
+        {
+            let conn = self.conn()?;
+            conn.execute(
+                "INSERT INTO tokens (hash, user, expires_at) VALUES (?1, ?2, ?3)",
+                params![&key[..], user.name, expires.to_rfc3339()],
+            )
+            .map_err(backend)?;
+            conn.execute("DELETE FROM tokens WHERE expires_at < ?1", params![Utc::now().to_rfc3339()])
+                .map_err(backend)?;
+        }
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.insert(key, Cached { user, expires });
+        }
+        Ok(Some((token, expires)))
+    }
+
+    /// The user a token belongs to, if it is valid and not expired.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Arc<User>>, AccountError> {
+        let key = token_key(token);
+        let now = Utc::now();
+        if let Ok(tokens) = self.tokens.read() {
+            if let Some(cached) = tokens.get(&key) {
+                return Ok((cached.expires > now).then(|| cached.user.clone()));
+            }
+        }
+        // Not cached: issued before a restart (or by another process).
+        let found: Option<(String, String)> = {
+            let conn = self.conn()?;
+            conn.query_row("SELECT user, expires_at FROM tokens WHERE hash = ?1", params![&key[..]], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(backend)?
+        };
+        let Some((name, expires)) = found else { return Ok(None) };
+        let expires = DateTime::parse_from_rfc3339(&expires).map_err(backend)?.with_timezone(&Utc);
+        if expires <= now {
+            return Ok(None);
+        }
+        let Some(user) = self.user(&name)? else { return Ok(None) };
+        let user = Arc::new(user);
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.insert(key, Cached { user: user.clone(), expires });
+        }
+        Ok(Some(user))
+    }
+
+    pub fn sign_out(&self, token: &str) -> Result<(), AccountError> {
+        let key = token_key(token);
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.remove(&key);
+        }
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM tokens WHERE hash = ?1", params![&key[..]]).map_err(backend)?;
+        Ok(())
+    }
+
+    /// Records an action. Written in the background within milliseconds.
+    pub fn audit(&self, user: &str, action: &str, target: &str, status: u16) {
+        let entry = AuditEntry {
+            at: Utc::now(),
+            user: user.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            status,
+        };
+        match &self.audit {
+            AuditSink::Writer(sender) => {
+                if let Ok(sender) = sender.lock() {
+                    let _ = sender.send(entry);
+                }
+            }
+            AuditSink::Inline => {
+                if let Ok(mut conn) = self.conn() {
+                    if let Err(error) = write_audit(&mut conn, &[entry]) {
+                        eprintln!("alur: audit log: {error}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The latest audit entries, newest first.
+    pub fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, AccountError> {
+        let conn = self.conn()?;
+        let mut statement = conn
+            .prepare("SELECT at, user, action, target, status FROM audit ORDER BY id DESC LIMIT ?1")
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![limit as i64], |r| {
+                let at: String = r.get(0)?;
+                Ok(AuditEntry {
+                    at: DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+                    user: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    status: r.get(4)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
+    }
+}
+
+fn write_audit(conn: &mut Connection, entries: &[AuditEntry]) -> Result<(), AccountError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(backend)?;
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT INTO audit (at, user, action, target, status) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(backend)?;
+        for e in entries {
+            insert.execute(params![e.at.to_rfc3339(), e.user, e.action, e.target, e.status]).map_err(backend)?;
+        }
+    }
+    tx.commit().map_err(backend)
+}
+
+/// Writes audit entries in batches until every sender is gone.
+fn audit_writer(mut conn: Connection, receiver: mpsc::Receiver<AuditEntry>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        batch.extend(receiver.try_iter());
+        if let Err(error) = write_audit(&mut conn, &batch) {
+            eprintln!("alur: audit log: {error}");
+        }
+    }
+}
+
+fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User, AccountError>> {
+    let name: String = r.get(0)?;
+    let display: String = r.get(1)?;
+    let roles: String = r.get(2)?;
+    Ok(serde_json::from_str(&roles).map(|roles| User { name, display, roles }).map_err(backend))
+}
+
+fn validate_name(name: &str) -> Result<(), AccountError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(format!(
+            "`{name}` is not a valid user name: use 1 to 64 letters, digits, `_`, `-`, `.` or `@`"
+        )))
+    }
+}
+
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(backend)
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random password for the first admin.
+pub fn random_password() -> String {
+    let mut raw = [0u8; 9];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
+    hex(&raw)
+}

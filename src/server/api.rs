@@ -1,0 +1,1567 @@
+//! The JSON API under `/api`. Every handler checks the caller's roles against the table in
+//! ARCHITECTURE.md (and the authorization-matrix test), asks the engine, and answers JSON or a
+//! problem-details error. Shared read models (a case as people see it, the inbox, reports)
+//! live here too, so the web pages show exactly what the API returns.
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::accounts::{Role, User};
+use super::auth::{Auth, Language};
+use super::catalog::FileReport;
+use super::problem::{say, Problem};
+use super::State;
+use crate::diagnostic::Lang;
+use crate::model::ActorKind;
+use crate::runtime::deploy::Deployed;
+use crate::runtime::view::{view, Sla};
+use crate::runtime::{
+    Attachment, Caller, CaseId, CaseState, CaseStatus, Completion, Event, RuntimeError, TaskNo, TaskStatus,
+};
+
+/// JSON bodies up to this size; artifact uploads have their own limit.
+pub const JSON_LIMIT: usize = 256 * 1024;
+pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/sops", get(list_sops).post(deploy_sop))
+        .route("/api/sops/reload", post(reload_sops))
+        .route("/api/sops/{sop}", get(get_sop))
+        .route("/api/cases", get(list_cases).post(start_case))
+        .route("/api/cases/{case}", get(get_case))
+        .route("/api/cases/{case}/withdraw", post(withdraw_case))
+        .route("/api/cases/{case}/cancel", post(cancel_case))
+        .route("/api/cases/{case}/artifacts", post(upload_artifact).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
+        .route("/api/cases/{case}/artifacts/{index}", get(download_artifact))
+        .route("/api/tasks", get(inbox))
+        .route("/api/cases/{case}/tasks/{task}/claim", post(claim_task))
+        .route("/api/cases/{case}/tasks/{task}/release", post(release_task))
+        .route("/api/cases/{case}/tasks/{task}/complete", post(complete_task))
+        .route("/api/reports/steps", get(report_steps))
+        .route("/api/reports/actors", get(report_actors))
+        .route("/api/users", get(list_users).post(create_user))
+        .route("/api/users/{name}", axum::routing::put(update_user).delete(delete_user))
+        .route("/api/audit", get(audit_log))
+        .route("/api/openapi.json", get(super::openapi::document))
+        .route("/api", get(not_found_api))
+        .route("/api/{*rest}", axum::routing::any(not_found_api))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+}
+
+async fn not_found_api(Language(lang): Language) -> Problem {
+    Problem::not_found(lang, &say(lang, "Alamat API ini", "This API path"))
+}
+
+/// `Json<T>` whose rejections are problem details: 400 for bad syntax, 422 for wrong
+/// types or missing fields, 413 for a body over the limit, 415 without a JSON content type.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    _ => "bad_request",
+                };
+                Err(Problem::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+fn audit(state: &State, user: &str, action: &str, target: &str, status: StatusCode) {
+    state.accounts.audit(user, action, target, status.as_u16());
+}
+
+/// Records the action and its result in the audit log.
+fn audited<T: IntoResponse>(
+    state: &State,
+    auth: &Auth,
+    action: &str,
+    target: &str,
+    result: Result<T, Problem>,
+) -> Response {
+    let response = result.into_response();
+    audit(state, &auth.user.name, action, target, response.status());
+    response
+}
+
+fn parse_case(text: &str, lang: Lang) -> Result<CaseId, Problem> {
+    text.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            say(lang, &format!("`{text}` bukan nomor perkara."), &format!("`{text}` is not a case id.")),
+        )
+    })
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+pub async fn login(
+    axum::extract::State(state): axum::extract::State<State>,
+    Language(lang): Language,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, Problem> {
+    let signed = state.accounts.sign_in(&request.user, &request.password).map_err(|e| Problem::account(&e, lang))?;
+    let Some((token, expires_at)) = signed else {
+        audit(&state, &request.user, "login", "", StatusCode::UNAUTHORIZED);
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            say(lang, "Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
+        ));
+    };
+    let user = state.accounts.authenticate(&token).ok().flatten().ok_or_else(|| Problem::internal("sign-in lost"))?;
+    audit(&state, &user.name, "login", "", StatusCode::OK);
+    Ok(Json(LoginResponse { token, expires_at, user: (*user).clone() }))
+}
+
+#[utoipa::path(post, path = "/api/logout", responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+) -> Result<StatusCode, Problem> {
+    state.accounts.sign_out(&auth.token).map_err(|e| Problem::account(&e, auth.lang))?;
+    audit(&state, &auth.user.name, "logout", "", StatusCode::NO_CONTENT);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = User), (status = 401, body = Problem)))]
+pub async fn me(auth: Auth) -> Json<User> {
+    Json((*auth.user).clone())
+}
+
+// ---------------------------------------------------------------- SOPs
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SopSummary {
+    pub id: String,
+    pub title: String,
+    pub version: u32,
+    pub agency: Option<String>,
+    pub steps: usize,
+    /// The case fields an application fills in.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// Entry steps where the SOP offers alternatives (at the counter or online).
+    pub entries: Vec<String>,
+    pub actors: Vec<ActorSummary>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ActorSummary {
+    pub id: String,
+    pub label: String,
+    pub kind: String,
+}
+
+pub fn sop_summary(d: &Deployed) -> SopSummary {
+    let sop = &d.sop;
+    SopSummary {
+        id: sop.id.name.clone(),
+        title: sop.title.clone(),
+        version: d.deployment.version,
+        agency: sop.header.agency.clone(),
+        steps: sop.steps.len(),
+        fields: serde_json::to_value(&sop.fields).unwrap_or_default(),
+        entries: entry_steps(d),
+        actors: sop
+            .actors
+            .iter()
+            .map(|a| ActorSummary {
+                id: a.id.name.clone(),
+                label: a.label.clone(),
+                kind: format!("{:?}", a.kind).to_lowercase(),
+            })
+            .collect(),
+    }
+}
+
+/// The steps a case may start at, when there is a choice.
+pub fn entry_steps(d: &Deployed) -> Vec<String> {
+    use crate::model::Element;
+    match d.sop.body.first() {
+        Some(Element::Alternatives { branches, .. }) => branches
+            .iter()
+            .filter_map(|b| b.first().and_then(|e| e.first_step()))
+            .map(|s| d.sop.steps[s].id.name.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/sops", responses((status = 200, body = Vec<SopSummary>), (status = 401, body = Problem)))]
+pub async fn list_sops(axum::extract::State(state): axum::extract::State<State>, _auth: Auth) -> Json<Vec<SopSummary>> {
+    Json(latest_deployments(&state).iter().map(|d| sop_summary(d)).collect())
+}
+
+pub fn latest_deployments(state: &State) -> Vec<Arc<Deployed>> {
+    let mut latest: BTreeMap<String, Arc<Deployed>> = BTreeMap::new();
+    for d in state.engine.deployments() {
+        latest.insert(d.deployment.sop.clone(), d);
+    }
+    latest.into_values().collect()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SopDetail {
+    #[serde(flatten)]
+    pub summary: SopSummary,
+    pub calendar: String,
+    /// The compiled model with its state graph, as `alur inspect` prints it.
+    #[schema(value_type = Object)]
+    pub model: serde_json::Value,
+    /// Each step on the main path with its due date from `start`, and the totals.
+    #[schema(value_type = Object)]
+    pub timing: serde_json::Value,
+    /// What the checker said about the file that is serving.
+    pub diagnostics: Option<FileReport>,
+    pub versions: Vec<u32>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TimingQuery {
+    /// When the case would start (RFC 3339); default now.
+    pub start: Option<DateTime<Utc>>,
+    pub version: Option<u32>,
+}
+
+fn can_read_sops(user: &User) -> bool {
+    user.is_analyst() || user.is_staff()
+}
+
+#[utoipa::path(get, path = "/api/sops/{sop}", params(("sop" = String, Path), TimingQuery),
+    responses((status = 200, body = SopDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_sop(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(sop): Path<String>,
+    Query(query): Query<TimingQuery>,
+) -> Result<Json<SopDetail>, Problem> {
+    if !can_read_sops(&auth.user) {
+        return Err(Problem::forbidden(
+            auth.lang,
+            "Hanya analis, admin dan petugas yang membaca rincian SOP.",
+            "Only analysts, admins and staff read SOP details.",
+        ));
+    }
+    let d = state.engine.deployment(&sop, query.version).map_err(|e| Problem::runtime(&e, auth.lang))?;
+    let start = query.start.unwrap_or_else(|| state.engine.now());
+    Ok(Json(sop_detail(&state, &d, start, auth.lang)))
+}
+
+pub fn timing_json(d: &Deployed, start: DateTime<Utc>, lang: Lang) -> serde_json::Value {
+    let sop = &d.sop;
+    let calendar = &d.calendar;
+    let totals = crate::time::totals(sop, calendar.day_length_minutes());
+    let rows = crate::time::schedule(sop, &totals.main_path.steps, calendar, start);
+    let zone = calendar.time_zone();
+    let steps: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let step = &sop.steps[r.step];
+            serde_json::json!({
+                "number": step.number,
+                "id": step.id.name,
+                "activity": step.activity,
+                "actors": step.actor_ids().collect::<Vec<_>>(),
+                "duration": r.duration,
+                "waktu": r.duration.display(lang),
+                "cumulative": r.cumulative,
+                "starts": r.starts.with_timezone(&zone).to_rfc3339(),
+                "due": r.due.with_timezone(&zone).to_rfc3339(),
+                "uncertain": r.uncertain,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "calendar": calendar.name(),
+        "time_zone": zone.name(),
+        "start": start.with_timezone(&zone).to_rfc3339(),
+        "steps": steps,
+        "totals": totals,
+        "stated_total": sop.header.stated_total.as_ref().map(|s| serde_json::json!({
+            "duration": s.duration, "rounded_workdays": s.rounded_workdays, "text": s.duration.display(lang) })),
+    })
+}
+
+pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang) -> SopDetail {
+    let versions = state
+        .engine
+        .deployments()
+        .iter()
+        .filter(|x| x.deployment.sop == d.deployment.sop)
+        .map(|x| x.deployment.version)
+        .collect();
+    SopDetail {
+        summary: sop_summary(d),
+        calendar: d.calendar.name().to_string(),
+        model: serde_json::to_value(&d.sop).unwrap_or_default(),
+        timing: timing_json(d, start, lang),
+        diagnostics: state.catalog.report_for(&d.deployment.sop),
+        versions,
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DeployRequest {
+    /// The file name under the SOP folder, e.g. `izin-reklame.sop`.
+    pub file: String,
+    /// The `.sop` text.
+    pub source: String,
+}
+
+fn require_admin(auth: &Auth) -> Result<(), Problem> {
+    if auth.user.is_admin() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(auth.lang, "Hanya admin yang boleh melakukan ini.", "Only an admin may do this."))
+    }
+}
+
+#[utoipa::path(post, path = "/api/sops", request_body = DeployRequest,
+    responses((status = 201, body = FileReport), (status = 422, body = FileReport), (status = 403, body = Problem)))]
+pub async fn deploy_sop(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiJson(request): ApiJson<DeployRequest>,
+) -> Response {
+    let target = request.file.clone();
+    let result = deploy_upload(&state, &auth, request).await;
+    audited(&state, &auth, "deploy", &target, result)
+}
+
+async fn deploy_upload(state: &State, auth: &Auth, request: DeployRequest) -> Result<Response, Problem> {
+    require_admin(auth)?;
+    let name = request.file.trim();
+    let valid = name.ends_with(".sop")
+        && !name.starts_with('.')
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid || name.contains("..") {
+        return Err(Problem::invalid(say(
+            auth.lang,
+            "Nama berkas harus seperti `izin-reklame.sop`: huruf, angka, `-`, `_`, tanpa folder.",
+            "The file name must look like `izin-reklame.sop`: letters, digits, `-`, `_`, no folders.",
+        )));
+    }
+    let path = state.catalog.sop_dir().join(name);
+    let mut calendars = crate::compile::folders::Calendars::new(None);
+    let report = state.catalog.deploy_text(&state.engine, &mut calendars, &path, request.source.as_bytes(), true).await;
+    match report {
+        None => Err(Problem::invalid(say(
+            auth.lang,
+            "Berkas ini tidak berisi `sop` (pustaka potongan di-deploy bersama SOP yang memakainya).",
+            "This file holds no `sop` (fragment libraries are deployed with the SOPs that use them).",
+        ))),
+        Some(report) if report.refused.is_some() => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(report)).into_response())
+        }
+        Some(report) => Ok((StatusCode::CREATED, Json(report)).into_response()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/sops/reload", responses((status = 200, body = Vec<FileReport>), (status = 403, body = Problem)))]
+pub async fn reload_sops(axum::extract::State(state): axum::extract::State<State>, auth: Auth) -> Response {
+    let result = match require_admin(&auth) {
+        Err(p) => Err(p),
+        Ok(()) => Ok(Json(state.catalog.reload(&state.engine).await.files)),
+    };
+    audited(&state, &auth, "reload", "", result)
+}
+
+// ---------------------------------------------------------------- cases
+
+/// May this user see this case? Admins and analysts see every case; an applicant their own;
+/// staff the cases of SOPs they hold an actor role in.
+pub fn can_see(user: &User, state: &CaseState, d: &Deployed) -> bool {
+    if user.is_analyst() || (user.is_applicant() && state.applicant == user.name) {
+        return true;
+    }
+    let actors = user.actors();
+    d.sop.actors.iter().any(|a| actors.contains(&a.id.name))
+}
+
+/// The actor roles a user works a case as: their staff roles, and the SOP's applicant actors
+/// when the case is their own application.
+pub fn caller_for(user: &User, state: &CaseState, d: &Deployed) -> Caller {
+    let mut roles = user.actors();
+    if user.is_applicant() && state.applicant == user.name {
+        roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
+    }
+    Caller { user: user.name.clone(), roles }
+}
+
+/// Loads a case the user may see (404 otherwise: not even its existence is told).
+pub async fn visible_case(
+    state: &State,
+    user: &User,
+    case: CaseId,
+    lang: Lang,
+) -> Result<(CaseState, Arc<Deployed>), Problem> {
+    let loaded = state.engine.load(case).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let d = state.engine.deployment(&loaded.sop, Some(loaded.version)).map_err(|e| Problem::runtime(&e, lang))?;
+    if !can_see(user, &loaded, &d) {
+        return Err(Problem::runtime(&RuntimeError::UnknownCase(case), lang));
+    }
+    Ok((loaded, d))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    /// The event type: `task_opened`, `task_completed`, `rework_started`...
+    pub kind: String,
+    pub task: Option<u32>,
+    pub step: Option<String>,
+    /// The actor (desk) that holds the file after this event, when it moved.
+    pub desk: Option<String>,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    /// One line for people, in the requested language.
+    pub text: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseOut {
+    pub id: String,
+    pub sop: String,
+    pub sop_title: String,
+    pub version: u32,
+    pub applicant: String,
+    pub status: String,
+    pub end: Option<String>,
+    pub started: DateTime<Utc>,
+    pub closed: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// Open tasks, due instants, the service clock(s) and their SLA state, time per step.
+    #[schema(value_type = Object)]
+    pub view: serde_json::Value,
+    /// Where the file is now: the desks of the open tasks, and since when.
+    pub desks: Vec<Desk>,
+    /// The promised date (the service standard, or the stated total).
+    pub promised: Option<DateTime<Utc>>,
+    pub sla: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+    pub attachments: Vec<AttachmentOut>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Desk {
+    pub actor: String,
+    pub label: String,
+    pub step: String,
+    pub task: u32,
+    pub since: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttachmentOut {
+    pub index: usize,
+    pub artifact: String,
+    pub label: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub task: Option<u32>,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+pub fn sla_word(sla: Sla) -> &'static str {
+    match sla {
+        Sla::OnTime => "on_time",
+        Sla::DueSoon => "due_soon",
+        Sla::Overdue => "overdue",
+        Sla::Met => "met",
+        Sla::Missed => "missed",
+    }
+}
+
+pub fn status_word(status: CaseStatus) -> &'static str {
+    status.word()
+}
+
+pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang) -> Result<CaseOut, Problem> {
+    let now = state.engine.now();
+    let v = view(case, d, now);
+    let history = state.engine.history(case.id).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let label = |actor: &str| d.sop.actor(actor).map(|a| a.label.clone()).unwrap_or_else(|| actor.to_string());
+    let mut step_of: BTreeMap<TaskNo, String> = BTreeMap::new();
+    let mut timeline = Vec::new();
+    for r in &history {
+        let (kind, task, step, desk, outcome, note, text) = describe(&r.event, &mut step_of, d, lang);
+        let _ = &label;
+        timeline.push(TimelineEntry {
+            at: r.at,
+            by: r.by.clone(),
+            kind: kind.to_string(),
+            task,
+            step,
+            desk,
+            outcome,
+            note,
+            text,
+        });
+    }
+    let desks = case
+        .tasks
+        .values()
+        .filter(|t| t.status == TaskStatus::Open)
+        .flat_map(|t| {
+            t.actors.iter().map(|a| Desk {
+                actor: a.clone(),
+                label: label(a),
+                step: t.step.clone(),
+                task: t.no,
+                since: t.opened,
+                due: t.due,
+            })
+        })
+        .collect();
+    let attachments = case
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(index, a)| AttachmentOut {
+            index,
+            artifact: a.artifact.clone(),
+            label: d.sop.artifact(&a.artifact).map(|x| x.label.clone()).unwrap_or_default(),
+            name: a.name.clone(),
+            media_type: a.media_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            task: a.task,
+            at: a.at,
+            by: a.by.clone(),
+        })
+        .collect();
+    let fields: serde_json::Map<String, serde_json::Value> =
+        case.fields.iter().map(|(k, v)| (k.clone(), crate::runtime::fields::to_json(v))).collect();
+    Ok(CaseOut {
+        id: case.id.to_string(),
+        sop: case.sop.clone(),
+        sop_title: d.sop.title.clone(),
+        version: case.version,
+        applicant: case.applicant.clone(),
+        status: status_word(case.status).to_string(),
+        end: case.end.clone(),
+        started: case.started,
+        closed: case.closed,
+        fields: serde_json::Value::Object(fields),
+        promised: v.case_due.as_ref().and_then(|c| c.due),
+        sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
+        view: serde_json::to_value(&v).unwrap_or_default(),
+        desks,
+        timeline,
+        attachments,
+    })
+}
+
+type Described = (&'static str, Option<u32>, Option<String>, Option<String>, Option<String>, Option<String>, String);
+
+/// One event as a line of the parcel-tracker timeline.
+fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed, lang: Lang) -> Described {
+    let step_text = |step: &str| {
+        d.sop
+            .step(step)
+            .map(|s| format!("{} {}", s.number, first_line(&s.activity)))
+            .unwrap_or_else(|| step.to_string())
+    };
+    let label = |actor: &str| d.sop.actor(actor).map(|a| a.label.clone()).unwrap_or_else(|| actor.to_string());
+    match event {
+        Event::CaseStarted { applicant, .. } => (
+            "case_started",
+            None,
+            None,
+            None,
+            None,
+            None,
+            say(
+                lang,
+                &format!("Permohonan diajukan oleh {applicant}"),
+                &format!("Application submitted by {applicant}"),
+            ),
+        ),
+        Event::TaskOpened { task, step, actors, .. } => {
+            step_of.insert(*task, step.clone());
+            let desks = actors.iter().map(|a| label(a)).collect::<Vec<_>>().join(" / ");
+            (
+                "task_opened",
+                Some(*task),
+                Some(step.clone()),
+                Some(actors.join(",")),
+                None,
+                None,
+                say(
+                    lang,
+                    &format!("Berkas di {desks}: {}", step_text(step)),
+                    &format!("File at {desks}: {}", step_text(step)),
+                ),
+            )
+        }
+        Event::StepSkipped { step } => (
+            "step_skipped",
+            None,
+            Some(step.clone()),
+            None,
+            None,
+            None,
+            say(lang, &format!("Dilewati: {}", step_text(step)), &format!("Skipped: {}", step_text(step))),
+        ),
+        Event::TaskClaimed { task, user } => (
+            "task_claimed",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            None,
+            None,
+            say(lang, &format!("Diambil oleh {user}"), &format!("Taken by {user}")),
+        ),
+        Event::TaskReleased { task, user } => (
+            "task_released",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            None,
+            None,
+            say(lang, &format!("Dilepas oleh {user}"), &format!("Released by {user}")),
+        ),
+        Event::TaskCompleted { task, outcome, note, .. } => {
+            let step = step_of.get(task).cloned();
+            let what = step.as_deref().map(step_text).unwrap_or_default();
+            let outcome_text = outcome.as_deref().map(|o| format!(": {o}")).unwrap_or_default();
+            (
+                "task_completed",
+                Some(*task),
+                step,
+                None,
+                outcome.clone(),
+                note.clone(),
+                say(lang, &format!("Selesai {what}{outcome_text}"), &format!("Done {what}{outcome_text}")),
+            )
+        }
+        Event::ReworkStarted { task, outcome, round, .. } => (
+            "rework_started",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            Some(outcome.clone()),
+            None,
+            say(
+                lang,
+                &format!("Dikembalikan ke pemohon untuk dilengkapi (putaran {round})"),
+                &format!("Returned to the applicant for completion (round {round})"),
+            ),
+        ),
+        Event::ArtifactAttached { artifact, name, .. } => (
+            "artifact_attached",
+            None,
+            None,
+            None,
+            None,
+            None,
+            say(
+                lang,
+                &format!("Dokumen dilampirkan: {artifact} ({name})"),
+                &format!("Document attached: {artifact} ({name})"),
+            ),
+        ),
+        Event::DeadlinePassed { task } => (
+            "deadline_passed",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            None,
+            None,
+            say(lang, "Batas waktu langkah terlewati", "The step's time ran out"),
+        ),
+        Event::TaskEscalated { task, to } => (
+            "task_escalated",
+            Some(*task),
+            step_of.get(task).cloned(),
+            Some(to.clone()),
+            None,
+            None,
+            say(lang, &format!("Dieskalasi ke {}", label(to)), &format!("Escalated to {}", label(to))),
+        ),
+        Event::CaseEnded { end } => (
+            "case_ended",
+            None,
+            None,
+            None,
+            Some(end.clone()),
+            None,
+            say(lang, &format!("Selesai: {end}"), &format!("Finished: {end}")),
+        ),
+        Event::CaseWithdrawn { reason } => (
+            "case_withdrawn",
+            None,
+            None,
+            None,
+            None,
+            reason.clone(),
+            say(lang, "Permohonan ditarik", "Application withdrawn"),
+        ),
+        Event::CaseCancelled { reason } => (
+            "case_cancelled",
+            None,
+            None,
+            None,
+            None,
+            reason.clone(),
+            say(lang, "Permohonan dibatalkan", "Application cancelled"),
+        ),
+        other => {
+            let kind = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                .unwrap_or_default();
+            ("other", None, None, None, None, None, kind)
+        }
+    }
+}
+
+pub fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 90 {
+        format!("{}…", line.chars().take(89).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StartRequest {
+    pub sop: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The entry step, where the SOP offers a choice (counter or online).
+    pub entry: Option<String>,
+    /// Staff starting a case at the counter name the applicant; applicants apply for themselves.
+    pub applicant: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Started {
+    pub id: String,
+}
+
+#[utoipa::path(post, path = "/api/cases", request_body = StartRequest,
+    responses((status = 201, body = Started), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn start_case(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiJson(request): ApiJson<StartRequest>,
+) -> Response {
+    let target = request.sop.clone();
+    let result = start(&state, &auth.user, request, auth.lang)
+        .await
+        .map(|id| (StatusCode::CREATED, Json(Started { id: id.to_string() })));
+    audited(&state, &auth, "start", &target, result)
+}
+
+pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang) -> Result<CaseId, Problem> {
+    let d = state.engine.deployment(&request.sop, None).map_err(|e| Problem::runtime(&e, lang))?;
+    let applicant = if user.is_applicant() {
+        match &request.applicant {
+            Some(other) if other != &user.name && !user.is_staff() => {
+                return Err(Problem::forbidden(
+                    lang,
+                    "Pemohon hanya dapat mengajukan atas namanya sendiri.",
+                    "An applicant applies only in their own name.",
+                ))
+            }
+            Some(other) => other.clone(),
+            None => user.name.clone(),
+        }
+    } else if user.is_staff() && d.sop.actors.iter().any(|a| user.actors().contains(&a.id.name)) {
+        match &request.applicant {
+            Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+            _ => {
+                return Err(Problem::invalid(say(
+                    lang,
+                    "Sebutkan nama pemohon (`applicant`) untuk permohonan di loket.",
+                    "Name the applicant (`applicant`) for an application at the counter.",
+                )))
+            }
+        }
+    } else {
+        return Err(Problem::forbidden(
+            lang,
+            "Hanya pemohon dan petugas SOP ini yang dapat memulai permohonan.",
+            "Only applicants and this SOP's staff can start an application.",
+        ));
+    };
+    let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
+    state
+        .engine
+        .start_case(&request.sop, &applicant, fields, request.entry.as_deref())
+        .await
+        .map_err(|e| Problem::runtime(&e, lang))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+pub struct CaseFilter {
+    pub sop: Option<String>,
+    /// `active`, `ended`, `withdrawn`, `cancelled`.
+    pub status: Option<String>,
+    pub applicant: Option<String>,
+    /// Only cases with an overdue task or an overdue service clock.
+    pub overdue: Option<bool>,
+    /// At most this many (newest first); default 200.
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseRow {
+    pub id: String,
+    pub sop: String,
+    pub sop_title: String,
+    pub applicant: String,
+    pub status: String,
+    pub started: DateTime<Utc>,
+    pub desks: Vec<String>,
+    pub promised: Option<DateTime<Utc>>,
+    pub sla: Option<String>,
+    pub overdue: bool,
+}
+
+#[utoipa::path(get, path = "/api/cases", params(CaseFilter),
+    responses((status = 200, body = Vec<CaseRow>), (status = 401, body = Problem)))]
+pub async fn list_cases(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Query(filter): Query<CaseFilter>,
+) -> Result<Json<Vec<CaseRow>>, Problem> {
+    cases_for(&state, &auth.user, &filter, auth.lang).await.map(Json)
+}
+
+pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: Lang) -> Result<Vec<CaseRow>, Problem> {
+    let now = state.engine.now();
+    let mut ids = state.engine.store().case_ids().await.map_err(Problem::internal)?;
+    // UUID v7: newest last.
+    ids.sort();
+    ids.reverse();
+    let limit = filter.limit.unwrap_or(200).min(5000);
+    let mut rows = Vec::new();
+    for id in ids {
+        if rows.len() >= limit {
+            break;
+        }
+        let Ok(case) = state.engine.load(id).await else { continue };
+        if filter.sop.as_ref().is_some_and(|s| s != &case.sop)
+            || filter.status.as_ref().is_some_and(|s| s != case.status.word())
+            || filter.applicant.as_ref().is_some_and(|a| a != &case.applicant)
+        {
+            continue;
+        }
+        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        if !can_see(user, &case, &d) {
+            continue;
+        }
+        let v = view(&case, &d, now);
+        let overdue = v.open_tasks.iter().any(|t| t.sla == Sla::Overdue)
+            || v.case_due.as_ref().and_then(|c| c.sla).is_some_and(|s| matches!(s, Sla::Overdue | Sla::Missed));
+        if filter.overdue == Some(true) && !overdue {
+            continue;
+        }
+        let _ = lang;
+        rows.push(CaseRow {
+            id: case.id.to_string(),
+            sop: case.sop.clone(),
+            sop_title: d.sop.title.clone(),
+            applicant: case.applicant.clone(),
+            status: case.status.word().to_string(),
+            started: case.started,
+            desks: v
+                .open_tasks
+                .iter()
+                .flat_map(|t| t.actors.iter().map(|a| d.sop.actor(a).map(|x| x.label.clone()).unwrap_or(a.clone())))
+                .collect(),
+            promised: v.case_due.as_ref().and_then(|c| c.due),
+            sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
+            overdue,
+        });
+    }
+    Ok(rows)
+}
+
+#[utoipa::path(get, path = "/api/cases/{case}", params(("case" = String, Path)),
+    responses((status = 200, body = CaseOut), (status = 404, body = Problem)))]
+pub async fn get_case(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(case): Path<String>,
+) -> Result<Json<CaseOut>, Problem> {
+    let case = parse_case(&case, auth.lang)?;
+    let (loaded, d) = visible_case(&state, &auth.user, case, auth.lang).await?;
+    case_out(&state, &loaded, &d, auth.lang).await.map(Json)
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct ReasonRequest {
+    pub reason: Option<String>,
+}
+
+/// An optional JSON body `{"reason": "..."}`.
+fn reason_of(body: &[u8]) -> Result<Option<String>, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<ReasonRequest>(body)
+        .map(|r| r.reason.filter(|r| !r.trim().is_empty()))
+        .map_err(|e| Problem::bad_request(e.to_string()))
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/withdraw", params(("case" = String, Path)), request_body = ReasonRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn withdraw_case(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(case): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let target = case.clone();
+    let result = async {
+        let case = parse_case(&case, auth.lang)?;
+        let (loaded, _) = visible_case(&state, &auth.user, case, auth.lang).await?;
+        if !(auth.user.is_applicant() && loaded.applicant == auth.user.name) {
+            return Err(Problem::forbidden(
+                auth.lang,
+                "Hanya pemohonnya yang dapat menarik permohonan.",
+                "Only its applicant can withdraw an application.",
+            ));
+        }
+        let reason = reason_of(&body)?;
+        state
+            .engine
+            .withdraw(case, &Caller::new(auth.user.name.clone(), &[]), reason)
+            .await
+            .map_err(|e| Problem::runtime(&e, auth.lang))?;
+        Ok(StatusCode::NO_CONTENT)
+    }
+    .await;
+    audited(&state, &auth, "withdraw", &target, result)
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/cancel", params(("case" = String, Path)), request_body = ReasonRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel_case(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(case): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let target = case.clone();
+    let result = async {
+        require_admin(&auth)?;
+        let case = parse_case(&case, auth.lang)?;
+        let reason = reason_of(&body)?;
+        state
+            .engine
+            .cancel(case, &Caller::new(auth.user.name.clone(), &[]), reason)
+            .await
+            .map_err(|e| Problem::runtime(&e, auth.lang))?;
+        Ok(StatusCode::NO_CONTENT)
+    }
+    .await;
+    audited(&state, &auth, "cancel", &target, result)
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/artifacts", params(("case" = String, Path)),
+    request_body(content_type = "multipart/form-data", description = "`artifact` (the document id), optional `task`, and `file`"),
+    responses((status = 201), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_artifact(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(case): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let target = case.clone();
+    let result = async {
+        let case = parse_case(&case, auth.lang)?;
+        let multipart = multipart.map_err(|e| Problem::bad_request(e.body_text()))?;
+        let upload = read_upload(multipart, auth.lang).await?;
+        attach_upload(&state, &auth.user, case, upload, auth.lang).await?;
+        Ok(StatusCode::CREATED)
+    }
+    .await;
+    audited(&state, &auth, "attach", &target, result)
+}
+
+pub struct Upload {
+    pub artifact: String,
+    pub task: Option<TaskNo>,
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+pub async fn read_upload(mut multipart: Multipart, lang: Lang) -> Result<Upload, Problem> {
+    let mut artifact = None;
+    let mut task = None;
+    let mut file = None;
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                say(lang, "Berkas lebih besar dari 10 MiB.", "The file is larger than 10 MiB."),
+            )
+        } else {
+            Problem::bad_request(e.body_text())
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name().unwrap_or("") {
+            "artifact" => artifact = Some(field.text().await.map_err(too_large)?),
+            "task" => {
+                let text = field.text().await.map_err(too_large)?;
+                if !text.trim().is_empty() {
+                    task = Some(text.trim().parse::<TaskNo>().map_err(|_| {
+                        Problem::invalid(say(lang, "`task` harus nomor tugas.", "`task` must be a task number."))
+                    })?);
+                }
+            }
+            "file" => {
+                let name = field.file_name().unwrap_or("dokumen").to_string();
+                let media_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+                let bytes = field.bytes().await.map_err(too_large)?;
+                file = Some((name, media_type, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let Some(artifact) = artifact.filter(|a| !a.trim().is_empty()) else {
+        return Err(Problem::invalid(say(lang, "Pilih dokumennya (`artifact`).", "Choose the document (`artifact`).")));
+    };
+    let Some((name, media_type, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+        return Err(Problem::invalid(say(lang, "Lampirkan berkasnya (`file`).", "Attach the file (`file`).")));
+    };
+    Ok(Upload { artifact: artifact.trim().to_string(), task, name, media_type, bytes })
+}
+
+pub async fn attach_upload(
+    state: &State,
+    user: &User,
+    case: CaseId,
+    upload: Upload,
+    lang: Lang,
+) -> Result<(), Problem> {
+    let (loaded, d) = visible_case(state, user, case, lang).await?;
+    let caller = caller_for(user, &loaded, &d);
+    if caller.roles.is_empty() {
+        return Err(Problem::forbidden(
+            lang,
+            "Hanya pemohonnya dan petugas yang dapat melampirkan dokumen.",
+            "Only its applicant and staff can attach documents.",
+        ));
+    }
+    state
+        .engine
+        .attach(
+            case,
+            upload.task,
+            &caller,
+            &upload.artifact,
+            &upload.name,
+            &upload.media_type,
+            Attachment::Bytes(upload.bytes),
+        )
+        .await
+        .map_err(|e| Problem::runtime(&e, lang))
+}
+
+#[utoipa::path(get, path = "/api/cases/{case}/artifacts/{index}", params(("case" = String, Path), ("index" = usize, Path)),
+    responses((status = 200, description = "The document's bytes"), (status = 404, body = Problem)))]
+pub async fn download_artifact(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path((case, index)): Path<(String, usize)>,
+) -> Result<Response, Problem> {
+    let case = parse_case(&case, auth.lang)?;
+    let (loaded, _) = visible_case(&state, &auth.user, case, auth.lang).await?;
+    let Some(a) = loaded.attachments.get(index) else {
+        return Err(Problem::not_found(auth.lang, &say(auth.lang, "Dokumen", "The document")));
+    };
+    match &a.storage {
+        crate::runtime::event::Storage::Inline { base64 } => {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(base64).map_err(Problem::internal)?;
+            let disposition = format!("attachment; filename=\"{}\"", a.name.replace(['"', '\\', '\r', '\n'], "_"));
+            Ok(([(header::CONTENT_TYPE, a.media_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+                .into_response())
+        }
+        crate::runtime::event::Storage::Reference { uri } => {
+            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, uri.clone())]).into_response())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- tasks
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InboxItem {
+    pub case: String,
+    pub task: u32,
+    pub sop: String,
+    pub sop_title: String,
+    pub step: String,
+    pub number: String,
+    pub activity: String,
+    pub actors: Vec<String>,
+    pub applicant: String,
+    pub opened: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    /// Working minutes until due; negative when overdue.
+    pub working_minutes_left: i64,
+    pub sla: String,
+    pub claimed_by: Option<String>,
+    pub outcomes: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/tasks", responses((status = 200, body = Vec<InboxItem>), (status = 401, body = Problem)))]
+pub async fn inbox(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+) -> Result<Json<Vec<InboxItem>>, Problem> {
+    inbox_for(&state, &auth.user, auth.lang).await.map(Json)
+}
+
+/// The open tasks of the user's actor roles, and of their own applications' applicant steps.
+pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<InboxItem>, Problem> {
+    let now = state.engine.now();
+    let mut roles = user.actors();
+    let applicant_roles: Vec<String> = if user.is_applicant() {
+        state
+            .engine
+            .deployments()
+            .iter()
+            .flat_map(|d| d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    roles.extend(applicant_roles.iter().cloned());
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tasks = state.engine.inbox(&roles).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let mut out = Vec::new();
+    for t in tasks {
+        let Ok(case) = state.engine.load(t.case).await else { continue };
+        let staff_match = t.actors.iter().any(|a| user.actors().contains(a));
+        if !staff_match && case.applicant != user.name {
+            continue;
+        }
+        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let step = d.sop.step(&t.step);
+        let cal = &d.calendar;
+        let left = if now <= t.due {
+            cal.working_minutes_between(now, t.due) as i64
+        } else {
+            -(cal.working_minutes_between(t.due, now) as i64)
+        };
+        let opened = case.tasks.get(&t.task).map(|x| x.opened).unwrap_or(now);
+        let sla = crate::runtime::view::view(&case, &d, now)
+            .open_tasks
+            .iter()
+            .find(|x| x.task == t.task)
+            .map(|x| sla_word(x.sla))
+            .unwrap_or("on_time");
+        out.push(InboxItem {
+            case: t.case.to_string(),
+            task: t.task,
+            sop: case.sop.clone(),
+            sop_title: d.sop.title.clone(),
+            step: t.step.clone(),
+            number: step.map(|s| s.number.clone()).unwrap_or_default(),
+            activity: step.map(|s| s.activity.clone()).unwrap_or_default(),
+            actors: t.actors.clone(),
+            applicant: case.applicant.clone(),
+            opened,
+            due: t.due,
+            working_minutes_left: left,
+            sla: sla.to_string(),
+            claimed_by: t.claimed_by.clone(),
+            outcomes: step
+                .and_then(|s| s.decision.as_ref())
+                .map(|dec| dec.outcomes.iter().map(|o| o.name.name.clone()).collect())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+async fn task_command(
+    state: &State,
+    auth: &Auth,
+    case: &str,
+    action: &str,
+    run: impl AsyncFnOnce(CaseId, Caller) -> Result<(), RuntimeError>,
+) -> Result<StatusCode, Problem> {
+    let case = parse_case(case, auth.lang)?;
+    let (loaded, d) = visible_case(state, &auth.user, case, auth.lang).await?;
+    let caller = caller_for(&auth.user, &loaded, &d);
+    let _ = action;
+    run(case, caller).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/claim", params(("case" = String, Path), ("task" = u32, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn claim_task(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path((case, task)): Path<(String, TaskNo)>,
+) -> Response {
+    let engine = state.engine.clone();
+    let result =
+        task_command(&state, &auth, &case, "claim", async |c, caller| engine.claim(c, task, &caller).await).await;
+    audited(&state, &auth, "claim", &format!("{case}/{task}"), result)
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/release", params(("case" = String, Path), ("task" = u32, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn release_task(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path((case, task)): Path<(String, TaskNo)>,
+) -> Response {
+    let engine = state.engine.clone();
+    let result =
+        task_command(&state, &auth, &case, "release", async |c, caller| engine.release(c, task, &caller).await).await;
+    audited(&state, &auth, "release", &format!("{case}/{task}"), result)
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct CompleteRequest {
+    /// The decision's outcome, for a step that decides (`diterima`, `ditolak`...).
+    pub outcome: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/complete", params(("case" = String, Path), ("task" = u32, Path)),
+    request_body = CompleteRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn complete_task(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path((case, task)): Path<(String, TaskNo)>,
+    ApiJson(request): ApiJson<CompleteRequest>,
+) -> Response {
+    let result = complete(&state, &auth.user, &case, task, request, auth.lang).await.map(|()| StatusCode::NO_CONTENT);
+    audited(&state, &auth, "complete", &format!("{case}/{task}"), result)
+}
+
+pub async fn complete(
+    state: &State,
+    user: &User,
+    case: &str,
+    task: TaskNo,
+    request: CompleteRequest,
+    lang: Lang,
+) -> Result<(), Problem> {
+    let case = parse_case(case, lang)?;
+    let (loaded, d) = visible_case(state, user, case, lang).await?;
+    let caller = caller_for(user, &loaded, &d);
+    let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
+    let note = request.note.filter(|n| !n.trim().is_empty());
+    let outcome = request.outcome.filter(|o| !o.trim().is_empty());
+    state
+        .engine
+        .complete(case, task, &caller, Completion { outcome, fields, note })
+        .await
+        .map_err(|e| Problem::runtime(&e, lang))
+}
+
+// ---------------------------------------------------------------- reports
+
+#[derive(Serialize, utoipa::ToSchema, Default, Clone)]
+pub struct ReportRow {
+    pub sop: String,
+    /// The step id (per-step report) or the actor id (per-actor report).
+    pub key: String,
+    pub label: String,
+    pub open: u64,
+    pub completed: u64,
+    /// Tasks past their due instant: open ones now overdue and completed ones finished late.
+    pub overdue: u64,
+    /// Mean working minutes from opening to completion (completed tasks).
+    pub mean_minutes: f64,
+    /// The step's standard (per-step report; for actors the mean standard of their tasks).
+    pub standard_minutes: f64,
+}
+
+fn require_analyst(auth: &Auth) -> Result<(), Problem> {
+    if auth.user.is_analyst() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(
+            auth.lang,
+            "Hanya analis dan admin yang membaca laporan.",
+            "Only analysts and admins read reports.",
+        ))
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    pub sop: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/reports/steps", params(ReportQuery),
+    responses((status = 200, body = Vec<ReportRow>), (status = 403, body = Problem)))]
+pub async fn report_steps(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Query(query): Query<ReportQuery>,
+) -> Result<Json<Vec<ReportRow>>, Problem> {
+    require_analyst(&auth)?;
+    report(&state, query.sop.as_deref(), false).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/reports/actors", params(ReportQuery),
+    responses((status = 200, body = Vec<ReportRow>), (status = 403, body = Problem)))]
+pub async fn report_actors(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Query(query): Query<ReportQuery>,
+) -> Result<Json<Vec<ReportRow>>, Problem> {
+    require_analyst(&auth)?;
+    report(&state, query.sop.as_deref(), true).await.map(Json)
+}
+
+/// Counts and working time per step (or per actor) over every case.
+pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<Vec<ReportRow>, Problem> {
+    let now = state.engine.now();
+    let ids = state.engine.store().case_ids().await.map_err(Problem::internal)?;
+    // (sop, key) -> (row, total minutes, total standard, standard count)
+    let mut rows: BTreeMap<(String, String), (ReportRow, u64, u64, u64)> = BTreeMap::new();
+    for id in ids {
+        let Ok(case) = state.engine.load(id).await else { continue };
+        if sop.is_some_and(|s| s != case.sop) {
+            continue;
+        }
+        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let cal = &d.calendar;
+        for t in case.tasks.values() {
+            let step = d.sop.step(&t.step);
+            let standard = step
+                .and_then(|s| s.duration.as_ref())
+                .map(|x| x.value.working_minutes(cal.day_length_minutes()))
+                .unwrap_or(0);
+            let keys: Vec<(String, String)> = if by_actor {
+                t.actors
+                    .iter()
+                    .map(|a| (a.clone(), d.sop.actor(a).map(|x| x.label.clone()).unwrap_or(a.clone())))
+                    .collect()
+            } else {
+                vec![(
+                    t.step.clone(),
+                    step.map(|s| format!("{} {}", s.number, first_line(&s.activity))).unwrap_or(t.step.clone()),
+                )]
+            };
+            for (key, label) in keys {
+                let entry = rows.entry((case.sop.clone(), key.clone())).or_insert_with(|| {
+                    (ReportRow { sop: case.sop.clone(), key, label, ..Default::default() }, 0, 0, 0)
+                });
+                entry.2 += standard;
+                entry.3 += 1;
+                match t.status {
+                    TaskStatus::Open => {
+                        entry.0.open += 1;
+                        if now > t.due {
+                            entry.0.overdue += 1;
+                        }
+                    }
+                    TaskStatus::Completed => {
+                        entry.0.completed += 1;
+                        let closed = t.closed.unwrap_or(now);
+                        entry.1 += cal.working_minutes_between(t.opened, closed);
+                        if closed > t.due {
+                            entry.0.overdue += 1;
+                        }
+                    }
+                    TaskStatus::Expired | TaskStatus::Cancelled => {}
+                }
+            }
+        }
+    }
+    Ok(rows
+        .into_values()
+        .map(|(mut row, minutes, standard, count)| {
+            if row.completed > 0 {
+                row.mean_minutes = minutes as f64 / row.completed as f64;
+            }
+            if count > 0 {
+                row.standard_minutes = standard as f64 / count as f64;
+            }
+            row
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------- users and audit
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UserRequest {
+    pub name: String,
+    pub display: Option<String>,
+    /// `admin`, `analyst`, `applicant`, or an actor id of the SOPs (`front_office`...).
+    pub roles: Vec<String>,
+    /// Required when creating; when updating, changes the password.
+    pub password: Option<String>,
+}
+
+fn parse_roles(roles: &[String], lang: Lang) -> Result<Vec<Role>, Problem> {
+    let mut out = Vec::new();
+    for role in roles {
+        out.push(Role::parse(role).map_err(|e| Problem::invalid(say(lang, &format!("Peran tidak dikenal: {e}"), &e)))?);
+    }
+    if out.is_empty() {
+        return Err(Problem::invalid(say(lang, "Berikan setidaknya satu peran.", "Give at least one role.")));
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/api/users", responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
+pub async fn list_users(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+) -> Result<Json<Vec<User>>, Problem> {
+    require_admin(&auth)?;
+    state.accounts.users().map(Json).map_err(|e| Problem::account(&e, auth.lang))
+}
+
+#[utoipa::path(post, path = "/api/users", request_body = UserRequest,
+    responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_user(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiJson(request): ApiJson<UserRequest>,
+) -> Response {
+    let target = request.name.clone();
+    let result = (|| {
+        require_admin(&auth)?;
+        let roles = parse_roles(&request.roles, auth.lang)?;
+        let Some(password) = request.password.as_deref() else {
+            return Err(Problem::invalid(say(auth.lang, "Kata sandi wajib diisi.", "A password is required.")));
+        };
+        let user = User {
+            display: request.display.clone().unwrap_or(request.name.clone()),
+            name: request.name.clone(),
+            roles,
+        };
+        state.accounts.create_user(&user, password).map_err(|e| Problem::account(&e, auth.lang))?;
+        Ok((StatusCode::CREATED, Json(user)))
+    })();
+    audited(&state, &auth, "user_create", &target, result)
+}
+
+#[utoipa::path(put, path = "/api/users/{name}", params(("name" = String, Path)), request_body = UserRequest,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_user(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<UserRequest>,
+) -> Response {
+    let result = (|| {
+        require_admin(&auth)?;
+        let roles = parse_roles(&request.roles, auth.lang)?;
+        let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
+        state.accounts.update_user(&user, request.password.as_deref()).map_err(|e| Problem::account(&e, auth.lang))?;
+        Ok(Json(user))
+    })();
+    audited(&state, &auth, "user_update", &name, result)
+}
+
+#[utoipa::path(delete, path = "/api/users/{name}", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_user(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Response {
+    let result = (|| {
+        require_admin(&auth)?;
+        if name == auth.user.name {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                say(auth.lang, "Admin tidak dapat menghapus dirinya sendiri.", "An admin cannot delete themselves."),
+            ));
+        }
+        state.accounts.delete_user(&name).map_err(|e| Problem::account(&e, auth.lang))?;
+        Ok(StatusCode::NO_CONTENT)
+    })();
+    audited(&state, &auth, "user_delete", &name, result)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/audit", params(AuditQuery),
+    responses((status = 200, body = Vec<super::accounts::AuditEntry>), (status = 403, body = Problem)))]
+pub async fn audit_log(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Vec<super::accounts::AuditEntry>>, Problem> {
+    require_admin(&auth)?;
+    state
+        .accounts
+        .audit_entries(query.limit.unwrap_or(200).min(10_000))
+        .map(Json)
+        .map_err(|e| Problem::account(&e, auth.lang))
+}

@@ -1,0 +1,99 @@
+//! Who is asking, and in which language: a bearer token (API) or the session cookie (web).
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use std::sync::Arc;
+
+use super::accounts::User;
+use super::problem::Problem;
+use super::State;
+use crate::diagnostic::Lang;
+
+pub const SESSION_COOKIE: &str = "alur_session";
+pub const LANG_COOKIE: &str = "alur_lang";
+
+/// A signed-in user. Rejects with 401 problem details.
+pub struct Auth {
+    pub user: Arc<User>,
+    pub lang: Lang,
+    pub token: String,
+}
+
+/// The language of the answer: `?lang=`, then the language cookie, then `Accept-Language`;
+/// Bahasa Indonesia when nothing says otherwise.
+pub fn lang_of(parts: &Parts) -> Lang {
+    if let Some(query) = parts.uri.query() {
+        for pair in query.split('&') {
+            if let Some(value) = pair.strip_prefix("lang=") {
+                return Lang::from_locale(value);
+            }
+        }
+    }
+    if let Some(value) = cookie(parts, LANG_COOKIE) {
+        return Lang::from_locale(&value);
+    }
+    parts
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| Lang::from_locale(v.trim_start()))
+        .unwrap_or(Lang::Id)
+}
+
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    for header in parts.headers.get_all(header::COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if k == name {
+                    return Some(v.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        if value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(value[7..].trim().to_string());
+        }
+    }
+    cookie(parts, SESSION_COOKIE)
+}
+
+/// The signed-in user of a request, if any.
+pub fn user_of(parts: &Parts, state: &State) -> Result<Option<(Arc<User>, String)>, Problem> {
+    let Some(token) = token_of(parts) else { return Ok(None) };
+    match state.accounts.authenticate(&token) {
+        Ok(Some(user)) => Ok(Some((user, token))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(Problem::internal(e)),
+    }
+}
+
+impl FromRequestParts<State> for Auth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        match user_of(parts, state)? {
+            Some((user, token)) => Ok(Auth { user, lang, token }),
+            None => Err(Problem::unauthenticated(lang)),
+        }
+    }
+}
+
+/// The reader's language, for handlers that need no sign-in.
+pub struct Language(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Language(lang_of(parts)))
+    }
+}

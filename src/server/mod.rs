@@ -1,0 +1,153 @@
+//! Stage 5: `alur serve`. The engine behind an HTTP JSON API (`api`) and server-rendered web
+//! pages (`web`) for office staff, applicants, analysts and admins, with sign-in and roles
+//! (`accounts`, `auth`). Nothing here knows any one SOP: pages and endpoints are built from
+//! the deployed models.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod openapi;
+pub mod problem;
+pub mod web;
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::Lang;
+use crate::runtime::{Clock, Engine, SqliteStore, SystemClock};
+use accounts::{Accounts, Role, User};
+use catalog::Catalog;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub accounts: Arc<Accounts>,
+    pub catalog: Catalog,
+    /// Set the `Secure` flag on the session cookie (serve behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub type State = Arc<AppState>;
+
+/// The whole application: API, web pages, and problem-details answers for unknown API paths.
+pub fn router(state: State) -> Router {
+    Router::new().merge(api::routes()).merge(web::routes()).with_state(state)
+}
+
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    pub sop_dir: PathBuf,
+    pub demo: bool,
+    pub secure_cookies: bool,
+    pub lang: Lang,
+}
+
+/// Opens the database, deploys the SOPs, makes the first admin if there is none, starts the
+/// timer service, and serves until Ctrl-C.
+pub async fn serve(options: ServeOptions) -> Result<(), String> {
+    let lang = options.lang;
+    let say = |id: &str, en: &str| problem::say(lang, id, en);
+    let store = SqliteStore::open(&options.db).map_err(|e| format!("{}: {e}", options.db.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = Arc::new(Engine::new(Arc::new(store), clock.clone()).await.map_err(|e| e.to_string())?);
+    engine.recover().await.map_err(|e| e.to_string())?;
+    let accounts = Arc::new(Accounts::open(Some(&options.db)).map_err(|e| e.to_string())?);
+    let catalog = Catalog::new(&options.sop_dir);
+    let state = Arc::new(AppState {
+        engine: engine.clone(),
+        accounts: accounts.clone(),
+        catalog,
+        secure_cookies: options.secure_cookies,
+    });
+    let report = state.catalog.reload(&engine).await;
+    for line in report.lines(lang) {
+        println!("{line}");
+    }
+    if accounts.user_count().map_err(|e| e.to_string())? == 0 {
+        let password = std::env::var("ALUR_ADMIN_PASSWORD").unwrap_or_else(|_| accounts::random_password());
+        let admin =
+            User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
+        accounts.create_user(&admin, &password).map_err(|e| e.to_string())?;
+        println!(
+            "{}",
+            say(
+                &format!(
+                    "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}` (gantilah segera)."
+                ),
+                &format!("First admin created: sign in as `admin` with password `{password}` (change it soon)."),
+            )
+        );
+    }
+    if options.demo {
+        for line in seed_demo_users(&state)? {
+            println!("{line}");
+        }
+    }
+    let (stop_timers, stop) = tokio::sync::watch::channel(false);
+    let timers = tokio::spawn(crate::runtime::timer::run(engine.clone(), clock, stop, |error| {
+        eprintln!("alur: timer: {error}");
+    }));
+    let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| format!("{}: {e}", options.addr))?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        say(
+            &format!("alur berjalan di {url}  (Ctrl-C untuk berhenti)"),
+            &format!("alur is serving on {url}  (Ctrl-C to stop)")
+        )
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stop_timers.send(true);
+    let _ = timers.await;
+    Ok(())
+}
+
+/// The demo password of every demo user.
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// One user per actor of the deployed SOPs (named after the actor id), an applicant and an
+/// analyst, all with the password `demo`. Users that exist already are left alone.
+pub fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
+    let mut users: Vec<User> = vec![
+        User { name: "pemohon".into(), display: "Pemohon Demo".into(), roles: vec![Role::Applicant] },
+        User { name: "analis".into(), display: "Analis Demo".into(), roles: vec![Role::Analyst] },
+    ];
+    let mut actors: std::collections::BTreeMap<String, String> = Default::default();
+    for d in state.engine.deployments() {
+        for actor in &d.sop.actors {
+            if matches!(actor.kind, crate::model::ActorKind::Staff | crate::model::ActorKind::External) {
+                actors.entry(actor.id.name.clone()).or_insert_with(|| actor.label.clone());
+            }
+        }
+    }
+    for (id, label) in actors {
+        users.push(User { name: id.clone(), display: label, roles: vec![Role::Actor(id)] });
+    }
+    let mut lines = Vec::new();
+    for user in users {
+        match state.accounts.create_user(&user, DEMO_PASSWORD) {
+            Ok(()) => lines.push(format!(
+                "demo: {} ({}) / {DEMO_PASSWORD}",
+                user.name,
+                user.roles.iter().map(Role::label).collect::<Vec<_>>().join(", ")
+            )),
+            Err(accounts::AccountError::Exists(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(lines)
+}
+
+/// The SOP folder's calendars: `sop/calendars`.
+pub fn calendar_dir(sop_dir: &Path) -> PathBuf {
+    sop_dir.join("calendars")
+}

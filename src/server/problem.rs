@@ -1,0 +1,169 @@
+//! Errors as RFC 9457 problem details: a stable `code` for programs, the right HTTP status,
+//! and a `detail` a person can act on, in Bahasa Indonesia or English.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::accounts::AccountError;
+use crate::diagnostic::Lang;
+use crate::runtime::RuntimeError;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `/problems/<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `invalid_input`, `payload_too_large`, `bad_request`, `internal`.
+    pub code: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_string(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn unauthenticated(lang: Lang) -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            say(
+                lang,
+                "Silakan masuk dulu (token atau sesi tidak ada, salah, atau kedaluwarsa).",
+                "Sign in first (the token or session is missing, wrong or expired).",
+            ),
+        )
+    }
+
+    pub fn forbidden(lang: Lang, id: &str, en: &str) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", say(lang, id, en))
+    }
+
+    pub fn not_found(lang: Lang, what: &str) -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            say(lang, &format!("{what} tidak ditemukan."), &format!("{what} was not found.")),
+        )
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail.to_string())
+    }
+
+    /// A refused engine command: the status says what kind of refusal it is.
+    pub fn runtime(error: &RuntimeError, lang: Lang) -> Problem {
+        use RuntimeError as E;
+        let (status, code) = match error {
+            E::UnknownCase(_) | E::UnknownTask { .. } | E::UnknownSop(_) | E::UnknownVersion { .. } => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            E::TaskNotOpen { .. }
+            | E::CaseClosed { .. }
+            | E::ClaimedByOther { .. }
+            | E::Conflict(_)
+            | E::RoundLimit { .. } => (StatusCode::CONFLICT, "conflict"),
+            E::WrongActor { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            E::UnknownOutcome { .. }
+            | E::OutcomeRequired { .. }
+            | E::NoDecision { .. }
+            | E::UnknownField { .. }
+            | E::FieldType { .. }
+            | E::UnknownArtifact { .. }
+            | E::InvalidSop(_)
+            | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        Problem::new(status, code, runtime_message(error, lang))
+    }
+
+    pub fn account(error: &AccountError, lang: Lang) -> Problem {
+        match error {
+            AccountError::Exists(name) => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                say(lang, &format!("Pengguna `{name}` sudah ada."), &format!("User `{name}` exists already.")),
+            ),
+            AccountError::Unknown(name) => Problem::not_found(lang, &format!("`{name}`")),
+            AccountError::Invalid(message) => Problem::invalid(message.clone()),
+            AccountError::Backend(message) => Problem::internal(message),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(&self)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+pub fn say(lang: Lang, id: &str, en: &str) -> String {
+    match lang {
+        Lang::Id => id.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
+/// A refused command in the reader's language.
+pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
+    use RuntimeError as E;
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        E::UnknownCase(case) => format!("Perkara {case} tidak ada."),
+        E::UnknownTask { case, task } => format!("Perkara {case} tidak punya tugas {task}."),
+        E::UnknownSop(sop) => format!("SOP `{sop}` belum di-deploy."),
+        E::UnknownVersion { sop, version } => format!("SOP `{sop}` tidak punya versi {version}."),
+        E::TaskNotOpen { task, state } => format!("Tugas {task} tidak terbuka lagi (statusnya {state})."),
+        E::CaseClosed { case, state } => format!("Perkara {case} sudah {state}; tidak ada lagi yang bisa dilakukan."),
+        E::WrongActor { task, actor, expected } => {
+            format!("Tugas {task} milik {expected}, bukan {actor}.")
+        }
+        E::ClaimedByOther { task, by } => format!("Tugas {task} sedang dikerjakan oleh {by}."),
+        E::UnknownOutcome { step, outcome, allowed } => {
+            format!("Langkah `{step}` tidak punya keputusan `{outcome}` (pilihannya: {allowed}).")
+        }
+        E::OutcomeRequired { step, allowed } => {
+            format!("Langkah `{step}` memerlukan keputusan: salah satu dari {allowed}.")
+        }
+        E::NoDecision { step } => format!("Langkah `{step}` tidak mengambil keputusan."),
+        E::RoundLimit { outcome, rounds } => {
+            format!("`{outcome}` sudah dipilih {rounds} kali, batas yang diizinkan SOP.")
+        }
+        E::UnknownField { field } => format!("Isian `{field}` tidak ada di SOP ini."),
+        E::FieldType { field, expected, got } => format!("Isian `{field}` harus {expected}, bukan {got}."),
+        E::UnknownArtifact { artifact } => format!("`{artifact}` bukan dokumen SOP ini."),
+        E::InvalidSop(message) => format!("SOP tidak dapat dikompilasi: {message}"),
+        E::Calendar(name) => format!("Kalender `{name}` tidak dapat dipakai."),
+        E::Conflict(case) => {
+            format!("Perkara {case} diubah orang lain pada saat yang sama; muat ulang lalu coba lagi.")
+        }
+        E::Store(message) => format!("Penyimpanan: {message}"),
+    }
+}
