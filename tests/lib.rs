@@ -14,5 +14,6 @@ mod holidays_crosscheck;
 mod language;
 mod properties;
 mod runtime;
+mod serve_api;
 mod sops;
 mod store;

@@ -133,6 +133,9 @@ async fn claims_race_and_only_the_claimer_may_complete() {
         Err(RuntimeError::ClaimedByOther { .. })
     ));
     engine.release(case, 1, &a).await.unwrap();
+    // Releasing is for the task's own actors, even when nobody holds it (a bug once let anyone).
+    let outsider = Caller::new("kabid", &["kabid"]);
+    assert!(matches!(engine.release(case, 1, &outsider).await, Err(RuntimeError::WrongActor { .. })));
     engine.claim(case, 1, &b).await.unwrap();
     engine.complete(case, 1, &b, Completion::default()).await.unwrap();
 }

@@ -382,6 +382,7 @@ impl Engine {
     async fn release_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
         let state = self.read(case, fresh).await?;
         let t = Self::open_task(&state, task)?;
+        Self::check_role(t, caller)?;
         match &t.claimed_by {
             Some(by) if by == &caller.user => {}
             Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.clone() }),

@@ -356,7 +356,7 @@ fn require_admin(auth: &Auth) -> Result<(), Problem> {
 }
 
 #[utoipa::path(post, path = "/api/sops", request_body = DeployRequest,
-    responses((status = 201, body = FileReport), (status = 422, body = FileReport), (status = 403, body = Problem)))]
+    responses((status = 201, body = FileReport), (status = 422, body = Problem, description = "The checker's report is in `report`"), (status = 403, body = Problem)))]
 pub async fn deploy_sop(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
@@ -391,7 +391,15 @@ async fn deploy_upload(state: &State, auth: &Auth, request: DeployRequest) -> Re
             "This file holds no `sop` (fragment libraries are deployed with the SOPs that use them).",
         ))),
         Some(report) if report.refused.is_some() => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(report)).into_response())
+            let rendered = match auth.lang {
+                Lang::Id => &report.rendered_id,
+                Lang::En => &report.rendered_en,
+            };
+            let detail = match &report.refused {
+                Some(why) if report.errors == 0 => why.clone(),
+                _ => rendered.clone(),
+            };
+            Err(Problem::invalid(detail).with("report", serde_json::to_value(&report).unwrap_or_default()))
         }
         Some(report) => Ok((StatusCode::CREATED, Json(report)).into_response()),
     }

@@ -20,6 +20,10 @@ pub struct Problem {
     /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
     /// `invalid_input`, `payload_too_large`, `bad_request`, `internal`.
     pub code: String,
+    /// Extension members (RFC 9457 §3.2), e.g. the checker's `report` of a refused SOP.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -30,7 +34,13 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code: code.to_string(),
+            extensions: serde_json::Map::new(),
         }
+    }
+
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Problem {
+        self.extensions.insert(key.to_string(), value);
+        self
     }
 
     pub fn status(&self) -> StatusCode {

@@ -1,0 +1,525 @@
+//! The JSON API of `alur serve`, through the router: who may see and do what (one table),
+//! problem details for bad input, and that a refused request changes nothing.
+
+use alur::runtime::{Engine, ManualClock, MemoryStore};
+use alur::server::accounts::{Accounts, Role, User};
+use alur::server::catalog::Catalog;
+use alur::server::{router, AppState};
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use tower::ServiceExt;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The roles of the matrix: one user each (the owner of the case and another applicant,
+/// two desks of the LKS SOP, a desk of another SOP only, an analyst, an admin).
+const ROLES: [&str; 8] = ["anon", "owner", "stranger", "fo", "bo", "dishub", "analyst", "admin"];
+
+struct Users {
+    accounts: Arc<Accounts>,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+/// Users are made once: argon2 is slow on purpose.
+fn users() -> &'static Users {
+    static USERS: OnceLock<Users> = OnceLock::new();
+    USERS.get_or_init(|| {
+        let accounts = Arc::new(Accounts::open(None).unwrap());
+        let spec: [(&str, &str, Vec<Role>); 8] = [
+            ("owner", "warga1", vec![Role::Applicant]),
+            ("stranger", "warga2", vec![Role::Applicant]),
+            ("fo", "fo1", vec![Role::Actor("front_office".into())]),
+            ("bo", "bo1", vec![Role::Actor("back_office".into())]),
+            ("dishub", "dishub1", vec![Role::Actor("dishub".into())]),
+            ("analyst", "analis1", vec![Role::Analyst]),
+            ("admin", "admin1", vec![Role::Admin]),
+            ("spare", "spare1", vec![Role::Applicant]),
+        ];
+        let mut tokens = std::collections::HashMap::new();
+        for (key, name, roles) in spec {
+            accounts.create_user(&User { name: name.into(), display: name.into(), roles }, "rahasia").unwrap();
+            let (token, _) = accounts.sign_in(name, "rahasia").unwrap().unwrap();
+            tokens.insert(key, token);
+        }
+        Users { accounts, tokens }
+    })
+}
+
+struct App {
+    state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+    case: String,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A fresh engine on a copy of `sop/`, with one LKS case of `warga1` waiting at verification
+/// (task 2, front office) and one document attached.
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    let report = catalog.reload(&engine).await;
+    assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
+    let state = Arc::new(AppState { engine, accounts: users().accounts.clone(), catalog, secure_cookies: false });
+    let mut app = App { state, _dir: dir, case: String::new() };
+    app.case = app.new_case().await;
+    app
+}
+
+impl App {
+    /// A new LKS case of `warga1` at verification, with one document attached.
+    async fn new_case(&self) -> String {
+        let (status, body) = self.call("owner", Method::POST, "/api/cases", Some(json!({"sop": "lks_lksa"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let case = body["id"].as_str().unwrap().to_string();
+        let path = format!("/api/cases/{case}/tasks/1/complete");
+        let (status, body) = self.call("owner", Method::POST, &path, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, _) = self.upload("owner", &case, "persyaratan", b"%PDF-1.4 akta").await;
+        assert_eq!(status, StatusCode::CREATED);
+        case
+    }
+
+    async fn request(&self, request: Request<Body>) -> (StatusCode, Value, String) {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type =
+            response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value, content_type)
+    }
+
+    async fn call(&self, who: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = users().tokens.get(who) {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .unwrap();
+        let (status, value, content_type) = self.request(request).await;
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                content_type,
+                "application/problem+json",
+                "{method_path} answers problem details",
+                method_path = path
+            );
+            assert_eq!(value["status"].as_u64(), Some(status.as_u16() as u64));
+            assert!(value["code"].is_string() && value["detail"].is_string(), "{value}");
+        }
+        (status, value)
+    }
+
+    async fn upload(&self, who: &str, case: &str, artifact: &str, bytes: &[u8]) -> (StatusCode, Value) {
+        let boundary = "XyZbOuNdArY";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\n{artifact}\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"akta.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/cases/{case}/artifacts"))
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+        if let Some(token) = users().tokens.get(who) {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let (status, value, _) = self.request(builder.body(Body::from(body)).unwrap()).await;
+        (status, value)
+    }
+
+    /// The number of events of the case: a refused request must not change it.
+    async fn events(&self) -> usize {
+        self.events_of(&self.case).await
+    }
+
+    async fn events_of(&self, case: &str) -> usize {
+        self.state.engine.history(case.parse().unwrap()).await.unwrap().len()
+    }
+}
+
+/// Every endpoint for every role. Each cell runs on a case of its own, so a cell that
+/// changes something cannot hide what the next one may do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix() {
+    // Expected statuses in the order of ROLES:
+    //      anon owner stranger fo   bo   dishub analyst admin
+    type Row = (&'static str, Method, &'static str, Option<Value>, [u16; 8]);
+    let rows: Vec<Row> = vec![
+        ("me", Method::GET, "/api/me", None, [401, 200, 200, 200, 200, 200, 200, 200]),
+        ("sop list", Method::GET, "/api/sops", None, [401, 200, 200, 200, 200, 200, 200, 200]),
+        ("sop detail", Method::GET, "/api/sops/lks_lksa", None, [401, 403, 403, 200, 200, 200, 200, 200]),
+        (
+            "deploy",
+            Method::POST,
+            "/api/sops",
+            Some(
+                json!({"file": "baru.sop", "source": include_str!("../sop/izin-reklame.sop").replace("sop izin_reklame", "sop izin_baru")}),
+            ),
+            [401, 403, 403, 403, 403, 403, 403, 201],
+        ),
+        ("reload", Method::POST, "/api/sops/reload", None, [401, 403, 403, 403, 403, 403, 403, 200]),
+        ("case list", Method::GET, "/api/cases", None, [401, 200, 200, 200, 200, 200, 200, 200]),
+        ("case", Method::GET, "/api/cases/{case}", None, [401, 200, 404, 200, 200, 404, 200, 200]),
+        (
+            "start",
+            Method::POST,
+            "/api/cases",
+            Some(json!({"sop": "lks_lksa", "applicant": "warga1"})),
+            [401, 201, 403, 201, 201, 403, 403, 403],
+        ),
+        ("inbox", Method::GET, "/api/tasks", None, [401, 200, 200, 200, 200, 200, 200, 200]),
+        ("claim", Method::POST, "/api/cases/{case}/tasks/2/claim", None, [401, 403, 404, 204, 403, 404, 403, 403]),
+        ("release", Method::POST, "/api/cases/{case}/tasks/2/release", None, [401, 403, 404, 204, 403, 404, 403, 403]),
+        (
+            "complete",
+            Method::POST,
+            "/api/cases/{case}/tasks/2/complete",
+            Some(json!({"outcome": "diterima", "note": "lengkap"})),
+            [401, 403, 404, 204, 403, 404, 403, 403],
+        ),
+        ("withdraw", Method::POST, "/api/cases/{case}/withdraw", None, [401, 204, 404, 403, 403, 404, 403, 403]),
+        ("cancel", Method::POST, "/api/cases/{case}/cancel", None, [401, 403, 403, 403, 403, 403, 403, 204]),
+        ("download", Method::GET, "/api/cases/{case}/artifacts/0", None, [401, 200, 404, 200, 200, 404, 200, 200]),
+        ("report steps", Method::GET, "/api/reports/steps", None, [401, 403, 403, 403, 403, 403, 200, 200]),
+        ("report actors", Method::GET, "/api/reports/actors", None, [401, 403, 403, 403, 403, 403, 200, 200]),
+        ("users", Method::GET, "/api/users", None, [401, 403, 403, 403, 403, 403, 403, 200]),
+        (
+            "user update",
+            Method::PUT,
+            "/api/users/spare1",
+            Some(json!({"name": "spare1", "roles": ["applicant"]})),
+            [401, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        ("user delete", Method::DELETE, "/api/users/nobody", None, [401, 403, 403, 403, 403, 403, 403, 404]),
+        ("audit", Method::GET, "/api/audit", None, [401, 403, 403, 403, 403, 403, 403, 200]),
+        ("openapi", Method::GET, "/api/openapi.json", None, [200, 200, 200, 200, 200, 200, 200, 200]),
+    ];
+    let mut failures = Vec::new();
+    let app = app().await;
+    for (name, method, path, body, expected) in &rows {
+        for (role, want) in ROLES.iter().zip(expected) {
+            let case = app.new_case().await;
+            let before = app.events_of(&case).await;
+            let path = path.replace("{case}", &case);
+            let (status, answer) = app.call(role, method.clone(), &path, body.clone()).await;
+            if status.as_u16() != *want {
+                failures.push(format!("{name} as {role}: {status} (expected {want}) {answer}"));
+            }
+            if !status.is_success() && app.events_of(&case).await != before {
+                failures.push(format!("{name} as {role}: refused with {status} but the case changed"));
+            }
+        }
+    }
+    // Uploads (multipart) the same way.
+    let upload_expected = [401, 201, 404, 201, 201, 404, 403, 403];
+    for (role, want) in ROLES.iter().zip(upload_expected) {
+        let case = app.new_case().await;
+        let (status, answer) = app.upload(role, &case, "persyaratan", b"isi").await;
+        if status.as_u16() != want {
+            failures.push(format!("upload as {role}: {status} (expected {want}) {answer}"));
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+}
+
+/// What a list shows depends on who asks: nobody sees a case that is not theirs to see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_show_only_what_a_role_may_see() {
+    let app = app().await;
+    let expected = [("owner", 1), ("stranger", 0), ("fo", 1), ("bo", 1), ("dishub", 0), ("analyst", 1), ("admin", 1)];
+    for (role, n) in expected {
+        let (status, cases) = app.call(role, Method::GET, "/api/cases", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cases.as_array().unwrap().len(), n, "cases seen by {role}");
+    }
+    let inbox = [("owner", 0), ("stranger", 0), ("fo", 1), ("bo", 0), ("analyst", 0)];
+    for (role, n) in inbox {
+        let (_, tasks) = app.call(role, Method::GET, "/api/tasks", None).await;
+        assert_eq!(tasks.as_array().unwrap().len(), n, "inbox of {role}: {tasks}");
+    }
+    let (_, tasks) = app.call("fo", Method::GET, "/api/tasks", None).await;
+    let task = &tasks[0];
+    assert_eq!(task["step"], "verifikasi");
+    assert_eq!(task["outcomes"], json!(["diterima", "ditolak"]));
+    assert!(task["working_minutes_left"].as_i64().unwrap() <= 10);
+}
+
+/// The LKS SOP worked through the API alone, with one return to the applicant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lks_case_through_the_api() {
+    let app = app().await;
+    let case = app.case.clone();
+    let complete = |who: &'static str, task: u32, outcome: Option<&'static str>| {
+        let path = format!("/api/cases/{case}/tasks/{task}/complete");
+        let body = json!({"outcome": outcome, "note": "ok"});
+        let app = &app;
+        async move {
+            let (status, answer) = app.call(who, Method::POST, &path, Some(body)).await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "task {task} by {who}: {answer}");
+        }
+    };
+    complete("fo", 2, Some("ditolak")).await;
+    // Back with the applicant: the tracker says so.
+    let (_, seen) = app.call("owner", Method::GET, &format!("/api/cases/{case}"), None).await;
+    assert_eq!(seen["desks"][0]["actor"], "pemohon", "{seen}");
+    let (_, inbox) = app.call("owner", Method::GET, "/api/tasks", None).await;
+    assert_eq!(inbox[0]["step"], "ajukan");
+    complete("owner", 3, None).await;
+    complete("fo", 4, Some("diterima")).await;
+    let (_, seen) = app.call("owner", Method::GET, &format!("/api/cases/{case}"), None).await;
+    assert_eq!(seen["desks"][0]["label"], "Back Office");
+    let kinds: Vec<&str> = seen["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"rework_started"), "{kinds:?}");
+    assert!(seen["promised"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_problem_details_and_changes_nothing() {
+    let app = app().await;
+    let case = app.case.clone();
+    let before = app.events().await;
+    let raw = |method: Method, path: String, content_type: &str, body: Vec<u8>| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["fo"]))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let complete = format!("/api/cases/{case}/tasks/2/complete");
+    // Malformed JSON.
+    let (status, problem, _) =
+        app.request(raw(Method::POST, complete.clone(), "application/json", b"{\"outcome\":".to_vec())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    // Wrong types.
+    let (status, problem, _) =
+        app.request(raw(Method::POST, complete.clone(), "application/json", br#"{"outcome": 5}"#.to_vec())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "invalid_input");
+    // Oversized body.
+    let huge = format!(r#"{{"note": "{}"}}"#, "x".repeat(alur::server::api::JSON_LIMIT + 10));
+    let (status, problem, _) =
+        app.request(raw(Method::POST, complete.clone(), "application/json", huge.into_bytes())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+    // Not JSON at all.
+    let (status, _, _) = app.request(raw(Method::POST, complete.clone(), "text/plain", b"diterima".to_vec())).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // An outcome the step does not have, a field the SOP does not have, a wrong field type.
+    let (status, problem) = app.call("fo", Method::POST, &complete, Some(json!({"outcome": "mungkin"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["detail"].as_str().unwrap().contains("diterima, ditolak"), "{problem}");
+    let (status, _) =
+        app.call("fo", Method::POST, &complete, Some(json!({"outcome": "diterima", "fields": {"tidak_ada": 1}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A decision without its outcome.
+    let (status, _) = app.call("fo", Method::POST, &complete, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Unknown ids.
+    for path in [
+        "/api/cases/not-a-case".to_string(),
+        format!("/api/cases/{}", uuid::Uuid::now_v7()),
+        format!("/api/cases/{case}/tasks/99/complete"),
+        "/api/sops/tidak_ada".to_string(),
+        "/api/tidak/ada".to_string(),
+    ] {
+        let method = if path.ends_with("complete") { Method::POST } else { Method::GET };
+        let body = if method == Method::POST { Some(json!({})) } else { None };
+        let (status, problem) = app.call("fo", method, &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {problem}");
+    }
+    // A forged token and no token at all.
+    let forged = Request::builder()
+        .uri("/api/tasks")
+        .header(header::AUTHORIZATION, "Bearer alur_0000000000000000000000000000000000000000000000000000000000000000")
+        .body(Body::empty())
+        .unwrap();
+    let (status, problem, _) = app.request(forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem["code"], "unauthenticated");
+    assert_eq!(app.events().await, before, "nothing changed");
+    // Completing a task twice: the second gets a conflict and the history has one completion.
+    let (status, _) = app.call("fo", Method::POST, &complete, Some(json!({"outcome": "diterima"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = app.events().await;
+    let (status, problem) = app.call("fo", Method::POST, &complete, Some(json!({"outcome": "diterima"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(app.events().await, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_completions_race_and_exactly_one_wins() {
+    let app = app().await;
+    let path = format!("/api/cases/{}/tasks/2/complete", app.case);
+    let body = Some(json!({"outcome": "diterima"}));
+    let (a, b) = tokio::join!(
+        app.call("fo", Method::POST, &path, body.clone()),
+        app.call("fo", Method::POST, &path, body.clone())
+    );
+    let mut statuses = [a.0.as_u16(), b.0.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [204, 409]);
+    let history = app.state.engine.history(app.case.parse().unwrap()).await.unwrap();
+    let completions =
+        history.iter().filter(|r| matches!(r.event, alur::runtime::Event::TaskCompleted { task: 2, .. })).count();
+    assert_eq!(completions, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_or_signed_out_token_is_refused() {
+    let accounts = Accounts::open(None).unwrap();
+    accounts
+        .create_user(&User { name: "sesaat".into(), display: "S".into(), roles: vec![Role::Analyst] }, "rahasia")
+        .unwrap();
+    assert!(accounts.sign_in("sesaat", "salah").unwrap().is_none(), "a wrong password gives no token");
+    let (token, expires) = accounts.sign_in("sesaat", "rahasia").unwrap().unwrap();
+    assert!(expires > Utc::now());
+    assert!(accounts.authenticate(&token).unwrap().is_some());
+    accounts.sign_out(&token).unwrap();
+    assert!(accounts.authenticate(&token).unwrap().is_none(), "signed out");
+    // Sign-in through the API, then sign-out through the API.
+    let app = app().await;
+    let login = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"user": "spare1", "password": "rahasia"}).to_string()))
+        .unwrap();
+    let (status, answer, _) = app.request(login).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let token = answer["token"].as_str().unwrap().to_string();
+    let with = |method: Method, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.request(with(Method::GET, "/api/me")).await.0, StatusCode::OK);
+    assert_eq!(app.request(with(Method::POST, "/api/logout")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.request(with(Method::GET, "/api/me")).await.0, StatusCode::UNAUTHORIZED);
+    // A wrong password through the API: 401, and the audit log has it.
+    let bad = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"user": "spare1", "password": "x"}).to_string()))
+        .unwrap();
+    assert_eq!(app.request(bad).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_is_in_the_audit_log_with_its_user() {
+    let app = app().await;
+    let path = format!("/api/cases/{}/tasks/2/complete", app.case);
+    app.call("fo", Method::POST, &path, Some(json!({"outcome": "diterima"}))).await;
+    app.call("bo", Method::POST, &format!("/api/cases/{}/tasks/3/claim", app.case), None).await;
+    let (status, entries) = app.call("admin", Method::GET, "/api/audit?limit=50", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = entries.as_array().unwrap();
+    let has = |user: &str, action: &str, status: u64| {
+        entries.iter().any(|e| e["user"] == user && e["action"] == action && e["status"] == status)
+    };
+    assert!(has("fo1", "complete", 204), "{entries:?}");
+    assert!(has("bo1", "claim", 204));
+    assert!(has("warga1", "start", 201));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_sop_with_errors_is_refused_and_the_old_version_keeps_serving() {
+    let app = app().await;
+    let broken = "sop lks_lksa \"rusak\" {\n    langkah 1 a oleh tidak_ada {\n        waktu 5 menit\n    }\n}\n";
+    let (status, report) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lks-lksa.sop", "source": broken}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+    assert!(report["report"]["errors"].as_u64().unwrap() >= 1);
+    assert!(report["report"]["rendered_en"].as_str().unwrap().contains("tidak_ada"), "{report}");
+    let on_disk = std::fs::read_to_string(app.state.catalog.sop_dir().join("lks-lksa.sop")).unwrap();
+    assert!(on_disk.contains("Kepala Dinas"), "the file on disk is untouched");
+    let (_, sop) = app.call("analyst", Method::GET, "/api/sops/lks_lksa", None).await;
+    assert_eq!(sop["version"], 1);
+    assert_eq!(sop["timing"]["steps"].as_array().unwrap().len(), 9);
+    // A name that tries to leave the folder.
+    let (status, _) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "../etc.sop", "source": broken}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_endpoint() {
+    let app = app().await;
+    let (status, doc) = app.call("anon", Method::GET, "/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/login",
+        "/api/sops",
+        "/api/sops/{sop}",
+        "/api/cases",
+        "/api/cases/{case}",
+        "/api/tasks",
+        "/api/cases/{case}/tasks/{task}/complete",
+        "/api/cases/{case}/artifacts",
+        "/api/reports/steps",
+        "/api/reports/actors",
+        "/api/users",
+        "/api/audit",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_follow_the_readers_language() {
+    let app = app().await;
+    let path = format!("/api/cases/{}/tasks/2/complete", app.case);
+    let ask = |lang: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(path.clone())
+            .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["fo"]))
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"outcome": "mungkin"}).to_string()))
+            .unwrap()
+    };
+    let (_, id, _) = app.request(ask("id-ID")).await;
+    let (_, en, _) = app.request(ask("en-US,en;q=0.9")).await;
+    assert!(id["detail"].as_str().unwrap().starts_with("Langkah `verifikasi` tidak punya keputusan"), "{id}");
+    assert!(en["detail"].as_str().unwrap().starts_with("step `verifikasi` has no outcome"), "{en}");
+}
