@@ -425,7 +425,12 @@ fn write_audit(conn: &mut Connection, entries: &[AuditEntry]) -> Result<(), Acco
 
 /// Writes audit entries in batches until every sender is gone.
 fn audit_writer(mut conn: Connection, receiver: mpsc::Receiver<AuditEntry>) {
+    // The audit log shares the database file with the events: commit it without an fsync of
+    // its own (WAL makes it durable with the next checkpoint or event commit) and in batches,
+    // so it takes the write lock rarely and briefly.
+    let _ = conn.execute_batch("PRAGMA synchronous=NORMAL;");
     while let Ok(first) = receiver.recv() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
         let mut batch = vec![first];
         batch.extend(receiver.try_iter());
         if let Err(error) = write_audit(&mut conn, &batch) {
