@@ -19,6 +19,7 @@ mod case;
 mod check;
 mod format;
 mod inspect;
+mod render;
 mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -110,6 +111,17 @@ enum Command {
         #[arg(long, default_value = "sop", global = true)]
         sop_dir: PathBuf,
     },
+    /// Render an SOP: the official document (html, md), its flowchart (svg), the state graph
+    /// (mermaid, dot) or BPMN 2.0 XML (bpmn).
+    Render {
+        file: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum)]
+        to: render::RenderFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -137,6 +149,7 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
+        Command::Render { file, to, output } => render::run(&file, to, output, lang),
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 
