@@ -61,7 +61,17 @@ pub fn run(file: &Path, to: RenderFormat, output: Option<PathBuf>, lang: Lang) -
         );
         return ExitCode::from(EXIT_ERRORS);
     }
-    let Some(sop) = &compiled.sop else { return ExitCode::from(EXIT_ERRORS) };
+    let Some(sop) = &compiled.sop else {
+        eprintln!(
+            "alur: {}: {}",
+            file.display(),
+            match lang {
+                Lang::Id => "berkas ini tidak berisi SOP (hanya kalender atau potongan); render berkas `sop ... { }`",
+                Lang::En => "this file holds no SOP (only calendars or fragments); render a file with `sop ... { }`",
+            }
+        );
+        return ExitCode::from(EXIT_ERRORS);
+    };
     let text = render::render(sop, to.into(), lang);
     match output {
         Some(path) => {

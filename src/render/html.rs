@@ -200,6 +200,7 @@ table.sop tr.total td.label { text-align: center; }
 .legend { margin-top: 3mm; font-size: 8pt; display: flex; gap: 6mm; align-items: center; }
 .legend span { display: inline-flex; align-items: center; gap: 1.5mm; }
 .empty { color: #666; }
+.standards { margin-top: 2mm; font-size: 7.5pt; }
 "#;
 
 pub fn render(sop: &Sop, labels: &Labels) -> String {
@@ -391,10 +392,55 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
                 esc(&total_text(sop, labels.lang))
             );
         }
-        out.push_str("</tbody>\n</table>\n</section>\n");
+        out.push_str("</tbody>\n</table>\n");
+        if !bottom_band && !sop.header.service_standards.is_empty() {
+            let _ = write!(out, "<div class=\"standards\"><b>{}:</b> ", esc(labels.service_standard));
+            let items: Vec<String> = sop
+                .header
+                .service_standards
+                .iter()
+                .map(|st| {
+                    let mut s = String::new();
+                    if let Some(label) = &st.label {
+                        s.push_str(&format!("{label}: "));
+                    }
+                    s.push_str(&st.duration.display(labels.lang));
+                    if let Some(from) = &st.from {
+                        s.push_str(&format!(" {}", clock_point(sop, from, true, labels.lang)));
+                    }
+                    if let Some(until) = &st.until {
+                        s.push_str(&format!(" {}", clock_point(sop, until, false, labels.lang)));
+                    }
+                    s
+                })
+                .collect();
+            out.push_str(&esc(&items.join("; ")));
+            out.push_str("</div>\n");
+        }
+        out.push_str("</section>\n");
     }
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// A service standard's clock point in words: "setelah langkah 3 (verifikasi)".
+fn clock_point(sop: &Sop, point: &crate::model::ClockPoint, from: bool, lang: Lang) -> String {
+    use crate::model::ClockPoint::{EndOf, StartOf};
+    let name = point.step().as_str();
+    let step = match sop.step(name) {
+        Some(step) => format!("{} ({})", step.number, super::text::outcome_text(name)),
+        None => name.to_string(),
+    };
+    match (lang, from, point) {
+        (Lang::Id, true, StartOf(_)) => format!("sejak langkah {step} dimulai"),
+        (Lang::Id, true, EndOf(_)) => format!("setelah langkah {step}"),
+        (Lang::Id, false, StartOf(_)) => format!("sampai langkah {step} dimulai"),
+        (Lang::Id, false, EndOf(_)) => format!("sampai langkah {step} selesai"),
+        (Lang::En, true, StartOf(_)) => format!("from the start of step {step}"),
+        (Lang::En, true, EndOf(_)) => format!("after step {step}"),
+        (Lang::En, false, StartOf(_)) => format!("until step {step} starts"),
+        (Lang::En, false, EndOf(_)) => format!("until step {step} ends"),
+    }
 }
 
 fn list(out: &mut String, items: &[String], labels: &Labels) {
@@ -430,12 +476,17 @@ fn identity(out: &mut String, sop: &Sop, labels: &Labels, total_pages: usize) {
         (labels.revised, date(h.revised)),
         (labels.effective, date(h.effective)),
     ];
+    let mut rows = rows;
+    if let Some(version) = &h.version {
+        rows.push((labels.version, version.clone()));
+    }
     for (i, (label, value)) in rows.iter().enumerate() {
         out.push_str("<tr>");
         if i == 0 {
             let _ = write!(
                 out,
-                "<td class=\"agency\" rowspan=\"6\"><div class=\"seal\">LOGO</div><div class=\"kind\">{}</div><div>{}</div></td>",
+                "<td class=\"agency\" rowspan=\"{}\"><div class=\"seal\">LOGO</div><div class=\"kind\">{}</div><div>{}</div></td>",
+                rows.len() + 2,
                 esc(&labels.sop.to_uppercase()),
                 esc(&agency.to_uppercase())
             );

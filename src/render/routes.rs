@@ -112,6 +112,8 @@ fn follow(
         Some(Node::Step { step }) => found.push((Dest::Step(*step), label, rework)),
         Some(Node::End { end }) => found.push((Dest::End(*end), label, rework)),
         Some(_) => {
+            // Only a cycle through routing nodes alone is cut; a node met again on another
+            // branch (a join after a decision) is followed again, so each outcome is seen.
             if !seen.insert(node) {
                 return;
             }
@@ -125,6 +127,7 @@ fn follow(
                 let next = join(label.clone(), edge_label(sop, edge.weight(), labels));
                 follow(sop, edge.target(), next, rework || is_rework, seen, labels, found);
             }
+            seen.remove(&node);
         }
         None => {}
     }

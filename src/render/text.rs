@@ -52,6 +52,7 @@ pub struct Labels {
     pub continued_from: &'static str,
     pub continued_on: &'static str,
     pub version: &'static str,
+    pub service_standard: &'static str,
     pub empty: &'static str,
 }
 
@@ -105,6 +106,8 @@ impl Labels {
                 continued_from: "sambungan dari halaman",
                 continued_on: "bersambung ke halaman",
                 version: "Versi",
+                service_standard: "Standar pelayanan",
+
                 empty: "-",
             },
             Lang::En => Labels {
@@ -154,6 +157,8 @@ impl Labels {
                 continued_from: "continued from page",
                 continued_on: "continued on page",
                 version: "Version",
+                service_standard: "Service standard",
+
                 empty: "-",
             },
         }
