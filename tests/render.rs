@@ -803,3 +803,61 @@ fn chromium_prints_the_lks_document_and_the_screenshot_is_saved() {
     }
     println!("screenshot: {}", png.display());
 }
+
+#[test]
+fn bpmn_js_opens_every_export_laid_out_without_warnings() {
+    let viewer = Path::new(ROOT).join("tests/bpmn/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js");
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Process::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let (Some(chromium), true) = (chromium, viewer.exists()) else {
+        assert!(!must_not_skip(), "needs Chromium and bpmn-js (cd tests/bpmn && npm ci)");
+        println!("SKIPPED: needs Chromium and bpmn-js (cd tests/bpmn && npm ci)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for path in shipped_sops() {
+        let sop = compile(&path);
+        let xml = render(&sop, Format::Bpmn, Lang::Id);
+        let page = dir.path().join("view.html");
+        let script = r#"
+const viewer = new BpmnJS({ container: '#c' });
+viewer.importXML(XML).then(r => {
+  const all = viewer.get('elementRegistry').getAll();
+  const shapes = all.filter(e => !e.waypoints && e.type !== 'bpmn:Collaboration').length;
+  const edges = all.filter(e => e.waypoints).length;
+  document.getElementById('log').textContent = 'RESULT ' + JSON.stringify({ warnings: r.warnings.map(w => w.message), shapes, edges });
+}).catch(e => { document.getElementById('log').textContent = 'RESULT ' + JSON.stringify({ error: e.message }); });
+"#;
+        let html = format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"/><script src=\"file://{}\"></script></head><body><div id=\"c\" style=\"width:1600px;height:900px\"></div><pre id=\"log\">PENDING</pre><script>const XML = {};{script}</script></body></html>",
+            viewer.display(),
+            serde_json::to_string(&xml).unwrap().replace("</", "<\\/")
+        );
+        std::fs::write(&page, html).unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let out = Process::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=10000"])
+            .arg("--allow-file-access-from-files")
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let json =
+            dom.split("RESULT ").nth(1).and_then(|s| s.split("</pre>").next()).unwrap_or_else(|| panic!("{dom}"));
+        let json = json.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let result: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(result.get("error").is_none(), "{}: bpmn-js refused the file: {result}", path.display());
+        assert_eq!(result["warnings"], serde_json::json!([]), "{}", path.display());
+        let doc = parse_xml(&xml);
+        let di_shapes = doc.find_all(|e| e.name == "bpmndi:BPMNShape").len();
+        let di_edges = doc.find_all(|e| e.name == "bpmndi:BPMNEdge").len();
+        let flows = doc.find_all(|e| e.name == "bpmn:sequenceFlow").len();
+        assert_eq!(di_edges, flows);
+        // bpmn-js draws every shape and edge of the diagram (plus labels of its own).
+        assert!(result["shapes"].as_u64().unwrap() as usize >= di_shapes, "{}: {result}", path.display());
+        assert!(result["edges"].as_u64().unwrap() as usize >= flows, "{}: {result}", path.display());
+    }
+}

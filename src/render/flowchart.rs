@@ -101,6 +101,8 @@ pub struct Sheet<'p, 'a> {
     pub x0: f64,
     pub col_w: f64,
     pub rows: Vec<Row>,
+    /// Where the actor columns start (below a title or header drawn around the sheet).
+    pub grid_top: f64,
     /// Top of the band above the rows, when this page continues from another one.
     pub top_band: Option<f64>,
     /// Top of the band below the rows, when the table continues on another page.
@@ -309,11 +311,12 @@ impl Sheet<'_, '_> {
             let actor = sop.actors.get(c).map(|a| a.id.name.as_str()).unwrap_or("");
             let _ = write!(
                 out,
-                "<rect class=\"lane\" data-actor=\"{}\" data-col=\"{c}\" x=\"{}\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.2\"/>",
+                "<rect class=\"lane\" data-actor=\"{}\" data-col=\"{c}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.2\"/>",
                 esc(actor),
                 num(self.col_left(c)),
+                num(self.grid_top),
                 num(self.col_w),
-                num(self.height)
+                num(self.height - self.grid_top)
             );
         }
         for row in &self.rows {

@@ -280,6 +280,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             x0: 0.0,
             col_w,
             rows,
+            grid_top: 0.0,
             top_band: top_band.then_some(0.0),
             bottom_band: bottom_band.then_some(bottom_top),
             height: y,

@@ -41,13 +41,14 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         rows.push(Row { step: i, top: y, height });
         y += height;
     }
-    let height = y + 1.0;
-    let width = NUMBER_W + COL_W * n as f64 + 1.0;
+    let height = y;
+    let width = NUMBER_W + COL_W * n as f64;
     let sheet = Sheet {
         plan: &plan,
         x0: NUMBER_W,
         col_w: COL_W,
         rows,
+        grid_top: TITLE_H + HEADER_H,
         top_band: None,
         bottom_band: None,
         height,
@@ -58,10 +59,10 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sop-flowchart\" data-sop=\"{}\" width=\"{w}mm\" height=\"{h}mm\" viewBox=\"0 0 {w} {h}\" font-family=\"Arial, Helvetica, sans-serif\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sop-flowchart\" data-sop=\"{}\" width=\"{w}mm\" height=\"{h}mm\" viewBox=\"-0.5 -0.5 {w} {h}\" font-family=\"Arial, Helvetica, sans-serif\">",
         esc(&sop.id.name),
-        w = width,
-        h = height
+        w = width + 1.0,
+        h = height + 1.0
     );
     let _ = write!(out, "<title>{}</title>", esc(&sop.title));
     let _ = write!(out, "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>");
