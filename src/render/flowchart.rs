@@ -238,6 +238,7 @@ impl Sheet<'_, '_> {
     }
 
     /// An arrow going down the table from (x, y) below row `from` (None: the top band) into row `to`.
+    #[expect(clippy::too_many_arguments, reason = "a point, two rows, a point and a channel: each one a plain number")]
     fn down(&self, x: f64, y: f64, from: Option<usize>, to: usize, tx: f64, tcol: usize, k: usize) -> Vec<Pt> {
         let first = from.map_or(0, |f| f + 1);
         let ty = self.entry_top(to);
@@ -466,7 +467,7 @@ impl Sheet<'_, '_> {
                             let k = right_exits[route.from];
                             right_exits[route.from] += 1;
                             let chan = self.col_left(fcol) + self.col_w - 0.9 - (k % 3) as f64 * 0.6;
-                            let y = s.cy + k as f64 * 0.0;
+                            let y = s.cy;
                             let bt = self.band(ti);
                             let pts =
                                 simplify(vec![(s.right(), y), (chan, y), (chan, bt), (t.cx, bt), (t.cx, t.top())]);
@@ -495,20 +496,19 @@ impl Sheet<'_, '_> {
                         }
                     }
                 }
-                (Some(fi), None) if end.is_some() => {
-                    if self.plan.shapes[route.from] != Shape::Terminator {
-                        let s = self.placed(fi);
-                        let x2 = (s.right() + 3.5).min(self.col_left(fcol) + self.col_w - 0.3);
-                        let y = s.cy + 0.0;
-                        self.arrow(out, &[(s.right(), y), (x2.max(s.right() + 1.0), y)], dashed);
-                        let end_label = end.and_then(|e| sop.ends.get(e)).map(|e| e.id.name.as_str()).unwrap_or("");
-                        let text = match &route.label {
-                            Some(l) => format!("{l} \u{2192} {}", super::text::outcome_text(end_label)),
-                            None => format!("\u{2192} {}", super::text::outcome_text(end_label)),
-                        };
-                        self.label(out, s.cx, s.bottom() + 2.4, "middle", &text);
-                    }
+                (Some(fi), None) if end.is_some() && self.plan.shapes[route.from] != Shape::Terminator => {
+                    let s = self.placed(fi);
+                    let x2 = (s.right() + 3.5).min(self.col_left(fcol) + self.col_w - 0.3);
+                    self.arrow(out, &[(s.right(), s.cy), (x2.max(s.right() + 1.0), s.cy)], dashed);
+                    let end_label = end.and_then(|e| sop.ends.get(e)).map(|e| e.id.name.as_str()).unwrap_or("");
+                    let text = match &route.label {
+                        Some(l) => format!("{l} \u{2192} {}", super::text::outcome_text(end_label)),
+                        None => format!("\u{2192} {}", super::text::outcome_text(end_label)),
+                    };
+                    self.label(out, s.cx, s.bottom() + 2.4, "middle", &text);
                 }
+                // The capsule that ends the procedure is its own end.
+                (Some(_), None) if end.is_some() => {}
                 (Some(fi), None) => {
                     // Leaves this page: to an off-page connector.
                     let s = self.placed(fi);

@@ -303,9 +303,9 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         for _ in 0..n {
             let _ = write!(out, "<col style=\"width:{col_w:.3}mm\"/>");
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<col style=\"width:{REQ_W}mm\"/><col style=\"width:{TIME_W}mm\"/><col style=\"width:{OUTPUT_W}mm\"/><col style=\"width:{NOTES_W}mm\"/></colgroup>\n"
+            "<col style=\"width:{REQ_W}mm\"/><col style=\"width:{TIME_W}mm\"/><col style=\"width:{OUTPUT_W}mm\"/><col style=\"width:{NOTES_W}mm\"/></colgroup>"
         );
         let _ = write!(
             out,
@@ -344,9 +344,9 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             format!("<td class=\"{class}\"><div class=\"c\" style=\"height:{:.3}mm\">{}</div></td>", h - PX, esc(text))
         };
         if top_band {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr class=\"band\">{}{}{flow_cell}<td colspan=\"4\"><div class=\"c\" style=\"height:{:.3}mm\"></div></td></tr>\n",
+                "<tr class=\"band\">{}{}{flow_cell}<td colspan=\"4\"><div class=\"c\" style=\"height:{:.3}mm\"></div></td></tr>",
                 cell(BAND, "no", ""),
                 cell(BAND, "activity", ""),
                 BAND - PX
@@ -367,9 +367,9 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
                 out.push_str(&flow_cell);
                 flow_pending = false;
             }
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "{}{}{}{}</tr>\n",
+                "{}{}{}{}</tr>",
                 cell(h, "requirements", &c.requirements),
                 cell(h, "time", &c.time),
                 cell(h, "output", &c.output),
@@ -377,17 +377,17 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             );
         }
         if bottom_band {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr class=\"band\">{}{}<td colspan=\"4\"><div class=\"c\" style=\"height:{:.3}mm\"></div></td></tr>\n",
+                "<tr class=\"band\">{}{}<td colspan=\"4\"><div class=\"c\" style=\"height:{:.3}mm\"></div></td></tr>",
                 cell(BAND, "no", ""),
                 cell(BAND, "activity", ""),
                 BAND - PX
             );
         } else {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr class=\"total\"><td class=\"label\" colspan=\"{}\">{}</td><td class=\"total-time\" colspan=\"2\">{}</td><td></td></tr>\n",
+                "<tr class=\"total\"><td class=\"label\" colspan=\"{}\">{}</td><td class=\"total-time\" colspan=\"2\">{}</td><td></td></tr>",
                 n + 3,
                 esc(labels.total),
                 esc(&total_text(sop, labels.lang))
@@ -492,7 +492,7 @@ fn identity(out: &mut String, sop: &Sop, labels: &Labels, total_pages: usize) {
                 esc(&agency.to_uppercase())
             );
         }
-        let _ = write!(out, "<th>{}</th><td class=\"ident-{}\">{}</td></tr>\n", esc(label), i, esc(value));
+        let _ = writeln!(out, "<th>{}</th><td class=\"ident-{}\">{}</td></tr>", esc(label), i, esc(value));
     }
     let _ = write!(out, "<tr><th>{}</th><td class=\"sign\">", esc(labels.approved_by));
     match &h.approved_by {

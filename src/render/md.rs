@@ -107,7 +107,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             .collect();
         if !routes.is_empty() {
             if !notes.is_empty() {
-                notes.push_str(" ");
+                notes.push(' ');
             }
             notes.push_str(&format!("[{}]", routes.join("; ")));
         }
