@@ -861,3 +861,49 @@ viewer.importXML(XML).then(r => {
         assert!(result["edges"].as_u64().unwrap() as usize >= flows, "{}: {result}", path.display());
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Mutated SOPs render in every format without panicking, even with errors in them (an
+    /// editor previews files as they are typed), and a clean one always gives well-formed XML.
+    #[test]
+    fn mutated_sops_render_without_panicking(
+        file in proptest::sample::select(vec!["lks-lksa.sop", "izin-reklame.sop", "persetujuan-lingkungan.sop"]),
+        edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0usize..3, proptest::sample::select(vec![
+            "}", "\"", "-> lanjut", "paralel {", "alternatif {", "kembali ke ajukan", "jika", "oleh pemohon dan", "langkah 99 x oleh pemohon {",
+            "\n", "keputusan {", "selesai", "<&>", "lanjut ke", "panggil \"x.sop\"",
+        ])), 1..6),
+    ) {
+        let mut text = std::fs::read_to_string(sop_path(file)).unwrap();
+        for (at, op, piece) in edits {
+            let mut index = at.index(text.len() + 1);
+            while !text.is_char_boundary(index) {
+                index -= 1;
+            }
+            match op {
+                0 => text.insert_str(index, piece),
+                1 => {
+                    let mut end = (index + piece.len()).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(index..end, "");
+                }
+                _ => text.insert_str(index, &format!(" {piece} ")),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mutated.sop");
+        std::fs::write(&path, &text).unwrap();
+        let compiled = compile_path(&path, &Options::default());
+        if let Some(sop) = &compiled.sop {
+            for format in Format::ALL {
+                let out = render(sop, format, Lang::Id);
+                if !compiled.has_errors() && matches!(format, Format::Html | Format::Svg | Format::Bpmn) {
+                    parse_xml(&out);
+                }
+            }
+        }
+    }
+}
