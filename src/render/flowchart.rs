@@ -461,8 +461,9 @@ impl Sheet<'_, '_> {
                             Dest::Step(t) => self.plan.sop.steps.get(t).is_some() && t > r.from,
                             Dest::End(_) => false,
                         };
-                        let secondary = route.from_decision
-                            && self.plan.routes[..ri].iter().any(|r| r.from == route.from && !r.deadline && forward(r));
+                        // The first route down leaves from the bottom, any further one from the side.
+                        let secondary =
+                            self.plan.routes[..ri].iter().any(|r| r.from == route.from && !r.deadline && forward(r));
                         if secondary || route.deadline {
                             let k = right_exits[route.from];
                             right_exits[route.from] += 1;
@@ -473,7 +474,7 @@ impl Sheet<'_, '_> {
                                 simplify(vec![(s.right(), y), (chan, y), (chan, bt), (t.cx, bt), (t.cx, t.top())]);
                             self.arrow(out, &pts, dashed);
                             if let Some(l) = &route.label {
-                                self.label(out, s.right() + 0.4, s.cy - 0.8, "start", l);
+                                self.label(out, s.right() + 0.4, s.cy - 0.8 + k as f64 * 3.2, "start", l);
                             }
                         } else {
                             let k = channel_uses[tcol];
@@ -497,15 +498,36 @@ impl Sheet<'_, '_> {
                     }
                 }
                 (Some(fi), None) if end.is_some() && self.plan.shapes[route.from] != Shape::Terminator => {
+                    // A short arrow out of the symbol, named after the end it reaches: the
+                    // first to the right, the next down, the next to the left.
                     let s = self.placed(fi);
-                    let x2 = (s.right() + 3.5).min(self.col_left(fcol) + self.col_w - 0.3);
-                    self.arrow(out, &[(s.right(), s.cy), (x2.max(s.right() + 1.0), s.cy)], dashed);
-                    let end_label = end.and_then(|e| sop.ends.get(e)).map(|e| e.id.name.as_str()).unwrap_or("");
+                    let j = self.plan.routes[..ri]
+                        .iter()
+                        .filter(|r| r.from == route.from && matches!(r.to, Dest::End(_)))
+                        .count();
+                    let end_name = end.and_then(|e| sop.ends.get(e)).map(|e| e.id.name.as_str()).unwrap_or("");
+                    let end_text = super::text::outcome_text(end_name);
                     let text = match &route.label {
-                        Some(l) => format!("{l} \u{2192} {}", super::text::outcome_text(end_label)),
-                        None => format!("\u{2192} {}", super::text::outcome_text(end_label)),
+                        Some(l) if *l == end_text => l.clone(),
+                        Some(l) => format!("{l} \u{2192} {end_text}"),
+                        None => format!("\u{2192} {end_text}"),
                     };
-                    self.label(out, s.cx, s.bottom() + 2.4, "middle", &text);
+                    match j % 3 {
+                        0 => {
+                            let x2 = (s.right() + 3.5).min(self.col_left(fcol) + self.col_w - 0.3).max(s.right() + 1.5);
+                            self.arrow(out, &[(s.right(), s.cy), (x2, s.cy)], dashed);
+                            self.label(out, s.right() + 0.3, s.cy - 0.8, "start", &text);
+                        }
+                        1 => {
+                            self.arrow(out, &[(s.cx, s.bottom()), (s.cx, s.bottom() + 2.6)], dashed);
+                            self.label(out, s.cx + 0.8, s.bottom() + 2.4, "start", &text);
+                        }
+                        _ => {
+                            let x2 = (s.left() - 3.5).max(self.col_left(fcol) + 0.3).min(s.left() - 1.5);
+                            self.arrow(out, &[(s.left(), s.cy), (x2, s.cy)], dashed);
+                            self.label(out, s.left() - 0.3, s.cy - 0.8, "end", &text);
+                        }
+                    }
                 }
                 // The capsule that ends the procedure is its own end.
                 (Some(_), None) if end.is_some() => {}
