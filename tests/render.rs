@@ -672,7 +672,7 @@ fn run_on_spiff(sop_file: &str, plan: serde_json::Value) -> Option<serde_json::V
     let plan_file = dir.path().join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).unwrap();
     let out = Process::new("python3")
-        .arg(Path::new(ROOT).join("tests/bpmn/spiff_run.py"))
+        .arg(Path::new(ROOT).join("tests/tools/spiff_run.py"))
         .arg(&bpmn)
         .arg(sop.id.as_str())
         .arg(&plan_file)
@@ -804,51 +804,71 @@ fn chromium_prints_the_lks_document_and_the_screenshot_is_saved() {
     println!("screenshot: {}", png.display());
 }
 
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Process::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// A JavaScript tool from `tests/tools/node_modules` (installed by `npm ci` there), with
+/// Chromium to run it in; `None` (after printing SKIPPED) when either is missing outside CI.
+fn js_tool(script: &str) -> Option<(&'static str, PathBuf)> {
+    let path = Path::new(ROOT).join("tests/tools/node_modules").join(script);
+    match (chromium(), path.exists()) {
+        (Some(chromium), true) => Some((chromium, path)),
+        _ => {
+            assert!(!must_not_skip(), "needs Chromium and {script} (cd tests/tools && npm ci)");
+            println!("SKIPPED: needs Chromium and {script} (cd tests/tools && npm ci)");
+            None
+        }
+    }
+}
+
+/// Loads `script`, then runs `code` in headless Chromium with `INPUT` set to `input`; the code
+/// reports by setting `#log` to `RESULT <json>`.
+fn run_in_chromium(chromium: &str, script: &Path, input: &str, code: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"/><script src=\"file://{}\"></script></head><body><div id=\"c\" style=\"width:1600px;height:900px\"></div><pre id=\"log\">PENDING</pre><script>const INPUT = {};\nconst report = v => {{ document.getElementById('log').textContent = 'RESULT ' + JSON.stringify(v); }};\n{code}</script></body></html>",
+        script.display(),
+        serde_json::to_string(input).unwrap().replace("</", "<\\/")
+    );
+    std::fs::write(&page, html).unwrap();
+    let out = Process::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=10000"])
+        .arg("--allow-file-access-from-files")
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split("<pre id=\"log\">RESULT ")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no result from the page:\n{dom}"));
+    let json = json.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
 #[test]
 fn bpmn_js_opens_every_export_laid_out_without_warnings() {
-    let viewer = Path::new(ROOT).join("tests/bpmn/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js");
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| Process::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
-    let (Some(chromium), true) = (chromium, viewer.exists()) else {
-        assert!(!must_not_skip(), "needs Chromium and bpmn-js (cd tests/bpmn && npm ci)");
-        println!("SKIPPED: needs Chromium and bpmn-js (cd tests/bpmn && npm ci)");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((chromium, viewer)) = js_tool("bpmn-js/dist/bpmn-viewer.production.min.js") else { return };
+    let code = r#"
+const viewer = new BpmnJS({ container: '#c' });
+viewer.importXML(INPUT).then(r => {
+  const all = viewer.get('elementRegistry').getAll();
+  report({ warnings: r.warnings.map(w => w.message),
+           shapes: all.filter(e => !e.waypoints && e.type !== 'bpmn:Collaboration').length,
+           edges: all.filter(e => e.waypoints).length });
+}).catch(e => report({ error: String(e.message || e) }));
+"#;
     for path in shipped_sops() {
         let sop = compile(&path);
         let xml = render(&sop, Format::Bpmn, Lang::Id);
-        let page = dir.path().join("view.html");
-        let script = r#"
-const viewer = new BpmnJS({ container: '#c' });
-viewer.importXML(XML).then(r => {
-  const all = viewer.get('elementRegistry').getAll();
-  const shapes = all.filter(e => !e.waypoints && e.type !== 'bpmn:Collaboration').length;
-  const edges = all.filter(e => e.waypoints).length;
-  document.getElementById('log').textContent = 'RESULT ' + JSON.stringify({ warnings: r.warnings.map(w => w.message), shapes, edges });
-}).catch(e => { document.getElementById('log').textContent = 'RESULT ' + JSON.stringify({ error: e.message }); });
-"#;
-        let html = format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"/><script src=\"file://{}\"></script></head><body><div id=\"c\" style=\"width:1600px;height:900px\"></div><pre id=\"log\">PENDING</pre><script>const XML = {};{script}</script></body></html>",
-            viewer.display(),
-            serde_json::to_string(&xml).unwrap().replace("</", "<\\/")
-        );
-        std::fs::write(&page, html).unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let out = Process::new(chromium)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=10000"])
-            .arg("--allow-file-access-from-files")
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("--dump-dom")
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .unwrap();
-        let dom = String::from_utf8_lossy(&out.stdout);
-        let json =
-            dom.split("RESULT ").nth(1).and_then(|s| s.split("</pre>").next()).unwrap_or_else(|| panic!("{dom}"));
-        let json = json.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
-        let result: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let result = run_in_chromium(chromium, &viewer, &xml, code);
         assert!(result.get("error").is_none(), "{}: bpmn-js refused the file: {result}", path.display());
         assert_eq!(result["warnings"], serde_json::json!([]), "{}", path.display());
         let doc = parse_xml(&xml);
@@ -859,6 +879,61 @@ viewer.importXML(XML).then(r => {
         // bpmn-js draws every shape and edge of the diagram (plus labels of its own).
         assert!(result["shapes"].as_u64().unwrap() as usize >= di_shapes, "{}: {result}", path.display());
         assert!(result["edges"].as_u64().unwrap() as usize >= flows, "{}: {result}", path.display());
+    }
+}
+
+#[test]
+fn mermaid_parses_and_draws_every_export() {
+    let Some((chromium, mermaid)) = js_tool("mermaid/dist/mermaid.min.js") else { return };
+    let code = r#"
+mermaid.initialize({ startOnLoad: false });
+mermaid.render('graph', INPUT).then(r => {
+  document.getElementById('c').innerHTML = r.svg;
+  report({ nodes: document.querySelectorAll('#c .node').length,
+           clusters: document.querySelectorAll('#c .cluster').length });
+}).catch(e => report({ error: String(e.message || e) }));
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let tricky = dir.path().join("tricky.sop");
+    std::fs::write(&tricky, TRICKY).unwrap();
+    for path in shipped_sops().into_iter().chain([tricky]) {
+        let sop = compile(&path);
+        let text = render(&sop, Format::Mermaid, Lang::Id);
+        let result = run_in_chromium(chromium, &mermaid, &text, code);
+        assert!(result.get("error").is_none(), "{}: mermaid refused it: {result}\n{text}", path.display());
+        let lanes =
+            sop.actors.iter().filter(|a| sop.steps.iter().any(|s| s.actor_ids().next() == Some(a.id.as_str()))).count();
+        assert_eq!(result["clusters"].as_u64().unwrap() as usize, lanes, "{}: a lane per actor", path.display());
+        assert_eq!(result["nodes"].as_u64().unwrap() as usize, sop.flow.graph.node_count(), "{}", path.display());
+    }
+}
+
+#[test]
+fn graphviz_lays_out_every_dot_export() {
+    if Process::new("dot").arg("-V").output().is_err() {
+        assert!(!must_not_skip(), "Graphviz is not installed (apt-get install -y graphviz)");
+        println!("SKIPPED: Graphviz is not installed (apt-get install -y graphviz)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tricky = dir.path().join("tricky.sop");
+    std::fs::write(&tricky, TRICKY).unwrap();
+    for path in shipped_sops().into_iter().chain([tricky]) {
+        let sop = compile(&path);
+        let file = dir.path().join("graph.dot");
+        std::fs::write(&file, render(&sop, Format::Dot, Lang::Id)).unwrap();
+        let out = Process::new("dot").arg("-Tsvg").arg(&file).output().unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{}: graphviz warns: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        let svg = parse_xml(&String::from_utf8(out.stdout).unwrap());
+        let clusters = svg.find_all(|e| e.name == "g" && e.has_class("cluster")).len();
+        let nodes = svg.find_all(|e| e.name == "g" && e.has_class("node")).len();
+        let edges = svg.find_all(|e| e.name == "g" && e.has_class("edge")).len();
+        let lanes =
+            sop.actors.iter().filter(|a| sop.steps.iter().any(|s| s.actor_ids().next() == Some(a.id.as_str()))).count();
+        assert_eq!(clusters, lanes, "{}: a cluster per actor", path.display());
+        assert_eq!(nodes, sop.flow.graph.node_count());
+        assert_eq!(edges, sop.flow.graph.edge_count());
     }
 }
 
