@@ -148,7 +148,7 @@ struct BFlow {
 fn size(kind: Kind) -> (f64, f64) {
     match kind {
         Kind::Start | Kind::End => (36.0, 36.0),
-        Kind::Task { .. } => (110.0, 80.0),
+        Kind::Task { .. } => (150.0, 100.0),
         Kind::Exclusive | Kind::Parallel => (50.0, 50.0),
     }
 }
@@ -404,6 +404,15 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
     }
 
+    // What the flows never reach (a step entered only when a deadline routes there) goes after
+    // the rest, so it does not sit on the lane labels.
+    let last = (0..nodes.len()).filter(|&i| state[i] != 0).map(|i| nodes[i].layer).max().unwrap_or(0);
+    for (i, n) in nodes.iter_mut().enumerate() {
+        if state[i] == 0 {
+            n.layer = last + 1;
+        }
+    }
+
     // Positions: x by layer, y by lane (stacking nodes that share a lane and a layer).
     let n_lanes = sop.actors.len().max(1);
     let mut stack_of: HashMap<(usize, usize), usize> = HashMap::new();
@@ -419,10 +428,10 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             lane_rows[lane] = lane_rows[lane].max(count);
         }
     }
-    const LANE_ROW_H: f64 = 130.0;
+    const LANE_ROW_H: f64 = 140.0;
     const POOL_X: f64 = 20.0;
     const LANE_X: f64 = 50.0;
-    const LAYER_W: f64 = 150.0;
+    const LAYER_W: f64 = 190.0;
     let mut lane_top = vec![0.0; n_lanes + 1];
     lane_top[0] = 20.0;
     for l in 0..n_lanes {
