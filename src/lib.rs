@@ -12,6 +12,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod format;
 pub mod model;
+pub mod render;
 pub mod runtime;
 pub mod server;
 pub mod syntax;

@@ -13,6 +13,7 @@ mod crash;
 mod holidays_crosscheck;
 mod language;
 mod properties;
+mod render;
 mod runtime;
 mod serve_api;
 mod sops;

@@ -18,6 +18,7 @@ mod case;
 mod check;
 mod format;
 mod inspect;
+mod render;
 mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -126,6 +127,17 @@ enum Command {
         #[arg(long)]
         secure_cookies: bool,
     },
+    /// Render an SOP: the official document (html, md), its flowchart (svg), the state graph
+    /// (mermaid, dot) or BPMN 2.0 XML (bpmn).
+    Render {
+        file: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum)]
+        to: render::RenderFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -168,6 +180,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Render { file, to, output } => render::run(&file, to, output, lang),
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 

@@ -1,0 +1,129 @@
+//! The official document as Markdown: the identity block as a list and the table with each
+//! step's symbol marked in its actor column (▭ process, ◇ decision, ⬭ start or end), for
+//! review in a pull request or a wiki.
+
+use std::fmt::Write;
+
+use super::flowchart::{Plan, Shape};
+use super::routes::Dest;
+use super::text::{outcome_text, Labels};
+use crate::model::Sop;
+
+/// A table cell: pipes escaped, line breaks flattened, HTML-sensitive characters escaped.
+fn cell(text: &str) -> String {
+    let escaped = super::text::esc(text).replace('|', "\\|");
+    escaped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn render(sop: &Sop, labels: &Labels) -> String {
+    let plan = Plan::new(sop, labels);
+    let h = &sop.header;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", cell(&sop.title));
+    let mut ident: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = &h.agency {
+        ident.push((labels.agency, a.clone()));
+    }
+    if let Some(n) = &h.number {
+        ident.push((labels.number, n.clone()));
+    }
+    if let Some(v) = &h.version {
+        ident.push((labels.version, v.clone()));
+    }
+    for (label, date) in [(labels.created, h.created), (labels.revised, h.revised), (labels.effective, h.effective)] {
+        if let Some(d) = date {
+            ident.push((label, d.to_string()));
+        }
+    }
+    if let Some(a) = &h.approved_by {
+        let mut s = a.name.clone();
+        if let Some(nip) = &a.nip {
+            s.push_str(&format!(", {} {nip}", labels.nip));
+        }
+        if let Some(p) = &a.position {
+            s.push_str(&format!(" ({p})"));
+        }
+        ident.push((labels.approved_by, s));
+    }
+    for (label, value) in ident {
+        let _ = writeln!(out, "- **{}**: {}", label, cell(&value));
+    }
+    for (label, items) in [
+        (labels.legal_basis, &h.legal_basis),
+        (labels.related, &h.related),
+        (labels.warnings, &h.warnings),
+        (labels.qualifications, &h.qualifications),
+        (labels.equipment, &h.equipment),
+        (labels.records, &h.records),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "- **{label}**:");
+        for item in items {
+            let _ = writeln!(out, "  - {}", cell(item));
+        }
+    }
+    out.push('\n');
+    let _ = write!(out, "| {} | {} |", labels.no, labels.activity);
+    for actor in &sop.actors {
+        let _ = write!(out, " {} |", cell(&actor.label));
+    }
+    let _ = writeln!(out, " {} | {} | {} | {} |", labels.requirements, labels.time, labels.output, labels.notes);
+    out.push_str("|---|---|");
+    for _ in &sop.actors {
+        out.push_str(":---:|");
+    }
+    out.push_str("---|---|---|---|\n");
+    for (i, step) in sop.steps.iter().enumerate() {
+        let _ = write!(out, "| {} | {} |", cell(&step.number), cell(&step.activity));
+        for c in 0..sop.actors.len() {
+            let mark = if plan.columns[i][0] == c {
+                match plan.shapes[i] {
+                    Shape::Terminator => "⬭",
+                    Shape::Process => "▭",
+                    Shape::Decision => "◇",
+                }
+            } else if plan.columns[i].contains(&c) {
+                "▫"
+            } else {
+                ""
+            };
+            let _ = write!(out, " {mark} |");
+        }
+        let uses = |u: &[crate::model::ArtifactUse]| u.iter().map(|a| a.text.clone()).collect::<Vec<_>>().join("; ");
+        let mut notes = step.notes.clone().unwrap_or_default();
+        let routes: Vec<String> = plan
+            .routes
+            .iter()
+            .filter(|r| r.from == i && r.label.is_some())
+            .map(|r| {
+                let to = match r.to {
+                    Dest::Step(s) => sop.steps[s].number.clone(),
+                    Dest::End(e) => sop.ends.get(e).map(|e| outcome_text(&e.id.name)).unwrap_or_default(),
+                };
+                format!("{} → {to}", r.label.clone().unwrap_or_default())
+            })
+            .collect();
+        if !routes.is_empty() {
+            if !notes.is_empty() {
+                notes.push(' ');
+            }
+            notes.push_str(&format!("[{}]", routes.join("; ")));
+        }
+        let _ = writeln!(
+            out,
+            " {} | {} | {} | {} |",
+            cell(&uses(&step.inputs)),
+            cell(&step.duration.as_ref().map(|d| d.value.display(labels.lang)).unwrap_or_default()),
+            cell(&uses(&step.outputs)),
+            cell(&notes)
+        );
+    }
+    let _ = write!(out, "| | **{}** |", labels.total);
+    for _ in &sop.actors {
+        out.push_str(" |");
+    }
+    let _ = writeln!(out, " | **{}** | | |", cell(&super::html::total_text(sop, labels.lang)));
+    out
+}
