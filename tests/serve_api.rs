@@ -181,6 +181,7 @@ async fn authorization_matrix() {
         ("me", Method::GET, "/api/me", None, [401, 200, 200, 200, 200, 200, 200, 200]),
         ("sop list", Method::GET, "/api/sops", None, [401, 200, 200, 200, 200, 200, 200, 200]),
         ("sop detail", Method::GET, "/api/sops/lks_lksa", None, [401, 403, 403, 200, 200, 200, 200, 200]),
+        ("sop document", Method::GET, "/api/sops/lks_lksa/render/html", None, [401, 403, 403, 200, 200, 200, 200, 200]),
         (
             "deploy",
             Method::POST,
@@ -489,6 +490,7 @@ async fn the_openapi_document_lists_every_endpoint() {
         "/api/login",
         "/api/sops",
         "/api/sops/{sop}",
+        "/api/sops/{sop}/render/{format}",
         "/api/cases",
         "/api/cases/{case}",
         "/api/tasks",
@@ -522,4 +524,28 @@ async fn messages_follow_the_readers_language() {
     let (_, en, _) = app.request(ask("en-US,en;q=0.9")).await;
     assert!(id["detail"].as_str().unwrap().starts_with("Langkah `verifikasi` tidak punya keputusan"), "{id}");
     assert!(en["detail"].as_str().unwrap().starts_with("step `verifikasi` has no outcome"), "{en}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_sop_renders_as_its_official_document_and_diagrams() {
+    let app = app().await;
+    for (format, content_type, needle) in [
+        ("html", "text/html; charset=utf-8", "Kepala Dinas"),
+        ("svg", "image/svg+xml", "<svg"),
+        ("bpmn", "application/xml", "bpmn:process"),
+        ("mermaid", "text/plain; charset=utf-8", "flowchart"),
+    ] {
+        let request = Request::builder()
+            .uri(format!("/api/sops/lks_lksa/render/{format}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["analyst"]))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(app.state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{format}");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], content_type);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(needle), "{format} has {needle}");
+    }
+    let (status, _) = app.call("analyst", Method::GET, "/api/sops/lks_lksa/render/pdf", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

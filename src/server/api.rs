@@ -39,6 +39,7 @@ pub fn routes() -> Router<State> {
         .route("/api/sops", get(list_sops).post(deploy_sop))
         .route("/api/sops/reload", post(reload_sops))
         .route("/api/sops/{sop}", get(get_sop))
+        .route("/api/sops/{sop}/render/{format}", get(render_sop))
         .route("/api/cases", get(list_cases).post(start_case))
         .route("/api/cases/{case}", get(get_case))
         .route("/api/cases/{case}/withdraw", post(withdraw_case))
@@ -337,6 +338,43 @@ pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang)
         diagnostics: state.catalog.report_for(&d.deployment.sop),
         versions,
     }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RenderQuery {
+    pub version: Option<u32>,
+}
+
+/// The SOP as its official document (`html`, print it A4 landscape), the flowchart (`svg`),
+/// the state graph (`mermaid`, `dot`), BPMN 2.0 (`bpmn`) or Markdown (`md`).
+#[utoipa::path(get, path = "/api/sops/{sop}/render/{format}",
+    params(("sop" = String, Path), ("format" = String, Path, description = "html, svg, mermaid, dot, bpmn or md"), RenderQuery),
+    responses((status = 200, description = "The rendered SOP"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn render_sop(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    Path((sop, format)): Path<(String, String)>,
+    Query(query): Query<RenderQuery>,
+) -> Result<Response, Problem> {
+    if !can_read_sops(&auth.user) {
+        return Err(Problem::forbidden(
+            auth.lang,
+            "Hanya analis, admin dan petugas yang membaca rincian SOP.",
+            "Only analysts, admins and staff read SOP details.",
+        ));
+    }
+    let format: crate::render::Format =
+        format.parse().map_err(|_| Problem::not_found(auth.lang, &format!("`{format}`")))?;
+    let d = state.engine.deployment(&sop, query.version).map_err(|e| Problem::runtime(&e, auth.lang))?;
+    let body = crate::render::render(&d.sop, format, auth.lang);
+    let content_type = match format {
+        crate::render::Format::Html => "text/html; charset=utf-8",
+        crate::render::Format::Svg => "image/svg+xml",
+        crate::render::Format::Bpmn => "application/xml",
+        crate::render::Format::Md => "text/markdown; charset=utf-8",
+        crate::render::Format::Mermaid | crate::render::Format::Dot => "text/plain; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ use super::{accounts, api, catalog, problem};
     info(title = "alur", description = "SOP perizinan: perkara, tugas, laporan / licensing SOPs: cases, tasks, reports"),
     paths(
         api::login, api::logout, api::me,
-        api::list_sops, api::get_sop, api::deploy_sop, api::reload_sops,
+        api::list_sops, api::get_sop, api::render_sop, api::deploy_sop, api::reload_sops,
         api::list_cases, api::start_case, api::get_case, api::withdraw_case, api::cancel_case,
         api::upload_artifact, api::download_artifact,
         api::inbox, api::claim_task, api::release_task, api::complete_task,
