@@ -364,3 +364,135 @@ fn cli_bad_table_exits_one_and_writes_nothing() {
     assert_eq!(stdout.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&stdout.stdout).starts_with("// Diimpor dari tanda.tsv"));
 }
+
+mod generated {
+    //! Generated tables: whatever cells a table holds, the importer never panics, and when it
+    //! gives a file, that file compiles without errors and is `alur fmt`-stable.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Cell texts that stress the importer: keywords, marks, numbers, durations, routes, quotes.
+    const WORDS: &[&str] = &[
+        "",
+        "",
+        "",
+        "X",
+        "v",
+        "√",
+        "Ya",
+        "1",
+        "2",
+        "2a",
+        "4.1",
+        "A.",
+        "30 Menit",
+        "1 Jam",
+        "4 Hari",
+        "1-2 Hari",
+        "0 menit",
+        "14 Hari Kalender",
+        "Pemohon",
+        "Kepala Dinas",
+        "sistem",
+        "data",
+        "selesai",
+        "lanjut",
+        "langkah",
+        "Mengajukan permohonan",
+        "Memverifikasi berkas",
+        "Tanda tangan izin",
+        "Draft SK",
+        "Berkas \"lengkap\"",
+        "dirouting ke Kepala Dinas",
+        "ke Pemohon apabila ditolak",
+        "ke Kepala Dinas apabila diterima dan ke Pemohon apabila ditolak",
+        "Jumlah",
+        "Halaman 2",
+        "Kegiatan",
+        "No",
+        "Waktu",
+        "\\",
+        "{",
+        "}",
+        "//",
+        "é",
+    ];
+
+    fn pick(words: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(words)
+    }
+
+    /// A row: mostly a step with plausible cells, sometimes a continuation, a page number, a
+    /// repeated header, the total, or random cells.
+    fn row() -> impl Strategy<Value = (u8, Vec<&'static str>)> {
+        let marks = &["", "", "", "X", "v", "√", "Ya"];
+        let times = &["30 Menit", "1 Jam", "4 Hari", "10 menit", "14 Hari Kalender", "0 menit", "1-2 Hari", ""];
+        let acts = &[
+            "Mengajukan permohonan",
+            "Memverifikasi berkas",
+            "Tanda tangan izin",
+            "Memberikan paraf",
+            "data",
+            "lanjut",
+        ];
+        let docs = &["", "Draft SK", "Berkas \"lengkap\"", "Surat Izin", "selesai", "{", "é"];
+        let notes = &[
+            "",
+            "",
+            "dirouting ke Kepala Dinas",
+            "Apabila tidak lengkap dikembalikan ke Pemohon",
+            "ke Kepala Dinas apabila diterima dan ke Pemohon apabila ditolak",
+            "ke Sistem apabila lengkap",
+            "\\ // }",
+        ];
+        let cells =
+            (pick(acts), pick(marks), pick(marks), pick(marks), pick(docs), pick(times), pick(docs), pick(notes));
+        (0u8..10, cells, proptest::collection::vec(pick(WORDS), 0..11)).prop_map(|(kind, c, random)| {
+            let (act, m1, m2, m3, needs, time, output, note) = c;
+            let cells = match kind {
+                0 => random,
+                1 => vec!["", act, m1, "", "", "", "", output, note],
+                2 => vec!["Halaman 2"],
+                3 => vec!["Jumlah", "", "", "", "", "", "1 Jam (1 Hari)"],
+                _ => vec!["#", act, m1, m2, m3, needs, time, output, note],
+            };
+            (kind, cells)
+        })
+    }
+
+    fn table() -> impl Strategy<Value = String> {
+        proptest::collection::vec(row(), 0..12).prop_map(|rows| {
+            let mut out =
+                "No\tKegiatan\tPemohon\tSistem\tKepala Dinas\tKelengkapan\tWaktu\tOutput\tKeterangan".to_string();
+            for (i, (_, cells)) in rows.iter().enumerate() {
+                out.push('\n');
+                let number = (i + 1).to_string();
+                let cells: Vec<&str> = cells.iter().map(|c| if *c == "#" { number.as_str() } else { c }).collect();
+                out.push_str(&cells.join("\t"));
+            }
+            out.push('\n');
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn imports_check_clean_or_are_refused_with_errors(text in table()) {
+            let imported = import_text("gen.tsv", &text);
+            match &imported.text {
+                Some(_) => {
+                    import_ok(&imported);
+                }
+                None => prop_assert!(imported.has_errors(), "no file and no error"),
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let imported = import("gen.csv", None, &bytes, &ImportOptions::default());
+            prop_assert!(imported.text.is_some() || imported.has_errors());
+        }
+    }
+}
