@@ -496,3 +496,26 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn actor_cells_that_are_no_marks_or_cannot_be_placed_are_kept_and_reported() {
+    // Row 2 lost two actor cells (as the seed's second page does) and still has a mark: which
+    // column it belongs to cannot be known. Row 3 has a word in an actor column.
+    let table = "No\tKegiatan\tPemohon\tFront Office\tKepala Dinas\tKelengkapan\tWaktu\tOutput\tKeterangan\n\
+                 1\tMengajukan permohonan\tX\t\t\tFormulir\t30 Menit\tBerkas\t\n\
+                 2\tMemverifikasi berkas\tX\tBerkas\t10 Menit\tBerkas diperiksa\t\n\
+                 3\tMenandatangani izin\t\t\tYa\tBerkas diperiksa\t5 Menit\tIzin\t\n";
+    let imported = import_text("sel.tsv", table);
+    let (text, sop) = import_ok(&imported);
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(
+        found,
+        vec![(Code::ImportActorsInferred, 1), (Code::ImportKeptAsComment, 3), (Code::ImportKeptAsComment, 4)]
+    );
+    assert!(text.contains("// isi kolom pelaksana yang tidak dapat dicocokkan dengan kolomnya: X"), "{text}");
+    assert!(text.contains("// isi kolom Kepala Dinas: Ya"), "{text}");
+    // The unplaced mark is no actor: step 2's actor is inferred; `Ya` counts as a mark.
+    assert_eq!(sop.steps[1].actor_ids().collect::<Vec<_>>(), ["front_office"]);
+    assert_eq!(sop.steps[2].actor_ids().collect::<Vec<_>>(), ["kepala_dinas"]);
+    assert_eq!(sop.steps[1].duration.as_ref().unwrap().text, "10 Menit");
+}

@@ -436,7 +436,7 @@ impl<'a> Importer<'a> {
                 output: String::new(),
                 notes: String::new(),
             };
-            self.fill(&mut step, layout, &aligned);
+            self.fill(&mut step, layout, row, &aligned);
             steps.push(step);
         }
         (steps, total, trailing)
@@ -444,11 +444,14 @@ impl<'a> Importer<'a> {
 
     fn join(&mut self, step: &mut StepRow, layout: &Layout, row: &Row, aligned: &table::Aligned) {
         step.lines.push(row.line);
-        self.fill(step, layout, aligned);
+        self.fill(step, layout, row, aligned);
     }
 
     /// Adds a row's cells to a step (a new step, or one continued from the page before).
-    fn fill(&mut self, step: &mut StepRow, layout: &Layout, aligned: &table::Aligned) {
+    /// Text in an actor cell that is not a mark counts as a mark; text that cannot be placed
+    /// in a column is kept as a comment. Both are reported.
+    fn fill(&mut self, step: &mut StepRow, layout: &Layout, row: &Row, aligned: &table::Aligned) {
+        let mut odd = Vec::new();
         for (col, cell) in layout.cols.iter().zip(&aligned.cells) {
             if cell.is_empty() {
                 continue;
@@ -463,6 +466,7 @@ impl<'a> Importer<'a> {
                 Col::Actor(i) => {
                     if !infer::is_mark(cell) {
                         step.mark_texts.push((*i, cell.clone()));
+                        odd.push(format!("{}: {cell}", layout.actors[*i]));
                     }
                     if !step.marks.contains(i) {
                         step.marks.push(*i);
@@ -471,6 +475,7 @@ impl<'a> Importer<'a> {
                 }
                 Col::Unknown => {
                     step.unplaced.push(cell.clone());
+                    odd.push(cell.clone());
                     continue;
                 }
             };
@@ -480,6 +485,25 @@ impl<'a> Importer<'a> {
             target.push_str(cell);
         }
         step.unplaced.extend(aligned.ambiguous_actor_cells.iter().cloned());
+        odd.extend(aligned.ambiguous_actor_cells.iter().cloned());
+        if !odd.is_empty() {
+            let (line, list) = (row.line, odd.join("`, `"));
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::ImportKeptAsComment,
+                    t!(
+                        "baris {line}: isi sel `{list}` bukan tanda pelaksana atau tidak dapat dicocokkan dengan kolomnya: disimpan sebagai komentar",
+                        "line {line}: the cells `{list}` are no actor marks or cannot be matched to their columns: kept as a comment"
+                    ),
+                    row.span,
+                    t!("sel pelaksana", "actor cells"),
+                )
+                .with_help(t!(
+                    "tandai pelaksana dengan `X`, `v` atau `√`; bila baris ini kehilangan sel (ekstraksi PDF), lengkapi selnya",
+                    "mark actors with `X`, `v` or `√`; if the row lost cells (PDF extraction), restore them"
+                )),
+            );
+        }
     }
 
     fn total(&mut self, layout: &Layout, row: &Row) -> TotalRow {
