@@ -519,3 +519,27 @@ fn actor_cells_that_are_no_marks_or_cannot_be_placed_are_kept_and_reported() {
     assert_eq!(sop.steps[2].actor_ids().collect::<Vec<_>>(), ["kepala_dinas"]);
     assert_eq!(sop.steps[1].duration.as_ref().unwrap().text, "10 Menit");
 }
+
+#[test]
+fn a_lone_next_number_starts_a_step_and_heading_words_in_cells_are_kept() {
+    // Line 4: step 2's number alone, its cells on line 5 (an extraction split the row). Line 6
+    // continues step 2 with a cell that mentions "Persyaratan" (no heading: it is kept). Line 7
+    // is a page number: `3` is the next step number, but the next row with text has its own.
+    let table = "No\tKegiatan\tPemohon\tPetugas\tKelengkapan\tWaktu\tOutput\tKeterangan\n\
+                 1\tMengajukan permohonan\tX\t\tFormulir\t30 Menit\tBerkas\t\n\
+                 \n\
+                 2\n\
+                 \tMemeriksa berkas\t\tX\tBerkas\t10 Menit\tBerkas diperiksa\t\n\
+                 \t\t\t\tPersyaratan teknis\t\t\t\n\
+                 3\n\
+                 3\tMenyerahkan izin\tX\t\tBerkas diperiksa\t5 Menit\tIzin\t\n";
+    let imported = import_text("pecah.tsv", table);
+    let (text, sop) = import_ok(&imported);
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
+    assert_eq!(sop.steps[1].activity, "Memeriksa berkas");
+    assert_eq!(sop.steps[1].inputs[0].text, "Berkas Persyaratan teknis");
+    assert!(text.contains("// baris 4, 5, 6 digabung"), "{text}");
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(found, vec![(Code::ImportPageNumber, 7)]);
+}

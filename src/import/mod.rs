@@ -252,6 +252,21 @@ impl<'a> Importer<'a> {
             return None;
         }
         for step in &steps {
+            if step.activity.is_empty() {
+                let (line, number) = (step.lines[0], step.number.clone());
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportBadRow,
+                        t!(
+                            "baris {line}: langkah {number} tidak punya Kegiatan",
+                            "line {line}: step {number} has no Kegiatan"
+                        ),
+                        step.span,
+                        t!("kolom Kegiatan kosong", "empty Kegiatan"),
+                    )
+                    .with_help(t!("isi kolom Kegiatan langkah ini", "fill in the step's Kegiatan")),
+                );
+            }
             if step.time.is_empty() {
                 let (line, number) = (step.lines[0], step.number.clone());
                 self.diagnostics.push(
@@ -286,8 +301,7 @@ impl<'a> Importer<'a> {
         let mut page_break = false;
         let mut remembered = Vec::new();
         let no = layout.position(Col::No).unwrap_or(0);
-        let activity = layout.position(Col::Activity).unwrap_or(1);
-        for row in rows {
+        for (index, row) in rows.iter().enumerate() {
             if row.cells.iter().all(|c| c.is_empty()) {
                 continue;
             }
@@ -296,7 +310,7 @@ impl<'a> Importer<'a> {
                 self.warn_comment(row, t!("teks sesudah baris jumlah waktu", "text after the total row"));
                 continue;
             }
-            if table::is_page_number(row) {
+            if table::is_page_number(row) && !starts_a_broken_step(layout, &steps, row, &rows[index + 1..]) {
                 page_break = true;
                 let text = row_text(row);
                 let line = row.line;
@@ -405,21 +419,6 @@ impl<'a> Importer<'a> {
                     )
                     .with_label(first.span, t!("nomor pertama", "first number"))
                     .with_help(t!("nomori ulang langkah ini", "renumber this step")),
-                );
-                continue;
-            }
-            if cells[activity].is_empty() {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::ImportBadRow,
-                        t!(
-                            "baris {line}: langkah {number} tidak punya Kegiatan",
-                            "line {line}: step {number} has no Kegiatan"
-                        ),
-                        row.span,
-                        t!("kolom Kegiatan kosong", "empty Kegiatan"),
-                    )
-                    .with_help(t!("isi kolom Kegiatan langkah ini", "fill in the step's Kegiatan")),
                 );
                 continue;
             }
@@ -1005,6 +1004,23 @@ impl Writer {
 fn outcome_id(outcome: &str) -> String {
     let mut ids = Ids::default();
     ids.make(outcome, 4, "hasil", false)
+}
+
+/// Whether a lone number is not a page number but the number of the next step, whose cells an
+/// extraction put on the following unnumbered row(s): it is the number after the last step's,
+/// stands in the No column, and the next row with text has no number.
+fn starts_a_broken_step(layout: &Layout, steps: &[StepRow], row: &Row, rest: &[Row]) -> bool {
+    let no = layout.position(Col::No).unwrap_or(0);
+    let Some(number) = row.cells.get(no).and_then(|c| table::step_number(c)) else { return false };
+    let expected = match steps.last() {
+        None => 1,
+        Some(last) => match last.number.parse::<u32>() {
+            Ok(n) => n + 1,
+            Err(_) => return false,
+        },
+    };
+    let next = rest.iter().find(|r| r.cells.iter().any(|c| !c.is_empty()));
+    number == expected.to_string() && next.is_some_and(|r| r.cells.get(no).is_none_or(|c| c.is_empty()))
 }
 
 fn row_text(row: &Row) -> String {

@@ -110,7 +110,7 @@ pub struct Layout {
     pub cols: Vec<Col>,
     pub actors: Vec<String>,
     /// The header rows, normalised, to recognise them when a page repeats them.
-    header_keys: Vec<String>,
+    header_cells: Vec<String>,
 }
 
 fn is_activity_heading(cell: &str) -> bool {
@@ -121,10 +121,15 @@ fn is_no_heading(cell: &str) -> bool {
     matches!(norm(cell).trim_end_matches('.').trim(), "no" | "nomor" | "no urut" | "number")
 }
 
+/// The Mutu Baku and Keterangan headings. Only short cells are headings: a cell of text that
+/// mentions "persyaratan" is no heading.
 fn quality_role(cell: &str) -> Option<Col> {
     let n = norm(cell);
     let n = n.trim_end_matches('.');
-    if n.contains("kelengkapan") || n.contains("persyaratan") || n == "requirements" {
+    if n.split(' ').count() > 3 {
+        return None;
+    }
+    if n.starts_with("kelengkapan") || n.starts_with("persyaratan") || n == "requirements" {
         Some(Col::Needs)
     } else if n == "waktu" || n == "time" || n.starts_with("waktu ") {
         Some(Col::Time)
@@ -220,11 +225,9 @@ impl Layout {
                 actors.push(names[i].clone());
             }
         }
-        let mut header_keys = vec![key(first)];
-        if let Some(second) = second {
-            header_keys.push(key(second));
-        }
-        (Layout { cols, actors, header_keys }, second.is_some())
+        let header_cells =
+            first.cells.iter().chain(second.iter().flat_map(|r| r.cells.iter())).map(|c| norm(c)).collect();
+        (Layout { cols, actors, header_cells }, second.is_some())
     }
 
     pub fn position(&self, col: Col) -> Option<usize> {
@@ -232,11 +235,19 @@ impl Layout {
     }
 
     /// Whether a row repeats one of the header rows (a table continued on the next page).
+    /// Whether a row repeats the header (a table continued on the next page): every cell is
+    /// a heading, and at least two are. A row with any other text is never left out here.
     pub fn repeats_header(&self, row: &Row) -> bool {
-        let k = key(row);
-        self.header_keys.contains(&k)
-            || is_header(row)
-            || (is_sub_header(row) && !row.cells.iter().any(|c| looks_like_duration(c)))
+        let cells: Vec<(usize, &str)> = row.non_empty().collect();
+        cells.len() >= 2
+            && cells.iter().all(|(_, c)| {
+                let n = norm(c);
+                self.header_cells.contains(&n)
+                    || is_activity_heading(c)
+                    || is_no_heading(c)
+                    || is_group_heading(c)
+                    || quality_role(c).is_some()
+            })
     }
 
     /// Places a row's cells in the header's columns. A row with fewer cells than the header
@@ -308,10 +319,6 @@ fn is_group_row(row: &Row) -> bool {
 
 fn looks_numbered(row: &Row) -> bool {
     row.cells.first().is_some_and(|c| step_number(c).is_some()) || is_column_numbers(row)
-}
-
-fn key(row: &Row) -> String {
-    row.cells.iter().map(|c| norm(c)).filter(|c| !c.is_empty()).collect::<Vec<_>>().join("|")
 }
 
 /// A printed step number: `1`, `1.`, `4.1`, `7a`. Returns it as the language writes it.
