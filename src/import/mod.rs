@@ -225,11 +225,14 @@ impl<'a> Importer<'a> {
             }
         }
         if !missing.is_empty() {
-            let list = missing.join("`, `");
+            let (list, line) = (missing.join("`, `"), rows[header].line);
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::ImportNoHeader,
-                    t!("judul kolom tidak memuat `{list}`", "the header has no `{list}` column"),
+                    t!(
+                        "baris {line}: judul kolom tidak memuat `{list}`",
+                        "line {line}: the header has no `{list}` column"
+                    ),
                     rows[header].span,
                     t!("baris judul kolom", "the header row"),
                 )
@@ -243,12 +246,22 @@ impl<'a> Importer<'a> {
         let body_start = header + if two_rows { 2 } else { 1 };
         let (steps, total, trailing) = self.read_body(&layout, &rows[body_start..]);
         if steps.is_empty() {
-            self.diagnostics.push(Diagnostic::new(
-                Code::ImportNoHeader,
-                t!("tabel tidak memuat satu langkah pun", "the table holds no step"),
-                rows[header].span,
-                t!("tidak ada baris bernomor di bawah judul ini", "no numbered row below this header"),
-            ));
+            let line = rows[header].line;
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::ImportNoHeader,
+                    t!(
+                        "baris {line}: tabel ini tidak memuat satu langkah pun",
+                        "line {line}: this table holds no step"
+                    ),
+                    rows[header].span,
+                    t!("tidak ada baris bernomor di bawah judul ini", "no numbered row below this header"),
+                )
+                .with_help(t!(
+                    "langkah adalah baris bernomor (`1`, `4.1`, `7a`) di bawah baris judul kolom",
+                    "steps are numbered rows (`1`, `4.1`, `7a`) below the header row"
+                )),
+            );
             return None;
         }
         for step in &steps {
@@ -847,24 +860,31 @@ impl<'a> Importer<'a> {
         let mut output_ids: Vec<Option<String>> = Vec::new();
         let mut needs_ids: Vec<Option<String>> = Vec::new();
         let mut external: Vec<(String, String)> = Vec::new();
+        // The latest output, and the outside document, of each (normalised) text.
+        let mut given: HashMap<String, String> = HashMap::new();
+        let mut brought: HashMap<String, String> = HashMap::new();
         for (i, step) in steps.iter().enumerate() {
+            let needs = norm(&step.needs);
             let need = if step.needs.is_empty() {
                 None
-            } else if let Some(j) =
-                (0..i).rev().find(|&j| !steps[j].output.is_empty() && norm(&steps[j].output) == norm(&step.needs))
-            {
-                output_ids[j].clone()
+            } else if let Some(id) = given.get(&needs) {
+                Some(id.clone())
             } else if let Some(Some(prev)) = i.checked_sub(1).map(|p| output_ids[p].clone()) {
                 Some(prev)
-            } else if let Some((id, _)) = external.iter().find(|(_, label)| norm(label) == norm(&step.needs)) {
+            } else if let Some(id) = brought.get(&needs) {
                 Some(id.clone())
             } else {
                 let id = ids.make(&step.needs, 3, "dok", false);
                 external.push((id.clone(), step.needs.clone()));
+                brought.insert(needs, id.clone());
                 Some(id)
             };
             needs_ids.push(need);
-            output_ids.push((!step.output.is_empty()).then(|| ids.make(&step.output, 3, "dok", false)));
+            let output = (!step.output.is_empty()).then(|| ids.make(&step.output, 3, "dok", false));
+            if let Some(id) = &output {
+                given.insert(norm(&step.output), id.clone());
+            }
+            output_ids.push(output);
         }
         if !external.is_empty() {
             w.blank();
