@@ -349,6 +349,8 @@ fn cli_writes_a_file_that_alur_check_accepts() {
     let forced = alur().args(["import", &seed_path(), "--force", "--id", "lks_lksa", "-o"]).arg(&out).output().unwrap();
     assert_eq!(forced.status.code(), Some(0));
     assert!(std::fs::read_to_string(&out).unwrap().contains("sop lks_lksa "));
+    let bad_id = alur().args(["import", &seed_path(), "--id", "1 lks"]).output().unwrap();
+    assert_eq!(bad_id.status.code(), Some(2));
 }
 
 #[test]

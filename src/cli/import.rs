@@ -35,6 +35,18 @@ pub fn run(args: ImportArgs, lang: Lang) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Some(id) = &args.id {
+        let mut chars = id.chars();
+        let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_');
+        if !valid {
+            match lang {
+                Lang::Id => eprintln!("alur: `{id}` bukan id: pakai huruf, angka dan `_`, tidak diawali angka"),
+                Lang::En => eprintln!("alur: `{id}` is no id: use letters, digits and `_`, not starting with a digit"),
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     if let Some(output) = &args.output {
         if output.exists() && !args.force {
             match lang {
