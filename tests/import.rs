@@ -545,3 +545,31 @@ fn a_lone_next_number_starts_a_step_and_heading_words_in_cells_are_kept() {
     let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
     assert_eq!(found, vec![(Code::ImportPageNumber, 7)]);
 }
+
+/// The seed saved from a spreadsheet as CSV (cells with commas quoted) reads as the TSV does.
+#[test]
+fn the_seed_as_csv_reads_as_the_seed_as_tsv() {
+    let tsv = std::fs::read(seed_path()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(b'\t').from_reader(&tsv[..]);
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for record in reader.records() {
+        writer.write_record(&record.unwrap()).unwrap();
+    }
+    let csv_text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    assert!(csv_text.contains("\"BAPL, Rekomendasi secara elektronik\""), "the CSV quotes cells with commas");
+    let (_, from_csv) = import_ok(&import_text("seed.csv", &csv_text));
+    let (_, from_tsv) = import_ok(&import_file(&seed_path()));
+    assert_eq!(meaning(&from_csv), meaning(&from_tsv));
+}
+
+/// What an analyst reads: the imported seed, and the errors of a broken table.
+#[test]
+fn snapshots_of_the_imported_seed_and_of_bad_rows() {
+    let (text, _) = import_ok(&import_file(&seed_path()));
+    insta::assert_snapshot!("import-seed-lks-lksa.sop", text);
+    let bad = import_file(&fixture("rusak.tsv"));
+    let rendered = render_all(&bad.sources, &bad.diagnostics, Lang::En).replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!("import-rusak.en", rendered);
+    let rendered = render_all(&bad.sources, &bad.diagnostics, Lang::Id).replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!("import-rusak.id", rendered);
+}
