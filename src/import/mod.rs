@@ -99,6 +99,9 @@ pub fn import(name: &str, path: Option<&Path>, bytes: &[u8], options: &ImportOpt
 struct StepRow {
     lines: Vec<usize>,
     span: Span,
+    /// Where the number and the Waktu are written (the row when that is not known).
+    number_span: Span,
+    time_span: Span,
     number: String,
     activity: String,
     /// Actor columns with a mark.
@@ -274,8 +277,8 @@ impl<'a> Importer<'a> {
                             "baris {line}: langkah {number} tidak punya Kegiatan",
                             "line {line}: step {number} has no Kegiatan"
                         ),
-                        step.span,
-                        t!("kolom Kegiatan kosong", "empty Kegiatan"),
+                        step.number_span,
+                        t!("langkah ini: kolom Kegiatan kosong", "this step: its Kegiatan is empty"),
                     )
                     .with_help(t!("isi kolom Kegiatan langkah ini", "fill in the step's Kegiatan")),
                 );
@@ -289,8 +292,8 @@ impl<'a> Importer<'a> {
                             "baris {line}: langkah {number} tidak punya Waktu",
                             "line {line}: step {number} has no Waktu"
                         ),
-                        step.span,
-                        t!("kolom Waktu kosong", "empty Waktu"),
+                        step.number_span,
+                        t!("langkah ini: kolom Waktu kosong", "this step: its Waktu is empty"),
                     )
                     .with_help(cell_help("Waktu")),
                 );
@@ -362,7 +365,7 @@ impl<'a> Importer<'a> {
                             "baris {line}: sel ke-{column} `{text}` berada di luar kolom tabel",
                             "line {line}: cell {column} `{text}` lies outside the table's columns"
                         ),
-                        row.span,
+                        row.cell_span(*index),
                         t!("kolom ini tidak punya judul", "this column has no heading"),
                     )
                     .with_help(t!(
@@ -373,6 +376,9 @@ impl<'a> Importer<'a> {
             }
             let cells = &aligned.cells;
             let number_cell = cells[no].clone();
+            let cell_span =
+                |col: Option<usize>| col.and_then(|c| aligned.source[c]).map_or(row.span, |i| row.cell_span(i));
+            let number_span = cell_span(Some(no));
             let continues = |steps: &[StepRow], page_break: bool| match steps.last() {
                 Some(last) => {
                     number_cell.is_empty()
@@ -413,7 +419,7 @@ impl<'a> Importer<'a> {
                     )
                 };
                 self.diagnostics.push(
-                    Diagnostic::new(Code::ImportBadRow, message, row.span, t!("kolom No", "the No column"))
+                    Diagnostic::new(Code::ImportBadRow, message, number_span, t!("kolom No", "the No column"))
                         .with_help(help),
                 );
                 continue;
@@ -427,10 +433,10 @@ impl<'a> Importer<'a> {
                             "baris {line}: nomor langkah `{number}` sudah dipakai di baris {earlier}",
                             "line {line}: step number `{number}` is already used on line {earlier}"
                         ),
-                        row.span,
+                        number_span,
                         t!("nomor kedua", "second number"),
                     )
-                    .with_label(first.span, t!("nomor pertama", "first number"))
+                    .with_label(first.number_span, t!("nomor pertama", "first number"))
                     .with_help(t!("nomori ulang langkah ini", "renumber this step")),
                 );
                 continue;
@@ -438,6 +444,8 @@ impl<'a> Importer<'a> {
             let mut step = StepRow {
                 lines: vec![row.line],
                 span: row.span,
+                number_span,
+                time_span: cell_span(layout.position(Col::Time)),
                 number,
                 activity: String::new(),
                 marks: Vec::new(),
@@ -522,16 +530,15 @@ impl<'a> Importer<'a> {
         let time = layout.position(Col::Time);
         let cells: Vec<(usize, &String)> =
             row.cells.iter().enumerate().skip(1).filter(|(_, c)| !c.is_empty()).collect();
-        let from_time = time.and_then(|t| row.cells.get(t)).filter(|c| starts_with_digit(c));
-        let chosen = from_time
-            .or_else(|| cells.iter().map(|(_, c)| *c).find(|c| starts_with_digit(c)))
-            .cloned()
-            .unwrap_or_default();
+        let from_time = time.filter(|t| row.cells.get(*t).is_some_and(|c| starts_with_digit(c)));
+        let index = from_time.or_else(|| cells.iter().map(|(i, _)| *i).find(|i| starts_with_digit(&row.cells[*i])));
+        let chosen = index.map(|i| row.cells[i].clone()).unwrap_or_default();
+        let span = index.map_or(row.span, |i| row.cell_span(i));
         let rest: Vec<String> = cells.iter().map(|(_, c)| (*c).clone()).filter(|c| *c != chosen).collect();
         if !rest.is_empty() {
             self.warn_comment(row, t!("sel lain di baris jumlah waktu", "other cells of the total row"));
         }
-        TotalRow { span: row.span, line: row.line, text: chosen, rest }
+        TotalRow { span, line: row.line, text: chosen, rest }
     }
 
     /// Finds each step's actor: the marks, else the route written in the row before, else the
@@ -758,7 +765,7 @@ impl<'a> Importer<'a> {
                                     "line {line}: the {what} cell `{cell}` cannot be read"
                                 ),
                                 origin.span,
-                                t!("baris ini", "this row"),
+                                t!("sel ini", "this cell"),
                             )
                             .with_note(t!("{code}: {message_id}", "{code}: {message_en}"))
                             .with_help(cell_help(&what)),
@@ -898,7 +905,7 @@ impl<'a> Importer<'a> {
             w.blank();
             let origin = |what: &str, cell: &str| {
                 Some(Origin {
-                    span: step.span,
+                    span: if what == "Waktu" { step.time_span } else { step.span },
                     line: step.lines[0],
                     what: what.into(),
                     cell: cell.into(),

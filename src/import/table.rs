@@ -15,9 +15,17 @@ pub struct Row {
     pub line: usize,
     pub span: Span,
     pub cells: Vec<String>,
+    /// Where each cell is written, when that is known (a record on one line without quotes);
+    /// empty otherwise.
+    pub cell_spans: Vec<Span>,
 }
 
 impl Row {
+    /// Where cell `index` is written, else the whole row.
+    pub fn cell_span(&self, index: usize) -> Span {
+        self.cell_spans.get(index).copied().unwrap_or(self.span)
+    }
+
     fn non_empty(&self) -> impl Iterator<Item = (usize, &str)> {
         self.cells.iter().enumerate().filter(|(_, c)| !c.is_empty()).map(|(i, c)| (i, c.as_str()))
     }
@@ -46,8 +54,9 @@ pub fn read_rows(file: FileId, text: &str, delimiter: Option<u8>) -> Result<Vec<
                 let start = text[start..].find(|c| c != '\n' && c != '\r').map_or(text.len(), |i| start + i);
                 let line = text[..start].matches('\n').count() + 1;
                 let end = text[start..].find(['\n', '\r']).map_or(text.len(), |i| start + i);
-                let cells = record.iter().map(collapse).collect();
-                rows.push(Row { line, span: Span::new(file, start, end), cells });
+                let cells: Vec<String> = record.iter().map(collapse).collect();
+                let cell_spans = cell_spans(file, text, start, end, delimiter, cells.len());
+                rows.push(Row { line, span: Span::new(file, start, end), cells, cell_spans });
             }
             Err(error) => {
                 let (line, start) = error
@@ -73,6 +82,28 @@ pub fn read_rows(file: FileId, text: &str, delimiter: Option<u8>) -> Result<Vec<
         }
     }
     Ok(rows)
+}
+
+/// The spans of the cells of a record written on one line without quotes, trimmed.
+fn cell_spans(file: FileId, text: &str, start: usize, end: usize, delimiter: u8, count: usize) -> Vec<Span> {
+    let line = &text[start..end];
+    if line.contains('"') {
+        return Vec::new();
+    }
+    let mut spans = Vec::new();
+    let mut at = start;
+    for field in line.split(char::from(delimiter)) {
+        let lead = field.len() - field.trim_start().len();
+        let inner = field.trim();
+        let from = at + lead;
+        spans.push(Span::new(file, from, from + inner.len()));
+        at += field.len() + 1;
+    }
+    if spans.len() == count {
+        spans
+    } else {
+        Vec::new()
+    }
 }
 
 fn detect_delimiter(text: &str) -> u8 {
@@ -264,7 +295,8 @@ impl Layout {
                 .filter(|(_, c)| !c.is_empty())
                 .map(|(i, c)| (width + i, c.clone()))
                 .collect();
-            return Aligned { cells: row.cells[..width].to_vec(), ambiguous_actor_cells: Vec::new(), extra };
+            let source = (0..width).map(Some).collect();
+            return Aligned { cells: row.cells[..width].to_vec(), source, ambiguous_actor_cells: Vec::new(), extra };
         }
         let missing = width - n;
         let first_actor = self.cols.iter().position(|c| matches!(c, Col::Actor(_)));
@@ -289,7 +321,8 @@ impl Layout {
         if !right {
             let mut cells = row.cells.clone();
             cells.resize(width, String::new());
-            return Aligned { cells, ambiguous_actor_cells: Vec::new(), extra: Vec::new() };
+            let source = (0..width).map(|i| (i < n).then_some(i)).collect();
+            return Aligned { cells, source, ambiguous_actor_cells: Vec::new(), extra: Vec::new() };
         }
         // Right alignment: the actor cells shrank by `missing`; which actors they belong to is
         // unknown, so their text is kept aside rather than read as marks.
@@ -300,13 +333,26 @@ impl Layout {
         let ambiguous = row.cells[start..start + present].iter().filter(|c| !c.is_empty()).cloned().collect();
         let tail = start + self.actors.len();
         cells[tail..].clone_from_slice(&row.cells[start + present..]);
-        Aligned { cells, ambiguous_actor_cells: ambiguous, extra: Vec::new() }
+        let source = (0..width)
+            .map(|i| {
+                if i < start {
+                    Some(i)
+                } else if i < tail {
+                    None
+                } else {
+                    Some(i - missing)
+                }
+            })
+            .collect();
+        Aligned { cells, source, ambiguous_actor_cells: ambiguous, extra: Vec::new() }
     }
 }
 
 /// A row whose cells are placed in the header's columns.
 pub struct Aligned {
     pub cells: Vec<String>,
+    /// For each column, the index of the row's cell placed there.
+    pub source: Vec<Option<usize>>,
     /// Text in actor cells that cannot be matched to an actor column.
     pub ambiguous_actor_cells: Vec<String>,
     /// Non-empty cells beyond the last column: (column index, text).
