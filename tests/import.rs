@@ -573,3 +573,19 @@ fn snapshots_of_the_imported_seed_and_of_bad_rows() {
     let rendered = render_all(&bad.sources, &bad.diagnostics, Lang::Id).replace(env!("CARGO_MANIFEST_DIR"), "");
     insta::assert_snapshot!("import-rusak.id", rendered);
 }
+
+#[test]
+fn cli_delimiter_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("pipa.txt");
+    std::fs::write(&table, "No|Kegiatan|Petugas|Waktu|Output/Hasil\n1|Menerima berkas|X|10 Menit|Berkas, lengkap\n")
+        .unwrap();
+    let run = alur().args(["import", "--delimiter", "|"]).arg(&table).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("sop pipa \"pipa\""));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("berkas_lengkap \"Berkas, lengkap\""));
+    let tab = alur().args(["import", "--delimiter", "tab", &fixture("tanda.tsv")]).output().unwrap();
+    assert_eq!(tab.status.code(), Some(0));
+    let bad = alur().args(["import", "--delimiter", "ab"]).arg(&table).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -10,7 +10,7 @@ pub struct ImportArgs {
     pub table: PathBuf,
     pub output: Option<PathBuf>,
     pub force: bool,
-    pub delimiter: Option<char>,
+    pub delimiter: Option<String>,
     pub id: Option<String>,
     pub calendar: Option<String>,
     pub format: OutputFormat,
@@ -24,13 +24,16 @@ pub fn run(args: ImportArgs, lang: Lang) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let delimiter = match args.delimiter {
+    let delimiter = match args.delimiter.as_deref() {
         None => None,
-        Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => {
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() => d.bytes().next(),
+        Some(d) => {
             match lang {
-                Lang::Id => eprintln!("alur: pemisah kolom `{c}` harus satu karakter ASCII (tab, `,` atau `;`)"),
-                Lang::En => eprintln!("alur: the column separator `{c}` must be one ASCII character (tab, `,` or `;`)"),
+                Lang::Id => eprintln!("alur: pemisah kolom `{d}` harus `tab` atau satu karakter ASCII (`,`, `;`)"),
+                Lang::En => {
+                    eprintln!("alur: the column separator `{d}` must be `tab` or one ASCII character (`,`, `;`)")
+                }
             }
             return ExitCode::from(EXIT_USAGE);
         }

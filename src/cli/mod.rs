@@ -149,9 +149,10 @@ enum Command {
         /// Overwrite the output file when it exists.
         #[arg(long)]
         force: bool,
-        /// The column separator (default: tab if the table has one, else `,` or `;`).
+        /// The column separator: `tab`, `,`, `;` or another character (default: tab if the
+        /// table has one, else `,` or `;`).
         #[arg(long)]
-        delimiter: Option<char>,
+        delimiter: Option<String>,
         /// The SOP's id (default: from the title).
         #[arg(long)]
         id: Option<String>,

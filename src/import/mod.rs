@@ -815,9 +815,7 @@ impl<'a> Importer<'a> {
         }
         let sop_id = match &self.options.sop_id {
             Some(id) => ids.claim(id.clone()),
-            None => {
-                ids.make(title.trim_start_matches(|c: char| c.is_alphabetic() && "SOPsop".contains(c)), 5, "sop", false)
-            }
+            None => ids.make(without_sop_word(title), 5, "sop", false),
         };
         w.line(format!("sop {sop_id} {} {{", quote(title)), None);
         if let Some(calendar) = &self.options.calendar {
@@ -1048,6 +1046,17 @@ fn starts_a_broken_step(layout: &Layout, steps: &[StepRow], row: &Row, rest: &[R
     };
     let next = rest.iter().find(|r| r.cells.iter().any(|c| !c.is_empty()));
     number == expected.to_string() && next.is_some_and(|r| r.cells.get(no).is_none_or(|c| c.is_empty()))
+}
+
+/// A title without its leading word "SOP", for the SOP's id.
+fn without_sop_word(title: &str) -> &str {
+    let trimmed = title.trim_start();
+    match trimmed.get(..3) {
+        Some(first) if first.eq_ignore_ascii_case("sop") && !trimmed[3..].starts_with(char::is_alphanumeric) => {
+            &trimmed[3..]
+        }
+        _ => trimmed,
+    }
 }
 
 fn row_text(row: &Row) -> String {

@@ -164,7 +164,7 @@ fn quality_role(cell: &str) -> Option<Col> {
         Some(Col::Needs)
     } else if n == "waktu" || n == "time" || n.starts_with("waktu ") {
         Some(Col::Time)
-    } else if n == "output" || n == "hasil" || n == "keluaran" {
+    } else if ["output", "hasil", "keluaran"].iter().any(|w| n.starts_with(w)) {
         Some(Col::Output)
     } else if n == "keterangan" || n == "ket" || n == "notes" || n == "remarks" {
         Some(Col::Notes)
