@@ -11,6 +11,7 @@ mod cli;
 mod corpus;
 mod crash;
 mod holidays_crosscheck;
+mod import;
 mod language;
 mod properties;
 mod render;

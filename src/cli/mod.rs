@@ -17,6 +17,7 @@ mod case;
 
 mod check;
 mod format;
+mod import;
 mod inspect;
 mod render;
 mod time;
@@ -138,6 +139,30 @@ enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// Turn an SOP table (TSV/CSV text from a document or spreadsheet) into a .sop file.
+    Import {
+        /// The table: tab-, comma- or semicolon-separated text.
+        table: PathBuf,
+        /// Write the .sop file here (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Overwrite the output file when it exists.
+        #[arg(long)]
+        force: bool,
+        /// The column separator: `tab`, `,`, `;` or another character (default: tab if the
+        /// table has one, else `,` or `;`).
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// The SOP's id (default: from the title).
+        #[arg(long)]
+        id: Option<String>,
+        /// Write `kalender NAME` (e.g. wita_kantor).
+        #[arg(long)]
+        calendar: Option<String>,
+        /// How to print the diagnostics (on standard error).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -181,6 +206,9 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Render { file, to, output } => render::run(&file, to, output, lang),
+        Command::Import { table, output, force, delimiter, id, calendar, format } => {
+            import::run(import::ImportArgs { table, output, force, delimiter, id, calendar, format }, lang)
+        }
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 

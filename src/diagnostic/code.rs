@@ -97,6 +97,17 @@ codes! {
     InvalidDayLength = "E513", Error, "a working-day length that is zero or longer than a day";
     WorkingDayWithoutHours = "E514", Error, "a `hari_kerja` date that has no working hours";
     BreakOutsideHours = "E515", Error, "a break that does not lie inside one working period";
+    // Importing SOP tables (`alur import`, documented in docs/import.md).
+    ImportUnreadable = "E601", Error, "the table cannot be read as UTF-8 text with separated columns";
+    ImportNoHeader = "E602", Error, "the table has no header row alur recognises, or no steps";
+    ImportBadRow = "E603", Error, "a row that is not a step, a continued step, a header, a page number or the total";
+    ImportExtraCell = "E604", Error, "a cell outside the columns the header names";
+    ImportBadCell = "E605", Error, "a cell that the `.sop` language cannot read as written";
+    ImportKeptAsComment = "W601", Warning, "text outside the table's columns, kept as a comment";
+    ImportActorUnknown = "W602", Warning, "a step whose actor could not be read or inferred";
+    ImportPageNumber = "W603", Warning, "a page number left out of the SOP";
+    ImportRouteGuessed = "W604", Warning, "a route in Keterangan that was completed or not made a decision";
+    ImportActorsInferred = "W605", Warning, "actors inferred from the table's text, not read from marks";
 }
 
 impl std::fmt::Display for Code {

@@ -1,0 +1,591 @@
+//! `alur import`: SOP tables (TSV/CSV text from a document or spreadsheet) become `.sop` files
+//! that `alur check` accepts, that `alur fmt` leaves alone, and that keep every cell.
+
+use alur::compile::{compile_path, compile_source, Options};
+use alur::diagnostic::{render_all, Code, Diagnostic, Lang, Severity};
+use alur::import::{import, ImportOptions, Imported};
+use alur::model::{Sop, Target};
+use assert_cmd::Command;
+use std::path::Path;
+
+const SEED: &str = "/work/shared/seed/000_19110aeaa1fd540c.txt";
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/import/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The seed table, kept byte for byte with the tests (CI has no `/work/shared`).
+fn seed_path() -> String {
+    fixture("seed-lks-lksa.tsv")
+}
+
+#[test]
+fn the_seed_copy_is_the_seed() {
+    if let Ok(shared) = std::fs::read(SEED) {
+        assert_eq!(std::fs::read(seed_path()).unwrap(), shared);
+    }
+}
+
+fn import_file(path: &str) -> Imported {
+    let bytes = std::fs::read(path).unwrap();
+    import(path, Some(Path::new(path)), &bytes, &ImportOptions::default())
+}
+
+fn import_text(name: &str, text: &str) -> Imported {
+    import(name, None, text.as_bytes(), &ImportOptions::default())
+}
+
+fn codes(imported: &Imported) -> Vec<Code> {
+    imported.diagnostics.iter().map(|d| d.code).collect()
+}
+
+/// The input line of a diagnostic's primary label.
+fn line_of(imported: &Imported, d: &Diagnostic) -> usize {
+    let span = d.primary_span().unwrap();
+    imported.sources.line_col(span.file, span.start).0
+}
+
+/// Imports without errors, and checks what every import must give: a file that compiles and
+/// checks without errors, and that `alur fmt` leaves as it is.
+fn import_ok(imported: &Imported) -> (String, Sop) {
+    assert!(
+        !imported.has_errors(),
+        "import failed:\n{}",
+        render_all(&imported.sources, &imported.diagnostics, Lang::En)
+    );
+    let text = imported.text.clone().unwrap();
+    let compiled = compile_source("imported.sop", &text, &Options::default());
+    let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    assert!(errors.is_empty(), "{text}\n{}", render_all(&compiled.sources, &errors, Lang::En));
+    let (cst, syntax) = alur::syntax::parse(alur::syntax::FileId(0), &text);
+    assert!(syntax.is_empty());
+    assert_eq!(alur::format::format(&cst, &text), text, "the imported file is not `alur fmt`-stable");
+    (text, compiled.sop.unwrap())
+}
+
+/// What an SOP says, independent of the ids chosen for it: per step its number, activity,
+/// actors (by column heading and kind), waktu (text and value), kelengkapan (text, and which
+/// step's output or which outside document it is), output texts, keterangan, decision
+/// outcomes and routes (targets as step numbers), and the stated total.
+fn meaning(sop: &Sop) -> Vec<String> {
+    let step_of = |target: &Target, after: usize| -> String {
+        match target {
+            Target::Next => sop.steps.get(after + 1).map_or("end".into(), |s| format!("step {}", s.number)),
+            Target::Named(name) => sop.step(name.as_str()).map_or("end".into(), |s| format!("step {}", s.number)),
+        }
+    };
+    let mut out = Vec::new();
+    let total = sop.header.stated_total.as_ref().map(|t| (t.duration, t.rounded_workdays));
+    out.push(format!("total {total:?}"));
+    let mut actors: Vec<String> = sop.actors.iter().map(|a| format!("actor {:?} {:?}", a.label, a.kind)).collect();
+    actors.sort();
+    out.extend(actors);
+    for (i, step) in sop.steps.iter().enumerate() {
+        let performers = step.performers.as_ref().map(|p| {
+            let labels: Vec<&str> = p.actors.iter().map(|a| sop.actor(a.as_str()).unwrap().label.as_str()).collect();
+            format!("{labels:?} {:?}", p.mode)
+        });
+        let inputs: Vec<String> = step
+            .inputs
+            .iter()
+            .map(|input| {
+                let id = input.artifact.as_str();
+                let source = (0..i)
+                    .rev()
+                    .find(|&j| sop.steps[j].outputs.iter().any(|o| o.artifact.as_str() == id))
+                    .map(|j| format!("output of step {}", sop.steps[j].number))
+                    .unwrap_or_else(|| format!("document {:?}", sop.artifact(id).unwrap().label));
+                format!("{:?} <- {source}", input.text)
+            })
+            .collect();
+        let outputs: Vec<&str> = step.outputs.iter().map(|o| o.text.as_str()).collect();
+        let duration = step.duration.as_ref().map(|d| (d.text.clone(), d.value));
+        let decision: Vec<String> = step
+            .decision
+            .iter()
+            .flat_map(|d| &d.outcomes)
+            .map(|o| {
+                let rework = o.rework.as_ref().map(|r| (r.clock, r.max_rounds));
+                format!("{} -> {} {rework:?}", o.name, step_of(&o.target, i))
+            })
+            .collect();
+        let routes: Vec<String> =
+            step.routes.iter().map(|r| format!("{} if {:?}", step_of(&r.target, i), r.condition)).collect();
+        out.push(format!(
+            "step {} | {:?} | by {performers:?} | waktu {duration:?} | needs {inputs:?} | gives {outputs:?} | notes {:?} | decide {decision:?} | routes {routes:?}",
+            step.number, step.activity, step.notes
+        ));
+    }
+    out
+}
+
+/// The seed SOP table imports to a file equivalent to `sop/lks-lksa.sop`: same steps, numbers,
+/// texts, waktu, documents, outputs, routes and total. The seed has no actor marks, so every
+/// actor is inferred; this test holds the inference to the actors the hand-written file names.
+#[test]
+fn seed_table_imports_to_the_lks_lksa_sop() {
+    let imported = import_file(&seed_path());
+    let (text, sop) = import_ok(&imported);
+    let expected = compile_path(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/lks-lksa.sop"), &Options::default());
+    assert_eq!(meaning(&sop), meaning(expected.sop.as_ref().unwrap()), "\n{text}");
+    // Inferred, not read: said once for the table and next to each step.
+    assert_eq!(codes(&imported), vec![Code::ImportActorsInferred, Code::ImportPageNumber]);
+    assert_eq!(text.matches("// pelaksana disimpulkan").count(), 9);
+    let page = &imported.diagnostics[1];
+    assert_eq!(line_of(&imported, page), 16, "the page number `1` is on line 16 of the seed");
+}
+
+#[test]
+fn marks_x_v_and_check_name_the_actors() {
+    let imported = import_file(&fixture("tanda.tsv"));
+    let (text, sop) = import_ok(&imported);
+    let by = |n: &str| {
+        let step = sop.steps.iter().find(|s| s.number == n).unwrap();
+        let p = step.performers.as_ref().unwrap();
+        (p.actors.iter().map(|a| sop.actor(a.as_str()).unwrap().label.clone()).collect::<Vec<_>>(), p.mode)
+    };
+    use alur::model::PerformerMode::*;
+    assert_eq!(by("1"), (vec!["Pemohon".to_string()], Single)); // X
+    assert_eq!(by("2"), (vec!["Petugas Loket".to_string()], Single)); // v
+    assert_eq!(by("3"), (vec!["Petugas Loket".to_string(), "Verifikator".to_string()], Jointly)); // √ √
+    assert_eq!(by("4"), (vec!["Kepala Dinas".to_string()], Single));
+    assert!(!text.contains("disimpulkan"), "marked actors are read, not inferred:\n{text}");
+    assert!(!codes(&imported).contains(&Code::ImportActorsInferred));
+    // A keterangan naming one outcome: the return, and the outcome that goes on, added with a warning.
+    let decision = sop.steps[1].decision.as_ref().unwrap();
+    let outcomes: Vec<(&str, bool)> = decision.outcomes.iter().map(|o| (o.name.as_str(), o.rework.is_some())).collect();
+    assert_eq!(outcomes, vec![("lengkap", false), ("tidak_lengkap", true)]);
+    assert_eq!(codes(&imported), vec![Code::ImportRouteGuessed]);
+    assert_eq!(sop.header.stated_total.as_ref().unwrap().rounded_workdays, Some(2));
+}
+
+#[test]
+fn page_breaks_are_skipped_and_broken_rows_joined() {
+    let imported = import_file(&fixture("halaman.csv"));
+    let (text, sop) = import_ok(&imported);
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "3", "4"], "the repeated header and the column numbers are no steps");
+    // Row 3 starts on line 8 (its Kegiatan has a line break inside quotes) and goes on, after
+    // the page footer and the repeated two-row header, on line 13.
+    let step3 = &sop.steps[2];
+    assert_eq!(step3.activity, "Menandatangani surat izin reklame dan menyerahkannya ke loket");
+    assert_eq!(step3.outputs[0].text, "Surat izin yang sudah diberi nomor");
+    assert!(text.contains("// baris 8, 13 digabung"), "{text}");
+    // A quoted CSV cell keeps its comma.
+    assert_eq!(sop.steps[0].activity, "Mengajukan permohonan, melampirkan persyaratan");
+    assert_eq!(sop.steps[0].inputs[0].text, "KTP, NPWP");
+    // The title line is the title; the other lines outside the table are comments, reported.
+    assert_eq!(sop.title, "SOP Izin Reklame");
+    assert!(text.contains("// PEMERINTAH KOTA CONTOH") && text.contains("// Disahkan oleh Kepala Dinas"));
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(
+        found,
+        vec![
+            (Code::ImportKeptAsComment, 1),
+            (Code::ImportActorsInferred, 3),
+            (Code::ImportPageNumber, 10),
+            (Code::ImportActorUnknown, 14),
+            (Code::ImportKeptAsComment, 16),
+        ]
+    );
+    // Keterangan with both outcomes: on to the head, back to the applicant.
+    let decision = sop.steps[1].decision.as_ref().unwrap();
+    assert_eq!(decision.outcomes[0].target, Target::Named(sop.steps[2].id.clone()));
+    assert_eq!(decision.outcomes[1].target, Target::Named(sop.steps[0].id.clone()));
+    assert!(decision.outcomes[1].rework.is_some());
+}
+
+#[test]
+fn an_actor_that_cannot_be_inferred_gets_a_marker_and_a_warning() {
+    let imported = import_file(&fixture("halaman.csv"));
+    let (text, sop) = import_ok(&imported);
+    let step4 = &sop.steps[3];
+    assert_eq!(step4.actor_ids().collect::<Vec<_>>(), ["belum_ditentukan"]);
+    assert!(text.contains("// PERIKSA: pelaksana tidak terbaca"), "{text}");
+    let warning = imported.diagnostics.iter().find(|d| d.code == Code::ImportActorUnknown).unwrap();
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(warning.message.id.contains("baris 14") && warning.message.en.contains("line 14"));
+}
+
+/// Every cell of a table lands in the `.sop` file, except the headings (which become the actor
+/// declarations and the line keywords), the marks (which become `oleh`), the total's label, and
+/// what a diagnostic names (the page number).
+#[test]
+fn every_cell_lands_in_the_output_or_is_reported() {
+    for name in ["tanda.tsv", "halaman.csv"] {
+        let path = fixture(name);
+        let imported = import_file(&path);
+        let (text, _) = import_ok(&imported);
+        let bytes = std::fs::read(&path).unwrap();
+        let delimiter = if name.ends_with(".tsv") { b'\t' } else { b',' };
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(&bytes[..]);
+        let structural = [
+            "No",
+            "Kegiatan",
+            "Pelaksana",
+            "Mutu Baku",
+            "Kelengkapan",
+            "Waktu",
+            "Output",
+            "Keterangan",
+            "Jumlah",
+            "Jumlah Waktu Keseluruhan",
+            "X",
+            "v",
+            "√",
+        ];
+        let reported: Vec<String> = imported.diagnostics.iter().map(|d| d.message.en.clone()).collect();
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                let cell = cell.split_whitespace().collect::<Vec<_>>().join(" ");
+                if cell.is_empty() || structural.contains(&cell.as_str()) || cell.parse::<u32>().is_ok() {
+                    continue;
+                }
+                assert!(
+                    text.contains(&cell) || reported.iter().any(|m| m.contains(&cell)),
+                    "{name}: the cell `{cell}` is neither in the output nor reported:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_rows_are_errors_with_their_input_lines_in_both_languages() {
+    let imported = import_file(&fixture("rusak.tsv"));
+    assert!(imported.text.is_none(), "nothing is written when a row is in error");
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(
+        found,
+        vec![
+            (Code::ImportBadRow, 3),    // `A.` is no step number
+            (Code::ImportBadCell, 4),   // waktu `1-2 Hari`
+            (Code::ImportBadRow, 5),    // step number 2 twice
+            (Code::ImportBadRow, 6),    // step 3 without Kegiatan
+            (Code::ImportExtraCell, 7), // a cell right of Keterangan
+        ]
+    );
+    for d in &imported.diagnostics {
+        let line = line_of(&imported, d);
+        assert!(d.message.id.starts_with(&format!("baris {line}:")), "{}", d.message.id);
+        assert!(d.message.en.starts_with(&format!("line {line}:")), "{}", d.message.en);
+        assert!(d.help.is_some(), "every error says how to fix it: {}", d.message.en);
+    }
+    let en = render_all(&imported.sources, &imported.diagnostics, Lang::En);
+    assert!(en.contains("`1-2 Hari` cannot be read") && en.contains("`catatan liar`"), "{en}");
+    let id = render_all(&imported.sources, &imported.diagnostics, Lang::Id);
+    assert!(id.contains("`A.` bukan nomor langkah") && id.contains("bantuan:"), "{id}");
+}
+
+#[test]
+fn a_total_that_does_not_match_the_steps_is_kept_as_a_comment() {
+    let table = "No\tKegiatan\tPetugas\tKelengkapan\tWaktu\tOutput\tKeterangan\n\
+                 1\tMenerima berkas\tX\t\t10 Menit\tBerkas\t\n\
+                 2\tMemproses berkas\tX\tBerkas\t20 Menit\tDraft\t\n\
+                 Jumlah Waktu\t\t\t\t1 Jam (1 Hari)\t\t\n";
+    let imported = import_text("total.tsv", table);
+    let (text, sop) = import_ok(&imported);
+    assert!(sop.header.stated_total.is_none());
+    assert!(text.contains("// total tertulis di tabel: 1 Jam (1 Hari)"), "{text}");
+    let d = imported.diagnostics.iter().find(|d| d.code == Code::ImportKeptAsComment).unwrap();
+    assert_eq!(line_of(&imported, d), 4);
+    assert!(d.notes[0].en.contains("E401"), "the note says why: {:?}", d.notes);
+}
+
+#[test]
+fn semicolon_csv_with_a_bom_and_a_missing_waktu() {
+    let table = "\u{feff}No;Kegiatan;Pemohon;Petugas;Kelengkapan;Waktu;Output;Keterangan\n\
+                 1;Mengajukan permohonan;X;;Formulir;30 Menit;Berkas;\n\
+                 2;Memeriksa berkas;;X;Berkas;;Berkas diperiksa;\n";
+    let imported = import_text("titik-koma.csv", table);
+    assert_eq!(codes(&imported), vec![Code::ImportBadCell]);
+    assert_eq!(line_of(&imported, &imported.diagnostics[0]), 3);
+    assert!(imported.diagnostics[0].message.en.contains("step 2 has no Waktu"));
+    let fixed = table.replace(";;Berkas diperiksa", ";5 Menit;Berkas diperiksa");
+    let (_, sop) = import_ok(&import_text("titik-koma.csv", &fixed));
+    assert_eq!(sop.steps.len(), 2);
+    assert_eq!(sop.steps[0].inputs[0].text, "Formulir");
+}
+
+#[test]
+fn tables_without_a_header_and_bytes_that_are_not_text_are_refused() {
+    let no_header = import_text("x.csv", "1,Mengajukan,30 Menit\n");
+    assert_eq!(codes(&no_header), vec![Code::ImportNoHeader]);
+    let latin1 = import("x.csv", None, b"No,Kegiatan,Waktu\n1,Menerima \xe9,5 Menit\n", &ImportOptions::default());
+    assert_eq!(codes(&latin1), vec![Code::ImportUnreadable]);
+    assert!(latin1.diagnostics[0].message.en.contains("line 2"));
+    let no_waktu = import_text("x.csv", "No,Kegiatan,Output\n1,Menerima,Berkas\n");
+    assert_eq!(codes(&no_waktu), vec![Code::ImportNoHeader]);
+    assert!(import_text("x.csv", "").has_errors());
+}
+
+#[test]
+fn quotes_and_backslashes_in_cells_survive() {
+    let table = "No\tKegiatan\tPetugas\tWaktu\tOutput\n1\tMencetak \"Surat\" C:\\izin\tX\t5 Menit\tSurat\n";
+    let (_, sop) = import_ok(&import_text("kutip.tsv", table));
+    assert_eq!(sop.steps[0].activity, "Mencetak \"Surat\" C:\\izin");
+}
+
+fn alur() -> Command {
+    let mut cmd = Command::cargo_bin("alur").unwrap();
+    cmd.env("LANG", "id_ID.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
+    cmd
+}
+
+#[test]
+fn cli_writes_a_file_that_alur_check_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lks.sop");
+    let run = alur().args(["import", &seed_path(), "-o"]).arg(&out).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("W605"));
+    let check = alur().arg("check").arg(&out).output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(alur().args(["fmt", "--check"]).arg(&out).output().unwrap().status.code(), Some(0));
+    // An existing file is not overwritten unless asked.
+    let again = alur().args(["import", &seed_path(), "-o"]).arg(&out).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let forced = alur().args(["import", &seed_path(), "--force", "--id", "lks_lksa", "-o"]).arg(&out).output().unwrap();
+    assert_eq!(forced.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("sop lks_lksa "));
+    let bad_id = alur().args(["import", &seed_path(), "--id", "1 lks"]).output().unwrap();
+    assert_eq!(bad_id.status.code(), Some(2));
+}
+
+#[test]
+fn cli_bad_table_exits_one_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rusak.sop");
+    let run = alur().args(["--lang", "en", "import", &fixture("rusak.tsv"), "-o"]).arg(&out).output().unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("E603") && stderr.contains("rusak.tsv:3:1"), "{stderr}");
+    assert!(!out.exists());
+    let stdout = alur().args(["import", &fixture("tanda.tsv")]).output().unwrap();
+    assert_eq!(stdout.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&stdout.stdout).starts_with("// Diimpor dari tanda.tsv"));
+}
+
+mod generated {
+    //! Generated tables: whatever cells a table holds, the importer never panics, and when it
+    //! gives a file, that file compiles without errors and is `alur fmt`-stable.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Cell texts that stress the importer: keywords, marks, numbers, durations, routes, quotes.
+    const WORDS: &[&str] = &[
+        "",
+        "",
+        "",
+        "X",
+        "v",
+        "√",
+        "Ya",
+        "1",
+        "2",
+        "2a",
+        "4.1",
+        "A.",
+        "30 Menit",
+        "1 Jam",
+        "4 Hari",
+        "1-2 Hari",
+        "0 menit",
+        "14 Hari Kalender",
+        "Pemohon",
+        "Kepala Dinas",
+        "sistem",
+        "data",
+        "selesai",
+        "lanjut",
+        "langkah",
+        "Mengajukan permohonan",
+        "Memverifikasi berkas",
+        "Tanda tangan izin",
+        "Draft SK",
+        "Berkas \"lengkap\"",
+        "dirouting ke Kepala Dinas",
+        "ke Pemohon apabila ditolak",
+        "ke Kepala Dinas apabila diterima dan ke Pemohon apabila ditolak",
+        "Jumlah",
+        "Halaman 2",
+        "Kegiatan",
+        "No",
+        "Waktu",
+        "\\",
+        "{",
+        "}",
+        "//",
+        "é",
+    ];
+
+    fn pick(words: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(words)
+    }
+
+    /// A row: mostly a step with plausible cells, sometimes a continuation, a page number, a
+    /// repeated header, the total, or random cells.
+    fn row() -> impl Strategy<Value = (u8, Vec<&'static str>)> {
+        let marks = &["", "", "", "X", "v", "√", "Ya"];
+        let times = &["30 Menit", "1 Jam", "4 Hari", "10 menit", "14 Hari Kalender", "0 menit", "1-2 Hari", ""];
+        let acts = &[
+            "Mengajukan permohonan",
+            "Memverifikasi berkas",
+            "Tanda tangan izin",
+            "Memberikan paraf",
+            "data",
+            "lanjut",
+        ];
+        let docs = &["", "Draft SK", "Berkas \"lengkap\"", "Surat Izin", "selesai", "{", "é"];
+        let notes = &[
+            "",
+            "",
+            "dirouting ke Kepala Dinas",
+            "Apabila tidak lengkap dikembalikan ke Pemohon",
+            "ke Kepala Dinas apabila diterima dan ke Pemohon apabila ditolak",
+            "ke Sistem apabila lengkap",
+            "\\ // }",
+        ];
+        let cells =
+            (pick(acts), pick(marks), pick(marks), pick(marks), pick(docs), pick(times), pick(docs), pick(notes));
+        (0u8..10, cells, proptest::collection::vec(pick(WORDS), 0..11)).prop_map(|(kind, c, random)| {
+            let (act, m1, m2, m3, needs, time, output, note) = c;
+            let cells = match kind {
+                0 => random,
+                1 => vec!["", act, m1, "", "", "", "", output, note],
+                2 => vec!["Halaman 2"],
+                3 => vec!["Jumlah", "", "", "", "", "", "1 Jam (1 Hari)"],
+                _ => vec!["#", act, m1, m2, m3, needs, time, output, note],
+            };
+            (kind, cells)
+        })
+    }
+
+    fn table() -> impl Strategy<Value = String> {
+        proptest::collection::vec(row(), 0..12).prop_map(|rows| {
+            let mut out =
+                "No\tKegiatan\tPemohon\tSistem\tKepala Dinas\tKelengkapan\tWaktu\tOutput\tKeterangan".to_string();
+            for (i, (_, cells)) in rows.iter().enumerate() {
+                out.push('\n');
+                let number = (i + 1).to_string();
+                let cells: Vec<&str> = cells.iter().map(|c| if *c == "#" { number.as_str() } else { c }).collect();
+                out.push_str(&cells.join("\t"));
+            }
+            out.push('\n');
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn imports_check_clean_or_are_refused_with_errors(text in table()) {
+            let imported = import_text("gen.tsv", &text);
+            match &imported.text {
+                Some(_) => {
+                    import_ok(&imported);
+                }
+                None => prop_assert!(imported.has_errors(), "no file and no error"),
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let imported = import("gen.csv", None, &bytes, &ImportOptions::default());
+            prop_assert!(imported.text.is_some() || imported.has_errors());
+        }
+    }
+}
+
+#[test]
+fn actor_cells_that_are_no_marks_or_cannot_be_placed_are_kept_and_reported() {
+    // Row 2 lost two actor cells (as the seed's second page does) and still has a mark: which
+    // column it belongs to cannot be known. Row 3 has a word in an actor column.
+    let table = "No\tKegiatan\tPemohon\tFront Office\tKepala Dinas\tKelengkapan\tWaktu\tOutput\tKeterangan\n\
+                 1\tMengajukan permohonan\tX\t\t\tFormulir\t30 Menit\tBerkas\t\n\
+                 2\tMemverifikasi berkas\tX\tBerkas\t10 Menit\tBerkas diperiksa\t\n\
+                 3\tMenandatangani izin\t\t\tYa\tBerkas diperiksa\t5 Menit\tIzin\t\n";
+    let imported = import_text("sel.tsv", table);
+    let (text, sop) = import_ok(&imported);
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(
+        found,
+        vec![(Code::ImportActorsInferred, 1), (Code::ImportKeptAsComment, 3), (Code::ImportKeptAsComment, 4)]
+    );
+    assert!(text.contains("// isi kolom pelaksana yang tidak dapat dicocokkan dengan kolomnya: X"), "{text}");
+    assert!(text.contains("// isi kolom Kepala Dinas: Ya"), "{text}");
+    // The unplaced mark is no actor: step 2's actor is inferred; `Ya` counts as a mark.
+    assert_eq!(sop.steps[1].actor_ids().collect::<Vec<_>>(), ["front_office"]);
+    assert_eq!(sop.steps[2].actor_ids().collect::<Vec<_>>(), ["kepala_dinas"]);
+    assert_eq!(sop.steps[1].duration.as_ref().unwrap().text, "10 Menit");
+}
+
+#[test]
+fn a_lone_next_number_starts_a_step_and_heading_words_in_cells_are_kept() {
+    // Line 4: step 2's number alone, its cells on line 5 (an extraction split the row). Line 6
+    // continues step 2 with a cell that mentions "Persyaratan" (no heading: it is kept). Line 7
+    // is a page number: `3` is the next step number, but the next row with text has its own.
+    let table = "No\tKegiatan\tPemohon\tPetugas\tKelengkapan\tWaktu\tOutput\tKeterangan\n\
+                 1\tMengajukan permohonan\tX\t\tFormulir\t30 Menit\tBerkas\t\n\
+                 \n\
+                 2\n\
+                 \tMemeriksa berkas\t\tX\tBerkas\t10 Menit\tBerkas diperiksa\t\n\
+                 \t\t\t\tPersyaratan teknis\t\t\t\n\
+                 3\n\
+                 3\tMenyerahkan izin\tX\t\tBerkas diperiksa\t5 Menit\tIzin\t\n";
+    let imported = import_text("pecah.tsv", table);
+    let (text, sop) = import_ok(&imported);
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
+    assert_eq!(sop.steps[1].activity, "Memeriksa berkas");
+    assert_eq!(sop.steps[1].inputs[0].text, "Berkas Persyaratan teknis");
+    assert!(text.contains("// baris 4, 5, 6 digabung"), "{text}");
+    let found: Vec<(Code, usize)> = imported.diagnostics.iter().map(|d| (d.code, line_of(&imported, d))).collect();
+    assert_eq!(found, vec![(Code::ImportPageNumber, 7)]);
+}
+
+/// The seed saved from a spreadsheet as CSV (cells with commas quoted) reads as the TSV does.
+#[test]
+fn the_seed_as_csv_reads_as_the_seed_as_tsv() {
+    let tsv = std::fs::read(seed_path()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(b'\t').from_reader(&tsv[..]);
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for record in reader.records() {
+        writer.write_record(&record.unwrap()).unwrap();
+    }
+    let csv_text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    assert!(csv_text.contains("\"BAPL, Rekomendasi secara elektronik\""), "the CSV quotes cells with commas");
+    let (_, from_csv) = import_ok(&import_text("seed.csv", &csv_text));
+    let (_, from_tsv) = import_ok(&import_file(&seed_path()));
+    assert_eq!(meaning(&from_csv), meaning(&from_tsv));
+}
+
+/// What an analyst reads: the imported seed, and the errors of a broken table.
+#[test]
+fn snapshots_of_the_imported_seed_and_of_bad_rows() {
+    let (text, _) = import_ok(&import_file(&seed_path()));
+    insta::assert_snapshot!("import-seed-lks-lksa.sop", text);
+    let bad = import_file(&fixture("rusak.tsv"));
+    let rendered = render_all(&bad.sources, &bad.diagnostics, Lang::En).replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!("import-rusak.en", rendered);
+    let rendered = render_all(&bad.sources, &bad.diagnostics, Lang::Id).replace(env!("CARGO_MANIFEST_DIR"), "");
+    insta::assert_snapshot!("import-rusak.id", rendered);
+}
+
+#[test]
+fn cli_delimiter_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("pipa.txt");
+    std::fs::write(&table, "No|Kegiatan|Petugas|Waktu|Output/Hasil\n1|Menerima berkas|X|10 Menit|Berkas, lengkap\n")
+        .unwrap();
+    let run = alur().args(["import", "--delimiter", "|"]).arg(&table).output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("sop pipa \"pipa\""));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("berkas_lengkap \"Berkas, lengkap\""));
+    let tab = alur().args(["import", "--delimiter", "tab", &fixture("tanda.tsv")]).output().unwrap();
+    assert_eq!(tab.status.code(), Some(0));
+    let bad = alur().args(["import", "--delimiter", "ab"]).arg(&table).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
