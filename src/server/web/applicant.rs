@@ -1,0 +1,433 @@
+//! Applying (choose an SOP, fill in its fields, choose where to enter), my applications, and
+//! the case page: a parcel tracker saying which desk has the file, since when, and the
+//! promised date.
+
+use axum::extract::{Form, Multipart, Path, Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+use super::layout::{humanize, sla_badge, status_badge, when};
+use super::staff::{documents, field_input, fields_from_form, form_value, performers, short_id};
+use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
+use crate::model::ActorKind;
+use crate::runtime::deploy::Deployed;
+use crate::runtime::{Caller, CaseStatus, TaskStatus};
+use crate::server::api::{self, CaseFilter, StartRequest};
+use crate::server::problem::Problem;
+use crate::server::State;
+
+/// May the user start an application on this SOP (as the applicant, or at the counter)?
+fn can_start(user: &crate::server::accounts::User, d: &Deployed) -> bool {
+    user.is_applicant() || (user.is_staff() && d.sop.actors.iter().any(|a| user.actors().contains(&a.id.name)))
+}
+
+pub async fn choose(AxumState(state): AxumState<State>, page: Page) -> Response {
+    let lang = page.lang;
+    let sops: Vec<_> = api::latest_deployments(&state).into_iter().filter(|d| can_start(&page.user, d)).collect();
+    let title = t(lang, "Ajukan permohonan", "Apply");
+    let body = html! {
+        h1 { (title) }
+        @if sops.is_empty() {
+            div.card { p { (t(lang, "Tidak ada layanan yang dapat Anda ajukan.", "There is no service you can apply for.")) } }
+        }
+        @for d in &sops {
+            div.card {
+                h2 { (d.sop.title) }
+                dl.facts {
+                    @if let Some(agency) = &d.sop.header.agency {
+                        dt { (t(lang, "Instansi", "Agency")) } dd { (agency) }
+                    }
+                    @if let Some(total) = &d.sop.header.stated_total {
+                        dt { (t(lang, "Waktu penyelesaian", "Time to complete")) } dd { (total.duration.display(lang)) }
+                    }
+                    dt { (t(lang, "Persyaratan", "Requirements")) }
+                    dd {
+                        @for a in d.sop.artifacts.iter().filter(|a| a.external) { div { (a.label) } }
+                    }
+                }
+                a href=(format!("/apply/{}", d.deployment.sop)) { strong { (t(lang, "Isi formulir permohonan", "Fill in the application form")) " →" } }
+            }
+        }
+    };
+    html_page(StatusCode::OK, layout(&page.viewer(), title, body))
+}
+
+fn application_form(
+    page: &Page,
+    d: &Deployed,
+    values: &[(String, String)],
+    error: Option<&Problem>,
+) -> Response {
+    let lang = page.lang;
+    let sop = &d.sop;
+    let entries = api::entry_steps(d);
+    let counter = !page.user.is_applicant();
+    let chosen_entry = form_value(values, "entry");
+    let title = format!("{}: {}", t(lang, "Permohonan", "Application"), sop.title);
+    let body = html! {
+        h1 { (title) }
+        @if let Some(problem) = error { (error_box(problem)) }
+        form.stack method="post" action=(format!("/apply/{}", d.deployment.sop)) {
+            @if counter {
+                label for="applicant" { (t(lang, "Nama pengguna pemohon (permohonan di loket)", "The applicant's user name (application at the counter)")) }
+                input #applicant type="text" name="applicant" required value=(form_value(values, "applicant").unwrap_or(""));
+            }
+            @if !entries.is_empty() {
+                fieldset {
+                    legend { (t(lang, "Jalur pengajuan", "How you apply")) }
+                    @for (i, id) in entries.iter().enumerate() {
+                        @if let Some(step) = sop.step(id) {
+                            @let checked = chosen_entry.map(|e| e == id).unwrap_or(i == 0);
+                            div {
+                                input type="radio" name="entry" id=(format!("entry-{id}")) value=(id) checked[checked];
+                                " "
+                                label for=(format!("entry-{id}")) {
+                                    (step.number) ". " (api::first_line(&step.activity))
+                                    " (" (performers(sop, step, lang)) ")"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !sop.fields.is_empty() {
+                fieldset {
+                    legend { (t(lang, "Data permohonan", "Application data")) }
+                    @for f in &sop.fields {
+                        (field_input(lang, f, form_value(values, &format!("f_{}", f.id.name))))
+                    }
+                }
+            }
+            div.actions { button.primary type="submit" { (t(lang, "Kirim permohonan", "Submit the application")) } }
+        }
+    };
+    let status = error.map(|p| p.status()).unwrap_or(StatusCode::OK);
+    html_page(status, layout(&page.viewer(), &title, body))
+}
+
+async fn startable(state: &State, page: &Page, sop: &str) -> Result<std::sync::Arc<Deployed>, Response> {
+    let d = state.engine.deployment(sop, None).map_err(|e| problem_page(&page.viewer(), &Problem::runtime(&e, page.lang)))?;
+    if !can_start(&page.user, &d) {
+        return Err(problem_page(
+            &page.viewer(),
+            &Problem::forbidden(
+                page.lang,
+                "Hanya pemohon dan petugas SOP ini yang dapat memulai permohonan.",
+                "Only applicants and this SOP's staff can start an application.",
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+pub async fn form(AxumState(state): AxumState<State>, page: Page, Path(sop): Path<String>) -> Response {
+    match startable(&state, &page, &sop).await {
+        Ok(d) => application_form(&page, &d, &[], None),
+        Err(response) => response,
+    }
+}
+
+pub async fn submit(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    Path(sop): Path<String>,
+    Form(values): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = page.lang;
+    let d = match startable(&state, &page, &sop).await {
+        Ok(d) => d,
+        Err(response) => return response,
+    };
+    let result = match fields_from_form(&d.sop, &values, lang) {
+        Err(problem) => Err(problem),
+        Ok(fields) => {
+            let request = StartRequest {
+                sop: sop.clone(),
+                fields,
+                entry: form_value(&values, "entry").filter(|e| !e.is_empty()).map(str::to_string),
+                applicant: form_value(&values, "applicant").filter(|a| !a.trim().is_empty()).map(str::to_string),
+            };
+            api::start(&state, &page.user, request, lang).await
+        }
+    };
+    match result {
+        Ok(id) => {
+            audit(&state, &page.user, "start", &sop, StatusCode::CREATED);
+            see_other(&format!("/cases/{id}?msg=started"))
+        }
+        Err(problem) => {
+            audit(&state, &page.user, "start", &sop, problem.status());
+            application_form(&page, &d, &values, Some(&problem))
+        }
+    }
+}
+
+pub async fn mine(AxumState(state): AxumState<State>, page: Page) -> Response {
+    let lang = page.lang;
+    let filter = CaseFilter { applicant: Some(page.user.name.clone()), limit: Some(500), ..Default::default() };
+    let rows = match api::cases_for(&state, &page.user, &filter, lang).await {
+        Ok(rows) => rows,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
+    let sops = api::latest_deployments(&state);
+    let zone_of = |sop: &str| {
+        sops.iter()
+            .find(|d| d.deployment.sop == sop)
+            .map(|d| d.calendar.time_zone())
+            .unwrap_or(chrono_tz::Asia::Jakarta)
+    };
+    let title = t(lang, "Permohonan saya", "My applications");
+    let body = html! {
+        h1 { (title) }
+        @if page.user.is_applicant() {
+            p.no-print { a href="/apply" { (t(lang, "Ajukan permohonan baru", "Submit a new application")) " →" } }
+        }
+        @if rows.is_empty() {
+            div.card { p { (t(lang, "Anda belum mengajukan permohonan.", "You have not applied for anything yet.")) } }
+        } @else {
+            table {
+                thead { tr {
+                    th { (t(lang, "Layanan", "Service")) }
+                    th { (t(lang, "Diajukan", "Submitted")) }
+                    th { (t(lang, "Status", "Status")) }
+                    th { (t(lang, "Posisi berkas", "Where the file is")) }
+                    th { (t(lang, "Dijanjikan selesai", "Promised by")) }
+                } }
+                tbody {
+                    @for r in &rows {
+                        tr class=(if r.overdue { "overdue" } else { "" }) {
+                            td { a href=(format!("/cases/{}", r.id)) { (r.sop_title) } br; small.muted { (short_id(&r.id)) } }
+                            td { (when(lang, zone_of(&r.sop), r.started)) }
+                            td { (status_badge(lang, &r.status)) }
+                            td { (r.desks.join(", ")) }
+                            td {
+                                @if let Some(p) = r.promised { (when(lang, zone_of(&r.sop), p)) " " }
+                                @if let Some(s) = &r.sla { (sla_badge(lang, s)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    html_page(StatusCode::OK, layout(&page.viewer(), title, body))
+}
+
+pub async fn case_page(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    Path(case): Path<String>,
+    Query(msg): Query<Msg>,
+) -> Response {
+    let lang = page.lang;
+    let id = match parse_case(&case, lang) {
+        Ok(id) => id,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
+    let (loaded, d) = match api::visible_case(&state, &page.user, id, lang).await {
+        Ok(x) => x,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
+    let out = match api::case_out(&state, &loaded, &d, lang).await {
+        Ok(out) => out,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
+    let sop = &d.sop;
+    let zone = d.calendar.time_zone();
+    let caller = api::caller_for(&page.user, &loaded, &d);
+    let active = loaded.status == CaseStatus::Active;
+    let mine: Vec<_> = loaded
+        .tasks
+        .values()
+        .filter(|t| t.status == TaskStatus::Open && t.actors.iter().any(|a| caller.roles.contains(a)))
+        .collect();
+    let is_applicant = page.user.is_applicant() && loaded.applicant == page.user.name;
+    let applicant_desk = |actor: &str| sop.actor(actor).is_some_and(|a| a.kind == ActorKind::Applicant);
+    let title = format!("{} · {}", sop.title, short_id(&out.id));
+    let body = html! {
+        p.muted { (t(lang, "Perkara", "Case")) " " (out.id) }
+        h1 { (sop.title) }
+        (flash(lang, msg.msg.as_deref()))
+        div.card {
+            p.where {
+                @match loaded.status {
+                    CaseStatus::Active => {
+                        @if out.desks.is_empty() {
+                            (t(lang, "Berkas sedang diproses sistem.", "The file is being processed by the system."))
+                        }
+                        @for desk in &out.desks {
+                            div {
+                                @if applicant_desk(&desk.actor) {
+                                    (t(lang, "Berkas ada di ", "The file is with ")) strong { (desk.label) }
+                                    " " (t(lang, "(menunggu Anda)", "(waiting for you)"))
+                                } @else {
+                                    (t(lang, "Berkas ada di meja ", "The file is at the desk of ")) strong { (desk.label) }
+                                }
+                                br;
+                                small.muted {
+                                    (t(lang, "sejak ", "since ")) (when(lang, zone, desk.since))
+                                    " · " (t(lang, "batas langkah ", "step due ")) (when(lang, zone, desk.due))
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        (status_badge(lang, &out.status))
+                        @if let Some(end) = &out.end {
+                            " " strong { (sop.end(end).map(|e| e.label.clone()).unwrap_or(end.clone())) }
+                        }
+                        @if let Some(closed) = out.closed { br; small.muted { (when(lang, zone, closed)) } }
+                    }
+                }
+            }
+            dl.facts {
+                dt { (t(lang, "Status", "Status")) } dd { (status_badge(lang, &out.status)) }
+                dt { (t(lang, "Pemohon", "Applicant")) } dd { (out.applicant) }
+                dt { (t(lang, "Diajukan", "Submitted")) } dd { (when(lang, zone, out.started)) }
+                dt { (t(lang, "Dijanjikan selesai", "Promised by")) }
+                dd {
+                    @if let Some(p) = out.promised { (when(lang, zone, p)) " " } @else { "—" " " }
+                    @if let Some(s) = &out.sla { (sla_badge(lang, s)) }
+                }
+            }
+            @if !mine.is_empty() {
+                div.actions.no-print {
+                    @for task in &mine {
+                        @let step = sop.step(&task.step);
+                        a href=(format!("/cases/{}/tasks/{}", out.id, task.no)) {
+                            strong { (t(lang, "Kerjakan: ", "Work on: ")) }
+                            (step.map(|s| format!("{}. {}", s.number, api::first_line(&s.activity))).unwrap_or(task.step.clone()))
+                        }
+                    }
+                }
+            }
+        }
+        div.grid2 {
+            div {
+                h2 { (t(lang, "Tahapan", "Stages")) }
+                ol.track {
+                    @for step in &sop.steps {
+                        @let tasks: Vec<_> = loaded.tasks.values().filter(|t| t.step == step.id.name).collect();
+                        @let current = tasks.iter().any(|t| t.status == TaskStatus::Open);
+                        @let done = tasks.iter().any(|t| t.status == TaskStatus::Completed);
+                        @let skipped = loaded.skipped.contains(&step.id.name);
+                        li class=(if current { "current" } else if done { "done" } else if skipped { "skipped" } else { "" }) {
+                            (step.number) ". " (api::first_line(&step.activity))
+                            br;
+                            small.muted { (performers(sop, step, lang)) }
+                        }
+                    }
+                }
+            }
+            div {
+                h2 { (t(lang, "Riwayat", "History")) }
+                ul.timeline {
+                    @for e in out.timeline.iter().rev() {
+                        li {
+                            time datetime=(e.at.to_rfc3339()) { (when(lang, zone, e.at)) }
+                            " " (e.text)
+                            @if let Some(note) = &e.note { br; small { "“" (note) "”" } }
+                        }
+                    }
+                }
+            }
+        }
+        @let fields = out.fields.as_object().cloned().unwrap_or_default();
+        @if !fields.is_empty() {
+            h2 { (t(lang, "Data permohonan", "Application data")) }
+            table { tbody {
+                @for (k, v) in &fields {
+                    tr {
+                        th scope="row" { (sop.field(k).and_then(|f| f.label.clone()).unwrap_or(humanize(k))) }
+                        td { (match v { serde_json::Value::String(s) => s.clone(), serde_json::Value::Bool(true) => t(lang, "ya", "yes").into(), serde_json::Value::Bool(false) => t(lang, "tidak", "no").into(), other => other.to_string() }) }
+                    }
+                }
+            } }
+        }
+        (documents(lang, &loaded, &d, None, active && !caller.roles.is_empty()))
+        @if active && is_applicant {
+            h2.no-print { (t(lang, "Tarik permohonan", "Withdraw the application")) }
+            form.stack.no-print method="post" action=(format!("/cases/{}/withdraw", out.id)) {
+                label for="reason" { (t(lang, "Alasan (boleh dikosongkan)", "Reason (optional)")) }
+                input #reason type="text" name="reason";
+                div.actions { button.danger type="submit" { (t(lang, "Tarik permohonan", "Withdraw")) } }
+            }
+        }
+    };
+    html_page(StatusCode::OK, layout(&page.viewer(), &title, body))
+}
+
+pub async fn upload(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    Path(case): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let lang = page.lang;
+    let result = async {
+        let id = parse_case(&case, lang)?;
+        let multipart = multipart.map_err(|e| Problem::bad_request(e.body_text()))?;
+        let upload = api::read_upload(multipart, lang).await?;
+        let task = upload.task;
+        api::attach_upload(&state, &page.user, id, upload, lang).await?;
+        Ok::<_, Problem>((id, task))
+    }
+    .await;
+    match result {
+        Ok((id, task)) => {
+            audit(&state, &page.user, "attach", &case, StatusCode::CREATED);
+            match task {
+                Some(task) => see_other(&format!("/cases/{id}/tasks/{task}?msg=attached")),
+                None => see_other(&format!("/cases/{id}?msg=attached")),
+            }
+        }
+        Err(problem) => {
+            audit(&state, &page.user, "attach", &case, problem.status());
+            problem_page(&page.viewer(), &problem)
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct WithdrawForm {
+    reason: Option<String>,
+}
+
+pub async fn withdraw(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    Path(case): Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> Response {
+    let lang = page.lang;
+    let result = async {
+        let id = parse_case(&case, lang)?;
+        let (loaded, _) = api::visible_case(&state, &page.user, id, lang).await?;
+        if !(page.user.is_applicant() && loaded.applicant == page.user.name) {
+            return Err(Problem::forbidden(
+                lang,
+                "Hanya pemohonnya yang dapat menarik permohonan.",
+                "Only its applicant can withdraw an application.",
+            ));
+        }
+        let reason = form.reason.filter(|r| !r.trim().is_empty());
+        state
+            .engine
+            .withdraw(id, &Caller::new(page.user.name.clone(), &[]), reason)
+            .await
+            .map_err(|e| Problem::runtime(&e, lang))?;
+        Ok(id)
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            audit(&state, &page.user, "withdraw", &case, StatusCode::NO_CONTENT);
+            see_other(&format!("/cases/{id}?msg=withdrawn"))
+        }
+        Err(problem) => {
+            audit(&state, &page.user, "withdraw", &case, problem.status());
+            problem_page(&page.viewer(), &problem)
+        }
+    }
+}
