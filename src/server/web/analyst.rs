@@ -133,7 +133,9 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
     let totals = crate::time::totals(s, day);
     let report = state.catalog.report_for(&sop);
     let header = &s.header;
-    let path_steps = |steps: &[usize]| steps.iter().filter_map(|i| s.steps.get(*i)).map(|x| x.number.clone()).collect::<Vec<_>>().join(" → ");
+    let path_steps = |steps: &[usize]| {
+        steps.iter().filter_map(|i| s.steps.get(*i)).map(|x| x.number.clone()).collect::<Vec<_>>().join(" → ")
+    };
     let body = html! {
         h1 { (s.title) }
         dl.facts {
@@ -142,7 +144,7 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
             dt { (t(lang, "Versi yang berjalan", "Version in service")) } dd { (d.deployment.version) @if let Some(v) = &header.version { " (" (t(lang, "versi dokumen ", "document version ")) (v) ")" } }
             @if let Some(e) = header.effective { dt { (t(lang, "Tanggal efektif", "Effective")) } dd { (e) } }
             @if let Some(a) = &header.approved_by { dt { (t(lang, "Disahkan oleh", "Approved by")) } dd { (a.name) @if let Some(p) = &a.position { ", " (p) } } }
-            dt { (t(lang, "Kalender", "Calendar")) } dd { (d.calendar.name()) " (" (working_span(lang, u64::from(day), day)) " = " (t(lang, "1 hari kerja", "1 working day")) ")" }
+            dt { (t(lang, "Kalender", "Calendar")) } dd { (d.calendar.name()) " (" (t(lang, "1 hari kerja = ", "1 working day = ")) (working_span(lang, u64::from(day), u32::MAX)) ")" }
         }
         h2 { (t(lang, "Langkah", "Steps")) }
         table {
@@ -279,9 +281,12 @@ struct Counts {
 }
 
 pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Response {
-    if let Err(response) =
-        require(&page, page.user.is_analyst(), "Hanya analis dan admin yang membaca laporan.", "Only analysts and admins read reports.")
-    {
+    if let Err(response) = require(
+        &page,
+        page.user.is_analyst(),
+        "Hanya analis dan admin yang membaca laporan.",
+        "Only analysts and admins read reports.",
+    ) {
         return response;
     }
     let lang = page.lang;
@@ -310,11 +315,21 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
             _ => c.other += 1,
         }
     }
-    let steps = api::report(&state, None, false).await.unwrap_or_default();
+    let mut steps = api::report(&state, None, false).await.unwrap_or_default();
+    // Steps in the SOP's written order, not by id.
+    steps.sort_by_key(|r| {
+        let order =
+            state.engine.deployment(&r.sop, None).ok().and_then(|d| d.sop.step_index(&r.key)).unwrap_or(usize::MAX);
+        (r.sop.clone(), order)
+    });
     let actors = api::report(&state, None, true).await.unwrap_or_default();
     let sops = api::latest_deployments(&state);
-    let title_of = |sop: &str| sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.sop.title.clone()).unwrap_or(sop.to_string());
-    let day_of = |sop: &str| sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.calendar.day_length_minutes()).unwrap_or(480);
+    let title_of = |sop: &str| {
+        sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.sop.title.clone()).unwrap_or(sop.to_string())
+    };
+    let day_of = |sop: &str| {
+        sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.calendar.day_length_minutes()).unwrap_or(480)
+    };
     let zone = sops.first().map(|d| d.calendar.time_zone()).unwrap_or(chrono_tz::Asia::Jakarta);
     let title = t(lang, "Dasbor SLA", "SLA dashboard");
     let report_table = |rows: &[ReportRow], key_title: &str| -> Markup {
@@ -333,7 +348,7 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
                     @for r in rows {
                         @let day = day_of(&r.sop);
                         tr class=(if r.overdue > 0 { "overdue" } else { "" }) {
-                            td { (r.sop) }
+                            td { (title_of(&r.sop)) }
                             td { (r.label) }
                             td.num { (r.open) }
                             td.num { (r.completed) }

@@ -53,12 +53,7 @@ pub async fn choose(AxumState(state): AxumState<State>, page: Page) -> Response 
     html_page(StatusCode::OK, layout(&page.viewer(), title, body))
 }
 
-fn application_form(
-    page: &Page,
-    d: &Deployed,
-    values: &[(String, String)],
-    error: Option<&Problem>,
-) -> Response {
+fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], error: Option<&Problem>) -> Response {
     let lang = page.lang;
     let sop = &d.sop;
     let entries = api::entry_steps(d);
@@ -107,7 +102,10 @@ fn application_form(
 }
 
 async fn startable(state: &State, page: &Page, sop: &str) -> Result<std::sync::Arc<Deployed>, Response> {
-    let d = state.engine.deployment(sop, None).map_err(|e| problem_page(&page.viewer(), &Problem::runtime(&e, page.lang)))?;
+    let d = state
+        .engine
+        .deployment(sop, None)
+        .map_err(|e| problem_page(&page.viewer(), &Problem::runtime(&e, page.lang)))?;
     if !can_start(&page.user, &d) {
         return Err(problem_page(
             &page.viewer(),
@@ -260,7 +258,7 @@ pub async fn case_page(
                             div {
                                 @if applicant_desk(&desk.actor) {
                                     (t(lang, "Berkas ada di ", "The file is with ")) strong { (desk.label) }
-                                    " " (t(lang, "(menunggu Anda)", "(waiting for you)"))
+                                    @if is_applicant { " " (t(lang, "(menunggu Anda)", "(waiting for you)")) }
                                 } @else {
                                     (t(lang, "Berkas ada di meja ", "The file is at the desk of ")) strong { (desk.label) }
                                 }

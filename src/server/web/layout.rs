@@ -41,6 +41,7 @@ h2 { font-size:1.2rem; margin:1.6rem 0 .6rem; border-bottom:1px solid var(--line
 h3 { font-size:1.05rem; margin:1rem 0 .4rem; }
 .muted { color:var(--muted); }
 .card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:1rem 1.2rem; margin:.8rem 0; }
+.card > h2:first-child { margin-top:0; }
 .narrow { max-width:420px; margin:2rem auto; background:#fff; border:1px solid var(--line); border-radius:6px;
   padding:1.5rem; }
 table { border-collapse:collapse; width:100%; background:#fff; margin:.5rem 0 1rem; }
@@ -152,7 +153,8 @@ pub fn layout(viewer: &Viewer, title: &str, body: Markup) -> Markup {
     let back: String = {
         let mut parts = viewer.here.splitn(2, '?');
         let p = parts.next().unwrap_or("/");
-        let q: Vec<&str> = parts.next().unwrap_or("").split('&').filter(|x| !x.is_empty() && !x.starts_with("lang=")).collect();
+        let q: Vec<&str> =
+            parts.next().unwrap_or("").split('&').filter(|x| !x.is_empty() && !x.starts_with("lang=")).collect();
         if q.is_empty() {
             p.to_string()
         } else {

@@ -180,7 +180,9 @@ pub fn flash(lang: Lang, msg: Option<&str>) -> Markup {
     let text = match msg {
         Some("done") => t(lang, "Tugas selesai dicatat.", "The task is recorded as done."),
         Some("claimed") => t(lang, "Tugas sudah Anda ambil.", "You have taken the task."),
-        Some("released") => t(lang, "Tugas dilepas; petugas lain dapat mengambilnya.", "Task released; others can take it."),
+        Some("released") => {
+            t(lang, "Tugas dilepas; petugas lain dapat mengambilnya.", "Task released; others can take it.")
+        }
         Some("started") => t(lang, "Permohonan terkirim.", "The application was submitted."),
         Some("attached") => t(lang, "Dokumen dilampirkan.", "The document was attached."),
         Some("withdrawn") => t(lang, "Permohonan ditarik.", "The application was withdrawn."),

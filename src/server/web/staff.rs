@@ -192,7 +192,8 @@ pub fn fields_from_form(
         if raw.trim().is_empty() {
             continue;
         }
-        let raw = if matches!(sop.field(name).map(|f| &f.ty), Some(FieldType::Text)) { raw.as_str() } else { raw.trim() };
+        let raw =
+            if matches!(sop.field(name).map(|f| &f.ty), Some(FieldType::Text)) { raw.as_str() } else { raw.trim() };
         let value = crate::runtime::fields::from_text(sop, name, raw).map_err(|e| Problem::runtime(&e, lang))?;
         out.insert(name.to_string(), crate::runtime::fields::to_json(&value));
     }
@@ -641,7 +642,8 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
     html_page(StatusCode::OK, layout(&page.viewer(), title, body))
 }
 
-/// The first block of a case id, enough to tell cases apart on a list.
+/// The last eight characters of a case id (the random part of a UUID v7), enough to tell
+/// cases apart on a list.
 pub fn short_id(id: &str) -> String {
     let tail: String = id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
     format!("…{tail}")

@@ -1,0 +1,631 @@
+//! The web pages, through the router: who is sent to sign in, what each page shows each role,
+//! what it hides, that refusals are friendly pages in the reader's language, and that what
+//! people typed is escaped.
+
+use alur::runtime::{Engine, ManualClock, MemoryStore};
+use alur::server::accounts::{Accounts, Role, User};
+use alur::server::catalog::Catalog;
+use alur::server::{router, AppState, State};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use chrono::{DateTime, TimeZone, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// A WITA wall-clock time as UTC.
+fn wita(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Makassar.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap().with_timezone(&Utc)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A server on a temporary copy of `sop/`, with an in-memory store and accounts, a manual
+/// clock, and one user per role the tests need (password `sandi`).
+pub struct Site {
+    pub state: State,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub content_type: String,
+    pub body: String,
+}
+
+const USERS: &[(&str, &str)] = &[
+    ("pemohon", "applicant"),
+    ("tetangga", "applicant"),
+    ("front_office", "front_office"),
+    ("back_office", "back_office"),
+    ("analis", "analyst"),
+    ("admin", "admin"),
+];
+
+impl Site {
+    pub async fn new(secure_cookies: bool) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&root.join("sop"), &dir.path().join("sop"));
+        let clock = Arc::new(ManualClock::new(wita(2026, 12, 1, 8, 0)));
+        let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
+        let accounts = Arc::new(Accounts::open(None).unwrap());
+        let state =
+            Arc::new(AppState { engine, accounts, catalog: Catalog::new(&dir.path().join("sop")), secure_cookies });
+        let report = state.catalog.reload(&state.engine).await;
+        assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
+        for (name, role) in USERS {
+            let user = User {
+                name: name.to_string(),
+                display: format!("{name} <demo>"),
+                roles: vec![Role::parse(role).unwrap()],
+            };
+            state.accounts.create_user(&user, "sandi").unwrap();
+        }
+        Site { state, clock, _dir: dir }
+    }
+
+    /// The session cookie of a signed-in user.
+    pub fn cookie(&self, user: &str) -> String {
+        let (token, _) = self.state.accounts.sign_in(user, "sandi").unwrap().unwrap();
+        format!("alur_session={token}")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+        let cookies =
+            response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        let content_type =
+            response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        Reply { status, location, cookies, content_type, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&self, cookie: Option<&str>, path: &str) -> Reply {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post(&self, cookie: Option<&str>, path: &str, form: &[(&str, &str)]) -> Reply {
+        let body: String =
+            form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Starts an LKS application as `pemohon` and gives its case id.
+    pub async fn apply_lks(&self, cookie: &str) -> String {
+        let reply = self.post(Some(cookie), "/apply/lks_lksa", &[]).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let location = reply.location.unwrap();
+        assert!(location.ends_with("?msg=started"), "{location}");
+        location.trim_start_matches("/cases/").trim_end_matches("?msg=started").to_string()
+    }
+
+    /// The number of the open task of a case (there is one in these tests).
+    pub async fn open_task(&self, case: &str) -> u32 {
+        let state = self.state.engine.load(case.parse().unwrap()).await.unwrap();
+        let open: Vec<_> = state.open_tasks().collect();
+        assert_eq!(open.len(), 1);
+        open[0].no
+    }
+
+    pub async fn complete(&self, cookie: &str, case: &str, form: &[(&str, &str)]) -> Reply {
+        let task = self.open_task(case).await;
+        self.post(Some(cookie), &format!("/cases/{case}/tasks/{task}/complete"), form).await
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The visible text of a page, tags removed and whitespace collapsed, for `contains` checks.
+fn text(html: &str) -> String {
+    let without_style = match (html.find("<style>"), html.find("</style>")) {
+        (Some(a), Some(b)) => format!("{}{}", &html[..a], &html[b..]),
+        _ => html.to_string(),
+    };
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in without_style.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ").replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn pages_without_a_session_go_to_sign_in() {
+    let site = Site::new(false).await;
+    for path in ["/inbox", "/applications", "/dashboard", "/admin/users", "/sops/lks_lksa", "/apply"] {
+        let reply = site.get(None, path).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location.as_deref(), Some(format!("/login?next={path}").as_str()));
+    }
+    let reply = site.get(None, "/").await;
+    assert_eq!(reply.location.as_deref(), Some("/login"));
+    let reply = site.post(None, "/apply/lks_lksa", &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(reply.location.unwrap().starts_with("/login"));
+    // A stale cookie is no session.
+    let reply = site.get(Some("alur_session=alur_00"), "/inbox").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it() {
+    let site = Site::new(false).await;
+    let page = site.get(None, "/login?next=/inbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type.starts_with("text/html"));
+    let words = text(&page.body);
+    assert!(words.contains("Masuk") && words.contains("Kata sandi"), "{words}");
+    assert!(page.body.contains(r#"name="next" value="/inbox""#));
+
+    let wrong = site.post(None, "/login", &[("user", "pemohon"), ("password", "nope")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(text(&wrong.body).contains("Nama pengguna atau kata sandi salah."));
+    assert!(wrong.cookies.is_empty());
+
+    let ok = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/applications")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.location.as_deref(), Some("/applications"));
+    let cookie = ok.cookies.iter().find(|c| c.starts_with("alur_session=")).expect("a session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(site.get(Some(&session), "/applications").await.status, StatusCode::OK);
+
+    // Only local paths are followed after sign-in.
+    let away =
+        site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "//evil.example")]).await;
+    assert_eq!(away.location.as_deref(), Some("/"));
+
+    let out = site.post(Some(&session), "/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    assert!(out.cookies.iter().any(|c| c.starts_with("alur_session=;") && c.contains("Max-Age=0")));
+    assert_eq!(site.get(Some(&session), "/applications").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_asked() {
+    let site = Site::new(true).await;
+    let ok = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi")]).await;
+    assert!(ok.cookies.iter().any(|c| c.starts_with("alur_session=") && c.contains("; Secure")), "{:?}", ok.cookies);
+}
+
+#[tokio::test]
+async fn the_language_switch_sets_a_cookie_and_every_page_follows_it() {
+    let site = Site::new(false).await;
+    let cookie = site.cookie("front_office");
+    let id = text(&site.get(Some(&cookie), "/inbox").await.body);
+    assert!(id.contains("Tugas saya") && id.contains("Keluar"), "{id}");
+    let switch = site.get(None, "/lang?to=en&back=/inbox").await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.location.as_deref(), Some("/inbox"));
+    assert!(switch.cookies.iter().any(|c| c.starts_with("alur_lang=en")));
+    let both = format!("{cookie}; alur_lang=en");
+    let en = site.get(Some(&both), "/inbox").await;
+    let en_text = text(&en.body);
+    assert!(
+        en_text.contains("My tasks") && en_text.contains("Sign out") && !en_text.contains("Tugas saya"),
+        "{en_text}"
+    );
+    assert!(en.body.contains(r#"<html lang="en">"#));
+    // Bahasa Indonesia is the default, whatever the browser asks for.
+    let request = Request::get("/login").header(header::ACCEPT_LANGUAGE, "en-US").body(Body::empty()).unwrap();
+    assert!(text(&site.send(request).await.body).contains("Kata sandi"));
+    // The switch goes back only to this site.
+    let away = site.get(None, "/lang?to=en&back=https://evil.example/").await;
+    assert_eq!(away.location.as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn an_application_moves_from_desk_to_desk_and_the_tracker_follows() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let front = site.cookie("front_office");
+
+    let form = text(&site.get(Some(&pemohon), "/apply").await.body);
+    assert!(form.contains("SOP Izin Operasional/Perpanjangan LKS/LKSA"), "{form}");
+    let case = site.apply_lks(&pemohon).await;
+
+    // The tracker: the file waits for the applicant (step 1 is theirs).
+    let page = site.get(Some(&pemohon), &format!("/cases/{case}?msg=started")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let words = text(&page.body);
+    assert!(words.contains("Permohonan terkirim."), "{words}");
+    assert!(words.contains("Berkas ada di Pemohon (menunggu Anda)"), "{words}");
+    assert!(words.contains("Dijanjikan selesai"), "{words}");
+    assert!(words.contains("Permohonan diajukan oleh pemohon"), "{words}");
+
+    // The applicant's own step is in their inbox, with working time left.
+    let inbox = text(&site.get(Some(&pemohon), "/inbox").await.body);
+    assert!(inbox.contains("1. Mengajukan Permohonan Pendaftaran"), "{inbox}");
+    assert!(inbox.contains("30 menit kerja lagi"), "{inbox}");
+    let done = site.complete(&pemohon, &case, &[("note", "")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/inbox?msg=done"));
+
+    // Front office: the task page shows the step as the SOP writes it, and its outcomes.
+    let task = site.open_task(&case).await;
+    let page = site.get(Some(&front), &format!("/cases/{case}/tasks/{task}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let words = text(&page.body);
+    for expected in [
+        "Langkah 2: Memverifikasi berkas permohonan",
+        "Data Elektronik",
+        "Berkas yang sdh diperiksa",
+        "10 Menit",
+        "Otomatis terouting ke Back Office",
+        "Ambil tugas ini",
+    ] {
+        assert!(words.contains(expected), "missing {expected:?} in {words}");
+    }
+    assert!(page.body.contains(r#"name="outcome" value="diterima""#));
+    assert!(page.body.contains(r#"name="outcome" value="ditolak""#));
+    assert!(!page.body.contains(">Selesai</button>"), "a deciding step has no plain done button");
+
+    // Returned to the applicant, with a note that shows on the tracker, escaped.
+    let back =
+        site.complete(&front, &case, &[("outcome", "ditolak"), ("note", "<script>alert(1)</script> KTP kurang")]).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    let page = site.get(Some(&pemohon), &format!("/cases/{case}")).await;
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; KTP kurang"));
+    assert!(!page.body.contains("<script>alert(1)"));
+    let words = text(&page.body);
+    assert!(words.contains("Dikembalikan ke pemohon untuk dilengkapi (putaran 1)"), "{words}");
+    assert!(words.contains("Berkas ada di Pemohon"), "{words}");
+
+    // Resubmitted and accepted: the back office has it.
+    site.complete(&pemohon, &case, &[]).await;
+    site.complete(&front, &case, &[("outcome", "diterima")]).await;
+    let words = text(&site.get(Some(&pemohon), &format!("/cases/{case}")).await.body);
+    assert!(words.contains("Berkas ada di meja Back Office"), "{words}");
+    let mine = text(&site.get(Some(&pemohon), "/applications").await.body);
+    assert!(mine.contains("Back Office") && mine.contains("Sedang diproses"), "{mine}");
+    // The plain done button of a step without a decision.
+    let task = site.open_task(&case).await;
+    let page = site.get(Some(&site.cookie("back_office")), &format!("/cases/{case}/tasks/{task}")).await;
+    assert!(page.body.contains(">Selesai</button>"));
+}
+
+#[tokio::test]
+async fn overdue_and_due_soon_tasks_are_marked_in_working_time() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let front = site.cookie("front_office");
+    let case = site.apply_lks(&pemohon).await;
+    site.complete(&pemohon, &case, &[]).await;
+    // The verification has 10 working minutes; 8 gone: due soon.
+    site.clock.advance(chrono::Duration::minutes(8));
+    let page = site.get(Some(&front), "/inbox").await;
+    assert!(page.body.contains(r#"<tr class="due_soon">"#), "{}", text(&page.body));
+    assert!(text(&page.body).contains("2 menit kerja lagi"));
+    // 45 minutes later: overdue by 35 working minutes.
+    site.clock.advance(chrono::Duration::minutes(37));
+    let page = site.get(Some(&front), "/inbox").await;
+    assert!(page.body.contains(r#"<tr class="overdue">"#));
+    let words = text(&page.body);
+    assert!(words.contains("terlambat 35 menit kerja"), "{words}");
+    let en = text(&site.get(Some(&front), "/inbox?lang=en").await.body);
+    assert!(en.contains("35 min of working time overdue"), "{en}");
+    // The case list filters on it.
+    let list = text(&site.get(Some(&front), "/cases?overdue=1").await.body);
+    assert!(list.contains("1 perkara"), "{list}");
+}
+
+#[tokio::test]
+async fn roles_see_only_what_is_theirs() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let case = site.apply_lks(&pemohon).await;
+    let task = site.open_task(&case).await;
+
+    // Another applicant: not even the case's existence is told, and the page is HTML.
+    let other = site.cookie("tetangga");
+    let page = site.get(Some(&other), &format!("/cases/{case}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(text(&page.body).contains("Tidak ditemukan"));
+    assert!(!text(&site.get(Some(&other), "/applications").await.body).contains("LKS"));
+    assert_eq!(site.get(Some(&other), &format!("/cases/{case}/tasks/{task}")).await.status, StatusCode::NOT_FOUND);
+
+    // A desk that does not hold the step may not act on it.
+    let back = site.cookie("back_office");
+    let page = site.get(Some(&back), &format!("/cases/{case}/tasks/{task}")).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(text(&page.body).contains("Tugas ini milik meja Pemohon"), "{}", text(&page.body));
+    let post = site.post(Some(&back), &format!("/cases/{case}/tasks/{task}/complete"), &[]).await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    assert_eq!(site.open_task(&case).await, task, "nothing moved");
+    // Staff see the case, but not the applicant's withdraw form.
+    let page = site.get(Some(&back), &format!("/cases/{case}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("/withdraw"));
+    assert!(site.get(Some(&pemohon), &format!("/cases/{case}")).await.body.contains("/withdraw"));
+
+    // Pages by role.
+    for (user, path, status) in [
+        ("pemohon", "/dashboard", StatusCode::FORBIDDEN),
+        ("pemohon", "/sops/lks_lksa", StatusCode::FORBIDDEN),
+        ("pemohon", "/admin/users", StatusCode::FORBIDDEN),
+        ("front_office", "/dashboard", StatusCode::FORBIDDEN),
+        ("front_office", "/sops/lks_lksa", StatusCode::OK),
+        ("analis", "/admin/users", StatusCode::FORBIDDEN),
+        ("analis", "/dashboard", StatusCode::OK),
+        ("admin", "/admin/users", StatusCode::OK),
+    ] {
+        let reply = site.get(Some(&site.cookie(user)), path).await;
+        assert_eq!(reply.status, status, "{user} {path}");
+        if status == StatusCode::FORBIDDEN {
+            assert!(text(&reply.body).contains("Tidak diizinkan"), "{user} {path}");
+        }
+    }
+    let reply = site.post(Some(&site.cookie("analis")), "/admin/reload", &[]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // The navigation offers each role its own pages only.
+    let nav = site.get(Some(&pemohon), "/applications").await.body;
+    assert!(
+        nav.contains(r#"href="/apply""#)
+            && !nav.contains(r#"href="/dashboard""#)
+            && !nav.contains(r#"href="/admin/users""#)
+    );
+    let nav = site.get(Some(&site.cookie("admin")), "/admin/users").await.body;
+    assert!(nav.contains(r#"href="/dashboard""#) && nav.contains(r#"href="/admin/users""#));
+
+    // Home sends each role to its first page.
+    for (user, to) in [("pemohon", "/applications"), ("front_office", "/inbox"), ("analis", "/dashboard")] {
+        assert_eq!(site.get(Some(&site.cookie(user)), "/").await.location.as_deref(), Some(to));
+    }
+}
+
+#[tokio::test]
+async fn refused_commands_are_shown_on_the_page_in_the_readers_language() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let front = site.cookie("front_office");
+    let case = site.apply_lks(&pemohon).await;
+    site.complete(&pemohon, &case, &[]).await;
+    let task = site.open_task(&case).await;
+
+    // A deciding step completed without an outcome.
+    let reply = site.post(Some(&front), &format!("/cases/{case}/tasks/{task}/complete"), &[("note", "x")]).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.content_type.starts_with("text/html"));
+    let words = text(&reply.body);
+    assert!(words.contains("memerlukan keputusan"), "{words}");
+    assert!(words.contains("Langkah 2: Memverifikasi berkas permohonan"), "the task page again: {words}");
+
+    // Taken by someone else.
+    let other =
+        User { name: "front2".into(), display: "Front 2".into(), roles: vec![Role::parse("front_office").unwrap()] };
+    site.state.accounts.create_user(&other, "sandi").unwrap();
+    let claim = site.post(Some(&front), &format!("/cases/{case}/tasks/{task}/claim"), &[]).await;
+    assert_eq!(claim.status, StatusCode::SEE_OTHER);
+    assert_eq!(claim.location, Some(format!("/cases/{case}/tasks/{task}?msg=claimed")));
+    let taken = site.get(Some(&front), &format!("/cases/{case}/tasks/{task}")).await;
+    assert!(taken.body.contains("/release"));
+    let second = format!("{}; alur_lang=en", site.cookie("front2"));
+    let reply =
+        site.post(Some(&second), &format!("/cases/{case}/tasks/{task}/complete"), &[("outcome", "diterima")]).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let words = text(&reply.body);
+    assert!(words.contains("front_office") && words.contains("Step 2"), "{words}");
+    assert!(!reply.body.contains("\"code\""), "not raw JSON");
+
+    // Wrong typed value in a field (the reklame SOP has a yes/no field).
+    let reply = site
+        .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_online"), ("f_perlu_survei", "mungkin")])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let words = text(&reply.body);
+    assert!(words.contains("perlu_survei") && words.contains("mungkin"), "{words}");
+    assert!(reply.body.contains(r#"value="daftar_online" checked"#), "the form keeps the choice");
+}
+
+#[tokio::test]
+async fn the_round_limit_is_a_page_not_a_crash() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let back = site.cookie("back_office");
+    // The entry choice is offered as radio buttons.
+    let form = site.get(Some(&pemohon), "/apply/izin_reklame").await.body;
+    assert!(form.contains(r#"value="daftar_loket""#) && form.contains(r#"value="daftar_online""#));
+    assert!(form.contains(r#"name="f_perlu_survei""#) && form.contains(r#"name="f_hasil""#));
+    let reply = site
+        .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_online"), ("f_perlu_survei", "tidak")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
+    let case = reply.location.unwrap().trim_start_matches("/cases/").trim_end_matches("?msg=started").to_string();
+    for _ in 0..2 {
+        assert_eq!(site.complete(&pemohon, &case, &[]).await.status, StatusCode::SEE_OTHER);
+        let r = site.complete(&back, &case, &[("outcome", "tidak_lengkap")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r.body));
+    }
+    site.complete(&pemohon, &case, &[]).await;
+    let reply = site.complete(&back, &case, &[("outcome", "tidak_lengkap")]).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(text(&reply.body).contains("sudah dipilih 2 kali, batas yang diizinkan SOP"), "{}", text(&reply.body));
+}
+
+#[tokio::test]
+async fn documents_upload_from_the_task_page_and_download_with_the_cookie() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let case = site.apply_lks(&pemohon).await;
+    let task = site.open_task(&case).await;
+    let page = site.get(Some(&pemohon), &format!("/cases/{case}/tasks/{task}")).await.body;
+    assert!(page.contains(r#"enctype="multipart/form-data""#));
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"task\"\r\n\r\n{task}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ktp <1>.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 hello\r\n\
+         --{boundary}--\r\n"
+    );
+    let request = Request::post(format!("/cases/{case}/documents"))
+        .header(header::COOKIE, &pemohon)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let reply = site.send(request).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(reply.location, Some(format!("/cases/{case}/tasks/{task}?msg=attached")));
+    let page = site.get(Some(&pemohon), &format!("/cases/{case}")).await.body;
+    assert!(page.contains(&format!("/api/cases/{case}/artifacts/0")));
+    assert!(page.contains("ktp &lt;1&gt;.pdf"));
+    let download = site.get(Some(&pemohon), &format!("/api/cases/{case}/artifacts/0")).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, "%PDF-1.4 hello");
+    // Without a file: the reason, as a page.
+    let empty = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n--{boundary}--\r\n"
+    );
+    let request = Request::post(format!("/cases/{case}/documents"))
+        .header(header::COOKIE, &pemohon)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(empty))
+        .unwrap();
+    let reply = site.send(request).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&reply.body).contains("Lampirkan berkasnya"));
+}
+
+#[tokio::test]
+async fn the_applicant_can_withdraw_and_the_tracker_says_so() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let case = site.apply_lks(&pemohon).await;
+    let reply = site.post(Some(&site.cookie("front_office")), &format!("/cases/{case}/withdraw"), &[]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = site.post(Some(&pemohon), &format!("/cases/{case}/withdraw"), &[("reason", "salah isi")]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let words = text(&site.get(Some(&pemohon), &format!("/cases/{case}")).await.body);
+    assert!(words.contains("Ditarik") && words.contains("Permohonan ditarik"), "{words}");
+}
+
+#[tokio::test]
+async fn the_analysts_sop_page_shows_the_table_the_timing_and_the_checker() {
+    let site = Site::new(false).await;
+    let analis = site.cookie("analis");
+    let page = site.get(Some(&analis), "/sops/lks_lksa").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let words = text(&page.body);
+    for expected in [
+        "No Kegiatan Pelaksana Kelengkapan Waktu Output Keterangan",
+        "Memverifikasi berkas permohonan Front Office Data Elektronik 10 Menit Berkas yang sdh diperiksa",
+        "Jalur utama 4 Hari 1 Jam 18 Menit 5",
+        "Total tertulis di SOP 4 Hari 1 Jam 18 Menit 5 sama dengan jalur utama",
+        "Dinas Teknis 1 4 Hari",
+        "Hasil pemeriksaan",
+        "Diagram alur",
+        "Dokumen SOP resmi",
+    ] {
+        assert!(words.contains(expected), "missing {expected:?} in {words}");
+    }
+    assert!(page.body.contains(r#"id="diagram""#) && page.body.contains(r#"id="official-document""#));
+    let en = text(&site.get(Some(&analis), "/sops/lks_lksa?lang=en").await.body);
+    assert!(en.contains("Main path 4 workdays 1 hour 18 minutes"), "{en}");
+    let list = text(&site.get(Some(&analis), "/sops").await.body);
+    assert!(list.contains("SOP Izin Penyelenggaraan Reklame") && list.contains("0 kesalahan"), "{list}");
+    assert_eq!(site.get(Some(&analis), "/sops/no_such_sop").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_sla_dashboard_counts_cases_per_sop_step_and_actor() {
+    let site = Site::new(false).await;
+    let pemohon = site.cookie("pemohon");
+    let a = site.apply_lks(&pemohon).await;
+    site.apply_lks(&pemohon).await;
+    site.complete(&pemohon, &a, &[]).await;
+    site.clock.advance(chrono::Duration::hours(1));
+    let page = site.get(Some(&site.cookie("analis")), "/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let words = text(&page.body);
+    // Both are overdue an hour later (30 and 10 working minutes).
+    assert!(words.contains("SOP Izin Operasional/Perpanjangan LKS/LKSA 2 2 0 0 0"), "{words}");
+    assert!(words.contains("LKS/LKSA 2 Memverifikasi berkas permohonan 1 0 1"), "{words}");
+    assert!(words.contains("LKS/LKSA Pemohon 1 1 1"), "{words}");
+}
+
+#[tokio::test]
+async fn admins_create_users_and_reload_the_sops() {
+    let site = Site::new(false).await;
+    let admin = site.cookie("admin");
+    let page = site.get(Some(&admin), "/admin/users").await;
+    assert!(page.body.contains("front_office &lt;demo&gt;"), "display names are escaped");
+    assert!(!page.body.contains("front_office <demo>"));
+    assert!(page.body.contains(r#"value="kepala_dinas""#), "the SOPs' desks are offered as roles");
+    let reply = site
+        .post(
+            Some(&admin),
+            "/admin/users",
+            &[("name", "kabid1"), ("display", "Kabid"), ("password", "rahasia"), ("role", "kabid")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
+    assert_eq!(site.state.accounts.user("kabid1").unwrap().unwrap().roles, vec![Role::Actor("kabid".into())]);
+    let again =
+        site.post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "xxxx"), ("role", "kabid")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(text(&again.body).contains("Pengguna `kabid1` sudah ada."));
+    let none = site.post(Some(&admin), "/admin/users", &[("name", "x"), ("password", "xxxx")]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reload = site.post(Some(&admin), "/admin/reload", &[]).await;
+    assert_eq!(reload.status, StatusCode::OK);
+    assert!(text(&reload.body).contains("lks-lksa.sop"));
+    // The actions are in the audit log.
+    let audit = site.state.accounts.audit_entries(50).unwrap();
+    assert!(audit.iter().any(|e| e.action == "user_create" && e.target == "kabid1" && e.status == 201));
+}
+
+#[tokio::test]
+async fn unknown_pages_are_friendly_and_the_api_keeps_its_problem_details() {
+    let site = Site::new(false).await;
+    let page = site.get(None, "/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(text(&page.body).contains("Halaman ini tidak ditemukan."));
+    let api = site.get(None, "/api/no/such").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.content_type, "application/problem+json");
+    let bad = site.get(Some(&site.cookie("analis")), "/cases/not-a-case").await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}
