@@ -200,6 +200,9 @@ async fn an_lks_application_goes_through_every_desk_in_a_real_browser() {
     b.goto("/apply").await;
     b.expect("SOP Izin Operasional/Perpanjangan LKS/LKSA").await;
     b.shot("apply").await;
+    b.goto("/apply/izin_reklame").await;
+    b.expect("Jalur pengajuan").await;
+    b.shot("apply-form-reklame").await;
     b.goto("/apply/lks_lksa").await;
     b.click("form button.primary").await;
     let text = b.expect("Permohonan terkirim.").await;

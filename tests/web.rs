@@ -581,8 +581,9 @@ async fn the_sla_dashboard_counts_cases_per_sop_step_and_actor() {
     let words = text(&page.body);
     // Both are overdue an hour later (30 and 10 working minutes).
     assert!(words.contains("SOP Izin Operasional/Perpanjangan LKS/LKSA 2 2 0 0 0"), "{words}");
-    assert!(words.contains("LKS/LKSA 2 Memverifikasi berkas permohonan 1 0 1"), "{words}");
-    assert!(words.contains("LKS/LKSA Pemohon 1 1 1"), "{words}");
+    assert!(words.contains("Per langkah SOP Izin Operasional/Perpanjangan LKS/LKSA Langkah Terbuka Selesai Terlambat Rata-rata waktu kerja Standar 1 Mengajukan"), "{words}");
+    assert!(words.contains("2 Memverifikasi berkas permohonan 1 0 1"), "{words}");
+    assert!(words.contains("Front Office 1 0 1 — 10 menit Pemohon 1 1 1 0 menit 30 menit"), "{words}");
 }
 
 #[tokio::test]
@@ -628,4 +629,30 @@ async fn unknown_pages_are_friendly_and_the_api_keeps_its_problem_details() {
     assert_eq!(api.content_type, "application/problem+json");
     let bad = site.get(Some(&site.cookie("analis")), "/cases/not-a-case").await;
     assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn staff_apply_at_the_counter_in_the_applicants_name() {
+    let site = Site::new(false).await;
+    let front = site.cookie("front_office");
+    let form = site.get(Some(&front), "/apply/izin_reklame").await.body;
+    assert!(form.contains(r#"name="applicant""#), "the counter form asks for the applicant");
+    let missing = site.post(Some(&front), "/apply/izin_reklame", &[("entry", "daftar_loket")]).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&missing.body).contains("Sebutkan nama pemohon"));
+    let reply = site
+        .post(
+            Some(&front),
+            "/apply/izin_reklame",
+            &[("entry", "daftar_loket"), ("applicant", "pemohon"), ("f_perlu_survei", "ya")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
+    let words = text(&site.get(Some(&front), reply.location.as_deref().unwrap()).await.body);
+    assert!(words.contains("Berkas ada di meja Petugas Front Office"), "{words}");
+    assert!(words.contains("Reklame permanen atau ukuran di atas 8 m2 wajib disurvei ya"), "{words}");
+    let mine = text(&site.get(Some(&site.cookie("pemohon")), "/applications").await.body);
+    assert!(mine.contains("SOP Izin Penyelenggaraan Reklame"), "{mine}");
+    // An analyst is no desk: no application forms.
+    assert_eq!(site.get(Some(&site.cookie("analis")), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
 }

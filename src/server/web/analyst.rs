@@ -336,7 +336,6 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
         html! {
             table {
                 thead { tr {
-                    th { "SOP" }
                     th { (key_title) }
                     th.num { (t(lang, "Terbuka", "Open")) }
                     th.num { (t(lang, "Selesai", "Done")) }
@@ -348,7 +347,6 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
                     @for r in rows {
                         @let day = day_of(&r.sop);
                         tr class=(if r.overdue > 0 { "overdue" } else { "" }) {
-                            td { (title_of(&r.sop)) }
                             td { (r.label) }
                             td.num { (r.open) }
                             td.num { (r.completed) }
@@ -357,6 +355,19 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
                             td { (working_span(lang, r.standard_minutes.round() as u64, day)) }
                         }
                     }
+                }
+            }
+        }
+    };
+    // One table per SOP, in the order of the SOP list.
+    let per_sop = |rows: &[ReportRow], key_title: &str| -> Markup {
+        html! {
+            @if rows.is_empty() { p.muted { (t(lang, "Belum ada perkara.", "No cases yet.")) } }
+            @for d in &sops {
+                @let mine: Vec<ReportRow> = rows.iter().filter(|r| r.sop == d.deployment.sop).cloned().collect();
+                @if !mine.is_empty() {
+                    h3 { (d.sop.title) }
+                    (report_table(&mine, key_title))
                 }
             }
         }
@@ -389,9 +400,9 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
             }
         }
         h2 { (t(lang, "Per langkah", "Per step")) }
-        @if steps.is_empty() { p.muted { (t(lang, "Belum ada perkara.", "No cases yet.")) } } @else { (report_table(&steps, t(lang, "Langkah", "Step"))) }
+        (per_sop(&steps, t(lang, "Langkah", "Step")))
         h2 { (t(lang, "Per pelaksana", "Per actor")) }
-        @if actors.is_empty() { p.muted { (t(lang, "Belum ada perkara.", "No cases yet.")) } } @else { (report_table(&actors, t(lang, "Pelaksana", "Actor"))) }
+        (per_sop(&actors, t(lang, "Pelaksana", "Actor")))
     };
     html_page(StatusCode::OK, layout(&page.viewer(), title, body))
 }
