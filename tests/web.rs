@@ -278,6 +278,8 @@ async fn an_application_moves_from_desk_to_desk_and_the_tracker_follows() {
     let inbox = text(&site.get(Some(&pemohon), "/inbox").await.body);
     assert!(inbox.contains("1. Mengajukan Permohonan Pendaftaran"), "{inbox}");
     assert!(inbox.contains("30 menit kerja lagi"), "{inbox}");
+    let raw = site.get(Some(&pemohon), "/inbox").await.body;
+    assert!(raw.contains(r#"<meta http-equiv="refresh" content="60">"#), "the inbox keeps its countdown current");
     let done = site.complete(&pemohon, &case, &[("note", "")]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/inbox?msg=done"));
@@ -468,14 +470,25 @@ async fn the_round_limit_is_a_page_not_a_crash() {
     // The entry choice is offered as radio buttons.
     let form = site.get(Some(&pemohon), "/apply/izin_reklame").await.body;
     assert!(form.contains(r#"value="daftar_loket""#) && form.contains(r#"value="daftar_online""#));
-    assert!(form.contains(r#"name="f_perlu_survei""#) && form.contains(r#"name="f_hasil""#));
+    assert!(form.contains(r#"name="f_perlu_survei""#));
+    assert!(!form.contains(r#"name="f_hasil""#), "a field a decision records is not the applicant's to fill");
+    assert!(form.contains(r#"value="daftar_online" checked"#), "online is the applicant's default entry");
+    let counter = site.get(Some(&site.cookie("front_office")), "/apply/izin_reklame").await.body;
+    assert!(counter.contains(r#"value="daftar_loket" checked"#), "the counter is the front office's default");
     let reply = site
         .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_online"), ("f_perlu_survei", "tidak")])
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
     let case = reply.location.unwrap().trim_start_matches("/cases/").trim_end_matches("?msg=started").to_string();
-    for _ in 0..2 {
+    for round in 0..2 {
         assert_eq!(site.complete(&pemohon, &case, &[]).await.status, StatusCode::SEE_OTHER);
+        if round == 0 {
+            let task = site.open_task(&case).await;
+            let page = site.get(Some(&back), &format!("/cases/{case}/tasks/{task}")).await.body;
+            assert!(page.contains(r#"name="f_perlu_survei""#), "the verifier may set the survey field");
+            assert!(!page.contains(r#"name="f_hasil""#), "the recorded decision is not a free field");
+            assert!(page.contains(r#"value="tidak_lengkap""#) && text(&page).contains("Tidak lengkap"));
+        }
         let r = site.complete(&back, &case, &[("outcome", "tidak_lengkap")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r.body));
     }

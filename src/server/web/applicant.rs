@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::html;
 
 use super::layout::{humanize, sla_badge, status_badge, when};
-use super::staff::{documents, field_input, fields_from_form, form_value, performers, short_id};
+use super::staff::{documents, editable_fields, field_input, fields_from_form, form_value, performers, short_id};
 use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
 use crate::model::ActorKind;
 use crate::runtime::deploy::Deployed;
@@ -58,7 +58,26 @@ fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], erro
     let sop = &d.sop;
     let entries = api::entry_steps(d);
     let counter = !page.user.is_applicant();
-    let chosen_entry = form_value(values, "entry");
+    // The entry of the reader's own desk is the default: online for applicants, the counter for staff.
+    let own_entry = entries
+        .iter()
+        .find(|id| {
+            sop.step(id).is_some_and(|step| {
+                step.actor_ids().any(|a| {
+                    let applicant = sop.actor(a).is_some_and(|x| x.kind == ActorKind::Applicant);
+                    if counter {
+                        page.user.actors().iter().any(|mine| mine == a)
+                    } else {
+                        applicant
+                    }
+                })
+            })
+        })
+        .or(entries.first())
+        .cloned();
+    let chosen_entry = form_value(values, "entry").map(str::to_string).or(own_entry);
+    // Fields a decision records are the office's to set, not the application's.
+    let fields = editable_fields(sop);
     let title = format!("{}: {}", t(lang, "Permohonan", "Application"), sop.title);
     let body = html! {
         h1 { (title) }
@@ -71,9 +90,9 @@ fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], erro
             @if !entries.is_empty() {
                 fieldset {
                     legend { (t(lang, "Jalur pengajuan", "How you apply")) }
-                    @for (i, id) in entries.iter().enumerate() {
+                    @for id in &entries {
                         @if let Some(step) = sop.step(id) {
-                            @let checked = chosen_entry.map(|e| e == id).unwrap_or(i == 0);
+                            @let checked = chosen_entry.as_deref() == Some(id.as_str());
                             div {
                                 input type="radio" name="entry" id=(format!("entry-{id}")) value=(id) checked[checked];
                                 " "
@@ -86,10 +105,10 @@ fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], erro
                     }
                 }
             }
-            @if !sop.fields.is_empty() {
+            @if !fields.is_empty() {
                 fieldset {
                     legend { (t(lang, "Data permohonan", "Application data")) }
-                    @for f in &sop.fields {
+                    @for f in &fields {
                         (field_input(lang, f, form_value(values, &format!("f_{}", f.id.name))))
                     }
                 }

@@ -67,6 +67,8 @@ form.stack { display:flex; flex-direction:column; gap:.35rem; }
 form.stack label, fieldset label { font-weight:600; margin-top:.4rem; }
 fieldset { border:1px solid var(--line); border-radius:6px; padding:.6rem 1rem .9rem; margin:.8rem 0; background:#fff; }
 legend { font-weight:600; padding:0 .3rem; }
+fieldset > label, fieldset > input, fieldset > select, fieldset > textarea { display:block; }
+fieldset > label { margin-top:.6rem; }
 input[type=text], input[type=password], input[type=number], input[type=date], select, textarea {
   font:inherit; padding:.45rem .55rem; border:1px solid #8a96a3; border-radius:4px; width:100%; max-width:34rem;
   background:#fff; color:var(--ink); }
@@ -147,6 +149,12 @@ fn nav_items(viewer: &Viewer) -> Vec<NavItem> {
 
 /// The shared page: header with navigation and language switch, the body, and the styles.
 pub fn layout(viewer: &Viewer, title: &str, body: Markup) -> Markup {
+    layout_refreshing(viewer, title, body, None)
+}
+
+/// The shared page, reloading itself every `refresh` seconds (the inbox keeps its countdowns
+/// current this way, without JavaScript).
+pub fn layout_refreshing(viewer: &Viewer, title: &str, body: Markup, refresh: Option<u32>) -> Markup {
     let lang = viewer.lang;
     let path = viewer.here.split('?').next().unwrap_or("/");
     // The language switch comes back to this page without its own `lang=`.
@@ -167,6 +175,7 @@ pub fn layout(viewer: &Viewer, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
                 title { (title) " · alur" }
                 style { (PreEscaped(STYLE)) }
             }

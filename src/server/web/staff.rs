@@ -95,7 +95,7 @@ pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Q
             }
         }
     };
-    html_page(StatusCode::OK, layout(&page.viewer(), title, body))
+    html_page(StatusCode::OK, super::layout::layout_refreshing(&page.viewer(), title, body, Some(60)))
 }
 
 /// Loads a case and one of its tasks that the reader may work: 404 when the case is not
@@ -140,11 +140,16 @@ pub async fn task_page(
     }
 }
 
-/// The fields a person may fill in at a step: every case field except the one the step's
-/// decision records.
-fn editable_fields<'a>(sop: &'a Sop, step: Option<&Step>) -> Vec<&'a crate::model::Field> {
-    let recorded = step.and_then(|s| s.decision.as_ref()).and_then(|d| d.record.as_ref()).map(|r| r.name.clone());
-    sop.fields.iter().filter(|f| Some(&f.id.name) != recorded.as_ref()).collect()
+/// The fields a person may fill in at a step: every case field except those a decision
+/// records (they are set by choosing the outcome, at their own step).
+pub fn editable_fields(sop: &Sop) -> Vec<&crate::model::Field> {
+    let recorded: Vec<&str> = sop
+        .steps
+        .iter()
+        .filter_map(|s| s.decision.as_ref().and_then(|d| d.record.as_ref()))
+        .map(|r| r.name.as_str())
+        .collect();
+    sop.fields.iter().filter(|f| !recorded.contains(&f.id.name.as_str())).collect()
 }
 
 /// An input for a typed case field, named `f_<id>`.
@@ -353,7 +358,7 @@ pub async fn render_task(
         @if open {
             h2 { (t(lang, "Selesaikan langkah", "Complete the step")) }
             form.stack method="post" action=(format!("{base}/complete")) {
-                @let editable = editable_fields(sop, step);
+                @let editable = editable_fields(sop);
                 @if !editable.is_empty() {
                     fieldset {
                         legend { (t(lang, "Data perkara (boleh dikosongkan)", "Case data (may be left empty)")) }
