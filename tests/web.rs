@@ -194,6 +194,8 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it() {
     assert!(words.contains("Masuk") && words.contains("Kata sandi"), "{words}");
     assert!(page.body.contains(r#"name="next" value="/inbox""#));
 
+    let empty = site.post(None, "/login", &[]).await;
+    assert_eq!(empty.status, StatusCode::UNAUTHORIZED);
     let wrong = site.post(None, "/login", &[("user", "pemohon"), ("password", "nope")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(text(&wrong.body).contains("Nama pengguna atau kata sandi salah."));
@@ -506,6 +508,7 @@ async fn documents_upload_from_the_task_page_and_download_with_the_cookie() {
     let task = site.open_task(&case).await;
     let page = site.get(Some(&pemohon), &format!("/cases/{case}/tasks/{task}")).await.body;
     assert!(page.contains(r#"enctype="multipart/form-data""#));
+    assert!(!page.contains("/claim"), "an applicant's own step is not taken like a desk's");
     let boundary = "XyZ";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n\

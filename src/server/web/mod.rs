@@ -282,7 +282,9 @@ fn login_form(viewer: &Viewer, next: &str, user: &str, error: Option<&Problem>) 
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
     user: String,
+    #[serde(default)]
     password: String,
     next: Option<String>,
 }

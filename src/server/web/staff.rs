@@ -267,6 +267,8 @@ pub async fn render_task(
     let fields: Vec<(String, String)> =
         loaded.fields.iter().map(|(k, v)| (k.clone(), crate::runtime::fields::to_text(v))).collect();
     let claimed_by_me = task.claimed_by.as_deref() == Some(page.user.name.as_str());
+    let applicant_step =
+        task.actors.iter().all(|a| sop.actor(a).is_some_and(|x| x.kind == crate::model::ActorKind::Applicant));
     let body = html! {
         p.muted { a href=(format!("/cases/{case_id}")) { (sop.title) " · " (t(lang, "perkara", "case")) " " (case_id) } }
         h1 { (title) }
@@ -322,10 +324,13 @@ pub async fn render_task(
                         }
                     }
                     dt { (t(lang, "Pemohon", "Applicant")) } dd { (loaded.applicant) }
-                    dt { (t(lang, "Dikerjakan oleh", "Taken by")) }
-                    dd { (task.claimed_by.clone().unwrap_or_else(|| t(lang, "belum diambil", "not taken yet").to_string())) }
+                    @if !applicant_step {
+                        dt { (t(lang, "Dikerjakan oleh", "Taken by")) }
+                        dd { (task.claimed_by.clone().unwrap_or_else(|| t(lang, "belum diambil", "not taken yet").to_string())) }
+                    }
                 }
-                @if open {
+                // Taking a task tells colleagues at the same desk; an applicant's own step needs no such thing.
+                @if open && !applicant_step {
                     div.actions {
                         @if task.claimed_by.is_none() {
                             form method="post" action=(format!("{base}/claim")) {
