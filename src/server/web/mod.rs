@@ -133,9 +133,11 @@ impl FromRequestParts<State> for Anyone {
 /// `303 See Other` to a path of this site.
 pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
+    // A path that is not plain ASCII goes through percent-encoding first.
+    let value = HeaderValue::from_str(location)
+        .or_else(|_| HeaderValue::from_str(&encode(location)))
+        .unwrap_or(HeaderValue::from_static("/"));
+    response.headers_mut().insert(header::LOCATION, value);
     response
 }
 
