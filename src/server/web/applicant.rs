@@ -217,7 +217,7 @@ pub async fn mine(AxumState(state): AxumState<State>, page: Page) -> Response {
                             td { a href=(format!("/cases/{}", r.id)) { (r.sop_title) } br; small.muted { (short_id(&r.id)) } }
                             td { (when(lang, zone_of(&r.sop), r.started)) }
                             td { (status_badge(lang, &r.status)) }
-                            td { (r.desks.join(", ")) }
+                            td { @if r.desks.is_empty() { "—" } @else { (r.desks.join(", ")) } }
                             td {
                                 @if let Some(p) = r.promised { (when(lang, zone_of(&r.sop), p)) " " }
                                 @if let Some(s) = &r.sla { (sla_badge(lang, s)) }

@@ -82,7 +82,8 @@ button.danger { border-color:var(--red); color:var(--red); }
 .filters { display:flex; flex-wrap:wrap; gap:.6rem 1rem; align-items:end; background:#fff; border:1px solid var(--line);
   border-radius:6px; padding:.7rem 1rem; }
 .filters label { display:flex; flex-direction:column; font-weight:600; font-size:.92rem; }
-.filters input, .filters select { width:auto; }
+.filters input, .filters select { width:auto; font-weight:normal; }
+.nowrap { white-space:nowrap; }
 dl.facts { display:grid; grid-template-columns: 12rem 1fr; gap:.3rem 1rem; margin:.5rem 0; }
 dl.facts dt { font-weight:600; color:var(--muted); }
 dl.facts dd { margin:0; }

@@ -637,11 +637,11 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
             tbody {
                 @for r in &rows {
                     tr class=(if r.overdue { "overdue" } else { "" }) {
-                        td { a href=(format!("/cases/{}", r.id)) { (short_id(&r.id)) } }
+                        td.nowrap { a href=(format!("/cases/{}", r.id)) { (short_id(&r.id)) } }
                         td { (r.sop_title) }
                         td { (r.applicant) }
                         td { (status_badge(lang, &r.status)) @if r.overdue { " " (sla_badge(lang, "overdue")) } }
-                        td { (r.desks.join(", ")) }
+                        td { @if r.desks.is_empty() { "—" } @else { (r.desks.join(", ")) } }
                         td { (when(lang, zone_of(&r.sop), r.started)) }
                         td { @if let Some(p) = r.promised { (when(lang, zone_of(&r.sop), p)) } @else { "—" } }
                     }
