@@ -187,8 +187,18 @@ async fn an_lks_application_goes_through_every_desk_in_a_real_browser() {
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .expect("chromedriver starts a headless Chromium session");
-    let b = Browser { client, base: format!("http://127.0.0.1:{port}"), shots: screenshot_dir() };
+    let b = Browser { client: client.clone(), base: format!("http://127.0.0.1:{port}"), shots: screenshot_dir() };
+    // The walk runs as its own task so that, whatever check fails, the browser session is
+    // closed (a killed chromedriver would leave its Chromium running).
+    let outcome = tokio::spawn(async move { walk(b).await }).await;
+    let _ = client.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
 
+/// The applicant, every desk, the analyst and the admin, in turn.
+async fn walk(b: Browser) {
     // Not signed in: the sign-in page.
     b.goto("/inbox").await;
     b.expect("Kata sandi").await;
@@ -311,6 +321,4 @@ async fn an_lks_application_goes_through_every_desk_in_a_real_browser() {
     b.goto("/cases?status=ended").await;
     b.expect("1 perkara").await;
     b.shot("cases").await;
-
-    b.client.close().await.unwrap();
 }
