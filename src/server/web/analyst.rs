@@ -257,15 +257,26 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
             }
             None => { p.muted { (t(lang, "Tidak ada laporan pemeriksaan untuk SOP ini.", "No checker report for this SOP.")) } }
         }
-        div.grid2 {
-            section {
-                h2 { (t(lang, "Diagram alur", "Flow diagram")) }
-                div.placeholder #diagram { (t(lang, "Diagram alur akan tampil di sini.", "The flow diagram will appear here.")) }
+        @let version = d.deployment.version;
+        @let lang_code = match lang { Lang::Id => "id", Lang::En => "en" };
+        @let rendered_url = |format: &str| format!("/api/sops/{sop}/render/{format}?version={version}&lang={lang_code}");
+        h2 #official-document { (t(lang, "Dokumen SOP resmi", "Official SOP document")) }
+        p {
+            a href=(rendered_url("html")) target="_blank" {
+                (t(lang, "Buka dokumen SOP resmi untuk dicetak (A4 lanskap)", "Open the official SOP document to print (A4 landscape)"))
             }
-            section {
-                h2 { (t(lang, "Dokumen SOP resmi", "Official SOP document")) }
-                div.placeholder #official-document { (t(lang, "Dokumen SOP resmi akan tampil di sini.", "The official SOP document will appear here.")) }
-            }
+            " · "
+            a href=(rendered_url("bpmn")) download=(format!("{sop}.bpmn")) { "BPMN 2.0" }
+            " · "
+            a href=(rendered_url("mermaid")) { "Mermaid" }
+            " · "
+            a href=(rendered_url("dot")) { "Graphviz DOT" }
+            " · "
+            a href=(rendered_url("md")) { "Markdown" }
+        }
+        h2 { (t(lang, "Diagram alur", "Flow diagram")) }
+        figure #diagram {
+            img src=(rendered_url("svg")) alt=(t(lang, "Diagram alur SOP di dalam kolom pelaksana", "The SOP flowchart in the actor columns")) style="max-width:100%;height:auto;background:#fff";
         }
     };
     html_page(StatusCode::OK, layout(&page.viewer(), &s.title, body))
