@@ -18,3 +18,4 @@ mod runtime;
 mod serve_api;
 mod sops;
 mod store;
+mod store_conformance;

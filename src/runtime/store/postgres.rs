@@ -545,16 +545,17 @@ impl Store for PostgresStore {
         let expected_i = to_i64(expected, "expected version")?;
         let version = to_i64(expected + events.len() as u64, "version")?;
         let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, r) in events.iter().enumerate() {
-            // The version is the last seq, so the events must continue the stream exactly.
-            let want = expected + 1 + i as u64;
-            if r.seq != want {
-                return Err(StoreError::Backend(format!(
-                    "event {} of case {case} is numbered {}, not {want}",
-                    i + 1,
-                    r.seq
-                )));
-            }
+        // The version is the last seq, so the events must continue the stream exactly (checked
+        // after the version: a stale caller hears `Conflict`).
+        let misnumbered = events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64).map(|(i, r)| {
+            StoreError::Backend(format!(
+                "event {} of case {case} is numbered {}, not {}",
+                i + 1,
+                r.seq,
+                expected + 1 + i as u64
+            ))
+        });
+        for r in events {
             seqs.push(to_i64(r.seq, "seq")?);
             ats.push(time_text(r.at));
             bys.push(r.by.clone());
@@ -597,6 +598,9 @@ impl Store for PostgresStore {
                 None => return Err(StoreError::Conflict(case)),
             }
         };
+        if let Some(error) = misnumbered {
+            return Err(error);
+        }
         let mut statements = vec![statement(
             r#"INSERT INTO events (case_id, seq, at, "by", body)
                SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
