@@ -160,3 +160,78 @@ async fn sqlite_group_commit_shares_fsyncs() {
     assert_eq!(requests, 64 * 6);
     assert!(commits < requests, "{commits} commits for {requests} appends: nothing was shared");
 }
+
+/// A file made before the `schema_version` table (its version only in `PRAGMA user_version`)
+/// is upgraded in place: its data stays, its deadlines become claimable.
+#[tokio::test]
+async fn sqlite_upgrades_a_file_from_before_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let case = alur::runtime::CaseId::new();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        // Migration 1 as shipped, and one case with an open task and its deadline.
+        conn.execute_batch(
+            r#"
+            CREATE TABLE deployments (sop TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                deployed_at TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (sop, version));
+            CREATE TABLE cases (case_id TEXT NOT NULL PRIMARY KEY, sop TEXT NOT NULL);
+            CREATE TABLE events (case_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, "by" TEXT NOT NULL,
+                body TEXT NOT NULL, PRIMARY KEY (case_id, seq)) WITHOUT ROWID;
+            CREATE TABLE open_tasks (case_id TEXT NOT NULL, task INTEGER NOT NULL, sop TEXT NOT NULL, step TEXT NOT NULL,
+                due TEXT NOT NULL, claimed_by TEXT, PRIMARY KEY (case_id, task)) WITHOUT ROWID;
+            CREATE TABLE task_actors (case_id TEXT NOT NULL, task INTEGER NOT NULL, pos INTEGER NOT NULL,
+                actor TEXT NOT NULL, PRIMARY KEY (case_id, task, pos)) WITHOUT ROWID;
+            CREATE INDEX task_actors_by_actor ON task_actors (actor, case_id, task);
+            CREATE TABLE timers (case_id TEXT NOT NULL, task INTEGER NOT NULL, due TEXT NOT NULL,
+                PRIMARY KEY (case_id, task)) WITHOUT ROWID;
+            CREATE INDEX timers_by_due ON timers (due, case_id, task);
+            PRAGMA user_version = 1;
+            "#,
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO timers (case_id, task, due) VALUES (?1, 1, '2026-12-01T00:10:00.000000000Z')",
+            [case.to_string()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let due = t0() + Duration::minutes(10);
+    assert_eq!(store.next_timer().await.unwrap(), Some(due));
+    let claimed = store.claim_due_timers("n1", due, Duration::minutes(1), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].case, case);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let versions: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_version ORDER BY version")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(versions, vec![1, 2]);
+    // Opening again changes nothing.
+    drop(conn);
+    SqliteStore::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(count, 2);
+}
+
+/// A file from a newer alur is refused, not downgraded.
+#[test]
+fn sqlite_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    SqliteStore::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')", []).unwrap();
+    drop(conn);
+    match SqliteStore::open(&path) {
+        Err(StoreError::Backend(message)) => assert!(message.contains("schema version 99"), "{message}"),
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("opened a database from a newer alur"),
+    }
+}

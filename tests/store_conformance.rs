@@ -875,3 +875,70 @@ conformance!(
     a_dead_nodes_claims_go_to_another_after_the_lease,
     deadlines_fire_once_across_two_engines,
 );
+
+/// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
+/// once on a fresh schema, bad URLs.
+mod opening {
+    use super::{postgres_url, with_params, Fixture, Kind, Stream};
+    use alur::runtime::store::{self, PostgresStore, StoreError};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_path_opens_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let store = store::open(path.to_str().unwrap()).await.unwrap();
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*store, &e).await.unwrap();
+        assert!(path.exists());
+        let missing = dir.path().join("no/such/dir/x.db");
+        assert!(matches!(store::open(missing.to_str().unwrap()).await, Err(StoreError::Backend(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_url_opens_postgres_and_nodes_starting_at_once_migrate_once() {
+        // Through the fixture's check, so a missing PostgreSQL skips (or fails in CI) alike.
+        let Some(f) = Fixture::new(Kind::Postgres, "a_postgres_url_opens_postgres").await else { return };
+        drop(f);
+        let base = postgres_url().await.unwrap();
+        let schema = format!("alur_test_{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+        let url = with_params(&base, &format!("schema={schema}&pool_size=2"));
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { store::open(&url).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for o in opens {
+            stores.push(o.await.unwrap().unwrap());
+        }
+        let pg = PostgresStore::open(&url).await.unwrap();
+        assert_eq!(pg.schema(), schema);
+        assert_eq!(pg.schema_version().await.unwrap(), 2);
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*stores[0], &e).await.unwrap();
+        assert_eq!(stores[3].events(s.case).await.unwrap(), e);
+        pg.drop_schema().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_postgres_urls_are_clear_errors() {
+        for (url, says) in [
+            ("postgres://u@127.0.0.1:5432/test?schema=Bad-Name", "not a valid name"),
+            ("postgres://u@127.0.0.1:5432/test?pool_size=0", "pool_size=0"),
+            ("postgres://u@127.0.0.1:5432/test?nonsense=1", "bad database URL"),
+            ("postgres://u:secret@127.0.0.1:1/test", "connecting"),
+        ] {
+            match store::open(url).await {
+                Err(StoreError::Backend(message)) => {
+                    assert!(message.contains(says), "{url}: {message}");
+                    assert!(!message.contains("secret"), "{url}: {message}");
+                }
+                Err(other) => panic!("{url}: unexpected {other}"),
+                Ok(_) => panic!("{url}: opened"),
+            }
+        }
+    }
+}
