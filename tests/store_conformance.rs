@@ -105,9 +105,7 @@ impl Fixture {
     /// skipping is allowed.
     pub async fn new(kind: Kind, test: &str) -> Option<Fixture> {
         match kind {
-            Kind::Memory => {
-                Some(Fixture { kind, first: Arc::new(MemoryStore::new()), dir: None, pg: None })
-            }
+            Kind::Memory => Some(Fixture { kind, first: Arc::new(MemoryStore::new()), dir: None, pg: None }),
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let store = SqliteStore::open(dir.path().join("alur.db")).unwrap();
@@ -512,7 +510,6 @@ async fn deployments_are_saved_once_per_version(f: &Fixture) {
     assert_eq!(saved[0].deployed_at, t0());
 }
 
-
 async fn events_after_returns_the_tail(f: &Fixture) {
     let store = f.store();
     let mut s = Stream::new();
@@ -679,7 +676,12 @@ async fn timer_claims_are_exclusive_until_the_lease_runs_out(f: &Fixture) {
     let at = |m: i64| t0() + Duration::minutes(m);
     let lease = Duration::minutes(1);
     let mut s = Stream::new();
-    let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10), s.opened(2, "b", &["x"], 20), s.opened(3, "c", &["x"], 30)];
+    let e = vec![
+        s.started("lks"),
+        s.opened(1, "a", &["x"], 10),
+        s.opened(2, "b", &["x"], 20),
+        s.opened(3, "c", &["x"], 30),
+    ];
     s.append(&*store, &e).await.unwrap();
     let case = s.case;
     let timer = |task: TaskNo, m: i64| Timer { case, task, due: at(m) };
@@ -807,13 +809,8 @@ async fn deadlines_fire_once_across_two_engines(f: &Fixture) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a + b, cases.len(), "one fired {a}, two fired {b}");
     for case in cases {
-        let passed = one
-            .history(case)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|r| matches!(r.event, Event::DeadlinePassed { .. }))
-            .count();
+        let passed =
+            one.history(case).await.unwrap().iter().filter(|r| matches!(r.event, Event::DeadlinePassed { .. })).count();
         assert_eq!(passed, 1, "case {case}");
     }
     assert_eq!(one.fire_due(now).await.unwrap() + two.fire_due(now).await.unwrap(), 0);

@@ -533,8 +533,10 @@ impl Store for PostgresStore {
 
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
         let client = self.client().await?;
-        let stmt =
-            client.prepare_cached("SELECT body FROM deployments ORDER BY pos").await.map_err(db("reading deployments"))?;
+        let stmt = client
+            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
+            .await
+            .map_err(db("reading deployments"))?;
         let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
         rows.iter()
             .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(backend("decoding a deployment")))
@@ -593,7 +595,11 @@ impl Store for PostgresStore {
                 .prepare_cached("UPDATE cases SET version = $3 WHERE case_id = $1 AND version = $2 RETURNING sop")
                 .await
                 .map_err(db("advancing a case's version"))?;
-            match tx.query_opt(&stmt, &[&case.0, &expected_i, &version]).await.map_err(db("advancing a case's version"))? {
+            match tx
+                .query_opt(&stmt, &[&case.0, &expected_i, &version])
+                .await
+                .map_err(db("advancing a case's version"))?
+            {
                 Some(row) => row.get(0),
                 None => return Err(StoreError::Conflict(case)),
             }
@@ -610,10 +616,7 @@ impl Store for PostgresStore {
             index_statements(change, &mut statements);
         }
         // Delivered to the listeners when (and only if) the transaction commits.
-        statements.push(statement(
-            "SELECT pg_notify($1, $2)",
-            vec![Box::new(self.channel.clone()), Box::new(change)],
-        ));
+        statements.push(statement("SELECT pg_notify($1, $2)", vec![Box::new(self.channel.clone()), Box::new(change)]));
         pipeline(&tx, &statements).await?;
         tx.commit().await.map_err(|e| {
             // Cannot happen with the version check above; kept as a conflict for safety.
@@ -651,7 +654,8 @@ impl Store for PostgresStore {
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached("SELECT case_id FROM cases ORDER BY pos").await.map_err(db("reading cases"))?;
+        let stmt =
+            client.prepare_cached("SELECT case_id FROM cases ORDER BY pos").await.map_err(db("reading cases"))?;
         let rows = client.query(&stmt, &[]).await.map_err(db("reading cases"))?;
         Ok(rows.iter().map(|row| CaseId(row.get(0))).collect())
     }
@@ -683,7 +687,9 @@ impl Store for PostgresStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT case_id, task, due FROM timers WHERE due <= $1 ORDER BY due, case_id, task LIMIT $2")
+            .prepare_cached(
+                "SELECT case_id, task, due FROM timers WHERE due <= $1 ORDER BY due, case_id, task LIMIT $2",
+            )
             .await
             .map_err(db("reading timers"))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -232,8 +232,10 @@ fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
 
 /// The schema version recorded in the database (inside a write transaction).
 fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        .map_err(backend("creating the schema_version table"))?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(backend("creating the schema_version table"))?;
     let recorded: i64 = conn
         .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))
         .map_err(backend("reading the schema version"))?;
@@ -318,7 +320,11 @@ impl SqliteStore {
     }
 
     /// Hands a request to the writer thread and waits for its commit.
-    async fn write<T>(&self, request: Request, reply: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+    async fn write<T>(
+        &self,
+        request: Request,
+        reply: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         // Never blocks: the channel is unbounded (the writer drains it a batch at a time).
         self.writer
             .send(request)
@@ -402,11 +408,8 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Do
     for request in batch {
         conn.execute_batch("SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
-            Request::Append { case, expected, events, rows, .. } => {
-                append_one(conn, *case, *expected, events, rows).map(|()| {
-                    Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })
-                })
-            }
+            Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows)
+                .map(|()| Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })),
             Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
                 if new {
                     Done::Changed(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version })
@@ -414,8 +417,12 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Do
                     Done::Written
                 }
             }),
-            Request::Claim { node, now, until, limit, .. } => claim_timers(conn, node, now, until, *limit).map(Done::Claimed),
-            Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
+            Request::Claim { node, now, until, limit, .. } => {
+                claim_timers(conn, node, now, until, *limit).map(Done::Claimed)
+            }
+            Request::Release { node, case, task, .. } => {
+                release_timer(conn, node, *case, *task).map(|()| Done::Written)
+            }
         };
         if result.is_err() {
             conn.execute_batch("ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
