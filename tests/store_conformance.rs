@@ -920,6 +920,40 @@ mod opening {
         pg.drop_schema().await.unwrap();
     }
 
+    /// `alur deploy` and `alur case` on PostgreSQL through `--db` and `ALUR_DB`, as a second
+    /// process on the same schema would see it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cli_works_cases_on_postgres() {
+        let Some(f) = Fixture::new(Kind::Postgres, "the_cli_works_cases_on_postgres").await else { return };
+        let url = f.pg.as_ref().unwrap().url.clone();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let run = |args: &[&str]| {
+            let out = assert_cmd::Command::cargo_bin("alur")
+                .unwrap()
+                .current_dir(root)
+                .env("LANG", "en_US.UTF-8")
+                .env("ALUR_DB", &url)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let deployed = run(&["deploy", "--db", &url]);
+        assert!(deployed.contains("lks_lksa v1"), "{deployed}");
+        let started = run(&["case", "start", "lks_lksa", "--as", "yayasan"]);
+        let case: alur::runtime::CaseId = started.lines().next().unwrap().trim().parse().unwrap();
+        let inbox = run(&["case", "inbox", "--role", "pemohon"]);
+        assert!(inbox.contains(&case.to_string()) && inbox.contains("ajukan"), "{inbox}");
+        // The store in this process sees what the other processes wrote.
+        let events = f.store().events(case).await.unwrap();
+        assert!(matches!(events[0].event, alur::runtime::Event::CaseStarted { .. }));
+        assert_eq!(f.store().deployments().await.unwrap().len(), deployed.lines().count());
+        // Deploying the same files again is no new version.
+        assert!(run(&["deploy"]).contains("nothing changed"));
+        assert_eq!(f.store().deployments().await.unwrap().len(), deployed.lines().count());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_postgres_urls_are_clear_errors() {
         for (url, says) in [

@@ -42,8 +42,14 @@ pub async fn run(
         if *stop.borrow() {
             return;
         }
-        if let Err(error) = engine.fire_due(clock.now()).await {
-            on_error(error);
+        // Claiming is a write: only when something can be claimed (a wake-up by a change
+        // usually finds nothing due).
+        let now = clock.now();
+        let claimable = engine.store().next_claimable_timer().await;
+        if !matches!(claimable, Ok(None)) && !matches!(claimable, Ok(Some(at)) if at > now) {
+            if let Err(error) = engine.fire_due(now).await {
+                on_error(error);
+            }
         }
         let next = match engine.store().next_claimable_timer().await {
             Ok(Some(at)) => at.min(clock.now() + POLL),
