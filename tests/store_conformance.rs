@@ -954,6 +954,37 @@ mod opening {
         assert_eq!(f.store().deployments().await.unwrap().len(), deployed.lines().count());
     }
 
+    /// The change feed's connection dies (killed on the server): the feed reconnects, says
+    /// `Resync`, and announces changes again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_change_feed_reconnects_and_says_resync() {
+        use alur::runtime::store::Change;
+        let Some(f) = Fixture::new(Kind::Postgres, "the_change_feed_reconnects_and_says_resync").await else { return };
+        let writer = f.node().await;
+        let mut feed = f.store().changes();
+        let pg = f.pg.as_ref().unwrap();
+        let (admin, connection) = tokio_postgres::connect(&pg.base, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let killed = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
+                &[&format!("LISTEN alur_changes_{}", pg.schema)],
+            )
+            .await
+            .unwrap();
+        // Both stores of the test listen.
+        assert_eq!(killed.len(), 2);
+        let wait = std::time::Duration::from_secs(10);
+        assert_eq!(tokio::time::timeout(wait, feed.recv()).await.unwrap().unwrap(), Change::Resync);
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*writer, &e).await.unwrap();
+        assert_eq!(
+            tokio::time::timeout(wait, feed.recv()).await.unwrap().unwrap(),
+            Change::Appended { case: s.case, version: 1 }
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_postgres_urls_are_clear_errors() {
         for (url, says) in [
