@@ -632,7 +632,9 @@ async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
     let b = f.node().await;
     let listener = f.listening_node().await;
     let mut feed = listener.changes();
-    a.save_deployment(&deployment("lks", 1, "a")).await.unwrap();
+    // A name with quotes and a backslash travels intact.
+    let odd = r#"lks'\"x"#;
+    a.save_deployment(&deployment(odd, 1, "a")).await.unwrap();
     assert_eq!(b.deployments().await.unwrap().len(), 1);
     let mut s = Stream::new();
     let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
@@ -654,7 +656,7 @@ async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
     assert_eq!(
         heard,
         vec![
-            Change::Deployed { sop: "lks".into(), version: 1 },
+            Change::Deployed { sop: odd.into(), version: 1 },
             Change::Appended { case: s.case, version: 2 },
             Change::Appended { case: s.case, version: 3 },
         ]
@@ -662,7 +664,7 @@ async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
     // A refused append and a deployment that is not new announce nothing.
     let stale = Recorded { case: s.case, seq: 2, at: t0(), by: "u".into(), event: Event::TaskExpired { task: 1 } };
     assert_eq!(a.append(s.case, 1, &[stale]).await, Err(StoreError::Conflict(s.case)));
-    a.save_deployment(&deployment("lks", 1, "a")).await.unwrap();
+    a.save_deployment(&deployment(odd, 1, "a")).await.unwrap();
     let e = vec![s.ev(Event::CaseEnded { end: "x".into() })];
     s.append(&*a, &e).await.unwrap();
     let next = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv()).await;

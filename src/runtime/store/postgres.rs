@@ -6,8 +6,9 @@
 //!   moves it from `expected` to the new version with a conditional `UPDATE` (or inserts it,
 //!   for a new case, with `ON CONFLICT DO NOTHING`), so of two nodes appending at the same
 //!   version the second finds no row to change and gets `Conflict`, and writes nothing.
-//! - The events, the inbox and timer indexes and a `NOTIFY` for the change feed go in the same
-//!   transaction, pipelined on one connection.
+//! - The events and the inbox and timer indexes go in the same transaction, pipelined on one
+//!   connection. Right after the commit the change is announced with `NOTIFY` in a transaction
+//!   of its own (see `announce`: a NOTIFY inside the append would serialize all commits).
 //! - Deadlines are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, setting `claimed_by` and
 //!   `lease_until`: of several nodes claiming at once each deadline goes to one, and a lease
 //!   that ran out can be claimed by any node.
@@ -282,6 +283,23 @@ impl PostgresStore {
             .map_err(db("dropping the schema"))
     }
 
+    /// Announces a committed change on the feed, right after its commit. Not in the append's
+    /// transaction: a transaction that NOTIFYs holds a database-wide lock from before its
+    /// commit until after it, which would serialize every append's fsync and undo PostgreSQL's
+    /// group commit. The announcement's own transaction has nothing to make durable, so it
+    /// commits without waiting for the disk and holds that lock only for a moment. A failed
+    /// announcement does not fail the append (the change is committed; readers see it).
+    async fn announce(&self, client: &tokio_postgres::Client, payload: &str) {
+        let sql = format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify({}, {}); COMMIT",
+            quote_literal(&self.channel),
+            quote_literal(payload)
+        );
+        if client.batch_execute(&sql).await.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| {
             let detail = match &e {
@@ -485,6 +503,12 @@ async fn pipeline(tx: &deadpool_postgres::Transaction<'_>, statements: &[Stateme
     Ok(())
 }
 
+/// An SQL string literal in the escape form (`E'...'`), which reads the same whatever
+/// `standard_conforming_strings` says. NUL cannot be in a PostgreSQL string and is dropped.
+fn quote_literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\0', "").replace('\\', "\\\\").replace('\'', "''"))
+}
+
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
@@ -615,8 +639,6 @@ impl Store for PostgresStore {
         for change in index_changes(&sop, events) {
             index_statements(change, &mut statements);
         }
-        // Delivered to the listeners when (and only if) the transaction commits.
-        statements.push(statement("SELECT pg_notify($1, $2)", vec![Box::new(self.channel.clone()), Box::new(change)]));
         pipeline(&tx, &statements).await?;
         tx.commit().await.map_err(|e| {
             // Cannot happen with the version check above; kept as a conflict for safety.
@@ -625,7 +647,9 @@ impl Store for PostgresStore {
             } else {
                 db("committing")(e)
             }
-        })
+        })?;
+        self.announce(&client, &change).await;
+        Ok(())
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
