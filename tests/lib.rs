@@ -20,4 +20,5 @@ mod runtime;
 mod serve_api;
 mod sops;
 mod store;
+mod store_conformance;
 mod web;

@@ -1,5 +1,6 @@
 //! `alur deploy` and `alur case ...`: work cases through an SOP from the shell, on the
-//! embedded database file (`alur.db` in the working directory by default).
+//! embedded database file (`alur.db` in the working directory by default) or on PostgreSQL
+//! (`--db postgres://...`).
 
 use chrono::{TimeZone, Utc};
 use clap::Subcommand;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::diagnostic::Lang;
-use crate::runtime::store::SqliteStore;
+use crate::runtime::store;
 use crate::runtime::view::view;
 use crate::runtime::{Attachment, Caller, CaseId, CaseStatus, Completion, Engine, Fields, RuntimeError, SystemClock};
 
@@ -139,11 +140,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 /// Opens the engine on the database, deploys the SOPs of `sop_dir` (changed files become new
 /// versions) and fires deadlines that fell due while nothing was running.
 async fn open(db: &Path, sop_dir: &Path) -> Result<Arc<Engine>, String> {
-    let store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
-    let engine = Engine::new(Arc::new(store), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    let engine = Engine::new(open_store(db).await?, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
     deploy_dir(&engine, sop_dir).await?;
     engine.fire_due(engine.now()).await.map_err(|e| e.to_string())?;
     Ok(Arc::new(engine))
+}
+
+/// Opens the store `--db` names: an SQLite file, or PostgreSQL for a `postgres://` URL.
+async fn open_store(db: &Path) -> Result<Arc<dyn store::Store>, String> {
+    let spec = db.to_string_lossy();
+    store::open(&spec).await.map_err(|e| format!("{}: {e}", without_password(&spec)))
+}
+
+/// A database URL fit to print: the password, if any, left out.
+fn without_password(spec: &str) -> String {
+    let Some((scheme, rest)) = spec.split_once("://") else { return spec.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return spec.to_string() };
+    let user = userinfo.split_once(':').map(|(user, _)| user).unwrap_or(userinfo);
+    format!("{scheme}://{user}@{host}")
 }
 
 /// Deploys every SOP under `dir` (fragment libraries and calendars are not SOPs and are skipped).
@@ -185,8 +199,7 @@ fn caller(user: &str, roles: &[String]) -> Caller {
 pub fn run_deploy(db: &Path, sop_dir: &Path, lang: Lang) -> ExitCode {
     let result = runtime().and_then(|rt| {
         rt.block_on(async {
-            let store = SqliteStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?;
-            let engine = Engine::new(Arc::new(store), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+            let engine = Engine::new(open_store(db).await?, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
             deploy_dir(&engine, sop_dir).await
         })
     });

@@ -94,7 +94,7 @@ enum Command {
     },
     /// Deploy every SOP under the SOP folder to the database (a changed file is a new version).
     Deploy {
-        /// The database file.
+        /// The database: an SQLite file, or a postgres:// URL.
         #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
         db: PathBuf,
         #[arg(long, default_value = "sop")]
@@ -104,7 +104,7 @@ enum Command {
     Case {
         #[command(subcommand)]
         command: case::CaseCommand,
-        /// The database file.
+        /// The database: an SQLite file, or a postgres:// URL.
         #[arg(long, env = "ALUR_DB", default_value = "alur.db", global = true)]
         db: PathBuf,
         /// Where the SOPs are (deployed before each command).

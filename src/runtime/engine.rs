@@ -62,6 +62,8 @@ pub struct Engine {
     /// Folded cases, brought up to date from the store on every read (so changes made by other
     /// engine processes are seen), to avoid folding whole streams again and again.
     cache: std::sync::Mutex<HashMap<CaseId, CaseState>>,
+    /// The name this engine claims deadlines under (see `fire_due`).
+    node: String,
 }
 
 /// Cached states beyond this are dropped (the next read folds from the store).
@@ -77,7 +79,13 @@ fn store_error(error: StoreError) -> RuntimeError {
 impl Engine {
     /// An engine on a store, with the deployments the store holds loaded.
     pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Engine, RuntimeError> {
-        let engine = Engine { store, clock, deployed: RwLock::new(HashMap::new()), cache: Default::default() };
+        let engine = Engine {
+            store,
+            clock,
+            deployed: RwLock::new(HashMap::new()),
+            cache: Default::default(),
+            node: super::timer::default_node(),
+        };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
             let loaded = deploy::load(&deployment)?;
             engine.insert(loaded);
@@ -87,6 +95,18 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The same engine claiming deadlines as `node` (default: host name, process id and a
+    /// random part, so every process is a node of its own).
+    pub fn with_node(mut self, node: impl Into<String>) -> Engine {
+        self.node = node.into();
+        self
+    }
+
+    /// The name this engine claims deadlines under.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -569,11 +589,20 @@ impl Engine {
     }
 
     /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
-    /// as events. Returns how many tasks passed their deadline.
+    /// as events. Returns how many tasks passed their deadline. With several engines on one
+    /// store, each deadline is claimed by one of them (see `fire_claimed`).
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, RuntimeError> {
+        self.fire_claimed(now, super::timer::LEASE).await
+    }
+
+    /// Claims due deadlines for this engine's node under a `lease` and fires them; a deadline
+    /// another node holds is left to it (unless its lease ran out). Firing is an append at the
+    /// case's version, so even a deadline fired by two nodes (a lease that ran out while its
+    /// node was still busy) takes effect once.
+    pub async fn fire_claimed(&self, now: DateTime<Utc>, lease: chrono::Duration) -> Result<usize, RuntimeError> {
         let mut fired = 0;
         loop {
-            let timers = self.store.due_timers(now, 256).await.map_err(store_error)?;
+            let timers = self.store.claim_due_timers(&self.node, now, lease, 256).await.map_err(store_error)?;
             if timers.is_empty() {
                 return Ok(fired);
             }
@@ -584,10 +613,17 @@ impl Engine {
                         fired += 1;
                         progressed = true;
                     }
+                    // Nothing to fire; the claim runs out by itself.
                     Ok(false) => progressed = true,
-                    // Someone acted on the case meanwhile: the next round sees the new state.
-                    Err(RuntimeError::Conflict(_)) => {}
-                    Err(other) => return Err(other),
+                    // Someone acted on the case meanwhile: give the claim back so the next
+                    // round sees the new state.
+                    Err(RuntimeError::Conflict(_)) => {
+                        self.store.release_timer(&self.node, timer.case, timer.task).await.map_err(store_error)?
+                    }
+                    Err(other) => {
+                        let _ = self.store.release_timer(&self.node, timer.case, timer.task).await;
+                        return Err(other);
+                    }
                 }
             }
             if !progressed {

@@ -1,6 +1,8 @@
 //! The timer service: fires SLA deadlines and deadline actions on time. Deadlines are data in
 //! the store (an index of open tasks' due instants), so they survive restarts, and each fires
-//! once: firing is an event appended at the case's version.
+//! once: firing is an event appended at the case's version. With several engine processes
+//! ("nodes") on one store, each deadline is claimed by one node under a lease (`LEASE`), and a
+//! node that dies leaves its claims to the others once their leases run out.
 
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -10,8 +12,23 @@ use super::engine::Engine;
 use super::RuntimeError;
 
 /// How long the service sleeps at most before looking again (another node may have added a
-/// deadline that falls earlier).
+/// deadline that falls earlier; the change feed wakes it sooner when the store has one).
 const POLL: chrono::Duration = chrono::Duration::seconds(30);
+
+/// How long a node holds a deadline it claimed before another node may take it over. Firing
+/// one takes milliseconds; the lease only matters when a node dies or hangs mid-way.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A node name for this process: host name, process id and a random part.
+pub fn default_node() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &random[random.len() - 8..])
+}
 
 /// Runs until `stop` turns true. Errors are reported to `on_error` and the loop goes on.
 pub async fn run(
@@ -20,20 +37,32 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
     on_error: impl Fn(RuntimeError) + Send,
 ) {
+    let mut changes = engine.store().changes();
     loop {
         if *stop.borrow() {
             return;
         }
-        if let Err(error) = engine.fire_due(clock.now()).await {
-            on_error(error);
+        // Claiming is a write: only when something can be claimed (a wake-up by a change
+        // usually finds nothing due).
+        let now = clock.now();
+        let claimable = engine.store().next_claimable_timer().await;
+        if !matches!(claimable, Ok(None)) && !matches!(claimable, Ok(Some(at)) if at > now) {
+            if let Err(error) = engine.fire_due(now).await {
+                on_error(error);
+            }
         }
-        let next = match engine.store().next_timer().await {
+        let next = match engine.store().next_claimable_timer().await {
             Ok(Some(at)) => at.min(clock.now() + POLL),
             _ => clock.now() + POLL,
         };
         tokio::select! {
             _ = clock.sleep_until(next) => {}
             _ = stop.changed() => {}
+            // A change on any node may have added an earlier deadline: look again.
+            Ok(_) = changes.recv() => {
+                // A burst of changes is one look.
+                while changes.try_recv().is_ok() {}
+            }
         }
     }
 }

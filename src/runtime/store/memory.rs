@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::{index_changes, Deployment, IndexChange, OpenTask, Store, StoreError, Timer};
+use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -18,11 +18,19 @@ struct Inner {
     open: BTreeMap<(CaseId, TaskNo), OpenTask>,
     timers: BTreeSet<(DateTime<Utc>, CaseId, TaskNo)>,
     timer_of: HashMap<(CaseId, TaskNo), DateTime<Utc>>,
+    /// Claims on timers: the node and the end of its lease.
+    leases: HashMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
 }
 
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    feed: tokio::sync::broadcast::Sender<Change>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore { inner: Mutex::default(), feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0 }
+    }
 }
 
 impl MemoryStore {
@@ -60,16 +68,21 @@ impl Inner {
                 let tasks: Vec<_> = self.open.range((case, 0)..=(case, TaskNo::MAX)).map(|(k, _)| *k).collect();
                 for key in tasks {
                     self.open.remove(&key);
+                    self.leases.remove(&key);
                     if let Some(due) = self.timer_of.remove(&key) {
                         self.timers.remove(&(due, key.0, key.1));
                     }
                 }
             }
             IndexChange::SetTimer(timer) => {
-                self.timer_of.insert((timer.case, timer.task), timer.due);
+                self.leases.remove(&(timer.case, timer.task));
+                if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
+                    self.timers.remove(&(old, timer.case, timer.task));
+                }
                 self.timers.insert((timer.due, timer.case, timer.task));
             }
             IndexChange::ClearTimer { case, task } => {
+                self.leases.remove(&(case, task));
                 if let Some(due) = self.timer_of.remove(&(case, task)) {
                     self.timers.remove(&(due, case, task));
                 }
@@ -84,6 +97,8 @@ impl Store for MemoryStore {
         let mut inner = self.lock()?;
         if !inner.deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {
             inner.deployments.push(deployment.clone());
+            // Nobody listening is fine.
+            let _ = self.feed.send(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version });
         }
         Ok(())
     }
@@ -111,6 +126,7 @@ impl Store for MemoryStore {
             inner.apply(change);
         }
         inner.streams.entry(case).or_default().extend_from_slice(events);
+        let _ = self.feed.send(Change::Appended { case, version: expected + events.len() as u64 });
         Ok(())
     }
 
@@ -151,5 +167,56 @@ impl Store for MemoryStore {
 
     async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self.lock()?.timers.iter().next().map(|(due, _, _)| *due))
+    }
+
+    async fn claim_due_timers(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let mut inner = self.lock()?;
+        let claimable: Vec<Timer> = inner
+            .timers
+            .iter()
+            .take_while(|(due, _, _)| *due <= now)
+            .filter(|(_, case, task)| inner.leases.get(&(*case, *task)).is_none_or(|(_, until)| *until <= now))
+            .take(limit)
+            .map(|(due, case, task)| Timer { case: *case, task: *task, due: *due })
+            .collect();
+        for timer in &claimable {
+            inner.leases.insert((timer.case, timer.task), (node.to_string(), now + lease));
+        }
+        Ok(claimable)
+    }
+
+    async fn release_timer(&self, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.leases.get(&(case, task)).is_some_and(|(holder, _)| holder == node) {
+            inner.leases.remove(&(case, task));
+        }
+        Ok(())
+    }
+
+    async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let inner = self.lock()?;
+        // In due order: a later due instant cannot beat what was found.
+        let mut best: Option<DateTime<Utc>> = None;
+        for (due, case, task) in &inner.timers {
+            if best.is_some_and(|b| *due >= b) {
+                break;
+            }
+            let at = match inner.leases.get(&(*case, *task)) {
+                Some((_, until)) => (*until).max(*due),
+                None => *due,
+            };
+            best = Some(best.map_or(at, |b| b.min(at)));
+        }
+        Ok(best)
+    }
+
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed.subscribe()
     }
 }

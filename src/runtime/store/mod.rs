@@ -1,13 +1,16 @@
 //! Where events live. The store is an async trait so the engine runs the same on the
-//! in-memory store (tests, simulation), the embedded SQLite file, and (later) PostgreSQL with
-//! several engine processes: appends are conditional on the case's version, and everything
-//! else the engine needs (inbox, timers) is an index derived from the events in the same
-//! transaction.
+//! in-memory store (tests, simulation), the embedded SQLite file, and PostgreSQL with several
+//! engine processes ("nodes") on one database: appends are conditional on the case's version,
+//! and everything else the engine needs (inbox, timers) is an index derived from the events in
+//! the same transaction. For several nodes the store also hands out deadlines under a lease
+//! (each fires on one node) and announces every change on a feed.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{CommitStats, SqliteStore};
 
 use async_trait::async_trait;
@@ -52,6 +55,45 @@ pub struct Timer {
     pub due: DateTime<Utc>,
 }
 
+/// A change committed to the store, as the change feed announces it to every node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// Events were appended to a case, which is now at `version` (the seq of its last event).
+    Appended { case: CaseId, version: u64 },
+    /// A new SOP version was deployed.
+    Deployed { sop: String, version: u32 },
+    /// Changes may have been missed (the feed lost its database connection and is back):
+    /// re-read whatever is shown.
+    Resync,
+}
+
+/// How many changes a subscriber may fall behind before it gets `RecvError::Lagged` (which,
+/// like `Change::Resync`, means: re-read).
+pub const CHANGE_FEED_CAPACITY: usize = 4096;
+
+/// Opens the store a `--db` / `ALUR_DB` value names: a `postgres://` or `postgresql://` URL
+/// selects PostgreSQL (an optional `schema=NAME` query parameter picks the schema, default
+/// `public`), anything else is the path of an SQLite file. Either way the schema is brought
+/// up to date.
+pub async fn open(spec: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::open(spec).await?))
+    } else {
+        let path = std::path::PathBuf::from(spec);
+        // Opening runs migrations and may wait on a lock held by another process.
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+            .await
+            .map_err(|e| StoreError::Backend(format!("sqlite store: opening: {e}")))??;
+        Ok(std::sync::Arc::new(store))
+    }
+}
+
+/// A change feed with nobody behind it: the receiver reports `Closed` at once.
+pub fn closed_feed() -> tokio::sync::broadcast::Receiver<Change> {
+    tokio::sync::broadcast::channel(1).1
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StoreError {
     /// The case moved on since it was read (the expected version is not the current one).
@@ -81,6 +123,45 @@ pub trait Store: Send + Sync {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// The earliest deadline still to fire.
     async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Claims, for `node`, up to `limit` deadlines due at or before `now` that no node holds a
+    /// live lease on, earliest first; each claim's lease runs until `now + lease`. Of several
+    /// nodes claiming at once, each deadline goes to exactly one; a lease that ran out (its
+    /// node died or hung) can be claimed by any node. A claim ends when the deadline's timer
+    /// goes (the firing append clears it), when released, or when its lease runs out.
+    ///
+    /// The default (for a store that only ever has one node) claims nothing more than
+    /// `due_timers` returns.
+    async fn claim_due_timers(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let _ = (node, lease);
+        self.due_timers(now, limit).await
+    }
+
+    /// Gives up `node`'s claim on a deadline, so it can be claimed again at once (after firing
+    /// it failed). A claim `node` does not hold is left alone.
+    async fn release_timer(&self, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
+        let _ = (node, case, task);
+        Ok(())
+    }
+
+    /// When a deadline can next be claimed: the earliest over the timers of the later of the
+    /// due instant and the end of a lease on it. A timer service sleeps until then (not until
+    /// `next_timer`, which may be a deadline another node is firing right now).
+    async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.next_timer().await
+    }
+
+    /// The change feed: every append and deployment committed by any node on this store,
+    /// from now on. The default is a feed that is closed at once (poll instead).
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        closed_feed()
+    }
 }
 
 /// How a batch of events changes the inbox and timer indexes. Every store applies these in

@@ -20,15 +20,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
-use super::{index_changes, Deployment, IndexChange, OpenTask, Store, StoreError, Timer};
+use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
-/// The schema, one step per entry: a database at `user_version` n gets steps n.. applied, each
-/// in its own transaction with the new version, so an interrupted upgrade leaves a database at
-/// a known version. Steps are never edited once shipped, only added.
+/// The schema, one step per entry: a database at schema version n (the highest row of its
+/// `schema_version` table) gets steps n+1.. applied, each in its own transaction together with
+/// its `schema_version` row, so an interrupted upgrade leaves a database at a known version.
+/// Steps are never edited once shipped, only added. (Databases made before the table existed
+/// kept their version in `PRAGMA user_version`; it is carried over.)
 const MIGRATIONS: &[&str] = &[
     // 1: events, cases, deployments and the inbox and timer indexes.
     r#"
@@ -81,6 +83,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due, case_id, task);
     "#,
+    // 2: claims on timers (a node fires a deadline under a lease).
+    r#"
+    ALTER TABLE timers ADD COLUMN claimed_by TEXT;
+    ALTER TABLE timers ADD COLUMN lease_until TEXT;
+    CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
+    "#,
 ];
 
 /// How long a connection waits for a lock held by another connection (another process on the
@@ -94,6 +102,7 @@ const MAX_BATCH: usize = 1024;
 const MAX_IDLE_READERS: usize = 8;
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
+type ClaimReply = oneshot::Sender<Result<Vec<Timer>, StoreError>>;
 
 /// An event ready to insert: serialized by the caller, so the writer thread spends its time
 /// on SQLite only.
@@ -107,15 +116,32 @@ struct Row {
 enum Request {
     Append { case: CaseId, expected: u64, events: Vec<Recorded>, rows: Vec<Row>, reply: Reply },
     Deployment { deployment: Box<Deployment>, body: String, reply: Reply },
+    Claim { node: String, now: String, until: String, limit: i64, reply: ClaimReply },
+    Release { node: String, case: CaseId, task: TaskNo, reply: Reply },
+}
+
+/// What a request did, when it did not fail.
+enum Done {
+    Written,
+    /// A new deployment or an append: announced on the change feed after the commit.
+    Changed(Change),
+    Claimed(Vec<Timer>),
 }
 
 impl Request {
-    fn reply(self, result: Result<(), StoreError>) {
-        let reply = match self {
-            Request::Append { reply, .. } | Request::Deployment { reply, .. } => reply,
-        };
+    fn reply(self, result: Result<Done, StoreError>) {
         // The caller may have gone away (its future dropped); the result stands regardless.
-        let _ = reply.send(result);
+        match self {
+            Request::Append { reply, .. } | Request::Deployment { reply, .. } | Request::Release { reply, .. } => {
+                let _ = reply.send(result.map(|_| ()));
+            }
+            Request::Claim { reply, .. } => {
+                let _ = reply.send(result.map(|done| match done {
+                    Done::Claimed(timers) => timers,
+                    Done::Written | Done::Changed(_) => Vec::new(),
+                }));
+            }
+        }
     }
 }
 
@@ -124,6 +150,7 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Request>,
     readers: Arc<Readers>,
     stats: Arc<Counters>,
+    feed: broadcast::Sender<Change>,
 }
 
 /// How well group commit is doing: write requests per commit.
@@ -203,24 +230,59 @@ fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Backend(format!("sqlite store: {what} {n} is too large")))
 }
 
+/// The schema version recorded in the database (inside a write transaction).
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(backend("creating the schema_version table"))?;
+    let recorded: i64 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))
+        .map_err(backend("reading the schema version"))?;
+    if recorded > 0 {
+        return Ok(recorded);
+    }
+    // A database from before the table: its version is in the header.
+    let legacy: i64 =
+        conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend("reading the schema version"))?;
+    let now = time_text(Utc::now());
+    for version in 1..=legacy.min(MIGRATIONS.len() as i64) {
+        conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)", params![version, now])
+            .map_err(backend("recording the schema version"))?;
+    }
+    Ok(legacy)
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let mode: String =
         conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(backend("switching to WAL mode"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Backend(format!("sqlite store: the database refused WAL mode (it is in {mode})")));
     }
-    let version: i64 =
-        conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend("reading the schema version"))?;
     let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(StoreError::Backend(format!(
-            "sqlite store: the database has schema version {version}, newer than this alur knows ({known})"
-        )));
-    }
-    for (index, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction().map_err(backend("starting a migration"))?;
-        tx.execute_batch(step).map_err(backend("migrating the schema"))?;
-        tx.pragma_update(None, "user_version", index as i64 + 1).map_err(backend("setting the schema version"))?;
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let target = index as i64 + 1;
+        // IMMEDIATE: another process opening the same file at once waits here, then sees the
+        // version this one reached.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend("starting a migration"))?;
+        let version = schema_version(&tx)?;
+        if version > known {
+            return Err(StoreError::Backend(format!(
+                "sqlite store: the database has schema version {version}, newer than this alur knows ({known})"
+            )));
+        }
+        if version < target {
+            tx.execute_batch(step).map_err(backend("migrating the schema"))?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                params![target, time_text(Utc::now())],
+            )
+            .map_err(backend("recording the schema version"))?;
+            // Kept in step for tools that read the header.
+            tx.pragma_update(None, "user_version", target).map_err(backend("setting the schema version"))?;
+        }
         tx.commit().map_err(backend("committing a migration"))?;
     }
     Ok(())
@@ -235,11 +297,18 @@ impl SqliteStore {
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(Counters::default());
         let counters = stats.clone();
+        let feed = broadcast::channel(CHANGE_FEED_CAPACITY).0;
+        let announce = feed.clone();
         std::thread::Builder::new()
             .name("alur-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, &counters))
+            .spawn(move || writer_loop(conn, receiver, &counters, &announce))
             .map_err(backend("starting the writer thread"))?;
-        Ok(SqliteStore { writer: sender, readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }), stats })
+        Ok(SqliteStore {
+            writer: sender,
+            readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
+            stats,
+            feed,
+        })
     }
 
     /// Commits and the write requests they carried since the store was opened.
@@ -251,11 +320,11 @@ impl SqliteStore {
     }
 
     /// Hands a request to the writer thread and waits for its commit.
-    async fn write(
+    async fn write<T>(
         &self,
         request: Request,
-        reply: oneshot::Receiver<Result<(), StoreError>>,
-    ) -> Result<(), StoreError> {
+        reply: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         // Never blocks: the channel is unbounded (the writer drains it a batch at a time).
         self.writer
             .send(request)
@@ -285,7 +354,12 @@ impl SqliteStore {
 
 /// The writer thread: waits for a request, takes every other one already waiting, and commits
 /// them together.
-fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>, stats: &Counters) {
+fn writer_loop(
+    mut conn: Connection,
+    requests: mpsc::Receiver<Request>,
+    stats: &Counters,
+    feed: &broadcast::Sender<Change>,
+) {
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -296,14 +370,18 @@ fn writer_loop(mut conn: Connection, requests: mpsc::Receiver<Request>, stats: &
         }
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        run_batch(&mut conn, batch);
+        run_batch(&mut conn, batch, feed);
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
+fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sender<Change>) {
     match apply_batch(conn, &batch) {
         Ok(results) => {
             for (request, result) in batch.into_iter().zip(results) {
+                if let Ok(Done::Changed(change)) = &result {
+                    // Committed: tell the subscribers (none listening is fine).
+                    let _ = feed.send(change.clone());
+                }
                 request.reply(result);
             }
         }
@@ -322,7 +400,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
 
 /// One transaction for the batch. The outer error means the transaction failed as a whole;
 /// the inner results are per request (a conflict rolls back to that request's savepoint).
-fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
     // IMMEDIATE takes the write lock now, so another process writing the same file makes us
     // wait (busy timeout) here rather than fail at commit.
     conn.execute_batch("BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
@@ -330,8 +408,21 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<()
     for request in batch {
         conn.execute_batch("SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
-            Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows),
-            Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body),
+            Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows)
+                .map(|()| Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })),
+            Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
+                if new {
+                    Done::Changed(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version })
+                } else {
+                    Done::Written
+                }
+            }),
+            Request::Claim { node, now, until, limit, .. } => {
+                claim_timers(conn, node, now, until, *limit).map(Done::Claimed)
+            }
+            Request::Release { node, case, task, .. } => {
+                release_timer(conn, node, *case, *task).map(|()| Done::Written)
+            }
         };
         if result.is_err() {
             conn.execute_batch("ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
@@ -344,13 +435,51 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<()
     Ok(results)
 }
 
-fn save_deployment(conn: &Connection, d: &Deployment, body: &str) -> Result<(), StoreError> {
+/// True when the deployment is new.
+fn save_deployment(conn: &Connection, d: &Deployment, body: &str) -> Result<bool, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (sop, version) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![d.sop, d.version, d.sha256, time_text(d.deployed_at), body]))
+        .map_err(backend("saving a deployment"))?;
+    Ok(inserted > 0)
+}
+
+/// Claims due timers nobody holds a live lease on. Inside the writer's transaction, which holds
+/// the file's write lock, so no other process claims the same ones.
+fn claim_timers(conn: &Connection, node: &str, now: &str, until: &str, limit: i64) -> Result<Vec<Timer>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE timers SET claimed_by = ?1, lease_until = ?3
+             WHERE (case_id, task) IN (
+                 SELECT case_id, task FROM timers
+                 WHERE due <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
+                 ORDER BY due, case_id, task LIMIT ?4)
+             RETURNING case_id, task, due",
+        )
+        .map_err(backend("claiming timers"))?;
+    let rows = stmt
+        .query_map(params![node, now, until, limit], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, TaskNo>(1)?, row.get::<_, String>(2)?))
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(backend("claiming timers"))?;
+    let mut timers = rows
+        .into_iter()
+        .map(|(case, task, due)| Ok(Timer { case: parse_case(&case)?, task, due: parse_time(&due)? }))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    timers.sort_by_key(|t| (t.due, t.case, t.task));
+    Ok(timers)
+}
+
+fn release_timer(conn: &Connection, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (sop, version) DO NOTHING",
+        "UPDATE timers SET claimed_by = NULL, lease_until = NULL WHERE case_id = ?1 AND task = ?2 AND claimed_by = ?3",
     )
-    .and_then(|mut s| s.execute(params![d.sop, d.version, d.sha256, time_text(d.deployed_at), body]))
-    .map_err(backend("saving a deployment"))?;
+    .and_then(|mut s| s.execute(params![case.to_string(), task, node]))
+    .map_err(backend("releasing a timer"))?;
     Ok(())
 }
 
@@ -461,8 +590,9 @@ fn apply_change(conn: &Connection, change: IndexChange) -> Result<(), StoreError
             exec("DELETE FROM open_tasks WHERE case_id = ?1", &[&id])?;
         }
         IndexChange::SetTimer(t) => {
+            // A new deadline: nobody holds it yet.
             exec(
-                "INSERT OR REPLACE INTO timers (case_id, task, due) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO timers (case_id, task, due, claimed_by, lease_until) VALUES (?1, ?2, ?3, NULL, NULL)",
                 &[&t.case.to_string(), &t.task, &time_text(t.due)],
             )?;
         }
@@ -662,5 +792,49 @@ impl Store for SqliteStore {
             due.as_deref().map(parse_time).transpose()
         })
         .await
+    }
+
+    async fn claim_due_timers(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let (reply, wait) = oneshot::channel();
+        let request = Request::Claim {
+            node: node.to_string(),
+            now: time_text(now),
+            until: time_text(now + lease),
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            reply,
+        };
+        self.write(request, wait).await
+    }
+
+    async fn release_timer(&self, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
+        let (reply, wait) = oneshot::channel();
+        self.write(Request::Release { node: node.to_string(), case, task, reply }, wait).await
+    }
+
+    async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|conn| {
+            // The earliest unleased deadline (by the due index), or a lease that ends earlier.
+            let at: Option<String> = conn
+                .prepare_cached(
+                    "SELECT MIN(at) FROM (
+                         SELECT MIN(due) AS at FROM timers WHERE lease_until IS NULL
+                         UNION ALL
+                         SELECT MIN(MAX(due, lease_until)) AS at FROM timers WHERE lease_until IS NOT NULL)",
+                )
+                .and_then(|mut s| s.query_row([], |row| row.get(0)))
+                .map_err(backend("reading the next claimable timer"))?;
+            at.as_deref().map(parse_time).transpose()
+        })
+        .await
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
     }
 }

@@ -1,0 +1,795 @@
+//! The shared store: PostgreSQL, for several engine processes ("nodes") on one database.
+//!
+//! The contract is the `Store` trait's, kept with the database's own tools:
+//!
+//! - An append is one transaction. The case's row in `cases` carries its version; the append
+//!   moves it from `expected` to the new version with a conditional `UPDATE` (or inserts it,
+//!   for a new case, with `ON CONFLICT DO NOTHING`), so of two nodes appending at the same
+//!   version the second finds no row to change and gets `Conflict`, and writes nothing.
+//! - The events and the inbox and timer indexes go in the same transaction, pipelined on one
+//!   connection. Right after the commit the change is announced with `NOTIFY` in a transaction
+//!   of its own (see `announce`: a NOTIFY inside the append would serialize all commits).
+//! - Deadlines are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, setting `claimed_by` and
+//!   `lease_until`: of several nodes claiming at once each deadline goes to one, and a lease
+//!   that ran out can be claimed by any node.
+//! - The change feed is `LISTEN` on a dedicated connection; a notification reaches every node
+//!   within milliseconds of the commit (the stated bound, in docs/postgres.md, is one second
+//!   while that connection is up). When the connection drops the feed reconnects every second
+//!   and then sends `Change::Resync`.
+//!
+//! Instants are stored as fixed-width RFC 3339 text in UTC with nanoseconds (`COLLATE "C"`),
+//! as in the SQLite store: they read back exactly and sort as text in time order. Events and
+//! deployments are kept as JSON text, byte for byte as written.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use crate::runtime::event::{Event, Recorded};
+use crate::runtime::{CaseId, TaskNo};
+
+/// The schema, one step per entry, numbered as the SQLite store's (the same number means the
+/// same features). A database at schema version n (the highest row of `schema_version`) gets
+/// steps n+1.. applied, each in its own transaction with its `schema_version` row, under an
+/// advisory lock so nodes starting at once migrate one at a time. Steps are never edited once
+/// shipped, only added.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, cases, deployments and the inbox and timer indexes.
+    r#"
+    CREATE TABLE deployments (
+        pos BIGSERIAL NOT NULL UNIQUE,
+        sop TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        deployed_at TEXT COLLATE "C" NOT NULL,
+        -- The whole Deployment (sources and calendars included) as JSON.
+        body TEXT NOT NULL,
+        PRIMARY KEY (sop, version)
+    );
+    -- `pos` is the order cases started in, which `case_ids` returns; `version` is the seq of
+    -- the case's last event, the row every append to the case changes conditionally.
+    CREATE TABLE cases (
+        case_id UUID NOT NULL PRIMARY KEY,
+        pos BIGSERIAL NOT NULL UNIQUE,
+        sop TEXT NOT NULL,
+        version BIGINT NOT NULL
+    );
+    CREATE TABLE events (
+        case_id UUID NOT NULL,
+        seq BIGINT NOT NULL,
+        at TEXT COLLATE "C" NOT NULL,
+        "by" TEXT NOT NULL,
+        -- The Event as JSON (tagged by `type`).
+        body TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    );
+    -- The actors of an open task as an array, in the order they were added; the GIN index
+    -- serves the inbox query by role (`actors && $1`).
+    CREATE TABLE open_tasks (
+        case_id UUID NOT NULL,
+        task BIGINT NOT NULL,
+        sop TEXT NOT NULL,
+        step TEXT NOT NULL,
+        due TEXT COLLATE "C" NOT NULL,
+        claimed_by TEXT,
+        actors TEXT[] NOT NULL,
+        PRIMARY KEY (case_id, task)
+    );
+    CREATE INDEX open_tasks_by_actor ON open_tasks USING GIN (actors);
+    CREATE TABLE timers (
+        case_id UUID NOT NULL,
+        task BIGINT NOT NULL,
+        due TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (case_id, task)
+    );
+    CREATE INDEX timers_by_due ON timers (due, case_id, task);
+    "#,
+    // 2: claims on timers (a node fires a deadline under a lease).
+    r#"
+    ALTER TABLE timers ADD COLUMN claimed_by TEXT;
+    ALTER TABLE timers ADD COLUMN lease_until TEXT COLLATE "C";
+    CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
+    "#,
+];
+
+/// Serializes migrations of every alur schema in the database (an arbitrary constant).
+const MIGRATION_LOCK: i64 = 0x616c_7572_0001;
+
+/// Pooled connections when the URL does not say (`pool_size=N`).
+const DEFAULT_POOL_SIZE: usize = 32;
+
+/// How long the change feed waits before connecting again after losing its connection.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// How long connecting may take when the URL does not say (`connect_timeout=SECONDS`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// The schema every connection works in (its `search_path`).
+    schema: String,
+    /// The NOTIFY channel of this schema.
+    channel: String,
+    feed: broadcast::Sender<Change>,
+    listener: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Ok(mut listener) = self.listener.lock() {
+            if let Some(handle) = listener.take() {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// Maps a database (or other) error to a backend error that says what was being done.
+fn backend<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Backend(format!("postgres store: {doing}: {e}"))
+}
+
+/// What went wrong, in full: tokio-postgres's Display says only "db error" or "error
+/// connecting to server", the cause is in the database error or the source.
+fn detail(e: &tokio_postgres::Error) -> String {
+    if let Some(d) = e.as_db_error() {
+        return d.message().to_string();
+    }
+    match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
+}
+
+fn db(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| StoreError::Backend(format!("postgres store: {doing}: {}", detail(&e)))
+}
+
+fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Backend(format!("postgres store: bad timestamp `{text}`: {e}")))
+}
+
+fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Backend(format!("postgres store: {what} {n} is too large")))
+}
+
+fn task_no(n: i64) -> Result<TaskNo, StoreError> {
+    TaskNo::try_from(n).map_err(|_| StoreError::Backend(format!("postgres store: bad task number {n}")))
+}
+
+/// What `PostgresStore::open` takes from the URL beyond what tokio-postgres understands.
+struct Spec {
+    config: tokio_postgres::Config,
+    schema: String,
+    pool_size: usize,
+}
+
+/// A schema name alur accepts: it goes into `search_path` and a NOTIFY channel name unquoted.
+fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn parse_spec(url: &str) -> Result<Spec, StoreError> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut schema = "public".to_string();
+    let mut pool_size = DEFAULT_POOL_SIZE;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("schema", value)) => schema = value.to_string(),
+            Some(("pool_size", value)) => {
+                pool_size = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    StoreError::Backend(format!("postgres store: `pool_size={value}` is not a positive number"))
+                })?
+            }
+            _ => rest.push(pair),
+        }
+    }
+    if !valid_schema(&schema) {
+        return Err(StoreError::Backend(format!(
+            "postgres store: schema `{schema}` is not a valid name (lower-case letters, digits and `_`, \
+             not starting with a digit, at most 40 characters)"
+        )));
+    }
+    let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    // The error may quote the URL, which may hold a password: say only what is wrong.
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| StoreError::Backend(format!("postgres store: bad database URL: {e}")))?;
+    if config.get_user().is_none() {
+        let user = std::env::var("PGUSER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "postgres".into());
+        config.user(&user);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("alur");
+    }
+    // Every connection works in the schema, and only there.
+    let options = match config.get_options() {
+        Some(options) => format!("{options} -c search_path={schema}"),
+        None => format!("-c search_path={schema}"),
+    };
+    config.options(&options);
+    Ok(Spec { config, schema, pool_size })
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`, with optional
+    /// `schema=NAME` and `pool_size=N` query parameters besides those of libpq URLs), creates
+    /// the schema if needed, brings it up to date, and starts listening for changes.
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let spec = parse_spec(url)?;
+        let manager =
+            Manager::from_config(spec.config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(spec.pool_size).build().map_err(backend("building the pool"))?;
+        let channel = format!("alur_changes_{}", spec.schema);
+        let store = PostgresStore {
+            pool,
+            schema: spec.schema,
+            channel,
+            feed: broadcast::channel(CHANGE_FEED_CAPACITY).0,
+            listener: Mutex::new(None),
+        };
+        store.migrate().await?;
+        // Listening before `open` returns: a change committed after it is announced.
+        let (ready, started) = oneshot::channel();
+        let task = tokio::spawn(listen(spec.config, store.channel.clone(), store.feed.clone(), ready));
+        if let Ok(mut listener) = store.listener.lock() {
+            *listener = Some(task.abort_handle());
+        }
+        started.await.map_err(backend("starting the change feed"))??;
+        Ok(store)
+    }
+
+    /// The schema this store works in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The current schema version (the highest migration applied).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
+            .await
+            .map_err(db("reading the schema version"))?;
+        Ok(row.get(0))
+    }
+
+    /// Drops the store's schema with everything in it (for tests and benchmarks that made a
+    /// schema of their own).
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .await
+            .map_err(db("dropping the schema"))
+    }
+
+    /// Announces a committed change on the feed, right after its commit. Not in the append's
+    /// transaction: a transaction that NOTIFYs holds a database-wide lock from before its
+    /// commit until after it, which would serialize every append's fsync and undo PostgreSQL's
+    /// group commit. The announcement's own transaction has nothing to make durable, so it
+    /// commits without waiting for the disk and holds that lock only for a moment. A failed
+    /// announcement does not fail the append (the change is committed; readers see it).
+    async fn announce(&self, client: &tokio_postgres::Client, payload: &str) {
+        let sql = format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify({}, {}); COMMIT",
+            quote_literal(&self.channel),
+            quote_literal(payload)
+        );
+        if client.batch_execute(&sql).await.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|e| {
+            let detail = match &e {
+                deadpool_postgres::PoolError::Backend(e) => detail(e),
+                other => other.to_string(),
+            };
+            StoreError::Backend(format!("postgres store: connecting: {detail}"))
+        })
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", self.schema))
+            .await
+            .or_else(|e| {
+                // Two nodes creating the schema at once: the loser's error means it exists.
+                if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(db("creating the schema"))?;
+        let known = MIGRATIONS.len() as i64;
+        for (index, step) in MIGRATIONS.iter().enumerate() {
+            let target = index as i64 + 1;
+            let tx = client.transaction().await.map_err(db("starting a migration"))?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(db("waiting for other nodes' migrations"))?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (
+                     version BIGINT NOT NULL PRIMARY KEY,
+                     applied_at TEXT NOT NULL)",
+            )
+            .await
+            .map_err(db("creating the schema_version table"))?;
+            let version: i64 = tx
+                .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
+                .await
+                .map_err(db("reading the schema version"))?
+                .get(0);
+            if version > known {
+                return Err(StoreError::Backend(format!(
+                    "postgres store: schema `{}` has schema version {version}, newer than this alur knows ({known})",
+                    self.schema
+                )));
+            }
+            if version < target {
+                tx.batch_execute(step).await.map_err(db("migrating the schema"))?;
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                    &[&target, &time_text(Utc::now())],
+                )
+                .await
+                .map_err(db("recording the schema version"))?;
+            }
+            tx.commit().await.map_err(db("committing a migration"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The change feed's connection: LISTENs, and forwards every notification to the subscribers.
+/// Reconnects after losing the connection, and then sends `Resync` (changes may have been
+/// missed meanwhile). `ready` hears whether the first LISTEN worked.
+async fn listen(
+    config: tokio_postgres::Config,
+    channel: String,
+    feed: broadcast::Sender<Change>,
+    ready: oneshot::Sender<Result<(), StoreError>>,
+) {
+    let mut ready = Some(ready);
+    loop {
+        match listen_once(&config, &channel).await {
+            Ok((client, mut messages)) => {
+                match ready.take() {
+                    Some(ready) => {
+                        let _ = ready.send(Ok(()));
+                    }
+                    None => {
+                        let _ = feed.send(Change::Resync);
+                    }
+                }
+                while let Some(payload) = messages.recv().await {
+                    if let Ok(change) = serde_json::from_str::<Change>(&payload) {
+                        let _ = feed.send(change);
+                    }
+                }
+                drop(client);
+            }
+            Err(error) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(error));
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(RECONNECT).await;
+    }
+}
+
+/// Connects and LISTENs; the notifications' payloads come out of the receiver, which ends when
+/// the connection does.
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    channel: &str,
+) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<String>), StoreError> {
+    let (client, mut connection) = config.connect(NoTls).await.map_err(db("connecting the change feed"))?;
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        // Ends when the connection does (error, or the client dropped).
+        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notification(n) = message {
+                if sender.send(n.payload().to_string()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    client.batch_execute(&format!("LISTEN {channel}")).await.map_err(db("listening for changes"))?;
+    Ok((client, receiver))
+}
+
+/// A statement with its parameters, owned, to be run in a pipeline.
+struct Statement {
+    sql: &'static str,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+fn statement(sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Statement {
+    Statement { sql, params }
+}
+
+/// The statements that bring the indexes in step with one change.
+fn index_statements(change: IndexChange, out: &mut Vec<Statement>) {
+    match change {
+        IndexChange::OpenTask(t) => out.push(statement(
+            "INSERT INTO open_tasks (case_id, task, sop, step, due, claimed_by, actors)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (case_id, task) DO UPDATE SET sop = EXCLUDED.sop, step = EXCLUDED.step,
+                 due = EXCLUDED.due, claimed_by = EXCLUDED.claimed_by, actors = EXCLUDED.actors",
+            vec![
+                Box::new(t.case.0),
+                Box::new(i64::from(t.task)),
+                Box::new(t.sop),
+                Box::new(t.step),
+                Box::new(time_text(t.due)),
+                Box::new(t.claimed_by),
+                Box::new(t.actors),
+            ],
+        )),
+        IndexChange::Claim { case, task, user } => out.push(statement(
+            "UPDATE open_tasks SET claimed_by = $3 WHERE case_id = $1 AND task = $2",
+            vec![Box::new(case.0), Box::new(i64::from(task)), Box::new(user)],
+        )),
+        IndexChange::AddActor { case, task, actor } => out.push(statement(
+            // Only to a task still open, and only once (as the fold does).
+            "UPDATE open_tasks SET actors = array_append(actors, $3::TEXT)
+             WHERE case_id = $1 AND task = $2 AND NOT ($3::TEXT = ANY (actors))",
+            vec![Box::new(case.0), Box::new(i64::from(task)), Box::new(actor)],
+        )),
+        IndexChange::CloseTask { case, task } => out.push(statement(
+            "DELETE FROM open_tasks WHERE case_id = $1 AND task = $2",
+            vec![Box::new(case.0), Box::new(i64::from(task))],
+        )),
+        IndexChange::CloseCase { case } => {
+            // The open tasks go, and with them their deadlines.
+            out.push(statement(
+                "DELETE FROM timers WHERE case_id = $1 AND task IN (SELECT task FROM open_tasks WHERE case_id = $1)",
+                vec![Box::new(case.0)],
+            ));
+            out.push(statement("DELETE FROM open_tasks WHERE case_id = $1", vec![Box::new(case.0)]));
+        }
+        IndexChange::SetTimer(t) => out.push(statement(
+            // A new deadline: nobody holds it yet.
+            "INSERT INTO timers (case_id, task, due, claimed_by, lease_until) VALUES ($1, $2, $3, NULL, NULL)
+             ON CONFLICT (case_id, task) DO UPDATE SET due = EXCLUDED.due, claimed_by = NULL, lease_until = NULL",
+            vec![Box::new(t.case.0), Box::new(i64::from(t.task)), Box::new(time_text(t.due))],
+        )),
+        IndexChange::ClearTimer { case, task } => out.push(statement(
+            "DELETE FROM timers WHERE case_id = $1 AND task = $2",
+            vec![Box::new(case.0), Box::new(i64::from(task))],
+        )),
+    }
+}
+
+/// Runs statements in order on one connection (in the caller's transaction), sending them all
+/// before waiting for the replies.
+async fn pipeline(tx: &deadpool_postgres::Transaction<'_>, statements: &[Statement]) -> Result<(), StoreError> {
+    let mut prepared = Vec::with_capacity(statements.len());
+    for s in statements {
+        prepared.push(tx.prepare_cached(s.sql).await.map_err(db("preparing a statement"))?);
+    }
+    let runs = statements.iter().zip(&prepared).map(|(s, p)| {
+        let params: Vec<&(dyn ToSql + Sync)> = s.params.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        async move { tx.execute(p, &params).await }
+    });
+    futures_util::future::try_join_all(runs).await.map_err(db("writing events and indexes"))?;
+    Ok(())
+}
+
+/// An SQL string literal in the escape form (`E'...'`), which reads the same whatever
+/// `standard_conforming_strings` says. NUL cannot be in a PostgreSQL string and is dropped.
+fn quote_literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\0', "").replace('\\', "\\\\").replace('\'', "''"))
+}
+
+fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
+    Ok(OpenTask {
+        case: CaseId(row.get(0)),
+        task: task_no(row.get(1))?,
+        sop: row.get(2),
+        step: row.get(3),
+        due: parse_time(row.get(4))?,
+        claimed_by: row.get(5),
+        actors: row.get(6),
+    })
+}
+
+fn timer_from(row: &tokio_postgres::Row) -> Result<Timer, StoreError> {
+    Ok(Timer { case: CaseId(row.get(0)), task: task_no(row.get(1))?, due: parse_time(row.get(2))? })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
+        let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
+        let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })
+            .map_err(backend("serializing a change"))?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH saved AS (
+                     INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (sop, version) DO NOTHING RETURNING 1)
+                 SELECT pg_notify($6, $7) FROM saved",
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        client
+            .query(
+                &stmt,
+                &[&d.sop, &i64::from(d.version), &d.sha256, &time_text(d.deployed_at), &body, &self.channel, &change],
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        Ok(())
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
+            .await
+            .map_err(db("reading deployments"))?;
+        let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
+        rows.iter()
+            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(backend("decoding a deployment")))
+            .collect()
+    }
+
+    async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
+        let expected_i = to_i64(expected, "expected version")?;
+        let version = to_i64(expected + events.len() as u64, "version")?;
+        let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // The version is the last seq, so the events must continue the stream exactly (checked
+        // after the version: a stale caller hears `Conflict`).
+        let misnumbered = events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64).map(|(i, r)| {
+            StoreError::Backend(format!(
+                "event {} of case {case} is numbered {}, not {}",
+                i + 1,
+                r.seq,
+                expected + 1 + i as u64
+            ))
+        });
+        for r in events {
+            seqs.push(to_i64(r.seq, "seq")?);
+            ats.push(time_text(r.at));
+            bys.push(r.by.clone());
+            bodies.push(serde_json::to_string(&r.event).map_err(backend("serializing an event"))?);
+        }
+        let started = match events.first().map(|e| &e.event) {
+            Some(Event::CaseStarted { sop, .. }) => Some(sop.clone()),
+            _ => None,
+        };
+        if expected == 0 && started.is_none() {
+            return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+        }
+        let change = serde_json::to_string(&Change::Appended { case, version: expected + events.len() as u64 })
+            .map_err(backend("serializing a change"))?;
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db("starting a transaction"))?;
+        // The conditional step: the case row moves from `expected` to the new version, or the
+        // append is refused. A concurrent append to the same case waits on the row lock, then
+        // finds the version changed.
+        let sop: String = if let (0, Some(sop)) = (expected, &started) {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO cases (case_id, sop, version) VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
+                )
+                .await
+                .map_err(db("recording a new case"))?;
+            let inserted = tx.execute(&stmt, &[&case.0, sop, &version]).await.map_err(db("recording a new case"))?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(case));
+            }
+            sop.clone()
+        } else {
+            let stmt = tx
+                .prepare_cached("UPDATE cases SET version = $3 WHERE case_id = $1 AND version = $2 RETURNING sop")
+                .await
+                .map_err(db("advancing a case's version"))?;
+            match tx
+                .query_opt(&stmt, &[&case.0, &expected_i, &version])
+                .await
+                .map_err(db("advancing a case's version"))?
+            {
+                Some(row) => row.get(0),
+                None => return Err(StoreError::Conflict(case)),
+            }
+        };
+        if let Some(error) = misnumbered {
+            return Err(error);
+        }
+        let mut statements = vec![statement(
+            r#"INSERT INTO events (case_id, seq, at, "by", body)
+               SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
+            vec![Box::new(case.0), Box::new(seqs), Box::new(ats), Box::new(bys), Box::new(bodies)],
+        )];
+        for change in index_changes(&sop, events) {
+            index_statements(change, &mut statements);
+        }
+        pipeline(&tx, &statements).await?;
+        tx.commit().await.map_err(|e| {
+            // Cannot happen with the version check above; kept as a conflict for safety.
+            if is_unique_violation(&e) {
+                StoreError::Conflict(case)
+            } else {
+                db("committing")(e)
+            }
+        })?;
+        self.announce(&client, &change).await;
+        Ok(())
+    }
+
+    async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
+        self.events_after(case, 0).await
+    }
+
+    async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(r#"SELECT seq, at, "by", body FROM events WHERE case_id = $1 AND seq > $2 ORDER BY seq"#)
+            .await
+            .map_err(db("reading events"))?;
+        let rows = client.query(&stmt, &[&case.0, &to_i64(seq, "seq")?]).await.map_err(db("reading events"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Recorded {
+                    case,
+                    seq: u64::try_from(row.get::<_, i64>(0)).map_err(backend("reading a seq"))?,
+                    at: parse_time(row.get(1))?,
+                    by: row.get(2),
+                    event: serde_json::from_str(row.get::<_, &str>(3)).map_err(backend("decoding an event"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
+        let client = self.client().await?;
+        let stmt =
+            client.prepare_cached("SELECT case_id FROM cases ORDER BY pos").await.map_err(db("reading cases"))?;
+        let rows = client.query(&stmt, &[]).await.map_err(db("reading cases"))?;
+        Ok(rows.iter().map(|row| CaseId(row.get(0))).collect())
+    }
+
+    async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let client = self.client().await?;
+        let rows = if actors.is_empty() {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT case_id, task, sop, step, due, claimed_by, actors FROM open_tasks ORDER BY case_id, task",
+                )
+                .await
+                .map_err(db("reading open tasks"))?;
+            client.query(&stmt, &[]).await
+        } else {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT case_id, task, sop, step, due, claimed_by, actors FROM open_tasks
+                     WHERE actors && $1::TEXT[] ORDER BY case_id, task",
+                )
+                .await
+                .map_err(db("reading open tasks"))?;
+            client.query(&stmt, &[&actors]).await
+        }
+        .map_err(db("reading open tasks"))?;
+        rows.iter().map(open_task_from).collect()
+    }
+
+    async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT case_id, task, due FROM timers WHERE due <= $1 ORDER BY due, case_id, task LIMIT $2",
+            )
+            .await
+            .map_err(db("reading timers"))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client.query(&stmt, &[&time_text(until), &limit]).await.map_err(db("reading timers"))?;
+        rows.iter().map(timer_from).collect()
+    }
+
+    async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached("SELECT MIN(due) FROM timers").await.map_err(db("reading the next timer"))?;
+        let row = client.query_one(&stmt, &[]).await.map_err(db("reading the next timer"))?;
+        row.get::<_, Option<&str>>(0).map(parse_time).transpose()
+    }
+
+    async fn claim_due_timers(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let client = self.client().await?;
+        // SKIP LOCKED: rows another node is claiming right now are passed over; a row whose
+        // claim committed meanwhile is re-checked after locking and no longer qualifies.
+        let stmt = client
+            .prepare_cached(
+                "UPDATE timers t SET claimed_by = $1, lease_until = $3
+                 FROM (SELECT case_id, task FROM timers
+                       WHERE due <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                       ORDER BY due, case_id, task LIMIT $4
+                       FOR UPDATE SKIP LOCKED) c
+                 WHERE t.case_id = c.case_id AND t.task = c.task
+                 RETURNING t.case_id, t.task, t.due",
+            )
+            .await
+            .map_err(db("claiming timers"))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(&stmt, &[&node, &time_text(now), &time_text(now + lease), &limit])
+            .await
+            .map_err(db("claiming timers"))?;
+        let mut timers = rows.iter().map(timer_from).collect::<Result<Vec<_>, _>>()?;
+        timers.sort_by_key(|t| (t.due, t.case, t.task));
+        Ok(timers)
+    }
+
+    async fn release_timer(&self, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE timers SET claimed_by = NULL, lease_until = NULL
+                 WHERE case_id = $1 AND task = $2 AND claimed_by = $3",
+            )
+            .await
+            .map_err(db("releasing a timer"))?;
+        client.execute(&stmt, &[&case.0, &i64::from(task), &node]).await.map_err(db("releasing a timer"))?;
+        Ok(())
+    }
+
+    async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        // The earliest unleased deadline (by the due index), or a lease that ends earlier
+        // (few rows: only deadlines being fired, or held by a node that died).
+        let stmt = client
+            .prepare_cached(
+                "SELECT LEAST(
+                     (SELECT MIN(due) FROM timers WHERE lease_until IS NULL),
+                     (SELECT MIN(GREATEST(due, lease_until)) FROM timers WHERE lease_until IS NOT NULL))",
+            )
+            .await
+            .map_err(db("reading the next claimable timer"))?;
+        let row = client.query_one(&stmt, &[]).await.map_err(db("reading the next claimable timer"))?;
+        row.get::<_, Option<&str>>(0).map(parse_time).transpose()
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+}

@@ -1,0 +1,1008 @@
+//! The store contract, written once and run on every store: the in-memory one, the SQLite
+//! file and PostgreSQL. A store appends a case's events only at the version the caller read
+//! (also when the callers are two store instances — two "nodes" — on the same data), keeps the
+//! inbox and timer indexes in step with the events, hands each due deadline to one node under
+//! a lease, and announces changes on its change feed.
+//!
+//! PostgreSQL: `ALUR_TEST_PG` names the database (default: `postgres://postgres@127.0.0.1:5432/test`,
+//! then the same as `root`); every test works in a fresh schema `alur_test_<random>`, dropped
+//! at the end. Without a reachable PostgreSQL the PostgreSQL tests print `SKIPPED` and pass,
+//! except under `ALUR_CI=1`, where they fail.
+
+use alur::runtime::store::{Change, Deployment, OpenTask, PostgresStore, StoreError, Timer};
+use alur::runtime::{CaseId, Engine, Event, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+/// A store under test, and how to open a second instance ("node") on the same data.
+pub struct Fixture {
+    kind: Kind,
+    first: Arc<dyn Store>,
+    /// The SQLite file's directory.
+    dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL schema of this test, dropped when the fixture goes.
+    pg: Option<PgSchema>,
+}
+
+struct PgSchema {
+    /// The URL of the test's schema.
+    url: String,
+    /// The URL of the database.
+    base: String,
+    schema: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Also on a failing test (while unwinding): a runtime of its own, on a thread of its own.
+        let (base, schema) = (self.base.clone(), self.schema.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
+                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            let _ = writeln!(std::io::stderr(), "warning: could not drop test schema {}: {dropped:?}", self.schema);
+        }
+    }
+}
+
+/// The PostgreSQL database the tests use, found once per run: Ok(URL), or why there is none.
+async fn postgres_url() -> Result<String, String> {
+    static FOUND: tokio::sync::OnceCell<Result<String, String>> = tokio::sync::OnceCell::const_new();
+    FOUND
+        .get_or_init(|| async {
+            let candidates = match std::env::var("ALUR_TEST_PG") {
+                Ok(url) => vec![url],
+                Err(_) => vec![
+                    "postgres://postgres@127.0.0.1:5432/test".to_string(),
+                    "postgres://root@127.0.0.1:5432/test".to_string(),
+                ],
+            };
+            let mut problems = Vec::new();
+            for url in candidates {
+                let probe = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+                    tokio::spawn(connection);
+                    client.batch_execute("SELECT 1").await
+                })
+                .await;
+                match probe {
+                    Ok(Ok(())) => return Ok(url),
+                    Ok(Err(e)) => problems.push(format!("{url}: {e}")),
+                    Err(_) => problems.push(format!("{url}: timed out")),
+                }
+            }
+            Err(problems.join("; "))
+        })
+        .await
+        .clone()
+}
+
+fn with_params(base: &str, params: &str) -> String {
+    if base.contains('?') {
+        format!("{base}&{params}")
+    } else {
+        format!("{base}?{params}")
+    }
+}
+
+impl Fixture {
+    /// A fresh, empty store; None (after saying SKIPPED) when PostgreSQL is not there and
+    /// skipping is allowed.
+    pub async fn new(kind: Kind, test: &str) -> Option<Fixture> {
+        match kind {
+            Kind::Memory => Some(Fixture { kind, first: Arc::new(MemoryStore::new()), dir: None, pg: None }),
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let store = SqliteStore::open(dir.path().join("alur.db")).unwrap();
+                Some(Fixture { kind, first: Arc::new(store), dir: Some(dir), pg: None })
+            }
+            Kind::Postgres => {
+                let base = match postgres_url().await {
+                    Ok(base) => base,
+                    Err(why) => {
+                        if std::env::var("ALUR_CI").as_deref() == Ok("1") {
+                            panic!("PostgreSQL is required under ALUR_CI=1 but not reachable: {why}");
+                        }
+                        // Straight to stderr, past the test harness's capture: a skip must show.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "SKIPPED store_conformance::postgres::{test}: no PostgreSQL ({why}); \
+                             set ALUR_TEST_PG=postgres://USER@HOST:PORT/DB"
+                        );
+                        return None;
+                    }
+                };
+                let schema = format!("alur_test_{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+                // Few connections per store: tests run in parallel on one server.
+                let url = with_params(&base, &format!("schema={schema}&pool_size=4"));
+                let pg = PgSchema { url: url.clone(), base, schema };
+                let store = PostgresStore::open(&url).await.unwrap();
+                Some(Fixture { kind, first: Arc::new(store), dir: None, pg: Some(pg) })
+            }
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.first.clone()
+    }
+
+    /// Another store instance on the same data: a second node (for the in-memory store, which
+    /// lives in one process, the same instance).
+    pub async fn node(&self) -> Arc<dyn Store> {
+        match self.kind {
+            Kind::Memory => self.first.clone(),
+            Kind::Sqlite => {
+                let path = self.dir.as_ref().unwrap().path().join("alur.db");
+                Arc::new(SqliteStore::open(path).unwrap())
+            }
+            Kind::Postgres => Arc::new(PostgresStore::open(&self.pg.as_ref().unwrap().url).await.unwrap()),
+        }
+    }
+
+    /// A node whose change feed hears the first node's changes: another node on PostgreSQL;
+    /// on SQLite (one node per file) the first store itself.
+    pub async fn listening_node(&self) -> Arc<dyn Store> {
+        match self.kind {
+            Kind::Postgres => self.node().await,
+            Kind::Memory | Kind::Sqlite => self.first.clone(),
+        }
+    }
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+}
+
+/// A case's stream being written: hands out the next seq.
+pub struct Stream {
+    pub case: CaseId,
+    pub seq: u64,
+}
+
+impl Stream {
+    pub fn new() -> Stream {
+        Stream { case: CaseId::new(), seq: 0 }
+    }
+
+    pub fn ev(&mut self, event: Event) -> Recorded {
+        self.seq += 1;
+        Recorded {
+            case: self.case,
+            seq: self.seq,
+            at: t0() + Duration::seconds(self.seq as i64),
+            by: "u".into(),
+            event,
+        }
+    }
+
+    pub fn started(&mut self, sop: &str) -> Recorded {
+        self.ev(Event::CaseStarted {
+            sop: sop.into(),
+            version: 1,
+            applicant: "p".into(),
+            fields: Default::default(),
+            parent: None,
+        })
+    }
+
+    pub fn opened(&mut self, task: TaskNo, step: &str, actors: &[&str], due_minutes: i64) -> Recorded {
+        self.ev(Event::TaskOpened {
+            task,
+            step: step.into(),
+            actors: actors.iter().map(|a| a.to_string()).collect(),
+            due: t0() + Duration::minutes(due_minutes),
+            uncertain: false,
+        })
+    }
+
+    pub fn completed(&mut self, task: TaskNo) -> Recorded {
+        self.ev(Event::TaskCompleted { task, outcome: None, fields: Default::default(), note: None })
+    }
+
+    /// Appends at the version the stream had before `events` were made.
+    pub async fn append(&self, store: &dyn Store, events: &[Recorded]) -> Result<(), StoreError> {
+        store.append(self.case, self.seq - events.len() as u64, events).await
+    }
+}
+
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn keys(tasks: &[OpenTask]) -> Vec<(CaseId, TaskNo)> {
+    tasks.iter().map(|t| (t.case, t.task)).collect()
+}
+
+async fn append_and_read_back(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let batch1 = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*store, &batch1).await.unwrap();
+    let batch2 = vec![s.completed(1), s.ev(Event::CaseEnded { end: "selesai".into() })];
+    s.append(&*store, &batch2).await.unwrap();
+    let all: Vec<Recorded> = batch1.into_iter().chain(batch2).collect();
+    assert_eq!(store.events(s.case).await.unwrap(), all);
+    assert_eq!(store.case_ids().await.unwrap(), vec![s.case]);
+    assert!(store.events(CaseId::new()).await.unwrap().is_empty());
+}
+
+async fn case_ids_in_start_order(f: &Fixture) {
+    let store = f.store();
+    let mut started = Vec::new();
+    for _ in 0..5 {
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*store, &e).await.unwrap();
+        started.push(s.case);
+    }
+    assert_eq!(store.case_ids().await.unwrap(), started);
+}
+
+async fn conflict_on_wrong_version_writes_nothing(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let first = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*store, &first).await.unwrap();
+    let before = store.events(s.case).await.unwrap();
+    // Starting the same case again, and appending at a version it is not at.
+    assert_eq!(store.append(s.case, 0, &first).await, Err(StoreError::Conflict(s.case)));
+    let next = vec![s.completed(1)];
+    assert_eq!(store.append(s.case, 1, &next).await, Err(StoreError::Conflict(s.case)));
+    assert_eq!(store.append(s.case, 5, &next).await, Err(StoreError::Conflict(s.case)));
+    // A case that does not exist is at version 0.
+    let mut other = Stream::new();
+    let e = vec![other.started("lks")];
+    assert_eq!(store.append(other.case, 1, &e).await, Err(StoreError::Conflict(other.case)));
+    assert_eq!(store.events(s.case).await.unwrap(), before);
+    assert!(store.events(other.case).await.unwrap().is_empty());
+    assert_eq!(store.case_ids().await.unwrap(), vec![s.case]);
+    // Nothing reached the indexes either.
+    assert_eq!(keys(&store.open_tasks(&[]).await.unwrap()), vec![(s.case, 1)]);
+    // And the right version still works.
+    s.append(&*store, &next).await.unwrap();
+    assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+}
+
+async fn a_case_starts_with_case_started(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![s.opened(1, "ajukan", &["pemohon"], 30)];
+    assert!(matches!(store.append(s.case, 0, &e).await, Err(StoreError::Backend(_))));
+    assert!(store.events(s.case).await.unwrap().is_empty());
+    assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+    assert!(store.case_ids().await.unwrap().is_empty());
+}
+
+async fn racing_appends_have_one_winner(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*store, &e).await.unwrap();
+    let mut handles = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        let case = s.case;
+        handles.push(tokio::spawn(async move {
+            let event = Recorded {
+                case,
+                seq: 3,
+                at: t0(),
+                by: format!("u{i}"),
+                event: Event::TaskClaimed { task: 1, user: format!("u{i}") },
+            };
+            store.append(case, 2, &[event]).await
+        }));
+    }
+    // Other cases appended meanwhile are not disturbed by the losers' conflicts.
+    let mut others = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        others.push(tokio::spawn(async move {
+            let mut o = Stream::new();
+            let e = vec![o.started("lks")];
+            o.append(&*store, &e).await.map(|_| o.case)
+        }));
+    }
+    let mut wins = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict(c)) => assert_eq!(c, s.case),
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.events(s.case).await.unwrap().len(), 3);
+    for h in others {
+        let case = h.await.unwrap().unwrap();
+        assert_eq!(store.events(case).await.unwrap().len(), 1);
+    }
+    assert_eq!(store.case_ids().await.unwrap().len(), 17);
+}
+
+async fn open_tasks_by_actor(f: &Fixture) {
+    let store = f.store();
+    let mut a = Stream::new();
+    let e = vec![a.started("lks"), a.opened(1, "ajukan", &["pemohon"], 30), a.opened(2, "cek", &["fo", "bo"], 60)];
+    a.append(&*store, &e).await.unwrap();
+    let mut b = Stream::new();
+    let e = vec![b.started("reklame"), b.opened(1, "verifikasi", &["bo"], 10)];
+    b.append(&*store, &e).await.unwrap();
+
+    let all = store.open_tasks(&[]).await.unwrap();
+    let mut expected = vec![(a.case, 1), (a.case, 2), (b.case, 1)];
+    expected.sort();
+    assert_eq!(keys(&all), expected);
+    let task = all.iter().find(|t| t.case == a.case && t.task == 2).unwrap();
+    assert_eq!(
+        task,
+        &OpenTask {
+            case: a.case,
+            task: 2,
+            sop: "lks".into(),
+            step: "cek".into(),
+            actors: strings(&["fo", "bo"]),
+            due: t0() + Duration::minutes(60),
+            claimed_by: None,
+        }
+    );
+    assert_eq!(
+        store.open_tasks(&strings(&["bo"])).await.unwrap().iter().find(|t| t.case == b.case).unwrap().sop,
+        "reklame"
+    );
+
+    let mut bo = vec![(a.case, 2), (b.case, 1)];
+    bo.sort();
+    assert_eq!(keys(&store.open_tasks(&strings(&["bo"])).await.unwrap()), bo);
+    assert_eq!(keys(&store.open_tasks(&strings(&["pemohon"])).await.unwrap()), vec![(a.case, 1)]);
+    assert_eq!(keys(&store.open_tasks(&strings(&["pemohon", "fo"])).await.unwrap()), vec![(a.case, 1), (a.case, 2)]);
+    assert!(store.open_tasks(&strings(&["kabid"])).await.unwrap().is_empty());
+}
+
+async fn claims_show_in_the_index(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*store, &e).await.unwrap();
+    let e = vec![s.ev(Event::TaskClaimed { task: 1, user: "ani".into() })];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(store.open_tasks(&[]).await.unwrap()[0].claimed_by.as_deref(), Some("ani"));
+    let e = vec![s.ev(Event::TaskReleased { task: 1, user: "ani".into() })];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(store.open_tasks(&[]).await.unwrap()[0].claimed_by, None);
+    // A claim on a task that is not open changes nothing.
+    let e = vec![s.ev(Event::TaskClaimed { task: 7, user: "ani".into() })];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(keys(&store.open_tasks(&[]).await.unwrap()), vec![(s.case, 1)]);
+}
+
+async fn escalation_adds_an_actor(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![s.started("lks"), s.opened(1, "verifikasi", &["fo"], 30)];
+    s.append(&*store, &e).await.unwrap();
+    let e = vec![
+        s.ev(Event::DeadlinePassed { task: 1 }),
+        s.ev(Event::TaskEscalated { task: 1, to: "kabid".into() }),
+        // Escalating to an actor that has it already adds nothing.
+        s.ev(Event::TaskEscalated { task: 1, to: "fo".into() }),
+    ];
+    s.append(&*store, &e).await.unwrap();
+    let tasks = store.open_tasks(&strings(&["kabid"])).await.unwrap();
+    assert_eq!(keys(&tasks), vec![(s.case, 1)]);
+    assert_eq!(tasks[0].actors, strings(&["fo", "kabid"]));
+    assert_eq!(keys(&store.open_tasks(&strings(&["fo"])).await.unwrap()), vec![(s.case, 1)]);
+    // The deadline passed: its timer is gone, the task stays open.
+    assert!(store.due_timers(t0() + Duration::days(365), 10).await.unwrap().is_empty());
+    // Closing the task takes it out of every actor's inbox.
+    let e = vec![s.completed(1)];
+    s.append(&*store, &e).await.unwrap();
+    assert!(store.open_tasks(&strings(&["kabid"])).await.unwrap().is_empty());
+    assert!(store.open_tasks(&strings(&["fo"])).await.unwrap().is_empty());
+}
+
+async fn tasks_close_on_completion_expiry_and_end(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![
+        s.started("lks"),
+        s.opened(1, "a", &["x"], 10),
+        s.opened(2, "b", &["x"], 20),
+        s.opened(3, "c", &["y"], 30),
+        s.opened(4, "d", &["y"], 40),
+    ];
+    s.append(&*store, &e).await.unwrap();
+    let e = vec![s.completed(1), s.ev(Event::TaskExpired { task: 2 })];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(keys(&store.open_tasks(&[]).await.unwrap()), vec![(s.case, 3), (s.case, 4)]);
+    assert_eq!(
+        store.due_timers(t0() + Duration::days(1), 10).await.unwrap().iter().map(|t| t.task).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    let e = vec![s.ev(Event::CaseEnded { end: "selesai".into() })];
+    s.append(&*store, &e).await.unwrap();
+    assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+    assert!(store.due_timers(t0() + Duration::days(1), 10).await.unwrap().is_empty());
+    assert_eq!(store.next_timer().await.unwrap(), None);
+
+    for close in [Event::CaseWithdrawn { reason: None }, Event::CaseCancelled { reason: Some("x".into()) }] {
+        let mut c = Stream::new();
+        let e = vec![c.started("lks"), c.opened(1, "a", &["x"], 10)];
+        c.append(&*store, &e).await.unwrap();
+        let e = vec![c.ev(close)];
+        c.append(&*store, &e).await.unwrap();
+        assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+        assert_eq!(store.next_timer().await.unwrap(), None);
+    }
+}
+
+async fn timers_are_set_cleared_and_ordered(f: &Fixture) {
+    let store = f.store();
+    assert_eq!(store.next_timer().await.unwrap(), None);
+    let mut a = Stream::new();
+    let e = vec![a.started("lks"), a.opened(1, "a", &["x"], 50), a.opened(2, "b", &["x"], 10)];
+    a.append(&*store, &e).await.unwrap();
+    let mut b = Stream::new();
+    let e = vec![b.started("lks"), b.opened(1, "a", &["x"], 30), b.opened(2, "b", &["x"], 10)];
+    b.append(&*store, &e).await.unwrap();
+    let at = |m: i64| t0() + Duration::minutes(m);
+
+    assert_eq!(store.next_timer().await.unwrap(), Some(at(10)));
+    let mut tens = vec![Timer { case: a.case, task: 2, due: at(10) }, Timer { case: b.case, task: 2, due: at(10) }];
+    tens.sort_by_key(|t| (t.case, t.task));
+    let mut all = tens.clone();
+    all.push(Timer { case: b.case, task: 1, due: at(30) });
+    all.push(Timer { case: a.case, task: 1, due: at(50) });
+    assert_eq!(store.due_timers(at(100), 10).await.unwrap(), all);
+    // Due at or before `until`; at most `limit`.
+    assert_eq!(store.due_timers(at(30), 10).await.unwrap(), all[..3].to_vec());
+    assert_eq!(store.due_timers(at(29), 10).await.unwrap(), tens);
+    assert_eq!(store.due_timers(at(100), 1).await.unwrap(), all[..1].to_vec());
+    assert!(store.due_timers(at(9), 10).await.unwrap().is_empty());
+
+    // A deadline that passed or a task that closed clears its timer.
+    let e = vec![a.ev(Event::DeadlinePassed { task: 2 })];
+    a.append(&*store, &e).await.unwrap();
+    let e = vec![b.completed(2)];
+    b.append(&*store, &e).await.unwrap();
+    assert_eq!(store.next_timer().await.unwrap(), Some(at(30)));
+    assert_eq!(store.due_timers(at(100), 10).await.unwrap(), all[2..].to_vec());
+}
+
+pub fn deployment(sop: &str, version: u32, sha: &str) -> Deployment {
+    Deployment {
+        sop: sop.into(),
+        version,
+        sha256: sha.into(),
+        sources: vec![(format!("{sop}.sop"), format!("sop {sop}\n"))],
+        calendars: vec![("kantor.sop".into(), "kalender\n".into())],
+        deployed_at: t0(),
+    }
+}
+
+async fn deployments_are_saved_once_per_version(f: &Fixture) {
+    let store = f.store();
+    assert!(store.deployments().await.unwrap().is_empty());
+    store.save_deployment(&deployment("lks", 1, "a")).await.unwrap();
+    store.save_deployment(&deployment("lks", 1, "other")).await.unwrap();
+    store.save_deployment(&deployment("lks", 2, "b")).await.unwrap();
+    store.save_deployment(&deployment("reklame", 1, "c")).await.unwrap();
+    let saved = store.deployments().await.unwrap();
+    let summary: Vec<_> = saved.iter().map(|d| (d.sop.as_str(), d.version, d.sha256.as_str())).collect();
+    assert_eq!(summary, vec![("lks", 1, "a"), ("lks", 2, "b"), ("reklame", 1, "c")]);
+    assert_eq!(saved[0].sources, deployment("lks", 1, "a").sources);
+    assert_eq!(saved[0].calendars, deployment("lks", 1, "a").calendars);
+    assert_eq!(saved[0].deployed_at, t0());
+}
+
+async fn events_after_returns_the_tail(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10), s.completed(1)];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(store.events_after(s.case, 0).await.unwrap(), e);
+    assert_eq!(store.events_after(s.case, 1).await.unwrap(), e[1..].to_vec());
+    assert!(store.events_after(s.case, 3).await.unwrap().is_empty());
+    assert!(store.events_after(s.case, 9).await.unwrap().is_empty());
+    assert!(store.events_after(CaseId::new(), 0).await.unwrap().is_empty());
+}
+
+/// Instants keep their nanoseconds, in events, the inbox and the timers.
+async fn instants_read_back_exactly(f: &Fixture) {
+    let store = f.store();
+    let at = t0() + Duration::nanoseconds(123_456_789);
+    let due = at + Duration::nanoseconds(1);
+    let case = CaseId::new();
+    let e = vec![
+        Recorded {
+            case,
+            seq: 1,
+            at,
+            by: "u".into(),
+            event: Event::CaseStarted {
+                sop: "lks".into(),
+                version: 1,
+                applicant: "p".into(),
+                fields: Default::default(),
+                parent: None,
+            },
+        },
+        Recorded {
+            case,
+            seq: 2,
+            at,
+            by: "u".into(),
+            event: Event::TaskOpened { task: 1, step: "a".into(), actors: strings(&["x"]), due, uncertain: true },
+        },
+    ];
+    store.append(case, 0, &e).await.unwrap();
+    assert_eq!(store.events(case).await.unwrap(), e);
+    assert_eq!(store.open_tasks(&[]).await.unwrap()[0].due, due);
+    assert_eq!(store.next_timer().await.unwrap(), Some(due));
+    assert!(store.due_timers(at, 10).await.unwrap().is_empty());
+    assert_eq!(store.due_timers(due, 10).await.unwrap(), vec![Timer { case, task: 1, due }]);
+}
+
+/// Two nodes appending to one case at the same version: exactly one wins, round after round,
+/// and both read the winner's events.
+async fn racing_appends_across_two_nodes_have_one_winner(f: &Fixture) {
+    let a = f.store();
+    let b = f.node().await;
+    // Starting the same new case on both nodes.
+    let case = CaseId::new();
+    let start = |by: &str| Recorded {
+        case,
+        seq: 1,
+        at: t0(),
+        by: by.into(),
+        event: Event::CaseStarted {
+            sop: "lks".into(),
+            version: 1,
+            applicant: by.into(),
+            fields: Default::default(),
+            parent: None,
+        },
+    };
+    let (ea, eb) = (vec![start("a")], vec![start("b")]);
+    let (ra, rb) = tokio::join!(
+        tokio::spawn({
+            let a = a.clone();
+            async move { a.append(case, 0, &ea).await }
+        }),
+        tokio::spawn({
+            let b = b.clone();
+            async move { b.append(case, 0, &eb).await }
+        }),
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert!(ra.is_ok() != rb.is_ok(), "{ra:?} {rb:?}");
+    assert!(matches!(ra.as_ref().err().or(rb.as_ref().err()), Some(StoreError::Conflict(c)) if *c == case));
+    for version in 1..=10u64 {
+        let claim = |user: &str| {
+            vec![Recorded {
+                case,
+                seq: version + 1,
+                at: t0(),
+                by: user.into(),
+                event: Event::TaskClaimed { task: 1, user: user.into() },
+            }]
+        };
+        let (ea, eb) = (claim("a"), claim("b"));
+        let (ra, rb) = tokio::join!(
+            tokio::spawn({
+                let a = a.clone();
+                async move { a.append(case, version, &ea).await }
+            }),
+            tokio::spawn({
+                let b = b.clone();
+                async move { b.append(case, version, &eb).await }
+            }),
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        assert!(ra.is_ok() != rb.is_ok(), "round {version}: {ra:?} {rb:?}");
+        let winner = if ra.is_ok() { "a" } else { "b" };
+        let on_a = a.events(case).await.unwrap();
+        assert_eq!(on_a.len() as u64, version + 1);
+        assert_eq!(on_a.last().unwrap().by, winner);
+        assert_eq!(b.events(case).await.unwrap(), on_a);
+    }
+    assert_eq!(a.case_ids().await.unwrap(), vec![case]);
+    assert_eq!(b.case_ids().await.unwrap(), vec![case]);
+}
+
+/// What one node writes, every node reads at once: the inbox, deployments, events. And a
+/// listening node's change feed announces it, in order.
+async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
+    let a = f.store();
+    let b = f.node().await;
+    let listener = f.listening_node().await;
+    let mut feed = listener.changes();
+    // A name with quotes and a backslash travels intact.
+    let odd = r#"lks'\"x"#;
+    a.save_deployment(&deployment(odd, 1, "a")).await.unwrap();
+    assert_eq!(b.deployments().await.unwrap().len(), 1);
+    let mut s = Stream::new();
+    let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*a, &e).await.unwrap();
+    assert_eq!(keys(&b.open_tasks(&strings(&["pemohon"])).await.unwrap()), vec![(s.case, 1)]);
+    let e = vec![s.completed(1)];
+    s.append(&*a, &e).await.unwrap();
+    assert!(b.open_tasks(&[]).await.unwrap().is_empty());
+    assert_eq!(b.events(s.case).await.unwrap().len(), 3);
+    // The feed: what was committed, in commit order. (The stated bound is one second; the
+    // test allows more so that a loaded machine does not fail it.)
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv()).await {
+            Ok(Ok(change)) => heard.push(change),
+            other => panic!("no change announced: {other:?} (heard {heard:?})"),
+        }
+    }
+    assert_eq!(
+        heard,
+        vec![
+            Change::Deployed { sop: odd.into(), version: 1 },
+            Change::Appended { case: s.case, version: 2 },
+            Change::Appended { case: s.case, version: 3 },
+        ]
+    );
+    // A refused append and a deployment that is not new announce nothing.
+    let stale = Recorded { case: s.case, seq: 2, at: t0(), by: "u".into(), event: Event::TaskExpired { task: 1 } };
+    assert_eq!(a.append(s.case, 1, &[stale]).await, Err(StoreError::Conflict(s.case)));
+    a.save_deployment(&deployment(odd, 1, "a")).await.unwrap();
+    let e = vec![s.ev(Event::CaseEnded { end: "x".into() })];
+    s.append(&*a, &e).await.unwrap();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv()).await;
+    assert_eq!(next.unwrap().unwrap(), Change::Appended { case: s.case, version: 4 });
+}
+
+/// One node's claim keeps a deadline from the others until its lease runs out or it gives the
+/// claim back; firing (the timer clearing) ends it.
+async fn timer_claims_are_exclusive_until_the_lease_runs_out(f: &Fixture) {
+    let store = f.store();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    let lease = Duration::minutes(1);
+    let mut s = Stream::new();
+    let e = vec![
+        s.started("lks"),
+        s.opened(1, "a", &["x"], 10),
+        s.opened(2, "b", &["x"], 20),
+        s.opened(3, "c", &["x"], 30),
+    ];
+    s.append(&*store, &e).await.unwrap();
+    let case = s.case;
+    let timer = |task: TaskNo, m: i64| Timer { case, task, due: at(m) };
+    assert_eq!(store.next_claimable_timer().await.unwrap(), Some(at(10)));
+    assert!(store.claim_due_timers("n1", at(9), lease, 10).await.unwrap().is_empty());
+
+    assert_eq!(store.claim_due_timers("n1", at(15), lease, 10).await.unwrap(), vec![timer(1, 10)]);
+    // Held: nobody else gets it, not even n1 again, until the lease ends at 16.
+    assert!(store.claim_due_timers("n2", at(15), lease, 10).await.unwrap().is_empty());
+    assert!(store.claim_due_timers("n1", at(15), lease, 10).await.unwrap().is_empty());
+    // Claims do not hide deadlines from `due_timers` or `next_timer`.
+    assert_eq!(store.due_timers(at(15), 10).await.unwrap(), vec![timer(1, 10)]);
+    assert_eq!(store.next_timer().await.unwrap(), Some(at(10)));
+    // The next claimable instant is the lease's end, before the deadline at 20.
+    assert_eq!(store.next_claimable_timer().await.unwrap(), Some(at(16)));
+
+    // At the lease's end another node takes it over.
+    assert_eq!(store.claim_due_timers("n2", at(16), lease, 10).await.unwrap(), vec![timer(1, 10)]);
+    assert!(store.claim_due_timers("n1", at(16), lease, 10).await.unwrap().is_empty());
+    // Releasing a claim one does not hold changes nothing; the holder's release frees it.
+    store.release_timer("n1", s.case, 1).await.unwrap();
+    assert!(store.claim_due_timers("n1", at(16), lease, 10).await.unwrap().is_empty());
+    store.release_timer("n2", s.case, 1).await.unwrap();
+    assert_eq!(store.claim_due_timers("n1", at(16), lease, 10).await.unwrap(), vec![timer(1, 10)]);
+
+    // Earliest first, at most `limit`; held ones are passed over (n1's lease ended at 17).
+    assert_eq!(store.claim_due_timers("n2", at(40), lease, 1).await.unwrap(), vec![timer(1, 10)]);
+    assert_eq!(store.claim_due_timers("n3", at(40), lease, 10).await.unwrap(), vec![timer(2, 20), timer(3, 30)]);
+    assert!(store.claim_due_timers("n4", at(40), lease, 10).await.unwrap().is_empty());
+    assert_eq!(store.next_claimable_timer().await.unwrap(), Some(at(41)));
+
+    // Firing clears the timer and with it the claim; so does closing the task.
+    let e = vec![s.ev(Event::DeadlinePassed { task: 1 }), s.completed(2)];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(store.claim_due_timers("n4", at(100), lease, 10).await.unwrap(), vec![timer(3, 30)]);
+    let e = vec![s.ev(Event::CaseEnded { end: "x".into() })];
+    s.append(&*store, &e).await.unwrap();
+    assert!(store.claim_due_timers("n4", at(1000), lease, 10).await.unwrap().is_empty());
+    assert_eq!(store.next_claimable_timer().await.unwrap(), None);
+}
+
+/// Many due deadlines, four claimers on two nodes at once: every deadline is claimed by
+/// exactly one of them.
+async fn two_nodes_racing_for_due_timers_claim_each_once(f: &Fixture) {
+    let nodes = [f.store(), f.node().await];
+    let mut all = BTreeSet::new();
+    for _ in 0..40 {
+        let mut s = Stream::new();
+        let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10), s.opened(2, "b", &["x"], 20)];
+        s.append(&*nodes[0], &e).await.unwrap();
+        all.insert((s.case, 1));
+        all.insert((s.case, 2));
+    }
+    let now = t0() + Duration::hours(1);
+    let mut claimers = Vec::new();
+    for i in 0..4 {
+        let store = nodes[i % 2].clone();
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let got = store.claim_due_timers(&format!("n{i}"), now, Duration::minutes(1), 3).await.unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|t| (t.case, t.task)));
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut claimed = Vec::new();
+    for c in claimers {
+        claimed.extend(c.await.unwrap());
+    }
+    let unique: BTreeSet<_> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), unique.len(), "a deadline was claimed twice");
+    assert_eq!(unique, all);
+    assert!(nodes[1].claim_due_timers("late", now, Duration::minutes(1), 100).await.unwrap().is_empty());
+}
+
+/// A node claims deadlines and dies (never fires them, never renews): another node takes them
+/// over when the lease runs out, not before, and fires them.
+async fn a_dead_nodes_claims_go_to_another_after_the_lease(f: &Fixture) {
+    let survivor = f.node().await;
+    let mut streams = Vec::new();
+    let now = t0() + Duration::hours(1);
+    let lease = Duration::minutes(1);
+    {
+        let dying = f.store();
+        for _ in 0..10 {
+            let mut s = Stream::new();
+            let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
+            s.append(&*dying, &e).await.unwrap();
+            streams.push(s);
+        }
+        assert_eq!(dying.claim_due_timers("dying", now, lease, 100).await.unwrap().len(), 10);
+    }
+    for wait in [Duration::zero(), Duration::seconds(30), Duration::seconds(59)] {
+        assert!(survivor.claim_due_timers("survivor", now + wait, lease, 100).await.unwrap().is_empty());
+    }
+    let taken = survivor.claim_due_timers("survivor", now + lease, lease, 100).await.unwrap();
+    assert_eq!(taken.len(), 10);
+    for s in &mut streams {
+        let e = vec![s.ev(Event::DeadlinePassed { task: 1 })];
+        s.append(&*survivor, &e).await.unwrap();
+    }
+    assert!(survivor.claim_due_timers("other", now + Duration::hours(1), lease, 100).await.unwrap().is_empty());
+    assert_eq!(survivor.next_claimable_timer().await.unwrap(), None);
+}
+
+/// Two engines (two nodes) firing deadlines at the same moment: each deadline passes once.
+async fn deadlines_fire_once_across_two_engines(f: &Fixture) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).single().unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let one = Engine::new(f.store(), clock.clone()).await.unwrap().with_node("one");
+    one.deploy_file(&root.join("sop/lks-lksa.sop"), &root.join("sop/calendars")).await.unwrap();
+    let two = Engine::new(f.node().await, clock.clone()).await.unwrap().with_node("two");
+    let mut cases = Vec::new();
+    for i in 0..6 {
+        cases.push(one.start_case("lks_lksa", &format!("p{i}"), Default::default(), None).await.unwrap());
+    }
+    clock.advance(Duration::days(30));
+    let now = one.now();
+    let (a, b) = tokio::join!(one.fire_due(now), two.fire_due(now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a + b, cases.len(), "one fired {a}, two fired {b}");
+    for case in cases {
+        let passed =
+            one.history(case).await.unwrap().iter().filter(|r| matches!(r.event, Event::DeadlinePassed { .. })).count();
+        assert_eq!(passed, 1, "case {case}");
+    }
+    assert_eq!(one.fire_due(now).await.unwrap() + two.fire_due(now).await.unwrap(), 0);
+}
+
+/// Every contract test, once per store.
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let f = super::Fixture::new(super::Kind::Memory, stringify!($test)).await.unwrap();
+                    super::$test(&f).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let f = super::Fixture::new(super::Kind::Sqlite, stringify!($test)).await.unwrap();
+                    super::$test(&f).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(f) = super::Fixture::new(super::Kind::Postgres, stringify!($test)).await else {
+                        return;
+                    };
+                    super::$test(&f).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    append_and_read_back,
+    case_ids_in_start_order,
+    conflict_on_wrong_version_writes_nothing,
+    a_case_starts_with_case_started,
+    racing_appends_have_one_winner,
+    open_tasks_by_actor,
+    claims_show_in_the_index,
+    escalation_adds_an_actor,
+    tasks_close_on_completion_expiry_and_end,
+    timers_are_set_cleared_and_ordered,
+    deployments_are_saved_once_per_version,
+    events_after_returns_the_tail,
+    instants_read_back_exactly,
+    racing_appends_across_two_nodes_have_one_winner,
+    a_change_on_one_node_shows_on_every_node,
+    timer_claims_are_exclusive_until_the_lease_runs_out,
+    two_nodes_racing_for_due_timers_claim_each_once,
+    a_dead_nodes_claims_go_to_another_after_the_lease,
+    deadlines_fire_once_across_two_engines,
+);
+
+/// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
+/// once on a fresh schema, bad URLs.
+mod opening {
+    use super::{postgres_url, with_params, Fixture, Kind, Stream};
+    use alur::runtime::store::{self, PostgresStore, StoreError};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_path_opens_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let store = store::open(path.to_str().unwrap()).await.unwrap();
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*store, &e).await.unwrap();
+        assert!(path.exists());
+        let missing = dir.path().join("no/such/dir/x.db");
+        assert!(matches!(store::open(missing.to_str().unwrap()).await, Err(StoreError::Backend(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_url_opens_postgres_and_nodes_starting_at_once_migrate_once() {
+        // Through the fixture's check, so a missing PostgreSQL skips (or fails in CI) alike.
+        let Some(f) = Fixture::new(Kind::Postgres, "a_postgres_url_opens_postgres").await else { return };
+        drop(f);
+        let base = postgres_url().await.unwrap();
+        let schema = format!("alur_test_{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+        let url = with_params(&base, &format!("schema={schema}&pool_size=2"));
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { store::open(&url).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for o in opens {
+            stores.push(o.await.unwrap().unwrap());
+        }
+        let pg = PostgresStore::open(&url).await.unwrap();
+        assert_eq!(pg.schema(), schema);
+        assert_eq!(pg.schema_version().await.unwrap(), 2);
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*stores[0], &e).await.unwrap();
+        assert_eq!(stores[3].events(s.case).await.unwrap(), e);
+        pg.drop_schema().await.unwrap();
+    }
+
+    /// `alur deploy` and `alur case` on PostgreSQL through `--db` and `ALUR_DB`, as a second
+    /// process on the same schema would see it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cli_works_cases_on_postgres() {
+        let Some(f) = Fixture::new(Kind::Postgres, "the_cli_works_cases_on_postgres").await else { return };
+        let url = f.pg.as_ref().unwrap().url.clone();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let run = |args: &[&str]| {
+            let out = assert_cmd::Command::cargo_bin("alur")
+                .unwrap()
+                .current_dir(root)
+                .env("LANG", "en_US.UTF-8")
+                .env("ALUR_DB", &url)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let deployed = run(&["deploy", "--db", &url]);
+        assert!(deployed.contains("lks_lksa v1"), "{deployed}");
+        let started = run(&["case", "start", "lks_lksa", "--as", "yayasan"]);
+        let case: alur::runtime::CaseId = started.lines().next().unwrap().trim().parse().unwrap();
+        let inbox = run(&["case", "inbox", "--role", "pemohon"]);
+        assert!(inbox.contains(&case.to_string()) && inbox.contains("ajukan"), "{inbox}");
+        // The store in this process sees what the other processes wrote.
+        let events = f.store().events(case).await.unwrap();
+        assert!(matches!(events[0].event, alur::runtime::Event::CaseStarted { .. }));
+        assert_eq!(f.store().deployments().await.unwrap().len(), deployed.lines().count());
+        // Deploying the same files again is no new version.
+        assert!(run(&["deploy"]).contains("nothing changed"));
+        assert_eq!(f.store().deployments().await.unwrap().len(), deployed.lines().count());
+    }
+
+    /// The change feed's connection dies (killed on the server): the feed reconnects, says
+    /// `Resync`, and announces changes again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_change_feed_reconnects_and_says_resync() {
+        use alur::runtime::store::Change;
+        let Some(f) = Fixture::new(Kind::Postgres, "the_change_feed_reconnects_and_says_resync").await else { return };
+        let writer = f.node().await;
+        let mut feed = f.store().changes();
+        let pg = f.pg.as_ref().unwrap();
+        let (admin, connection) = tokio_postgres::connect(&pg.base, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let killed = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
+                &[&format!("LISTEN alur_changes_{}", pg.schema)],
+            )
+            .await
+            .unwrap();
+        // Both stores of the test listen.
+        assert_eq!(killed.len(), 2);
+        let wait = std::time::Duration::from_secs(10);
+        assert_eq!(tokio::time::timeout(wait, feed.recv()).await.unwrap().unwrap(), Change::Resync);
+        let mut s = Stream::new();
+        let e = vec![s.started("lks")];
+        s.append(&*writer, &e).await.unwrap();
+        assert_eq!(
+            tokio::time::timeout(wait, feed.recv()).await.unwrap().unwrap(),
+            Change::Appended { case: s.case, version: 1 }
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_postgres_urls_are_clear_errors() {
+        for (url, says) in [
+            ("postgres://u@127.0.0.1:5432/test?schema=Bad-Name", "not a valid name"),
+            ("postgres://u@127.0.0.1:5432/test?pool_size=0", "pool_size=0"),
+            ("postgres://u@127.0.0.1:5432/test?nonsense=1", "bad database URL"),
+            ("postgres://u:secret@127.0.0.1:1/test", "connecting"),
+        ] {
+            match store::open(url).await {
+                Err(StoreError::Backend(message)) => {
+                    assert!(message.contains(says), "{url}: {message}");
+                    assert!(!message.contains("secret"), "{url}: {message}");
+                }
+                Err(other) => panic!("{url}: unexpected {other}"),
+                Ok(_) => panic!("{url}: opened"),
+            }
+        }
+    }
+}
