@@ -549,3 +549,25 @@ async fn a_deployed_sop_renders_as_its_official_document_and_diagrams() {
     let (status, _) = app.call("analyst", Method::GET, "/api/sops/lks_lksa/render/pdf", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// An SOP may call a desk `admin` (rekomendasi-dinas-teknis.sop does): it is a desk role
+/// written `actor:admin`, never the admin role, and its demo user is `admin_staf`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_called_admin_is_not_the_admin_role() {
+    assert_eq!(Role::parse("admin"), Ok(Role::Admin));
+    assert_eq!(Role::parse("actor:admin"), Ok(Role::Actor("admin".into())));
+    assert_eq!(Role::Actor("admin".into()).label(), "actor:admin");
+    assert_eq!(Role::parse(&Role::Actor("admin".into()).label()), Ok(Role::Actor("admin".into())));
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let accounts = Arc::new(Accounts::open(None).unwrap());
+    let state = AppState { engine, accounts: accounts.clone(), catalog, secure_cookies: false };
+    alur::server::seed_demo_users(&state).unwrap();
+    let desk = accounts.user("admin_staf").unwrap().expect("the admin desk's demo user");
+    assert_eq!(desk.roles, vec![Role::Actor("admin".into())]);
+    assert!(!desk.is_admin());
+}

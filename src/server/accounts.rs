@@ -35,6 +35,13 @@ impl Role {
     /// `admin`, `analyst`, `applicant`, or an actor id.
     pub fn parse(text: &str) -> Result<Role, String> {
         let text = text.trim();
+        // `actor:admin` names the desk of an SOP whose actor id is a reserved word.
+        if let Some(actor) = text.strip_prefix("actor:") {
+            return match Role::parse(actor)? {
+                Role::Actor(a) => Ok(Role::Actor(a)),
+                _ => Ok(Role::Actor(actor.to_string())),
+            };
+        }
         match text {
             "admin" => Ok(Role::Admin),
             "analyst" | "analis" => Ok(Role::Analyst),
@@ -50,6 +57,9 @@ impl Role {
             Role::Admin => "admin".into(),
             Role::Analyst => "analyst".into(),
             Role::Applicant => "applicant".into(),
+            Role::Actor(a) if matches!(a.as_str(), "admin" | "analyst" | "analis" | "applicant" | "pemohon_umum") => {
+                format!("actor:{a}")
+            }
             Role::Actor(a) => a.clone(),
         }
     }

@@ -771,15 +771,10 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
             None,
             say(lang, &format!("Dieskalasi ke {}", label(to)), &format!("Escalated to {}", label(to))),
         ),
-        Event::CaseEnded { end } => (
-            "case_ended",
-            None,
-            None,
-            None,
-            Some(end.clone()),
-            None,
-            say(lang, &format!("Selesai: {end}"), &format!("Finished: {end}")),
-        ),
+        Event::CaseEnded { end } => ("case_ended", None, None, None, Some(end.clone()), None, {
+            let label = d.sop.end(end).map(|e| e.label.clone()).unwrap_or_else(|| end.clone());
+            say(lang, &format!("Selesai: {label}"), &format!("Finished: {label}"))
+        }),
         Event::CaseWithdrawn { reason } => (
             "case_withdrawn",
             None,

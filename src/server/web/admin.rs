@@ -17,18 +17,17 @@ fn admin_only(page: &Page) -> Result<(), Response> {
     require(page, page.user.is_admin(), "Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
 }
 
-/// The actor ids of every deployed SOP, with their labels; ids that read as one of the fixed
-/// roles (an actor called `admin`) cannot be given as desk roles and are left out.
+/// The desk roles of every deployed SOP (as `Role::label` writes them, so an actor called
+/// `admin` is `actor:admin`), with their labels.
 fn actor_roles(state: &State) -> Vec<(String, String)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for d in crate::server::api::latest_deployments(state) {
         for a in &d.sop.actors {
             if matches!(a.kind, crate::model::ActorKind::Staff | crate::model::ActorKind::External)
-                && matches!(Role::parse(&a.id.name), Ok(Role::Actor(_)))
                 && seen.insert(a.id.name.clone())
             {
-                out.push((a.id.name.clone(), a.label.clone()));
+                out.push((Role::Actor(a.id.name.clone()).label(), a.label.clone()));
             }
         }
     }
