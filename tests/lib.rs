@@ -16,5 +16,6 @@ mod properties;
 mod render;
 mod runtime;
 mod serve_api;
+mod simulate;
 mod sops;
 mod store;
