@@ -108,24 +108,36 @@ fn an_mmc_desk_matches_erlang_c() {
 
 #[test]
 fn returns_follow_the_probability_and_the_round_limit() {
-    let (_dir, path) = one_desk_sop();
-    let _ = path;
     // LKS: 20% returned at verification, no round limit: one return in five decisions.
     let report = run(Path::new(LKS), "[keputusan.verifikasi]\nditolak = 0.2\n", 50_000, 3);
     let runs = report.steps.iter().find(|s| s.step == "verifikasi").unwrap().per_case;
     assert!((runs - 1.25).abs() < 0.02, "verification per case {runs}, expected 1/(1-0.2)");
     assert!((report.returned_share - 0.2).abs() < 0.01);
-    // The clock stops while the file is back with the applicant (jam berhenti): the service
-    // clock keeps the stated total even though the elapsed time does not.
+    // The clock stops while the file is back with the applicant (jam berhenti), from the
+    // return until the resubmission (the applicant's step done again); the second verification
+    // counts. So a returned case spends 10 more service minutes (1888), and the two days the
+    // applicant took show only in the elapsed time.
     let report = run(
         Path::new(LKS),
         "[keputusan.verifikasi]\nditolak = 0.2\n[perbaikan]\nrerata = \"2 hari\"\n",
         20_000,
         3,
     );
-    let total = &report.targets[0];
-    assert!((total.within - 1.0).abs() < 1e-9, "{total:?}");
-    assert!((total.within_elapsed - 0.8).abs() < 0.02, "{total:?}");
+    let (total, rounded) = (&report.targets[0], &report.targets[1]);
+    let expected = 1878.0 + 10.0 * report.mean_rounds;
+    assert!((total.mean_clock_minutes - expected).abs() < 1e-6, "{total:?}");
+    assert!((total.within - (1.0 - report.returned_share)).abs() < 1e-9, "{total:?}");
+    assert!((rounded.within - 1.0).abs() < 1e-9, "{rounded:?}");
+    assert!((rounded.within_elapsed - 0.8).abs() < 0.02, "{rounded:?}");
+
+    // A round limit: after the last allowed return the file goes on.
+    let limited = std::fs::read_to_string(LKS).unwrap().replace("kembali ke ajukan, jam berhenti", "kembali ke ajukan, jam berhenti, maks 1 kali");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lks.sop");
+    std::fs::write(&path, limited).unwrap();
+    let report = run(&path, "[keputusan.verifikasi]\nditolak = 0.9\n", 10_000, 3);
+    let runs = report.steps.iter().find(|s| s.step == "verifikasi").unwrap().per_case;
+    assert!((runs - 1.9).abs() < 0.02, "at most one return: {runs}");
 }
 
 #[test]
@@ -202,7 +214,10 @@ fn bad_scenarios_get_bilingual_errors_with_line_numbers() {
 fn compare_runs_one_scenario_on_two_versions() {
     let dir = tempfile::tempdir().unwrap();
     let b = dir.path().join("lks-b.sop");
-    let text = std::fs::read_to_string(LKS).unwrap().replace("waktu       4 Hari", "waktu       2 Hari");
+    let text = std::fs::read_to_string(LKS)
+        .unwrap()
+        .replace("waktu       4 Hari", "waktu       2 Hari")
+        .replace("total    4 Hari 1 Jam 18 Menit (5 Hari)", "total    2 Hari 1 Jam 18 Menit (3 Hari)");
     std::fs::write(&b, text).unwrap();
     let out = alur()
         .args(["simulate", "--compare", LKS])

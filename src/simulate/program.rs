@@ -499,6 +499,7 @@ pub fn lower(
         }
         if sum > 1.0 + 1e-9 {
             let name = point.get_ref();
+            let sum = (sum * 1e6).round() / 1e6;
             l.problems.push(Problem::error(
                 Some(point.span()),
                 t!(
@@ -658,6 +659,7 @@ pub fn lower(
                 if (total - 1.0).abs() > 1e-9 && total > 0.0 && written <= 1.0 + 1e-9 {
                     if let Some((point, _)) = key.as_ref().and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k)) {
                         let k = point.get_ref();
+                        let total = (total * 1e6).round() / 1e6;
                         l.problems.push(Problem::error(
                             Some(point.span()),
                             t!(

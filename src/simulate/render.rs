@@ -326,21 +326,42 @@ pub fn compare_text(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> 
             format!("{}{}", if y >= x { "+" } else { "−" }, number((y - x).abs(), 1, lang)),
         ]);
     }
-    let mut kinds: Vec<(TargetKind, String)> = Vec::new();
-    for t in a.targets.iter().chain(&b.targets) {
-        if !kinds.iter().any(|(k, l)| *k == t.kind && *l == t.label) {
-            kinds.push((t.kind, t.label.clone()));
+    // Promises side by side by kind and order (a new version may state another total).
+    let mut keys: Vec<(TargetKind, usize)> = Vec::new();
+    for r in [a, b] {
+        for (i, t) in r.targets.iter().enumerate() {
+            let nth = r.targets[..i].iter().filter(|x| x.kind == t.kind).count();
+            if !keys.contains(&(t.kind, nth)) {
+                keys.push((t.kind, nth));
+            }
         }
     }
-    for (kind, label) in kinds {
-        let find = |r: &Report| r.targets.iter().find(|t| t.kind == kind && t.label == label).map(|t| t.within);
+    for (kind, nth) in keys {
+        let find = |r: &Report| r.targets.iter().filter(|t| t.kind == kind).nth(nth).cloned();
         let (x, y) = (find(a), find(b));
-        let show = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| percent(v, lang));
-        let d = match (x, y) {
-            (Some(x), Some(y)) => format!("{}{} pp", if y >= x { "+" } else { "−" }, number(((y - x) * 100.0).abs(), 1, lang)),
+        let show = |t: &Option<super::TargetReport>| {
+            t.as_ref().map_or_else(
+                || "-".to_string(),
+                |t| format!("{} (≤ {})", percent(t.within, lang), workdays(t.limit_minutes, day, lang)),
+            )
+        };
+        let d = match (&x, &y) {
+            (Some(x), Some(y)) => format!(
+                "{}{} pp",
+                if y.within >= x.within { "+" } else { "−" },
+                number(((y.within - x.within) * 100.0).abs(), 1, lang)
+            ),
             _ => "-".to_string(),
         };
-        rows.push(vec![format!("{} ({})", target_label(kind, &label, lang), tr(lang, "dalam batas", "within")), show(x), show(y), d]);
+        let label = match kind {
+            TargetKind::StatedTotal => tr(lang, "dalam total tertulis", "within the stated total"),
+            TargetKind::StatedRounded => tr(lang, "dalam janji total (hari bulat)", "within the promised whole days"),
+            TargetKind::ServiceStandard => {
+                let l = x.as_ref().or(y.as_ref()).map(|t| t.label.clone()).unwrap_or_default();
+                format!("{} \"{l}\"", tr(lang, "dalam standar pelayanan", "within the service standard"))
+            }
+        };
+        rows.push(vec![label, show(&x), show(&y), d]);
     }
     rows.push(vec![
         tr(lang, "hambatan", "bottleneck"),
