@@ -117,12 +117,8 @@ fn returns_follow_the_probability_and_the_round_limit() {
     // return until the resubmission (the applicant's step done again); the second verification
     // counts. So a returned case spends 10 more service minutes (1888), and the two days the
     // applicant took show only in the elapsed time.
-    let report = run(
-        Path::new(LKS),
-        "[keputusan.verifikasi]\nditolak = 0.2\n[perbaikan]\nrerata = \"2 hari\"\n",
-        20_000,
-        3,
-    );
+    let report =
+        run(Path::new(LKS), "[keputusan.verifikasi]\nditolak = 0.2\n[perbaikan]\nrerata = \"2 hari\"\n", 20_000, 3);
     let (total, rounded) = (&report.targets[0], &report.targets[1]);
     let expected = 1878.0 + 10.0 * report.mean_rounds;
     assert!((total.mean_clock_minutes - expected).abs() < 1e-6, "{total:?}");
@@ -131,7 +127,9 @@ fn returns_follow_the_probability_and_the_round_limit() {
     assert!((rounded.within_elapsed - 0.8).abs() < 0.02, "{rounded:?}");
 
     // A round limit: after the last allowed return the file goes on.
-    let limited = std::fs::read_to_string(LKS).unwrap().replace("kembali ke ajukan, jam berhenti", "kembali ke ajukan, jam berhenti, maks 1 kali");
+    let limited = std::fs::read_to_string(LKS)
+        .unwrap()
+        .replace("kembali ke ajukan, jam berhenti", "kembali ke ajukan, jam berhenti, maks 1 kali");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lks.sop");
     std::fs::write(&path, limited).unwrap();
@@ -167,7 +165,16 @@ fn the_report_has_percentiles_promises_desks_a_histogram_and_an_svg() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["p50", "p99", "calendar days", "Stated total 4 Hari 1 Jam 18 Menit", "front_office", "Bottleneck:", "Lead-time histogram", "│"] {
+    for needle in [
+        "p50",
+        "p99",
+        "calendar days",
+        "Stated total 4 Hari 1 Jam 18 Menit",
+        "front_office",
+        "Bottleneck:",
+        "Lead-time histogram",
+        "│",
+    ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
     let chart = std::fs::read_to_string(&svg).unwrap();
@@ -179,7 +186,11 @@ fn the_report_has_percentiles_promises_desks_a_histogram_and_an_svg() {
 fn bad_scenarios_get_bilingual_errors_with_line_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("skenario.toml");
-    std::fs::write(&bad, "[petugas]\nfront_office = 2\n\n[waktu.verifkasi]\ndistribusi = \"segitiga\"\nmin = 0.5\nmax = 2\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[petugas]\nfront_office = 2\n\n[waktu.verifkasi]\ndistribusi = \"segitiga\"\nmin = 0.5\nmax = 2\n",
+    )
+    .unwrap();
     let out = alur().args(["simulate", LKS, "--lang", "en", "--scenario"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -236,7 +247,10 @@ fn compare_runs_one_scenario_on_two_versions() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (a50, b50) = (json["a"]["lead_time_minutes"]["p50"].as_f64().unwrap(), json["b"]["lead_time_minutes"]["p50"].as_f64().unwrap());
+    let (a50, b50) = (
+        json["a"]["lead_time_minutes"]["p50"].as_f64().unwrap(),
+        json["b"]["lead_time_minutes"]["p50"].as_f64().unwrap(),
+    );
     assert!(b50 < a50, "two days shorter at the technical agency: {b50} < {a50}");
     let _ = ROOT;
 }

@@ -54,7 +54,8 @@ fn load(file: &Path, calendars: &mut Calendars, lang: Lang) -> Result<(Sop, Cale
     let (context, _) = calendars.load(&folder);
     let compiled = compile_path(file, &context.options);
     let color = std::io::stderr().is_terminal();
-    let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Error).cloned().collect();
+    let errors: Vec<_> =
+        compiled.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Error).cloned().collect();
     diagnostic::render(&compiled.sources, &errors, lang, color);
     let Some(sop) = compiled.sop.clone().filter(|_| !compiled.has_errors()) else {
         return Err(ExitCode::from(EXIT_ERRORS));
@@ -85,9 +86,7 @@ fn run_one(sop: &Sop, calendar: &Calendar, program: &simulate::Program, lang: La
     let show = std::io::stderr().is_terminal() && program.cases >= 200_000;
     let bar = if show {
         let bar = indicatif::ProgressBar::new(program.cases);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
-        {
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})") {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(say(lang, "simulasi", "simulating"));
@@ -113,7 +112,11 @@ pub fn run(args: SimulateArgs, lang: Lang) -> ExitCode {
         return usage(if args.compare {
             say(lang, "--compare butuh dua berkas SOP: A.sop B.sop", "--compare needs two SOP files: A.sop B.sop")
         } else {
-            say(lang, "beri satu berkas SOP (atau --compare A.sop B.sop)", "give one SOP file (or --compare A.sop B.sop)")
+            say(
+                lang,
+                "beri satu berkas SOP (atau --compare A.sop B.sop)",
+                "give one SOP file (or --compare A.sop B.sop)",
+            )
         });
     }
     let (scenario_text, scenario_name) = match &args.scenario {

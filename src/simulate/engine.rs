@@ -254,7 +254,12 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
         },
     };
     // Ends by their index in the SOP; the last slot counts ends without one.
-    let end_slots = p.ops.iter().filter_map(|o| if let Op::End { end: Some(x) } = o { Some(*x as usize + 1) } else { None }).max().unwrap_or(0);
+    let end_slots = p
+        .ops
+        .iter()
+        .filter_map(|o| if let Op::End { end: Some(x) } = o { Some(*x as usize + 1) } else { None })
+        .max()
+        .unwrap_or(0);
     e.raw.ends = vec![0; end_slots + 1];
     let _ = clocks;
     let mut arrivals = stream(p.seed, 0);

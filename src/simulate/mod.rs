@@ -156,7 +156,7 @@ fn nice_bin(range: f64, day: f64) -> f64 {
         50.0 * day,
         100.0 * day,
     ];
-    candidates.into_iter().find(|w| range / w <= 30.0).unwrap_or(range / 30.0).max(1e-9)
+    candidates.into_iter().find(|w| range / w <= 40.0).unwrap_or(range / 40.0).max(1e-9)
 }
 
 pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::Raw) -> Report {
@@ -219,9 +219,10 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         .filter(|d| d.staff.is_some() && d.mean_wait_minutes * d.served as f64 > 0.5)
         .max_by(|a, b| (a.mean_wait_minutes * a.served as f64).total_cmp(&(b.mean_wait_minutes * b.served as f64)))
         .or_else(|| {
-            desks.iter().filter(|d| d.utilisation.is_some()).max_by(|a, b| {
-                a.utilisation.unwrap_or(0.0).total_cmp(&b.utilisation.unwrap_or(0.0))
-            })
+            desks
+                .iter()
+                .filter(|d| d.utilisation.is_some())
+                .max_by(|a, b| a.utilisation.unwrap_or(0.0).total_cmp(&b.utilisation.unwrap_or(0.0)))
         })
         .map(|d| d.actor.clone());
     let counted = raw.counted.max(1) as f64;

@@ -303,7 +303,10 @@ impl Lowering<'_> {
                     self.problems.push(
                         Problem::error(
                             kind_span,
-                            t!("distribusi `{kind_name}` butuh `min` dan `max`", "a `{kind_name}` needs `min` and `max`"),
+                            t!(
+                                "distribusi `{kind_name}` butuh `min` dan `max`",
+                                "a `{kind_name}` needs `min` and `max`"
+                            ),
                         )
                         .with_help(t!(
                             "misalnya min = 0.5, modus = 1, max = 2 (kali waktu standar langkah)",
@@ -391,11 +394,8 @@ pub fn lower(
     let actor_names: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
 
     // Desks: one per actor.
-    let mut desks: Vec<Desk> = sop
-        .actors
-        .iter()
-        .map(|a| Desk { actor: a.id.name.clone(), label: a.label.clone(), staff: None })
-        .collect();
+    let mut desks: Vec<Desk> =
+        sop.actors.iter().map(|a| Desk { actor: a.id.name.clone(), label: a.label.clone(), staff: None }).collect();
     for (name, count) in &l.scenario.staff {
         let Some(index) = sop.actors.iter().position(|a| a.id.name == *name.get_ref()) else {
             l.unknown(name.span(), "actor", name.get_ref(), actor_names.clone());
@@ -407,7 +407,10 @@ pub fn lower(
             _ => l.problems.push(
                 Problem::error(
                     Some(count.span()),
-                    t!("jumlah petugas harus bilangan bulat 1 atau lebih", "the staff count must be a whole number of 1 or more"),
+                    t!(
+                        "jumlah petugas harus bilangan bulat 1 atau lebih",
+                        "the staff count must be a whole number of 1 or more"
+                    ),
                 )
                 .with_help(t!(
                     "tulis misalnya `front_office = 2`, atau \"tak_terbatas\"",
@@ -437,22 +440,25 @@ pub fn lower(
     let mut samplers = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
         let standard = step.duration.as_ref().map(|d| d.value.working_minutes(day) as f64).unwrap_or(0.0);
-        let spec = l
-            .scenario
-            .durations
-            .iter()
-            .find(|(k, _)| k.get_ref() == step.id.as_str())
-            .map(|(_, v)| v)
-            .or(default_spec);
+        let spec =
+            l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
         let sampler = l.sampler(spec, Some(standard));
         samplers.push(sampler);
     }
     let resubmit = match &l.scenario.resubmit {
         Some(spec) => {
-            if spec.mean.is_none() && spec.distribution.as_ref().is_some_and(|d| !matches!(d.get_ref().as_str(), "triangular" | "segitiga" | "uniform" | "seragam")) {
+            if spec.mean.is_none()
+                && spec
+                    .distribution
+                    .as_ref()
+                    .is_some_and(|d| !matches!(d.get_ref().as_str(), "triangular" | "segitiga" | "uniform" | "seragam"))
+            {
                 l.problems.push(Problem::error(
                     spec.distribution.as_ref().map(|d| d.span()),
-                    t!("`[perbaikan]` butuh `rerata`, misalnya rerata = \"2 hari\"", "`[resubmit]` needs a `mean`, for example mean = \"2 hari\""),
+                    t!(
+                        "`[perbaikan]` butuh `rerata`, misalnya rerata = \"2 hari\"",
+                        "`[resubmit]` needs a `mean`, for example mean = \"2 hari\""
+                    ),
                 ));
             }
             l.sampler(Some(spec), None)
@@ -534,7 +540,7 @@ pub fn lower(
             let duration = Duration::workdays(days);
             targets.push(Target {
                 kind: TargetKind::StatedRounded,
-                label: format!("({days} Hari)"),
+                label: format!("{days} Hari"),
                 clock: 0,
                 limit_minutes: f64::from(days) * f64::from(day),
                 duration,
@@ -558,10 +564,8 @@ pub fn lower(
     }
 
     let next_of = |node: NodeIndex| -> Option<u32> {
-        let mut edges: Vec<_> = graph
-            .edges_directed(node, Direction::Outgoing)
-            .filter(|e| !matches!(e.weight(), Edge::Deadline))
-            .collect();
+        let mut edges: Vec<_> =
+            graph.edges_directed(node, Direction::Outgoing).filter(|e| !matches!(e.weight(), Edge::Deadline)).collect();
         edges.sort_by_key(policy_order);
         edges.first().map(|e| e.target().index() as u32)
     };
@@ -636,7 +640,8 @@ pub fn lower(
                 let mut probs: Vec<Option<f64>> = names
                     .iter()
                     .map(|n| {
-                        weights.and_then(|w| w.iter().find(|(k, _)| alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0))
+                        weights
+                            .and_then(|w| w.iter().find(|(k, _)| alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0))
                     })
                     .collect();
                 let written: f64 = probs.iter().flatten().sum();
@@ -657,16 +662,24 @@ pub fn lower(
                 }
                 let total: f64 = probs.iter().flatten().sum();
                 if (total - 1.0).abs() > 1e-9 && total > 0.0 && written <= 1.0 + 1e-9 {
-                    if let Some((point, _)) = key.as_ref().and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k)) {
+                    if let Some((point, _)) =
+                        key.as_ref().and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
+                    {
                         let k = point.get_ref();
                         let total = (total * 1e6).round() / 1e6;
-                        l.problems.push(Problem::error(
-                            Some(point.span()),
-                            t!(
-                                "peluang pilihan `{k}` berjumlah {total}, bukan 1",
-                                "the probabilities of `{k}` add up to {total}, not 1"
-                            ),
-                        ).with_help(t!("biarkan satu pilihan tidak ditulis agar menerima sisanya", "leave one outcome out to give it the rest")));
+                        l.problems.push(
+                            Problem::error(
+                                Some(point.span()),
+                                t!(
+                                    "peluang pilihan `{k}` berjumlah {total}, bukan 1",
+                                    "the probabilities of `{k}` add up to {total}, not 1"
+                                ),
+                            )
+                            .with_help(t!(
+                                "biarkan satu pilihan tidak ditulis agar menerima sisanya",
+                                "leave one outcome out to give it the rest"
+                            )),
+                        );
                     }
                 }
                 let first = choices.len() as u32;
@@ -691,14 +704,26 @@ pub fn lower(
                 let end = choices.len() as u32;
                 // The fallback: the same choices without rework, renormalised.
                 let fb_first = choices.len() as u32;
-                let kept: f64 = edges.iter().zip(&probs).zip(&rework_ids).filter(|(_, r)| r.is_none()).map(|((_, p), _)| p.unwrap_or(0.0)).sum();
+                let kept: f64 = edges
+                    .iter()
+                    .zip(&probs)
+                    .zip(&rework_ids)
+                    .filter(|(_, r)| r.is_none())
+                    .map(|((_, p), _)| p.unwrap_or(0.0))
+                    .sum();
                 let mut c = 0.0;
                 let mut any = false;
                 for ((e, p), r) in edges.iter().zip(&probs).zip(&rework_ids) {
                     if r.is_some() {
                         continue;
                     }
-                    let share = if kept > 0.0 { p.unwrap_or(0.0) / kept } else if !any { 1.0 } else { 0.0 };
+                    let share = if kept > 0.0 {
+                        p.unwrap_or(0.0) / kept
+                    } else if !any {
+                        1.0
+                    } else {
+                        0.0
+                    };
                     any = true;
                     c += share;
                     choices.push(Choice { cumulative: c, target: e.target().index() as u32, rework: None });
@@ -737,8 +762,11 @@ pub fn lower(
         Some(("regular" | "teratur", _)) => ArrivalPattern::Regular,
         Some((other, span)) => {
             l.problems.push(
-                Problem::error(Some(span), t!("pola kedatangan `{other}` tidak dikenal", "unknown arrival pattern `{other}`"))
-                    .with_help(t!("pilih poisson atau teratur", "use poisson or regular")),
+                Problem::error(
+                    Some(span),
+                    t!("pola kedatangan `{other}` tidak dikenal", "unknown arrival pattern `{other}`"),
+                )
+                .with_help(t!("pilih poisson atau teratur", "use poisson or regular")),
             );
             ArrivalPattern::Poisson
         }
@@ -768,7 +796,9 @@ pub fn lower(
         None => calendar.next_opening(
             calendar
                 .time_zone()
-                .from_local_datetime(&NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN))
+                .from_local_datetime(
+                    &NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN),
+                )
                 .earliest()
                 .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc)),
         ),

@@ -60,8 +60,9 @@ fn minutes(v: f64, lang: Lang) -> String {
 
 fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in rows {
         let line: Vec<String> = row
@@ -97,17 +98,21 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
     if let Some(s) = &r.scenario {
         let _ = writeln!(out, "{}: {s}", tr(lang, "Skenario", "Scenario"));
     }
+    let warmup = if r.warmup > 0 {
+        format!(" ({} {})", r.warmup, tr(lang, "kasus pemanasan tidak dihitung", "warm-up cases not counted"))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{}: {} · {} {} · {} {} ({} {}) · {} {}",
+        "{}: {} · {} {} · {} {}{warmup} · {} {}",
         tr(lang, "Kalender", "Calendar"),
         r.calendar,
         tr(lang, "mulai", "start"),
-        r.start,
+        chrono::DateTime::parse_from_rfc3339(&r.start)
+            .map_or_else(|_| r.start.clone(), |t| format!("{} ({})", t.format("%Y-%m-%d %H:%M"), r.time_zone)),
         r.cases,
         tr(lang, "kasus", "cases"),
-        r.warmup,
-        tr(lang, "pemanasan tidak dihitung", "warm-up not counted"),
         tr(lang, "benih", "seed"),
         r.seed,
     );
@@ -123,7 +128,11 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
         working(r.main_path_minutes, day, lang),
     );
     out.push('\n');
-    let _ = writeln!(out, "{}", tr(lang, "Waktu penyelesaian (sejak diajukan sampai selesai)", "Lead time (from application to the end)"));
+    let _ = writeln!(
+        out,
+        "{}",
+        tr(lang, "Waktu penyelesaian (sejak diajukan sampai selesai)", "Lead time (from application to the end)")
+    );
     let l = &r.lead_time_minutes;
     let c = &r.lead_time_calendar_days;
     let mut rows = vec![vec![
@@ -242,7 +251,8 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
 pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
     let h = &r.histogram;
     let day = r.day_length_minutes;
-    let mut out = format!("{}\n", tr(lang, "Sebaran waktu penyelesaian (hari kerja)", "Lead-time histogram (working days)"));
+    let mut out =
+        format!("{}\n", tr(lang, "Sebaran waktu penyelesaian (hari kerja)", "Lead-time histogram (working days)"));
     let max = h.counts.iter().copied().max().unwrap_or(0).max(1);
     // Trim empty bins at both ends.
     let first = h.counts.iter().position(|c| *c > 0).unwrap_or(0);
@@ -263,12 +273,9 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
             .filter(|t| t.limit_minutes >= lo && t.limit_minutes < hi)
             .map(|t| format!("◀ {}", target_label(t.kind, &t.label, lang)))
             .collect();
-        let range = format!(
-            "{}–{}",
-            number(lo / f64::from(day), 2, lang),
-            number(hi / f64::from(day), 2, lang)
-        );
-        let _ = writeln!(out, "  {range:>13} │{bar:<width$} {count}  {}", marks.join(" "));
+        let range = format!("{}–{}", number(lo / f64::from(day), 2, lang), number(hi / f64::from(day), 2, lang));
+        let line = format!("  {range:>13} │{bar:<width$} {count}  {}", marks.join(" "));
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }
@@ -287,7 +294,15 @@ pub fn compare_text(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> 
         b.sop
     );
     if let Some(s) = &a.scenario {
-        let _ = writeln!(out, "{}: {s} · {} {} · {} {}", tr(lang, "Skenario", "Scenario"), a.cases, tr(lang, "kasus", "cases"), tr(lang, "benih", "seed"), a.seed);
+        let _ = writeln!(
+            out,
+            "{}: {s} · {} {} · {} {}",
+            tr(lang, "Skenario", "Scenario"),
+            a.cases,
+            tr(lang, "kasus", "cases"),
+            tr(lang, "benih", "seed"),
+            a.seed
+        );
     }
     out.push('\n');
     let mut rows = vec![vec![String::new(), "A".to_string(), "B".to_string(), "B − A".to_string()]];
@@ -381,10 +396,21 @@ pub fn compare_text(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> 
         let show = |d: &Option<super::DeskReport>| {
             d.as_ref().map_or_else(
                 || "-".to_string(),
-                |d| format!("{} / {}", d.utilisation.map_or_else(|| "∞".into(), |u| percent(u, lang)), minutes(d.mean_wait_minutes, lang)),
+                |d| {
+                    format!(
+                        "{} / {}",
+                        d.utilisation.map_or_else(|| "∞".into(), |u| percent(u, lang)),
+                        minutes(d.mean_wait_minutes, lang)
+                    )
+                },
             )
         };
-        rows.push(vec![format!("{actor} ({})", tr(lang, "utilisasi / antre", "utilisation / wait")), show(&x), show(&y), String::new()]);
+        rows.push(vec![
+            format!("{actor} ({})", tr(lang, "utilisasi / antre", "utilisation / wait")),
+            show(&x),
+            show(&y),
+            String::new(),
+        ]);
     }
     out.push_str(&table(&rows));
     out
@@ -442,14 +468,31 @@ pub fn svg(r: &Report, lang: Lang) -> String {
         );
     }
     // Axes and ticks in working days.
-    let _ = writeln!(out, r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, top + plot_h, left + plot_w, top + plot_h);
+    let _ = writeln!(
+        out,
+        r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
+        top + plot_h,
+        left + plot_w,
+        top + plot_h
+    );
     let _ = writeln!(out, r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/>"#, top + plot_h);
-    let tick = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0].into_iter().find(|t| span / day / t <= 10.0).unwrap_or(100.0);
+    let tick =
+        [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0].into_iter().find(|t| span / day / t <= 10.0).unwrap_or(100.0);
     let mut d = (lo / day / tick).ceil() * tick;
     while d * day <= hi {
         let px = x(d * day);
-        let _ = writeln!(out, r#"<line x1="{px:.1}" y1="{}" x2="{px:.1}" y2="{}" stroke="black"/>"#, top + plot_h, top + plot_h + 5.0);
-        let _ = writeln!(out, r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#, top + plot_h + 18.0, number(d, if tick < 1.0 { 2 } else { 0 }, lang));
+        let _ = writeln!(
+            out,
+            r#"<line x1="{px:.1}" y1="{}" x2="{px:.1}" y2="{}" stroke="black"/>"#,
+            top + plot_h,
+            top + plot_h + 5.0
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            top + plot_h + 18.0,
+            number(d, if tick < 1.0 { 2 } else { 0 }, lang)
+        );
         d += tick;
     }
     let _ = writeln!(
@@ -479,8 +522,8 @@ pub fn svg(r: &Report, lang: Lang) -> String {
         let label = format!("{} · {}", target_label(t.kind, &t.label, lang), percent(t.within, lang));
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{}" fill="{colour}" text-anchor="end">{}</text>"#,
-            px - 4.0,
+            r#"<text x="{:.1}" y="{}" fill="{colour}">{}</text>"#,
+            px + 4.0,
             top + 14.0 + 14.0 * i as f64,
             escape(&label)
         );
