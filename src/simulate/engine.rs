@@ -74,6 +74,8 @@ struct Event {
     case: u32,
     op: u32,
     finish: bool,
+    /// The case's arrival number: a slot reused by a later case does not take its events.
+    id: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -81,7 +83,7 @@ struct DeskState {
     staff: u32,
     limited: bool,
     busy: u32,
-    queue: VecDeque<(u32, u32, f64)>,
+    queue: VecDeque<(u32, u32, f64, u64)>,
 }
 
 /// The working-minute axis turned back into instants, one table entry per working day, built
@@ -209,7 +211,6 @@ fn stream(seed: u64, purpose: u64) -> Pcg64Mcg {
 
 /// Runs the program: `progress` hears how many cases have arrived, now and then.
 pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> Raw {
-    let clocks = p.clocks.len();
     let targets = p.targets.len();
     let desks = p.desks.len();
     let limited_any = p.desks.iter().any(|d| d.staff.is_some());
@@ -249,7 +250,6 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
             desk_waits: vec![Vec::new(); desks],
             desk_busy: vec![0.0; desks],
             step_runs: vec![0; p.samplers.len()],
-            ends: vec![0; p.ops.iter().filter(|o| matches!(o, Op::End { end: Some(_) })).count() + 1],
             ..Raw::default()
         },
     };
@@ -261,7 +261,6 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
         .max()
         .unwrap_or(0);
     e.raw.ends = vec![0; end_slots + 1];
-    let _ = clocks;
     let mut arrivals = stream(p.seed, 0);
     let mut next_arrival = match p.pattern {
         ArrivalPattern::Poisson => {
@@ -539,7 +538,15 @@ impl Engine<'_> {
 
     fn push(&mut self, t: f64, case: u32, op: u32, finish: bool) {
         self.seq += 1;
-        self.heap.push(Reverse(Event { time: t.max(0.0).to_bits(), seq: self.seq, case, op, finish }));
+        let id = self.cases[case as usize].index;
+        self.heap.push(Reverse(Event { time: t.max(0.0).to_bits(), seq: self.seq, case, op, finish, id }));
+    }
+
+    /// Whether the case in `slot` is still the one numbered `id` (a parallel branch that ended
+    /// the case leaves its other branches' events behind).
+    fn live(&self, slot: u32, id: u64) -> bool {
+        let rec = &self.cases[slot as usize];
+        rec.alive && rec.index == id
     }
 
     fn desk_of(&self, op: u32) -> (u32, u32, u32, (u32, u32), u32) {
@@ -556,7 +563,8 @@ impl Engine<'_> {
             d.busy += 1;
             self.start_service(case, op, t);
         } else {
-            d.queue.push_back((case, op, t));
+            let id = self.cases[case as usize].index;
+            self.desks[desk as usize].queue.push_back((case, op, t, id));
         }
     }
 
@@ -578,17 +586,25 @@ impl Engine<'_> {
 
     fn event(&mut self, ev: Event) {
         if !ev.finish {
-            self.desk_arrive(ev.case, ev.op, self.now);
+            if self.live(ev.case, ev.id) {
+                self.desk_arrive(ev.case, ev.op, self.now);
+            }
             return;
         }
         let (desk, step, next, hooks, _) = self.desk_of(ev.op);
         let d = &mut self.desks[desk as usize];
         d.busy = d.busy.saturating_sub(1);
-        if let Some((case, op, arrived)) = d.queue.pop_front() {
-            d.busy += 1;
-            self.start_service(case, op, arrived);
+        while let Some((case, op, arrived, id)) = self.desks[desk as usize].queue.pop_front() {
+            if self.live(case, id) {
+                self.desks[desk as usize].busy += 1;
+                self.start_service(case, op, arrived);
+                break;
+            }
         }
         self.raw.last_event = self.now;
+        if !self.live(ev.case, ev.id) {
+            return;
+        }
         self.step_done(ev.case, step, hooks, self.now);
         self.walk(ev.case, next, self.now);
     }
@@ -629,9 +645,18 @@ impl Engine<'_> {
             let plain = (stop - first).max(0.0);
             self.raw.target_measured[i] += 1;
             self.raw.target_clock_sum[i] += clock;
-            let limit = target.limit_minutes + 1e-6;
+            // A promise in calendar days has its own length in working time for each start.
+            let limit_from = |e: &Self, from: f64| {
+                if target.duration.calendar_days == 0 {
+                    return target.limit_minutes;
+                }
+                let due = e.calendar.due(e.instant(from), target.duration).at;
+                e.minute(due) - from
+            };
+            let limit = limit_from(self, start) + 1e-6;
+            let limit_plain = if first == start { limit } else { limit_from(self, first) + 1e-6 };
             self.raw.target_within[i] += u64::from(clock <= limit);
-            self.raw.target_within_raw[i] += u64::from(plain <= limit);
+            self.raw.target_within_raw[i] += u64::from(plain <= limit_plain);
         }
     }
 }

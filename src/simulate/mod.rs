@@ -57,6 +57,9 @@ pub struct TargetReport {
     pub kind: TargetKind,
     pub label: String,
     pub limit_minutes: f64,
+    /// Calendar days in the promise: its length in working time then depends on the start, and
+    /// `limit_minutes` holds only the working-time part.
+    pub calendar_days: u32,
     /// Cases whose clock could be measured (the clock points were reached).
     pub measured: u64,
     /// Share within the limit by the service clock (paused or restarted as the SOP declares).
@@ -176,6 +179,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
                 kind: t.kind,
                 label: t.label.clone(),
                 limit_minutes: t.limit_minutes,
+                calendar_days: t.duration.calendar_days,
                 measured,
                 within: share(raw.target_within[i]),
                 within_elapsed: share(raw.target_within_raw[i]),

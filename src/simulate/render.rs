@@ -160,8 +160,13 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
             tr(lang, "waktu nyata", "elapsed"),
         ]];
         for t in &r.targets {
+            let limit = if t.calendar_days > 0 {
+                String::new()
+            } else {
+                format!(" ({})", workdays(t.limit_minutes, day, lang))
+            };
             rows.push(vec![
-                format!("{} ({})", target_label(t.kind, &t.label, lang), workdays(t.limit_minutes, day, lang)),
+                format!("{}{limit}", target_label(t.kind, &t.label, lang)),
                 percent(t.within, lang),
                 percent(t.within_elapsed, lang),
             ]);
@@ -270,7 +275,7 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
         let marks: Vec<String> = r
             .targets
             .iter()
-            .filter(|t| t.limit_minutes >= lo && t.limit_minutes < hi)
+            .filter(|t| t.calendar_days == 0 && t.limit_minutes >= lo && t.limit_minutes < hi)
             .map(|t| format!("◀ {}", target_label(t.kind, &t.label, lang)))
             .collect();
         let range = format!("{}–{}", number(lo / f64::from(day), 2, lang), number(hi / f64::from(day), 2, lang));
@@ -430,7 +435,7 @@ pub fn svg(r: &Report, lang: Lang) -> String {
     let day = f64::from(r.day_length_minutes.max(1));
     let lo = hist.start_minutes;
     let mut hi = lo + hist.bin_minutes * hist.counts.len() as f64;
-    for t in &r.targets {
+    for t in r.targets.iter().filter(|t| t.calendar_days == 0) {
         hi = hi.max(t.limit_minutes + hist.bin_minutes);
     }
     let span = (hi - lo).max(1e-9);
@@ -511,7 +516,7 @@ pub fn svg(r: &Report, lang: Lang) -> String {
     );
     let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, left - 6.0, top + 4.0, max as u64);
     let colours = ["#c0392b", "#e67e22", "#27ae60", "#8e44ad"];
-    for (i, t) in r.targets.iter().enumerate() {
+    for (i, t) in r.targets.iter().enumerate().filter(|(_, t)| t.calendar_days == 0) {
         let px = x(t.limit_minutes);
         let colour = colours[i % colours.len()];
         let _ = writeln!(
