@@ -254,3 +254,53 @@ fn compare_runs_one_scenario_on_two_versions() {
     assert!(b50 < a50, "two days shorter at the technical agency: {b50} < {a50}");
     let _ = ROOT;
 }
+
+#[test]
+fn every_shipped_sop_runs_to_the_end_with_staffed_desks_and_variability() {
+    // Parallel blocks, alternatives, conditional steps and routes, sub-procedure calls, calendar
+    // days and next-day starts: every case reaches an end and none loops for ever.
+    for name in ["lks-lksa", "izin-reklame", "persetujuan-lingkungan", "rekomendasi-dinas-teknis"] {
+        let path = PathBuf::from(ROOT).join(format!("sop/{name}.sop"));
+        let (sop, _) = simulate::load(&path, Path::new(CALENDARS)).unwrap();
+        let mut scenario = String::from(
+            "[kedatangan]\nper_hari = 15\n[waktu.semua]\ndistribusi = \"lognormal\"\nkv = 0.8\n[perbaikan]\nrerata = 1\n[petugas]\n",
+        );
+        for actor in &sop.actors {
+            if actor.kind == alur::model::ActorKind::Staff {
+                scenario.push_str(&format!("{} = 2\n", actor.id));
+            }
+        }
+        let report = run(&path, &scenario, 3_000, 9);
+        assert_eq!(report.counted, 3_000, "{name}");
+        assert_eq!(report.stuck, 0, "{name}");
+        assert_eq!(report.ends.iter().map(|(_, n)| n).sum::<u64>(), 3_000, "{name}: {:?}", report.ends);
+        assert!(report.lead_time_minutes.min > 0.0, "{name}");
+    }
+}
+
+#[test]
+fn compare_accepts_names_one_version_has_and_refuses_names_neither_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("lks-b.sop");
+    let text = std::fs::read_to_string(LKS).unwrap().replace("langkah 7 paraf_sekretaris", "langkah 7 paraf_sekda");
+    std::fs::write(&b, text).unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, "[waktu.paraf_sekretaris]\nrerata = 2\n[waktu.paraf_sekda]\nrerata = 3\n").unwrap();
+    let compare = |scenario: &Path| {
+        alur()
+            .args(["simulate", "--compare", LKS])
+            .arg(&b)
+            .args(["--cases", "200", "--calendars", CALENDARS, "--lang", "en", "--scenario"])
+            .arg(scenario)
+            .output()
+            .unwrap()
+    };
+    let out = compare(&scenario);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&scenario, "[waktu.paraf_sekretaris]\nrerata = 2\n[waktu.paraf_bupati]\nrerata = 3\n").unwrap();
+    let out = compare(&scenario);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("s.toml:3:8: error: the SOP has no step `paraf_bupati`"), "{err}");
+    assert!(!err.contains("paraf_sekretaris"), "{err}");
+}
