@@ -211,6 +211,7 @@ fn bad_scenarios_get_bilingual_errors_with_line_numbers() {
         ("[petugas]\nfront_office = 0\n", 2, "whole number of 1 or more"),
         ("[waktu.default]\ndistribusi = \"normal\"\n", 2, "unknown distribution `normal`"),
         ("[perbaikan]\nrerata = \"2 minggu\"\n", 2, "`2 minggu` is not a duration"),
+        ("\n[keputusan.verifikasi]\nditolak = 1\n", 2, "no case would ever end"),
     ] {
         std::fs::write(&bad, text).unwrap();
         let out = alur().args(["simulate", LKS, "--lang", "en", "--scenario"]).arg(&bad).output().unwrap();

@@ -702,6 +702,30 @@ pub fn lower(
                     choices.push(Choice { cumulative, target: e.target().index() as u32, rework });
                 }
                 let end = choices.len() as u32;
+                let endless = edges.iter().zip(&probs).any(|(e, p)| {
+                    matches!(e.weight(), Edge::Outcome { rework: Some(r), .. } if r.max_rounds.is_none())
+                        && p.unwrap_or(0.0) >= 1.0 - 1e-12
+                });
+                if endless {
+                    let point = key
+                        .as_ref()
+                        .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
+                        .map(|(p, _)| p.span());
+                    let k = key.clone().unwrap_or_default();
+                    l.problems.push(
+                        Problem::error(
+                            point,
+                            t!(
+                                "di `{k}` setiap berkas dikembalikan dan putarannya tidak dibatasi: tidak ada kasus yang selesai",
+                                "at `{k}` every file is returned and the rounds are not limited: no case would ever end"
+                            ),
+                        )
+                        .with_help(t!(
+                            "beri pengembalian peluang di bawah 1, atau batasi putarannya di SOP (`maks 3 kali`)",
+                            "give the return a probability below 1, or limit its rounds in the SOP (`maks 3 kali`)"
+                        )),
+                    );
+                }
                 // The fallback: the same choices without rework, renormalised.
                 let fb_first = choices.len() as u32;
                 let kept: f64 = edges
