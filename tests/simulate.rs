@@ -253,7 +253,6 @@ fn compare_runs_one_scenario_on_two_versions() {
         json["b"]["lead_time_minutes"]["p50"].as_f64().unwrap(),
     );
     assert!(b50 < a50, "two days shorter at the technical agency: {b50} < {a50}");
-    let _ = ROOT;
 }
 
 #[test]

@@ -197,7 +197,8 @@ struct Lowering<'a> {
     lenient: bool,
 }
 
-fn policy_order(e: &petgraph::graph::EdgeReference<'_, Edge>) -> usize {
+/// Routes in the order they were written (petgraph lists outgoing edges newest first).
+fn written_order(e: &petgraph::graph::EdgeReference<'_, Edge>) -> usize {
     e.id().index()
 }
 
@@ -353,14 +354,13 @@ impl Lowering<'_> {
 }
 
 /// The names under which the outcomes of a branching point are written in `[outcomes.X]`.
-fn edge_name(sop: &Sop, node: NodeIndex, edge: &Edge, target: NodeIndex, guard: bool) -> String {
+fn edge_name(sop: &Sop, edge: &Edge, target: NodeIndex, guard: bool) -> String {
     if let Edge::Outcome { name, .. } = edge {
         return name.clone();
     }
     if guard {
         return if matches!(edge, Edge::Condition { condition: Some(_) }) { "ya".into() } else { "tidak".into() };
     }
-    let _ = node;
     match sop.flow.graph.node_weight(target) {
         Some(Node::Step { step }) | Some(Node::Gate { step, guards_step: true }) => {
             sop.steps.get(*step).map(|s| s.id.name.clone()).unwrap_or_default()
@@ -478,7 +478,7 @@ pub fn lower(
         let Some(key) = key else { continue };
         let entry = points.entry(key).or_default();
         for e in graph.edges_directed(node, Direction::Outgoing) {
-            entry.push(edge_name(sop, node, e.weight(), e.target(), guard));
+            entry.push(edge_name(sop, e.weight(), e.target(), guard));
         }
     }
     for (point, outcomes) in &l.scenario.outcomes {
@@ -566,7 +566,7 @@ pub fn lower(
     let next_of = |node: NodeIndex| -> Option<u32> {
         let mut edges: Vec<_> =
             graph.edges_directed(node, Direction::Outgoing).filter(|e| !matches!(e.weight(), Edge::Deadline)).collect();
-        edges.sort_by_key(policy_order);
+        edges.sort_by_key(written_order);
         edges.first().map(|e| e.target().index() as u32)
     };
 
@@ -611,7 +611,7 @@ pub fn lower(
             Some(Node::Split { .. }) => {
                 let first = branches.len() as u32;
                 let mut edges: Vec<_> = graph.edges_directed(node, Direction::Outgoing).collect();
-                edges.sort_by_key(policy_order);
+                edges.sort_by_key(written_order);
                 branches.extend(edges.iter().map(|e| e.target().index() as u32));
                 let join = NodeIndex::new(node.index() + 1);
                 let slot = join_slots.len() as u32;
@@ -632,11 +632,10 @@ pub fn lower(
                     .as_ref()
                     .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k).map(|(_, v)| v));
                 let mut edges: Vec<_> = graph.edges_directed(node, Direction::Outgoing).collect();
-                edges.sort_by_key(policy_order);
+                edges.sort_by_key(written_order);
                 // Probabilities: as written; the rest goes to the main-path choice (the first
                 // accepting outcome, as `time::totals` takes it).
-                let names: Vec<String> =
-                    edges.iter().map(|e| edge_name(sop, node, e.weight(), e.target(), guard)).collect();
+                let names: Vec<String> = edges.iter().map(|e| edge_name(sop, e.weight(), e.target(), guard)).collect();
                 let mut probs: Vec<Option<f64>> = names
                     .iter()
                     .map(|n| {
