@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::compile::folders::Calendars;
 use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::compile::compile_path;
+use crate::compile::folders::Calendars;
 use crate::diagnostic::{self, Lang};
 use crate::model::Sop;
 use crate::simulate::{self, render, Overrides, Problem, Report, Scenario};
