@@ -16,5 +16,6 @@ pub mod model;
 pub mod render;
 pub mod runtime;
 pub mod server;
+pub mod simulate;
 pub mod syntax;
 pub mod time;

@@ -18,6 +18,7 @@ mod properties;
 mod render;
 mod runtime;
 mod serve_api;
+mod simulate;
 mod sops;
 mod store;
 mod store_conformance;

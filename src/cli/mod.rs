@@ -20,6 +20,7 @@ mod format;
 mod import;
 mod inspect;
 mod render;
+mod simulate;
 mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -163,6 +164,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// What-if simulation: lead times, promises kept, waiting per desk, the bottleneck.
+    Simulate {
+        /// The SOP (two with --compare).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The scenario file (TOML, docs/simulate.md).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Run the same scenario on two versions of an SOP, side by side.
+        #[arg(long)]
+        compare: bool,
+        /// How many cases arrive (overrides the scenario).
+        #[arg(long)]
+        cases: Option<u64>,
+        /// Random seed (overrides the scenario); the same seed gives the same output.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the lead-time histogram as an SVG chart.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Folder of calendar files (default: the nearest `calendars/` beside or above the file).
+        #[arg(long)]
+        calendars: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
     /// Print the compiled model and state graph.
     Inspect {
         file: PathBuf,
@@ -212,6 +239,10 @@ pub fn main() -> ExitCode {
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 
+        Command::Simulate { files, scenario, compare, cases, seed, svg, calendars, format } => simulate::run(
+            simulate::SimulateArgs { files, scenario, compare, cases, seed, svg, calendars, format },
+            lang,
+        ),
         Command::Time { file, start, calendar, calendars, format } => {
             time::run(time::TimeArgs { file, start, calendar, calendars, format }, lang)
         }
