@@ -37,6 +37,14 @@ impl Caller {
     }
 }
 
+/// The facts of a case fixed when it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseIdentity {
+    pub sop: String,
+    pub version: u32,
+    pub applicant: String,
+}
+
 /// What completing a task says.
 #[derive(Clone, Debug, Default)]
 pub struct Completion {
@@ -220,6 +228,25 @@ impl Engine {
     /// The state a command starts from: the cached fold when there is one (no read from the
     /// store), otherwise the store's. A stale cache is caught by the conditional append, and
     /// the command is then tried once more on a fresh read.
+    /// What never changes about a case: its SOP, the version it runs on, and its applicant.
+    /// From the cached fold when there is one, so asking costs no store read.
+    pub async fn identity(&self, case: CaseId) -> Result<CaseIdentity, RuntimeError> {
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(&case).map(|s| CaseIdentity {
+                sop: s.sop.clone(),
+                version: s.version,
+                applicant: s.applicant.clone(),
+            })
+        });
+        match cached {
+            Some(identity) => Ok(identity),
+            None => {
+                let s = self.load(case).await?;
+                Ok(CaseIdentity { sop: s.sop, version: s.version, applicant: s.applicant })
+            }
+        }
+    }
+
     async fn read(&self, case: CaseId, fresh: bool) -> Result<CaseState, RuntimeError> {
         if !fresh {
             // Taken out, not copied: the append puts the updated state back. A command that

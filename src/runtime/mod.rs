@@ -15,7 +15,7 @@ pub mod view;
 
 pub use case::{CaseState, CaseStatus, Task, TaskStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Attachment, Caller, Completion, DeployResult, Engine};
+pub use engine::{Attachment, Caller, CaseIdentity, Completion, DeployResult, Engine};
 pub use error::RuntimeError;
 pub use event::{CaseId, Event, Fields, Recorded, TaskNo};
 pub use store::{MemoryStore, SqliteStore, Store};

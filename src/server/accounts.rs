@@ -142,8 +142,19 @@ pub struct Accounts {
 }
 
 enum AuditSink {
-    Writer(Mutex<mpsc::Sender<AuditEntry>>),
+    /// A writer thread on the audit file (its own file: a second writer on the events'
+    /// file would make the event store's commits wait for the audit log's).
+    Writer {
+        sender: Mutex<mpsc::Sender<AuditEntry>>,
+        path: std::path::PathBuf,
+    },
     Inline,
+}
+
+/// The audit log beside the database: `alur.db` keeps it in `alur-audit.db`.
+pub fn audit_path(db: &Path) -> std::path::PathBuf {
+    let stem = db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "alur".into());
+    db.with_file_name(format!("{stem}-audit.db"))
 }
 
 const SCHEMA: &str = "
@@ -187,13 +198,13 @@ impl Accounts {
         let audit = match path {
             // A file: a writer thread with its own connection writes entries in batches.
             Some(path) => {
-                let writer = open_connection(Some(path))?;
+                let writer = open_connection(Some(&audit_path(path)))?;
                 let (sender, receiver) = mpsc::channel::<AuditEntry>();
                 std::thread::Builder::new()
                     .name("alur-audit".into())
                     .spawn(move || audit_writer(writer, receiver))
                     .map_err(backend)?;
-                AuditSink::Writer(Mutex::new(sender))
+                AuditSink::Writer { sender: Mutex::new(sender), path: audit_path(path) }
             }
             // In memory (tests): a second in-memory connection would be another database.
             None => AuditSink::Inline,
@@ -380,7 +391,7 @@ impl Accounts {
             status,
         };
         match &self.audit {
-            AuditSink::Writer(sender) => {
+            AuditSink::Writer { sender, .. } => {
                 if let Ok(sender) = sender.lock() {
                     let _ = sender.send(entry);
                 }
@@ -397,7 +408,18 @@ impl Accounts {
 
     /// The latest audit entries, newest first.
     pub fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, AccountError> {
-        let conn = self.conn()?;
+        let own;
+        let shared;
+        let conn: &Connection = match &self.audit {
+            AuditSink::Writer { path, .. } => {
+                own = open_connection(Some(path))?;
+                &own
+            }
+            AuditSink::Inline => {
+                shared = self.conn()?;
+                &shared
+            }
+        };
         let mut statement = conn
             .prepare("SELECT at, user, action, target, status FROM audit ORDER BY id DESC LIMIT ?1")
             .map_err(backend)?;
@@ -435,9 +457,8 @@ fn write_audit(conn: &mut Connection, entries: &[AuditEntry]) -> Result<(), Acco
 
 /// Writes audit entries in batches until every sender is gone.
 fn audit_writer(mut conn: Connection, receiver: mpsc::Receiver<AuditEntry>) {
-    // The audit log shares the database file with the events: commit it without an fsync of
-    // its own (WAL makes it durable with the next checkpoint or event commit) and in batches,
-    // so it takes the write lock rarely and briefly.
+    // Batches, and no fsync per batch (WAL with synchronous=NORMAL is durable at the next
+    // checkpoint): the durable record of case commands is the event log itself.
     let _ = conn.execute_batch("PRAGMA synchronous=NORMAL;");
     while let Ok(first) = receiver.recv() {
         std::thread::sleep(std::time::Duration::from_millis(20));

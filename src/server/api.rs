@@ -474,6 +474,24 @@ pub fn caller_for(user: &User, state: &CaseState, d: &Deployed) -> Caller {
     Caller { user: user.name.clone(), roles }
 }
 
+/// The actor roles a user works a case as, for a command on it; the case must be visible to
+/// them (404 otherwise). Reads no events: who may act depends only on the case's identity.
+pub async fn caller_on(state: &State, user: &User, case: CaseId, lang: Lang) -> Result<Caller, Problem> {
+    let identity = state.engine.identity(case).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let d = state.engine.deployment(&identity.sop, Some(identity.version)).map_err(|e| Problem::runtime(&e, lang))?;
+    let own = user.is_applicant() && identity.applicant == user.name;
+    let actors = user.actors();
+    let staff_of_sop = d.sop.actors.iter().any(|a| actors.contains(&a.id.name));
+    if !(user.is_analyst() || own || staff_of_sop) {
+        return Err(Problem::runtime(&RuntimeError::UnknownCase(case), lang));
+    }
+    let mut roles = actors;
+    if own {
+        roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
+    }
+    Ok(Caller { user: user.name.clone(), roles })
+}
+
 /// Loads a case the user may see (404 otherwise: not even its existence is told).
 pub async fn visible_case(
     state: &State,
@@ -1286,8 +1304,7 @@ async fn task_command(
     run: impl AsyncFnOnce(CaseId, Caller) -> Result<(), RuntimeError>,
 ) -> Result<StatusCode, Problem> {
     let case = parse_case(case, auth.lang)?;
-    let (loaded, d) = visible_case(state, &auth.user, case, auth.lang).await?;
-    let caller = caller_for(&auth.user, &loaded, &d);
+    let caller = caller_on(state, &auth.user, case, auth.lang).await?;
     let _ = action;
     run(case, caller).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
@@ -1351,8 +1368,9 @@ pub async fn complete(
     lang: Lang,
 ) -> Result<(), Problem> {
     let case = parse_case(case, lang)?;
-    let (loaded, d) = visible_case(state, user, case, lang).await?;
-    let caller = caller_for(user, &loaded, &d);
+    let caller = caller_on(state, user, case, lang).await?;
+    let identity = state.engine.identity(case).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let d = state.engine.deployment(&identity.sop, Some(identity.version)).map_err(|e| Problem::runtime(&e, lang))?;
     let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
     let note = request.note.filter(|n| !n.trim().is_empty());
     let outcome = request.outcome.filter(|o| !o.trim().is_empty());

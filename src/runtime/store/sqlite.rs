@@ -299,9 +299,18 @@ impl SqliteStore {
         let counters = stats.clone();
         let feed = broadcast::channel(CHANGE_FEED_CAPACITY).0;
         let announce = feed.clone();
+        // Checkpoints run on their own thread and connection: done by the writer (SQLite's
+        // default), each one stalls every waiting command for the length of a database fsync.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend("configuring checkpoints"))?;
+        let (committed, commits) = mpsc::channel::<()>();
+        let checkpoint_conn = connect(&path)?;
+        std::thread::Builder::new()
+            .name("alur-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, commits))
+            .map_err(backend("starting the checkpoint thread"))?;
         std::thread::Builder::new()
             .name("alur-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, &counters, &announce))
+            .spawn(move || writer_loop(conn, receiver, &counters, &announce, &committed))
             .map_err(backend("starting the writer thread"))?;
         Ok(SqliteStore {
             writer: sender,
@@ -359,6 +368,7 @@ fn writer_loop(
     requests: mpsc::Receiver<Request>,
     stats: &Counters,
     feed: &broadcast::Sender<Change>,
+    committed: &mpsc::Sender<()>,
 ) {
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
@@ -371,6 +381,39 @@ fn writer_loop(
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
         run_batch(&mut conn, batch, feed);
+        let _ = committed.send(());
+    }
+}
+
+/// How often the WAL is copied back into the database while commits keep coming.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copies the WAL into the database file in the background (PASSIVE: it never blocks the
+/// writer or readers), at most every [`CHECKPOINT_EVERY`], and once more when the store closes.
+fn checkpoint_loop(conn: Connection, commits: mpsc::Receiver<()>) {
+    let checkpoint = || {
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            eprintln!("alur: sqlite checkpoint: {error}");
+        }
+    };
+    let mut last = std::time::Instant::now();
+    let mut pending = false;
+    loop {
+        match commits.recv_timeout(CHECKPOINT_EVERY) {
+            Ok(()) => pending = true,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if pending {
+                    checkpoint();
+                }
+                return;
+            }
+        }
+        if pending && last.elapsed() >= CHECKPOINT_EVERY {
+            checkpoint();
+            pending = false;
+            last = std::time::Instant::now();
+        }
     }
 }
 
@@ -403,10 +446,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
 fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
     // IMMEDIATE takes the write lock now, so another process writing the same file makes us
     // wait (busy timeout) here rather than fail at commit.
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
-        conn.execute_batch("SAVEPOINT request").map_err(backend("starting a savepoint"))?;
+        exec_cached(conn, "SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
             Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows)
                 .map(|()| Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })),
@@ -425,14 +468,20 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Do
             }
         };
         if result.is_err() {
-            conn.execute_batch("ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
+            exec_cached(conn, "ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
         }
-        conn.execute_batch("RELEASE request").map_err(backend("releasing a savepoint"))?;
+        exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
     // The one fsync of the batch (synchronous=FULL).
-    conn.execute_batch("COMMIT").map_err(backend("committing"))?;
+    exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
     Ok(results)
+}
+
+/// Runs a statement without parameters through the statement cache (transaction control runs
+/// several times per batch; parsing it each time showed in profiles).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute([])
 }
 
 /// True when the deployment is new.
