@@ -117,7 +117,7 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// The database file.
+        /// The database: an SQLite file, or a postgres:// URL (several nodes may serve one).
         #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
         db: PathBuf,
         #[arg(long, default_value = "sop")]

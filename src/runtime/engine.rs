@@ -105,6 +105,26 @@ impl Engine {
         &self.store
     }
 
+    /// Loads the deployments the store holds that this engine does not have yet (made by
+    /// another engine process on the same store: a node hears of them on the change feed).
+    /// Returns the (SOP, version) pairs loaded.
+    pub async fn refresh_deployments(&self) -> Result<Vec<(String, u32)>, RuntimeError> {
+        let mut loaded = Vec::new();
+        for deployment in self.store.deployments().await.map_err(store_error)? {
+            let known = self
+                .deployed
+                .read()
+                .map(|m| m.get(&deployment.sop).is_some_and(|v| v.contains_key(&deployment.version)))
+                .unwrap_or(false);
+            if !known {
+                let d = deploy::load(&deployment)?;
+                loaded.push((deployment.sop.clone(), deployment.version));
+                self.insert(d);
+            }
+        }
+        Ok(loaded)
+    }
+
     /// The same engine claiming deadlines as `node` (default: host name, process id and a
     /// random part, so every process is a node of its own).
     pub fn with_node(mut self, node: impl Into<String>) -> Engine {
@@ -188,22 +208,46 @@ impl Engine {
         calendars: Vec<(String, String)>,
     ) -> Result<DeployResult, RuntimeError> {
         let sha256 = deploy::fingerprint(&sources, &calendars);
-        let latest = self.deployment(sop_id, None).ok();
-        if let Some(latest) = &latest {
-            if latest.deployment.sha256 == sha256 {
-                return Ok(DeployResult { sop: sop_id.to_string(), version: latest.deployment.version, new: false });
+        // Another engine on the same store may deploy the same SOP at the same time: the store
+        // keeps the first save of a version and ignores the others. So after saving, the
+        // version is read back; if another engine's text took it, ours goes to the next one
+        // (or is that version, when the texts are the same).
+        for _ in 0..8 {
+            let latest = self.deployment(sop_id, None).ok();
+            if let Some(latest) = &latest {
+                if latest.deployment.sha256 == sha256 {
+                    return Ok(DeployResult {
+                        sop: sop_id.to_string(),
+                        version: latest.deployment.version,
+                        new: false,
+                    });
+                }
+            }
+            let version = latest.map(|l| l.deployment.version + 1).unwrap_or(1);
+            let deployment = Deployment {
+                sop: sop_id.to_string(),
+                version,
+                sha256: sha256.clone(),
+                sources: sources.clone(),
+                calendars: calendars.clone(),
+                deployed_at: self.clock.now(),
+            };
+            let loaded = deploy::load(&deployment)?;
+            if loaded.sop.id.name != sop_id {
+                return Err(RuntimeError::InvalidSop(format!(
+                    "the file defines `{}`, not `{sop_id}`",
+                    loaded.sop.id.name
+                )));
+            }
+            self.store.save_deployment(&deployment).await.map_err(store_error)?;
+            self.refresh_deployments().await?;
+            let saved = self.deployment(sop_id, Some(version))?;
+            if saved.deployment.sha256 == sha256 {
+                let new = saved.deployment.deployed_at == deployment.deployed_at;
+                return Ok(DeployResult { sop: sop_id.to_string(), version, new });
             }
         }
-        let version = latest.map(|l| l.deployment.version + 1).unwrap_or(1);
-        let deployment =
-            Deployment { sop: sop_id.to_string(), version, sha256, sources, calendars, deployed_at: self.clock.now() };
-        let loaded = deploy::load(&deployment)?;
-        if loaded.sop.id.name != sop_id {
-            return Err(RuntimeError::InvalidSop(format!("the file defines `{}`, not `{sop_id}`", loaded.sop.id.name)));
-        }
-        self.store.save_deployment(&deployment).await.map_err(store_error)?;
-        self.insert(loaded);
-        Ok(DeployResult { sop: sop_id.to_string(), version, new: true })
+        Err(RuntimeError::Store(format!("deploying {sop_id}: other nodes kept deploying other texts; try again")))
     }
 
     /// Reads a case: the cached fold brought up to date with the events appended since.

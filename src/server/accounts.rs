@@ -1,10 +1,19 @@
-//! Users, their roles, sign-in tokens and the audit log, kept in SQLite beside the events.
+//! Users, their roles, sign-in tokens and the audit log, kept beside the events: in the
+//! SQLite file, or in PostgreSQL (`postgres`) where several `alur serve` nodes share them.
 //!
 //! Passwords are hashed with argon2. A sign-in gives a random token; only its SHA-256 is
 //! stored, and valid tokens are cached in memory so checking one costs a hash lookup, not a
-//! database read. Audit entries go through a writer thread in batches, so a case command
-//! waits for its own event (the durable record of who did what to a case) and not for its
-//! audit line as well.
+//! database read (a token from another node, or from before a restart, is looked up in the
+//! database once). Audit entries go through a writer in batches, so a case command waits for
+//! its own event (the durable record of who did what to a case) and not for its audit line
+//! as well.
+//!
+//! The methods are synchronous (as the SQLite backend is). The PostgreSQL backend runs its
+//! queries on the server's runtime with `tokio::task::block_in_place`, which hands the
+//! worker's other tasks to another worker while the query runs: it needs the multi-thread
+//! runtime `alur serve` runs on, and says so (an error, not a panic) on any other.
+
+mod postgres;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -130,15 +139,26 @@ fn backend(e: impl std::fmt::Display) -> AccountError {
 /// How long a sign-in lasts.
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 
+/// With several nodes, how long a cached token is trusted before it is checked against the
+/// database again: a sign-out, a changed password or roles, or a deleted user on one node
+/// take effect on the others within this bound. (One node alone forgets at once.)
+pub const SHARED_TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Cached {
     user: Arc<User>,
     expires: DateTime<Utc>,
+    /// When the database last confirmed the token.
+    checked: std::time::Instant,
 }
 
 pub struct Accounts {
-    db: Mutex<Connection>,
+    backend: Backend,
     tokens: RwLock<HashMap<[u8; 32], Cached>>,
-    audit: AuditSink,
+}
+
+enum Backend {
+    Sqlite { db: Mutex<Connection>, audit: AuditSink },
+    Postgres(postgres::PgAccounts),
 }
 
 enum AuditSink {
@@ -209,14 +229,37 @@ impl Accounts {
             // In memory (tests): a second in-memory connection would be another database.
             None => AuditSink::Inline,
         };
-        Ok(Accounts { db: Mutex::new(conn), tokens: RwLock::new(HashMap::new()), audit })
+        Ok(Accounts { backend: Backend::Sqlite { db: Mutex::new(conn), audit }, tokens: RwLock::new(HashMap::new()) })
+    }
+
+    /// Accounts in PostgreSQL, on the event store's pool (`PostgresStore::pool`): the tables
+    /// are created or brought up to date in the store's schema.
+    pub async fn open_postgres(pool: deadpool_postgres::Pool) -> Result<Accounts, AccountError> {
+        let backend = Backend::Postgres(postgres::PgAccounts::open(pool).await?);
+        Ok(Accounts { backend, tokens: RwLock::new(HashMap::new()) })
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, AccountError> {
-        self.db.lock().map_err(|_| AccountError::Backend("account database lock poisoned".into()))
+        match &self.backend {
+            Backend::Sqlite { db, .. } => {
+                db.lock().map_err(|_| AccountError::Backend("account database lock poisoned".into()))
+            }
+            Backend::Postgres(_) => Err(AccountError::Backend("no SQLite account database".into())),
+        }
+    }
+
+    /// The PostgreSQL backend, if that is the one.
+    fn pg(&self) -> Option<&postgres::PgAccounts> {
+        match &self.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite { .. } => None,
+        }
     }
 
     pub fn user_count(&self) -> Result<usize, AccountError> {
+        if let Some(pg) = self.pg() {
+            return block(pg, pg.user_count())?;
+        }
         let conn = self.conn()?;
         conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(backend)
     }
@@ -228,6 +271,12 @@ impl Accounts {
         }
         let hash = hash_password(password)?;
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
+        if let Some(pg) = self.pg() {
+            if !block(pg, pg.insert_user(&user.name, &user.display, &roles, &hash))?? {
+                return Err(AccountError::Exists(user.name.clone()));
+            }
+            return Ok(());
+        }
         let conn = self.conn()?;
         let inserted = conn
             .execute(
@@ -244,6 +293,14 @@ impl Accounts {
     /// Changes a user's display name, roles and (when given) password. Their sign-ins end.
     pub fn update_user(&self, user: &User, password: Option<&str>) -> Result<(), AccountError> {
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
+        if let Some(pg) = self.pg() {
+            let hash = password.map(hash_password).transpose()?;
+            if !block(pg, pg.update_user(&user.name, &user.display, &roles, hash.as_deref()))?? {
+                return Err(AccountError::Unknown(user.name.clone()));
+            }
+            self.forget_user(&user.name);
+            return Ok(());
+        }
         let conn = self.conn()?;
         let changed = conn
             .execute(
@@ -266,6 +323,13 @@ impl Accounts {
     }
 
     pub fn delete_user(&self, name: &str) -> Result<(), AccountError> {
+        if let Some(pg) = self.pg() {
+            if !block(pg, pg.delete_user(name))?? {
+                return Err(AccountError::Unknown(name.to_string()));
+            }
+            self.forget_user(name);
+            return Ok(());
+        }
         let conn = self.conn()?;
         let deleted = conn.execute("DELETE FROM users WHERE name = ?1", params![name]).map_err(backend)?;
         if deleted == 0 {
@@ -284,6 +348,9 @@ impl Accounts {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>, AccountError> {
+        if let Some(pg) = self.pg() {
+            return block(pg, pg.user(name))??.map(user_from).transpose();
+        }
         let conn = self.conn()?;
         conn.query_row("SELECT name, display, roles FROM users WHERE name = ?1", params![name], row_user)
             .optional()
@@ -292,6 +359,9 @@ impl Accounts {
     }
 
     pub fn users(&self) -> Result<Vec<User>, AccountError> {
+        if let Some(pg) = self.pg() {
+            return block(pg, pg.users())??.into_iter().map(user_from).collect();
+        }
         let conn = self.conn()?;
         let mut statement = conn.prepare("SELECT name, display, roles FROM users ORDER BY name").map_err(backend)?;
         let rows = statement.query_map([], row_user).map_err(backend)?;
@@ -301,7 +371,9 @@ impl Accounts {
     /// Checks a password and gives a new token, or `None` when the name or password is wrong
     /// (which of the two is not said).
     pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<(String, DateTime<Utc>)>, AccountError> {
-        let found: Option<(String, String, String, String)> = {
+        let found: Option<(String, String, String, String)> = if let Some(pg) = self.pg() {
+            block(pg, pg.user_with_password(name))??.map(|((name, display, roles), hash)| (name, display, roles, hash))
+        } else {
             let conn = self.conn()?;
             conn.query_row("SELECT name, display, roles, password FROM users WHERE name = ?1", params![name], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -324,7 +396,9 @@ impl Accounts {
         let token = format!("alur_{}", hex(&raw));
         let key = token_key(&token);
         let expires = Utc::now() + TOKEN_LIFETIME;
-        {
+        if let Some(pg) = self.pg() {
+            block(pg, pg.insert_token(&key, &user.name, expires))??;
+        } else {
             let conn = self.conn()?;
             conn.execute(
                 "INSERT INTO tokens (hash, user, expires_at) VALUES (?1, ?2, ?3)",
@@ -335,7 +409,7 @@ impl Accounts {
                 .map_err(backend)?;
         }
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.insert(key, Cached { user, expires });
+            tokens.insert(key, Cached { user, expires, checked: std::time::Instant::now() });
         }
         Ok(Some((token, expires)))
     }
@@ -344,10 +418,28 @@ impl Accounts {
     pub fn authenticate(&self, token: &str) -> Result<Option<Arc<User>>, AccountError> {
         let key = token_key(token);
         let now = Utc::now();
+        let shared = self.pg().is_some();
         if let Ok(tokens) = self.tokens.read() {
             if let Some(cached) = tokens.get(&key) {
-                return Ok((cached.expires > now).then(|| cached.user.clone()));
+                if !shared || cached.checked.elapsed() < SHARED_TOKEN_RECHECK {
+                    return Ok((cached.expires > now).then(|| cached.user.clone()));
+                }
             }
+        }
+        if let Some(pg) = self.pg() {
+            // Not cached (issued by another node, or before a restart), or due for a check.
+            let found = block(pg, pg.token(&key))??;
+            let Some((row, expires)) = found.filter(|(_, expires)| *expires > now) else {
+                if let Ok(mut tokens) = self.tokens.write() {
+                    tokens.remove(&key);
+                }
+                return Ok(None);
+            };
+            let user = Arc::new(user_from(row)?);
+            if let Ok(mut tokens) = self.tokens.write() {
+                tokens.insert(key, Cached { user: user.clone(), expires, checked: std::time::Instant::now() });
+            }
+            return Ok(Some(user));
         }
         // Not cached: issued before a restart (or by another process).
         let found: Option<(String, String)> = {
@@ -366,7 +458,7 @@ impl Accounts {
         let Some(user) = self.user(&name)? else { return Ok(None) };
         let user = Arc::new(user);
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.insert(key, Cached { user: user.clone(), expires });
+            tokens.insert(key, Cached { user: user.clone(), expires, checked: std::time::Instant::now() });
         }
         Ok(Some(user))
     }
@@ -375,6 +467,9 @@ impl Accounts {
         let key = token_key(token);
         if let Ok(mut tokens) = self.tokens.write() {
             tokens.remove(&key);
+        }
+        if let Some(pg) = self.pg() {
+            return block(pg, pg.delete_token(&key))?;
         }
         let conn = self.conn()?;
         conn.execute("DELETE FROM tokens WHERE hash = ?1", params![&key[..]]).map_err(backend)?;
@@ -390,7 +485,11 @@ impl Accounts {
             target: target.to_string(),
             status,
         };
-        match &self.audit {
+        let audit = match &self.backend {
+            Backend::Postgres(pg) => return pg.audit(entry),
+            Backend::Sqlite { audit, .. } => audit,
+        };
+        match audit {
             AuditSink::Writer { sender, .. } => {
                 if let Ok(sender) = sender.lock() {
                     let _ = sender.send(entry);
@@ -408,9 +507,13 @@ impl Accounts {
 
     /// The latest audit entries, newest first.
     pub fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, AccountError> {
+        let audit = match &self.backend {
+            Backend::Postgres(pg) => return block(pg, pg.audit_entries(limit))?,
+            Backend::Sqlite { audit, .. } => audit,
+        };
         let own;
         let shared;
-        let conn: &Connection = match &self.audit {
+        let conn: &Connection = match audit {
             AuditSink::Writer { path, .. } => {
                 own = open_connection(Some(path))?;
                 &own
@@ -475,6 +578,26 @@ fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User, AccountError
     let display: String = r.get(1)?;
     let roles: String = r.get(2)?;
     Ok(serde_json::from_str(&roles).map(|roles| User { name, display, roles }).map_err(backend))
+}
+
+fn user_from((name, display, roles): postgres::UserRow) -> Result<User, AccountError> {
+    serde_json::from_str(&roles).map(|roles| User { name, display, roles }).map_err(backend)
+}
+
+/// Runs a query of the PostgreSQL backend to its end from synchronous code: on a worker of
+/// the multi-thread runtime, in `block_in_place` (the worker's other tasks move elsewhere
+/// meanwhile); outside any runtime, on the runtime the accounts were opened on (whose tasks
+/// drive the pool's connections). The current-thread runtime cannot do either without
+/// stalling, so there it is an error.
+fn block<F: std::future::Future>(pg: &postgres::PgAccounts, query: F) -> Result<F::Output, AccountError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::CurrentThread => {
+            Err(AccountError::Backend("the PostgreSQL account store needs the multi-thread tokio runtime".into()))
+        }
+        Ok(handle) => Ok(tokio::task::block_in_place(|| handle.block_on(query))),
+        Err(_) => Ok(pg.runtime().block_on(query)),
+    }
 }
 
 fn validate_name(name: &str) -> Result<(), AccountError> {

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::Lang;
-use crate::runtime::{Clock, Engine, SqliteStore, SystemClock};
+use crate::runtime::store::{Change, PostgresStore};
+use crate::runtime::{Clock, Engine, SqliteStore, Store, SystemClock};
 use accounts::{Accounts, Role, User};
 use catalog::Catalog;
 
@@ -39,6 +40,7 @@ pub fn router(state: State) -> Router {
 
 pub struct ServeOptions {
     pub addr: SocketAddr,
+    /// The database: an SQLite file, or a `postgres://` URL (several nodes may serve one).
     pub db: PathBuf,
     pub sop_dir: PathBuf,
     pub demo: bool,
@@ -51,11 +53,13 @@ pub struct ServeOptions {
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
-    let store = SqliteStore::open(&options.db).map_err(|e| format!("{}: {e}", options.db.display()))?;
+    let (store, accounts) = open_database(&options.db).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Arc::new(Engine::new(Arc::new(store), clock.clone()).await.map_err(|e| e.to_string())?);
+    let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
+    // Listening before deploying, so a version another node deploys meanwhile is not missed.
+    let deployments = tokio::spawn(follow_deployments(engine.clone()));
     engine.recover().await.map_err(|e| e.to_string())?;
-    let accounts = Arc::new(Accounts::open(Some(&options.db)).map_err(|e| e.to_string())?);
+    let accounts = Arc::new(accounts);
     let catalog = Catalog::new(&options.sop_dir);
     let state = Arc::new(AppState {
         engine: engine.clone(),
@@ -71,16 +75,20 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         let password = std::env::var("ALUR_ADMIN_PASSWORD").unwrap_or_else(|_| accounts::random_password());
         let admin =
             User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
-        accounts.create_user(&admin, &password).map_err(|e| e.to_string())?;
-        println!(
-            "{}",
-            say(
-                &format!(
-                    "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}` (gantilah segera)."
-                ),
-                &format!("First admin created: sign in as `admin` with password `{password}` (change it soon)."),
-            )
-        );
+        match accounts.create_user(&admin, &password) {
+            Ok(()) => println!(
+                "{}",
+                say(
+                    &format!(
+                        "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}` (gantilah segera)."
+                    ),
+                    &format!("First admin created: sign in as `admin` with password `{password}` (change it soon)."),
+                )
+            ),
+            // Another node starting at the same time made it.
+            Err(accounts::AccountError::Exists(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
     }
     if options.demo {
         for line in seed_demo_users(&state)? {
@@ -108,7 +116,59 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let _ = stop_timers.send(true);
     let _ = timers.await;
+    deployments.abort();
     Ok(())
+}
+
+/// Whether a `--db` value names a PostgreSQL database rather than an SQLite file.
+pub fn is_postgres(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// The event store and the accounts of a `--db` value: both in the SQLite file, or both in
+/// the PostgreSQL database (and schema), where every node sees the same users and sign-ins.
+async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> {
+    let spec = db.to_string_lossy();
+    if is_postgres(&spec) {
+        // The URL may hold a password: errors name the database without it.
+        let store = PostgresStore::open(&spec).await.map_err(|e| e.to_string())?;
+        let accounts = Accounts::open_postgres(store.pool().clone()).await.map_err(|e| e.to_string())?;
+        Ok((Arc::new(store), accounts))
+    } else {
+        let path = db.to_path_buf();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", db.display()))?;
+        let accounts = Accounts::open(Some(db)).map_err(|e| e.to_string())?;
+        Ok((Arc::new(store), accounts))
+    }
+}
+
+/// Loads the SOP versions other nodes deploy: on `Change::Deployed` from the store's change
+/// feed, and on `Resync` or a lagging feed (changes may have been missed). A store without a
+/// feed (SQLite: one node) ends this at once.
+async fn follow_deployments(engine: Arc<Engine>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut changes = engine.store().changes();
+    loop {
+        let refresh = match changes.recv().await {
+            Ok(Change::Deployed { sop, version }) => engine.deployment(&sop, Some(version)).is_err(),
+            Ok(Change::Resync) | Err(RecvError::Lagged(_)) => true,
+            Ok(Change::Appended { .. }) => false,
+            Err(RecvError::Closed) => return,
+        };
+        if refresh {
+            match engine.refresh_deployments().await {
+                Ok(loaded) => {
+                    for (sop, version) in loaded {
+                        println!("SOP {sop} v{version} (deployed by another node)");
+                    }
+                }
+                Err(error) => eprintln!("alur: loading deployments: {error}"),
+            }
+        }
+    }
 }
 
 /// The demo password of every demo user.

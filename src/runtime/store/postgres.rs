@@ -258,6 +258,12 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// The store's connection pool (every connection works in the store's schema): the
+    /// server keeps its accounts in the same database through it.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// The schema this store works in.
     pub fn schema(&self) -> &str {
         &self.schema
