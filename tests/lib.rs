@@ -14,6 +14,7 @@ mod e2e_browser;
 mod holidays_crosscheck;
 mod import;
 mod language;
+mod multinode;
 mod properties;
 mod render;
 mod runtime;
