@@ -15,6 +15,10 @@ use super::RuntimeError;
 /// deadline that falls earlier; the change feed wakes it sooner when the store has one).
 const POLL: chrono::Duration = chrono::Duration::seconds(30);
 
+/// How long the service lets changes gather after a change woke it, before it looks at the
+/// timer index again (a deadline is due minutes after it is set, so this costs no precision).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How long a node holds a deadline it claimed before another node may take it over. Firing
 /// one takes milliseconds; the lease only matters when a node dies or hangs mid-way.
 pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
@@ -60,7 +64,13 @@ pub async fn run(
             _ = stop.changed() => {}
             // A change on any node may have added an earlier deadline: look again.
             Ok(_) = changes.recv() => {
-                // A burst of changes is one look.
+                // A burst of changes is one look, at most every `SETTLE`: on a busy store every
+                // node hears every append of every node, and would otherwise query the timer
+                // index after each of them.
+                tokio::select! {
+                    _ = tokio::time::sleep(SETTLE) => {}
+                    _ = stop.changed() => {}
+                }
                 while changes.try_recv().is_ok() {}
             }
         }
