@@ -629,3 +629,45 @@ fn check_history(case: CaseId, events: &[Recorded], now: chrono::DateTime<chrono
         assert_eq!(state.status, CaseStatus::Ended, "case {case}: both tasks done, the case ended");
     }
 }
+
+/// Two engines on one store (two nodes) deploy at the same time without hearing of each other:
+/// the same text is one version; a different text that lost the race for a version number
+/// becomes the next version, and each engine loads the other's with `refresh_deployments`.
+#[tokio::test]
+async fn racing_deployments_of_one_sop_keep_one_text_per_version() {
+    use alur::runtime::{Engine, ManualClock, MemoryStore};
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let a = Engine::new(store.clone(), clock.clone()).await.unwrap();
+    let b = Engine::new(store.clone(), clock.clone()).await.unwrap();
+    let calendars = vec![("selalu.sop".to_string(), CALENDAR.to_string())];
+    let text = |s: &str| vec![("uji.sop".to_string(), s.to_string())];
+
+    let first = a.deploy_sources("uji_node", text(SOP), calendars.clone()).await.unwrap();
+    assert_eq!((first.version, first.new), (1, true));
+    // B has not heard of it, and deploys the same text: the same version, not new. (Which
+    // save made a version is told by its instant: the nodes' clocks tell them apart.)
+    clock.advance(chrono::Duration::seconds(1));
+    let same = b.deploy_sources("uji_node", text(SOP), calendars.clone()).await.unwrap();
+    assert_eq!((same.version, same.new), (1, false));
+
+    // A deploys a changed text as v2; B, not knowing, deploys another changed text, also as
+    // v2 at first: the store keeps A's, so B's becomes v3.
+    let changed_a = SOP.replace("Menerima berkas", "Menerima berkas (A)");
+    let changed_b = SOP.replace("Menerima berkas", "Menerima berkas (B)");
+    let v2 = a.deploy_sources("uji_node", text(&changed_a), calendars.clone()).await.unwrap();
+    assert_eq!((v2.version, v2.new), (2, true));
+    clock.advance(chrono::Duration::seconds(1));
+    let v3 = b.deploy_sources("uji_node", text(&changed_b), calendars.clone()).await.unwrap();
+    assert_eq!((v3.version, v3.new), (3, true));
+    let saved: Vec<(u32, String)> =
+        store.deployments().await.unwrap().into_iter().map(|d| (d.version, d.sha256)).collect();
+    assert_eq!(saved.len(), 3, "one row per version: {saved:?}");
+    assert_eq!(b.deployment("uji_node", Some(2)).unwrap().deployment.sha256, saved[1].1, "B holds A's v2");
+
+    // A learns of v3 from the store.
+    assert!(a.deployment("uji_node", Some(3)).is_err());
+    assert_eq!(a.refresh_deployments().await.unwrap(), vec![("uji_node".to_string(), 3)]);
+    assert_eq!(a.deployment("uji_node", None).unwrap().deployment.version, 3);
+    assert!(a.refresh_deployments().await.unwrap().is_empty(), "nothing new the second time");
+}

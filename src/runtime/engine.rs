@@ -243,6 +243,8 @@ impl Engine {
             self.refresh_deployments().await?;
             let saved = self.deployment(sop_id, Some(version))?;
             if saved.deployment.sha256 == sha256 {
+                // Ours, or the same text saved by another engine first (told apart by the
+                // instant of the save).
                 let new = saved.deployment.deployed_at == deployment.deployed_at;
                 return Ok(DeployResult { sop: sop_id.to_string(), version, new });
             }
