@@ -226,8 +226,10 @@ async fn run(a: Args) -> Result<(), Error> {
 
     // One node on its SQLite file.
     let path = a.dir.join("bench-nodes.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    for file in [path.clone(), alur::server::accounts::audit_path(&path)] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
     }
     {
         let store = Arc::new(SqliteStore::open(&path)?);
