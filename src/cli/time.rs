@@ -97,34 +97,7 @@ pub fn run(args: TimeArgs, lang: Lang) -> ExitCode {
     let rows = schedule(sop, &totals.main_path.steps, &calendar, start);
     match args.format {
         OutputFormat::Json => {
-            let zone = calendar.time_zone();
-            let steps: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    let step = &sop.steps[r.step];
-                    serde_json::json!({
-                        "number": step.number,
-                        "id": step.id.name,
-                        "actors": step.actor_ids().collect::<Vec<_>>(),
-                        "duration": r.duration,
-                        "waktu": r.duration.display(lang),
-                        "cumulative": r.cumulative,
-                        "starts": r.starts.with_timezone(&zone).to_rfc3339(),
-                        "due": r.due.with_timezone(&zone).to_rfc3339(),
-                        "uncertain": r.uncertain,
-                    })
-                })
-                .collect();
-            let out = serde_json::json!({
-                "sop": sop.id.name,
-                "calendar": calendar.name(),
-                "time_zone": zone.name(),
-                "start": start.with_timezone(&zone).to_rfc3339(),
-                "steps": steps,
-                "totals": totals,
-                "stated_total": sop.header.stated_total.as_ref().map(|s| serde_json::json!({
-                    "duration": s.duration, "rounded_workdays": s.rounded_workdays })),
-            });
+            let out = crate::time::schedule::timing_json(sop, &calendar, start, lang);
             outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         OutputFormat::Human => print_table(sop, &calendar, start, &rows, &totals, lang),

@@ -287,41 +287,6 @@ pub async fn get_sop(
     Ok(Json(sop_detail(&state, &d, start, auth.lang)))
 }
 
-pub fn timing_json(d: &Deployed, start: DateTime<Utc>, lang: Lang) -> serde_json::Value {
-    let sop = &d.sop;
-    let calendar = &d.calendar;
-    let totals = crate::time::totals(sop, calendar.day_length_minutes());
-    let rows = crate::time::schedule(sop, &totals.main_path.steps, calendar, start);
-    let zone = calendar.time_zone();
-    let steps: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let step = &sop.steps[r.step];
-            serde_json::json!({
-                "number": step.number,
-                "id": step.id.name,
-                "activity": step.activity,
-                "actors": step.actor_ids().collect::<Vec<_>>(),
-                "duration": r.duration,
-                "waktu": r.duration.display(lang),
-                "cumulative": r.cumulative,
-                "starts": r.starts.with_timezone(&zone).to_rfc3339(),
-                "due": r.due.with_timezone(&zone).to_rfc3339(),
-                "uncertain": r.uncertain,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "calendar": calendar.name(),
-        "time_zone": zone.name(),
-        "start": start.with_timezone(&zone).to_rfc3339(),
-        "steps": steps,
-        "totals": totals,
-        "stated_total": sop.header.stated_total.as_ref().map(|s| serde_json::json!({
-            "duration": s.duration, "rounded_workdays": s.rounded_workdays, "text": s.duration.display(lang) })),
-    })
-}
-
 pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang) -> SopDetail {
     let versions = state
         .engine
@@ -334,7 +299,7 @@ pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang)
         summary: sop_summary(d),
         calendar: d.calendar.name().to_string(),
         model: serde_json::to_value(&d.sop).unwrap_or_default(),
-        timing: timing_json(d, start, lang),
+        timing: crate::time::schedule::timing_json(&d.sop, &d.calendar, start, lang),
         diagnostics: state.catalog.report_for(&d.deployment.sop),
         versions,
     }
@@ -1300,12 +1265,10 @@ async fn task_command(
     state: &State,
     auth: &Auth,
     case: &str,
-    action: &str,
     run: impl AsyncFnOnce(CaseId, Caller) -> Result<(), RuntimeError>,
 ) -> Result<StatusCode, Problem> {
     let case = parse_case(case, auth.lang)?;
     let caller = caller_on(state, &auth.user, case, auth.lang).await?;
-    let _ = action;
     run(case, caller).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1318,8 +1281,7 @@ pub async fn claim_task(
     Path((case, task)): Path<(String, TaskNo)>,
 ) -> Response {
     let engine = state.engine.clone();
-    let result =
-        task_command(&state, &auth, &case, "claim", async |c, caller| engine.claim(c, task, &caller).await).await;
+    let result = task_command(&state, &auth, &case, async |c, caller| engine.claim(c, task, &caller).await).await;
     audited(&state, &auth, "claim", &format!("{case}/{task}"), result)
 }
 
@@ -1331,8 +1293,7 @@ pub async fn release_task(
     Path((case, task)): Path<(String, TaskNo)>,
 ) -> Response {
     let engine = state.engine.clone();
-    let result =
-        task_command(&state, &auth, &case, "release", async |c, caller| engine.release(c, task, &caller).await).await;
+    let result = task_command(&state, &auth, &case, async |c, caller| engine.release(c, task, &caller).await).await;
     audited(&state, &auth, "release", &format!("{case}/{task}"), result)
 }
 

@@ -50,3 +50,44 @@ pub fn schedule(sop: &Sop, path: &[usize], calendar: &Calendar, start: DateTime<
     }
     out
 }
+
+/// The timing table as JSON (`alur time --format json`, the server's SOP page): each step of
+/// the main path with its due instant from `start` on `calendar`, and the totals.
+pub fn timing_json(
+    sop: &crate::model::Sop,
+    calendar: &Calendar,
+    start: DateTime<Utc>,
+    lang: crate::diagnostic::Lang,
+) -> serde_json::Value {
+    let totals = super::totals(sop, calendar.day_length_minutes());
+    let rows = schedule(sop, &totals.main_path.steps, calendar, start);
+    let zone = calendar.time_zone();
+    let steps: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let step = &sop.steps[r.step];
+            serde_json::json!({
+                "number": step.number,
+                "id": step.id.name,
+                "activity": step.activity,
+                "actors": step.actor_ids().collect::<Vec<_>>(),
+                "duration": r.duration,
+                "waktu": r.duration.display(lang),
+                "cumulative": r.cumulative,
+                "starts": r.starts.with_timezone(&zone).to_rfc3339(),
+                "due": r.due.with_timezone(&zone).to_rfc3339(),
+                "uncertain": r.uncertain,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "sop": sop.id.name,
+        "calendar": calendar.name(),
+        "time_zone": zone.name(),
+        "start": start.with_timezone(&zone).to_rfc3339(),
+        "steps": steps,
+        "totals": totals,
+        "stated_total": sop.header.stated_total.as_ref().map(|s| serde_json::json!({
+            "duration": s.duration, "rounded_workdays": s.rounded_workdays, "text": s.duration.display(lang) })),
+    })
+}
