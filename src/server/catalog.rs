@@ -100,21 +100,7 @@ impl Catalog {
     pub async fn reload(&self, engine: &Engine) -> ReloadReport {
         let files = match sop_files(std::slice::from_ref(&self.sop_dir)) {
             Ok(files) => files,
-            Err(message) => {
-                let report = FileReport {
-                    file: self.sop_dir.display().to_string(),
-                    sop: None,
-                    version: None,
-                    new: false,
-                    errors: 1,
-                    warnings: 0,
-                    diagnostics: serde_json::Value::Array(Vec::new()),
-                    rendered_id: message.clone(),
-                    rendered_en: message.clone(),
-                    refused: Some(message),
-                };
-                return ReloadReport { files: vec![report] };
-            }
+            Err(message) => return ReloadReport { files: vec![refused_report(&self.sop_dir, message)] },
         };
         let calendars_dir = self.sop_dir.join("calendars");
         let mut calendars = Calendars::new(Some(calendars_dir.clone()));
