@@ -205,3 +205,18 @@ fn a_case_is_walked_through_the_lks_sop_from_the_shell() {
     assert_eq!(code, Some(1));
     assert!(err.contains("ended") || err.contains("closed") || err.contains("selesai"), "{err}");
 }
+
+#[test]
+fn serve_refuses_a_missing_sop_folder_and_a_bad_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = alur()
+        .current_dir(dir.path())
+        .args(["serve", "--sop-dir", "tidak-ada", "--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("folder SOP `tidak-ada` tidak ada"), "{err}");
+    let out = alur().current_dir(dir.path()).args(["serve", "--addr", "bukan-alamat"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap refuses the address");
+}

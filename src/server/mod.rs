@@ -53,6 +53,13 @@ pub struct ServeOptions {
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
+    if !options.sop_dir.is_dir() {
+        let dir = options.sop_dir.display();
+        return Err(say(
+            &format!("folder SOP `{dir}` tidak ada; jalankan dari folder proyek atau pakai --sop-dir FOLDER"),
+            &format!("the SOP folder `{dir}` does not exist; run from the project folder or use --sop-dir DIR"),
+        ));
+    }
     let (store, accounts) = open_database(&options.db).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
