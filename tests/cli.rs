@@ -220,3 +220,51 @@ fn serve_refuses_a_missing_sop_folder_and_a_bad_address() {
     let out = alur().current_dir(dir.path()).args(["serve", "--addr", "bukan-alamat"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses the address");
 }
+
+/// A node's own deployments at start are reported once each, as its own (they were once
+/// reported a second time as "deployed by another node", and compiled twice, because the change
+/// feed announced them a moment before the engine held them).
+#[test]
+fn serve_reports_each_of_its_own_deployments_once() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alur"))
+        .current_dir(dir.path())
+        .env("LANG", "id_ID.UTF-8")
+        .env("ALUR_ADMIN_PASSWORD", "rahasia")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lines.iter().any(|l: &String| l.contains("alur berjalan di")) && std::time::Instant::now() < deadline {
+        if let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    }
+    // Time for a late announcement to be (wrongly) reported.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    lines.extend(lines_rx.try_iter());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.iter().any(|l| l.contains("alur berjalan di")), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("node lain") || l.contains("another node")), "{lines:#?}");
+    let lks = lines.iter().filter(|l| l.starts_with("SOP lks_lksa v1")).count();
+    assert_eq!(lks, 1, "{lines:#?}");
+}

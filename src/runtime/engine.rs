@@ -72,6 +72,9 @@ pub struct Engine {
     cache: std::sync::Mutex<HashMap<CaseId, CaseState>>,
     /// The name this engine claims deadlines under (see `fire_due`).
     node: String,
+    /// Versions this engine is saving right now, so a change feed announcing them is known
+    /// for this engine's own doing (see [`Engine::is_deploying`]).
+    saving: std::sync::Mutex<std::collections::HashSet<(String, u32)>>,
 }
 
 /// Cached states beyond this are dropped (the next read folds from the store).
@@ -91,6 +94,7 @@ impl Engine {
             store,
             clock,
             deployed: RwLock::new(HashMap::new()),
+            saving: Default::default(),
             cache: Default::default(),
             node: super::timer::default_node(),
         };
@@ -123,6 +127,12 @@ impl Engine {
             }
         }
         Ok(loaded)
+    }
+
+    /// True while this engine itself is saving `sop` at `version` (the change feed may
+    /// announce the save before the engine holds it).
+    pub fn is_deploying(&self, sop: &str, version: u32) -> bool {
+        self.saving.lock().map(|s| s.contains(&(sop.to_string(), version))).unwrap_or(false)
     }
 
     /// The same engine claiming deadlines as `node` (default: host name, process id and a
@@ -239,8 +249,18 @@ impl Engine {
                     loaded.sop.id.name
                 )));
             }
-            self.store.save_deployment(&deployment).await.map_err(store_error)?;
-            self.refresh_deployments().await?;
+            let key = (sop_id.to_string(), version);
+            if let Ok(mut saving) = self.saving.lock() {
+                saving.insert(key.clone());
+            }
+            let saved = match self.store.save_deployment(&deployment).await.map_err(store_error) {
+                Ok(()) => self.refresh_deployments().await.map(|_| ()),
+                Err(error) => Err(error),
+            };
+            if let Ok(mut saving) = self.saving.lock() {
+                saving.remove(&key);
+            }
+            saved?;
             let saved = self.deployment(sop_id, Some(version))?;
             if saved.deployment.sha256 == sha256 {
                 // Ours, or the same text saved by another engine first (told apart by the

@@ -64,7 +64,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
-    let deployments = tokio::spawn(follow_deployments(engine.clone()));
+    let deployments = tokio::spawn(follow_deployments(engine.clone(), lang));
     engine.recover().await.map_err(|e| e.to_string())?;
     let accounts = Arc::new(accounts);
     let catalog = Catalog::new(&options.sop_dir);
@@ -155,12 +155,16 @@ async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> 
 /// Loads the SOP versions other nodes deploy: on `Change::Deployed` from the store's change
 /// feed, and on `Resync` or a lagging feed (changes may have been missed). A store without a
 /// feed (SQLite: one node) ends this at once.
-async fn follow_deployments(engine: Arc<Engine>) {
+async fn follow_deployments(engine: Arc<Engine>, lang: Lang) {
     use tokio::sync::broadcast::error::RecvError;
     let mut changes = engine.store().changes();
     loop {
         let refresh = match changes.recv().await {
-            Ok(Change::Deployed { sop, version }) => engine.deployment(&sop, Some(version)).is_err(),
+            // This node's own deployment is announced as soon as it is committed, before the
+            // engine holds it: that one is not loaded again.
+            Ok(Change::Deployed { sop, version }) => {
+                !engine.is_deploying(&sop, version) && engine.deployment(&sop, Some(version)).is_err()
+            }
             Ok(Change::Resync) | Err(RecvError::Lagged(_)) => true,
             Ok(Change::Appended { .. }) => false,
             Err(RecvError::Closed) => return,
@@ -169,7 +173,14 @@ async fn follow_deployments(engine: Arc<Engine>) {
             match engine.refresh_deployments().await {
                 Ok(loaded) => {
                     for (sop, version) in loaded {
-                        println!("SOP {sop} v{version} (deployed by another node)");
+                        println!(
+                            "{}",
+                            problem::say(
+                                lang,
+                                &format!("SOP {sop} v{version} (di-deploy node lain)"),
+                                &format!("SOP {sop} v{version} (deployed by another node)"),
+                            )
+                        );
                     }
                 }
                 Err(error) => eprintln!("alur: loading deployments: {error}"),
