@@ -422,7 +422,12 @@ pub async fn reload_sops(axum::extract::State(state): axum::extract::State<State
 /// May this user see this case? Admins and analysts see every case; an applicant their own;
 /// staff the cases of SOPs they hold an actor role in.
 pub fn can_see(user: &User, state: &CaseState, d: &Deployed) -> bool {
-    if user.is_analyst() || (user.is_applicant() && state.applicant == user.name) {
+    may_see(user, &state.applicant, d)
+}
+
+/// Whether `user` may see a case of `applicant` on SOP `d` (the rule of [`can_see`]).
+fn may_see(user: &User, applicant: &str, d: &Deployed) -> bool {
+    if user.is_analyst() || (user.is_applicant() && applicant == user.name) {
         return true;
     }
     let actors = user.actors();
@@ -432,29 +437,32 @@ pub fn can_see(user: &User, state: &CaseState, d: &Deployed) -> bool {
 /// The actor roles a user works a case as: their staff roles, and the SOP's applicant actors
 /// when the case is their own application.
 pub fn caller_for(user: &User, state: &CaseState, d: &Deployed) -> Caller {
+    roles_on(user, &state.applicant, d)
+}
+
+fn roles_on(user: &User, applicant: &str, d: &Deployed) -> Caller {
     let mut roles = user.actors();
-    if user.is_applicant() && state.applicant == user.name {
+    if user.is_applicant() && applicant == user.name {
         roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
     }
     Caller { user: user.name.clone(), roles }
 }
 
-/// The actor roles a user works a case as, for a command on it; the case must be visible to
-/// them (404 otherwise). Reads no events: who may act depends only on the case's identity.
-pub async fn caller_on(state: &State, user: &User, case: CaseId, lang: Lang) -> Result<Caller, Problem> {
+/// The actor roles a user works a case as, for a command on it, and the case's deployment;
+/// the case must be visible to them (404 otherwise). Reads no events: who may act depends
+/// only on the case's identity.
+pub async fn caller_on(
+    state: &State,
+    user: &User,
+    case: CaseId,
+    lang: Lang,
+) -> Result<(Caller, Arc<Deployed>), Problem> {
     let identity = state.engine.identity(case).await.map_err(|e| Problem::runtime(&e, lang))?;
     let d = state.engine.deployment(&identity.sop, Some(identity.version)).map_err(|e| Problem::runtime(&e, lang))?;
-    let own = user.is_applicant() && identity.applicant == user.name;
-    let actors = user.actors();
-    let staff_of_sop = d.sop.actors.iter().any(|a| actors.contains(&a.id.name));
-    if !(user.is_analyst() || own || staff_of_sop) {
+    if !may_see(user, &identity.applicant, &d) {
         return Err(Problem::runtime(&RuntimeError::UnknownCase(case), lang));
     }
-    let mut roles = actors;
-    if own {
-        roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
-    }
-    Ok(Caller { user: user.name.clone(), roles })
+    Ok((roles_on(user, &identity.applicant, &d), d))
 }
 
 /// Loads a case the user may see (404 otherwise: not even its existence is told).
@@ -1268,7 +1276,7 @@ async fn task_command(
     run: impl AsyncFnOnce(CaseId, Caller) -> Result<(), RuntimeError>,
 ) -> Result<StatusCode, Problem> {
     let case = parse_case(case, auth.lang)?;
-    let caller = caller_on(state, &auth.user, case, auth.lang).await?;
+    let (caller, _) = caller_on(state, &auth.user, case, auth.lang).await?;
     run(case, caller).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1329,9 +1337,7 @@ pub async fn complete(
     lang: Lang,
 ) -> Result<(), Problem> {
     let case = parse_case(case, lang)?;
-    let caller = caller_on(state, user, case, lang).await?;
-    let identity = state.engine.identity(case).await.map_err(|e| Problem::runtime(&e, lang))?;
-    let d = state.engine.deployment(&identity.sop, Some(identity.version)).map_err(|e| Problem::runtime(&e, lang))?;
+    let (caller, d) = caller_on(state, user, case, lang).await?;
     let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
     let note = request.note.filter(|n| !n.trim().is_empty());
     let outcome = request.outcome.filter(|o| !o.trim().is_empty());
