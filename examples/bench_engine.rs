@@ -86,7 +86,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if inbox.is_empty() {
             break;
         }
-        let chunks: Vec<Vec<_>> = inbox.chunks(inbox.len().div_ceil(a.clients)).map(|c| c.to_vec()).collect();
+        // Split the worklist between the clients without copying it.
+        let per_client = inbox.len().div_ceil(a.clients);
+        let mut chunks = Vec::with_capacity(a.clients);
+        let mut rest = inbox;
+        while rest.len() > per_client {
+            let tail = rest.split_off(per_client);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
         let mut handles = Vec::new();
         for chunk in chunks {
             let engine = engine.clone();

@@ -1,6 +1,6 @@
-//! The SQLite store beyond the contract every store keeps (tests/store_conformance.rs): the
-//! file survives reopening, old files are upgraded, group commit shares fsyncs, and the engine
-//! runs a whole SOP on it.
+//! The stores beyond the contract every store keeps (tests/store_conformance.rs): the memory
+//! store's chunked log reads back whole; the SQLite file survives reopening, old files are
+//! upgraded, group commit shares fsyncs, and the engine runs a whole SOP on it.
 
 use crate::store_conformance::{deployment, keys, strings, t0, Stream};
 use alur::runtime::store::StoreError;
@@ -233,5 +233,32 @@ fn sqlite_refuses_a_newer_schema() {
         Err(StoreError::Backend(message)) => assert!(message.contains("schema version 99"), "{message}"),
         Err(other) => panic!("unexpected {other}"),
         Ok(_) => panic!("opened a database from a newer alur"),
+    }
+}
+
+/// The in-memory store keeps one log in chunks; cases interleaved across many chunks still read
+/// back whole and in order, from the start or after a version.
+#[tokio::test]
+async fn memory_store_reads_interleaved_cases_across_log_chunks() {
+    let store = alur::runtime::MemoryStore::new();
+    let mut streams: Vec<Stream> = (0..3).map(|_| Stream::new()).collect();
+    let mut written: Vec<Vec<Recorded>> = vec![Vec::new(); 3];
+    for (i, s) in streams.iter_mut().enumerate() {
+        let started = vec![s.started("lks")];
+        s.append(&store, &started).await.unwrap();
+        written[i].extend(started);
+    }
+    // 3 cases x 4,000 rounds: 12,000 events, more than one chunk of the log.
+    for round in 0..4_000u32 {
+        for (i, s) in streams.iter_mut().enumerate() {
+            let batch = vec![s.opened(round + 1, "langkah", &["fo"], 10)];
+            s.append(&store, &batch).await.unwrap();
+            written[i].extend(batch);
+        }
+    }
+    for (i, s) in streams.iter().enumerate() {
+        assert_eq!(store.events(s.case).await.unwrap(), written[i]);
+        assert_eq!(store.events_after(s.case, 3_990).await.unwrap(), written[i][3_990..].to_vec());
+        assert!(store.events_after(s.case, 10_000).await.unwrap().is_empty());
     }
 }

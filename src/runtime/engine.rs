@@ -66,10 +66,10 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     /// Deployments by SOP id, then version (looked up on every command, without allocating).
-    deployed: RwLock<HashMap<String, std::collections::BTreeMap<u32, Arc<Deployed>>>>,
+    deployed: RwLock<HashMap<String, std::collections::BTreeMap<u32, Arc<Deployed>>, foldhash::fast::RandomState>>,
     /// Folded cases, brought up to date from the store on every read (so changes made by other
     /// engine processes are seen), to avoid folding whole streams again and again.
-    cache: std::sync::Mutex<HashMap<CaseId, CaseState>>,
+    cache: std::sync::Mutex<HashMap<CaseId, CaseState, foldhash::fast::RandomState>>,
     /// The name this engine claims deadlines under (see `fire_due`).
     node: String,
     /// Versions this engine is saving right now, so a change feed announcing them is known
@@ -93,7 +93,7 @@ impl Engine {
         let engine = Engine {
             store,
             clock,
-            deployed: RwLock::new(HashMap::new()),
+            deployed: RwLock::default(),
             saving: Default::default(),
             cache: Default::default(),
             node: super::timer::default_node(),
@@ -326,16 +326,31 @@ impl Engine {
 
     fn remember_owned(&self, state: CaseState) {
         if let Ok(mut cache) = self.cache.lock() {
+            if state.status != CaseStatus::Active {
+                // A closed case takes no more commands: keeping its fold would only hold memory.
+                cache.remove(&state.id);
+                return;
+            }
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            if cache.get(&state.id).is_none_or(|known| known.seq < state.seq) {
-                cache.insert(state.id, state);
+            match cache.entry(state.id) {
+                std::collections::hash_map::Entry::Occupied(mut known) => {
+                    if known.get().seq < state.seq {
+                        known.insert(state);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(state);
+                }
             }
         }
     }
 
     fn remember(&self, state: &CaseState) {
+        if state.status != CaseStatus::Active {
+            return;
+        }
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
@@ -426,7 +441,7 @@ impl Engine {
         plan.go(d.sop.flow.start);
         let events = plan.events;
         let recorded = self.append(None, case, applicant, events).await?;
-        self.effects(case, &recorded).await
+        self.effects(case, parent, &recorded).await
     }
 
     /// The open tasks of the given roles (every open task when `roles` is empty).
@@ -606,8 +621,9 @@ impl Engine {
         if let Some(next) = next {
             plan.go(next);
         }
+        let parent = state.parent;
         let recorded = self.append(Some(state), case, &caller.user, plan.events).await?;
-        self.effects(case, &recorded).await
+        self.effects(case, parent, &recorded).await
     }
 
     /// Attaches a document (a step's output) to a case.
@@ -765,15 +781,22 @@ impl Engine {
                 }
             }
         }
+        let parent = state.parent;
         let recorded = self.append(Some(state), case, "system", plan.events).await?;
-        self.effects(case, &recorded).await?;
+        self.effects(case, parent, &recorded).await?;
         Ok(true)
     }
 
     /// What follows an append in other cases: a sub-procedure starts as a child case; a child
     /// case that ends completes its parent's task with the end as the outcome. Idempotent, so
-    /// `recover` can run it again after a crash.
-    async fn effects(&self, case: CaseId, recorded: &[Recorded]) -> Result<(), RuntimeError> {
+    /// `recover` can run it again after a crash. `parent` is the case's parent (when it is a
+    /// sub-procedure): every caller knows it, so a case that ends is not read again for it.
+    async fn effects(
+        &self,
+        case: CaseId,
+        parent: Option<(CaseId, TaskNo)>,
+        recorded: &[Recorded],
+    ) -> Result<(), RuntimeError> {
         for r in recorded {
             match &r.event {
                 Event::ChildStarted { task, child } => {
@@ -798,8 +821,7 @@ impl Engine {
                     }
                 }
                 Event::CaseEnded { end } => {
-                    let state = self.load(case).await?;
-                    if let Some((parent, task)) = state.parent {
+                    if let Some((parent, task)) = parent {
                         let completion = Completion { outcome: Some(end.clone()), ..Completion::default() };
                         match Box::pin(self.complete(parent, task, &Caller::system(), completion)).await {
                             Ok(()) | Err(RuntimeError::TaskNotOpen { .. }) | Err(RuntimeError::CaseClosed { .. }) => {}
@@ -817,7 +839,11 @@ impl Engine {
     pub async fn recover(&self) -> Result<(), RuntimeError> {
         for case in self.store.case_ids().await.map_err(store_error)? {
             let events = self.history(case).await?;
-            self.effects(case, &events).await?;
+            let parent = match events.first().map(|r| &r.event) {
+                Some(Event::CaseStarted { parent, .. }) => *parent,
+                _ => None,
+            };
+            self.effects(case, parent, &events).await?;
         }
         Ok(())
     }

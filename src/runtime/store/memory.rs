@@ -2,24 +2,69 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Events are kept in one log in commit order, in fixed-size chunks (growing it never moves
+/// what is already there); each case keeps the positions of its own events.
+const LOG_CHUNK: usize = 8192;
+
+#[derive(Default)]
+struct Log {
+    chunks: Vec<Vec<Recorded>>,
+    len: usize,
+}
+
+impl Log {
+    fn push(&mut self, event: Recorded) -> usize {
+        if self.len % LOG_CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(LOG_CHUNK));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push(event);
+        }
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn get(&self, at: usize) -> Option<&Recorded> {
+        self.chunks.get(at / LOG_CHUNK)?.get(at % LOG_CHUNK)
+    }
+}
+
+struct Stream {
+    sop: std::sync::Arc<str>,
+    /// Positions in the log, in the case's order.
+    at: Vec<usize>,
+}
+
 #[derive(Default)]
 struct Inner {
     deployments: Vec<Deployment>,
-    streams: HashMap<CaseId, Vec<Recorded>>,
+    log: Log,
+    streams: FastMap<CaseId, Stream>,
     order: Vec<CaseId>,
-    sop_of: HashMap<CaseId, String>,
-    open: BTreeMap<(CaseId, TaskNo), OpenTask>,
-    timers: BTreeSet<(DateTime<Utc>, CaseId, TaskNo)>,
-    timer_of: HashMap<(CaseId, TaskNo), DateTime<Utc>>,
+    /// The inbox index: each case's open tasks (a case has a handful at most).
+    open: FastMap<CaseId, Vec<OpenTask>>,
+    /// Deadlines in due order; the case id as a number, which compares cheaply.
+    timers: BTreeSet<(DateTime<Utc>, u128, TaskNo)>,
+    timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
     /// Claims on timers: the node and the end of its lease.
-    leases: HashMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
+    leases: FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
+}
+
+impl Inner {
+    fn events(&self, case: CaseId, after: u64) -> Vec<Recorded> {
+        let Some(stream) = self.streams.get(&case) else { return Vec::new() };
+        let from = usize::try_from(after).unwrap_or(usize::MAX).min(stream.at.len());
+        stream.at[from..].iter().filter_map(|at| self.log.get(*at)).cloned().collect()
+    }
 }
 
 pub struct MemoryStore {
@@ -43,50 +88,62 @@ impl MemoryStore {
     }
 }
 
+fn case_id(number: u128) -> CaseId {
+    CaseId(uuid::Uuid::from_u128(number))
+}
+
 impl Inner {
     fn apply(&mut self, change: IndexChange) {
         match change {
             IndexChange::OpenTask(task) => {
-                self.open.insert((task.case, task.task), task);
+                let tasks = self.open.entry(task.case).or_default();
+                tasks.retain(|t| t.task != task.task);
+                tasks.push(task);
             }
             IndexChange::Claim { case, task, user } => {
-                if let Some(t) = self.open.get_mut(&(case, task)) {
+                if let Some(t) = self.open_task(case, task) {
                     t.claimed_by = user;
                 }
             }
             IndexChange::AddActor { case, task, actor } => {
-                if let Some(t) = self.open.get_mut(&(case, task)) {
+                if let Some(t) = self.open_task(case, task) {
                     if !t.actors.contains(&actor) {
                         t.actors.push(actor);
                     }
                 }
             }
             IndexChange::CloseTask { case, task } => {
-                self.open.remove(&(case, task));
+                if let Some(tasks) = self.open.get_mut(&case) {
+                    tasks.retain(|t| t.task != task);
+                    if tasks.is_empty() {
+                        self.open.remove(&case);
+                    }
+                }
             }
             IndexChange::CloseCase { case } => {
-                let tasks: Vec<_> = self.open.range((case, 0)..=(case, TaskNo::MAX)).map(|(k, _)| *k).collect();
-                for key in tasks {
-                    self.open.remove(&key);
-                    self.leases.remove(&key);
-                    if let Some(due) = self.timer_of.remove(&key) {
-                        self.timers.remove(&(due, key.0, key.1));
-                    }
+                for open in self.open.remove(&case).unwrap_or_default() {
+                    self.clear_timer(case, open.task);
                 }
             }
             IndexChange::SetTimer(timer) => {
                 self.leases.remove(&(timer.case, timer.task));
                 if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.timers.remove(&(old, timer.case, timer.task));
+                    self.timers.remove(&(old, timer.case.0.as_u128(), timer.task));
                 }
-                self.timers.insert((timer.due, timer.case, timer.task));
+                self.timers.insert((timer.due, timer.case.0.as_u128(), timer.task));
             }
-            IndexChange::ClearTimer { case, task } => {
-                self.leases.remove(&(case, task));
-                if let Some(due) = self.timer_of.remove(&(case, task)) {
-                    self.timers.remove(&(due, case, task));
-                }
-            }
+            IndexChange::ClearTimer { case, task } => self.clear_timer(case, task),
+        }
+    }
+
+    fn open_task(&mut self, case: CaseId, task: TaskNo) -> Option<&mut OpenTask> {
+        self.open.get_mut(&case)?.iter_mut().find(|t| t.task == task)
+    }
+
+    fn clear_timer(&mut self, case: CaseId, task: TaskNo) {
+        self.leases.remove(&(case, task));
+        if let Some(due) = self.timer_of.remove(&(case, task)) {
+            self.timers.remove(&(due, case.0.as_u128(), task));
         }
     }
 }
@@ -109,35 +166,40 @@ impl Store for MemoryStore {
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        let current = inner.streams.get(&case).map(|s| s.len() as u64).unwrap_or(0);
+        let inner = &mut *inner;
+        let current = inner.streams.get(&case).map(|s| s.at.len() as u64).unwrap_or(0);
         if current != expected {
             return Err(StoreError::Conflict(case));
         }
-        if current == 0 {
-            let sop = match events.first().map(|e| &e.event) {
-                Some(Event::CaseStarted { sop, .. }) => sop.clone(),
-                _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
-            };
-            inner.sop_of.insert(case, sop);
-            inner.order.push(case);
-        }
-        let sop = inner.sop_of.get(&case).cloned().unwrap_or_default();
+        let sop = match inner.streams.get(&case) {
+            Some(stream) => stream.sop.clone(),
+            None => {
+                let sop: std::sync::Arc<str> = match events.first().map(|e| &e.event) {
+                    Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
+                    _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
+                };
+                inner.streams.insert(case, Stream { sop: sop.clone(), at: Vec::new() });
+                inner.order.push(case);
+                sop
+            }
+        };
         for change in index_changes(&sop, events) {
             inner.apply(change);
         }
-        inner.streams.entry(case).or_default().extend_from_slice(events);
+        let positions: Vec<usize> = events.iter().map(|e| inner.log.push(e.clone())).collect();
+        if let Some(stream) = inner.streams.get_mut(&case) {
+            stream.at.extend(positions);
+        }
         let _ = self.feed.send(Change::Appended { case, version: expected + events.len() as u64 });
         Ok(())
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
-        Ok(self.lock()?.streams.get(&case).cloned().unwrap_or_default())
+        Ok(self.lock()?.events(case, 0))
     }
 
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
-        let inner = self.lock()?;
-        let stream = inner.streams.get(&case).map(Vec::as_slice).unwrap_or(&[]);
-        Ok(stream.get(seq as usize..).unwrap_or(&[]).to_vec())
+        Ok(self.lock()?.events(case, seq))
     }
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
@@ -146,12 +208,15 @@ impl Store for MemoryStore {
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let inner = self.lock()?;
-        Ok(inner
+        let mut tasks: Vec<OpenTask> = inner
             .open
             .values()
+            .flatten()
             .filter(|t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
             .cloned()
-            .collect())
+            .collect();
+        tasks.sort_unstable_by_key(|t| (t.case, t.task));
+        Ok(tasks)
     }
 
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
@@ -161,7 +226,7 @@ impl Store for MemoryStore {
             .iter()
             .take_while(|(due, _, _)| *due <= until)
             .take(limit)
-            .map(|(due, case, task)| Timer { case: *case, task: *task, due: *due })
+            .map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
             .collect())
     }
 
@@ -181,9 +246,9 @@ impl Store for MemoryStore {
             .timers
             .iter()
             .take_while(|(due, _, _)| *due <= now)
-            .filter(|(_, case, task)| inner.leases.get(&(*case, *task)).is_none_or(|(_, until)| *until <= now))
+            .filter(|(_, case, task)| inner.leases.get(&(case_id(*case), *task)).is_none_or(|(_, until)| *until <= now))
             .take(limit)
-            .map(|(due, case, task)| Timer { case: *case, task: *task, due: *due })
+            .map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
             .collect();
         for timer in &claimable {
             inner.leases.insert((timer.case, timer.task), (node.to_string(), now + lease));
@@ -207,7 +272,7 @@ impl Store for MemoryStore {
             if best.is_some_and(|b| *due >= b) {
                 break;
             }
-            let at = match inner.leases.get(&(*case, *task)) {
+            let at = match inner.leases.get(&(case_id(*case), *task)) {
                 Some((_, until)) => (*until).max(*due),
                 None => *due,
             };

@@ -117,7 +117,7 @@ pub trait Store: Send + Sync {
         Ok(self.events(case).await?.into_iter().filter(|r| r.seq > seq).collect())
     }
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError>;
-    /// Open tasks any of whose actors is in `actors` (all open tasks when empty).
+    /// Open tasks any of whose actors is in `actors` (all open tasks when empty), by case then task.
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError>;
     /// Deadlines due at or before `until`, earliest first.
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
