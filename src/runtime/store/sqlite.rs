@@ -442,10 +442,62 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
 }
 
 /// One transaction for the batch. The outer error means the transaction failed as a whole;
-/// the inner results are per request (a conflict rolls back to that request's savepoint).
+/// the inner results are per request.
+///
+/// Tried first without a savepoint per request: an append is checked (version, numbering)
+/// before it writes anything, so a conflict leaves nothing to undo, and savepoints cost a
+/// statement each way plus a copy of every page a request touches. Only when a request fails
+/// after it may have written (a database error, or any failed request of the other kinds) is
+/// the transaction rolled back and the batch done again with a savepoint per request.
 fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
+    if let Some(results) = apply_batch_unguarded(conn, batch)? {
+        return Ok(results);
+    }
+    apply_batch_guarded(conn, batch)
+}
+
+/// `None` when a request failed after it may have written: the transaction is rolled back.
+fn apply_batch_unguarded(
+    conn: &mut Connection,
+    batch: &[Request],
+) -> Result<Option<Vec<Result<Done, StoreError>>>, StoreError> {
     // IMMEDIATE takes the write lock now, so another process writing the same file makes us
     // wait (busy timeout) here rather than fail at commit.
+    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch {
+        let result = match request {
+            Request::Append { case, expected, events, rows, .. } => {
+                match check_append(conn, *case, *expected, events, rows) {
+                    Err(refused) => Err(refused),
+                    Ok(sop) => match write_append(conn, *case, events, rows, &sop) {
+                        Ok(()) => Ok(Done::Changed(Change::Appended {
+                            case: *case,
+                            version: *expected + events.len() as u64,
+                        })),
+                        Err(_) => return rollback_for_guarded(conn),
+                    },
+                }
+            }
+            other => match apply_other(conn, other) {
+                Ok(done) => Ok(done),
+                Err(_) => return rollback_for_guarded(conn),
+            },
+        };
+        results.push(result);
+    }
+    // The one fsync of the batch (synchronous=FULL).
+    exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
+    Ok(Some(results))
+}
+
+fn rollback_for_guarded(conn: &Connection) -> Result<Option<Vec<Result<Done, StoreError>>>, StoreError> {
+    exec_cached(conn, "ROLLBACK").map_err(backend("rolling back"))?;
+    Ok(None)
+}
+
+/// The batch with a savepoint per request, so a request that fails half-way is undone alone.
+fn apply_batch_guarded(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
     exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
@@ -453,19 +505,7 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Do
         let result = match request {
             Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows)
                 .map(|()| Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })),
-            Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
-                if new {
-                    Done::Changed(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version })
-                } else {
-                    Done::Written
-                }
-            }),
-            Request::Claim { node, now, until, limit, .. } => {
-                claim_timers(conn, node, now, until, *limit).map(Done::Claimed)
-            }
-            Request::Release { node, case, task, .. } => {
-                release_timer(conn, node, *case, *task).map(|()| Done::Written)
-            }
+            other => apply_other(conn, other),
         };
         if result.is_err() {
             exec_cached(conn, "ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
@@ -473,9 +513,26 @@ fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Do
         exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
-    // The one fsync of the batch (synchronous=FULL).
     exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
     Ok(results)
+}
+
+/// The requests other than appends.
+fn apply_other(conn: &Connection, request: &Request) -> Result<Done, StoreError> {
+    match request {
+        Request::Append { .. } => Err(StoreError::Backend("an append is not applied here".into())),
+        Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
+            if new {
+                Done::Changed(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version })
+            } else {
+                Done::Written
+            }
+        }),
+        Request::Claim { node, now, until, limit, .. } => {
+            claim_timers(conn, node, now, until, *limit).map(Done::Claimed)
+        }
+        Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
+    }
 }
 
 /// Runs a statement without parameters through the statement cache (transaction control runs
@@ -539,6 +596,19 @@ fn append_one(
     events: &[Recorded],
     rows: &[Row],
 ) -> Result<(), StoreError> {
+    let sop = check_append(conn, case, expected, events, rows)?;
+    write_append(conn, case, events, rows, &sop)
+}
+
+/// Everything that can refuse an append, before anything is written: the case's version, the
+/// first event of a new case, the numbering of the events. Returns the case's SOP.
+fn check_append(
+    conn: &Connection,
+    case: CaseId,
+    expected: u64,
+    events: &[Recorded],
+    rows: &[Row],
+) -> Result<Option<String>, StoreError> {
     let id = case.to_string();
     let current: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?1")
@@ -547,33 +617,61 @@ fn append_one(
     if current != to_i64(expected, "expected version")? {
         return Err(StoreError::Conflict(case));
     }
-    let sop = if current == 0 {
-        let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
+    for (i, row) in rows.iter().enumerate() {
+        // The version is the last seq, so the events must continue the stream exactly.
+        if row.seq != current + 1 + i as i64 {
+            return Err(StoreError::Backend(format!(
+                "event {} of case {case} is numbered {}, not {}",
+                i + 1,
+                row.seq,
+                current + 1 + i as i64
+            )));
+        }
+    }
+    if current == 0 {
+        let Some(Event::CaseStarted { .. }) = events.first().map(|e| &e.event) else {
             return Err(StoreError::Backend("a case must start with CaseStarted".into()));
         };
-        conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![id, sop]))
-            .map_err(backend("recording a new case"))?;
-        sop.clone()
-    } else {
-        conn.prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
-            .and_then(|mut s| s.query_row([&id], |row| row.get(0)))
-            .map_err(backend("reading a case's SOP"))?
+        // A new case: its SOP is in its first event.
+        return Ok(None);
+    }
+    // Only a task opening needs the SOP (for the inbox row).
+    if !events.iter().any(|e| matches!(e.event, Event::TaskOpened { .. })) {
+        return Ok(Some(String::new()));
+    }
+    conn.prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
+        .and_then(|mut s| s.query_row([&id], |row| row.get(0)))
+        .map(Some)
+        .map_err(backend("reading a case's SOP"))
+}
+
+/// Writes a checked append: the events, a new case's row, the index changes. `sop` is what
+/// `check_append` returned.
+fn write_append(
+    conn: &Connection,
+    case: CaseId,
+    events: &[Recorded],
+    rows: &[Row],
+    sop: &Option<String>,
+) -> Result<(), StoreError> {
+    let id = case.to_string();
+    let sop = match sop {
+        Some(sop) => sop.clone(),
+        None => {
+            let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
+                return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+            };
+            conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![id, sop]))
+                .map_err(backend("recording a new case"))?;
+            sop.clone()
+        }
     };
     {
         let mut insert = conn
             .prepare_cached(r#"INSERT INTO events (case_id, seq, at, "by", body) VALUES (?1, ?2, ?3, ?4, ?5)"#)
             .map_err(backend("preparing the event insert"))?;
-        for (i, row) in rows.iter().enumerate() {
-            // The version is the last seq, so the events must continue the stream exactly.
-            if row.seq != current + 1 + i as i64 {
-                return Err(StoreError::Backend(format!(
-                    "event {} of case {case} is numbered {}, not {}",
-                    i + 1,
-                    row.seq,
-                    current + 1 + i as i64
-                )));
-            }
+        for row in rows {
             insert.execute(params![id, row.seq, row.at, row.by, row.body]).map_err(backend("inserting an event"))?;
         }
     }
