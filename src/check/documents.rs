@@ -2,7 +2,7 @@
 
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Edge, Node, NodeIndex, Sop};

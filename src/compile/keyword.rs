@@ -1,7 +1,7 @@
 //! The keywords of the language, each in Bahasa Indonesia and English. An analyst writes
 //! either; the compiler accepts both and notes which one a file uses so `alur fmt` keeps it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::OnceLock;
 
 use crate::diagnostic::Lang;

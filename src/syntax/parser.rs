@@ -145,26 +145,35 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
     (cst, builder.diagnostics)
 }
 
-/// The first `{` beyond the nesting limit, skipping strings and comments.
+/// The first `{` beyond the nesting limit, skipping strings and comments exactly as the grammar
+/// reads them. pest is built without its native stack probe (see Cargo.toml), so this check is
+/// what bounds its recursion: blocks are the grammar's only nesting.
 fn too_deep(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
+    // Once a string has no closing quote, no later one has either (see `string_end`).
+    let mut unclosed = false;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
+                match (!unclosed).then(|| string_end(bytes, i)).flatten() {
+                    Some(end) => i = end,
+                    None => {
+                        // An unclosed string runs to the end of its line.
+                        unclosed = true;
+                        while i < bytes.len() && bytes[i] != b'\n' {
+                            i += 1;
+                        }
+                        continue;
                     }
-                    i += 1;
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                continue;
             }
             b'{' => {
                 depth += 1;
@@ -176,6 +185,22 @@ fn too_deep(text: &str) -> Option<usize> {
             _ => {}
         }
         i += 1;
+    }
+    None
+}
+
+/// The closing quote of the string that opens at `start`, as the grammar's `string` rule reads
+/// it: the next `"` not escaped by `\`, on any line. `None` when there is none. The reading from
+/// any later quote is a suffix of this one (that quote is escaped in it), so when one string
+/// is unclosed, every later one is too.
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
     }
     None
 }
@@ -289,7 +314,9 @@ impl Builder<'_> {
             blank_before: false,
             broken: false,
         };
-        for token in pair.into_inner() {
+        let tokens = pair.into_inner();
+        item.tokens.reserve_exact(tokens.len());
+        for token in tokens {
             let token = self.token(token);
             if matches!(token.kind, TokenKind::Bad | TokenKind::UnclosedString) {
                 item.broken = true;
