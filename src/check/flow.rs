@@ -1,9 +1,9 @@
 //! Routes: every step can be reached, every step can reach an end, no loop traps a case, and
 //! no route jumps into or out of a parallel branch.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::algo::kosaraju_scc;
 use petgraph::visit::{Bfs, Reversed};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{DeadlineAction, Element, NodeIndex, Sop, Target};

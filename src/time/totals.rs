@@ -2,10 +2,10 @@
 //! best and worst over all acyclic paths, the critical path through parallel branches, the
 //! cost of each rework loop, time per actor, and each service-standard promise.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::Duration;
 use crate::model::{ClockPoint, Edge, Node, NodeIndex, Sop};
