@@ -6,6 +6,9 @@
 //! arithmetic on office calendars). [`diagnostic`] is shared by all of them; [`format`] reprints
 //! a syntax tree canonically.
 
+// The parser pest generates without its `std` feature names `::alloc` (see Cargo.toml).
+extern crate alloc;
+
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -1,8 +1,8 @@
 //! Documents: what a step needs was given before it on every path; what is given is needed.
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Edge, Node, NodeIndex, Sop};
@@ -42,6 +42,8 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let order = crate::time::totals::topological_order(sop, &crate::time::totals::back_edges(sop));
     let mut changed = true;
     let mut rounds = 0;
+    // One buffer for a node's input, compared with what the node had before.
+    let mut input: Bits = vec![0; words];
     while changed && rounds < 64 {
         changed = false;
         rounds += 1;
@@ -49,38 +51,36 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
             if node == sop.flow.start {
                 continue;
             }
-            let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
-            let mut input: Bits = match branch_of.get(&node) {
+            let mut preds = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).peekable();
+            match branch_of.get(&node) {
                 // A join: every branch has run, but within one branch only what all its paths
                 // gave (a skipped conditional step gives nothing). Intersect within each branch,
                 // then take the union across branches.
                 Some(branches) => {
                     let mut per_branch: HashMap<usize, Bits> = HashMap::new();
-                    for p in &preds {
-                        let key = branches.get(p).copied().unwrap_or(usize::MAX - p.index());
+                    for p in preds {
+                        let key = branches.get(&p).copied().unwrap_or(usize::MAX - p.index());
                         let entry = per_branch.entry(key).or_insert_with(|| full.clone());
                         for (w, pw) in entry.iter_mut().zip(&produced_out[p.index()]) {
                             *w &= pw;
                         }
                     }
-                    let mut union = vec![0; words];
+                    input.fill(0);
                     for bits in per_branch.values() {
-                        for (w, b) in union.iter_mut().zip(bits) {
+                        for (w, b) in input.iter_mut().zip(bits) {
                             *w |= b;
                         }
                     }
-                    union
                 }
                 None => {
-                    let mut input = if preds.is_empty() { vec![0; words] } else { full.clone() };
-                    for p in &preds {
+                    input.fill(if preds.peek().is_none() { 0 } else { u64::MAX });
+                    for p in preds {
                         for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
                             *w &= pw;
                         }
                     }
-                    input
                 }
-            };
+            }
             if let Some(Node::Step { step }) = graph.node_weight(node) {
                 for output in &sop.steps[*step].outputs {
                     if let Some(i) = index_of(output.artifact.as_str()) {
@@ -89,7 +89,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 }
             }
             if input != produced_out[node.index()] {
-                produced_out[node.index()] = input;
+                produced_out[node.index()].copy_from_slice(&input);
                 changed = true;
             }
         }

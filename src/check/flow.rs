@@ -1,9 +1,9 @@
 //! Routes: every step can be reached, every step can reach an end, no loop traps a case, and
 //! no route jumps into or out of a parallel branch.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::algo::kosaraju_scc;
 use petgraph::visit::{Bfs, Reversed};
-use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{DeadlineAction, Element, NodeIndex, Sop, Target};
@@ -12,12 +12,13 @@ use crate::t;
 
 pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let graph = &sop.flow.graph;
-    let mut reachable = HashSet::new();
+    // Sets of nodes, by node index.
+    let mut reachable = NodeSet::new(graph.node_count());
     let mut bfs = Bfs::new(graph, sop.flow.start);
     while let Some(node) = bfs.next(graph) {
         reachable.insert(node);
     }
-    let mut finishing = HashSet::new();
+    let mut finishing = NodeSet::new(graph.node_count());
     let reversed = Reversed(graph);
     for &end in &sop.flow.end_nodes {
         let mut bfs = Bfs::new(reversed, end);
@@ -96,6 +97,25 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     branch_boundaries(sop, out);
 }
 
+/// A set of graph nodes as one flag per node index.
+struct NodeSet(Vec<bool>);
+
+impl NodeSet {
+    fn new(nodes: usize) -> Self {
+        NodeSet(vec![false; nodes])
+    }
+
+    fn insert(&mut self, node: NodeIndex) {
+        if let Some(flag) = self.0.get_mut(node.index()) {
+            *flag = true;
+        }
+    }
+
+    fn contains(&self, node: &NodeIndex) -> bool {
+        self.0.get(node.index()).copied().unwrap_or(false)
+    }
+}
+
 /// Where each step sits: the chain of (parallel block, branch) around it.
 fn contexts(sop: &Sop) -> HashMap<usize, Vec<(usize, usize)>> {
     fn walk(
@@ -134,6 +154,11 @@ fn contexts(sop: &Sop) -> HashMap<usize, Vec<(usize, usize)>> {
 fn branch_boundaries(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let contexts = contexts(sop);
     let none = Vec::new();
+    // Step index by id (the first step of a duplicated id, as `Sop::step_index`).
+    let mut step_ids: HashMap<&str, usize> = HashMap::with_capacity(sop.steps.len());
+    for (index, step) in sop.steps.iter().enumerate() {
+        step_ids.entry(step.id.as_str()).or_insert(index);
+    }
     for (index, step) in sop.steps.iter().enumerate() {
         let here = contexts.get(&index).unwrap_or(&none);
         let outcome_targets = step.decision.iter().flat_map(|d| &d.outcomes).map(|o| &o.target);
@@ -151,7 +176,7 @@ fn branch_boundaries(sop: &Sop, out: &mut Vec<Diagnostic>) {
             })
             .collect();
         for (name, span) in targets {
-            let there = match sop.step_index(name) {
+            let there = match step_ids.get(name).copied() {
                 Some(t) => contexts.get(&t).unwrap_or(&none),
                 None if sop.end(name).is_some() => &none,
                 None => continue,

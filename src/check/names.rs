@@ -1,6 +1,6 @@
 //! Every name is declared once and every reference points at something that exists.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::unknown;
 use crate::compile::Options;

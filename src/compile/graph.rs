@@ -1,7 +1,7 @@
 //! The written structure to a petgraph state graph. Names that do not resolve are left out of
 //! the graph; the checker reports them.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::model::{Edge, Element, Flow, Node, NodeIndex, Sop, Target};
 

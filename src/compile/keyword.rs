@@ -1,7 +1,7 @@
 //! The keywords of the language, each in Bahasa Indonesia and English. An analyst writes
 //! either; the compiler accepts both and notes which one a file uses so `alur fmt` keeps it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::OnceLock;
 
 use crate::diagnostic::Lang;
@@ -131,14 +131,17 @@ impl Kw {
     }
 
     pub fn spellings(self) -> impl Iterator<Item = &'static str> {
-        TABLE.iter().filter(move |(kw, _, _)| *kw == self).flat_map(|(_, id, en)| id.iter().chain(en.iter()).copied())
+        self.entry().into_iter().flat_map(|(_, id, en)| id.iter().chain(en.iter()).copied())
+    }
+
+    /// The keyword's row of the table: the enum lists the keywords in the table's order.
+    fn entry(self) -> Option<&'static (Kw, &'static [&'static str], &'static [&'static str])> {
+        TABLE.get(self as usize).filter(|(kw, _, _)| *kw == self)
     }
 
     /// The main spelling in a language.
     pub fn word(self, lang: Lang) -> &'static str {
-        TABLE
-            .iter()
-            .find(|(kw, _, _)| *kw == self)
+        self.entry()
             .and_then(|(_, id, en)| match lang {
                 Lang::Id => id.first(),
                 Lang::En => en.first(),

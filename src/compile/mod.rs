@@ -129,7 +129,7 @@ pub fn compile_bytes(
     loader: &dyn Loader,
     options: &Options,
 ) -> Compiled {
-    let text = String::from_utf8_lossy(bytes).into_owned();
+    let text = source_text(bytes);
     let file = sources.add(name, path, text);
     if let Err(d) = syntax::parse_bytes(file, bytes) {
         return Compiled { sources, file, sop: None, diagnostics: vec![d], has_calendars: false };
@@ -328,7 +328,7 @@ impl Session<'_> {
                     return;
                 }
                 let name = full.display().to_string();
-                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let text = source_text(&bytes);
                 let imported = self.sources.add(name, Some(&full), text);
                 if let Err(d) = syntax::parse_bytes(imported, &bytes) {
                     diagnostics.push(d);
@@ -382,7 +382,7 @@ impl Session<'_> {
                 continue;
             }
             let name = full.display().to_string();
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = source_text(&bytes);
             let callee = self.sources.add(name, Some(&full), text);
             if let Err(d) = syntax::parse_bytes(callee, &bytes) {
                 diagnostics.push(d);
@@ -457,5 +457,14 @@ fn resolve_expr(expr: &mut crate::model::Expr, fields: &HashMap<String, FieldTyp
 fn to_choice(expr: &mut crate::model::Expr) {
     if let ExprKind::Field { name } = &expr.kind {
         expr.kind = ExprKind::Literal { value: Value::Choice(name.clone()) };
+    }
+}
+
+/// The text of a file's bytes; invalid UTF-8 (reported by `syntax::parse_bytes`) is replaced so
+/// the diagnostic can still show the file. Valid text, the common case, is validated once.
+fn source_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }

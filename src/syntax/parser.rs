@@ -111,9 +111,9 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
             return (Cst::default(), diagnostics);
         }
     };
-    let mut builder = Builder { file, diagnostics };
+    let mut builder = Builder { file, text, diagnostics };
     let mut cst = Cst::default();
-    for pair in pairs.flatten().take(1) {
+    for pair in pairs.take(1) {
         // `file` holds items and stray closing braces in order.
         let mut items = Vec::new();
         let mut trailing = Vec::new();
@@ -145,26 +145,35 @@ pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
     (cst, builder.diagnostics)
 }
 
-/// The first `{` beyond the nesting limit, skipping strings and comments.
+/// The first `{` beyond the nesting limit, skipping strings and comments exactly as the grammar
+/// reads them. pest is built without its native stack probe (see Cargo.toml), so this check is
+/// what bounds its recursion: blocks are the grammar's only nesting.
 fn too_deep(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
+    // Once a string has no closing quote, no later one has either (see `string_end`).
+    let mut unclosed = false;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
+                match (!unclosed).then(|| string_end(bytes, i)).flatten() {
+                    Some(end) => i = end,
+                    None => {
+                        // An unclosed string runs to the end of its line.
+                        unclosed = true;
+                        while i < bytes.len() && bytes[i] != b'\n' {
+                            i += 1;
+                        }
+                        continue;
                     }
-                    i += 1;
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                continue;
             }
             b'{' => {
                 depth += 1;
@@ -176,6 +185,22 @@ fn too_deep(text: &str) -> Option<usize> {
             _ => {}
         }
         i += 1;
+    }
+    None
+}
+
+/// The closing quote of the string that opens at `start`, as the grammar's `string` rule reads
+/// it: the next `"` not escaped by `\`, on any line. `None` when there is none. The reading from
+/// any later quote is a suffix of this one (that quote is escaped in it), so when one string
+/// is unclosed, every later one is too.
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
     }
     None
 }
@@ -192,21 +217,37 @@ impl LineState {
     }
 }
 
-struct Builder {
+/// The line breaks (`\n`, `\r\n` or `;`) in the text between two pairs of an `items` pair,
+/// which holds nothing else there but whitespace.
+fn line_breaks(gap: &str) -> usize {
+    gap.bytes().filter(|b| matches!(b, b'\n' | b';')).count()
+}
+
+struct Builder<'t> {
     file: FileId,
+    text: &'t str,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         Span::new(self.file, s.start(), s.end())
     }
 
+    /// The heads, blocks and comments of one `items` pair. A block right after a head on the
+    /// same line is that head's block (`langkah 1 ajukan oleh pemohon {`); any other block is an
+    /// item of its own.
     fn items(&mut self, pair: Pair<'_, Rule>, out: &mut Vec<Item>, trailing: &mut Vec<Comment>, state: &mut LineState) {
+        let mut gap_start = pair.as_span().start();
+        let end = pair.as_span().end();
+        // Whether the last item is a head that a block may still follow.
+        let mut after_head = false;
         for child in pair.into_inner() {
+            let (start, child_end) = (child.as_span().start(), child.as_span().end());
+            state.newlines += line_breaks(self.text.get(gap_start..start).unwrap_or(""));
+            gap_start = child_end;
             match child.as_rule() {
-                Rule::newline => state.newlines += 1,
                 Rule::comment => {
                     let comment = Comment {
                         text: child.as_str().trim_end().to_string(),
@@ -220,21 +261,49 @@ impl Builder {
                         _ => state.pending.push(comment),
                     }
                     state.newlines = 0;
+                    after_head = false;
                 }
-                Rule::item => {
-                    let mut item = self.item(child);
+                Rule::head => {
+                    let mut item = self.head(child);
                     item.blank_before = state.newlines >= 2;
                     item.leading = std::mem::take(&mut state.pending);
                     state.newlines = 0;
                     out.push(item);
+                    after_head = true;
+                }
+                Rule::block => {
+                    let block = self.block(child);
+                    // The block pair starts after its `{`.
+                    let whole = Span::new(self.file, start.saturating_sub(1), child_end);
+                    match out.last_mut() {
+                        Some(last) if after_head && state.newlines == 0 => {
+                            last.span = last.span.to(whole);
+                            last.block = Some(block);
+                        }
+                        _ => {
+                            out.push(Item {
+                                tokens: Vec::new(),
+                                block: Some(block),
+                                span: whole,
+                                leading: std::mem::take(&mut state.pending),
+                                trailing: None,
+                                blank_before: state.newlines >= 2,
+                                broken: false,
+                            });
+                        }
+                    }
+                    state.newlines = 0;
+                    after_head = false;
                 }
                 _ => {}
             }
         }
+        state.newlines += line_breaks(self.text.get(gap_start..end).unwrap_or(""));
         trailing.append(&mut state.pending);
     }
 
-    fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
+    /// An item from the tokens of a head; its block, if any, is added by [`Builder::items`].
+    fn head(&mut self, pair: Pair<'_, Rule>) -> Item {
         let span = self.span(&pair);
         let mut item = Item {
             tokens: Vec::new(),
@@ -245,27 +314,22 @@ impl Builder {
             blank_before: false,
             broken: false,
         };
-        for child in pair.into_inner() {
-            match child.as_rule() {
-                Rule::head => {
-                    for token in child.into_inner() {
-                        let token = self.token(token);
-                        if matches!(token.kind, TokenKind::Bad | TokenKind::UnclosedString) {
-                            item.broken = true;
-                        }
-                        item.tokens.push(token);
-                    }
-                }
-                Rule::block => item.block = Some(self.block(child)),
-                _ => {}
+        let tokens = pair.into_inner();
+        item.tokens.reserve_exact(tokens.len());
+        for token in tokens {
+            let token = self.token(token);
+            if matches!(token.kind, TokenKind::Bad | TokenKind::UnclosedString) {
+                item.broken = true;
             }
+            item.tokens.push(token);
         }
         item
     }
 
     fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
-        let span = self.span(&pair);
-        let open = Span::new(self.file, span.start as usize, span.start as usize + 1);
+        // The `{` is just before the block pair.
+        let start = pair.as_span().start().saturating_sub(1);
+        let open = Span::new(self.file, start, start + 1);
         let mut block = Block { open, items: Vec::new(), trailing: Vec::new(), close: None };
         let mut state = LineState::start();
         state.newlines = 0;

@@ -2,10 +2,10 @@
 //! best and worst over all acyclic paths, the critical path through parallel branches, the
 //! cost of each rework loop, time per actor, and each service-standard promise.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 
 use super::Duration;
 use crate::model::{ClockPoint, Edge, Node, NodeIndex, Sop};
@@ -132,14 +132,14 @@ fn follow(
     from: NodeIndex,
     stop: Option<NodeIndex>,
     day: u32,
-    seen: &mut HashSet<NodeIndex>,
+    seen: &mut Vec<bool>,
 ) -> (Duration, Vec<usize>, NodeIndex) {
     let graph = &sop.flow.graph;
     let mut node = from;
     let mut total = Duration::ZERO;
     let mut steps = Vec::new();
     loop {
-        if Some(node) == stop || !seen.insert(node) {
+        if Some(node) == stop || !first_visit(seen, node) {
             return (total, steps, node);
         }
         let next = match graph.node_weight(node) {
@@ -176,6 +176,14 @@ fn follow(
     }
 }
 
+/// Marks a node seen (one flag per node index); whether it was not seen before.
+fn first_visit(seen: &mut Vec<bool>, node: NodeIndex) -> bool {
+    if seen.len() <= node.index() {
+        seen.resize(node.index() + 1, false);
+    }
+    !std::mem::replace(&mut seen[node.index()], true)
+}
+
 /// The first outgoing edge, in the order routes were written, that `keep` accepts.
 fn first_edge(sop: &Sop, node: NodeIndex, keep: impl Fn(&Edge) -> bool) -> Option<NodeIndex> {
     let mut edges: Vec<_> =
@@ -201,7 +209,7 @@ fn matching_join(sop: &Sop, split: NodeIndex) -> Option<NodeIndex> {
 }
 
 pub fn main_path(sop: &Sop, day: u32) -> PathTotal {
-    let mut seen = HashSet::new();
+    let mut seen = vec![false; sop.flow.graph.node_count()];
     let (duration, steps, last) = follow(sop, sop.flow.start, None, day, &mut seen);
     let end = match sop.flow.graph.node_weight(last) {
         Some(Node::End { end }) => Some(*end),
@@ -355,13 +363,18 @@ pub fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeInde
 fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {
     let graph = &sop.flow.graph;
     let mut out = Vec::new();
+    // The first position of each step on the main path.
+    let mut position: HashMap<usize, usize> = HashMap::with_capacity(main.steps.len());
+    for (i, &step) in main.steps.iter().enumerate() {
+        position.entry(step).or_insert(i);
+    }
     for edge in graph.edge_references() {
         let Edge::Outcome { name, rework: Some(rework) } = edge.weight() else { continue };
         let Some(Node::Decision { step: decision_step }) = graph.node_weight(edge.source()) else { continue };
         let Some(back_to) = first_step_from(sop, edge.target()) else { continue };
         // One round: from the step the file returns to, along the main path, to the decision.
-        let from = main.steps.iter().position(|s| *s == back_to);
-        let to = main.steps.iter().position(|s| s == decision_step);
+        let from = position.get(&back_to).copied();
+        let to = position.get(decision_step).copied();
         let round_steps: Vec<usize> = match (from, to) {
             (Some(a), Some(b)) if a <= b => main.steps[a..=b].to_vec(),
             _ => vec![back_to, *decision_step],
