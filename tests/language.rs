@@ -503,3 +503,37 @@ fn every_problem_in_a_file_is_reported_in_one_run() {
         assert!(got.contains(&expected), "{expected:?} missing from {got:?}");
     }
 }
+
+/// On large SOPs the documents check runs on a second thread: the diagnostics are the same, in
+/// the same order, as when every check runs on one thread.
+#[test]
+fn checks_on_two_threads_report_what_one_thread_reports() {
+    let mut text = String::from(
+        "sop besar \"Uji dua utas\" {\n    instansi \"Kantor Uji\"\n    total 9 hari (9 hari)\n    pelaksana {\n        pemohon \"Pemohon\" pemohon\n        fo \"Front Office\" staf\n    }\n    dokumen {\n        persyaratan \"Persyaratan\"\n    }\n",
+    );
+    for i in 1..=120 {
+        let actor = match i % 17 {
+            0 => "kasir", // unknown actor
+            n if n % 2 == 0 => "fo",
+            _ => "pemohon",
+        };
+        let input = match i {
+            1 => "persyaratan".to_string(),
+            i if i % 13 == 0 => format!("tidak_ada_{i}"), // never produced
+            i => format!("d{}", i - 1),
+        };
+        text.push_str(&format!(
+            "    langkah {i} s{i} oleh {actor} {{\n        kegiatan \"Kegiatan {i}\"\n        kelengkapan {input}\n        waktu 3 menit\n        output d{i} \"Dokumen {i}\"\n    }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    let compiled = alur::compile::compile_source("dua-utas.sop", &text, &alur::compile::Options::default());
+    let sop = compiled.sop.as_ref().expect("the SOP lowers despite its errors");
+    let options = alur::compile::Options::default();
+    let one = alur::check::check_parallel_from(sop, &options, usize::MAX);
+    let two = alur::check::check_parallel_from(sop, &options, 0);
+    assert!(one.len() > 10, "the SOP is meant to have many findings: {}", one.len());
+    let codes: std::collections::BTreeSet<&str> = one.iter().map(|d| d.code.as_str()).collect();
+    assert!(codes.len() >= 3, "findings from several checks: {codes:?}");
+    assert_eq!(format!("{two:#?}"), format!("{one:#?}"));
+}
