@@ -116,24 +116,8 @@ proptest! {
             "\n", "//", "@", "é", "paralel {", "kembali ke", "hari", ";",
         ])), 1..12),
     ) {
-        let mut text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sop/lks-lksa.sop")).unwrap();
-        for (at, op, piece) in edits {
-            let mut index = at.index(text.len() + 1);
-            while !text.is_char_boundary(index) {
-                index -= 1;
-            }
-            match op {
-                0 => text.insert_str(index, piece),
-                1 => {
-                    let mut end = (index + piece.len()).min(text.len());
-                    while !text.is_char_boundary(end) {
-                        end += 1;
-                    }
-                    text.replace_range(index..end, "");
-                }
-                _ => text.insert_str(index, &format!(" {piece} ")),
-            }
-        }
+        let text =
+            mutate(std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sop/lks-lksa.sop")).unwrap(), edits);
         let compiled = compile_source("mutated.sop", &text, &Options::default());
         // Whatever happened, rendering the diagnostics must work too.
         let _ = render_all(&compiled.sources, &compiled.diagnostics, Lang::Id);
