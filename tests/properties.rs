@@ -224,7 +224,7 @@ fn piece() -> impl Strategy<Value = &'static str> {
     ])
 }
 
-fn mutate(mut text: String, edits: Vec<(prop::sample::Index, usize, &'static str)>) -> String {
+pub(crate) fn mutate(mut text: String, edits: Vec<(prop::sample::Index, usize, &'static str)>) -> String {
     for (at, op, piece) in edits {
         let mut index = at.index(text.len() + 1);
         while !text.is_char_boundary(index) {

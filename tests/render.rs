@@ -950,24 +950,7 @@ proptest::proptest! {
             "\n", "keputusan {", "selesai", "<&>", "lanjut ke", "panggil \"x.sop\"",
         ])), 1..6),
     ) {
-        let mut text = std::fs::read_to_string(sop_path(file)).unwrap();
-        for (at, op, piece) in edits {
-            let mut index = at.index(text.len() + 1);
-            while !text.is_char_boundary(index) {
-                index -= 1;
-            }
-            match op {
-                0 => text.insert_str(index, piece),
-                1 => {
-                    let mut end = (index + piece.len()).min(text.len());
-                    while !text.is_char_boundary(end) {
-                        end += 1;
-                    }
-                    text.replace_range(index..end, "");
-                }
-                _ => text.insert_str(index, &format!(" {piece} ")),
-            }
-        }
+        let text = crate::properties::mutate(std::fs::read_to_string(sop_path(file)).unwrap(), edits);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mutated.sop");
         std::fs::write(&path, &text).unwrap();
