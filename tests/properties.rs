@@ -224,6 +224,8 @@ fn piece() -> impl Strategy<Value = &'static str> {
     ])
 }
 
+/// Applies random edits to a text at character boundaries: insert a piece, delete as many
+/// bytes as it has, or insert it between spaces. Shared with the render tests.
 pub(crate) fn mutate(mut text: String, edits: Vec<(prop::sample::Index, usize, &'static str)>) -> String {
     for (at, op, piece) in edits {
         let mut index = at.index(text.len() + 1);
