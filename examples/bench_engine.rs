@@ -104,6 +104,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let tasks_done = tasks_done.clone();
             handles.push(tokio::spawn(async move {
                 let mut local = Vec::with_capacity(chunk.len());
+                // One signed-in user per role, as a worklist client has.
+                let mut callers: std::collections::HashMap<String, Caller> = Default::default();
                 for task in chunk {
                     let outcome = if task.step == "verifikasi" {
                         let reject = reject_case.lock().map(|mut s| s.remove(&task.case)).unwrap_or(false);
@@ -111,11 +113,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     } else {
                         None
                     };
-                    let role = task.actors.first().cloned().unwrap_or_default();
-                    let caller = Caller { user: format!("petugas-{role}"), roles: vec![role] };
+                    let role = task.actors.first().map(String::as_str).unwrap_or_default();
+                    if !callers.contains_key(role) {
+                        let caller = Caller { user: format!("petugas-{role}"), roles: vec![role.to_string()] };
+                        callers.insert(role.to_string(), caller);
+                    }
+                    let Some(caller) = callers.get(role) else { continue };
                     let t = Instant::now();
                     let result = engine
-                        .complete(task.case, task.task, &caller, Completion { outcome, ..Completion::default() })
+                        .complete(task.case, task.task, caller, Completion { outcome, ..Completion::default() })
                         .await;
                     local.push(t.elapsed().as_micros() as u64);
                     if result.is_ok() {

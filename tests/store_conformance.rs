@@ -671,6 +671,33 @@ async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
     assert_eq!(next.unwrap().unwrap(), Change::Appended { case: s.case, version: 4 });
 }
 
+/// Deadlines of many cases come out earliest first across the whole store (the in-memory
+/// store keeps them per shard of cases), at most `limit` of them, and claims split them.
+async fn deadlines_of_many_cases_come_out_earliest_first(f: &Fixture) {
+    let store = f.store();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    let lease = Duration::minutes(1);
+    // Case i's deadline is at minute (7 i mod 40) + 1: every minute from 1 to 40 once, in an
+    // order unrelated to the case ids.
+    let mut by_minute = std::collections::BTreeMap::new();
+    for i in 0..40i64 {
+        let mut s = Stream::new();
+        let minute = (7 * i) % 40 + 1;
+        let e = vec![s.started("lks"), s.opened(1, "a", &["x"], minute)];
+        s.append(&*store, &e).await.unwrap();
+        by_minute.insert(minute, Timer { case: s.case, task: 1, due: at(minute) });
+    }
+    let first = |from: i64, to: i64| (from..=to).map(|m| by_minute[&m].clone()).collect::<Vec<_>>();
+    assert_eq!(store.next_timer().await.unwrap(), Some(at(1)));
+    assert_eq!(store.due_timers(at(100), 5).await.unwrap(), first(1, 5));
+    assert_eq!(store.due_timers(at(12), 100).await.unwrap(), first(1, 12));
+    assert_eq!(store.claim_due_timers("n1", at(100), lease, 5).await.unwrap(), first(1, 5));
+    assert_eq!(store.claim_due_timers("n2", at(100), lease, 5).await.unwrap(), first(6, 10));
+    assert_eq!(store.claim_due_timers("n3", at(20), lease, 100).await.unwrap(), first(11, 20));
+    // Leases run to minute 101 and 21; the first deadline nobody holds is at minute 21.
+    assert_eq!(store.next_claimable_timer().await.unwrap(), Some(at(21)));
+}
+
 /// One node's claim keeps a deadline from the others until its lease runs out or it gives the
 /// claim back; firing (the timer clearing) ends it.
 async fn timer_claims_are_exclusive_until_the_lease_runs_out(f: &Fixture) {
@@ -870,6 +897,7 @@ conformance!(
     racing_appends_across_two_nodes_have_one_winner,
     a_change_on_one_node_shows_on_every_node,
     timer_claims_are_exclusive_until_the_lease_runs_out,
+    deadlines_of_many_cases_come_out_earliest_first,
     two_nodes_racing_for_due_timers_claim_each_once,
     a_dead_nodes_claims_go_to_another_after_the_lease,
     deadlines_fire_once_across_two_engines,

@@ -9,15 +9,66 @@ use super::store::Deployment;
 use super::RuntimeError;
 use crate::compile::{compile_bytes, Loader, Options};
 use crate::diagnostic::{render_all, Lang};
-use crate::model::Sop;
+use crate::model::{ActorKind, Edge, NodeIndex, Sop};
 use crate::syntax::SourceMap;
 use crate::time::{Calendar, CalendarSet};
+use petgraph::graph::EdgeIndex;
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 
 /// A deployment ready to run: the model and its calendar.
 pub struct Deployed {
     pub deployment: Deployment,
     pub sop: Sop,
     pub calendar: Calendar,
+    /// Per flow node, its outgoing edges in the order the routes were written (worked out once
+    /// here, not on every command).
+    routes: Vec<Vec<EdgeIndex>>,
+    /// Step index by step id.
+    step_ids: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// Per step: performed by the system alone (so done the moment it opens).
+    by_system: Vec<bool>,
+}
+
+impl Deployed {
+    pub fn new(deployment: Deployment, sop: Sop, calendar: Calendar) -> Deployed {
+        let graph = &sop.flow.graph;
+        let routes = graph
+            .node_indices()
+            .map(|node| {
+                let mut edges: Vec<EdgeIndex> =
+                    graph.edges_directed(node, Direction::Outgoing).map(|e| e.id()).collect();
+                edges.sort_unstable();
+                edges
+            })
+            .collect();
+        let step_ids = sop.steps.iter().enumerate().map(|(i, s)| (s.id.name.clone(), i)).collect();
+        let by_system = sop
+            .steps
+            .iter()
+            .map(|step| step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == ActorKind::System)))
+            .collect();
+        Deployed { deployment, sop, calendar, routes, step_ids, by_system }
+    }
+
+    /// The routes out of `node` in written order: (target, edge).
+    pub fn routes(&self, node: NodeIndex) -> impl Iterator<Item = (NodeIndex, &Edge)> + '_ {
+        let graph = &self.sop.flow.graph;
+        self.routes
+            .get(node.index())
+            .into_iter()
+            .flatten()
+            .filter_map(move |e| Some((graph.edge_endpoints(*e)?.1, graph.edge_weight(*e)?)))
+    }
+
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.step_ids.get(id).copied()
+    }
+
+    /// Whether only the system performs the step.
+    pub fn by_system(&self, step: usize) -> bool {
+        self.by_system.get(step).copied().unwrap_or(false)
+    }
 }
 
 /// Loads imports and calls from the sources kept in a deployment.
@@ -102,5 +153,5 @@ pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
     let calendar = set.calendar(&calendar_name).map_err(|d| {
         RuntimeError::Calendar(format!("{calendar_name}: {}", render_all(&calendar_sources, &d, Lang::En)))
     })?;
-    Ok(Deployed { deployment: deployment.clone(), sop, calendar })
+    Ok(Deployed::new(deployment.clone(), sop, calendar))
 }

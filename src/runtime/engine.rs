@@ -4,7 +4,6 @@
 //! two commands racing on one case exactly one wins.
 
 use chrono::{DateTime, Utc};
-use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use std::collections::HashMap;
 use std::path::Path;
@@ -69,7 +68,8 @@ pub struct Engine {
     deployed: RwLock<HashMap<String, std::collections::BTreeMap<u32, Arc<Deployed>>, foldhash::fast::RandomState>>,
     /// Folded cases, brought up to date from the store on every read (so changes made by other
     /// engine processes are seen), to avoid folding whole streams again and again.
-    cache: std::sync::Mutex<HashMap<CaseId, CaseState, foldhash::fast::RandomState>>,
+    /// Folded cases by id, in shards so commands on different cases rarely wait on one lock.
+    cache: Box<[std::sync::Mutex<CaseCache>]>,
     /// The name this engine claims deadlines under (see `fire_due`).
     node: String,
     /// Versions this engine is saving right now, so a change feed announcing them is known
@@ -78,7 +78,11 @@ pub struct Engine {
 }
 
 /// Cached states beyond this are dropped (the next read folds from the store).
-const CACHE_LIMIT: usize = 200_000;
+type CaseCache = HashMap<CaseId, CaseState, foldhash::fast::RandomState>;
+
+/// Cases kept folded in memory (per shard: a full shard starts over).
+const CACHE_LIMIT: usize = 200_000 / CACHE_SHARDS;
+const CACHE_SHARDS: usize = 16;
 
 fn store_error(error: StoreError) -> RuntimeError {
     match error {
@@ -95,7 +99,7 @@ impl Engine {
             clock,
             deployed: RwLock::default(),
             saving: Default::default(),
-            cache: Default::default(),
+            cache: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
             node: super::timer::default_node(),
         };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
@@ -272,9 +276,13 @@ impl Engine {
         Err(RuntimeError::Store(format!("deploying {sop_id}: other nodes kept deploying other texts; try again")))
     }
 
+    fn cache_of(&self, case: CaseId) -> &std::sync::Mutex<CaseCache> {
+        &self.cache[case.0.as_u128() as usize % CACHE_SHARDS]
+    }
+
     /// Reads a case: the cached fold brought up to date with the events appended since.
     pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
-        let cached = self.cache.lock().ok().and_then(|c| c.get(&case).cloned());
+        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case).cloned());
         let state = match cached {
             Some(mut state) => {
                 for event in self.store.events_after(case, state.seq).await.map_err(store_error)? {
@@ -297,7 +305,7 @@ impl Engine {
     /// What never changes about a case: its SOP, the version it runs on, and its applicant.
     /// From the cached fold when there is one, so asking costs no store read.
     pub async fn identity(&self, case: CaseId) -> Result<CaseIdentity, RuntimeError> {
-        let cached = self.cache.lock().ok().and_then(|c| {
+        let cached = self.cache_of(case).lock().ok().and_then(|c| {
             c.get(&case).map(|s| CaseIdentity {
                 sop: s.sop.clone(),
                 version: s.version,
@@ -317,7 +325,7 @@ impl Engine {
         if !fresh {
             // Taken out, not copied: the append puts the updated state back. A command that
             // fails first just leaves the next read to fold from the store.
-            if let Some(state) = self.cache.lock().ok().and_then(|mut c| c.remove(&case)) {
+            if let Some(state) = self.cache_of(case).lock().ok().and_then(|mut c| c.remove(&case)) {
                 return Ok(state);
             }
         }
@@ -325,7 +333,7 @@ impl Engine {
     }
 
     fn remember_owned(&self, state: CaseState) {
-        if let Ok(mut cache) = self.cache.lock() {
+        if let Ok(mut cache) = self.cache_of(state.id).lock() {
             if state.status != CaseStatus::Active {
                 // A closed case takes no more commands: keeping its fold would only hold memory.
                 cache.remove(&state.id);
@@ -351,7 +359,7 @@ impl Engine {
         if state.status != CaseStatus::Active {
             return;
         }
-        if let Ok(mut cache) = self.cache.lock() {
+        if let Ok(mut cache) = self.cache_of(state.id).lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
@@ -370,13 +378,15 @@ impl Engine {
         Ok(events)
     }
 
+    /// Appends events at the version `state` is at and keeps the updated fold. Returns the
+    /// appended events that act on other cases (see `effects`).
     async fn append(
         &self,
         state: Option<CaseState>,
         case: CaseId,
         by: &str,
         events: Vec<Event>,
-    ) -> Result<Vec<Recorded>, RuntimeError> {
+    ) -> Result<Vec<Event>, RuntimeError> {
         let at = self.clock.now();
         let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
         let recorded: Vec<Recorded> = events
@@ -384,13 +394,10 @@ impl Engine {
             .enumerate()
             .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
             .collect();
-        if let Err(error) = self.store.append(case, expected, &recorded).await {
-            // Our view was stale or lost a race: forget it, the retry reads the store.
-            if let Ok(mut cache) = self.cache.lock() {
-                cache.remove(&case);
-            }
-            return Err(store_error(error));
-        }
+        let follow_ups: Vec<Event> =
+            recorded.iter().filter(|r| has_effects(&r.event)).map(|r| r.event.clone()).collect();
+        // Folded before the store takes the events (without copying them); dropped if the
+        // append is refused.
         let updated = match state {
             Some(mut next) => {
                 recorded.iter().for_each(|r| next.apply(r));
@@ -398,10 +405,17 @@ impl Engine {
             }
             None => CaseState::fold(&recorded),
         };
+        if let Err(error) = self.store.append_owned(case, expected, recorded).await {
+            // Our view was stale or lost a race: forget it, the retry reads the store.
+            if let Ok(mut cache) = self.cache_of(case).lock() {
+                cache.remove(&case);
+            }
+            return Err(store_error(error));
+        }
         if let Some(updated) = updated {
             self.remember_owned(updated);
         }
-        Ok(recorded)
+        Ok(follow_ups)
     }
 
     /// Starts a case on the latest version of `sop`. `entry` picks the entry step where the
@@ -440,8 +454,8 @@ impl Engine {
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;
-        let recorded = self.append(None, case, applicant, events).await?;
-        self.effects(case, parent, &recorded).await
+        let follow_ups = self.append(None, case, applicant, events).await?;
+        self.effects(case, parent, &follow_ups).await
     }
 
     /// The open tasks of the given roles (every open task when `roles` is empty).
@@ -529,13 +543,13 @@ impl Engine {
         caller: &Caller,
         completion: Completion,
     ) -> Result<(), RuntimeError> {
-        match self.complete_once(case, task, caller, completion.clone(), false).await {
+        match self.complete_once(case, task, caller, &completion, false).await {
             Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => {
-                retried(case, self.complete_once(case, task, caller, completion, true).await)
+                retried(case, self.complete_once(case, task, caller, &completion, true).await)
             }
             // The cached view may be stale: decide on the store's.
-            Err(_) => self.complete_once(case, task, caller, completion, true).await,
+            Err(_) => self.complete_once(case, task, caller, &completion, true).await,
         }
     }
 
@@ -544,7 +558,7 @@ impl Engine {
         case: CaseId,
         task: TaskNo,
         caller: &Caller,
-        completion: Completion,
+        completion: &Completion,
         fresh: bool,
     ) -> Result<(), RuntimeError> {
         let state = self.read(case, fresh).await?;
@@ -558,7 +572,7 @@ impl Engine {
         let d = self.deployment(&state.sop, Some(state.version))?;
         let sop = &d.sop;
         let step_index =
-            sop.step_index(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
+            d.step_index(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
         let step = &sop.steps[step_index];
         check_fields(sop, &completion.fields)?;
         let mut fields = completion.fields.clone();
@@ -577,11 +591,11 @@ impl Engine {
                 if let Some(record) = &decision.record {
                     fields.insert(record.name.clone(), Value::Choice(outcome.clone()));
                 }
-                let decision_node = out_edges(sop, node).into_iter().find_map(|(_, t, _)| {
+                let decision_node = d.routes(node).find_map(|(t, _)| {
                     matches!(sop.flow.graph.node_weight(t), Some(Node::Decision { .. })).then_some(t)
                 });
                 let target = decision_node.and_then(|dn| {
-                    out_edges(sop, dn).into_iter().find_map(|(_, target, edge)| match edge {
+                    d.routes(dn).find_map(|(target, edge)| match edge {
                         Edge::Outcome { name, .. } if name == outcome => Some(target),
                         _ => None,
                     })
@@ -594,8 +608,7 @@ impl Engine {
             }
             (None, Some(_)) => return Err(RuntimeError::NoDecision { step: step.id.name.clone() }),
             (None, None) => {
-                let next =
-                    out_edges(sop, node).into_iter().find(|(_, _, e)| !matches!(e, Edge::Deadline)).map(|(_, t, _)| t);
+                let next = d.routes(node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t);
                 (next, None)
             }
         };
@@ -606,7 +619,7 @@ impl Engine {
             task,
             outcome: completion.outcome.clone(),
             fields,
-            note: completion.note,
+            note: completion.note.clone(),
         });
         if let Some((outcome, policy)) = rework {
             let key = format!("{}/{outcome}", step.id.name);
@@ -622,8 +635,8 @@ impl Engine {
             plan.go(next);
         }
         let parent = state.parent;
-        let recorded = self.append(Some(state), case, &caller.user, plan.events).await?;
-        self.effects(case, parent, &recorded).await
+        let follow_ups = self.append(Some(state), case, &caller.user, plan.events).await?;
+        self.effects(case, parent, &follow_ups).await
     }
 
     /// Attaches a document (a step's output) to a case.
@@ -754,7 +767,7 @@ impl Engine {
         }
         let d = self.deployment(&state.sop, Some(state.version))?;
         let sop = &d.sop;
-        let step_index = sop.step_index(&t.step);
+        let step_index = d.step_index(&t.step);
         let mut plan = Plan::new(&d, Some(&state), self.clock.now(), state.fields.clone());
         plan.events.push(Event::DeadlinePassed { task });
         if let Some(step) = step_index.map(|i| &sop.steps[i]) {
@@ -768,10 +781,7 @@ impl Engine {
                     }
                     DeadlineAction::Route { .. } => {
                         let node = sop.flow.step_nodes[step_index.unwrap_or_default()];
-                        let target = out_edges(sop, node)
-                            .into_iter()
-                            .find(|(_, _, e)| matches!(e, Edge::Deadline))
-                            .map(|(_, t, _)| t);
+                        let target = d.routes(node).find(|(_, e)| matches!(e, Edge::Deadline)).map(|(t, _)| t);
                         plan.events.push(Event::TaskExpired { task });
                         if let Some(target) = target {
                             plan.go(target);
@@ -782,8 +792,8 @@ impl Engine {
             }
         }
         let parent = state.parent;
-        let recorded = self.append(Some(state), case, "system", plan.events).await?;
-        self.effects(case, parent, &recorded).await?;
+        let follow_ups = self.append(Some(state), case, "system", plan.events).await?;
+        self.effects(case, parent, &follow_ups).await?;
         Ok(true)
     }
 
@@ -795,10 +805,10 @@ impl Engine {
         &self,
         case: CaseId,
         parent: Option<(CaseId, TaskNo)>,
-        recorded: &[Recorded],
+        events: &[Event],
     ) -> Result<(), RuntimeError> {
-        for r in recorded {
-            match &r.event {
+        for event in events {
+            match event {
                 Event::ChildStarted { task, child } => {
                     let state = self.load(case).await?;
                     let Some(t) = state.tasks.get(task) else { continue };
@@ -843,10 +853,16 @@ impl Engine {
                 Some(Event::CaseStarted { parent, .. }) => *parent,
                 _ => None,
             };
-            self.effects(case, parent, &events).await?;
+            let follow_ups: Vec<Event> = events.into_iter().map(|r| r.event).filter(has_effects).collect();
+            self.effects(case, parent, &follow_ups).await?;
         }
         Ok(())
     }
+}
+
+/// Whether an event acts on another case (a child case to start, a parent to complete).
+fn has_effects(event: &Event) -> bool {
+    matches!(event, Event::ChildStarted { .. } | Event::CaseEnded { .. })
 }
 
 /// The result of a command tried again after a conflict: if the case has meanwhile moved so
@@ -865,18 +881,6 @@ fn retried(case: CaseId, result: Result<(), RuntimeError>) -> Result<(), Runtime
 pub enum Attachment {
     Bytes(Vec<u8>),
     Reference { uri: String, size: u64, sha256: String },
-}
-
-fn out_edges(sop: &Sop, node: NodeIndex) -> Vec<(usize, NodeIndex, &Edge)> {
-    let mut edges: Vec<_> = sop
-        .flow
-        .graph
-        .edges_directed(node, Direction::Outgoing)
-        .map(|e| (e.id().index(), e.target(), e.weight()))
-        .collect();
-    // In the order the routes were written.
-    edges.sort_by_key(|(id, _, _)| *id);
-    edges
 }
 
 /// Field values must be declared and of the declared type.
@@ -933,7 +937,8 @@ impl<'a> Plan<'a> {
     }
 
     fn go(&mut self, start: NodeIndex) {
-        let sop = &self.d.sop;
+        let d = self.d;
+        let sop = &d.sop;
         let mut work = vec![start];
         // A route that loops back with no step between would spin: bound the walk.
         let mut budget = sop.flow.graph.node_count() * 4 + 16;
@@ -944,29 +949,29 @@ impl<'a> Plan<'a> {
             budget -= 1;
             match sop.flow.graph.node_weight(node) {
                 None => {}
-                Some(Node::Start) => work.extend(out_edges(sop, node).first().map(|(_, t, _)| *t)),
+                Some(Node::Start) => work.extend(d.routes(node).next().map(|(t, _)| t)),
                 Some(Node::Step { step }) => self.open(*step),
                 Some(Node::Gate { step, guards_step }) => {
-                    let edges = out_edges(sop, node);
-                    let taken = edges.iter().find(|(_, _, e)| match e {
+                    let taken = d.routes(node).find(|(_, e)| match e {
                         Edge::Condition { condition: None } => true,
                         // A condition on a field with no value yet counts as false.
                         Edge::Condition { condition: Some(c) } => c.eval(&self.fields) == Some(true),
                         _ => false,
                     });
-                    if let Some((_, target, _)) = taken {
+                    if let Some((target, _)) = taken {
                         let guarded = sop.flow.step_nodes.get(*step).copied();
-                        if *guards_step && Some(*target) != guarded {
+                        if *guards_step && Some(target) != guarded {
                             self.events.push(Event::StepSkipped { step: sop.steps[*step].id.name.clone() });
                         }
-                        work.push(*target);
+                        work.push(target);
                     }
                 }
                 Some(Node::Decision { .. }) => {}
                 Some(Node::Split { .. }) => {
-                    let mut targets: Vec<NodeIndex> = out_edges(sop, node).into_iter().map(|(_, t, _)| t).collect();
-                    targets.reverse();
-                    work.extend(targets);
+                    // Pushed last to first, so the first branch is walked first.
+                    let from = work.len();
+                    work.extend(d.routes(node).map(|(t, _)| t));
+                    work[from..].reverse();
                 }
                 Some(Node::Join { .. }) => {
                     let join = node.index() as u32;
@@ -980,20 +985,19 @@ impl<'a> Plan<'a> {
                     if arrived >= needed {
                         self.joined.remove(&join);
                         self.events.push(Event::BranchJoined { join, passed: true });
-                        work.extend(out_edges(sop, node).first().map(|(_, t, _)| *t));
+                        work.extend(d.routes(node).next().map(|(t, _)| t));
                     } else {
                         self.joined.insert(join, arrived);
                         self.events.push(Event::BranchJoined { join, passed: false });
                     }
                 }
                 Some(Node::Choice { .. }) => {
-                    let edges = out_edges(sop, node);
                     let chosen = self
                         .entry
                         .as_ref()
-                        .and_then(|entry| edges.iter().find(|(_, t, _)| first_step_id(sop, *t) == Some(entry.as_str())))
-                        .or_else(|| edges.first());
-                    work.extend(chosen.map(|(_, t, _)| *t));
+                        .and_then(|entry| d.routes(node).find(|(t, _)| first_step_id(sop, *t) == Some(entry.as_str())))
+                        .or_else(|| d.routes(node).next());
+                    work.extend(chosen.map(|(t, _)| t));
                 }
                 Some(Node::End { end }) => {
                     self.events.push(Event::CaseEnded { end: sop.ends[*end].id.name.clone() });
@@ -1028,13 +1032,10 @@ impl<'a> Plan<'a> {
             return;
         }
         // A step only the system performs (numbering, automatic issue) is done at once.
-        let by_system =
-            step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == crate::model::ActorKind::System));
-        if by_system && step.performers.is_some() && step.decision.is_none() {
+        if self.d.by_system(step_index) && step.performers.is_some() && step.decision.is_none() {
             self.events.push(Event::TaskCompleted { task, outcome: None, fields: Fields::new(), note: None });
             let node = sop.flow.step_nodes[step_index];
-            if let Some((_, next, _)) = out_edges(sop, node).into_iter().find(|(_, _, e)| !matches!(e, Edge::Deadline))
-            {
+            if let Some((next, _)) = self.d.routes(node).find(|(_, e)| !matches!(e, Edge::Deadline)) {
                 self.pending.push(next);
             }
         }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
@@ -40,16 +40,16 @@ impl Log {
 
 struct Stream {
     sop: std::sync::Arc<str>,
-    /// Positions in the log, in the case's order.
+    /// Positions in the shard's log, in the case's order.
     at: Vec<usize>,
 }
 
+/// The cases whose ids fall in one shard: their events and index entries. Commands on cases in
+/// different shards never wait for each other.
 #[derive(Default)]
-struct Inner {
-    deployments: Vec<Deployment>,
+struct Shard {
     log: Log,
     streams: FastMap<CaseId, Stream>,
-    order: Vec<CaseId>,
     /// The inbox index: each case's open tasks (a case has a handful at most).
     open: FastMap<CaseId, Vec<OpenTask>>,
     /// Deadlines in due order; the case id as a number, which compares cheaply.
@@ -59,23 +59,44 @@ struct Inner {
     leases: FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
 }
 
-impl Inner {
+impl Shard {
     fn events(&self, case: CaseId, after: u64) -> Vec<Recorded> {
         let Some(stream) = self.streams.get(&case) else { return Vec::new() };
         let from = usize::try_from(after).unwrap_or(usize::MAX).min(stream.at.len());
         stream.at[from..].iter().filter_map(|at| self.log.get(*at)).cloned().collect()
     }
+
+    /// Whether a deadline can be claimed at `now` (nobody holds a live lease on it).
+    fn claimable(&self, case: CaseId, task: TaskNo, now: DateTime<Utc>) -> bool {
+        self.leases.get(&(case, task)).is_none_or(|(_, until)| *until <= now)
+    }
 }
 
+/// Enough shards that two cores rarely meet on one; a power of two, picked by the low bits of
+/// the case id (random in a UUID v7).
+const SHARDS: usize = 16;
+
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Shard>]>,
+    deployments: Mutex<Vec<Deployment>>,
+    /// Case ids in the order the cases started.
+    order: Mutex<Vec<CaseId>>,
     feed: tokio::sync::broadcast::Sender<Change>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore { inner: Mutex::default(), feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0 }
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            deployments: Mutex::default(),
+            order: Mutex::default(),
+            feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0,
+        }
     }
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Backend("the in-memory store was poisoned".into())
 }
 
 impl MemoryStore {
@@ -83,8 +104,13 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
-        self.inner.lock().map_err(|_| StoreError::Backend("the in-memory store was poisoned".into()))
+    fn shard(&self, case: CaseId) -> Result<MutexGuard<'_, Shard>, StoreError> {
+        let index = case.0.as_u128() as usize % SHARDS;
+        self.shards[index].lock().map_err(poisoned)
+    }
+
+    fn each_shard(&self) -> impl Iterator<Item = Result<MutexGuard<'_, Shard>, StoreError>> {
+        self.shards.iter().map(|s| s.lock().map_err(poisoned))
     }
 }
 
@@ -92,7 +118,7 @@ fn case_id(number: u128) -> CaseId {
     CaseId(uuid::Uuid::from_u128(number))
 }
 
-impl Inner {
+impl Shard {
     fn apply(&mut self, change: IndexChange) {
         match change {
             IndexChange::OpenTask(task) => {
@@ -151,9 +177,9 @@ impl Inner {
 #[async_trait]
 impl Store for MemoryStore {
     async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        if !inner.deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {
-            inner.deployments.push(deployment.clone());
+        let mut deployments = self.deployments.lock().map_err(poisoned)?;
+        if !deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {
+            deployments.push(deployment.clone());
             // Nobody listening is fine.
             let _ = self.feed.send(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version });
         }
@@ -161,77 +187,92 @@ impl Store for MemoryStore {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        Ok(self.lock()?.deployments.clone())
+        Ok(self.deployments.lock().map_err(poisoned)?.clone())
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        let inner = &mut *inner;
-        let current = inner.streams.get(&case).map(|s| s.at.len() as u64).unwrap_or(0);
+        self.append_owned(case, expected, events.to_vec()).await
+    }
+
+    async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
+        let mut shard = self.shard(case)?;
+        let shard = &mut *shard;
+        let current = shard.streams.get(&case).map(|s| s.at.len() as u64).unwrap_or(0);
         if current != expected {
             return Err(StoreError::Conflict(case));
         }
-        let sop = match inner.streams.get(&case) {
+        let sop = match shard.streams.get(&case) {
             Some(stream) => stream.sop.clone(),
             None => {
                 let sop: std::sync::Arc<str> = match events.first().map(|e| &e.event) {
                     Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
                     _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
                 };
-                inner.streams.insert(case, Stream { sop: sop.clone(), at: Vec::new() });
-                inner.order.push(case);
+                // Under the shard's lock, so the case is listed before anyone can append to it.
+                self.order.lock().map_err(poisoned)?.push(case);
+                shard.streams.insert(case, Stream { sop: sop.clone(), at: Vec::new() });
                 sop
             }
         };
-        for change in index_changes(&sop, events) {
-            inner.apply(change);
+        for change in index_changes(&sop, &events) {
+            shard.apply(change);
         }
-        let positions: Vec<usize> = events.iter().map(|e| inner.log.push(e.clone())).collect();
-        if let Some(stream) = inner.streams.get_mut(&case) {
-            stream.at.extend(positions);
+        let version = expected + events.len() as u64;
+        let Shard { log, streams, .. } = shard;
+        if let Some(stream) = streams.get_mut(&case) {
+            stream.at.extend(events.into_iter().map(|e| log.push(e)));
         }
-        let _ = self.feed.send(Change::Appended { case, version: expected + events.len() as u64 });
+        // Still under the shard's lock, so one case's versions are announced in order.
+        let _ = self.feed.send(Change::Appended { case, version });
         Ok(())
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
-        Ok(self.lock()?.events(case, 0))
+        Ok(self.shard(case)?.events(case, 0))
     }
 
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
-        Ok(self.lock()?.events(case, seq))
+        Ok(self.shard(case)?.events(case, seq))
     }
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
-        Ok(self.lock()?.order.clone())
+        Ok(self.order.lock().map_err(poisoned)?.clone())
     }
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let inner = self.lock()?;
-        let mut tasks: Vec<OpenTask> = inner
-            .open
-            .values()
-            .flatten()
-            .filter(|t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
-            .cloned()
-            .collect();
+        let mut tasks = Vec::new();
+        for shard in self.each_shard() {
+            tasks.extend(
+                shard?
+                    .open
+                    .values()
+                    .flatten()
+                    .filter(|t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
+                    .cloned(),
+            );
+        }
         tasks.sort_unstable_by_key(|t| (t.case, t.task));
         Ok(tasks)
     }
 
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let inner = self.lock()?;
-        Ok(inner
-            .timers
-            .iter()
-            .take_while(|(due, _, _)| *due <= until)
-            .take(limit)
-            .map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
-            .collect())
+        let mut due = Vec::new();
+        for shard in self.each_shard() {
+            due.extend(shard?.timers.iter().take_while(|(at, _, _)| *at <= until).take(limit).copied());
+        }
+        due.sort_unstable();
+        due.truncate(limit);
+        Ok(due.into_iter().map(|(due, case, task)| Timer { case: case_id(case), task, due }).collect())
     }
 
     async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.lock()?.timers.iter().next().map(|(due, _, _)| *due))
+        let mut next: Option<DateTime<Utc>> = None;
+        for shard in self.each_shard() {
+            if let Some((due, _, _)) = shard?.timers.iter().next() {
+                next = Some(next.map_or(*due, |n| n.min(*due)));
+            }
+        }
+        Ok(next)
     }
 
     async fn claim_due_timers(
@@ -241,42 +282,58 @@ impl Store for MemoryStore {
         lease: chrono::Duration,
         limit: usize,
     ) -> Result<Vec<Timer>, StoreError> {
-        let mut inner = self.lock()?;
-        let claimable: Vec<Timer> = inner
-            .timers
-            .iter()
-            .take_while(|(due, _, _)| *due <= now)
-            .filter(|(_, case, task)| inner.leases.get(&(case_id(*case), *task)).is_none_or(|(_, until)| *until <= now))
-            .take(limit)
-            .map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
-            .collect();
-        for timer in &claimable {
-            inner.leases.insert((timer.case, timer.task), (node.to_string(), now + lease));
+        // First the earliest claimable deadlines over all shards, then each claimed under its
+        // shard's lock, checked again (another node may have claimed it in between).
+        let mut candidates = Vec::new();
+        for shard in self.each_shard() {
+            let shard = shard?;
+            candidates.extend(
+                shard
+                    .timers
+                    .iter()
+                    .take_while(|(due, _, _)| *due <= now)
+                    .filter(|(_, case, task)| shard.claimable(case_id(*case), *task, now))
+                    .take(limit)
+                    .copied(),
+            );
         }
-        Ok(claimable)
+        candidates.sort_unstable();
+        candidates.truncate(limit);
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for (due, case, task) in candidates {
+            let case = case_id(case);
+            let mut shard = self.shard(case)?;
+            if shard.timer_of.get(&(case, task)) == Some(&due) && shard.claimable(case, task, now) {
+                shard.leases.insert((case, task), (node.to_string(), now + lease));
+                claimed.push(Timer { case, task, due });
+            }
+        }
+        Ok(claimed)
     }
 
     async fn release_timer(&self, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        if inner.leases.get(&(case, task)).is_some_and(|(holder, _)| holder == node) {
-            inner.leases.remove(&(case, task));
+        let mut shard = self.shard(case)?;
+        if shard.leases.get(&(case, task)).is_some_and(|(holder, _)| holder == node) {
+            shard.leases.remove(&(case, task));
         }
         Ok(())
     }
 
     async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let inner = self.lock()?;
-        // In due order: a later due instant cannot beat what was found.
         let mut best: Option<DateTime<Utc>> = None;
-        for (due, case, task) in &inner.timers {
-            if best.is_some_and(|b| *due >= b) {
-                break;
+        for shard in self.each_shard() {
+            let shard = shard?;
+            // In due order: a later due instant cannot beat what was found.
+            for (due, case, task) in &shard.timers {
+                if best.is_some_and(|b| *due >= b) {
+                    break;
+                }
+                let at = match shard.leases.get(&(case_id(*case), *task)) {
+                    Some((_, until)) => (*until).max(*due),
+                    None => *due,
+                };
+                best = Some(best.map_or(at, |b| b.min(at)));
             }
-            let at = match inner.leases.get(&(case_id(*case), *task)) {
-                Some((_, until)) => (*until).max(*due),
-                None => *due,
-            };
-            best = Some(best.map_or(at, |b| b.min(at)));
         }
         Ok(best)
     }

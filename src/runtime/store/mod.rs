@@ -111,6 +111,11 @@ pub trait Store: Send + Sync {
     /// Appends events when the case is at `expected` (0 for a new case); otherwise nothing is
     /// written and `Conflict` is returned. Durable before it returns.
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError>;
+    /// `append` for a caller done with the events: a store that keeps them in memory takes
+    /// them as they are instead of copying them.
+    async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
+        self.append(case, expected, &events).await
+    }
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError>;
     /// The events of a case after `seq` (to bring a cached state up to date).
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
