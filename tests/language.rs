@@ -504,6 +504,89 @@ fn every_problem_in_a_file_is_reported_in_one_run() {
     }
 }
 
+/// Compiles `text` with its `sop` block lowered on one thread and in two halves on two threads
+/// (from two items on); asserts the model and the diagnostics agree, location included.
+fn lowering_agrees(text: &str) {
+    let one = Options { parallel_lowering_from: Some(usize::MAX), ..Options::default() };
+    let two = Options { parallel_lowering_from: Some(0), ..Options::default() };
+    let (one, two) = (compile_source("t.sop", text, &one), compile_source("t.sop", text, &two));
+    // Debug, not ==: span equality ignores the location, and the locations must agree too.
+    assert_eq!(format!("{:#?}", two.sop), format!("{:#?}", one.sop), "model differs for:\n{text}");
+    assert_eq!(format!("{:#?}", two.diagnostics), format!("{:#?}", one.diagnostics), "diagnostics differ for:\n{text}");
+}
+
+/// On large SOPs the second half of the `sop` block is lowered on a second thread and joined to
+/// the first: the model and the diagnostics are those of lowering it in order, also when the
+/// second half holds what it cannot lower on its own (an unknown keyword, whose help is in the
+/// file's language; `pakai`; a declaration block).
+#[test]
+fn lowering_on_two_threads_gives_what_one_thread_gives() {
+    let step = |i: usize, extra: &str| {
+        let actor = if i % 7 == 0 { "kasir" } else { "fo" };
+        let output = if i % 5 == 0 { "d1".to_string() } else { format!("d{i}") };
+        format!(
+            "    langkah {i} s{i} oleh {actor} {{\n        kegiatan \"K {i}\"\n        kelengkapan d{p}\n        waktu 3 menit\n        output {output} \"Dokumen {i}\"{extra}\n    }}\n",
+            p = i.saturating_sub(1)
+        )
+    };
+    let head = "potongan paraf {\n    langkah 90 paraf oleh fo { kegiatan \"Paraf\"; waktu 1 menit }\n}\nsop besar \"Uji\" {\n    pelaksana {\n        fo \"Front Office\" staf\n    }\n    dokumen {\n        d0 \"Awal\"\n    }\n";
+    let variants: Vec<(&str, String)> = vec![
+        ("plain", String::new()),
+        ("unknown keyword", "    langkah 38 x oleh fo {\n        kegiatn \"salah\"\n    }\n".into()),
+        ("use", "    pakai paraf\n".into()),
+        ("declaration", "    dokumen {\n        d3 \"Lagi\"\n    }\n".into()),
+        ("header", "    instansi \"Dua kali\"\n    instansi \"Tiga kali\"\n".into()),
+        (
+            "blocks",
+            "    paralel p {\n        cabang {\n            langkah 50 a oleh fo { kegiatan \"a\"; waktu 1 menit; output d2 }\n        }\n        cabang {\n            langkah 51 b oleh fo { kegiatan \"b\"; waktu 1 menit; keputusan { ya -> lanjut; tidak -> kembali ke s3 } }\n        }\n    }\n    alternatif {\n        langkah 52 c oleh fo { kegiatan \"c\"; waktu 1 menit }\n        langkah 53 s2 oleh fo\n    }\n    langkah x\n    langkah 54 e oleh { waktu 2 }\n".into(),
+        ),
+        ("broken", "    langkah 55 @ oleh fo { kegiatan \"tidak ditutup }\n".into()),
+    ];
+    for (what, extra) in variants {
+        let mut text = String::from(head);
+        for i in 1..=40 {
+            text.push_str(&step(i, if i == 30 { "\n        lanjut ke s99" } else { "" }));
+            if i == 35 {
+                text.push_str(&extra);
+            }
+        }
+        text.push_str("}\n");
+        eprintln!("{what}");
+        lowering_agrees(&text);
+    }
+}
+
+/// Every SOP in the repository lowers the same on one thread and on two.
+#[test]
+fn repository_sops_lower_the_same_on_two_threads() {
+    let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() && !name.to_string_lossy().starts_with('.') && name != "target" {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "sop") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 10, "found {} .sop files", files.len());
+    for path in files {
+        let one = Options { parallel_lowering_from: Some(usize::MAX), ..Options::default() };
+        let two = Options { parallel_lowering_from: Some(0), ..Options::default() };
+        let (one, two) = (compile_path(&path, &one), compile_path(&path, &two));
+        assert_eq!(format!("{:#?}", two.sop), format!("{:#?}", one.sop), "model differs for {}", path.display());
+        assert_eq!(
+            format!("{:#?}", two.diagnostics),
+            format!("{:#?}", one.diagnostics),
+            "diagnostics differ for {}",
+            path.display()
+        );
+    }
+}
+
 /// On large SOPs the documents check runs on a second thread: the diagnostics are the same, in
 /// the same order, as when every check runs on one thread.
 #[test]

@@ -198,6 +198,15 @@ fn what_duration() -> Text {
     t!("lama waktu seperti `30 menit` atau `4 hari`", "a duration such as `30 minutes` or `4 workdays`")
 }
 
+/// A word in lower case, copied only when it has upper-case letters.
+fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    }
+}
+
 /// Reads `4 hari 1 jam 18 menit`, `2 hari kalender`, `30 minutes`, `1 workday`.
 pub fn expect_duration(cursor: &mut Cursor<'_>) -> Result<ParsedDuration, Diagnostic> {
     let start = cursor.position();
@@ -207,13 +216,13 @@ pub fn expect_duration(cursor: &mut Cursor<'_>) -> Result<ParsedDuration, Diagno
     while cursor.peek().is_some_and(|t| t.kind == TokenKind::Number) {
         let (n, _) = cursor.expect_number(&what_duration())?;
         let unit_token = cursor.peek();
-        let unit = match unit_token.map(|t| t.text.to_lowercase()) {
-            Some(w) if matches!(w.as_str(), "menit" | "mnt" | "minute" | "minutes" | "min") => Unit::Minutes,
-            Some(w) if matches!(w.as_str(), "jam" | "hour" | "hours") => Unit::Hours,
-            Some(w) if matches!(w.as_str(), "workday" | "workdays") => Unit::Workdays,
+        let unit = match unit_token.map(|t| lowercase(&t.text)) {
+            Some(w) if matches!(&*w, "menit" | "mnt" | "minute" | "minutes" | "min") => Unit::Minutes,
+            Some(w) if matches!(&*w, "jam" | "hour" | "hours") => Unit::Hours,
+            Some(w) if matches!(&*w, "workday" | "workdays") => Unit::Workdays,
             Some(w) if w == "hari" => {
                 cursor.next();
-                match cursor.peek().map(|t| t.text.to_lowercase()) {
+                match cursor.peek().map(|t| lowercase(&t.text)) {
                     Some(next) if next == "kerja" => Unit::Workdays,
                     Some(next) if next == "kalender" => Unit::CalendarDays,
                     _ => {
@@ -222,10 +231,10 @@ pub fn expect_duration(cursor: &mut Cursor<'_>) -> Result<ParsedDuration, Diagno
                     }
                 }
             }
-            Some(w) if matches!(w.as_str(), "working" | "calendar") => {
+            Some(w) if matches!(&*w, "working" | "calendar") => {
                 let calendar = w == "calendar";
                 cursor.next();
-                match cursor.peek().map(|t| t.text.to_lowercase()) {
+                match cursor.peek().map(|t| lowercase(&t.text)) {
                     Some(next) if next == "day" || next == "days" => {
                         if calendar {
                             Unit::CalendarDays

@@ -66,8 +66,18 @@ pub struct Lowerer<'a> {
     /// An import could not be read, so an unknown fragment may simply be in that file.
     pub imports_failed: bool,
     /// Ids of the documents declared so far (outputs declare them too).
-    artifact_names: std::collections::HashSet<String>,
+    artifact_names: foldhash::HashSet<String>,
+    /// Lowering the second half of a large `sop` block on another thread (see [`Lowerer::sop`]):
+    /// what it cannot know there (the language of the lines before it, the fragments) makes it
+    /// give up, and the half is lowered again after the first.
+    speculative: bool,
+    /// Set when a speculative lowering met such a line.
+    gave_up: bool,
 }
+
+/// From this many items in the `sop` block on, its second half is lowered on a second thread
+/// while the first half is lowered on this one; below it a thread would cost more than it saves.
+pub const PARALLEL_FROM_ITEMS: usize = 1_000;
 
 fn what_text() -> Text {
     t!("teks dalam tanda kutip", "a text in double quotes")
@@ -82,7 +92,9 @@ impl<'a> Lowerer<'a> {
             seen_settings: HashMap::new(),
             expanding: Vec::new(),
             imports_failed: false,
-            artifact_names: std::collections::HashSet::new(),
+            artifact_names: foldhash::HashSet::default(),
+            speculative: false,
+            gave_up: false,
         }
     }
 
@@ -105,6 +117,8 @@ impl<'a> Lowerer<'a> {
     }
 
     fn unknown_keyword(&mut self, token: &Token, allowed: &[Kw], context: Text) {
+        // The list of keywords is in the file's language, which the lines before decide.
+        self.gave_up |= self.speculative;
         let text = &token.text;
         let (context_id, context_en) = (&context.id, &context.en);
         let mut diagnostic = Diagnostic::new(
@@ -158,8 +172,10 @@ impl<'a> Lowerer<'a> {
 
     // ---- file level ----
 
-    /// Lowers the `sop` item of a file.
-    pub fn sop(&mut self, item: &Item) {
+    /// Lowers the `sop` item of a file; from `parallel_from` items in its block on (normally
+    /// [`PARALLEL_FROM_ITEMS`]; tests compare both ways), on two threads (see
+    /// [`Lowerer::sop_items`]).
+    pub fn sop_with_parallel_from(&mut self, item: &Item, parallel_from: usize) {
         let mut cursor = Cursor::new(&item.tokens, item.span);
         cursor.next();
         self.draft.span = item.span;
@@ -176,9 +192,94 @@ impl<'a> Lowerer<'a> {
         }
         self.report(cursor.expect_end());
         let Some(block) = self.block_of(item, t!("`sop`", "`sop`")) else { return };
-        for child in &block.items {
-            self.sop_item(child);
+        self.sop_items(&block.items, parallel_from);
+    }
+
+    /// The items of the `sop` block, in order. On a large block whose second half holds only
+    /// steps and blocks of steps, that half is lowered on a second thread into a draft of its
+    /// own, then joined to this one: its steps come after this half's (their indexes shifted),
+    /// its documents are added unless this half declared them, its diagnostics come after this
+    /// half's. That is exactly what lowering the items in order gives, because such items read
+    /// nothing of the lines before them except the language (only in the help of an unknown
+    /// keyword) and the fragments (`pakai`); on either, the second half is lowered again here.
+    fn sop_items(&mut self, items: &[Item], parallel_from: usize) {
+        let cut = items.len() / 2;
+        let body_only = |item: &Item| {
+            item.broken
+                || item
+                    .tokens
+                    .first()
+                    .and_then(Kw::of)
+                    .is_some_and(|(k, _)| matches!(k, Kw::Step | Kw::Parallel | Kw::Alternatives))
+        };
+        if items.len() < parallel_from.max(2) || !items[cut..].iter().all(body_only) {
+            for child in items {
+                self.sop_item(child);
+            }
+            return;
         }
+        let (first, second) = items.split_at(cut);
+        let (fragments, imports_failed) = (self.fragments, self.imports_failed);
+        let other = std::thread::scope(|scope| {
+            let handle = std::thread::Builder::new().name("alur-lower".into()).spawn_scoped(scope, move || {
+                let mut other = Lowerer::new(fragments);
+                other.speculative = true;
+                other.imports_failed = imports_failed;
+                for child in second {
+                    other.sop_item(child);
+                    if other.gave_up {
+                        break;
+                    }
+                }
+                other
+            });
+            for child in first {
+                self.sop_item(child);
+            }
+            handle.ok().map(|handle| match handle.join() {
+                Ok(other) => other,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+        });
+        match other {
+            Some(other) if !other.gave_up => self.join(other),
+            _ => {
+                for child in second {
+                    self.sop_item(child);
+                }
+            }
+        }
+    }
+
+    /// Appends what a speculative lowering of the following items found (see
+    /// [`Lowerer::sop_items`]).
+    fn join(&mut self, other: Lowerer<'_>) {
+        fn shift(element: &mut Element, offset: usize) {
+            match element {
+                Element::Step { step } => *step += offset,
+                Element::Parallel { branches, .. } | Element::Alternatives { branches, .. } => {
+                    branches.iter_mut().flatten().for_each(|e| shift(e, offset))
+                }
+            }
+        }
+        let offset = self.draft.steps.len();
+        let draft = other.draft;
+        self.draft.steps.extend(draft.steps);
+        self.draft.body.extend(draft.body.into_iter().map(|mut e| {
+            shift(&mut e, offset);
+            e
+        }));
+        for artifact in draft.artifacts {
+            if !self.artifact_names.contains(artifact.id.as_str()) {
+                self.artifact_names.insert(artifact.id.name.clone());
+                self.draft.artifacts.push(artifact);
+            }
+        }
+        self.draft.votes_id += draft.votes_id;
+        self.draft.votes_en += draft.votes_en;
+        self.draft.actor_reported.extend(draft.actor_reported);
+        self.draft.duration_reported.extend(draft.duration_reported);
+        self.diagnostics.extend(other.diagnostics);
     }
 
     fn sop_item(&mut self, item: &Item) {
@@ -605,6 +706,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn use_fragment(&mut self, item: &Item, out: &mut Vec<Element>, renumber: i64) {
+        if self.speculative {
+            // The fragments are those of the whole file, and `pakai` nests by the lines before.
+            self.gave_up = true;
+            return;
+        }
         self.no_block(item);
         let mut cursor = Cursor::new(&item.tokens, item.span);
         cursor.next();
@@ -729,7 +835,8 @@ impl<'a> Lowerer<'a> {
         if actor_reported {
             self.draft.actor_reported.push(step.span);
         }
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        // Where each setting a step may have once was first written.
+        let mut seen = [None::<Span>; SINGLE_STEP_KEYWORDS.len()];
         if let Some(block) = self.block_of(item, t!("`langkah`", "`step`")) {
             for line in &block.items {
                 let takes = line.tokens.first().is_some_and(|t| Kw::Takes.matches(t));
@@ -746,11 +853,9 @@ impl<'a> Lowerer<'a> {
                     self.unknown_keyword(first, STEP_KEYWORDS, t!("`langkah`", "`step`"));
                     continue;
                 };
-                let single =
-                    matches!(kw, Kw::Activity | Kw::Takes | Kw::Notes | Kw::Decide | Kw::If | Kw::Call | Kw::By);
-                if single {
+                if let Some(slot) = SINGLE_STEP_KEYWORDS.iter().position(|k| *k == kw) {
                     let key = kw.word(Lang::Id);
-                    if let Some(previous) = seen.get(key) {
+                    if let Some(previous) = &seen[slot] {
                         self.diagnostics.push(
                             Diagnostic::new(
                                 Code::DuplicateSetting,
@@ -763,7 +868,7 @@ impl<'a> Lowerer<'a> {
                         );
                         continue;
                     }
-                    seen.insert(key, line.head_span());
+                    seen[slot] = Some(line.head_span());
                 }
                 if kw != Kw::Decide {
                     self.no_block(line);
@@ -790,7 +895,8 @@ impl<'a> Lowerer<'a> {
             Kw::Gives => {
                 let outputs = expect_artifact_list(cursor)?;
                 for output in &outputs {
-                    if self.artifact_names.insert(output.artifact.name.clone()) {
+                    if !self.artifact_names.contains(output.artifact.as_str()) {
+                        self.artifact_names.insert(output.artifact.name.clone());
                         self.draft.artifacts.push(Artifact {
                             id: output.artifact.clone(),
                             label: output.text.clone(),
@@ -906,6 +1012,9 @@ const HEADER_KEYWORDS: &[Kw] = &[
 /// What may stand in an `sop` block besides the header settings.
 const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
+
+/// The settings a step may have only once.
+const SINGLE_STEP_KEYWORDS: [Kw; 7] = [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 

@@ -42,6 +42,9 @@ impl Token {
     pub fn string_value(&self) -> String {
         let inner = self.text.strip_prefix('"').unwrap_or(&self.text);
         let inner = inner.strip_suffix('"').unwrap_or(inner);
+        if !inner.bytes().any(|b| matches!(b, b'\\' | b'\r' | b'\n')) {
+            return inner.to_string();
+        }
         let mut out = String::with_capacity(inner.len());
         let mut chars = inner.chars().peekable();
         while let Some(c) = chars.next() {

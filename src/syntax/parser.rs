@@ -368,14 +368,39 @@ fn scan(text: &str, cut: bool) -> Scan {
                 item = false;
             }
             b';' => item = false,
-            // Whitespace, and the bytes of non-ASCII characters (see above).
-            b' ' | b'\t' | b'\r' | 0x80.. => {}
-            _ => item = true,
+            // Whitespace, and the bytes of non-ASCII characters (see above); a run of them at once.
+            b' ' | b'\t' | b'\r' | 0x80.. => {
+                i += 1;
+                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | 0x80..) {
+                    i += 1;
+                }
+                continue;
+            }
+            // Any other byte is part of a token; a run of them at once.
+            _ => {
+                item = true;
+                i += 1;
+                while i < bytes.len() && TOKEN_BYTES[usize::from(bytes[i])] {
+                    i += 1;
+                }
+                continue;
+            }
         }
         i += 1;
     }
     Scan { too_deep: None, cut: at.map(|at| Cut { at, close: close.unwrap_or(bytes.len()) }) }
 }
+
+/// The bytes that [`scan`] only reads as part of a token: all but those it matches itself.
+static TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        table[b] = !matches!(b as u8, b'"' | b'/' | b'{' | b'}' | b'\n' | b';' | b' ' | b'\t' | b'\r');
+        b += 1;
+    }
+    table
+};
 
 /// The closing quote of the string that opens at `start`, as the grammar's `string` rule reads
 /// it: the next `"` not escaped by `\`, on any line. `None` when there is none. The reading from
