@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, Store};
 use chrono::TimeZone;
-use std::collections::HashSet;
+use foldhash::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,7 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             handles.push(tokio::spawn(async move {
                 let mut local = Vec::with_capacity(chunk.len());
                 // One signed-in user per role, as a worklist client has.
-                let mut callers: std::collections::HashMap<String, Caller> = Default::default();
+                let mut callers: HashMap<String, Caller> = Default::default();
                 for task in chunk {
                     let outcome = if task.step == "verifikasi" {
                         let reject = reject_case.lock().map(|mut s| s.remove(&task.case)).unwrap_or(false);
