@@ -11,6 +11,7 @@ mod sqlite;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub(crate) use postgres::{detail as postgres_detail, run_migrations as run_postgres_migrations};
 pub use sqlite::{CommitStats, SqliteStore};
 
 use async_trait::async_trait;

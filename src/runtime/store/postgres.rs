@@ -137,7 +137,8 @@ fn backend<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreErro
 
 /// What went wrong, in full: tokio-postgres's Display says only "db error" or "error
 /// connecting to server", the cause is in the database error or the source.
-fn detail(e: &tokio_postgres::Error) -> String {
+/// PostgreSQL's own words for an error where it gave some, else the driver's.
+pub(crate) fn detail(e: &tokio_postgres::Error) -> String {
     if let Some(d) = e.as_db_error() {
         return d.message().to_string();
     }
@@ -330,44 +331,60 @@ impl PostgresStore {
                 }
             })
             .map_err(db("creating the schema"))?;
-        let known = MIGRATIONS.len() as i64;
-        for (index, step) in MIGRATIONS.iter().enumerate() {
-            let target = index as i64 + 1;
-            let tx = client.transaction().await.map_err(db("starting a migration"))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-                .await
-                .map_err(db("waiting for other nodes' migrations"))?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (
-                     version BIGINT NOT NULL PRIMARY KEY,
-                     applied_at TEXT NOT NULL)",
+        run_migrations(&mut client, MIGRATIONS, "schema_version", MIGRATION_LOCK)
+            .await
+            .map_err(|problem| StoreError::Backend(format!("postgres store: schema `{}`: {problem}", self.schema)))
+    }
+}
+
+/// Brings a numbered list of schema steps up to date, each step in its own transaction
+/// together with its row in `version_table`, under the advisory lock `lock`, so that of
+/// several nodes starting at once each step is applied by one. A database at a higher version
+/// than `steps` knows is refused. The error says what was being done and why, for the caller
+/// to prefix with what it migrates.
+pub(crate) async fn run_migrations(
+    client: &mut deadpool_postgres::Object,
+    steps: &[&str],
+    version_table: &str,
+    lock: i64,
+) -> Result<(), String> {
+    fn failed(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> String {
+        move |e| format!("{doing}: {}", detail(&e))
+    }
+    let known = steps.len() as i64;
+    for (index, step) in steps.iter().enumerate() {
+        let target = index as i64 + 1;
+        let tx = client.transaction().await.map_err(failed("starting a migration"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
+            .await
+            .map_err(failed("waiting for other nodes' migrations"))?;
+        tx.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {version_table} (
+                 version BIGINT NOT NULL PRIMARY KEY,
+                 applied_at TEXT NOT NULL)"
+        ))
+        .await
+        .map_err(failed("creating the schema version table"))?;
+        let version: i64 = tx
+            .query_one(&format!("SELECT COALESCE(MAX(version), 0)::BIGINT FROM {version_table}"), &[])
+            .await
+            .map_err(failed("reading the schema version"))?
+            .get(0);
+        if version > known {
+            return Err(format!("the schema version is {version}, newer than this alur knows ({known})"));
+        }
+        if version < target {
+            tx.batch_execute(step).await.map_err(failed("migrating the schema"))?;
+            tx.execute(
+                &format!("INSERT INTO {version_table} (version, applied_at) VALUES ($1, $2)"),
+                &[&target, &time_text(Utc::now())],
             )
             .await
-            .map_err(db("creating the schema_version table"))?;
-            let version: i64 = tx
-                .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
-                .await
-                .map_err(db("reading the schema version"))?
-                .get(0);
-            if version > known {
-                return Err(StoreError::Backend(format!(
-                    "postgres store: schema `{}` has schema version {version}, newer than this alur knows ({known})",
-                    self.schema
-                )));
-            }
-            if version < target {
-                tx.batch_execute(step).await.map_err(db("migrating the schema"))?;
-                tx.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
-                    &[&target, &time_text(Utc::now())],
-                )
-                .await
-                .map_err(db("recording the schema version"))?;
-            }
-            tx.commit().await.map_err(db("committing a migration"))?;
+            .map_err(failed("recording the schema version"))?;
         }
-        Ok(())
+        tx.commit().await.map_err(failed("committing a migration"))?;
     }
+    Ok(())
 }
 
 /// The change feed's connection: LISTENs, and forwards every notification to the subscribers.

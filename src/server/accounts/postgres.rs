@@ -48,14 +48,7 @@ const MIGRATION_LOCK: i64 = 0x616c_7572_0002;
 
 fn db(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> AccountError {
     move |e| {
-        let detail = match e.as_db_error() {
-            Some(d) => d.message().to_string(),
-            None => match std::error::Error::source(&e) {
-                Some(source) => format!("{e}: {source}"),
-                None => e.to_string(),
-            },
-        };
-        AccountError::Backend(format!("postgres accounts: {doing}: {detail}"))
+        AccountError::Backend(format!("postgres accounts: {doing}: {}", crate::runtime::store::postgres_detail(&e)))
     }
 }
 
@@ -259,42 +252,9 @@ impl PgAccounts {
 async fn migrate(pool: &Pool) -> Result<(), AccountError> {
     let mut client =
         pool.get().await.map_err(|e| AccountError::Backend(format!("postgres accounts: connecting: {e}")))?;
-    let known = MIGRATIONS.len() as i64;
-    for (index, step) in MIGRATIONS.iter().enumerate() {
-        let target = index as i64 + 1;
-        let tx = client.transaction().await.map_err(db("starting a migration"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(db("waiting for other nodes' migrations"))?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS accounts_schema_version (
-                 version BIGINT NOT NULL PRIMARY KEY,
-                 applied_at TEXT NOT NULL)",
-        )
+    crate::runtime::store::run_postgres_migrations(&mut client, MIGRATIONS, "accounts_schema_version", MIGRATION_LOCK)
         .await
-        .map_err(db("creating the accounts_schema_version table"))?;
-        let version: i64 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM accounts_schema_version", &[])
-            .await
-            .map_err(db("reading the accounts schema version"))?
-            .get(0);
-        if version > known {
-            return Err(AccountError::Backend(format!(
-                "postgres accounts: the accounts schema version is {version}, newer than this alur knows ({known})"
-            )));
-        }
-        if version < target {
-            tx.batch_execute(step).await.map_err(db("migrating the accounts tables"))?;
-            tx.execute(
-                "INSERT INTO accounts_schema_version (version, applied_at) VALUES ($1, $2)",
-                &[&target, &time_text(Utc::now())],
-            )
-            .await
-            .map_err(db("recording the accounts schema version"))?;
-        }
-        tx.commit().await.map_err(db("committing a migration"))?;
-    }
-    Ok(())
+        .map_err(|problem| AccountError::Backend(format!("postgres accounts: {problem}")))
 }
 
 /// Writes audit entries in batches (one multi-row insert) until every sender is gone.
