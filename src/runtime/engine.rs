@@ -67,8 +67,8 @@ pub struct Engine {
     /// Deployments by SOP id, then version (looked up on every command, without allocating).
     deployed: RwLock<HashMap<String, std::collections::BTreeMap<u32, Arc<Deployed>>, foldhash::fast::RandomState>>,
     /// Folded cases, brought up to date from the store on every read (so changes made by other
-    /// engine processes are seen), to avoid folding whole streams again and again.
-    /// Folded cases by id, in shards so commands on different cases rarely wait on one lock.
+    /// engine processes are seen), to avoid folding whole streams again and again; in shards
+    /// by case id, so commands on different cases rarely wait on one lock.
     cache: Box<[std::sync::Mutex<CaseCache>]>,
     /// The name this engine claims deadlines under (see `fire_due`).
     node: String,
@@ -77,10 +77,10 @@ pub struct Engine {
     saving: std::sync::Mutex<std::collections::HashSet<(String, u32)>>,
 }
 
-/// Cached states beyond this are dropped (the next read folds from the store).
 type CaseCache = HashMap<CaseId, CaseState, foldhash::fast::RandomState>;
 
-/// Cases kept folded in memory (per shard: a full shard starts over).
+/// Cached states per shard beyond this are dropped (a full shard starts over; the next read
+/// folds from the store).
 const CACHE_LIMIT: usize = 200_000 / CACHE_SHARDS;
 const CACHE_SHARDS: usize = 16;
 
