@@ -11,8 +11,8 @@ use crate::runtime::{CaseId, TaskNo};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Events are kept in one log in commit order, in fixed-size chunks (growing it never moves
-/// what is already there); each case keeps the positions of its own events.
+/// Each shard keeps its events in one log in commit order, in fixed-size chunks (growing it
+/// never moves what is already there); each case keeps the positions of its own events.
 const LOG_CHUNK: usize = 8192;
 
 #[derive(Default)]
