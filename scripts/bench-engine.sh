@@ -66,6 +66,10 @@ if one and fsync:
     tasks1 = float(one[6])
     print(f"durable, 1 client: {tasks1:.0f} completions/s = {tasks1 / fsync:.2f} of the raw fsync rate "
           f"({fsync:.0f}/s, the faster of {len(fsyncs)} probes around the run); p50 {one[7]} us, p99 {one[8]} us")
+    if len(one) > 9:
+        commands1 = float(one[9])
+        print(f"durable, 1 client, every command (case starts and completions, one commit each): "
+              f"{commands1:.0f}/s = {commands1 / fsync:.2f} of the raw fsync rate")
 if one and many:
     print(f"durable, 64 clients: {float(many[6]):.0f} completions/s = {float(many[6]) / float(one[6]):.1f}x one client; "
           f"p50 {many[7]} us, p99 {many[8]} us")
