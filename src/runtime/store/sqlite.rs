@@ -344,12 +344,7 @@ impl SqliteStore {
         request: Request,
         reply: oneshot::Receiver<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match self.commits.queue.lock() {
-            Ok(mut queue) => queue.push(request),
-            Err(_) => {
-                request.reply(Err(StoreError::Backend("sqlite store: the commit queue is unusable".into())));
-            }
-        }
+        self.commits.queue().push(request);
         let commits = self.commits.clone();
         match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
             // On the multi-thread runtime the worker's other tasks move to another thread while
@@ -396,9 +391,14 @@ impl Committer {
                 let mut writer = match self.writer.try_lock() {
                     Ok(writer) => writer,
                     Err(std::sync::TryLockError::WouldBlock) => return,
-                    // A panic while committing (a bug) leaves the connection as SQLite left it;
-                    // an open transaction is rolled back by the next BEGIN failing and ROLLBACK.
-                    Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                    // A panic while committing (a bug) may have left a transaction open: its
+                    // callers heard an error (their replies were dropped), so it is undone.
+                    Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                        let writer = poisoned.into_inner();
+                        let _ = writer.conn.execute_batch("ROLLBACK");
+                        self.writer.clear_poison();
+                        writer
+                    }
                 };
                 let batch = self.take_batch();
                 if !batch.is_empty() {
@@ -407,7 +407,7 @@ impl Committer {
                     writer.run_batch(batch);
                 }
             }
-            if self.queue.lock().map(|queue| queue.is_empty()).unwrap_or(true) {
+            if self.queue().is_empty() {
                 return;
             }
             if hand_off {
@@ -418,9 +418,16 @@ impl Committer {
         }
     }
 
+    /// The queue. Pushing and taking cannot leave it half-changed, so a panic elsewhere while
+    /// it was locked (which poisons the lock) does not stop commits: its requests must not wait
+    /// forever.
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Request>> {
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Up to [`MAX_BATCH`] requests from the front of the queue.
     fn take_batch(&self) -> Vec<Request> {
-        let Ok(mut queue) = self.queue.lock() else { return Vec::new() };
+        let mut queue = self.queue();
         if queue.len() <= MAX_BATCH {
             return std::mem::take(&mut *queue);
         }
