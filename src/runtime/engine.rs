@@ -77,7 +77,9 @@ pub struct Engine {
     saving: std::sync::Mutex<std::collections::HashSet<(String, u32)>>,
 }
 
-type CaseCache = HashMap<CaseId, CaseState, foldhash::fast::RandomState>;
+/// Boxed: a command takes its case's state out and puts it back, which moves a pointer
+/// instead of the whole state.
+type CaseCache = HashMap<CaseId, Box<CaseState>, foldhash::fast::RandomState>;
 
 /// Cached states per shard beyond this are dropped (a full shard starts over; the next read
 /// folds from the store).
@@ -282,7 +284,7 @@ impl Engine {
 
     /// Reads a case: the cached fold brought up to date with the events appended since.
     pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
-        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case).cloned());
+        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case).map(|state| CaseState::clone(state)));
         let state = match cached {
             Some(mut state) => {
                 for event in self.store.events_after(case, state.seq).await.map_err(store_error)? {
@@ -321,7 +323,7 @@ impl Engine {
         }
     }
 
-    async fn read(&self, case: CaseId, fresh: bool) -> Result<CaseState, RuntimeError> {
+    async fn read(&self, case: CaseId, fresh: bool) -> Result<Box<CaseState>, RuntimeError> {
         if !fresh {
             // Taken out, not copied: the append puts the updated state back. A command that
             // fails first just leaves the next read to fold from the store.
@@ -329,10 +331,10 @@ impl Engine {
                 return Ok(state);
             }
         }
-        self.load(case).await
+        self.load(case).await.map(Box::new)
     }
 
-    fn remember_owned(&self, state: CaseState) {
+    fn remember_owned(&self, state: Box<CaseState>) {
         if let Ok(mut cache) = self.cache_of(state.id).lock() {
             if state.status != CaseStatus::Active {
                 // A closed case takes no more commands: keeping its fold would only hold memory.
@@ -364,7 +366,7 @@ impl Engine {
                 cache.clear();
             }
             if cache.get(&state.id).is_none_or(|known| known.seq < state.seq) {
-                cache.insert(state.id, state.clone());
+                cache.insert(state.id, Box::new(state.clone()));
             }
         }
     }
@@ -382,7 +384,7 @@ impl Engine {
     /// appended events that act on other cases (see `effects`).
     async fn append(
         &self,
-        state: Option<CaseState>,
+        state: Option<Box<CaseState>>,
         case: CaseId,
         by: &str,
         events: Vec<Event>,
@@ -403,7 +405,7 @@ impl Engine {
                 recorded.iter().for_each(|r| next.apply(r));
                 Some(next)
             }
-            None => CaseState::fold(&recorded),
+            None => CaseState::fold(&recorded).map(Box::new),
         };
         if let Err(error) = self.store.append_owned(case, expected, recorded).await {
             // Our view was stale or lost a race: forget it, the retry reads the store.
@@ -683,7 +685,7 @@ impl Engine {
             sha256,
             storage,
         };
-        self.append(Some(state), case, &caller.user, vec![event]).await.map(|_| ())
+        self.append(Some(Box::new(state)), case, &caller.user, vec![event]).await.map(|_| ())
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
@@ -762,7 +764,7 @@ impl Engine {
             // Nothing to do; record nothing but make sure the timer goes.
             let events = vec![Event::DeadlinePassed { task }];
             if t.status == TaskStatus::Open && state.status == CaseStatus::Active && !t.deadline_passed {
-                self.append(Some(state), case, "system", events).await?;
+                self.append(Some(Box::new(state)), case, "system", events).await?;
             }
             return Ok(false);
         }
@@ -793,7 +795,7 @@ impl Engine {
             }
         }
         let parent = state.parent;
-        let follow_ups = self.append(Some(state), case, "system", plan.events).await?;
+        let follow_ups = self.append(Some(Box::new(state)), case, "system", plan.events).await?;
         self.effects(case, parent, &follow_ups).await?;
         Ok(true)
     }
