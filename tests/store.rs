@@ -161,6 +161,51 @@ async fn sqlite_group_commit_shares_fsyncs() {
     assert!(commits < requests, "{commits} commits for {requests} appends: nothing was shared");
 }
 
+/// Many commands racing to commit, on both kinds of tokio runtime: each one's request is
+/// committed whether it led a batch or waited on another's (a request queued while a commit was
+/// going on and then left behind would hang its caller: the timeout turns that into a failure).
+async fn racing_writers_all_commit(store: Arc<SqliteStore>) {
+    let writers: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut s = Stream::new();
+                let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
+                s.append(&*store, &e).await.unwrap();
+                for i in 0..40 {
+                    let e = vec![s.ev(Event::TaskClaimed { task: 1, user: format!("u{i}") })];
+                    s.append(&*store, &e).await.unwrap();
+                }
+                s.case
+            })
+        })
+        .collect();
+    let all = async {
+        let mut cases = Vec::new();
+        for w in writers {
+            cases.push(w.await.unwrap());
+        }
+        cases
+    };
+    let cases = tokio::time::timeout(std::time::Duration::from_secs(120), all).await.expect("a commit never came");
+    for case in cases {
+        assert_eq!(store.events(case).await.unwrap().len(), 42);
+    }
+    assert_eq!(store.case_ids().await.unwrap().len(), 32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_racing_writers_all_commit_on_the_multi_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    racing_writers_all_commit(Arc::new(SqliteStore::open(dir.path().join("alur.db")).unwrap())).await;
+}
+
+#[tokio::test]
+async fn sqlite_racing_writers_all_commit_on_the_current_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    racing_writers_all_commit(Arc::new(SqliteStore::open(dir.path().join("alur.db")).unwrap())).await;
+}
+
 /// A steady stream of commits does not grow the WAL without bound: past 2,000 frames (8 MB)
 /// the checkpoint thread copies it into the database and the committer makes it start over.
 /// (With PASSIVE checkpoints alone the WAL never started over while commits kept coming: it
