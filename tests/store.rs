@@ -4,7 +4,7 @@
 
 use crate::store_conformance::{deployment, keys, strings, t0, Stream};
 use alur::runtime::store::StoreError;
-use alur::runtime::{Event, Recorded, SqliteStore, Store};
+use alur::runtime::{CaseId, Event, Recorded, SqliteStore, Store};
 use chrono::Duration;
 use std::sync::Arc;
 
@@ -130,27 +130,33 @@ mod engine_on_sqlite {
     }
 }
 
+/// `writers` tasks, each starting a case of its own and then appending `claims` claims to it one
+/// at a time; each task ends with its case id.
+fn claiming_writers(store: &Arc<SqliteStore>, writers: usize, claims: usize) -> Vec<tokio::task::JoinHandle<CaseId>> {
+    (0..writers)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut s = Stream::new();
+                let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
+                s.append(&*store, &e).await.unwrap();
+                for i in 0..claims {
+                    let e = vec![s.ev(Event::TaskClaimed { task: 1, user: format!("u{i}") })];
+                    s.append(&*store, &e).await.unwrap();
+                }
+                s.case
+            })
+        })
+        .collect()
+}
+
 /// Concurrent appends share commits (one fsync for many), and each still succeeds alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_group_commit_shares_fsyncs() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("alur.db")).unwrap());
     let before = store.commit_stats();
-    let mut handles = Vec::new();
-    for _ in 0..64 {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut s = Stream::new();
-            let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
-            s.append(&*store, &e).await.unwrap();
-            for i in 0..5 {
-                let e = vec![s.ev(Event::TaskClaimed { task: 1, user: format!("u{i}") })];
-                s.append(&*store, &e).await.unwrap();
-            }
-            s.case
-        }));
-    }
-    for h in handles {
+    for h in claiming_writers(&store, 64, 5) {
         let case = h.await.unwrap();
         assert_eq!(store.events(case).await.unwrap().len(), 7);
     }
@@ -165,21 +171,7 @@ async fn sqlite_group_commit_shares_fsyncs() {
 /// committed whether it led a batch or waited on another's (a request queued while a commit was
 /// going on and then left behind would hang its caller: the timeout turns that into a failure).
 async fn racing_writers_all_commit(store: Arc<SqliteStore>) {
-    let writers: Vec<_> = (0..32)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut s = Stream::new();
-                let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
-                s.append(&*store, &e).await.unwrap();
-                for i in 0..40 {
-                    let e = vec![s.ev(Event::TaskClaimed { task: 1, user: format!("u{i}") })];
-                    s.append(&*store, &e).await.unwrap();
-                }
-                s.case
-            })
-        })
-        .collect();
+    let writers = claiming_writers(&store, 32, 40);
     let all = async {
         let mut cases = Vec::new();
         for w in writers {
