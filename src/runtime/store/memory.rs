@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::index::Index;
 use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -50,11 +51,7 @@ struct Stream {
 struct Shard {
     log: Log,
     streams: FastMap<CaseId, Stream>,
-    /// The inbox index: each case's open tasks (a case has a handful at most).
-    open: FastMap<CaseId, Vec<OpenTask>>,
-    /// Deadlines in due order; the case id as a number, which compares cheaply.
-    timers: BTreeSet<(DateTime<Utc>, u128, TaskNo)>,
-    timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
+    index: Index,
     /// Claims on timers: the node and the end of its lease.
     leases: FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
 }
@@ -69,6 +66,17 @@ impl Shard {
     /// Whether a deadline can be claimed at `now` (nobody holds a live lease on it).
     fn claimable(&self, case: CaseId, task: TaskNo, now: DateTime<Utc>) -> bool {
         self.leases.get(&(case, task)).is_none_or(|(_, until)| *until <= now)
+    }
+
+    fn apply(&mut self, change: IndexChange) {
+        let leases = &mut self.leases;
+        // Leases exist only where several nodes fire deadlines: most of the time there is none
+        // to look up.
+        self.index.apply(change, &mut |case, task| {
+            if !leases.is_empty() {
+                leases.remove(&(case, task));
+            }
+        });
     }
 }
 
@@ -111,74 +119,6 @@ impl MemoryStore {
 
     fn each_shard(&self) -> impl Iterator<Item = Result<MutexGuard<'_, Shard>, StoreError>> {
         self.shards.iter().map(|s| s.lock().map_err(poisoned))
-    }
-}
-
-fn case_id(number: u128) -> CaseId {
-    CaseId(uuid::Uuid::from_u128(number))
-}
-
-impl Shard {
-    fn apply(&mut self, change: IndexChange) {
-        match change {
-            IndexChange::OpenTask(task) => {
-                let tasks = self.open.entry(task.case).or_default();
-                tasks.retain(|t| t.task != task.task);
-                tasks.push(task);
-            }
-            IndexChange::Claim { case, task, user } => {
-                if let Some(t) = self.open_task(case, task) {
-                    t.claimed_by = user;
-                }
-            }
-            IndexChange::AddActor { case, task, actor } => {
-                if let Some(t) = self.open_task(case, task) {
-                    if !t.actors.contains(&actor) {
-                        t.actors.push(actor);
-                    }
-                }
-            }
-            IndexChange::CloseTask { case, task } => {
-                if let Some(tasks) = self.open.get_mut(&case) {
-                    tasks.retain(|t| t.task != task);
-                    if tasks.is_empty() {
-                        self.open.remove(&case);
-                    }
-                }
-            }
-            IndexChange::CloseCase { case } => {
-                for open in self.open.remove(&case).unwrap_or_default() {
-                    self.clear_timer(case, open.task);
-                }
-            }
-            IndexChange::SetTimer(timer) => {
-                self.drop_lease(timer.case, timer.task);
-                if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.timers.remove(&(old, timer.case.0.as_u128(), timer.task));
-                }
-                self.timers.insert((timer.due, timer.case.0.as_u128(), timer.task));
-            }
-            IndexChange::ClearTimer { case, task } => self.clear_timer(case, task),
-        }
-    }
-
-    fn open_task(&mut self, case: CaseId, task: TaskNo) -> Option<&mut OpenTask> {
-        self.open.get_mut(&case)?.iter_mut().find(|t| t.task == task)
-    }
-
-    /// Leases exist only where several nodes fire deadlines: most of the time there is none to
-    /// look up.
-    fn drop_lease(&mut self, case: CaseId, task: TaskNo) {
-        if !self.leases.is_empty() {
-            self.leases.remove(&(case, task));
-        }
-    }
-
-    fn clear_timer(&mut self, case: CaseId, task: TaskNo) {
-        self.drop_lease(case, task);
-        if let Some(due) = self.timer_of.remove(&(case, task)) {
-            self.timers.remove(&(due, case.0.as_u128(), task));
-        }
     }
 }
 
@@ -250,14 +190,7 @@ impl Store for MemoryStore {
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let mut tasks = Vec::new();
         for shard in self.each_shard() {
-            tasks.extend(
-                shard?
-                    .open
-                    .values()
-                    .flatten()
-                    .filter(|t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
-                    .cloned(),
-            );
+            tasks.extend(shard?.index.open_tasks(actors).cloned());
         }
         tasks.sort_unstable_by_key(|t| (t.case, t.task));
         Ok(tasks)
@@ -266,18 +199,18 @@ impl Store for MemoryStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let mut due = Vec::new();
         for shard in self.each_shard() {
-            due.extend(shard?.timers.iter().take_while(|(at, _, _)| *at <= until).take(limit).copied());
+            due.extend(shard?.index.due(until).take(limit));
         }
-        due.sort_unstable();
+        due.sort_unstable_by_key(|t| (t.due, t.case, t.task));
         due.truncate(limit);
-        Ok(due.into_iter().map(|(due, case, task)| Timer { case: case_id(case), task, due }).collect())
+        Ok(due)
     }
 
     async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut next: Option<DateTime<Utc>> = None;
         for shard in self.each_shard() {
-            if let Some((due, _, _)) = shard?.timers.iter().next() {
-                next = Some(next.map_or(*due, |n| n.min(*due)));
+            if let Some(due) = shard?.index.next_due() {
+                next = Some(next.map_or(due, |n| n.min(due)));
             }
         }
         Ok(next)
@@ -295,23 +228,14 @@ impl Store for MemoryStore {
         let mut candidates = Vec::new();
         for shard in self.each_shard() {
             let shard = shard?;
-            candidates.extend(
-                shard
-                    .timers
-                    .iter()
-                    .take_while(|(due, _, _)| *due <= now)
-                    .filter(|(_, case, task)| shard.claimable(case_id(*case), *task, now))
-                    .take(limit)
-                    .copied(),
-            );
+            candidates.extend(shard.index.due(now).filter(|t| shard.claimable(t.case, t.task, now)).take(limit));
         }
-        candidates.sort_unstable();
+        candidates.sort_unstable_by_key(|t| (t.due, t.case, t.task));
         candidates.truncate(limit);
         let mut claimed = Vec::with_capacity(candidates.len());
-        for (due, case, task) in candidates {
-            let case = case_id(case);
+        for Timer { case, task, due } in candidates {
             let mut shard = self.shard(case)?;
-            if shard.timer_of.get(&(case, task)) == Some(&due) && shard.claimable(case, task, now) {
+            if shard.index.timer(case, task) == Some(due) && shard.claimable(case, task, now) {
                 shard.leases.insert((case, task), (node.to_string(), now + lease));
                 claimed.push(Timer { case, task, due });
             }
@@ -332,13 +256,13 @@ impl Store for MemoryStore {
         for shard in self.each_shard() {
             let shard = shard?;
             // In due order: a later due instant cannot beat what was found.
-            for (due, case, task) in &shard.timers {
-                if best.is_some_and(|b| *due >= b) {
+            for Timer { case, task, due } in shard.index.timers() {
+                if best.is_some_and(|b| due >= b) {
                     break;
                 }
-                let at = match shard.leases.get(&(case_id(*case), *task)) {
-                    Some((_, until)) => (*until).max(*due),
-                    None => *due,
+                let at = match shard.leases.get(&(case, task)) {
+                    Some((_, until)) => (*until).max(due),
+                    None => due,
                 };
                 best = Some(best.map_or(at, |b| b.min(at)));
             }

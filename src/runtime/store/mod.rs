@@ -5,6 +5,7 @@
 //! the same transaction. For several nodes the store also hands out deadlines under a lease
 //! (each fires on one node) and announces every change on a feed.
 
+mod index;
 mod memory;
 mod postgres;
 mod sqlite;
