@@ -228,15 +228,22 @@ async fn sqlite_wal_stays_bounded_under_a_steady_stream_of_commits() {
 }
 
 /// A file made before the `schema_version` table (its version only in `PRAGMA user_version`)
-/// is upgraded in place: its data stays, its deadlines become claimable.
+/// is upgraded in place: its events stay, in order, and the inbox and deadlines derived from
+/// them are what the old index tables said.
 #[tokio::test]
 async fn sqlite_upgrades_a_file_from_before_schema_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    let case = alur::runtime::CaseId::new();
+    let mut s = Stream::new();
+    let events = vec![
+        s.started("lks"),
+        s.opened(1, "ajukan", &["pemohon"], 10),
+        s.completed(1),
+        s.opened(2, "cek", &["fo"], 20),
+    ];
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        // Migration 1 as shipped, and one case with an open task and its deadline.
+        // Migration 1 as shipped, with one case: its events and its index rows.
         conn.execute_batch(
             r#"
             CREATE TABLE deployments (sop TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -256,18 +263,45 @@ async fn sqlite_upgrades_a_file_from_before_schema_version() {
             "#,
         )
         .unwrap();
+        let id = s.case.to_string();
+        conn.execute("INSERT INTO cases (case_id, sop) VALUES (?1, 'lks')", [&id]).unwrap();
+        // Written in reverse: the old table's key, not the insert order, is the stream's order.
+        for r in events.iter().rev() {
+            conn.execute(
+                r#"INSERT INTO events (case_id, seq, at, "by", body) VALUES (?1, ?2, ?3, ?4, ?5)"#,
+                rusqlite::params![
+                    id,
+                    r.seq as i64,
+                    r.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                    r.by,
+                    serde_json::to_string(&r.event).unwrap()
+                ],
+            )
+            .unwrap();
+        }
         conn.execute(
-            "INSERT INTO timers (case_id, task, due) VALUES (?1, 1, '2026-12-01T00:10:00.000000000Z')",
-            [case.to_string()],
+            "INSERT INTO open_tasks (case_id, task, sop, step, due) VALUES (?1, 2, 'lks', 'cek', '2026-12-01T00:20:00.000000000Z')",
+            [&id],
         )
         .unwrap();
+        conn.execute("INSERT INTO task_actors (case_id, task, pos, actor) VALUES (?1, 2, 0, 'fo')", [&id]).unwrap();
+        conn.execute("INSERT INTO timers (case_id, task, due) VALUES (?1, 2, '2026-12-01T00:20:00.000000000Z')", [&id])
+            .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    let due = t0() + Duration::minutes(10);
+    assert_eq!(store.events(s.case).await.unwrap(), events);
+    assert_eq!(keys(&store.open_tasks(&strings(&["fo"])).await.unwrap()), vec![(s.case, 2)]);
+    assert!(store.open_tasks(&strings(&["pemohon"])).await.unwrap().is_empty());
+    let due = t0() + Duration::minutes(20);
     assert_eq!(store.next_timer().await.unwrap(), Some(due));
     let claimed = store.claim_due_timers("n1", due, Duration::minutes(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].case, case);
+    assert_eq!((claimed[0].case, claimed[0].task), (s.case, 2));
+    // The stream goes on where it was.
+    let next = vec![s.completed(2)];
+    s.append(&store, &next).await.unwrap();
+    assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+    assert_eq!(store.next_timer().await.unwrap(), None);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let versions: Vec<i64> = conn
@@ -277,13 +311,73 @@ async fn sqlite_upgrades_a_file_from_before_schema_version() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     // Opening again changes nothing.
     drop(conn);
     SqliteStore::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0)).unwrap();
-    assert_eq!(count, 2);
+    assert_eq!(count, 3);
+}
+
+/// A file at schema version 2 keeps its live claims on deadlines through the upgrade: the node
+/// that held one still holds it, until its lease runs out.
+#[tokio::test]
+async fn sqlite_upgrade_keeps_live_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let mut s = Stream::new();
+    let events = vec![s.started("lks"), s.opened(1, "cek", &["fo"], 10)];
+    {
+        // The tables as schema 2 left them, with a claim in the old timers table.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            r#"
+            CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+            INSERT INTO schema_version VALUES (1, 'then'), (2, 'then');
+            CREATE TABLE deployments (sop TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                deployed_at TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (sop, version));
+            CREATE TABLE cases (case_id TEXT NOT NULL PRIMARY KEY, sop TEXT NOT NULL);
+            CREATE TABLE events (case_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, "by" TEXT NOT NULL,
+                body TEXT NOT NULL, PRIMARY KEY (case_id, seq)) WITHOUT ROWID;
+            CREATE TABLE open_tasks (case_id TEXT NOT NULL, task INTEGER NOT NULL, sop TEXT NOT NULL, step TEXT NOT NULL,
+                due TEXT NOT NULL, claimed_by TEXT, PRIMARY KEY (case_id, task)) WITHOUT ROWID;
+            CREATE TABLE task_actors (case_id TEXT NOT NULL, task INTEGER NOT NULL, pos INTEGER NOT NULL,
+                actor TEXT NOT NULL, PRIMARY KEY (case_id, task, pos)) WITHOUT ROWID;
+            CREATE TABLE timers (case_id TEXT NOT NULL, task INTEGER NOT NULL, due TEXT NOT NULL,
+                claimed_by TEXT, lease_until TEXT, PRIMARY KEY (case_id, task)) WITHOUT ROWID;
+            PRAGMA user_version = 2;
+            "#,
+        )
+        .unwrap();
+        let id = s.case.to_string();
+        conn.execute("INSERT INTO cases (case_id, sop) VALUES (?1, 'lks')", [&id]).unwrap();
+        for r in &events {
+            conn.execute(
+                r#"INSERT INTO events (case_id, seq, at, "by", body) VALUES (?1, ?2, ?3, ?4, ?5)"#,
+                rusqlite::params![
+                    id,
+                    r.seq as i64,
+                    r.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                    r.by,
+                    serde_json::to_string(&r.event).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO timers (case_id, task, due, claimed_by, lease_until)
+             VALUES (?1, 1, '2026-12-01T00:10:00.000000000Z', 'old-node', '2026-12-01T00:12:00.000000000Z')",
+            [&id],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    let lease = Duration::minutes(1);
+    assert!(store.claim_due_timers("new-node", at(11), lease, 10).await.unwrap().is_empty());
+    assert_eq!(store.next_claimable_timer().await.unwrap(), Some(at(12)));
+    assert_eq!(store.claim_due_timers("new-node", at(12), lease, 10).await.unwrap().len(), 1);
 }
 
 /// A file from a newer alur is refused, not downgraded.

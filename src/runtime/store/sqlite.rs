@@ -1,5 +1,10 @@
 //! The durable store: one SQLite file in WAL mode. Appends are durable (fsynced) before they
-//! return, and the inbox and timer indexes change in the same transaction as the events.
+//! return. The file holds the events (one log, in commit order, with an index by case), the
+//! cases, the deployments and the claims on deadlines; the inbox and timer indexes are derived
+//! from the events in memory (`Projection`): rebuilt from the log when the file is opened, kept
+//! up to date by every commit, and brought up to date with whatever another process appended
+//! before each read and each batch. A commit then writes the event rows and little else (two
+//! b-tree pages for a completion instead of nine), which is what an fsync-bound command pays for.
 //!
 //! Group commit, leader and followers: one write connection, behind a lock. A command puts its
 //! request in a queue and tries the lock; the one that gets it (the leader) takes every request
@@ -14,19 +19,21 @@
 //! blocking thread and returns to its caller. Reads run on a small pool of separate connections
 //! on tokio's blocking threads; WAL lets them proceed while a commit is written.
 //!
-//! Nothing here is known to the engine: the contract (conditional append, indexes in the same
-//! transaction) is the `Store` trait's, so a PostgreSQL store can keep it with several engine
-//! processes on one database.
+//! Nothing here is known to the engine: the contract (conditional append, indexes that agree
+//! with the events) is the `Store` trait's, so a PostgreSQL store can keep it with several
+//! engine processes on one database.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
+use super::index::Index;
 use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -94,6 +101,41 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE timers ADD COLUMN lease_until TEXT;
     CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
     "#,
+    // 3: the events as one log in commit order (`pos`), indexed by case; the inbox and timer
+    // indexes move into memory (derived from the log), and the claims on deadlines get a
+    // table of their own. The old events keep their order within each case, the cases the
+    // order they started in.
+    r#"
+    CREATE TABLE event_log (
+        pos INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        "by" TEXT NOT NULL,
+        -- The Event as JSON (tagged by `type`).
+        body TEXT NOT NULL
+    );
+    INSERT INTO event_log (case_id, seq, at, "by", body)
+        SELECT e.case_id, e.seq, e.at, e."by", e.body
+        FROM events e LEFT JOIN cases c ON c.case_id = e.case_id
+        ORDER BY c.rowid, e.case_id, e.seq;
+    DROP TABLE events;
+    ALTER TABLE event_log RENAME TO events;
+    CREATE UNIQUE INDEX events_by_case ON events (case_id, seq);
+    CREATE TABLE timer_claims (
+        case_id TEXT NOT NULL,
+        task INTEGER NOT NULL,
+        claimed_by TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        PRIMARY KEY (case_id, task)
+    ) WITHOUT ROWID;
+    INSERT INTO timer_claims (case_id, task, claimed_by, lease_until)
+        SELECT case_id, task, claimed_by, lease_until FROM timers
+        WHERE claimed_by IS NOT NULL AND lease_until IS NOT NULL;
+    DROP TABLE timers;
+    DROP TABLE task_actors;
+    DROP TABLE open_tasks;
+    "#,
 ];
 
 /// How long a connection waits for a lock held by another connection (another process on the
@@ -121,15 +163,21 @@ struct Row {
 enum Request {
     Append { case: CaseId, expected: u64, events: Vec<Recorded>, rows: Vec<Row>, reply: Reply },
     Deployment { deployment: Box<Deployment>, body: String, reply: Reply },
-    Claim { node: String, now: String, until: String, limit: i64, reply: ClaimReply },
+    Claim { node: String, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize, reply: ClaimReply },
     Release { node: String, case: CaseId, task: TaskNo, reply: Reply },
 }
 
 /// What a request did, when it did not fail.
 enum Done {
     Written,
-    /// A new deployment or an append: announced on the change feed after the commit.
+    /// A new deployment: announced on the change feed after the commit.
     Changed(Change),
+    /// An append: announced on the change feed, and its index changes applied to the
+    /// projection, after the commit.
+    Appended {
+        change: Change,
+        index: Vec<IndexChange>,
+    },
     Claimed(Vec<Timer>),
 }
 
@@ -143,7 +191,7 @@ impl Request {
             Request::Claim { reply, .. } => {
                 let _ = reply.send(result.map(|done| match done {
                     Done::Claimed(timers) => timers,
-                    Done::Written | Done::Changed(_) => Vec::new(),
+                    Done::Written | Done::Changed(_) | Done::Appended { .. } => Vec::new(),
                 }));
             }
         }
@@ -153,7 +201,38 @@ impl Request {
 pub struct SqliteStore {
     commits: Arc<Committer>,
     readers: Arc<Readers>,
+    projection: Arc<Projection>,
     feed: broadcast::Sender<Change>,
+}
+
+/// The inbox and timer indexes of the file, derived from its events, and how far into the
+/// event log (by `pos`) they are. Every commit of this store applies its own appends before
+/// it replies; whatever another process (or another store on the same file) appended is read
+/// from the log and applied first, before each batch and each read of the indexes. The log
+/// only grows and `pos` is assigned under the file's write lock, so any snapshot of it is a
+/// prefix in `pos` order and every event is applied exactly once, in order.
+struct Projection {
+    state: Mutex<Derived>,
+}
+
+#[derive(Default)]
+struct Derived {
+    index: Index,
+    /// The `pos` of the last event applied.
+    applied: i64,
+}
+
+impl Projection {
+    /// The derived indexes. A panic while they were being changed (a bug) may have left them
+    /// half-changed: they are then dropped and rebuilt from the log by the next catch-up.
+    fn lock(&self) -> MutexGuard<'_, Derived> {
+        self.state.lock().unwrap_or_else(|poisoned| {
+            let mut derived = poisoned.into_inner();
+            *derived = Derived::default();
+            self.state.clear_poison();
+            derived
+        })
+    }
 }
 
 /// The write side: the requests waiting for a commit and the one write connection.
@@ -166,6 +245,7 @@ struct Committer {
 struct Writer {
     conn: Connection,
     feed: broadcast::Sender<Change>,
+    projection: Arc<Projection>,
     /// Set by the checkpoint thread when the WAL is long and nearly all copied: the committer
     /// copies the rest, so that the WAL starts over (see `checkpoint_loop`).
     restart_due: Arc<AtomicBool>,
@@ -326,7 +406,11 @@ impl SqliteStore {
             .name("alur-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpoint_conn, &due, &closed))
             .map_err(backend("starting the checkpoint thread"))?;
-        let writer = Writer { conn, feed: feed.clone(), restart_due, _closing: closing };
+        // The indexes, from the whole log.
+        let projection = Arc::new(Projection { state: Mutex::default() });
+        catch_up(&conn, &projection)?;
+        let writer =
+            Writer { conn, feed: feed.clone(), projection: projection.clone(), restart_due, _closing: closing };
         Ok(SqliteStore {
             commits: Arc::new(Committer {
                 queue: Mutex::new(Vec::new()),
@@ -334,6 +418,7 @@ impl SqliteStore {
                 stats: Counters::default(),
             }),
             readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
+            projection,
             feed,
         })
     }
@@ -392,6 +477,106 @@ impl SqliteStore {
         .await
         .map_err(backend("running a read"))?
     }
+
+    /// Runs `f` on the inbox and timer indexes once they hold every committed event, including
+    /// those other processes appended.
+    async fn read_index<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Index) -> T + Send + 'static,
+    {
+        let projection = self.projection.clone();
+        self.read(move |conn| {
+            catch_up(conn, &projection)?;
+            Ok(f(&projection.lock().index))
+        })
+        .await
+    }
+}
+
+/// Events read from the log per round of a catch-up (bounds the memory a replay of a large
+/// file takes).
+const CATCH_UP_CHUNK: i64 = 4096;
+
+/// Applies to the projection every event in the log past what it holds, in log order. The SOP
+/// of a case (which an opening task's inbox entry carries) comes from its first event when that
+/// is among those read, else from the case's open tasks, else from the `cases` table.
+fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError> {
+    loop {
+        let from = projection.lock().applied;
+        let rows = {
+            let mut stmt = conn
+                .prepare_cached(
+                    r#"SELECT pos, case_id, seq, at, "by", body FROM events WHERE pos > ?1 ORDER BY pos LIMIT ?2"#,
+                )
+                .map_err(backend("reading the event log"))?;
+            stmt.query_map(params![from, CATCH_UP_CHUNK], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(backend("reading the event log"))?
+        };
+        let Some(last) = rows.last().map(|r| r.0) else { return Ok(()) };
+        let mut events = Vec::with_capacity(rows.len());
+        for (pos, case, seq, at, by, body) in rows {
+            events.push((pos, decode_event(parse_case(&case)?, seq, &at, by, &body)?));
+        }
+        let mut started: HashMap<CaseId, String> = HashMap::new();
+        let mut derived = projection.lock();
+        for (pos, recorded) in &events {
+            if *pos <= derived.applied {
+                // Applied meanwhile (by this store's own commit, or a read that caught up first).
+                continue;
+            }
+            let sop = match &recorded.event {
+                Event::CaseStarted { sop, .. } => {
+                    started.insert(recorded.case, sop.clone());
+                    sop.clone()
+                }
+                Event::TaskOpened { .. } => match started.get(&recorded.case) {
+                    Some(sop) => sop.clone(),
+                    None => match derived.index.sop_of(recorded.case) {
+                        Some(sop) => sop.to_string(),
+                        None => case_sop(conn, recorded.case)?,
+                    },
+                },
+                // Only an opening task needs it.
+                _ => String::new(),
+            };
+            for change in index_changes(&sop, std::slice::from_ref(recorded)) {
+                derived.index.apply(change, &mut |_, _| {});
+            }
+            derived.applied = *pos;
+        }
+        derived.applied = derived.applied.max(last);
+        if (events.len() as i64) < CATCH_UP_CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+fn case_sop(conn: &Connection, case: CaseId) -> Result<String, StoreError> {
+    conn.prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
+        .and_then(|mut s| s.query_row([case.to_string()], |row| row.get(0)))
+        .map_err(backend("reading a case's SOP"))
+}
+
+/// An event as the log holds it.
+fn decode_event(case: CaseId, seq: i64, at: &str, by: String, body: &str) -> Result<Recorded, StoreError> {
+    Ok(Recorded {
+        case,
+        seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
+        at: parse_time(at)?,
+        by,
+        event: serde_json::from_str(body).map_err(backend("decoding an event"))?,
+    })
 }
 
 impl Committer {
@@ -519,7 +704,7 @@ fn passive_checkpoint(conn: &Connection) -> Option<(i64, i64)> {
 
 impl Writer {
     fn run_batch(&mut self, batch: Vec<Request>) {
-        run_batch(&mut self.conn, batch, &self.feed);
+        run_batch(&mut self.conn, batch, &self.feed, &self.projection);
         // After the replies: the commands of this batch do not wait for it.
         if self.restart_due.swap(false, Ordering::Relaxed) {
             passive_checkpoint(&self.conn);
@@ -527,11 +712,26 @@ impl Writer {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sender<Change>) {
-    match apply_batch(conn, &batch) {
-        Ok(results) => {
+fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sender<Change>, projection: &Projection) {
+    match apply_batch(conn, &batch, projection) {
+        Ok((mut results, last_pos)) => {
+            // The indexes first, so a caller that hears back reads its own append in them. A
+            // read that caught up since the commit may have applied the batch already.
+            {
+                let mut derived = projection.lock();
+                if derived.applied < last_pos {
+                    for result in &mut results {
+                        if let Ok(Done::Appended { index, .. }) = result {
+                            for change in std::mem::take(index) {
+                                derived.index.apply(change, &mut |_, _| {});
+                            }
+                        }
+                    }
+                    derived.applied = last_pos;
+                }
+            }
             for (request, result) in batch.into_iter().zip(results) {
-                if let Ok(Done::Changed(change)) = &result {
+                if let Ok(Done::Changed(change) | Done::Appended { change, .. }) = &result {
                     // Committed: tell the subscribers (none listening is fine).
                     let _ = feed.send(change.clone());
                 }
@@ -541,7 +741,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
         Err(error) => {
             // The batch failed as a whole: undo whatever is still open and tell every caller.
             // (After a failed COMMIT the outcome can be unknown, as with any database; the
-            // engine re-reads the case before its next command, so it sees what is there.)
+            // engine re-reads the case before its next command, so it sees what is there, and
+            // the next batch catches the indexes up with whatever the log holds.)
             let _ = conn.execute_batch("ROLLBACK");
             let message = error.to_string();
             for request in batch {
@@ -551,71 +752,107 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
     }
 }
 
+type BatchResults = Vec<Result<Done, StoreError>>;
+
 /// One transaction for the batch. The outer error means the transaction failed as a whole;
-/// the inner results are per request.
+/// the inner results are per request. Also returns the `pos` of the last event in the log at
+/// the commit (this batch's last, unless it appended nothing).
 ///
 /// Tried first without a savepoint per request: an append is checked (version, numbering)
 /// before it writes anything, so a conflict leaves nothing to undo, and savepoints cost a
 /// statement each way plus a copy of every page a request touches. Only when a request fails
 /// after it may have written (a database error, or any failed request of the other kinds) is
 /// the transaction rolled back and the batch done again with a savepoint per request.
-fn apply_batch(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
-    if let Some(results) = apply_batch_unguarded(conn, batch)? {
-        return Ok(results);
+fn apply_batch(
+    conn: &mut Connection,
+    batch: &[Request],
+    projection: &Projection,
+) -> Result<(BatchResults, i64), StoreError> {
+    if let Some(done) = apply_batch_unguarded(conn, batch, projection)? {
+        return Ok(done);
     }
-    apply_batch_guarded(conn, batch)
+    apply_batch_guarded(conn, batch, projection)
+}
+
+/// Starts the batch's transaction and brings the indexes up to date with the log: after
+/// `BEGIN IMMEDIATE` nobody else can append until the commit, so the appends of this batch
+/// follow exactly what the projection then holds.
+fn begin(conn: &Connection, projection: &Projection) -> Result<(), StoreError> {
+    // IMMEDIATE takes the write lock now, so another process writing the same file makes us
+    // wait (busy timeout) here rather than fail at commit.
+    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    if let Err(error) = catch_up(conn, projection) {
+        let _ = exec_cached(conn, "ROLLBACK");
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// The last `pos` in the log, then the commit: the one fsync of the batch (synchronous=FULL).
+fn commit(conn: &Connection) -> Result<i64, StoreError> {
+    let last: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(pos), 0) FROM events")
+        .and_then(|mut s| s.query_row([], |row| row.get(0)))
+        .map_err(backend("reading the end of the event log"))?;
+    exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
+    Ok(last)
 }
 
 /// `None` when a request failed after it may have written: the transaction is rolled back.
 fn apply_batch_unguarded(
     conn: &mut Connection,
     batch: &[Request],
-) -> Result<Option<Vec<Result<Done, StoreError>>>, StoreError> {
-    // IMMEDIATE takes the write lock now, so another process writing the same file makes us
-    // wait (busy timeout) here rather than fail at commit.
-    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    projection: &Projection,
+) -> Result<Option<(BatchResults, i64)>, StoreError> {
+    begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         let result = match request {
             Request::Append { case, expected, events, rows, .. } => {
-                match check_append(conn, *case, *expected, events, rows) {
+                match check_append(conn, projection, *case, *expected, events, rows) {
                     Err(refused) => Err(refused),
                     Ok(sop) => match write_append(conn, *case, events, rows, &sop) {
-                        Ok(()) => Ok(Done::Changed(Change::Appended {
-                            case: *case,
-                            version: *expected + events.len() as u64,
-                        })),
+                        Ok(index) => Ok(appended(*case, *expected, events, index)),
                         Err(_) => return rollback_for_guarded(conn),
                     },
                 }
             }
-            other => match apply_other(conn, other) {
+            other => match apply_other(conn, other, projection) {
                 Ok(done) => Ok(done),
                 Err(_) => return rollback_for_guarded(conn),
             },
         };
         results.push(result);
     }
-    // The one fsync of the batch (synchronous=FULL).
-    exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
-    Ok(Some(results))
+    let last = commit(conn)?;
+    Ok(Some((results, last)))
 }
 
-fn rollback_for_guarded(conn: &Connection) -> Result<Option<Vec<Result<Done, StoreError>>>, StoreError> {
+fn appended(case: CaseId, expected: u64, events: &[Recorded], index: Vec<IndexChange>) -> Done {
+    Done::Appended { change: Change::Appended { case, version: expected + events.len() as u64 }, index }
+}
+
+fn rollback_for_guarded(conn: &Connection) -> Result<Option<(BatchResults, i64)>, StoreError> {
     exec_cached(conn, "ROLLBACK").map_err(backend("rolling back"))?;
     Ok(None)
 }
 
 /// The batch with a savepoint per request, so a request that fails half-way is undone alone.
-fn apply_batch_guarded(conn: &mut Connection, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, StoreError> {
-    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+fn apply_batch_guarded(
+    conn: &mut Connection,
+    batch: &[Request],
+    projection: &Projection,
+) -> Result<(BatchResults, i64), StoreError> {
+    begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         exec_cached(conn, "SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
-            Request::Append { case, expected, events, rows, .. } => append_one(conn, *case, *expected, events, rows)
-                .map(|()| Done::Changed(Change::Appended { case: *case, version: *expected + events.len() as u64 })),
-            other => apply_other(conn, other),
+            Request::Append { case, expected, events, rows, .. } => {
+                append_one(conn, projection, *case, *expected, events, rows)
+                    .map(|index| appended(*case, *expected, events, index))
+            }
+            other => apply_other(conn, other, projection),
         };
         if result.is_err() {
             exec_cached(conn, "ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
@@ -623,12 +860,12 @@ fn apply_batch_guarded(conn: &mut Connection, batch: &[Request]) -> Result<Vec<R
         exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
-    exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
-    Ok(results)
+    let last = commit(conn)?;
+    Ok((results, last))
 }
 
 /// The requests other than appends.
-fn apply_other(conn: &Connection, request: &Request) -> Result<Done, StoreError> {
+fn apply_other(conn: &Connection, request: &Request, projection: &Projection) -> Result<Done, StoreError> {
     match request {
         Request::Append { .. } => Err(StoreError::Backend("an append is not applied here".into())),
         Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
@@ -639,7 +876,7 @@ fn apply_other(conn: &Connection, request: &Request) -> Result<Done, StoreError>
             }
         }),
         Request::Claim { node, now, until, limit, .. } => {
-            claim_timers(conn, node, now, until, *limit).map(Done::Claimed)
+            claim_timers(conn, projection, node, *now, *until, *limit).map(Done::Claimed)
         }
         Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
     }
@@ -663,62 +900,83 @@ fn save_deployment(conn: &Connection, d: &Deployment, body: &str) -> Result<bool
     Ok(inserted > 0)
 }
 
-/// Claims due timers nobody holds a live lease on. Inside the writer's transaction, which holds
-/// the file's write lock, so no other process claims the same ones.
-fn claim_timers(conn: &Connection, node: &str, now: &str, until: &str, limit: i64) -> Result<Vec<Timer>, StoreError> {
+/// The live claims on deadlines at `now`: (case, task) to the end of the lease. Claims whose
+/// deadline went are deleted with it, so the table holds few rows.
+fn live_claims(conn: &Connection, now: DateTime<Utc>) -> Result<HashMap<(CaseId, TaskNo), DateTime<Utc>>, StoreError> {
     let mut stmt = conn
-        .prepare_cached(
-            "UPDATE timers SET claimed_by = ?1, lease_until = ?3
-             WHERE (case_id, task) IN (
-                 SELECT case_id, task FROM timers
-                 WHERE due <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-                 ORDER BY due, case_id, task LIMIT ?4)
-             RETURNING case_id, task, due",
-        )
-        .map_err(backend("claiming timers"))?;
+        .prepare_cached("SELECT case_id, task, lease_until FROM timer_claims WHERE lease_until > ?1")
+        .map_err(backend("reading claims"))?;
     let rows = stmt
-        .query_map(params![node, now, until, limit], |row| {
+        .query_map([time_text(now)], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, TaskNo>(1)?, row.get::<_, String>(2)?))
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(backend("reading claims"))?;
+    rows.into_iter().map(|(case, task, until)| Ok(((parse_case(&case)?, task), parse_time(&until)?))).collect()
+}
+
+/// Claims due timers nobody holds a live lease on. Inside the writer's transaction, which holds
+/// the file's write lock, so no other process claims the same ones.
+fn claim_timers(
+    conn: &Connection,
+    projection: &Projection,
+    node: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Timer>, StoreError> {
+    let held = live_claims(conn, now)?;
+    let timers: Vec<Timer> =
+        projection.lock().index.due(now).filter(|t| !held.contains_key(&(t.case, t.task))).take(limit).collect();
+    let lease_until = time_text(until);
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO timer_claims (case_id, task, claimed_by, lease_until) VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(backend("claiming timers"))?;
-    let mut timers = rows
-        .into_iter()
-        .map(|(case, task, due)| Ok(Timer { case: parse_case(&case)?, task, due: parse_time(&due)? }))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    timers.sort_by_key(|t| (t.due, t.case, t.task));
+    for t in &timers {
+        stmt.execute(params![t.case.to_string(), t.task, node, lease_until]).map_err(backend("claiming timers"))?;
+    }
     Ok(timers)
 }
 
 fn release_timer(conn: &Connection, node: &str, case: CaseId, task: TaskNo) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE timers SET claimed_by = NULL, lease_until = NULL WHERE case_id = ?1 AND task = ?2 AND claimed_by = ?3",
-    )
-    .and_then(|mut s| s.execute(params![case.to_string(), task, node]))
-    .map_err(backend("releasing a timer"))?;
+    conn.prepare_cached("DELETE FROM timer_claims WHERE case_id = ?1 AND task = ?2 AND claimed_by = ?3")
+        .and_then(|mut s| s.execute(params![case.to_string(), task, node]))
+        .map_err(backend("releasing a timer"))?;
     Ok(())
 }
 
 fn append_one(
     conn: &Connection,
+    projection: &Projection,
     case: CaseId,
     expected: u64,
     events: &[Recorded],
     rows: &[Row],
-) -> Result<(), StoreError> {
-    let sop = check_append(conn, case, expected, events, rows)?;
+) -> Result<Vec<IndexChange>, StoreError> {
+    let sop = check_append(conn, projection, case, expected, events, rows)?;
     write_append(conn, case, events, rows, &sop)
 }
 
+/// What an append needs to know of its case's SOP.
+enum CaseSop {
+    /// A new case: the SOP is in its first event, and the case gets its row.
+    New,
+    /// The case's SOP (empty when no task opens, which is the only thing that needs it).
+    Known(String),
+}
+
 /// Everything that can refuse an append, before anything is written: the case's version, the
-/// first event of a new case, the numbering of the events. Returns the case's SOP.
+/// first event of a new case, the numbering of the events.
 fn check_append(
     conn: &Connection,
+    projection: &Projection,
     case: CaseId,
     expected: u64,
     events: &[Recorded],
     rows: &[Row],
-) -> Result<Option<String>, StoreError> {
+) -> Result<CaseSop, StoreError> {
     let id = case.to_string();
     let current: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?1")
@@ -742,39 +1000,40 @@ fn check_append(
         let Some(Event::CaseStarted { .. }) = events.first().map(|e| &e.event) else {
             return Err(StoreError::Backend("a case must start with CaseStarted".into()));
         };
-        // A new case: its SOP is in its first event.
-        return Ok(None);
+        return Ok(CaseSop::New);
     }
-    // Only a task opening needs the SOP (for the inbox row).
+    // Only a task opening needs the SOP (for the inbox entry).
     if !events.iter().any(|e| matches!(e.event, Event::TaskOpened { .. })) {
-        return Ok(Some(String::new()));
+        return Ok(CaseSop::Known(String::new()));
     }
-    conn.prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
-        .and_then(|mut s| s.query_row([&id], |row| row.get(0)))
-        .map(Some)
-        .map_err(backend("reading a case's SOP"))
+    let known = projection.lock().index.sop_of(case).map(str::to_string);
+    match known {
+        Some(sop) => Ok(CaseSop::Known(sop)),
+        None => case_sop(conn, case).map(CaseSop::Known),
+    }
 }
 
-/// Writes a checked append: the events, a new case's row, the index changes. `sop` is what
-/// `check_append` returned.
+/// Writes a checked append: the events, a new case's row, and the end of the claims on the
+/// deadlines it clears. Returns its index changes, which the projection takes once the batch
+/// is committed.
 fn write_append(
     conn: &Connection,
     case: CaseId,
     events: &[Recorded],
     rows: &[Row],
-    sop: &Option<String>,
-) -> Result<(), StoreError> {
+    sop: &CaseSop,
+) -> Result<Vec<IndexChange>, StoreError> {
     let id = case.to_string();
     let sop = match sop {
-        Some(sop) => sop.clone(),
-        None => {
+        CaseSop::Known(sop) => sop.as_str(),
+        CaseSop::New => {
             let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
                 return Err(StoreError::Backend("a case must start with CaseStarted".into()));
             };
             conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![id, sop]))
                 .map_err(backend("recording a new case"))?;
-            sop.clone()
+            sop.as_str()
         }
     };
     {
@@ -785,121 +1044,39 @@ fn write_append(
             insert.execute(params![id, row.seq, row.at, row.by, row.body]).map_err(backend("inserting an event"))?;
         }
     }
-    for change in index_changes(&sop, events) {
-        apply_change(conn, change)?;
-    }
-    Ok(())
-}
-
-fn apply_change(conn: &Connection, change: IndexChange) -> Result<(), StoreError> {
-    let exec = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
-        conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(backend("updating the indexes"))
-    };
-    match change {
-        IndexChange::OpenTask(t) => {
-            let id = t.case.to_string();
-            exec("DELETE FROM task_actors WHERE case_id = ?1 AND task = ?2", &[&id, &t.task])?;
-            exec(
-                "INSERT OR REPLACE INTO open_tasks (case_id, task, sop, step, due, claimed_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[&id, &t.task, &t.sop, &t.step, &time_text(t.due), &t.claimed_by],
-            )?;
-            for (pos, actor) in t.actors.iter().enumerate() {
-                exec(
-                    "INSERT INTO task_actors (case_id, task, pos, actor) VALUES (?1, ?2, ?3, ?4)",
-                    &[&id, &t.task, &(pos as i64), actor],
-                )?;
+    let index = index_changes(sop, events);
+    for change in &index {
+        // A deadline that goes takes its claim with it (a claim is on one deadline only).
+        match change {
+            IndexChange::ClearTimer { task, .. } => {
+                conn.prepare_cached("DELETE FROM timer_claims WHERE case_id = ?1 AND task = ?2")
+                    .and_then(|mut s| s.execute(params![id, task]))
+                    .map_err(backend("ending a claim"))?;
             }
-        }
-        IndexChange::Claim { case, task, user } => {
-            exec(
-                "UPDATE open_tasks SET claimed_by = ?3 WHERE case_id = ?1 AND task = ?2",
-                &[&case.to_string(), &task, &user],
-            )?;
-        }
-        IndexChange::AddActor { case, task, actor } => {
-            // Only to a task still open, and only once (as the fold does).
-            exec(
-                "INSERT INTO task_actors (case_id, task, pos, actor)
-                 SELECT o.case_id, o.task,
-                        (SELECT COALESCE(MAX(pos) + 1, 0) FROM task_actors a WHERE a.case_id = o.case_id AND a.task = o.task),
-                        ?3
-                 FROM open_tasks o
-                 WHERE o.case_id = ?1 AND o.task = ?2
-                   AND NOT EXISTS (SELECT 1 FROM task_actors a
-                                   WHERE a.case_id = o.case_id AND a.task = o.task AND a.actor = ?3)",
-                &[&case.to_string(), &task, &actor],
-            )?;
-        }
-        IndexChange::CloseTask { case, task } => {
-            let id = case.to_string();
-            exec("DELETE FROM open_tasks WHERE case_id = ?1 AND task = ?2", &[&id, &task])?;
-            exec("DELETE FROM task_actors WHERE case_id = ?1 AND task = ?2", &[&id, &task])?;
-        }
-        IndexChange::CloseCase { case } => {
-            let id = case.to_string();
-            // The open tasks go, and with them their deadlines.
-            exec(
-                "DELETE FROM timers WHERE case_id = ?1 AND task IN (SELECT task FROM open_tasks WHERE case_id = ?1)",
-                &[&id],
-            )?;
-            exec("DELETE FROM task_actors WHERE case_id = ?1", &[&id])?;
-            exec("DELETE FROM open_tasks WHERE case_id = ?1", &[&id])?;
-        }
-        IndexChange::SetTimer(t) => {
-            // A new deadline: nobody holds it yet.
-            exec(
-                "INSERT OR REPLACE INTO timers (case_id, task, due, claimed_by, lease_until) VALUES (?1, ?2, ?3, NULL, NULL)",
-                &[&t.case.to_string(), &t.task, &time_text(t.due)],
-            )?;
-        }
-        IndexChange::ClearTimer { case, task } => {
-            exec("DELETE FROM timers WHERE case_id = ?1 AND task = ?2", &[&case.to_string(), &task])?;
+            IndexChange::CloseCase { .. } => {
+                conn.prepare_cached("DELETE FROM timer_claims WHERE case_id = ?1")
+                    .and_then(|mut s| s.execute([&id]))
+                    .map_err(backend("ending a case's claims"))?;
+            }
+            _ => {}
         }
     }
-    Ok(())
+    Ok(index)
 }
 
-/// The columns of an open task as the inbox queries select them.
-const OPEN_TASK_COLUMNS: &str = "o.case_id, o.task, o.sop, o.step, o.due, o.claimed_by,
-    (SELECT json_group_array(a.actor ORDER BY a.pos) FROM task_actors a WHERE a.case_id = o.case_id AND a.task = o.task)";
-
-/// An open task as read, before its text columns are decoded.
-struct OpenTaskRow {
-    case: String,
-    task: TaskNo,
-    sop: String,
-    step: String,
-    due: String,
-    claimed_by: Option<String>,
-    /// JSON array, in the order the actors were added.
-    actors: String,
-}
-
-fn open_task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenTaskRow> {
-    Ok(OpenTaskRow {
-        case: row.get(0)?,
-        task: row.get(1)?,
-        sop: row.get(2)?,
-        step: row.get(3)?,
-        due: row.get(4)?,
-        claimed_by: row.get(5)?,
-        actors: row.get(6)?,
-    })
-}
-
-impl OpenTaskRow {
-    fn decode(self) -> Result<OpenTask, StoreError> {
-        Ok(OpenTask {
-            case: parse_case(&self.case)?,
-            task: self.task,
-            sop: self.sop,
-            step: self.step,
-            actors: serde_json::from_str(&self.actors).map_err(backend("decoding a task's actors"))?,
-            due: parse_time(&self.due)?,
-            claimed_by: self.claimed_by,
+/// Serializes events for the committing thread.
+fn rows_of(events: &[Recorded]) -> Result<Vec<Row>, StoreError> {
+    events
+        .iter()
+        .map(|r| {
+            Ok(Row {
+                seq: to_i64(r.seq, "seq")?,
+                at: time_text(r.at),
+                by: r.by.clone(),
+                body: serde_json::to_string(&r.event).map_err(backend("serializing an event"))?,
+            })
         })
-    }
+        .collect()
 }
 
 #[async_trait]
@@ -925,19 +1102,13 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
-        let rows = events
-            .iter()
-            .map(|r| {
-                Ok(Row {
-                    seq: to_i64(r.seq, "seq")?,
-                    at: time_text(r.at),
-                    by: r.by.clone(),
-                    body: serde_json::to_string(&r.event).map_err(backend("serializing an event"))?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.append_owned(case, expected, events.to_vec()).await
+    }
+
+    async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
+        let rows = rows_of(&events)?;
         let (reply, wait) = oneshot::channel();
-        self.write(Request::Append { case, expected, events: events.to_vec(), rows, reply }, wait).await
+        self.write(Request::Append { case, expected, events, rows, reply }, wait).await
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
@@ -956,17 +1127,7 @@ impl Store for SqliteStore {
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(backend("reading events"))?;
-            rows.into_iter()
-                .map(|(seq, at, by, body)| {
-                    Ok(Recorded {
-                        case,
-                        seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
-                        at: parse_time(&at)?,
-                        by,
-                        event: serde_json::from_str(&body).map_err(backend("decoding an event"))?,
-                    })
-                })
-                .collect()
+            rows.into_iter().map(|(seq, at, by, body)| decode_event(case, seq, &at, by, &body)).collect()
         })
         .await
     }
@@ -985,70 +1146,18 @@ impl Store for SqliteStore {
     }
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let filter = if actors.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(actors).map_err(backend("serializing actors"))?)
-        };
-        self.read(move |conn| {
-            let raw = match &filter {
-                None => {
-                    let sql = format!("SELECT {OPEN_TASK_COLUMNS} FROM open_tasks o ORDER BY o.case_id, o.task");
-                    let mut stmt = conn.prepare_cached(&sql).map_err(backend("reading open tasks"))?;
-                    let rows = stmt.query_map([], open_task_row).and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-                    rows
-                }
-                Some(actors) => {
-                    // The actors go in as one JSON array, so one cached statement serves any list.
-                    let sql = format!(
-                        "SELECT {OPEN_TASK_COLUMNS} FROM open_tasks o
-                         WHERE EXISTS (SELECT 1 FROM task_actors a
-                                       WHERE a.case_id = o.case_id AND a.task = o.task
-                                         AND a.actor IN (SELECT value FROM json_each(?1)))
-                         ORDER BY o.case_id, o.task"
-                    );
-                    let mut stmt = conn.prepare_cached(&sql).map_err(backend("reading open tasks"))?;
-                    let rows =
-                        stmt.query_map([actors], open_task_row).and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-                    rows
-                }
-            }
-            .map_err(backend("reading open tasks"))?;
-            raw.into_iter().map(OpenTaskRow::decode).collect()
-        })
-        .await
+        let actors = actors.to_vec();
+        let mut tasks = self.read_index(move |index| index.open_tasks(&actors).cloned().collect::<Vec<_>>()).await?;
+        tasks.sort_unstable_by_key(|t| (t.case, t.task));
+        Ok(tasks)
     }
 
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT case_id, task, due FROM timers WHERE due <= ?1 ORDER BY due, case_id, task LIMIT ?2",
-                )
-                .map_err(backend("reading timers"))?;
-            let rows = stmt
-                .query_map(params![time_text(until), limit], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, TaskNo>(1)?, row.get::<_, String>(2)?))
-                })
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(backend("reading timers"))?;
-            rows.into_iter()
-                .map(|(case, task, due)| Ok(Timer { case: parse_case(&case)?, task, due: parse_time(&due)? }))
-                .collect()
-        })
-        .await
+        self.read_index(move |index| index.due(until).take(limit).collect()).await
     }
 
     async fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let due: Option<String> = conn
-                .prepare_cached("SELECT due FROM timers ORDER BY due LIMIT 1")
-                .and_then(|mut s| s.query_row([], |row| row.get(0)).optional())
-                .map_err(backend("reading the next timer"))?;
-            due.as_deref().map(parse_time).transpose()
-        })
-        .await
+        self.read_index(|index| index.next_due()).await
     }
 
     async fn claim_due_timers(
@@ -1059,13 +1168,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Timer>, StoreError> {
         let (reply, wait) = oneshot::channel();
-        let request = Request::Claim {
-            node: node.to_string(),
-            now: time_text(now),
-            until: time_text(now + lease),
-            limit: i64::try_from(limit).unwrap_or(i64::MAX),
-            reply,
-        };
+        let request = Request::Claim { node: node.to_string(), now, until: now + lease, limit, reply };
         self.write(request, wait).await
     }
 
@@ -1075,18 +1178,23 @@ impl Store for SqliteStore {
     }
 
     async fn next_claimable_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            // The earliest unleased deadline (by the due index), or a lease that ends earlier.
-            let at: Option<String> = conn
-                .prepare_cached(
-                    "SELECT MIN(at) FROM (
-                         SELECT MIN(due) AS at FROM timers WHERE lease_until IS NULL
-                         UNION ALL
-                         SELECT MIN(MAX(due, lease_until)) AS at FROM timers WHERE lease_until IS NOT NULL)",
-                )
-                .and_then(|mut s| s.query_row([], |row| row.get(0)))
-                .map_err(backend("reading the next claimable timer"))?;
-            at.as_deref().map(parse_time).transpose()
+        let projection = self.projection.clone();
+        self.read(move |conn| {
+            catch_up(conn, &projection)?;
+            // Every claim, live or not: one whose lease ended makes its deadline claimable
+            // from the later of the two.
+            let claims = live_claims(conn, DateTime::<Utc>::MIN_UTC)?;
+            let derived = projection.lock();
+            let mut best: Option<DateTime<Utc>> = None;
+            // In due order: a later due instant cannot beat what was found.
+            for Timer { case, task, due } in derived.index.timers() {
+                if best.is_some_and(|b| due >= b) {
+                    break;
+                }
+                let at = claims.get(&(case, task)).map_or(due, |until| (*until).max(due));
+                best = Some(best.map_or(at, |b| b.min(at)));
+            }
+            Ok(best)
         })
         .await
     }
