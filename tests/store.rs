@@ -461,3 +461,35 @@ async fn sqlite_append_failing_midway_fails_alone() {
     }
     assert_eq!(store.open_tasks(&strings(&["pemohon"])).await.unwrap().len(), good.len());
 }
+
+/// A claim on a deadline that fired stays in the file until its lease runs out: it stands for
+/// nothing (the deadline is gone, and a task's number is never used again), and the next claim
+/// after the lease deletes it, so the claims table holds the live claims only.
+#[tokio::test]
+async fn sqlite_claims_of_fired_deadlines_are_dropped_once_their_lease_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alur.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    let lease = Duration::minutes(1);
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let mut s = Stream::new();
+        let e = vec![s.started("lks"), s.opened(1, "a", &["x"], 10)];
+        s.append(&store, &e).await.unwrap();
+        streams.push(s);
+    }
+    assert_eq!(store.claim_due_timers("n1", at(10), lease, 100).await.unwrap().len(), 5);
+    for s in &mut streams {
+        let e = vec![s.ev(Event::DeadlinePassed { task: 1 })];
+        s.append(&store, &e).await.unwrap();
+    }
+    let claims = |path: &std::path::Path| -> i64 {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM timer_claims", [], |row| row.get(0)).unwrap()
+    };
+    assert_eq!(store.next_claimable_timer().await.unwrap(), None);
+    assert_eq!(claims(&path), 5);
+    assert!(store.claim_due_timers("n2", at(11), lease, 100).await.unwrap().is_empty());
+    assert_eq!(claims(&path), 0);
+}

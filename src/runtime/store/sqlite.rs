@@ -782,8 +782,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
 type BatchResults = Vec<Result<Done, StoreError>>;
 
 /// One transaction for the batch. The outer error means the transaction failed as a whole;
-/// the inner results are per request. Also returns the `pos` of the last event in the log at
-/// the commit (this batch's last, unless it appended nothing).
+/// the inner results are per request. Also returns the `pos` of the batch's last event (0
+/// when it appended none).
 ///
 /// Tried first without a savepoint per request: an append is checked (version, numbering)
 /// before it writes anything, so a conflict leaves nothing to undo, and savepoints cost a
@@ -815,11 +815,18 @@ fn begin(conn: &Connection, projection: &Projection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The last `pos` in the log, then the commit: the one fsync of the batch (synchronous=FULL).
-fn commit(conn: &Connection) -> Result<i64, StoreError> {
-    let last = log_end(conn)?;
+/// The commit: the one fsync of the batch (synchronous=FULL). Returns the `pos` of the batch's
+/// last event (0 when it appended none).
+fn commit(conn: &Connection, results: &BatchResults) -> Result<i64, StoreError> {
     exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
-    Ok(last)
+    Ok(results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Done::Appended { positions, .. }) => positions.last().copied(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0))
 }
 
 /// The `pos` of the last event in the log (0 when it is empty).
@@ -859,7 +866,7 @@ fn apply_batch_unguarded(
         };
         results.push(result);
     }
-    let last = commit(conn)?;
+    let last = commit(conn, &results)?;
     Ok(Some((results, last)))
 }
 
@@ -903,7 +910,7 @@ fn apply_batch_guarded(
         exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
-    let last = commit(conn)?;
+    let last = commit(conn, &results)?;
     Ok((results, last))
 }
 
@@ -943,8 +950,7 @@ fn save_deployment(conn: &Connection, d: &Deployment, body: &str) -> Result<bool
     Ok(inserted > 0)
 }
 
-/// The live claims on deadlines at `now`: (case, task) to the end of the lease. Claims whose
-/// deadline went are deleted with it, so the table holds few rows.
+/// The live claims on deadlines at `now`: (case, task) to the end of the lease.
 fn live_claims(conn: &Connection, now: DateTime<Utc>) -> Result<HashMap<(CaseId, TaskNo), DateTime<Utc>>, StoreError> {
     let mut stmt = conn
         .prepare_cached("SELECT case_id, task, lease_until FROM timer_claims WHERE lease_until > ?1")
@@ -968,6 +974,10 @@ fn claim_timers(
     until: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Timer>, StoreError> {
+    // A claim whose lease ran out is as good as none: gone, the table stays small.
+    conn.prepare_cached("DELETE FROM timer_claims WHERE lease_until <= ?1")
+        .and_then(|mut s| s.execute([time_text(now)]))
+        .map_err(backend("dropping claims whose lease ran out"))?;
     let held = live_claims(conn, now)?;
     let timers: Vec<Timer> =
         projection.lock().index.due(now).filter(|t| !held.contains_key(&(t.case, t.task))).take(limit).collect();
@@ -1064,8 +1074,7 @@ fn check_append(
 /// its events in the log and its index changes.
 type Written = (Vec<i64>, Vec<IndexChange>);
 
-/// Writes a checked append: the events, a new case's row, and the end of the claims on the
-/// deadlines it clears.
+/// Writes a checked append: the events and a new case's row.
 fn write_append(
     conn: &Connection,
     case: CaseId,
@@ -1096,24 +1105,10 @@ fn write_append(
             positions.push(conn.last_insert_rowid());
         }
     }
-    let index = index_changes(sop, events);
-    for change in &index {
-        // A deadline that goes takes its claim with it (a claim is on one deadline only).
-        match change {
-            IndexChange::ClearTimer { task, .. } => {
-                conn.prepare_cached("DELETE FROM timer_claims WHERE case_id = ?1 AND task = ?2")
-                    .and_then(|mut s| s.execute(params![id, task]))
-                    .map_err(backend("ending a claim"))?;
-            }
-            IndexChange::CloseCase { .. } => {
-                conn.prepare_cached("DELETE FROM timer_claims WHERE case_id = ?1")
-                    .and_then(|mut s| s.execute([&id]))
-                    .map_err(backend("ending a case's claims"))?;
-            }
-            _ => {}
-        }
-    }
-    Ok((positions, index))
+    // A claim on a deadline that goes is left in its table: it is on that deadline only (task
+    // numbers are never reused), which nobody looks for again, and it is deleted once its
+    // lease runs out (see `claim_timers`).
+    Ok((positions, index_changes(sop, events)))
 }
 
 /// Serializes events for the committing thread.
