@@ -104,16 +104,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if inbox.is_empty() {
             break;
         }
-        // Split the worklist between the clients without copying it.
+        // Split the worklist between the clients, moving each task once (splitting off the
+        // tail again and again copied the rest of the list for every client).
         let per_client = inbox.len().div_ceil(a.clients);
-        let mut chunks = Vec::with_capacity(a.clients);
-        let mut rest = inbox;
-        while rest.len() > per_client {
-            let tail = rest.split_off(per_client);
-            chunks.push(rest);
-            rest = tail;
-        }
-        chunks.push(rest);
+        let mut tasks = inbox.into_iter();
+        let chunks: Vec<Vec<_>> = (0..a.clients)
+            .map(|_| tasks.by_ref().take(per_client).collect::<Vec<_>>())
+            .filter(|chunk| !chunk.is_empty())
+            .collect();
         let mut handles = Vec::new();
         for chunk in chunks {
             let engine = engine.clone();
