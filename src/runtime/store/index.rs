@@ -48,11 +48,10 @@ impl Index {
                 }
             }
             IndexChange::CloseTask { case, task } => {
+                // The case's entry stays (its next task usually opens in the same append); it
+                // goes when the case closes.
                 if let Some(tasks) = self.open.get_mut(&case) {
                     tasks.retain(|t| t.task != task);
-                    if tasks.is_empty() {
-                        self.open.remove(&case);
-                    }
                 }
             }
             IndexChange::CloseCase { case } => {

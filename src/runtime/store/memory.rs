@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::index::Index;
-use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use super::{
+    for_each_index_change, sort_by_case, sort_by_due, Change, Deployment, IndexChange, OpenTask, Store, StoreError,
+    Timer, CHANGE_FEED_CAPACITY,
+};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -117,6 +120,14 @@ impl MemoryStore {
         self.shards[index].lock().map_err(poisoned)
     }
 
+    fn unsorted_open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = Vec::new();
+        for shard in self.each_shard() {
+            tasks.extend(shard?.index.open_tasks(actors).cloned());
+        }
+        Ok(tasks)
+    }
+
     fn each_shard(&self) -> impl Iterator<Item = Result<MutexGuard<'_, Shard>, StoreError>> {
         self.shards.iter().map(|s| s.lock().map_err(poisoned))
     }
@@ -162,9 +173,7 @@ impl Store for MemoryStore {
                 sop
             }
         };
-        for change in index_changes(&sop, &events) {
-            shard.apply(change);
-        }
+        for_each_index_change(&sop, &events, |change| shard.apply(change));
         let version = expected + events.len() as u64;
         let Shard { log, streams, .. } = shard;
         if let Some(stream) = streams.get_mut(&case) {
@@ -188,11 +197,14 @@ impl Store for MemoryStore {
     }
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let mut tasks = Vec::new();
-        for shard in self.each_shard() {
-            tasks.extend(shard?.index.open_tasks(actors).cloned());
-        }
-        tasks.sort_unstable_by_key(|t| (t.case, t.task));
+        let mut tasks = self.unsorted_open_tasks(actors)?;
+        sort_by_case(&mut tasks);
+        Ok(tasks)
+    }
+
+    async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.unsorted_open_tasks(actors)?;
+        sort_by_due(&mut tasks);
         Ok(tasks)
     }
 

@@ -49,6 +49,17 @@ pub struct OpenTask {
     pub claimed_by: Option<String>,
 }
 
+/// Sorts open tasks by due instant, then case, then task. The keys are unique, so an unstable
+/// sort gives the one order; the keys are taken out first, so the (large) tasks move only once.
+pub(crate) fn sort_by_due(tasks: &mut [OpenTask]) {
+    tasks.sort_by_cached_key(|t| (t.due, t.case.0.as_u128(), t.task));
+}
+
+/// Sorts open tasks by case, then task (the order `Store::open_tasks` returns).
+pub(crate) fn sort_by_case(tasks: &mut [OpenTask]) {
+    tasks.sort_by_cached_key(|t| (t.case.0.as_u128(), t.task));
+}
+
 /// A deadline still to fire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timer {
@@ -126,6 +137,12 @@ pub trait Store: Send + Sync {
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError>;
     /// Open tasks any of whose actors is in `actors` (all open tasks when empty), by case then task.
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError>;
+    /// `open_tasks` in inbox order: by due instant, then case, then task.
+    async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.open_tasks(actors).await?;
+        sort_by_due(&mut tasks);
+        Ok(tasks)
+    }
     /// Deadlines due at or before `until`, earliest first.
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// The earliest deadline still to fire.
@@ -187,11 +204,17 @@ pub enum IndexChange {
 /// The index changes a batch of events implies. `sop` is the case's SOP id.
 pub fn index_changes(sop: &str, events: &[Recorded]) -> Vec<IndexChange> {
     let mut out = Vec::new();
+    for_each_index_change(sop, events, |change| out.push(change));
+    out
+}
+
+/// [`index_changes`] handed to `out` one by one, without collecting them.
+pub fn for_each_index_change(sop: &str, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
     for r in events {
         let case = r.case;
         match &r.event {
             Event::TaskOpened { task, step, actors, due, .. } => {
-                out.push(IndexChange::OpenTask(OpenTask {
+                out(IndexChange::OpenTask(OpenTask {
                     case,
                     task: *task,
                     sop: sop.to_string(),
@@ -200,25 +223,22 @@ pub fn index_changes(sop: &str, events: &[Recorded]) -> Vec<IndexChange> {
                     due: *due,
                     claimed_by: None,
                 }));
-                out.push(IndexChange::SetTimer(Timer { case, task: *task, due: *due }));
+                out(IndexChange::SetTimer(Timer { case, task: *task, due: *due }));
             }
             Event::TaskClaimed { task, user } => {
-                out.push(IndexChange::Claim { case, task: *task, user: Some(user.clone()) })
+                out(IndexChange::Claim { case, task: *task, user: Some(user.clone()) })
             }
-            Event::TaskReleased { task, .. } => out.push(IndexChange::Claim { case, task: *task, user: None }),
-            Event::TaskEscalated { task, to } => {
-                out.push(IndexChange::AddActor { case, task: *task, actor: to.clone() })
-            }
-            Event::DeadlinePassed { task } => out.push(IndexChange::ClearTimer { case, task: *task }),
+            Event::TaskReleased { task, .. } => out(IndexChange::Claim { case, task: *task, user: None }),
+            Event::TaskEscalated { task, to } => out(IndexChange::AddActor { case, task: *task, actor: to.clone() }),
+            Event::DeadlinePassed { task } => out(IndexChange::ClearTimer { case, task: *task }),
             Event::TaskCompleted { task, .. } | Event::TaskExpired { task } => {
-                out.push(IndexChange::CloseTask { case, task: *task });
-                out.push(IndexChange::ClearTimer { case, task: *task });
+                out(IndexChange::CloseTask { case, task: *task });
+                out(IndexChange::ClearTimer { case, task: *task });
             }
             Event::CaseEnded { .. } | Event::CaseWithdrawn { .. } | Event::CaseCancelled { .. } => {
-                out.push(IndexChange::CloseCase { case })
+                out(IndexChange::CloseCase { case })
             }
             _ => {}
         }
     }
-    out
 }
