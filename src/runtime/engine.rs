@@ -31,6 +31,11 @@ impl Caller {
         Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
     }
 
+    /// Whether the caller holds the actor role `actor`.
+    pub fn holds(&self, actor: &str) -> bool {
+        self.roles.iter().any(|role| role == actor)
+    }
+
     /// The engine itself (timers, sub-procedure results).
     pub fn system() -> Caller {
         Caller { user: "system".into(), roles: Vec::new() }
@@ -392,10 +397,11 @@ impl Engine {
     ) -> Result<Vec<Event>, RuntimeError> {
         let at = self.clock.now();
         let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
+        let by: Arc<str> = by.into();
         let recorded: Vec<Recorded> = events
             .into_iter()
             .enumerate()
-            .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
+            .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.clone(), event })
             .collect();
         let follow_ups: Vec<Event> =
             recorded.iter().filter(|r| has_effects(&r.event)).map(|r| r.event.clone()).collect();
@@ -478,7 +484,7 @@ impl Engine {
     }
 
     fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
-        if caller.user == "system" || task.actors.iter().any(|a| caller.roles.contains(a)) {
+        if caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
             Ok(())
         } else {
             Err(RuntimeError::WrongActor {
@@ -1030,13 +1036,11 @@ impl<'a> Plan<'a> {
         };
         let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
         let due = calendar.due(starts, duration);
-        self.events.push(Event::TaskOpened {
-            task,
-            step: step.id.name.clone(),
-            actors: step.actor_ids().map(str::to_string).collect(),
-            due: due.at,
-            uncertain: due.uncertain,
-        });
+        let (id, actors) = match self.d.step_names(step_index) {
+            Some(names) => (names.id.clone(), names.actors.clone()),
+            None => (step.id.name.as_str().into(), step.actor_ids().map(Arc::from).collect()),
+        };
+        self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });
         if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {
             self.events.push(Event::ChildStarted { task, child: CaseId::new() });
             return;

@@ -42,8 +42,8 @@ impl Index {
             }
             IndexChange::AddActor { case, task, actor } => {
                 if let Some(t) = self.open_task(case, task) {
-                    if !t.actors.contains(&actor) {
-                        t.actors.push(actor);
+                    if !t.actors.iter().any(|a| **a == *actor) {
+                        t.actors = t.actors.iter().cloned().chain([actor.into()]).collect();
                     }
                 }
             }
@@ -83,12 +83,15 @@ impl Index {
 
     /// Open tasks any of whose actors is in `actors` (all of them when empty), in no order.
     pub fn open_tasks<'a>(&'a self, actors: &'a [String]) -> impl Iterator<Item = &'a OpenTask> + 'a {
-        self.open.values().flatten().filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
+        self.open
+            .values()
+            .flatten()
+            .filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.iter().any(|b| **a == **b)))
     }
 
     /// The SOP of a case with an open task.
     pub fn sop_of(&self, case: CaseId) -> Option<&str> {
-        self.open.get(&case)?.first().map(|t| t.sop.as_str())
+        self.open.get(&case)?.first().map(|t| &*t.sop)
     }
 
     /// Deadlines in due order (then case, then task).

@@ -18,6 +18,7 @@ pub use sqlite::{CommitStats, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::event::{Event, Recorded};
 use super::{CaseId, TaskNo};
@@ -42,9 +43,10 @@ pub struct Deployment {
 pub struct OpenTask {
     pub case: CaseId,
     pub task: TaskNo,
-    pub sop: String,
-    pub step: String,
-    pub actors: Vec<String>,
+    /// The strings are shared with the events and the deployment (serialized as strings).
+    pub sop: Arc<str>,
+    pub step: Arc<str>,
+    pub actors: Arc<[Arc<str>]>,
     pub due: DateTime<Utc>,
     pub claimed_by: Option<String>,
 }
@@ -204,12 +206,12 @@ pub enum IndexChange {
 /// The index changes a batch of events implies. `sop` is the case's SOP id.
 pub fn index_changes(sop: &str, events: &[Recorded]) -> Vec<IndexChange> {
     let mut out = Vec::new();
-    for_each_index_change(sop, events, |change| out.push(change));
+    for_each_index_change(&sop.into(), events, |change| out.push(change));
     out
 }
 
 /// [`index_changes`] handed to `out` one by one, without collecting them.
-pub fn for_each_index_change(sop: &str, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
+pub fn for_each_index_change(sop: &Arc<str>, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
     for r in events {
         let case = r.case;
         match &r.event {
@@ -217,7 +219,7 @@ pub fn for_each_index_change(sop: &str, events: &[Recorded], mut out: impl FnMut
                 out(IndexChange::OpenTask(OpenTask {
                     case,
                     task: *task,
-                    sop: sop.to_string(),
+                    sop: sop.clone(),
                     step: step.clone(),
                     actors: actors.clone(),
                     due: *due,

@@ -893,8 +893,8 @@ impl OpenTaskRow {
         Ok(OpenTask {
             case: parse_case(&self.case)?,
             task: self.task,
-            sop: self.sop,
-            step: self.step,
+            sop: self.sop.into(),
+            step: self.step.into(),
             actors: serde_json::from_str(&self.actors).map_err(backend("decoding a task's actors"))?,
             due: parse_time(&self.due)?,
             claimed_by: self.claimed_by,
@@ -931,7 +931,7 @@ impl Store for SqliteStore {
                 Ok(Row {
                     seq: to_i64(r.seq, "seq")?,
                     at: time_text(r.at),
-                    by: r.by.clone(),
+                    by: r.by.to_string(),
                     body: serde_json::to_string(&r.event).map_err(backend("serializing an event"))?,
                 })
             })
@@ -962,7 +962,7 @@ impl Store for SqliteStore {
                         case,
                         seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
                         at: parse_time(&at)?,
-                        by,
+                        by: by.into(),
                         event: serde_json::from_str(&body).map_err(backend("decoding an event"))?,
                     })
                 })
