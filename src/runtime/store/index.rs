@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
 
-use super::{IndexChange, OpenTask, Timer};
+use super::{due_order, from_due_order, IndexChange, OpenTask, Timer};
 use crate::runtime::{CaseId, TaskNo};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -16,13 +16,9 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) struct Index {
     /// Each case's open tasks (a case has a handful at most).
     open: FastMap<CaseId, Vec<OpenTask>>,
-    /// Deadlines in due order; the case id as a number, which compares cheaply.
-    timers: BTreeSet<(DateTime<Utc>, u128, TaskNo)>,
+    /// Deadlines in due order, then case, then task, as packed keys (see `due_order`).
+    timers: BTreeSet<(u128, u128)>,
     timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
-}
-
-fn case_id(number: u128) -> CaseId {
-    CaseId(uuid::Uuid::from_u128(number))
 }
 
 impl Index {
@@ -62,9 +58,9 @@ impl Index {
             IndexChange::SetTimer(timer) => {
                 timer_went(timer.case, timer.task);
                 if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.timers.remove(&(old, timer.case.0.as_u128(), timer.task));
+                    self.timers.remove(&due_order(old, timer.case, timer.task));
                 }
-                self.timers.insert((timer.due, timer.case.0.as_u128(), timer.task));
+                self.timers.insert(due_order(timer.due, timer.case, timer.task));
             }
             IndexChange::ClearTimer { case, task } => self.clear_timer(case, task, timer_went),
         }
@@ -77,7 +73,7 @@ impl Index {
     fn clear_timer(&mut self, case: CaseId, task: TaskNo, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
         timer_went(case, task);
         if let Some(due) = self.timer_of.remove(&(case, task)) {
-            self.timers.remove(&(due, case.0.as_u128(), task));
+            self.timers.remove(&due_order(due, case, task));
         }
     }
 
@@ -89,6 +85,11 @@ impl Index {
             .filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.iter().any(|b| **a == **b)))
     }
 
+    /// How many cases have open tasks (or had, and are still active).
+    pub fn cases_with_open_tasks(&self) -> usize {
+        self.open.len()
+    }
+
     /// The SOP of a case with an open task.
     pub fn sop_of(&self, case: CaseId) -> Option<&str> {
         self.open.get(&case)?.first().map(|t| &*t.sop)
@@ -96,7 +97,7 @@ impl Index {
 
     /// Deadlines in due order (then case, then task).
     pub fn timers(&self) -> impl Iterator<Item = Timer> + '_ {
-        self.timers.iter().map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
+        self.timers.iter().filter_map(|key| from_due_order(*key))
     }
 
     /// Deadlines due at or before `until`, earliest first.
@@ -105,7 +106,7 @@ impl Index {
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.timers.iter().next().map(|(due, _, _)| *due)
+        self.timers.first().and_then(|key| from_due_order(*key)).map(|t| t.due)
     }
 
     /// The due instant of a deadline still to fire.

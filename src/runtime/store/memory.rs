@@ -121,7 +121,12 @@ impl MemoryStore {
     }
 
     fn unsorted_open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let mut tasks = Vec::new();
+        // Sized first (a case has about one open task), so the list is not copied as it grows.
+        let mut expected = 0;
+        for shard in self.each_shard() {
+            expected += shard?.index.cases_with_open_tasks();
+        }
+        let mut tasks = Vec::with_capacity(expected);
         for shard in self.each_shard() {
             tasks.extend(shard?.index.open_tasks(actors).cloned());
         }
