@@ -5,19 +5,32 @@
 //! with several nodes on one database, keeps its indexes in tables instead.)
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{due_order, from_due_order, IndexChange, OpenTask, Timer};
 use crate::runtime::{CaseId, TaskNo};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// A deadline's packed key (see `due_order`).
+type TimerKey = (u128, u128);
+
+/// The bucket of due time a deadline falls in: 64 seconds (the high 64 bits of the key are the
+/// due seconds, ordered).
+fn bucket_of(key: &TimerKey) -> u64 {
+    ((key.0 >> 64) as u64) >> 6
+}
 
 #[derive(Default)]
 pub(crate) struct Index {
     /// Each case's open tasks (a case has a handful at most).
     open: FastMap<CaseId, Vec<OpenTask>>,
-    /// Deadlines in due order, then case, then task, as packed keys (see `due_order`).
-    timers: BTreeSet<(u128, u128)>,
+    /// Deadlines as packed keys (see `due_order`), in buckets of due time in due order;
+    /// unordered within a bucket, and sorted when read. Setting or clearing a deadline (every
+    /// task does both) is then a hash-set insert or remove instead of a B-tree's, and reading
+    /// the next deadlines sorts only the buckets it reaches.
+    timers: BTreeMap<u64, FastSet<TimerKey>>,
     timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
 }
 
@@ -58,9 +71,10 @@ impl Index {
             IndexChange::SetTimer(timer) => {
                 timer_went(timer.case, timer.task);
                 if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.timers.remove(&due_order(old, timer.case, timer.task));
+                    self.remove_timer(due_order(old, timer.case, timer.task));
                 }
-                self.timers.insert(due_order(timer.due, timer.case, timer.task));
+                let key = due_order(timer.due, timer.case, timer.task);
+                self.timers.entry(bucket_of(&key)).or_default().insert(key);
             }
             IndexChange::ClearTimer { case, task } => self.clear_timer(case, task, timer_went),
         }
@@ -73,7 +87,17 @@ impl Index {
     fn clear_timer(&mut self, case: CaseId, task: TaskNo, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
         timer_went(case, task);
         if let Some(due) = self.timer_of.remove(&(case, task)) {
-            self.timers.remove(&due_order(due, case, task));
+            self.remove_timer(due_order(due, case, task));
+        }
+    }
+
+    fn remove_timer(&mut self, key: TimerKey) {
+        let bucket = bucket_of(&key);
+        if let Some(keys) = self.timers.get_mut(&bucket) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.timers.remove(&bucket);
+            }
         }
     }
 
@@ -99,7 +123,11 @@ impl Index {
 
     /// Deadlines in due order (then case, then task).
     pub fn timers(&self) -> impl Iterator<Item = Timer> + '_ {
-        self.timers.iter().filter_map(|key| from_due_order(*key))
+        self.timers.values().flat_map(|bucket| {
+            let mut keys: Vec<TimerKey> = bucket.iter().copied().collect();
+            keys.sort_unstable();
+            keys.into_iter().filter_map(from_due_order)
+        })
     }
 
     /// Deadlines due at or before `until`, earliest first.
@@ -108,11 +136,46 @@ impl Index {
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.timers.first().and_then(|key| from_due_order(*key)).map(|t| t.due)
+        let first = self.timers.values().next()?.iter().min()?;
+        from_due_order(*first).map(|t| t.due)
     }
 
     /// The due instant of a deadline still to fire.
     pub fn timer(&self, case: CaseId, task: TaskNo) -> Option<DateTime<Utc>> {
         self.timer_of.get(&(case, task)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_come_in_due_order_across_and_within_buckets() {
+        let case = |n: u128| CaseId(uuid::Uuid::from_u128(n));
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let mut index = Index::default();
+        let mut went = |_: CaseId, _: TaskNo| {};
+        // Same instant, same 64-second bucket, other buckets, before the epoch.
+        let set = [(3, 1, 1_000), (1, 2, 1_000), (1, 1, 1_000), (2, 1, 1_010), (9, 1, 5_000), (4, 4, -70)];
+        for (c, task, secs) in set {
+            index.apply(IndexChange::SetTimer(Timer { case: case(c), task, due: at(secs) }), &mut went);
+        }
+        // Moved to a later bucket, then one cleared.
+        index.apply(IndexChange::SetTimer(Timer { case: case(3), task: 1, due: at(4_000) }), &mut went);
+        index.apply(IndexChange::ClearTimer { case: case(2), task: 1 }, &mut went);
+        let order: Vec<_> = index.timers().map(|t| (t.case, t.task, t.due)).collect();
+        let expected = vec![
+            (case(4), 4, at(-70)),
+            (case(1), 1, at(1_000)),
+            (case(1), 2, at(1_000)),
+            (case(3), 1, at(4_000)),
+            (case(9), 1, at(5_000)),
+        ];
+        assert_eq!(order, expected);
+        assert_eq!(index.next_due(), Some(at(-70)));
+        assert_eq!(index.due(at(1_000)).count(), 3);
+        assert_eq!(index.timer(case(3), 1), Some(at(4_000)));
+        assert_eq!(index.timer(case(2), 1), None);
     }
 }
