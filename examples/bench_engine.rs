@@ -123,13 +123,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // One signed-in user per role, as a worklist client has.
                 let mut callers: HashMap<String, Caller> = Default::default();
                 for task in chunk {
-                    let outcome = if task.step == "verifikasi" {
+                    let outcome = if &*task.step == "verifikasi" {
                         let reject = reject_case.lock().map(|mut s| s.remove(&task.case)).unwrap_or(false);
                         Some(if reject { "ditolak" } else { "diterima" }.to_string())
                     } else {
                         None
                     };
-                    let role = task.actors.first().map(String::as_str).unwrap_or_default();
+                    let role = task.actors.first().map(|a| &**a).unwrap_or_default();
                     if !callers.contains_key(role) {
                         let caller = Caller { user: format!("petugas-{role}"), roles: vec![role.to_string()] };
                         callers.insert(role.to_string(), caller);

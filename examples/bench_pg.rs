@@ -63,7 +63,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
             Event::TaskOpened {
                 task: 1,
                 step: "a".into(),
-                actors: vec!["x".into()],
+                actors: ["x".into()].into(),
                 due: Utc::now(),
                 uncertain: false,
             },

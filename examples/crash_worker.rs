@@ -68,9 +68,9 @@ async fn work(engine: Arc<Engine>, worker: usize, run: u64, counter: Arc<AtomicU
             }
         } else {
             let task = &inbox[rng.below(inbox.len())];
-            let role = task.actors.first().cloned().unwrap_or_default();
+            let role = task.actors.first().map(|a| a.to_string()).unwrap_or_default();
             let caller = Caller { user: id.clone(), roles: vec![role] };
-            let outcome = (task.step == "verifikasi").then(|| "diterima".to_string());
+            let outcome = (&*task.step == "verifikasi").then(|| "diterima".to_string());
             let completion = Completion { outcome, ..Completion::default() };
             match engine.complete(task.case, task.task, &caller, completion).await {
                 Ok(()) => say(&format!("ack complete {} {} {id}", task.case, task.task)),

@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(0);
         let done = deployed.calendar.add_working_minutes(clock.now(), minutes.max(1));
         clock.set(done);
-        let outcome = match task.step.as_str() {
+        let outcome = match &*task.step {
             "verifikasi" if !rejected => {
                 rejected = true;
                 Some("ditolak")
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             clock.set(deployed.calendar.add_working_minutes(clock.now(), 450));
             continue;
         }
-        let role = task.actors.first().cloned().unwrap_or_default();
+        let role = task.actors.first().map(|a| a.to_string()).unwrap_or_default();
         engine
             .complete(
                 case,

@@ -188,7 +188,7 @@ fn acknowledged_commands_survive_sigkill() {
                         .filter(|r| matches!(&r.event, Event::TaskCompleted { task: t, .. } if t == task))
                         .collect();
                     assert_eq!(done.len(), 1, "task {task} of {case} completed {} times", done.len());
-                    assert_eq!(&done[0].by, user, "task {task} of {case} was completed by someone else");
+                    assert_eq!(*done[0].by, **user, "task {task} of {case} was completed by someone else");
                 }
             }
         }
@@ -204,7 +204,7 @@ fn acknowledged_commands_survive_sigkill() {
                 s.open_tasks().map(|t| OpenTask {
                     case: s.id,
                     task: t.no,
-                    sop: s.sop.clone(),
+                    sop: s.sop.as_str().into(),
                     step: t.step.clone(),
                     actors: t.actors.clone(),
                     due: t.due,
@@ -227,7 +227,7 @@ fn acknowledged_commands_survive_sigkill() {
 
         let ended = states.values().filter(|s| s.end.is_some()).count();
         let by_step: HashMap<&str, usize> = folded.iter().fold(HashMap::new(), |mut m, t| {
-            *m.entry(t.step.as_str()).or_default() += 1;
+            *m.entry(&*t.step).or_default() += 1;
             m
         });
         eprintln!(

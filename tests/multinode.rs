@@ -558,8 +558,10 @@ async fn three_nodes_share_one_database() {
                 *completions_acked.entry((*case, *task)).or_default() += 1;
                 let events = &histories[case];
                 assert!(
-                    events.iter().any(|r| matches!(&r.event, Event::TaskCompleted { task: t, .. } if t == task)
-                        && &r.by == user),
+                    events
+                        .iter()
+                        .any(|r| matches!(&r.event, Event::TaskCompleted { task: t, .. } if t == task)
+                            && *r.by == **user),
                     "acknowledged completion of task {task} of {case} by {user} is missing"
                 );
             }

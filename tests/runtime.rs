@@ -43,7 +43,7 @@ async fn open_task(engine: &Engine, case: CaseId) -> (u32, String) {
     let state = engine.load(case).await.unwrap();
     let open: Vec<_> = state.open_tasks().collect();
     assert_eq!(open.len(), 1, "expected one open task, got {:?}", open.iter().map(|t| &t.step).collect::<Vec<_>>());
-    (open[0].no, open[0].step.clone())
+    (open[0].no, open[0].step.to_string())
 }
 
 #[tokio::test]
@@ -236,8 +236,8 @@ async fn conditional_step_three_way_decision_and_the_end_it_leads_to() {
                 break;
             }
             let task = state.open_tasks().next().unwrap().clone();
-            seen.push(task.step.clone());
-            let outcome = match task.step.as_str() {
+            seen.push(task.step.to_string());
+            let outcome = match &*task.step {
                 "verifikasi" => Some("lengkap"),
                 "kajian_teknis" => Some(decision),
                 _ => None,
@@ -245,7 +245,7 @@ async fn conditional_step_three_way_decision_and_the_end_it_leads_to() {
             let role = task.actors[0].clone();
             clock.advance(chrono::Duration::minutes(1));
             let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
-            engine.complete(case, task.no, &Caller::new("u", &[role.as_str()]), completion).await.unwrap();
+            engine.complete(case, task.no, &Caller::new("u", &[&*role]), completion).await.unwrap();
         }
         assert_eq!(seen.contains(&"survei_lapangan".to_string()), survey);
         assert_eq!(seen.first().map(String::as_str), Some("daftar_loket"), "the first alternative by default");
@@ -298,7 +298,7 @@ async fn deadlines_escalate_and_route_once_through_the_timer_service() {
     }
     assert_eq!(ended.as_deref(), Some("terbit"), "fiktif positif");
     let state = engine.load(case).await.unwrap();
-    assert!(state.tasks.values().any(|t| t.step == "kajian_teknis" && t.status == TaskStatus::Expired));
+    assert!(state.tasks.values().any(|t| &*t.step == "kajian_teknis" && t.status == TaskStatus::Expired));
     stop_tx.send(true).unwrap();
     service.await.unwrap();
 }
@@ -329,10 +329,7 @@ async fn parallel_recommendations_join_and_a_sub_procedure_routes_its_parent() {
                     let step = d.sop.step(&ct.step).unwrap();
                     let outcome = step.decision.as_ref().map(|dec| dec.outcomes[0].name.name.clone());
                     let completion = Completion { outcome, ..Completion::default() };
-                    engine
-                        .complete(child, ct.no, &Caller::new("u", &[ct.actors[0].as_str()]), completion)
-                        .await
-                        .unwrap();
+                    engine.complete(child, ct.no, &Caller::new("u", &[&*ct.actors[0]]), completion).await.unwrap();
                 }
                 progressed = true;
                 continue;
@@ -342,7 +339,7 @@ async fn parallel_recommendations_join_and_a_sub_procedure_routes_its_parent() {
             let outcome = step.decision.as_ref().map(|dec| dec.outcomes[0].name.name.clone());
             clock.advance(chrono::Duration::minutes(1));
             let completion = Completion { outcome, ..Completion::default() };
-            engine.complete(case, task.no, &Caller::new("u", &[task.actors[0].as_str()]), completion).await.unwrap();
+            engine.complete(case, task.no, &Caller::new("u", &[&*task.actors[0]]), completion).await.unwrap();
             progressed = true;
         }
         assert!(progressed);

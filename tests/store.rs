@@ -74,7 +74,7 @@ mod engine_on_sqlite {
         let state = engine.load(case).await.unwrap();
         let open: Vec<_> = state.open_tasks().collect();
         assert_eq!(open.len(), 1, "expected one open task, got {:?}", open.iter().map(|t| &t.step).collect::<Vec<_>>());
-        (open[0].no, open[0].step.clone())
+        (open[0].no, open[0].step.to_string())
     }
 
     /// The scenario of `runtime::lks_runs_end_to_end_with_one_return_at_verification`, on the

@@ -204,7 +204,7 @@ impl Stream {
         self.ev(Event::TaskOpened {
             task,
             step: step.into(),
-            actors: actors.iter().map(|a| a.to_string()).collect(),
+            actors: actors.iter().map(|a| (*a).into()).collect(),
             due: t0() + Duration::minutes(due_minutes),
             uncertain: false,
         })
@@ -222,6 +222,11 @@ impl Stream {
 
 pub fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Actor ids as events and open tasks hold them.
+pub fn names(items: &[&str]) -> std::sync::Arc<[std::sync::Arc<str>]> {
+    items.iter().map(|s| (*s).into()).collect()
 }
 
 pub fn keys(tasks: &[OpenTask]) -> Vec<(CaseId, TaskNo)> {
@@ -302,7 +307,7 @@ async fn racing_appends_have_one_winner(f: &Fixture) {
                 case,
                 seq: 3,
                 at: t0(),
-                by: format!("u{i}"),
+                by: format!("u{i}").into(),
                 event: Event::TaskClaimed { task: 1, user: format!("u{i}") },
             };
             store.append(case, 2, &[event]).await
@@ -356,14 +361,14 @@ async fn open_tasks_by_actor(f: &Fixture) {
             task: 2,
             sop: "lks".into(),
             step: "cek".into(),
-            actors: strings(&["fo", "bo"]),
+            actors: names(&["fo", "bo"]),
             due: t0() + Duration::minutes(60),
             claimed_by: None,
         }
     );
     assert_eq!(
         store.open_tasks(&strings(&["bo"])).await.unwrap().iter().find(|t| t.case == b.case).unwrap().sop,
-        "reklame"
+        "reklame".into()
     );
 
     let mut bo = vec![(a.case, 2), (b.case, 1)];
@@ -405,7 +410,7 @@ async fn escalation_adds_an_actor(f: &Fixture) {
     s.append(&*store, &e).await.unwrap();
     let tasks = store.open_tasks(&strings(&["kabid"])).await.unwrap();
     assert_eq!(keys(&tasks), vec![(s.case, 1)]);
-    assert_eq!(tasks[0].actors, strings(&["fo", "kabid"]));
+    assert_eq!(tasks[0].actors, names(&["fo", "kabid"]));
     assert_eq!(keys(&store.open_tasks(&strings(&["fo"])).await.unwrap()), vec![(s.case, 1)]);
     // The deadline passed: its timer is gone, the task stays open.
     assert!(store.due_timers(t0() + Duration::days(365), 10).await.unwrap().is_empty());
@@ -547,7 +552,7 @@ async fn instants_read_back_exactly(f: &Fixture) {
             seq: 2,
             at,
             by: "u".into(),
-            event: Event::TaskOpened { task: 1, step: "a".into(), actors: strings(&["x"]), due, uncertain: true },
+            event: Event::TaskOpened { task: 1, step: "a".into(), actors: names(&["x"]), due, uncertain: true },
         },
     ];
     store.append(case, 0, &e).await.unwrap();
@@ -618,7 +623,7 @@ async fn racing_appends_across_two_nodes_have_one_winner(f: &Fixture) {
         let winner = if ra.is_ok() { "a" } else { "b" };
         let on_a = a.events(case).await.unwrap();
         assert_eq!(on_a.len() as u64, version + 1);
-        assert_eq!(on_a.last().unwrap().by, winner);
+        assert_eq!(*on_a.last().unwrap().by, *winner);
         assert_eq!(b.events(case).await.unwrap(), on_a);
     }
     assert_eq!(a.case_ids().await.unwrap(), vec![case]);

@@ -245,7 +245,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         CaseCommand::List => {
             for case in engine.store().case_ids().await.map_err(|x| x.to_string())? {
                 let state = engine.load(case).await.map_err(e)?;
-                let steps: Vec<String> = state.open_tasks().map(|t| t.step.clone()).collect();
+                let steps: Vec<String> = state.open_tasks().map(|t| t.step.to_string()).collect();
                 let status = match state.status {
                     CaseStatus::Active => steps.join(", "),
                     _ => format!("{} {}", status_word(state.status, lang), state.end.clone().unwrap_or_default()),

@@ -77,6 +77,24 @@ impl CompareOp {
     }
 }
 
+/// Field values a condition reads, by name: any map of them (the engine evaluates on a case's
+/// own map, without converting it first).
+pub trait FieldValues {
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl<S: std::hash::BuildHasher> FieldValues for HashMap<String, Value, S> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+impl FieldValues for std::collections::BTreeMap<String, Value> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
@@ -97,16 +115,16 @@ pub enum ExprKind {
 impl Expr {
     /// Evaluates the condition against case field values. `None` when a field it reads has no
     /// value yet, so the caller can say which data is missing instead of guessing.
-    pub fn eval(&self, fields: &HashMap<String, Value>) -> Option<bool> {
+    pub fn eval(&self, fields: &(impl FieldValues + ?Sized)) -> Option<bool> {
         match self.value(fields)? {
             Value::Bool(b) => Some(b),
             _ => None,
         }
     }
 
-    fn value(&self, fields: &HashMap<String, Value>) -> Option<Value> {
+    fn value(&self, fields: &(impl FieldValues + ?Sized)) -> Option<Value> {
         match &self.kind {
-            ExprKind::Field { name } => fields.get(name).cloned(),
+            ExprKind::Field { name } => fields.field(name).cloned(),
             ExprKind::Literal { value } => Some(value.clone()),
             ExprKind::Not { inner } => Some(Value::Bool(!inner.eval(fields)?)),
             ExprKind::And { left, right } => Some(Value::Bool(left.eval(fields)? && right.eval(fields)?)),

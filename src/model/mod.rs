@@ -4,7 +4,7 @@
 mod expr;
 mod flow;
 
-pub use expr::{CompareOp, Expr, ExprKind, FieldType, Value};
+pub use expr::{CompareOp, Expr, ExprKind, FieldType, FieldValues, Value};
 pub use flow::{Edge, Flow, Node, NodeIndex};
 
 use chrono::NaiveDate;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::event::{Event, Fields, Recorded, Storage};
 use super::{CaseId, TaskNo};
@@ -51,8 +52,8 @@ impl TaskStatus {
 #[derive(Clone, Debug, Serialize)]
 pub struct Task {
     pub no: TaskNo,
-    pub step: String,
-    pub actors: Vec<String>,
+    pub step: Arc<str>,
+    pub actors: Arc<[Arc<str>]>,
     pub opened: DateTime<Utc>,
     pub due: DateTime<Utc>,
     pub uncertain: bool,
@@ -60,7 +61,7 @@ pub struct Task {
     pub claimed_by: Option<String>,
     pub closed: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
-    pub completed_by: Option<String>,
+    pub completed_by: Option<Arc<str>>,
     pub note: Option<String>,
     pub deadline_passed: bool,
     pub child: Option<CaseId>,
@@ -201,7 +202,7 @@ impl CaseState {
                 }
             }
             Event::ReworkStarted { task, outcome, round, clock } => {
-                let step = self.tasks.get(task).map(|t| t.step.clone()).unwrap_or_default();
+                let step = self.tasks.get(task).map(|t| &*t.step).unwrap_or_default();
                 *self.rounds.entry(format!("{step}/{outcome}")).or_default() = *round;
                 self.rework.push(ReworkRound {
                     task: *task,
@@ -222,7 +223,7 @@ impl CaseState {
                     sha256: sha256.clone(),
                     storage: storage.clone(),
                     at,
-                    by: recorded.by.clone(),
+                    by: recorded.by.to_string(),
                 });
             }
             Event::BranchJoined { join, passed } => {
@@ -244,8 +245,8 @@ impl CaseState {
             }
             Event::TaskEscalated { task, to } => {
                 if let Some(t) = self.tasks.get_mut(task) {
-                    if !t.actors.contains(to) {
-                        t.actors.push(to.clone());
+                    if !t.actors.iter().any(|a| **a == **to) {
+                        t.actors = t.actors.iter().cloned().chain([to.as_str().into()]).collect();
                     }
                 }
             }

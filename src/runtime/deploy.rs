@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::store::Deployment;
 use super::RuntimeError;
@@ -28,6 +29,14 @@ pub struct Deployed {
     step_ids: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Per step: performed by the system alone (so done the moment it opens).
     by_system: Vec<bool>,
+    /// Per step: its id and actor ids, made once and shared by every task that opens on it.
+    step_names: Vec<StepNames>,
+}
+
+/// A step's id and actor ids as the events, tasks and the inbox hold them.
+pub struct StepNames {
+    pub id: Arc<str>,
+    pub actors: Arc<[Arc<str>]>,
 }
 
 impl Deployed {
@@ -48,7 +57,15 @@ impl Deployed {
             .iter()
             .map(|step| step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == ActorKind::System)))
             .collect();
-        Deployed { deployment, sop, calendar, routes, step_ids, by_system }
+        let step_names = sop
+            .steps
+            .iter()
+            .map(|step| StepNames {
+                id: step.id.name.as_str().into(),
+                actors: step.actor_ids().map(Arc::from).collect(),
+            })
+            .collect();
+        Deployed { deployment, sop, calendar, routes, step_ids, by_system, step_names }
     }
 
     /// The routes out of `node` in written order: (target, edge).
@@ -63,6 +80,11 @@ impl Deployed {
 
     pub fn step_index(&self, id: &str) -> Option<usize> {
         self.step_ids.get(id).copied()
+    }
+
+    /// The shared id and actor ids of a step (by index).
+    pub fn step_names(&self, step: usize) -> Option<&StepNames> {
+        self.step_names.get(step)
     }
 
     /// Whether only the system performs the step.

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use petgraph::Direction;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -28,6 +29,11 @@ pub struct Caller {
 impl Caller {
     pub fn new(user: impl Into<String>, roles: &[&str]) -> Caller {
         Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
+    }
+
+    /// Whether the caller holds the actor role `actor`.
+    pub fn holds(&self, actor: &str) -> bool {
+        self.roles.iter().any(|role| role == actor)
     }
 
     /// The engine itself (timers, sub-procedure results).
@@ -391,10 +397,11 @@ impl Engine {
     ) -> Result<Vec<Event>, RuntimeError> {
         let at = self.clock.now();
         let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
+        let by: Arc<str> = by.into();
         let recorded: Vec<Recorded> = events
             .into_iter()
             .enumerate()
-            .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.to_string(), event })
+            .map(|(i, event)| Recorded { case, seq: expected + 1 + i as u64, at, by: by.clone(), event })
             .collect();
         let follow_ups: Vec<Event> =
             recorded.iter().filter(|r| has_effects(&r.event)).map(|r| r.event.clone()).collect();
@@ -445,7 +452,7 @@ impl Engine {
         entry: Option<&str>,
         parent: Option<(CaseId, TaskNo)>,
     ) -> Result<(), RuntimeError> {
-        let mut plan = Plan::new(d, None, self.clock.now(), fields.clone());
+        let mut plan = Plan::new(d, None, self.clock.now(), Cow::Owned(fields.clone()));
         plan.entry = entry.map(str::to_string);
         plan.events.push(Event::CaseStarted {
             sop: d.sop.id.name.clone(),
@@ -462,10 +469,7 @@ impl Engine {
 
     /// The open tasks of the given roles (every open task when `roles` is empty).
     pub async fn inbox(&self, roles: &[String]) -> Result<Vec<OpenTask>, RuntimeError> {
-        let mut tasks = self.store.open_tasks(roles).await.map_err(store_error)?;
-        // The keys are unique, so an unstable sort gives the one order.
-        tasks.sort_unstable_by_key(|t| (t.due, t.case, t.task));
-        Ok(tasks)
+        self.store.inbox(roles).await.map_err(store_error)
     }
 
     fn open_task(state: &CaseState, task: TaskNo) -> Result<&super::case::Task, RuntimeError> {
@@ -480,7 +484,7 @@ impl Engine {
     }
 
     fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
-        if caller.user == "system" || task.actors.iter().any(|a| caller.roles.contains(a)) {
+        if caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
             Ok(())
         } else {
             Err(RuntimeError::WrongActor {
@@ -615,8 +619,14 @@ impl Engine {
                 (next, None)
             }
         };
-        let mut all_fields = state.fields.clone();
-        all_fields.extend(fields.clone());
+        // The case's fields as they will be: copied only when the completion changes any.
+        let all_fields = if fields.is_empty() {
+            Cow::Borrowed(&state.fields)
+        } else {
+            let mut all = state.fields.clone();
+            all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Cow::Owned(all)
+        };
         let mut plan = Plan::new(&d, Some(&state), self.clock.now(), all_fields);
         plan.events.push(Event::TaskCompleted {
             task,
@@ -638,7 +648,8 @@ impl Engine {
             plan.go(next);
         }
         let parent = state.parent;
-        let follow_ups = self.append(Some(state), case, &caller.user, plan.events).await?;
+        let events = plan.events;
+        let follow_ups = self.append(Some(state), case, &caller.user, events).await?;
         self.effects(case, parent, &follow_ups).await
     }
 
@@ -771,7 +782,7 @@ impl Engine {
         let d = self.deployment(&state.sop, Some(state.version))?;
         let sop = &d.sop;
         let step_index = d.step_index(&t.step);
-        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), state.fields.clone());
+        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), Cow::Borrowed(&state.fields));
         plan.events.push(Event::DeadlinePassed { task });
         if let Some(step) = step_index.map(|i| &sop.steps[i]) {
             for action in &step.deadline_actions {
@@ -795,7 +806,8 @@ impl Engine {
             }
         }
         let parent = state.parent;
-        let follow_ups = self.append(Some(Box::new(state)), case, "system", plan.events).await?;
+        let events = plan.events;
+        let follow_ups = self.append(Some(Box::new(state)), case, "system", events).await?;
         self.effects(case, parent, &follow_ups).await?;
         Ok(true)
     }
@@ -914,7 +926,8 @@ fn check_fields(sop: &Sop, fields: &Fields) -> Result<(), RuntimeError> {
 struct Plan<'a> {
     d: &'a Deployed,
     now: DateTime<Utc>,
-    fields: std::collections::HashMap<String, Value>,
+    /// The case's fields, which conditions read.
+    fields: Cow<'a, Fields>,
     next_task: TaskNo,
     joined: HashMap<u32, u32>,
     entry: Option<String>,
@@ -925,11 +938,11 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(d: &'a Deployed, state: Option<&CaseState>, now: DateTime<Utc>, fields: Fields) -> Plan<'a> {
+    fn new(d: &'a Deployed, state: Option<&CaseState>, now: DateTime<Utc>, fields: Cow<'a, Fields>) -> Plan<'a> {
         Plan {
             d,
             now,
-            fields: fields.into_iter().collect(),
+            fields,
             next_task: state.map(CaseState::next_task_no).unwrap_or(1),
             joined: state.map(|s| s.joined.clone()).unwrap_or_default(),
             entry: None,
@@ -958,7 +971,7 @@ impl<'a> Plan<'a> {
                     let taken = d.routes(node).find(|(_, e)| match e {
                         Edge::Condition { condition: None } => true,
                         // A condition on a field with no value yet counts as false.
-                        Edge::Condition { condition: Some(c) } => c.eval(&self.fields) == Some(true),
+                        Edge::Condition { condition: Some(c) } => c.eval(&*self.fields) == Some(true),
                         _ => false,
                     });
                     if let Some((target, _)) = taken {
@@ -1023,13 +1036,11 @@ impl<'a> Plan<'a> {
         };
         let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
         let due = calendar.due(starts, duration);
-        self.events.push(Event::TaskOpened {
-            task,
-            step: step.id.name.clone(),
-            actors: step.actor_ids().map(str::to_string).collect(),
-            due: due.at,
-            uncertain: due.uncertain,
-        });
+        let (id, actors) = match self.d.step_names(step_index) {
+            Some(names) => (names.id.clone(), names.actors.clone()),
+            None => (step.id.name.as_str().into(), step.actor_ids().map(Arc::from).collect()),
+        };
+        self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });
         if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {
             self.events.push(Event::ChildStarted { task, child: CaseId::new() });
             return;

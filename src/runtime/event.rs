@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::Value;
 
@@ -51,8 +52,9 @@ pub struct Recorded {
     /// 1 for the first event of a case, then 2, 3...: the optimistic-concurrency version.
     pub seq: u64,
     pub at: DateTime<Utc>,
-    /// The user (or `system` for timers) that caused it.
-    pub by: String,
+    /// The user (or `system` for timers) that caused it. Shared: every event of a command, and
+    /// the task it completes, hold the one name.
+    pub by: Arc<str>,
     pub event: Event,
 }
 
@@ -79,9 +81,10 @@ pub enum Event {
     },
     TaskOpened {
         task: TaskNo,
-        step: String,
-        /// Actor ids that may work it.
-        actors: Vec<String>,
+        /// Shared with the deployment, the case's task and the inbox (serialized as a string).
+        step: Arc<str>,
+        /// Actor ids that may work it (shared like `step`; serialized as a list of strings).
+        actors: Arc<[Arc<str>]>,
         due: DateTime<Utc>,
         /// The due date lies past the calendar's known dates.
         uncertain: bool,

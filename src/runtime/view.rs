@@ -95,8 +95,8 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
         .filter(|t| t.status == TaskStatus::Open)
         .map(|t| TaskView {
             task: t.no,
-            step: t.step.clone(),
-            actors: t.actors.clone(),
+            step: t.step.to_string(),
+            actors: t.actors.iter().map(|a| a.to_string()).collect(),
             opened: t.opened,
             due: t.due,
             uncertain: t.uncertain,
@@ -110,7 +110,7 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
     };
     // When a step first started or finished, for the clock points of the service standards.
     let point = |p: &ClockPoint| -> Option<DateTime<Utc>> {
-        let mut tasks = state.tasks.values().filter(|t| t.step == p.step().name);
+        let mut tasks = state.tasks.values().filter(|t| *t.step == *p.step().name);
         match p {
             ClockPoint::StartOf(_) => tasks.next().map(|t| t.opened),
             ClockPoint::EndOf(_) => tasks.find_map(|t| t.closed.filter(|_| t.status == TaskStatus::Completed)),
@@ -167,13 +167,13 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             .and_then(|s| s.duration.as_ref())
             .map(|d| d.value.working_minutes(calendar.day_length_minutes()))
             .unwrap_or(0);
-        match time_per_step.iter_mut().find(|s| s.step == t.step) {
+        match time_per_step.iter_mut().find(|s| *s.step == *t.step) {
             Some(entry) => {
                 entry.times += 1;
                 entry.working_minutes += minutes;
             }
             None => time_per_step.push(StepTime {
-                step: t.step.clone(),
+                step: t.step.to_string(),
                 times: 1,
                 working_minutes: minutes,
                 standard_minutes: standard,

@@ -571,7 +571,7 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         let _ = &label;
         timeline.push(TimelineEntry {
             at: r.at,
-            by: r.by.clone(),
+            by: r.by.to_string(),
             kind: kind.to_string(),
             task,
             step,
@@ -587,9 +587,9 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         .filter(|t| t.status == TaskStatus::Open)
         .flat_map(|t| {
             t.actors.iter().map(|a| Desk {
-                actor: a.clone(),
+                actor: a.to_string(),
                 label: label(a),
-                step: t.step.clone(),
+                step: t.step.to_string(),
                 task: t.no,
                 since: t.opened,
                 due: t.due,
@@ -661,12 +661,12 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
             ),
         ),
         Event::TaskOpened { task, step, actors, .. } => {
-            step_of.insert(*task, step.clone());
+            step_of.insert(*task, step.to_string());
             let desks = actors.iter().map(|a| label(a)).collect::<Vec<_>>().join(" / ");
             (
                 "task_opened",
                 Some(*task),
-                Some(step.clone()),
+                Some(step.to_string()),
                 Some(actors.join(",")),
                 None,
                 None,
@@ -1226,7 +1226,7 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
     let mut out = Vec::new();
     for t in tasks {
         let Ok(case) = state.engine.load(t.case).await else { continue };
-        let staff_match = t.actors.iter().any(|a| user.actors().contains(a));
+        let staff_match = t.actors.iter().any(|a| user.actors().iter().any(|r| **r == **a));
         if !staff_match && case.applicant != user.name {
             continue;
         }
@@ -1250,10 +1250,10 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
             task: t.task,
             sop: case.sop.clone(),
             sop_title: d.sop.title.clone(),
-            step: t.step.clone(),
+            step: t.step.to_string(),
             number: step.map(|s| s.number.clone()).unwrap_or_default(),
             activity: step.map(|s| s.activity.clone()).unwrap_or_default(),
-            actors: t.actors.clone(),
+            actors: t.actors.iter().map(|a| a.to_string()).collect(),
             applicant: case.applicant.clone(),
             opened,
             due: t.due,
@@ -1427,12 +1427,12 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
             let keys: Vec<(String, String)> = if by_actor {
                 t.actors
                     .iter()
-                    .map(|a| (a.clone(), d.sop.actor(a).map(|x| x.label.clone()).unwrap_or(a.clone())))
+                    .map(|a| (a.to_string(), d.sop.actor(a).map(|x| x.label.clone()).unwrap_or(a.to_string())))
                     .collect()
             } else {
                 vec![(
-                    t.step.clone(),
-                    step.map(|s| format!("{} {}", s.number, first_line(&s.activity))).unwrap_or(t.step.clone()),
+                    t.step.to_string(),
+                    step.map(|s| format!("{} {}", s.number, first_line(&s.activity))).unwrap_or(t.step.to_string()),
                 )]
             };
             for (key, label) in keys {

@@ -5,24 +5,34 @@
 //! with several nodes on one database, keeps its indexes in tables instead.)
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
-use super::{IndexChange, OpenTask, Timer};
+use super::{due_order, from_due_order, IndexChange, OpenTask, Timer};
 use crate::runtime::{CaseId, TaskNo};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// A deadline's packed key (see `due_order`).
+type TimerKey = (u128, u128);
+
+/// The bucket of due time a deadline falls in: 64 seconds (the high 64 bits of the key are the
+/// due seconds, ordered).
+fn bucket_of(key: &TimerKey) -> u64 {
+    ((key.0 >> 64) as u64) >> 6
+}
 
 #[derive(Default)]
 pub(crate) struct Index {
     /// Each case's open tasks (a case has a handful at most).
     open: FastMap<CaseId, Vec<OpenTask>>,
-    /// Deadlines in due order; the case id as a number, which compares cheaply.
-    timers: BTreeSet<(DateTime<Utc>, u128, TaskNo)>,
+    /// Deadlines as packed keys (see `due_order`), in buckets of due time in due order;
+    /// unordered within a bucket, and sorted when read. Setting or clearing a deadline (every
+    /// task does both) is then a hash-set insert or remove instead of a B-tree's, and reading
+    /// the next deadlines sorts only the buckets it reaches.
+    timers: BTreeMap<u64, FastSet<TimerKey>>,
     timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
-}
-
-fn case_id(number: u128) -> CaseId {
-    CaseId(uuid::Uuid::from_u128(number))
 }
 
 impl Index {
@@ -42,17 +52,16 @@ impl Index {
             }
             IndexChange::AddActor { case, task, actor } => {
                 if let Some(t) = self.open_task(case, task) {
-                    if !t.actors.contains(&actor) {
-                        t.actors.push(actor);
+                    if !t.actors.iter().any(|a| **a == *actor) {
+                        t.actors = t.actors.iter().cloned().chain([actor.into()]).collect();
                     }
                 }
             }
             IndexChange::CloseTask { case, task } => {
+                // The case's entry stays (its next task usually opens in the same append); it
+                // goes when the case closes.
                 if let Some(tasks) = self.open.get_mut(&case) {
                     tasks.retain(|t| t.task != task);
-                    if tasks.is_empty() {
-                        self.open.remove(&case);
-                    }
                 }
             }
             IndexChange::CloseCase { case } => {
@@ -63,9 +72,10 @@ impl Index {
             IndexChange::SetTimer(timer) => {
                 timer_went(timer.case, timer.task);
                 if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.timers.remove(&(old, timer.case.0.as_u128(), timer.task));
+                    self.remove_timer(due_order(old, timer.case, timer.task));
                 }
-                self.timers.insert((timer.due, timer.case.0.as_u128(), timer.task));
+                let key = due_order(timer.due, timer.case, timer.task);
+                self.timers.entry(bucket_of(&key)).or_default().insert(key);
             }
             IndexChange::ClearTimer { case, task } => self.clear_timer(case, task, timer_went),
         }
@@ -78,23 +88,46 @@ impl Index {
     fn clear_timer(&mut self, case: CaseId, task: TaskNo, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
         timer_went(case, task);
         if let Some(due) = self.timer_of.remove(&(case, task)) {
-            self.timers.remove(&(due, case.0.as_u128(), task));
+            self.remove_timer(due_order(due, case, task));
+        }
+    }
+
+    fn remove_timer(&mut self, key: TimerKey) {
+        let bucket = bucket_of(&key);
+        if let Some(keys) = self.timers.get_mut(&bucket) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.timers.remove(&bucket);
+            }
         }
     }
 
     /// Open tasks any of whose actors is in `actors` (all of them when empty), in no order.
     pub fn open_tasks<'a>(&'a self, actors: &'a [String]) -> impl Iterator<Item = &'a OpenTask> + 'a {
-        self.open.values().flatten().filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.contains(a)))
+        self.open
+            .values()
+            .flatten()
+            .filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.iter().any(|b| **a == **b)))
     }
 
-    /// The SOP of a case with an open task.
-    pub fn sop_of(&self, case: CaseId) -> Option<&str> {
-        self.open.get(&case)?.first().map(|t| t.sop.as_str())
+    /// How many cases have open tasks (or had, and are still active).
+    pub fn cases_with_open_tasks(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The SOP of a case with an open task (the SQLite store asks, for a task opening in a
+    /// case it did not start itself).
+    pub fn sop_of(&self, case: CaseId) -> Option<&Arc<str>> {
+        self.open.get(&case)?.first().map(|t| &t.sop)
     }
 
     /// Deadlines in due order (then case, then task).
     pub fn timers(&self) -> impl Iterator<Item = Timer> + '_ {
-        self.timers.iter().map(|(due, case, task)| Timer { case: case_id(*case), task: *task, due: *due })
+        self.timers.values().flat_map(|bucket| {
+            let mut keys: Vec<TimerKey> = bucket.iter().copied().collect();
+            keys.sort_unstable();
+            keys.into_iter().filter_map(from_due_order)
+        })
     }
 
     /// Deadlines due at or before `until`, earliest first.
@@ -103,11 +136,46 @@ impl Index {
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.timers.iter().next().map(|(due, _, _)| *due)
+        let first = self.timers.values().next()?.iter().min()?;
+        from_due_order(*first).map(|t| t.due)
     }
 
     /// The due instant of a deadline still to fire.
     pub fn timer(&self, case: CaseId, task: TaskNo) -> Option<DateTime<Utc>> {
         self.timer_of.get(&(case, task)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_come_in_due_order_across_and_within_buckets() {
+        let case = |n: u128| CaseId(uuid::Uuid::from_u128(n));
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let mut index = Index::default();
+        let mut went = |_: CaseId, _: TaskNo| {};
+        // Same instant, same 64-second bucket, other buckets, before the epoch.
+        let set = [(3, 1, 1_000), (1, 2, 1_000), (1, 1, 1_000), (2, 1, 1_010), (9, 1, 5_000), (4, 4, -70)];
+        for (c, task, secs) in set {
+            index.apply(IndexChange::SetTimer(Timer { case: case(c), task, due: at(secs) }), &mut went);
+        }
+        // Moved to a later bucket, then one cleared.
+        index.apply(IndexChange::SetTimer(Timer { case: case(3), task: 1, due: at(4_000) }), &mut went);
+        index.apply(IndexChange::ClearTimer { case: case(2), task: 1 }, &mut went);
+        let order: Vec<_> = index.timers().map(|t| (t.case, t.task, t.due)).collect();
+        let expected = vec![
+            (case(4), 4, at(-70)),
+            (case(1), 1, at(1_000)),
+            (case(1), 2, at(1_000)),
+            (case(3), 1, at(4_000)),
+            (case(9), 1, at(5_000)),
+        ];
+        assert_eq!(order, expected);
+        assert_eq!(index.next_due(), Some(at(-70)));
+        assert_eq!(index.due(at(1_000)).count(), 3);
+        assert_eq!(index.timer(case(3), 1), Some(at(4_000)));
+        assert_eq!(index.timer(case(2), 1), None);
     }
 }

@@ -3,10 +3,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::index::Index;
-use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use super::{
+    for_each_index_change, sort_by_case, sort_by_due, Change, Deployment, IndexChange, OpenTask, Store, StoreError,
+    Timer, CHANGE_FEED_CAPACITY,
+};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -53,8 +57,10 @@ struct Shard {
     streams: FastMap<CaseId, Stream>,
     index: Index,
     /// Claims on timers: the node and the end of its lease.
-    leases: FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>,
+    leases: Leases,
 }
+
+type Leases = FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>;
 
 impl Shard {
     fn events(&self, case: CaseId, after: u64) -> Vec<Recorded> {
@@ -67,17 +73,17 @@ impl Shard {
     fn claimable(&self, case: CaseId, task: TaskNo, now: DateTime<Utc>) -> bool {
         self.leases.get(&(case, task)).is_none_or(|(_, until)| *until <= now)
     }
+}
 
-    fn apply(&mut self, change: IndexChange) {
-        let leases = &mut self.leases;
-        // Leases exist only where several nodes fire deadlines: most of the time there is none
-        // to look up.
-        self.index.apply(change, &mut |case, task| {
-            if !leases.is_empty() {
-                leases.remove(&(case, task));
-            }
-        });
-    }
+/// Applies an index change to a shard's index; a timer that goes takes its lease with it.
+fn apply_change(index: &mut Index, leases: &mut Leases, change: IndexChange) {
+    // Leases exist only where several nodes fire deadlines: most of the time there is none
+    // to look up.
+    index.apply(change, &mut |case, task| {
+        if !leases.is_empty() {
+            leases.remove(&(case, task));
+        }
+    });
 }
 
 /// Enough shards that two cores rarely meet on one; a power of two, picked by the low bits of
@@ -90,6 +96,10 @@ pub struct MemoryStore {
     /// Case ids in the order the cases started.
     order: Mutex<Vec<CaseId>>,
     feed: tokio::sync::broadcast::Sender<Change>,
+    /// Set (before subscribing) once anyone asks for the feed. Until then an append announces
+    /// nothing: the feed's one lock would be the only one every append on every shard takes,
+    /// and a subscriber only ever hears of changes committed after it subscribed.
+    feed_wanted: AtomicBool,
 }
 
 impl Default for MemoryStore {
@@ -99,6 +109,7 @@ impl Default for MemoryStore {
             deployments: Mutex::default(),
             order: Mutex::default(),
             feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0,
+            feed_wanted: AtomicBool::new(false),
         }
     }
 }
@@ -115,6 +126,19 @@ impl MemoryStore {
     fn shard(&self, case: CaseId) -> Result<MutexGuard<'_, Shard>, StoreError> {
         let index = case.0.as_u128() as usize % SHARDS;
         self.shards[index].lock().map_err(poisoned)
+    }
+
+    fn unsorted_open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        // Sized first (a case has about one open task), so the list is not copied as it grows.
+        let mut expected = 0;
+        for shard in self.each_shard() {
+            expected += shard?.index.cases_with_open_tasks();
+        }
+        let mut tasks = Vec::with_capacity(expected);
+        for shard in self.each_shard() {
+            tasks.extend(shard?.index.open_tasks(actors).cloned());
+        }
+        Ok(tasks)
     }
 
     fn each_shard(&self) -> impl Iterator<Item = Result<MutexGuard<'_, Shard>, StoreError>> {
@@ -144,34 +168,36 @@ impl Store for MemoryStore {
 
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
         let mut shard = self.shard(case)?;
-        let shard = &mut *shard;
-        let current = shard.streams.get(&case).map(|s| s.at.len() as u64).unwrap_or(0);
-        if current != expected {
-            return Err(StoreError::Conflict(case));
-        }
-        let sop = match shard.streams.get(&case) {
-            Some(stream) => stream.sop.clone(),
-            None => {
+        let Shard { log, streams, index, leases } = &mut *shard;
+        // One look-up of the case's stream for the check, the index and the append.
+        let stream = match streams.entry(case) {
+            std::collections::hash_map::Entry::Occupied(known) => {
+                if known.get().at.len() as u64 != expected {
+                    return Err(StoreError::Conflict(case));
+                }
+                known.into_mut()
+            }
+            std::collections::hash_map::Entry::Vacant(new) => {
+                if expected != 0 {
+                    return Err(StoreError::Conflict(case));
+                }
                 let sop: std::sync::Arc<str> = match events.first().map(|e| &e.event) {
                     Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
                     _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
                 };
                 // Under the shard's lock, so the case is listed before anyone can append to it.
                 self.order.lock().map_err(poisoned)?.push(case);
-                shard.streams.insert(case, Stream { sop: sop.clone(), at: Vec::new() });
-                sop
+                new.insert(Stream { sop, at: Vec::new() })
             }
         };
-        for change in index_changes(&sop, &events) {
-            shard.apply(change);
-        }
+        for_each_index_change(&stream.sop, &events, |change| apply_change(index, leases, change));
         let version = expected + events.len() as u64;
-        let Shard { log, streams, .. } = shard;
-        if let Some(stream) = streams.get_mut(&case) {
-            stream.at.extend(events.into_iter().map(|e| log.push(e)));
+        stream.at.extend(events.into_iter().map(|e| log.push(e)));
+        // Still under the shard's lock, so one case's versions are announced in order. Checked
+        // after the commit: a subscriber that comes after the check subscribed after the commit.
+        if self.feed_wanted.load(Ordering::SeqCst) {
+            let _ = self.feed.send(Change::Appended { case, version });
         }
-        // Still under the shard's lock, so one case's versions are announced in order.
-        let _ = self.feed.send(Change::Appended { case, version });
         Ok(())
     }
 
@@ -188,11 +214,14 @@ impl Store for MemoryStore {
     }
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let mut tasks = Vec::new();
-        for shard in self.each_shard() {
-            tasks.extend(shard?.index.open_tasks(actors).cloned());
-        }
-        tasks.sort_unstable_by_key(|t| (t.case, t.task));
+        let mut tasks = self.unsorted_open_tasks(actors)?;
+        sort_by_case(&mut tasks);
+        Ok(tasks)
+    }
+
+    async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.unsorted_open_tasks(actors)?;
+        sort_by_due(&mut tasks);
         Ok(tasks)
     }
 
@@ -271,6 +300,7 @@ impl Store for MemoryStore {
     }
 
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.feed_wanted.store(true, Ordering::SeqCst);
         self.feed.subscribe()
     }
 }

@@ -18,6 +18,7 @@ pub use sqlite::{CommitStats, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::event::{Event, Recorded};
 use super::{CaseId, TaskNo};
@@ -42,11 +43,42 @@ pub struct Deployment {
 pub struct OpenTask {
     pub case: CaseId,
     pub task: TaskNo,
-    pub sop: String,
-    pub step: String,
-    pub actors: Vec<String>,
+    /// The strings are shared with the events and the deployment (serialized as strings).
+    pub sop: Arc<str>,
+    pub step: Arc<str>,
+    pub actors: Arc<[Arc<str>]>,
     pub due: DateTime<Utc>,
     pub claimed_by: Option<String>,
+}
+
+/// Sorts open tasks by due instant, then case, then task. The keys are unique, so an unstable
+/// sort gives the one order; the keys are taken out first, so the (large) tasks move only once.
+pub(crate) fn sort_by_due(tasks: &mut [OpenTask]) {
+    tasks.sort_by_cached_key(|t| due_order(t.due, t.case, t.task));
+}
+
+/// (due, case, task) packed into two numbers that compare in that order: cheaper to compare
+/// than the tuple (in sorts and in the timer index's B-tree) and half its size. The seconds
+/// (with the sign bit flipped, so they compare as unsigned in time order) and nanoseconds,
+/// then the 128 bits of the case id and the task number: 64 + 32 + 128 + 32 bits.
+pub(crate) fn due_order(due: DateTime<Utc>, case: CaseId, task: TaskNo) -> (u128, u128) {
+    let secs = (due.timestamp() as u64) ^ (1 << 63);
+    let case = case.0.as_u128();
+    let high = (u128::from(secs) << 64) | (u128::from(due.timestamp_subsec_nanos()) << 32) | (case >> 96);
+    (high, (case << 32) | u128::from(task))
+}
+
+/// The deadline a [`due_order`] key was made of.
+pub(crate) fn from_due_order((high, low): (u128, u128)) -> Option<Timer> {
+    let secs = (((high >> 64) as u64) ^ (1 << 63)) as i64;
+    let due = DateTime::from_timestamp(secs, (high >> 32) as u32)?;
+    let case = ((high & 0xffff_ffff) << 96) | (low >> 32);
+    Some(Timer { case: CaseId(uuid::Uuid::from_u128(case)), task: low as u32, due })
+}
+
+/// Sorts open tasks by case, then task (the order `Store::open_tasks` returns).
+pub(crate) fn sort_by_case(tasks: &mut [OpenTask]) {
+    tasks.sort_by_cached_key(|t| (t.case.0.as_u128(), t.task));
 }
 
 /// A deadline still to fire.
@@ -126,6 +158,12 @@ pub trait Store: Send + Sync {
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError>;
     /// Open tasks any of whose actors is in `actors` (all open tasks when empty), by case then task.
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError>;
+    /// `open_tasks` in inbox order: by due instant, then case, then task.
+    async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.open_tasks(actors).await?;
+        sort_by_due(&mut tasks);
+        Ok(tasks)
+    }
     /// Deadlines due at or before `until`, earliest first.
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// The earliest deadline still to fire.
@@ -187,38 +225,66 @@ pub enum IndexChange {
 /// The index changes a batch of events implies. `sop` is the case's SOP id.
 pub fn index_changes(sop: &str, events: &[Recorded]) -> Vec<IndexChange> {
     let mut out = Vec::new();
+    for_each_index_change(&sop.into(), events, |change| out.push(change));
+    out
+}
+
+/// [`index_changes`] handed to `out` one by one, without collecting them.
+pub fn for_each_index_change(sop: &Arc<str>, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
     for r in events {
         let case = r.case;
         match &r.event {
             Event::TaskOpened { task, step, actors, due, .. } => {
-                out.push(IndexChange::OpenTask(OpenTask {
+                out(IndexChange::OpenTask(OpenTask {
                     case,
                     task: *task,
-                    sop: sop.to_string(),
+                    sop: sop.clone(),
                     step: step.clone(),
                     actors: actors.clone(),
                     due: *due,
                     claimed_by: None,
                 }));
-                out.push(IndexChange::SetTimer(Timer { case, task: *task, due: *due }));
+                out(IndexChange::SetTimer(Timer { case, task: *task, due: *due }));
             }
             Event::TaskClaimed { task, user } => {
-                out.push(IndexChange::Claim { case, task: *task, user: Some(user.clone()) })
+                out(IndexChange::Claim { case, task: *task, user: Some(user.clone()) })
             }
-            Event::TaskReleased { task, .. } => out.push(IndexChange::Claim { case, task: *task, user: None }),
-            Event::TaskEscalated { task, to } => {
-                out.push(IndexChange::AddActor { case, task: *task, actor: to.clone() })
-            }
-            Event::DeadlinePassed { task } => out.push(IndexChange::ClearTimer { case, task: *task }),
+            Event::TaskReleased { task, .. } => out(IndexChange::Claim { case, task: *task, user: None }),
+            Event::TaskEscalated { task, to } => out(IndexChange::AddActor { case, task: *task, actor: to.clone() }),
+            Event::DeadlinePassed { task } => out(IndexChange::ClearTimer { case, task: *task }),
             Event::TaskCompleted { task, .. } | Event::TaskExpired { task } => {
-                out.push(IndexChange::CloseTask { case, task: *task });
-                out.push(IndexChange::ClearTimer { case, task: *task });
+                out(IndexChange::CloseTask { case, task: *task });
+                out(IndexChange::ClearTimer { case, task: *task });
             }
             Event::CaseEnded { .. } | Event::CaseWithdrawn { .. } | Event::CaseCancelled { .. } => {
-                out.push(IndexChange::CloseCase { case })
+                out(IndexChange::CloseCase { case })
             }
             _ => {}
         }
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_order_sorts_as_the_tuple_and_comes_back() {
+        let case = |n: u128| CaseId(uuid::Uuid::from_u128(n));
+        let at = |secs: i64, nanos: u32| DateTime::from_timestamp(secs, nanos).unwrap_or_default();
+        let mut timers = vec![
+            Timer { case: case(u128::MAX), task: 1, due: at(-5, 0) },
+            Timer { case: case(1), task: 2, due: at(0, 0) },
+            Timer { case: case(1), task: 1, due: at(0, 0) },
+            Timer { case: case(1 << 100), task: 0, due: at(0, 0) },
+            Timer { case: case(0), task: u32::MAX, due: at(0, 999_999_999) },
+            Timer { case: case(7), task: 3, due: at(1_800_000_000, 5) },
+            Timer { case: case(7), task: 3, due: at(-1_800_000_000, 5) },
+        ];
+        let mut packed: Vec<_> = timers.iter().map(|t| due_order(t.due, t.case, t.task)).collect();
+        packed.sort_unstable();
+        timers.sort_unstable_by_key(|t| (t.due, t.case, t.task));
+        let back: Vec<_> = packed.into_iter().filter_map(from_due_order).collect();
+        assert_eq!(back, timers);
+    }
 }

@@ -469,11 +469,11 @@ fn index_statements(change: IndexChange, out: &mut Vec<Statement>) {
             vec![
                 Box::new(t.case.0),
                 Box::new(i64::from(t.task)),
-                Box::new(t.sop),
-                Box::new(t.step),
+                Box::new(t.sop.to_string()),
+                Box::new(t.step.to_string()),
                 Box::new(time_text(t.due)),
                 Box::new(t.claimed_by),
-                Box::new(t.actors),
+                Box::new(t.actors.iter().map(|a| a.to_string()).collect::<Vec<String>>()),
             ],
         )),
         IndexChange::Claim { case, task, user } => out.push(statement(
@@ -540,11 +540,11 @@ fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
     Ok(OpenTask {
         case: CaseId(row.get(0)),
         task: task_no(row.get(1))?,
-        sop: row.get(2),
-        step: row.get(3),
+        sop: row.get::<_, String>(2).into(),
+        step: row.get::<_, String>(3).into(),
         due: parse_time(row.get(4))?,
         claimed_by: row.get(5),
-        actors: row.get(6),
+        actors: row.get::<_, Vec<String>>(6).into_iter().map(Into::into).collect(),
     })
 }
 
@@ -607,7 +607,7 @@ impl Store for PostgresStore {
         for r in events {
             seqs.push(to_i64(r.seq, "seq")?);
             ats.push(time_text(r.at));
-            bys.push(r.by.clone());
+            bys.push(r.by.to_string());
             bodies.push(serde_json::to_string(&r.event).map_err(backend("serializing an event"))?);
         }
         let started = match events.first().map(|e| &e.event) {
@@ -692,7 +692,7 @@ impl Store for PostgresStore {
                     case,
                     seq: u64::try_from(row.get::<_, i64>(0)).map_err(backend("reading a seq"))?,
                     at: parse_time(row.get(1))?,
-                    by: row.get(2),
+                    by: row.get::<_, String>(2).into(),
                     event: serde_json::from_str(row.get::<_, &str>(3)).map_err(backend("decoding an event"))?,
                 })
             })

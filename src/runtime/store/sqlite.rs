@@ -37,7 +37,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 use super::index::Index;
-use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use super::{
+    for_each_index_change, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -553,7 +555,7 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
         for (pos, case, seq, at, by, body) in rows {
             events.push((pos, decode_event(parse_case(&case)?, seq, &at, by, &body)?));
         }
-        let mut started: HashMap<CaseId, String> = HashMap::new();
+        let mut started: HashMap<CaseId, Arc<str>> = HashMap::new();
         let mut derived = projection.lock();
         for (pos, recorded) in &events {
             if *pos <= derived.applied {
@@ -562,22 +564,22 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
             }
             let sop = match &recorded.event {
                 Event::CaseStarted { sop, .. } => {
+                    let sop: Arc<str> = sop.as_str().into();
                     started.insert(recorded.case, sop.clone());
-                    sop.clone()
+                    sop
                 }
                 Event::TaskOpened { .. } => match started.get(&recorded.case) {
                     Some(sop) => sop.clone(),
                     None => match derived.index.sop_of(recorded.case) {
-                        Some(sop) => sop.to_string(),
-                        None => case_sop(conn, recorded.case)?,
+                        Some(sop) => sop.clone(),
+                        None => case_sop(conn, recorded.case)?.into(),
                     },
                 },
                 // Only an opening task needs it.
-                _ => String::new(),
+                _ => "".into(),
             };
-            for change in index_changes(&sop, std::slice::from_ref(recorded)) {
-                derived.index.apply(change, &mut |_, _| {});
-            }
+            let index = &mut derived.index;
+            for_each_index_change(&sop, std::slice::from_ref(recorded), |change| index.apply(change, &mut |_, _| {}));
             derived.streams.entry(recorded.case).or_default().push(*pos);
             derived.applied = *pos;
         }
@@ -600,7 +602,7 @@ fn decode_event(case: CaseId, seq: i64, at: &str, by: String, body: &str) -> Res
         case,
         seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
         at: parse_time(at)?,
-        by,
+        by: by.into(),
         event: serde_json::from_str(body).map_err(backend("decoding an event"))?,
     })
 }
@@ -1018,7 +1020,7 @@ enum CaseSop {
     /// A new case: the SOP is in its first event, and the case gets its row.
     New,
     /// The case's SOP (empty when no task opens, which is the only thing that needs it).
-    Known(String),
+    Known(Arc<str>),
 }
 
 /// Everything that can refuse an append, before anything is written: the case's version, the
@@ -1061,12 +1063,12 @@ fn check_append(
     }
     // Only a task opening needs the SOP (for the inbox entry).
     if !events.iter().any(|e| matches!(e.event, Event::TaskOpened { .. })) {
-        return Ok(CaseSop::Known(String::new()));
+        return Ok(CaseSop::Known("".into()));
     }
-    let known = projection.lock().index.sop_of(case).map(str::to_string);
+    let known = projection.lock().index.sop_of(case).cloned();
     match known {
         Some(sop) => Ok(CaseSop::Known(sop)),
-        None => case_sop(conn, case).map(CaseSop::Known),
+        None => case_sop(conn, case).map(|sop| CaseSop::Known(sop.into())),
     }
 }
 
@@ -1085,7 +1087,7 @@ fn write_append(
     let id = case.to_string();
     let mut positions = Vec::with_capacity(rows.len());
     let sop = match sop {
-        CaseSop::Known(sop) => sop.as_str(),
+        CaseSop::Known(sop) => sop.clone(),
         CaseSop::New => {
             let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
                 return Err(StoreError::Backend("a case must start with CaseStarted".into()));
@@ -1093,7 +1095,7 @@ fn write_append(
             conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![id, sop]))
                 .map_err(backend("recording a new case"))?;
-            sop.as_str()
+            Arc::from(sop.as_str())
         }
     };
     {
@@ -1108,7 +1110,9 @@ fn write_append(
     // A claim on a deadline that goes is left in its table: it is on that deadline only (task
     // numbers are never reused), which nobody looks for again, and it is deleted once its
     // lease runs out (see `claim_timers`).
-    Ok((positions, index_changes(sop, events)))
+    let mut changes = Vec::new();
+    for_each_index_change(&sop, events, |change| changes.push(change));
+    Ok((positions, changes))
 }
 
 /// Serializes events for the committing thread.
@@ -1119,7 +1123,7 @@ fn rows_of(events: &[Recorded]) -> Result<Vec<Row>, StoreError> {
             Ok(Row {
                 seq: to_i64(r.seq, "seq")?,
                 at: time_text(r.at),
-                by: r.by.clone(),
+                by: r.by.to_string(),
                 body: serde_json::to_string(&r.event).map_err(backend("serializing an event"))?,
             })
         })

@@ -257,7 +257,7 @@ pub async fn case_page(
     let mine: Vec<_> = loaded
         .tasks
         .values()
-        .filter(|t| t.status == TaskStatus::Open && t.actors.iter().any(|a| caller.roles.contains(a)))
+        .filter(|t| t.status == TaskStatus::Open && t.actors.iter().any(|a| caller.holds(a)))
         .collect();
     let is_applicant = page.user.is_applicant() && loaded.applicant == page.user.name;
     let applicant_desk = |actor: &str| sop.actor(actor).is_some_and(|a| a.kind == ActorKind::Applicant);
@@ -314,7 +314,7 @@ pub async fn case_page(
                         @let step = sop.step(&task.step);
                         a href=(format!("/cases/{}/tasks/{}", out.id, task.no)) {
                             strong { (t(lang, "Kerjakan: ", "Work on: ")) }
-                            (step.map(|s| format!("{}. {}", s.number, api::first_line(&s.activity))).unwrap_or(task.step.clone()))
+                            (step.map(|s| format!("{}. {}", s.number, api::first_line(&s.activity))).unwrap_or(task.step.to_string()))
                         }
                     }
                 }
@@ -325,7 +325,7 @@ pub async fn case_page(
                 h2 { (t(lang, "Tahapan", "Stages")) }
                 ol.track {
                     @for step in &sop.steps {
-                        @let tasks: Vec<_> = loaded.tasks.values().filter(|t| t.step == step.id.name).collect();
+                        @let tasks: Vec<_> = loaded.tasks.values().filter(|t| *t.step == *step.id.name).collect();
                         @let current = tasks.iter().any(|t| t.status == TaskStatus::Open);
                         @let done = tasks.iter().any(|t| t.status == TaskStatus::Completed);
                         @let skipped = loaded.skipped.contains(&step.id.name);

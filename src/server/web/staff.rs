@@ -29,8 +29,12 @@ pub fn performers(sop: &Sop, step: &Step, lang: Lang) -> String {
     labels.join(join)
 }
 
-pub fn actor_labels(d: &Deployed, actors: &[String]) -> String {
-    actors.iter().map(|a| d.sop.actor(a).map(|x| x.label.clone()).unwrap_or(a.clone())).collect::<Vec<_>>().join(" / ")
+pub fn actor_labels(d: &Deployed, actors: &[impl AsRef<str>]) -> String {
+    actors
+        .iter()
+        .map(|a| d.sop.actor(a.as_ref()).map(|x| x.label.clone()).unwrap_or(a.as_ref().to_string()))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Query<Msg>) -> Response {
@@ -114,7 +118,7 @@ async fn load_task(
         return Err(problem_page(&page.viewer(), &Problem::not_found(lang, &page.say("Tugas ini", "This task"))));
     };
     let caller = api::caller_for(&page.user, &loaded, &d);
-    if !t.actors.iter().any(|a| caller.roles.contains(a)) {
+    if !t.actors.iter().any(|a| caller.holds(a)) {
         let desk = actor_labels(&d, &t.actors);
         return Err(problem_page(
             &page.viewer(),
@@ -262,7 +266,7 @@ pub async fn render_task(
         "{} {}: {}",
         t(lang, "Langkah", "Step"),
         number,
-        step.map(|s| api::first_line(&s.activity)).unwrap_or(task.step.clone())
+        step.map(|s| api::first_line(&s.activity)).unwrap_or(task.step.to_string())
     );
     let fields: Vec<(String, String)> =
         loaded.fields.iter().map(|(k, v)| (k.clone(), crate::runtime::fields::to_text(v))).collect();
