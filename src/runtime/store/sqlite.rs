@@ -1325,7 +1325,7 @@ mod tests {
         assert_eq!(second_reply.await.expect("reply"), Err(StoreError::Conflict(case)));
         // The batch's own version counts for the next append in it.
         assert_eq!(third_reply.await.expect("reply"), Ok(()));
-        let by: Vec<String> = store.events(case).await.expect("events").into_iter().map(|r| r.by).collect();
+        let by: Vec<String> = store.events(case).await.expect("events").into_iter().map(|r| r.by.to_string()).collect();
         assert_eq!(by, ["p", "a", "c"]);
     }
 }
