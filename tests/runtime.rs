@@ -80,7 +80,7 @@ async fn lks_runs_end_to_end_with_one_return_at_verification() {
     assert_eq!(state.tasks.len(), 11);
     assert_eq!(state.rework.len(), 1);
     // The first task was due 30 working minutes after the start.
-    assert_eq!(state.tasks[&1].due, wita(2026, 12, 1, 8, 30));
+    assert_eq!(state.tasks.get(&1).unwrap().due, wita(2026, 12, 1, 8, 30));
     assert!(engine.inbox(&[]).await.unwrap().is_empty());
 }
 
@@ -90,7 +90,7 @@ async fn task_due_dates_follow_the_office_calendar() {
     let (engine, _, _) = engine_at(wita(2026, 11, 26, 15, 55), &["lks-lksa.sop"]).await;
     let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
     let state = engine.load(case).await.unwrap();
-    assert_eq!(state.tasks[&1].due, wita(2026, 11, 27, 7, 55));
+    assert_eq!(state.tasks.get(&1).unwrap().due, wita(2026, 11, 27, 7, 55));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::event::{Event, Fields, Recorded, Storage};
@@ -67,6 +67,71 @@ pub struct Task {
     pub child: Option<CaseId>,
 }
 
+/// A case's tasks by number. Tasks are numbered 1, 2, 3... in the order they open, so a list
+/// in that order is the map (found by binary search, added at the end); serialized as a map
+/// from number to task.
+#[derive(Clone, Debug, Default)]
+pub struct Tasks(Vec<Task>);
+
+impl Tasks {
+    /// Where task `no` is: at `no - 1` when the numbers have no gaps (they have none when
+    /// folded from events), else found by binary search.
+    fn position(&self, no: TaskNo) -> Option<usize> {
+        let guess = (no as usize).wrapping_sub(1);
+        if self.0.get(guess).is_some_and(|t| t.no == no) {
+            return Some(guess);
+        }
+        self.0.binary_search_by_key(&no, |t| t.no).ok()
+    }
+
+    pub fn get(&self, no: &TaskNo) -> Option<&Task> {
+        self.position(*no).map(|at| &self.0[at])
+    }
+
+    pub fn get_mut(&mut self, no: &TaskNo) -> Option<&mut Task> {
+        self.position(*no).map(|at| &mut self.0[at])
+    }
+
+    /// Adds a task, or replaces the one of its number.
+    pub fn insert(&mut self, task: Task) {
+        if self.0.last().is_none_or(|last| last.no < task.no) {
+            self.0.push(task);
+            return;
+        }
+        match self.0.binary_search_by_key(&task.no, |t| t.no) {
+            Ok(at) => self.0[at] = task,
+            Err(at) => self.0.insert(at, task),
+        }
+    }
+
+    /// The tasks in number order.
+    pub fn values(&self) -> std::slice::Iter<'_, Task> {
+        self.0.iter()
+    }
+
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, Task> {
+        self.0.iter_mut()
+    }
+
+    pub fn last_no(&self) -> Option<TaskNo> {
+        self.0.last().map(|t| t.no)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Tasks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|t| (t.no, t)))
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Attachment {
     pub task: Option<TaskNo>,
@@ -103,7 +168,7 @@ pub struct CaseState {
     pub end: Option<String>,
     pub closed: Option<DateTime<Utc>>,
     pub fields: Fields,
-    pub tasks: BTreeMap<TaskNo, Task>,
+    pub tasks: Tasks,
     pub skipped: Vec<String>,
     pub attachments: Vec<Attachment>,
     pub rework: Vec<ReworkRound>,
@@ -131,7 +196,7 @@ impl CaseState {
             end: None,
             closed: None,
             fields: fields.clone(),
-            tasks: BTreeMap::new(),
+            tasks: Tasks::default(),
             skipped: Vec::new(),
             attachments: Vec::new(),
             rework: Vec::new(),
@@ -152,25 +217,22 @@ impl CaseState {
         match &recorded.event {
             Event::CaseStarted { .. } => {}
             Event::TaskOpened { task, step, actors, due, uncertain } => {
-                self.tasks.insert(
-                    *task,
-                    Task {
-                        no: *task,
-                        step: step.clone(),
-                        actors: actors.clone(),
-                        opened: at,
-                        due: *due,
-                        uncertain: *uncertain,
-                        status: TaskStatus::Open,
-                        claimed_by: None,
-                        closed: None,
-                        outcome: None,
-                        completed_by: None,
-                        note: None,
-                        deadline_passed: false,
-                        child: None,
-                    },
-                );
+                self.tasks.insert(Task {
+                    no: *task,
+                    step: step.clone(),
+                    actors: actors.clone(),
+                    opened: at,
+                    due: *due,
+                    uncertain: *uncertain,
+                    status: TaskStatus::Open,
+                    claimed_by: None,
+                    closed: None,
+                    outcome: None,
+                    completed_by: None,
+                    note: None,
+                    deadline_passed: false,
+                    child: None,
+                });
             }
             Event::StepSkipped { step } => self.skipped.push(step.clone()),
             Event::TaskClaimed { task, user } => {
@@ -213,7 +275,8 @@ impl CaseState {
                     until: None,
                 });
             }
-            Event::ArtifactAttached { task, artifact, name, media_type, size, sha256, storage } => {
+            Event::ArtifactAttached(attached) => {
+                let super::event::Artifact { task, artifact, name, media_type, size, sha256, storage } = &**attached;
                 self.attachments.push(Attachment {
                     task: *task,
                     artifact: artifact.clone(),
@@ -278,6 +341,52 @@ impl CaseState {
     }
 
     pub fn next_task_no(&self) -> TaskNo {
-        self.tasks.keys().next_back().map(|n| n + 1).unwrap_or(1)
+        self.tasks.last_no().map(|n| n + 1).unwrap_or(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(no: TaskNo) -> Task {
+        Task {
+            no,
+            step: "s".into(),
+            actors: Arc::from(Vec::<Arc<str>>::new()),
+            opened: DateTime::default(),
+            due: DateTime::default(),
+            uncertain: false,
+            status: TaskStatus::Open,
+            claimed_by: None,
+            closed: None,
+            outcome: None,
+            completed_by: None,
+            note: None,
+            deadline_passed: false,
+            child: None,
+        }
+    }
+
+    #[test]
+    fn tasks_are_found_by_number_with_or_without_gaps() {
+        let mut tasks = Tasks::default();
+        for no in [1, 2, 5, 3] {
+            tasks.insert(task(no));
+        }
+        let numbers: Vec<_> = tasks.values().map(|t| t.no).collect();
+        assert_eq!(numbers, vec![1, 2, 3, 5]);
+        assert!([1, 2, 3, 5].iter().all(|no| tasks.get(no).is_some_and(|t| t.no == *no)));
+        assert!(tasks.get(&4).is_none() && tasks.get(&0).is_none() && tasks.get(&9).is_none());
+        let mut again = task(2);
+        again.note = Some("replaced".into());
+        tasks.insert(again);
+        assert_eq!((tasks.len(), tasks.get(&2).and_then(|t| t.note.as_deref())), (4, Some("replaced")));
+        assert_eq!(tasks.last_no(), Some(5));
+        let json = serde_json::to_value(&tasks).unwrap_or_default();
+        assert_eq!(
+            json.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["1".into(), "2".into(), "3".into(), "5".into()])
+        );
     }
 }

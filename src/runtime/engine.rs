@@ -687,7 +687,7 @@ impl Engine {
             }
             Attachment::Reference { uri, size, sha256 } => (size, sha256, Storage::Reference { uri }),
         };
-        let event = Event::ArtifactAttached {
+        let event = Event::ArtifactAttached(Box::new(super::event::Artifact {
             task,
             artifact: artifact.to_string(),
             name: name.to_string(),
@@ -695,7 +695,7 @@ impl Engine {
             size,
             sha256,
             storage,
-        };
+        }));
         self.append(Some(Box::new(state)), case, &caller.user, vec![event]).await.map(|_| ())
     }
 
@@ -944,7 +944,8 @@ impl<'a> Plan<'a> {
             now,
             fields,
             next_task: state.map(CaseState::next_task_no).unwrap_or(1),
-            joined: state.map(|s| s.joined.clone()).unwrap_or_default(),
+            // Most cases never reach a join: no copy of the empty map then.
+            joined: state.filter(|s| !s.joined.is_empty()).map(|s| s.joined.clone()).unwrap_or_default(),
             entry: None,
             events: Vec::new(),
             ended: false,

@@ -68,6 +68,19 @@ pub enum Storage {
     Reference { uri: String },
 }
 
+/// A document attached to a case (a step's output): serialized with the event's other fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub task: Option<TaskNo>,
+    /// The document id in the SOP (`output` or `dokumen`).
+    pub artifact: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub storage: Storage,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -114,16 +127,8 @@ pub enum Event {
         round: u32,
         clock: crate::model::ClockPolicy,
     },
-    ArtifactAttached {
-        task: Option<TaskNo>,
-        /// The document id in the SOP (`output` or `dokumen`).
-        artifact: String,
-        name: String,
-        media_type: String,
-        size: u64,
-        sha256: String,
-        storage: Storage,
-    },
+    /// Boxed: documents are rare, and every other event would otherwise be as large as this.
+    ArtifactAttached(Box<Artifact>),
     /// A parallel branch reached its join; `passed` when it was the last one and the flow goes on.
     BranchJoined {
         join: u32,

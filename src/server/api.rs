@@ -731,7 +731,7 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
                 &format!("Returned to the applicant for completion (round {round})"),
             ),
         ),
-        Event::ArtifactAttached { artifact, name, .. } => (
+        Event::ArtifactAttached(attached) => (
             "artifact_attached",
             None,
             None,
@@ -740,8 +740,8 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
             None,
             say(
                 lang,
-                &format!("Dokumen dilampirkan: {artifact} ({name})"),
-                &format!("Document attached: {artifact} ({name})"),
+                &format!("Dokumen dilampirkan: {} ({})", attached.artifact, attached.name),
+                &format!("Document attached: {} ({})", attached.artifact, attached.name),
             ),
         ),
         Event::DeadlinePassed { task } => (

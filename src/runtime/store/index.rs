@@ -5,14 +5,15 @@
 //! with several nodes on one database, keeps its indexes in tables instead.)
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::{due_order, from_due_order, IndexChange, OpenTask, Timer};
+use super::{due_order, for_each_index_change, from_due_order, IndexChange, OpenTask, Timer};
+use crate::runtime::event::Recorded;
 use crate::runtime::{CaseId, TaskNo};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// A deadline's packed key (see `due_order`).
 type TimerKey = (u128, u128);
@@ -24,110 +25,183 @@ fn bucket_of(key: &TimerKey) -> u64 {
 }
 
 #[derive(Default)]
+struct CaseEntry {
+    /// The case's open tasks (a case has a handful at most).
+    open: Vec<OpenTask>,
+    /// The due instants of its deadlines still to fire, by task.
+    timers: Vec<(TaskNo, DateTime<Utc>)>,
+}
+
+#[derive(Default)]
 pub(crate) struct Index {
-    /// Each case's open tasks (a case has a handful at most).
-    open: FastMap<CaseId, Vec<OpenTask>>,
-    /// Deadlines as packed keys (see `due_order`), in buckets of due time in due order;
-    /// unordered within a bucket, and sorted when read. Setting or clearing a deadline (every
-    /// task does both) is then a hash-set insert or remove instead of a B-tree's, and reading
-    /// the next deadlines sorts only the buckets it reaches.
-    timers: BTreeMap<u64, FastSet<TimerKey>>,
-    timer_of: FastMap<(CaseId, TaskNo), DateTime<Utc>>,
+    /// Per case, its open tasks and deadlines: one look-up serves every change an append makes
+    /// to its case (see `apply_events`).
+    cases: FastMap<CaseId, CaseEntry>,
+    /// The deadlines in due order, for the timer service.
+    timers: Deadlines,
+}
+
+/// Deadlines as packed keys (see `due_order`) in buckets of due time, in due order; unordered
+/// within a bucket, and sorted when read (reading the next deadlines sorts only the buckets it
+/// reaches). Setting a deadline appends its key to its bucket; clearing one (every task sets
+/// and clears one) only counts it out of its bucket: the case's entry says which deadlines are
+/// live, and a key that is not is skipped when read. A bucket goes once none of its deadlines
+/// is live. Its tasks open within about a minute of each other, so it fills once and then
+/// drains; one that gathers many dead keys anyway is tidied.
+#[derive(Default)]
+struct Deadlines {
+    buckets: BTreeMap<u64, Bucket>,
+    /// Buckets with more dead keys than live ones, to tidy after the change.
+    untidy: Vec<u64>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    keys: Vec<TimerKey>,
+    /// How many distinct keys in `keys` are live deadlines.
+    live: usize,
+}
+
+impl Deadlines {
+    fn add(&mut self, key: TimerKey) {
+        let bucket = self.buckets.entry(bucket_of(&key)).or_default();
+        bucket.keys.push(key);
+        bucket.live += 1;
+    }
+
+    /// Counts a live deadline out of its bucket.
+    fn remove(&mut self, key: TimerKey) {
+        let at = bucket_of(&key);
+        let Some(bucket) = self.buckets.get_mut(&at) else { return };
+        bucket.live = bucket.live.saturating_sub(1);
+        if bucket.live == 0 {
+            self.buckets.remove(&at);
+        } else if bucket.keys.len() > 2 * bucket.live + 64 && !self.untidy.contains(&at) {
+            self.untidy.push(at);
+        }
+    }
+
+    /// Drops the dead keys of the untidy buckets.
+    fn tidy(&mut self, cases: &FastMap<CaseId, CaseEntry>) {
+        for at in std::mem::take(&mut self.untidy) {
+            if let Some(bucket) = self.buckets.get_mut(&at) {
+                bucket.keys.retain(|key| is_live(cases, *key));
+                bucket.keys.sort_unstable();
+                bucket.keys.dedup();
+                bucket.live = bucket.keys.len();
+                if bucket.live == 0 {
+                    self.buckets.remove(&at);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a key is a live deadline: its case's entry has it.
+fn is_live(cases: &FastMap<CaseId, CaseEntry>, key: TimerKey) -> bool {
+    from_due_order(key).is_some_and(|t| {
+        cases.get(&t.case).is_some_and(|entry| entry.timers.iter().any(|(task, due)| *task == t.task && *due == t.due))
+    })
+}
+
+/// A bucket's live keys, sorted.
+fn live_keys(cases: &FastMap<CaseId, CaseEntry>, bucket: &Bucket) -> Vec<TimerKey> {
+    let mut keys: Vec<TimerKey> = bucket.keys.iter().copied().filter(|key| is_live(cases, *key)).collect();
+    keys.sort_unstable();
+    // A deadline cleared and set again at the same instant has its key in twice.
+    keys.dedup();
+    keys
+}
+
+impl IndexChange {
+    fn case(&self) -> CaseId {
+        match self {
+            IndexChange::OpenTask(task) => task.case,
+            IndexChange::SetTimer(timer) => timer.case,
+            IndexChange::Claim { case, .. }
+            | IndexChange::AddActor { case, .. }
+            | IndexChange::CloseTask { case, .. }
+            | IndexChange::CloseCase { case }
+            | IndexChange::ClearTimer { case, .. } => *case,
+        }
+    }
 }
 
 impl Index {
     /// Applies one change. `timer_went` hears of every deadline set anew or cleared (a claim on
     /// it, where the store keeps claims, ends there).
     pub fn apply(&mut self, change: IndexChange, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
-        match change {
-            IndexChange::OpenTask(task) => {
-                let tasks = self.open.entry(task.case).or_default();
-                tasks.retain(|t| t.task != task.task);
-                tasks.push(task);
-            }
-            IndexChange::Claim { case, task, user } => {
-                if let Some(t) = self.open_task(case, task) {
-                    t.claimed_by = user;
-                }
-            }
-            IndexChange::AddActor { case, task, actor } => {
-                if let Some(t) = self.open_task(case, task) {
-                    if !t.actors.iter().any(|a| **a == *actor) {
-                        t.actors = t.actors.iter().cloned().chain([actor.into()]).collect();
+        let case = change.case();
+        let Index { cases, timers } = self;
+        let entry = match change {
+            IndexChange::OpenTask(_) | IndexChange::SetTimer(_) => cases.entry(case).or_default(),
+            _ => match cases.get_mut(&case) {
+                Some(entry) => entry,
+                None => {
+                    if let IndexChange::ClearTimer { task, .. } = change {
+                        timer_went(case, task);
                     }
+                    return;
                 }
-            }
-            IndexChange::CloseTask { case, task } => {
-                // The case's entry stays (its next task usually opens in the same append); it
-                // goes when the case closes.
-                if let Some(tasks) = self.open.get_mut(&case) {
-                    tasks.retain(|t| t.task != task);
-                }
-            }
-            IndexChange::CloseCase { case } => {
-                for open in self.open.remove(&case).unwrap_or_default() {
-                    self.clear_timer(case, open.task, timer_went);
-                }
-            }
-            IndexChange::SetTimer(timer) => {
-                timer_went(timer.case, timer.task);
-                if let Some(old) = self.timer_of.insert((timer.case, timer.task), timer.due) {
-                    self.remove_timer(due_order(old, timer.case, timer.task));
-                }
-                let key = due_order(timer.due, timer.case, timer.task);
-                self.timers.entry(bucket_of(&key)).or_default().insert(key);
-            }
-            IndexChange::ClearTimer { case, task } => self.clear_timer(case, task, timer_went),
+            },
+        };
+        if apply_to(entry, timers, case, change, timer_went) {
+            cases.remove(&case);
+        }
+        if !timers.untidy.is_empty() {
+            timers.tidy(cases);
         }
     }
 
-    fn open_task(&mut self, case: CaseId, task: TaskNo) -> Option<&mut OpenTask> {
-        self.open.get_mut(&case)?.iter_mut().find(|t| t.task == task)
-    }
-
-    fn clear_timer(&mut self, case: CaseId, task: TaskNo, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
-        timer_went(case, task);
-        if let Some(due) = self.timer_of.remove(&(case, task)) {
-            self.remove_timer(due_order(due, case, task));
+    /// Applies the index changes of events appended to one case (as
+    /// [`for_each_index_change`] gives them), looking the case up once.
+    pub fn apply_events(&mut self, sop: &Arc<str>, events: &[Recorded], timer_went: &mut impl FnMut(CaseId, TaskNo)) {
+        let Some(case) = events.first().map(|e| e.case) else { return };
+        if events.iter().any(|e| e.case != case) {
+            for_each_index_change(sop, events, |change| self.apply(change, timer_went));
+            return;
         }
-    }
-
-    fn remove_timer(&mut self, key: TimerKey) {
-        let bucket = bucket_of(&key);
-        if let Some(keys) = self.timers.get_mut(&bucket) {
-            keys.remove(&key);
-            if keys.is_empty() {
-                self.timers.remove(&bucket);
-            }
+        let Index { cases, timers } = self;
+        let (entry, new) = match cases.entry(case) {
+            Entry::Occupied(known) => (known.into_mut(), false),
+            Entry::Vacant(slot) => (slot.insert(CaseEntry::default()), true),
+        };
+        let mut closed = false;
+        for_each_index_change(sop, events, |change| closed |= apply_to(entry, timers, case, change, timer_went));
+        // An append that opened nothing leaves no entry behind for a case that had none.
+        if closed || (new && entry.open.is_empty() && entry.timers.is_empty()) {
+            cases.remove(&case);
+        }
+        if !timers.untidy.is_empty() {
+            timers.tidy(cases);
         }
     }
 
     /// Open tasks any of whose actors is in `actors` (all of them when empty), in no order.
     pub fn open_tasks<'a>(&'a self, actors: &'a [String]) -> impl Iterator<Item = &'a OpenTask> + 'a {
-        self.open
+        self.cases
             .values()
-            .flatten()
+            .flat_map(|entry| &entry.open)
             .filter(move |t| actors.is_empty() || t.actors.iter().any(|a| actors.iter().any(|b| **a == **b)))
     }
 
     /// How many cases have open tasks (or had, and are still active).
     pub fn cases_with_open_tasks(&self) -> usize {
-        self.open.len()
+        self.cases.len()
     }
 
     /// The SOP of a case with an open task (the SQLite store asks, for a task opening in a
     /// case it did not start itself).
     pub fn sop_of(&self, case: CaseId) -> Option<&Arc<str>> {
-        self.open.get(&case)?.first().map(|t| &t.sop)
+        self.cases.get(&case)?.open.first().map(|t| &t.sop)
     }
 
     /// Deadlines in due order (then case, then task).
     pub fn timers(&self) -> impl Iterator<Item = Timer> + '_ {
-        self.timers.values().flat_map(|bucket| {
-            let mut keys: Vec<TimerKey> = bucket.iter().copied().collect();
-            keys.sort_unstable();
-            keys.into_iter().filter_map(from_due_order)
-        })
+        self.timers
+            .buckets
+            .values()
+            .flat_map(|bucket| live_keys(&self.cases, bucket).into_iter().filter_map(from_due_order))
     }
 
     /// Deadlines due at or before `until`, earliest first.
@@ -136,14 +210,77 @@ impl Index {
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        let first = self.timers.values().next()?.iter().min()?;
-        from_due_order(*first).map(|t| t.due)
+        // The first bucket has a live deadline (an empty one goes).
+        let bucket = self.timers.buckets.values().next()?;
+        let first = bucket.keys.iter().copied().filter(|key| is_live(&self.cases, *key)).min()?;
+        from_due_order(first).map(|t| t.due)
     }
 
     /// The due instant of a deadline still to fire.
     pub fn timer(&self, case: CaseId, task: TaskNo) -> Option<DateTime<Utc>> {
-        self.timer_of.get(&(case, task)).copied()
+        self.cases.get(&case)?.timers.iter().find(|(t, _)| *t == task).map(|(_, due)| *due)
     }
+}
+
+/// Applies one change to its case's entry and the deadline buckets; true when the case closed
+/// (its entry is to go).
+fn apply_to(
+    entry: &mut CaseEntry,
+    timers: &mut Deadlines,
+    case: CaseId,
+    change: IndexChange,
+    timer_went: &mut impl FnMut(CaseId, TaskNo),
+) -> bool {
+    match change {
+        IndexChange::OpenTask(task) => {
+            entry.open.retain(|t| t.task != task.task);
+            entry.open.push(task);
+        }
+        IndexChange::Claim { task, user, .. } => {
+            if let Some(t) = entry.open.iter_mut().find(|t| t.task == task) {
+                t.claimed_by = user;
+            }
+        }
+        IndexChange::AddActor { task, actor, .. } => {
+            if let Some(t) = entry.open.iter_mut().find(|t| t.task == task) {
+                if !t.actors.iter().any(|a| **a == *actor) {
+                    t.actors = t.actors.iter().cloned().chain([actor.into()]).collect();
+                }
+            }
+        }
+        // The case's entry stays (its next task usually opens in the same append); it goes
+        // when the case closes.
+        IndexChange::CloseTask { task, .. } => entry.open.retain(|t| t.task != task),
+        IndexChange::CloseCase { .. } => {
+            for open in std::mem::take(&mut entry.open) {
+                timer_went(case, open.task);
+            }
+            for (task, due) in std::mem::take(&mut entry.timers) {
+                timer_went(case, task);
+                timers.remove(due_order(due, case, task));
+            }
+            return true;
+        }
+        IndexChange::SetTimer(timer) => {
+            timer_went(case, timer.task);
+            match entry.timers.iter_mut().find(|(t, _)| *t == timer.task) {
+                Some(slot) => {
+                    let old = std::mem::replace(&mut slot.1, timer.due);
+                    timers.remove(due_order(old, case, timer.task));
+                }
+                None => entry.timers.push((timer.task, timer.due)),
+            }
+            timers.add(due_order(timer.due, case, timer.task));
+        }
+        IndexChange::ClearTimer { task, .. } => {
+            timer_went(case, task);
+            if let Some(at) = entry.timers.iter().position(|(t, _)| *t == task) {
+                let (_, due) = entry.timers.swap_remove(at);
+                timers.remove(due_order(due, case, task));
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -177,5 +314,36 @@ mod tests {
         assert_eq!(index.due(at(1_000)).count(), 3);
         assert_eq!(index.timer(case(3), 1), Some(at(4_000)));
         assert_eq!(index.timer(case(2), 1), None);
+    }
+
+    #[test]
+    fn cleared_deadlines_are_skipped_and_tidied_away() {
+        let case = |n: u128| CaseId(uuid::Uuid::from_u128(n));
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        let mut index = Index::default();
+        let mut went = |_: CaseId, _: TaskNo| {};
+        let set = |c, task, secs| IndexChange::SetTimer(Timer { case: case(c), task, due: at(secs) });
+        // Cleared and set again at the same instant: its key is in its bucket twice, read once.
+        index.apply(set(1, 1, 1_000), &mut went);
+        index.apply(IndexChange::ClearTimer { case: case(1), task: 1 }, &mut went);
+        index.apply(set(1, 1, 1_000), &mut went);
+        index.apply(set(2, 1, 1_001), &mut went);
+        assert_eq!(index.timers().count(), 2);
+        // Hundreds set and cleared in the bucket of one live deadline: the bucket is tidied,
+        // and the live one stays.
+        for c in 10..400 {
+            index.apply(set(c, 1, 1_002), &mut went);
+            index.apply(IndexChange::ClearTimer { case: case(c), task: 1 }, &mut went);
+        }
+        let bucket = index.timers.buckets.get(&(bucket_of(&due_order(at(1_000), case(1), 1)))).map(|b| b.keys.len());
+        assert!(bucket.is_some_and(|len| len <= 2 * 2 + 64), "{bucket:?}");
+        let order: Vec<_> = index.timers().map(|t| (t.case, t.due)).collect();
+        assert_eq!(order, vec![(case(1), at(1_000)), (case(2), at(1_001))]);
+        // A case that closes takes its deadlines along; an emptied bucket goes.
+        index.apply(IndexChange::CloseCase { case: case(1) }, &mut went);
+        index.apply(IndexChange::ClearTimer { case: case(2), task: 1 }, &mut went);
+        assert_eq!(index.timers().count(), 0);
+        assert!(index.timers.buckets.is_empty());
+        assert_eq!(index.next_due(), None);
     }
 }

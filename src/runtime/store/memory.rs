@@ -7,10 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::index::Index;
-use super::{
-    for_each_index_change, sort_by_case, sort_by_due, Change, Deployment, IndexChange, OpenTask, Store, StoreError,
-    Timer, CHANGE_FEED_CAPACITY,
-};
+use super::{sort_by_case, sort_by_due, Change, Deployment, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -75,11 +72,12 @@ impl Shard {
     }
 }
 
-/// Applies an index change to a shard's index; a timer that goes takes its lease with it.
-fn apply_change(index: &mut Index, leases: &mut Leases, change: IndexChange) {
+/// Applies the index changes of an append to a shard's index; a timer that goes takes its
+/// lease with it.
+fn apply_events(index: &mut Index, leases: &mut Leases, sop: &std::sync::Arc<str>, events: &[Recorded]) {
     // Leases exist only where several nodes fire deadlines: most of the time there is none
     // to look up.
-    index.apply(change, &mut |case, task| {
+    index.apply_events(sop, events, &mut |case, task| {
         if !leases.is_empty() {
             leases.remove(&(case, task));
         }
@@ -190,7 +188,7 @@ impl Store for MemoryStore {
                 new.insert(Stream { sop, at: Vec::new() })
             }
         };
-        for_each_index_change(&stream.sop, &events, |change| apply_change(index, leases, change));
+        apply_events(index, leases, &stream.sop, &events);
         let version = expected + events.len() as u64;
         stream.at.extend(events.into_iter().map(|e| log.push(e)));
         // Still under the shard's lock, so one case's versions are announced in order. Checked
