@@ -63,7 +63,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
             Event::TaskOpened {
                 task: 1,
                 step: "a".into(),
-                actors: ["x".into()].into(),
+                actors: ["x"].into_iter().collect(),
                 due: Utc::now(),
                 uncertain: false,
             },

@@ -97,7 +97,7 @@ async fn client(store: Arc<SqliteStore>, until: Instant) -> Result<Vec<Duration>
             Event::TaskOpened {
                 task: 1,
                 step: "a".into(),
-                actors: ["x".into()].into(),
+                actors: ["x"].into_iter().collect(),
                 due: Utc::now(),
                 uncertain: false,
             },

@@ -204,7 +204,7 @@ impl Stream {
         self.ev(Event::TaskOpened {
             task,
             step: step.into(),
-            actors: actors.iter().map(|a| (*a).into()).collect(),
+            actors: actors.iter().copied().collect(),
             due: t0() + Duration::minutes(due_minutes),
             uncertain: false,
         })
@@ -225,8 +225,8 @@ pub fn strings(items: &[&str]) -> Vec<String> {
 }
 
 /// Actor ids as events and open tasks hold them.
-pub fn names(items: &[&str]) -> std::sync::Arc<[std::sync::Arc<str>]> {
-    items.iter().map(|s| (*s).into()).collect()
+pub fn names(items: &[&str]) -> alur::runtime::Names {
+    items.iter().copied().collect()
 }
 
 pub fn keys(tasks: &[OpenTask]) -> Vec<(CaseId, TaskNo)> {
@@ -368,7 +368,7 @@ async fn open_tasks_by_actor(f: &Fixture) {
     );
     assert_eq!(
         store.open_tasks(&strings(&["bo"])).await.unwrap().iter().find(|t| t.case == b.case).unwrap().sop,
-        "reklame".into()
+        "reklame"
     );
 
     let mut bo = vec![(a.case, 2), (b.case, 1)];

@@ -1,5 +1,6 @@
 //! A case's state: the fold of its events. Commands read it; nothing else is stored.
 
+use crate::runtime::name::{Name, Names};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -52,8 +53,8 @@ impl TaskStatus {
 #[derive(Clone, Debug, Serialize)]
 pub struct Task {
     pub no: TaskNo,
-    pub step: Arc<str>,
-    pub actors: Arc<[Arc<str>]>,
+    pub step: Name,
+    pub actors: Names,
     pub opened: DateTime<Utc>,
     pub due: DateTime<Utc>,
     pub uncertain: bool,
@@ -353,7 +354,7 @@ mod tests {
         Task {
             no,
             step: "s".into(),
-            actors: Arc::from(Vec::<Arc<str>>::new()),
+            actors: Names::default(),
             opened: DateTime::default(),
             due: DateTime::default(),
             uncertain: false,

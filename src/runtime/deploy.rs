@@ -1,10 +1,10 @@
 //! Deployments: a compiled SOP with the exact sources it came from (its imports, the
 //! procedures it calls and its calendars), so a running case never depends on files on disk.
 
+use crate::runtime::name::{Name, Names};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::store::Deployment;
 use super::RuntimeError;
@@ -35,8 +35,8 @@ pub struct Deployed {
 
 /// A step's id and actor ids as the events, tasks and the inbox hold them.
 pub struct StepNames {
-    pub id: Arc<str>,
-    pub actors: Arc<[Arc<str>]>,
+    pub id: Name,
+    pub actors: Names,
 }
 
 impl Deployed {
@@ -62,7 +62,7 @@ impl Deployed {
             .iter()
             .map(|step| StepNames {
                 id: step.id.name.as_str().into(),
-                actors: step.actor_ids().map(Arc::from).collect(),
+                actors: step.actor_ids().map(Name::new).collect(),
             })
             .collect();
         Deployed { deployment, sop, calendar, routes, step_ids, by_system, step_names }

@@ -15,7 +15,7 @@ use super::clock::Clock;
 use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
 use super::store::{Deployment, OpenTask, Store, StoreError};
-use super::{CaseId, RuntimeError, TaskNo};
+use super::{CaseId, Name, RuntimeError, TaskNo};
 use crate::model::{DeadlineAction, Edge, FieldType, Node, NodeIndex, Sop, Value};
 use crate::time::schedule::next_workday_opening;
 
@@ -1039,7 +1039,7 @@ impl<'a> Plan<'a> {
         let due = calendar.due(starts, duration);
         let (id, actors) = match self.d.step_names(step_index) {
             Some(names) => (names.id.clone(), names.actors.clone()),
-            None => (step.id.name.as_str().into(), step.actor_ids().map(Arc::from).collect()),
+            None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),
         };
         self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });
         if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {

@@ -1,6 +1,7 @@
 //! Events: every change to a case is one append-only fact (who, when, what). A case's state is
 //! the fold of its events (see `case.rs`); nothing else is stored about it.
 
+use crate::runtime::name::{Name, Names};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,9 +96,9 @@ pub enum Event {
     TaskOpened {
         task: TaskNo,
         /// Shared with the deployment, the case's task and the inbox (serialized as a string).
-        step: Arc<str>,
+        step: Name,
         /// Actor ids that may work it (shared like `step`; serialized as a list of strings).
-        actors: Arc<[Arc<str>]>,
+        actors: Names,
         due: DateTime<Utc>,
         /// The due date lies past the calendar's known dates.
         uncertain: bool,

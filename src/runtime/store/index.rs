@@ -4,10 +4,10 @@
 //! file is opened and brought up to date with what other processes append to it. (PostgreSQL,
 //! with several nodes on one database, keeps its indexes in tables instead.)
 
+use crate::runtime::name::Name;
 use chrono::{DateTime, Utc};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use super::{due_order, for_each_index_change, from_due_order, IndexChange, OpenTask, Timer};
 use crate::runtime::event::Recorded;
@@ -155,7 +155,7 @@ impl Index {
 
     /// Applies the index changes of events appended to one case (as
     /// [`for_each_index_change`] gives them), looking the case up once.
-    pub fn apply_events(&mut self, sop: &Arc<str>, events: &[Recorded], timer_went: &mut impl FnMut(CaseId, TaskNo)) {
+    pub fn apply_events(&mut self, sop: &Name, events: &[Recorded], timer_went: &mut impl FnMut(CaseId, TaskNo)) {
         let Some(case) = events.first().map(|e| e.case) else { return };
         if events.iter().any(|e| e.case != case) {
             for_each_index_change(sop, events, |change| self.apply(change, timer_went));
@@ -192,7 +192,7 @@ impl Index {
 
     /// The SOP of a case with an open task (the SQLite store asks, for a task opening in a
     /// case it did not start itself).
-    pub fn sop_of(&self, case: CaseId) -> Option<&Arc<str>> {
+    pub fn sop_of(&self, case: CaseId) -> Option<&Name> {
         self.cases.get(&case)?.open.first().map(|t| &t.sop)
     }
 

@@ -1,5 +1,6 @@
 //! The in-memory store: for tests and simulation. Same contract as the durable stores.
 
+use crate::runtime::name::Name;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ impl Log {
 }
 
 struct Stream {
-    sop: std::sync::Arc<str>,
+    sop: Name,
     /// Positions in the shard's log, in the case's order.
     at: Vec<usize>,
 }
@@ -74,7 +75,7 @@ impl Shard {
 
 /// Applies the index changes of an append to a shard's index; a timer that goes takes its
 /// lease with it.
-fn apply_events(index: &mut Index, leases: &mut Leases, sop: &std::sync::Arc<str>, events: &[Recorded]) {
+fn apply_events(index: &mut Index, leases: &mut Leases, sop: &Name, events: &[Recorded]) {
     // Leases exist only where several nodes fire deadlines: most of the time there is none
     // to look up.
     index.apply_events(sop, events, &mut |case, task| {
@@ -179,7 +180,7 @@ impl Store for MemoryStore {
                 if expected != 0 {
                     return Err(StoreError::Conflict(case));
                 }
-                let sop: std::sync::Arc<str> = match events.first().map(|e| &e.event) {
+                let sop: Name = match events.first().map(|e| &e.event) {
                     Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
                     _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
                 };

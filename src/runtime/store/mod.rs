@@ -15,10 +15,10 @@ pub use postgres::PostgresStore;
 pub(crate) use postgres::{detail as postgres_detail, run_migrations as run_postgres_migrations};
 pub use sqlite::{CommitStats, SqliteStore};
 
+use crate::runtime::name::{Name, Names};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 use super::event::{Event, Recorded};
 use super::{CaseId, TaskNo};
@@ -44,9 +44,9 @@ pub struct OpenTask {
     pub case: CaseId,
     pub task: TaskNo,
     /// The strings are shared with the events and the deployment (serialized as strings).
-    pub sop: Arc<str>,
-    pub step: Arc<str>,
-    pub actors: Arc<[Arc<str>]>,
+    pub sop: Name,
+    pub step: Name,
+    pub actors: Names,
     pub due: DateTime<Utc>,
     pub claimed_by: Option<String>,
 }
@@ -230,7 +230,7 @@ pub fn index_changes(sop: &str, events: &[Recorded]) -> Vec<IndexChange> {
 }
 
 /// [`index_changes`] handed to `out` one by one, without collecting them.
-pub fn for_each_index_change(sop: &Arc<str>, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
+pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMut(IndexChange)) {
     for r in events {
         let case = r.case;
         match &r.event {

@@ -32,7 +32,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
 use crate::runtime::event::{Event, Recorded};
-use crate::runtime::{CaseId, TaskNo};
+use crate::runtime::{CaseId, Name, TaskNo};
 
 /// The schema, one step per entry, numbered as the SQLite store's (the same number means the
 /// same features). A database at schema version n (the highest row of `schema_version`) gets
@@ -544,7 +544,7 @@ fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
         step: row.get::<_, String>(3).into(),
         due: parse_time(row.get(4))?,
         claimed_by: row.get(5),
-        actors: row.get::<_, Vec<String>>(6).into_iter().map(Into::into).collect(),
+        actors: row.get::<_, Vec<String>>(6).into_iter().map(Name::from).collect(),
     })
 }
 

@@ -26,6 +26,7 @@
 //! with the events) is the `Store` trait's, so a PostgreSQL store can keep it with several
 //! engine processes on one database.
 
+use crate::runtime::name::Name;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection};
@@ -555,7 +556,7 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
         for (pos, case, seq, at, by, body) in rows {
             events.push((pos, decode_event(parse_case(&case)?, seq, &at, by, &body)?));
         }
-        let mut started: HashMap<CaseId, Arc<str>> = HashMap::new();
+        let mut started: HashMap<CaseId, Name> = HashMap::new();
         let mut derived = projection.lock();
         for (pos, recorded) in &events {
             if *pos <= derived.applied {
@@ -564,7 +565,7 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
             }
             let sop = match &recorded.event {
                 Event::CaseStarted { sop, .. } => {
-                    let sop: Arc<str> = sop.as_str().into();
+                    let sop: Name = sop.as_str().into();
                     started.insert(recorded.case, sop.clone());
                     sop
                 }
@@ -1020,7 +1021,7 @@ enum CaseSop {
     /// A new case: the SOP is in its first event, and the case gets its row.
     New,
     /// The case's SOP (empty when no task opens, which is the only thing that needs it).
-    Known(Arc<str>),
+    Known(Name),
 }
 
 /// Everything that can refuse an append, before anything is written: the case's version, the
@@ -1095,7 +1096,7 @@ fn write_append(
             conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![id, sop]))
                 .map_err(backend("recording a new case"))?;
-            Arc::from(sop.as_str())
+            Name::new(sop)
         }
     };
     {
