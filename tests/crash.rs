@@ -205,8 +205,8 @@ fn acknowledged_commands_survive_sigkill() {
                     case: s.id,
                     task: t.no,
                     sop: s.sop.as_str().into(),
-                    step: t.step.clone(),
-                    actors: t.actors.clone(),
+                    step: t.step,
+                    actors: t.actors,
                     due: t.due,
                     claimed_by: t.claimed_by.clone(),
                 })

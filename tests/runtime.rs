@@ -242,7 +242,7 @@ async fn conditional_step_three_way_decision_and_the_end_it_leads_to() {
                 "kajian_teknis" => Some(decision),
                 _ => None,
             };
-            let role = task.actors[0].clone();
+            let role = task.actors[0];
             clock.advance(chrono::Duration::minutes(1));
             let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
             engine.complete(case, task.no, &Caller::new("u", &[&*role]), completion).await.unwrap();

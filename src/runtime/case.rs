@@ -220,8 +220,8 @@ impl CaseState {
             Event::TaskOpened { task, step, actors, due, uncertain } => {
                 self.tasks.insert(Task {
                     no: *task,
-                    step: step.clone(),
-                    actors: actors.clone(),
+                    step: *step,
+                    actors: *actors,
                     opened: at,
                     due: *due,
                     uncertain: *uncertain,

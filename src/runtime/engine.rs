@@ -1038,7 +1038,7 @@ impl<'a> Plan<'a> {
         let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
         let due = calendar.due(starts, duration);
         let (id, actors) = match self.d.step_names(step_index) {
-            Some(names) => (names.id.clone(), names.actors.clone()),
+            Some(names) => (names.id, names.actors),
             None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),
         };
         self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });

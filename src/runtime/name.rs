@@ -15,11 +15,11 @@ use std::sync::{OnceLock, RwLock};
 type Interned<T> = RwLock<HashSet<&'static T, foldhash::fast::RandomState>>;
 
 /// An interned name: compares, hashes and prints as its text.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Name(&'static str);
 
 /// An interned list of names (a step's actors).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Names(&'static [Name]);
 
 fn interned<T: ?Sized + Eq + std::hash::Hash + 'static>(
@@ -116,18 +116,6 @@ impl From<&String> for Name {
 impl From<String> for Name {
     fn from(text: String) -> Name {
         Name::new(&text)
-    }
-}
-
-impl Default for Name {
-    fn default() -> Name {
-        Name("")
-    }
-}
-
-impl Default for Names {
-    fn default() -> Names {
-        Names(&[])
     }
 }
 

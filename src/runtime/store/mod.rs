@@ -238,9 +238,9 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
                 out(IndexChange::OpenTask(OpenTask {
                     case,
                     task: *task,
-                    sop: sop.clone(),
-                    step: step.clone(),
-                    actors: actors.clone(),
+                    sop: *sop,
+                    step: *step,
+                    actors: *actors,
                     due: *due,
                     claimed_by: None,
                 }));

@@ -566,13 +566,13 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
             let sop = match &recorded.event {
                 Event::CaseStarted { sop, .. } => {
                     let sop: Name = sop.as_str().into();
-                    started.insert(recorded.case, sop.clone());
+                    started.insert(recorded.case, sop);
                     sop
                 }
                 Event::TaskOpened { .. } => match started.get(&recorded.case) {
-                    Some(sop) => sop.clone(),
+                    Some(sop) => *sop,
                     None => match derived.index.sop_of(recorded.case) {
-                        Some(sop) => sop.clone(),
+                        Some(sop) => *sop,
                         None => case_sop(conn, recorded.case)?.into(),
                     },
                 },
@@ -1088,7 +1088,7 @@ fn write_append(
     let id = case.to_string();
     let mut positions = Vec::with_capacity(rows.len());
     let sop = match sop {
-        CaseSop::Known(sop) => sop.clone(),
+        CaseSop::Known(sop) => *sop,
         CaseSop::New => {
             let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
                 return Err(StoreError::Backend("a case must start with CaseStarted".into()));
