@@ -180,6 +180,20 @@ pub struct CaseState {
     pub parent: Option<(CaseId, TaskNo)>,
     /// The number of events folded: the version for optimistic concurrency.
     pub seq: u64,
+    /// The deployment the case runs on, kept with the engine's cached fold once looked up, so
+    /// a command finds it without the engine's shared table (not part of the fold).
+    #[serde(skip)]
+    pub(crate) deployed: Option<DeployedRef>,
+}
+
+/// A handle on a deployment, carried by a cached case state.
+#[derive(Clone)]
+pub(crate) struct DeployedRef(pub(crate) Arc<super::deploy::Deployed>);
+
+impl std::fmt::Debug for DeployedRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} v{}", self.0.deployment.sop, self.0.deployment.version)
+    }
 }
 
 impl CaseState {
@@ -205,6 +219,7 @@ impl CaseState {
             joined: HashMap::new(),
             parent: *parent,
             seq: first.seq,
+            deployed: None,
         };
         for event in &events[1..] {
             state.apply(event);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use super::case::{CaseState, CaseStatus, TaskStatus};
+use super::case::{CaseState, CaseStatus, DeployedRef, TaskStatus};
 use super::clock::Clock;
 use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
@@ -75,7 +75,7 @@ pub struct Engine {
     /// Folded cases, brought up to date from the store on every read (so changes made by other
     /// engine processes are seen), to avoid folding whole streams again and again; in shards
     /// by case id, so commands on different cases rarely wait on one lock.
-    cache: Box<[std::sync::Mutex<CaseCache>]>,
+    cache: Box<[crossbeam_utils::CachePadded<std::sync::Mutex<CaseCache>>]>,
     /// The name this engine claims deadlines under (see `fire_due`).
     node: String,
     /// Versions this engine is saving right now, so a change feed announcing them is known
@@ -568,7 +568,12 @@ impl Engine {
         completion: &Completion,
         fresh: bool,
     ) -> Result<(), RuntimeError> {
-        let state = self.read(case, fresh).await?;
+        let mut state = self.read(case, fresh).await?;
+        // Looked up once per cached case: the shared table (a lock and a counter every core
+        // writes to) is not touched on every command.
+        if state.deployed.is_none() {
+            state.deployed = Some(DeployedRef(self.deployment(&state.sop, Some(state.version))?));
+        }
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
@@ -576,7 +581,10 @@ impl Engine {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
             }
         }
-        let d = self.deployment(&state.sop, Some(state.version))?;
+        let d = match &state.deployed {
+            Some(DeployedRef(d)) => d,
+            None => return Err(RuntimeError::UnknownVersion { sop: state.sop.clone(), version: state.version }),
+        };
         let sop = &d.sop;
         let step_index =
             d.step_index(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
@@ -627,7 +635,7 @@ impl Engine {
             all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
             Cow::Owned(all)
         };
-        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), all_fields);
+        let mut plan = Plan::new(d, Some(&state), self.clock.now(), all_fields);
         plan.events.push(Event::TaskCompleted {
             task,
             outcome: completion.outcome.clone(),

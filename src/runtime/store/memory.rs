@@ -90,7 +90,7 @@ fn apply_events(index: &mut Index, leases: &mut Leases, sop: &Name, events: &[Re
 const SHARDS: usize = 16;
 
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[crossbeam_utils::CachePadded<Mutex<Shard>>]>,
     deployments: Mutex<Vec<Deployment>>,
     /// Case ids in the order the cases started.
     order: Mutex<Vec<CaseId>>,
@@ -104,7 +104,7 @@ pub struct MemoryStore {
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS).map(|_| Default::default()).collect(),
             deployments: Mutex::default(),
             order: Mutex::default(),
             feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0,
