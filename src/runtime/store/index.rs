@@ -47,11 +47,11 @@ pub(crate) struct Index {
 /// and clears one) only counts it out of its bucket: the case's entry says which deadlines are
 /// live, and a key that is not is skipped when read. A bucket goes once none of its deadlines
 /// is live. Its tasks open within about a minute of each other, so it fills once and then
-/// drains; one that gathers many dead keys anyway is tidied.
+/// drains; one that keeps taking deadlines while gathering dead keys is tidied.
 #[derive(Default)]
 struct Deadlines {
     buckets: BTreeMap<u64, Bucket>,
-    /// Buckets with more dead keys than live ones, to tidy after the change.
+    /// Buckets with twice as many dead keys as live ones, to tidy after the change.
     untidy: Vec<u64>,
 }
 
@@ -63,10 +63,18 @@ struct Bucket {
 }
 
 impl Deadlines {
+    /// Adds a deadline to its bucket. A bucket that keeps taking deadlines while most of its
+    /// keys are dead is tidied (after as many adds again as it has live keys, so tidying costs
+    /// a constant per add). One that only drains is not: it goes whole once its last deadline
+    /// does, and tidying it on the way would read every key again and again.
     fn add(&mut self, key: TimerKey) {
-        let bucket = self.buckets.entry(bucket_of(&key)).or_default();
+        let at = bucket_of(&key);
+        let bucket = self.buckets.entry(at).or_default();
         bucket.keys.push(key);
         bucket.live += 1;
+        if bucket.keys.len() > 2 * bucket.live + 64 && !self.untidy.contains(&at) {
+            self.untidy.push(at);
+        }
     }
 
     /// Counts a live deadline out of its bucket.
@@ -76,8 +84,6 @@ impl Deadlines {
         bucket.live = bucket.live.saturating_sub(1);
         if bucket.live == 0 {
             self.buckets.remove(&at);
-        } else if bucket.keys.len() > 2 * bucket.live + 64 && !self.untidy.contains(&at) {
-            self.untidy.push(at);
         }
     }
 
@@ -339,6 +345,17 @@ mod tests {
         assert!(bucket.is_some_and(|len| len <= 2 * 2 + 64), "{bucket:?}");
         let order: Vec<_> = index.timers().map(|t| (t.case, t.due)).collect();
         assert_eq!(order, vec![(case(1), at(1_000)), (case(2), at(1_001))]);
+        // A bucket that only drains is left as it is (it goes whole with its last deadline).
+        for c in 1_000..1_200 {
+            index.apply(set(c, 1, 9_000), &mut went);
+        }
+        for c in 1_000..1_199 {
+            index.apply(IndexChange::ClearTimer { case: case(c), task: 1 }, &mut went);
+        }
+        let draining = index.timers.buckets.get(&bucket_of(&due_order(at(9_000), case(1_199), 1)));
+        assert_eq!(draining.map(|b| (b.keys.len(), b.live)), Some((200, 1)));
+        assert_eq!(index.due(at(9_000)).filter(|t| t.due == at(9_000)).count(), 1);
+        index.apply(IndexChange::ClearTimer { case: case(1_199), task: 1 }, &mut went);
         // A case that closes takes its deadlines along; an emptied bucket goes.
         index.apply(IndexChange::CloseCase { case: case(1) }, &mut went);
         index.apply(IndexChange::ClearTimer { case: case(2), task: 1 }, &mut went);
