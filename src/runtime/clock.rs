@@ -49,7 +49,7 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        let by = by.num_nanoseconds().unwrap_or(i64::MAX);
+        let by = by.num_nanoseconds().unwrap_or(if by < Duration::zero() { i64::MIN } else { i64::MAX });
         // One update even when two tasks advance the clock at once.
         let _ = self.nanos.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(by)));
         self.moved.notify_waiters();

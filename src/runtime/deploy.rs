@@ -29,7 +29,7 @@ pub struct Deployed {
     step_ids: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Per step: performed by the system alone (so done the moment it opens).
     by_system: Vec<bool>,
-    /// Per step: its id and actor ids, made once and shared by every task that opens on it.
+    /// Per step: its id and actor ids, interned once and held by every task that opens on it.
     step_names: Vec<StepNames>,
 }
 
@@ -82,7 +82,7 @@ impl Deployed {
         self.step_ids.get(id).copied()
     }
 
-    /// The shared id and actor ids of a step (by index).
+    /// The interned id and actor ids of a step (by index).
     pub fn step_names(&self, step: usize) -> Option<&StepNames> {
         self.step_names.get(step)
     }

@@ -95,9 +95,9 @@ pub enum Event {
     },
     TaskOpened {
         task: TaskNo,
-        /// Shared with the deployment, the case's task and the inbox (serialized as a string).
+        /// An interned name, as the deployment, the case's task and the inbox hold it (serialized as a string).
         step: Name,
-        /// Actor ids that may work it (shared like `step`; serialized as a list of strings).
+        /// Actor ids that may work it (interned like `step`; serialized as a list of strings).
         actors: Names,
         due: DateTime<Utc>,
         /// The due date lies past the calendar's known dates.

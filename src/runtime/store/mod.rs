@@ -43,7 +43,7 @@ pub struct Deployment {
 pub struct OpenTask {
     pub case: CaseId,
     pub task: TaskNo,
-    /// The strings are shared with the events and the deployment (serialized as strings).
+    /// Interned names, the same the events and the deployment hold (serialized as strings).
     pub sop: Name,
     pub step: Name,
     pub actors: Names,
