@@ -417,8 +417,8 @@ async fn artifacts_are_recorded_with_their_hash_and_sla_is_reported() {
     ));
     let state = engine.load(case).await.unwrap();
     assert_eq!(state.attachments.len(), 1);
-    assert_eq!(state.attachments[0].size, 12);
-    assert_eq!(state.attachments[0].sha256.len(), 64);
+    assert_eq!(state.attachments[0].file.size, 12);
+    assert_eq!(state.attachments[0].file.sha256.len(), 64);
     let d = engine.deployment("lks_lksa", None).unwrap();
     assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::OnTime);
     clock.advance(chrono::Duration::minutes(25));

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::event::{Event, Fields, Recorded, Storage};
+use super::event::{Artifact, Event, Fields, Recorded};
 use super::{CaseId, TaskNo};
 use crate::model::ClockPolicy;
 
@@ -133,15 +133,40 @@ impl Serialize for Tasks {
     }
 }
 
+impl Task {
+    /// A task as it opens: nobody has claimed or finished it.
+    pub fn opened(
+        no: TaskNo,
+        step: Name,
+        actors: Names,
+        opened: DateTime<Utc>,
+        due: DateTime<Utc>,
+        uncertain: bool,
+    ) -> Task {
+        Task {
+            no,
+            step,
+            actors,
+            opened,
+            due,
+            uncertain,
+            status: TaskStatus::Open,
+            claimed_by: None,
+            closed: None,
+            outcome: None,
+            completed_by: None,
+            note: None,
+            deadline_passed: false,
+            child: None,
+        }
+    }
+}
+
+/// A document attached to a case: the event's description of it, and when and by whom.
 #[derive(Clone, Debug, Serialize)]
 pub struct Attachment {
-    pub task: Option<TaskNo>,
-    pub artifact: String,
-    pub name: String,
-    pub media_type: String,
-    pub size: u64,
-    pub sha256: String,
-    pub storage: Storage,
+    #[serde(flatten)]
+    pub file: Artifact,
     pub at: DateTime<Utc>,
     pub by: String,
 }
@@ -233,22 +258,7 @@ impl CaseState {
         match &recorded.event {
             Event::CaseStarted { .. } => {}
             Event::TaskOpened { task, step, actors, due, uncertain } => {
-                self.tasks.insert(Task {
-                    no: *task,
-                    step: *step,
-                    actors: *actors,
-                    opened: at,
-                    due: *due,
-                    uncertain: *uncertain,
-                    status: TaskStatus::Open,
-                    claimed_by: None,
-                    closed: None,
-                    outcome: None,
-                    completed_by: None,
-                    note: None,
-                    deadline_passed: false,
-                    child: None,
-                });
+                self.tasks.insert(Task::opened(*task, *step, *actors, at, *due, *uncertain));
             }
             Event::StepSkipped { step } => self.skipped.push(step.clone()),
             Event::TaskClaimed { task, user } => {
@@ -292,18 +302,7 @@ impl CaseState {
                 });
             }
             Event::ArtifactAttached(attached) => {
-                let super::event::Artifact { task, artifact, name, media_type, size, sha256, storage } = &**attached;
-                self.attachments.push(Attachment {
-                    task: *task,
-                    artifact: artifact.clone(),
-                    name: name.clone(),
-                    media_type: media_type.clone(),
-                    size: *size,
-                    sha256: sha256.clone(),
-                    storage: storage.clone(),
-                    at,
-                    by: recorded.by.to_string(),
-                });
+                self.attachments.push(Attachment { file: Artifact::clone(attached), at, by: recorded.by.to_string() });
             }
             Event::BranchJoined { join, passed } => {
                 if *passed {
@@ -366,22 +365,7 @@ mod tests {
     use super::*;
 
     fn task(no: TaskNo) -> Task {
-        Task {
-            no,
-            step: "s".into(),
-            actors: Names::default(),
-            opened: DateTime::default(),
-            due: DateTime::default(),
-            uncertain: false,
-            status: TaskStatus::Open,
-            claimed_by: None,
-            closed: None,
-            outcome: None,
-            completed_by: None,
-            note: None,
-            deadline_passed: false,
-            child: None,
-        }
+        Task::opened(no, "s".into(), Names::default(), DateTime::default(), DateTime::default(), false)
     }
 
     #[test]

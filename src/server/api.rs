@@ -602,13 +602,13 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         .enumerate()
         .map(|(index, a)| AttachmentOut {
             index,
-            artifact: a.artifact.clone(),
-            label: d.sop.artifact(&a.artifact).map(|x| x.label.clone()).unwrap_or_default(),
-            name: a.name.clone(),
-            media_type: a.media_type.clone(),
-            size: a.size,
-            sha256: a.sha256.clone(),
-            task: a.task,
+            artifact: a.file.artifact.clone(),
+            label: d.sop.artifact(&a.file.artifact).map(|x| x.label.clone()).unwrap_or_default(),
+            name: a.file.name.clone(),
+            media_type: a.file.media_type.clone(),
+            size: a.file.size,
+            sha256: a.file.sha256.clone(),
+            task: a.file.task,
             at: a.at,
             by: a.by.clone(),
         })
@@ -1158,12 +1158,12 @@ pub async fn download_artifact(
     let Some(a) = loaded.attachments.get(index) else {
         return Err(Problem::not_found(auth.lang, &say(auth.lang, "Dokumen", "The document")));
     };
-    match &a.storage {
+    match &a.file.storage {
         crate::runtime::event::Storage::Inline { base64 } => {
             use base64::Engine as _;
             let bytes = base64::engine::general_purpose::STANDARD.decode(base64).map_err(Problem::internal)?;
-            let disposition = format!("attachment; filename=\"{}\"", a.name.replace(['"', '\\', '\r', '\n'], "_"));
-            Ok(([(header::CONTENT_TYPE, a.media_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+            let disposition = format!("attachment; filename=\"{}\"", a.file.name.replace(['"', '\\', '\r', '\n'], "_"));
+            Ok(([(header::CONTENT_TYPE, a.file.media_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes)
                 .into_response())
         }
         crate::runtime::event::Storage::Reference { uri } => {

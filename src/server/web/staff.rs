@@ -446,9 +446,9 @@ pub fn documents(lang: Lang, loaded: &CaseState, d: &Deployed, task: Option<Task
                 tbody {
                     @for (i, a) in loaded.attachments.iter().enumerate() {
                         tr {
-                            td { (d.sop.artifact(&a.artifact).map(|x| x.label.clone()).unwrap_or(a.artifact.clone())) }
-                            td { a href=(format!("/api/cases/{case_id}/artifacts/{i}")) download { (a.name) } }
-                            td.num { (size_text(a.size)) }
+                            td { (d.sop.artifact(&a.file.artifact).map(|x| x.label.clone()).unwrap_or(a.file.artifact.clone())) }
+                            td { a href=(format!("/api/cases/{case_id}/artifacts/{i}")) download { (a.file.name) } }
+                            td.num { (size_text(a.file.size)) }
                             td { (a.by) }
                             td { (when(lang, zone, a.at)) }
                         }
