@@ -134,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     };
                     let role = task.actors.first().map(|a| &**a).unwrap_or_default();
                     if !callers.contains_key(role) {
-                        let caller = Caller { user: format!("petugas-{role}"), roles: vec![role.to_string()] };
+                        let caller = Caller { user: format!("petugas-{role}").into(), roles: vec![role.to_string()] };
                         callers.insert(role.to_string(), caller);
                     }
                     let Some(caller) = callers.get(role) else { continue };

@@ -105,6 +105,11 @@ impl Tasks {
         }
     }
 
+    /// Makes room for `total` tasks in all.
+    pub fn reserve_total(&mut self, total: usize) {
+        self.0.reserve(total.saturating_sub(self.0.len()));
+    }
+
     /// The tasks in number order.
     pub fn values(&self) -> std::slice::Iter<'_, Task> {
         self.0.iter()

@@ -18,16 +18,18 @@ use super::store::{Deployment, OpenTask, Store, StoreError};
 use super::{CaseId, Name, RuntimeError, TaskNo};
 use crate::model::{DeadlineAction, Edge, FieldType, Node, NodeIndex, Sop, Value};
 use crate::time::schedule::next_workday_opening;
+use smallvec::SmallVec;
 
 /// Who issues a command: a user and the actor roles they hold.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub user: String,
+    /// Shared: every event a command appends, and the task it completes, hold this one name.
+    pub user: Arc<str>,
     pub roles: Vec<String>,
 }
 
 impl Caller {
-    pub fn new(user: impl Into<String>, roles: &[&str]) -> Caller {
+    pub fn new(user: impl Into<Arc<str>>, roles: &[&str]) -> Caller {
         Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
     }
 
@@ -38,8 +40,14 @@ impl Caller {
 
     /// The engine itself (timers, sub-procedure results).
     pub fn system() -> Caller {
-        Caller { user: "system".into(), roles: Vec::new() }
+        Caller { user: system_user(), roles: Vec::new() }
     }
+}
+
+/// The user name the engine's own commands (timers, sub-procedure results) are recorded under.
+fn system_user() -> Arc<str> {
+    static SYSTEM: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    SYSTEM.get_or_init(|| Arc::from("system")).clone()
 }
 
 /// The facts of a case fixed when it starts.
@@ -392,12 +400,11 @@ impl Engine {
         &self,
         state: Option<Box<CaseState>>,
         case: CaseId,
-        by: &str,
+        by: &Arc<str>,
+        at: DateTime<Utc>,
         events: Vec<Event>,
     ) -> Result<Vec<Event>, RuntimeError> {
-        let at = self.clock.now();
         let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
-        let by: Arc<str> = by.into();
         let recorded: Vec<Recorded> = events
             .into_iter()
             .enumerate()
@@ -452,7 +459,8 @@ impl Engine {
         entry: Option<&str>,
         parent: Option<(CaseId, TaskNo)>,
     ) -> Result<(), RuntimeError> {
-        let mut plan = Plan::new(d, None, self.clock.now(), Cow::Owned(fields.clone()));
+        let now = self.clock.now();
+        let mut plan = Plan::new(d, None, now, Cow::Owned(fields.clone()));
         plan.entry = entry.map(str::to_string);
         plan.events.push(Event::CaseStarted {
             sop: d.sop.id.name.clone(),
@@ -463,7 +471,7 @@ impl Engine {
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;
-        let follow_ups = self.append(None, case, applicant, events).await?;
+        let follow_ups = self.append(None, case, &Arc::from(applicant), now, events).await?;
         self.effects(case, parent, &follow_ups).await
     }
 
@@ -484,7 +492,7 @@ impl Engine {
     }
 
     fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
-        if caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
+        if &*caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
             Ok(())
         } else {
             Err(RuntimeError::WrongActor {
@@ -509,14 +517,20 @@ impl Engine {
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
-            if by != &caller.user {
+            if **by != *caller.user {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
             }
             return Ok(());
         }
-        self.append(Some(state), case, &caller.user, vec![Event::TaskClaimed { task, user: caller.user.clone() }])
-            .await
-            .map(|_| ())
+        self.append(
+            Some(state),
+            case,
+            &caller.user,
+            self.clock.now(),
+            vec![Event::TaskClaimed { task, user: caller.user.to_string() }],
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
@@ -533,13 +547,19 @@ impl Engine {
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         match &t.claimed_by {
-            Some(by) if by == &caller.user => {}
+            Some(by) if **by == *caller.user => {}
             Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.clone() }),
             None => return Ok(()),
         }
-        self.append(Some(state), case, &caller.user, vec![Event::TaskReleased { task, user: caller.user.clone() }])
-            .await
-            .map(|_| ())
+        self.append(
+            Some(state),
+            case,
+            &caller.user,
+            self.clock.now(),
+            vec![Event::TaskReleased { task, user: caller.user.to_string() }],
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Completes a task with an outcome (for a decision), field values and a note.
@@ -572,12 +592,16 @@ impl Engine {
         // Looked up once per cached case: the shared table (a lock and a counter every core
         // writes to) is not touched on every command.
         if state.deployed.is_none() {
-            state.deployed = Some(DeployedRef(self.deployment(&state.sop, Some(state.version))?));
+            let d = self.deployment(&state.sop, Some(state.version))?;
+            // Room for a task per step and a round of rework at once: the list grows once, not
+            // by doubling (each doubling copies every task, and the last leaves half unused).
+            state.tasks.reserve_total(d.sop.steps.len() + 2);
+            state.deployed = Some(DeployedRef(d));
         }
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
-            if by != &caller.user && caller.user != "system" {
+            if **by != *caller.user && &*caller.user != "system" {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
             }
         }
@@ -635,7 +659,10 @@ impl Engine {
             all.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
             Cow::Owned(all)
         };
-        let mut plan = Plan::new(d, Some(&state), self.clock.now(), all_fields);
+        // One reading of the clock for the whole command: the due dates it plans and the
+        // instant its events carry are the same moment.
+        let now = self.clock.now();
+        let mut plan = Plan::new(d, Some(&state), now, all_fields);
         plan.events.push(Event::TaskCompleted {
             task,
             outcome: completion.outcome.clone(),
@@ -657,7 +684,7 @@ impl Engine {
         }
         let parent = state.parent;
         let events = plan.events;
-        let follow_ups = self.append(Some(state), case, &caller.user, events).await?;
+        let follow_ups = self.append(Some(state), case, &caller.user, now, events).await?;
         self.effects(case, parent, &follow_ups).await
     }
 
@@ -704,7 +731,7 @@ impl Engine {
             sha256,
             storage,
         }));
-        self.append(Some(Box::new(state)), case, &caller.user, vec![event]).await.map(|_| ())
+        self.append(Some(Box::new(state)), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
@@ -729,7 +756,7 @@ impl Engine {
         if state.status != CaseStatus::Active {
             return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
         }
-        self.append(Some(state), case, &caller.user, vec![event]).await.map(|_| ())
+        self.append(Some(state), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
     }
 
     /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
@@ -783,14 +810,15 @@ impl Engine {
             // Nothing to do; record nothing but make sure the timer goes.
             let events = vec![Event::DeadlinePassed { task }];
             if t.status == TaskStatus::Open && state.status == CaseStatus::Active && !t.deadline_passed {
-                self.append(Some(Box::new(state)), case, "system", events).await?;
+                self.append(Some(Box::new(state)), case, &system_user(), self.clock.now(), events).await?;
             }
             return Ok(false);
         }
         let d = self.deployment(&state.sop, Some(state.version))?;
         let sop = &d.sop;
         let step_index = d.step_index(&t.step);
-        let mut plan = Plan::new(&d, Some(&state), self.clock.now(), Cow::Borrowed(&state.fields));
+        let now = self.clock.now();
+        let mut plan = Plan::new(&d, Some(&state), now, Cow::Borrowed(&state.fields));
         plan.events.push(Event::DeadlinePassed { task });
         if let Some(step) = step_index.map(|i| &sop.steps[i]) {
             for action in &step.deadline_actions {
@@ -815,7 +843,7 @@ impl Engine {
         }
         let parent = state.parent;
         let events = plan.events;
-        let follow_ups = self.append(Some(Box::new(state)), case, "system", events).await?;
+        let follow_ups = self.append(Some(Box::new(state)), case, &system_user(), now, events).await?;
         self.effects(case, parent, &follow_ups).await?;
         Ok(true)
     }
@@ -964,7 +992,8 @@ impl<'a> Plan<'a> {
     fn go(&mut self, start: NodeIndex) {
         let d = self.d;
         let sop = &d.sop;
-        let mut work = vec![start];
+        // On the stack: a walk rarely holds more than a few nodes at once.
+        let mut work: SmallVec<[NodeIndex; 8]> = smallvec::smallvec![start];
         // A route that loops back with no step between would spin: bound the walk.
         let mut budget = sop.flow.graph.node_count() * 4 + 16;
         while let Some(node) = work.pop().or_else(|| self.pending.pop()) {

@@ -445,7 +445,7 @@ fn roles_on(user: &User, applicant: &str, d: &Deployed) -> Caller {
     if user.is_applicant() && applicant == user.name {
         roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
     }
-    Caller { user: user.name.clone(), roles }
+    Caller { user: user.name.as_str().into(), roles }
 }
 
 /// The actor roles a user works a case as, for a command on it, and the case's deployment;
