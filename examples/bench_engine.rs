@@ -17,8 +17,7 @@ use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, Store}
 use chrono::TimeZone;
 use foldhash::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 struct Args {
@@ -63,6 +62,22 @@ fn open_store(a: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
     }
 }
 
+/// What one worklist client keeps between rounds.
+#[derive(Default)]
+struct Client {
+    /// The client's cases still to be returned once at `verifikasi`.
+    to_reject: HashSet<alur::runtime::CaseId>,
+    /// One signed-in user per role, as a worklist client has.
+    callers: HashMap<&'static str, Caller>,
+    latencies: Vec<u64>,
+    done: usize,
+}
+
+/// The client a case belongs to.
+fn partition(case: alur::runtime::CaseId, clients: usize) -> usize {
+    (case.0.as_u128() % clients as u128) as usize
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
@@ -96,72 +111,65 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let completing = Instant::now();
-    let reject_case: HashSet<_> =
-        cases.iter().enumerate().filter(|(i, _)| rejected.contains(i)).map(|(_, c)| *c).collect();
-    let reject_case = Arc::new(Mutex::new(reject_case));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(a.n * 10)));
-    let tasks_done = Arc::new(AtomicUsize::new(0));
+    // Each client keeps its own state between rounds (the cases it is still to return, its
+    // signed-in users, its latencies), so the clients share nothing but the engine.
+    let mut clients: Vec<Client> = (0..a.clients).map(|_| Client::default()).collect();
+    for (i, case) in cases.iter().enumerate() {
+        if rejected.contains(&i) {
+            clients[partition(*case, a.clients)].to_reject.insert(*case);
+        }
+    }
     loop {
         // The worklist: every open task, as each desk's inbox shows it.
         let inbox = engine.inbox(&[]).await?;
         if inbox.is_empty() {
             break;
         }
-        // Split the worklist between the clients, moving each task once (splitting off the
-        // tail again and again copied the rest of the list for every client).
-        let per_client = inbox.len().div_ceil(a.clients);
-        let mut tasks = inbox.into_iter();
-        let chunks: Vec<Vec<_>> = (0..a.clients)
-            .map(|_| tasks.by_ref().take(per_client).collect::<Vec<_>>())
-            .filter(|chunk| !chunk.is_empty())
-            .collect();
+        // Split the worklist between the clients by case, so a case stays with one client
+        // (and the clients work on different shards of the engine and the store).
+        let mut chunks: Vec<Vec<_>> =
+            (0..a.clients).map(|_| Vec::with_capacity(inbox.len().div_ceil(a.clients))).collect();
+        for task in inbox {
+            chunks[partition(task.case, a.clients)].push(task);
+        }
         let mut handles = Vec::new();
-        for chunk in chunks {
+        for (mut client, chunk) in clients.drain(..).zip(chunks) {
             let engine = engine.clone();
-            let reject_case = reject_case.clone();
-            let latencies = latencies.clone();
-            let tasks_done = tasks_done.clone();
             handles.push(tokio::spawn(async move {
-                let mut local = Vec::with_capacity(chunk.len());
-                // One signed-in user per role, as a worklist client has.
-                let mut callers: HashMap<String, Caller> = Default::default();
                 for task in chunk {
                     let outcome = if &*task.step == "verifikasi" {
-                        let reject = reject_case.lock().map(|mut s| s.remove(&task.case)).unwrap_or(false);
+                        let reject = client.to_reject.remove(&task.case);
                         Some(if reject { "ditolak" } else { "diterima" }.to_string())
                     } else {
                         None
                     };
-                    let role = task.actors.first().map(|a| &**a).unwrap_or_default();
-                    if !callers.contains_key(role) {
-                        let caller = Caller { user: format!("petugas-{role}").into(), roles: vec![role.to_string()] };
-                        callers.insert(role.to_string(), caller);
-                    }
-                    let Some(caller) = callers.get(role) else { continue };
+                    let role = task.actors.first().map(|a| a.as_str()).unwrap_or_default();
+                    let caller = client.callers.entry(role).or_insert_with(|| Caller {
+                        user: format!("petugas-{role}").into(),
+                        roles: vec![role.to_string()],
+                    });
                     let t = Instant::now();
                     let result = engine
                         .complete(task.case, task.task, caller, Completion { outcome, ..Completion::default() })
                         .await;
-                    local.push(t.elapsed().as_micros() as u64);
+                    client.latencies.push(t.elapsed().as_micros() as u64);
                     if result.is_ok() {
-                        tasks_done.fetch_add(1, Ordering::Relaxed);
+                        client.done += 1;
                     }
                 }
-                if let Ok(mut all) = latencies.lock() {
-                    all.extend(local);
-                }
+                client
             }));
         }
         for h in handles {
-            h.await?;
+            clients.push(h.await?);
         }
     }
     let secs = began.elapsed().as_secs_f64();
     let completing_secs = completing.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut lat: Vec<u64> = clients.iter().flat_map(|c| c.latencies.iter().copied()).collect();
     lat.sort_unstable();
     let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
-    let tasks = tasks_done.load(Ordering::Relaxed);
+    let tasks: usize = clients.iter().map(|c| c.done).sum();
     println!(
         "RESULT alur {}-{} {} {:.3} {:.1} {:.1} {} {} {:.1} {:.1}",
         a.store,
