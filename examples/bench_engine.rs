@@ -2,9 +2,15 @@
 //! a fraction R returned once at `verifikasi`, tasks found through the inbox as a worklist
 //! would, each completed by a caller holding the task's role.
 //!
-//! `cargo run --release --example bench_engine -- --store mem -n 20000 -r 0.2 [--clients 64] [--db FILE]`
+//! `cargo run --release --example bench_engine -- --store mem -n 20000 -r 0.2 [--clients 64] [--db FILE]
+//! [--worklist own|shared]`
 //!
-//! Prints `RESULT alur <store>-<clients> <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs> <commands/s>
+//! The clients split the cases between them (see `Partition`). With `--worklist own` (the
+//! default) each reads the inbox of its own share and works it, again and again, until it is
+//! empty; with `shared` one dispatcher reads the whole inbox once a round and hands each client
+//! its share's tasks, and a round ends when every client is done.
+//!
+//! Prints `RESULT alur <store>-<clients>[-shared] <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs> <commands/s>
 //! <completions/s>`, where tasks/s counts task completions over the whole run, commands/s every
 //! durable command (the case starts and the completions, each one commit of its own with one
 //! client), and completions/s the completions over the time after the last case started (the
@@ -13,7 +19,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, Store};
+use alur::runtime::store::{OpenTask, Partition};
+use alur::runtime::{Caller, CaseId, Completion, Engine, ManualClock, MemoryStore, Store};
 use chrono::TimeZone;
 use foldhash::{HashMap, HashSet};
 use std::path::Path;
@@ -26,10 +33,11 @@ struct Args {
     r: f64,
     clients: usize,
     db: Option<String>,
+    worklist: Worklist,
 }
 
 fn args() -> Args {
-    let mut a = Args { store: "mem".into(), n: 10_000, r: 0.2, clients: 1, db: None };
+    let mut a = Args { store: "mem".into(), n: 10_000, r: 0.2, clients: 1, db: None, worklist: Worklist::Own };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();
@@ -39,6 +47,11 @@ fn args() -> Args {
             "-r" => a.r = value.parse().unwrap_or(a.r),
             "--clients" => a.clients = value.parse().unwrap_or(1).max(1),
             "--db" => a.db = Some(value),
+            "--worklist" => match value.as_str() {
+                "own" => a.worklist = Worklist::Own,
+                "shared" => a.worklist = Worklist::Shared,
+                other => eprintln!("ignored worklist `{other}` (own or shared)"),
+            },
             other => eprintln!("ignored argument {other}"),
         }
     }
@@ -62,20 +75,49 @@ fn open_store(a: &Args) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
     }
 }
 
-/// What one worklist client keeps between rounds.
+/// What one worklist client keeps.
 #[derive(Default)]
 struct Client {
-    /// The client's cases still to be returned once at `verifikasi`.
-    to_reject: HashSet<alur::runtime::CaseId>,
     /// One signed-in user per role, as a worklist client has.
     callers: HashMap<&'static str, Caller>,
     latencies: Vec<u64>,
     done: usize,
 }
 
-/// The client a case belongs to.
-fn partition(case: alur::runtime::CaseId, clients: usize) -> usize {
-    (case.0.as_u128() % clients as u128) as usize
+/// The outcome a task is completed with: at `verifikasi`, a case still to be returned is
+/// returned (once), every other case accepted.
+fn outcome(to_reject: &mut HashSet<CaseId>, task: &OpenTask) -> Option<String> {
+    (&*task.step == "verifikasi").then(|| if to_reject.remove(&task.case) { "ditolak" } else { "diterima" }.to_string())
+}
+
+impl Client {
+    /// Completes the tasks, in the order given.
+    async fn work(&mut self, engine: &Engine, tasks: Vec<(Option<String>, OpenTask)>) {
+        for (outcome, task) in tasks {
+            let role = task.actors.first().map(|a| a.as_str()).unwrap_or_default();
+            let caller = self
+                .callers
+                .entry(role)
+                .or_insert_with(|| Caller { user: format!("petugas-{role}").into(), roles: vec![role.to_string()] });
+            let t = Instant::now();
+            let result =
+                engine.complete(task.case, task.task, caller, Completion { outcome, ..Completion::default() }).await;
+            self.latencies.push(t.elapsed().as_micros() as u64);
+            if result.is_ok() {
+                self.done += 1;
+            }
+        }
+    }
+}
+
+/// How the clients find their tasks.
+#[derive(Clone, Copy, PartialEq)]
+enum Worklist {
+    /// Each client reads the inbox of its own share of the cases, again and again.
+    Own,
+    /// A dispatcher reads the whole inbox once a round and hands each client its share's
+    /// tasks; the next round starts when every client is done.
+    Shared,
 }
 
 #[tokio::main]
@@ -104,66 +146,72 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, alur::runtime::RuntimeError>(started)
         }));
     }
-    let mut cases = vec![alur::runtime::CaseId::default(); a.n];
+    let mut cases = vec![CaseId::default(); a.n];
     for starter in starters {
         for (i, case) in starter.await?? {
             cases[i] = case;
         }
     }
     let completing = Instant::now();
-    // Each client keeps its own state between rounds (the cases it is still to return, its
-    // signed-in users, its latencies), so the clients share nothing but the engine.
-    let mut clients: Vec<Client> = (0..a.clients).map(|_| Client::default()).collect();
-    for (i, case) in cases.iter().enumerate() {
-        if rejected.contains(&i) {
-            clients[partition(*case, a.clients)].to_reject.insert(*case);
-        }
-    }
-    loop {
-        // The worklist: every open task, as each desk's inbox shows it.
-        let inbox = engine.inbox(&[]).await?;
-        if inbox.is_empty() {
-            break;
-        }
-        // Split the worklist between the clients by case, so a case stays with one client
-        // (and the clients work on different shards of the engine and the store).
-        let mut chunks: Vec<Vec<_>> =
-            (0..a.clients).map(|_| Vec::with_capacity(inbox.len().div_ceil(a.clients))).collect();
-        for task in inbox {
-            chunks[partition(task.case, a.clients)].push(task);
-        }
-        let mut handles = Vec::new();
-        for (mut client, chunk) in clients.drain(..).zip(chunks) {
-            let engine = engine.clone();
-            handles.push(tokio::spawn(async move {
-                for task in chunk {
-                    let outcome = if &*task.step == "verifikasi" {
-                        let reject = client.to_reject.remove(&task.case);
-                        Some(if reject { "ditolak" } else { "diterima" }.to_string())
-                    } else {
-                        None
-                    };
-                    let role = task.actors.first().map(|a| a.as_str()).unwrap_or_default();
-                    let caller = client.callers.entry(role).or_insert_with(|| Caller {
-                        user: format!("petugas-{role}").into(),
-                        roles: vec![role.to_string()],
-                    });
-                    let t = Instant::now();
-                    let result = engine
-                        .complete(task.case, task.task, caller, Completion { outcome, ..Completion::default() })
-                        .await;
-                    client.latencies.push(t.elapsed().as_micros() as u64);
-                    if result.is_ok() {
-                        client.done += 1;
+    // The cases to return once at `verifikasi`, by case id.
+    let to_reject: HashSet<_> =
+        cases.iter().enumerate().filter(|(i, _)| rejected.contains(i)).map(|(_, c)| *c).collect();
+    let clients = match a.worklist {
+        // Each client works its own share of the cases, as workers splitting an office's
+        // cases would: it reads its inbox (its partition's open tasks, in due order),
+        // completes what it finds, and reads again until its inbox is empty. The clients share
+        // nothing but the engine.
+        Worklist::Own => {
+            let mut handles = Vec::with_capacity(a.clients);
+            for index in 0..a.clients {
+                let partition = Partition::new(index as u32, a.clients as u32).ok_or("partition")?;
+                let mut client = Client::default();
+                let mut to_reject: HashSet<_> = to_reject.iter().copied().filter(|c| partition.holds(*c)).collect();
+                let engine = engine.clone();
+                handles.push(tokio::spawn(async move {
+                    loop {
+                        let inbox = engine.inbox_of(&[], partition).await?;
+                        if inbox.is_empty() {
+                            return Ok::<_, alur::runtime::RuntimeError>(client);
+                        }
+                        let tasks = inbox.into_iter().map(|task| (outcome(&mut to_reject, &task), task)).collect();
+                        client.work(&engine, tasks).await;
                     }
+                }));
+            }
+            let mut clients = Vec::with_capacity(a.clients);
+            for h in handles {
+                clients.push(h.await??);
+            }
+            clients
+        }
+        // A dispatcher reads the whole inbox once a round, decides each task's outcome, and
+        // hands each client an equal run of it; the next round starts when all are done.
+        Worklist::Shared => {
+            let mut to_reject = to_reject;
+            let mut clients: Vec<Client> = (0..a.clients).map(|_| Client::default()).collect();
+            loop {
+                let inbox = engine.inbox(&[]).await?;
+                if inbox.is_empty() {
+                    break clients;
                 }
-                client
-            }));
+                let per_client = inbox.len().div_ceil(a.clients);
+                let mut tasks = inbox.into_iter().map(|task| (outcome(&mut to_reject, &task), task));
+                let mut handles = Vec::with_capacity(a.clients);
+                for mut client in clients.drain(..) {
+                    let run: Vec<_> = tasks.by_ref().take(per_client).collect();
+                    let engine = engine.clone();
+                    handles.push(tokio::spawn(async move {
+                        client.work(&engine, run).await;
+                        client
+                    }));
+                }
+                for h in handles {
+                    clients.push(h.await?);
+                }
+            }
         }
-        for h in handles {
-            clients.push(h.await?);
-        }
-    }
+    };
     let secs = began.elapsed().as_secs_f64();
     let completing_secs = completing.elapsed().as_secs_f64();
     let mut lat: Vec<u64> = clients.iter().flat_map(|c| c.latencies.iter().copied()).collect();
@@ -171,9 +219,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
     let tasks: usize = clients.iter().map(|c| c.done).sum();
     println!(
-        "RESULT alur {}-{} {} {:.3} {:.1} {:.1} {} {} {:.1} {:.1}",
+        "RESULT alur {}-{}{} {} {:.3} {:.1} {:.1} {} {} {:.1} {:.1}",
         a.store,
         a.clients,
+        if a.worklist == Worklist::Shared { "-shared" } else { "" },
         a.n,
         secs,
         a.n as f64 / secs,

@@ -9,7 +9,7 @@
 //! at the end. Without a reachable PostgreSQL the PostgreSQL tests print `SKIPPED` and pass,
 //! except under `ALUR_CI=1`, where they fail.
 
-use alur::runtime::store::{Change, Deployment, OpenTask, PostgresStore, StoreError, Timer};
+use alur::runtime::store::{Change, Deployment, OpenTask, Partition, PostgresStore, StoreError, Timer};
 use alur::runtime::{CaseId, Engine, Event, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeSet;
@@ -377,6 +377,38 @@ async fn open_tasks_by_actor(f: &Fixture) {
     assert_eq!(keys(&store.open_tasks(&strings(&["pemohon"])).await.unwrap()), vec![(a.case, 1)]);
     assert_eq!(keys(&store.open_tasks(&strings(&["pemohon", "fo"])).await.unwrap()), vec![(a.case, 1), (a.case, 2)]);
     assert!(store.open_tasks(&strings(&["kabid"])).await.unwrap().is_empty());
+}
+
+/// The inboxes of a partitioning split the inbox: each task in exactly one, the one that holds
+/// its case, each in inbox order, for partition counts that divide the memory store's shards
+/// and counts that do not.
+async fn partitioned_inboxes_split_the_inbox(f: &Fixture) {
+    let store = f.store();
+    for n in 0..40 {
+        let mut s = Stream::new();
+        let actor = if n % 3 == 0 { "bo" } else { "fo" };
+        let e = vec![s.started("lks"), s.opened(1, "cek", &[actor], 90 - n), s.opened(2, "cek", &["bo"], n % 7)];
+        s.append(&*store, &e).await.unwrap();
+    }
+    for actors in [strings(&[]), strings(&["bo"])] {
+        let whole = store.inbox(&actors).await.unwrap();
+        assert_eq!(whole.len(), if actors.is_empty() { 80 } else { 54 });
+        for count in [1, 2, 3, 4, 7, 16, 64] {
+            let mut union = Vec::new();
+            for index in 0..count {
+                let partition = Partition::new(index, count).unwrap();
+                let share = store.inbox_of(&actors, partition).await.unwrap();
+                assert!(share.iter().all(|t| partition.holds(t.case) && Partition::of(t.case, count) == partition));
+                let order: Vec<_> = share.iter().map(|t| (t.due, t.case, t.task)).collect();
+                assert!(order.windows(2).all(|w| w[0] < w[1]), "partition {index} of {count} out of order");
+                union.extend(share);
+            }
+            union.sort_by_key(|t| (t.due, t.case, t.task));
+            assert_eq!(union, whole, "the partitions of {count} are not the inbox");
+        }
+    }
+    assert_eq!(Partition::new(2, 2), None);
+    assert_eq!(Partition::of(CaseId::new(), 0), Partition::all());
 }
 
 async fn claims_show_in_the_index(f: &Fixture) {
@@ -892,6 +924,7 @@ conformance!(
     a_case_starts_with_case_started,
     racing_appends_have_one_winner,
     open_tasks_by_actor,
+    partitioned_inboxes_split_the_inbox,
     claims_show_in_the_index,
     escalation_adds_an_actor,
     tasks_close_on_completion_expiry_and_end,

@@ -14,7 +14,7 @@ use super::case::{CaseState, CaseStatus, DeployedRef, TaskStatus};
 use super::clock::Clock;
 use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
-use super::store::{Deployment, OpenTask, Store, StoreError};
+use super::store::{Deployment, OpenTask, Partition, Store, StoreError};
 use super::{CaseId, Name, RuntimeError, TaskNo};
 use crate::model::{DeadlineAction, Edge, FieldType, Node, NodeIndex, Sop, Value};
 use crate::time::schedule::next_workday_opening;
@@ -478,6 +478,12 @@ impl Engine {
     /// The open tasks of the given roles (every open task when `roles` is empty).
     pub async fn inbox(&self, roles: &[String]) -> Result<Vec<OpenTask>, RuntimeError> {
         self.store.inbox(roles).await.map_err(store_error)
+    }
+
+    /// [`Engine::inbox`] for the cases of one partition: for workers that split the cases
+    /// between them, each taking its own share's tasks.
+    pub async fn inbox_of(&self, roles: &[String], partition: Partition) -> Result<Vec<OpenTask>, RuntimeError> {
+        self.store.inbox_of(roles, partition).await.map_err(store_error)
     }
 
     fn open_task(state: &CaseState, task: TaskNo) -> Result<&super::case::Task, RuntimeError> {

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::index::Index;
-use super::{sort_by_case, sort_by_due, Change, Deployment, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use super::{
+    sort_by_case, sort_by_due, Change, Deployment, OpenTask, Partition, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
 
@@ -127,15 +129,31 @@ impl MemoryStore {
         self.shards[index].lock().map_err(poisoned)
     }
 
-    fn unsorted_open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
+    fn unsorted_open_tasks(&self, actors: &[String], partition: Partition) -> Result<Vec<OpenTask>, StoreError> {
+        // A partition count that divides the shard count takes whole shards: the other
+        // shards hold none of its cases, and its own hold nothing else.
+        let whole_shards = SHARDS % partition.count() as usize == 0;
+        let shards = || {
+            self.shards
+                .iter()
+                .enumerate()
+                .filter(move |(at, _)| !whole_shards || *at % partition.count() as usize == partition.index() as usize)
+                .map(|(_, s)| s.lock().map_err(poisoned))
+        };
         // Sized first (a case has about one open task), so the list is not copied as it grows.
         let mut expected = 0;
-        for shard in self.each_shard() {
+        for shard in shards() {
             expected += shard?.index.cases_with_open_tasks();
         }
         let mut tasks = Vec::with_capacity(expected);
-        for shard in self.each_shard() {
-            tasks.extend(shard?.index.open_tasks(actors).cloned());
+        for shard in shards() {
+            let shard = shard?;
+            let open = shard.index.open_tasks(actors);
+            if whole_shards {
+                tasks.extend(open.cloned());
+            } else {
+                tasks.extend(open.filter(|t| partition.holds(t.case)).cloned());
+            }
         }
         Ok(tasks)
     }
@@ -213,13 +231,17 @@ impl Store for MemoryStore {
     }
 
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let mut tasks = self.unsorted_open_tasks(actors)?;
+        let mut tasks = self.unsorted_open_tasks(actors, Partition::all())?;
         sort_by_case(&mut tasks);
         Ok(tasks)
     }
 
     async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
-        let mut tasks = self.unsorted_open_tasks(actors)?;
+        self.inbox_of(actors, Partition::all()).await
+    }
+
+    async fn inbox_of(&self, actors: &[String], partition: Partition) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.unsorted_open_tasks(actors, partition)?;
         sort_by_due(&mut tasks);
         Ok(tasks)
     }

@@ -81,6 +81,58 @@ pub(crate) fn sort_by_case(tasks: &mut [OpenTask]) {
     tasks.sort_by_cached_key(|t| (t.case.0.as_u128(), t.task));
 }
 
+/// A share of the cases, for workers that split the work between them: case ids are spread
+/// over `count` partitions by their low 64 bits (random in a UUID v7), and a worker that takes
+/// only the tasks of its partition never races another worker for a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    index: u32,
+    count: u32,
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Partition::all()
+    }
+}
+
+impl Partition {
+    /// Partition `index` of `count`; `None` unless `index < count`.
+    pub fn new(index: u32, count: u32) -> Option<Partition> {
+        (index < count).then_some(Partition { index, count })
+    }
+
+    /// The whole: one partition holding every case.
+    pub fn all() -> Partition {
+        Partition { index: 0, count: 1 }
+    }
+
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The partition of `count` that holds `case` (`count` 0 counts as 1).
+    pub fn of(case: CaseId, count: u32) -> Partition {
+        let count = count.max(1);
+        Partition { index: index_in(case, count), count }
+    }
+
+    pub fn holds(&self, case: CaseId) -> bool {
+        index_in(case, self.count) == self.index
+    }
+}
+
+/// Which of `count` partitions a case falls in: by the low 64 bits of its id (random in a UUID
+/// v7, and the bits the memory store picks its shards by). A 64-bit remainder is one division,
+/// where a 128-bit one is a library call.
+fn index_in(case: CaseId, count: u32) -> u32 {
+    ((case.0.as_u128() as u64) % u64::from(count.max(1))) as u32
+}
+
 /// A deadline still to fire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timer {
@@ -162,6 +214,12 @@ pub trait Store: Send + Sync {
     async fn inbox(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let mut tasks = self.open_tasks(actors).await?;
         sort_by_due(&mut tasks);
+        Ok(tasks)
+    }
+    /// `inbox` for the cases of one partition.
+    async fn inbox_of(&self, actors: &[String], partition: Partition) -> Result<Vec<OpenTask>, StoreError> {
+        let mut tasks = self.inbox(actors).await?;
+        tasks.retain(|t| partition.holds(t.case));
         Ok(tasks)
     }
     /// Deadlines due at or before `until`, earliest first.

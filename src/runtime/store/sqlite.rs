@@ -39,7 +39,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::index::Index;
 use super::{
-    for_each_index_change, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+    for_each_index_change, Change, Deployment, IndexChange, OpenTask, Partition, Store, StoreError, Timer,
+    CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -1218,6 +1219,18 @@ impl Store for SqliteStore {
         let actors = actors.to_vec();
         let mut tasks = self.read_index(move |index| index.open_tasks(&actors).cloned().collect::<Vec<_>>()).await?;
         tasks.sort_unstable_by_key(|t| (t.case, t.task));
+        Ok(tasks)
+    }
+
+    async fn inbox_of(&self, actors: &[String], partition: Partition) -> Result<Vec<OpenTask>, StoreError> {
+        let actors = actors.to_vec();
+        // Only the partition's tasks are copied out of the index (and sorted).
+        let mut tasks = self
+            .read_index(move |index| {
+                index.open_tasks(&actors).filter(|t| partition.holds(t.case)).cloned().collect::<Vec<_>>()
+            })
+            .await?;
+        super::sort_by_due(&mut tasks);
         Ok(tasks)
     }
 
