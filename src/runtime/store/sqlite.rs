@@ -270,9 +270,8 @@ struct Writer {
     conn: Connection,
     feed: broadcast::Sender<Change>,
     projection: Arc<Projection>,
-    /// Set by the checkpoint thread when the WAL is long and nearly all copied: the committer
-    /// copies the rest, so that the WAL starts over (see `checkpoint_loop`).
-    restart_due: Arc<AtomicBool>,
+    /// What the checkpoint thread asks of the committer between two batches.
+    upkeep: Arc<WalUpkeep>,
     /// Dropped with the writer: the checkpoint thread does a last checkpoint and ends.
     _closing: std::sync::mpsc::Sender<()>,
 }
@@ -424,17 +423,16 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend("configuring checkpoints"))?;
         let (closing, closed) = std::sync::mpsc::channel::<()>();
         let checkpoint_conn = connect(&path)?;
-        let restart_due = Arc::new(AtomicBool::new(false));
-        let due = restart_due.clone();
+        let upkeep = Arc::new(WalUpkeep::new(&path, &conn)?);
+        let asks = upkeep.clone();
         std::thread::Builder::new()
             .name("alur-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpoint_conn, &due, &closed))
+            .spawn(move || checkpoint_loop(&checkpoint_conn, &asks, &closed))
             .map_err(backend("starting the checkpoint thread"))?;
         // The indexes, from the whole log.
         let projection = Arc::new(Projection { state: Mutex::default() });
         catch_up(&conn, &projection)?;
-        let writer =
-            Writer { conn, feed: feed.clone(), projection: projection.clone(), restart_due, _closing: closing };
+        let writer = Writer { conn, feed: feed.clone(), projection: projection.clone(), upkeep, _closing: closing };
         Ok(SqliteStore {
             commits: Arc::new(Committer {
                 queue: Mutex::new(Vec::new()),
@@ -694,13 +692,14 @@ const RESTART_FRAMES: i64 = 2000;
 /// committer never lets go of long enough; checkpointing on the committing thread, SQLite's
 /// default, stalled every command of the batch that triggered it: 32 HTTP clients went from
 /// 8,300 to 5,500 completions/s.)
-fn checkpoint_loop(conn: &Connection, restart_due: &AtomicBool, closed: &std::sync::mpsc::Receiver<()>) {
+fn checkpoint_loop(conn: &Connection, upkeep: &WalUpkeep, closed: &std::sync::mpsc::Receiver<()>) {
     loop {
         let last = match closed.recv_timeout(CHECKPOINT_EVERY) {
             Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
         };
         if let Some((mut log, _)) = passive_checkpoint(conn) {
+            upkeep.watch_length(log);
             if log >= RESTART_FRAMES {
                 // Each pass copies what came in during the one before; when that is little,
                 // the committer's copy of the rest is short.
@@ -709,7 +708,7 @@ fn checkpoint_loop(conn: &Connection, restart_due: &AtomicBool, closed: &std::sy
                     let added = next - log;
                     log = next;
                     if added < RESTART_FRAMES / 20 {
-                        restart_due.store(true, Ordering::Relaxed);
+                        upkeep.restart_due.store(true, Ordering::Relaxed);
                         break;
                     }
                 }
@@ -719,6 +718,100 @@ fn checkpoint_loop(conn: &Connection, restart_due: &AtomicBool, closed: &std::sy
             return;
         }
     }
+}
+
+/// Frames the WAL file is kept ahead of the frames written (4 MB of 4 KiB pages).
+const WAL_AHEAD_FRAMES: u64 = 1024;
+
+/// The WAL file is extended ahead of its writes only up to this length (64 MiB): past it the
+/// checkpoints are not keeping up, and the file grows with its writes as SQLite grows it.
+const WAL_AHEAD_LIMIT: u64 = 64 << 20;
+
+/// Bytes of the WAL file's header, before its first frame.
+const WAL_HEADER: u64 = 32;
+
+/// What the checkpoint thread asks of the committer, which does it between two batches under
+/// the write lock.
+///
+/// A commit that makes the WAL file longer waits for the file system to record its new
+/// length as well as for the data: on this project's ext4 machine such an fdatasync took 2 to
+/// 4 times as long as one that overwrites blocks the file already has, and a fresh WAL grows
+/// with every commit until its first restart, and again whenever a cycle runs longer than
+/// the ones before (the one-client benchmark: 4% of its commits, 8 to 10% of its time; 64
+/// clients: half of the commits, whose batches outrun the checkpoints). So, as PostgreSQL fills its WAL segments
+/// with zeros before writing them, the committer writes zeros past the end of the WAL ahead
+/// of the frames: the commits then overwrite blocks the file has. SQLite reads a WAL only up
+/// to its first frame that does not carry the header's salt and a valid checksum, so zeros
+/// past the last frame are as good as no bytes (and after a restart old frames are ignored
+/// the same way); it never truncates the WAL (no `journal_size_limit`, no TRUNCATE
+/// checkpoint here), and deletes it when the last connection closes.
+struct WalUpkeep {
+    /// Set when the WAL is long and nearly all copied: the committer copies the rest, so that
+    /// the WAL starts over (see `checkpoint_loop`).
+    restart_due: AtomicBool,
+    /// The length the WAL file should be extended to (0: none).
+    extend_to: AtomicU64,
+    wal: PathBuf,
+    /// Bytes of one WAL frame: a 24-byte header and a page.
+    frame: u64,
+}
+
+impl WalUpkeep {
+    fn new(database: &Path, conn: &Connection) -> Result<WalUpkeep, StoreError> {
+        let page: i64 =
+            conn.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(backend("reading the page size"))?;
+        let page = u64::try_from(page).unwrap_or(4096);
+        let mut wal = database.as_os_str().to_owned();
+        wal.push("-wal");
+        Ok(WalUpkeep {
+            restart_due: AtomicBool::new(false),
+            extend_to: AtomicU64::new(0),
+            wal: PathBuf::from(wal),
+            frame: page + 24,
+        })
+    }
+
+    /// Told the frames the WAL holds (after a checkpoint pass): asks for an extension when
+    /// the file is less than [`WAL_AHEAD_FRAMES`] ahead of them.
+    fn watch_length(&self, frames: i64) {
+        let frames = u64::try_from(frames).unwrap_or(0);
+        let written = WAL_HEADER + frames * self.frame;
+        let Ok(length) = std::fs::metadata(&self.wal).map(|m| m.len()) else { return };
+        if length < written + WAL_AHEAD_FRAMES * self.frame && length < WAL_AHEAD_LIMIT {
+            let wanted = (written + 2 * WAL_AHEAD_FRAMES * self.frame).min(WAL_AHEAD_LIMIT);
+            self.extend_to.store(wanted, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes zeros from the end of the WAL file to `length` and syncs them, holding the write
+/// lock (`BEGIN IMMEDIATE`) so that no writer, in this process or another, appends a frame
+/// meanwhile. Only bytes past the file's end are written: no frame is ever there.
+fn extend_wal(conn: &Connection, wal: &Path, length: u64) -> Result<(), StoreError> {
+    use std::os::unix::fs::FileExt;
+    exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend("starting a transaction"))?;
+    let extended = (|| -> std::io::Result<()> {
+        // Opened after the lock is held; a WAL that is not there (yet) is left to SQLite.
+        let file = match std::fs::OpenOptions::new().write(true).open(wal) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let mut at = file.metadata()?.len();
+        if at >= length {
+            return Ok(());
+        }
+        let zeros = vec![0u8; 1 << 20];
+        while at < length {
+            let n = (length - at).min(zeros.len() as u64) as usize;
+            file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        file.sync_data()
+    })();
+    // Nothing was written through SQLite: ending the transaction releases the lock.
+    exec_cached(conn, "ROLLBACK").map_err(backend("ending a transaction"))?;
+    extended.map_err(|e| StoreError::Backend(format!("sqlite store: extending {}: {e}", wal.display())))
 }
 
 /// A PASSIVE checkpoint: the frames in the WAL and how many of them are copied.
@@ -736,8 +829,15 @@ impl Writer {
     fn run_batch(&mut self, batch: Vec<Request>) {
         run_batch(&mut self.conn, batch, &self.feed, &self.projection);
         // After the replies: the commands of this batch do not wait for it.
-        if self.restart_due.swap(false, Ordering::Relaxed) {
+        if self.upkeep.restart_due.swap(false, Ordering::Relaxed) {
             passive_checkpoint(&self.conn);
+        }
+        let wanted = self.upkeep.extend_to.swap(0, Ordering::Relaxed);
+        if wanted > 0 {
+            if let Err(error) = extend_wal(&self.conn, &self.upkeep.wal, wanted) {
+                // Only the speed of the next commits depends on it.
+                eprintln!("alur: sqlite: extending the WAL ahead of its writes: {error}");
+            }
         }
     }
 }
@@ -1341,5 +1441,57 @@ mod tests {
         assert_eq!(third_reply.await.expect("reply"), Ok(()));
         let by: Vec<String> = store.events(case).await.expect("events").into_iter().map(|r| r.by.to_string()).collect();
         assert_eq!(by, ["p", "a", "c"]);
+    }
+
+    /// The zeros written ahead of the WAL's frames: later commits overwrite them (the file
+    /// does not grow), and a WAL with zeros past its last frame recovers every frame, as the
+    /// files are on disk after a crash.
+    #[tokio::test]
+    async fn a_wal_extended_with_zeros_is_overwritten_and_recovers_every_frame() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("alur.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let case = CaseId::new();
+        let started = Recorded {
+            case,
+            seq: 1,
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            by: "p".into(),
+            event: Event::CaseStarted {
+                sop: "lks".into(),
+                version: 1,
+                applicant: "p".into(),
+                fields: Default::default(),
+                parent: None,
+            },
+        };
+        store.append(case, 0, std::slice::from_ref(&started)).await.expect("start");
+        for seq in 2..=20 {
+            store.append(case, seq - 1, &[claimed(case, seq, "a")]).await.expect("append");
+        }
+        let wal = dir.path().join("alur.db-wal");
+        let before = std::fs::metadata(&wal).expect("wal").len();
+        // Further ahead than the checkpoint thread asks for, so it asks for nothing here.
+        let ahead = before + 2 * WAL_AHEAD_FRAMES * 4120;
+        {
+            let writer = store.commits.writer.lock().expect("writer");
+            assert_eq!(writer.upkeep.wal, wal);
+            extend_wal(&writer.conn, &writer.upkeep.wal, ahead).expect("extend");
+        }
+        assert_eq!(std::fs::metadata(&wal).expect("wal").len(), ahead);
+        for seq in 21..=40 {
+            store.append(case, seq - 1, &[claimed(case, seq, "b")]).await.expect("append");
+        }
+        assert_eq!(std::fs::metadata(&wal).expect("wal").len(), ahead, "the commits wrote into the zeros");
+        // The files as a crash would leave them (no clean close: the WAL is recovered).
+        let copy = tempfile::tempdir().expect("dir");
+        std::fs::copy(&path, copy.path().join("alur.db")).expect("copy db");
+        std::fs::copy(&wal, copy.path().join("alur.db-wal")).expect("copy wal");
+        let recovered = SqliteStore::open(copy.path().join("alur.db")).expect("open the copy");
+        let seqs: Vec<u64> = recovered.events(case).await.expect("events").into_iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+        drop(store);
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(reopened.events(case).await.expect("events").len(), 40);
     }
 }
