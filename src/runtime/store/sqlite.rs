@@ -738,13 +738,16 @@ const WAL_HEADER: u64 = 32;
 /// 4 times as long as one that overwrites blocks the file already has, and a fresh WAL grows
 /// with every commit until its first restart, and again whenever a cycle runs longer than
 /// the ones before (the one-client benchmark: 4% of its commits, 8 to 10% of its time; 64
-/// clients: half of the commits, whose batches outrun the checkpoints). So, as PostgreSQL fills its WAL segments
-/// with zeros before writing them, the committer writes zeros past the end of the WAL ahead
-/// of the frames: the commits then overwrite blocks the file has. SQLite reads a WAL only up
-/// to its first frame that does not carry the header's salt and a valid checksum, so zeros
-/// past the last frame are as good as no bytes (and after a restart old frames are ignored
-/// the same way); it never truncates the WAL (no `journal_size_limit`, no TRUNCATE
-/// checkpoint here), and deletes it when the last connection closes.
+/// clients, whose batches outrun the checkpoints: half of the commits). So, as PostgreSQL
+/// fills its WAL segments with zeros before writing them, the committer writes zeros past the
+/// end of the WAL ahead of the frames: the commits then overwrite blocks the file has. The
+/// first extension (to about 8 MB) comes with the first batch after the first pass, 100 ms
+/// after the store opened: a process that commits sooner and ends (a CLI command) writes
+/// none. SQLite reads a WAL only up to its first frame that does not carry the header's salt
+/// and a valid checksum, so zeros past the last frame are as good as no bytes (and after a
+/// restart old frames are ignored the same way); it never truncates the WAL (no
+/// `journal_size_limit`, no TRUNCATE checkpoint here), and deletes it when the last
+/// connection closes.
 struct WalUpkeep {
     /// Set when the WAL is long and nearly all copied: the committer copies the rest, so that
     /// the WAL starts over (see `checkpoint_loop`).
