@@ -1403,6 +1403,22 @@ mod tests {
         }
     }
 
+    fn started(case: CaseId) -> Recorded {
+        Recorded {
+            case,
+            seq: 1,
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            by: "p".into(),
+            event: Event::CaseStarted {
+                sop: "lks".into(),
+                version: 1,
+                applicant: "p".into(),
+                fields: Default::default(),
+                parent: None,
+            },
+        }
+    }
+
     fn append_request(
         case: CaseId,
         expected: u64,
@@ -1420,20 +1436,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let store = SqliteStore::open(dir.path().join("alur.db")).expect("open");
         let case = CaseId::new();
-        let started = Recorded {
-            case,
-            seq: 1,
-            at: DateTime::<Utc>::UNIX_EPOCH,
-            by: "p".into(),
-            event: Event::CaseStarted {
-                sop: "lks".into(),
-                version: 1,
-                applicant: "p".into(),
-                fields: Default::default(),
-                parent: None,
-            },
-        };
-        store.append(case, 0, std::slice::from_ref(&started)).await.expect("start");
+        store.append(case, 0, &[started(case)]).await.expect("start");
         let (first, first_reply) = append_request(case, 1, vec![claimed(case, 2, "a")]);
         let (second, second_reply) = append_request(case, 1, vec![claimed(case, 2, "b")]);
         let (third, third_reply) = append_request(case, 2, vec![claimed(case, 3, "c")]);
@@ -1455,32 +1458,20 @@ mod tests {
         let path = dir.path().join("alur.db");
         let store = SqliteStore::open(&path).expect("open");
         let case = CaseId::new();
-        let started = Recorded {
-            case,
-            seq: 1,
-            at: DateTime::<Utc>::UNIX_EPOCH,
-            by: "p".into(),
-            event: Event::CaseStarted {
-                sop: "lks".into(),
-                version: 1,
-                applicant: "p".into(),
-                fields: Default::default(),
-                parent: None,
-            },
-        };
-        store.append(case, 0, std::slice::from_ref(&started)).await.expect("start");
+        store.append(case, 0, &[started(case)]).await.expect("start");
         for seq in 2..=20 {
             store.append(case, seq - 1, &[claimed(case, seq, "a")]).await.expect("append");
         }
         let wal = dir.path().join("alur.db-wal");
         let before = std::fs::metadata(&wal).expect("wal").len();
-        // Further ahead than the checkpoint thread asks for, so it asks for nothing here.
-        let ahead = before + 2 * WAL_AHEAD_FRAMES * 4120;
-        {
+        let ahead = {
             let writer = store.commits.writer.lock().expect("writer");
             assert_eq!(writer.upkeep.wal, wal);
+            // Further ahead than the checkpoint thread asks for, so it asks for nothing here.
+            let ahead = before + 2 * WAL_AHEAD_FRAMES * writer.upkeep.frame;
             extend_wal(&writer.conn, &writer.upkeep.wal, ahead).expect("extend");
-        }
+            ahead
+        };
         assert_eq!(std::fs::metadata(&wal).expect("wal").len(), ahead);
         for seq in 21..=40 {
             store.append(case, seq - 1, &[claimed(case, seq, "b")]).await.expect("append");
