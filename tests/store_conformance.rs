@@ -10,7 +10,7 @@
 //! except under `ALUR_CI=1`, where they fail.
 
 use alur::runtime::store::{Change, Deployment, OpenTask, Partition, PostgresStore, StoreError, Timer};
-use alur::runtime::{CaseId, Engine, Event, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
+use alur::runtime::{CaseId, Engine, Event, Fields, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -281,6 +281,48 @@ async fn conflict_on_wrong_version_writes_nothing(f: &Fixture) {
     // And the right version still works.
     s.append(&*store, &next).await.unwrap();
     assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+}
+
+/// Events numbered other than right after the version are refused, and nothing is written:
+/// the version is the last event's number.
+async fn misnumbered_events_are_refused(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let first = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    s.append(&*store, &first).await.unwrap();
+    let mut skipped = s.completed(1);
+    skipped.seq += 1;
+    let refused = store.append(s.case, 2, &[skipped]).await;
+    assert!(matches!(&refused, Err(StoreError::Backend(m)) if m.contains("numbered 4, not 3")), "{refused:?}");
+    let mut other = Stream::new();
+    let mut late_start = other.started("lks");
+    late_start.seq = 2;
+    assert!(matches!(store.append(other.case, 0, &[late_start]).await, Err(StoreError::Backend(_))));
+    assert_eq!(store.events(s.case).await.unwrap(), first);
+    assert!(store.events(other.case).await.unwrap().is_empty());
+    assert_eq!(store.case_ids().await.unwrap(), vec![s.case]);
+    assert_eq!(keys(&store.open_tasks(&[]).await.unwrap()), vec![(s.case, 1)]);
+}
+
+/// Completions with and without an outcome, fields and a note read back as appended (the
+/// in-memory store keeps the plain ones in a smaller form than the rest).
+async fn completions_read_back_as_appended(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let mut fields = Fields::new();
+    fields.insert("nomor_izin".into(), alur::model::Value::Text("503/17".into()));
+    let e = vec![
+        s.started("lks"),
+        s.opened(1, "a", &["x"], 10),
+        s.ev(Event::TaskCompleted { task: 1, outcome: Some("diterima".into()), fields: Fields::new(), note: None }),
+        s.opened(2, "b", &["y"], 20),
+        s.ev(Event::TaskCompleted { task: 2, outcome: None, fields: Fields::new(), note: Some("lengkap".into()) }),
+        s.opened(3, "c", &["z"], 30),
+        s.ev(Event::TaskCompleted { task: 3, outcome: None, fields, note: None }),
+    ];
+    s.append(&*store, &e).await.unwrap();
+    assert_eq!(store.events(s.case).await.unwrap(), e);
+    assert_eq!(store.events_after(s.case, 4).await.unwrap(), e[4..].to_vec());
 }
 
 async fn a_case_starts_with_case_started(f: &Fixture) {
@@ -921,6 +963,8 @@ conformance!(
     append_and_read_back,
     case_ids_in_start_order,
     conflict_on_wrong_version_writes_nothing,
+    misnumbered_events_are_refused,
+    completions_read_back_as_appended,
     a_case_starts_with_case_started,
     racing_appends_have_one_winner,
     open_tasks_by_actor,
