@@ -6,6 +6,7 @@
 
 use crate::runtime::name::Name;
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,12 +25,16 @@ fn bucket_of(key: &TimerKey) -> u64 {
     ((key.0 >> 64) as u64) >> 6
 }
 
+/// Held in the map itself: a case mostly has one open task and one or two deadlines, so a
+/// command on it reads them where it finds the case, not behind one more pointer (with many
+/// cases running, each pointer followed was a miss in the cache), and reading the inbox walks
+/// the map's table.
 #[derive(Default)]
 struct CaseEntry {
-    /// The case's open tasks (a case has a handful at most).
-    open: Vec<OpenTask>,
+    /// The case's open tasks (a handful at most).
+    open: SmallVec<[OpenTask; 1]>,
     /// The due instants of its deadlines still to fire, by task.
-    timers: Vec<(TaskNo, DateTime<Utc>)>,
+    timers: SmallVec<[(TaskNo, DateTime<Utc>); 2]>,
 }
 
 #[derive(Default)]
