@@ -208,7 +208,7 @@ fn acknowledged_commands_survive_sigkill() {
                     step: t.step,
                     actors: t.actors,
                     due: t.due,
-                    claimed_by: t.claimed_by.clone(),
+                    claimed_by: t.claimed_by.as_deref().map(str::to_string),
                 })
             })
             .collect();

@@ -59,11 +59,14 @@ pub struct Task {
     pub due: DateTime<Utc>,
     pub uncertain: bool,
     pub status: TaskStatus,
-    pub claimed_by: Option<String>,
+    /// Shared with the claim's event; the outcome is one of the step's (interned, as its
+    /// names are); the note is boxed. A task is kept for every step a case went through, so
+    /// its size is most of a running case's memory.
+    pub claimed_by: Option<Arc<str>>,
     pub closed: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Name>,
     pub completed_by: Option<Arc<str>>,
-    pub note: Option<String>,
+    pub note: Option<Box<str>>,
     pub deadline_passed: bool,
     pub child: Option<CaseId>,
 }
@@ -95,6 +98,12 @@ impl Tasks {
 
     /// Adds a task, or replaces the one of its number.
     pub fn insert(&mut self, task: Task) {
+        // A full list grows by an eighth (at least two: a round of rework is a return and a
+        // resubmission), not by doubling: it was sized for the SOP's steps (see
+        // `reserve_total`), so doubling would leave most of the new room unused.
+        if self.0.len() == self.0.capacity() && !self.0.is_empty() {
+            self.0.reserve_exact((self.0.len() / 8).max(2));
+        }
         if self.0.last().is_none_or(|last| last.no < task.no) {
             self.0.push(task);
             return;
@@ -268,7 +277,7 @@ impl CaseState {
             Event::StepSkipped { step } => self.skipped.push(step.clone()),
             Event::TaskClaimed { task, user } => {
                 if let Some(t) = self.tasks.get_mut(task) {
-                    t.claimed_by = Some(user.clone());
+                    t.claimed_by = Some(Arc::from(user.as_str()));
                 }
             }
             Event::TaskReleased { task, .. } => {
@@ -283,8 +292,8 @@ impl CaseState {
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.status = TaskStatus::Completed;
                     t.closed = Some(at);
-                    t.outcome = outcome.clone();
-                    t.note = note.clone();
+                    t.outcome = outcome.as_deref().map(Name::new);
+                    t.note = note.as_deref().map(Box::from);
                     t.completed_by = Some(recorded.by.clone());
                 }
                 // The first task finished after a return (the resubmission) brings the file back.

@@ -524,7 +524,7 @@ impl Engine {
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
             if **by != *caller.user {
-                return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
+                return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
             }
             return Ok(());
         }
@@ -554,7 +554,7 @@ impl Engine {
         Self::check_role(t, caller)?;
         match &t.claimed_by {
             Some(by) if **by == *caller.user => {}
-            Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.clone() }),
+            Some(by) => return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() }),
             None => return Ok(()),
         }
         self.append(
@@ -599,16 +599,17 @@ impl Engine {
         // writes to) is not touched on every command.
         if state.deployed.is_none() {
             let d = self.deployment(&state.sop, Some(state.version))?;
-            // Room for a task per step and a round of rework at once: the list grows once, not
-            // by doubling (each doubling copies every task, and the last leaves half unused).
-            state.tasks.reserve_total(d.sop.steps.len() + 2);
+            // Room for a task per step: most cases take each step once, and a round of rework
+            // grows the list by what it needs (see `Tasks::insert`), where doubling would copy
+            // every task and leave half the room unused.
+            state.tasks.reserve_total(d.sop.steps.len());
             state.deployed = Some(DeployedRef(d));
         }
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
             if **by != *caller.user && &*caller.user != "system" {
-                return Err(RuntimeError::ClaimedByOther { task, by: by.clone() });
+                return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
             }
         }
         let d = match &state.deployed {

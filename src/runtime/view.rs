@@ -101,7 +101,7 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             due: t.due,
             uncertain: t.uncertain,
             sla: sla(calendar, t.opened, t.due, now, None),
-            claimed_by: t.claimed_by.clone(),
+            claimed_by: t.claimed_by.as_deref().map(str::to_string),
         })
         .collect();
     let closed = match state.status {

@@ -330,7 +330,7 @@ pub async fn render_task(
                     dt { (t(lang, "Pemohon", "Applicant")) } dd { (loaded.applicant) }
                     @if !applicant_step {
                         dt { (t(lang, "Dikerjakan oleh", "Taken by")) }
-                        dd { (task.claimed_by.clone().unwrap_or_else(|| t(lang, "belum diambil", "not taken yet").to_string())) }
+                        dd { (task.claimed_by.as_deref().unwrap_or(t(lang, "belum diambil", "not taken yet"))) }
                     }
                 }
                 // Taking a task tells colleagues at the same desk; an applicant's own step needs no such thing.
