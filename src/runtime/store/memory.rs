@@ -43,11 +43,11 @@ impl Log {
     }
 }
 
-/// An event as the log keeps it: half the size of a [`Recorded`]. Its case and place in the
-/// stream are the stream's, and the two events a case is mostly made of (a task opened, a task
-/// completed with no fields or note) are kept without the room the rarer ones need; the rest
-/// are boxed. The log is most of the store's memory, and with many cases running, writing it
-/// to fresh pages was a third of a command's page faults.
+/// An event as the log keeps it: 88 bytes, where a [`Recorded`] is 160. Its case and its
+/// place in the stream are the stream's, and the two events a case is mostly made of (a task
+/// opened, a task completed with no fields or note) are kept without the room the rarer ones
+/// need; the rest are boxed. The log is most of the store's memory: writing it to fresh pages
+/// was two fifths of the page faults of a 5,000-case run.
 struct Kept {
     at: DateTime<Utc>,
     by: Arc<str>,
