@@ -283,6 +283,30 @@ async fn conflict_on_wrong_version_writes_nothing(f: &Fixture) {
     assert!(store.open_tasks(&[]).await.unwrap().is_empty());
 }
 
+/// A case with nothing open (just started, or ended) still takes appends at its version, and
+/// its whole stream reads back (the in-memory store keeps such a case's stream apart from the
+/// index entries).
+async fn a_case_with_nothing_open_takes_appends(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let start = vec![s.started("lks")];
+    s.append(&*store, &start).await.unwrap();
+    let opened = vec![s.opened(1, "a", &["x"], 10)];
+    assert_eq!(store.append(s.case, 2, &opened).await, Err(StoreError::Conflict(s.case)));
+    s.append(&*store, &opened).await.unwrap();
+    assert_eq!(keys(&store.open_tasks(&[]).await.unwrap()), vec![(s.case, 1)]);
+    let end = vec![s.completed(1), s.ev(Event::CaseEnded { end: "selesai".into() })];
+    s.append(&*store, &end).await.unwrap();
+    assert!(store.open_tasks(&[]).await.unwrap().is_empty());
+    let after = vec![s.ev(Event::Notified { task: 1, to: "pemohon".into() })];
+    assert_eq!(store.append(s.case, 3, &after).await, Err(StoreError::Conflict(s.case)));
+    s.append(&*store, &after).await.unwrap();
+    let all: Vec<Recorded> = [start, opened, end, after].concat();
+    assert_eq!(store.events(s.case).await.unwrap(), all);
+    assert_eq!(store.events_after(s.case, 2).await.unwrap(), all[2..].to_vec());
+    assert_eq!(store.case_ids().await.unwrap(), vec![s.case]);
+}
+
 /// Events numbered other than right after the version are refused, and nothing is written:
 /// the version is the last event's number.
 async fn misnumbered_events_are_refused(f: &Fixture) {
@@ -964,6 +988,7 @@ conformance!(
     case_ids_in_start_order,
     conflict_on_wrong_version_writes_nothing,
     misnumbered_events_are_refused,
+    a_case_with_nothing_open_takes_appends,
     completions_read_back_as_appended,
     a_case_starts_with_case_started,
     racing_appends_have_one_winner,

@@ -7,7 +7,6 @@
 use crate::runtime::name::Name;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use super::{due_order, for_each_index_change, from_due_order, IndexChange, OpenTask, Timer};
@@ -29,21 +28,34 @@ fn bucket_of(key: &TimerKey) -> u64 {
 /// command on it reads them where it finds the case, not behind one more pointer (with many
 /// cases running, each pointer followed was a miss in the cache), and reading the inbox walks
 /// the map's table.
-#[derive(Default)]
-struct CaseEntry {
+/// `X` is what else the store keeps per case beside its index entry, so one look-up finds
+/// both (the in-memory store keeps the case's event stream there; SQLite nothing).
+struct CaseEntry<X> {
     /// The case's open tasks (a handful at most).
     open: SmallVec<[OpenTask; 1]>,
     /// The due instants of its deadlines still to fire, by task.
     timers: SmallVec<[(TaskNo, DateTime<Utc>); 2]>,
+    extra: X,
 }
 
-#[derive(Default)]
-pub(crate) struct Index {
-    /// Per case, its open tasks and deadlines: one look-up serves every change an append makes
-    /// to its case (see `apply_events`).
-    cases: FastMap<CaseId, CaseEntry>,
+impl<X> CaseEntry<X> {
+    fn new(extra: X) -> CaseEntry<X> {
+        CaseEntry { open: SmallVec::new(), timers: SmallVec::new(), extra }
+    }
+}
+
+pub(crate) struct Index<X = ()> {
+    /// Per case with open tasks or deadlines, those and the store's `X`: one look-up serves
+    /// every change an append makes to its case (see `apply_events`).
+    cases: FastMap<CaseId, CaseEntry<X>>,
     /// The deadlines in due order, for the timer service.
     timers: Deadlines,
+}
+
+impl<X> Default for Index<X> {
+    fn default() -> Self {
+        Index { cases: FastMap::default(), timers: Deadlines::default() }
+    }
 }
 
 /// Deadlines as packed keys (see `due_order`) in buckets of due time, in due order; unordered
@@ -93,7 +105,7 @@ impl Deadlines {
     }
 
     /// Drops the dead keys of the untidy buckets.
-    fn tidy(&mut self, cases: &FastMap<CaseId, CaseEntry>) {
+    fn tidy<X>(&mut self, cases: &FastMap<CaseId, CaseEntry<X>>) {
         for at in std::mem::take(&mut self.untidy) {
             if let Some(bucket) = self.buckets.get_mut(&at) {
                 bucket.keys.retain(|key| is_live(cases, *key));
@@ -109,14 +121,14 @@ impl Deadlines {
 }
 
 /// Whether a key is a live deadline: its case's entry has it.
-fn is_live(cases: &FastMap<CaseId, CaseEntry>, key: TimerKey) -> bool {
+fn is_live<X>(cases: &FastMap<CaseId, CaseEntry<X>>, key: TimerKey) -> bool {
     from_due_order(key).is_some_and(|t| {
         cases.get(&t.case).is_some_and(|entry| entry.timers.iter().any(|(task, due)| *task == t.task && *due == t.due))
     })
 }
 
 /// A bucket's live keys, sorted.
-fn live_keys(cases: &FastMap<CaseId, CaseEntry>, bucket: &Bucket) -> Vec<TimerKey> {
+fn live_keys<X>(cases: &FastMap<CaseId, CaseEntry<X>>, bucket: &Bucket) -> Vec<TimerKey> {
     let mut keys: Vec<TimerKey> = bucket.keys.iter().copied().filter(|key| is_live(cases, *key)).collect();
     keys.sort_unstable();
     // A deadline cleared and set again at the same instant has its key in twice.
@@ -138,14 +150,16 @@ impl IndexChange {
     }
 }
 
-impl Index {
+impl Index<()> {
     /// Applies one change. `timer_went` hears of every deadline set anew or cleared (a claim on
     /// it, where the store keeps claims, ends there).
     pub fn apply(&mut self, change: IndexChange, timer_went: &mut impl FnMut(CaseId, TaskNo)) {
         let case = change.case();
         let Index { cases, timers } = self;
         let entry = match change {
-            IndexChange::OpenTask(_) | IndexChange::SetTimer(_) => cases.entry(case).or_default(),
+            IndexChange::OpenTask(_) | IndexChange::SetTimer(_) => {
+                cases.entry(case).or_insert_with(|| CaseEntry::new(()))
+            }
             _ => match cases.get_mut(&case) {
                 Some(entry) => entry,
                 None => {
@@ -163,25 +177,42 @@ impl Index {
             timers.tidy(cases);
         }
     }
+}
 
-    /// Applies the index changes of events appended to one case (as
-    /// [`for_each_index_change`] gives them), looking the case up once.
-    pub fn apply_events(&mut self, sop: &Name, events: &[Recorded], timer_went: &mut impl FnMut(CaseId, TaskNo)) {
-        let Some(case) = events.first().map(|e| e.case) else { return };
-        if events.iter().any(|e| e.case != case) {
-            for_each_index_change(sop, events, |change| self.apply(change, timer_went));
-            return;
-        }
+impl<X> Index<X> {
+    /// The store's `X` of a case with an index entry.
+    pub fn extra(&self, case: CaseId) -> Option<&X> {
+        self.cases.get(&case).map(|entry| &entry.extra)
+    }
+
+    pub fn extra_mut(&mut self, case: CaseId) -> Option<&mut X> {
+        self.cases.get_mut(&case).map(|entry| &mut entry.extra)
+    }
+
+    /// Gives a case with no entry one, holding `extra`.
+    pub fn insert(&mut self, case: CaseId, extra: X) {
+        self.cases.entry(case).or_insert_with(|| CaseEntry::new(extra));
+    }
+
+    /// Applies the index changes of events appended to `case`, which has an entry (see
+    /// [`Index::insert`]); all the events are that case's. An entry left with no open task and
+    /// no deadline goes, and `gone` takes its `X`.
+    pub fn apply_events(
+        &mut self,
+        case: CaseId,
+        sop: &Name,
+        events: &[Recorded],
+        timer_went: &mut impl FnMut(CaseId, TaskNo),
+        gone: impl FnOnce(X),
+    ) {
         let Index { cases, timers } = self;
-        let (entry, new) = match cases.entry(case) {
-            Entry::Occupied(known) => (known.into_mut(), false),
-            Entry::Vacant(slot) => (slot.insert(CaseEntry::default()), true),
-        };
+        let Some(entry) = cases.get_mut(&case) else { return };
         let mut closed = false;
         for_each_index_change(sop, events, |change| closed |= apply_to(entry, timers, case, change, timer_went));
-        // An append that opened nothing leaves no entry behind for a case that had none.
-        if closed || (new && entry.open.is_empty() && entry.timers.is_empty()) {
-            cases.remove(&case);
+        if closed || (entry.open.is_empty() && entry.timers.is_empty()) {
+            if let Some(entry) = cases.remove(&case) {
+                gone(entry.extra);
+            }
         }
         if !timers.untidy.is_empty() {
             timers.tidy(cases);
@@ -235,8 +266,8 @@ impl Index {
 
 /// Applies one change to its case's entry and the deadline buckets; true when the case closed
 /// (its entry is to go).
-fn apply_to(
-    entry: &mut CaseEntry,
+fn apply_to<X>(
+    entry: &mut CaseEntry<X>,
     timers: &mut Deadlines,
     case: CaseId,
     change: IndexChange,

@@ -38,6 +38,14 @@ impl Log {
         self.len - 1
     }
 
+    /// The places the next `n` events will take.
+    fn places(&self, n: usize) -> Result<std::ops::Range<u32>, StoreError> {
+        let full = || StoreError::Backend("the in-memory store's shard is full (2^32 events)".into());
+        let first = u32::try_from(self.len).map_err(|_| full())?;
+        let end = u32::try_from(self.len + n).map_err(|_| full())?;
+        Ok(first..end)
+    }
+
     fn get(&self, at: usize) -> Option<&Kept> {
         self.chunks.get(at / LOG_CHUNK)?.get(at % LOG_CHUNK)
     }
@@ -92,8 +100,9 @@ impl Kept {
 
 struct Stream {
     sop: Name,
-    /// Positions in the shard's log, in the case's order.
-    at: Vec<usize>,
+    /// Positions in the shard's log, in the case's order (a shard's log holds fewer than
+    /// 2^32 events: at 88 bytes each that would be 350 GiB).
+    at: Vec<u32>,
 }
 
 /// The cases whose ids fall in one shard: their events and index entries. Commands on cases in
@@ -101,8 +110,11 @@ struct Stream {
 #[derive(Default)]
 struct Shard {
     log: Log,
-    streams: FastMap<CaseId, Stream>,
-    index: Index,
+    /// A case with open tasks or deadlines keeps its stream in its index entry, so an append
+    /// finds both with one look-up (with many cases running, each look-up of a case was a miss
+    /// in the cache); the others' streams are in `idle`.
+    index: Index<Stream>,
+    idle: FastMap<CaseId, Stream>,
     /// Claims on timers: the node and the end of its lease.
     leases: Leases,
 }
@@ -110,10 +122,16 @@ struct Shard {
 type Leases = FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>;
 
 impl Shard {
+    fn stream(&self, case: CaseId) -> Option<&Stream> {
+        self.index.extra(case).or_else(|| self.idle.get(&case))
+    }
+
     fn events(&self, case: CaseId, after: u64) -> Vec<Recorded> {
-        let Some(stream) = self.streams.get(&case) else { return Vec::new() };
+        let Some(stream) = self.stream(case) else { return Vec::new() };
         let from = usize::try_from(after).unwrap_or(usize::MAX).min(stream.at.len());
-        (from..stream.at.len()).filter_map(|i| Some(self.log.get(stream.at[i])?.recorded(case, i as u64 + 1))).collect()
+        (from..stream.at.len())
+            .filter_map(|i| Some(self.log.get(stream.at[i] as usize)?.recorded(case, i as u64 + 1)))
+            .collect()
     }
 
     /// Whether a deadline can be claimed at `now` (nobody holds a live lease on it).
@@ -123,30 +141,44 @@ impl Shard {
 }
 
 /// Applies the index changes of an append to a shard's index; a timer that goes takes its
-/// lease with it.
-fn apply_events(index: &mut Index, leases: &mut Leases, sop: &Name, events: &[Recorded]) {
+/// lease with it. `gone` takes the case's stream if its entry goes.
+fn apply_events(
+    index: &mut Index<Stream>,
+    leases: &mut Leases,
+    case: CaseId,
+    sop: &Name,
+    events: &[Recorded],
+    gone: impl FnOnce(Stream),
+) {
     // Leases exist only where several nodes fire deadlines: most of the time there is none
     // to look up.
-    index.apply_events(sop, events, &mut |case, task| {
+    let mut timer_went = |case, task| {
         if !leases.is_empty() {
             leases.remove(&(case, task));
         }
-    });
+    };
+    index.apply_events(case, sop, events, &mut timer_went, gone);
 }
 
 /// The version is the last seq, so the events must continue the stream exactly: the log keeps
-/// no seq of its own, an event's place in its stream is its number. Checked after the version,
-/// as the other stores do: a stale caller hears `Conflict`.
+/// no seq of its own, an event's place in its stream is its number. And they must all be the
+/// case's: the log keeps no case either. Checked after the version, as the other stores do: a
+/// stale caller hears `Conflict`.
 fn misnumbered(case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
-    match events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64) {
-        Some((i, r)) => Err(StoreError::Backend(format!(
-            "event {} of case {case} is numbered {}, not {}",
-            i + 1,
-            r.seq,
-            expected + 1 + i as u64
-        ))),
-        None => Ok(()),
+    for (i, r) in events.iter().enumerate() {
+        if r.seq != expected + 1 + i as u64 {
+            return Err(StoreError::Backend(format!(
+                "event {} of case {case} is numbered {}, not {}",
+                i + 1,
+                r.seq,
+                expected + 1 + i as u64
+            )));
+        }
+        if r.case != case {
+            return Err(StoreError::Backend(format!("event {} appended to case {case} is of case {}", i + 1, r.case)));
+        }
     }
+    Ok(())
 }
 
 /// Enough shards that two cores rarely meet on one; a power of two, picked by the low bits of
@@ -247,33 +279,53 @@ impl Store for MemoryStore {
 
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
         let mut shard = self.shard(case)?;
-        let Shard { log, streams, index, leases } = &mut *shard;
-        // One look-up of the case's stream for the check, the index and the append.
-        let stream = match streams.entry(case) {
-            std::collections::hash_map::Entry::Occupied(known) => {
-                if known.get().at.len() as u64 != expected {
+        let Shard { log, index, idle, leases } = &mut *shard;
+        // One look-up of the case for the check, the index and the append (more for a case
+        // with nothing open, whose stream is idle).
+        let sop = match index.extra_mut(case) {
+            Some(stream) => {
+                if stream.at.len() as u64 != expected {
                     return Err(StoreError::Conflict(case));
                 }
                 misnumbered(case, expected, &events)?;
-                known.into_mut()
+                // The events take the next places in the log (the shard is locked).
+                stream.at.extend(log.places(events.len())?);
+                stream.sop
             }
-            std::collections::hash_map::Entry::Vacant(new) => {
-                if expected != 0 {
+            None => {
+                let version = idle.get(&case).map_or(0, |stream| stream.at.len() as u64);
+                if version != expected {
                     return Err(StoreError::Conflict(case));
                 }
                 misnumbered(case, expected, &events)?;
-                let sop: Name = match events.first().map(|e| &e.event) {
-                    Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
-                    _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
+                let mut stream = match idle.remove(&case) {
+                    Some(stream) => stream,
+                    None => {
+                        let sop: Name = match events.first().map(|e| &e.event) {
+                            Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
+                            _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
+                        };
+                        // Under the shard's lock, so the case is listed before anyone can
+                        // append to it.
+                        self.order.lock().map_err(poisoned)?.push(case);
+                        Stream { sop, at: Vec::with_capacity(events.len()) }
+                    }
                 };
-                // Under the shard's lock, so the case is listed before anyone can append to it.
-                self.order.lock().map_err(poisoned)?.push(case);
-                new.insert(Stream { sop, at: Vec::new() })
+                stream.at.extend(log.places(events.len())?);
+                let sop = stream.sop;
+                // Into an index entry for the index changes; back out if the case has nothing
+                // open after them.
+                index.insert(case, stream);
+                sop
             }
         };
-        apply_events(index, leases, &stream.sop, &events);
+        apply_events(index, leases, case, &sop, &events, |stream| {
+            idle.insert(case, stream);
+        });
         let version = expected + events.len() as u64;
-        stream.at.extend(events.into_iter().map(|e| log.push(Kept::from(e))));
+        for event in events {
+            log.push(Kept::from(event));
+        }
         // Still under the shard's lock, so one case's versions are announced in order. Checked
         // after the commit: a subscriber that comes after the check subscribed after the commit.
         if self.feed_wanted.load(Ordering::SeqCst) {
@@ -387,5 +439,35 @@ impl Store for MemoryStore {
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.feed_wanted.store(true, Ordering::SeqCst);
         self.feed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_of_another_case_is_refused() {
+        let store = MemoryStore::new();
+        let (case, other) = (CaseId::new(), CaseId::new());
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let started = |case| Recorded {
+            case,
+            seq: 1,
+            at,
+            by: "p".into(),
+            event: Event::CaseStarted {
+                sop: "lks".into(),
+                version: 1,
+                applicant: "p".into(),
+                fields: Fields::new(),
+                parent: None,
+            },
+        };
+        let refused = store.append(case, 0, &[started(other)]).await;
+        assert!(matches!(&refused, Err(StoreError::Backend(m)) if m.contains("is of case")), "{refused:?}");
+        assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));
+        assert!(store.append(case, 0, &[started(case)]).await.is_ok());
+        assert!(store.events(case).await.is_ok_and(|events| events == [started(case)]));
     }
 }
