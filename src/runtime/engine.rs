@@ -93,7 +93,10 @@ pub struct Engine {
 
 /// Boxed: a command takes its case's state out and puts it back, which moves a pointer
 /// instead of the whole state.
-type CaseCache = HashMap<CaseId, Box<CaseState>, foldhash::fast::RandomState>;
+/// A command takes its case's fold out (`None` is left in its slot while the command runs)
+/// and puts the updated fold back: the slot stays, where removing and inserting again did the
+/// table's bookkeeping twice per command.
+type CaseCache = HashMap<CaseId, Option<Box<CaseState>>, foldhash::fast::RandomState>;
 
 /// Cached states per shard beyond this are dropped (a full shard starts over; the next read
 /// folds from the store).
@@ -298,7 +301,7 @@ impl Engine {
 
     /// Reads a case: the cached fold brought up to date with the events appended since.
     pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
-        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case).map(|state| CaseState::clone(state)));
+        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case)?.as_deref().cloned());
         let state = match cached {
             Some(mut state) => {
                 for event in self.store.events_after(case, state.seq).await.map_err(store_error)? {
@@ -322,7 +325,7 @@ impl Engine {
     /// From the cached fold when there is one, so asking costs no store read.
     pub async fn identity(&self, case: CaseId) -> Result<CaseIdentity, RuntimeError> {
         let cached = self.cache_of(case).lock().ok().and_then(|c| {
-            c.get(&case).map(|s| CaseIdentity {
+            c.get(&case)?.as_deref().map(|s| CaseIdentity {
                 sop: s.sop.clone(),
                 version: s.version,
                 applicant: s.applicant.clone(),
@@ -341,7 +344,7 @@ impl Engine {
         if !fresh {
             // Taken out, not copied: the append puts the updated state back. A command that
             // fails first just leaves the next read to fold from the store.
-            if let Some(state) = self.cache_of(case).lock().ok().and_then(|mut c| c.remove(&case)) {
+            if let Some(state) = self.cache_of(case).lock().ok().and_then(|mut c| c.get_mut(&case)?.take()) {
                 return Ok(state);
             }
         }
@@ -358,14 +361,14 @@ impl Engine {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            match cache.entry(state.id) {
-                std::collections::hash_map::Entry::Occupied(mut known) => {
-                    if known.get().seq < state.seq {
-                        known.insert(state);
+            match cache.get_mut(&state.id) {
+                Some(slot) => {
+                    if slot.as_ref().is_none_or(|known| known.seq < state.seq) {
+                        *slot = Some(state);
                     }
                 }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(state);
+                None => {
+                    cache.insert(state.id, Some(state));
                 }
             }
         }
@@ -379,8 +382,8 @@ impl Engine {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            if cache.get(&state.id).is_none_or(|known| known.seq < state.seq) {
-                cache.insert(state.id, Box::new(state.clone()));
+            if cache.get(&state.id).and_then(Option::as_ref).is_none_or(|known| known.seq < state.seq) {
+                cache.insert(state.id, Some(Box::new(state.clone())));
             }
         }
     }
