@@ -401,13 +401,16 @@ impl Engine {
     /// appended events that act on other cases (see `effects`).
     async fn append(
         &self,
-        state: Option<Box<CaseState>>,
+        base: Base<'_>,
         case: CaseId,
         by: &Arc<str>,
         at: DateTime<Utc>,
         events: Vec<Event>,
     ) -> Result<Vec<Event>, RuntimeError> {
-        let expected = state.as_ref().map(|s| s.seq).unwrap_or(0);
+        let expected = match &base {
+            Base::Case(state) => state.seq,
+            Base::New(_) => 0,
+        };
         let recorded: Vec<Recorded> = events
             .into_iter()
             .enumerate()
@@ -417,12 +420,19 @@ impl Engine {
             recorded.iter().filter(|r| has_effects(&r.event)).map(|r| r.event.clone()).collect();
         // Folded before the store takes the events (without copying them); dropped if the
         // append is refused.
-        let updated = match state {
-            Some(mut next) => {
+        let updated = match base {
+            Base::Case(mut next) => {
                 recorded.iter().for_each(|r| next.apply(r));
                 Some(next)
             }
-            None => CaseState::fold(&recorded).map(Box::new),
+            Base::New(d) => CaseState::fold(&recorded[..recorded.len().min(1)]).map(|mut fresh| {
+                // The task list sized for the SOP's steps before the first task goes in (see
+                // `complete_once`), and the deployment kept, so the first command needs neither.
+                fresh.tasks.reserve_total(d.sop.steps.len());
+                fresh.deployed = Some(DeployedRef(d.clone()));
+                recorded.iter().skip(1).for_each(|r| fresh.apply(r));
+                Box::new(fresh)
+            }),
         };
         if let Err(error) = self.store.append_owned(case, expected, recorded).await {
             // Our view was stale or lost a race: forget it, the retry reads the store.
@@ -474,7 +484,7 @@ impl Engine {
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;
-        let follow_ups = self.append(None, case, &Arc::from(applicant), now, events).await?;
+        let follow_ups = self.append(Base::New(d), case, &Arc::from(applicant), now, events).await?;
         self.effects(case, parent, &follow_ups).await
     }
 
@@ -532,7 +542,7 @@ impl Engine {
             return Ok(());
         }
         self.append(
-            Some(state),
+            Base::Case(state),
             case,
             &caller.user,
             self.clock.now(),
@@ -561,7 +571,7 @@ impl Engine {
             None => return Ok(()),
         }
         self.append(
-            Some(state),
+            Base::Case(state),
             case,
             &caller.user,
             self.clock.now(),
@@ -694,7 +704,7 @@ impl Engine {
         }
         let parent = state.parent;
         let events = plan.events;
-        let follow_ups = self.append(Some(state), case, &caller.user, now, events).await?;
+        let follow_ups = self.append(Base::Case(state), case, &caller.user, now, events).await?;
         self.effects(case, parent, &follow_ups).await
     }
 
@@ -741,7 +751,7 @@ impl Engine {
             sha256,
             storage,
         }));
-        self.append(Some(Box::new(state)), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
+        self.append(Base::Case(Box::new(state)), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
@@ -766,7 +776,7 @@ impl Engine {
         if state.status != CaseStatus::Active {
             return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
         }
-        self.append(Some(state), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
+        self.append(Base::Case(state), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
     }
 
     /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
@@ -820,7 +830,7 @@ impl Engine {
             // Nothing to do; record nothing but make sure the timer goes.
             let events = vec![Event::DeadlinePassed { task }];
             if t.status == TaskStatus::Open && state.status == CaseStatus::Active && !t.deadline_passed {
-                self.append(Some(Box::new(state)), case, &system_user(), self.clock.now(), events).await?;
+                self.append(Base::Case(Box::new(state)), case, &system_user(), self.clock.now(), events).await?;
             }
             return Ok(false);
         }
@@ -853,7 +863,7 @@ impl Engine {
         }
         let parent = state.parent;
         let events = plan.events;
-        let follow_ups = self.append(Some(Box::new(state)), case, &system_user(), now, events).await?;
+        let follow_ups = self.append(Base::Case(Box::new(state)), case, &system_user(), now, events).await?;
         self.effects(case, parent, &follow_ups).await?;
         Ok(true)
     }
@@ -969,6 +979,12 @@ fn check_fields(sop: &Sop, fields: &Fields) -> Result<(), RuntimeError> {
 }
 
 /// Works out the events that follow from tokens arriving at nodes.
+/// What a command's events are appended to: a case's fold, or a new case of a deployment.
+enum Base<'a> {
+    Case(Box<CaseState>),
+    New(&'a Arc<Deployed>),
+}
+
 struct Plan<'a> {
     d: &'a Deployed,
     now: DateTime<Utc>,
