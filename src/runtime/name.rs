@@ -9,24 +9,28 @@
 //! by how many cases run. User names and field values are not interned.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-type Interned<T> = RwLock<HashSet<&'static T, foldhash::fast::RandomState>>;
+/// Interned texts by value: the leaked text (the key, so a look-up takes a `&str`) and the
+/// leaked reference to it that a handle points at.
+type Interned<T> = RwLock<HashMap<&'static T, &'static &'static T, foldhash::fast::RandomState>>;
 
-/// An interned name: compares, hashes and prints as its text.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Name(&'static str);
+/// An interned name: compares, hashes and prints as its text. One pointer wide (a reference
+/// to the interned `&str`, not the `&str` itself): events, tasks and inbox entries hold names
+/// by the million, and every byte of them is memory a running case takes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(&'static &'static str);
 
-/// An interned list of names (a step's actors).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Names(&'static [Name]);
+/// An interned list of names (a step's actors), one pointer wide like [`Name`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Names(&'static &'static [Name]);
 
 fn interned<T: ?Sized + Eq + std::hash::Hash + 'static>(
     table: &'static OnceLock<Interned<T>>,
     value: &T,
     keep: impl FnOnce() -> &'static T,
-) -> &'static T {
+) -> &'static &'static T {
     let table = table.get_or_init(Default::default);
     // A poisoned table still holds only whole entries: use it.
     if let Some(known) = table.read().unwrap_or_else(|p| p.into_inner()).get(value) {
@@ -37,8 +41,9 @@ fn interned<T: ?Sized + Eq + std::hash::Hash + 'static>(
         return known;
     }
     let kept = keep();
-    write.insert(kept);
-    kept
+    let handle: &'static &'static T = Box::leak(Box::new(kept));
+    write.insert(kept, handle);
+    handle
 }
 
 impl Name {
@@ -52,6 +57,13 @@ impl Name {
     }
 }
 
+impl Default for Name {
+    fn default() -> Self {
+        static EMPTY: &str = "";
+        Name(&EMPTY)
+    }
+}
+
 impl Names {
     pub fn new(names: &[Name]) -> Names {
         static LISTS: OnceLock<Interned<[Name]>> = OnceLock::new();
@@ -60,6 +72,13 @@ impl Names {
 
     pub fn as_slice(&self) -> &'static [Name] {
         self.0
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        static EMPTY: &[Name] = &[];
+        Names(&EMPTY)
     }
 }
 
@@ -91,13 +110,13 @@ impl AsRef<str> for Name {
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        *self.0 == other
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        *self.0 == *other
     }
 }
 
