@@ -51,7 +51,7 @@ impl Log {
     }
 }
 
-/// An event as the log keeps it: 88 bytes, where a [`Recorded`] is 160. Its case and its
+/// An event as the log keeps it: 72 bytes, where a [`Recorded`] is 160. Its case and its
 /// place in the stream are the stream's, and the two events a case is mostly made of (a task
 /// opened, a task completed with no fields or note) are kept without the room the rarer ones
 /// need; the rest are boxed. The log is most of the store's memory: writing it to fresh pages
@@ -101,7 +101,7 @@ impl Kept {
 struct Stream {
     sop: Name,
     /// Positions in the shard's log, in the case's order (a shard's log holds fewer than
-    /// 2^32 events: at 88 bytes each that would be 350 GiB).
+    /// 2^32 events: at 72 bytes each that would be 288 GiB).
     at: Vec<u32>,
 }
 
@@ -445,6 +445,13 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log's entry is most of the store's memory per case (see `Kept`).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_kept_event_takes_72_bytes() {
+        assert_eq!(std::mem::size_of::<Kept>(), 72);
+    }
 
     #[tokio::test]
     async fn an_event_of_another_case_is_refused() {
