@@ -289,7 +289,8 @@ impl Store for MemoryStore {
                 }
                 misnumbered(case, expected, &events)?;
                 // The events take the next places in the log (the shard is locked).
-                stream.at.extend(log.places(events.len())?);
+                let places = log.places(events.len())?;
+                stream.at.extend(places);
                 stream.sop
             }
             None => {
@@ -298,6 +299,8 @@ impl Store for MemoryStore {
                     return Err(StoreError::Conflict(case));
                 }
                 misnumbered(case, expected, &events)?;
+                // Found before anything changes, so a full log refuses the append whole.
+                let places = log.places(events.len())?;
                 let mut stream = match idle.remove(&case) {
                     Some(stream) => stream,
                     None => {
@@ -311,7 +314,7 @@ impl Store for MemoryStore {
                         Stream { sop, at: Vec::with_capacity(events.len()) }
                     }
                 };
-                stream.at.extend(log.places(events.len())?);
+                stream.at.extend(places);
                 let sop = stream.sop;
                 // Into an index entry for the index changes; back out if the case has nothing
                 // open after them.
