@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::index::Index;
 use super::{
-    sort_by_case, sort_by_due, Change, Deployment, OpenTask, Partition, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+    check_numbering, sort_by_case, sort_by_due, Change, Deployment, OpenTask, Partition, Store, StoreError, Timer,
+    CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Fields, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -160,25 +161,17 @@ fn apply_events(
     index.apply_events(case, sop, events, &mut timer_went, gone);
 }
 
-/// The version is the last seq, so the events must continue the stream exactly: the log keeps
-/// no seq of its own, an event's place in its stream is its number. And they must all be the
-/// case's: the log keeps no case either. Checked after the version, as the other stores do: a
-/// stale caller hears `Conflict`.
+/// The events must continue the stream exactly (see `check_numbering`: the log keeps no seq of
+/// its own, an event's place in its stream is its number) and all be the case's (the log keeps
+/// no case either).
 fn misnumbered(case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
-    for (i, r) in events.iter().enumerate() {
-        if r.seq != expected + 1 + i as u64 {
-            return Err(StoreError::Backend(format!(
-                "event {} of case {case} is numbered {}, not {}",
-                i + 1,
-                r.seq,
-                expected + 1 + i as u64
-            )));
+    check_numbering(case, expected, events)?;
+    match events.iter().position(|r| r.case != case) {
+        Some(i) => {
+            Err(StoreError::Backend(format!("event {} appended to case {case} is of case {}", i + 1, events[i].case)))
         }
-        if r.case != case {
-            return Err(StoreError::Backend(format!("event {} appended to case {case} is of case {}", i + 1, r.case)));
-        }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Enough shards that two cores rarely meet on one; a power of two, picked by the low bits of
@@ -460,20 +453,7 @@ mod tests {
     async fn an_event_of_another_case_is_refused() {
         let store = MemoryStore::new();
         let (case, other) = (CaseId::new(), CaseId::new());
-        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let started = |case| Recorded {
-            case,
-            seq: 1,
-            at,
-            by: "p".into(),
-            event: Event::CaseStarted {
-                sop: "lks".into(),
-                version: 1,
-                applicant: "p".into(),
-                fields: Fields::new(),
-                parent: None,
-            },
-        };
+        let started = crate::runtime::store::started_event;
         let refused = store.append(case, 0, &[started(other)]).await;
         assert!(matches!(&refused, Err(StoreError::Backend(m)) if m.contains("is of case")), "{refused:?}");
         assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));

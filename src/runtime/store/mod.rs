@@ -322,6 +322,38 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
     }
 }
 
+/// The version is the last seq, so appended events must continue the stream exactly: every
+/// store refuses others, after its version check (a stale caller hears `Conflict`).
+pub(crate) fn check_numbering(case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
+    match events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64) {
+        Some((i, r)) => Err(StoreError::Backend(format!(
+            "event {} of case {case} is numbered {}, not {}",
+            i + 1,
+            r.seq,
+            expected + 1 + i as u64
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A case's first event, for the stores' unit tests.
+#[cfg(test)]
+pub(crate) fn started_event(case: CaseId) -> Recorded {
+    Recorded {
+        case,
+        seq: 1,
+        at: DateTime::<Utc>::UNIX_EPOCH,
+        by: "p".into(),
+        event: Event::CaseStarted {
+            sop: "lks".into(),
+            version: 1,
+            applicant: "p".into(),
+            fields: Default::default(),
+            parent: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

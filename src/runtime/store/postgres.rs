@@ -30,7 +30,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer, CHANGE_FEED_CAPACITY};
+use super::{
+    check_numbering, index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
+    CHANGE_FEED_CAPACITY,
+};
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, Name, TaskNo};
 
@@ -594,16 +597,8 @@ impl Store for PostgresStore {
         let expected_i = to_i64(expected, "expected version")?;
         let version = to_i64(expected + events.len() as u64, "version")?;
         let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        // The version is the last seq, so the events must continue the stream exactly (checked
-        // after the version: a stale caller hears `Conflict`).
-        let misnumbered = events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64).map(|(i, r)| {
-            StoreError::Backend(format!(
-                "event {} of case {case} is numbered {}, not {}",
-                i + 1,
-                r.seq,
-                expected + 1 + i as u64
-            ))
-        });
+        // Checked after the version: a stale caller hears `Conflict`.
+        let misnumbered = check_numbering(case, expected, events).err();
         for r in events {
             seqs.push(to_i64(r.seq, "seq")?);
             ats.push(time_text(r.at));

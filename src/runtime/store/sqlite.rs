@@ -39,8 +39,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::index::Index;
 use super::{
-    for_each_index_change, Change, Deployment, IndexChange, OpenTask, Partition, Store, StoreError, Timer,
-    CHANGE_FEED_CAPACITY,
+    check_numbering, for_each_index_change, Change, Deployment, IndexChange, OpenTask, Partition, Store, StoreError,
+    Timer, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -955,7 +955,7 @@ fn apply_batch_unguarded(
     for request in batch {
         let result = match request {
             Request::Append { case, expected, events, rows, .. } => {
-                match check_append(conn, projection, &versions, *case, *expected, events, rows) {
+                match check_append(conn, projection, &versions, *case, *expected, events) {
                     Err(refused) => Err(refused),
                     Ok(sop) => match write_append(conn, *case, events, rows, &sop) {
                         Ok(written) => {
@@ -1116,7 +1116,7 @@ fn append_one(
     events: &[Recorded],
     rows: &[Row],
 ) -> Result<Written, StoreError> {
-    let sop = check_append(conn, projection, versions, case, expected, events, rows)?;
+    let sop = check_append(conn, projection, versions, case, expected, events)?;
     write_append(conn, case, events, rows, &sop)
 }
 
@@ -1137,7 +1137,6 @@ fn check_append(
     case: CaseId,
     expected: u64,
     events: &[Recorded],
-    rows: &[Row],
 ) -> Result<CaseSop, StoreError> {
     // The projection holds every committed event (caught up under the write lock at the
     // batch's start); the batch's own earlier appends are on top.
@@ -1149,17 +1148,7 @@ fn check_append(
     if current != to_i64(expected, "expected version")? {
         return Err(StoreError::Conflict(case));
     }
-    for (i, row) in rows.iter().enumerate() {
-        // The version is the last seq, so the events must continue the stream exactly.
-        if row.seq != current + 1 + i as i64 {
-            return Err(StoreError::Backend(format!(
-                "event {} of case {case} is numbered {}, not {}",
-                i + 1,
-                row.seq,
-                current + 1 + i as i64
-            )));
-        }
-    }
+    check_numbering(case, expected, events)?;
     if current == 0 {
         let Some(Event::CaseStarted { .. }) = events.first().map(|e| &e.event) else {
             return Err(StoreError::Backend("a case must start with CaseStarted".into()));
@@ -1403,21 +1392,7 @@ mod tests {
         }
     }
 
-    fn started(case: CaseId) -> Recorded {
-        Recorded {
-            case,
-            seq: 1,
-            at: DateTime::<Utc>::UNIX_EPOCH,
-            by: "p".into(),
-            event: Event::CaseStarted {
-                sop: "lks".into(),
-                version: 1,
-                applicant: "p".into(),
-                fields: Default::default(),
-                parent: None,
-            },
-        }
-    }
+    use crate::runtime::store::started_event as started;
 
     fn append_request(
         case: CaseId,
