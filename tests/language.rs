@@ -338,7 +338,7 @@ fn parallel_branches_join_before_the_flow_goes_on() {
     assert_eq!(graph.edges(split).count(), 2);
     assert_eq!(graph.edges_directed(join, petgraph::Direction::Incoming).count(), 2);
     // The critical path goes through the longer branch: 5 menit + 3 hari + 5 menit.
-    let totals = alur::time::totals(&sop, 450);
+    let totals = alur::timing::totals(&sop, 450);
     assert_eq!(totals.main_path.duration, Duration::new(3, 0, 10));
     let names: Vec<&str> = totals.main_path.steps.iter().map(|&s| sop.steps[s].id.as_str()).collect();
     assert_eq!(names, ["a", "c", "d", "e"]);
@@ -375,7 +375,7 @@ fn service_standards_and_separately_clocked_segments() {
     let standards = &sop.header.service_standards;
     assert_eq!(standards.len(), 2);
     assert!(matches!(&standards[1].from, Some(ClockPoint::EndOf(n)) if n.as_str() == "b"));
-    let totals = alur::time::totals(&sop, 450);
+    let totals = alur::timing::totals(&sop, 450);
     assert_eq!(totals.service_standards[0].measured, Duration::workdays(6));
     assert_eq!(totals.service_standards[1].measured, Duration::workdays(2));
     assert!(totals.service_standards.iter().all(|s| s.within));

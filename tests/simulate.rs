@@ -51,7 +51,7 @@ fn queue_scenario(per_day: f64, staff: u32) -> String {
 fn without_variability_every_case_takes_the_main_path_total() {
     let (sop, calendar) = simulate::load(Path::new(LKS), Path::new(CALENDARS)).unwrap();
     let day = calendar.day_length_minutes();
-    let expected = alur::time::totals(&sop, day).main_path.duration.working_minutes(day) as f64;
+    let expected = alur::timing::totals(&sop, day).main_path.duration.working_minutes(day) as f64;
     assert_eq!(expected, 1878.0); // 4 Hari 1 Jam 18 Menit on a 7.5-hour day
     let report = run(Path::new(LKS), "", 5_000, 1);
     assert_eq!(report.counted, 5_000);

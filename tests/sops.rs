@@ -71,7 +71,7 @@ fn lks_sop_carries_the_seed_and_its_stated_total() {
     let stated = sop.header.stated_total.as_ref().expect("stated total");
     assert_eq!(stated.duration.display(Lang::Id), "4 Hari 1 Jam 18 Menit");
     assert_eq!(stated.rounded_workdays, Some(5));
-    let totals = alur::time::totals(&sop, 450);
+    let totals = alur::timing::totals(&sop, 450);
     assert_eq!(totals.main_path.duration, stated.duration);
     assert_eq!(totals.main_path.rounded_workdays, 5);
     assert_eq!(totals.main_path.steps, (0..9).collect::<Vec<_>>());

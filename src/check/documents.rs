@@ -39,7 +39,7 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     produced_out[sop.flow.start.index()] = external.clone();
     let branch_of = join_branches(sop);
     // In topological order (loops cut at their back edges) the analysis settles in a few rounds.
-    let order = crate::time::totals::topological_order(sop, &crate::time::totals::back_edges(sop));
+    let order = crate::interpret::topological_order(sop, &crate::interpret::back_edges(sop));
     let mut changed = true;
     let mut rounds = 0;
     // One buffer for a node's input, compared with what the node had before.

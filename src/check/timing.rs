@@ -4,7 +4,7 @@ use crate::compile::Options;
 use crate::diagnostic::{Code, Diagnostic, Lang};
 use crate::model::Sop;
 use crate::t;
-use crate::time::totals;
+use crate::timing::totals;
 
 /// More labels than this would bury the message; the rest go into a note.
 const MAX_STEP_LABELS: usize = 24;

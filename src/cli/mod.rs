@@ -92,6 +92,11 @@ enum Command {
         calendars: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
+        /// Time this path: STEP=OUTCOME for a decision, STEP=TARGET for conditional routes,
+        /// STEP=ya|tidak for a conditional step, BLOCK=FIRST_STEP for alternatives. Repeat it
+        /// (also for one step: its first, second... time).
+        #[arg(long = "outcome", value_name = "STEP=OUTCOME")]
+        outcomes: Vec<String>,
     },
     /// Deploy every SOP under the SOP folder to the database (a changed file is a new version).
     Deploy {
@@ -243,8 +248,8 @@ pub fn main() -> ExitCode {
             simulate::SimulateArgs { files, scenario, compare, cases, seed, svg, calendars, format },
             lang,
         ),
-        Command::Time { file, start, calendar, calendars, format } => {
-            time::run(time::TimeArgs { file, start, calendar, calendars, format }, lang)
+        Command::Time { file, start, calendar, calendars, format, outcomes } => {
+            time::run(time::TimeArgs { file, start, calendar, calendars, format, outcomes }, lang)
         }
     }
 }

@@ -9,8 +9,11 @@ use super::{OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::compile::compile_path;
 use crate::compile::folders::Calendars;
 use crate::diagnostic::{self, Lang};
+use crate::interpret::{Chosen, Interpreter};
 use crate::model::ClockPolicy;
-use crate::time::{schedule, totals, Calendar};
+use crate::time::Calendar;
+use crate::timing::table::{timing_json_of, timing_table, TimingTable};
+use crate::timing::totals::{totals_with, Totals};
 
 pub struct TimeArgs {
     pub file: PathBuf,
@@ -18,6 +21,8 @@ pub struct TimeArgs {
     pub calendar: Option<String>,
     pub calendars: Option<PathBuf>,
     pub format: OutputFormat,
+    /// `STEP=OUTCOME` pairs: the path to time instead of the main one.
+    pub outcomes: Vec<String>,
 }
 
 fn zone_abbreviation(calendar: &Calendar) -> String {
@@ -93,14 +98,19 @@ pub fn run(args: TimeArgs, lang: Lang) -> ExitCode {
             }
         },
     };
-    let totals = totals(sop, calendar.day_length_minutes());
-    let rows = schedule(sop, &totals.main_path.steps, &calendar, start);
+    let interpreter = Interpreter::new(sop);
+    let mut chosen = match Chosen::parse(sop, &interpreter, &args.outcomes) {
+        Ok(chosen) => chosen,
+        Err(message) => return usage(message.get(lang).to_string()),
+    };
+    let totals = totals_with(&interpreter, sop, calendar.day_length_minutes());
+    let table = timing_table(&interpreter, sop, &calendar, start, &mut chosen);
     match args.format {
         OutputFormat::Json => {
-            let out = crate::time::schedule::timing_json(sop, &calendar, start, lang);
+            let out = timing_json_of(sop, &calendar, &table, &totals, lang);
             outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
-        OutputFormat::Human => print_table(sop, &calendar, start, &rows, &totals, lang),
+        OutputFormat::Human => print_table(sop, &calendar, &table, &totals, !args.outcomes.is_empty(), lang),
     }
     ExitCode::SUCCESS
 }
@@ -119,12 +129,22 @@ fn parse_start(text: &str, calendar: &Calendar) -> Option<DateTime<Utc>> {
     calendar.time_zone().from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
 }
 
+/// At most `width` characters, with an ellipsis when cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 fn print_table(
     sop: &crate::model::Sop,
     calendar: &Calendar,
-    start: DateTime<Utc>,
-    rows: &[crate::time::ScheduledStep],
-    totals: &crate::time::Totals,
+    table: &TimingTable,
+    totals: &Totals,
+    chosen_path: bool,
     lang: Lang,
 ) {
     let zone = zone_abbreviation(calendar);
@@ -139,8 +159,18 @@ fn print_table(
         calendar.name(),
         calendar.time_zone().name(),
         t("mulai", "start"),
-        local(calendar, start, lang)
+        local(calendar, table.start, lang)
     );
+    if table.clock_starts != table.start {
+        outln!(
+            "{}: {} {zone}",
+            t("di luar jam kerja; jam layanan mulai berjalan", "outside working hours; the clock starts at"),
+            local(calendar, table.clock_starts, lang)
+        );
+    }
+    if chosen_path {
+        outln!("{}", t("jalur: pilihan yang diberikan (--outcome)", "path: the outcomes given (--outcome)"));
+    }
     outln!();
     let headers = [
         t("No", "No"),
@@ -149,27 +179,43 @@ fn print_table(
         t("Waktu", "Time"),
         t("Kumulatif", "Cumulative"),
         format!("{} ({zone})", t("Tenggat", "Due")),
+        t("Hasil", "Outcome"),
     ];
-    let mut table: Vec<[String; 6]> = vec![headers];
+    let mut rows: Vec<[String; 7]> = vec![headers];
     let mut uncertain = false;
-    for r in rows {
+    let mut off_critical = false;
+    for r in &table.steps {
         let step = &sop.steps[r.step];
         let mark = if r.uncertain { " ?" } else { "" };
         uncertain |= r.uncertain;
-        table.push([
-            step.number.clone(),
-            step.id.name.clone(),
-            step.actor_ids().collect::<Vec<_>>().join(", "),
-            r.duration.display(lang),
+        off_critical |= !r.critical;
+        let number = if r.critical { step.number.clone() } else { format!("{} ·", step.number) };
+        let actors: Vec<&str> =
+            step.actor_ids().map(|a| sop.actor(a).map_or(a, |actor| actor.label.as_str())).collect();
+        let at_once = if r.at_once { t(" (seketika)", " (at once)") } else { String::new() };
+        rows.push([
+            number,
+            format!("{} · {}", step.id.name, clip(&step.activity, 44)),
+            actors.join(", "),
+            format!("{}{at_once}", r.duration.display(lang)),
             r.cumulative.display(lang),
             format!("{}{mark}", local(calendar, r.due, lang)),
+            r.outcome.clone().unwrap_or_default(),
         ]);
     }
-    let widths: Vec<usize> =
-        (0..6).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in &table {
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    for row in &rows {
         let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         outln!("{}", line.join("  ").trim_end());
+    }
+    if off_critical {
+        outln!(
+            "{}",
+            t(
+                "· = di cabang paralel di luar jalur kritis (tidak menentukan lama layanan)",
+                "· = on a parallel branch off the critical path (does not set the lead time)",
+            )
+        );
     }
     if uncertain {
         outln!(
@@ -179,6 +225,27 @@ fn print_table(
                 "? = the due date is past the calendar's known dates or in a provisional year: not certain",
             )
         );
+    }
+    if !table.skipped.is_empty() {
+        let skipped: Vec<&str> = table.skipped.iter().map(|&s| sop.steps[s].id.as_str()).collect();
+        outln!(
+            "{}: {}",
+            t("Dilewati (syarat tidak terpenuhi)", "Skipped (condition does not hold)"),
+            skipped.join(", ")
+        );
+    }
+    match (table.end.and_then(|e| sop.ends.get(e)), table.finished) {
+        (Some(end), Some(at)) => {
+            outln!("{}: {} ({}), {} {zone}", t("Berakhir", "Ends"), end.label, end.id, local(calendar, at, lang))
+        }
+        _ if table.stuck => outln!(
+            "{}",
+            t(
+                "Kasus ini berputar tanpa keluar pada pilihan yang diberikan",
+                "The case goes round a loop it never leaves on the outcomes given"
+            )
+        ),
+        _ => {}
     }
     outln!();
     let main = &totals.main_path;
@@ -239,8 +306,14 @@ fn print_table(
             t("per putaran", "per round"),
         );
     }
-    let per_actor: Vec<String> =
-        totals.per_actor.iter().map(|a| format!("{} {}", a.actor, a.duration.display(lang))).collect();
+    let per_actor: Vec<String> = totals
+        .per_actor
+        .iter()
+        .map(|a| {
+            let label = sop.actor(&a.actor).map_or(a.actor.as_str(), |actor| actor.label.as_str());
+            format!("{label} {}", a.duration.display(lang))
+        })
+        .collect();
     outln!("{}: {}", t("Per pelaksana", "Per actor"), per_actor.join(", "));
     for s in &totals.service_standards {
         let label = s.label.clone().unwrap_or_else(|| t("standar pelayanan", "service standard"));

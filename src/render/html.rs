@@ -146,7 +146,7 @@ pub fn total_text(sop: &Sop, lang: Lang) -> String {
             None => total.duration.display(lang),
         },
         None => {
-            let totals = crate::time::totals(sop, crate::time::DEFAULT_DAY_LENGTH_MINUTES);
+            let totals = crate::timing::totals(sop, crate::time::DEFAULT_DAY_LENGTH_MINUTES);
             let d = totals.main_path.duration;
             format!(
                 "{} ({})",

@@ -10,25 +10,21 @@ use super::store::Deployment;
 use super::RuntimeError;
 use crate::compile::{compile_bytes, Loader, Options};
 use crate::diagnostic::{render_all, Lang};
-use crate::model::{ActorKind, Edge, NodeIndex, Sop};
+use crate::interpret::Interpreter;
+use crate::model::Sop;
 use crate::syntax::SourceMap;
 use crate::time::{Calendar, CalendarSet};
-use petgraph::graph::EdgeIndex;
-use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 
-/// A deployment ready to run: the model and its calendar.
+/// A deployment ready to run: the model, its calendar and its interpreter.
 pub struct Deployed {
     pub deployment: Deployment,
     pub sop: Sop,
     pub calendar: Calendar,
-    /// Per flow node, its outgoing edges in the order the routes were written (worked out once
-    /// here, not on every command).
-    routes: Vec<Vec<EdgeIndex>>,
+    /// What follows what in the flow (routes in written order, joins, steps done at once),
+    /// worked out once here, not on every command.
+    pub interpreter: Interpreter,
     /// Step index by step id.
     step_ids: HashMap<String, usize, foldhash::fast::RandomState>,
-    /// Per step: performed by the system alone (so done the moment it opens).
-    by_system: Vec<bool>,
     /// Per step: its id and actor ids, interned once and held by every task that opens on it.
     step_names: Vec<StepNames>,
 }
@@ -41,22 +37,8 @@ pub struct StepNames {
 
 impl Deployed {
     pub fn new(deployment: Deployment, sop: Sop, calendar: Calendar) -> Deployed {
-        let graph = &sop.flow.graph;
-        let routes = graph
-            .node_indices()
-            .map(|node| {
-                let mut edges: Vec<EdgeIndex> =
-                    graph.edges_directed(node, Direction::Outgoing).map(|e| e.id()).collect();
-                edges.sort_unstable();
-                edges
-            })
-            .collect();
+        let interpreter = Interpreter::new(&sop);
         let step_ids = sop.steps.iter().enumerate().map(|(i, s)| (s.id.name.clone(), i)).collect();
-        let by_system = sop
-            .steps
-            .iter()
-            .map(|step| step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == ActorKind::System)))
-            .collect();
         let step_names = sop
             .steps
             .iter()
@@ -65,17 +47,7 @@ impl Deployed {
                 actors: step.actor_ids().map(Name::new).collect(),
             })
             .collect();
-        Deployed { deployment, sop, calendar, routes, step_ids, by_system, step_names }
-    }
-
-    /// The routes out of `node` in written order: (target, edge).
-    pub fn routes(&self, node: NodeIndex) -> impl Iterator<Item = (NodeIndex, &Edge)> + '_ {
-        let graph = &self.sop.flow.graph;
-        self.routes
-            .get(node.index())
-            .into_iter()
-            .flatten()
-            .filter_map(move |e| Some((graph.edge_endpoints(*e)?.1, graph.edge_weight(*e)?)))
+        Deployed { deployment, sop, calendar, interpreter, step_ids, step_names }
     }
 
     pub fn step_index(&self, id: &str) -> Option<usize> {
@@ -85,11 +57,6 @@ impl Deployed {
     /// The interned id and actor ids of a step (by index).
     pub fn step_names(&self, step: usize) -> Option<&StepNames> {
         self.step_names.get(step)
-    }
-
-    /// Whether only the system performs the step.
-    pub fn by_system(&self, step: usize) -> bool {
-        self.by_system.get(step).copied().unwrap_or(false)
     }
 }
 

@@ -4,7 +4,6 @@
 //! two commands racing on one case exactly one wins.
 
 use chrono::{DateTime, Utc};
-use petgraph::Direction;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,9 +15,9 @@ use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
 use super::store::{Deployment, OpenTask, Partition, Store, StoreError};
 use super::{CaseId, Name, RuntimeError, TaskNo};
-use crate::model::{DeadlineAction, Edge, FieldType, Node, NodeIndex, Sop, Value};
-use crate::time::schedule::next_workday_opening;
-use smallvec::SmallVec;
+use crate::interpret::{OutcomeError, Reached};
+use crate::model::{DeadlineAction, FieldType, FieldValues, NodeIndex, Sop, Value};
+use crate::time::step_window;
 
 /// Who issues a command: a user and the actor roles they hold.
 #[derive(Clone, Debug)]
@@ -635,42 +634,23 @@ impl Engine {
         let step = &sop.steps[step_index];
         check_fields(sop, &completion.fields)?;
         let mut fields = completion.fields.clone();
-        let node = sop.flow.step_nodes[step_index];
         // Where the case goes next, and what the outcome means.
-        let (next, rework) = match (&step.decision, &completion.outcome) {
-            (Some(decision), Some(outcome)) => {
-                let allowed = || decision.outcomes.iter().map(|o| o.name.name.clone()).collect::<Vec<_>>().join(", ");
-                let Some(o) = decision.outcomes.iter().find(|o| o.name.name == *outcome) else {
-                    return Err(RuntimeError::UnknownOutcome {
-                        step: step.id.name.clone(),
-                        outcome: outcome.clone(),
-                        allowed: allowed(),
-                    });
-                };
-                if let Some(record) = &decision.record {
-                    fields.insert(record.name.clone(), Value::Choice(outcome.clone()));
-                }
-                let decision_node = d.routes(node).find_map(|(t, _)| {
-                    matches!(sop.flow.graph.node_weight(t), Some(Node::Decision { .. })).then_some(t)
-                });
-                let target = decision_node.and_then(|dn| {
-                    d.routes(dn).find_map(|(target, edge)| match edge {
-                        Edge::Outcome { name, .. } if name == outcome => Some(target),
-                        _ => None,
-                    })
-                });
-                (target, o.rework.clone().map(|r| (outcome.clone(), r)))
+        let after = d.interpreter.after(sop, step_index, completion.outcome.as_deref()).map_err(|e| match e {
+            OutcomeError::Unknown(allowed) => RuntimeError::UnknownOutcome {
+                step: step.id.name.clone(),
+                outcome: completion.outcome.clone().unwrap_or_default(),
+                allowed: allowed.join(", "),
+            },
+            OutcomeError::Required(allowed) => {
+                RuntimeError::OutcomeRequired { step: step.id.name.clone(), allowed: allowed.join(", ") }
             }
-            (Some(decision), None) => {
-                let allowed = decision.outcomes.iter().map(|o| o.name.name.clone()).collect::<Vec<_>>().join(", ");
-                return Err(RuntimeError::OutcomeRequired { step: step.id.name.clone(), allowed });
-            }
-            (None, Some(_)) => return Err(RuntimeError::NoDecision { step: step.id.name.clone() }),
-            (None, None) => {
-                let next = d.routes(node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t);
-                (next, None)
-            }
-        };
+            OutcomeError::NoDecision => RuntimeError::NoDecision { step: step.id.name.clone() },
+        })?;
+        if let (Some(record), Some(outcome)) = (after.record, &completion.outcome) {
+            fields.insert(record.to_string(), Value::Choice(outcome.clone()));
+        }
+        let next = after.node;
+        let rework = after.rework.zip(completion.outcome.as_ref()).map(|(r, o)| (o.clone(), r.clone()));
         // The case's fields as they will be: copied only when the completion changes any.
         let all_fields = if fields.is_empty() {
             Cow::Borrowed(&state.fields)
@@ -850,8 +830,7 @@ impl Engine {
                         plan.events.push(Event::Notified { task, to: actor.name.clone() })
                     }
                     DeadlineAction::Route { .. } => {
-                        let node = sop.flow.step_nodes[step_index.unwrap_or_default()];
-                        let target = d.routes(node).find(|(_, e)| matches!(e, Edge::Deadline)).map(|(t, _)| t);
+                        let target = step_index.and_then(|i| d.interpreter.after_deadline(sop, i));
                         plan.events.push(Event::TaskExpired { task });
                         if let Some(target) = target {
                             plan.go(target);
@@ -978,13 +957,14 @@ fn check_fields(sop: &Sop, fields: &Fields) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Works out the events that follow from tokens arriving at nodes.
 /// What a command's events are appended to: a case's fold, or a new case of a deployment.
 enum Base<'a> {
     Case(Box<CaseState>),
     New(&'a Arc<Deployed>),
 }
 
+/// Works out the events that follow a command: the interpreter moves the case's token through
+/// the flow, and each thing it reaches becomes an event. Pure: state and command in, events out.
 struct Plan<'a> {
     d: &'a Deployed,
     now: DateTime<Utc>,
@@ -994,9 +974,34 @@ struct Plan<'a> {
     joined: HashMap<u32, u32>,
     entry: Option<String>,
     events: Vec<Event>,
-    ended: bool,
-    /// Nodes reached from steps done at once (system steps), walked before `go` returns.
-    pending: Vec<NodeIndex>,
+}
+
+impl crate::interpret::Case for Plan<'_> {
+    fn fields(&self) -> &dyn FieldValues {
+        &*self.fields
+    }
+
+    fn arrived(&self, join: NodeIndex) -> u32 {
+        self.joined.get(&(join.index() as u32)).copied().unwrap_or(0)
+    }
+
+    fn set_arrived(&mut self, join: NodeIndex, count: u32) {
+        if count == 0 {
+            self.joined.remove(&(join.index() as u32));
+        } else {
+            self.joined.insert(join.index() as u32, count);
+        }
+    }
+
+    fn alternative(&mut self, _choice: NodeIndex, first_steps: &[Option<usize>]) -> usize {
+        let sop = &self.d.sop;
+        self.entry
+            .as_ref()
+            .and_then(|entry| {
+                first_steps.iter().position(|s| s.and_then(|s| sop.steps.get(s)).is_some_and(|s| s.id.name == *entry))
+            })
+            .unwrap_or(0)
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -1010,78 +1015,28 @@ impl<'a> Plan<'a> {
             joined: state.filter(|s| !s.joined.is_empty()).map(|s| s.joined.clone()).unwrap_or_default(),
             entry: None,
             events: Vec::new(),
-            ended: false,
-            pending: Vec::new(),
         }
     }
 
     fn go(&mut self, start: NodeIndex) {
         let d = self.d;
-        let sop = &d.sop;
-        // On the stack: a walk rarely holds more than a few nodes at once.
-        let mut work: SmallVec<[NodeIndex; 8]> = smallvec::smallvec![start];
-        // A route that loops back with no step between would spin: bound the walk.
-        let mut budget = sop.flow.graph.node_count() * 4 + 16;
-        while let Some(node) = work.pop().or_else(|| self.pending.pop()) {
-            if self.ended || budget == 0 {
-                return;
-            }
-            budget -= 1;
-            match sop.flow.graph.node_weight(node) {
-                None => {}
-                Some(Node::Start) => work.extend(d.routes(node).next().map(|(t, _)| t)),
-                Some(Node::Step { step }) => self.open(*step),
-                Some(Node::Gate { step, guards_step }) => {
-                    let taken = d.routes(node).find(|(_, e)| match e {
-                        Edge::Condition { condition: None } => true,
-                        // A condition on a field with no value yet counts as false.
-                        Edge::Condition { condition: Some(c) } => c.eval(&*self.fields) == Some(true),
-                        _ => false,
-                    });
-                    if let Some((target, _)) = taken {
-                        let guarded = sop.flow.step_nodes.get(*step).copied();
-                        if *guards_step && Some(target) != guarded {
-                            self.events.push(Event::StepSkipped { step: sop.steps[*step].id.name.clone() });
-                        }
-                        work.push(target);
-                    }
+        let mut reached = Vec::new();
+        d.interpreter.walk(&d.sop, start, self, &mut reached);
+        for r in reached {
+            match r {
+                Reached::Opened { step, .. } => self.open(step),
+                Reached::DoneAtOnce { .. } => {
+                    let task = self.next_task - 1;
+                    self.events.push(Event::TaskCompleted { task, outcome: None, fields: Fields::new(), note: None });
                 }
-                Some(Node::Decision { .. }) => {}
-                Some(Node::Split { .. }) => {
-                    // Pushed last to first, so the first branch is walked first.
-                    let from = work.len();
-                    work.extend(d.routes(node).map(|(t, _)| t));
-                    work[from..].reverse();
+                Reached::Skipped { step } => {
+                    self.events.push(Event::StepSkipped { step: d.sop.steps[step].id.name.clone() })
                 }
-                Some(Node::Join { .. }) => {
-                    let join = node.index() as u32;
-                    // One arrival per branch (a branch may reach the join by several routes).
-                    let split = NodeIndex::new(node.index().saturating_sub(1));
-                    let needed = match sop.flow.graph.node_weight(split) {
-                        Some(Node::Split { .. }) => sop.flow.graph.edges(split).count() as u32,
-                        _ => sop.flow.graph.edges_directed(node, Direction::Incoming).count() as u32,
-                    };
-                    let arrived = self.joined.get(&join).copied().unwrap_or(0) + 1;
-                    if arrived >= needed {
-                        self.joined.remove(&join);
-                        self.events.push(Event::BranchJoined { join, passed: true });
-                        work.extend(d.routes(node).next().map(|(t, _)| t));
-                    } else {
-                        self.joined.insert(join, arrived);
-                        self.events.push(Event::BranchJoined { join, passed: false });
-                    }
+                Reached::Joined { join, passed } => {
+                    self.events.push(Event::BranchJoined { join: join.index() as u32, passed })
                 }
-                Some(Node::Choice { .. }) => {
-                    let chosen = self
-                        .entry
-                        .as_ref()
-                        .and_then(|entry| d.routes(node).find(|(t, _)| first_step_id(sop, *t) == Some(entry.as_str())))
-                        .or_else(|| d.routes(node).next());
-                    work.extend(chosen.map(|(t, _)| t));
-                }
-                Some(Node::End { end }) => {
-                    self.events.push(Event::CaseEnded { end: sop.ends[*end].id.name.clone() });
-                    self.ended = true;
+                Reached::Ended { end, .. } => {
+                    self.events.push(Event::CaseEnded { end: d.sop.ends[end].id.name.clone() })
                 }
             }
         }
@@ -1092,14 +1047,7 @@ impl<'a> Plan<'a> {
         let step = &sop.steps[step_index];
         let task = self.next_task;
         self.next_task += 1;
-        let calendar = &self.d.calendar;
-        let starts = if step.starts_next_workday {
-            next_workday_opening(calendar, self.now)
-        } else {
-            calendar.next_opening(self.now)
-        };
-        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
-        let due = calendar.due(starts, duration);
+        let (_, due) = step_window(&self.d.calendar, step, self.now);
         let (id, actors) = match self.d.step_names(step_index) {
             Some(names) => (names.id, names.actors),
             None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),
@@ -1107,22 +1055,6 @@ impl<'a> Plan<'a> {
         self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });
         if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {
             self.events.push(Event::ChildStarted { task, child: CaseId::new() });
-            return;
         }
-        // A step only the system performs (numbering, automatic issue) is done at once.
-        if self.d.by_system(step_index) && step.performers.is_some() && step.decision.is_none() {
-            self.events.push(Event::TaskCompleted { task, outcome: None, fields: Fields::new(), note: None });
-            let node = sop.flow.step_nodes[step_index];
-            if let Some((next, _)) = self.d.routes(node).find(|(_, e)| !matches!(e, Edge::Deadline)) {
-                self.pending.push(next);
-            }
-        }
-    }
-}
-
-fn first_step_id(sop: &Sop, node: NodeIndex) -> Option<&str> {
-    match sop.flow.graph.node_weight(node)? {
-        Node::Step { step } | Node::Gate { step, guards_step: true } => Some(sop.steps[*step].id.as_str()),
-        _ => None,
     }
 }

@@ -299,7 +299,7 @@ pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang)
         summary: sop_summary(d),
         calendar: d.calendar.name().to_string(),
         model: serde_json::to_value(&d.sop).unwrap_or_default(),
-        timing: crate::time::schedule::timing_json(&d.sop, &d.calendar, start, lang),
+        timing: crate::timing::timing_json(&d.sop, &d.calendar, start, lang),
         diagnostics: state.catalog.report_for(&d.deployment.sop),
         versions,
     }

@@ -17,7 +17,7 @@ use rand_pcg::Pcg64Mcg;
 
 use super::program::{ArrivalPattern, ClockHook, Op, Program};
 use crate::model::ClockPolicy;
-use crate::time::schedule::next_workday_opening;
+use crate::time::next_workday_opening;
 use crate::time::{Calendar, Duration, WorkPosition};
 
 /// A case that walks more operations than this is stuck in a loop (a return taken with

@@ -841,7 +841,7 @@ pub fn lower(
         },
     };
 
-    let totals = crate::time::totals(sop, day);
+    let totals = crate::timing::totals(sop, day);
     let main_path_minutes = totals.main_path.duration.working_minutes(day) as f64;
     let deterministic = !random
         && samplers.iter().all(Sampler::is_fixed)

@@ -1,4 +1,5 @@
-//! Working time: SOP durations, office calendars, deadlines and timing totals.
+//! Working time: SOP durations, office calendars, deadlines, and when a step opened at an
+//! instant starts and falls due ([`window::step_window`]).
 //!
 //! Calendars are data files (`sop/calendars/*.sop`, syntax in docs/calendar.md) loaded into a
 //! [`CalendarSet`]; a [`Calendar`] compiled from it answers deadline questions from a
@@ -9,8 +10,7 @@ mod calendar_file;
 mod calendar_set;
 mod deadline;
 mod duration;
-pub mod schedule;
-pub mod totals;
+pub mod window;
 
 pub use calendar::{Calendar, CalendarSpec, Due, Holiday, ProvisionalRange, WorkPosition};
 pub use calendar_file::{
@@ -19,5 +19,4 @@ pub use calendar_file::{
 };
 pub use calendar_set::{derived_day_length, CalendarSet, DEFAULT_DAY_LENGTH_MINUTES};
 pub use duration::Duration;
-pub use schedule::{schedule, ScheduledStep};
-pub use totals::{totals, Totals};
+pub use window::{next_workday_opening, step_window};

@@ -130,7 +130,7 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
     };
     let s = &d.sop;
     let day = d.calendar.day_length_minutes();
-    let totals = crate::time::totals(s, day);
+    let totals = crate::timing::totals(s, day);
     let report = state.catalog.report_for(&sop);
     let header = &s.header;
     let path_steps = |steps: &[usize]| {

@@ -1,20 +1,24 @@
-//! Timing totals from the compiled graph: the main path the stated total is checked against,
-//! best and worst over all acyclic paths, the critical path through parallel branches, the
-//! cost of each rework loop, time per actor, and each service-standard promise.
+//! Timing totals: the main path the stated total is checked against (a traced case that takes
+//! every main outcome, its critical path through parallel branches), best and worst over all
+//! acyclic paths, the cost of each rework loop, time per actor, and each service-standard
+//! promise. Durations here are the SOP's own units, summed as written.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
 
-use super::Duration;
+use crate::interpret::trace::{trace, Fields, MainPath, WorkingMinutes};
+use crate::interpret::{back_edges, first_step_of, topological_order, Interpreter, Trace};
 use crate::model::{ClockPoint, Edge, Node, NodeIndex, Sop};
+use crate::time::Duration;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Totals {
     /// Working minutes per day used for comparisons and rounding.
     pub day_length_minutes: u32,
-    /// Every decision takes its first accepting outcome; parallel blocks take their longest branch.
+    /// Every decision takes its first outcome that does not send the file back; parallel blocks
+    /// count their longest branch.
     pub main_path: PathTotal,
     /// The shortest path from start to an end (parallel branches still wait for each other).
     pub best: PathTotal,
@@ -72,11 +76,17 @@ fn step_duration(sop: &Sop, step: usize) -> Duration {
 }
 
 pub fn totals(sop: &Sop, day_length_minutes: u32) -> Totals {
-    let main_path = main_path(sop, day_length_minutes);
+    totals_with(&Interpreter::new(sop), sop, day_length_minutes)
+}
+
+/// [`totals`] with the SOP's interpreter at hand.
+pub fn totals_with(interpreter: &Interpreter, sop: &Sop, day_length_minutes: u32) -> Totals {
+    let (main_path, main_trace) = main_path(interpreter, sop, day_length_minutes);
     let (best, worst) = extremes(sop, day_length_minutes);
     let rework_loops = rework_loops(sop, &main_path);
+    // Every step the main path takes counts for its actors, off the critical path too.
     let mut per_actor: Vec<ActorTime> = Vec::new();
-    for &index in &main_path.steps {
+    for index in main_trace.tasks.iter().map(|t| t.step) {
         let Some(step) = sop.steps.get(index) else { continue };
         for actor in step.actor_ids() {
             match per_actor.iter_mut().find(|a| a.actor == actor) {
@@ -125,97 +135,15 @@ pub fn measure(sop: &Sop, path: &[usize], from: Option<&ClockPoint>, until: Opti
     path.get(start..stop.max(start)).unwrap_or(&[]).iter().map(|&s| step_duration(sop, s)).sum()
 }
 
-/// Follows the first accepting route from `from`; parallel blocks contribute their longest
-/// branch. Stops at an end, at `stop`, or where the path would go round.
-fn follow(
-    sop: &Sop,
-    from: NodeIndex,
-    stop: Option<NodeIndex>,
-    day: u32,
-    seen: &mut Vec<bool>,
-) -> (Duration, Vec<usize>, NodeIndex) {
-    let graph = &sop.flow.graph;
-    let mut node = from;
-    let mut total = Duration::ZERO;
-    let mut steps = Vec::new();
-    loop {
-        if Some(node) == stop || !first_visit(seen, node) {
-            return (total, steps, node);
-        }
-        let next = match graph.node_weight(node) {
-            Some(Node::End { .. }) | None => return (total, steps, node),
-            Some(Node::Step { step }) => {
-                total += step_duration(sop, *step);
-                steps.push(*step);
-                first_edge(sop, node, |e| !matches!(e, Edge::Deadline))
-            }
-            Some(Node::Decision { .. }) => first_edge(sop, node, |e| matches!(e, Edge::Outcome { rework: None, .. }))
-                .or_else(|| first_edge(sop, node, |_| true)),
-            Some(Node::Split { .. }) => {
-                let join = matching_join(sop, node);
-                let mut longest: Option<(Duration, Vec<usize>)> = None;
-                for edge in graph.edges_directed(node, Direction::Outgoing) {
-                    let mut branch_seen = seen.clone();
-                    let (d, s, _) = follow(sop, edge.target(), join, day, &mut branch_seen);
-                    if longest.as_ref().is_none_or(|(l, _)| d.length_key(day) > l.length_key(day)) {
-                        longest = Some((d, s));
-                    }
-                }
-                if let Some((d, s)) = longest {
-                    total += d;
-                    steps.extend(s);
-                }
-                join
-            }
-            Some(_) => first_edge(sop, node, |_| true),
-        };
-        match next {
-            Some(n) => node = n,
-            None => return (total, steps, node),
-        }
-    }
-}
-
-/// Marks a node seen (one flag per node index); whether it was not seen before.
-fn first_visit(seen: &mut Vec<bool>, node: NodeIndex) -> bool {
-    if seen.len() <= node.index() {
-        seen.resize(node.index() + 1, false);
-    }
-    !std::mem::replace(&mut seen[node.index()], true)
-}
-
-/// The first outgoing edge, in the order routes were written, that `keep` accepts.
-fn first_edge(sop: &Sop, node: NodeIndex, keep: impl Fn(&Edge) -> bool) -> Option<NodeIndex> {
-    let mut edges: Vec<_> =
-        sop.flow.graph.edges_directed(node, Direction::Outgoing).filter(|e| keep(e.weight())).collect();
-    // petgraph lists outgoing edges newest first; routes were added in written order.
-    edges.sort_by_key(|e| e.id().index());
-    edges.first().map(|e| e.target())
-}
-
-/// The join node that closes a split: the nearest join all branches reach.
-fn matching_join(sop: &Sop, split: NodeIndex) -> Option<NodeIndex> {
-    let graph = &sop.flow.graph;
-    let name = match graph.node_weight(split) {
-        Some(Node::Split { name }) => name.clone(),
-        _ => return None,
-    };
-    // Splits and joins are created in pairs: the join is the node right after its split.
-    let candidate = NodeIndex::new(split.index() + 1);
-    match graph.node_weight(candidate) {
-        Some(Node::Join { name: join_name }) if *join_name == name => Some(candidate),
-        _ => None,
-    }
-}
-
-pub fn main_path(sop: &Sop, day: u32) -> PathTotal {
-    let mut seen = vec![false; sop.flow.graph.node_count()];
-    let (duration, steps, last) = follow(sop, sop.flow.start, None, day, &mut seen);
-    let end = match sop.flow.graph.node_weight(last) {
-        Some(Node::End { end }) => Some(*end),
-        _ => None,
-    };
-    PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end }
+/// The main path: a case traced in working minutes taking every main outcome, and its
+/// critical path (the steps that set the pace) with their written times summed.
+pub fn main_path(interpreter: &Interpreter, sop: &Sop, day: u32) -> (PathTotal, Trace<u64>) {
+    let traced =
+        trace(interpreter, sop, &WorkingMinutes { day_length: day }, 0, Fields::new(), &mut MainPath::default());
+    let steps: Vec<usize> = traced.critical_path().into_iter().map(|t| traced.tasks[t].step).collect();
+    let duration: Duration = steps.iter().map(|&s| step_duration(sop, s)).sum();
+    let path = PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end: traced.end };
+    (path, traced)
 }
 
 /// Best and worst totals over all paths that do not go round a loop. Loops are cut at their
@@ -288,78 +216,6 @@ fn extreme(sop: &Sop, day: u32, order: &[NodeIndex], back_edges: &HashSet<usize>
     PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end: Some(end) }
 }
 
-/// Edge indexes that close a cycle (target on the DFS stack), plus every rework edge.
-pub fn back_edges(sop: &Sop) -> HashSet<usize> {
-    let graph = &sop.flow.graph;
-    let mut back = HashSet::new();
-    for edge in graph.edge_references() {
-        if matches!(edge.weight(), Edge::Outcome { rework: Some(_), .. }) {
-            back.insert(edge.id().index());
-        }
-    }
-    let mut state: HashMap<NodeIndex, u8> = HashMap::new(); // 1 = on stack, 2 = done
-    let mut stack: Vec<(NodeIndex, Vec<(usize, NodeIndex)>)> = Vec::new();
-    let children = |n: NodeIndex| -> Vec<(usize, NodeIndex)> {
-        let mut v: Vec<_> =
-            graph.edges_directed(n, Direction::Outgoing).map(|e| (e.id().index(), e.target())).collect();
-        v.sort();
-        v.reverse();
-        v
-    };
-    state.insert(sop.flow.start, 1);
-    stack.push((sop.flow.start, children(sop.flow.start)));
-    while let Some((node, pending)) = stack.last_mut() {
-        match pending.pop() {
-            Some((edge, target)) => match state.get(&target) {
-                Some(1) => {
-                    back.insert(edge);
-                }
-                Some(_) => {}
-                None => {
-                    state.insert(target, 1);
-                    let c = children(target);
-                    stack.push((target, c));
-                }
-            },
-            None => {
-                state.insert(*node, 2);
-                stack.pop();
-            }
-        }
-    }
-    back
-}
-
-/// Every node, each after all its predecessors except across `back_edges`.
-pub fn topological_order(sop: &Sop, back_edges: &HashSet<usize>) -> Vec<NodeIndex> {
-    let graph = &sop.flow.graph;
-    let mut indegree: HashMap<NodeIndex, usize> = graph.node_indices().map(|n| (n, 0)).collect();
-    for edge in graph.edge_references() {
-        if !back_edges.contains(&edge.id().index()) {
-            *indegree.entry(edge.target()).or_default() += 1;
-        }
-    }
-    let mut ready: Vec<NodeIndex> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
-    ready.sort();
-    ready.reverse();
-    let mut order = Vec::with_capacity(graph.node_count());
-    while let Some(node) = ready.pop() {
-        order.push(node);
-        for edge in graph.edges_directed(node, Direction::Outgoing) {
-            if back_edges.contains(&edge.id().index()) {
-                continue;
-            }
-            if let Some(d) = indegree.get_mut(&edge.target()) {
-                *d -= 1;
-                if *d == 0 {
-                    ready.push(edge.target());
-                }
-            }
-        }
-    }
-    order
-}
-
 fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {
     let graph = &sop.flow.graph;
     let mut out = Vec::new();
@@ -371,7 +227,7 @@ fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {
     for edge in graph.edge_references() {
         let Edge::Outcome { name, rework: Some(rework) } = edge.weight() else { continue };
         let Some(Node::Decision { step: decision_step }) = graph.node_weight(edge.source()) else { continue };
-        let Some(back_to) = first_step_from(sop, edge.target()) else { continue };
+        let Some(back_to) = first_step_of(sop, edge.target()) else { continue };
         // One round: from the step the file returns to, along the main path, to the decision.
         let from = position.get(&back_to).copied();
         let to = position.get(decision_step).copied();
@@ -394,12 +250,4 @@ fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {
     }
     out.sort_by_key(|l| (l.decision_step, l.outcome.clone()));
     out
-}
-
-/// The step a node leads to first (the step itself, or the step behind a gate).
-fn first_step_from(sop: &Sop, node: NodeIndex) -> Option<usize> {
-    match sop.flow.graph.node_weight(node)? {
-        Node::Step { step } | Node::Gate { step, guards_step: true } => Some(*step),
-        _ => None,
-    }
 }
