@@ -55,6 +55,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
                 applicant: "p".into(),
                 fields: Default::default(),
                 parent: None,
+                entry: None,
             },
         ),
         event(

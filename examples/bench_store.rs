@@ -89,6 +89,7 @@ async fn client(store: Arc<SqliteStore>, until: Instant) -> Result<Vec<Duration>
                 applicant: "p".into(),
                 fields: Default::default(),
                 parent: None,
+                entry: None,
             },
         ),
         event(

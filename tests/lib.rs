@@ -10,6 +10,7 @@ mod calendar_props;
 mod cli;
 mod corpus;
 mod crash;
+mod differential;
 mod e2e_browser;
 mod holidays_crosscheck;
 mod import;

@@ -197,6 +197,7 @@ impl Stream {
             applicant: "p".into(),
             fields: Default::default(),
             parent: None,
+            entry: None,
         })
     }
 
@@ -643,6 +644,7 @@ async fn instants_read_back_exactly(f: &Fixture) {
                 applicant: "p".into(),
                 fields: Default::default(),
                 parent: None,
+                entry: None,
             },
         },
         Recorded {
@@ -679,6 +681,7 @@ async fn racing_appends_across_two_nodes_have_one_winner(f: &Fixture) {
             applicant: by.into(),
             fields: Default::default(),
             parent: None,
+            entry: None,
         },
     };
     let (ea, eb) = (vec![start("a")], vec![start("b")]);

@@ -158,6 +158,20 @@ impl Interpreter {
         self.join_needs.get(join.index()).copied().unwrap_or(1).max(1)
     }
 
+    /// The node a token moves to when `step` is done, before its outcome is known: the step's
+    /// decision for a step that takes one.
+    pub fn exit(&self, sop: &Sop, step: usize) -> Option<NodeIndex> {
+        let node = *sop.flow.step_nodes.get(step)?;
+        self.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t)
+    }
+
+    /// The join that closes a parallel split.
+    pub fn join_of(&self, sop: &Sop, split: NodeIndex) -> Option<NodeIndex> {
+        // Splits and joins are made in pairs: the join is the node right after its split.
+        let join = NodeIndex::new(split.index() + 1);
+        matches!(sop.flow.graph.node_weight(join), Some(Node::Join { .. })).then_some(join)
+    }
+
     /// The node a deadline route of `step` leads to (`terlambat lanjut ke`).
     pub fn after_deadline(&self, sop: &Sop, step: usize) -> Option<NodeIndex> {
         let node = *sop.flow.step_nodes.get(step)?;
@@ -194,10 +208,7 @@ impl Interpreter {
             }
             (Some(_), None) => Err(OutcomeError::Required(allowed(s))),
             (None, Some(_)) => Err(OutcomeError::NoDecision),
-            (None, None) => {
-                let next = self.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t);
-                Ok(After { node: next, record: None, rework: None })
-            }
+            (None, None) => Ok(After { node: self.exit(sop, step), record: None, rework: None }),
         }
     }
 
@@ -278,18 +289,9 @@ impl Interpreter {
     /// The route a gate takes for the case: the first whose condition holds; where a condition
     /// reads a field with no value yet, the case says.
     pub fn gate(&self, sop: &Sop, gate: NodeIndex, case: &mut dyn Case) -> Option<NodeIndex> {
-        let known: SmallVec<[Option<bool>; 4]> = self
-            .routes(sop, gate)
-            .map(|(_, edge)| match edge {
-                Edge::Condition { condition: None } => Some(true),
-                Edge::Condition { condition: Some(c) } => c.eval(case.fields()),
-                _ => Some(false),
-            })
-            .collect();
-        let index = match known.iter().position(|k| *k != Some(false)) {
-            Some(i) if known[i] == Some(true) => Some(i),
-            Some(_) => case.undecided(gate, &known),
-            None => None,
+        let index = match gate_route(self.gate_conditions(sop, gate), case.fields()) {
+            GateRoute::Taken(i) => Some(i),
+            GateRoute::Unknown(known) => case.undecided(gate, &known),
         }?;
         self.routes(sop, gate).nth(index).map(|(t, _)| t)
     }
@@ -350,6 +352,31 @@ impl Interpreter {
     }
 }
 
+/// Which route of a gate holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GateRoute {
+    /// The route at this index (in written order) is the first whose condition holds.
+    Taken(usize),
+    /// A condition before any that holds reads a field with no value: what is known of each.
+    Unknown(SmallVec<[Option<bool>; 4]>),
+}
+
+/// The rule of a gate: its routes are tried in written order and the first whose condition
+/// holds is taken (a route without a condition always holds).
+pub fn gate_route<'e>(conditions: impl Iterator<Item = Option<&'e Expr>>, fields: &dyn FieldValues) -> GateRoute {
+    let known: SmallVec<[Option<bool>; 4]> = conditions
+        .map(|c| match c {
+            None => Some(true),
+            Some(c) => c.eval(fields),
+        })
+        .collect();
+    match known.iter().position(|k| *k != Some(false)) {
+        Some(i) if known[i] == Some(true) => GateRoute::Taken(i),
+        Some(_) => GateRoute::Unknown(known),
+        None => GateRoute::Taken(known.len()),
+    }
+}
+
 /// Where an arrow of the table's flowchart goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dest {
@@ -387,7 +414,7 @@ fn done_at_once(sop: &Sop, step: &Step) -> bool {
     step.performers.is_some()
         && step.actor_ids().all(|a| sop.actor(a).is_some_and(|actor| actor.kind == ActorKind::System))
         && step.decision.is_none()
-        && !step.call.as_ref().is_some_and(|c| c.sop.is_some())
+        && step.call.as_ref().is_none_or(|c| c.sop.is_none())
 }
 
 /// The name a route out of a branching point goes by in `--outcome STEP=NAME` and the

@@ -41,7 +41,7 @@ pub struct Plan<'a> {
 impl<'a> Plan<'a> {
     pub fn new(sop: &'a Sop, labels: &'a Labels) -> Plan<'a> {
         let routes = super::routes::step_routes(sop, labels);
-        let entries = super::routes::entry_steps(sop, labels);
+        let entries = super::routes::entry_steps(sop);
         let shapes = sop
             .steps
             .iter()

@@ -217,6 +217,8 @@ pub struct CaseState {
     /// Branches arrived at each join (by join node index) and not yet passed.
     pub joined: HashMap<u32, u32>,
     pub parent: Option<(CaseId, TaskNo)>,
+    /// The entry chosen at the start (the first step of the branch alternatives take).
+    pub entry: Option<String>,
     /// The number of events folded: the version for optimistic concurrency.
     pub seq: u64,
     /// The deployment the case runs on, kept with the engine's cached fold once looked up, so
@@ -239,7 +241,7 @@ impl CaseState {
     /// Folds a case's events. `None` when the stream does not start with `CaseStarted`.
     pub fn fold(events: &[Recorded]) -> Option<CaseState> {
         let first = events.first()?;
-        let Event::CaseStarted { sop, version, applicant, fields, parent } = &first.event else { return None };
+        let Event::CaseStarted { sop, version, applicant, fields, parent, entry } = &first.event else { return None };
         let mut state = CaseState {
             id: first.case,
             sop: sop.clone(),
@@ -257,6 +259,7 @@ impl CaseState {
             rounds: HashMap::new(),
             joined: HashMap::new(),
             parent: *parent,
+            entry: entry.clone(),
             seq: first.seq,
             deployed: None,
         };

@@ -480,6 +480,7 @@ impl Engine {
             applicant: applicant.to_string(),
             fields,
             parent,
+            entry: entry.map(str::to_string),
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;
@@ -1013,7 +1014,7 @@ impl<'a> Plan<'a> {
             next_task: state.map(CaseState::next_task_no).unwrap_or(1),
             // Most cases never reach a join: no copy of the empty map then.
             joined: state.filter(|s| !s.joined.is_empty()).map(|s| s.joined.clone()).unwrap_or_default(),
-            entry: None,
+            entry: state.and_then(|s| s.entry.clone()),
             events: Vec::new(),
         }
     }

@@ -92,6 +92,10 @@ pub enum Event {
         fields: Fields,
         /// The parent case and task, when this case is a sub-procedure.
         parent: Option<(CaseId, TaskNo)>,
+        /// The entry chosen where the SOP offers alternatives (at the counter or online): the
+        /// first step of the branch every `alternatif` block of the case takes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<String>,
     },
     TaskOpened {
         task: TaskNo,

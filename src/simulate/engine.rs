@@ -16,7 +16,8 @@ use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 
 use super::program::{ArrivalPattern, ClockHook, Op, Program};
-use crate::model::ClockPolicy;
+use crate::interpret::{gate_route, GateRoute};
+use crate::model::{ClockPolicy, FieldValues, Value};
 use crate::time::next_workday_opening;
 use crate::time::{Calendar, Duration, WorkPosition};
 
@@ -53,6 +54,9 @@ pub struct Raw {
     pub arrived: u64,
     pub last_arrival: f64,
     pub last_event: f64,
+    /// With `Program::log_steps`: every step done at a desk without a queue, as (step, the
+    /// working minute it opened, the working minute it was done), in the order done.
+    pub log: Vec<(u32, f64, f64)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -194,6 +198,9 @@ struct Engine<'a> {
     loop_rounds: Vec<u32>,
     join_count: Vec<u32>,
     join_time: Vec<f64>,
+    join_opening: Vec<bool>,
+    /// Per case and recorded field: 0 when not recorded yet, else the value's index + 1.
+    recorded: Vec<u16>,
     durations_rng: Pcg64Mcg,
     branch_rng: Pcg64Mcg,
     resubmit_rng: Pcg64Mcg,
@@ -233,6 +240,8 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
         loop_rounds: Vec::new(),
         join_count: Vec::new(),
         join_time: Vec::new(),
+        join_opening: Vec::new(),
+        recorded: Vec::new(),
         durations_rng: stream(p.seed, 1),
         branch_rng: stream(p.seed, 2),
         resubmit_rng: stream(p.seed, 3),
@@ -287,7 +296,8 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
         e.now = next_arrival;
         e.raw.last_arrival = next_arrival;
         let case = e.new_case(next_arrival, made);
-        e.walk(case, p.entry, next_arrival);
+        // A file arrives during working time: at a day's boundary, at the opening.
+        e.walk(case, p.entry, next_arrival, true);
         made += 1;
         if made & 0xFFFF == 0 {
             progress(made);
@@ -308,6 +318,20 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
 impl Engine<'_> {
     fn instant(&self, t: f64) -> DateTime<Utc> {
         self.calendar.instant_at(WorkPosition(self.origin + (t * 60.0).round() as i64))
+    }
+
+    /// The instant of working minute `t` on the side of a boundary the case is on: one
+    /// working minute is both a closing (16:00) and the next opening (07:30 the next day), and
+    /// which one matters to a step that starts the next working day or counts calendar days.
+    /// `opening` is true when the case got there at an opening (it arrived, or a step waited
+    /// for one) and nothing has taken time since.
+    fn instant_on(&self, t: f64, opening: bool) -> DateTime<Utc> {
+        let closing = self.instant(t);
+        if opening {
+            self.calendar.next_opening(closing)
+        } else {
+            closing
+        }
     }
 
     /// Seconds since the epoch at working minute `t`, through the per-day table.
@@ -344,6 +368,8 @@ impl Engine<'_> {
                 self.loop_rounds.resize(self.cases.len() * self.p.loops.len(), 0);
                 self.join_count.resize(self.cases.len() * self.p.joins as usize, 0);
                 self.join_time.resize(self.cases.len() * self.p.joins as usize, 0.0);
+                self.join_opening.resize(self.cases.len() * self.p.joins as usize, false);
+                self.recorded.resize(self.cases.len() * self.p.records.len(), 0);
                 (self.cases.len() - 1) as u32
             }
         };
@@ -359,6 +385,8 @@ impl Engine<'_> {
         }
         let loops = self.p.loops.len();
         self.loop_rounds[slot as usize * loops..(slot as usize + 1) * loops].fill(0);
+        let records = self.p.records.len();
+        self.recorded[slot as usize * records..(slot as usize + 1) * records].fill(0);
         slot
     }
 
@@ -416,16 +444,24 @@ impl Engine<'_> {
         }
     }
 
-    fn duration(&mut self, step: u32, calendar_days: u32, t: f64) -> f64 {
+    /// How long a step opened at `t` takes, and whether it ends at an opening (see
+    /// [`Engine::instant_on`]).
+    fn duration(&mut self, step: u32, calendar_days: u32, t: f64, opening: bool) -> (f64, bool) {
+        if let Some(Some(standard)) = self.p.exact.get(step as usize) {
+            let due = self.calendar.due(self.instant_on(t, opening), *standard).at;
+            let end = self.minute(due);
+            return ((end - t).max(0.0), due != self.instant(end));
+        }
         let sampled = self.p.samplers[step as usize].sample(&mut self.durations_rng).max(0.0);
         if calendar_days == 0 {
-            return sampled;
+            return (sampled, opening && sampled <= 0.0);
         }
-        let due = self.calendar.due(self.instant(t), Duration::calendar_days(calendar_days));
-        (self.minute(due.at) - t).max(0.0) + sampled
+        let due = self.calendar.due(self.instant_on(t, opening), Duration::calendar_days(calendar_days));
+        let end = self.minute(due.at);
+        ((end - t).max(0.0) + sampled, sampled <= 0.0 && due.at != self.instant(end))
     }
 
-    fn walk(&mut self, case: u32, mut op: u32, mut t: f64) {
+    fn walk(&mut self, case: u32, mut op: u32, mut t: f64, mut opening: bool) {
         let p = self.p;
         loop {
             if !self.cases[case as usize].alive {
@@ -440,10 +476,20 @@ impl Engine<'_> {
             }
             match &p.ops[op as usize] {
                 Op::Goto(next) => op = *next,
-                Op::Step { step, desk, next, calendar_days, starts_next_workday, hooks } => {
+                Op::Step { step, next, hooks, at_once: true, .. } => {
+                    if p.log_steps {
+                        self.raw.log.push((*step, t, t));
+                    }
+                    self.hooks(case, *hooks, true, t);
+                    self.step_done(case, *step, *hooks, t);
+                    op = *next;
+                }
+                Op::Step { step, desk, next, calendar_days, starts_next_workday, hooks, .. } => {
+                    let opened = t;
                     if *starts_next_workday {
-                        let opening = next_workday_opening(self.calendar, self.instant(t));
-                        t = self.minute(opening).max(t);
+                        let next = next_workday_opening(self.calendar, self.instant_on(t, opening));
+                        t = self.minute(next).max(t);
+                        opening = true;
                     }
                     self.hooks(case, *hooks, true, t);
                     let d = *desk as usize;
@@ -455,16 +501,30 @@ impl Engine<'_> {
                         }
                         return;
                     }
-                    let duration = self.duration(*step, *calendar_days, t);
+                    let (duration, ends_at_opening) = self.duration(*step, *calendar_days, t, opening);
+                    opening = ends_at_opening;
                     self.raw.desk_busy[d] += duration;
                     if self.counted(case) {
                         self.raw.desk_served[d] += 1;
+                    }
+                    if p.log_steps {
+                        self.raw.log.push((*step, opened, t + duration));
                     }
                     t += duration;
                     self.step_done(case, *step, *hooks, t);
                     op = *next;
                 }
-                Op::Branch { choices, fallback } => {
+                Op::Branch { gate: Some(g), choices, .. } if self.decided(case, *g).is_some() => {
+                    let taken = self.decided(case, *g).unwrap_or_default();
+                    match p.choices.get(choices.0 as usize + taken).filter(|_| (taken as u32) < choices.1 - choices.0) {
+                        Some(choice) => op = choice.target,
+                        None => {
+                            self.finish(case, None, t);
+                            return;
+                        }
+                    }
+                }
+                Op::Branch { choices, fallback, .. } => {
                     let u: f64 = self.branch_rng.gen();
                     let pick = |range: (u32, u32)| {
                         let slice = &p.choices[range.0 as usize..range.1 as usize];
@@ -497,15 +557,19 @@ impl Engine<'_> {
                             t += p.resubmit.sample(&mut self.resubmit_rng).max(0.0);
                         }
                     }
+                    if let Some((field, value)) = choice.record {
+                        self.recorded[case as usize * p.records.len() + field as usize] = value + 1;
+                    }
                     op = choice.target;
                 }
                 Op::Split { branches, join } => {
                     let slot = case as usize * p.joins as usize + *join as usize;
                     self.join_count[slot] = branches.1 - branches.0;
                     self.join_time[slot] = t;
+                    self.join_opening[slot] = opening;
                     for b in branches.0..branches.1 {
                         let target = p.branches[b as usize];
-                        self.walk(case, target, t);
+                        self.walk(case, target, t, opening);
                     }
                     return;
                 }
@@ -516,11 +580,19 @@ impl Engine<'_> {
                         continue;
                     };
                     *count = count.saturating_sub(1);
-                    self.join_time[slot] = self.join_time[slot].max(t);
-                    if *count > 0 {
+                    // The join passes with the last branch: the latest, and at an opening when
+                    // any branch that got there last did.
+                    if t > self.join_time[slot] {
+                        self.join_time[slot] = t;
+                        self.join_opening[slot] = opening;
+                    } else if t == self.join_time[slot] {
+                        self.join_opening[slot] |= opening;
+                    }
+                    if self.join_count[slot] > 0 {
                         return;
                     }
                     t = self.join_time[slot];
+                    opening = self.join_opening[slot];
                     op = *next;
                 }
                 Op::End { end } => {
@@ -528,6 +600,19 @@ impl Engine<'_> {
                     return;
                 }
             }
+        }
+    }
+
+    /// The route of gate `g` that the case's recorded decisions decide (by the interpreter's
+    /// rule of gates), or `None` when they cannot.
+    fn decided(&self, case: u32, g: u32) -> Option<usize> {
+        let conditions = self.p.gates.get(g as usize)?;
+        let n = self.p.records.len();
+        let fields =
+            Recorded { program: self.p, values: self.recorded.get(case as usize * n..(case as usize + 1) * n)? };
+        match gate_route(conditions.iter().map(Option::as_ref), &fields) {
+            GateRoute::Taken(i) => Some(i),
+            GateRoute::Unknown(_) => None,
         }
     }
 
@@ -573,7 +658,7 @@ impl Engine<'_> {
             self.raw.desk_wait_max[d] = self.raw.desk_wait_max[d].max(wait);
             self.raw.desk_waits[d].push(wait as f32);
         }
-        let duration = self.duration(step, calendar_days, self.now);
+        let (duration, _) = self.duration(step, calendar_days, self.now, false);
         self.raw.desk_busy[desk as usize] += duration;
         let at = self.now + duration;
         self.push(at, case, op, true);
@@ -601,7 +686,7 @@ impl Engine<'_> {
             return;
         }
         self.step_done(ev.case, step, hooks, self.now);
-        self.walk(ev.case, next, self.now);
+        self.walk(ev.case, next, self.now, false);
     }
 
     fn finish(&mut self, case: u32, end: Option<u32>, t: f64) {
@@ -653,6 +738,20 @@ impl Engine<'_> {
             self.raw.target_within[i] += u64::from(clock <= limit);
             self.raw.target_within_raw[i] += u64::from(plain <= limit_plain);
         }
+    }
+}
+
+/// A simulated case's recorded decisions as the field values conditions read.
+struct Recorded<'a> {
+    program: &'a Program,
+    values: &'a [u16],
+}
+
+impl FieldValues for Recorded<'_> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        let slot = self.program.records.iter().position(|r| r.name == name)?;
+        let value = self.values.get(slot)?.checked_sub(1)?;
+        self.program.records[slot].values.get(value as usize)
     }
 }
 

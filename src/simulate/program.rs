@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Triangular, Uniform};
 
 use super::scenario::{parse_duration_minutes, Amount, DistSpec, Num, Problem, Scenario, StaffCount};
 use crate::diagnostic::did_you_mean;
+use crate::interpret::{route_alias, route_name, Interpreter};
 use crate::model::{ClockPoint, ClockPolicy, Edge, Node, NodeIndex, Sop};
 use crate::t;
 use crate::time::{Calendar, Duration};
@@ -52,6 +51,17 @@ pub struct Choice {
     pub target: u32,
     /// Index into `Program::loops` when the choice sends the file back.
     pub rework: Option<u32>,
+    /// The decision records its outcome: (index into `Program::records`, value index).
+    pub record: Option<(u16, u16)>,
+}
+
+/// A case field a decision records its outcome in (`keputusan catat FIELD`): the only case
+/// data a simulated case has, which later gates read.
+#[derive(Clone, Debug)]
+pub struct RecordField {
+    pub name: String,
+    /// The values it can take: the outcomes recorded in it.
+    pub values: Vec<crate::model::Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,9 +92,14 @@ pub enum Op {
         starts_next_workday: bool,
         /// Range into `Program::hooks`.
         hooks: (u32, u32),
+        /// Done the moment it opens (the system does it alone): no desk, no time.
+        at_once: bool,
     },
     /// A decision, a gate on case data or a choice between alternatives.
     Branch {
+        /// For a gate whose conditions read recorded decisions: index into `Program::gates`;
+        /// the recorded values decide it, and only where they cannot is it drawn at random.
+        gate: Option<u32>,
         /// Range into `Program::choices`, and the fallback range without rework choices (for
         /// when a loop has used all its rounds).
         choices: (u32, u32),
@@ -150,6 +165,9 @@ pub enum ArrivalPattern {
 #[derive(Clone, Debug)]
 pub struct Program {
     pub ops: Vec<Op>,
+    /// The fields decisions record, and per gate that reads them, its routes' conditions.
+    pub records: Vec<RecordField>,
+    pub gates: Vec<Vec<Option<crate::model::Expr>>>,
     pub entry: u32,
     pub choices: Vec<Choice>,
     pub branches: Vec<u32>,
@@ -159,6 +177,9 @@ pub struct Program {
     pub desks: Vec<Desk>,
     /// Per step: its desk's sampler.
     pub samplers: Vec<Sampler>,
+    /// Per step: its standard, when the scenario leaves it so and it counts days (counted on
+    /// the calendar instead of sampled).
+    pub exact: Vec<Option<Duration>>,
     pub resubmit: Sampler,
     pub clocks: Vec<Clock>,
     pub targets: Vec<Target>,
@@ -176,6 +197,8 @@ pub struct Program {
     pub main_path_minutes: f64,
     /// Whether every step is fixed, every desk unlimited and no branch random.
     pub deterministic: bool,
+    /// Keep every step's times in `Raw::log` (for tests that follow one case).
+    pub log_steps: bool,
 }
 
 /// What the command line adds to or overrides in the scenario.
@@ -195,11 +218,6 @@ struct Lowering<'a> {
     day: u32,
     problems: Vec<Problem>,
     lenient: bool,
-}
-
-/// Routes in the order they were written (petgraph lists outgoing edges newest first).
-fn written_order(e: &petgraph::graph::EdgeReference<'_, Edge>) -> usize {
-    e.id().index()
 }
 
 impl Lowering<'_> {
@@ -353,32 +371,6 @@ impl Lowering<'_> {
     }
 }
 
-/// The names under which the outcomes of a branching point are written in `[outcomes.X]`.
-fn edge_name(sop: &Sop, edge: &Edge, target: NodeIndex, guard: bool) -> String {
-    if let Edge::Outcome { name, .. } = edge {
-        return name.clone();
-    }
-    if guard {
-        return if matches!(edge, Edge::Condition { condition: Some(_) }) { "ya".into() } else { "tidak".into() };
-    }
-    match sop.flow.graph.node_weight(target) {
-        Some(Node::Step { step }) | Some(Node::Gate { step, guards_step: true }) => {
-            sop.steps.get(*step).map(|s| s.id.name.clone()).unwrap_or_default()
-        }
-        Some(Node::End { end }) => sop.ends.get(*end).map(|e| e.id.name.clone()).unwrap_or_default(),
-        _ => "lanjut".into(),
-    }
-}
-
-fn alias(name: &str) -> &str {
-    match name {
-        "yes" => "ya",
-        "no" => "tidak",
-        "next" => "lanjut",
-        other => other,
-    }
-}
-
 /// Lowers an SOP for a scenario. Errors (and, with lenient names, warnings) come back with the
 /// byte range in the scenario text they are about.
 pub fn lower(
@@ -438,10 +430,15 @@ pub fn lower(
         }
     }
     let mut samplers = Vec::with_capacity(sop.steps.len());
+    let mut exact = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
         let standard = step.duration.as_ref().map(|d| d.value.working_minutes(day) as f64).unwrap_or(0.0);
         let spec =
             l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
+        // A step the scenario leaves at its standard, counted in days, is counted on the
+        // calendar as the runtime counts it (whole days land at the same time of day).
+        let days = step.duration.as_ref().map(|d| d.value).filter(|d| d.workdays > 0 || d.calendar_days > 0);
+        exact.push(days.filter(|_| spec.is_none()));
         let sampler = l.sampler(spec, Some(standard));
         samplers.push(sampler);
     }
@@ -466,6 +463,9 @@ pub fn lower(
         None => Sampler::Fixed(0.0),
     };
 
+    // What follows each node is the interpreter's answer; the program only stores it.
+    let interpreter = Interpreter::new(sop);
+
     // Branching points that the scenario may weigh.
     let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in graph.node_indices() {
@@ -477,8 +477,8 @@ pub fn lower(
         };
         let Some(key) = key else { continue };
         let entry = points.entry(key).or_default();
-        for e in graph.edges_directed(node, Direction::Outgoing) {
-            entry.push(edge_name(sop, e.weight(), e.target(), guard));
+        for (target, edge) in interpreter.routes(sop, node) {
+            entry.push(route_name(sop, edge, target, guard));
         }
     }
     for (point, outcomes) in &l.scenario.outcomes {
@@ -488,7 +488,7 @@ pub fn lower(
         };
         let mut sum = 0.0;
         for (name, p) in outcomes {
-            if !known.iter().any(|k| k == alias(name.get_ref())) {
+            if !known.iter().any(|k| k == route_alias(name.get_ref())) {
                 l.unknown(name.span(), "outcome", name.get_ref(), known.iter().map(String::as_str).collect());
             }
             let Num(v) = *p.get_ref();
@@ -564,11 +564,38 @@ pub fn lower(
     }
 
     let next_of = |node: NodeIndex| -> Option<u32> {
-        let mut edges: Vec<_> =
-            graph.edges_directed(node, Direction::Outgoing).filter(|e| !matches!(e.weight(), Edge::Deadline)).collect();
-        edges.sort_by_key(written_order);
-        edges.first().map(|e| e.target().index() as u32)
+        let next = match graph.node_weight(node) {
+            Some(Node::Step { step }) => interpreter.exit(sop, *step),
+            _ => interpreter.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t),
+        };
+        next.map(|t| t.index() as u32)
     };
+    let mut records: Vec<RecordField> = Vec::new();
+    for step in &sop.steps {
+        let Some(decision) = &step.decision else { continue };
+        let Some(field) = &decision.record else { continue };
+        let slot = match records.iter().position(|r| r.name == field.name) {
+            Some(slot) => slot,
+            None => {
+                records.push(RecordField { name: field.name.clone(), values: Vec::new() });
+                records.len() - 1
+            }
+        };
+        for o in &decision.outcomes {
+            let value = crate::model::Value::Choice(o.name.name.clone());
+            if !records[slot].values.contains(&value) {
+                records[slot].values.push(value);
+            }
+        }
+    }
+    let record_of = |step: usize, outcome: &str| -> Option<(u16, u16)> {
+        let field = sop.steps.get(step)?.decision.as_ref()?.record.as_ref()?;
+        let slot = records.iter().position(|r| r.name == field.name)?;
+        let value =
+            records[slot].values.iter().position(|v| matches!(v, crate::model::Value::Choice(c) if c == outcome))?;
+        Some((slot as u16, value as u16))
+    };
+    let mut gates: Vec<Vec<Option<crate::model::Expr>>> = Vec::new();
 
     for node in graph.node_indices() {
         let op = match graph.node_weight(node) {
@@ -596,10 +623,12 @@ pub fn lower(
                         }
                     }
                 }
+                let at_once = interpreter.done_at_once(*step);
                 match next_of(node) {
                     Some(next) => Op::Step {
                         step: *step as u32,
-                        desk,
+                        desk: if at_once { unlimited_desk } else { desk },
+                        at_once,
                         next,
                         calendar_days: s.duration.as_ref().map_or(0, |d| d.value.calendar_days),
                         starts_next_workday: s.starts_next_workday,
@@ -610,10 +639,8 @@ pub fn lower(
             }
             Some(Node::Split { .. }) => {
                 let first = branches.len() as u32;
-                let mut edges: Vec<_> = graph.edges_directed(node, Direction::Outgoing).collect();
-                edges.sort_by_key(written_order);
-                branches.extend(edges.iter().map(|e| e.target().index() as u32));
-                let join = NodeIndex::new(node.index() + 1);
+                branches.extend(interpreter.routes(sop, node).map(|(t, _)| t.index() as u32));
+                let join = interpreter.join_of(sop, node).unwrap_or(NodeIndex::new(node.index() + 1));
                 let slot = join_slots.len() as u32;
                 join_slots.insert(join.index(), slot);
                 Op::Split { branches: (first, branches.len() as u32), join: slot }
@@ -631,22 +658,46 @@ pub fn lower(
                 let weights: Option<&BTreeMap<toml::Spanned<String>, toml::Spanned<Num>>> = key
                     .as_ref()
                     .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k).map(|(_, v)| v));
-                let mut edges: Vec<_> = graph.edges_directed(node, Direction::Outgoing).collect();
-                edges.sort_by_key(written_order);
+                let edges: Vec<(NodeIndex, &Edge)> = interpreter.routes(sop, node).collect();
+                let decision_step = match w {
+                    Node::Decision { step } => Some(*step),
+                    _ => None,
+                };
+                let record = |e: &Edge| match (decision_step, e) {
+                    (Some(step), Edge::Outcome { name, .. }) => record_of(step, name),
+                    _ => None,
+                };
+                // A gate that reads recorded decisions is decided by them.
+                let gate = match w {
+                    Node::Gate { .. } => {
+                        let conditions: Vec<Option<crate::model::Expr>> =
+                            interpreter.gate_conditions(sop, node).map(|c| c.cloned()).collect();
+                        let reads_records = conditions
+                            .iter()
+                            .flatten()
+                            .any(|c| c.fields().iter().any(|f| records.iter().any(|r| r.name == *f)));
+                        reads_records.then(|| {
+                            gates.push(conditions);
+                            (gates.len() - 1) as u32
+                        })
+                    }
+                    _ => None,
+                };
                 // Probabilities: as written; the rest goes to the main-path choice (the first
                 // accepting outcome, as `time::totals` takes it).
-                let names: Vec<String> = edges.iter().map(|e| edge_name(sop, e.weight(), e.target(), guard)).collect();
+                let names: Vec<String> = edges.iter().map(|(t, e)| route_name(sop, e, *t, guard)).collect();
                 let mut probs: Vec<Option<f64>> = names
                     .iter()
                     .map(|n| {
-                        weights
-                            .and_then(|w| w.iter().find(|(k, _)| alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0))
+                        weights.and_then(|w| {
+                            w.iter().find(|(k, _)| route_alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0)
+                        })
                     })
                     .collect();
                 let written: f64 = probs.iter().flatten().sum();
                 let main = edges
                     .iter()
-                    .position(|e| matches!(e.weight(), Edge::Outcome { rework: None, .. }))
+                    .position(|(_, e)| matches!(e, Edge::Outcome { rework: None, .. }))
                     .filter(|_| matches!(w, Node::Decision { .. }))
                     .unwrap_or(0);
                 let main = if probs.get(main).is_some_and(Option::is_none) {
@@ -690,7 +741,7 @@ pub fn lower(
                         random = true;
                     }
                     cumulative += p;
-                    let rework = match e.weight() {
+                    let rework = match e.1 {
                         Edge::Outcome { rework: Some(r), .. } => {
                             loops.push(ReworkLoop { max_rounds: r.max_rounds, clock: r.clock });
                             Some((loops.len() - 1) as u32)
@@ -698,11 +749,11 @@ pub fn lower(
                         _ => None,
                     };
                     rework_ids.push(rework);
-                    choices.push(Choice { cumulative, target: e.target().index() as u32, rework });
+                    choices.push(Choice { cumulative, target: e.0.index() as u32, rework, record: record(e.1) });
                 }
                 let end = choices.len() as u32;
-                let endless = edges.iter().zip(&probs).any(|(e, p)| {
-                    matches!(e.weight(), Edge::Outcome { rework: Some(r), .. } if r.max_rounds.is_none())
+                let endless = edges.iter().zip(&probs).any(|((_, e), p)| {
+                    matches!(e, Edge::Outcome { rework: Some(r), .. } if r.max_rounds.is_none())
                         && p.unwrap_or(0.0) >= 1.0 - 1e-12
                 });
                 if endless {
@@ -749,9 +800,14 @@ pub fn lower(
                     };
                     any = true;
                     c += share;
-                    choices.push(Choice { cumulative: c, target: e.target().index() as u32, rework: None });
+                    choices.push(Choice {
+                        cumulative: c,
+                        target: e.0.index() as u32,
+                        rework: None,
+                        record: record(e.1),
+                    });
                 }
-                Op::Branch { choices: (first, end), fallback: (fb_first, choices.len() as u32) }
+                Op::Branch { gate, choices: (first, end), fallback: (fb_first, choices.len() as u32) }
             }
         };
         ops.push(op);
@@ -852,6 +908,8 @@ pub fn lower(
     let program = (!has_errors).then(|| Program {
         entry: sop.flow.start.index() as u32,
         ops,
+        records,
+        gates,
         choices,
         branches,
         loops,
@@ -859,6 +917,7 @@ pub fn lower(
         joins: join_slots.len() as u32,
         desks,
         samplers,
+        exact,
         resubmit,
         clocks,
         targets,
@@ -872,6 +931,7 @@ pub fn lower(
         start,
         main_path_minutes,
         deterministic,
+        log_steps: false,
     });
     (program, l.problems)
 }

@@ -350,6 +350,7 @@ pub(crate) fn started_event(case: CaseId) -> Recorded {
             applicant: "p".into(),
             fields: Default::default(),
             parent: None,
+            entry: None,
         },
     }
 }
