@@ -780,6 +780,38 @@ fn bpmn_deadline_actions_are_boundary_timers_on_the_late_task() {
     assert_eq!(doc.find_all(|e| e.name == "bpmn:message").len(), 1, "one message: to sekretaris");
 }
 
+#[test]
+fn bpmnlint_recommended_rules_find_no_error_in_any_export() {
+    let tools = Path::new(ROOT).join("tests/tools");
+    let cli = tools.join("node_modules/bpmnlint/bin/bpmnlint.js");
+    let node_ok = Process::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !node_ok || !cli.exists() {
+        assert!(!must_not_skip(), "needs node and bpmnlint (cd tests/tools && npm ci)");
+        println!("SKIPPED: needs node and bpmnlint (cd tests/tools && npm ci)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for path in shipped_sops() {
+        let sop = compile(&path);
+        let file = dir.path().join(format!("{}.bpmn", path.file_stem().unwrap().to_string_lossy()));
+        std::fs::write(&file, render(&sop, Format::Bpmn, Lang::Id)).unwrap();
+        files.push(file);
+    }
+    // tests/tools/.bpmnlintrc extends bpmnlint:recommended; warnings are allowed, errors not.
+    let out = Process::new("node")
+        .arg(&cli)
+        .arg("--config")
+        .arg(tools.join(".bpmnlintrc"))
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bpmnlint reports errors:\n{report}");
+    assert!(!report.contains(" error "), "bpmnlint reports errors:\n{report}");
+}
+
 // ---- real tools: SpiffWorkflow runs the BPMN, Chromium prints the document ----
 
 fn spiff_available() -> bool {
