@@ -304,3 +304,22 @@ fn compare_accepts_names_one_version_has_and_refuses_names_neither_has() {
     assert!(err.contains("s.toml:3:8: error: the SOP has no step `paraf_bupati`"), "{err}");
     assert!(!err.contains("paraf_sekretaris"), "{err}");
 }
+
+#[test]
+fn a_constant_lead_time_fills_one_clean_bin() {
+    // Nothing varies: every case takes the main-path total, so the histogram has one bar, and
+    // no bin label reads the same at both ends.
+    let report = run(Path::new(LKS), "", 500, 1);
+    let filled: Vec<&u64> = report.histogram.counts.iter().filter(|c| **c > 0).collect();
+    assert_eq!(filled, [&500], "{:?}", report.histogram);
+    for lang in [alur::diagnostic::Lang::En, alur::diagnostic::Lang::Id] {
+        let text = simulate::render::histogram_text(&report, lang, 40);
+        for line in text.lines().skip(1) {
+            let range = line.split('│').next().unwrap().trim();
+            let (lo, hi) = range.split_once('–').unwrap();
+            assert_ne!(lo, hi, "a bin from {lo} to {hi}:\n{text}");
+        }
+    }
+    let chart = simulate::render::svg(&report, alur::diagnostic::Lang::En);
+    assert_eq!(chart.matches("<title>").count(), 1, "one bar");
+}

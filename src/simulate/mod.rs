@@ -162,6 +162,22 @@ fn nice_bin(range: f64, day: f64) -> f64 {
     candidates.into_iter().find(|w| range / w <= 40.0).unwrap_or(range / 40.0).max(1e-9)
 }
 
+/// The histogram's first bin, bin width and number of bins for lead times from `min` to `max`.
+/// Lead times that all lie within a minute of each other (no variability: every case takes the
+/// same path; they differ only by rounding) fill one bin, as wide as the smallest nice width
+/// whose ends read apart in working days to two decimals, so it is not split in two at a
+/// boundary the rounding happens to straddle.
+fn bins(min: f64, max: f64, day: f64) -> (f64, f64, usize) {
+    if max - min < 1.0 {
+        let bin = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0].into_iter().find(|w| w * 100.0 >= day).unwrap_or(60.0);
+        let middle = ((min + max) / 2.0 * 1e6).round() / 1e6;
+        return ((middle / bin).floor() * bin, bin, 1);
+    }
+    let bin = nice_bin(max - min, day);
+    let start = (min / bin).floor() * bin;
+    (start, bin, (((max - start) / bin).floor() as usize + 1).min(400))
+}
+
 pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::Raw) -> Report {
     let day = f64::from(p.day_length_minutes);
     raw.lead.sort_unstable_by(f64::total_cmp);
@@ -240,10 +256,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
     if let Some(n) = raw.ends.last().filter(|n| **n > 0 && raw.ends.len() > sop.ends.len()) {
         ends.push(("-".into(), *n));
     }
-    let range = lead.max - lead.min;
-    let bin = nice_bin(range, day);
-    let start = (lead.min / bin).floor() * bin;
-    let bins = (((lead.max - start) / bin).floor() as usize + 1).min(400);
+    let (start, bin, bins) = bins(lead.min, lead.max, day);
     let mut counts = vec![0u64; bins];
     for v in &raw.lead {
         let i = (((v - start) / bin).floor().max(0.0) as usize).min(bins - 1);

@@ -40,6 +40,12 @@ fn number(v: f64, decimals: usize, lang: Lang) -> String {
     }
 }
 
+/// Decimals for the ends of bins `bin` working minutes wide, in working days of `day` minutes:
+/// two, or as many as it takes for a bin's two ends to read apart.
+fn bin_decimals(bin: f64, day: f64) -> usize {
+    (2..=6).find(|d| bin / day >= 10f64.powi(-(*d as i32))).unwrap_or(6)
+}
+
 fn percent(v: f64, lang: Lang) -> String {
     format!("{}%", number(v * 100.0, 1, lang))
 }
@@ -263,6 +269,7 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
     let first = h.counts.iter().position(|c| *c > 0).unwrap_or(0);
     let last = h.counts.iter().rposition(|c| *c > 0).unwrap_or(0);
     let blocks = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let decimals = bin_decimals(h.bin_minutes, f64::from(day));
     for i in first..=last {
         let count = h.counts[i];
         let lo = h.start_minutes + i as f64 * h.bin_minutes;
@@ -278,7 +285,8 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
             .filter(|t| t.calendar_days == 0 && t.limit_minutes >= lo && t.limit_minutes < hi)
             .map(|t| format!("◀ {}", target_label(t.kind, &t.label, lang)))
             .collect();
-        let range = format!("{}–{}", number(lo / f64::from(day), 2, lang), number(hi / f64::from(day), 2, lang));
+        let range =
+            format!("{}–{}", number(lo / f64::from(day), decimals, lang), number(hi / f64::from(day), decimals, lang));
         let line = format!("  {range:>13} │{bar:<width$} {count}  {}", marks.join(" "));
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -441,6 +449,7 @@ pub fn svg(r: &Report, lang: Lang) -> String {
     let span = (hi - lo).max(1e-9);
     let x = |m: f64| left + (m - lo) / span * plot_w;
     let max = hist.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let decimals = bin_decimals(hist.bin_minutes, day);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -468,8 +477,8 @@ pub fn svg(r: &Report, lang: Lang) -> String {
             top + plot_h - bh,
             (x(a + hist.bin_minutes) - x(a) - 1.0).max(0.5),
             bh,
-            number(a / day, 2, lang),
-            number((a + hist.bin_minutes) / day, 2, lang),
+            number(a / day, decimals, lang),
+            number((a + hist.bin_minutes) / day, decimals, lang),
         );
     }
     // Axes and ticks in working days.
