@@ -305,6 +305,20 @@ fn compare_accepts_names_one_version_has_and_refuses_names_neither_has() {
     assert!(!err.contains("paraf_sekretaris"), "{err}");
 }
 
+/// A share as the report prints it in English: "67.0%".
+fn pct(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// Minutes as the report prints them in English: "4.4 min", "2.1 h".
+fn mins(v: f64) -> String {
+    if v >= 60.0 {
+        format!("{:.1} h", v / 60.0)
+    } else {
+        format!("{v:.1} min")
+    }
+}
+
 #[test]
 fn a_constant_lead_time_fills_one_clean_bin() {
     // Nothing varies: every case takes the main-path total, so the histogram has one bar, and
@@ -322,4 +336,35 @@ fn a_constant_lead_time_fills_one_clean_bin() {
     }
     let chart = simulate::render::svg(&report, alur::diagnostic::Lang::En);
     assert_eq!(chart.matches("<title>").count(), 1, "one bar");
+}
+
+#[test]
+fn the_report_says_what_the_bottleneck_is_with_its_figures() {
+    let json =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--format", "json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let name = json["bottleneck"].as_str().unwrap();
+    let desk = json["desks"].as_array().unwrap().iter().find(|d| d["actor"] == name).unwrap();
+    let out =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "en"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().skip_while(|l| !l.starts_with("Bottleneck")).take(3).collect::<Vec<_>>().join("\n");
+    assert!(line.contains(name), "{line}");
+    assert!(line.contains("longest in total"), "what the bottleneck means: {line}");
+    assert!(line.contains(&format!("utilisation {}", pct(desk["utilisation"].as_f64().unwrap()))), "{line}");
+    assert!(line.contains(&format!("mean wait {}", mins(desk["mean_wait_minutes"].as_f64().unwrap()))), "{line}");
+    assert!(line.contains(&format!("max wait {}", mins(desk["max_wait_minutes"].as_f64().unwrap()))), "{line}");
+    let out =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "id"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().skip_while(|l| !l.starts_with("Hambatan")).take(3).collect::<Vec<_>>().join("\n");
+    assert!(line.contains("terlama") && line.contains("antre maks"), "{line}");
+
+    // Nobody waits (one desk, regular arrivals well within its capacity): the busiest desk.
+    let (_dir, path) = one_desk_sop();
+    let report = run(&path, "[kedatangan]\nper_hari = 10\npola = \"teratur\"\n[petugas]\npetugas = 1\n", 200, 1);
+    assert_eq!(report.bottleneck.as_deref(), Some("petugas"));
+    assert_eq!(report.bottleneck_basis, Some(simulate::BottleneckBasis::Utilisation));
+    let text = simulate::render::text(&report, alur::diagnostic::Lang::En, 40);
+    assert!(text.contains("no file waits at a staffed desk; this is the one with the highest utilisation"), "{text}");
 }

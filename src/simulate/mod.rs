@@ -85,6 +85,16 @@ pub struct DeskReport {
     pub mean_busy: f64,
 }
 
+/// Why a desk is the bottleneck.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BottleneckBasis {
+    /// Files wait longest there in total (mean wait × cases served).
+    Waiting,
+    /// No file waits at a staffed desk: the one with the highest utilisation.
+    Utilisation,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Histogram {
     /// Lower bound of the first bin and the width of each, in working minutes.
@@ -122,7 +132,9 @@ pub struct Report {
     pub lead_time_calendar_days: Percentiles,
     pub targets: Vec<TargetReport>,
     pub desks: Vec<DeskReport>,
+    /// The staffed desk where files wait longest in total; when nothing waits, the busiest one.
     pub bottleneck: Option<String>,
+    pub bottleneck_basis: Option<BottleneckBasis>,
     pub returned_share: f64,
     pub mean_rounds: f64,
     pub steps: Vec<StepReport>,
@@ -238,13 +250,18 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         .iter()
         .filter(|d| d.staff.is_some() && d.mean_wait_minutes * d.served as f64 > 0.5)
         .max_by(|a, b| (a.mean_wait_minutes * a.served as f64).total_cmp(&(b.mean_wait_minutes * b.served as f64)))
+        .map(|d| (d, BottleneckBasis::Waiting))
         .or_else(|| {
             desks
                 .iter()
                 .filter(|d| d.utilisation.is_some())
                 .max_by(|a, b| a.utilisation.unwrap_or(0.0).total_cmp(&b.utilisation.unwrap_or(0.0)))
-        })
-        .map(|d| d.actor.clone());
+                .map(|d| (d, BottleneckBasis::Utilisation))
+        });
+    let (bottleneck, bottleneck_basis) = match bottleneck {
+        Some((d, basis)) => (Some(d.actor.clone()), Some(basis)),
+        None => (None, None),
+    };
     let counted = raw.counted.max(1) as f64;
     let steps = sop
         .steps
@@ -283,6 +300,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         targets,
         desks,
         bottleneck,
+        bottleneck_basis,
         returned_share: raw.returned_cases as f64 / counted,
         mean_rounds: raw.rounds as f64 / counted,
         steps,

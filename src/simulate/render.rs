@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, TargetKind};
+use super::{BottleneckBasis, Report, TargetKind};
 use crate::diagnostic::Lang;
 use crate::time::Duration;
 
@@ -224,15 +224,32 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
     out.push_str(&table(&rows));
     match r.bottleneck.as_ref().and_then(|b| r.desks.iter().find(|d| &d.actor == b)) {
         Some(d) => {
+            let why = match r.bottleneck_basis {
+                Some(BottleneckBasis::Utilisation) => tr(
+                    lang,
+                    "tidak ada berkas yang antre di meja berpetugas; ini meja dengan utilisasi tertinggi",
+                    "no file waits at a staffed desk; this is the one with the highest utilisation",
+                ),
+                _ => tr(
+                    lang,
+                    "meja berpetugas tempat berkas antre terlama secara total (antre rata-rata × dilayani)",
+                    "the staffed desk where files wait longest in total (mean wait × served)",
+                ),
+            };
+            let _ = writeln!(out, "{}: {} — {why}", tr(lang, "Hambatan", "Bottleneck"), d.actor);
             let _ = writeln!(
                 out,
-                "{}: {} ({} {}, {} {})",
-                tr(lang, "Hambatan", "Bottleneck"),
-                d.actor,
-                tr(lang, "antre rata-rata", "mean wait"),
-                minutes(d.mean_wait_minutes, lang),
+                "  {} {} · {} {} · {} {} · {} {} · {} {}",
                 tr(lang, "utilisasi", "utilisation"),
                 d.utilisation.map_or_else(|| "-".to_string(), |u| percent(u, lang)),
+                tr(lang, "antre rata-rata", "mean wait"),
+                minutes(d.mean_wait_minutes, lang),
+                tr(lang, "antre p90", "p90 wait"),
+                minutes(d.p90_wait_minutes, lang),
+                tr(lang, "antre maks", "max wait"),
+                minutes(d.max_wait_minutes, lang),
+                tr(lang, "antre total", "total wait"),
+                minutes(d.mean_wait_minutes * d.served as f64, lang),
             );
         }
         None => {
@@ -240,7 +257,11 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
                 out,
                 "{}: {}",
                 tr(lang, "Hambatan", "Bottleneck"),
-                tr(lang, "tidak ada (petugas tak terbatas)", "none (unlimited staff)")
+                tr(
+                    lang,
+                    "tidak ada (petugas tak terbatas: tidak ada meja yang membuat berkas antre)",
+                    "none (unlimited staff: no desk makes files wait)"
+                )
             );
         }
     }
@@ -426,6 +447,24 @@ pub fn compare_text(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> 
         ]);
     }
     out.push_str(&table(&rows));
+    let _ = writeln!(
+        out,
+        "  {}",
+        tr(
+            lang,
+            "janji: bagian kasus dalam batas menurut jam layanan (berhenti/diulang saat berkas dikembalikan, seperti tertulis di SOP)",
+            "promises: the share of cases within the limit by the service clock (paused or restarted while a file is returned, as the SOP declares)"
+        )
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        tr(
+            lang,
+            "hambatan: meja berpetugas tempat berkas antre terlama secara total; bila tidak ada yang antre, meja dengan utilisasi tertinggi",
+            "bottleneck: the staffed desk where files wait longest in total; when nothing waits, the one with the highest utilisation"
+        )
+    );
     out
 }
 
