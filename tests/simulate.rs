@@ -319,6 +319,57 @@ fn mins(v: f64) -> String {
     }
 }
 
+/// The text of each promise line's label in a chart (`<text class="promise-label">`).
+fn promise_labels(svg: &str) -> Vec<String> {
+    svg.split(r#"<text class="promise-label""#)
+        .skip(1)
+        .map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn the_charts_promise_lines_give_the_share_of_the_bars_left_of_them_and_name_the_service_clock() {
+    // The bars are lead times: elapsed working time from application to end. A line for the
+    // stated total is labelled with the share of those lead times within it (the bars left of
+    // it); the service clock, which stops while a file is returned, is a different measure and
+    // is shown only under its own name.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("lead.svg");
+    let out = alur()
+        .args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "en", "--format", "json", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    let labels = promise_labels(&chart);
+    let targets = json["targets"].as_array().unwrap();
+    let lines: Vec<&serde_json::Value> = targets.iter().filter(|t| t["calendar_days"] == 0).collect();
+    assert_eq!(labels.len(), lines.len(), "one label per promise line: {labels:?}");
+    let hist = &json["histogram"];
+    let (start, bin) = (hist["start_minutes"].as_f64().unwrap(), hist["bin_minutes"].as_f64().unwrap());
+    let counts: Vec<f64> = hist["counts"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).collect();
+    let total: f64 = counts.iter().sum();
+    for (t, label) in lines.iter().zip(&labels) {
+        let (elapsed, service) = (t["within_elapsed"].as_f64().unwrap(), t["within"].as_f64().unwrap());
+        assert!((elapsed - service).abs() > 0.05, "the scenario returns files: the clocks differ");
+        // The elapsed share is the share of the bars left of the line (within the bin it cuts).
+        let limit = t["limit_minutes"].as_f64().unwrap();
+        let left: f64 =
+            counts.iter().enumerate().filter(|(i, _)| start + (*i as f64 + 1.0) * bin <= limit).map(|c| c.1).sum();
+        let cut: f64 = counts.iter().enumerate().filter(|(i, _)| start + *i as f64 * bin < limit).map(|c| c.1).sum();
+        assert!(left / total <= elapsed + 1e-9 && elapsed <= cut / total + 1e-9, "{t}");
+        assert!(
+            label.contains(&pct(elapsed)),
+            "the line's label gives the share left of it ({}): `{label}`",
+            pct(elapsed)
+        );
+        assert!(!label.contains(&pct(service)), "the service-clock share is not the line's: `{label}`");
+    }
+    assert!(chart.contains(&format!("service clock {}", pct(lines[0]["within"].as_f64().unwrap()))), "{chart}");
+}
+
 #[test]
 fn a_constant_lead_time_fills_one_clean_bin() {
     // Nothing varies: every case takes the main-path total, so the histogram has one bar, and

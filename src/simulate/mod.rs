@@ -19,7 +19,7 @@ pub use scenario::{Problem, Scenario};
 
 use serde::Serialize;
 
-use crate::model::Sop;
+use crate::model::{ClockPoint, Sop};
 use crate::time::Calendar;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -66,6 +66,13 @@ pub struct TargetReport {
     pub within: f64,
     /// Share within the limit by plain elapsed working time (what the applicant waits).
     pub within_elapsed: f64,
+    /// Share of the counted cases whose lead time (what the histogram shows: application to
+    /// end, elapsed) is within the limit: the bars left of the promise's line. `None` for a
+    /// promise in calendar days, whose length in working time depends on the start.
+    pub within_lead: Option<f64>,
+    /// Where a service standard's clock starts and stops (`None`: the start, the end).
+    pub from: Option<ClockPoint>,
+    pub until: Option<ClockPoint>,
     pub mean_clock_minutes: f64,
 }
 
@@ -196,6 +203,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
     raw.lead_days.sort_unstable_by(f64::total_cmp);
     let lead = Percentiles::of_sorted(&raw.lead);
     let lead_days = Percentiles::of_sorted(&raw.lead_days);
+    let mut standards = sop.header.service_standards.iter();
     let targets = p
         .targets
         .iter()
@@ -203,6 +211,16 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         .map(|(i, t)| {
             let measured = raw.target_measured[i];
             let share = |n: u64| if measured == 0 { 0.0 } else { n as f64 / measured as f64 };
+            // Service standards come in the SOP's order (program::lower).
+            let standard = if t.kind == TargetKind::ServiceStandard { standards.next() } else { None };
+            let within_lead = (t.duration.calendar_days == 0).then(|| {
+                let within = raw.lead.partition_point(|v| *v <= t.limit_minutes + 1e-6);
+                if raw.lead.is_empty() {
+                    0.0
+                } else {
+                    within as f64 / raw.lead.len() as f64
+                }
+            });
             TargetReport {
                 kind: t.kind,
                 label: t.label.clone(),
@@ -211,6 +229,9 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
                 measured,
                 within: share(raw.target_within[i]),
                 within_elapsed: share(raw.target_within_raw[i]),
+                within_lead,
+                from: standard.and_then(|s| s.from.clone()),
+                until: standard.and_then(|s| s.until.clone()),
                 mean_clock_minutes: if measured == 0 { 0.0 } else { raw.target_clock_sum[i] / measured as f64 },
             }
         })
