@@ -371,6 +371,32 @@ fn the_charts_promise_lines_give_the_share_of_the_bars_left_of_them_and_name_the
 }
 
 #[test]
+fn compare_draws_both_versions_in_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("lks-b.sop");
+    let text = std::fs::read_to_string(LKS)
+        .unwrap()
+        .replace("waktu       4 Hari", "waktu       2 Hari")
+        .replace("total    4 Hari 1 Jam 18 Menit (5 Hari)", "total    2 Hari 1 Jam 18 Menit (3 Hari)");
+    std::fs::write(&b, text).unwrap();
+    let svg = dir.path().join("compare.svg");
+    let out = alur()
+        .args(["simulate", "--compare", LKS])
+        .arg(&b)
+        .args(["--scenario", SCENARIO, "--cases", "1000", "--calendars", CALENDARS, "--lang", "en", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+    for promise in ["Stated total 4 Hari 1 Jam 18 Menit", "Stated total 2 Hari 1 Jam 18 Menit"] {
+        assert!(chart.contains(promise), "both versions' promises are drawn: no `{promise}`");
+    }
+    assert!(chart.contains("lks-b.sop") && chart.contains("lks-lksa.sop"), "each version is named");
+}
+
+#[test]
 fn a_constant_lead_time_fills_one_clean_bin() {
     // Nothing varies: every case takes the main-path total, so the histogram has one bar, and
     // no bin label reads the same at both ends.

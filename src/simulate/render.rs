@@ -696,3 +696,17 @@ pub fn svg(r: &Report, lang: Lang) -> String {
     y += svg_note(&mut body, y, lang);
     svg_document(y + 8.0, &body)
 }
+
+/// Two versions' lead-time charts, one above the other on the same time axis, each named.
+pub fn svg_compare(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> String {
+    let (a_span, b_span) = (chart_span(a), chart_span(b));
+    let span = (a_span.0.min(b_span.0), a_span.1.max(b_span.1));
+    let mut body = String::new();
+    let mut y = 0.0;
+    for (letter, r, name) in [("A", a, names.0), ("B", b, names.1)] {
+        let heading = format!("{letter}: {name} — {} ({} {})", r.title, r.counted, tr(lang, "kasus", "cases"));
+        y += svg_panel(&mut body, r, &heading, y, span, lang) + 10.0;
+    }
+    y += svg_note(&mut body, y, lang);
+    svg_document(y + 8.0, &body)
+}
