@@ -653,6 +653,165 @@ fn bpmn_has_lanes_tasks_gateways_conditions_durations_and_diagram_interchange() 
     }
 }
 
+/// Every flow node of a process, by id, with its element name.
+fn bpmn_flow_nodes(process: &El) -> Vec<&El> {
+    process
+        .children
+        .iter()
+        .filter(|e| !["bpmn:laneSet", "bpmn:sequenceFlow", "bpmn:documentation"].contains(&e.name.as_str()))
+        .collect()
+}
+
+#[test]
+fn bpmn_every_node_but_the_start_is_reached_by_a_flow_or_attached_to_a_task() {
+    // A node nothing flows into is an implicit start to bpmnlint and to any BPMN engine: the
+    // target of a deadline route (`terlambat lanjut ke terbit_otomatis`) must be reached from a
+    // timer on the late step, as the runtime reaches it.
+    for path in shipped_sops() {
+        let sop = compile(&path);
+        let doc = parse_xml(&render(&sop, Format::Bpmn, Lang::Id));
+        let process = doc.find_all(|e| e.name == "bpmn:process")[0].clone();
+        let flows = process.find_all(|e| e.name == "bpmn:sequenceFlow");
+        for node in bpmn_flow_nodes(&process) {
+            let id = node.attr("id").unwrap();
+            if node.name == "bpmn:startEvent" {
+                continue;
+            }
+            if node.name == "bpmn:boundaryEvent" {
+                let host = node.attr("attachedToRef").unwrap();
+                assert!(
+                    bpmn_flow_nodes(&process).iter().any(|n| n.attr("id") == Some(host)),
+                    "{}: {id} is attached to {host}, a task of the process",
+                    path.display()
+                );
+                continue;
+            }
+            assert!(
+                flows.iter().any(|f| f.attr("targetRef") == Some(id)),
+                "{}: nothing flows into {} {id}",
+                path.display(),
+                node.name
+            );
+        }
+    }
+}
+
+#[test]
+fn bpmn_deadline_actions_are_boundary_timers_on_the_late_task() {
+    let sop = compile(&sop_path("izin-reklame.sop"));
+    let doc = parse_xml(&render(&sop, Format::Bpmn, Lang::Id));
+    let process = doc.find_all(|e| e.name == "bpmn:process")[0].clone();
+    let flows = process.find_all(|e| e.name == "bpmn:sequenceFlow");
+    let node = |id: &str| -> El {
+        bpmn_flow_nodes(&process).into_iter().find(|n| n.attr("id") == Some(id)).cloned().unwrap_or_else(|| {
+            panic!("no flow node {id}");
+        })
+    };
+    let timer_on = |step: &str| -> El {
+        let timers: Vec<&El> = process
+            .find_all(|e| e.name == "bpmn:boundaryEvent" && e.attr("attachedToRef") == Some(step))
+            .into_iter()
+            .collect();
+        assert_eq!(timers.len(), 1, "one boundary event on {step}");
+        let t = timers[0].clone();
+        assert_eq!(t.find_all(|e| e.name == "bpmn:timerEventDefinition").len(), 1, "{step}: a timer");
+        assert!(!t.attr("name").unwrap_or("").is_empty(), "{step}: the timer is labelled");
+        t
+    };
+    let from = |id: &str| -> Vec<String> {
+        flows.iter().filter(|f| f.attr("sourceRef") == Some(id)).map(|f| f.attr("targetRef").unwrap().into()).collect()
+    };
+    let duration = |t: &El| t.find_all(|e| e.name == "bpmn:timeDuration")[0].text.clone();
+
+    // OSS fiktif positif: when the technical meeting is late, the permit is issued by the
+    // system. The timer interrupts the task and flows to the route's target.
+    let late = timer_on("kajian_teknis");
+    assert_eq!(late.attr("cancelActivity"), Some("true"), "a deadline route interrupts the task");
+    assert_eq!(duration(&late), "'PT3H'", "the step's Waktu (3 jam) as an ISO-8601 duration");
+    assert_eq!(from(late.attr("id").unwrap()), ["terbit_otomatis"]);
+
+    // An escalation leaves the task open (non-interrupting) and says who takes it over.
+    for step in ["verifikasi", "survei_lapangan"] {
+        let t = timer_on(step);
+        assert_eq!(t.attr("cancelActivity"), Some("false"), "{step}: an escalation does not interrupt");
+        let next = from(t.attr("id").unwrap());
+        assert_eq!(next.len(), 1, "{step}");
+        let told = node(&next[0]);
+        assert_eq!(told.name, "bpmn:endEvent", "{step}: the escalation ends its own path");
+        assert_eq!(told.find_all(|e| e.name == "bpmn:escalationEventDefinition").len(), 1, "{step}");
+        assert!(told.attr("name").unwrap().contains("Kepala Bidang Pelayanan Perizinan"), "{told:?}");
+    }
+    assert_eq!(duration(&timer_on("verifikasi")), "'PT30M'");
+    assert_eq!(duration(&timer_on("survei_lapangan")), "'P1D'");
+    // A notification (from the shared signing chain) is a message to the one told.
+    let t = timer_on("paraf_kabid");
+    assert_eq!(t.attr("cancelActivity"), Some("false"));
+    let told = node(&from(t.attr("id").unwrap())[0]);
+    assert_eq!(told.find_all(|e| e.name == "bpmn:messageEventDefinition").len(), 1);
+    assert!(told.attr("name").unwrap().contains("Sekretaris"), "{told:?}");
+    let lanes = process.find_all(|e| e.name == "bpmn:lane");
+    let lane_of = |id: &str| {
+        lanes
+            .iter()
+            .find(|l| l.children.iter().any(|r| r.name == "bpmn:flowNodeRef" && r.text == id))
+            .map(|l| l.attr("id").unwrap().to_string())
+    };
+    assert_eq!(lane_of(told.attr("id").unwrap()).as_deref(), Some("Lane_sekretaris"), "in the lane of the one told");
+
+    // The diagram draws every boundary event on the border of its task, and every flow.
+    let shapes = doc.find_all(|e| e.name == "bpmndi:BPMNShape");
+    let bounds = |id: &str| {
+        let s = shapes.iter().find(|s| s.attr("bpmnElement") == Some(id)).unwrap_or_else(|| panic!("shape of {id}"));
+        let b = s.find_all(|e| e.name == "dc:Bounds")[0];
+        Bbox { x0: b.num("x"), y0: b.num("y"), x1: b.num("x") + b.num("width"), y1: b.num("y") + b.num("height") }
+    };
+    for t in process.find_all(|e| e.name == "bpmn:boundaryEvent") {
+        let (b, task) = (bounds(t.attr("id").unwrap()), bounds(t.attr("attachedToRef").unwrap()));
+        assert!(task.on_edge(b.center()), "{:?} sits on the border of its task", t.attr("id"));
+    }
+    let edges = doc.find_all(|e| e.name == "bpmndi:BPMNEdge");
+    for f in &flows {
+        assert!(edges.iter().any(|e| e.attr("bpmnElement") == f.attr("id")), "an edge for {:?}", f.attr("id"));
+    }
+    // The SOP's escalations and messages are declared once, at the top.
+    let escalations = doc.find_all(|e| e.name == "bpmn:escalation");
+    assert_eq!(escalations.len(), 1, "one escalation: to kabid");
+    assert_eq!(escalations[0].attr("escalationCode"), Some("kabid"));
+    assert_eq!(doc.find_all(|e| e.name == "bpmn:message").len(), 1, "one message: to sekretaris");
+}
+
+#[test]
+fn bpmnlint_recommended_rules_find_no_error_in_any_export() {
+    let tools = Path::new(ROOT).join("tests/tools");
+    let cli = tools.join("node_modules/bpmnlint/bin/bpmnlint.js");
+    let node_ok = Process::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !node_ok || !cli.exists() {
+        assert!(!must_not_skip(), "needs node and bpmnlint (cd tests/tools && npm ci)");
+        println!("SKIPPED: needs node and bpmnlint (cd tests/tools && npm ci)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for path in shipped_sops() {
+        let sop = compile(&path);
+        let file = dir.path().join(format!("{}.bpmn", path.file_stem().unwrap().to_string_lossy()));
+        std::fs::write(&file, render(&sop, Format::Bpmn, Lang::Id)).unwrap();
+        files.push(file);
+    }
+    // tests/tools/.bpmnlintrc extends bpmnlint:recommended; warnings are allowed, errors not.
+    let out = Process::new("node")
+        .arg(&cli)
+        .arg("--config")
+        .arg(tools.join(".bpmnlintrc"))
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bpmnlint reports errors:\n{report}");
+    assert!(!report.contains(" error "), "bpmnlint reports errors:\n{report}");
+}
+
 // ---- real tools: SpiffWorkflow runs the BPMN, Chromium prints the document ----
 
 fn spiff_available() -> bool {
@@ -740,6 +899,23 @@ fn spiffworkflow_runs_the_other_sops_through_alternatives_conditions_and_paralle
         assert_eq!(ids.iter().filter(|i| *i == parallel).count(), 1, "{parallel} once");
     }
     assert!(ids.iter().position(|i| i == "telaah") > ids.iter().position(|i| i == "rekomendasi_andalalin"), "joined");
+}
+
+#[test]
+fn spiffworkflow_takes_the_deadline_routes_when_a_step_is_late() {
+    // The verification is late: its timer escalates to the Kabid beside the open task, which is
+    // then done. The technical meeting is late: its timer interrupts it and the permit is issued
+    // by the system (fiktif positif), as the runtime's timer service does.
+    let plan = serde_json::json!({
+        "data": {"perlu_survei": false, "alternatif_pendaftaran": "daftar_online"},
+        "answers": {"verifikasi": {"keputusan_verifikasi": "lengkap"}},
+        "late": ["verifikasi", "kajian_teknis"],
+    });
+    let Some(result) = run_on_spiff("izin-reklame.sop", plan) else { return };
+    assert_eq!(result["completed"], true, "{result}");
+    assert_eq!(result["ends"], serde_json::json!(["End_terbit", "Late_verifikasi_1"]), "{result}");
+    let ids: Vec<String> = trace(&result).into_iter().map(|t| t.0).collect();
+    assert_eq!(ids, ["daftar_online", "verifikasi", "terbit_otomatis"], "kajian_teknis was cut short by its timer");
 }
 
 #[test]

@@ -304,3 +304,144 @@ fn compare_accepts_names_one_version_has_and_refuses_names_neither_has() {
     assert!(err.contains("s.toml:3:8: error: the SOP has no step `paraf_bupati`"), "{err}");
     assert!(!err.contains("paraf_sekretaris"), "{err}");
 }
+
+/// A share as the report prints it in English: "67.0%".
+fn pct(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// Minutes as the report prints them in English: "4.4 min", "2.1 h".
+fn mins(v: f64) -> String {
+    if v >= 60.0 {
+        format!("{:.1} h", v / 60.0)
+    } else {
+        format!("{v:.1} min")
+    }
+}
+
+/// The text of each promise line's label in a chart (`<text class="promise-label">`).
+fn promise_labels(svg: &str) -> Vec<String> {
+    svg.split(r#"<text class="promise-label""#)
+        .skip(1)
+        .map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn the_charts_promise_lines_give_the_share_of_the_bars_left_of_them_and_name_the_service_clock() {
+    // The bars are lead times: elapsed working time from application to end. A line for the
+    // stated total is labelled with the share of those lead times within it (the bars left of
+    // it); the service clock, which stops while a file is returned, is a different measure and
+    // is shown only under its own name.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("lead.svg");
+    let out = alur()
+        .args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "en", "--format", "json", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    let labels = promise_labels(&chart);
+    let targets = json["targets"].as_array().unwrap();
+    let lines: Vec<&serde_json::Value> = targets.iter().filter(|t| t["calendar_days"] == 0).collect();
+    assert_eq!(labels.len(), lines.len(), "one label per promise line: {labels:?}");
+    let hist = &json["histogram"];
+    let (start, bin) = (hist["start_minutes"].as_f64().unwrap(), hist["bin_minutes"].as_f64().unwrap());
+    let counts: Vec<f64> = hist["counts"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).collect();
+    let total: f64 = counts.iter().sum();
+    for (t, label) in lines.iter().zip(&labels) {
+        let (elapsed, service) = (t["within_elapsed"].as_f64().unwrap(), t["within"].as_f64().unwrap());
+        assert!((elapsed - service).abs() > 0.05, "the scenario returns files: the clocks differ");
+        // The elapsed share is the share of the bars left of the line (within the bin it cuts).
+        let limit = t["limit_minutes"].as_f64().unwrap();
+        let left: f64 =
+            counts.iter().enumerate().filter(|(i, _)| start + (*i as f64 + 1.0) * bin <= limit).map(|c| c.1).sum();
+        let cut: f64 = counts.iter().enumerate().filter(|(i, _)| start + *i as f64 * bin < limit).map(|c| c.1).sum();
+        assert!(left / total <= elapsed + 1e-9 && elapsed <= cut / total + 1e-9, "{t}");
+        assert!(
+            label.contains(&pct(elapsed)),
+            "the line's label gives the share left of it ({}): `{label}`",
+            pct(elapsed)
+        );
+        assert!(!label.contains(&pct(service)), "the service-clock share is not the line's: `{label}`");
+    }
+    assert!(chart.contains(&format!("service clock {}", pct(lines[0]["within"].as_f64().unwrap()))), "{chart}");
+}
+
+#[test]
+fn compare_draws_both_versions_in_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("lks-b.sop");
+    let text = std::fs::read_to_string(LKS)
+        .unwrap()
+        .replace("waktu       4 Hari", "waktu       2 Hari")
+        .replace("total    4 Hari 1 Jam 18 Menit (5 Hari)", "total    2 Hari 1 Jam 18 Menit (3 Hari)");
+    std::fs::write(&b, text).unwrap();
+    let svg = dir.path().join("compare.svg");
+    let out = alur()
+        .args(["simulate", "--compare", LKS])
+        .arg(&b)
+        .args(["--scenario", SCENARIO, "--cases", "1000", "--calendars", CALENDARS, "--lang", "en", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+    for promise in ["Stated total 4 Hari 1 Jam 18 Menit", "Stated total 2 Hari 1 Jam 18 Menit"] {
+        assert!(chart.contains(promise), "both versions' promises are drawn: no `{promise}`");
+    }
+    assert!(chart.contains("lks-b.sop") && chart.contains("lks-lksa.sop"), "each version is named");
+}
+
+#[test]
+fn a_constant_lead_time_fills_one_clean_bin() {
+    // Nothing varies: every case takes the main-path total, so the histogram has one bar, and
+    // no bin label reads the same at both ends.
+    let report = run(Path::new(LKS), "", 500, 1);
+    let filled: Vec<&u64> = report.histogram.counts.iter().filter(|c| **c > 0).collect();
+    assert_eq!(filled, [&500], "{:?}", report.histogram);
+    for lang in [alur::diagnostic::Lang::En, alur::diagnostic::Lang::Id] {
+        let text = simulate::render::histogram_text(&report, lang, 40);
+        for line in text.lines().skip(1) {
+            let range = line.split('│').next().unwrap().trim();
+            let (lo, hi) = range.split_once('–').unwrap();
+            assert_ne!(lo, hi, "a bin from {lo} to {hi}:\n{text}");
+        }
+    }
+    let chart = simulate::render::svg(&report, alur::diagnostic::Lang::En);
+    assert_eq!(chart.matches("<title>").count(), 1, "one bar");
+}
+
+#[test]
+fn the_report_says_what_the_bottleneck_is_with_its_figures() {
+    let json =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--format", "json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let name = json["bottleneck"].as_str().unwrap();
+    let desk = json["desks"].as_array().unwrap().iter().find(|d| d["actor"] == name).unwrap();
+    let out =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "en"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().skip_while(|l| !l.starts_with("Bottleneck")).take(3).collect::<Vec<_>>().join("\n");
+    assert!(line.contains(name), "{line}");
+    assert!(line.contains("longest in total"), "what the bottleneck means: {line}");
+    assert!(line.contains(&format!("utilisation {}", pct(desk["utilisation"].as_f64().unwrap()))), "{line}");
+    assert!(line.contains(&format!("mean wait {}", mins(desk["mean_wait_minutes"].as_f64().unwrap()))), "{line}");
+    assert!(line.contains(&format!("max wait {}", mins(desk["max_wait_minutes"].as_f64().unwrap()))), "{line}");
+    let out =
+        alur().args(["simulate", LKS, "--scenario", SCENARIO, "--cases", "3000", "--lang", "id"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().skip_while(|l| !l.starts_with("Hambatan")).take(3).collect::<Vec<_>>().join("\n");
+    assert!(line.contains("terlama") && line.contains("antre maks"), "{line}");
+
+    // Nobody waits (one desk, regular arrivals well within its capacity): the busiest desk.
+    let (_dir, path) = one_desk_sop();
+    let report = run(&path, "[kedatangan]\nper_hari = 10\npola = \"teratur\"\n[petugas]\npetugas = 1\n", 200, 1);
+    assert_eq!(report.bottleneck.as_deref(), Some("petugas"));
+    assert_eq!(report.bottleneck_basis, Some(simulate::BottleneckBasis::Utilisation));
+    let text = simulate::render::text(&report, alur::diagnostic::Lang::En, 40);
+    assert!(text.contains("no file waits at a staffed desk; this is the one with the highest utilisation"), "{text}");
+}

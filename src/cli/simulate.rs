@@ -184,7 +184,15 @@ pub fn run(args: SimulateArgs, lang: Lang) -> ExitCode {
         })
         .collect();
     if let Some(path) = &args.svg {
-        let svg = render::svg(&reports[0], lang);
+        let svg = match (&reports[..], args.compare) {
+            ([a, b], true) => render::svg_compare(
+                a,
+                b,
+                (&args.files[0].display().to_string(), &args.files[1].display().to_string()),
+                lang,
+            ),
+            _ => render::svg(&reports[0], lang),
+        };
         if let Err(error) = std::fs::write(path, svg) {
             let shown = path.display();
             return usage(match lang {

@@ -2,8 +2,9 @@
 //! system actors), exclusive gateways for decisions, conditional routes and alternatives,
 //! parallel gateways for parallel blocks, end events for the SOP's ends, conditions on the
 //! sequence flows as Python expressions (what SpiffWorkflow evaluates), each step's Waktu in
-//! its documentation and in `alur:waktu` extension elements, and diagram interchange (shapes
-//! with bounds, edges with waypoints) so a modeller opens it laid out.
+//! its documentation and in `alur:waktu` extension elements, deadline actions as boundary timers
+//! on their tasks, and diagram interchange (shapes with bounds, edges with waypoints) so a
+//! modeller opens it laid out.
 //!
 //! Decision outcomes are read from task data: the variable is the field the decision records
 //! (`keputusan catat hasil` → `hasil`), else `keputusan_<step>`; the flow for outcome `x` has
@@ -17,7 +18,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::text::{outcome_text, Labels};
-use crate::model::{ActorKind, Edge, ExprKind, Node, NodeIndex, Sop, Value};
+use crate::model::{ActorKind, DeadlineAction, Edge, ExprKind, Node, NodeIndex, Sop, Value};
 use crate::time::Duration;
 
 const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -119,10 +120,25 @@ pub fn decision_variable(sop: &Sop, step: usize) -> String {
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Start,
-    Task { user: bool },
+    Task {
+        user: bool,
+    },
     Exclusive,
     Parallel,
     End,
+    /// A timer on a step's task: its deadline. Interrupting when the deadline routes the case.
+    Boundary {
+        interrupting: bool,
+    },
+    /// An intermediate throw event: someone told on the way to a deadline route.
+    Throw,
+}
+
+/// Who a deadline tells, by actor id: an escalation (the task handed over) or a message.
+#[derive(Clone, PartialEq)]
+enum Told {
+    Escalation(String),
+    Message(String),
 }
 
 struct BNode {
@@ -135,6 +151,30 @@ struct BNode {
     doc: Option<String>,
     step: Option<usize>,
     default_flow: Option<String>,
+    /// The escalation or message an event throws.
+    told: Option<Told>,
+    /// A boundary event's task (node index) and its timer's duration expression.
+    attached_to: Option<usize>,
+    timer: Option<String>,
+}
+
+impl BNode {
+    /// A node that belongs to no step.
+    fn plain(id: String, name: String, kind: Kind, lane: usize) -> BNode {
+        BNode {
+            id,
+            name,
+            kind,
+            lane,
+            layer: 0,
+            doc: None,
+            step: None,
+            default_flow: None,
+            told: None,
+            attached_to: None,
+            timer: None,
+        }
+    }
 }
 
 struct BFlow {
@@ -147,9 +187,102 @@ struct BFlow {
 
 fn size(kind: Kind) -> (f64, f64) {
     match kind {
-        Kind::Start | Kind::End => (36.0, 36.0),
+        Kind::Start | Kind::End | Kind::Boundary { .. } | Kind::Throw => (36.0, 36.0),
         Kind::Task { .. } => (150.0, 100.0),
         Kind::Exclusive | Kind::Parallel => (50.0, 50.0),
+    }
+}
+
+/// A step's deadline actions (`terlambat ...`) as a boundary timer on its task, with the step's
+/// Waktu as the timer's duration (no Waktu: due at once, as the runtime has it). The actions run
+/// in written order, up to the first route, as the runtime fires them: each escalation or
+/// notification is an event in the lane of the one told; a route interrupts the task and flows
+/// to its target, otherwise the task stays open and the last event ends the timer's path.
+fn deadlines(
+    sop: &Sop,
+    labels: &Labels,
+    index_of: &HashMap<NodeIndex, usize>,
+    nodes: &mut Vec<BNode>,
+    flows: &mut Vec<BFlow>,
+) {
+    let graph = &sop.flow.graph;
+    let lane_of = |actor: &str| sop.actors.iter().position(|a| a.id.name == actor);
+    for (step, &node) in sop.flow.step_nodes.iter().enumerate() {
+        let (Some(st), Some(&host)) = (sop.steps.get(step), index_of.get(&node)) else { continue };
+        if st.deadline_actions.is_empty() || !matches!(nodes[host].kind, Kind::Task { .. }) {
+            continue;
+        }
+        let route = graph.edges(node).find(|e| matches!(e.weight(), Edge::Deadline)).map(|e| e.target());
+        let route = route.and_then(|t| index_of.get(&t).copied());
+        let mut told: Vec<Told> = Vec::new();
+        for action in &st.deadline_actions {
+            match action {
+                DeadlineAction::Escalate { actor, .. } => told.push(Told::Escalation(actor.name.clone())),
+                DeadlineAction::Notify { actor, .. } => told.push(Told::Message(actor.name.clone())),
+                DeadlineAction::Route { .. } => break,
+            }
+        }
+        if told.is_empty() && route.is_none() {
+            continue;
+        }
+        let duration = st.duration.as_ref().map(|d| d.value).unwrap_or_default();
+        let boundary = nodes.len();
+        let mut timer = BNode::plain(
+            format!("Timer_{}", st.id.name),
+            format!("{} ({})", labels.overdue, duration.display(labels.lang)),
+            Kind::Boundary { interrupting: route.is_some() },
+            nodes[host].lane,
+        );
+        timer.attached_to = Some(host);
+        // A Python string holding the ISO 8601 duration: SpiffWorkflow evaluates timer
+        // expressions as it evaluates the conditions.
+        timer.timer = Some(format!("'{}'", iso_duration(&duration)));
+        nodes.push(timer);
+        let mut previous = boundary;
+        let count = told.len();
+        for (i, t) in told.into_iter().enumerate() {
+            let (actor, verb) = match &t {
+                Told::Escalation(a) => (a.as_str(), labels.escalated_to),
+                Told::Message(a) => (a.as_str(), labels.notify),
+            };
+            let label = sop.actor(actor).map_or(actor, |a| a.label.as_str());
+            let last = i + 1 == count && route.is_none();
+            let mut event = BNode::plain(
+                format!("Late_{}_{}", st.id.name, i + 1),
+                format!("{verb} {label}"),
+                if last { Kind::End } else { Kind::Throw },
+                lane_of(actor).unwrap_or(nodes[host].lane),
+            );
+            event.told = Some(t);
+            nodes.push(event);
+            let at = nodes.len() - 1;
+            flows.push(BFlow {
+                id: format!("Flow_{}", flows.len() + 1),
+                source: previous,
+                target: at,
+                name: None,
+                condition: None,
+            });
+            previous = at;
+        }
+        if let Some(target) = route {
+            flows.push(BFlow {
+                id: format!("Flow_{}", flows.len() + 1),
+                source: previous,
+                target,
+                name: None,
+                condition: None,
+            });
+        }
+    }
+}
+
+/// The id and name of the escalation or message a deadline throws.
+fn told_ref(told: &Told, sop: &Sop) -> (String, String) {
+    let label = |actor: &str| sop.actor(actor).map_or_else(|| actor.to_string(), |a| a.label.clone());
+    match told {
+        Told::Escalation(actor) => (format!("Escalation_{actor}"), label(actor)),
+        Told::Message(actor) => (format!("Message_{actor}"), label(actor)),
     }
 }
 
@@ -227,6 +360,9 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             doc,
             step,
             default_flow: None,
+            told: None,
+            attached_to: None,
+            timer: None,
         });
     }
 
@@ -283,16 +419,12 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             let target = if targets.get(&e.target()).copied().unwrap_or(0) > 1 {
                 *merges.entry(e.target()).or_insert_with(|| {
                     let at = nodes.len() + extra.len();
-                    extra.push(BNode {
-                        id: format!("Merge_{}_{}", nodes[src].id, nodes[tgt].id),
-                        name: String::new(),
-                        kind: Kind::Exclusive,
-                        lane: nodes[src].lane,
-                        layer: 0,
-                        doc: None,
-                        step: None,
-                        default_flow: None,
-                    });
+                    extra.push(BNode::plain(
+                        format!("Merge_{}_{}", nodes[src].id, nodes[tgt].id),
+                        String::new(),
+                        Kind::Exclusive,
+                        nodes[src].lane,
+                    ));
                     flows.push(BFlow {
                         id: format!("Flow_m{}", at),
                         source: at,
@@ -309,6 +441,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
     }
     nodes.extend(extra);
+    deadlines(sop, labels, &index_of, &mut nodes, &mut flows);
     // A parallel split reached from several places gets an exclusive merge in front: a parallel
     // gateway with several incoming flows would wait for all of them.
     for split in 0..nodes.len() {
@@ -320,16 +453,12 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             continue;
         }
         let merge = nodes.len();
-        nodes.push(BNode {
-            id: format!("Merge_{}", nodes[split].id),
-            name: String::new(),
-            kind: Kind::Exclusive,
-            lane: nodes[split].lane,
-            layer: 0,
-            doc: None,
-            step: None,
-            default_flow: None,
-        });
+        nodes.push(BNode::plain(
+            format!("Merge_{}", nodes[split].id),
+            String::new(),
+            Kind::Exclusive,
+            nodes[split].lane,
+        ));
         for f in incoming {
             flows[f].target = merge;
         }
@@ -361,25 +490,30 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
 
     // Layers: longest path from the start, ignoring the flows that go back (found by DFS).
     let start = nodes.iter().position(|n| n.kind == Kind::Start).unwrap_or(0);
-    let mut out_flows: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    // A boundary event is reached with its task (an arc without a flow), in the task's layer.
+    let mut out_flows: Vec<Vec<(usize, Option<usize>)>> = vec![Vec::new(); nodes.len()];
     for (i, f) in flows.iter().enumerate() {
-        out_flows[f.source].push(i);
+        out_flows[f.source].push((f.target, Some(i)));
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(host) = n.attached_to {
+            out_flows[host].push((i, None));
+        }
     }
     let mut back: HashSet<usize> = HashSet::new();
     let mut state = vec![0u8; nodes.len()];
     let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
     state[start] = 1;
     while let Some((node, next)) = stack.pop() {
-        if let Some(&fi) = out_flows[node].get(next) {
+        if let Some(&(t, fi)) = out_flows[node].get(next) {
             stack.push((node, next + 1));
-            let t = flows[fi].target;
             match state[t] {
                 0 => {
                     state[t] = 1;
                     stack.push((t, 0));
                 }
                 1 => {
-                    back.insert(fi);
+                    back.extend(fi);
                 }
                 _ => {}
             }
@@ -389,6 +523,14 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     }
     for _ in 0..nodes.len() {
         let mut changed = false;
+        for i in 0..nodes.len() {
+            if let Some(host) = nodes[i].attached_to {
+                if nodes[i].layer != nodes[host].layer {
+                    nodes[i].layer = nodes[host].layer;
+                    changed = true;
+                }
+            }
+        }
         for (i, f) in flows.iter().enumerate() {
             if back.contains(&i) {
                 continue;
@@ -412,12 +554,17 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             n.layer = last + 1;
         }
     }
+    for i in 0..nodes.len() {
+        if let Some(host) = nodes[i].attached_to {
+            nodes[i].layer = nodes[host].layer;
+        }
+    }
 
     // Positions: x by layer, y by lane (stacking nodes that share a lane and a layer).
     let n_lanes = sop.actors.len().max(1);
     let mut stack_of: HashMap<(usize, usize), usize> = HashMap::new();
     let mut slot = vec![0usize; nodes.len()];
-    for (i, n) in nodes.iter().enumerate() {
+    for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.attached_to.is_none()) {
         let c = stack_of.entry((n.lane, n.layer)).or_default();
         slot[i] = *c;
         *c += 1;
@@ -439,7 +586,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     }
     let max_layer = nodes.iter().map(|n| n.layer).max().unwrap_or(0);
     let pool_w = (max_layer + 1) as f64 * LAYER_W + 80.0;
-    let bounds: Vec<(f64, f64, f64, f64)> = nodes
+    let mut bounds: Vec<(f64, f64, f64, f64)> = nodes
         .iter()
         .enumerate()
         .map(|(i, n)| {
@@ -449,6 +596,14 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             (cx - w / 2.0, cy - h / 2.0, w, h)
         })
         .collect();
+    // A boundary event sits on the bottom border of its task, towards the right.
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(host) = n.attached_to {
+            let (hx, hy, hw, hh) = bounds[host];
+            let (w, h) = size(n.kind);
+            bounds[i] = (hx + hw - 30.0 - w / 2.0, hy + hh - h / 2.0, w, h);
+        }
+    }
 
     let process_id = sop.id.name.clone();
     let mut x = Xml::new();
@@ -468,6 +623,22 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             ("exporterVersion", env!("CARGO_PKG_VERSION")),
         ],
     );
+    // The escalations and messages the deadlines throw, one per actor told.
+    let mut declared: Vec<&Told> = Vec::new();
+    for t in nodes.iter().filter_map(|n| n.told.as_ref()) {
+        if !declared.contains(&t) {
+            declared.push(t);
+        }
+    }
+    for t in declared {
+        let (id, name) = told_ref(t, sop);
+        match t {
+            Told::Escalation(actor) => {
+                x.empty("bpmn:escalation", &[("id", &id), ("name", &name), ("escalationCode", actor)]);
+            }
+            Told::Message(_) => x.empty("bpmn:message", &[("id", &id), ("name", &name)]),
+        }
+    }
     x.start("bpmn:collaboration", &[("id", "Collaboration_1")]);
     x.empty("bpmn:participant", &[("id", "Participant_1"), ("name", &sop.title), ("processRef", &process_id)]);
     x.end("bpmn:collaboration");
@@ -489,10 +660,16 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             Kind::Exclusive => "bpmn:exclusiveGateway",
             Kind::Parallel => "bpmn:parallelGateway",
             Kind::End => "bpmn:endEvent",
+            Kind::Boundary { .. } => "bpmn:boundaryEvent",
+            Kind::Throw => "bpmn:intermediateThrowEvent",
         };
         let mut attrs: Vec<(&str, &str)> = vec![("id", &n.id), ("name", &n.name)];
         if let Some(d) = &n.default_flow {
             attrs.push(("default", d));
+        }
+        if let (Kind::Boundary { interrupting }, Some(host)) = (n.kind, n.attached_to) {
+            attrs.push(("cancelActivity", if interrupting { "true" } else { "false" }));
+            attrs.push(("attachedToRef", &nodes[host].id));
         }
         x.start(tag, &attrs);
         if let Some(doc) = &n.doc {
@@ -513,6 +690,22 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
         for f in flows.iter().filter(|f| f.source == i) {
             x.text_element("bpmn:outgoing", &[], &f.id);
+        }
+        let definition = format!("{}_definition", n.id);
+        if let Some(duration) = &n.timer {
+            x.start("bpmn:timerEventDefinition", &[("id", &definition)]);
+            x.text_element("bpmn:timeDuration", &[("xsi:type", "bpmn:tFormalExpression")], duration);
+            x.end("bpmn:timerEventDefinition");
+        }
+        match &n.told {
+            Some(t @ Told::Escalation(_)) => x.empty(
+                "bpmn:escalationEventDefinition",
+                &[("id", &definition), ("escalationRef", &told_ref(t, sop).0)],
+            ),
+            Some(t @ Told::Message(_)) => {
+                x.empty("bpmn:messageEventDefinition", &[("id", &definition), ("messageRef", &told_ref(t, sop).0)])
+            }
+            None => {}
         }
         x.end(tag);
     }
@@ -575,7 +768,20 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     for (fi, fl) in flows.iter().enumerate() {
         let (sx, sy, sw, sh) = bounds[fl.source];
         let (tx, ty, tw, th) = bounds[fl.target];
-        let points: Vec<(f64, f64)> = if back.contains(&fi) || tx <= sx {
+        let points: Vec<(f64, f64)> = if nodes[fl.source].attached_to.is_some() {
+            // Down out of the timer, then along to the target.
+            let (ax, ay) = (sx + sw / 2.0, sy + sh);
+            let (tc, tm) = (tx + tw / 2.0, ty + th / 2.0);
+            if tx > ax + 20.0 && tm > ay {
+                vec![(ax, ay), (ax, tm), (tx, tm)]
+            } else if tx > ax + 20.0 {
+                let below = ay + 20.0;
+                vec![(ax, ay), (ax, below), (tx - 20.0, below), (tx - 20.0, tm), (tx, tm)]
+            } else {
+                let below = ay.max(ty + th) + 18.0;
+                vec![(ax, ay), (ax, below), (tc, below), (tc, ty + th)]
+            }
+        } else if back.contains(&fi) || tx <= sx {
             let below = sy.max(ty) + sh.max(th) + 18.0;
             vec![(sx + sw / 2.0, sy + sh), (sx + sw / 2.0, below), (tx + tw / 2.0, below), (tx + tw / 2.0, ty + th)]
         } else {

@@ -19,7 +19,7 @@ pub use scenario::{Problem, Scenario};
 
 use serde::Serialize;
 
-use crate::model::Sop;
+use crate::model::{ClockPoint, Sop};
 use crate::time::Calendar;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -66,6 +66,13 @@ pub struct TargetReport {
     pub within: f64,
     /// Share within the limit by plain elapsed working time (what the applicant waits).
     pub within_elapsed: f64,
+    /// Share of the counted cases whose lead time (what the histogram shows: application to
+    /// end, elapsed) is within the limit: the bars left of the promise's line. `None` for a
+    /// promise in calendar days, whose length in working time depends on the start.
+    pub within_lead: Option<f64>,
+    /// Where a service standard's clock starts and stops (`None`: the start, the end).
+    pub from: Option<ClockPoint>,
+    pub until: Option<ClockPoint>,
     pub mean_clock_minutes: f64,
 }
 
@@ -83,6 +90,16 @@ pub struct DeskReport {
     pub utilisation: Option<f64>,
     /// Mean number of people busy at once (the staff a desk needs, for unlimited ones).
     pub mean_busy: f64,
+}
+
+/// Why a desk is the bottleneck.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BottleneckBasis {
+    /// Files wait longest there in total (mean wait × cases served).
+    Waiting,
+    /// No file waits at a staffed desk: the one with the highest utilisation.
+    Utilisation,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -122,7 +139,9 @@ pub struct Report {
     pub lead_time_calendar_days: Percentiles,
     pub targets: Vec<TargetReport>,
     pub desks: Vec<DeskReport>,
+    /// The staffed desk where files wait longest in total; when nothing waits, the busiest one.
     pub bottleneck: Option<String>,
+    pub bottleneck_basis: Option<BottleneckBasis>,
     pub returned_share: f64,
     pub mean_rounds: f64,
     pub steps: Vec<StepReport>,
@@ -162,12 +181,29 @@ fn nice_bin(range: f64, day: f64) -> f64 {
     candidates.into_iter().find(|w| range / w <= 40.0).unwrap_or(range / 40.0).max(1e-9)
 }
 
+/// The histogram's first bin, bin width and number of bins for lead times from `min` to `max`.
+/// Lead times that all lie within a minute of each other (no variability: every case takes the
+/// same path; they differ only by rounding) fill one bin, as wide as the smallest nice width
+/// whose ends read apart in working days to two decimals, so it is not split in two at a
+/// boundary the rounding happens to straddle.
+fn bins(min: f64, max: f64, day: f64) -> (f64, f64, usize) {
+    if max - min < 1.0 {
+        let bin = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0].into_iter().find(|w| w * 100.0 >= day).unwrap_or(60.0);
+        let middle = ((min + max) / 2.0 * 1e6).round() / 1e6;
+        return ((middle / bin).floor() * bin, bin, 1);
+    }
+    let bin = nice_bin(max - min, day);
+    let start = (min / bin).floor() * bin;
+    (start, bin, (((max - start) / bin).floor() as usize + 1).min(400))
+}
+
 pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::Raw) -> Report {
     let day = f64::from(p.day_length_minutes);
     raw.lead.sort_unstable_by(f64::total_cmp);
     raw.lead_days.sort_unstable_by(f64::total_cmp);
     let lead = Percentiles::of_sorted(&raw.lead);
     let lead_days = Percentiles::of_sorted(&raw.lead_days);
+    let mut standards = sop.header.service_standards.iter();
     let targets = p
         .targets
         .iter()
@@ -175,6 +211,16 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         .map(|(i, t)| {
             let measured = raw.target_measured[i];
             let share = |n: u64| if measured == 0 { 0.0 } else { n as f64 / measured as f64 };
+            // Service standards come in the SOP's order (program::lower).
+            let standard = if t.kind == TargetKind::ServiceStandard { standards.next() } else { None };
+            let within_lead = (t.duration.calendar_days == 0).then(|| {
+                let within = raw.lead.partition_point(|v| *v <= t.limit_minutes + 1e-6);
+                if raw.lead.is_empty() {
+                    0.0
+                } else {
+                    within as f64 / raw.lead.len() as f64
+                }
+            });
             TargetReport {
                 kind: t.kind,
                 label: t.label.clone(),
@@ -183,6 +229,9 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
                 measured,
                 within: share(raw.target_within[i]),
                 within_elapsed: share(raw.target_within_raw[i]),
+                within_lead,
+                from: standard.and_then(|s| s.from.clone()),
+                until: standard.and_then(|s| s.until.clone()),
                 mean_clock_minutes: if measured == 0 { 0.0 } else { raw.target_clock_sum[i] / measured as f64 },
             }
         })
@@ -222,13 +271,18 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         .iter()
         .filter(|d| d.staff.is_some() && d.mean_wait_minutes * d.served as f64 > 0.5)
         .max_by(|a, b| (a.mean_wait_minutes * a.served as f64).total_cmp(&(b.mean_wait_minutes * b.served as f64)))
+        .map(|d| (d, BottleneckBasis::Waiting))
         .or_else(|| {
             desks
                 .iter()
                 .filter(|d| d.utilisation.is_some())
                 .max_by(|a, b| a.utilisation.unwrap_or(0.0).total_cmp(&b.utilisation.unwrap_or(0.0)))
-        })
-        .map(|d| d.actor.clone());
+                .map(|d| (d, BottleneckBasis::Utilisation))
+        });
+    let (bottleneck, bottleneck_basis) = match bottleneck {
+        Some((d, basis)) => (Some(d.actor.clone()), Some(basis)),
+        None => (None, None),
+    };
     let counted = raw.counted.max(1) as f64;
     let steps = sop
         .steps
@@ -240,10 +294,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
     if let Some(n) = raw.ends.last().filter(|n| **n > 0 && raw.ends.len() > sop.ends.len()) {
         ends.push(("-".into(), *n));
     }
-    let range = lead.max - lead.min;
-    let bin = nice_bin(range, day);
-    let start = (lead.min / bin).floor() * bin;
-    let bins = (((lead.max - start) / bin).floor() as usize + 1).min(400);
+    let (start, bin, bins) = bins(lead.min, lead.max, day);
     let mut counts = vec![0u64; bins];
     for v in &raw.lead {
         let i = (((v - start) / bin).floor().max(0.0) as usize).min(bins - 1);
@@ -270,6 +321,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
         targets,
         desks,
         bottleneck,
+        bottleneck_basis,
         returned_share: raw.returned_cases as f64 / counted,
         mean_rounds: raw.rounds as f64 / counted,
         steps,

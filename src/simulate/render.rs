@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, TargetKind};
+use super::{BottleneckBasis, Report, TargetKind};
 use crate::diagnostic::Lang;
 use crate::time::Duration;
 
@@ -38,6 +38,12 @@ fn number(v: f64, decimals: usize, lang: Lang) -> String {
         Lang::Id => s.replace('.', ","),
         Lang::En => s,
     }
+}
+
+/// Decimals for the ends of bins `bin` working minutes wide, in working days of `day` minutes:
+/// two, or as many as it takes for a bin's two ends to read apart.
+fn bin_decimals(bin: f64, day: f64) -> usize {
+    (2..=6).find(|d| bin / day >= 10f64.powi(-(*d as i32))).unwrap_or(6)
 }
 
 fn percent(v: f64, lang: Lang) -> String {
@@ -218,15 +224,32 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
     out.push_str(&table(&rows));
     match r.bottleneck.as_ref().and_then(|b| r.desks.iter().find(|d| &d.actor == b)) {
         Some(d) => {
+            let why = match r.bottleneck_basis {
+                Some(BottleneckBasis::Utilisation) => tr(
+                    lang,
+                    "tidak ada berkas yang antre di meja berpetugas; ini meja dengan utilisasi tertinggi",
+                    "no file waits at a staffed desk; this is the one with the highest utilisation",
+                ),
+                _ => tr(
+                    lang,
+                    "meja berpetugas tempat berkas antre terlama secara total (antre rata-rata × dilayani)",
+                    "the staffed desk where files wait longest in total (mean wait × served)",
+                ),
+            };
+            let _ = writeln!(out, "{}: {} — {why}", tr(lang, "Hambatan", "Bottleneck"), d.actor);
             let _ = writeln!(
                 out,
-                "{}: {} ({} {}, {} {})",
-                tr(lang, "Hambatan", "Bottleneck"),
-                d.actor,
-                tr(lang, "antre rata-rata", "mean wait"),
-                minutes(d.mean_wait_minutes, lang),
+                "  {} {} · {} {} · {} {} · {} {} · {} {}",
                 tr(lang, "utilisasi", "utilisation"),
                 d.utilisation.map_or_else(|| "-".to_string(), |u| percent(u, lang)),
+                tr(lang, "antre rata-rata", "mean wait"),
+                minutes(d.mean_wait_minutes, lang),
+                tr(lang, "antre p90", "p90 wait"),
+                minutes(d.p90_wait_minutes, lang),
+                tr(lang, "antre maks", "max wait"),
+                minutes(d.max_wait_minutes, lang),
+                tr(lang, "antre total", "total wait"),
+                minutes(d.mean_wait_minutes * d.served as f64, lang),
             );
         }
         None => {
@@ -234,7 +257,11 @@ pub fn text(r: &Report, lang: Lang, histogram_width: usize) -> String {
                 out,
                 "{}: {}",
                 tr(lang, "Hambatan", "Bottleneck"),
-                tr(lang, "tidak ada (petugas tak terbatas)", "none (unlimited staff)")
+                tr(
+                    lang,
+                    "tidak ada (petugas tak terbatas: tidak ada meja yang membuat berkas antre)",
+                    "none (unlimited staff: no desk makes files wait)"
+                )
             );
         }
     }
@@ -263,6 +290,7 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
     let first = h.counts.iter().position(|c| *c > 0).unwrap_or(0);
     let last = h.counts.iter().rposition(|c| *c > 0).unwrap_or(0);
     let blocks = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let decimals = bin_decimals(h.bin_minutes, f64::from(day));
     for i in first..=last {
         let count = h.counts[i];
         let lo = h.start_minutes + i as f64 * h.bin_minutes;
@@ -278,7 +306,8 @@ pub fn histogram_text(r: &Report, lang: Lang, width: usize) -> String {
             .filter(|t| t.calendar_days == 0 && t.limit_minutes >= lo && t.limit_minutes < hi)
             .map(|t| format!("◀ {}", target_label(t.kind, &t.label, lang)))
             .collect();
-        let range = format!("{}–{}", number(lo / f64::from(day), 2, lang), number(hi / f64::from(day), 2, lang));
+        let range =
+            format!("{}–{}", number(lo / f64::from(day), decimals, lang), number(hi / f64::from(day), decimals, lang));
         let line = format!("  {range:>13} │{bar:<width$} {count}  {}", marks.join(" "));
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -418,6 +447,24 @@ pub fn compare_text(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> 
         ]);
     }
     out.push_str(&table(&rows));
+    let _ = writeln!(
+        out,
+        "  {}",
+        tr(
+            lang,
+            "janji: bagian kasus dalam batas menurut jam layanan (berhenti/diulang saat berkas dikembalikan, seperti tertulis di SOP)",
+            "promises: the share of cases within the limit by the service clock (paused or restarted while a file is returned, as the SOP declares)"
+        )
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        tr(
+            lang,
+            "hambatan: meja berpetugas tempat berkas antre terlama secara total; bila tidak ada yang antre, meja dengan utilisasi tertinggi",
+            "bottleneck: the staffed desk where files wait longest in total; when nothing waits, the one with the highest utilisation"
+        )
+    );
     out
 }
 
@@ -425,77 +472,92 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The lead-time histogram as a standalone SVG chart, with the promises as dashed lines.
-pub fn svg(r: &Report, lang: Lang) -> String {
-    let (w, h) = (760.0_f64, 400.0_f64);
-    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 60.0);
-    let plot_w = w - left - right;
-    let plot_h = h - top - bottom;
+const SVG_W: f64 = 820.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 20.0;
+const PLOT_H: f64 = 290.0;
+const COLOURS: [&str; 4] = ["#c0392b", "#e67e22", "#27ae60", "#8e44ad"];
+
+/// The working minutes a chart of `r` spans: its histogram and the promises drawn as lines.
+fn chart_span(r: &Report) -> (f64, f64) {
     let hist = &r.histogram;
-    let day = f64::from(r.day_length_minutes.max(1));
     let lo = hist.start_minutes;
     let mut hi = lo + hist.bin_minutes * hist.counts.len() as f64;
     for t in r.targets.iter().filter(|t| t.calendar_days == 0) {
         hi = hi.max(t.limit_minutes + hist.bin_minutes);
     }
-    let span = (hi - lo).max(1e-9);
-    let x = |m: f64| left + (m - lo) / span * plot_w;
+    (lo, hi)
+}
+
+/// Where a service standard's clock runs, as the SOP writes it ("after verifikasi until
+/// tanda_tangan"); `None` for a clock over the whole case, which the bars measure too.
+fn clock_points(t: &super::TargetReport, lang: Lang) -> Option<String> {
+    use crate::model::ClockPoint;
+    if t.from.is_none() && t.until.is_none() {
+        return None;
+    }
+    let from = match &t.from {
+        Some(ClockPoint::StartOf(s)) => format!("{} {s}", tr(lang, "sejak", "from the start of")),
+        Some(ClockPoint::EndOf(s)) => format!("{} {s}", tr(lang, "setelah", "after")),
+        None => tr(lang, "sejak diajukan", "from the application"),
+    };
+    let until = match &t.until {
+        Some(p) => format!("{} {}", tr(lang, "sampai", "until"), p.step()),
+        None => tr(lang, "sampai selesai", "to the end"),
+    };
+    Some(format!("{from} {until}"))
+}
+
+/// One chart: a heading, the histogram of `r` on the working-minute span `span`, each promise
+/// as a dashed line labelled with the share of the bars left of it, and a legend with each
+/// promise's shares by the service clock and by elapsed time. Returns the height used.
+fn svg_panel(out: &mut String, r: &Report, heading: &str, y0: f64, span: (f64, f64), lang: Lang) -> f64 {
+    let plot_w = SVG_W - LEFT - RIGHT;
+    let top = y0 + 50.0;
+    let base = top + PLOT_H;
+    let hist = &r.histogram;
+    let day = f64::from(r.day_length_minutes.max(1));
+    let (lo, hi) = span;
+    let width = (hi - lo).max(1e-9);
+    let x = |m: f64| LEFT + (m - lo) / width * plot_w;
     let max = hist.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut out = String::new();
+    let decimals = bin_decimals(hist.bin_minutes, day);
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        r#"<text x="{LEFT}" y="{}" font-size="14" font-weight="bold">{}</text>"#,
+        y0 + 22.0,
+        escape(heading)
     );
-    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let title = format!(
-        "{} — {} ({} {})",
-        r.title,
-        tr(lang, "sebaran waktu penyelesaian", "lead-time distribution"),
-        r.counted,
-        tr(lang, "kasus", "cases")
-    );
-    let _ = writeln!(out, r#"<text x="{left}" y="22" font-size="14" font-weight="bold">{}</text>"#, escape(&title));
     if let Some(s) = &r.scenario {
-        let _ = writeln!(out, r##"<text x="{left}" y="38" fill="#555">{}</text>"##, escape(s));
+        let _ = writeln!(out, r##"<text x="{LEFT}" y="{}" fill="#555">{}</text>"##, y0 + 38.0, escape(s));
     }
     for (i, count) in hist.counts.iter().enumerate() {
-        let a = lo + i as f64 * hist.bin_minutes;
-        let bh = *count as f64 / max * plot_h;
+        let a = hist.start_minutes + i as f64 * hist.bin_minutes;
+        let bh = *count as f64 / max * PLOT_H;
         let _ = writeln!(
             out,
-            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#4a7fb5"><title>{}–{}: {count}</title></rect>"##,
+            r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#4a7fb5"><title>{}–{}: {count}</title></rect>"##,
             x(a),
-            top + plot_h - bh,
+            base - bh,
             (x(a + hist.bin_minutes) - x(a) - 1.0).max(0.5),
             bh,
-            number(a / day, 2, lang),
-            number((a + hist.bin_minutes) / day, 2, lang),
+            number(a / day, decimals, lang),
+            number((a + hist.bin_minutes) / day, decimals, lang),
         );
     }
     // Axes and ticks in working days.
-    let _ = writeln!(
-        out,
-        r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
-        top + plot_h,
-        left + plot_w,
-        top + plot_h
-    );
-    let _ = writeln!(out, r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/>"#, top + plot_h);
+    let _ = writeln!(out, r#"<line x1="{LEFT}" y1="{base}" x2="{}" y2="{base}" stroke="black"/>"#, LEFT + plot_w);
+    let _ = writeln!(out, r#"<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{base}" stroke="black"/>"#);
     let tick =
-        [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0].into_iter().find(|t| span / day / t <= 10.0).unwrap_or(100.0);
+        [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0].into_iter().find(|t| width / day / t <= 10.0).unwrap_or(100.0);
     let mut d = (lo / day / tick).ceil() * tick;
     while d * day <= hi {
         let px = x(d * day);
-        let _ = writeln!(
-            out,
-            r#"<line x1="{px:.1}" y1="{}" x2="{px:.1}" y2="{}" stroke="black"/>"#,
-            top + plot_h,
-            top + plot_h + 5.0
-        );
+        let _ = writeln!(out, r#"<line x1="{px:.1}" y1="{base}" x2="{px:.1}" y2="{}" stroke="black"/>"#, base + 5.0);
         let _ = writeln!(
             out,
             r#"<text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            top + plot_h + 18.0,
+            base + 18.0,
             number(d, if tick < 1.0 { 2 } else { 0 }, lang)
         );
         d += tick;
@@ -503,36 +565,148 @@ pub fn svg(r: &Report, lang: Lang) -> String {
     let _ = writeln!(
         out,
         r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
-        left + plot_w / 2.0,
-        h - 18.0,
-        escape(&tr(lang, "waktu penyelesaian (hari kerja)", "lead time (working days)"))
+        LEFT + plot_w / 2.0,
+        base + 40.0,
+        escape(&tr(
+            lang,
+            "waktu penyelesaian, sejak diajukan sampai selesai (hari kerja)",
+            "lead time, from application to end (working days)"
+        ))
     );
+    let middle = top + PLOT_H / 2.0;
     let _ = writeln!(
         out,
-        r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">{}</text>"#,
-        top + plot_h / 2.0,
-        top + plot_h / 2.0,
+        r#"<text x="16" y="{middle}" transform="rotate(-90 16 {middle})" text-anchor="middle">{}</text>"#,
         escape(&tr(lang, "kasus", "cases"))
     );
-    let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, left - 6.0, top + 4.0, max as u64);
-    let colours = ["#c0392b", "#e67e22", "#27ae60", "#8e44ad"];
-    for (i, t) in r.targets.iter().enumerate().filter(|(_, t)| t.calendar_days == 0) {
+    let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, LEFT - 6.0, top + 4.0, max as u64);
+    // The promises: a line where the bars are measured against it, then the legend.
+    let mut row = 0.0;
+    for (i, t) in r.targets.iter().enumerate() {
+        let (Some(share), 0) = (t.within_lead, t.calendar_days) else { continue };
         let px = x(t.limit_minutes);
-        let colour = colours[i % colours.len()];
+        let colour = COLOURS[i % COLOURS.len()];
         let _ = writeln!(
             out,
-            r#"<line x1="{px:.1}" y1="{top}" x2="{px:.1}" y2="{}" stroke="{colour}" stroke-dasharray="5,4" stroke-width="1.5"/>"#,
-            top + plot_h
+            r#"<line class="promise" x1="{px:.1}" y1="{top}" x2="{px:.1}" y2="{base}" stroke="{colour}" stroke-dasharray="5,4" stroke-width="1.5"/>"#,
         );
-        let label = format!("{} · {}", target_label(t.kind, &t.label, lang), percent(t.within, lang));
+        let label = format!(
+            "{}: {} {}",
+            target_label(t.kind, &t.label, lang),
+            percent(share, lang),
+            tr(lang, "batang di kiri garis", "of the bars left of the line")
+        );
+        let (lx, anchor) = if px > LEFT + plot_w * 0.55 { (px - 4.0, "end") } else { (px + 4.0, "start") };
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{}" fill="{colour}">{}</text>"#,
-            px + 4.0,
-            top + 14.0 + 14.0 * i as f64,
+            r#"<text class="promise-label" x="{lx:.1}" y="{}" text-anchor="{anchor}" fill="{colour}" stroke="white" stroke-width="3" paint-order="stroke">{}</text>"#,
+            top + 14.0 + 14.0 * row,
             escape(&label)
         );
+        row += 1.0;
     }
+    let mut y = base + 62.0;
+    for (i, t) in r.targets.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let drawn = t.within_lead.is_some() && t.calendar_days == 0;
+        if drawn {
+            let _ = writeln!(
+                out,
+                r#"<line x1="{LEFT}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="{colour}" stroke-dasharray="5,4" stroke-width="1.5"/>"#,
+                y - 4.0,
+                LEFT + 24.0,
+                y - 4.0
+            );
+        }
+        let mut what = target_label(t.kind, &t.label, lang);
+        if let Some(points) = clock_points(t, lang) {
+            what.push_str(&format!(" ({points})"));
+        }
+        if !drawn {
+            what.push_str(&format!(" ({})", tr(lang, "hari kalender, tanpa garis", "calendar days, no line")));
+        }
+        let legend = format!(
+            "{what}: {} {} · {} {}",
+            tr(lang, "jam layanan", "service clock"),
+            percent(t.within, lang),
+            tr(lang, "waktu nyata", "elapsed"),
+            percent(t.within_elapsed, lang)
+        );
+        let _ = writeln!(
+            out,
+            r#"<text class="promise-legend" x="{}" y="{y:.1}" fill="{colour}">{}</text>"#,
+            LEFT + 30.0,
+            escape(&legend)
+        );
+        y += 16.0;
+    }
+    y - y0
+}
+
+/// What the bars, the lines and the two clocks measure, under the charts.
+fn svg_note(out: &mut String, y0: f64, lang: Lang) -> f64 {
+    let lines = [
+        tr(
+            lang,
+            "Batang: waktu penyelesaian sejak diajukan sampai selesai, dalam waktu kerja yang berjalan (yang dialami pemohon).",
+            "Bars: lead time from application to end, in elapsed working time (what the applicant waits).",
+        ),
+        tr(
+            lang,
+            "Garis: janji, masing-masing dengan bagian batang di sebelah kirinya.",
+            "Lines: promises, each labelled with the share of the bars left of it.",
+        ),
+        tr(
+            lang,
+            "Jam layanan: berhenti atau diulang saat berkas dikembalikan, seperti tertulis di SOP; waktu nyata: waktu kerja di antara titik yang sama.",
+            "Service clock: paused or restarted while a file is returned, as the SOP declares; elapsed: working time between the same points.",
+        ),
+    ];
+    let mut y = y0 + 14.0;
+    for line in lines {
+        let _ = writeln!(out, r##"<text x="{LEFT}" y="{y:.1}" font-size="11" fill="#555">{}</text>"##, escape(&line));
+        y += 15.0;
+    }
+    y - y0
+}
+
+fn svg_document(height: f64, body: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_W}" height="{height:.0}" viewBox="0 0 {SVG_W} {height:.0}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    out.push_str(body);
     out.push_str("</svg>\n");
     out
+}
+
+/// The lead-time histogram as a standalone SVG chart, with the promises as dashed lines.
+pub fn svg(r: &Report, lang: Lang) -> String {
+    let heading = format!(
+        "{} — {} ({} {})",
+        r.title,
+        tr(lang, "sebaran waktu penyelesaian", "lead-time distribution"),
+        r.counted,
+        tr(lang, "kasus", "cases")
+    );
+    let mut body = String::new();
+    let mut y = svg_panel(&mut body, r, &heading, 0.0, chart_span(r), lang);
+    y += svg_note(&mut body, y, lang);
+    svg_document(y + 8.0, &body)
+}
+
+/// Two versions' lead-time charts, one above the other on the same time axis, each named.
+pub fn svg_compare(a: &Report, b: &Report, names: (&str, &str), lang: Lang) -> String {
+    let (a_span, b_span) = (chart_span(a), chart_span(b));
+    let span = (a_span.0.min(b_span.0), a_span.1.max(b_span.1));
+    let mut body = String::new();
+    let mut y = 0.0;
+    for (letter, r, name) in [("A", a, names.0), ("B", b, names.1)] {
+        let heading = format!("{letter}: {name} — {} ({} {})", r.title, r.counted, tr(lang, "kasus", "cases"));
+        y += svg_panel(&mut body, r, &heading, y, span, lang) + 10.0;
+    }
+    y += svg_note(&mut body, y, lang);
+    svg_document(y + 8.0, &body)
 }

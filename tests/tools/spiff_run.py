@@ -7,11 +7,15 @@ PLAN.json:
   {"data":    {"var": value, ...},            # set on the start task (case data)
    "answers": {"task_id": {"var": value}},    # set on every completion of that user task
    "once":    {"task_id": {"var": value}},    # overrides `answers` on the task's first completion
+   "late":    ["task_id", ...],               # the task's time runs out the first time it is ready
    "parse_only": false}
 
 Every ready task that people do (user and manual tasks) is completed in turn; decisions are
 answered through task data, which is what the exported gateway conditions read
-(`keputusan_<step> == 'ditolak'`). Prints one JSON object: the trace of completed tasks as
+(`keputusan_<step> == 'ditolak'`). A task listed in `late` is not done at once the first time
+it is ready: its boundary timers fire first (the driver marks them fired, as if the step's time
+had run out), so an interrupting one takes the deadline route and a non-interrupting one runs
+its path beside the task. Prints one JSON object: the trace of completed tasks as
 [task id, lane] pairs, whether the workflow completed, and the end events reached.
 """
 import json
@@ -38,6 +42,7 @@ def main():
     wf.do_engine_steps()
     answers = plan.get("answers", {})
     once = plan.get("once", {})
+    late = set(plan.get("late", []))
     done_once = set()
     trace = []
     for _ in range(1000):
@@ -46,6 +51,16 @@ def main():
             break
         t = ready[0]
         name = t.task_spec.name
+        if name in late:
+            late.discard(name)
+            timers = [w for w in t.parent.children if w.state == TaskState.WAITING]
+            if not timers:
+                raise SystemExit(f"{name} has no boundary timer to fire")
+            for w in timers:
+                w._set_internal_data(event_fired=True)
+            wf.refresh_waiting_tasks()
+            wf.do_engine_steps()
+            continue
         data = dict(answers.get(name, {}))
         if name in once and name not in done_once:
             data.update(once[name])
