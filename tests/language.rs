@@ -620,3 +620,21 @@ fn checks_on_two_threads_report_what_one_thread_reports() {
     assert!(codes.len() >= 3, "findings from several checks: {codes:?}");
     assert_eq!(format!("{two:#?}"), format!("{one:#?}"));
 }
+
+/// The help of the first diagnostic with `code`, in English.
+fn help_of(text: &str, code: Code) -> Option<String> {
+    let compiled = compile_source("test.sop", text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == code)?;
+    d.help.as_ref().map(|h| h.en.clone())
+}
+
+#[test]
+fn a_misspelt_unit_of_time_gets_a_did_you_mean() {
+    let text = sop("langkah 1 a oleh fo { waktu 4 hri }");
+    assert_eq!(help_of(&text, Code::Expected).as_deref(), Some("did you mean `hari`?"));
+    let text = sop("langkah 1 a oleh fo { waktu 30 minuts }");
+    assert_eq!(help_of(&text, Code::Expected).as_deref(), Some("did you mean `minute`?"));
+    // A unit that is no typo of one the language knows gets no guess.
+    let text = sop("langkah 1 a oleh fo { waktu 90 detik }");
+    assert_eq!(help_of(&text, Code::Expected), None);
+}
