@@ -638,3 +638,42 @@ fn a_misspelt_unit_of_time_gets_a_did_you_mean() {
     let text = sop("langkah 1 a oleh fo { waktu 90 detik }");
     assert_eq!(help_of(&text, Code::Expected), None);
 }
+
+#[test]
+fn a_loop_without_exit_points_at_the_route_that_closes_it() {
+    let text = sop(r#"
+    langkah 1 a oleh pemohon { waktu 5 menit }
+    langkah 2 b oleh fo {
+        waktu 5 menit
+        keputusan {
+            kurang -> kembali ke a
+            tolak  -> kembali ke a
+        }
+    }"#);
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == Code::LoopWithoutExit).expect("E203");
+    let closing: Vec<&str> = d
+        .labels
+        .iter()
+        .filter(|l| l.message.en.contains("closes the loop"))
+        .map(|l| compiled.sources.slice(l.span))
+        .collect();
+    assert_eq!(closing, ["kurang -> kembali ke a", "tolak  -> kembali ke a"]);
+
+    // A plain route back: its `lanjut` line closes the loop.
+    let text = sop(r#"
+    langkah 1 a oleh pemohon { waktu 5 menit }
+    langkah 2 b oleh fo {
+        waktu 5 menit
+        lanjut ke a
+    }"#);
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == Code::LoopWithoutExit).expect("E203");
+    let closing: Vec<&str> = d
+        .labels
+        .iter()
+        .filter(|l| l.message.en.contains("closes the loop"))
+        .map(|l| compiled.sources.slice(l.span))
+        .collect();
+    assert_eq!(closing, ["lanjut ke a"]);
+}
