@@ -677,3 +677,39 @@ fn a_loop_without_exit_points_at_the_route_that_closes_it() {
         .collect();
     assert_eq!(closing, ["lanjut ke a"]);
 }
+
+#[test]
+fn outputs_of_the_last_steps_of_a_final_parallel_block_are_final_products() {
+    let text = sop(r#"
+    langkah 1 a oleh fo {
+        waktu 5 menit
+        output berkas "Berkas"
+    }
+    paralel {
+        langkah 2 b oleh kabid {
+            kelengkapan berkas
+            waktu 1 hari
+            output izin "Izin"
+        }
+        cabang {
+            langkah 3 c oleh fo {
+                kelengkapan berkas
+                waktu 1 hari
+                output catatan "Catatan"
+            }
+            langkah 4 d oleh fo {
+                waktu 1 hari
+                output arsip "Arsip"
+            }
+        }
+    }"#);
+    // `catatan` is mid-branch and needed by nobody: still unused. `izin` and `arsip` end the SOP.
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let unused: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::OutputUnused)
+        .map(|d| compiled.sources.slice(d.labels[0].span))
+        .collect();
+    assert_eq!(unused, ["catatan"]);
+}

@@ -195,24 +195,46 @@ fn join_branches(sop: &Sop) -> HashMap<NodeIndex, HashMap<NodeIndex, usize>> {
 }
 
 /// Whether a step can finish the procedure: one of its routes goes to an end, directly or
-/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`). Deadline
-/// routes do not count: the step's result is what the applicant takes away at the end.
+/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`), or it is
+/// the last step of a parallel branch after whose join the procedure ends. Deadline routes do
+/// not count: the step's result is what the applicant takes away at the end.
 fn leads_to_end(sop: &Sop, step_node: NodeIndex) -> bool {
     let graph = &sop.flow.graph;
-    let is_end = |n| matches!(graph.node_weight(n), Some(Node::End { .. }));
+    let is_end = |n| ends_after_joins(sop, n);
     graph.edges_directed(step_node, Direction::Outgoing).any(|e| {
         if matches!(e.weight(), Edge::Deadline) {
             return false;
         }
         let target = e.target();
         match graph.node_weight(target) {
-            Some(Node::End { .. }) => true,
+            Some(Node::End { .. } | Node::Join { .. }) => is_end(target),
             Some(Node::Decision { .. } | Node::Gate { guards_step: false, .. }) => {
                 graph.edges_directed(target, Direction::Outgoing).any(|o| is_end(o.target()))
             }
             _ => false,
         }
     })
+}
+
+/// Whether `node` is an end, or a join (of nested parallel blocks, one after the other) that
+/// goes straight on to an end: nothing is done after it.
+fn ends_after_joins(sop: &Sop, mut node: NodeIndex) -> bool {
+    let graph = &sop.flow.graph;
+    // Joins only go forward, so the walk is at most as long as the nesting.
+    for _ in 0..=graph.node_count() {
+        match graph.node_weight(node) {
+            Some(Node::End { .. }) => return true,
+            Some(Node::Join { .. }) => {
+                let mut next = graph.edges_directed(node, Direction::Outgoing).map(|e| e.target());
+                match (next.next(), next.next()) {
+                    (Some(only), None) => node = only,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
