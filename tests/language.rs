@@ -713,3 +713,88 @@ fn outputs_of_the_last_steps_of_a_final_parallel_block_are_final_products() {
         .collect();
     assert_eq!(unused, ["catatan"]);
 }
+
+#[test]
+fn a_step_guarded_like_the_one_before_it_has_that_steps_output() {
+    let guarded = |between: &str| {
+        sop(&format!(
+            r#"
+    data {{
+        perlu_survei ya_tidak
+        hasil pilihan(survei, tanpa)
+    }}
+    langkah 1 a oleh fo {{
+        waktu 5 menit
+        output berkas "Berkas"
+    }}
+    langkah 2 survei oleh kabid {{
+        jika perlu_survei
+        kelengkapan berkas
+        waktu 1 hari
+        output bap "BAP Lapangan"
+    }}
+    {between}
+    langkah 4 telaah_bap oleh kabid {{
+        jika perlu_survei
+        kelengkapan bap
+        waktu 1 jam
+        output telaah "Telaah"
+    }}
+    langkah 5 tanda_tangan oleh kabid {{
+        kelengkapan berkas, telaah
+        waktu 5 menit
+    }}"#
+        ))
+    };
+    // Step 4 runs only when the survey ran, so `bap` exists; `telaah` may not exist for step 5.
+    let plain = guarded("langkah 3 catat oleh fo { waktu 5 menit }");
+    let compiled = compile_source("test.sop", &plain, &Options::default());
+    let not_given: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::InputNotProduced)
+        .map(|d| compiled.sources.slice(d.labels[0].span))
+        .collect();
+    assert_eq!(not_given, ["telaah"]);
+    // A different condition proves nothing.
+    let other =
+        plain.replace("jika perlu_survei\n        kelengkapan bap", "jika hasil == survei\n        kelengkapan bap");
+    let compiled = compile_source("test.sop", &other, &Options::default());
+    assert_eq!(compiled.diagnostics.iter().filter(|d| d.code == Code::InputNotProduced).count(), 2);
+}
+
+#[test]
+fn a_recorded_outcome_between_two_guarded_steps_breaks_the_guarantee() {
+    let text = sop(r#"
+    data { hasil pilihan(survei, tanpa) }
+    langkah 1 a oleh fo {
+        waktu 5 menit
+        output berkas "Berkas"
+        keputusan catat hasil {
+            survei -> lanjut
+            tanpa  -> lanjut
+        }
+    }
+    langkah 2 survei oleh kabid {
+        jika hasil == survei
+        kelengkapan berkas
+        waktu 1 hari
+        output bap "BAP Lapangan"
+    }
+    langkah 3 periksa_ulang oleh fo {
+        kelengkapan berkas
+        waktu 5 menit
+        keputusan catat hasil {
+            survei -> lanjut
+            tanpa  -> lanjut
+        }
+    }
+    langkah 4 telaah_bap oleh kabid {
+        jika hasil == survei
+        kelengkapan bap
+        waktu 1 jam
+        output telaah "Telaah"
+    }"#);
+    // `hasil` may have changed between steps 2 and 4.
+    assert_eq!(codes(&text).into_iter().filter(|c| *c == Code::InputNotProduced).count(), 1, "{:?}", codes(&text));
+}
