@@ -798,3 +798,13 @@ fn a_recorded_outcome_between_two_guarded_steps_breaks_the_guarantee() {
     // `hasil` may have changed between steps 2 and 4.
     assert_eq!(codes(&text).into_iter().filter(|c| *c == Code::InputNotProduced).count(), 1, "{:?}", codes(&text));
 }
+
+#[test]
+fn warnings_are_reported_beside_errors() {
+    // `kabid` does no step (W005) and step 1's actor is misspelt (E103): both are reported.
+    let text = "sop t \"Uji\" {\n    pelaksana {\n        fo \"Front Office\"\n        kabid \"Kabid\"\n    }\n    langkah 1 a oleh fx { waktu 5 menit }\n}\n";
+    let compiled = compile_source("test.sop", text, &Options::default());
+    let got: Vec<Code> = compiled.diagnostics.iter().map(|d| d.code).collect();
+    assert!(got.contains(&Code::UnknownActor), "{got:?}");
+    assert!(got.contains(&Code::UnusedActor), "{got:?}");
+}
