@@ -9,6 +9,7 @@ pub mod folders;
 mod graph;
 pub mod keyword;
 mod lower;
+mod recover;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -156,7 +157,8 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn compile(&mut self, file: FileId, options: &Options) -> (Option<Sop>, Vec<Diagnostic>) {
-        let (cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
+        let (mut cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
+        recover::unclosed_steps(&mut cst, &mut diagnostics);
         let mut fragments = HashMap::new();
         let mut sop_items: Vec<&Item> = Vec::new();
         self.top_level(file, &cst.items, &mut fragments, &mut sop_items, &mut diagnostics, 0);
@@ -389,7 +391,8 @@ impl Session<'_> {
                     diagnostics.push(d);
                     return;
                 }
-                let (cst, parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
+                let (mut cst, mut parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
+                recover::unclosed_steps(&mut cst, &mut parse_diagnostics);
                 diagnostics.extend(parse_diagnostics);
                 let mut ignored = Vec::new();
                 self.top_level(imported, &cst.items, fragments, &mut ignored, diagnostics, depth + 1);
