@@ -32,6 +32,26 @@ fn check_errors_exit_one_and_warnings_zero_unless_denied() {
 }
 
 #[test]
+fn check_shows_warnings_beside_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sop");
+    // `kabid` does no step (W005) and step 1's actor is not declared (E103).
+    std::fs::write(
+        &bad,
+        "sop a \"A\" {\n pelaksana {\n  fo \"FO\"\n  kabid \"Kabid\"\n }\n langkah 1 a oleh fx { waktu 1 menit }\n}\n",
+    )
+    .unwrap();
+    let out = alur().args(["check", "--lang", "en"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error[E103]: unknown actor `fx`"), "{stderr}");
+    assert!(stderr.contains("warning[W005]: actor `kabid` does no step"), "{stderr}");
+    // `fo` looks unused only because `fx` is its misspelling: that echo is left out.
+    assert!(!stderr.contains("actor `fo` does no step"), "{stderr}");
+    assert!(stderr.contains("1 error(s), 1 warning(s)"), "{stderr}");
+}
+
+#[test]
 fn check_usage_and_io_problems_exit_two() {
     assert_eq!(alur().args(["check", "/no/such/file.sop"]).output().unwrap().status.code(), Some(2));
     assert_eq!(alur().args(["check", "--no-such-flag", LKS]).output().unwrap().status.code(), Some(2));

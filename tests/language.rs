@@ -620,3 +620,191 @@ fn checks_on_two_threads_report_what_one_thread_reports() {
     assert!(codes.len() >= 3, "findings from several checks: {codes:?}");
     assert_eq!(format!("{two:#?}"), format!("{one:#?}"));
 }
+
+/// The help of the first diagnostic with `code`, in English.
+fn help_of(text: &str, code: Code) -> Option<String> {
+    let compiled = compile_source("test.sop", text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == code)?;
+    d.help.as_ref().map(|h| h.en.clone())
+}
+
+#[test]
+fn a_misspelt_unit_of_time_gets_a_did_you_mean() {
+    let text = sop("langkah 1 a oleh fo { waktu 4 hri }");
+    assert_eq!(help_of(&text, Code::Expected).as_deref(), Some("did you mean `hari`?"));
+    let text = sop("langkah 1 a oleh fo { waktu 30 minuts }");
+    assert_eq!(help_of(&text, Code::Expected).as_deref(), Some("did you mean `minute`?"));
+    // A unit that is no typo of one the language knows gets no guess.
+    let text = sop("langkah 1 a oleh fo { waktu 90 detik }");
+    assert_eq!(help_of(&text, Code::Expected), None);
+}
+
+#[test]
+fn a_loop_without_exit_points_at_the_route_that_closes_it() {
+    let text = sop(r#"
+    langkah 1 a oleh pemohon { waktu 5 menit }
+    langkah 2 b oleh fo {
+        waktu 5 menit
+        keputusan {
+            kurang -> kembali ke a
+            tolak  -> kembali ke a
+        }
+    }"#);
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == Code::LoopWithoutExit).expect("E203");
+    let closing: Vec<&str> = d
+        .labels
+        .iter()
+        .filter(|l| l.message.en.contains("closes the loop"))
+        .map(|l| compiled.sources.slice(l.span))
+        .collect();
+    assert_eq!(closing, ["kurang -> kembali ke a", "tolak  -> kembali ke a"]);
+
+    // A plain route back: its `lanjut` line closes the loop.
+    let text = sop(r#"
+    langkah 1 a oleh pemohon { waktu 5 menit }
+    langkah 2 b oleh fo {
+        waktu 5 menit
+        lanjut ke a
+    }"#);
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == Code::LoopWithoutExit).expect("E203");
+    let closing: Vec<&str> = d
+        .labels
+        .iter()
+        .filter(|l| l.message.en.contains("closes the loop"))
+        .map(|l| compiled.sources.slice(l.span))
+        .collect();
+    assert_eq!(closing, ["lanjut ke a"]);
+}
+
+#[test]
+fn outputs_of_the_last_steps_of_a_final_parallel_block_are_final_products() {
+    let text = sop(r#"
+    langkah 1 a oleh fo {
+        waktu 5 menit
+        output berkas "Berkas"
+    }
+    paralel {
+        langkah 2 b oleh kabid {
+            kelengkapan berkas
+            waktu 1 hari
+            output izin "Izin"
+        }
+        cabang {
+            langkah 3 c oleh fo {
+                kelengkapan berkas
+                waktu 1 hari
+                output catatan "Catatan"
+            }
+            langkah 4 d oleh fo {
+                waktu 1 hari
+                output arsip "Arsip"
+            }
+        }
+    }"#);
+    // `catatan` is mid-branch and needed by nobody: still unused. `izin` and `arsip` end the SOP.
+    let compiled = compile_source("test.sop", &text, &Options::default());
+    let unused: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::OutputUnused)
+        .map(|d| compiled.sources.slice(d.labels[0].span))
+        .collect();
+    assert_eq!(unused, ["catatan"]);
+}
+
+#[test]
+fn a_step_guarded_like_the_one_before_it_has_that_steps_output() {
+    let guarded = |between: &str| {
+        sop(&format!(
+            r#"
+    data {{
+        perlu_survei ya_tidak
+        hasil pilihan(survei, tanpa)
+    }}
+    langkah 1 a oleh fo {{
+        waktu 5 menit
+        output berkas "Berkas"
+    }}
+    langkah 2 survei oleh kabid {{
+        jika perlu_survei
+        kelengkapan berkas
+        waktu 1 hari
+        output bap "BAP Lapangan"
+    }}
+    {between}
+    langkah 4 telaah_bap oleh kabid {{
+        jika perlu_survei
+        kelengkapan bap
+        waktu 1 jam
+        output telaah "Telaah"
+    }}
+    langkah 5 tanda_tangan oleh kabid {{
+        kelengkapan berkas, telaah
+        waktu 5 menit
+    }}"#
+        ))
+    };
+    // Step 4 runs only when the survey ran, so `bap` exists; `telaah` may not exist for step 5.
+    let plain = guarded("langkah 3 catat oleh fo { waktu 5 menit }");
+    let compiled = compile_source("test.sop", &plain, &Options::default());
+    let not_given: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::InputNotProduced)
+        .map(|d| compiled.sources.slice(d.labels[0].span))
+        .collect();
+    assert_eq!(not_given, ["telaah"]);
+    // A different condition proves nothing.
+    let other =
+        plain.replace("jika perlu_survei\n        kelengkapan bap", "jika hasil == survei\n        kelengkapan bap");
+    let compiled = compile_source("test.sop", &other, &Options::default());
+    assert_eq!(compiled.diagnostics.iter().filter(|d| d.code == Code::InputNotProduced).count(), 2);
+}
+
+#[test]
+fn a_recorded_outcome_between_two_guarded_steps_breaks_the_guarantee() {
+    let text = sop(r#"
+    data { hasil pilihan(survei, tanpa) }
+    langkah 1 a oleh fo {
+        waktu 5 menit
+        output berkas "Berkas"
+        keputusan catat hasil {
+            survei -> lanjut
+            tanpa  -> lanjut
+        }
+    }
+    langkah 2 survei oleh kabid {
+        jika hasil == survei
+        kelengkapan berkas
+        waktu 1 hari
+        output bap "BAP Lapangan"
+    }
+    langkah 3 periksa_ulang oleh fo {
+        kelengkapan berkas
+        waktu 5 menit
+        keputusan catat hasil {
+            survei -> lanjut
+            tanpa  -> lanjut
+        }
+    }
+    langkah 4 telaah_bap oleh kabid {
+        jika hasil == survei
+        kelengkapan bap
+        waktu 1 jam
+        output telaah "Telaah"
+    }"#);
+    // `hasil` may have changed between steps 2 and 4.
+    assert_eq!(codes(&text).into_iter().filter(|c| *c == Code::InputNotProduced).count(), 1, "{:?}", codes(&text));
+}
+
+#[test]
+fn warnings_are_reported_beside_errors() {
+    // `kabid` does no step (W005) and step 1's actor is misspelt (E103): both are reported.
+    let text = "sop t \"Uji\" {\n    pelaksana {\n        fo \"Front Office\"\n        kabid \"Kabid\"\n    }\n    langkah 1 a oleh fx { waktu 5 menit }\n}\n";
+    let compiled = compile_source("test.sop", text, &Options::default());
+    let got: Vec<Code> = compiled.diagnostics.iter().map(|d| d.code).collect();
+    assert!(got.contains(&Code::UnknownActor), "{got:?}");
+    assert!(got.contains(&Code::UnusedActor), "{got:?}");
+}

@@ -481,6 +481,22 @@ async fn an_uploaded_sop_with_errors_is_refused_and_the_old_version_keeps_servin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_sop_reports_its_warnings_beside_its_errors() {
+    let app = app().await;
+    // `kabid` does no step (W005) and step 1's actor is not declared (E103).
+    let broken = "sop lks_lksa \"rusak\" {\n    pelaksana {\n        kabid \"Kabid\"\n    }\n    langkah 1 a oleh tidak_ada {\n        waktu 5 menit\n    }\n}\n";
+    let (status, report) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lks-lksa.sop", "source": broken}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+    assert_eq!(report["report"]["errors"], 1, "{report}");
+    assert_eq!(report["report"]["warnings"], 1, "{report}");
+    assert!(report["report"]["rendered_en"].as_str().unwrap().contains("warning[W005]"), "{report}");
+    let codes: Vec<&str> =
+        report["report"]["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, ["W005", "E103"], "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_endpoint() {
     let app = app().await;
     let (status, doc) = app.call("anon", Method::GET, "/api/openapi.json", None).await;

@@ -5,7 +5,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Edge, Node, NodeIndex, Sop};
+use crate::model::{Edge, Expr, Node, NodeIndex, Sop};
 use crate::t;
 
 type Bits = Vec<u64>;
@@ -20,118 +20,190 @@ fn has(bits: &Bits, i: usize) -> bool {
     bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
-pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
-    let graph = &sop.flow.graph;
-    let count = sop.artifacts.len();
-    let words = count.div_ceil(64).max(1);
-    let indexes: HashMap<&str, usize> = sop.artifacts.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let index_of = |name: &str| indexes.get(name).copied();
-    // Must-analysis: what is certainly produced on every path reaching a node. Joins take the
-    // union (all branches have run); other merges the intersection.
-    let full: Bits = vec![u64::MAX; words];
-    let mut produced_out: Vec<Bits> = vec![full.clone(); graph.node_count()];
-    let mut external: Bits = vec![0; words];
-    for (i, artifact) in sop.artifacts.iter().enumerate() {
-        if artifact.external {
-            set(&mut external, i);
-        }
+/// The must-analysis of documents over the flow graph: what is certainly given on every path
+/// reaching each node.
+struct Analysis<'s> {
+    sop: &'s Sop,
+    indexes: HashMap<&'s str, usize>,
+    words: usize,
+    branch_of: HashMap<NodeIndex, HashMap<NodeIndex, usize>>,
+    order: Vec<NodeIndex>,
+}
+
+impl<'s> Analysis<'s> {
+    fn new(sop: &'s Sop) -> Self {
+        let indexes = sop.artifacts.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+        // In topological order (loops cut at their back edges) the analysis settles in a few rounds.
+        let order = crate::interpret::topological_order(sop, &crate::interpret::back_edges(sop));
+        let words = sop.artifacts.len().div_ceil(64).max(1);
+        Analysis { sop, indexes, words, branch_of: join_branches(sop), order }
     }
-    produced_out[sop.flow.start.index()] = external.clone();
-    let branch_of = join_branches(sop);
-    // In topological order (loops cut at their back edges) the analysis settles in a few rounds.
-    let order = crate::interpret::topological_order(sop, &crate::interpret::back_edges(sop));
-    let mut changed = true;
-    let mut rounds = 0;
-    // One buffer for a node's input, compared with what the node had before.
-    let mut input: Bits = vec![0; words];
-    while changed && rounds < 64 {
-        changed = false;
-        rounds += 1;
-        for &node in &order {
-            if node == sop.flow.start {
-                continue;
-            }
-            let mut preds = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).peekable();
-            match branch_of.get(&node) {
-                // A join: every branch has run, but within one branch only what all its paths
-                // gave (a skipped conditional step gives nothing). Intersect within each branch,
-                // then take the union across branches.
-                Some(branches) => {
-                    let mut per_branch: HashMap<usize, Bits> = HashMap::new();
-                    for p in preds {
-                        let key = branches.get(&p).copied().unwrap_or(usize::MAX - p.index());
-                        let entry = per_branch.entry(key).or_insert_with(|| full.clone());
-                        for (w, pw) in entry.iter_mut().zip(&produced_out[p.index()]) {
-                            *w &= pw;
-                        }
-                    }
-                    input.fill(0);
-                    for bits in per_branch.values() {
-                        for (w, b) in input.iter_mut().zip(bits) {
-                            *w |= b;
-                        }
-                    }
-                }
-                None => {
-                    input.fill(if preds.peek().is_none() { 0 } else { u64::MAX });
-                    for p in preds {
-                        for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
-                            *w &= pw;
-                        }
-                    }
-                }
-            }
-            if let Some(Node::Step { step }) = graph.node_weight(node) {
-                for output in &sop.steps[*step].outputs {
-                    if let Some(i) = index_of(output.artifact.as_str()) {
-                        set(&mut input, i);
-                    }
-                }
-            }
-            if input != produced_out[node.index()] {
-                produced_out[node.index()].copy_from_slice(&input);
-                changed = true;
-            }
-        }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.indexes.get(name).copied()
     }
-    for (index, step) in sop.steps.iter().enumerate() {
-        let node = sop.flow.step_nodes[index];
-        let preds: Vec<_> = graph.edges_directed(node, Direction::Incoming).map(|e| e.source()).collect();
-        if preds.is_empty() {
-            continue; // unreachable: reported elsewhere
+
+    /// What is certainly given on every path out of each node, by node index. Joins take the
+    /// union (all branches have run); other merges the intersection.
+    ///
+    /// With `assume`, only the paths on which that condition holds at every step it guards:
+    /// the edge that skips such a step is left out.
+    fn produced(&self, assume: Option<&Expr>) -> Vec<Bits> {
+        let (sop, words) = (self.sop, self.words);
+        let graph = &sop.flow.graph;
+        let full: Bits = vec![u64::MAX; words];
+        let mut produced_out: Vec<Bits> = vec![full.clone(); graph.node_count()];
+        let mut external: Bits = vec![0; words];
+        for (i, artifact) in sop.artifacts.iter().enumerate() {
+            if artifact.external {
+                set(&mut external, i);
+            }
         }
-        let mut available = full.clone();
-        for p in &preds {
-            for (w, pw) in available.iter_mut().zip(&produced_out[p.index()]) {
+        produced_out[sop.flow.start.index()] = external;
+        let mut changed = true;
+        let mut rounds = 0;
+        // One buffer for a node's input, compared with what the node had before.
+        let mut input: Bits = vec![0; words];
+        while changed && rounds < 64 {
+            changed = false;
+            rounds += 1;
+            for &node in &self.order {
+                if node == sop.flow.start {
+                    continue;
+                }
+                let incoming = graph.edges_directed(node, Direction::Incoming);
+                let any = incoming.clone().next().is_some();
+                let mut preds = incoming.filter(|e| !skips(sop, e, assume)).map(|e| e.source()).peekable();
+                match self.branch_of.get(&node) {
+                    // A join: every branch has run, but within one branch only what all its paths
+                    // gave (a skipped conditional step gives nothing). Intersect within each branch,
+                    // then take the union across branches.
+                    Some(branches) => {
+                        let mut per_branch: HashMap<usize, Bits> = HashMap::new();
+                        for p in preds {
+                            let key = branches.get(&p).copied().unwrap_or(usize::MAX - p.index());
+                            let entry = per_branch.entry(key).or_insert_with(|| full.clone());
+                            for (w, pw) in entry.iter_mut().zip(&produced_out[p.index()]) {
+                                *w &= pw;
+                            }
+                        }
+                        input.fill(0);
+                        for bits in per_branch.values() {
+                            for (w, b) in input.iter_mut().zip(bits) {
+                                *w |= b;
+                            }
+                        }
+                    }
+                    None => {
+                        // A node reached only by skipping an assumed step is not reached at all
+                        // under the assumption: it asks nothing of the nodes after it.
+                        let reached = preds.peek().is_some() || (any && assume.is_some());
+                        input.fill(if reached { u64::MAX } else { 0 });
+                        for p in preds {
+                            for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
+                                *w &= pw;
+                            }
+                        }
+                    }
+                }
+                if let Some(Node::Step { step }) = graph.node_weight(node) {
+                    for output in &sop.steps[*step].outputs {
+                        if let Some(i) = self.index_of(output.artifact.as_str()) {
+                            set(&mut input, i);
+                        }
+                    }
+                }
+                if input != produced_out[node.index()] {
+                    produced_out[node.index()].copy_from_slice(&input);
+                    changed = true;
+                }
+            }
+        }
+        produced_out
+    }
+
+    /// What is certainly given before `step` starts, from what its predecessors give.
+    fn available(&self, produced_out: &[Bits], step: usize, assume: Option<&Expr>) -> Option<Bits> {
+        let graph = &self.sop.flow.graph;
+        let node = self.sop.flow.step_nodes[step];
+        let mut preds =
+            graph.edges_directed(node, Direction::Incoming).filter(|e| !skips(self.sop, e, assume)).peekable();
+        preds.peek()?;
+        let mut available = vec![u64::MAX; self.words];
+        for p in preds {
+            for (w, pw) in available.iter_mut().zip(&produced_out[p.source().index()]) {
                 *w &= pw;
             }
         }
+        Some(available)
+    }
+}
+
+/// Whether `edge` skips a conditional step whose condition is `assume`.
+fn skips(sop: &Sop, edge: &petgraph::graph::EdgeReference<'_, Edge>, assume: Option<&Expr>) -> bool {
+    let Some(assume) = assume else { return false };
+    let Edge::Condition { condition: None } = edge.weight() else { return false };
+    match sop.flow.graph.node_weight(edge.source()) {
+        Some(Node::Gate { step, guards_step: true }) => {
+            sop.steps.get(*step).and_then(|s| s.condition.as_ref()).is_some_and(|c| c == assume)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a condition keeps its value through a case: no decision records (`catat`) a field
+/// it reads. Case data is otherwise set when the case starts.
+fn is_stable(sop: &Sop, condition: &Expr) -> bool {
+    let fields = condition.fields();
+    !sop.steps.iter().filter_map(|s| s.decision.as_ref()?.record.as_ref()).any(|r| fields.contains(&r.as_str()))
+}
+
+pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
+    let analysis = Analysis::new(sop);
+    let produced_out = analysis.produced(None);
+    // What each stable step condition proves, computed when a step guarded by it lacks a document:
+    // on the paths where it holds, every earlier step it guards has run.
+    let mut assumed: Vec<(&Expr, Vec<Bits>)> = Vec::new();
+    for (index, step) in sop.steps.iter().enumerate() {
+        // Unreachable steps are reported elsewhere.
+        let Some(available) = analysis.available(&produced_out, index, None) else { continue };
         for input in &step.inputs {
-            let Some(i) = index_of(input.artifact.as_str()) else { continue };
-            if !has(&available, i) {
-                let name = input.artifact.as_str();
-                let id = step.id.as_str();
-                let mut d = Diagnostic::new(
-                    Code::InputNotProduced,
-                    t!(
-                        "`{name}` belum tentu ada saat langkah `{id}` dimulai",
-                        "`{name}` may not exist yet when step `{id}` starts"
-                    ),
-                    input.artifact.span,
-                    t!(
-                        "tidak dihasilkan di setiap jalur sebelum langkah ini",
-                        "not given on every path before this step"
-                    ),
-                )
-                .with_help(t!(
-                    "pastikan langkah sebelumnya menghasilkannya, atau tulis di blok `dokumen` jika dibawa pemohon",
-                    "make an earlier step give it, or declare it in `documents` if the applicant brings it"
-                ));
-                if let Some(producer) = sop.steps.iter().find(|s| s.outputs.iter().any(|o| o.artifact.name == name)) {
-                    d = d.with_label(producer.span, t!("dihasilkan di sini", "given here"));
-                }
-                out.push(d);
+            let Some(i) = analysis.index_of(input.artifact.as_str()) else { continue };
+            if has(&available, i) {
+                continue;
             }
+            if let Some(condition) = step.condition.as_ref().filter(|c| is_stable(sop, c)) {
+                let position = match assumed.iter().position(|(c, _)| *c == condition) {
+                    Some(position) => position,
+                    None => {
+                        assumed.push((condition, analysis.produced(Some(condition))));
+                        assumed.len() - 1
+                    }
+                };
+                let under = analysis.available(&assumed[position].1, index, Some(condition));
+                if under.is_some_and(|bits| has(&bits, i)) {
+                    continue;
+                }
+            }
+            let name = input.artifact.as_str();
+            let id = step.id.as_str();
+            let mut d = Diagnostic::new(
+                Code::InputNotProduced,
+                t!(
+                    "`{name}` belum tentu ada saat langkah `{id}` dimulai",
+                    "`{name}` may not exist yet when step `{id}` starts"
+                ),
+                input.artifact.span,
+                t!("tidak dihasilkan di setiap jalur sebelum langkah ini", "not given on every path before this step"),
+            )
+            .with_help(t!(
+                "pastikan langkah sebelumnya menghasilkannya, atau tulis di blok `dokumen` jika dibawa pemohon",
+                "make an earlier step give it, or declare it in `documents` if the applicant brings it"
+            ));
+            if let Some(producer) = sop.steps.iter().find(|s| s.outputs.iter().any(|o| o.artifact.name == name)) {
+                d = d.with_label(producer.span, t!("dihasilkan di sini", "given here"));
+            }
+            out.push(d);
         }
     }
     // Outputs never needed, except the results of the steps that end the procedure.
@@ -195,24 +267,46 @@ fn join_branches(sop: &Sop) -> HashMap<NodeIndex, HashMap<NodeIndex, usize>> {
 }
 
 /// Whether a step can finish the procedure: one of its routes goes to an end, directly or
-/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`). Deadline
-/// routes do not count: the step's result is what the applicant takes away at the end.
+/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`), or it is
+/// the last step of a parallel branch after whose join the procedure ends. Deadline routes do
+/// not count: the step's result is what the applicant takes away at the end.
 fn leads_to_end(sop: &Sop, step_node: NodeIndex) -> bool {
     let graph = &sop.flow.graph;
-    let is_end = |n| matches!(graph.node_weight(n), Some(Node::End { .. }));
+    let is_end = |n| ends_after_joins(sop, n);
     graph.edges_directed(step_node, Direction::Outgoing).any(|e| {
         if matches!(e.weight(), Edge::Deadline) {
             return false;
         }
         let target = e.target();
         match graph.node_weight(target) {
-            Some(Node::End { .. }) => true,
+            Some(Node::End { .. } | Node::Join { .. }) => is_end(target),
             Some(Node::Decision { .. } | Node::Gate { guards_step: false, .. }) => {
                 graph.edges_directed(target, Direction::Outgoing).any(|o| is_end(o.target()))
             }
             _ => false,
         }
     })
+}
+
+/// Whether `node` is an end, or a join (of nested parallel blocks, one after the other) that
+/// goes straight on to an end: nothing is done after it.
+fn ends_after_joins(sop: &Sop, mut node: NodeIndex) -> bool {
+    let graph = &sop.flow.graph;
+    // Joins only go forward, so the walk is at most as long as the nesting.
+    for _ in 0..=graph.node_count() {
+        match graph.node_weight(node) {
+            Some(Node::End { .. }) => return true,
+            Some(Node::Join { .. }) => {
+                let mut next = graph.edges_directed(node, Direction::Outgoing).map(|e| e.target());
+                match (next.next(), next.next()) {
+                    (Some(only), None) => node = only,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]

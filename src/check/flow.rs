@@ -3,10 +3,10 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::algo::kosaraju_scc;
-use petgraph::visit::{Bfs, Reversed};
+use petgraph::visit::{Bfs, EdgeRef, Reversed};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{DeadlineAction, Element, NodeIndex, Sop, Target};
+use crate::model::{DeadlineAction, Edge, Element, Node, NodeIndex, Sop, Target};
 use crate::syntax::Span;
 use crate::t;
 
@@ -71,6 +71,16 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         for &s in steps.iter().skip(1) {
             d = d.with_label(sop.steps[s].span, t!("bagian dari perulangan", "part of the loop"));
         }
+        let members: HashSet<NodeIndex> = component.iter().copied().collect();
+        for (span, back_to) in closing_routes(sop, &members) {
+            d = d.with_label(
+                span,
+                t!(
+                    "rute ini kembali ke `{back_to}` dan menutup perulangan",
+                    "this route goes back to `{back_to}` and closes the loop"
+                ),
+            );
+        }
         out.push(d);
     }
     for (index, &node) in sop.flow.step_nodes.iter().enumerate() {
@@ -95,6 +105,61 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         }
     }
     branch_boundaries(sop, out);
+}
+
+/// The lines whose routes close a loop: the edges inside it that go back in the written order
+/// (to the same step or an earlier one), each with the step it goes back to. In written order
+/// because that is how the file reads: `kembali ke ajukan`, `lanjut ke verifikasi`.
+fn closing_routes(sop: &Sop, members: &HashSet<NodeIndex>) -> Vec<(Span, String)> {
+    let graph = &sop.flow.graph;
+    let mut edges: Vec<_> =
+        graph.edge_references().filter(|e| members.contains(&e.source()) && members.contains(&e.target())).collect();
+    edges.sort_by_key(|e| e.id().index());
+    let mut out: Vec<(Span, String)> = Vec::new();
+    for edge in edges {
+        let (Some(source), Some(target)) = (graph.node_weight(edge.source()), graph.node_weight(edge.target())) else {
+            continue;
+        };
+        let (Some(from), Some(to)) = (step_at(source), step_at(target)) else { continue };
+        // Within one step, only a route of its own back to its start closes a loop.
+        let back = to < from
+            || (to == from
+                && matches!(source, Node::Decision { .. } | Node::Gate { guards_step: false, .. } | Node::Step { .. })
+                && matches!(target, Node::Step { .. } | Node::Gate { guards_step: true, .. }));
+        let (Some(step), Some(back_to)) = (sop.steps.get(from), sop.steps.get(to)) else { continue };
+        if !back {
+            continue;
+        }
+        let back_to = back_to.id.as_str();
+        let span = match (source, edge.weight()) {
+            (Node::Decision { .. }, Edge::Outcome { name, .. }) => {
+                step.decision.iter().flat_map(|d| &d.outcomes).find(|o| o.name.as_str() == name).map(|o| o.span)
+            }
+            (Node::Gate { .. }, Edge::Condition { condition }) => {
+                step.routes.iter().find(|r| r.condition == *condition).map(|r| r.span)
+            }
+            (Node::Step { .. }, Edge::Deadline) => step.deadline_actions.iter().find_map(|a| match a {
+                DeadlineAction::Route { target: Target::Named(n), span } if n.as_str() == back_to => Some(*span),
+                _ => None,
+            }),
+            (Node::Step { .. }, _) => step.routes.first().map(|r| r.span),
+            _ => None,
+        };
+        // A route that falls through to the next step in its branch has no line of its own.
+        let span = span.unwrap_or(step.span);
+        if !out.iter().any(|(s, _)| s.same_place(&span)) {
+            out.push((span, back_to.to_string()));
+        }
+    }
+    out
+}
+
+/// The step a node belongs to: the step itself, its decision, or its gate.
+fn step_at(node: &Node) -> Option<usize> {
+    match node {
+        Node::Step { step } | Node::Decision { step } | Node::Gate { step, .. } => Some(*step),
+        _ => None,
+    }
 }
 
 /// A set of graph nodes as one flag per node index.

@@ -8,7 +8,7 @@ mod rules;
 mod timing;
 
 use crate::compile::Options;
-use crate::diagnostic::{did_you_mean, Diagnostic, Text};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, Text};
 use crate::model::Sop;
 use crate::syntax::Span;
 use crate::t;
@@ -29,8 +29,9 @@ pub fn check_parallel_from(sop: &Sop, options: &Options, parallel_from: usize) -
         names::check(sop, options, &mut out);
         rules::check(sop, &mut out);
         flow::check(sop, &mut out);
+        let flow_broken = flow_broken(&out);
         documents::check(sop, &mut out);
-        timing::check(sop, options, &mut out);
+        timing::check(sop, options, flow_broken, &mut out);
         return out;
     }
     // The same checks and the same order of diagnostics as above.
@@ -44,7 +45,7 @@ pub fn check_parallel_from(sop: &Sop, options: &Options, parallel_from: usize) -
         names::check(sop, options, &mut out);
         rules::check(sop, &mut out);
         flow::check(sop, &mut out);
-        timing::check(sop, options, &mut timed);
+        timing::check(sop, options, flow_broken(&out), &mut timed);
         documents.join()
     });
     match documented {
@@ -54,6 +55,11 @@ pub fn check_parallel_from(sop: &Sop, options: &Options, parallel_from: usize) -
     }
     out.extend(timed);
     out
+}
+
+/// Whether the flow check found steps that never reach an end (the main path may stop short).
+fn flow_broken(found: &[Diagnostic]) -> bool {
+    found.iter().any(|d| matches!(d.code, Code::NoEndReachable | Code::LoopWithoutExit))
 }
 
 /// "unknown X `name`" with a did-you-mean help when a close name exists.

@@ -2,20 +2,44 @@
 
 use crate::compile::Options;
 use crate::diagnostic::{Code, Diagnostic, Lang};
-use crate::model::Sop;
+use crate::model::{Sop, StatedTotal, Step};
 use crate::t;
 use crate::timing::totals;
 
 /// More labels than this would bury the message; the rest go into a note.
 const MAX_STEP_LABELS: usize = 24;
 
-pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
-    // Timing is meaningless until every step has a duration (reported elsewhere).
-    if sop.steps.iter().any(|s| s.duration.is_none()) {
+/// `flow_broken`: the flow check found a step from which no end can be reached, so the main
+/// path may stop short of an end.
+pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diagnostic>) {
+    let day = options.day_length_for(sop.header.calendar.as_ref().map(|c| c.as_str()));
+    if let Some(stated) = &sop.header.stated_total {
+        check_rounding(stated, day, out);
+    }
+    // The sums are meaningless until every step has a duration (reported elsewhere as errors):
+    // say what was not checked rather than leave it out silently.
+    let without: Vec<&Step> = sop.steps.iter().filter(|s| s.duration.is_none()).collect();
+    if !without.is_empty() {
+        let reason = |d: Diagnostic| {
+            let mut d = d;
+            for step in without.iter().take(MAX_STEP_LABELS) {
+                d = d.with_label(step.span, t!("waktunya tidak terbaca", "its duration could not be read"));
+            }
+            d
+        };
+        not_checked(sop, out, reason);
         return;
     }
-    let day = options.day_length_for(sop.header.calendar.as_ref().map(|c| c.as_str()));
     let totals = totals(sop, day);
+    if flow_broken && totals.main_path.end.is_none() {
+        not_checked(sop, out, |d| {
+            d.with_note(t!(
+                "jalur utama tidak sampai ke akhir mana pun, jadi jumlah waktunya tidak berarti",
+                "the main path reaches no end, so what its steps add up to means nothing"
+            ))
+        });
+        return;
+    }
     let computed = totals.main_path.duration;
     if let Some(stated) = &sop.header.stated_total {
         if stated.duration != computed {
@@ -54,28 +78,6 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 ));
             out.push(d);
         }
-        if let (Some(rounded), Some(span)) = (stated.rounded_workdays, stated.rounded_span) {
-            let expected = stated.duration.rounded_workdays(day);
-            if rounded != expected {
-                let hours = f64::from(day) / 60.0;
-                out.push(
-                    Diagnostic::new(
-                        Code::StatedRoundingMismatch,
-                        t!(
-                            "pembulatan seharusnya ({expected} hari), bukan ({rounded} hari)",
-                            "the total rounds up to ({expected} workdays), not ({rounded} workdays)"
-                        ),
-                        span,
-                        t!("seharusnya {expected} hari", "should be {expected} workdays"),
-                    )
-                    .with_note(t!(
-                        "sisa jam dan menit dibulatkan ke atas menjadi hari kerja ({hours} jam sehari menurut kalender)",
-                        "leftover hours and minutes round up to whole workdays ({hours} hours a day on the calendar)"
-                    ))
-                    .with_help(t!("tulis `({expected} hari)`", "write `({expected} workdays)`")),
-                );
-            }
-        }
     }
     for (standard, result) in sop.header.service_standards.iter().zip(&totals.service_standards) {
         if !result.within {
@@ -97,5 +99,65 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+/// The rounded days in parentheses agree with the stated total: this needs no step.
+fn check_rounding(stated: &StatedTotal, day: u32, out: &mut Vec<Diagnostic>) {
+    let (Some(rounded), Some(span)) = (stated.rounded_workdays, stated.rounded_span) else { return };
+    let expected = stated.duration.rounded_workdays(day);
+    if rounded != expected {
+        let hours = f64::from(day) / 60.0;
+        out.push(
+            Diagnostic::new(
+                Code::StatedRoundingMismatch,
+                t!(
+                    "pembulatan seharusnya ({expected} hari), bukan ({rounded} hari)",
+                    "the total rounds up to ({expected} workdays), not ({rounded} workdays)"
+                ),
+                span,
+                t!("seharusnya {expected} hari", "should be {expected} workdays"),
+            )
+            .with_note(t!(
+                "sisa jam dan menit dibulatkan ke atas menjadi hari kerja ({hours} jam sehari menurut kalender)",
+                "leftover hours and minutes round up to whole workdays ({hours} hours a day on the calendar)"
+            ))
+            .with_help(t!("tulis `({expected} hari)`", "write `({expected} workdays)`")),
+        );
+    }
+}
+
+/// A note on the stated total and on each service standard: not checked, with `reason` added
+/// (labels on the steps, or a note).
+fn not_checked(sop: &Sop, out: &mut Vec<Diagnostic>, reason: impl Fn(Diagnostic) -> Diagnostic) {
+    let help = || {
+        t!(
+            "perbaiki kesalahan pada langkah-langkahnya; waktunya diperiksa setelah itu",
+            "fix the errors in the steps; the time is checked once they are fixed"
+        )
+    };
+    if let Some(stated) = &sop.header.stated_total {
+        let d = Diagnostic::new(
+            Code::TotalNotChecked,
+            t!(
+                "total tertulis tidak diperiksa karena ada kesalahan pada langkah-langkahnya",
+                "the stated total was not checked because of errors in the steps"
+            ),
+            stated.duration_span,
+            t!("belum diperiksa", "not checked"),
+        );
+        out.push(reason(d).with_help(help()));
+    }
+    for standard in &sop.header.service_standards {
+        let d = Diagnostic::new(
+            Code::TotalNotChecked,
+            t!(
+                "standar pelayanan ini tidak diperiksa karena ada kesalahan pada langkah-langkahnya",
+                "this service standard was not checked because of errors in the steps"
+            ),
+            standard.span,
+            t!("belum diperiksa", "not checked"),
+        );
+        out.push(reason(d).with_help(help()));
     }
 }

@@ -3,7 +3,7 @@
 //! only when it matches and says whether it did.
 
 use super::keyword::Kw;
-use crate::diagnostic::{Code, Diagnostic, Text};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, Text};
 use crate::syntax::{Span, Token, TokenKind};
 use crate::t;
 use crate::time::Duration;
@@ -194,6 +194,11 @@ enum Unit {
     CalendarDays,
 }
 
+/// The one-word units, for "did you mean" on a misspelt one (`4 hri`). The bare English
+/// `day`/`days` are left out: they are ambiguous (W001), so never suggested.
+const UNIT_WORDS: &[&str] =
+    &["menit", "mnt", "jam", "hari", "minute", "minutes", "min", "hour", "hours", "workday", "workdays"];
+
 fn what_duration() -> Text {
     t!("lama waktu seperti `30 menit` atau `4 hari`", "a duration such as `30 minutes` or `4 workdays`")
 }
@@ -269,10 +274,15 @@ pub fn expect_duration(cursor: &mut Cursor<'_>) -> Result<ParsedDuration, Diagno
                 Unit::Workdays
             }
             _ => {
-                return Err(cursor.expected(&t!(
+                let d = cursor.expected(&t!(
                     "satuan waktu (`menit`, `jam`, `hari`, `hari kalender`)",
                     "a unit of time (`minutes`, `hours`, `workdays`, `calendar days`)"
-                )))
+                ));
+                let typo = unit_token.filter(|t| t.kind == TokenKind::Word);
+                return Err(match typo.and_then(|t| did_you_mean(&t.text, UNIT_WORDS.iter().copied())) {
+                    Some(unit) => d.with_help(t!("maksudnya `{unit}`?", "did you mean `{unit}`?")),
+                    None => d,
+                });
             }
         };
         cursor.next();

@@ -9,12 +9,13 @@ pub mod folders;
 mod graph;
 pub mod keyword;
 mod lower;
+mod recover;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::check;
-use crate::diagnostic::{self, Code, Diagnostic};
+use crate::diagnostic::{self, did_you_mean, Code, Diagnostic};
 use crate::model::{End, ExprKind, FieldType, Name, Sop, Value};
 use crate::syntax::{self, FileId, Item, SourceMap, Span};
 use crate::t;
@@ -156,7 +157,8 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn compile(&mut self, file: FileId, options: &Options) -> (Option<Sop>, Vec<Diagnostic>) {
-        let (cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
+        let (mut cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
+        recover::unclosed_steps(&mut cst, &mut diagnostics);
         let mut fragments = HashMap::new();
         let mut sop_items: Vec<&Item> = Vec::new();
         self.top_level(file, &cst.items, &mut fragments, &mut sop_items, &mut diagnostics, 0);
@@ -227,19 +229,69 @@ impl Session<'_> {
         resolve_choice_words(&mut sop);
         sop.flow = graph::build(&sop);
         let checked = check::check(&sop, options);
-        // Which documents and actors are used is only known once every line was understood: with
-        // errors in the file, "unused" warnings are mostly echoes of those errors.
-        let complete = !diagnostics.iter().chain(&checked).any(Diagnostic::is_error);
         let reported_at =
             |spans: &[Span], d: &Diagnostic| d.primary_span().is_some_and(|p| spans.iter().any(|s| s.same_place(&p)));
-        diagnostics.extend(checked.into_iter().filter(|d| match d.code {
-            Code::InputNotProduced | Code::OutputUnused | Code::UnusedActor => complete,
-            // The step's `oleh` or `waktu` line is written but already reported as wrong.
-            Code::MissingActor => !reported_at(&actor_reported, d),
-            Code::MissingDuration => !reported_at(&duration_reported, d),
-            _ => true,
-        }));
+        let mut checked: Vec<Diagnostic> = checked
+            .into_iter()
+            .filter(|d| match d.code {
+                // The step's `oleh` or `waktu` line is written but already reported as wrong.
+                Code::MissingActor => !reported_at(&actor_reported, d),
+                Code::MissingDuration => !reported_at(&duration_reported, d),
+                _ => true,
+            })
+            .collect();
+        self.leave_out_echoes(&mut diagnostics, &mut checked, !actor_reported.is_empty());
+        diagnostics.extend(checked);
         (Some(sop), diagnostics)
+    }
+
+    /// Warnings are reported beside errors, except those that only echo an error: a document or
+    /// an actor that looks unused or missing because the line naming it (or a misspelling of
+    /// it) was reported as wrong, an actor that looks unused while a step's actor could not be
+    /// read, or any of these while steps of a fragment or an import could not be read (the
+    /// error that hides them says so in a note).
+    fn leave_out_echoes(&self, diagnostics: &mut [Diagnostic], checked: &mut Vec<Diagnostic>, actor_unread: bool) {
+        let echo_prone =
+            |d: &Diagnostic| matches!(d.code, Code::InputNotProduced | Code::OutputUnused | Code::UnusedActor);
+        if !checked.iter().any(echo_prone) {
+            return;
+        }
+        let hidden_steps = diagnostics.iter().position(|d| {
+            matches!(d.code, Code::UnknownFragment | Code::ImportFailed | Code::InputNotUtf8 | Code::InputTooLarge)
+        });
+        if let Some(hiding) = hidden_steps {
+            let before = checked.len();
+            checked.retain(|d| !echo_prone(d));
+            if checked.len() < before {
+                diagnostics[hiding].notes.push(t!(
+                    "apakah dokumen dan pelaksana dipakai, dan apakah dokumen ada sebelum dibutuhkan, belum diperiksa: langkah-langkah yang hilang di sini mungkin memakai atau menghasilkannya",
+                    "whether documents and actors are used, and documents given before they are needed, was not checked: the steps missing here may use or give them"
+                ));
+            }
+        }
+        // The words on the lines of the errors, where a name may stand that the model lacks.
+        let mut troubled: Vec<&str> = Vec::new();
+        for d in diagnostics.iter().chain(checked.iter()).filter(|d| d.is_error()) {
+            let Some(span) = d.primary_span() else { continue };
+            let Some(file) = self.sources.get(span.file) else { continue };
+            let text = file.text.as_str();
+            let (start, end) = (span.start as usize, span.end as usize);
+            let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+            let line_end = text.get(end..).and_then(|t| t.find('\n')).map_or(text.len(), |i| end + i);
+            let line = text.get(line_start..line_end).unwrap_or("");
+            troubled.extend(line.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()));
+        }
+        let sources = &self.sources;
+        checked.retain(|d| {
+            if !echo_prone(d) {
+                return true;
+            }
+            if actor_unread && d.code == Code::UnusedActor {
+                return false;
+            }
+            let Some(name) = d.primary_span().map(|s| sources.slice(s)) else { return true };
+            !troubled.iter().any(|w| *w == name || did_you_mean(w, [name]).is_some())
+        });
     }
 
     fn top_level<'c>(
@@ -339,7 +391,8 @@ impl Session<'_> {
                     diagnostics.push(d);
                     return;
                 }
-                let (cst, parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
+                let (mut cst, mut parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
+                recover::unclosed_steps(&mut cst, &mut parse_diagnostics);
                 diagnostics.extend(parse_diagnostics);
                 let mut ignored = Vec::new();
                 self.top_level(imported, &cst.items, fragments, &mut ignored, diagnostics, depth + 1);

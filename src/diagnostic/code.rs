@@ -75,6 +75,8 @@ codes! {
     // Time.
     StatedTotalMismatch = "E401", Error, "the stated total differs from the sum of the steps";
     StatedRoundingMismatch = "E402", Error, "the rounded days in parentheses differ from the total";
+    // Notes: a check that could not run because of errors elsewhere.
+    TotalNotChecked = "N401", Note, "the stated total or a service standard was not checked because of errors in the steps";
     // Warnings.
     AmbiguousDay = "W001", Warning, "a bare English `day`: working day or calendar day?";
     InputNotProduced = "W002", Warning, "a step needs a document that is not produced on every path before it";

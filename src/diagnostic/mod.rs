@@ -91,6 +91,8 @@ macro_rules! t {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Says what was not checked, and why: never a problem of its own, always beside errors.
+    Note,
     Warning,
     Error,
 }

@@ -52,6 +52,7 @@ fn to_codespan(diagnostic: &Diagnostic, lang: Lang) -> cs::Diagnostic<FileId> {
     let severity = match diagnostic.severity {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
+        Severity::Note => cs::Severity::Note,
     };
     let labels = diagnostic
         .labels
@@ -106,6 +107,7 @@ fn severity_word(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "note",
     }
 }
 

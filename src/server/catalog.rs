@@ -140,7 +140,7 @@ impl Catalog {
         let name = path.display().to_string();
         let compiled = compile_bytes(Default::default(), &name, Some(path), bytes, &FsLoader, &options);
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = compiled.diagnostics.len() - errors;
+        let warnings = compiled.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Warning).count();
         let mut diagnostics = compiled.diagnostics.clone();
         diagnostic::sort(&mut diagnostics);
         let sop = compiled.sop.as_ref().map(|s| s.id.name.clone());

@@ -193,7 +193,7 @@ pub struct Program {
     pub seed: u64,
     /// When the first working minute of the simulation is.
     pub start: DateTime<Utc>,
-    /// The main-path total in working minutes (`time::totals`).
+    /// The main-path total in working minutes (`timing::totals`).
     pub main_path_minutes: f64,
     /// Whether every step is fixed, every desk unlimited and no branch random.
     pub deterministic: bool,
@@ -684,7 +684,7 @@ pub fn lower(
                     _ => None,
                 };
                 // Probabilities: as written; the rest goes to the main-path choice (the first
-                // accepting outcome, as `time::totals` takes it).
+                // accepting outcome, as `timing::totals` takes it).
                 let names: Vec<String> = edges.iter().map(|(t, e)| route_name(sop, e, *t, guard)).collect();
                 let mut probs: Vec<Option<f64>> = names
                     .iter()

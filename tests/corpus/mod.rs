@@ -35,6 +35,7 @@ const INDONESIAN_SAMPLE: &[&str] = &[
     "e402-pembulatan-salah",
     "w002-dokumen-belum-tentu-ada",
     "multi-beberapa-kesalahan",
+    "n401-total-tidak-diperiksa",
 ];
 
 struct Header {
