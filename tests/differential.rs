@@ -274,13 +274,18 @@ fn write_sop(elems: &[Elem]) -> String {
 
 /// The outcomes and data of one case: a pseudo-random pick per (step, visit), or per step only
 /// (`constant`: what a simulator scenario can force).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Picks {
     seed: u64,
     constant: bool,
     flags: [bool; 2],
     /// Per alternatives block: the branch taken.
     alternative: u64,
+    /// Given outright (the shipped SOPs' enumeration): each decision's outcome, the data, the
+    /// entry.
+    outcomes: Option<BTreeMap<usize, String>>,
+    data: Option<Fields>,
+    entry: Option<String>,
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -292,12 +297,25 @@ fn mix(mut z: u64) -> u64 {
 impl Picks {
     fn outcome(&self, sop: &Sop, step: usize, visit: u32) -> Option<String> {
         let decision = sop.steps.get(step)?.decision.as_ref()?;
+        if let Some(given) = &self.outcomes {
+            // A return without a limit is taken once (taken every time, the case never ends).
+            let unlimited = |name: &String| {
+                decision
+                    .outcomes
+                    .iter()
+                    .any(|o| o.name.name == *name && o.rework.as_ref().is_some_and(|r| r.max_rounds.is_none()))
+            };
+            return given.get(&step).filter(|o| visit == 1 || !unlimited(o)).cloned();
+        }
         let visit = if self.constant { 0 } else { u64::from(visit) };
         let h = mix(self.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ visit.wrapping_mul(0xD6E8_FEB8));
         Some(decision.outcomes[(h % decision.outcomes.len() as u64) as usize].name.name.clone())
     }
 
     fn fields(&self, sop: &Sop) -> Fields {
+        if let Some(data) = &self.data {
+            return data.clone();
+        }
         let mut fields = Fields::new();
         for (i, flag) in self.flags.iter().enumerate() {
             let name = format!("flag{i}");
@@ -310,6 +328,9 @@ impl Picks {
 
     /// The first step of the branch each alternatives block takes (the runtime's `entry`).
     fn entry(&self, sop: &Sop, interpreter: &Interpreter) -> Option<String> {
+        if self.outcomes.is_some() {
+            return self.entry.clone();
+        }
         let choice = sop
             .flow
             .graph
@@ -370,11 +391,27 @@ fn traced(sop: &Sop, calendar: &Calendar, start: DateTime<Utc>, picks: &Picks) -
 /// The runtime on the same case: every open task is completed when it falls due (the earliest
 /// first), with the same outcomes; a return past its limit is refused, and the main outcome
 /// taken instead, as `alur time` does.
-async fn runtime_run(sources: Vec<(String, String)>, sop: &Sop, start: DateTime<Utc>, picks: &Picks) -> Run {
+/// What the runtime deploys: a generated text, or shipped files (the SOP with the procedures
+/// it calls).
+enum Deploy {
+    Text(Vec<(String, String)>),
+    Files(Vec<std::path::PathBuf>),
+}
+
+async fn runtime_run(deploy: &Deploy, sop: &Sop, start: DateTime<Utc>, picks: &Picks) -> Run {
     let clock = Arc::new(ManualClock::new(start));
     let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
     let id = sop.id.name.clone();
-    engine.deploy_sources(&id, sources, calendar_sources()).await.unwrap();
+    match deploy {
+        Deploy::Text(sources) => {
+            engine.deploy_sources(&id, sources.clone(), calendar_sources()).await.unwrap();
+        }
+        Deploy::Files(files) => {
+            for file in files {
+                engine.deploy_file(file, &root().join("sop/calendars")).await.unwrap();
+            }
+        }
+    }
     let interpreter = Interpreter::new(sop);
     let case =
         engine.start_case(&id, "pemohon", picks.fields(sop), picks.entry(sop, &interpreter).as_deref()).await.unwrap();
@@ -390,7 +427,8 @@ async fn runtime_run(sources: Vec<(String, String)>, sop: &Sop, start: DateTime<
         let index = sop.step_index(&step).unwrap();
         let visit = visits.entry(step.clone()).or_insert(0);
         *visit += 1;
-        let outcome = picks.outcome(sop, index, *visit);
+        let outcome =
+            picks.outcome(sop, index, *visit).or_else(|| interpreter.main_outcome(sop, index).map(str::to_string));
         let completion = Completion { outcome: outcome.clone(), ..Completion::default() };
         match engine.complete(case, no, &Caller::system(), completion).await {
             Ok(()) => {}
@@ -510,7 +548,7 @@ fn compile(text: &str) -> Sop {
 /// Runs one case three ways and says where they part.
 fn agree(
     rt: &tokio::runtime::Runtime,
-    sources: Vec<(String, String)>,
+    deploy: &Deploy,
     sop: &Sop,
     calendar: &Calendar,
     start: DateTime<Utc>,
@@ -520,7 +558,7 @@ fn agree(
     if t.stuck {
         return Err("the trace went round a loop it never left".into());
     }
-    let runtime = rt.block_on(runtime_run(sources, sop, start, picks));
+    let runtime = rt.block_on(runtime_run(deploy, sop, start, picks));
     if runtime != expected {
         return Err(format!("runtime and trace differ\nruntime: {runtime:#?}\ntrace:   {expected:#?}"));
     }
@@ -552,6 +590,7 @@ fn picks(constant: bool) -> impl Strategy<Value = Picks> {
         constant,
         flags,
         alternative,
+        ..Picks::default()
     })
 }
 
@@ -569,10 +608,122 @@ fn runtime_time_and_simulator_agree_on_generated_sops() {
         let text = write_sop(&elems);
         let sop = compile(&text);
         let start = calendar.next_opening(start);
-        agree(&rt, vec![("gen.sop".into(), text.clone())], &sop, &calendar, start, &picks)
+        agree(&rt, &Deploy::Text(vec![("gen.sop".into(), text.clone())]), &sop, &calendar, start, &picks)
             .map_err(|e| TestCaseError::fail(format!("{e}\n--- SOP ---\n{text}")))
     });
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+/// The values a field is tried with: both of a yes/no, each choice, a number on either side of
+/// the thresholds the shipped SOPs test.
+fn field_values(ty: &alur::model::FieldType) -> Vec<Value> {
+    use alur::model::FieldType;
+    match ty {
+        FieldType::Bool => vec![Value::Bool(false), Value::Bool(true)],
+        FieldType::Number => vec![Value::Number(100.0), Value::Number(10_000.0)],
+        FieldType::Choice(choices) => choices.iter().map(|c| Value::Choice(c.clone())).collect(),
+        FieldType::Text => vec![Value::Text("x".into())],
+        FieldType::Date => vec![Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())],
+    }
+}
+
+/// Every combination of each decision's outcome (the same each time it is taken), each field's
+/// value and each entry, up to `bound` of them spread evenly over all.
+fn combinations(sop: &Sop, interpreter: &Interpreter, bound: usize) -> Vec<Picks> {
+    let decisions: Vec<(usize, Vec<String>)> = sop
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.decision.as_ref()?.outcomes.iter().map(|o| o.name.name.clone()).collect())))
+        .collect();
+    let recorded: Vec<&str> =
+        sop.steps.iter().filter_map(|s| s.decision.as_ref()?.record.as_ref().map(|r| r.as_str())).collect();
+    let fields: Vec<(String, Vec<Value>)> = sop
+        .fields
+        .iter()
+        .filter(|f| !recorded.contains(&f.id.as_str()))
+        .map(|f| (f.id.name.clone(), field_values(&f.ty)))
+        .collect();
+    let mut entries: Vec<Option<String>> = vec![None];
+    for node in sop.flow.graph.node_indices() {
+        if matches!(sop.flow.graph.node_weight(node), Some(Node::Choice { .. })) {
+            entries = interpreter
+                .routes(sop, node)
+                .filter_map(|(t, _)| alur::interpret::first_step_of(sop, t))
+                .map(|s| Some(sop.steps[s].id.name.clone()))
+                .collect();
+            break;
+        }
+    }
+    let radices: Vec<usize> = decisions
+        .iter()
+        .map(|(_, o)| o.len())
+        .chain(fields.iter().map(|(_, v)| v.len()))
+        .chain(std::iter::once(entries.len()))
+        .collect();
+    let total: usize = radices.iter().product();
+    let stride = total.div_ceil(bound).max(1);
+    (0..total)
+        .step_by(stride)
+        .map(|mut n| {
+            let mut digits = Vec::new();
+            for r in &radices {
+                digits.push(n % r);
+                n /= r;
+            }
+            let outcomes = decisions.iter().zip(&digits).map(|((s, o), d)| (*s, o[*d].clone())).collect();
+            let data =
+                fields.iter().zip(&digits[decisions.len()..]).map(|((f, v), d)| (f.clone(), v[*d].clone())).collect();
+            let entry = entries[digits[radices.len() - 1]].clone();
+            // A simulator scenario can force an outcome every time, not once: a return
+            // without a limit is compared between the runtime and the trace only.
+            let outcomes: BTreeMap<usize, String> = outcomes;
+            let constant = !outcomes.iter().any(|(s, o)| {
+                sop.steps[*s].decision.as_ref().is_some_and(|d| {
+                    d.outcomes
+                        .iter()
+                        .any(|x| x.name.name == *o && x.rework.as_ref().is_some_and(|r| r.max_rounds.is_none()))
+                })
+            });
+            Picks { constant, outcomes: Some(outcomes), data: Some(data), entry, ..Picks::default() }
+        })
+        .collect()
+}
+
+#[test]
+fn every_shipped_sop_agrees_under_every_outcome_combination() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dir = root().join("sop");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sop"))
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    for file in &files {
+        let compiled = alur::compile::compile_path(file, &Options::default());
+        let sop = compiled.sop.unwrap();
+        let calendar = calendar(sop.header.calendar.as_ref().map_or("wita_kantor", |c| c.as_str()));
+        // The procedures it calls are deployed first, as `alur serve` deploys the folder.
+        let mut deploy: Vec<std::path::PathBuf> =
+            sop.steps.iter().filter_map(|s| s.call.as_ref()).map(|c| file.parent().unwrap().join(&c.path)).collect();
+        deploy.push(file.clone());
+        let deploy = Deploy::Files(deploy);
+        let interpreter = Interpreter::new(&sop);
+        for (i, picks) in combinations(&sop, &interpreter, 96).iter().enumerate() {
+            // Starts across the year: Mondays, Fridays, the hour before closing, holidays.
+            let start = calendar.next_opening(
+                chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 1, 5, 7, 30, 0).single().unwrap().with_timezone(&Utc)
+                    + ChronoDuration::hours(i as i64 * 53),
+            );
+            if let Err(e) = agree(&rt, &deploy, &sop, &calendar, start, picks) {
+                panic!("{}: {picks:?} from {start}: {e}", file.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * 8, "only {checked} combinations checked");
 }

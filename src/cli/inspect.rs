@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use super::{OutputFormat, EXIT_ERRORS};
 use crate::compile::{compile_path, Options};
 use crate::diagnostic::{self, Lang};
+use crate::model::{DeadlineAction, Sop, Target};
+use crate::render::routes::{entry_steps, step_routes, Dest};
+use crate::render::text::{condition_text, Labels};
 
 pub fn run(file: &Path, format: OutputFormat, lang: Lang) -> ExitCode {
     let compiled = compile_path(file, &Options::default());
@@ -18,18 +21,60 @@ pub fn run(file: &Path, format: OutputFormat, lang: Lang) -> ExitCode {
                 return ExitCode::from(EXIT_ERRORS);
             }
         },
-        OutputFormat::Human => {
-            outln!("{} \"{}\"", sop.id, sop.title);
-            for step in &sop.steps {
-                let actors: Vec<&str> = step.actor_ids().collect();
-                let waktu = step.duration.as_ref().map(|d| d.value.display(lang)).unwrap_or_default();
-                outln!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
-            }
-        }
+        OutputFormat::Human => print_human(sop, lang),
     }
     if compiled.has_errors() {
         ExitCode::from(EXIT_ERRORS)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The steps with who does them and their time, and under each what the flow does next: the
+/// routes as the interpreter reads them (outcomes, conditions, returns, deadline routes), the
+/// condition a step runs on, the field a decision records and the deadline actions.
+fn print_human(sop: &Sop, lang: Lang) {
+    let labels = Labels::new(lang);
+    let t = |id: &str, en: &str| match lang {
+        Lang::Id => id.to_string(),
+        Lang::En => en.to_string(),
+    };
+    let dest = |d: &Dest| match d {
+        Dest::Step(s) => format!("{} {}", sop.steps[*s].number, sop.steps[*s].id),
+        Dest::End(e) => format!("{} ({})", t("selesai", "end"), sop.ends[*e].id),
+    };
+    outln!("{} \"{}\"", sop.id, sop.title);
+    let entries: Vec<String> = entry_steps(sop).iter().map(|s| dest(&Dest::Step(*s))).collect();
+    outln!("{}: {}", t("mulai", "starts"), entries.join(&t(" atau ", " or ")));
+    let routes = step_routes(sop, &labels);
+    for (index, step) in sop.steps.iter().enumerate() {
+        let actors: Vec<&str> = step.actor_ids().collect();
+        let waktu = step.duration.as_ref().map(|d| d.value.display(lang)).unwrap_or_default();
+        outln!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
+        if let Some(condition) = &step.condition {
+            outln!("        {} {}", t("hanya jika", "only if"), condition_text(condition, sop, &labels));
+        }
+        if let Some(field) = step.decision.as_ref().and_then(|d| d.record.as_ref()) {
+            outln!("        {} {field}", t("keputusan dicatat di", "decision recorded in"));
+        }
+        for route in routes.iter().filter(|r| r.from == index) {
+            let mut how = route.label.clone().map(|l| format!(" [{l}]")).unwrap_or_default();
+            if route.rework {
+                how.push_str(&t(" (dikembalikan)", " (returned)"));
+            }
+            let arrow = if route.deadline { "⏱→" } else { "→" };
+            outln!("        {arrow} {}{how}", dest(&route.to));
+        }
+        for action in &step.deadline_actions {
+            match action {
+                DeadlineAction::Escalate { actor, .. } => {
+                    outln!("        ⏱ {} {actor}", t("terlambat: eskalasi ke", "overdue: escalate to"))
+                }
+                DeadlineAction::Notify { actor, .. } => {
+                    outln!("        ⏱ {} {actor}", t("terlambat: beritahu", "overdue: notify"))
+                }
+                DeadlineAction::Route { target: Target::Named(_) | Target::Next, .. } => {}
+            }
+        }
     }
 }
