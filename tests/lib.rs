@@ -12,6 +12,7 @@ mod corpus;
 mod crash;
 mod differential;
 mod e2e_browser;
+mod flow_meaning;
 mod holidays_crosscheck;
 mod import;
 mod language;

@@ -7,8 +7,8 @@ mod names;
 mod rules;
 mod timing;
 
-use crate::compile::Options;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Text};
+use crate::model::Options;
 use crate::model::Sop;
 use crate::syntax::Span;
 use crate::t;

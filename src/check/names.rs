@@ -3,8 +3,8 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::unknown;
-use crate::compile::Options;
 use crate::diagnostic::{Code, Diagnostic, Text};
+use crate::model::Options;
 use crate::model::{DeadlineAction, FieldType, Sop, Target};
 use crate::syntax::Span;
 use crate::t;

@@ -1,7 +1,7 @@
 //! The stated total is the sum of the steps, and the service-standard promises hold.
 
-use crate::compile::Options;
 use crate::diagnostic::{Code, Diagnostic, Lang};
+use crate::model::Options;
 use crate::model::{Sop, StatedTotal, Step};
 use crate::t;
 use crate::timing::totals;

@@ -90,7 +90,8 @@ impl Timeline for Calendar {
     type Instant = DateTime<Utc>;
 
     fn window(&self, step: &Step, opened: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, bool) {
-        let (starts, due) = step_window(self, step, opened);
+        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
+        let (starts, due) = step_window(self, duration, step.starts_next_workday, opened);
         (starts, due.at, due.uncertain)
     }
 }

@@ -3,9 +3,11 @@
 
 mod expr;
 mod flow;
+mod options;
 
 pub use expr::{CompareOp, Expr, ExprKind, FieldType, FieldValues, Value};
 pub use flow::{Edge, Flow, Node, NodeIndex};
+pub use options::Options;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -118,7 +118,7 @@ impl Engine {
             deployed: RwLock::default(),
             saving: Default::default(),
             cache: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
-            node: super::timer::default_node(),
+            node: super::node::default_node(),
         };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
             let loaded = deploy::load(&deployment)?;
@@ -764,7 +764,7 @@ impl Engine {
     /// as events. Returns how many tasks passed their deadline. With several engines on one
     /// store, each deadline is claimed by one of them (see `fire_claimed`).
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, RuntimeError> {
-        self.fire_claimed(now, super::timer::LEASE).await
+        self.fire_claimed(now, super::node::LEASE).await
     }
 
     /// Claims due deadlines for this engine's node under a `lease` and fires them; a deadline
@@ -1048,7 +1048,8 @@ impl<'a> Plan<'a> {
         let step = &sop.steps[step_index];
         let task = self.next_task;
         self.next_task += 1;
-        let (_, due) = step_window(&self.d.calendar, step, self.now);
+        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
+        let (_, due) = step_window(&self.d.calendar, duration, step.starts_next_workday, self.now);
         let (id, actors) = match self.d.step_names(step_index) {
             Some(names) => (names.id, names.actors),
             None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),

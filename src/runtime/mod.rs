@@ -10,6 +10,7 @@ mod error;
 pub mod event;
 pub mod fields;
 pub mod name;
+pub mod node;
 pub mod store;
 pub mod timer;
 pub mod view;

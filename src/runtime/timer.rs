@@ -19,20 +19,7 @@ const POLL: chrono::Duration = chrono::Duration::seconds(30);
 /// timer index again (a deadline is due minutes after it is set, so this costs no precision).
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// How long a node holds a deadline it claimed before another node may take it over. Firing
-/// one takes milliseconds; the lease only matters when a node dies or hangs mid-way.
-pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
-
-/// A node name for this process: host name, process id and a random part.
-pub fn default_node() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
-    let random = uuid::Uuid::now_v7().simple().to_string();
-    format!("{host}:{}:{}", std::process::id(), &random[random.len() - 8..])
-}
+pub use super::node::{default_node, LEASE};
 
 /// Runs until `stop` turns true. Errors are reported to `on_error` and the loop goes on.
 pub async fn run(

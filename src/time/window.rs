@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
 
-use super::{Calendar, Due};
-use crate::model::Step;
+use super::{Calendar, Due, Duration};
 
 /// The opening of the first working day after the local date of `t`.
 pub fn next_workday_opening(calendar: &Calendar, t: DateTime<Utc>) -> DateTime<Utc> {
@@ -22,9 +21,13 @@ pub fn next_workday_opening(calendar: &Calendar, t: DateTime<Utc>) -> DateTime<U
 /// next opening (or the next working day's opening when the step says so); a step that takes no
 /// time is due the moment it opens, even at closing time (a 1-minute step started at 15:59 is
 /// due at 16:00, so a 0-minute step opened at 16:00 is due at 16:00, not at the next opening).
-pub fn step_window(calendar: &Calendar, step: &Step, opened: DateTime<Utc>) -> (DateTime<Utc>, Due) {
-    let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
-    if step.starts_next_workday {
+pub fn step_window(
+    calendar: &Calendar,
+    duration: Duration,
+    starts_next_workday: bool,
+    opened: DateTime<Utc>,
+) -> (DateTime<Utc>, Due) {
+    if starts_next_workday {
         let starts = next_workday_opening(calendar, opened);
         return (starts, calendar.due(starts, duration));
     }

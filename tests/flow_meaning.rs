@@ -1,0 +1,160 @@
+//! One meaning of a flow, defect by defect (issue 21): each test failed on the code that read
+//! the flow four times (the runtime, `alur time`, `alur simulate`, the drawings).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn alur() -> Command {
+    let mut cmd = Command::cargo_bin("alur").unwrap();
+    cmd.env("LANG", "id_ID.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
+    cmd
+}
+
+fn path(name: &str) -> String {
+    format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn calendars() -> String {
+    path("sop/calendars")
+}
+
+fn time_json(file: &str, start: &str, extra: &[&str]) -> Value {
+    let out = alur()
+        .args(["time", &path(file), "--calendars", &calendars(), "--start", start, "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn step<'a>(json: &'a Value, id: &str) -> &'a Value {
+    json["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("no row for {id}"))
+}
+
+#[test]
+fn time_follows_a_recorded_decision_to_the_route_it_decides() {
+    // The main path takes `terbit` at `kajian`, so `surat` goes on to the permit, not to the
+    // refusal route that tests `rekomendasi == tolak`.
+    let json = time_json("tests/flow/rekomendasi-dicatat.sop", "2026-12-08 08:00", &[]);
+    assert_eq!(step(&json, "kajian")["outcome"], "terbit");
+    assert_eq!(json["totals"]["main_path"]["end"], 0, "the main path ends at izin_terbit");
+    assert_eq!(json["end"], "izin_terbit");
+}
+
+#[test]
+fn time_times_the_path_of_the_outcomes_given() {
+    let json = time_json("tests/flow/rekomendasi-dicatat.sop", "2026-12-08 08:00", &["--outcome", "kajian=tolak"]);
+    assert_eq!(step(&json, "kajian")["outcome"], "tolak");
+    assert_eq!(json["end"], "ditolak");
+    let out = alur()
+        .args(["time", &path("tests/flow/rekomendasi-dicatat.sop"), "--calendars", &calendars()])
+        .args(["--outcome", "kajian=tolk"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`tolak`"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn simulate_sends_the_share_of_rejections_the_scenario_gives_and_no_more() {
+    let out = alur()
+        .args(["simulate", &path("tests/flow/rekomendasi-dicatat.sop"), "--calendars", &calendars()])
+        .args(["--scenario", &path("tests/flow/rekomendasi-separuh-ditolak.toml"), "--cases", "1000"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ends: std::collections::BTreeMap<String, u64> = json["ends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_u64().unwrap()))
+        .collect();
+    let issued = ends["izin_terbit"];
+    assert!((400..=600).contains(&issued), "{ends:?}: half the cases should be issued");
+    assert_eq!(issued + ends["ditolak"], 1000);
+}
+
+#[test]
+fn time_gives_every_step_a_due_date_and_every_actor_its_time() {
+    let json = time_json("tests/flow/paralel-cabang-pendek.sop", "2026-12-08 08:00", &[]);
+    // The short branch is off the critical path, and still has its row and its due date.
+    let short = step(&json, "cek_lalin");
+    assert_eq!(short["due"], "2026-12-08T09:30:00+08:00");
+    assert_eq!(short["critical"], false);
+    assert_eq!(step(&json, "kajian_lingkungan")["critical"], true);
+    let actors: Vec<&str> =
+        json["totals"]["per_actor"].as_array().unwrap().iter().map(|a| a["actor"].as_str().unwrap()).collect();
+    assert!(actors.contains(&"dishub"), "{actors:?}");
+    let out = alur()
+        .args(["time", &path("tests/flow/paralel-cabang-pendek.sop"), "--calendars", &calendars()])
+        .args(["--start", "2026-12-08 08:00"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    // The table names the steps and actors as the SOP does, not only by id.
+    assert!(table.contains("Cek lalu lintas") && table.contains("Dinas Perhubungan"), "{table}");
+    assert!(table.contains("Sel 2026-12-08 09:30"), "{table}");
+}
+
+#[test]
+fn a_step_that_takes_no_time_is_due_when_it_opens_even_at_closing() {
+    // Tuesday: the office closes at 16:00.
+    let json = time_json("tests/flow/tutup-kantor.sop", "2026-12-08 15:59", &[]);
+    assert_eq!(step(&json, "catat")["due"], "2026-12-08T16:00:00+08:00");
+    assert_eq!(step(&json, "nomor")["due"], "2026-12-08T16:00:00+08:00");
+}
+
+#[test]
+fn a_start_outside_working_hours_says_when_the_clock_starts() {
+    let out = alur()
+        .args(["time", &path("tests/flow/tutup-kantor.sop"), "--calendars", &calendars()])
+        .args(["--start", "2026-12-08 18:00", "--lang", "en"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("the clock starts at: Wed 2026-12-09 07:30"), "{table}");
+}
+
+#[test]
+fn inspect_shows_the_routes_and_decisions() {
+    let out = alur().args(["inspect", &path("sop/izin-reklame.sop"), "--format", "human"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mulai: 1 daftar_loket atau 2 daftar_online"), "{text}");
+    assert!(text.contains("→ 2 daftar_online [tidak lengkap] (dikembalikan)"), "{text}");
+    assert!(text.contains("⏱→ 13 terbit_otomatis"), "{text}");
+    assert!(text.contains("keputusan dicatat di hasil"), "{text}");
+    assert!(text.contains("→ selesai (ditolak) [hasil == ditolak]"), "{text}");
+}
+
+#[tokio::test]
+async fn the_runtime_dues_a_step_that_takes_no_time_when_it_opens_at_closing() {
+    use alur::runtime::{Caller, Completion, Engine, Event, ManualClock, MemoryStore};
+    use chrono::TimeZone;
+    use std::sync::Arc;
+    let wita = |h, m| {
+        chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 8, h, m, 0).single().unwrap().with_timezone(&chrono::Utc)
+    };
+    let clock = Arc::new(ManualClock::new(wita(15, 59)));
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    engine
+        .deploy_file(&std::path::PathBuf::from(path("tests/flow/tutup-kantor.sop")), std::path::Path::new(&calendars()))
+        .await
+        .unwrap();
+    let case = engine.start_case("tutup", "p", Default::default(), None).await.unwrap();
+    clock.set(wita(16, 0));
+    engine.complete(case, 1, &Caller::system(), Completion::default()).await.unwrap();
+    let dues: Vec<_> = engine
+        .history(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::TaskOpened { due, .. } => Some(due),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dues, vec![wita(16, 0), wita(16, 0)]);
+}
