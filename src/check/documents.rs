@@ -5,6 +5,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::interpret::{Dest, Interpreter};
 use crate::model::{Edge, Expr, Node, NodeIndex, Sop};
 use crate::t;
 
@@ -208,9 +209,10 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     }
     // Outputs never needed, except the results of the steps that end the procedure.
     let needed: HashSet<&str> = sop.steps.iter().flat_map(|s| s.inputs.iter().map(|i| i.artifact.as_str())).collect();
+    let interpreter = Interpreter::new(sop);
     for (index, step) in sop.steps.iter().enumerate() {
         let node = sop.flow.step_nodes[index];
-        let ends_here = leads_to_end(sop, node);
+        let ends_here = leads_to_end(sop, &interpreter, node);
         if ends_here {
             continue;
         }
@@ -266,47 +268,12 @@ fn join_branches(sop: &Sop) -> HashMap<NodeIndex, HashMap<NodeIndex, usize>> {
     out
 }
 
-/// Whether a step can finish the procedure: one of its routes goes to an end, directly or
-/// through its own decision or its conditional routes (`lanjut ke terbit jika ...`), or it is
-/// the last step of a parallel branch after whose join the procedure ends. Deadline routes do
-/// not count: the step's result is what the applicant takes away at the end.
-fn leads_to_end(sop: &Sop, step_node: NodeIndex) -> bool {
-    let graph = &sop.flow.graph;
-    let is_end = |n| ends_after_joins(sop, n);
-    graph.edges_directed(step_node, Direction::Outgoing).any(|e| {
-        if matches!(e.weight(), Edge::Deadline) {
-            return false;
-        }
-        let target = e.target();
-        match graph.node_weight(target) {
-            Some(Node::End { .. } | Node::Join { .. }) => is_end(target),
-            Some(Node::Decision { .. } | Node::Gate { guards_step: false, .. }) => {
-                graph.edges_directed(target, Direction::Outgoing).any(|o| is_end(o.target()))
-            }
-            _ => false,
-        }
-    })
-}
-
-/// Whether `node` is an end, or a join (of nested parallel blocks, one after the other) that
-/// goes straight on to an end: nothing is done after it.
-fn ends_after_joins(sop: &Sop, mut node: NodeIndex) -> bool {
-    let graph = &sop.flow.graph;
-    // Joins only go forward, so the walk is at most as long as the nesting.
-    for _ in 0..=graph.node_count() {
-        match graph.node_weight(node) {
-            Some(Node::End { .. }) => return true,
-            Some(Node::Join { .. }) => {
-                let mut next = graph.edges_directed(node, Direction::Outgoing).map(|e| e.target());
-                match (next.next(), next.next()) {
-                    (Some(only), None) => node = only,
-                    _ => return false,
-                }
-            }
-            _ => return false,
-        }
-    }
-    false
+/// Whether a step can finish the procedure: one of the interpreter's arrows out of it reaches
+/// an end with no step between (through its own decision, its conditional routes, a skipped
+/// conditional step or the joins of the parallel blocks it closes). Deadline routes do not count:
+/// the step's result is what the applicant takes away at the end.
+fn leads_to_end(sop: &Sop, interpreter: &Interpreter, step_node: NodeIndex) -> bool {
+    interpreter.arrows(sop, step_node).iter().any(|a| !a.deadline && matches!(a.to, Dest::End(_)))
 }
 
 #[cfg(test)]

@@ -205,15 +205,14 @@ fn deadlines(
     nodes: &mut Vec<BNode>,
     flows: &mut Vec<BFlow>,
 ) {
-    let graph = &sop.flow.graph;
+    let interpreter = crate::interpret::Interpreter::new(sop);
     let lane_of = |actor: &str| sop.actors.iter().position(|a| a.id.name == actor);
     for (step, &node) in sop.flow.step_nodes.iter().enumerate() {
         let (Some(st), Some(&host)) = (sop.steps.get(step), index_of.get(&node)) else { continue };
         if st.deadline_actions.is_empty() || !matches!(nodes[host].kind, Kind::Task { .. }) {
             continue;
         }
-        let route = graph.edges(node).find(|e| matches!(e.weight(), Edge::Deadline)).map(|e| e.target());
-        let route = route.and_then(|t| index_of.get(&t).copied());
+        let route = interpreter.after_deadline(sop, step).and_then(|t| index_of.get(&t).copied());
         let mut told: Vec<Told> = Vec::new();
         for action in &st.deadline_actions {
             match action {

@@ -448,9 +448,13 @@ impl Engine<'_> {
     /// [`Engine::instant_on`]).
     fn duration(&mut self, step: u32, calendar_days: u32, t: f64, opening: bool) -> (f64, bool) {
         if let Some(Some(standard)) = self.p.exact.get(step as usize) {
-            let due = self.calendar.due(self.instant_on(t, opening), *standard).at;
-            let end = self.minute(due);
-            return ((end - t).max(0.0), due != self.instant(end));
+            // Measured from the start's whole second, so a fractional arrival minute keeps
+            // its fraction and the step takes exactly its working time.
+            let start = self.instant_on(t, opening);
+            let due = self.calendar.due(start, *standard).at;
+            let seconds = self.calendar.position(due).0 - self.calendar.position(start).0;
+            let length = (seconds as f64 / 60.0).max(0.0);
+            return (length, due != self.instant(t + length));
         }
         let sampled = self.p.samplers[step as usize].sample(&mut self.durations_rng).max(0.0);
         if calendar_days == 0 {
