@@ -1,15 +1,16 @@
 //! One meaning of a flow, proven by running it three ways: on generated SOPs (decisions,
 //! recorded decisions, conditional routes and steps, parallel blocks, alternatives, returns with
-//! limits and clock policies, deadline actions, steps the system does at once) and on every
-//! shipped SOP, the tasks the runtime opens (in-memory store, manual clock, each task completed
-//! the moment it falls due), the case `alur time` traces for the same outcomes, and the one case
-//! the simulator runs with zero variability and those outcomes forced are the same, at the same
-//! instants.
+//! limits and clock policies, deadline actions and routes, sub-procedure calls, steps the system
+//! does at once) and on every shipped SOP, the tasks the runtime opens (in-memory store, manual
+//! clock, each task completed the moment it falls due), the case `alur time` traces for the same
+//! outcomes, and the one case the simulator runs with zero variability and those outcomes forced
+//! are the same, at the same instants. A call's task is completed when due with one of the called
+//! SOP's ends, standing in for the child case (the trace counts the step by its own Waktu).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alur::compile::{compile_source, Options};
+use alur::compile::Options;
 use alur::interpret::trace::{trace, Choices, Fields};
 use alur::interpret::{route_name, Interpreter, Trace};
 use alur::model::{Node, NodeIndex, Sop, Value};
@@ -56,6 +57,45 @@ enum Kind {
     Guarded(usize),
     /// `lanjut ke ditolak jika COND` (on a recorded decision when there is one, else a flag).
     Routes(usize),
+    /// `panggil "sub.sop"`: the sub-procedure's ends are the step's outcomes.
+    Call,
+}
+
+/// The sub-procedure generated SOPs call: two steps, two ends.
+const SUB_SOP: &str = "sop sub \"Rekomendasi teknis\" {
+    kalender wita_kantor
+    pelaksana {
+        teknis \"Tim Teknis\" staf
+    }
+    selesai {
+        layak \"Layak\"
+        tidak_layak \"Tidak layak\"
+    }
+    langkah 1 periksa oleh teknis {
+        kegiatan \"Memeriksa\"
+        waktu 1 jam
+        keputusan {
+            layak -> lanjut
+            tidak_layak -> tidak_layak
+        }
+    }
+    langkah 2 tulis oleh teknis {
+        kegiatan \"Menulis rekomendasi\"
+        waktu 30 menit
+    }
+}
+";
+
+/// Serves `sub.sop` to the compiler.
+struct SubLoader;
+
+impl alur::compile::Loader for SubLoader {
+    fn load(&self, _from: Option<&std::path::Path>, path: &str) -> Result<(std::path::PathBuf, Vec<u8>), String> {
+        match path {
+            "sub.sop" => Ok((std::path::PathBuf::from("sub.sop"), SUB_SOP.as_bytes().to_vec())),
+            other => Err(format!("{other}: not found")),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -118,10 +158,11 @@ fn top_step() -> impl Strategy<Value = GStep> {
         }),
         2 => (0usize..2).prop_map(Kind::Guarded),
         2 => (0usize..8).prop_map(Kind::Routes),
+        1 => Just(Kind::Call),
     ];
     (plain_step(), kind).prop_map(|(mut s, kind)| {
         // A step the system does alone takes no decision (it would wait for one).
-        if matches!(kind, Kind::Decision { .. }) && s.actor == 4 {
+        if matches!(kind, Kind::Decision { .. } | Kind::Call) && s.actor == 4 {
             s.actor = 2;
         }
         s.kind = kind;
@@ -131,6 +172,10 @@ fn top_step() -> impl Strategy<Value = GStep> {
 
 fn branch_step() -> impl Strategy<Value = GStep> {
     (plain_step(), prop::option::of(0usize..2)).prop_map(|(mut s, guard)| {
+        // No route leaves a parallel branch (E207), a deadline route neither.
+        if s.deadline == 3 {
+            s.deadline = 0;
+        }
         if let Some(flag) = guard {
             s.kind = Kind::Guarded(flag);
         }
@@ -181,6 +226,7 @@ fn write_sop(elems: &[Elem]) -> String {
         match s.deadline {
             1 => out.push_str(&format!("{indent}    terlambat eskalasi ke kabid\n")),
             2 => out.push_str(&format!("{indent}    terlambat beritahu kabid\n")),
+            3 => out.push_str(&format!("{indent}    terlambat lanjut ke ditolak\n")),
             _ => {}
         }
         out.push_str(extra);
@@ -195,6 +241,9 @@ fn write_sop(elems: &[Elem]) -> String {
                 let mut extra = String::new();
                 match &s.kind {
                     Kind::Plain => {}
+                    Kind::Call => extra.push_str(
+                        "        panggil \"sub.sop\"\n        keputusan {\n            layak -> lanjut\n            tidak_layak -> ditolak\n        }\n",
+                    ),
                     Kind::Guarded(flag) => extra.push_str(&format!("        jika flag{flag}\n")),
                     Kind::Routes(pick) => {
                         let condition = match records.get(pick % records.len().max(1)) {
@@ -404,7 +453,11 @@ async fn runtime_run(deploy: &Deploy, sop: &Sop, start: DateTime<Utc>, picks: &P
     let id = sop.id.name.clone();
     match deploy {
         Deploy::Text(sources) => {
-            engine.deploy_sources(&id, sources.clone(), calendar_sources()).await.unwrap();
+            // The procedure it calls first, as `alur serve` deploys the folder.
+            engine.deploy_sources("sub", vec![("sub.sop".into(), SUB_SOP.into())], calendar_sources()).await.unwrap();
+            let mut sources = sources.clone();
+            sources.push(("sub.sop".into(), SUB_SOP.into()));
+            engine.deploy_sources(&id, sources, calendar_sources()).await.unwrap();
         }
         Deploy::Files(files) => {
             for file in files {
@@ -539,7 +592,14 @@ fn traced_minutes(
 
 fn compile(text: &str) -> Sop {
     let options = Options::default();
-    let compiled = compile_source("gen.sop", text, &options);
+    let compiled = alur::compile::compile_bytes(
+        alur::syntax::SourceMap::new(),
+        "gen.sop",
+        None,
+        text.as_bytes(),
+        &SubLoader,
+        &options,
+    );
     let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.en.clone()).collect();
     assert!(errors.is_empty(), "generated SOP does not compile: {errors:?}\n{text}");
     compiled.sop.unwrap()
