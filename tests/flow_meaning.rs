@@ -158,3 +158,21 @@ async fn the_runtime_dues_a_step_that_takes_no_time_when_it_opens_at_closing() {
         .collect();
     assert_eq!(dues, vec![wita(16, 0), wita(16, 0)]);
 }
+
+#[test]
+fn an_outcome_given_once_returns_the_file_once_then_the_main_path_goes_on() {
+    let json = time_json("sop/izin-reklame.sop", "2026-12-08 08:00", &["--outcome", "verifikasi=tidak_lengkap"]);
+    let verifications: Vec<&Value> =
+        json["steps"].as_array().unwrap().iter().filter(|s| s["id"] == "verifikasi").collect();
+    let outcomes: Vec<&str> = verifications.iter().map(|s| s["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["tidak_lengkap", "lengkap"]);
+    assert_eq!(json["end"], "terbit");
+    // Given twice, it returns twice (the SOP allows two rounds).
+    let json = time_json(
+        "sop/izin-reklame.sop",
+        "2026-12-08 08:00",
+        &["--outcome", "verifikasi=tidak_lengkap", "--outcome", "verifikasi=tidak_lengkap"],
+    );
+    let n = json["steps"].as_array().unwrap().iter().filter(|s| s["id"] == "verifikasi").count();
+    assert_eq!(n, 3);
+}

@@ -60,10 +60,11 @@ pub struct MainPath {
 
 impl Choices for MainPath {
     fn outcome(&mut self, sop: &Sop, step: usize, visit: u32) -> Option<String> {
-        // A decision met again on the main path is back on a loop not marked as a return:
-        // leave it by the last outcome that does not send the file back.
+        // A decision met a third time is on a loop its main outcome does not leave (a return
+        // is taken once, then the main outcome): leave it by the last outcome that does not
+        // send the file back.
         let decision = sop.steps.get(step)?.decision.as_ref()?;
-        (visit > 1).then(|| decision.outcomes.iter().rev().find(|o| o.rework.is_none()).map(|o| o.name.name.clone()))?
+        (visit > 2).then(|| decision.outcomes.iter().rev().find(|o| o.rework.is_none()).map(|o| o.name.name.clone()))?
     }
 
     fn undecided(&mut self, _sop: &Sop, gate: NodeIndex, known: &[Option<bool>]) -> Option<usize> {
