@@ -348,11 +348,7 @@ impl Chosen {
                 .collect();
             if names.is_empty() {
                 let known: Vec<&str> = points.iter().map(|(p, _, _)| p.as_str()).collect();
-                let hint = match crate::diagnostic::did_you_mean(point, known.iter().copied()) {
-                    Some(s) => t!(" (maksudnya `{s}`?)", " (did you mean `{s}`?)"),
-                    None => t!("", ""),
-                };
-                let (hint_id, hint_en) = (hint.id, hint.en);
+                let Text { id: hint_id, en: hint_en } = did_you_mean(point, known.iter().copied());
                 let list = known.join(", ");
                 return Err(t!(
                     "`{point}` bukan titik pilihan SOP ini{hint_id}; yang ada: {list}",
@@ -360,11 +356,7 @@ impl Chosen {
                 ));
             }
             if !names.iter().any(|n| n == name) {
-                let hint = match crate::diagnostic::did_you_mean(name, names.iter().map(String::as_str)) {
-                    Some(s) => t!(" (maksudnya `{s}`?)", " (did you mean `{s}`?)"),
-                    None => t!("", ""),
-                };
-                let (hint_id, hint_en) = (hint.id, hint.en);
+                let Text { id: hint_id, en: hint_en } = did_you_mean(name, names.iter().map(String::as_str));
                 let list = names.join(", ");
                 return Err(t!(
                     "`{point}` tidak punya pilihan `{name}`{hint_id}; pilihannya: {list}",
@@ -388,6 +380,14 @@ impl Chosen {
     fn named(&self, point: &str, nth: usize, fits: impl Fn(&str) -> bool) -> Option<&str> {
         let (_, names) = self.given.iter().find(|(p, _)| p == point)?;
         names.iter().map(String::as_str).filter(|n| fits(n)).nth(nth)
+    }
+}
+
+/// " (did you mean `x`?)" when a name is close to one of `known`, else nothing.
+fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Text {
+    match crate::diagnostic::did_you_mean(name, known) {
+        Some(s) => t!(" (maksudnya `{s}`?)", " (did you mean `{s}`?)"),
+        None => t!("", ""),
     }
 }
 

@@ -610,12 +610,15 @@ impl Engine<'_> {
     /// The route of gate `g` that the case's recorded decisions decide (by the interpreter's
     /// rule of gates), or `None` when they cannot.
     fn decided(&self, case: u32, g: u32) -> Option<usize> {
-        let conditions = self.p.gates.get(g as usize)?;
+        let gate = self.p.gates.get(g as usize)?;
         let n = self.p.records.len();
         let fields =
             Recorded { program: self.p, values: self.recorded.get(case as usize * n..(case as usize + 1) * n)? };
-        match gate_route(conditions.iter().map(Option::as_ref), &fields) {
+        match gate_route(gate.conditions.iter().map(Option::as_ref), &fields) {
             GateRoute::Taken(i) => Some(i),
+            // Only recorded decisions read: one nobody recorded on the case's way counts as
+            // false, as in the runtime. A gate that also reads entered data is drawn.
+            GateRoute::Unknown(known) if gate.records_only => known.iter().position(|k| *k == Some(true)),
             GateRoute::Unknown(_) => None,
         }
     }

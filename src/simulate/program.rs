@@ -55,6 +55,14 @@ pub struct Choice {
     pub record: Option<(u16, u16)>,
 }
 
+/// A gate that reads recorded decisions: its routes' conditions in written order, and whether
+/// they read nothing else.
+#[derive(Clone, Debug)]
+pub struct GateConditions {
+    pub conditions: Vec<Option<crate::model::Expr>>,
+    pub records_only: bool,
+}
+
 /// A case field a decision records its outcome in (`keputusan catat FIELD`): the only case
 /// data a simulated case has, which later gates read.
 #[derive(Clone, Debug)]
@@ -167,7 +175,7 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// The fields decisions record, and per gate that reads them, its routes' conditions.
     pub records: Vec<RecordField>,
-    pub gates: Vec<Vec<Option<crate::model::Expr>>>,
+    pub gates: Vec<GateConditions>,
     pub entry: u32,
     pub choices: Vec<Choice>,
     pub branches: Vec<u32>,
@@ -595,7 +603,7 @@ pub fn lower(
             records[slot].values.iter().position(|v| matches!(v, crate::model::Value::Choice(c) if c == outcome))?;
         Some((slot as u16, value as u16))
     };
-    let mut gates: Vec<Vec<Option<crate::model::Expr>>> = Vec::new();
+    let mut gates: Vec<GateConditions> = Vec::new();
 
     for node in graph.node_indices() {
         let op = match graph.node_weight(node) {
@@ -676,8 +684,14 @@ pub fn lower(
                             .iter()
                             .flatten()
                             .any(|c| c.fields().iter().any(|f| records.iter().any(|r| r.name == *f)));
+                        // Only recorded decisions read: a field nobody recorded on the case's way
+                        // counts as false, as in the runtime; anything else read is drawn.
+                        let records_only = conditions
+                            .iter()
+                            .flatten()
+                            .all(|c| c.fields().iter().all(|f| records.iter().any(|r| r.name == *f)));
                         reads_records.then(|| {
-                            gates.push(conditions);
+                            gates.push(GateConditions { conditions, records_only });
                             (gates.len() - 1) as u32
                         })
                     }
