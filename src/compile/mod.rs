@@ -132,6 +132,7 @@ impl Session<'_> {
     fn compile(&mut self, file: FileId, options: &Options) -> (Option<Sop>, Vec<Diagnostic>) {
         let (mut cst, mut diagnostics) = syntax::parse(file, self.sources.text(file));
         recover::unclosed_steps(&mut cst, &mut diagnostics);
+        recover::misplaced_closings(&cst, self.sources.text(file), &mut diagnostics);
         let mut fragments = HashMap::new();
         let mut sop_items: Vec<&Item> = Vec::new();
         self.top_level(file, &cst.items, &mut fragments, &mut sop_items, &mut diagnostics, 0);
@@ -366,6 +367,7 @@ impl Session<'_> {
                 }
                 let (mut cst, mut parse_diagnostics) = syntax::parse(imported, self.sources.text(imported));
                 recover::unclosed_steps(&mut cst, &mut parse_diagnostics);
+                recover::misplaced_closings(&cst, self.sources.text(imported), &mut parse_diagnostics);
                 diagnostics.extend(parse_diagnostics);
                 let mut ignored = Vec::new();
                 self.top_level(imported, &cst.items, fragments, &mut ignored, diagnostics, depth + 1);

@@ -152,6 +152,68 @@ fn close_before_next_step(item: &mut Item, found: &mut Found) -> Option<(Vec<Ite
     Some((moved, comments, brace))
 }
 
+/// Where a block reported as never closed holds a block whose `}` is indented less than the
+/// line that opened it, that `}` was most likely written for the block around: the block it
+/// "closes" is the one missing its `}` (a `keputusan` left open inside a step, the last step left
+/// open inside `sop`). The error is moved to that block's line, with the `}` labelled.
+pub fn misplaced_closings(cst: &Cst, text: &str, diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics.iter_mut().filter(|d| d.code == Code::UnclosedBlock) {
+        let Some(primary) = d.primary_span() else { continue };
+        let Some(reported) = find_reported(&cst.items, &primary) else { continue };
+        let Some(block) = &reported.block else { continue };
+        let Some((item, close)) = first_misplaced(&block.items, text) else { continue };
+        let line = |span: Span| text.get(..span.start as usize).map_or(1, |t| t.matches('\n').count() + 1);
+        let (open_line, reported_line) = (line(item.head_span()), line(reported.head_span()));
+        let head = item.head_span();
+        let what = text.get(head.range()).unwrap_or("").split_whitespace().next().unwrap_or("").to_string();
+        *d = Diagnostic::new(
+            Code::UnclosedBlock,
+            t!("blok `{what}` di baris {open_line} tidak pernah ditutup", "the `{what}` block on line {open_line} is never closed"),
+            head,
+            t!("`{{` ini tidak punya `}}` pasangannya", "this `{{` has no matching `}}`"),
+        )
+        .with_label(
+            close,
+            t!(
+                "`}}` ini menjorok seperti baris {reported_line}, jadi tampaknya ia menutup blok itu, bukan blok di atas",
+                "this `}}` is indented like line {reported_line}, so it seems to close that block, not the one above"
+            ),
+        )
+        .with_help(t!(
+            "tambahkan `}}` untuk menutup blok di baris {open_line}",
+            "add a `}}` to close the block on line {open_line}"
+        ));
+    }
+}
+
+/// The item whose head or opening brace is at `span`.
+fn find_reported<'a>(items: &'a [Item], span: &Span) -> Option<&'a Item> {
+    items.iter().find_map(|item| {
+        let block = item.block.as_ref()?;
+        if item.head_span().same_place(span) || block.open.same_place(span) {
+            return Some(item);
+        }
+        find_reported(&block.items, span)
+    })
+}
+
+/// The first block (in written order) whose `}` stands left of the line that opened it, with
+/// that `}`.
+fn first_misplaced<'a>(items: &'a [Item], text: &str) -> Option<(&'a Item, Span)> {
+    let column = |offset: u32| {
+        let before = text.get(..offset as usize).unwrap_or("");
+        before.len() - before.rfind('\n').map_or(0, |i| i + 1)
+    };
+    items.iter().find_map(|item| {
+        let block = item.block.as_ref()?;
+        if let Some(found) = first_misplaced(&block.items, text) {
+            return Some(found);
+        }
+        let close = block.close?;
+        (column(close.start) < column(item.span.start)).then_some((item, close))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::compile::{compile_source, Options};
@@ -169,6 +231,20 @@ mod tests {
             .map(|s| compiled.sources.line_col(s.file, s.start).0)
             .collect();
         (codes, lines)
+    }
+
+    #[test]
+    fn the_last_step_left_open_is_named_not_the_sop_block() {
+        let source = "sop x \"X\" {\n    pelaksana {\n        a \"A\" staf\n    }\n    langkah 1 s1 oleh a {\n        waktu 1 jam\n    }\n    langkah 2 s2 oleh a {\n        waktu 1 jam\n}\n";
+        assert_eq!(check(source), (vec![Code::UnclosedBlock], vec![8]));
+    }
+
+    #[test]
+    fn a_decision_left_open_is_named_not_its_step() {
+        let source = "sop x \"X\" {\n    pelaksana {\n        a \"A\" staf\n    }\n    selesai {\n        ok \"ok\"\n    }\n    langkah 1 s1 oleh a {\n        waktu 1 jam\n        keputusan {\n            ya -> lanjut\n            tidak -> ok\n    }\n    langkah 2 s2 oleh a {\n        waktu 1 jam\n    }\n}\n";
+        let (codes, lines) = check(source);
+        assert_eq!(codes.iter().filter(|c| **c == Code::UnclosedBlock).count(), 1, "{codes:?}");
+        assert_eq!(lines, vec![10]);
     }
 
     #[test]
