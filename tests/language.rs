@@ -210,6 +210,34 @@ fn step_numbers_as_printed_with_gaps_and_next_workday_starts() {
 }
 
 #[test]
+fn step_numbers_printed_as_letters_roman_numerals_or_nested() {
+    // As real SOP tables print them (issue 22): a, b, c1 in a sub-list, IV in a Roman-numbered
+    // one, 3.1.a nested.
+    let sop = compile_clean(&sop(r#"
+    langkah a terima oleh fo { waktu 5 menit }
+    langkah c1 periksa oleh fo { waktu 5 menit }
+    langkah IV paraf oleh kabid { waktu 5 menit }
+    langkah ix catat oleh kabid { waktu 5 menit }
+    langkah 3.1.a serah oleh fo { waktu 5 menit }"#));
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["a", "c1", "IV", "ix", "3.1.a"]);
+    let ids: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["terima", "periksa", "paraf", "catat", "serah"]);
+    // Two steps printed with one letter are still one number twice.
+    assert!(codes(&sop_text_with_numbers("b", "b")).contains(&Code::DuplicateStepNumber));
+    // A word that is no printed number is still no number, with what a number looks like.
+    let compiled = compile_source("test.sop", &sop_text_with_numbers("abc", "2"), &Options::default());
+    let d = compiled.diagnostics.iter().find(|d| d.code == Code::Expected).expect("E009");
+    assert!(d.help.as_ref().is_some_and(|h| h.en.contains("Roman numeral")), "{:?}", d.help);
+}
+
+fn sop_text_with_numbers(first: &str, second: &str) -> String {
+    sop(&format!(
+        "    langkah {first} satu oleh fo {{ waktu 5 menit }}\n    langkah {second} dua oleh fo {{ waktu 5 menit }}"
+    ))
+}
+
+#[test]
 fn alternative_entry_steps_converge() {
     let sop = compile_clean(&sop(r#"
     alternatif masuk {

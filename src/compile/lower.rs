@@ -781,12 +781,28 @@ impl<'a> Lowerer<'a> {
         let mut cursor = Cursor::new(&item.tokens, item.span);
         cursor.next();
         let header = (|| {
-            let number = match cursor.peek() {
-                Some(t) if t.kind == TokenKind::Number => {
+            let number = match (cursor.peek(), item.tokens.get(2)) {
+                (Some(t), _) if t.kind == TokenKind::Number => {
                     cursor.next();
                     (renumbered(&t.text, renumber), t.span)
                 }
-                _ => return Err(cursor.expected(&t!("nomor langkah seperti `1`", "a step number such as `1`"))),
+                // A number printed as letters (`a`, `c1`) or a Roman numeral (`IV`): a word that
+                // looks like one, followed by the step's id.
+                (Some(t), Some(next))
+                    if t.kind == TokenKind::Word
+                        && printed_step_number(&t.text)
+                        && next.kind == TokenKind::Word
+                        && !Kw::By.matches(next) =>
+                {
+                    cursor.next();
+                    (t.text.clone(), t.span)
+                }
+                _ => {
+                    return Err(cursor.expected(&t!("nomor langkah seperti `1`", "a step number such as `1`")).with_help(t!(
+                        "nomor langkah ditulis seperti di SOP: angka (`1`, `2b`, `3.1.a`), huruf (`a`, `c1`) atau angka Romawi (`IV`)",
+                        "a step number is written as the SOP prints it: digits (`1`, `2b`, `3.1.a`), letters (`a`, `c1`) or a Roman numeral (`IV`)"
+                    )))
+                }
             };
             let id = cursor.expect_name(&t!("id langkah seperti `verifikasi`", "a step id such as `verify`"))?;
             Ok((number, Name::new(&id.text, id.span)))
@@ -1032,6 +1048,20 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Call,
     Kw::Overdue,
 ];
+
+/// Whether a word reads as a printed step number: one or two letters with digits after them
+/// (`a`, `b2`, `aa`), or a Roman numeral (`iv`, `XII`).
+fn printed_step_number(word: &str) -> bool {
+    let letters = word.chars().take_while(char::is_ascii_alphabetic).count();
+    let rest = &word[letters..];
+    let lettered = (1..=2).contains(&letters) && rest.chars().all(|c| c.is_ascii_digit()) && rest.len() <= 3;
+    let upper = word.to_ascii_uppercase();
+    let roman = !upper.is_empty()
+        && upper.len() <= 8
+        && upper.chars().all(|c| matches!(c, 'I' | 'V' | 'X' | 'L' | 'C' | 'D' | 'M'))
+        && (word == upper || word == word.to_ascii_lowercase());
+    lettered || roman
+}
 
 fn leading_integer(text: &str) -> Option<i64> {
     let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
