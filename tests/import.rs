@@ -160,6 +160,13 @@ fn marks_x_v_and_check_name_the_actors() {
 }
 
 #[test]
+fn step_numbers_printed_as_letters_roman_numerals_or_nested_are_kept() {
+    let (_, sop) = import_ok(&import_file(&fixture("nomor-huruf.tsv")));
+    let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
+    assert_eq!(numbers, ["a", "b", "III", "3.1.a"]);
+}
+
+#[test]
 fn page_breaks_are_skipped_and_broken_rows_joined() {
     let imported = import_file(&fixture("halaman.csv"));
     let (text, sop) = import_ok(&imported);

@@ -1049,6 +1049,29 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Overdue,
 ];
 
+/// Whether a text is a step number as the language reads it: digits as the grammar's `number`
+/// reads them (`1`, `4.1`, `7a`, `3.1.a`), or a word that reads as one ([`printed_step_number`]).
+/// The importer asks the same question of a table's No column.
+pub fn is_step_number(text: &str) -> bool {
+    let digit_led = text.starts_with(|c: char| c.is_ascii_digit()) && {
+        let mut parts = text.split('.').peekable();
+        let mut ok = true;
+        while let Some(part) = parts.next() {
+            let last = parts.peek().is_none();
+            let digits = part.chars().take_while(char::is_ascii_digit).count();
+            let rest = &part[digits..];
+            let letter = rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase());
+            ok &= match (digits, rest.is_empty()) {
+                (d, true) => d > 0,
+                (0, false) => letter,
+                (_, false) => letter && last,
+            };
+        }
+        ok
+    };
+    digit_led || printed_step_number(text)
+}
+
 /// Whether a word reads as a printed step number: one or two letters with digits after them
 /// (`a`, `b2`, `aa`), or a Roman numeral (`iv`, `XII`).
 fn printed_step_number(word: &str) -> bool {

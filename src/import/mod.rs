@@ -261,8 +261,8 @@ impl<'a> Importer<'a> {
                     t!("tidak ada baris bernomor di bawah judul ini", "no numbered row below this header"),
                 )
                 .with_help(t!(
-                    "langkah adalah baris bernomor (`1`, `4.1`, `7a`) di bawah baris judul kolom",
-                    "steps are numbered rows (`1`, `4.1`, `7a`) below the header row"
+                    "langkah adalah baris bernomor (`1`, `4.1`, `7a`, `a`, `IV`) di bawah baris judul kolom",
+                    "steps are numbered rows (`1`, `4.1`, `7a`, `a`, `IV`) below the header row"
                 )),
             );
             return None;
@@ -403,8 +403,8 @@ impl<'a> Importer<'a> {
                     )
                 } else {
                     t!(
-                        "nomor langkah ditulis `1`, `4.1` atau `7a`; judul bagian tidak didukung: hapus baris itu",
-                        "step numbers are written `1`, `4.1` or `7a`; section headings are not supported: delete the row"
+                        "nomor langkah ditulis `1`, `4.1`, `7a`, `3.1.a`, `a`, `c1` atau `IV`; judul bagian (`A.`) tidak didukung: hapus baris itu",
+                        "step numbers are written `1`, `4.1`, `7a`, `3.1.a`, `a`, `c1` or `IV`; section headings (`A.`) are not supported: delete the row"
                     )
                 };
                 let message = if number_cell.is_empty() {

@@ -367,23 +367,11 @@ fn looks_numbered(row: &Row) -> bool {
     row.cells.first().is_some_and(|c| step_number(c).is_some()) || is_column_numbers(row)
 }
 
-/// A printed step number: `1`, `1.`, `4.1`, `7a`. Returns it as the language writes it.
+/// A printed step number: `1`, `1.`, `4.1`, `7a`, `3.1.a`, `a`, `c1`, `IV`, as the language reads
+/// them (`compile::is_step_number`). Returns it as the language writes it. A single capital letter
+/// (`A.`) heads a section of the table, not a step.
 pub fn step_number(cell: &str) -> Option<String> {
     let s = cell.trim().trim_end_matches('.');
-    let mut parts = s.split('.').peekable();
-    let mut out = String::new();
-    while let Some(part) = parts.next() {
-        let last = parts.peek().is_none();
-        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-        let rest = &part[digits.len()..];
-        let suffix_ok = rest.is_empty() || (last && rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()));
-        if digits.is_empty() || !suffix_ok {
-            return None;
-        }
-        if !out.is_empty() {
-            out.push('.');
-        }
-        out.push_str(part);
-    }
-    Some(out)
+    let section = s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase());
+    (!section && crate::compile::is_step_number(s)).then(|| s.to_string())
 }
