@@ -50,6 +50,7 @@ FIXES = {
     "W003": "List the document in `kelengkapan` of the step that uses it, or remove it.",
     "W004": "Shorten the steps, or correct the promise.",
     "W005": "Remove the actor, or make it the actor of a step.",
+    "W006": "Write the other outcome as the SOP means it (`tidak_lengkap -> kembali ke ...`, or `ditolak -> ditolak`) to make it explicit.",
     "E601": "Save the table as UTF-8 text (LibreOffice: *Save as → CSV*, character set UTF-8); close quotes that are opened.",
     "E602": "Give the table a header row with `No`, `Kegiatan` and `Waktu` above numbered rows.",
     "E603": "Number the row (`1`, `4.1`, `7a`), give it a Kegiatan, renumber a repeated number, or delete the row.",

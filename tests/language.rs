@@ -238,6 +238,26 @@ fn sop_text_with_numbers(first: &str, second: &str) -> String {
 }
 
 #[test]
+fn a_decision_with_one_outcome_written_returns_the_file_to_the_applicant_otherwise() {
+    let text = sop(r#"
+    langkah 1 ajukan oleh pemohon { waktu 30 menit }
+    langkah 2 verifikasi oleh fo {
+        waktu 10 menit
+        keputusan {
+            lengkap -> lanjut
+        }
+    }"#);
+    assert_eq!(codes(&text), [Code::AssumedOutcome]);
+    let sop = compile_source("test.sop", &text, &Options::default()).sop.unwrap();
+    let decision = sop.steps[1].decision.as_ref().unwrap();
+    let assumed = &decision.outcomes[1];
+    assert_eq!(assumed.name.as_str(), "lainnya");
+    assert!(matches!(&assumed.target, alur::model::Target::Named(n) if n.as_str() == "ajukan"));
+    let rework = assumed.rework.as_ref().unwrap();
+    assert_eq!((rework.clock, rework.max_rounds), (alur::model::ClockPolicy::Pause, None));
+}
+
+#[test]
 fn alternative_entry_steps_converge() {
     let sop = compile_clean(&sop(r#"
     alternatif masuk {

@@ -202,6 +202,7 @@ impl Session<'_> {
         }
         self.resolve_calls(file, &mut sop, options, &mut diagnostics);
         resolve_choice_words(&mut sop);
+        assume_unstated_outcomes(&mut sop, &mut diagnostics);
         sop.flow = graph::build(&sop);
         let checked = check::check(&sop, options);
         let reported_at =
@@ -513,5 +514,62 @@ fn source_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// A decision whose SOP states one outcome only ("jika lengkap diteruskan"): the other is taken
+/// to be the common practice, an outcome `lainnya` (`otherwise`) that returns the file to the
+/// applicant's last step before it, with the service clock stopped; a warning says so, and
+/// writing the outcome silences it. Without an applicant step before it (or with a recorded
+/// outcome, whose field lists its values, or a call, whose ends are its outcomes) nothing is
+/// assumed and the decision stays an error (E204).
+fn assume_unstated_outcomes(sop: &mut Sop, diagnostics: &mut Vec<Diagnostic>) {
+    use crate::model::{ActorKind, ClockPolicy, Outcome, Rework, Target};
+    for index in 0..sop.steps.len() {
+        let step = &sop.steps[index];
+        let Some(decision) = step.decision.as_ref() else { continue };
+        if decision.outcomes.len() != 1 || decision.record.is_some() || step.call.is_some() {
+            continue;
+        }
+        let applicant = |s: &crate::model::Step| {
+            s.actor_ids().any(|a| sop.actor(a).is_some_and(|actor| actor.kind == ActorKind::Applicant))
+        };
+        let Some(back) = sop.steps[..index].iter().rev().find(|s| applicant(s)).map(|s| s.id.clone()) else {
+            continue;
+        };
+        let stated = decision.outcomes[0].name.name.clone();
+        let name = match sop.language {
+            crate::diagnostic::Lang::Id => "lainnya",
+            crate::diagnostic::Lang::En => "otherwise",
+        };
+        if stated == name {
+            continue;
+        }
+        let span = decision.span;
+        let back_id = back.name.clone();
+        diagnostics.push(
+            Diagnostic::new(
+                Code::AssumedOutcome,
+                t!(
+                    "keputusan ini hanya menyebut `{stated}`; hasil lain dianggap `{name} -> kembali ke {back_id}, jam berhenti`",
+                    "this decision states only `{stated}`; the other outcome is taken as `{name} -> return to {back_id}, clock stops`"
+                ),
+                span,
+                t!("hanya satu hasil tertulis", "one outcome written"),
+            )
+            .with_help(t!(
+                "tulis hasil yang lain bila SOP menyebutnya (misalnya `tidak_lengkap -> kembali ke {back_id}`)",
+                "write the other outcome where the SOP says it (for example `incomplete -> return to {back_id}`)"
+            )),
+        );
+        let outcome = Outcome {
+            name: Name::new(name, span),
+            target: Target::Named(back),
+            rework: Some(Rework { clock: ClockPolicy::Pause, max_rounds: None }),
+            span,
+        };
+        if let Some(decision) = sop.steps[index].decision.as_mut() {
+            decision.outcomes.push(outcome);
+        }
     }
 }

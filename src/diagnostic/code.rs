@@ -83,6 +83,7 @@ codes! {
     OutputUnused = "W003", Warning, "a document that is produced but never needed";
     PromiseExceeded = "W004", Warning, "the computed time exceeds the service-standard promise";
     UnusedActor = "W005", Warning, "an actor that no step uses";
+    AssumedOutcome = "W006", Warning, "a decision states one outcome: the other is assumed to return the file to the applicant";
     // Calendars (sop/calendars, documented in docs/calendar.md).
     InvalidTime = "E501", Error, "a time of day or a time range that is not valid";
     UnknownDay = "E502", Error, "a word that is not a day of the week";
