@@ -257,6 +257,7 @@ pub struct SopDetail {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimingQuery {
     /// When the case would start (RFC 3339); default now.
     pub start: Option<DateTime<Utc>>,
@@ -306,6 +307,7 @@ pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RenderQuery {
     pub version: Option<u32>,
 }
@@ -875,6 +877,7 @@ pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang
 }
 
 #[derive(Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub sop: Option<String>,
     /// `active`, `ended`, `withdrawn`, `cancelled`.
@@ -1379,6 +1382,7 @@ fn require_analyst(auth: &Auth) -> Result<(), Problem> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     pub sop: Option<String>,
 }
@@ -1573,6 +1577,7 @@ pub async fn delete_user(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub limit: Option<usize>,
 }
