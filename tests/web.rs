@@ -672,3 +672,41 @@ async fn staff_apply_at_the_counter_in_the_applicants_name() {
     // An analyst is no desk: no application forms.
     assert_eq!(site.get(Some(&site.cookie("analis")), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
 }
+
+/// Issue 23: `/lang?back=/%09/evil.example` and the sign-in's `next` let a tab through, which
+/// a browser drops, leaving `//evil.example`.
+#[tokio::test]
+async fn redirects_stay_on_this_site() {
+    let site = Site::new(false).await;
+    for back in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%20/evil.example",
+        "/%E2%80%A8/evil.example",
+        "%09//evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+    ] {
+        let reply = site.get(None, &format!("/lang?to=en&back={back}")).await;
+        assert_eq!(reply.location.as_deref(), Some("/"), "/lang back={back}");
+        let decoded = back
+            .replace("%09", "\t")
+            .replace("%0A", "\n")
+            .replace("%20", " ")
+            .replace("%5C", "\\")
+            .replace("%E2%80%A8", "\u{2028}");
+        let reply = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", &decoded)]).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        assert_eq!(reply.location.as_deref(), Some("/"), "/login next={decoded:?}");
+        let page = site.get(None, &format!("/login?next={back}")).await;
+        assert!(page.body.contains(r#"name="next" value="/""#), "/login?next={back}");
+    }
+    for good in ["/inbox", "/cases?status=active&lang=en", "/sops/lks_lksa"] {
+        let reply = site.get(None, &format!("/lang?to=en&back={}", encode(good))).await;
+        assert_eq!(reply.location.as_deref(), Some(good));
+    }
+}

@@ -212,13 +212,27 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-/// A local path to go to after sign-in or a language switch; anything else becomes `/`.
+/// A path of this site to go to after sign-in or a language switch; anything else becomes `/`.
+///
+/// Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+/// `/<tab>/evil.example` or `/\\evil.example` would leave the site: a target is kept only when it
+/// has no control or whitespace character and no backslash, and parses as a path (and query)
+/// alone, starting with one `/`, without a scheme or host.
 pub fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains(['\r', '\n']) => {
-            p.to_string()
-        }
-        _ => "/".to_string(),
+    let Some(next) = next else { return "/".to_string() };
+    let plain = !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let local = next.starts_with('/') && !next.starts_with("//");
+    let parsed = next.parse::<axum::http::Uri>().ok();
+    let only_path = parsed.is_some_and(|uri| {
+        uri.scheme().is_none()
+            && uri.authority().is_none()
+            && uri.path().starts_with('/')
+            && !uri.path().starts_with("//")
+    });
+    if plain && local && only_path {
+        next.to_string()
+    } else {
+        "/".to_string()
     }
 }
 
