@@ -53,6 +53,7 @@ fn users() -> &'static Users {
 
 struct App {
     state: Arc<AppState>,
+    clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
     case: String,
 }
@@ -76,12 +77,18 @@ async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&root().join("sop"), &dir.path().join("sop"));
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
-    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
     let catalog = Catalog::new(&dir.path().join("sop"));
     let report = catalog.reload(&engine).await;
     assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
-    let state = Arc::new(AppState { engine, accounts: users().accounts.clone(), catalog, secure_cookies: false });
-    let mut app = App { state, _dir: dir, case: String::new() };
+    let state = Arc::new(AppState {
+        engine,
+        accounts: users().accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+    });
+    let mut app = App { state, clock, _dir: dir, case: String::new() };
     app.case = app.new_case().await;
     app
 }
@@ -581,11 +588,92 @@ async fn a_desk_called_admin_is_not_the_admin_role() {
     let catalog = Catalog::new(&dir.path().join("sop"));
     catalog.reload(&engine).await;
     let accounts = Arc::new(Accounts::open(None).unwrap());
-    let state = AppState { engine, accounts: accounts.clone(), catalog, secure_cookies: false };
+    let state =
+        AppState { engine, accounts: accounts.clone(), catalog, secure_cookies: false, throttle: Default::default() };
     alur::server::seed_demo_users(&state).unwrap();
     let desk = accounts.user("admin_staf").unwrap().expect("the admin desk's demo user");
     assert_eq!(desk.roles, vec![Role::Actor("admin".into())]);
     assert!(!desk.is_admin());
+}
+
+/// A request to `/api/login` from an address (what `ConnectInfo` gives a served request).
+fn login_request(user: &str, password: &str, from: Option<&str>, lang: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .body(Body::from(json!({"user": user, "password": password}).to_string()))
+        .unwrap();
+    if let Some(from) = from {
+        let addr: std::net::SocketAddr = from.parse().unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    }
+    request
+}
+
+async fn login_reply(app: &App, request: Request<Body>) -> (StatusCode, Option<u64>, Value) {
+    let response = router(app.state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let retry = response.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().parse().unwrap());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, retry, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Issue 23: 25 wrong passwords in under a second, then the right one worked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_throttled_per_user_with_backoff() {
+    let app = app().await;
+    let mut refused = 0;
+    for _ in 0..25 {
+        let (status, retry, problem) = login_reply(&app, login_request("spare1", "salah", None, "id")).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+            assert!(retry.is_some_and(|s| s >= 1), "429 says when to retry");
+            assert_eq!(problem["code"], "too_many_requests", "{problem}");
+            assert!(problem["detail"].as_str().unwrap().contains("Terlalu banyak"), "{problem}");
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    assert!(refused >= 15, "only {refused} of 25 wrong sign-ins were throttled");
+    // The right password waits too, and says so in English when asked.
+    let (status, retry, problem) = login_reply(&app, login_request("spare1", "rahasia", None, "en")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("Too many"), "{problem}");
+    let wait = retry.unwrap();
+    // Another user is not held up.
+    let (status, _, _) = login_reply(&app, login_request("warga2", "rahasia", None, "id")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Once the wait is over the right password works, and a wrong one waits longer.
+    app.clock.advance(chrono::Duration::seconds(wait as i64 + 1));
+    let (status, _, _) = login_reply(&app, login_request("spare1", "salah", None, "id")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, again, _) = login_reply(&app, login_request("spare1", "rahasia", None, "id")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(again.unwrap() > wait, "backoff grows: {again:?} after {wait}");
+    app.clock.advance(chrono::Duration::seconds(again.unwrap() as i64 + 1));
+    let (status, _, problem) = login_reply(&app, login_request("spare1", "rahasia", None, "id")).await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_throttled_per_address() {
+    let app = app().await;
+    // One address trying many user names.
+    let mut refused = 0;
+    for n in 0..60 {
+        let (status, _, _) =
+            login_reply(&app, login_request(&format!("tebakan{n}"), "salah", Some("10.0.0.9:4000"), "id")).await;
+        refused += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(refused >= 20, "only {refused} of 60 guesses from one address were throttled");
+    let (status, retry, _) = login_reply(&app, login_request("warga2", "rahasia", Some("10.0.0.9:4001"), "id")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.is_some());
+    // Another address is not held up.
+    let (status, _, _) = login_reply(&app, login_request("warga2", "rahasia", Some("10.0.0.10:4000"), "id")).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 /// Issue 23: the OpenAPI document failed `openapi-spec-validator` (query parameters declared
@@ -610,9 +698,12 @@ async fn the_openapi_document_passes_openapi_spec_validator() {
     std::fs::write(&file, doc.to_string()).unwrap();
     let must = std::env::var("ALUR_CI").is_ok_and(|v| v == "1");
     let output = std::process::Command::new("python3")
-        .args(["-c", "import sys; from openapi_spec_validator import validate_spec; \
+        .args([
+            "-c",
+            "import sys; from openapi_spec_validator import validate_spec; \
                 from openapi_spec_validator.readers import read_from_filename; \
-                validate_spec(read_from_filename(sys.argv[1])[0]); print('valid')"])
+                validate_spec(read_from_filename(sys.argv[1])[0]); print('valid')",
+        ])
         .arg(&file)
         .output();
     let output = match output {

@@ -41,6 +41,7 @@ pub struct Site {
 
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub location: Option<String>,
     pub cookies: Vec<String>,
     pub content_type: String,
@@ -64,8 +65,8 @@ impl Site {
         let clock = Arc::new(ManualClock::new(wita(2026, 12, 1, 8, 0)));
         let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
         let accounts = Arc::new(Accounts::open(None).unwrap());
-        let state =
-            Arc::new(AppState { engine, accounts, catalog: Catalog::new(&dir.path().join("sop")), secure_cookies });
+        let catalog = Catalog::new(&dir.path().join("sop"));
+        let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies, throttle: Default::default() });
         let report = state.catalog.reload(&state.engine).await;
         assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
         for (name, role) in USERS {
@@ -88,13 +89,14 @@ impl Site {
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = router(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
         let cookies =
             response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
         let content_type =
             response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
-        Reply { status, location, cookies, content_type, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply { status, headers, location, cookies, content_type, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, cookie: Option<&str>, path: &str) -> Reply {
@@ -709,4 +711,24 @@ async fn redirects_stay_on_this_site() {
         let reply = site.get(None, &format!("/lang?to=en&back={}", encode(good))).await;
         assert_eq!(reply.location.as_deref(), Some(good));
     }
+}
+
+/// Issue 23: no sign-in throttling on the web form either.
+#[tokio::test]
+async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
+    let site = Site::new(false).await;
+    let mut last = None;
+    for _ in 0..25 {
+        last = Some(site.post(None, "/login", &[("user", "pemohon"), ("password", "salah"), ("next", "/")]).await);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(last.content_type.starts_with("text/html"));
+    assert!(text(&last.body).contains("Terlalu banyak"), "{}", text(&last.body));
+    let right = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/")]).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = right.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    site.clock.advance(chrono::Duration::seconds(wait + 1));
+    let right = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/")]).await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
 }

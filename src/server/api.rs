@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::accounts::{Role, User};
-use super::auth::{Auth, Language};
+use super::auth::{Auth, ClientAddr, Language};
 use super::catalog::FileReport;
 use super::problem::{say, Problem};
+use super::throttle::Wait;
 use super::State;
 use crate::diagnostic::Lang;
 use crate::model::ActorKind;
@@ -132,15 +133,25 @@ pub struct LoginResponse {
     pub user: User,
 }
 
+/// Signs in. Failed sign-ins are throttled per user name and per client address: past a few,
+/// each further one waits longer, answered 429 with `Retry-After` (`super::throttle`).
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem),
+        (status = 429, body = Problem, description = "Too many failed sign-ins; see Retry-After")))]
 pub async fn login(
     axum::extract::State(state): axum::extract::State<State>,
     Language(lang): Language,
+    ClientAddr(addr): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, Problem> {
+    let now = state.engine.now();
+    if let Err(Wait(seconds)) = state.throttle.check(&request.user, addr, now) {
+        audit(&state, &request.user, "login", "", StatusCode::TOO_MANY_REQUESTS);
+        return Err(Problem::too_many_sign_ins(lang, seconds));
+    }
     let signed = state.accounts.sign_in(&request.user, &request.password).map_err(|e| Problem::account(&e, lang))?;
     let Some((token, expires_at)) = signed else {
+        state.throttle.failed(&request.user, addr, now);
         audit(&state, &request.user, "login", "", StatusCode::UNAUTHORIZED);
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -149,6 +160,7 @@ pub async fn login(
         ));
     };
     let user = state.accounts.authenticate(&token).ok().flatten().ok_or_else(|| Problem::internal("sign-in lost"))?;
+    state.throttle.succeeded(&request.user);
     audit(&state, &user.name, "login", "", StatusCode::OK);
     Ok(Json(LoginResponse { token, expires_at, user: (*user).clone() }))
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod openapi;
 pub mod problem;
+pub mod throttle;
 pub mod web;
 
 use axum::Router;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Set the `Secure` flag on the session cookie (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Failed sign-ins per user name and address (`Default` is the server's policy).
+    pub throttle: throttle::Throttle,
 }
 
 pub type State = Arc<AppState>;
@@ -73,6 +76,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         accounts: accounts.clone(),
         catalog,
         secure_cookies: options.secure_cookies,
+        throttle: Default::default(),
     });
     let report = state.catalog.reload(&engine).await;
     for line in report.lines(lang) {
@@ -115,7 +119,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("alur is serving on {url}  (Ctrl-C to stop)")
         )
     );
-    axum::serve(listener, router(state))
+    // With each connection's address: sign-ins are throttled per client address too.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

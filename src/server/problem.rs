@@ -18,7 +18,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid_input`, `payload_too_large`, `bad_request`, `internal`.
+    /// `invalid_input`, `payload_too_large`, `bad_request`, `too_many_requests`, `internal`.
     pub code: String,
     /// Extension members (RFC 9457 §3.2), e.g. the checker's `report` of a refused SOP.
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -69,6 +69,20 @@ impl Problem {
             "not_found",
             say(lang, &format!("{what} tidak ditemukan."), &format!("{what} was not found.")),
         )
+    }
+
+    /// Too many failed sign-ins: wait `seconds` (sent as `Retry-After` too).
+    pub fn too_many_sign_ins(lang: Lang, seconds: u64) -> Problem {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            say(
+                lang,
+                &format!("Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {seconds} detik."),
+                &format!("Too many failed sign-ins; try again in {seconds} seconds."),
+            ),
+        )
+        .with("retry_after", seconds.into())
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Problem {
@@ -127,7 +141,11 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(&self)).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.extensions.get("retry_after").and_then(serde_json::Value::as_u64) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

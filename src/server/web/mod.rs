@@ -25,8 +25,9 @@ use std::sync::Arc;
 
 use super::accounts::User;
 use super::api::UPLOAD_LIMIT;
-use super::auth::{cookie, user_of, LANG_COOKIE, SESSION_COOKIE};
+use super::auth::{cookie, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
 use super::problem::Problem;
+use super::throttle::Wait;
 use super::State;
 use crate::diagnostic::Lang;
 use crate::runtime::CaseId;
@@ -310,14 +311,31 @@ fn session_cookie(state: &State, value: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
-async fn login(AxumState(state): AxumState<State>, Anyone(viewer): Anyone, Form(form): Form<LoginForm>) -> Response {
+/// Signs in from the form; throttled as the API's sign-in is (a 429 is the form again, saying
+/// how long to wait).
+async fn login(
+    AxumState(state): AxumState<State>,
+    Anyone(viewer): Anyone,
+    ClientAddr(addr): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let lang = viewer.lang;
     let next = local_path(form.next.as_deref());
+    let now = state.engine.now();
+    if let Err(Wait(seconds)) = state.throttle.check(form.user.trim(), addr, now) {
+        state.accounts.audit(form.user.trim(), "login", "web", StatusCode::TOO_MANY_REQUESTS.as_u16());
+        let problem = Problem::too_many_sign_ins(lang, seconds);
+        let mut response =
+            html_page(StatusCode::TOO_MANY_REQUESTS, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
+    }
     let signed = match state.accounts.sign_in(form.user.trim(), &form.password) {
         Ok(signed) => signed,
         Err(e) => return problem_page(&viewer, &Problem::account(&e, lang)),
     };
     let Some((token, _)) = signed else {
+        state.throttle.failed(form.user.trim(), addr, now);
         state.accounts.audit(form.user.trim(), "login", "web", StatusCode::UNAUTHORIZED.as_u16());
         let problem = Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -326,6 +344,7 @@ async fn login(AxumState(state): AxumState<State>, Anyone(viewer): Anyone, Form(
         );
         return html_page(StatusCode::UNAUTHORIZED, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
     };
+    state.throttle.succeeded(form.user.trim());
     state.accounts.audit(form.user.trim(), "login", "web", StatusCode::OK.as_u16());
     let max_age = super::accounts::TOKEN_LIFETIME.num_seconds();
     let mut response = see_other(&next);
