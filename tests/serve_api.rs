@@ -676,6 +676,104 @@ async fn sign_in_is_throttled_per_address() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Issue 23: bad path or query values gave plain-text English 400s, a 405 had no body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_a_problem_detail_in_the_readers_language() {
+    let app = app().await;
+    let case = app.case.clone();
+    let ask = |method: Method, path: String, lang: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["admin"]))
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    for (method, path, status, id, en) in [
+        (Method::POST, format!("/api/cases/{case}/tasks/abc/claim"), 404, "`abc`", "`abc`"),
+        (Method::GET, format!("/api/cases/{case}/artifacts/-3"), 404, "`-3`", "`-3`"),
+        (Method::GET, "/api/cases?limit=-1".to_string(), 400, "`limit`", "`limit`"),
+        (Method::GET, "/api/cases?overdue=mungkin".to_string(), 400, "`overdue`", "`overdue`"),
+        (Method::GET, "/api/audit?limit=banyak".to_string(), 400, "`banyak`", "`banyak`"),
+        (Method::GET, "/api/sops/lks_lksa?start=kemarin".to_string(), 400, "`start`", "`start`"),
+        (Method::DELETE, "/api/sops".to_string(), 405, "tidak menerima", "does not accept"),
+        (Method::PATCH, format!("/api/cases/{case}"), 405, "tidak menerima", "does not accept"),
+        (Method::GET, "/api/tidak/ada".to_string(), 404, "tidak ditemukan", "was not found"),
+    ] {
+        for (lang, needle) in [("id", id), ("en", en)] {
+            let (got, problem, content_type) = app.request(ask(method.clone(), path.clone(), lang)).await;
+            assert_eq!(got.as_u16(), status, "{method} {path}: {problem}");
+            assert_eq!(content_type, "application/problem+json", "{method} {path}");
+            assert_eq!(problem["status"], status, "{problem}");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(needle), "{method} {path} in {lang}: {problem}");
+            assert!(!detail.contains("Failed to") && !detail.contains("Cannot parse"), "{problem}");
+        }
+    }
+    // A 405 still says which methods are allowed.
+    let response = router(app.state.clone()).oneshot(ask(Method::DELETE, "/api/sops".into(), "id")).await.unwrap();
+    let allow = response.headers()[header::ALLOW].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    // A JSON body of the wrong shape is explained in the reader's language too.
+    let complete = format!("/api/cases/{case}/tasks/2/complete");
+    for (body, id, en) in [
+        (r#"{"outcome": 5}"#, "Isian `outcome`", "The field `outcome`"),
+        (r#"{"outcome":"#, "bukan JSON", "not valid JSON"),
+        (r#"[1]"#, "objek JSON", "JSON object"),
+    ] {
+        for (lang, needle) in [("id", id), ("en", en)] {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri(&complete)
+                .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["fo"]))
+                .header(header::ACCEPT_LANGUAGE, lang)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let (status, problem, _) = app.request(request).await;
+            assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+            assert!(problem["detail"].as_str().unwrap().contains(needle), "{body} in {lang}: {problem}");
+        }
+    }
+}
+
+/// Issue 23: internal errors sent the backend's text to the client and logged nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_error_is_generic_and_carries_a_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alur.db");
+    let accounts = Arc::new(Accounts::open(Some(&db)).unwrap());
+    // The accounts' tables are gone underneath the server: every sign-in check fails.
+    rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE tokens").unwrap();
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies: false, throttle: Default::default() });
+    for (path, auth) in [("/api/me", "Bearer alur_00"), ("/inbox", "")] {
+        let mut request = Request::builder().uri(path).header(header::ACCEPT_LANGUAGE, "en");
+        request = if auth.is_empty() {
+            request.header(header::COOKIE, "alur_session=alur_00; alur_lang=en")
+        } else {
+            request.header(header::AUTHORIZATION, auth)
+        };
+        let response = router(state.clone()).oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let id = response.headers().get("x-request-id").expect("a request id").to_str().unwrap().to_string();
+        assert!(id.len() >= 16, "{id}");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(!body.contains("tokens") && !body.contains("no such table"), "{path} leaks: {body}");
+        assert!(body.contains(&id), "{path} names its request id: {body}");
+        if path.starts_with("/api") {
+            let problem: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(problem["code"], "internal");
+            assert_eq!(problem["request_id"], id.as_str());
+        }
+    }
+}
+
 /// Issue 23: the OpenAPI document failed `openapi-spec-validator` (query parameters declared
 /// `in: path`). Runs the real validator; skips visibly outside CI when it is not installed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -732,3 +732,31 @@ async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
     let right = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/")]).await;
     assert_eq!(right.status, StatusCode::SEE_OTHER);
 }
+
+/// Issue 23: bad path or query values and wrong methods gave plain-text answers.
+#[tokio::test]
+async fn bad_addresses_and_methods_are_friendly_pages() {
+    let site = Site::new(false).await;
+    let cookie = format!("{}; alur_lang=en", site.cookie("front_office"));
+    let case = site.apply_lks(&site.cookie("pemohon")).await;
+    for (method, path, status) in [
+        ("GET", format!("/cases/{case}/tasks/abc"), StatusCode::NOT_FOUND),
+        ("POST", format!("/cases/{case}/tasks/abc/claim"), StatusCode::NOT_FOUND),
+        ("GET", format!("/cases/{case}/tasks/99999999999"), StatusCode::NOT_FOUND),
+        ("DELETE", "/inbox".to_string(), StatusCode::METHOD_NOT_ALLOWED),
+        ("PUT", "/login".to_string(), StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .unwrap();
+        let reply = site.send(request).await;
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+        assert!(reply.content_type.starts_with("text/html"), "{method} {path}: {}", reply.content_type);
+        assert!(reply.body.contains(r#"<html lang="en">"#), "{method} {path}");
+        assert!(!reply.body.contains("Cannot parse") && !reply.body.contains("Failed to"), "{}", reply.body);
+    }
+}

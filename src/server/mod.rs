@@ -7,6 +7,8 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod errors;
+pub mod extract;
 pub mod openapi;
 pub mod problem;
 pub mod throttle;
@@ -36,9 +38,27 @@ pub struct AppState {
 
 pub type State = Arc<AppState>;
 
-/// The whole application: API, web pages, and problem-details answers for unknown API paths.
+/// The whole application: API and web pages; every error a problem detail (API) or a page
+/// (web) in the reader's language, server errors logged under the request id that is sent back
+/// in `x-request-id`.
 pub fn router(state: State) -> Router {
-    Router::new().merge(api::routes()).merge(web::routes()).with_state(state)
+    use axum::http::HeaderName;
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    let request_id = HeaderName::from_static(errors::REQUEST_ID);
+    Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(errors::finish))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`). Once per process.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 pub struct ServeOptions {
@@ -54,6 +74,7 @@ pub struct ServeOptions {
 /// Opens the database, deploys the SOPs, makes the first admin if there is none, starts the
 /// timer service, and serves until Ctrl-C.
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
+    init_logging();
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
     if !options.sop_dir.is_dir() {

@@ -119,6 +119,25 @@ impl FromRequestParts<State> for Page {
     }
 }
 
+/// `Path<T>` for pages: a value that does not parse is a friendly 404 page.
+pub struct PagePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<State> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PagePath(value)),
+            Err(rejection) => {
+                let lang = page_lang(parts);
+                let problem = super::extract::path_problem(&rejection, parts, lang);
+                let user = user_of(parts, state).ok().flatten().map(|(user, _)| user);
+                Err(problem_page(&Viewer { lang, user, here: here_of(parts) }, &problem))
+            }
+        }
+    }
+}
+
 /// The reader of a page that needs no sign-in.
 pub struct Anyone(pub Viewer);
 
@@ -159,18 +178,28 @@ pub fn problem_page(viewer: &Viewer, problem: &Problem) -> Response {
         403 => t(lang, "Tidak diizinkan", "Not allowed"),
         404 => t(lang, "Tidak ditemukan", "Not found"),
         409 => t(lang, "Tidak dapat dilakukan sekarang", "Cannot be done now"),
+        405 => t(lang, "Tidak dapat dilakukan di sini", "Not possible here"),
         413 => t(lang, "Berkas terlalu besar", "File too large"),
+        429 => t(lang, "Tunggu sebentar", "Please wait"),
         422 | 400 => t(lang, "Isian belum benar", "Something in the form is not right"),
         _ => t(lang, "Terjadi kesalahan", "Something went wrong"),
     };
+    // The final page of `errors::finish` carries the request id.
+    let server_error = problem.status().is_server_error() && !problem.extensions.contains_key("request_id");
+    // A server error's cause is logged, never shown (`errors::finish` names the request id).
+    let detail = if server_error { super::problem::INTERNAL_DETAIL } else { problem.detail.as_str() };
     let body = html! {
         h1 { (title) }
-        div.notice.error role="alert" { p { (problem.detail) } }
+        div.notice.error role="alert" { p { (detail) } }
         p {
             a href="/" { (t(lang, "Kembali ke halaman utama", "Back to the start page")) }
         }
     };
-    html_page(problem.status(), layout(viewer, title, body))
+    let mut response = html_page(problem.status(), layout(viewer, title, body));
+    if server_error {
+        response.extensions_mut().insert(super::problem::InternalError(problem.detail.clone()));
+    }
+    response
 }
 
 /// A problem that is shown on the page the form came from.
