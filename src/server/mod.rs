@@ -38,18 +38,32 @@ pub struct AppState {
 
 pub type State = Arc<AppState>;
 
+/// Sent with every response: no scripts at all (the pages have none), styles from this site
+/// and inline (the pages and rendered documents carry their own CSS), images from this site,
+/// forms posted only here, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// The whole application: API and web pages; every error a problem detail (API) or a page
 /// (web) in the reader's language, server errors logged under the request id that is sent back
-/// in `x-request-id`.
+/// in `x-request-id`; security headers on every response.
 pub fn router(state: State) -> Router {
-    use axum::http::HeaderName;
+    use axum::http::{header, HeaderName, HeaderValue};
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
     let request_id = HeaderName::from_static(errors::REQUEST_ID);
+    let always = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(errors::finish))
+        .layer(always(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
