@@ -853,3 +853,53 @@ async fn the_openapi_document_passes_openapi_spec_validator() {
     }
     assert!(output.status.success(), "openapi-spec-validator refuses /api/openapi.json:\n{stderr}");
 }
+
+/// Issue 23: a truncated database failed start-up with "Invalid column type Null".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_named_as_such_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alur.db");
+    {
+        let store = alur::runtime::SqliteStore::open(&db).unwrap();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+        let engine = Engine::new(Arc::new(store), clock).await.unwrap();
+        let catalog = Catalog::new(&root().join("sop"));
+        catalog.reload(&engine).await;
+    }
+    // Everything in the main file (no WAL left once the store has let go of it).
+    let mut mode = String::new();
+    for _ in 0..100 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        // Busy while the store's threads still hold the file.
+        mode = conn.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0)).unwrap_or_default();
+        if mode == "delete" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(mode, "delete");
+    let length = std::fs::metadata(&db).unwrap().len();
+    assert!(length >= 8 * 4096, "{length}");
+    // Cut in the middle of a page, then at a page boundary.
+    for (cut, lang, needles) in [
+        (length / 2 + 100, alur::diagnostic::Lang::Id, ["rusak", "cadangan"]),
+        (length / 4096 / 2 * 4096, alur::diagnostic::Lang::En, ["damaged", "backup"]),
+    ] {
+        std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(cut).unwrap();
+        let options = alur::server::ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            db: db.clone(),
+            sop_dir: root().join("sop"),
+            demo: false,
+            secure_cookies: false,
+            lang,
+        };
+        let result = tokio::time::timeout(std::time::Duration::from_secs(30), alur::server::serve(options))
+            .await
+            .expect("start-up fails, not serves");
+        let message = result.expect_err("a damaged database does not start");
+        for needle in needles {
+            assert!(message.contains(needle), "{message}");
+        }
+    }
+}

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::Lang;
-use crate::runtime::store::{Change, PostgresStore};
+use crate::runtime::store::{Change, PostgresStore, StoreError};
 use crate::runtime::{Clock, Engine, SqliteStore, Store, SystemClock};
 use accounts::{Accounts, Role, User};
 use catalog::Catalog;
@@ -98,7 +98,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("the SOP folder `{dir}` does not exist; run from the project folder or use --sop-dir DIR"),
         ));
     }
-    let (store, accounts) = open_database(&options.db).await?;
+    let (store, accounts) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
@@ -174,7 +174,7 @@ pub fn is_postgres(db: &str) -> bool {
 
 /// The event store and the accounts of a `--db` value: both in the SQLite file, or both in
 /// the PostgreSQL database (and schema), where every node sees the same users and sign-ins.
-async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> {
+async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts), String> {
     let spec = db.to_string_lossy();
     if is_postgres(&spec) {
         // The URL may hold a password: errors name the database without it.
@@ -186,7 +186,22 @@ async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> 
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{}: {e}", db.display()))?;
+            .map_err(|e| match e {
+                StoreError::Damaged { path, cause } => problem::say(
+                    lang,
+                    &format!(
+                        "berkas basis data `{path}` rusak ({cause}); alur tidak dapat memakainya. Simpan \
+                         salinan berkas yang rusak, lalu pulihkan cadangan terakhir di tempatnya (tanpa \
+                         berkas `-wal` dan `-shm` di sebelahnya) dan jalankan alur lagi"
+                    ),
+                    &format!(
+                        "the database file `{path}` is damaged ({cause}); alur cannot use it. Keep a copy of \
+                         the damaged file, then restore the latest backup in its place (with no `-wal` or \
+                         `-shm` file beside it) and start alur again"
+                    ),
+                ),
+                e => format!("{}: {e}", db.display()),
+            })?;
         let accounts = Accounts::open(Some(db)).map_err(|e| e.to_string())?;
         Ok((Arc::new(store), accounts))
     }
