@@ -766,10 +766,13 @@ async fn an_internal_error_is_generic_and_carries_a_request_id() {
         let body = String::from_utf8_lossy(&bytes);
         assert!(!body.contains("tokens") && !body.contains("no such table"), "{path} leaks: {body}");
         assert!(body.contains(&id), "{path} names its request id: {body}");
+        assert!(!body.contains("Terjadi"), "{path} answers in the reader's language: {body}");
         if path.starts_with("/api") {
             let problem: Value = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(problem["code"], "internal");
             assert_eq!(problem["request_id"], id.as_str());
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(detail.starts_with("Something went wrong") && detail.contains(&id), "{detail}");
         }
     }
 }

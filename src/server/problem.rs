@@ -150,7 +150,9 @@ pub const INTERNAL_DETAIL: &str = "Terjadi kesalahan di server. / Something went
 impl IntoResponse for Problem {
     fn into_response(mut self) -> Response {
         let status = self.status();
-        let cause = status.is_server_error().then(|| std::mem::replace(&mut self.detail, INTERNAL_DETAIL.into()));
+        // The final answer of `errors::finish` names the request id instead.
+        let hide = status.is_server_error() && !self.extensions.contains_key("request_id");
+        let cause = hide.then(|| std::mem::replace(&mut self.detail, INTERNAL_DETAIL.into()));
         let mut response = (status, axum::Json(&self)).into_response();
         if let Some(cause) = cause {
             response.extensions_mut().insert(InternalError(cause));
