@@ -163,8 +163,13 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     accounts.create_user(&fo, "rahasia")?;
     let (token, _) = accounts.sign_in("fo", "rahasia")?.ok_or("no token")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let state =
-        Arc::new(AppState { engine, accounts, catalog: Catalog::new(&root.join("sop")), secure_cookies: false });
+    let state = Arc::new(AppState {
+        engine,
+        accounts,
+        catalog: Catalog::new(&root.join("sop")),
+        secure_cookies: false,
+        throttle: Default::default(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, router(state)).await });

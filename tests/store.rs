@@ -46,7 +46,11 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     std::fs::write(&path, "this is not an SQLite database, it is a long enough line of text to look like a header")
         .unwrap();
     match SqliteStore::open(&path) {
-        Err(StoreError::Backend(message)) => assert!(message.contains("sqlite store"), "{message}"),
+        // SQLite cannot tell a damaged header from another kind of file: both are named.
+        Err(StoreError::Damaged { path: named, cause }) => {
+            assert_eq!(named, path.display().to_string());
+            assert!(cause.contains("not a database"), "{cause}");
+        }
         Err(other) => panic!("unexpected {other}"),
         Ok(_) => panic!("opened a file that is not a database"),
     }

@@ -41,6 +41,7 @@ pub struct Site {
 
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub location: Option<String>,
     pub cookies: Vec<String>,
     pub content_type: String,
@@ -64,8 +65,8 @@ impl Site {
         let clock = Arc::new(ManualClock::new(wita(2026, 12, 1, 8, 0)));
         let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
         let accounts = Arc::new(Accounts::open(None).unwrap());
-        let state =
-            Arc::new(AppState { engine, accounts, catalog: Catalog::new(&dir.path().join("sop")), secure_cookies });
+        let catalog = Catalog::new(&dir.path().join("sop"));
+        let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies, throttle: Default::default() });
         let report = state.catalog.reload(&state.engine).await;
         assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
         for (name, role) in USERS {
@@ -88,13 +89,14 @@ impl Site {
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = router(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
         let cookies =
             response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
         let content_type =
             response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
-        Reply { status, location, cookies, content_type, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply { status, headers, location, cookies, content_type, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, cookie: Option<&str>, path: &str) -> Reply {
@@ -671,4 +673,90 @@ async fn staff_apply_at_the_counter_in_the_applicants_name() {
     assert!(mine.contains("SOP Izin Penyelenggaraan Reklame"), "{mine}");
     // An analyst is no desk: no application forms.
     assert_eq!(site.get(Some(&site.cookie("analis")), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
+}
+
+/// Issue 23: `/lang?back=/%09/evil.example` and the sign-in's `next` let a tab through, which
+/// a browser drops, leaving `//evil.example`.
+#[tokio::test]
+async fn redirects_stay_on_this_site() {
+    let site = Site::new(false).await;
+    for back in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%20/evil.example",
+        "/%E2%80%A8/evil.example",
+        "%09//evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+    ] {
+        let reply = site.get(None, &format!("/lang?to=en&back={back}")).await;
+        assert_eq!(reply.location.as_deref(), Some("/"), "/lang back={back}");
+        let decoded = back
+            .replace("%09", "\t")
+            .replace("%0A", "\n")
+            .replace("%20", " ")
+            .replace("%5C", "\\")
+            .replace("%E2%80%A8", "\u{2028}");
+        let reply = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", &decoded)]).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        assert_eq!(reply.location.as_deref(), Some("/"), "/login next={decoded:?}");
+        let page = site.get(None, &format!("/login?next={back}")).await;
+        assert!(page.body.contains(r#"name="next" value="/""#), "/login?next={back}");
+    }
+    for good in ["/inbox", "/cases?status=active&lang=en", "/sops/lks_lksa"] {
+        let reply = site.get(None, &format!("/lang?to=en&back={}", encode(good))).await;
+        assert_eq!(reply.location.as_deref(), Some(good));
+    }
+}
+
+/// Issue 23: no sign-in throttling on the web form either.
+#[tokio::test]
+async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
+    let site = Site::new(false).await;
+    let mut last = None;
+    for _ in 0..25 {
+        last = Some(site.post(None, "/login", &[("user", "pemohon"), ("password", "salah"), ("next", "/")]).await);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(last.content_type.starts_with("text/html"));
+    assert!(text(&last.body).contains("Terlalu banyak"), "{}", text(&last.body));
+    let right = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/")]).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = right.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    site.clock.advance(chrono::Duration::seconds(wait + 1));
+    let right = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi"), ("next", "/")]).await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+}
+
+/// Issue 23: bad path or query values and wrong methods gave plain-text answers.
+#[tokio::test]
+async fn bad_addresses_and_methods_are_friendly_pages() {
+    let site = Site::new(false).await;
+    let cookie = format!("{}; alur_lang=en", site.cookie("front_office"));
+    let case = site.apply_lks(&site.cookie("pemohon")).await;
+    for (method, path, status) in [
+        ("GET", format!("/cases/{case}/tasks/abc"), StatusCode::NOT_FOUND),
+        ("POST", format!("/cases/{case}/tasks/abc/claim"), StatusCode::NOT_FOUND),
+        ("GET", format!("/cases/{case}/tasks/99999999999"), StatusCode::NOT_FOUND),
+        ("DELETE", "/inbox".to_string(), StatusCode::METHOD_NOT_ALLOWED),
+        ("PUT", "/login".to_string(), StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .unwrap();
+        let reply = site.send(request).await;
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+        assert!(reply.content_type.starts_with("text/html"), "{method} {path}: {}", reply.content_type);
+        assert!(reply.body.contains(r#"<html lang="en">"#), "{method} {path}");
+        assert!(!reply.body.contains("Cannot parse") && !reply.body.contains("Failed to"), "{}", reply.body);
+    }
 }

@@ -106,6 +106,7 @@ fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
         StoreError::Backend(message) => RuntimeError::Store(message),
+        damaged @ StoreError::Damaged { .. } => RuntimeError::Store(damaged.to_string()),
     }
 }
 

@@ -3,21 +3,22 @@
 //! problem-details error. Shared read models (a case as people see it, the inbox, reports)
 //! live here too, so the web pages show exactly what the API returns.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request};
+use axum::extract::{DefaultBodyLimit, Multipart, Path};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::accounts::{Role, User};
-use super::auth::{Auth, Language};
+use super::auth::{Auth, ClientAddr, Language};
 use super::catalog::FileReport;
+pub use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problem::{say, Problem};
+use super::throttle::Wait;
 use super::State;
 use crate::diagnostic::Lang;
 use crate::model::ActorKind;
@@ -65,30 +66,6 @@ async fn not_found_api(Language(lang): Language) -> Problem {
     Problem::not_found(lang, &say(lang, "Alamat API ini", "This API path"))
 }
 
-/// `Json<T>` whose rejections are problem details: 400 for bad syntax, 422 for wrong
-/// types or missing fields, 413 for a body over the limit, 415 without a JSON content type.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = Problem;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let code = match status {
-                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-                    StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-                    _ => "bad_request",
-                };
-                Err(Problem::new(status, code, rejection.body_text()))
-            }
-        }
-    }
-}
-
 fn audit(state: &State, user: &str, action: &str, target: &str, status: StatusCode) {
     state.accounts.audit(user, action, target, status.as_u16());
 }
@@ -132,15 +109,25 @@ pub struct LoginResponse {
     pub user: User,
 }
 
+/// Signs in. Failed sign-ins are throttled per user name and per client address: past a few,
+/// each further one waits longer, answered 429 with `Retry-After` (`super::throttle`).
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem),
+        (status = 429, body = Problem, description = "Too many failed sign-ins; see Retry-After")))]
 pub async fn login(
     axum::extract::State(state): axum::extract::State<State>,
     Language(lang): Language,
+    ClientAddr(addr): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, Problem> {
+    let now = state.engine.now();
+    if let Err(Wait(seconds)) = state.throttle.check(&request.user, addr, now) {
+        audit(&state, &request.user, "login", "", StatusCode::TOO_MANY_REQUESTS);
+        return Err(Problem::too_many_sign_ins(lang, seconds));
+    }
     let signed = state.accounts.sign_in(&request.user, &request.password).map_err(|e| Problem::account(&e, lang))?;
     let Some((token, expires_at)) = signed else {
+        state.throttle.failed(&request.user, addr, now);
         audit(&state, &request.user, "login", "", StatusCode::UNAUTHORIZED);
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -149,6 +136,7 @@ pub async fn login(
         ));
     };
     let user = state.accounts.authenticate(&token).ok().flatten().ok_or_else(|| Problem::internal("sign-in lost"))?;
+    state.throttle.succeeded(&request.user);
     audit(&state, &user.name, "login", "", StatusCode::OK);
     Ok(Json(LoginResponse { token, expires_at, user: (*user).clone() }))
 }
@@ -257,6 +245,7 @@ pub struct SopDetail {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimingQuery {
     /// When the case would start (RFC 3339); default now.
     pub start: Option<DateTime<Utc>>,
@@ -273,7 +262,7 @@ pub async fn get_sop(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
     Path(sop): Path<String>,
-    Query(query): Query<TimingQuery>,
+    ApiQuery(query): ApiQuery<TimingQuery>,
 ) -> Result<Json<SopDetail>, Problem> {
     if !can_read_sops(&auth.user) {
         return Err(Problem::forbidden(
@@ -306,6 +295,7 @@ pub fn sop_detail(state: &State, d: &Deployed, start: DateTime<Utc>, lang: Lang)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RenderQuery {
     pub version: Option<u32>,
 }
@@ -318,8 +308,8 @@ pub struct RenderQuery {
 pub async fn render_sop(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Path((sop, format)): Path<(String, String)>,
-    Query(query): Query<RenderQuery>,
+    ApiPath((sop, format)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<RenderQuery>,
 ) -> Result<Response, Problem> {
     if !can_read_sops(&auth.user) {
         return Err(Problem::forbidden(
@@ -875,6 +865,7 @@ pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang
 }
 
 #[derive(Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub sop: Option<String>,
     /// `active`, `ended`, `withdrawn`, `cancelled`.
@@ -905,7 +896,7 @@ pub struct CaseRow {
 pub async fn list_cases(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Query(filter): Query<CaseFilter>,
+    ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<Vec<CaseRow>>, Problem> {
     cases_for(&state, &auth.user, &filter, auth.lang).await.map(Json)
 }
@@ -1151,7 +1142,7 @@ pub async fn attach_upload(
 pub async fn download_artifact(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Path((case, index)): Path<(String, usize)>,
+    ApiPath((case, index)): ApiPath<(String, usize)>,
 ) -> Result<Response, Problem> {
     let case = parse_case(&case, auth.lang)?;
     let (loaded, _) = visible_case(&state, &auth.user, case, auth.lang).await?;
@@ -1286,7 +1277,7 @@ async fn task_command(
 pub async fn claim_task(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Path((case, task)): Path<(String, TaskNo)>,
+    ApiPath((case, task)): ApiPath<(String, TaskNo)>,
 ) -> Response {
     let engine = state.engine.clone();
     let result = task_command(&state, &auth, &case, async |c, caller| engine.claim(c, task, &caller).await).await;
@@ -1298,7 +1289,7 @@ pub async fn claim_task(
 pub async fn release_task(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Path((case, task)): Path<(String, TaskNo)>,
+    ApiPath((case, task)): ApiPath<(String, TaskNo)>,
 ) -> Response {
     let engine = state.engine.clone();
     let result = task_command(&state, &auth, &case, async |c, caller| engine.release(c, task, &caller).await).await;
@@ -1321,7 +1312,7 @@ pub struct CompleteRequest {
 pub async fn complete_task(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Path((case, task)): Path<(String, TaskNo)>,
+    ApiPath((case, task)): ApiPath<(String, TaskNo)>,
     ApiJson(request): ApiJson<CompleteRequest>,
 ) -> Response {
     let result = complete(&state, &auth.user, &case, task, request, auth.lang).await.map(|()| StatusCode::NO_CONTENT);
@@ -1379,6 +1370,7 @@ fn require_analyst(auth: &Auth) -> Result<(), Problem> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     pub sop: Option<String>,
 }
@@ -1388,7 +1380,7 @@ pub struct ReportQuery {
 pub async fn report_steps(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Query(query): Query<ReportQuery>,
+    ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<Vec<ReportRow>>, Problem> {
     require_analyst(&auth)?;
     report(&state, query.sop.as_deref(), false).await.map(Json)
@@ -1399,7 +1391,7 @@ pub async fn report_steps(
 pub async fn report_actors(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Query(query): Query<ReportQuery>,
+    ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<Vec<ReportRow>>, Problem> {
     require_analyst(&auth)?;
     report(&state, query.sop.as_deref(), true).await.map(Json)
@@ -1573,6 +1565,7 @@ pub async fn delete_user(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub limit: Option<usize>,
 }
@@ -1582,7 +1575,7 @@ pub struct AuditQuery {
 pub async fn audit_log(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<super::accounts::AuditEntry>>, Problem> {
     require_admin(&auth)?;
     state

@@ -97,3 +97,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
         Ok(Language(lang_of(parts)))
     }
 }
+
+/// The address of the client, when the server was started with connection info (a request
+/// built in a test has none).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|info| info.0.ip())))
+    }
+}

@@ -7,8 +7,11 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod errors;
+pub mod extract;
 pub mod openapi;
 pub mod problem;
+pub mod throttle;
 pub mod web;
 
 use axum::Router;
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::Lang;
-use crate::runtime::store::{Change, PostgresStore};
+use crate::runtime::store::{Change, PostgresStore, StoreError};
 use crate::runtime::{Clock, Engine, SqliteStore, Store, SystemClock};
 use accounts::{Accounts, Role, User};
 use catalog::Catalog;
@@ -29,13 +32,48 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Set the `Secure` flag on the session cookie (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Failed sign-ins per user name and address (`Default` is the server's policy).
+    pub throttle: throttle::Throttle,
 }
 
 pub type State = Arc<AppState>;
 
-/// The whole application: API, web pages, and problem-details answers for unknown API paths.
+/// Sent with every response: no scripts at all (the pages have none), styles from this site
+/// and inline (the pages and rendered documents carry their own CSS), images from this site,
+/// forms posted only here, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The whole application: API and web pages; every error a problem detail (API) or a page
+/// (web) in the reader's language, server errors logged under the request id that is sent back
+/// in `x-request-id`; security headers on every response.
 pub fn router(state: State) -> Router {
-    Router::new().merge(api::routes()).merge(web::routes()).with_state(state)
+    use axum::http::{header, HeaderName, HeaderValue};
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let request_id = HeaderName::from_static(errors::REQUEST_ID);
+    let always = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(errors::finish))
+        .layer(always(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "same-origin"))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`). Once per process.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour).try_init();
 }
 
 pub struct ServeOptions {
@@ -51,6 +89,7 @@ pub struct ServeOptions {
 /// Opens the database, deploys the SOPs, makes the first admin if there is none, starts the
 /// timer service, and serves until Ctrl-C.
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
+    init_logging();
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
     if !options.sop_dir.is_dir() {
@@ -60,7 +99,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("the SOP folder `{dir}` does not exist; run from the project folder or use --sop-dir DIR"),
         ));
     }
-    let (store, accounts) = open_database(&options.db).await?;
+    let (store, accounts) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
@@ -73,6 +112,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         accounts: accounts.clone(),
         catalog,
         secure_cookies: options.secure_cookies,
+        throttle: Default::default(),
     });
     let report = state.catalog.reload(&engine).await;
     for line in report.lines(lang) {
@@ -115,7 +155,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("alur is serving on {url}  (Ctrl-C to stop)")
         )
     );
-    axum::serve(listener, router(state))
+    // With each connection's address: sign-ins are throttled per client address too.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -134,7 +175,7 @@ pub fn is_postgres(db: &str) -> bool {
 
 /// The event store and the accounts of a `--db` value: both in the SQLite file, or both in
 /// the PostgreSQL database (and schema), where every node sees the same users and sign-ins.
-async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> {
+async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts), String> {
     let spec = db.to_string_lossy();
     if is_postgres(&spec) {
         // The URL may hold a password: errors name the database without it.
@@ -146,7 +187,22 @@ async fn open_database(db: &Path) -> Result<(Arc<dyn Store>, Accounts), String> 
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{}: {e}", db.display()))?;
+            .map_err(|e| match e {
+                StoreError::Damaged { path, cause } => problem::say(
+                    lang,
+                    &format!(
+                        "berkas basis data `{path}` rusak ({cause}); alur tidak dapat memakainya. Simpan \
+                         salinan berkas yang rusak, lalu pulihkan cadangan terakhir di tempatnya (tanpa \
+                         berkas `-wal` dan `-shm` di sebelahnya) dan jalankan alur lagi"
+                    ),
+                    &format!(
+                        "the database file `{path}` is damaged ({cause}); alur cannot use it. Keep a copy of \
+                         the damaged file, then restore the latest backup in its place (with no `-wal` or \
+                         `-shm` file beside it) and start alur again"
+                    ),
+                ),
+                e => format!("{}: {e}", db.display()),
+            })?;
         let accounts = Accounts::open(Some(db)).map_err(|e| e.to_string())?;
         Ok((Arc::new(store), accounts))
     }

@@ -18,7 +18,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid_input`, `payload_too_large`, `bad_request`, `internal`.
+    /// `invalid_input`, `payload_too_large`, `unsupported_media_type`, `bad_request`,
+    /// `method_not_allowed`, `too_many_requests`, `internal` (its detail is generic and names the
+    /// request id, also in `request_id`; the cause is only logged).
     pub code: String,
     /// Extension members (RFC 9457 §3.2), e.g. the checker's `report` of a refused SOP.
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -69,6 +71,20 @@ impl Problem {
             "not_found",
             say(lang, &format!("{what} tidak ditemukan."), &format!("{what} was not found.")),
         )
+    }
+
+    /// Too many failed sign-ins: wait `seconds` (sent as `Retry-After` too).
+    pub fn too_many_sign_ins(lang: Lang, seconds: u64) -> Problem {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            say(
+                lang,
+                &format!("Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {seconds} detik."),
+                &format!("Too many failed sign-ins; try again in {seconds} seconds."),
+            ),
+        )
+        .with("retry_after", seconds.into())
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Problem {
@@ -123,11 +139,29 @@ impl Problem {
     }
 }
 
+/// The real cause of a server error, kept out of the body: `errors::finish` logs it with the
+/// request id and answers a generic problem detail instead.
+#[derive(Clone, Debug)]
+pub struct InternalError(pub String);
+
+/// Until `errors::finish` says it in the reader's language with the request id.
+pub const INTERNAL_DETAIL: &str = "Terjadi kesalahan di server. / Something went wrong on the server.";
+
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         let status = self.status();
+        // The final answer of `errors::finish` names the request id instead.
+        let hide = status.is_server_error() && !self.extensions.contains_key("request_id");
+        let cause = hide.then(|| std::mem::replace(&mut self.detail, INTERNAL_DETAIL.into()));
         let mut response = (status, axum::Json(&self)).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(InternalError(cause));
+        }
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.extensions.get("retry_after").and_then(serde_json::Value::as_u64) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -187,6 +187,10 @@ pub enum StoreError {
     Conflict(CaseId),
     #[error("{0}")]
     Backend(String),
+    /// The database file is damaged (SQLite's own check fails, or it is not a database):
+    /// nothing can be trusted from it; restore a backup.
+    #[error("the database file {path} is damaged: {cause}")]
+    Damaged { path: String, cause: String },
 }
 
 #[async_trait]

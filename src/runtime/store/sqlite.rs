@@ -333,6 +333,33 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Whether SQLite says the file is damaged (or not a database at all).
+fn is_damage(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
+/// Names a damaged file as such before anything reads it (a truncated file otherwise fails
+/// somewhere in the reading, with a message about a column): SQLite's `quick_check` reads
+/// every page once, as rebuilding the indexes from the log does anyway. A missing file is
+/// created by `open`.
+fn check_intact(path: &Path) -> Result<(), StoreError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let damaged = |cause: String| StoreError::Damaged { path: path.display().to_string(), cause };
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("sqlite store: opening {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
+    let found: Result<Vec<String>, rusqlite::Error> =
+        conn.prepare("PRAGMA quick_check(3)").and_then(|mut check| check.query_map([], |row| row.get(0))?.collect());
+    match found {
+        Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
+        Ok(lines) => Err(damaged(lines.join("; "))),
+        Err(e) if is_damage(&e) => Err(damaged(e.to_string())),
+        Err(e) => Err(backend("checking the database file")(e)),
+    }
+}
+
 /// A timestamp as fixed-width RFC 3339 in UTC (nanoseconds, `Z`): it reads back exactly and
 /// sorts as text in time order, which the timer index relies on.
 fn time_text(at: DateTime<Utc>) -> String {
@@ -415,6 +442,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the store at `path`, bringing its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        check_intact(&path)?;
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
         let feed = broadcast::channel(CHANGE_FEED_CAPACITY).0;

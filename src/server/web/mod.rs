@@ -25,8 +25,9 @@ use std::sync::Arc;
 
 use super::accounts::User;
 use super::api::UPLOAD_LIMIT;
-use super::auth::{cookie, user_of, LANG_COOKIE, SESSION_COOKIE};
+use super::auth::{cookie, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
 use super::problem::Problem;
+use super::throttle::Wait;
 use super::State;
 use crate::diagnostic::Lang;
 use crate::runtime::CaseId;
@@ -118,6 +119,25 @@ impl FromRequestParts<State> for Page {
     }
 }
 
+/// `Path<T>` for pages: a value that does not parse is a friendly 404 page.
+pub struct PagePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<State> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PagePath(value)),
+            Err(rejection) => {
+                let lang = page_lang(parts);
+                let problem = super::extract::path_problem(&rejection, parts, lang);
+                let user = user_of(parts, state).ok().flatten().map(|(user, _)| user);
+                Err(problem_page(&Viewer { lang, user, here: here_of(parts) }, &problem))
+            }
+        }
+    }
+}
+
 /// The reader of a page that needs no sign-in.
 pub struct Anyone(pub Viewer);
 
@@ -158,18 +178,28 @@ pub fn problem_page(viewer: &Viewer, problem: &Problem) -> Response {
         403 => t(lang, "Tidak diizinkan", "Not allowed"),
         404 => t(lang, "Tidak ditemukan", "Not found"),
         409 => t(lang, "Tidak dapat dilakukan sekarang", "Cannot be done now"),
+        405 => t(lang, "Tidak dapat dilakukan di sini", "Not possible here"),
         413 => t(lang, "Berkas terlalu besar", "File too large"),
+        429 => t(lang, "Tunggu sebentar", "Please wait"),
         422 | 400 => t(lang, "Isian belum benar", "Something in the form is not right"),
         _ => t(lang, "Terjadi kesalahan", "Something went wrong"),
     };
+    // The final page of `errors::finish` carries the request id.
+    let server_error = problem.status().is_server_error() && !problem.extensions.contains_key("request_id");
+    // A server error's cause is logged, never shown (`errors::finish` names the request id).
+    let detail = if server_error { super::problem::INTERNAL_DETAIL } else { problem.detail.as_str() };
     let body = html! {
         h1 { (title) }
-        div.notice.error role="alert" { p { (problem.detail) } }
+        div.notice.error role="alert" { p { (detail) } }
         p {
             a href="/" { (t(lang, "Kembali ke halaman utama", "Back to the start page")) }
         }
     };
-    html_page(problem.status(), layout(viewer, title, body))
+    let mut response = html_page(problem.status(), layout(viewer, title, body));
+    if server_error {
+        response.extensions_mut().insert(super::problem::InternalError(problem.detail.clone()));
+    }
+    response
 }
 
 /// A problem that is shown on the page the form came from.
@@ -212,13 +242,27 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-/// A local path to go to after sign-in or a language switch; anything else becomes `/`.
+/// A path of this site to go to after sign-in or a language switch; anything else becomes `/`.
+///
+/// Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+/// `/<tab>/evil.example` or `/\\evil.example` would leave the site: a target is kept only when it
+/// has no control or whitespace character and no backslash, and parses as a path (and query)
+/// alone, starting with one `/`, without a scheme or host.
 pub fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains(['\r', '\n']) => {
-            p.to_string()
-        }
-        _ => "/".to_string(),
+    let Some(next) = next else { return "/".to_string() };
+    let plain = !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let local = next.starts_with('/') && !next.starts_with("//");
+    let parsed = next.parse::<axum::http::Uri>().ok();
+    let only_path = parsed.is_some_and(|uri| {
+        uri.scheme().is_none()
+            && uri.authority().is_none()
+            && uri.path().starts_with('/')
+            && !uri.path().starts_with("//")
+    });
+    if plain && local && only_path {
+        next.to_string()
+    } else {
+        "/".to_string()
     }
 }
 
@@ -296,14 +340,31 @@ fn session_cookie(state: &State, value: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
-async fn login(AxumState(state): AxumState<State>, Anyone(viewer): Anyone, Form(form): Form<LoginForm>) -> Response {
+/// Signs in from the form; throttled as the API's sign-in is (a 429 is the form again, saying
+/// how long to wait).
+async fn login(
+    AxumState(state): AxumState<State>,
+    Anyone(viewer): Anyone,
+    ClientAddr(addr): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let lang = viewer.lang;
     let next = local_path(form.next.as_deref());
+    let now = state.engine.now();
+    if let Err(Wait(seconds)) = state.throttle.check(form.user.trim(), addr, now) {
+        state.accounts.audit(form.user.trim(), "login", "web", StatusCode::TOO_MANY_REQUESTS.as_u16());
+        let problem = Problem::too_many_sign_ins(lang, seconds);
+        let mut response =
+            html_page(StatusCode::TOO_MANY_REQUESTS, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
+    }
     let signed = match state.accounts.sign_in(form.user.trim(), &form.password) {
         Ok(signed) => signed,
         Err(e) => return problem_page(&viewer, &Problem::account(&e, lang)),
     };
     let Some((token, _)) = signed else {
+        state.throttle.failed(form.user.trim(), addr, now);
         state.accounts.audit(form.user.trim(), "login", "web", StatusCode::UNAUTHORIZED.as_u16());
         let problem = Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -312,6 +373,7 @@ async fn login(AxumState(state): AxumState<State>, Anyone(viewer): Anyone, Form(
         );
         return html_page(StatusCode::UNAUTHORIZED, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
     };
+    state.throttle.succeeded(form.user.trim());
     state.accounts.audit(form.user.trim(), "login", "web", StatusCode::OK.as_u16());
     let max_age = super::accounts::TOKEN_LIFETIME.num_seconds();
     let mut response = see_other(&next);

@@ -1,14 +1,14 @@
 //! The inbox, the task page (what the step asks, the case, its documents, the decision), and
 //! the case list with filters.
 
-use axum::extract::{Form, Path, Query, State as AxumState};
+use axum::extract::{Form, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{countdown, humanize, sla_badge, status_badge, when};
-use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
+use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page, PagePath};
 use crate::diagnostic::Lang;
 use crate::model::{FieldType, PerformerMode, Sop, Step, Target};
 use crate::runtime::deploy::Deployed;
@@ -135,7 +135,7 @@ async fn load_task(
 pub async fn task_page(
     AxumState(state): AxumState<State>,
     page: Page,
-    Path((case, task)): Path<(String, TaskNo)>,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
     Query(msg): Query<Msg>,
 ) -> Response {
     match load_task(&state, &page, &case, task).await {
@@ -511,7 +511,7 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
 pub async fn claim(
     AxumState(state): AxumState<State>,
     page: Page,
-    Path((case, task)): Path<(String, TaskNo)>,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
 ) -> Response {
     task_command(&state, &page, &case, task, true).await
 }
@@ -519,7 +519,7 @@ pub async fn claim(
 pub async fn release(
     AxumState(state): AxumState<State>,
     page: Page,
-    Path((case, task)): Path<(String, TaskNo)>,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
 ) -> Response {
     task_command(&state, &page, &case, task, false).await
 }
@@ -527,7 +527,7 @@ pub async fn release(
 pub async fn complete(
     AxumState(state): AxumState<State>,
     page: Page,
-    Path((case, task)): Path<(String, TaskNo)>,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let lang = page.lang;
