@@ -114,6 +114,8 @@ struct GStep {
     next_workday: bool,
     kind: Kind,
     deadline: usize,
+    /// `waktu ..., lalu hari_berikutnya N jam` (0: one part only).
+    then_hours: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -126,8 +128,16 @@ enum Elem {
 const ACTORS: [&str; 5] = ["pemohon", "loket", "teknis", "kabid", "sistem"];
 
 fn plain_step() -> impl Strategy<Value = GStep> {
-    (0usize..5, 0u32..90, 0u32..3, 0u32..3, proptest::bool::weighted(0.15), 0usize..4).prop_map(
-        |(actor, minutes, hours, days, next_workday, deadline)| GStep {
+    (
+        0usize..5,
+        0u32..90,
+        0u32..3,
+        0u32..3,
+        proptest::bool::weighted(0.15),
+        0usize..4,
+        prop::option::weighted(0.15, 1u32..9),
+    )
+        .prop_map(|(actor, minutes, hours, days, next_workday, deadline, then)| GStep {
             actor,
             minutes: if minutes < 10 { 0 } else { minutes },
             hours,
@@ -135,8 +145,8 @@ fn plain_step() -> impl Strategy<Value = GStep> {
             next_workday,
             kind: Kind::Plain,
             deadline,
-        },
-    )
+            then_hours: then.unwrap_or(0),
+        })
 }
 
 fn out_strategy() -> impl Strategy<Value = Out> {
@@ -219,7 +229,9 @@ fn write_sop(elems: &[Elem]) -> String {
         if s.minutes > 0 || waktu.is_empty() {
             waktu.push(format!("{} menit", s.minutes));
         }
-        out.push_str(&format!("{indent}    waktu {}\n", waktu.join(" ")));
+        let then =
+            if s.then_hours > 0 { format!(", lalu hari_berikutnya {} jam", s.then_hours) } else { String::new() };
+        out.push_str(&format!("{indent}    waktu {}{then}\n", waktu.join(" ")));
         if s.next_workday {
             out.push_str(&format!("{indent}    mulai hari_berikutnya\n"));
         }

@@ -176,3 +176,15 @@ fn an_outcome_given_once_returns_the_file_once_then_the_main_path_goes_on() {
     let n = json["steps"].as_array().unwrap().iter().filter(|s| s["id"] == "verifikasi").count();
     assert_eq!(n, 3);
 }
+
+#[test]
+fn a_waktu_in_two_parts_waits_for_the_next_working_day_between_them() {
+    // Tuesday 10:00: the check takes 1 jam (11:00), the survey starts Wednesday 07:30 and takes
+    // 1 hari, so the step is due Thursday 07:30 and the next step 30 minutes later.
+    let json = time_json("tests/flow/survei-hari-berikutnya.sop", "2026-12-08 10:00", &[]);
+    assert_eq!(step(&json, "s1")["due"], "2026-12-10T07:30:00+08:00");
+    assert_eq!(step(&json, "s2")["due"], "2026-12-10T08:00:00+08:00");
+    // The written total counts both parts.
+    assert_eq!(json["totals"]["main_path"]["duration"]["workdays"], 1);
+    assert_eq!(json["totals"]["main_path"]["duration"]["hours"], 1);
+}

@@ -82,6 +82,7 @@ keywords! {
     Rounds: ["kali"] ["rounds", "times"];
     Starts: ["mulai"] ["starts"];
     NextWorkday: ["hari_berikutnya"] ["next_workday"];
+    Then: ["lalu", "kemudian"] ["then"];
     Call: ["panggil"] ["call"];
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];

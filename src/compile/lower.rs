@@ -925,7 +925,23 @@ impl<'a> Lowerer<'a> {
             Kw::Takes => {
                 let parsed = expect_duration(cursor)?;
                 self.diagnostics.extend(parsed.warnings);
-                step.duration = Some(StepDuration { value: parsed.value, text: parsed.text, span: parsed.span });
+                // `waktu 1 jam, lalu hari_berikutnya 1 hari`: a second part on the next working day.
+                let mut then_next_workday = None;
+                let (mut value, mut text, mut span) = (parsed.value, parsed.text, parsed.span);
+                if cursor.peek().is_some_and(|t| t.text == ",") {
+                    cursor.next();
+                    let then = cursor.peek().map(|t| t.text.clone()).unwrap_or_default();
+                    cursor.expect_kw(Kw::Then, &t!("`lalu`", "`then`"))?;
+                    let next_day = cursor.peek().map(|t| t.text.replace('_', " ")).unwrap_or_default();
+                    cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
+                    let second = expect_duration(cursor)?;
+                    self.diagnostics.extend(second.warnings);
+                    then_next_workday = Some((value, second.value));
+                    value += second.value;
+                    span = span.to(second.span);
+                    text = format!("{text}, {then} {next_day} {}", second.text);
+                }
+                step.duration = Some(StepDuration { value, text, span, then_next_workday });
             }
             Kw::If => step.condition = Some(expect_condition(cursor)?),
             Kw::Starts => {

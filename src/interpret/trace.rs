@@ -91,8 +91,7 @@ impl Timeline for Calendar {
     type Instant = DateTime<Utc>;
 
     fn window(&self, step: &Step, opened: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, bool) {
-        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
-        let (starts, due) = step_window(self, duration, step.starts_next_workday, opened);
+        let (starts, due) = step_window(self, step.time(), opened);
         (starts, due.at, due.uncertain)
     }
 }
@@ -110,8 +109,15 @@ impl Timeline for WorkingMinutes {
         let day = u64::from(self.day_length.max(1));
         let d = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
         let starts = if step.starts_next_workday { (opened / day + 1) * day } else { opened };
-        let length = d.working_minutes(self.day_length) + u64::from(d.calendar_days) * day;
-        (starts, starts + length, false)
+        let length = |d: crate::time::Duration| d.working_minutes(self.day_length) + u64::from(d.calendar_days) * day;
+        match step.duration.as_ref().and_then(|d| d.then_next_workday) {
+            None => (starts, starts + length(d), false),
+            Some((first, second)) => {
+                let middle = starts + length(first);
+                let next = (middle / day + 1) * day;
+                (starts, next + length(second), false)
+            }
+        }
     }
 }
 

@@ -223,9 +223,14 @@ pub struct ArtifactUse {
 /// A step's Waktu: the value and the text as written ("10 menit").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepDuration {
+    /// The whole Waktu (both parts of a two-part one).
     pub value: Duration,
     pub text: String,
     pub span: Span,
+    /// `waktu 1 jam, lalu hari_berikutnya 1 hari`: the two parts, with the next working day
+    /// between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then_next_workday: Option<(Duration, Duration)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -255,6 +260,15 @@ pub struct Step {
 }
 
 impl Step {
+    /// The step's time as the calendar counts it (no Waktu: none).
+    pub fn time(&self) -> crate::time::StepTime {
+        crate::time::StepTime {
+            duration: self.duration.as_ref().map(|d| d.value).unwrap_or_default(),
+            starts_next_workday: self.starts_next_workday,
+            then_next_workday: self.duration.as_ref().and_then(|d| d.then_next_workday),
+        }
+    }
+
     pub fn actor_ids(&self) -> impl Iterator<Item = &str> {
         self.performers.iter().flat_map(|p| p.actors.iter().map(|a| a.as_str()))
     }

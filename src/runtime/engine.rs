@@ -1049,8 +1049,7 @@ impl<'a> Plan<'a> {
         let step = &sop.steps[step_index];
         let task = self.next_task;
         self.next_task += 1;
-        let duration = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
-        let (_, due) = step_window(&self.d.calendar, duration, step.starts_next_workday, self.now);
+        let (_, due) = step_window(&self.d.calendar, step.time(), self.now);
         let (id, actors) = match self.d.step_names(step_index) {
             Some(names) => (names.id, names.actors),
             None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),

@@ -18,7 +18,7 @@ use rand_pcg::Pcg64Mcg;
 use super::program::{ArrivalPattern, ClockHook, Op, Program};
 use crate::interpret::{gate_route, GateRoute};
 use crate::model::{ClockPolicy, FieldValues, Value};
-use crate::time::next_workday_opening;
+use crate::time::{next_workday_opening, step_window};
 use crate::time::{Calendar, Duration, WorkPosition};
 
 /// A case that walks more operations than this is stuck in a loop (a return taken with
@@ -451,12 +451,19 @@ impl Engine<'_> {
             // Measured from the start's whole second, so a fractional arrival minute keeps
             // its fraction and the step takes exactly its working time.
             let start = self.instant_on(t, opening);
-            let due = self.calendar.due(start, *standard).at;
+            let due = step_window(self.calendar, *standard, start).1.at;
             let seconds = self.calendar.position(due).0 - self.calendar.position(start).0;
             let length = (seconds as f64 / 60.0).max(0.0);
             return (length, due != self.instant(t + length));
         }
         let sampled = self.p.samplers[step as usize].sample(&mut self.durations_rng).max(0.0);
+        if let Some(Some(share)) = self.p.split.get(step as usize) {
+            let first = sampled * share;
+            let middle = self.instant_on(t + first, opening && first <= 0.0);
+            let next = self.minute(next_workday_opening(self.calendar, middle)).max(t + first);
+            let second = sampled - first;
+            return (next - t + second, second <= 0.0);
+        }
         if calendar_days == 0 {
             return (sampled, opening && sampled <= 0.0);
         }

@@ -185,9 +185,12 @@ pub struct Program {
     pub desks: Vec<Desk>,
     /// Per step: its desk's sampler.
     pub samplers: Vec<Sampler>,
-    /// Per step: its standard, when the scenario leaves it so and it counts days (counted on
-    /// the calendar instead of sampled).
-    pub exact: Vec<Option<Duration>>,
+    /// Per step: its standard, when the scenario leaves it so and it counts days or has two
+    /// parts (counted on the calendar instead of sampled).
+    pub exact: Vec<Option<crate::time::StepTime>>,
+    /// Per step with two parts: the first part's share of the whole, where the next working
+    /// day comes between them.
+    pub split: Vec<Option<f64>>,
     pub resubmit: Sampler,
     pub clocks: Vec<Clock>,
     pub targets: Vec<Target>,
@@ -439,14 +442,27 @@ pub fn lower(
     }
     let mut samplers = Vec::with_capacity(sop.steps.len());
     let mut exact = Vec::with_capacity(sop.steps.len());
+    let mut split = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
         let standard = step.duration.as_ref().map(|d| d.value.working_minutes(day) as f64).unwrap_or(0.0);
         let spec =
             l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
-        // A step the scenario leaves at its standard, counted in days, is counted on the
-        // calendar as the runtime counts it (whole days land at the same time of day).
-        let days = step.duration.as_ref().map(|d| d.value).filter(|d| d.workdays > 0 || d.calendar_days > 0);
-        exact.push(days.filter(|_| spec.is_none()));
+        // A step the scenario leaves at its standard, counted in days or in two parts with the
+        // next working day between them, is counted on the calendar as the runtime counts it
+        // (whole days land at the same time of day).
+        let time = crate::time::StepTime { starts_next_workday: false, ..step.time() };
+        let on_calendar =
+            time.duration.workdays > 0 || time.duration.calendar_days > 0 || time.then_next_workday.is_some();
+        exact.push((on_calendar && spec.is_none()).then_some(time));
+        // Sampled, a two-part step still waits for the next working day after its first share.
+        split.push(time.then_next_workday.map(|(first, _)| {
+            let whole = time.duration.working_minutes(day) as f64;
+            if whole > 0.0 {
+                first.working_minutes(day) as f64 / whole
+            } else {
+                0.0
+            }
+        }));
         let sampler = l.sampler(spec, Some(standard));
         samplers.push(sampler);
     }
@@ -932,6 +948,7 @@ pub fn lower(
         desks,
         samplers,
         exact,
+        split,
         resubmit,
         clocks,
         targets,

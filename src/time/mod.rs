@@ -19,4 +19,4 @@ pub use calendar_file::{
 };
 pub use calendar_set::{derived_day_length, CalendarSet, DEFAULT_DAY_LENGTH_MINUTES};
 pub use duration::Duration;
-pub use window::{next_workday_opening, step_window};
+pub use window::{next_workday_opening, step_window, StepTime};
