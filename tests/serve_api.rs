@@ -587,3 +587,25 @@ async fn a_desk_called_admin_is_not_the_admin_role() {
     assert_eq!(desk.roles, vec![Role::Actor("admin".into())]);
     assert!(!desk.is_admin());
 }
+
+/// An uploaded SOP may import only files of the SOP folder: a file outside it (the
+/// environment, `/etc/passwd`, a secret beside the folder) is refused and not shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_sop_cannot_read_files_outside_the_sop_folder() {
+    let app = app().await;
+    let secret = app._dir.path().join("rahasia.sop");
+    std::fs::write(&secret, "DATABASE_URL=postgres://alur:bocor123@db {\n").unwrap();
+    for import in ["../rahasia.sop", secret.to_str().unwrap(), "/etc/passwd", "/proc/self/environ", "/dev/zero"] {
+        let source = format!("impor \"{import}\"\nsop lain \"Lain\" {{\n    pelaksana {{ fo \"FO\" }}\n    langkah 1 a oleh fo {{ waktu 5 menit }}\n}}\n");
+        let (status, report) =
+            app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lain.sop", "source": source}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{import}: {report}");
+        let text = report.to_string();
+        assert!(text.contains("E015"), "{import}: {report}");
+        assert!(
+            !text.contains("bocor123") && !text.contains("root:x") && !text.contains("PATH="),
+            "{import}: {report}"
+        );
+    }
+    assert!(!app.state.catalog.sop_dir().join("lain.sop").exists());
+}

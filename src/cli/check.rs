@@ -1,10 +1,11 @@
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{sop_files, OutputFormat, EXIT_ERRORS, EXIT_USAGE};
+use crate::compile::folders::sop_root;
 use crate::compile::folders::Calendars;
-use crate::compile::{compile_path, Options};
+use crate::compile::{compile_path_within, Options};
 use crate::diagnostic::{self, Diagnostic, Lang, Severity};
 use crate::syntax::SourceMap;
 
@@ -62,7 +63,7 @@ pub fn run(
             }
             None => Options::default(),
         };
-        let compiled = compile_path(file, &options);
+        let compiled = compile_path_within(file, &root_of(file, paths), &options);
         if compiled.has_calendars && folder.as_deref() != file.parent() {
             // A calendar file outside the calendar folder: check its own folder's calendars.
             if let Some(parent) = file.parent() {
@@ -94,4 +95,18 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The folder a file's imports and calls are read from: its SOP folder ([`sop_root`]), or the
+/// folder named on the command line that holds it when that one is larger (`alur check sop/`
+/// checks as `alur serve` serves `sop/`).
+fn root_of(file: &Path, named: &[PathBuf]) -> PathBuf {
+    let own = sop_root(file);
+    named
+        .iter()
+        .filter(|dir| dir.is_dir() && file.starts_with(dir))
+        .chain(std::iter::once(&own))
+        .min_by_key(|dir| dir.components().count())
+        .cloned()
+        .unwrap_or(own.clone())
 }

@@ -202,8 +202,19 @@ impl Engine {
     }
 
     /// Deploys an SOP file with the calendar files of `calendar_dir`. A changed file becomes a
-    /// new version; running cases stay on theirs.
+    /// new version; running cases stay on theirs. Its imports and calls are read from its SOP
+    /// folder (`compile::folders::sop_root`).
     pub async fn deploy_file(&self, path: &Path, calendar_dir: &Path) -> Result<DeployResult, RuntimeError> {
+        self.deploy_file_within(path, &crate::compile::folders::sop_root(path), calendar_dir).await
+    }
+
+    /// [`Engine::deploy_file`] reading imports and calls only from inside `root`.
+    pub async fn deploy_file_within(
+        &self,
+        path: &Path,
+        root: &Path,
+        calendar_dir: &Path,
+    ) -> Result<DeployResult, RuntimeError> {
         let mut calendar_map = crate::syntax::SourceMap::new();
         let (set, problems) = crate::time::CalendarSet::load_dir(calendar_dir, &mut calendar_map);
         if problems.iter().any(|d| d.is_error()) {
@@ -219,7 +230,7 @@ impl Engine {
         let day_lengths =
             names.iter().filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes()))).collect();
         let options = crate::compile::Options { calendars: Some(names), day_lengths, ..Default::default() };
-        let compiled = crate::compile::compile_path(path, &options);
+        let compiled = crate::compile::compile_path_within(path, root, &options);
         if compiled.has_errors() {
             return Err(RuntimeError::InvalidSop(crate::diagnostic::render_all(
                 &compiled.sources,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use crate::compile::folders::{sop_files, Calendars};
-use crate::compile::{compile_bytes, FsLoader};
-use crate::diagnostic::{self, Lang};
+use crate::compile::{compile_bytes, read_source, FsLoader};
+use crate::diagnostic::{self, Lang, Text};
 use crate::runtime::Engine;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -100,7 +100,9 @@ impl Catalog {
     pub async fn reload(&self, engine: &Engine) -> ReloadReport {
         let files = match sop_files(std::slice::from_ref(&self.sop_dir)) {
             Ok(files) => files,
-            Err(message) => return ReloadReport { files: vec![refused_report(&self.sop_dir, message)] },
+            Err(message) => {
+                return ReloadReport { files: vec![refused_report(&self.sop_dir, Text::new(message.clone(), message))] }
+            }
         };
         let calendars_dir = self.sop_dir.join("calendars");
         let mut calendars = Calendars::new(Some(calendars_dir.clone()));
@@ -109,10 +111,11 @@ impl Catalog {
             if file.starts_with(&calendars_dir) {
                 continue;
             }
-            let bytes = match std::fs::read(&file) {
+            // A regular file, read up to the parser's limit: not a device behind a link.
+            let bytes = match read_source(&file) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    out.push(refused_report(&file, e.to_string()));
+                    out.push(refused_report(&file, e.about(&file.display().to_string())));
                     continue;
                 }
             };
@@ -138,7 +141,8 @@ impl Catalog {
         let (context, _) = calendars.load(&calendars_dir);
         let options = context.options.clone();
         let name = path.display().to_string();
-        let compiled = compile_bytes(Default::default(), &name, Some(path), bytes, &FsLoader, &options);
+        let compiled =
+            compile_bytes(Default::default(), &name, Some(path), bytes, &FsLoader::within(&self.sop_dir), &options);
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = compiled.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Warning).count();
         let mut diagnostics = compiled.diagnostics.clone();
@@ -165,7 +169,7 @@ impl Catalog {
             let written = if write { write_atomically(path, bytes) } else { Ok(()) };
             match written {
                 Err(e) => report.refused = Some(format!("{}: {e}", path.display())),
-                Ok(()) => match engine.deploy_file(path, &calendars_dir).await {
+                Ok(()) => match engine.deploy_file_within(path, &self.sop_dir, &calendars_dir).await {
                     Ok(result) => {
                         report.version = Some(result.version);
                         report.new = result.new;
@@ -190,7 +194,7 @@ impl Catalog {
     }
 }
 
-fn refused_report(file: &Path, why: String) -> FileReport {
+fn refused_report(file: &Path, why: Text) -> FileReport {
     FileReport {
         file: file.display().to_string(),
         sop: None,
@@ -199,9 +203,9 @@ fn refused_report(file: &Path, why: String) -> FileReport {
         errors: 1,
         warnings: 0,
         diagnostics: serde_json::Value::Array(Vec::new()),
-        rendered_id: why.clone(),
-        rendered_en: why.clone(),
-        refused: Some(why),
+        rendered_id: why.id,
+        rendered_en: why.en.clone(),
+        refused: Some(why.en),
     }
 }
 
