@@ -609,3 +609,30 @@ async fn an_uploaded_sop_cannot_read_files_outside_the_sop_folder() {
     }
     assert!(!app.state.catalog.sop_dir().join("lain.sop").exists());
 }
+
+/// An entry that is not the first step of a branch of the SOP's `alternatif` block is refused
+/// (422, naming the entries), by the engine as well, and no case starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_entry_is_refused_naming_the_entries() {
+    let app = app().await;
+    let count =
+        || async { app.call("admin", Method::GET, "/api/cases?limit=1000", None).await.1.as_array().unwrap().len() };
+    let before = count().await;
+    let start = json!({"sop": "izin_reklame", "entry": "daftar_lewat_pos"});
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["entries"], json!(["daftar_loket", "daftar_online"]), "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("daftar_lewat_pos") && detail.contains("daftar_online"), "{detail}");
+    // An SOP with one way in takes no entry.
+    let start = json!({"sop": "lks_lksa", "entry": "verifikasi"});
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(count().await, before, "no case started");
+    let refused = app.state.engine.start_case("izin_reklame", "warga1", Default::default(), Some("arsip")).await;
+    assert!(matches!(refused, Err(alur::runtime::RuntimeError::UnknownEntry { .. })), "{refused:?}");
+    let (status, _) = app
+        .call("owner", Method::POST, "/api/cases", Some(json!({"sop": "izin_reklame", "entry": "daftar_online"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}

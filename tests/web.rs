@@ -672,3 +672,17 @@ async fn staff_apply_at_the_counter_in_the_applicants_name() {
     // An analyst is no desk: no application forms.
     assert_eq!(site.get(Some(&site.cookie("analis")), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
 }
+
+/// The application form refuses an entry the SOP does not offer, on the page, naming the
+/// entries, instead of opening the default one.
+#[tokio::test]
+async fn the_application_form_refuses_an_unknown_entry() {
+    let site = Site::new(false).await;
+    let pemohon = format!("{}; alur_lang=en", site.cookie("pemohon"));
+    let reply = site
+        .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_lewat_pos"), ("f_perlu_survei", "tidak")])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&reply.body));
+    let words = text(&reply.body);
+    assert!(words.contains("daftar_lewat_pos") && words.contains("daftar_loket"), "{words}");
+}

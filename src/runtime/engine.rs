@@ -468,6 +468,13 @@ impl Engine {
     ) -> Result<CaseId, RuntimeError> {
         let d = self.deployment(sop, None)?;
         check_fields(&d.sop, &fields)?;
+        if let Some(entry) = entry {
+            let entries = d.interpreter.entries(&d.sop);
+            if !entries.iter().any(|&s| d.sop.steps[s].id.name == entry) {
+                let allowed = entries.iter().map(|&s| d.sop.steps[s].id.name.clone()).collect();
+                return Err(RuntimeError::UnknownEntry { entry: entry.to_string(), allowed });
+            }
+        }
         let case = CaseId::new();
         self.start_with_id(case, &d, applicant, fields, entry, None).await?;
         Ok(case)

@@ -214,17 +214,10 @@ pub fn sop_summary(d: &Deployed) -> SopSummary {
     }
 }
 
-/// The steps a case may start at, when there is a choice.
+/// The steps a case may start at, when there is a choice: the first steps of the branches of
+/// the SOP's `alternatif` blocks (what `entry` may name).
 pub fn entry_steps(d: &Deployed) -> Vec<String> {
-    use crate::model::Element;
-    match d.sop.body.first() {
-        Some(Element::Alternatives { branches, .. }) => branches
-            .iter()
-            .filter_map(|b| b.first().and_then(|e| e.first_step()))
-            .map(|s| d.sop.steps[s].id.name.clone())
-            .collect(),
-        _ => Vec::new(),
-    }
+    d.interpreter.entries(&d.sop).into_iter().map(|s| d.sop.steps[s].id.name.clone()).collect()
 }
 
 #[utoipa::path(get, path = "/api/sops", responses((status = 200, body = Vec<SopSummary>), (status = 401, body = Problem)))]

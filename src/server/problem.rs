@@ -102,11 +102,16 @@ impl Problem {
             | E::UnknownField { .. }
             | E::FieldType { .. }
             | E::UnknownArtifact { .. }
+            | E::UnknownEntry { .. }
             | E::InvalidSop(_)
             | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        Problem::new(status, code, runtime_message(error, lang))
+        let problem = Problem::new(status, code, runtime_message(error, lang));
+        match error {
+            E::UnknownEntry { allowed, .. } => problem.with("entries", serde_json::json!(allowed)),
+            _ => problem,
+        }
     }
 
     pub fn account(error: &AccountError, lang: Lang) -> Problem {
@@ -169,6 +174,13 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
         E::UnknownField { field } => format!("Isian `{field}` tidak ada di SOP ini."),
         E::FieldType { field, expected, got } => format!("Isian `{field}` harus {expected}, bukan {got}."),
         E::UnknownArtifact { artifact } => format!("`{artifact}` bukan dokumen SOP ini."),
+        E::UnknownEntry { entry, allowed } if allowed.is_empty() => {
+            format!("`{entry}` bukan langkah awal: SOP ini hanya punya satu jalan masuk, jadi kosongkan pilihan langkah awal.")
+        }
+        E::UnknownEntry { entry, allowed } => {
+            let allowed = allowed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+            format!("`{entry}` bukan langkah awal SOP ini (pilihannya: {allowed}).")
+        }
         E::InvalidSop(message) => format!("SOP tidak dapat dikompilasi: {message}"),
         E::Calendar(name) => format!("Kalender `{name}` tidak dapat dipakai."),
         E::Conflict(case) => {
