@@ -19,17 +19,25 @@ use crate::interpret::{OutcomeError, Reached};
 use crate::model::{DeadlineAction, FieldType, FieldValues, NodeIndex, Sop, Value};
 use crate::time::step_window;
 
-/// Who issues a command: a user and the actor roles they hold.
+/// Who issues a command: a user and the actor roles they hold, or the engine itself.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Shared: every event a command appends, and the task it completes, hold this one name.
     pub user: Arc<str>,
     pub roles: Vec<String>,
+    /// The engine itself: set only by [`Caller::system`], never by a user's name, so a user
+    /// called `system` is an ordinary user.
+    system: bool,
 }
 
 impl Caller {
     pub fn new(user: impl Into<Arc<str>>, roles: &[&str]) -> Caller {
-        Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
+        Caller::with_roles(user, roles.iter().map(|r| r.to_string()).collect())
+    }
+
+    /// A user with these actor roles.
+    pub fn with_roles(user: impl Into<Arc<str>>, roles: Vec<String>) -> Caller {
+        Caller { user: user.into(), roles, system: false }
     }
 
     /// Whether the caller holds the actor role `actor`.
@@ -37,16 +45,24 @@ impl Caller {
         self.roles.iter().any(|role| role == actor)
     }
 
-    /// The engine itself (timers, sub-procedure results).
+    /// The engine itself (timers, sub-procedure results): it may complete any task.
     pub fn system() -> Caller {
-        Caller { user: system_user(), roles: Vec::new() }
+        Caller { user: system_user(), roles: Vec::new(), system: true }
+    }
+
+    /// Whether this is the engine itself.
+    pub fn is_system(&self) -> bool {
+        self.system
     }
 }
 
 /// The user name the engine's own commands (timers, sub-procedure results) are recorded under.
+/// No account may take it (`server::accounts` reserves it).
+pub const SYSTEM_USER: &str = "system";
+
 fn system_user() -> Arc<str> {
     static SYSTEM: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-    SYSTEM.get_or_init(|| Arc::from("system")).clone()
+    SYSTEM.get_or_init(|| Arc::from(SYSTEM_USER)).clone()
 }
 
 /// The facts of a case fixed when it starts.
@@ -529,7 +545,7 @@ impl Engine {
     }
 
     fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
-        if &*caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
+        if caller.is_system() || task.actors.iter().any(|a| caller.holds(a)) {
             Ok(())
         } else {
             Err(RuntimeError::WrongActor {
@@ -639,7 +655,7 @@ impl Engine {
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
-            if **by != *caller.user && &*caller.user != "system" {
+            if **by != *caller.user && !caller.is_system() {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
             }
         }

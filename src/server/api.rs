@@ -438,7 +438,7 @@ fn roles_on(user: &User, applicant: &str, d: &Deployed) -> Caller {
     if user.is_applicant() && applicant == user.name {
         roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
     }
-    Caller { user: user.name.as_str().into(), roles }
+    Caller::with_roles(user.name.as_str(), roles)
 }
 
 /// The actor roles a user works a case as, for a command on it, and the case's deployment;
