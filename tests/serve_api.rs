@@ -636,3 +636,138 @@ async fn an_unknown_entry_is_refused_naming_the_entries() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+/// A password a person sets, creating a user or changing one, follows the policy: at least 10
+/// characters, not the user name, not a common password (Indonesian ones included), in the
+/// reader's language; nothing changes when it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_follow_the_policy_on_create_and_update() {
+    let app = app().await;
+    let update = |password: &str| json!({"name": "spare1", "roles": ["applicant"], "password": password});
+    for password in ["", "abcd", "rahasia"] {
+        let (status, problem) = app.call("admin", Method::PUT, "/api/users/spare1", Some(update(password))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
+    }
+    assert!(users().accounts.sign_in("spare1", "rahasia").unwrap().is_some(), "the old password still works");
+    let create = |name: &str, password: &str| json!({"name": name, "roles": ["analyst"], "password": password});
+    for (name, password) in [
+        ("pejabat", "abcd"),
+        ("pejabat.baru", "pejabat.baru"),
+        ("pejabat", "pejabat-2026!"),
+        ("pejabat", "bismillah123"),
+        ("pejabat", "Indonesia2026"),
+        ("pejabat", "sayangkamu99"),
+        ("pejabat", "1234567890"),
+    ] {
+        let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(create(name, password))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
+        assert!(users().accounts.user(name).unwrap().is_none());
+    }
+    let ask = Request::builder()
+        .method(Method::POST)
+        .uri("/api/users?lang=id")
+        .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["admin"]))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(create("pejabat", "rahasia").to_string()))
+        .unwrap();
+    let (status, problem, _) = app.request(ask).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["detail"].as_str().unwrap().contains("kata sandi minimal 10 karakter"), "{problem}");
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/users", Some(create("pejabat", "kopi hitam tanpa gula"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (status, _) = app.call("admin", Method::DELETE, "/api/users/pejabat", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// A failed sign-in with a huge user name is in the audit log, cut to a bounded length that
+/// still says how long it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_fields_are_bounded() {
+    let app = app().await;
+    let name = "x".repeat(200_000);
+    let login = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"user": name, "password": "salah"}).to_string()))
+        .unwrap();
+    assert_eq!(app.request(login).await.0, StatusCode::UNAUTHORIZED);
+    let entries = users().accounts.audit_entries(10_000).unwrap();
+    let entry = entries.iter().find(|e| e.action == "login" && e.user.starts_with("xxxx")).expect("the sign-in");
+    assert!(entry.user.chars().count() <= 300, "{} characters stored", entry.user.len());
+    assert!(entry.user.contains('…') && entry.user.contains("200000"), "{}", &entry.user[entry.user.len() - 30..]);
+}
+
+/// Fresh accounts with one admin, for tests that change who is admin (the shared ones must not).
+async fn with_one_admin() -> (App, String) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let accounts = Arc::new(Accounts::open(None).unwrap());
+    let admin = User { name: "kepala".into(), display: "Kepala".into(), roles: vec![Role::Admin] };
+    accounts.create_user(&admin, "rahasia").unwrap();
+    let (token, _) = accounts.sign_in("kepala", "rahasia").unwrap().unwrap();
+    let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies: false });
+    (App { state, _dir: dir, case: String::new() }, token)
+}
+
+async fn as_user(app: &App, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+    let (status, value, _) = app.request(builder.body(body).unwrap()).await;
+    (status, value)
+}
+
+/// The last admin keeps the admin role: taking it away or deleting the user is refused (409)
+/// until another user is an admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_keeps_the_admin_role() {
+    let (app, kepala) = with_one_admin().await;
+    let demote = json!({"name": "kepala", "roles": ["analyst"]});
+    let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("kepala"), "{problem}");
+    let accounts = &app.state.accounts;
+    assert!(accounts.user("kepala").unwrap().unwrap().is_admin(), "still an admin");
+    assert!(matches!(accounts.delete_user("kepala"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    // With a second admin, the first may step down; then the second is the last.
+    let wakil = json!({"name": "wakil", "roles": ["admin"], "password": "kopi hitam tanpa gula"});
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users", Some(wakil)).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote)).await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
+    let (wakil, _) = accounts.sign_in("wakil", "kopi hitam tanpa gula").unwrap().unwrap();
+    let (status, problem) =
+        as_user(&app, &wakil, Method::PUT, "/api/users/wakil", Some(json!({"name": "wakil", "roles": ["applicant"]})))
+            .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(matches!(accounts.delete_user("wakil"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").unwrap();
+}
+
+/// `system` is the engine's own name: no user may take it (nor `sistem`), and a caller named so
+/// by a front end has no privilege in the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_system_name_is_reserved_and_gives_no_privilege() {
+    let app = app().await;
+    for name in ["system", "sistem", "SYSTEM", "Sistem"] {
+        let user = json!({"name": name, "roles": ["front_office"], "password": "kopi hitam tanpa gula"});
+        let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(user)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {problem}");
+        assert!(users().accounts.user(name).unwrap().is_none());
+    }
+    let case = app.case.parse().unwrap();
+    let completion = alur::runtime::Completion { outcome: Some("diterima".into()), ..Default::default() };
+    let named_system = alur::runtime::Caller::new("system", &[]);
+    let refused = app.state.engine.complete(case, 2, &named_system, completion.clone()).await;
+    assert!(matches!(refused, Err(alur::runtime::RuntimeError::WrongActor { .. })), "{refused:?}");
+    app.state.engine.complete(case, 2, &alur::runtime::Caller::system(), completion).await.unwrap();
+}

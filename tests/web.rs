@@ -614,17 +614,27 @@ async fn admins_create_users_and_reload_the_sops() {
         .post(
             Some(&admin),
             "/admin/users",
-            &[("name", "kabid1"), ("display", "Kabid"), ("password", "rahasia"), ("role", "kabid")],
+            &[("name", "kabid1"), ("display", "Kabid"), ("password", "kopi-tubruk-2026"), ("role", "kabid")],
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
     assert_eq!(site.state.accounts.user("kabid1").unwrap().unwrap().roles, vec![Role::Actor("kabid".into())]);
-    let again =
-        site.post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "xxxx"), ("role", "kabid")]).await;
+    let again = site
+        .post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "teh-manis-hangat"), ("role", "kabid")])
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(text(&again.body).contains("Pengguna `kabid1` sudah ada."));
     let none = site.post(Some(&admin), "/admin/users", &[("name", "x"), ("password", "xxxx")]).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The password policy: long enough, not the name, not a common password; in the reader's language.
+    for password in ["rahasia", "kabid2-kantor", "bismillah2026"] {
+        let weak = site
+            .post(Some(&admin), "/admin/users", &[("name", "kabid2"), ("password", password), ("role", "kabid")])
+            .await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        assert!(text(&weak.body).contains("kata sandi"), "{password}: {}", text(&weak.body));
+    }
+    assert!(site.state.accounts.user("kabid2").unwrap().is_none());
     let reload = site.post(Some(&admin), "/admin/reload", &[]).await;
     assert_eq!(reload.status, StatusCode::OK);
     assert!(text(&reload.body).contains("lks-lksa.sop"));

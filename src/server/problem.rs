@@ -122,7 +122,16 @@ impl Problem {
                 say(lang, &format!("Pengguna `{name}` sudah ada."), &format!("User `{name}` exists already.")),
             ),
             AccountError::Unknown(name) => Problem::not_found(lang, &format!("`{name}`")),
-            AccountError::Invalid(message) => Problem::invalid(message.clone()),
+            AccountError::Invalid(message) => Problem::invalid(message.get(lang).to_string()),
+            AccountError::LastAdmin(name) => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                say(
+                    lang,
+                    &format!("`{name}` adalah admin terakhir: berikan peran admin kepada pengguna lain lebih dulu."),
+                    &format!("`{name}` is the last admin: give another user the admin role first."),
+                ),
+            ),
             AccountError::Backend(message) => Problem::internal(message),
         }
     }

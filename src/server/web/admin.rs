@@ -144,6 +144,7 @@ pub async fn create_user(
             return Err(Problem::invalid(say(lang, "Pilih setidaknya satu peran.", "Choose at least one role.")));
         }
         let password = form_value(&values, "password").unwrap_or("");
+        crate::server::api::check_password(&name, password, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
         state.accounts.create_user(&user, password).map_err(|e| Problem::account(&e, lang))
