@@ -771,3 +771,38 @@ async fn the_system_name_is_reserved_and_gives_no_privilege() {
     assert!(matches!(refused, Err(alur::runtime::RuntimeError::WrongActor { .. })), "{refused:?}");
     app.state.engine.complete(case, 2, &alur::runtime::Caller::system(), completion).await.unwrap();
 }
+
+/// Two files with one SOP id: the one deployed first keeps serving it, the other is refused
+/// with a diagnostic naming both files, at every reload and on upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_file_with_the_same_sop_id_is_refused() {
+    let app = app().await;
+    let sop_dir = app.state.catalog.sop_dir().to_path_buf();
+    let original = std::fs::read_to_string(sop_dir.join("lks-lksa.sop")).unwrap();
+    let copy = original.replace("Memverifikasi berkas permohonan", "Memverifikasi berkas permohonan (salinan)");
+    assert!(copy != original);
+    // Named so that it comes first: name order alone must not decide.
+    std::fs::write(sop_dir.join("a-salinan.sop"), &copy).unwrap();
+    for _ in 0..3 {
+        let (status, files) = app.call("admin", Method::POST, "/api/sops/reload", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let report = files.as_array().unwrap().iter().find(|f| f["file"].as_str().unwrap().ends_with("a-salinan.sop"));
+        let report = report.expect("the copy is reported");
+        assert!(report["refused"].is_string(), "{report}");
+        let text = report["rendered_en"].as_str().unwrap();
+        assert!(text.contains("E101") && text.contains("lks-lksa.sop") && text.contains("a-salinan.sop"), "{text}");
+        let (_, sop) = app.call("analyst", Method::GET, "/api/sops/lks_lksa", None).await;
+        assert_eq!(sop["version"], 1, "the first file keeps serving");
+    }
+    let source = copy.clone();
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "b-salinan.sop", "source": source}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("lks-lksa.sop"), "{problem}");
+    assert!(!sop_dir.join("b-salinan.sop").exists());
+    // The file itself may still be replaced.
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lks-lksa.sop", "source": copy}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    assert_eq!(problem["version"], 2);
+}

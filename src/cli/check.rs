@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -5,7 +6,7 @@ use std::process::ExitCode;
 use super::{sop_files, OutputFormat, EXIT_ERRORS, EXIT_USAGE};
 use crate::compile::folders::sop_root;
 use crate::compile::folders::Calendars;
-use crate::compile::{compile_path_within, Options};
+use crate::compile::{compile_path_within, duplicate_sop, Options};
 use crate::diagnostic::{self, Diagnostic, Lang, Severity};
 use crate::syntax::SourceMap;
 
@@ -49,6 +50,7 @@ pub fn run(
     let mut calendars = Calendars::new(calendars);
     let mut report =
         Report { format, lang, color: std::io::stderr().is_terminal(), errors: 0, warnings: 0, json: Vec::new() };
+    let mut defined: HashMap<String, String> = HashMap::new();
     for file in &files {
         let folder = calendars.folder_for(file);
         let options = match &folder {
@@ -63,7 +65,16 @@ pub fn run(
             }
             None => Options::default(),
         };
-        let compiled = compile_path_within(file, &root_of(file, paths), &options);
+        let mut compiled = compile_path_within(file, &root_of(file, paths), &options);
+        // Two files with one SOP id: the first (in name order) keeps it, as `alur serve` does.
+        if let Some(sop) = &compiled.sop {
+            match defined.get(&sop.id.name) {
+                Some(first) => compiled.diagnostics.push(duplicate_sop(sop, first)),
+                None => {
+                    defined.insert(sop.id.name.clone(), file.display().to_string());
+                }
+            }
+        }
         if compiled.has_calendars && folder.as_deref() != file.parent() {
             // A calendar file outside the calendar folder: check its own folder's calendars.
             if let Some(parent) = file.parent() {

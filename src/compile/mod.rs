@@ -166,6 +166,23 @@ impl Loader for NoLoader {
     }
 }
 
+/// E101 on an SOP whose id another file of the folder defines already (`other`, the file that
+/// keeps it): two files with one id would take turns being the SOP at every reload.
+pub fn duplicate_sop(sop: &Sop, other: &str) -> Diagnostic {
+    let id = &sop.id.name;
+    Diagnostic::new(
+        Code::DuplicateId,
+        t!("SOP `{id}` sudah didefinisikan di `{other}`", "SOP `{id}` is already defined in `{other}`"),
+        sop.id.span,
+        t!("id yang sama dengan berkas lain", "the same id as another file"),
+    )
+    .with_help(t!(
+        "setiap SOP di folder memerlukan id sendiri: ganti id ini, atau hapus salah satu berkas",
+        "every SOP of the folder needs an id of its own: change this one, or remove one of the files"
+    ))
+    .with_note(t!("`{other}` tetap menjadi SOP `{id}`", "`{other}` remains SOP `{id}`"))
+}
+
 /// The result of compiling one file.
 #[derive(Debug)]
 pub struct Compiled {
