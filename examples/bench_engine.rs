@@ -98,7 +98,7 @@ impl Client {
             let caller = self
                 .callers
                 .entry(role)
-                .or_insert_with(|| Caller { user: format!("petugas-{role}").into(), roles: vec![role.to_string()] });
+                .or_insert_with(|| Caller::with_roles(format!("petugas-{role}"), vec![role.to_string()]));
             let t = Instant::now();
             let result =
                 engine.complete(task.case, task.task, caller, Completion { outcome, ..Completion::default() }).await;

@@ -69,7 +69,7 @@ async fn work(engine: Arc<Engine>, worker: usize, run: u64, counter: Arc<AtomicU
         } else {
             let task = &inbox[rng.below(inbox.len())];
             let role = task.actors.first().map(|a| a.to_string()).unwrap_or_default();
-            let caller = Caller { user: id.as_str().into(), roles: vec![role] };
+            let caller = Caller::with_roles(id.as_str(), vec![role]);
             let outcome = (&*task.step == "verifikasi").then(|| "diterima".to_string());
             let completion = Completion { outcome, ..Completion::default() };
             match engine.complete(task.case, task.task, &caller, completion).await {

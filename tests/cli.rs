@@ -84,6 +84,20 @@ fn check_a_directory_checks_every_sop_in_it() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Two files of a folder with one SOP id: the second (by name) is E101, naming the first.
+#[test]
+fn check_a_directory_refuses_two_files_with_one_sop_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let lks = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sop/lks-lksa.sop")).unwrap();
+    std::fs::write(dir.path().join("lks-lksa.sop"), &lks).unwrap();
+    std::fs::write(dir.path().join("lks-lksa-lama.sop"), &lks).unwrap();
+    let out = alur().args(["check", "--lang", "en"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[E101]: SOP `lks_lksa` is already defined in"), "{stderr}");
+    assert!(stderr.contains("lks-lksa-lama.sop") && stderr.contains("lks-lksa.sop:"), "{stderr}");
+}
+
 #[test]
 fn fmt_rewrites_and_check_mode_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -90,10 +90,14 @@ const SUB_SOP: &str = "sop sub \"Rekomendasi teknis\" {
 struct SubLoader;
 
 impl alur::compile::Loader for SubLoader {
-    fn load(&self, _from: Option<&std::path::Path>, path: &str) -> Result<(std::path::PathBuf, Vec<u8>), String> {
+    fn load(
+        &self,
+        _from: Option<&std::path::Path>,
+        path: &str,
+    ) -> Result<(std::path::PathBuf, Vec<u8>), alur::diagnostic::Text> {
         match path {
             "sub.sop" => Ok((std::path::PathBuf::from("sub.sop"), SUB_SOP.as_bytes().to_vec())),
-            other => Err(format!("{other}: not found")),
+            other => Err(alur::diagnostic::Text::new(format!("{other}: tidak ada"), format!("{other}: not found"))),
         }
     }
 }

@@ -856,3 +856,71 @@ fn warnings_are_reported_beside_errors() {
     assert!(got.contains(&Code::UnknownActor), "{got:?}");
     assert!(got.contains(&Code::UnusedActor), "{got:?}");
 }
+
+/// Imports and calls read only files inside the SOP folder: a path out of it (`..`, absolute,
+/// a symbolic link) is refused without being read, so nothing of it shows in the diagnostics;
+/// a device or a file over the size limit is refused before it is read.
+#[test]
+fn imports_and_calls_stay_inside_the_sop_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let sop_dir = dir.path().join("sop");
+    std::fs::create_dir_all(sop_dir.join("calendars")).unwrap();
+    std::fs::create_dir_all(sop_dir.join("bersama")).unwrap();
+    let secret = dir.path().join("rahasia.sop");
+    std::fs::write(&secret, "ALUR_ADMIN_PASSWORD=bocor123 {\n").unwrap();
+    std::os::unix::fs::symlink(&secret, sop_dir.join("bersama/tautan.sop")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", sop_dir.join("bersama/nol.sop")).unwrap();
+    let huge = std::fs::File::create(sop_dir.join("bersama/besar.sop")).unwrap();
+    huge.set_len(alur::syntax::MAX_FILE_BYTES as u64 + 1).unwrap();
+    let sop = |head: &str, call: &str| {
+        format!(
+            "{head}\nsop izin \"Izin\" {{\n    pelaksana {{ fo \"Front Office\" }}\n    selesai {{ terbit \"Terbit\" }}\n    langkah 1 daftar oleh fo {{\n        waktu 10 menit\n{call}    }}\n}}\n"
+        )
+    };
+    let refused = [
+        sop("impor \"../rahasia.sop\"", ""),
+        sop(&format!("impor \"{}\"", secret.display()), ""),
+        sop("impor \"bersama/tautan.sop\"", ""),
+        sop("impor \"../../../../../../../../etc/passwd\"", ""),
+        sop("impor \"/proc/self/environ\"", ""),
+        sop("impor \"bersama/nol.sop\"", ""),
+        sop("impor \"/dev/zero\"", ""),
+        sop("impor \"bersama/besar.sop\"", ""),
+        sop("", "        panggil \"../rahasia.sop\"\n        keputusan { terbit -> terbit\n lain -> terbit }\n"),
+    ];
+    for (i, text) in refused.iter().enumerate() {
+        let file = sop_dir.join(format!("izin{i}.sop"));
+        std::fs::write(&file, text).unwrap();
+        let started = std::time::Instant::now();
+        let compiled = compile_path(&file, &Options::default());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{text}: read without bound");
+        let rendered = render_all(&compiled.sources, &compiled.diagnostics, Lang::En);
+        assert!(compiled.diagnostics.iter().any(|d| d.code == Code::ImportFailed), "{text}:\n{rendered}");
+        for lang in [Lang::En, Lang::Id] {
+            let rendered = render_all(&compiled.sources, &compiled.diagnostics, lang);
+            assert!(!rendered.contains("bocor123") && !rendered.contains("root:"), "{text}:\n{rendered}");
+        }
+        assert_eq!(compiled.sources.files().count(), 1, "{text}: only the file itself was read:\n{rendered}");
+    }
+    let rendered = {
+        let file = sop_dir.join("izin0.sop");
+        let compiled = compile_path(&file, &Options::default());
+        render_all(&compiled.sources, &compiled.diagnostics, Lang::Id)
+    };
+    assert!(rendered.contains("di luar folder SOP"), "{rendered}");
+    // Inside the folder, a file imports from a sibling folder with `..` as before.
+    std::fs::write(
+        sop_dir.join("bersama/paraf.sop"),
+        "potongan paraf {\n    langkah 2 paraf oleh fo { waktu 5 menit }\n}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(sop_dir.join("izin")).unwrap();
+    let file = sop_dir.join("izin/izin.sop");
+    std::fs::write(
+        &file,
+        sop("impor \"../bersama/paraf.sop\"", "").replace("    }\n}\n", "    }\n    pakai paraf\n}\n"),
+    )
+    .unwrap();
+    let compiled = compile_path(&file, &Options::default());
+    assert!(!compiled.has_errors(), "{}", render_all(&compiled.sources, &compiled.diagnostics, Lang::En));
+}

@@ -79,7 +79,7 @@ sop uji_susulan "SOP Uji Susulan" {
 }
 "#;
 
-const PASSWORD: &str = "rahasia";
+const PASSWORD: &str = "kopi-tubruk-2026";
 
 /// The database for the test, or why there is none.
 async fn postgres_base() -> Result<String, String> {

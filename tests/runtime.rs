@@ -457,3 +457,21 @@ async fn a_deployment_with_a_broken_calendar_is_refused() {
         engine.deploy_sources("x", vec![("x.sop".into(), sop.into())], vec![("k.sop".into(), calendar.into())]).await;
     assert!(matches!(result, Err(RuntimeError::Calendar(_))), "{result:?}");
 }
+
+/// Only `Caller::system()` is the engine: a caller that is merely named `system` (a user of that
+/// name, as a front end would pass it) may neither complete another desk's task nor a task
+/// someone else claimed.
+#[tokio::test]
+async fn a_caller_named_system_is_not_the_engine() {
+    let (engine, _, _) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    let named = Caller::new("system", &[]);
+    let refused = engine.complete(case, 2, &named, decide("diterima")).await;
+    assert!(matches!(refused, Err(RuntimeError::WrongActor { .. })), "{refused:?}");
+    engine.claim(case, 2, &who("front_office")).await.unwrap();
+    let named = Caller::new("system", &["front_office"]);
+    let refused = engine.complete(case, 2, &named, decide("diterima")).await;
+    assert!(matches!(refused, Err(RuntimeError::ClaimedByOther { .. })), "{refused:?}");
+    engine.complete(case, 2, &Caller::system(), decide("diterima")).await.unwrap();
+}

@@ -906,3 +906,222 @@ async fn a_damaged_database_is_named_as_such_at_start_up() {
         }
     }
 }
+
+/// An uploaded SOP may import only files of the SOP folder: a file outside it (the
+/// environment, `/etc/passwd`, a secret beside the folder) is refused and not shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_sop_cannot_read_files_outside_the_sop_folder() {
+    let app = app().await;
+    let secret = app._dir.path().join("rahasia.sop");
+    std::fs::write(&secret, "DATABASE_URL=postgres://alur:bocor123@db {\n").unwrap();
+    for import in ["../rahasia.sop", secret.to_str().unwrap(), "/etc/passwd", "/proc/self/environ", "/dev/zero"] {
+        let source = format!("impor \"{import}\"\nsop lain \"Lain\" {{\n    pelaksana {{ fo \"FO\" }}\n    langkah 1 a oleh fo {{ waktu 5 menit }}\n}}\n");
+        let (status, report) =
+            app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lain.sop", "source": source}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{import}: {report}");
+        let text = report.to_string();
+        assert!(text.contains("E015"), "{import}: {report}");
+        assert!(
+            !text.contains("bocor123") && !text.contains("root:x") && !text.contains("PATH="),
+            "{import}: {report}"
+        );
+    }
+    assert!(!app.state.catalog.sop_dir().join("lain.sop").exists());
+}
+
+/// An entry that is not the first step of a branch of the SOP's `alternatif` block is refused
+/// (422, naming the entries), by the engine as well, and no case starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_entry_is_refused_naming_the_entries() {
+    let app = app().await;
+    let count =
+        || async { app.call("admin", Method::GET, "/api/cases?limit=1000", None).await.1.as_array().unwrap().len() };
+    let before = count().await;
+    let start = json!({"sop": "izin_reklame", "entry": "daftar_lewat_pos"});
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["entries"], json!(["daftar_loket", "daftar_online"]), "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("daftar_lewat_pos") && detail.contains("daftar_online"), "{detail}");
+    // An SOP with one way in takes no entry.
+    let start = json!({"sop": "lks_lksa", "entry": "verifikasi"});
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(count().await, before, "no case started");
+    let refused = app.state.engine.start_case("izin_reklame", "warga1", Default::default(), Some("arsip")).await;
+    assert!(matches!(refused, Err(alur::runtime::RuntimeError::UnknownEntry { .. })), "{refused:?}");
+    let (status, _) = app
+        .call("owner", Method::POST, "/api/cases", Some(json!({"sop": "izin_reklame", "entry": "daftar_online"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// A password a person sets, creating a user or changing one, follows the policy: at least 10
+/// characters, not the user name, not a common password (Indonesian ones included), in the
+/// reader's language; nothing changes when it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_follow_the_policy_on_create_and_update() {
+    let app = app().await;
+    let update = |password: &str| json!({"name": "spare1", "roles": ["applicant"], "password": password});
+    for password in ["", "abcd", "rahasia"] {
+        let (status, problem) = app.call("admin", Method::PUT, "/api/users/spare1", Some(update(password))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
+    }
+    assert!(users().accounts.sign_in("spare1", "rahasia").unwrap().is_some(), "the old password still works");
+    let create = |name: &str, password: &str| json!({"name": name, "roles": ["analyst"], "password": password});
+    for (name, password) in [
+        ("pejabat", "abcd"),
+        ("pejabat.baru", "pejabat.baru"),
+        ("pejabat", "pejabat-2026!"),
+        ("pejabat", "bismillah123"),
+        ("pejabat", "Indonesia2026"),
+        ("pejabat", "sayangkamu99"),
+        ("pejabat", "1234567890"),
+    ] {
+        let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(create(name, password))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
+        assert!(users().accounts.user(name).unwrap().is_none());
+    }
+    let ask = Request::builder()
+        .method(Method::POST)
+        .uri("/api/users?lang=id")
+        .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["admin"]))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(create("pejabat", "rahasia").to_string()))
+        .unwrap();
+    let (status, problem, _) = app.request(ask).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["detail"].as_str().unwrap().contains("kata sandi minimal 10 karakter"), "{problem}");
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/users", Some(create("pejabat", "kopi hitam tanpa gula"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (status, _) = app.call("admin", Method::DELETE, "/api/users/pejabat", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// A failed sign-in with a huge user name is in the audit log, cut to a bounded length that
+/// still says how long it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_fields_are_bounded() {
+    let app = app().await;
+    let name = "x".repeat(200_000);
+    let login = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"user": name, "password": "salah"}).to_string()))
+        .unwrap();
+    assert_eq!(app.request(login).await.0, StatusCode::UNAUTHORIZED);
+    let entries = users().accounts.audit_entries(10_000).unwrap();
+    let entry = entries.iter().find(|e| e.action == "login" && e.user.starts_with("xxxx")).expect("the sign-in");
+    assert!(entry.user.chars().count() <= 300, "{} characters stored", entry.user.len());
+    assert!(entry.user.contains('…') && entry.user.contains("200000"), "{}", &entry.user[entry.user.len() - 30..]);
+}
+
+/// Fresh accounts with one admin, for tests that change who is admin (the shared ones must not).
+async fn with_one_admin() -> (App, String) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let accounts = Arc::new(Accounts::open(None).unwrap());
+    let admin = User { name: "kepala".into(), display: "Kepala".into(), roles: vec![Role::Admin] };
+    accounts.create_user(&admin, "rahasia").unwrap();
+    let (token, _) = accounts.sign_in("kepala", "rahasia").unwrap().unwrap();
+    let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies: false, throttle: Default::default() });
+    (App { state, clock, _dir: dir, case: String::new() }, token)
+}
+
+async fn as_user(app: &App, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+    let (status, value, _) = app.request(builder.body(body).unwrap()).await;
+    (status, value)
+}
+
+/// The last admin keeps the admin role: taking it away or deleting the user is refused (409)
+/// until another user is an admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_keeps_the_admin_role() {
+    let (app, kepala) = with_one_admin().await;
+    let demote = json!({"name": "kepala", "roles": ["analyst"]});
+    let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("kepala"), "{problem}");
+    let accounts = &app.state.accounts;
+    assert!(accounts.user("kepala").unwrap().unwrap().is_admin(), "still an admin");
+    assert!(matches!(accounts.delete_user("kepala"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    // With a second admin, the first may step down; then the second is the last.
+    let wakil = json!({"name": "wakil", "roles": ["admin"], "password": "kopi hitam tanpa gula"});
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users", Some(wakil)).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote)).await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
+    let (wakil, _) = accounts.sign_in("wakil", "kopi hitam tanpa gula").unwrap().unwrap();
+    let (status, problem) =
+        as_user(&app, &wakil, Method::PUT, "/api/users/wakil", Some(json!({"name": "wakil", "roles": ["applicant"]})))
+            .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(matches!(accounts.delete_user("wakil"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").unwrap();
+}
+
+/// `system` is the engine's own name: no user may take it (nor `sistem`), and a caller named so
+/// by a front end has no privilege in the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_system_name_is_reserved_and_gives_no_privilege() {
+    let app = app().await;
+    for name in ["system", "sistem", "SYSTEM", "Sistem"] {
+        let user = json!({"name": name, "roles": ["front_office"], "password": "kopi hitam tanpa gula"});
+        let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(user)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {problem}");
+        assert!(users().accounts.user(name).unwrap().is_none());
+    }
+    let case = app.case.parse().unwrap();
+    let completion = alur::runtime::Completion { outcome: Some("diterima".into()), ..Default::default() };
+    let named_system = alur::runtime::Caller::new("system", &[]);
+    let refused = app.state.engine.complete(case, 2, &named_system, completion.clone()).await;
+    assert!(matches!(refused, Err(alur::runtime::RuntimeError::WrongActor { .. })), "{refused:?}");
+    app.state.engine.complete(case, 2, &alur::runtime::Caller::system(), completion).await.unwrap();
+}
+
+/// Two files with one SOP id: the one deployed first keeps serving it, the other is refused
+/// with a diagnostic naming both files, at every reload and on upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_file_with_the_same_sop_id_is_refused() {
+    let app = app().await;
+    let sop_dir = app.state.catalog.sop_dir().to_path_buf();
+    let original = std::fs::read_to_string(sop_dir.join("lks-lksa.sop")).unwrap();
+    let copy = original.replace("Memverifikasi berkas permohonan", "Memverifikasi berkas permohonan (salinan)");
+    assert!(copy != original);
+    // Named so that it comes first: name order alone must not decide.
+    std::fs::write(sop_dir.join("a-salinan.sop"), &copy).unwrap();
+    for _ in 0..3 {
+        let (status, files) = app.call("admin", Method::POST, "/api/sops/reload", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let report = files.as_array().unwrap().iter().find(|f| f["file"].as_str().unwrap().ends_with("a-salinan.sop"));
+        let report = report.expect("the copy is reported");
+        assert!(report["refused"].is_string(), "{report}");
+        let text = report["rendered_en"].as_str().unwrap();
+        assert!(text.contains("E101") && text.contains("lks-lksa.sop") && text.contains("a-salinan.sop"), "{text}");
+        let (_, sop) = app.call("analyst", Method::GET, "/api/sops/lks_lksa", None).await;
+        assert_eq!(sop["version"], 1, "the first file keeps serving");
+    }
+    let source = copy.clone();
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "b-salinan.sop", "source": source}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("lks-lksa.sop"), "{problem}");
+    assert!(!sop_dir.join("b-salinan.sop").exists());
+    // The file itself may still be replaced.
+    let (status, problem) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lks-lksa.sop", "source": copy}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    assert_eq!(problem["version"], 2);
+}

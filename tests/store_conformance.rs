@@ -1144,3 +1144,25 @@ mod opening {
         }
     }
 }
+
+/// The accounts on PostgreSQL keep the last admin too, in the transaction that would demote or
+/// delete them (the SQLite accounts are tested through the API in `serve_api`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_accounts_keep_the_last_admin() {
+    use alur::server::accounts::{AccountError, Accounts, Role, User};
+    let Some(fixture) = Fixture::new(Kind::Postgres, "postgres_accounts_keep_the_last_admin").await else { return };
+    let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
+    let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
+    let user = |name: &str, roles: Vec<Role>| User { name: name.into(), display: name.into(), roles };
+    accounts.create_user(&user("kepala", vec![Role::Admin]), "rahasia").unwrap();
+    let demoted = accounts.update_user(&user("kepala", vec![Role::Analyst]), None);
+    assert!(matches!(demoted, Err(AccountError::LastAdmin(_))), "{demoted:?}");
+    assert!(matches!(accounts.delete_user("kepala"), Err(AccountError::LastAdmin(_))));
+    assert!(accounts.user("kepala").unwrap().unwrap().is_admin());
+    accounts.create_user(&user("wakil", vec![Role::Admin, Role::Analyst]), "rahasia").unwrap();
+    accounts.update_user(&user("kepala", vec![Role::Analyst]), None).unwrap();
+    assert!(matches!(accounts.delete_user("wakil"), Err(AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").unwrap();
+    let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia");
+    assert!(matches!(reserved, Err(AccountError::Invalid(_))), "{reserved:?}");
+}

@@ -616,17 +616,27 @@ async fn admins_create_users_and_reload_the_sops() {
         .post(
             Some(&admin),
             "/admin/users",
-            &[("name", "kabid1"), ("display", "Kabid"), ("password", "rahasia"), ("role", "kabid")],
+            &[("name", "kabid1"), ("display", "Kabid"), ("password", "kopi-tubruk-2026"), ("role", "kabid")],
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
     assert_eq!(site.state.accounts.user("kabid1").unwrap().unwrap().roles, vec![Role::Actor("kabid".into())]);
-    let again =
-        site.post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "xxxx"), ("role", "kabid")]).await;
+    let again = site
+        .post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "teh-manis-hangat"), ("role", "kabid")])
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(text(&again.body).contains("Pengguna `kabid1` sudah ada."));
     let none = site.post(Some(&admin), "/admin/users", &[("name", "x"), ("password", "xxxx")]).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The password policy: long enough, not the name, not a common password; in the reader's language.
+    for password in ["rahasia", "kabid2-kantor", "bismillah2026"] {
+        let weak = site
+            .post(Some(&admin), "/admin/users", &[("name", "kabid2"), ("password", password), ("role", "kabid")])
+            .await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        assert!(text(&weak.body).contains("kata sandi"), "{password}: {}", text(&weak.body));
+    }
+    assert!(site.state.accounts.user("kabid2").unwrap().is_none());
     let reload = site.post(Some(&admin), "/admin/reload", &[]).await;
     assert_eq!(reload.status, StatusCode::OK);
     assert!(text(&reload.body).contains("lks-lksa.sop"));
@@ -759,4 +769,18 @@ async fn bad_addresses_and_methods_are_friendly_pages() {
         assert!(reply.body.contains(r#"<html lang="en">"#), "{method} {path}");
         assert!(!reply.body.contains("Cannot parse") && !reply.body.contains("Failed to"), "{}", reply.body);
     }
+}
+
+/// The application form refuses an entry the SOP does not offer, on the page, naming the
+/// entries, instead of opening the default one.
+#[tokio::test]
+async fn the_application_form_refuses_an_unknown_entry() {
+    let site = Site::new(false).await;
+    let pemohon = format!("{}; alur_lang=en", site.cookie("pemohon"));
+    let reply = site
+        .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_lewat_pos"), ("f_perlu_survei", "tidak")])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text(&reply.body));
+    let words = text(&reply.body);
+    assert!(words.contains("daftar_lewat_pos") && words.contains("daftar_loket"), "{words}");
 }

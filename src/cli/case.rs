@@ -193,7 +193,7 @@ fn parse_fields(engine: &Engine, sop: &str, version: Option<u32>, pairs: &[Strin
 }
 
 fn caller(user: &str, roles: &[String]) -> Caller {
-    Caller { user: user.into(), roles: roles.to_vec() }
+    Caller::with_roles(user, roles.to_vec())
 }
 
 pub fn run_deploy(db: &Path, sop_dir: &Path, lang: Lang) -> ExitCode {

@@ -1,10 +1,12 @@
+use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{sop_files, OutputFormat, EXIT_ERRORS, EXIT_USAGE};
+use crate::compile::folders::sop_root;
 use crate::compile::folders::Calendars;
-use crate::compile::{compile_path, Options};
+use crate::compile::{compile_path_within, duplicate_sop, Options};
 use crate::diagnostic::{self, Diagnostic, Lang, Severity};
 use crate::syntax::SourceMap;
 
@@ -48,6 +50,7 @@ pub fn run(
     let mut calendars = Calendars::new(calendars);
     let mut report =
         Report { format, lang, color: std::io::stderr().is_terminal(), errors: 0, warnings: 0, json: Vec::new() };
+    let mut defined: HashMap<String, String> = HashMap::new();
     for file in &files {
         let folder = calendars.folder_for(file);
         let options = match &folder {
@@ -62,7 +65,16 @@ pub fn run(
             }
             None => Options::default(),
         };
-        let compiled = compile_path(file, &options);
+        let mut compiled = compile_path_within(file, &root_of(file, paths), &options);
+        // Two files with one SOP id: the first (in name order) keeps it, as `alur serve` does.
+        if let Some(sop) = &compiled.sop {
+            match defined.get(&sop.id.name) {
+                Some(first) => compiled.diagnostics.push(duplicate_sop(sop, first)),
+                None => {
+                    defined.insert(sop.id.name.clone(), file.display().to_string());
+                }
+            }
+        }
         if compiled.has_calendars && folder.as_deref() != file.parent() {
             // A calendar file outside the calendar folder: check its own folder's calendars.
             if let Some(parent) = file.parent() {
@@ -94,4 +106,18 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The folder a file's imports and calls are read from: its SOP folder ([`sop_root`]), or the
+/// folder named on the command line that holds it when that one is larger (`alur check sop/`
+/// checks as `alur serve` serves `sop/`).
+fn root_of(file: &Path, named: &[PathBuf]) -> PathBuf {
+    let own = sop_root(file);
+    named
+        .iter()
+        .filter(|dir| dir.is_dir() && file.starts_with(dir))
+        .chain(std::iter::once(&own))
+        .min_by_key(|dir| dir.components().count())
+        .cloned()
+        .unwrap_or(own.clone())
 }

@@ -54,6 +54,16 @@ impl Calendars {
     }
 }
 
+/// The SOP folder of a file, inside which its imports and calls are read: the nearest folder
+/// that holds a `calendars/` folder, from the file's own up to three above it (as `sop/` for
+/// `sop/izin/izin.sop` beside `sop/calendars/`, the folder `alur serve` serves), else the file's
+/// own folder.
+pub fn sop_root(file: &Path) -> PathBuf {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    dir.ancestors().take(4).find(|a| a.join("calendars").is_dir()).unwrap_or(dir).to_path_buf()
+}
+
 /// Expands directories into the `.sop` files under them, sorted.
 pub fn sop_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::check;
-use crate::diagnostic::{self, did_you_mean, Code, Diagnostic};
+use crate::diagnostic::{self, did_you_mean, Code, Diagnostic, Text};
 use crate::model::{End, ExprKind, FieldType, Name, Sop, Value};
 use crate::syntax::{self, FileId, Item, SourceMap, Span};
 use crate::t;
@@ -24,31 +24,163 @@ pub use lower::Fragment;
 
 /// Reads the files an SOP imports (`impor`) and calls (`panggil`).
 pub trait Loader {
-    /// Loads `path` as written in the file `from` (relative paths are relative to it).
-    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String>;
+    /// Loads `path` as written in the file `from` (relative paths are relative to it). The
+    /// error says why, in both languages, and never quotes the file.
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), Text>;
 }
 
-/// Loads from the file system.
-pub struct FsLoader;
+/// Loads from the file system, only files inside one folder (the SOP folder): a path that
+/// leaves it, by `..`, an absolute path or a symbolic link, is refused without being read, and
+/// so is anything but a regular file (`/dev/zero`) or a file over the parser's size limit.
+pub struct FsLoader {
+    /// The folder as the user named it, for messages.
+    root: PathBuf,
+    /// The same, with every symbolic link resolved (`None` when it does not exist: then
+    /// nothing can be loaded).
+    real_root: Option<PathBuf>,
+}
+
+impl FsLoader {
+    /// Loads files inside `root` and its subfolders.
+    pub fn within(root: &Path) -> FsLoader {
+        let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        FsLoader { root: root.to_path_buf(), real_root: std::fs::canonicalize(root).ok() }
+    }
+}
 
 impl Loader for FsLoader {
-    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), Text> {
         let base = from.and_then(Path::parent).unwrap_or(Path::new(""));
         let full = base.join(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => Ok((full, bytes)),
-            Err(error) => Err(format!("{}: {error}", full.display())),
+        let shown = full.display().to_string();
+        let root = self.root.display().to_string();
+        let outside = || {
+            t!(
+                "`{shown}` berada di luar folder SOP `{root}`: `impor` dan `panggil` hanya membaca berkas di dalamnya",
+                "`{shown}` is outside the SOP folder `{root}`: `import` and `call` read only files inside it"
+            )
+        };
+        let Some(real_root) = &self.real_root else { return Err(outside()) };
+        let real = match std::fs::canonicalize(&full) {
+            Ok(real) => real,
+            // Whether a file outside the folder exists is not said either.
+            Err(_) if !lexically_within(&full, real_root) => return Err(outside()),
+            Err(error) => return Err(io_text(&shown, &error)),
+        };
+        if !real.starts_with(real_root) {
+            return Err(outside());
+        }
+        read_source(&real).map(|bytes| (full, bytes)).map_err(|why| why.about(&shown))
+    }
+}
+
+/// Whether `path`, with `.` and `..` taken as written and relative to the working folder,
+/// stays inside `root` (for a path that does not exist, so cannot be resolved).
+fn lexically_within(path: &Path, root: &Path) -> bool {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        match std::env::current_dir() {
+            Ok(dir) => dir.join(path),
+            Err(_) => return false,
+        }
+    };
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
         }
     }
+    out.starts_with(root)
+}
+
+/// Why a source file was not read.
+pub enum ReadError {
+    /// Larger than the parser reads: its size in bytes (at least).
+    TooLarge(u64),
+    /// A device, a pipe, a folder: nothing alur reads.
+    NotAFile,
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    /// What went wrong reading the file `shown`, in both languages.
+    pub fn about(&self, shown: &str) -> Text {
+        match self {
+            ReadError::TooLarge(bytes) => {
+                let mib = bytes.div_ceil(1024 * 1024);
+                let limit = syntax::MAX_FILE_BYTES / (1024 * 1024);
+                t!(
+                    "`{shown}` berukuran {mib} MiB, melebihi batas {limit} MiB",
+                    "`{shown}` is {mib} MiB, over the {limit} MiB limit"
+                )
+            }
+            ReadError::NotAFile => t!("`{shown}` bukan berkas biasa", "`{shown}` is not a regular file"),
+            ReadError::Io(error) => io_text(shown, error),
+        }
+    }
+}
+
+fn io_text(shown: &str, error: &std::io::Error) -> Text {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => t!("`{shown}` tidak ada", "`{shown}` does not exist"),
+        std::io::ErrorKind::PermissionDenied => {
+            t!("`{shown}` tidak boleh dibaca (izin ditolak)", "`{shown}` may not be read (permission denied)")
+        }
+        _ => t!("`{shown}` tidak dapat dibaca: {error}", "`{shown}` cannot be read: {error}"),
+    }
+}
+
+/// Reads a source file: a regular file only (a symbolic link to one is followed), and at most
+/// one byte more than the parser accepts, so `/dev/zero` or a huge file costs nothing.
+pub fn read_source(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let metadata = file.metadata().map_err(ReadError::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    let limit = syntax::MAX_FILE_BYTES as u64;
+    if metadata.len() > limit {
+        return Err(ReadError::TooLarge(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        // It grew since its size was read (or the size lied, as in /proc).
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Loads nothing: for sources compiled from memory with no file around them.
 pub struct NoLoader;
 
 impl Loader for NoLoader {
-    fn load(&self, _from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
-        Err(format!("{path}: files cannot be loaded here"))
+    fn load(&self, _from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), Text> {
+        Err(t!("`{path}`: berkas tidak dapat dimuat di sini", "`{path}`: files cannot be loaded here"))
     }
+}
+
+/// E101 on an SOP whose id another file of the folder defines already (`other`, the file that
+/// keeps it): two files with one id would take turns being the SOP at every reload.
+pub fn duplicate_sop(sop: &Sop, other: &str) -> Diagnostic {
+    let id = &sop.id.name;
+    Diagnostic::new(
+        Code::DuplicateId,
+        t!("SOP `{id}` sudah didefinisikan di `{other}`", "SOP `{id}` is already defined in `{other}`"),
+        sop.id.span,
+        t!("id yang sama dengan berkas lain", "the same id as another file"),
+    )
+    .with_help(t!(
+        "setiap SOP di folder memerlukan id sendiri: ganti id ini, atau hapus salah satu berkas",
+        "every SOP of the folder needs an id of its own: change this one, or remove one of the files"
+    ))
+    .with_note(t!("`{other}` tetap menjadi SOP `{id}`", "`{other}` remains SOP `{id}`"))
 }
 
 /// The result of compiling one file.
@@ -77,20 +209,32 @@ pub use lower::is_step_number;
 const MAX_CALL_DEPTH: usize = 4;
 const MAX_IMPORT_DEPTH: usize = 8;
 
+/// Compiles a file on disk; its imports and calls are read from its SOP folder
+/// ([`folders::sop_root`]).
 pub fn compile_path(path: &Path, options: &Options) -> Compiled {
+    compile_path_within(path, &folders::sop_root(path), options)
+}
+
+/// Compiles a file on disk whose imports and calls are read only from inside `root`.
+pub fn compile_path_within(path: &Path, root: &Path, options: &Options) -> Compiled {
     let mut sources = SourceMap::new();
     let name = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => compile_bytes(sources, &name, Some(path), &bytes, &FsLoader, options),
+    match read_source(path) {
+        Ok(bytes) => compile_bytes(sources, &name, Some(path), &bytes, &FsLoader::within(root), options),
         Err(error) => {
             let file = sources.add(&name, Some(path), "");
-            let message = error.to_string();
-            let diagnostic = Diagnostic::new(
-                Code::ImportFailed,
-                t!("berkas tidak dapat dibaca: {message}", "the file cannot be read: {message}"),
-                Span::new(file, 0, 0),
-                t!("di sini", "here"),
-            );
+            let diagnostic = match error {
+                ReadError::TooLarge(bytes) => syntax::too_large(file, bytes),
+                error => {
+                    let Text { id, en } = error.about(&name);
+                    Diagnostic::new(
+                        Code::ImportFailed,
+                        t!("berkas tidak dapat dibaca: {id}", "the file cannot be read: {en}"),
+                        Span::new(file, 0, 0),
+                        t!("di sini", "here"),
+                    )
+                }
+            };
             Compiled { sources, file, sop: None, diagnostics: vec![diagnostic], has_calendars: false }
         }
     }
@@ -379,7 +523,7 @@ impl Session<'_> {
                     Code::ImportFailed,
                     t!("berkas `{path}` tidak dapat dibaca", "file `{path}` cannot be read"),
                     path_token.span,
-                    t!("{message}", "{message}"),
+                    message,
                 )
                 .with_help(t!("jalur dibaca relatif terhadap berkas ini", "the path is relative to this file")),
             ),
@@ -400,7 +544,7 @@ impl Session<'_> {
                             Code::ImportFailed,
                             t!("prosedur `{path}` tidak dapat dibaca", "procedure `{path}` cannot be read"),
                             call.span,
-                            t!("{message}", "{message}"),
+                            message,
                         )
                         .with_help(t!("jalur dibaca relatif terhadap berkas ini", "the path is relative to this file")),
                     );

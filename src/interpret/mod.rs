@@ -132,6 +132,22 @@ impl Interpreter {
         Interpreter { routes, join_needs, at_once }
     }
 
+    /// The steps a case may name as its entry: the first step of each branch of every
+    /// `alternatif` block, in written order (what [`Case::alternative`] can choose).
+    pub fn entries(&self, sop: &Sop) -> Vec<usize> {
+        let mut out = Vec::new();
+        for node in sop.flow.graph.node_indices() {
+            if matches!(sop.flow.graph.node_weight(node), Some(Node::Choice { .. })) {
+                for step in self.routes(sop, node).filter_map(|(t, _)| first_step_of(sop, t)) {
+                    if !out.contains(&step) {
+                        out.push(step);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The routes out of `node` in written order: (target, edge).
     pub fn routes<'s>(&'s self, sop: &'s Sop, node: NodeIndex) -> impl Iterator<Item = (NodeIndex, &'s Edge)> + 's {
         let graph = &sop.flow.graph;

@@ -64,13 +64,13 @@ impl Deployed {
 struct KeptSources<'a>(&'a HashMap<PathBuf, String>);
 
 impl Loader for KeptSources<'_> {
-    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), String> {
+    fn load(&self, from: Option<&Path>, path: &str) -> Result<(PathBuf, Vec<u8>), crate::diagnostic::Text> {
         let base = from.and_then(Path::parent).unwrap_or(Path::new(""));
         let full = normalise(&base.join(path));
         self.0
             .get(&full)
             .map(|text| (full.clone(), text.clone().into_bytes()))
-            .ok_or_else(|| format!("{path}: not in the deployment"))
+            .ok_or_else(|| crate::t!("`{path}` tidak ada di deployment ini", "`{path}` is not in the deployment"))
     }
 }
 

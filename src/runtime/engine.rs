@@ -19,17 +19,25 @@ use crate::interpret::{OutcomeError, Reached};
 use crate::model::{DeadlineAction, FieldType, FieldValues, NodeIndex, Sop, Value};
 use crate::time::step_window;
 
-/// Who issues a command: a user and the actor roles they hold.
+/// Who issues a command: a user and the actor roles they hold, or the engine itself.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Shared: every event a command appends, and the task it completes, hold this one name.
     pub user: Arc<str>,
     pub roles: Vec<String>,
+    /// The engine itself: set only by [`Caller::system`], never by a user's name, so a user
+    /// called `system` is an ordinary user.
+    system: bool,
 }
 
 impl Caller {
     pub fn new(user: impl Into<Arc<str>>, roles: &[&str]) -> Caller {
-        Caller { user: user.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
+        Caller::with_roles(user, roles.iter().map(|r| r.to_string()).collect())
+    }
+
+    /// A user with these actor roles.
+    pub fn with_roles(user: impl Into<Arc<str>>, roles: Vec<String>) -> Caller {
+        Caller { user: user.into(), roles, system: false }
     }
 
     /// Whether the caller holds the actor role `actor`.
@@ -37,16 +45,24 @@ impl Caller {
         self.roles.iter().any(|role| role == actor)
     }
 
-    /// The engine itself (timers, sub-procedure results).
+    /// The engine itself (timers, sub-procedure results): it may complete any task.
     pub fn system() -> Caller {
-        Caller { user: system_user(), roles: Vec::new() }
+        Caller { user: system_user(), roles: Vec::new(), system: true }
+    }
+
+    /// Whether this is the engine itself.
+    pub fn is_system(&self) -> bool {
+        self.system
     }
 }
 
 /// The user name the engine's own commands (timers, sub-procedure results) are recorded under.
+/// No account may take it (`server::accounts` reserves it).
+pub const SYSTEM_USER: &str = "system";
+
 fn system_user() -> Arc<str> {
     static SYSTEM: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-    SYSTEM.get_or_init(|| Arc::from("system")).clone()
+    SYSTEM.get_or_init(|| Arc::from(SYSTEM_USER)).clone()
 }
 
 /// The facts of a case fixed when it starts.
@@ -203,8 +219,19 @@ impl Engine {
     }
 
     /// Deploys an SOP file with the calendar files of `calendar_dir`. A changed file becomes a
-    /// new version; running cases stay on theirs.
+    /// new version; running cases stay on theirs. Its imports and calls are read from its SOP
+    /// folder (`compile::folders::sop_root`).
     pub async fn deploy_file(&self, path: &Path, calendar_dir: &Path) -> Result<DeployResult, RuntimeError> {
+        self.deploy_file_within(path, &crate::compile::folders::sop_root(path), calendar_dir).await
+    }
+
+    /// [`Engine::deploy_file`] reading imports and calls only from inside `root`.
+    pub async fn deploy_file_within(
+        &self,
+        path: &Path,
+        root: &Path,
+        calendar_dir: &Path,
+    ) -> Result<DeployResult, RuntimeError> {
         let mut calendar_map = crate::syntax::SourceMap::new();
         let (set, problems) = crate::time::CalendarSet::load_dir(calendar_dir, &mut calendar_map);
         if problems.iter().any(|d| d.is_error()) {
@@ -220,7 +247,7 @@ impl Engine {
         let day_lengths =
             names.iter().filter_map(|n| set.calendar(n).ok().map(|c| (n.clone(), c.day_length_minutes()))).collect();
         let options = crate::compile::Options { calendars: Some(names), day_lengths, ..Default::default() };
-        let compiled = crate::compile::compile_path(path, &options);
+        let compiled = crate::compile::compile_path_within(path, root, &options);
         if compiled.has_errors() {
             return Err(RuntimeError::InvalidSop(crate::diagnostic::render_all(
                 &compiled.sources,
@@ -458,6 +485,13 @@ impl Engine {
     ) -> Result<CaseId, RuntimeError> {
         let d = self.deployment(sop, None)?;
         check_fields(&d.sop, &fields)?;
+        if let Some(entry) = entry {
+            let entries = d.interpreter.entries(&d.sop);
+            if !entries.iter().any(|&s| d.sop.steps[s].id.name == entry) {
+                let allowed = entries.iter().map(|&s| d.sop.steps[s].id.name.clone()).collect();
+                return Err(RuntimeError::UnknownEntry { entry: entry.to_string(), allowed });
+            }
+        }
         let case = CaseId::new();
         self.start_with_id(case, &d, applicant, fields, entry, None).await?;
         Ok(case)
@@ -512,7 +546,7 @@ impl Engine {
     }
 
     fn check_role(task: &super::case::Task, caller: &Caller) -> Result<(), RuntimeError> {
-        if &*caller.user == "system" || task.actors.iter().any(|a| caller.holds(a)) {
+        if caller.is_system() || task.actors.iter().any(|a| caller.holds(a)) {
             Ok(())
         } else {
             Err(RuntimeError::WrongActor {
@@ -622,7 +656,7 @@ impl Engine {
         let t = Self::open_task(&state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
-            if **by != *caller.user && &*caller.user != "system" {
+            if **by != *caller.user && !caller.is_system() {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
             }
         }

@@ -35,6 +35,8 @@ pub enum RuntimeError {
     FieldType { field: String, expected: String, got: String },
     #[error("`{artifact}` is not a document of this SOP")]
     UnknownArtifact { artifact: String },
+    #[error("{}", unknown_entry(entry, allowed))]
+    UnknownEntry { entry: String, allowed: Vec<String> },
     #[error("the SOP does not compile: {0}")]
     InvalidSop(String),
     #[error("the calendar `{0}` cannot be used")]
@@ -43,4 +45,13 @@ pub enum RuntimeError {
     Conflict(CaseId),
     #[error("store: {0}")]
     Store(String),
+}
+
+fn unknown_entry(entry: &str, allowed: &[String]) -> String {
+    if allowed.is_empty() {
+        format!("`{entry}` is not an entry step: this SOP has one way in, so leave the entry out")
+    } else {
+        let allowed = allowed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+        format!("`{entry}` is not an entry step of this SOP (it has: {allowed})")
+    }
 }

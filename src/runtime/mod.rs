@@ -17,7 +17,7 @@ pub mod view;
 
 pub use case::{CaseState, CaseStatus, Task, TaskStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Attachment, Caller, CaseIdentity, Completion, DeployResult, Engine};
+pub use engine::{Attachment, Caller, CaseIdentity, Completion, DeployResult, Engine, SYSTEM_USER};
 pub use error::RuntimeError;
 pub use event::{CaseId, Event, Fields, Recorded, TaskNo};
 pub use name::{Name, Names};

@@ -13,6 +13,7 @@
 //! worker's other tasks to another worker while the query runs: it needs the multi-thread
 //! runtime `alur serve` runs on, and says so (an error, not a panic) on any other.
 
+pub mod policy;
 mod postgres;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -24,6 +25,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
+
+use crate::diagnostic::Text;
+use crate::t;
 
 /// What a user may do. Actor roles are the ids of the SOPs' pelaksana (`front_office`,
 /// `kabid_perizinan`...); the others are the same for every SOP.
@@ -126,8 +130,12 @@ pub enum AccountError {
     Exists(String),
     #[error("user `{0}` does not exist")]
     Unknown(String),
-    #[error("{0}")]
-    Invalid(String),
+    /// A user name or password that is not accepted: why, in both languages.
+    #[error("{}", .0.en)]
+    Invalid(Text),
+    /// The change would leave no user with the admin role.
+    #[error("`{0}` is the last admin: give another user the admin role first")]
+    LastAdmin(String),
     #[error("account store: {0}")]
     Backend(String),
 }
@@ -266,9 +274,7 @@ impl Accounts {
 
     pub fn create_user(&self, user: &User, password: &str) -> Result<(), AccountError> {
         validate_name(&user.name)?;
-        if password.chars().count() < 4 {
-            return Err(AccountError::Invalid("the password needs at least 4 characters".into()));
-        }
+        too_short(password)?;
         let hash = hash_password(password)?;
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
         if let Some(pg) = self.pg() {
@@ -291,18 +297,30 @@ impl Accounts {
     }
 
     /// Changes a user's display name, roles and (when given) password. Their sign-ins end.
+    /// Taking the admin role from the last admin is refused ([`AccountError::LastAdmin`]).
     pub fn update_user(&self, user: &User, password: Option<&str>) -> Result<(), AccountError> {
+        if let Some(password) = password {
+            too_short(password)?;
+        }
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
+        let demotes = !user.is_admin();
         if let Some(pg) = self.pg() {
             let hash = password.map(hash_password).transpose()?;
-            if !block(pg, pg.update_user(&user.name, &user.display, &roles, hash.as_deref()))?? {
+            if !block(pg, pg.update_user(&user.name, &user.display, &roles, hash.as_deref(), demotes))?? {
                 return Err(AccountError::Unknown(user.name.clone()));
             }
             self.forget_user(&user.name);
             return Ok(());
         }
-        let conn = self.conn()?;
-        let changed = conn
+        let hash = password.map(hash_password).transpose()?;
+        let mut conn = self.conn()?;
+        // One transaction, taken for writing at once: two admins demoting each other from two
+        // processes cannot both see the other one still an admin.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        if demotes {
+            keeps_an_admin(&sqlite_roles(&tx)?, &user.name)?;
+        }
+        let changed = tx
             .execute(
                 "UPDATE users SET display = ?2, roles = ?3 WHERE name = ?1",
                 params![user.name, user.display, roles],
@@ -311,17 +329,17 @@ impl Accounts {
         if changed == 0 {
             return Err(AccountError::Unknown(user.name.clone()));
         }
-        if let Some(password) = password {
-            let hash = hash_password(password)?;
-            conn.execute("UPDATE users SET password = ?2 WHERE name = ?1", params![user.name, hash])
-                .map_err(backend)?;
+        if let Some(hash) = hash {
+            tx.execute("UPDATE users SET password = ?2 WHERE name = ?1", params![user.name, hash]).map_err(backend)?;
         }
-        conn.execute("DELETE FROM tokens WHERE user = ?1", params![user.name]).map_err(backend)?;
+        tx.execute("DELETE FROM tokens WHERE user = ?1", params![user.name]).map_err(backend)?;
+        tx.commit().map_err(backend)?;
         drop(conn);
         self.forget_user(&user.name);
         Ok(())
     }
 
+    /// Deletes a user and ends their sign-ins; the last admin is not deleted.
     pub fn delete_user(&self, name: &str) -> Result<(), AccountError> {
         if let Some(pg) = self.pg() {
             if !block(pg, pg.delete_user(name))?? {
@@ -330,12 +348,15 @@ impl Accounts {
             self.forget_user(name);
             return Ok(());
         }
-        let conn = self.conn()?;
-        let deleted = conn.execute("DELETE FROM users WHERE name = ?1", params![name]).map_err(backend)?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        keeps_an_admin(&sqlite_roles(&tx)?, name)?;
+        let deleted = tx.execute("DELETE FROM users WHERE name = ?1", params![name]).map_err(backend)?;
         if deleted == 0 {
             return Err(AccountError::Unknown(name.to_string()));
         }
-        conn.execute("DELETE FROM tokens WHERE user = ?1", params![name]).map_err(backend)?;
+        tx.execute("DELETE FROM tokens WHERE user = ?1", params![name]).map_err(backend)?;
+        tx.commit().map_err(backend)?;
         drop(conn);
         self.forget_user(name);
         Ok(())
@@ -480,9 +501,9 @@ impl Accounts {
     pub fn audit(&self, user: &str, action: &str, target: &str, status: u16) {
         let entry = AuditEntry {
             at: Utc::now(),
-            user: user.to_string(),
-            action: action.to_string(),
-            target: target.to_string(),
+            user: bounded(user),
+            action: bounded(action),
+            target: bounded(target),
             status,
         };
         let audit = match &self.backend {
@@ -600,16 +621,80 @@ fn block<F: std::future::Future>(pg: &postgres::PgAccounts, query: F) -> Result<
     }
 }
 
+/// User names no account may take: the name the engine's own commands are recorded under
+/// (`runtime::SYSTEM_USER`), in both languages.
+pub const RESERVED_NAMES: &[&str] = &[crate::runtime::SYSTEM_USER, "sistem"];
+
+/// Whether no account may be called `name` (in any case).
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name.trim()))
+}
+
 fn validate_name(name: &str) -> Result<(), AccountError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AccountError::Invalid(format!(
-            "`{name}` is not a valid user name: use 1 to 64 letters, digits, `_`, `-`, `.` or `@`"
-        )))
+    if !ok {
+        let shown = bounded_to(name, 64);
+        return Err(AccountError::Invalid(t!(
+            "`{shown}` bukan nama pengguna yang sah: pakai 1 sampai 64 huruf, angka, `_`, `-`, `.` atau `@`",
+            "`{shown}` is not a valid user name: use 1 to 64 letters, digits, `_`, `-`, `.` or `@`"
+        )));
+    }
+    if is_reserved(name) {
+        return Err(AccountError::Invalid(t!(
+            "nama `{name}` dipakai oleh alur sendiri (untuk tindakan sistem): pilih nama lain",
+            "the name `{name}` is alur's own (for what the system does): choose another"
+        )));
+    }
+    Ok(())
+}
+
+/// The floor every stored password meets, whoever sets it (the policy the front ends apply
+/// is [`policy::weak_password`]).
+fn too_short(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < 4 {
+        return Err(AccountError::Invalid(t!(
+            "kata sandi minimal 4 karakter",
+            "the password needs at least 4 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Every user's name and roles, read inside a transaction.
+fn sqlite_roles(conn: &Connection) -> Result<Vec<(String, String)>, AccountError> {
+    let mut statement = conn.prepare("SELECT name, roles FROM users").map_err(backend)?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+    rows.map(|r| r.map_err(backend)).collect()
+}
+
+/// Refuses a change that takes the admin role from `name` (demotion or deletion) when `name`
+/// is an admin and no other user is: `users` are every user's name and roles (as stored).
+fn keeps_an_admin(users: &[(String, String)], name: &str) -> Result<(), AccountError> {
+    let admin = |roles: &str| serde_json::from_str::<Vec<Role>>(roles).is_ok_and(|r| r.contains(&Role::Admin));
+    let is_admin = users.iter().any(|(n, r)| n == name && admin(r));
+    let others = users.iter().any(|(n, r)| n != name && admin(r));
+    if is_admin && !others {
+        return Err(AccountError::LastAdmin(name.to_string()));
+    }
+    Ok(())
+}
+
+/// The most characters an audit field keeps.
+pub const AUDIT_FIELD_CHARS: usize = 200;
+
+/// An audit field as stored: at most [`AUDIT_FIELD_CHARS`] characters, a longer one cut with
+/// an ellipsis and its length (`aaaa… [200000]`), so a 200,000-character user name typed at the
+/// sign-in does not fill the log.
+fn bounded(text: &str) -> String {
+    bounded_to(text, AUDIT_FIELD_CHARS)
+}
+
+fn bounded_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… [{}]", &text[..cut], text.chars().count()),
     }
 }
 

@@ -202,17 +202,10 @@ pub fn sop_summary(d: &Deployed) -> SopSummary {
     }
 }
 
-/// The steps a case may start at, when there is a choice.
+/// The steps a case may start at, when there is a choice: the first steps of the branches of
+/// the SOP's `alternatif` blocks (what `entry` may name).
 pub fn entry_steps(d: &Deployed) -> Vec<String> {
-    use crate::model::Element;
-    match d.sop.body.first() {
-        Some(Element::Alternatives { branches, .. }) => branches
-            .iter()
-            .filter_map(|b| b.first().and_then(|e| e.first_step()))
-            .map(|s| d.sop.steps[s].id.name.clone())
-            .collect(),
-        _ => Vec::new(),
-    }
+    d.interpreter.entries(&d.sop).into_iter().map(|s| d.sop.steps[s].id.name.clone()).collect()
 }
 
 #[utoipa::path(get, path = "/api/sops", responses((status = 200, body = Vec<SopSummary>), (status = 401, body = Problem)))]
@@ -435,7 +428,7 @@ fn roles_on(user: &User, applicant: &str, d: &Deployed) -> Caller {
     if user.is_applicant() && applicant == user.name {
         roles.extend(d.sop.actors.iter().filter(|a| a.kind == ActorKind::Applicant).map(|a| a.id.name.clone()));
     }
-    Caller { user: user.name.as_str().into(), roles }
+    Caller::with_roles(user.name.as_str(), roles)
 }
 
 /// The actor roles a user works a case as, for a command on it, and the case's deployment;
@@ -1490,6 +1483,14 @@ fn parse_roles(roles: &[String], lang: Lang) -> Result<Vec<Role>, Problem> {
     Ok(out)
 }
 
+/// The password policy ([`super::accounts::policy`]) on a password a person sets for `name`.
+pub fn check_password(name: &str, password: &str, lang: Lang) -> Result<(), Problem> {
+    match super::accounts::policy::weak_password(name, password) {
+        None => Ok(()),
+        Some(why) => Err(Problem::invalid(why.get(lang).to_string())),
+    }
+}
+
 #[utoipa::path(get, path = "/api/users", responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
 pub async fn list_users(
     axum::extract::State(state): axum::extract::State<State>,
@@ -1513,6 +1514,7 @@ pub async fn create_user(
         let Some(password) = request.password.as_deref() else {
             return Err(Problem::invalid(say(auth.lang, "Kata sandi wajib diisi.", "A password is required.")));
         };
+        check_password(&request.name, password, auth.lang)?;
         let user = User {
             display: request.display.clone().unwrap_or(request.name.clone()),
             name: request.name.clone(),
@@ -1525,7 +1527,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(put, path = "/api/users/{name}", params(("name" = String, Path)), request_body = UserRequest,
-    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "The last admin would lose the admin role"), (status = 422, body = Problem)))]
 pub async fn update_user(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
@@ -1535,6 +1537,9 @@ pub async fn update_user(
     let result = (|| {
         require_admin(&auth)?;
         let roles = parse_roles(&request.roles, auth.lang)?;
+        if let Some(password) = request.password.as_deref() {
+            check_password(&name, password, auth.lang)?;
+        }
         let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
         state.accounts.update_user(&user, request.password.as_deref()).map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(Json(user))
@@ -1543,7 +1548,7 @@ pub async fn update_user(
 }
 
 #[utoipa::path(delete, path = "/api/users/{name}", params(("name" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "Oneself, or the last admin")))]
 pub async fn delete_user(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,

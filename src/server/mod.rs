@@ -264,9 +264,12 @@ pub fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
         }
     }
     for (id, label) in actors {
-        // A desk whose id is a fixed user name (an SOP's `admin` desk) gets `<id>_staf`.
-        let name =
-            if matches!(id.as_str(), "admin" | "pemohon" | "analis") { format!("{id}_staf") } else { id.clone() };
+        // A desk whose id is a fixed or reserved user name (an SOP's `admin` desk) gets `<id>_staf`.
+        let name = if matches!(id.as_str(), "admin" | "pemohon" | "analis") || accounts::is_reserved(&id) {
+            format!("{id}_staf")
+        } else {
+            id.clone()
+        };
         users.push(User { name, display: label, roles: vec![Role::Actor(id)] });
     }
     let mut lines = Vec::new();

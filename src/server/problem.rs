@@ -118,11 +118,16 @@ impl Problem {
             | E::UnknownField { .. }
             | E::FieldType { .. }
             | E::UnknownArtifact { .. }
+            | E::UnknownEntry { .. }
             | E::InvalidSop(_)
             | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        Problem::new(status, code, runtime_message(error, lang))
+        let problem = Problem::new(status, code, runtime_message(error, lang));
+        match error {
+            E::UnknownEntry { allowed, .. } => problem.with("entries", serde_json::json!(allowed)),
+            _ => problem,
+        }
     }
 
     pub fn account(error: &AccountError, lang: Lang) -> Problem {
@@ -133,7 +138,16 @@ impl Problem {
                 say(lang, &format!("Pengguna `{name}` sudah ada."), &format!("User `{name}` exists already.")),
             ),
             AccountError::Unknown(name) => Problem::not_found(lang, &format!("`{name}`")),
-            AccountError::Invalid(message) => Problem::invalid(message.clone()),
+            AccountError::Invalid(message) => Problem::invalid(message.get(lang).to_string()),
+            AccountError::LastAdmin(name) => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                say(
+                    lang,
+                    &format!("`{name}` adalah admin terakhir: berikan peran admin kepada pengguna lain lebih dulu."),
+                    &format!("`{name}` is the last admin: give another user the admin role first."),
+                ),
+            ),
             AccountError::Backend(message) => Problem::internal(message),
         }
     }
@@ -203,6 +217,13 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
         E::UnknownField { field } => format!("Isian `{field}` tidak ada di SOP ini."),
         E::FieldType { field, expected, got } => format!("Isian `{field}` harus {expected}, bukan {got}."),
         E::UnknownArtifact { artifact } => format!("`{artifact}` bukan dokumen SOP ini."),
+        E::UnknownEntry { entry, allowed } if allowed.is_empty() => {
+            format!("`{entry}` bukan langkah awal: SOP ini hanya punya satu jalan masuk, jadi kosongkan pilihan langkah awal.")
+        }
+        E::UnknownEntry { entry, allowed } => {
+            let allowed = allowed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+            format!("`{entry}` bukan langkah awal SOP ini (pilihannya: {allowed}).")
+        }
         E::InvalidSop(message) => format!("SOP tidak dapat dikompilasi: {message}"),
         E::Calendar(name) => format!("Kalender `{name}` tidak dapat dipakai."),
         E::Conflict(case) => {

@@ -24,26 +24,27 @@ pub const MAX_NESTING: usize = 32;
 /// Bounds pest's work on pathological inputs.
 const CALL_LIMIT: usize = 200_000_000;
 
+/// E002 for a file of `bytes` bytes, over [`MAX_FILE_BYTES`].
+pub fn too_large(file: FileId, bytes: u64) -> Diagnostic {
+    // Rounded up: a file just over the limit must not read as "16 MiB, over the 16 MiB limit".
+    let mib = bytes.div_ceil(1024 * 1024);
+    let limit = MAX_FILE_BYTES / (1024 * 1024);
+    Diagnostic::new(
+        Code::InputTooLarge,
+        t!("berkas ini {mib} MiB, melebihi batas {limit} MiB", "this file is {mib} MiB, over the {limit} MiB limit"),
+        Span::new(file, 0, 0),
+        t!("berkas terlalu besar", "file too large"),
+    )
+    .with_help(t!(
+        "pecah SOP menjadi beberapa berkas dan gabungkan dengan `impor`",
+        "split the SOP into several files and combine them with `import`"
+    ))
+}
+
 /// Parses bytes read from a file: checks the size and the encoding first.
 pub fn parse_bytes(file: FileId, bytes: &[u8]) -> Result<(), Diagnostic> {
-    let whole = Span::new(file, 0, 0);
     if bytes.len() > MAX_FILE_BYTES {
-        // Rounded up: a file just over the limit must not read as "16 MiB, over the 16 MiB limit".
-        let mib = bytes.len().div_ceil(1024 * 1024);
-        let limit = MAX_FILE_BYTES / (1024 * 1024);
-        return Err(Diagnostic::new(
-            Code::InputTooLarge,
-            t!(
-                "berkas ini {mib} MiB, melebihi batas {limit} MiB",
-                "this file is {mib} MiB, over the {limit} MiB limit"
-            ),
-            whole,
-            t!("berkas terlalu besar", "file too large"),
-        )
-        .with_help(t!(
-            "pecah SOP menjadi beberapa berkas dan gabungkan dengan `impor`",
-            "split the SOP into several files and combine them with `import`"
-        )));
+        return Err(too_large(file, bytes.len() as u64));
     }
     if let Err(error) = std::str::from_utf8(bytes) {
         let at = error.valid_up_to();

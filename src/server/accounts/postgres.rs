@@ -123,9 +123,13 @@ impl PgAccounts {
         display: &str,
         roles: &str,
         hash: Option<&str>,
+        demotes: bool,
     ) -> Result<bool, AccountError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("updating a user"))?;
+        if demotes {
+            super::keeps_an_admin(&locked_roles(&tx).await?, name)?;
+        }
         let changed = tx
             .execute("UPDATE users SET display = $2, roles = $3 WHERE name = $1", &[&name, &display, &roles])
             .await
@@ -147,6 +151,7 @@ impl PgAccounts {
     pub(super) async fn delete_user(&self, name: &str) -> Result<bool, AccountError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("deleting a user"))?;
+        super::keeps_an_admin(&locked_roles(&tx).await?, name)?;
         let deleted = tx.execute("DELETE FROM users WHERE name = $1", &[&name]).await.map_err(db("deleting a user"))?;
         tx.execute(r#"DELETE FROM tokens WHERE "user" = $1"#, &[&name]).await.map_err(db("ending sign-ins"))?;
         tx.commit().await.map_err(db("deleting a user"))?;
@@ -287,4 +292,11 @@ async fn write_audit(pool: &Pool, entries: &[AuditEntry]) -> Result<(), AccountE
         .await
         .map_err(db("writing the audit log"))?;
     Ok(())
+}
+
+/// Every user's name and roles, locked for the rest of the transaction: two admins demoting
+/// each other at once on two nodes cannot both see the other one still an admin.
+async fn locked_roles(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, String)>, AccountError> {
+    let rows = tx.query("SELECT name, roles FROM users FOR UPDATE", &[]).await.map_err(db("reading the admins"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

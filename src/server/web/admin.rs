@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use super::analyst::{check_summary, rendered};
 use super::staff::form_value;
 use super::{audit, error_box, flash, html_page, layout, problem_page, require, see_other, t, Msg, Page};
+use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
 use crate::server::accounts::{Role, User};
 use crate::server::problem::{say, Problem};
 use crate::server::State;
@@ -88,7 +89,14 @@ fn users_page(
             label for="display" { (t(lang, "Nama tampilan", "Display name")) }
             input #display type="text" name="display" value=(form_value(values, "display").unwrap_or(""));
             label for="password" { (t(lang, "Kata sandi awal", "Initial password")) }
-            input #password type="password" name="password" required autocomplete="new-password";
+            input #password type="password" name="password" required minlength=(MIN_PASSWORD_CHARS) autocomplete="new-password" aria-describedby="password-hint";
+            small.muted #password-hint {
+                (say(
+                    lang,
+                    &format!("Minimal {MIN_PASSWORD_CHARS} karakter, bukan nama pengguna, bukan kata sandi yang umum (beberapa kata acak mudah diingat)."),
+                    &format!("At least {MIN_PASSWORD_CHARS} characters, not the user name, not a common password (a few random words are easy to remember)."),
+                ))
+            }
             fieldset {
                 legend { (t(lang, "Peran", "Roles")) }
                 @for (value, text) in fixed {
@@ -144,6 +152,7 @@ pub async fn create_user(
             return Err(Problem::invalid(say(lang, "Pilih setidaknya satu peran.", "Choose at least one role.")));
         }
         let password = form_value(&values, "password").unwrap_or("");
+        crate::server::api::check_password(&name, password, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
         state.accounts.create_user(&user, password).map_err(|e| Problem::account(&e, lang))
