@@ -2,7 +2,9 @@
 //! knows (its fields and recorded decisions, the branches that have joined, the entry it chose),
 //! what comes next: the steps that open, the conditional steps skipped, the joins reached, the
 //! end. The runtime's planner, `alur time`, the simulator, the drawings and the BPMN export all
-//! ask this module; none of them follows the graph's edges on its own.
+//! ask this module what follows a node; none works it out on its own (the drawings still list
+//! every edge, and the whole-graph analyses of the checks still read them, but neither decides
+//! where a case goes).
 //!
 //! [`Interpreter::walk`] moves a token from a node through the routing nodes (start, gates,
 //! splits, joins, alternatives, decisions) to the steps it opens; [`Interpreter::after`] says
