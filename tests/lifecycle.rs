@@ -1,5 +1,6 @@
-//! Running a server an office can restore: `alur backup` while the database is open, `alur
-//! restore` into a fresh folder with every case read back equal, and the refusals of both.
+//! Running a server an office can stop and restore: `alur backup` while the database is open,
+//! `alur restore` into a fresh folder with every case read back equal, the refusals of both,
+//! and `alur serve` stopping on SIGTERM with its audit log written and exit status 0.
 
 use alur::runtime::store::sqlite_file;
 use alur::runtime::{Caller, CaseId, Completion, Engine, ManualClock, SqliteStore, Store};
@@ -136,4 +137,75 @@ fn backup_of_a_postgres_database_points_to_pg_dump() {
     let out = alur(&["backup", "x.dump", "--db", "postgres://localhost/alur"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("pg_dump") && text(&out).contains("docs/operations.md"), "{}", text(&out));
+}
+
+/// SIGTERM: the request made before it is answered and in the audit log, the WAL is copied
+/// into the file, and the exit status is 0.
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_with_its_audit_log_written() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alur"))
+        .current_dir(dir.path())
+        .env("LANG", "en_US.UTF-8")
+        .env("ALUR_ADMIN_PASSWORD", "Rahasia-Kantor-2026")
+        .env_remove("ALUR_DB")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let url = loop {
+        if let Some(url) = lines.iter().find_map(|l: &String| l.split("serving on http://").nth(1)) {
+            break url.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no start-up line: {lines:#?}");
+        if let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    };
+    // A failed sign-in: answered 401 and audited.
+    let body = r#"{"user":"penguji-sigterm","password":"salah"}"#;
+    let mut http = std::net::TcpStream::connect(&url).unwrap();
+    write!(
+        http,
+        "POST /api/login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    http.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    lines.extend(lines_rx.iter());
+    assert_eq!(exit.code(), Some(0), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("alur stopped")), "{lines:#?}");
+
+    let db = dir.path().join("alur.db");
+    // Everything is in the file itself: no WAL with frames left beside it.
+    let wal = dir.path().join("alur.db-wal");
+    assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0, "the WAL was not checkpointed");
+    let accounts = Accounts::open(Some(&db)).unwrap();
+    let entries = accounts.audit_entries(100).unwrap();
+    assert!(
+        entries.iter().any(|e| e.user == "penguji-sigterm" && e.action == "login" && e.status == 401),
+        "{entries:#?}"
+    );
 }
