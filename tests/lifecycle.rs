@@ -130,6 +130,10 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     let out = alur(&["restore", "--force"], &[&audit_only, Path::new("--db"), &restored]);
     assert!(text(&out).contains("not an alur database"), "{}", text(&out));
     assert!(sqlite_file::inspect(&restored).is_ok());
+    // A damaged database is what a restore is for.
+    let out = alur(&["restore", "--force"], &[&backup, Path::new("--db"), &junk]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sqlite_file::inspect(&junk).unwrap().cases, 4);
 }
 
 #[test]
@@ -139,7 +143,7 @@ fn backup_of_a_postgres_database_points_to_pg_dump() {
     assert!(text(&out).contains("pg_dump") && text(&out).contains("docs/operations.md"), "{}", text(&out));
 }
 
-/// SIGTERM: the request made before it is answered and in the audit log, the WAL is copied
+/// SIGTERM: the request under way is answered and in the audit log, the WAL is copied
 /// into the file, and the exit status is 0.
 #[cfg(unix)]
 #[test]
@@ -178,21 +182,27 @@ fn serve_stops_on_sigterm_with_its_audit_log_written() {
             lines.push(line);
         }
     };
-    // A failed sign-in: answered 401 and audited.
+    // A failed sign-in under way when SIGTERM comes (its body not sent yet): still answered
+    // 401 and audited.
     let body = r#"{"user":"penguji-sigterm","password":"salah"}"#;
     let mut http = std::net::TcpStream::connect(&url).unwrap();
     write!(
         http,
-        "POST /api/login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+        "POST /api/login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
     )
     .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the server stopped before its request finished");
+    http.write_all(body[10..].as_bytes()).unwrap();
     let mut response = String::new();
     http.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
     let exit = child.wait().unwrap();
     lines.extend(lines_rx.iter());
     assert_eq!(exit.code(), Some(0), "{lines:#?}");

@@ -166,6 +166,15 @@ pub fn in_use(path: &Path) -> Result<bool, FileError> {
         {
             Ok(true)
         }
+        // A damaged file is what a restore is most often for: nothing can be using it.
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(sqlite(path)(e)),
     }
 }
