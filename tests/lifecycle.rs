@@ -198,7 +198,7 @@ fn serve_stops_on_sigterm_with_its_audit_log_written() {
     assert!(killed.success());
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(child.try_wait().unwrap().is_none(), "the server stopped before its request finished");
-    http.write_all(body[10..].as_bytes()).unwrap();
+    http.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
     http.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
