@@ -13,6 +13,7 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*))) };
 }
 
+mod backup;
 mod case;
 
 mod check;
@@ -134,6 +135,28 @@ enum Command {
         #[arg(long)]
         secure_cookies: bool,
     },
+    /// Copy the SQLite database (and its audit log) to FILE; `alur serve` may keep running.
+    Backup {
+        /// The copy to write (the audit log goes beside it: `FILE-audit.db`).
+        file: PathBuf,
+        /// The database: an SQLite file (for PostgreSQL use pg_dump).
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
+        db: PathBuf,
+        /// Overwrite FILE when it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place of the database (and its audit log); the server must be stopped.
+    Restore {
+        /// The backup made by `alur backup`.
+        file: PathBuf,
+        /// The database to replace: an SQLite file (for PostgreSQL use pg_restore).
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
+        db: PathBuf,
+        /// Replace the database when it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Render an SOP: the official document (html, md), its flowchart (svg), the state graph
     /// (mermaid, dot) or BPMN 2.0 XML (bpmn).
     Render {
@@ -237,6 +260,8 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup { file, db, force } => backup::run_backup(&file, &db, force, lang),
+        Command::Restore { file, db, force } => backup::run_restore(&file, &db, force, lang),
         Command::Render { file, to, output } => render::run(&file, to, output, lang),
         Command::Import { table, output, force, delimiter, id, calendar, format } => {
             import::run(import::ImportArgs { table, output, force, delimiter, id, calendar, format }, lang)

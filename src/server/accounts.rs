@@ -173,7 +173,9 @@ enum AuditSink {
     /// A writer thread on the audit file (its own file: a second writer on the events'
     /// file would make the event store's commits wait for the audit log's).
     Writer {
-        sender: Mutex<mpsc::Sender<AuditEntry>>,
+        /// Taken by [`Accounts::close`]: the thread then writes what is queued and ends.
+        sender: Mutex<Option<mpsc::Sender<AuditEntry>>>,
+        thread: Mutex<Option<std::thread::JoinHandle<()>>>,
         path: std::path::PathBuf,
     },
     Inline,
@@ -228,11 +230,15 @@ impl Accounts {
             Some(path) => {
                 let writer = open_connection(Some(&audit_path(path)))?;
                 let (sender, receiver) = mpsc::channel::<AuditEntry>();
-                std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("alur-audit".into())
                     .spawn(move || audit_writer(writer, receiver))
                     .map_err(backend)?;
-                AuditSink::Writer { sender: Mutex::new(sender), path: audit_path(path) }
+                AuditSink::Writer {
+                    sender: Mutex::new(Some(sender)),
+                    thread: Mutex::new(Some(thread)),
+                    path: audit_path(path),
+                }
             }
             // In memory (tests): a second in-memory connection would be another database.
             None => AuditSink::Inline,
@@ -511,17 +517,35 @@ impl Accounts {
             Backend::Sqlite { audit, .. } => audit,
         };
         match audit {
-            AuditSink::Writer { sender, .. } => {
-                if let Ok(sender) = sender.lock() {
+            AuditSink::Writer { sender, .. } => match sender.lock().as_deref() {
+                Ok(Some(sender)) => {
                     let _ = sender.send(entry);
                 }
-            }
+                // After `close` (the server is stopping): nothing more is written.
+                _ => eprintln!("alur: audit log closed: {} {} {}", entry.user, entry.action, entry.target),
+            },
             AuditSink::Inline => {
                 if let Ok(mut conn) = self.conn() {
                     if let Err(error) = write_audit(&mut conn, &[entry]) {
                         eprintln!("alur: audit log: {error}");
                     }
                 }
+            }
+        }
+    }
+
+    /// Writes every audit entry queued so far and closes the audit file (its WAL copied into
+    /// it), waiting for the writer thread: the last thing a stopping server does with the
+    /// accounts. Entries recorded afterwards are not written.
+    pub fn close(&self) {
+        let Backend::Sqlite { audit: AuditSink::Writer { sender, thread, .. }, .. } = &self.backend else { return };
+        if let Ok(mut sender) = sender.lock() {
+            sender.take();
+        }
+        let thread = thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                eprintln!("alur: audit log: the writer thread failed");
             }
         }
     }
@@ -591,6 +615,11 @@ fn audit_writer(mut conn: Connection, receiver: mpsc::Receiver<AuditEntry>) {
         if let Err(error) = write_audit(&mut conn, &batch) {
             eprintln!("alur: audit log: {error}");
         }
+    }
+    // Every sender is gone (the server stopped): the entries written only to the WAL, with
+    // no fsync, go into the file itself.
+    if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        eprintln!("alur: audit log: checkpoint: {error}");
     }
 }
 

@@ -87,7 +87,8 @@ pub struct ServeOptions {
 }
 
 /// Opens the database, deploys the SOPs, makes the first admin if there is none, starts the
-/// timer service, and serves until Ctrl-C.
+/// timer service, and serves until Ctrl-C or SIGTERM; then lets the requests under way finish,
+/// stops the timers, writes out the audit log and checkpoints the SQLite file.
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
     init_logging();
     let lang = options.lang;
@@ -155,17 +156,60 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("alur is serving on {url}  (Ctrl-C to stop)")
         )
     );
-    // With each connection's address: sign-ins are throttled per client address too.
+    // With each connection's address: sign-ins are throttled per client address too. On
+    // SIGTERM or Ctrl-C the listener closes and the requests under way finish.
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        say(
+            "alur berhenti: menyelesaikan timer, log audit dan basis data",
+            "alur stopping: timers, audit log and database"
+        )
+    );
+    // No deadline fires any more, every audit entry is written, and the WAL goes into the file.
     let _ = stop_timers.send(true);
     let _ = timers.await;
     deployments.abort();
+    accounts.close();
+    let spec = options.db.to_string_lossy();
+    if !is_postgres(&spec) {
+        let db = options.db.clone();
+        let checkpointed =
+            tokio::task::spawn_blocking(move || crate::runtime::store::sqlite_file::checkpoint(&db)).await;
+        match checkpointed {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("alur: {error}"),
+            Err(error) => eprintln!("alur: checkpoint: {error}"),
+        }
+    }
+    println!("{}", say("alur berhenti", "alur stopped"));
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Docker send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Whether a `--db` value names a PostgreSQL database rather than an SQLite file.

@@ -9,6 +9,7 @@ mod index;
 mod memory;
 mod postgres;
 mod sqlite;
+pub mod sqlite_file;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;

@@ -50,6 +50,9 @@ use crate::runtime::{CaseId, TaskNo};
 /// its `schema_version` row, so an interrupted upgrade leaves a database at a known version.
 /// Steps are never edited once shipped, only added. (Databases made before the table existed
 /// kept their version in `PRAGMA user_version`; it is carried over.)
+/// The schema version this build brings a file to (`alur restore` refuses a newer one).
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 const MIGRATIONS: &[&str] = &[
     // 1: events, cases, deployments and the inbox and timer indexes.
     r#"

@@ -1,0 +1,170 @@
+//! `alur backup` and `alur restore`: the SQLite database and the audit log beside it, copied
+//! with SQLite's online backup (so `alur serve` may keep running during a backup). A
+//! PostgreSQL database is backed up with its own tools (docs/operations.md).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{EXIT_ERRORS, EXIT_USAGE};
+use crate::diagnostic::Lang;
+use crate::runtime::store::sqlite_file::{self, FileError};
+use crate::server::accounts::audit_path;
+use crate::server::problem::say;
+
+fn fail(lang: Lang, id: &str, en: &str) -> ExitCode {
+    eprintln!("alur: {}", say(lang, id, en));
+    ExitCode::from(EXIT_ERRORS)
+}
+
+fn file_error(error: &FileError, lang: Lang) -> String {
+    match error {
+        FileError::Sqlite { path, cause } => format!("{path}: {cause}"),
+        FileError::Damaged { path, cause } => {
+            say(lang, &format!("berkas `{path}` rusak ({cause})"), &format!("the file `{path}` is damaged ({cause})"))
+        }
+        FileError::NotAlur { path } => say(
+            lang,
+            &format!("berkas `{path}` bukan basis data alur"),
+            &format!("the file `{path}` is not an alur database"),
+        ),
+        FileError::Newer { path, found, known } => say(
+            lang,
+            &format!(
+                "`{path}` berskema versi {found}, lebih baru dari alur ini (versi {known}); pakai alur yang lebih baru"
+            ),
+            &format!("`{path}` has schema version {found}, newer than this alur's ({known}); use a newer alur"),
+        ),
+    }
+}
+
+/// Refuses a PostgreSQL URL with where to look instead.
+fn postgres_refused(db: &Path, lang: Lang) -> Option<ExitCode> {
+    if !crate::server::is_postgres(&db.to_string_lossy()) {
+        return None;
+    }
+    eprintln!(
+        "alur: {}",
+        say(
+            lang,
+            "basis data PostgreSQL dicadangkan dan dipulihkan dengan alat PostgreSQL sendiri: `pg_dump -Fc` dan \
+             `pg_restore` (lihat docs/operations.md, \"Backup and restore\")",
+            "a PostgreSQL database is backed up and restored with PostgreSQL's own tools: `pg_dump -Fc` and \
+             `pg_restore` (see docs/operations.md, \"Backup and restore\")",
+        )
+    );
+    Some(ExitCode::from(EXIT_USAGE))
+}
+
+pub fn run_backup(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode {
+    if let Some(code) = postgres_refused(db, lang) {
+        return code;
+    }
+    if !db.is_file() {
+        let db = db.display();
+        return fail(lang, &format!("basis data `{db}` tidak ada"), &format!("the database `{db}` does not exist"));
+    }
+    let audit_from = audit_path(db);
+    let audit_to = audit_path(file);
+    let copies: Vec<(&Path, &Path)> =
+        if audit_from.is_file() { vec![(db, file), (&audit_from, &audit_to)] } else { vec![(db, file)] };
+    if !force {
+        if let Some((_, to)) = copies.iter().find(|(_, to)| to.exists()) {
+            let to = to.display();
+            return fail(
+                lang,
+                &format!("`{to}` sudah ada; pakai --force untuk menimpanya"),
+                &format!("`{to}` exists already; use --force to overwrite it"),
+            );
+        }
+    }
+    for (from, to) in copies {
+        if let Err(error) = sqlite_file::backup(from, to) {
+            eprintln!("alur: {}", file_error(&error, lang));
+            return ExitCode::from(EXIT_ERRORS);
+        }
+        let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+        let (from, to) = (from.display(), to.display());
+        println!("{}", say(lang, &format!("{from} -> {to} ({size} bita)"), &format!("{from} -> {to} ({size} bytes)")));
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn run_restore(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode {
+    if let Some(code) = postgres_refused(db, lang) {
+        return code;
+    }
+    let summary = match sqlite_file::inspect(file) {
+        Ok(summary) => summary,
+        Err(error) => {
+            eprintln!("alur: {}", file_error(&error, lang));
+            return ExitCode::from(EXIT_ERRORS);
+        }
+    };
+    let audit_from = audit_path(file);
+    let audit_to = audit_path(db);
+    let with_audit = audit_from.is_file();
+    if with_audit {
+        if let Err(error) = sqlite_file::check_intact(&audit_from) {
+            eprintln!("alur: {}", file_error(&error, lang));
+            return ExitCode::from(EXIT_ERRORS);
+        }
+    }
+    for target in [db, audit_to.as_path()] {
+        match sqlite_file::in_use(target) {
+            Ok(false) => {}
+            Ok(true) => {
+                let t = target.display();
+                return fail(
+                    lang,
+                    &format!("`{t}` sedang dipakai (alur serve atau perintah lain masih berjalan); hentikan dulu"),
+                    &format!("`{t}` is in use (alur serve or another command is running); stop it first"),
+                );
+            }
+            Err(error) => {
+                eprintln!("alur: {}", file_error(&error, lang));
+                return ExitCode::from(EXIT_ERRORS);
+            }
+        }
+    }
+    if db.exists() && !force {
+        let db = db.display();
+        return fail(
+            lang,
+            &format!("`{db}` sudah ada; pakai --force untuk menggantinya dengan cadangan"),
+            &format!("`{db}` exists already; use --force to replace it with the backup"),
+        );
+    }
+    if let Err(error) = sqlite_file::restore(file, db) {
+        eprintln!("alur: {}", file_error(&error, lang));
+        return ExitCode::from(EXIT_ERRORS);
+    }
+    if with_audit {
+        if let Err(error) = sqlite_file::restore(&audit_from, &audit_to) {
+            eprintln!("alur: {}", file_error(&error, lang));
+            return ExitCode::from(EXIT_ERRORS);
+        }
+    } else if audit_to.exists() {
+        // The old audit log belongs to the replaced database, not to the restored one: kept
+        // under another name rather than silently joined to it.
+        let mut kept = audit_to.as_os_str().to_os_string();
+        kept.push(".old");
+        let _ = std::fs::rename(&audit_to, kept);
+    }
+    let (f, d, cases, events) = (file.display(), db.display(), summary.cases, summary.events);
+    println!(
+        "{}",
+        say(
+            lang,
+            &format!(
+                "{f} -> {d}: {cases} kasus, {events} peristiwa dipulihkan (skema versi {})",
+                summary.schema_version
+            ),
+            &format!("{f} -> {d}: {cases} cases, {events} events restored (schema version {})", summary.schema_version),
+        )
+    );
+    if with_audit {
+        let (a, t) = (audit_from.display(), audit_to.display());
+        println!("{}", say(lang, &format!("{a} -> {t} (log audit)"), &format!("{a} -> {t} (audit log)")));
+    }
+    ExitCode::SUCCESS
+}

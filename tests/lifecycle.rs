@@ -1,0 +1,221 @@
+//! Running a server an office can stop and restore: `alur backup` while the database is open,
+//! `alur restore` into a fresh folder with every case read back equal, the refusals of both,
+//! and `alur serve` stopping on SIGTERM with its audit log written and exit status 0.
+
+use alur::runtime::store::sqlite_file;
+use alur::runtime::{Caller, CaseId, Completion, Engine, ManualClock, SqliteStore, Store};
+use alur::server::accounts::{audit_path, Accounts};
+use chrono::{TimeZone, Utc};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn alur(args: &[&str], paths: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_alur"))
+        .args(["--lang", "en"])
+        .args(args)
+        .args(paths)
+        .env_remove("ALUR_DB")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Completes the open task of `case` (there is one) as someone in `role`.
+async fn complete(engine: &Engine, case: CaseId, role: &str, outcome: Option<&str>) {
+    let state = engine.load(case).await.unwrap();
+    let task = state.open_tasks().next().unwrap().no;
+    let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
+    engine.complete(case, task, &Caller::new(format!("user-{role}"), &[role]), completion).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alur.db");
+    let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let engine = Engine::new(store.clone(), clock.clone()).await.unwrap();
+    engine.deploy_file(&root().join("sop/lks-lksa.sop"), &root().join("sop/calendars")).await.unwrap();
+    let accounts = Accounts::open(Some(&db)).unwrap();
+    accounts.audit("admin", "backup-test", "", 200);
+    accounts.close();
+
+    // One case to its end, one returned to the applicant, one at verification, one just started.
+    let mut cases = Vec::new();
+    for n in 0..4 {
+        cases.push(engine.start_case("lks_lksa", &format!("pemohon-{n}"), Default::default(), None).await.unwrap());
+    }
+    let whole = [
+        ("pemohon", None),
+        ("front_office", Some("diterima")),
+        ("back_office", None),
+        ("dinas_teknis", None),
+        ("back_office", None),
+        ("kabid", None),
+        ("sekretaris", None),
+        ("kepala_dinas", None),
+        ("pemohon", None),
+    ];
+    for (role, outcome) in whole {
+        clock.advance(chrono::Duration::minutes(5));
+        complete(&engine, cases[0], role, outcome).await;
+    }
+    complete(&engine, cases[1], "pemohon", None).await;
+    complete(&engine, cases[1], "front_office", Some("ditolak")).await;
+    complete(&engine, cases[2], "pemohon", None).await;
+
+    // Backed up by another process while this engine has the file open.
+    let backup = dir.path().join("cadangan.db");
+    let out = alur(&["backup"], &[&backup, Path::new("--db"), &db]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("cadangan.db") && text(&out).contains("cadangan-audit.db"), "{}", text(&out));
+    // Not over an existing copy without --force, nor into the open database.
+    let again = alur(&["backup"], &[&backup, Path::new("--db"), &db]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    let over_open = alur(&["restore", "--force"], &[&backup, Path::new("--db"), &db]);
+    assert_eq!(over_open.status.code(), Some(1), "{}", text(&over_open));
+    assert!(text(&over_open).contains("in use"), "{}", text(&over_open));
+    assert!(alur(&["backup", "--force"], &[&backup, Path::new("--db"), &db]).status.success());
+
+    // Written after the backup: not in it.
+    complete(&engine, cases[3], "pemohon", None).await;
+
+    let fresh = tempfile::tempdir().unwrap();
+    let restored = fresh.path().join("alur.db");
+    let out = alur(&["restore"], &[&backup, Path::new("--db"), &restored]);
+    assert!(out.status.success(), "{}", text(&out));
+    let events_backed_up: usize = {
+        let mut n = 0;
+        for &case in &cases {
+            n += store.events(case).await.unwrap().len();
+        }
+        n - 2
+    };
+    assert!(text(&out).contains(&format!("4 cases, {events_backed_up} events restored")), "{}", text(&out));
+    assert!(audit_path(&restored).is_file());
+
+    let copy = SqliteStore::open(&restored).unwrap();
+    assert_eq!(copy.case_ids().await.unwrap().len(), 4);
+    for &case in &cases[..3] {
+        assert_eq!(copy.events(case).await.unwrap(), store.events(case).await.unwrap(), "case {case}");
+    }
+    let original = store.events(cases[3]).await.unwrap();
+    assert_eq!(copy.events(cases[3]).await.unwrap(), original[..original.len() - 2].to_vec());
+    // The open tasks' deadlines are indexed again: the earliest is the one of case 3's first task.
+    assert_eq!(copy.next_timer().await.unwrap(), Some(engine.load(cases[3]).await.unwrap().tasks.get(&1).unwrap().due));
+    let restored_accounts = Accounts::open(Some(&restored)).unwrap();
+    assert!(restored_accounts.audit_entries(10).unwrap().iter().any(|e| e.action == "backup-test"));
+    drop(restored_accounts);
+    drop(copy);
+
+    // A restore refuses to replace a database without --force, and anything but an alur file.
+    let out = alur(&["restore"], &[&backup, Path::new("--db"), &restored]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let junk = fresh.path().join("junk.db");
+    std::fs::write(&junk, "not a database, only a line of text long enough to fill a header").unwrap();
+    let out = alur(&["restore", "--force"], &[&junk, Path::new("--db"), &restored]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("damaged"), "{}", text(&out));
+    let audit_only = audit_path(&backup);
+    let out = alur(&["restore", "--force"], &[&audit_only, Path::new("--db"), &restored]);
+    assert!(text(&out).contains("not an alur database"), "{}", text(&out));
+    assert!(sqlite_file::inspect(&restored).is_ok());
+    // A damaged database is what a restore is for.
+    let out = alur(&["restore", "--force"], &[&backup, Path::new("--db"), &junk]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sqlite_file::inspect(&junk).unwrap().cases, 4);
+}
+
+#[test]
+fn backup_of_a_postgres_database_points_to_pg_dump() {
+    let out = alur(&["backup", "x.dump", "--db", "postgres://localhost/alur"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("pg_dump") && text(&out).contains("docs/operations.md"), "{}", text(&out));
+}
+
+/// SIGTERM: the request under way is answered and in the audit log, the WAL is copied
+/// into the file, and the exit status is 0.
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_with_its_audit_log_written() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alur"))
+        .current_dir(dir.path())
+        .env("LANG", "en_US.UTF-8")
+        .env("ALUR_ADMIN_PASSWORD", "Rahasia-Kantor-2026")
+        .env_remove("ALUR_DB")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let url = loop {
+        if let Some(url) = lines.iter().find_map(|l: &String| l.split("serving on http://").nth(1)) {
+            break url.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no start-up line: {lines:#?}");
+        if let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    };
+    // A failed sign-in under way when SIGTERM comes (its body not sent yet): still answered
+    // 401 and audited.
+    let body = r#"{"user":"penguji-sigterm","password":"salah"}"#;
+    let mut http = std::net::TcpStream::connect(&url).unwrap();
+    write!(
+        http,
+        "POST /api/login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the server stopped before its request finished");
+    http.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    http.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+
+    let exit = child.wait().unwrap();
+    lines.extend(lines_rx.iter());
+    assert_eq!(exit.code(), Some(0), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("alur stopped")), "{lines:#?}");
+
+    let db = dir.path().join("alur.db");
+    // Everything is in the file itself: no WAL with frames left beside it.
+    let wal = dir.path().join("alur.db-wal");
+    assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0, "the WAL was not checkpointed");
+    let accounts = Accounts::open(Some(&db)).unwrap();
+    let entries = accounts.audit_entries(100).unwrap();
+    assert!(
+        entries.iter().any(|e| e.user == "penguji-sigterm" && e.action == "login" && e.status == 401),
+        "{entries:#?}"
+    );
+}
