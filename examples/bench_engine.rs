@@ -3,14 +3,14 @@
 //! would, each completed by a caller holding the task's role.
 //!
 //! `cargo run --release --example bench_engine -- --store mem -n 20000 -r 0.2 [--clients 64] [--db FILE]
-//! [--worklist own|shared]`
+//! [--worklist own|shared] [--metrics on]`
 //!
 //! The clients split the cases between them (see `Partition`). With `--worklist own` (the
 //! default) each reads the inbox of its own share and works it, again and again, until it is
 //! empty; with `shared` one dispatcher reads the whole inbox once a round and hands each client
 //! its share's tasks, and a round ends when every client is done.
 //!
-//! Prints `RESULT alur <store>-<clients>[-shared] <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs> <commands/s>
+//! Prints `RESULT alur <store>-<clients>[-shared][-metrics] <N> <secs> <cases/s> <tasks/s> <p50 µs> <p99 µs> <commands/s>
 //! <completions/s>`, where tasks/s counts task completions over the whole run, commands/s every
 //! durable command (the case starts and the completions, each one commit of its own with one
 //! client), and completions/s the completions over the time after the last case started (the
@@ -34,10 +34,13 @@ struct Args {
     clients: usize,
     db: Option<String>,
     worklist: Worklist,
+    /// Count commands as `alur serve` does (`Engine::with_metrics`).
+    metrics: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { store: "mem".into(), n: 10_000, r: 0.2, clients: 1, db: None, worklist: Worklist::Own };
+    let mut a =
+        Args { store: "mem".into(), n: 10_000, r: 0.2, clients: 1, db: None, worklist: Worklist::Own, metrics: false };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();
@@ -47,6 +50,7 @@ fn args() -> Args {
             "-r" => a.r = value.parse().unwrap_or(a.r),
             "--clients" => a.clients = value.parse().unwrap_or(1).max(1),
             "--db" => a.db = Some(value),
+            "--metrics" => a.metrics = value == "on",
             "--worklist" => match value.as_str() {
                 "own" => a.worklist = Worklist::Own,
                 "shared" => a.worklist = Worklist::Shared,
@@ -126,7 +130,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).single().ok_or("start")?;
     let clock = Arc::new(ManualClock::new(start.with_timezone(&chrono::Utc)));
-    let engine = Arc::new(Engine::new(open_store(&a)?, clock).await?);
+    let mut engine = Engine::new(open_store(&a)?, clock).await?;
+    if a.metrics {
+        let registry = prometheus::Registry::new();
+        engine = engine.with_metrics(Arc::new(alur::runtime::metrics::EngineMetrics::register(&registry)?));
+    }
+    let engine = Arc::new(engine);
     engine.deploy_file(&root.join("sop/lks-lksa.sop"), &root.join("sop/calendars")).await?;
     // Exactly floor(n*r) cases, evenly spread, are returned once (as the peers do).
     let rejected: HashSet<usize> =
@@ -219,10 +228,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
     let tasks: usize = clients.iter().map(|c| c.done).sum();
     println!(
-        "RESULT alur {}-{}{} {} {:.3} {:.1} {:.1} {} {} {:.1} {:.1}",
+        "RESULT alur {}-{}{}{} {} {:.3} {:.1} {:.1} {} {} {:.1} {:.1}",
         a.store,
         a.clients,
         if a.worklist == Worklist::Shared { "-shared" } else { "" },
+        if a.metrics { "-metrics" } else { "" },
         a.n,
         secs,
         a.n as f64 / secs,

@@ -169,6 +169,7 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         catalog: Catalog::new(&root.join("sop")),
         secure_cookies: false,
         throttle: Default::default(),
+        metrics: Arc::new(alur::server::metrics::Metrics::new(None)?),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -4,6 +4,7 @@
 use alur::runtime::{Engine, ManualClock, MemoryStore};
 use alur::server::accounts::{Accounts, Role, User};
 use alur::server::catalog::Catalog;
+use alur::server::metrics::Metrics;
 use alur::server::{router, AppState};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -77,7 +78,9 @@ async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&root().join("sop"), &dir.path().join("sop"));
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
-    let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
+    let metrics = Arc::new(Metrics::new(None).unwrap());
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    let engine = Arc::new(engine.with_metrics(metrics.engine()));
     let catalog = Catalog::new(&dir.path().join("sop"));
     let report = catalog.reload(&engine).await;
     assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
@@ -87,6 +90,7 @@ async fn app() -> App {
         catalog,
         secure_cookies: false,
         throttle: Default::default(),
+        metrics,
     });
     let mut app = App { state, clock, _dir: dir, case: String::new() };
     app.case = app.new_case().await;
@@ -588,8 +592,14 @@ async fn a_desk_called_admin_is_not_the_admin_role() {
     let catalog = Catalog::new(&dir.path().join("sop"));
     catalog.reload(&engine).await;
     let accounts = Arc::new(Accounts::open(None).unwrap());
-    let state =
-        AppState { engine, accounts: accounts.clone(), catalog, secure_cookies: false, throttle: Default::default() };
+    let state = AppState {
+        engine,
+        accounts: accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics: Arc::new(Metrics::new(None).unwrap()),
+    };
     alur::server::seed_demo_users(&state).unwrap();
     let desk = accounts.user("admin_staf").unwrap().expect("the admin desk's demo user");
     assert_eq!(desk.roles, vec![Role::Actor("admin".into())]);
@@ -750,7 +760,14 @@ async fn an_internal_error_is_generic_and_carries_a_request_id() {
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
     let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock).await.unwrap());
     let catalog = Catalog::new(&dir.path().join("sop"));
-    let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies: false, throttle: Default::default() });
+    let state = Arc::new(AppState {
+        engine,
+        accounts,
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics: Arc::new(Metrics::new(None).unwrap()),
+    });
     for (path, auth) in [("/api/me", "Bearer alur_00"), ("/inbox", "")] {
         let mut request = Request::builder().uri(path).header(header::ACCEPT_LANGUAGE, "en");
         request = if auth.is_empty() {
@@ -1030,7 +1047,14 @@ async fn with_one_admin() -> (App, String) {
     let admin = User { name: "kepala".into(), display: "Kepala".into(), roles: vec![Role::Admin] };
     accounts.create_user(&admin, "rahasia").unwrap();
     let (token, _) = accounts.sign_in("kepala", "rahasia").unwrap().unwrap();
-    let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies: false, throttle: Default::default() });
+    let state = Arc::new(AppState {
+        engine,
+        accounts,
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics: Arc::new(Metrics::new(None).unwrap()),
+    });
     (App { state, clock, _dir: dir, case: String::new() }, token)
 }
 
@@ -1124,4 +1148,205 @@ async fn a_second_file_with_the_same_sop_id_is_refused() {
         app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "lks-lksa.sop", "source": copy}))).await;
     assert_eq!(status, StatusCode::CREATED, "{problem}");
     assert_eq!(problem["version"], 2);
+}
+
+/// GET `path` with these headers: the status and the body as text.
+async fn get_text(app: &App, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String, axum::http::HeaderMap) {
+    let mut builder = Request::builder().uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = router(app.state.clone()).oneshot(builder.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap(), headers)
+}
+
+/// The value of the sample of metric `name` with (at least) these labels, 0 when there is none;
+/// fails if several samples match.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let wanted = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            (metric == name && wanted).then(|| value.parse().unwrap())
+        })
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?} matches {} samples", found.len());
+    found.first().copied().unwrap_or(0.0)
+}
+
+/// Every sample of `name`, summed.
+fn total(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name} ")) || line.starts_with(&format!("{name}{{")))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_without_a_session() {
+    let app = app().await;
+    let (status, body, _) = get_text(&app, "/healthz", &[]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_ready_on_a_store_that_answers() {
+    let app = app().await;
+    let (status, body, _) = get_text(&app, "/readyz", &[]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready\n"));
+}
+
+/// An SQLite file whose schema is behind (as if its migrations had not run): 503 with a
+/// problem detail in the reader's language, and ready again once it is current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_when_the_schema_is_not_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alur.db");
+    let store = Arc::new(alur::runtime::SqliteStore::open(&db).unwrap());
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(store, clock.clone()).await.unwrap());
+    let catalog = Catalog::new(&root().join("sop"));
+    let state = Arc::new(AppState {
+        engine,
+        accounts: users().accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics: Arc::new(Metrics::new(None).unwrap()),
+    });
+    let app = App { state, clock, _dir: dir, case: String::new() };
+    assert_eq!(get_text(&app, "/readyz", &[]).await.0, StatusCode::OK);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let latest: i64 = conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0)).unwrap();
+    conn.execute("DELETE FROM schema_version WHERE version = ?1", [latest]).unwrap();
+    let (status, body, headers) = get_text(&app, "/readyz?lang=id", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["code"], "not_ready");
+    assert_eq!(problem["status"], 503);
+    assert!(problem["detail"].as_str().unwrap().starts_with("Basis data belum siap"), "{problem}");
+    let (_, body, _) = get_text(&app, "/readyz?lang=en", &[]).await;
+    assert!(body.contains("The database is not ready"), "{body}");
+
+    conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?1, 'again')", [latest]).unwrap();
+    assert_eq!(get_text(&app, "/readyz", &[]).await.0, StatusCode::OK);
+}
+
+/// Requests and commands driven through the router are what `/metrics` then counts: requests
+/// by route template (never the case's id) and status class, commands by kind and result,
+/// timer firings, open and overdue tasks per SOP and step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_done() {
+    // `app()` started a case, completed its task 1 and attached a document, through the API.
+    let app = app().await;
+    let case = app.case.clone();
+    let task = |t: u32, verb: &str| format!("/api/cases/{case}/tasks/{t}/{verb}");
+    assert_eq!(app.call("fo", Method::POST, &task(2, "claim"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.call("bo", Method::POST, &task(2, "claim"), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.call("fo", Method::POST, &task(2, "release"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.call("fo", Method::POST, &task(9, "claim"), None).await.0, StatusCode::NOT_FOUND);
+    for _ in 0..3 {
+        assert_eq!(app.call("owner", Method::GET, &format!("/api/cases/{case}"), None).await.0, StatusCode::OK);
+    }
+    assert_eq!(app.call("owner", Method::GET, "/api/nothing/here", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get_text(&app, "/no/such/page", &[]).await.0, StatusCode::NOT_FOUND);
+
+    // Open and overdue tasks: task 2 of the case is open, and overdue once its due instant passed.
+    let open = app.state.engine.inbox(&[]).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let step = open[0].step.as_str();
+    let (_, text, _) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(sample(&text, "alur_open_tasks", &[("sop", "lks_lksa"), ("step", step)]), 1.0);
+    assert_eq!(sample(&text, "alur_overdue_tasks", &[("sop", "lks_lksa"), ("step", step)]), 0.0);
+    assert_eq!(total(&text, "alur_open_tasks"), 1.0);
+    app.clock.set(open[0].due + chrono::Duration::minutes(5));
+    let (_, text, _) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(sample(&text, "alur_overdue_tasks", &[("sop", "lks_lksa"), ("step", step)]), 1.0);
+    assert_eq!(total(&text, "alur_overdue_tasks"), 1.0);
+
+    // The timer fires the deadline, 5 minutes late.
+    let fired = app.state.engine.fire_due(app.state.engine.now()).await.unwrap();
+    assert_eq!(fired, 1);
+    assert_eq!(
+        app.call("admin", Method::POST, &format!("/api/cases/{case}/cancel"), Some(json!({}))).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.call("admin", Method::POST, &format!("/api/cases/{case}/cancel"), Some(json!({}))).await.0,
+        StatusCode::CONFLICT
+    );
+
+    let (status, text, headers) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let commands =
+        |command: &str, result: &str| sample(&text, "alur_commands_total", &[("command", command), ("result", result)]);
+    assert_eq!(commands("start", "ok"), 1.0);
+    assert_eq!(commands("complete", "ok"), 1.0);
+    assert_eq!(commands("attach", "ok"), 1.0);
+    assert_eq!(commands("claim", "ok"), 1.0);
+    assert_eq!(commands("claim", "refused"), 2.0, "another desk's task, a task that does not exist");
+    assert_eq!(commands("release", "ok"), 1.0);
+    assert_eq!(commands("fire", "ok"), 1.0);
+    assert_eq!(commands("cancel", "ok"), 1.0);
+    assert_eq!(commands("cancel", "refused"), 1.0);
+    assert_eq!(total(&text, "alur_commands_total"), 10.0, "nothing else counted");
+    assert_eq!(sample(&text, "alur_timer_firings_total", &[]), 1.0);
+    assert_eq!(sample(&text, "alur_timer_lag_seconds_sum", &[]), 300.0);
+    assert_eq!(sample(&text, "alur_timer_lag_seconds_count", &[]), 1.0);
+    assert_eq!(total(&text, "alur_open_tasks"), 0.0, "the case is cancelled");
+
+    let requests = |method: &str, route: &str, status: &str| {
+        sample(&text, "alur_http_requests_total", &[("method", method), ("route", route), ("status", status)])
+    };
+    assert_eq!(requests("POST", "/api/cases", "2xx"), 1.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/tasks/{task}/complete", "2xx"), 1.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/artifacts", "2xx"), 1.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/tasks/{task}/claim", "2xx"), 1.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/tasks/{task}/claim", "4xx"), 2.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/tasks/{task}/release", "2xx"), 1.0);
+    assert_eq!(requests("GET", "/api/cases/{case}", "2xx"), 3.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/cancel", "2xx"), 1.0);
+    assert_eq!(requests("POST", "/api/cases/{case}/cancel", "4xx"), 1.0);
+    assert_eq!(requests("GET", "/api/{*rest}", "4xx"), 1.0);
+    assert_eq!(requests("GET", "unmatched", "4xx"), 1.0, "a path no route matches");
+    assert_eq!(requests("GET", "/metrics", "2xx"), 2.0, "the scrapes before this one");
+    assert!(!text.contains(&case), "no case id in a label");
+    assert_eq!(total(&text, "alur_http_requests_total"), 16.0, "nothing else counted");
+    assert_eq!(
+        sample(&text, "alur_http_request_duration_seconds_count", &[("method", "GET"), ("route", "/api/cases/{case}")]),
+        3.0
+    );
+}
+
+/// With `ALUR_METRICS_TOKEN` set, a scrape without the token (or with another) is a 401
+/// problem detail; with it, the metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_ask_for_the_token_when_one_is_set() {
+    let mut app = app().await;
+    let state = Arc::get_mut(&mut app.state).unwrap();
+    state.metrics = Arc::new(Metrics::new(Some("s3cret-scrape")).unwrap());
+    let (status, body, headers) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    assert!(body.contains("\"code\":\"unauthenticated\""), "{body}");
+    let (status, _, _) = get_text(&app, "/metrics", &[("authorization", "Bearer s3cret-scrapf")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let user = format!("Bearer {}", users().tokens["admin"]);
+    assert_eq!(
+        get_text(&app, "/metrics", &[("authorization", &user)]).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a session is not the token"
+    );
+    let (status, text, _) = get_text(&app, "/metrics", &[("authorization", "Bearer s3cret-scrape")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("alur_http_requests_total"), "{text}");
 }

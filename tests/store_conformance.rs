@@ -951,6 +951,53 @@ async fn deadlines_fire_once_across_two_engines(f: &Fixture) {
     assert_eq!(one.fire_due(now).await.unwrap() + two.fire_due(now).await.unwrap(), 0);
 }
 
+/// A store that answers and whose schema is current is ready; one whose schema is behind (its
+/// latest migration's row gone, as if it had not run) is not, until it is current again.
+async fn ready_when_the_schema_is_current(f: &Fixture) {
+    let store = f.store();
+    store.ready().await.unwrap();
+    // Opened now: opening a store on a schema that is behind would migrate it.
+    let pg = match f.kind {
+        Kind::Postgres => Some(PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap()),
+        Kind::Memory | Kind::Sqlite => None,
+    };
+    let pg = &pg;
+    // The schema version as each database keeps it: take the latest row out, then put it back.
+    let set_back = |back: bool| async move {
+        match f.kind {
+            Kind::Memory => {}
+            Kind::Sqlite => {
+                let conn = rusqlite::Connection::open(f.dir.as_ref().unwrap().path().join("alur.db")).unwrap();
+                if back {
+                    conn.execute("UPDATE schema_version SET version = -version WHERE version < 0", []).unwrap();
+                } else {
+                    conn.execute(
+                        "UPDATE schema_version SET version = -version WHERE version = (SELECT MAX(version) FROM schema_version)",
+                        [],
+                    )
+                    .unwrap();
+                }
+            }
+            Kind::Postgres => {
+                let client = pg.as_ref().unwrap().pool().get().await.unwrap();
+                let sql = if back {
+                    "UPDATE schema_version SET version = -version WHERE version < 0"
+                } else {
+                    "UPDATE schema_version SET version = -version WHERE version = (SELECT MAX(version) FROM schema_version)"
+                };
+                client.execute(sql, &[]).await.unwrap();
+            }
+        }
+    };
+    set_back(false).await;
+    if f.kind != Kind::Memory {
+        let error = store.ready().await.unwrap_err();
+        assert!(error.to_string().contains("migrations are not applied"), "{error}");
+    }
+    set_back(true).await;
+    store.ready().await.unwrap();
+}
+
 /// Every contract test, once per store.
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
@@ -987,6 +1034,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    ready_when_the_schema_is_current,
     append_and_read_back,
     case_ids_in_start_order,
     conflict_on_wrong_version_writes_nothing,

@@ -66,7 +66,14 @@ impl Site {
         let engine = Arc::new(Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap());
         let accounts = Arc::new(Accounts::open(None).unwrap());
         let catalog = Catalog::new(&dir.path().join("sop"));
-        let state = Arc::new(AppState { engine, accounts, catalog, secure_cookies, throttle: Default::default() });
+        let state = Arc::new(AppState {
+            engine,
+            accounts,
+            catalog,
+            secure_cookies,
+            throttle: Default::default(),
+            metrics: Arc::new(alur::server::metrics::Metrics::new(None).unwrap()),
+        });
         let report = state.catalog.reload(&state.engine).await;
         assert!(report.files.iter().all(|f| f.refused.is_none()), "the shipped SOPs deploy");
         for (name, role) in USERS {

@@ -13,6 +13,7 @@ use super::case::{CaseState, CaseStatus, DeployedRef, TaskStatus};
 use super::clock::Clock;
 use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
+use super::metrics::{Command, EngineMetrics};
 use super::store::{Deployment, OpenTask, Partition, Store, StoreError};
 use super::{CaseId, Name, RuntimeError, TaskNo};
 use crate::interpret::{OutcomeError, Reached};
@@ -104,6 +105,8 @@ pub struct Engine {
     /// Versions this engine is saving right now, so a change feed announcing them is known
     /// for this engine's own doing (see [`Engine::is_deploying`]).
     saving: std::sync::Mutex<std::collections::HashSet<(String, u32)>>,
+    /// What `/metrics` reads (commands by kind and result, timer firings); `None` counts nothing.
+    metrics: Option<Arc<EngineMetrics>>,
 }
 
 /// Boxed: a command takes its case's state out and puts it back, which moves a pointer
@@ -136,6 +139,7 @@ impl Engine {
             saving: Default::default(),
             cache: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
             node: super::node::default_node(),
+            metrics: None,
         };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
             let loaded = deploy::load(&deployment)?;
@@ -172,6 +176,20 @@ impl Engine {
     /// announce the save before the engine holds it).
     pub fn is_deploying(&self, sop: &str, version: u32) -> bool {
         self.saving.lock().map(|s| s.contains(&(sop.to_string(), version))).unwrap_or(false)
+    }
+
+    /// The engine counting its commands and timer firings in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<EngineMetrics>) -> Engine {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts a command's result (when the engine has metrics) and hands it on.
+    fn counted<T>(&self, command: Command, result: Result<T, RuntimeError>) -> Result<T, RuntimeError> {
+        if let Some(metrics) = &self.metrics {
+            metrics.command(command, &result);
+        }
+        result
     }
 
     /// The same engine claiming deadlines as `node` (default: host name, process id and a
@@ -483,6 +501,17 @@ impl Engine {
         fields: Fields,
         entry: Option<&str>,
     ) -> Result<CaseId, RuntimeError> {
+        let result = self.start_new(sop, applicant, fields, entry).await;
+        self.counted(Command::Start, result)
+    }
+
+    async fn start_new(
+        &self,
+        sop: &str,
+        applicant: &str,
+        fields: Fields,
+        entry: Option<&str>,
+    ) -> Result<CaseId, RuntimeError> {
         let d = self.deployment(sop, None)?;
         check_fields(&d.sop, &fields)?;
         if let Some(entry) = entry {
@@ -558,12 +587,13 @@ impl Engine {
     }
 
     pub async fn claim(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
-        match self.claim_once(case, task, caller, false).await {
+        let result = match self.claim_once(case, task, caller, false).await {
             Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.claim_once(case, task, caller, true).await),
             // The cached view may be stale: decide on the store's.
             Err(_) => self.claim_once(case, task, caller, true).await,
-        }
+        };
+        self.counted(Command::Claim, result)
     }
 
     async fn claim_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
@@ -588,12 +618,13 @@ impl Engine {
     }
 
     pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
-        match self.release_once(case, task, caller, false).await {
+        let result = match self.release_once(case, task, caller, false).await {
             Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.release_once(case, task, caller, true).await),
             // The cached view may be stale: decide on the store's.
             Err(_) => self.release_once(case, task, caller, true).await,
-        }
+        };
+        self.counted(Command::Release, result)
     }
 
     async fn release_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
@@ -618,6 +649,18 @@ impl Engine {
 
     /// Completes a task with an outcome (for a decision), field values and a note.
     pub async fn complete(
+        &self,
+        case: CaseId,
+        task: TaskNo,
+        caller: &Caller,
+        completion: Completion,
+    ) -> Result<(), RuntimeError> {
+        let result = self.complete_uncounted(case, task, caller, completion).await;
+        self.counted(Command::Complete, result)
+    }
+
+    /// [`Engine::complete`], not counted: for the parent's task an ending child case completes.
+    async fn complete_uncounted(
         &self,
         case: CaseId,
         task: TaskNo,
@@ -736,6 +779,21 @@ impl Engine {
         media_type: &str,
         content: Attachment,
     ) -> Result<(), RuntimeError> {
+        let result = self.attach_uncounted(case, task, caller, artifact, name, media_type, content).await;
+        self.counted(Command::Attach, result)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attach_uncounted(
+        &self,
+        case: CaseId,
+        task: Option<TaskNo>,
+        caller: &Caller,
+        artifact: &str,
+        name: &str,
+        media_type: &str,
+        content: Attachment,
+    ) -> Result<(), RuntimeError> {
         let state = self.load(case).await?;
         if state.status != CaseStatus::Active {
             return Err(RuntimeError::CaseClosed { case, state: state.status.word() });
@@ -771,11 +829,13 @@ impl Engine {
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
-        self.close(case, caller, Event::CaseWithdrawn { reason }).await
+        let result = self.close(case, caller, Event::CaseWithdrawn { reason }).await;
+        self.counted(Command::Withdraw, result)
     }
 
     pub async fn cancel(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
-        self.close(case, caller, Event::CaseCancelled { reason }).await
+        let result = self.close(case, caller, Event::CaseCancelled { reason }).await;
+        self.counted(Command::Cancel, result)
     }
 
     async fn close(&self, case: CaseId, caller: &Caller, event: Event) -> Result<(), RuntimeError> {
@@ -815,7 +875,14 @@ impl Engine {
             }
             let mut progressed = false;
             for timer in timers {
-                match self.fire(timer.case, timer.task).await {
+                let result = self.fire(timer.case, timer.task).await;
+                if let Some(metrics) = &self.metrics {
+                    metrics.command(Command::Fire, &result);
+                    if let Ok(true) = result {
+                        metrics.fired(now - timer.due);
+                    }
+                }
+                match result {
                     Ok(true) => {
                         fired += 1;
                         progressed = true;
@@ -919,7 +986,7 @@ impl Engine {
                 Event::CaseEnded { end } => {
                     if let Some((parent, task)) = parent {
                         let completion = Completion { outcome: Some(end.clone()), ..Completion::default() };
-                        match Box::pin(self.complete(parent, task, &Caller::system(), completion)).await {
+                        match Box::pin(self.complete_uncounted(parent, task, &Caller::system(), completion)).await {
                             Ok(()) | Err(RuntimeError::TaskNotOpen { .. }) | Err(RuntimeError::CaseClosed { .. }) => {}
                             Err(other) => return Err(other),
                         }

@@ -9,6 +9,7 @@ pub mod engine;
 mod error;
 pub mod event;
 pub mod fields;
+pub mod metrics;
 pub mod name;
 pub mod node;
 pub mod store;

@@ -9,6 +9,8 @@ pub mod auth;
 pub mod catalog;
 pub mod errors;
 pub mod extract;
+pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod throttle;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Failed sign-ins per user name and address (`Default` is the server's policy).
     pub throttle: throttle::Throttle,
+    /// What `/metrics` serves; the engine counts into `metrics.engine()` when it was made with it.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub type State = Arc<AppState>;
@@ -55,17 +59,30 @@ pub fn router(state: State) -> Router {
     let always = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
+    let metrics = state.metrics.clone();
     Router::new()
         .merge(api::routes())
         .merge(web::routes())
-        .with_state(state)
         .layer(axum::middleware::from_fn(errors::finish))
+        // Outside `finish`: the 503 of `/readyz` is its answer, not a server error to hide.
+        .merge(operations())
+        .with_state(state)
         .layer(always(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .layer(always(header::X_FRAME_OPTIONS, "DENY"))
         .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+/// What an office's monitoring asks, without a session: alive, ready, metrics.
+fn operations() -> Router<State> {
+    use axum::routing::get;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: `info`). Once per process.
@@ -102,7 +119,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     let (store, accounts) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?);
+    let metrics = Arc::new(metrics::Metrics::from_env().map_err(|e| format!("metrics: {e}"))?);
+    let engine =
+        Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?.with_metrics(metrics.engine()));
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
     let deployments = tokio::spawn(follow_deployments(engine.clone(), lang));
     engine.recover().await.map_err(|e| e.to_string())?;
@@ -114,6 +133,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         catalog,
         secure_cookies: options.secure_cookies,
         throttle: Default::default(),
+        metrics,
     });
     let report = state.catalog.reload(&engine).await;
     for line in report.lines(lang) {

@@ -252,6 +252,11 @@ impl MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
+    /// Always: it has no schema, and answers as long as the process lives.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
         let mut deployments = self.deployments.lock().map_err(poisoned)?;
         if !deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {

@@ -196,6 +196,11 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Whether the store can serve now: it answers a trivial read and its schema is at the
+    /// version this alur migrates to (not older, not newer). For `/readyz`: cheap enough to be
+    /// asked every few seconds.
+    async fn ready(&self) -> Result<(), StoreError>;
+
     /// Saves a deployment unless the same SOP version exists already.
     async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError>;
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError>;
@@ -324,6 +329,17 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
             }
             _ => {}
         }
+    }
+}
+
+/// `Ok` when a database's schema version is `known`, the number of migrations this alur has.
+pub(crate) fn schema_current(version: i64, known: usize) -> Result<(), StoreError> {
+    match usize::try_from(version) {
+        Ok(v) if v == known => Ok(()),
+        _ => Err(StoreError::Backend(format!(
+            "the schema is at version {version}, this alur expects {known}: {}",
+            if version < known as i64 { "migrations are not applied" } else { "a newer alur migrated it" }
+        ))),
     }
 }
 

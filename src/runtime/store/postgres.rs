@@ -557,6 +557,10 @@ fn timer_from(row: &tokio_postgres::Row) -> Result<Timer, StoreError> {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        super::schema_current(self.schema_version().await?, MIGRATIONS.len())
+    }
+
     async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
         let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
         let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })

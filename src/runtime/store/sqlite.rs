@@ -39,8 +39,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::index::Index;
 use super::{
-    check_numbering, for_each_index_change, Change, Deployment, IndexChange, OpenTask, Partition, Store, StoreError,
-    Timer, CHANGE_FEED_CAPACITY,
+    check_numbering, for_each_index_change, schema_current, Change, Deployment, IndexChange, OpenTask, Partition,
+    Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -1257,6 +1257,16 @@ fn rows_of(events: &[Recorded]) -> Result<Vec<Row>, StoreError> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let version: i64 = conn
+                .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))
+                .map_err(backend("reading the schema version"))?;
+            schema_current(version, MIGRATIONS.len())
+        })
+        .await
+    }
+
     async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
         let body = serde_json::to_string(deployment).map_err(backend("serializing a deployment"))?;
         let (reply, wait) = oneshot::channel();
