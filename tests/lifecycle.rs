@@ -148,40 +148,12 @@ fn backup_of_a_postgres_database_points_to_pg_dump() {
 #[cfg(unix)]
 #[test]
 fn serve_stops_on_sigterm_with_its_audit_log_written() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let status =
         Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
     assert!(status.success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alur"))
-        .current_dir(dir.path())
-        .env("LANG", "en_US.UTF-8")
-        .env("ALUR_ADMIN_PASSWORD", "Rahasia-Kantor-2026")
-        .env_remove("ALUR_DB")
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut lines = Vec::new();
-    let url = loop {
-        if let Some(url) = lines.iter().find_map(|l: &String| l.split("serving on http://").nth(1)) {
-            break url.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(std::time::Instant::now() < deadline, "no start-up line: {lines:#?}");
-        if let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_millis(200)) {
-            lines.push(line);
-        }
-    };
+    let (mut child, url, lines_rx, mut lines) = serve_in(dir.path(), &[]);
     // A failed sign-in under way when SIGTERM comes (its body not sent yet): still answered
     // 401 and audited.
     let body = r#"{"user":"penguji-sigterm","password":"salah"}"#;
@@ -218,4 +190,81 @@ fn serve_stops_on_sigterm_with_its_audit_log_written() {
         entries.iter().any(|e| e.user == "penguji-sigterm" && e.action == "login" && e.status == 401),
         "{entries:#?}"
     );
+}
+
+/// Starts `alur serve` in `dir` on a free port; its process, address, the channel of its
+/// output lines and the lines read so far.
+#[cfg(unix)]
+fn serve_in(
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alur"))
+        .current_dir(dir)
+        .env("LANG", "en_US.UTF-8")
+        .env("ALUR_ADMIN_PASSWORD", "Rahasia-Kantor-2026")
+        .env_remove("ALUR_DB")
+        .envs(env.iter().copied())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let url = loop {
+        if let Some(url) = lines.iter().find_map(|l: &String| l.split("serving on http://").nth(1)) {
+            break url.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no start-up line: {lines:#?}");
+        if let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    };
+    (child, url, lines_rx, lines)
+}
+
+/// A client that never finishes its request does not keep the server from stopping: past the
+/// drain time (`ALUR_DRAIN_SECONDS`) it is cut off, and the server still stops cleanly.
+#[cfg(unix)]
+#[test]
+fn a_request_that_never_finishes_is_cut_off_after_the_drain_time() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let (mut child, url, lines_rx, mut lines) = serve_in(dir.path(), &[("ALUR_DRAIN_SECONDS", "1")]);
+    let mut http = std::net::TcpStream::connect(&url).unwrap();
+    write!(
+        http,
+        "POST /api/login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let asked = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if asked.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the server waited for the unfinished request for over 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    lines.extend(lines_rx.try_iter());
+    assert_eq!(exit.code(), Some(0), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("alur stopped")), "{lines:#?}");
+    drop(http);
 }

@@ -177,11 +177,30 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         )
     );
     // With each connection's address: sign-ins are throttled per client address too. On
-    // SIGTERM or Ctrl-C the listener closes and the requests under way finish.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    // SIGTERM or Ctrl-C the listener closes and the requests under way finish, for at most
+    // the drain time: one client that never finishes its request must not keep the server
+    // from stopping (systemd and Docker kill it soon after).
+    let (signalled, mut stopping) = tokio::sync::watch::channel(false);
+    let serving = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            let _ = signalled.send(true);
+        });
+    let drain = drain_time();
+    let cut_off = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        served = serving => served.map_err(|e| e.to_string())?,
+        () = cut_off => eprintln!(
+            "{}",
+            say(
+                &format!("alur: permintaan yang belum selesai setelah {} detik diputus", drain.as_secs()),
+                &format!("alur: requests still running after {} s are cut off", drain.as_secs())
+            )
+        ),
+    }
     println!(
         "{}",
         say(
@@ -207,6 +226,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     println!("{}", say("alur berhenti", "alur stopped"));
     Ok(())
+}
+
+/// How long the requests under way may take once the server is asked to stop:
+/// `ALUR_DRAIN_SECONDS`, 30 by default.
+fn drain_time() -> std::time::Duration {
+    let seconds = std::env::var("ALUR_DRAIN_SECONDS").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(30);
+    std::time::Duration::from_secs(seconds.min(3600))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Docker send).
