@@ -525,17 +525,22 @@ impl Engine<'_> {
                     self.step_done(case, *step, *hooks, t);
                     op = *next;
                 }
-                Op::Branch { gate: Some(g), choices, .. } if self.decided(case, *g).is_some() => {
-                    let taken = self.decided(case, *g).unwrap_or_default();
-                    match p.choices.get(choices.0 as usize + taken).filter(|_| (taken as u32) < choices.1 - choices.0) {
-                        Some(choice) => op = choice.target,
-                        None => {
-                            self.finish(case, None, t);
-                            return;
+                Op::Branch { gate, choices, fallback } => {
+                    // A gate its recorded decisions decide takes that route; only the rest is drawn.
+                    if let Some(taken) = gate.and_then(|g| self.decided(case, g)) {
+                        match p
+                            .choices
+                            .get(choices.0 as usize + taken)
+                            .filter(|_| (taken as u32) < choices.1 - choices.0)
+                        {
+                            Some(choice) => op = choice.target,
+                            None => {
+                                self.finish(case, None, t);
+                                return;
+                            }
                         }
+                        continue;
                     }
-                }
-                Op::Branch { choices, fallback, .. } => {
                     let u: f64 = self.branch_rng.gen();
                     let pick = |range: (u32, u32)| {
                         let slice = &p.choices[range.0 as usize..range.1 as usize];
