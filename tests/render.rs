@@ -380,7 +380,7 @@ fn html_document_has_the_identity_block_the_table_and_the_total() {
         let cell = |class: &str| row.find_all(|e| e.name == "td" && e.has_class(class))[0].all_text();
         assert_eq!(cell("no"), step.number);
         assert_eq!(cell("activity"), step.activity);
-        assert_eq!(cell("time"), step.duration.as_ref().unwrap().value.display(Lang::Id));
+        assert_eq!(cell("time"), step.duration.as_ref().unwrap().cell(Lang::Id));
     }
     let total = doc.find_all(|e| e.has_class("total-time"));
     assert_eq!(total.len(), 1, "one total row");
@@ -606,7 +606,7 @@ fn bpmn_has_lanes_tasks_gateways_conditions_durations_and_diagram_interchange() 
         assert_eq!(lane_of(step.id.as_str()), actor.label, "{} is in its actor's lane", step.id);
         let doc_text = task[0].find_all(|e| e.name == "bpmn:documentation")[0].text.clone();
         let waktu = step.duration.as_ref().unwrap();
-        assert!(doc_text.contains(&waktu.value.display(Lang::Id)), "{doc_text}");
+        assert!(doc_text.contains(&waktu.cell(Lang::Id)), "{doc_text}");
         let ext = task[0].find_all(|e| e.name == "alur:waktu");
         assert_eq!(ext[0].attr("text"), Some(waktu.text.as_str()));
     }

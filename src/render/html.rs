@@ -78,7 +78,7 @@ fn cells(sop: &Sop, step: usize, labels: &Labels) -> Cells {
         number: s.number.clone(),
         activity: s.activity.clone(),
         requirements: uses_text(sop, &s.inputs),
-        time: s.duration.as_ref().map(|d| d.value.display(labels.lang)).unwrap_or_default(),
+        time: s.duration.as_ref().map(|d| d.cell(labels.lang)).unwrap_or_default(),
         output: uses_text(sop, &s.outputs),
         notes,
     }
