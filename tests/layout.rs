@@ -591,6 +591,12 @@ fn chromium_prints_every_sop_on_the_pages_laid_out_with_nothing_clipped() {
                 sheet.find_all(|e| e.has_class("standards")).first().map_or(0.0, |s| style_mm(s, "height") + 2.0);
             let (top, bottom) = (mm(10.0 + 8.0), mm(10.0 + page_h - standards));
             let right = mm(10.0 + table_w);
+            assert!(
+                (bottom as usize) + 3 < image.h && (right as usize) + 3 < image.w,
+                "{page}: the table ({right:.0} x {bottom:.0} px) ends on the page ({} x {} px)",
+                image.w,
+                image.h
+            );
             let column_drawn = |x: usize| {
                 let inked = (top as usize + 3..bottom as usize - 3).filter(|&y| image.ink(x, y)).count();
                 inked as f64 >= 0.97 * (bottom - top - 6.0)
