@@ -407,6 +407,22 @@ impl<'a> Lowerer<'a> {
             Kw::Qualification => self.draft.header.qualifications.extend(list(cursor)?),
             Kw::Equipment => self.draft.header.equipment.extend(list(cursor)?),
             Kw::Records => self.draft.header.records.extend(list(cursor)?),
+            Kw::Requirements => self.draft.header.service.requirements.extend(list(cursor)?),
+            Kw::Fee => self.draft.header.service.fees.extend(list(cursor)?),
+            Kw::Product => self.draft.header.service.products.extend(list(cursor)?),
+            Kw::Complaints => self.draft.header.service.complaints.extend(list(cursor)?),
+            Kw::Facilities => self.draft.header.service.facilities.extend(list(cursor)?),
+            Kw::Supervision => self.draft.header.service.supervision.extend(list(cursor)?),
+            Kw::Staffing => self.draft.header.service.staffing.extend(list(cursor)?),
+            Kw::Guarantee => self.draft.header.service.guarantee.extend(list(cursor)?),
+            Kw::Safety => self.draft.header.service.safety.extend(list(cursor)?),
+            Kw::Evaluation => self.draft.header.service.evaluation.extend(list(cursor)?),
+            Kw::Identity => {
+                // `identitas "Pengendalian" "…"`: a row some provinces add to the identity page.
+                let label = cursor.expect_string(&t!("nama baris dalam tanda kutip", "the row's name in quotes"))?;
+                let value = cursor.expect_string(&what_text())?;
+                self.draft.header.extra_identity.push((label, value));
+            }
             Kw::Calendar => {
                 let name = cursor
                     .expect_name(&t!("nama kalender seperti `wita_kantor`", "a calendar name such as `wita_kantor`"))?;
@@ -1060,6 +1076,17 @@ const HEADER_KEYWORDS: &[Kw] = &[
     Kw::Qualification,
     Kw::Equipment,
     Kw::Records,
+    Kw::Requirements,
+    Kw::Fee,
+    Kw::Product,
+    Kw::Complaints,
+    Kw::Facilities,
+    Kw::Supervision,
+    Kw::Staffing,
+    Kw::Guarantee,
+    Kw::Safety,
+    Kw::Evaluation,
+    Kw::Identity,
     Kw::Calendar,
     Kw::Total,
     Kw::ServiceStandard,

@@ -101,9 +101,66 @@ pub struct Header {
     pub qualifications: Vec<String>,
     pub equipment: Vec<String>,
     pub records: Vec<String>,
+    /// Rows some provinces add to the identity page ("Pengendalian", "Identifikasi Risiko"):
+    /// (label, text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_identity: Vec<(String, String)>,
+    /// The Standar Pelayanan published beside the SOP.
+    #[serde(default)]
+    pub service: ServiceDeclarations,
     pub calendar: Option<Name>,
     pub stated_total: Option<StatedTotal>,
     pub service_standards: Vec<ServiceStandard>,
+}
+
+/// The components of a Standar Pelayanan (Permenpan-RB 15/2014) that the SOP does not already
+/// say (its procedure, time and legal basis are the SOP's own): texts as the office publishes
+/// them, for the identity page and the applicant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDeclarations {
+    /// Persyaratan: what the applicant brings.
+    pub requirements: Vec<String>,
+    /// Biaya/tarif.
+    pub fees: Vec<String>,
+    /// Produk pelayanan.
+    pub products: Vec<String>,
+    /// Penanganan pengaduan, saran dan masukan.
+    pub complaints: Vec<String>,
+    /// Sarana, prasarana dan/atau fasilitas.
+    pub facilities: Vec<String>,
+    /// Pengawasan internal.
+    pub supervision: Vec<String>,
+    /// Jumlah pelaksana.
+    pub staffing: Vec<String>,
+    /// Jaminan pelayanan.
+    pub guarantee: Vec<String>,
+    /// Jaminan keamanan dan keselamatan pelayanan.
+    pub safety: Vec<String>,
+    /// Evaluasi kinerja pelaksana.
+    pub evaluation: Vec<String>,
+}
+
+impl ServiceDeclarations {
+    pub fn is_empty(&self) -> bool {
+        self.items().iter().all(|(_, items)| items.is_empty())
+    }
+
+    /// Each component with a stable key (`requirements`, `fees`, ...) in the order of the
+    /// regulation.
+    pub fn items(&self) -> [(&'static str, &Vec<String>); 10] {
+        [
+            ("requirements", &self.requirements),
+            ("fees", &self.fees),
+            ("products", &self.products),
+            ("complaints", &self.complaints),
+            ("facilities", &self.facilities),
+            ("supervision", &self.supervision),
+            ("staffing", &self.staffing),
+            ("guarantee", &self.guarantee),
+            ("safety", &self.safety),
+            ("evaluation", &self.evaluation),
+        ]
+    }
 }
 
 /// Disahkan oleh: the official who signs the SOP.
