@@ -96,6 +96,7 @@ keywords! {
     NextWorkday: ["hari_berikutnya"] ["next_workday"];
     Then: ["lalu", "kemudian"] ["then"];
     NotStated: ["tidak_tertulis"] ["not_stated"];
+    CompletionDate: ["tanggal_selesai", "estimasi_selesai"] ["completion_date"];
     Call: ["panggil"] ["call"];
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];

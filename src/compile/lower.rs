@@ -862,6 +862,7 @@ impl<'a> Lowerer<'a> {
             routes: Vec::new(),
             call: None,
             deadline_actions: Vec::new(),
+            completion_date: None,
             span: item.head_span(),
         };
         if actor_reported {
@@ -988,6 +989,19 @@ impl<'a> Lowerer<'a> {
                 cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
                 step.starts_next_workday = true;
             }
+            Kw::CompletionDate => {
+                // `tanggal_selesai [DURATION]`: the applicant is told, when this step is done, the
+                // date the permit will be ready; without a duration, the SOP's own promise.
+                let span = line.head_span();
+                let duration = if cursor.peek().is_some_and(|t| t.kind == TokenKind::Number) {
+                    let parsed = expect_duration(cursor)?;
+                    self.diagnostics.extend(parsed.warnings);
+                    Some(parsed.value)
+                } else {
+                    None
+                };
+                step.completion_date = Some(crate::model::CompletionDate { duration, span });
+            }
             Kw::Call => {
                 let token = cursor.expect_kind(
                     TokenKind::String,
@@ -996,7 +1010,13 @@ impl<'a> Lowerer<'a> {
                         "an SOP file in double quotes, such as \"recommendation.sop\""
                     ),
                 )?;
-                step.call = Some(Call { path: token.string_value(), sop: None, ends: Vec::new(), span: token.span });
+                step.call = Some(Call {
+                    path: token.string_value(),
+                    sop: None,
+                    ends: Vec::new(),
+                    promise: None,
+                    span: token.span,
+                });
             }
             Kw::Next => {
                 cursor.eat_kw(Kw::To);
@@ -1097,7 +1117,8 @@ const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 7] = [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By];
+const SINGLE_STEP_KEYWORDS: [Kw; 8] =
+    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1114,6 +1135,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Starts,
     Kw::Call,
     Kw::Overdue,
+    Kw::CompletionDate,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`
