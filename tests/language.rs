@@ -1032,3 +1032,58 @@ fn service_standard_components_are_declarations_of_the_header() {
     )
     .contains(&Code::Expected));
 }
+
+/// Outputs that depend on the decision: the permit with one outcome, the refusal letter with the
+/// other. A step after the decision has the permit only on the path of the outcome that gives it.
+#[test]
+fn an_outcome_gives_its_own_documents() {
+    let text = sop(r#"
+    langkah 1 kaji oleh kabid {
+        waktu 1 jam
+        output bap "BAP"
+        keputusan {
+            disetujui -> lanjut, output izin "Izin praktik"
+            ditolak   -> tolak, output surat_penolakan "Surat penolakan", surat_pengantar
+        }
+    }
+    langkah 2 serahkan oleh fo {
+        kelengkapan bap, izin
+        waktu 10 menit
+        lanjut ke selesai
+    }
+    langkah 3 tolak oleh fo {
+        kelengkapan surat_penolakan, surat_pengantar
+        waktu 10 menit
+    }"#);
+    let model = compile_clean(&text);
+    let outcomes = &model.steps[0].decision.as_ref().unwrap().outcomes;
+    assert_eq!(outcomes[0].outputs.iter().map(|o| o.artifact.as_str()).collect::<Vec<_>>(), ["izin"]);
+    assert_eq!(outcomes[1].outputs.len(), 2);
+    assert!(model.artifact("surat_penolakan").is_some_and(|a| a.label == "Surat penolakan"));
+    assert_eq!(
+        alur::render::html::output_text(&model, &model.steps[0]),
+        "BAP; Izin praktik (disetujui); Surat penolakan; surat_pengantar (ditolak)"
+    );
+    // The refusal letter is not there on the way to handing over the permit.
+    let wrong = text.replace("kelengkapan bap, izin", "kelengkapan bap, izin, surat_penolakan");
+    assert_eq!(codes(&wrong), vec![Code::InputNotProduced]);
+    // With a return: `output` is the last option of the line.
+    let returned = sop(r#"
+    langkah 1 ajukan oleh pemohon { waktu 10 menit }
+    langkah 2 periksa oleh fo {
+        waktu 10 menit
+        keputusan {
+            lengkap       -> lanjut
+            tidak_lengkap -> kembali ke ajukan, jam berhenti, output daftar_kekurangan "Daftar kekurangan"
+        }
+    }"#);
+    let model = compile_clean(
+        &returned
+            .replace(
+                "langkah 1 ajukan oleh pemohon { waktu 10 menit }",
+                "langkah 1 ajukan oleh pemohon {\n waktu 10 menit\n kelengkapan daftar_kekurangan\n}",
+            )
+            .replace("kelengkapan daftar_kekurangan\n", ""),
+    );
+    assert_eq!(model.steps[1].decision.as_ref().unwrap().outcomes[1].outputs.len(), 1);
+}

@@ -548,3 +548,34 @@ async fn the_completion_date_is_told_when_the_intake_step_is_done() {
     clock.advance(chrono::Duration::days(3));
     assert_eq!(view(&engine.load(case).await.unwrap(), &d, clock.now()).completion_date, Some(told));
 }
+
+/// `standar_pelayanan ... kecuali STEP`: the promise's clock stands still while the excluded
+/// step (another agency's recommendation) is open.
+#[tokio::test]
+async fn a_promise_does_not_count_the_steps_it_excludes() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let clock = Arc::new(ManualClock::new(start));
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    engine
+        .deploy_file(&root().join("tests/flow/kecuali-rekomendasi.sop"), &root().join("sop/calendars"))
+        .await
+        .unwrap();
+    let d = engine.deployment("izin_apotek", None).unwrap();
+    let case = engine.start_case("izin_apotek", "p", Default::default(), None).await.unwrap();
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(30));
+    engine.complete(case, 2, &who("loket"), Completion::default()).await.unwrap();
+    let verified = clock.now();
+    // The recommendation takes three weeks: the promise of 5 working days is not broken by it.
+    clock.advance(chrono::Duration::days(21));
+    engine.complete(case, 3, &who("dinkes"), Completion::default()).await.unwrap();
+    let back = clock.now();
+    clock.advance(chrono::Duration::hours(2));
+    let state = engine.load(case).await.unwrap();
+    let promise = view(&state, &d, clock.now()).case_due.unwrap();
+    assert_eq!(promise.started, Some(verified));
+    assert_eq!(promise.paused_minutes, d.calendar.working_minutes_between(verified, back));
+    assert_eq!(promise.sla, Some(Sla::OnTime));
+    // The same three weeks counted would have broken it.
+    assert!(d.calendar.working_minutes_between(verified, clock.now()) > 5 * 450);
+}

@@ -485,3 +485,15 @@ fn steps_without_a_stated_time_take_their_time_from_the_scenario_or_are_refused(
     assert_eq!(promise(&broken).within, 0.0);
     assert!(promise(&kept).measured > 0);
 }
+
+/// The simulator's clocks leave out the steps a promise excludes, as the runtime's do.
+#[test]
+fn a_promise_that_excludes_a_step_is_measured_without_it() {
+    let path = Path::new(ROOT).join("tests/flow/kecuali-rekomendasi.sop");
+    let scenario = "[waktu.ajukan]\nrerata = \"10 menit\"\n[kedatangan]\nper_hari = 4\n";
+    let report = run(&path, scenario, 200, 3);
+    let promise = report.targets.iter().find(|t| t.label.starts_with("5 hari kerja")).unwrap();
+    assert!(promise.measured > 0);
+    assert_eq!(promise.within, 1.0, "3 working days counted of a 5-day promise");
+    assert_eq!(promise.within_elapsed, 0.0, "13 working days elapsed");
+}

@@ -74,17 +74,19 @@ impl<'s> Analysis<'s> {
                 }
                 let incoming = graph.edges_directed(node, Direction::Incoming);
                 let any = incoming.clone().next().is_some();
-                let mut preds = incoming.filter(|e| !skips(sop, e, assume)).map(|e| e.source()).peekable();
+                let mut preds = incoming.filter(|e| !skips(sop, e, assume)).peekable();
                 match self.branch_of.get(&node) {
                     // A join: every branch has run, but within one branch only what all its paths
                     // gave (a skipped conditional step gives nothing). Intersect within each branch,
                     // then take the union across branches.
                     Some(branches) => {
                         let mut per_branch: HashMap<usize, Bits> = HashMap::new();
-                        for p in preds {
+                        for e in preds {
+                            let p = e.source();
                             let key = branches.get(&p).copied().unwrap_or(usize::MAX - p.index());
                             let entry = per_branch.entry(key).or_insert_with(|| full.clone());
-                            for (w, pw) in entry.iter_mut().zip(&produced_out[p.index()]) {
+                            let given = self.along(&produced_out[p.index()], &e);
+                            for (w, pw) in entry.iter_mut().zip(&given) {
                                 *w &= pw;
                             }
                         }
@@ -100,8 +102,9 @@ impl<'s> Analysis<'s> {
                         // under the assumption: it asks nothing of the nodes after it.
                         let reached = preds.peek().is_some() || (any && assume.is_some());
                         input.fill(if reached { u64::MAX } else { 0 });
-                        for p in preds {
-                            for (w, pw) in input.iter_mut().zip(&produced_out[p.index()]) {
+                        for e in preds {
+                            let given = self.along(&produced_out[e.source().index()], &e);
+                            for (w, pw) in input.iter_mut().zip(&given) {
                                 *w &= pw;
                             }
                         }
@@ -132,15 +135,46 @@ impl<'s> Analysis<'s> {
         preds.peek()?;
         let mut available = vec![u64::MAX; self.words];
         for p in preds {
-            for (w, pw) in available.iter_mut().zip(&produced_out[p.source().index()]) {
+            let given = self.along(&produced_out[p.source().index()], &p);
+            for (w, pw) in available.iter_mut().zip(&given) {
                 *w &= pw;
             }
         }
         Some(available)
     }
+
+    /// What a node's successor gets along `edge`: what the node gave, and the documents its
+    /// step gives only with the outcome the edge stands for.
+    fn along(&self, given: &Bits, edge: &petgraph::graph::EdgeReference<'_, Edge>) -> Bits {
+        let mut bits = given.clone();
+        for output in outcome_outputs(self.sop, edge) {
+            if let Some(i) = self.index_of(output.artifact.as_str()) {
+                set(&mut bits, i);
+            }
+        }
+        bits
+    }
 }
 
 /// Whether `edge` skips a conditional step whose condition is `assume`.
+/// The documents a decision's outcome gives, for the edge that outcome takes.
+fn outcome_outputs<'s>(
+    sop: &'s Sop,
+    edge: &petgraph::graph::EdgeReference<'_, Edge>,
+) -> &'s [crate::model::ArtifactUse] {
+    let (Edge::Outcome { name, .. }, Some(Node::Decision { step })) =
+        (edge.weight(), sop.flow.graph.node_weight(edge.source()))
+    else {
+        return &[];
+    };
+    let outcome = sop
+        .steps
+        .get(*step)
+        .and_then(|s| s.decision.as_ref())
+        .and_then(|d| d.outcomes.iter().find(|o| o.name.name == *name));
+    outcome.map_or(&[], |o| o.outputs.as_slice())
+}
+
 fn skips(sop: &Sop, edge: &petgraph::graph::EdgeReference<'_, Edge>, assume: Option<&Expr>) -> bool {
     let Some(assume) = assume else { return false };
     let Edge::Condition { condition: None } = edge.weight() else { return false };
@@ -201,7 +235,11 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
                 "pastikan langkah sebelumnya menghasilkannya, atau tulis di blok `dokumen` jika dibawa pemohon",
                 "make an earlier step give it, or declare it in `documents` if the applicant brings it"
             ));
-            if let Some(producer) = sop.steps.iter().find(|s| s.outputs.iter().any(|o| o.artifact.name == name)) {
+            let gives = |s: &&crate::model::Step| {
+                let by_outcome = s.decision.iter().flat_map(|d| &d.outcomes).flat_map(|o| &o.outputs);
+                s.outputs.iter().chain(by_outcome).any(|o| o.artifact.name == name)
+            };
+            if let Some(producer) = sop.steps.iter().find(gives) {
                 d = d.with_label(producer.span, t!("dihasilkan di sini", "given here"));
             }
             out.push(d);
@@ -216,7 +254,13 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         if ends_here {
             continue;
         }
-        for output in &step.outputs {
+        // An outcome's documents are exempt when that outcome ends the procedure (the permit,
+        // the refusal letter the applicant takes away).
+        let outcome_outputs = step.decision.iter().flat_map(|d| &d.outcomes).filter(|o| match &o.target {
+            crate::model::Target::Named(n) => sop.end(n.as_str()).is_none(),
+            crate::model::Target::Next => true,
+        });
+        for output in step.outputs.iter().chain(outcome_outputs.flat_map(|o| &o.outputs)) {
             let name = output.artifact.as_str();
             if !needed.contains(name) {
                 out.push(

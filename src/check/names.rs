@@ -121,8 +121,8 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     }
 
     for standard in &sop.header.service_standards {
-        for point in [&standard.from, &standard.until].into_iter().flatten() {
-            let name = point.step();
+        let points = [&standard.from, &standard.until].into_iter().flatten().map(|p| p.step());
+        for name in points.chain(&standard.excluded) {
             if !step_set.contains(name.as_str()) {
                 out.push(unknown(
                     Code::UnknownStep,

@@ -56,6 +56,7 @@ keywords! {
     From: ["sejak"] ["from"];
     After: ["setelah"] ["after"];
     Until: ["sampai"] ["until"];
+    Except: ["kecuali"] ["except"];
     // Declarations.
     Actors: ["pelaksana"] ["actors"];
     Documents: ["dokumen"] ["documents"];

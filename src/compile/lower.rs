@@ -475,7 +475,14 @@ impl<'a> Lowerer<'a> {
                 };
                 let duration = expect_duration(cursor)?;
                 self.diagnostics.extend(duration.warnings);
-                let mut standard = ServiceStandard { label, duration: duration.value, from: None, until: None, span };
+                let mut standard = ServiceStandard {
+                    label,
+                    duration: duration.value,
+                    from: None,
+                    until: None,
+                    excluded: Vec::new(),
+                    span,
+                };
                 loop {
                     if cursor.eat_kw(Kw::From) {
                         standard.from = Some(ClockPoint::StartOf(expect_step_name(cursor)?));
@@ -483,6 +490,11 @@ impl<'a> Lowerer<'a> {
                         standard.from = Some(ClockPoint::EndOf(expect_step_name(cursor)?));
                     } else if cursor.eat_kw(Kw::Until) {
                         standard.until = Some(ClockPoint::EndOf(expect_step_name(cursor)?));
+                    } else if cursor.eat_kw(Kw::Except) {
+                        standard.excluded.push(expect_step_name(cursor)?);
+                        while cursor.eat_punct(",").is_some() {
+                            standard.excluded.push(expect_step_name(cursor)?);
+                        }
                     } else {
                         break;
                     }
@@ -919,6 +931,20 @@ impl<'a> Lowerer<'a> {
         Some(self.draft.steps.len() - 1)
     }
 
+    /// Documents given by a step (or one of its outcomes) exist from then on.
+    fn declare_outputs(&mut self, outputs: &[ArtifactUse]) {
+        for output in outputs {
+            if !self.artifact_names.contains(output.artifact.as_str()) {
+                self.artifact_names.insert(output.artifact.name.clone());
+                self.draft.artifacts.push(Artifact {
+                    id: output.artifact.clone(),
+                    label: output.text.clone(),
+                    external: false,
+                });
+            }
+        }
+    }
+
     fn step_line(&mut self, kw: Kw, line: &Item, cursor: &mut Cursor<'_>, step: &mut Step) -> Result<(), Diagnostic> {
         match kw {
             Kw::Activity => step.activity = cursor.expect_string(&what_text())?,
@@ -927,16 +953,7 @@ impl<'a> Lowerer<'a> {
             Kw::Needs => step.inputs.extend(expect_artifact_list(cursor)?),
             Kw::Gives => {
                 let outputs = expect_artifact_list(cursor)?;
-                for output in &outputs {
-                    if !self.artifact_names.contains(output.artifact.as_str()) {
-                        self.artifact_names.insert(output.artifact.name.clone());
-                        self.draft.artifacts.push(Artifact {
-                            id: output.artifact.clone(),
-                            label: output.text.clone(),
-                            external: false,
-                        });
-                    }
-                }
+                self.declare_outputs(&outputs);
                 step.outputs.extend(outputs);
             }
             Kw::Takes => {
@@ -1068,7 +1085,10 @@ impl<'a> Lowerer<'a> {
                                 Ok(o)
                             },
                         ) {
-                            Ok(outcome) => decision.outcomes.push(outcome),
+                            Ok(outcome) => {
+                                self.declare_outputs(&outcome.outputs);
+                                decision.outcomes.push(outcome)
+                            }
                             Err(d) => self.diagnostics.push(d),
                         }
                     }
@@ -1279,6 +1299,7 @@ fn expect_outcome(cursor: &mut Cursor<'_>, span: Span, problems: &mut Vec<Diagno
         cursor.expect_name(&t!("nama hasil keputusan seperti `diterima`", "an outcome name such as `accepted`"))?;
     cursor.expect_punct("->", &t!("`->` lalu tujuannya", "`->` and then where it goes"))?;
     let mut rework = None;
+    let mut outputs = Vec::new();
     let target = if cursor.eat_kw(Kw::Return) {
         cursor.expect_kw(Kw::To, &t!("`ke`", "`to`"))?;
         let target = expect_target(cursor)?;
@@ -1296,6 +1317,10 @@ fn expect_outcome(cursor: &mut Cursor<'_>, span: Span, problems: &mut Vec<Diagno
                         cursor.expected(&t!("`berhenti`, `diulang` atau `berjalan`", "`pauses`, `restarts` or `runs`"))
                     );
                 };
+            } else if cursor.eat_kw(Kw::Gives) {
+                // The documents given with this outcome: always the last option of the line.
+                outputs = expect_artifact_list(cursor)?;
+                break;
             } else if cursor.eat_kw(Kw::Max) {
                 let (n, n_span) = cursor.expect_number(&t!("jumlah putaran", "a number of rounds"))?;
                 cursor.eat_kw(Kw::Rounds);
@@ -1317,15 +1342,20 @@ fn expect_outcome(cursor: &mut Cursor<'_>, span: Span, problems: &mut Vec<Diagno
                 }
             } else {
                 return Err(cursor.expected(&t!(
-                    "`jam berhenti|diulang|berjalan` atau `maks N kali`",
-                    "`clock pauses|restarts|runs` or `max N rounds`"
+                    "`jam berhenti|diulang|berjalan`, `maks N kali` atau `output DOKUMEN`",
+                    "`clock pauses|restarts|runs`, `max N rounds` or `gives DOCUMENT`"
                 )));
             }
         }
         rework = Some(policy);
         target
     } else {
-        expect_target(cursor)?
+        let target = expect_target(cursor)?;
+        if cursor.eat_punct(",").is_some() {
+            cursor.expect_kw(Kw::Gives, &t!("`output DOKUMEN`", "`gives DOCUMENT`"))?;
+            outputs = expect_artifact_list(cursor)?;
+        }
+        target
     };
-    Ok(Outcome { name: Name::new(&name.text, name.span), target, rework, span })
+    Ok(Outcome { name: Name::new(&name.text, name.span), target, rework, outputs, span })
 }

@@ -712,6 +712,7 @@ fn assume_unstated_outcomes(sop: &mut Sop, diagnostics: &mut Vec<Diagnostic>) {
             name: Name::new(name, span),
             target: Target::Named(back),
             rework: Some(Rework { clock: ClockPolicy::Pause, max_rounds: None }),
+            outputs: Vec::new(),
             span,
         };
         if let Some(decision) = sop.steps[index].decision.as_mut() {

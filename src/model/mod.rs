@@ -208,6 +208,10 @@ pub struct ServiceStandard {
     pub from: Option<ClockPoint>,
     /// Where the clock stops; `None` is the end of the case.
     pub until: Option<ClockPoint>,
+    /// Steps whose time the promise does not count (`kecuali rekomendasi_teknis`: the
+    /// technical agency's review): the clock stands still while one of them is open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Name>,
     pub span: Span,
 }
 
@@ -399,6 +403,10 @@ pub struct Outcome {
     pub target: Target,
     /// Set when the outcome sends the file back (to the applicant) to be redone.
     pub rework: Option<Rework>,
+    /// Documents the step gives only with this outcome (`disetujui -> lanjut, output izin`,
+    /// `ditolak -> ditolak, output surat_penolakan`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<ArtifactUse>,
     pub span: Span,
 }
 

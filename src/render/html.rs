@@ -214,7 +214,12 @@ fn uses_text(sop: &Sop, uses: &[ArtifactUse]) -> String {
     uses.iter()
         .map(|u| {
             if u.text.is_empty() {
-                sop.artifact(u.artifact.as_str()).map(|a| a.label.clone()).unwrap_or_else(|| u.artifact.name.clone())
+                let label = sop.artifact(u.artifact.as_str()).map(|a| a.label.clone()).unwrap_or_default();
+                if label.is_empty() {
+                    u.artifact.name.clone()
+                } else {
+                    label
+                }
             } else {
                 u.text.clone()
             }
@@ -244,9 +249,20 @@ fn cells(sop: &Sop, step: usize, labels: &Labels) -> Cells {
         activity: s.activity.clone(),
         requirements: uses_text(sop, &s.inputs),
         time: s.duration.as_ref().map(|d| d.cell(labels.lang)).unwrap_or_default(),
-        output: uses_text(sop, &s.outputs),
+        output: output_text(sop, s),
         notes,
     }
+}
+
+/// The Output cell: what the step gives, then what it gives only with one outcome
+/// ("Izin (disetujui); Surat penolakan (ditolak)").
+pub fn output_text(sop: &Sop, s: &crate::model::Step) -> String {
+    let mut parts = vec![uses_text(sop, &s.outputs)];
+    for outcome in s.decision.iter().flat_map(|d| &d.outcomes).filter(|o| !o.outputs.is_empty()) {
+        parts.push(format!("{} ({})", uses_text(sop, &outcome.outputs), outcome.name.name.replace('_', " ")));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join("; ")
 }
 
 fn row_height(c: &Cells, shape: Shape, columns: &Columns) -> f64 {

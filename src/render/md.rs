@@ -131,7 +131,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             " {} | {} | {} | {} |",
             cell(&uses(&step.inputs)),
             cell(&step.duration.as_ref().map(|d| d.cell(labels.lang)).unwrap_or_default()),
-            cell(&uses(&step.outputs)),
+            cell(&crate::render::html::output_text(sop, step)),
             cell(&notes)
         );
     }

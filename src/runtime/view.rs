@@ -78,10 +78,15 @@ fn sla(
     if let Some(closed) = closed {
         return if closed <= due { Sla::Met } else { Sla::Missed };
     }
+    window_sla(calendar, calendar.working_minutes_between(start, due), due, now)
+}
+
+/// Due soon when less than a quarter of `total` working minutes is left before `due`.
+fn window_sla(calendar: &crate::time::Calendar, total: u64, due: DateTime<Utc>, now: DateTime<Utc>) -> Sla {
     if now > due {
         return Sla::Overdue;
     }
-    let total = calendar.working_minutes_between(start, due).max(1);
+    let total = total.max(1);
     let left = calendar.working_minutes_between(now, due);
     if left * 4 < total {
         Sla::DueSoon
@@ -120,7 +125,11 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             ClockPoint::EndOf(_) => tasks.find_map(|t| t.closed.filter(|_| t.status == TaskStatus::Completed)),
         }
     };
-    let clock = |label: Option<String>, promised: Duration, from: Option<&ClockPoint>, until: Option<&ClockPoint>| {
+    let clock = |label: Option<String>,
+                 promised: Duration,
+                 from: Option<&ClockPoint>,
+                 until: Option<&ClockPoint>,
+                 excluded: &[crate::model::Name]| {
         let mut started = match from {
             None => Some(state.started),
             Some(p) => point(p),
@@ -146,20 +155,40 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
                 ClockPolicy::Run => {}
             }
         }
+        // The steps the promise does not count: the clock stands still while one is open.
+        if let Some(start) = started {
+            for t in state.tasks.values().filter(|t| excluded.iter().any(|e| *t.step == *e.name)) {
+                let from = t.opened.max(start);
+                let to = t.closed.unwrap_or(now).min(stopped.unwrap_or(now));
+                if to > from {
+                    paused += calendar.working_minutes_between(from, to);
+                }
+            }
+        }
         let due = started.map(|s| calendar.add_working_minutes(calendar.due(s, promised).at, paused));
+        // Due soon measured against the promise itself, not the promise plus the time it
+        // stood still.
         let status = match (started, due) {
-            (Some(s), Some(d)) => Some(sla(calendar, s, d, now, stopped)),
+            (Some(_), Some(d)) if stopped.is_some() => stopped.map(|c| if c <= d { Sla::Met } else { Sla::Missed }),
+            (Some(s), Some(d)) => {
+                Some(window_sla(calendar, calendar.working_minutes_between(s, calendar.due(s, promised).at), d, now))
+            }
             _ => None,
         };
         ClockView { label, promised, started, due, paused_minutes: paused, sla: status }
     };
     let standards = &sop.header.service_standards;
     let case_due = match standards.first() {
-        Some(s) if standards.len() == 1 => Some(clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref())),
-        _ => sop.header.stated_total.as_ref().map(|t| clock(None, t.duration, None, None)),
+        Some(s) if standards.len() == 1 => {
+            Some(clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref(), &s.excluded))
+        }
+        _ => sop.header.stated_total.as_ref().map(|t| clock(None, t.duration, None, None, &[])),
     };
     let segments = if standards.len() > 1 {
-        standards.iter().map(|s| clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref())).collect()
+        standards
+            .iter()
+            .map(|s| clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref(), &s.excluded))
+            .collect()
     } else {
         Vec::new()
     };

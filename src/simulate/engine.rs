@@ -180,8 +180,8 @@ impl DayMap {
     }
 }
 
-/// Per clock and case: start, first start, stop, paused.
-const CLOCK_SLOTS: usize = 4;
+/// Per clock and case: start, first start, stop, paused, and when an excluded step began.
+const CLOCK_SLOTS: usize = 5;
 
 struct Engine<'a> {
     p: &'a Program,
@@ -382,6 +382,7 @@ impl Engine<'_> {
             self.clock_data[s + 1] = start;
             self.clock_data[s + 2] = f64::NAN;
             self.clock_data[s + 3] = 0.0;
+            self.clock_data[s + 4] = f64::NAN;
         }
         let loops = self.p.loops.len();
         self.loop_rounds[slot as usize * loops..(slot as usize + 1) * loops].fill(0);
@@ -400,12 +401,22 @@ impl Engine<'_> {
         }
         let stride = self.p.clocks.len() * CLOCK_SLOTS;
         for i in range.0..range.1 {
-            let ClockHook { clock, at_start: when, starts } = self.p.hooks[i as usize];
+            let ClockHook { clock, at_start: when, starts, excludes } = self.p.hooks[i as usize];
             if when != at_start {
                 continue;
             }
             let s = case as usize * stride + clock as usize * CLOCK_SLOTS;
-            if starts {
+            if excludes {
+                // The time of an excluded step, while the clock runs, is paused time.
+                if at_start {
+                    self.clock_data[s + 4] = t;
+                } else if !self.clock_data[s + 4].is_nan() && !self.clock_data[s].is_nan() {
+                    let from = self.clock_data[s + 4].max(self.clock_data[s]);
+                    let to = if self.clock_data[s + 2].is_nan() { t } else { t.min(self.clock_data[s + 2]) };
+                    self.clock_data[s + 3] += (to - from).max(0.0);
+                    self.clock_data[s + 4] = f64::NAN;
+                }
+            } else if starts {
                 if self.clock_data[s + 1].is_nan() {
                     self.clock_data[s] = t;
                     self.clock_data[s + 1] = t;

@@ -86,6 +86,9 @@ pub struct ClockHook {
     pub at_start: bool,
     /// Starts the clock (else stops it).
     pub starts: bool,
+    /// A step the clock does not count: it stands still from the step's start to its end
+    /// (`starts` is then unused).
+    pub excludes: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -140,6 +143,8 @@ pub struct Desk {
 pub struct Clock {
     pub from: Option<ClockPoint>,
     pub until: Option<ClockPoint>,
+    /// Steps the clock does not count (`kecuali`): it stands still while one is open.
+    pub excluded: Vec<String>,
 }
 
 /// A promise a case is measured against.
@@ -594,7 +599,7 @@ pub fn lower(
     let mut random = false;
 
     // Clocks: 0 is the whole case; then one per service standard.
-    let mut clocks = vec![Clock { from: None, until: None }];
+    let mut clocks = vec![Clock { from: None, until: None, excluded: Vec::new() }];
     let mut targets = Vec::new();
     if let Some(stated) = &sop.header.stated_total {
         targets.push(Target {
@@ -616,10 +621,14 @@ pub fn lower(
         }
     }
     for standard in &sop.header.service_standards {
-        let clock = if standard.from.is_none() && standard.until.is_none() {
+        let clock = if standard.from.is_none() && standard.until.is_none() && standard.excluded.is_empty() {
             0
         } else {
-            clocks.push(Clock { from: standard.from.clone(), until: standard.until.clone() });
+            clocks.push(Clock {
+                from: standard.from.clone(),
+                until: standard.until.clone(),
+                excluded: standard.excluded.iter().map(|n| n.name.clone()).collect(),
+            });
             (clocks.len() - 1) as u16
         };
         targets.push(Target {
@@ -682,12 +691,17 @@ pub fn lower(
                     for (point, starts) in [(&clock.from, true), (&clock.until, false)] {
                         match point {
                             Some(ClockPoint::StartOf(n)) if n.name == s.id.name => {
-                                hooks.push(ClockHook { clock: i as u16, at_start: true, starts })
+                                hooks.push(ClockHook { clock: i as u16, at_start: true, starts, excludes: false })
                             }
                             Some(ClockPoint::EndOf(n)) if n.name == s.id.name => {
-                                hooks.push(ClockHook { clock: i as u16, at_start: false, starts })
+                                hooks.push(ClockHook { clock: i as u16, at_start: false, starts, excludes: false })
                             }
                             _ => {}
+                        }
+                    }
+                    if clock.excluded.contains(&s.id.name) {
+                        for at_start in [true, false] {
+                            hooks.push(ClockHook { clock: i as u16, at_start, starts: false, excludes: true });
                         }
                     }
                 }

@@ -126,7 +126,12 @@ pub fn totals_with(interpreter: &Interpreter, sop: &Sop, day_length_minutes: u32
         .service_standards
         .iter()
         .map(|standard| {
-            let segment = segment(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref());
+            let segment: Vec<usize> = segment(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref())
+                .iter()
+                .copied()
+                .filter(|&s| !standard.excluded.iter().any(|e| sop.steps.get(s).is_some_and(|st| st.id.name == e.name)))
+                .collect();
+            let segment = &segment;
             let measured: Duration = segment.iter().map(|&s| step_duration(sop, s)).sum();
             let untimed = untimed(sop, segment);
             let kept_so_far =
