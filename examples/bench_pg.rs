@@ -65,7 +65,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
                 task: 1,
                 step: "a".into(),
                 actors: ["x"].into_iter().collect(),
-                due: Utc::now(),
+                due: Some(Utc::now()),
                 uncertain: false,
             },
         ),

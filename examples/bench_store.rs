@@ -99,7 +99,7 @@ async fn client(store: Arc<SqliteStore>, until: Instant) -> Result<Vec<Duration>
                 task: 1,
                 step: "a".into(),
                 actors: ["x"].into_iter().collect(),
-                due: Utc::now(),
+                due: Some(Utc::now()),
                 uncertain: false,
             },
         ),

@@ -28,11 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let deployed = engine.deployment(&state.sop, Some(state.version))?;
         let step = deployed.sop.step(&task.step).ok_or("unknown step")?;
         // Each desk works for the standard time of its step (within working hours).
-        let minutes = step
-            .duration
-            .as_ref()
-            .map(|d| d.value.working_minutes(deployed.calendar.day_length_minutes()))
-            .unwrap_or(0);
+        let minutes =
+            step.stated_duration().map(|d| d.working_minutes(deployed.calendar.day_length_minutes())).unwrap_or(0);
         let done = deployed.calendar.add_working_minutes(clock.now(), minutes.max(1));
         clock.set(done);
         let outcome = match &*task.step {
@@ -76,14 +73,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{} — kasus {case}", deployed.sop.title);
     println!("{:<4} {:<20} {:<14} {:<17} {:<17} selesai", "no", "langkah", "meja", "dibuka", "tenggat");
     for task in state.tasks.values() {
-        let late = task.closed.is_some_and(|c| c > task.due);
+        let late = task.closed.zip(task.due).is_some_and(|(closed, due)| closed > due);
         println!(
             "{:<4} {:<20} {:<14} {:<17} {:<17} {}{}{}",
             task.no,
             task.step,
             task.actors.join("/"),
             local(task.opened),
-            local(task.due),
+            task.due.map(local).unwrap_or_else(|| "-".to_string()),
             task.closed.map(local).unwrap_or_default(),
             task.outcome.as_ref().map(|o| format!(" ({o})")).unwrap_or_default(),
             if late { "  TERLAMBAT" } else { "" },

@@ -218,7 +218,9 @@ fn acknowledged_commands_survive_sigkill() {
         let mut timers: Vec<Timer> = states
             .values()
             .flat_map(|s| {
-                s.open_tasks().filter(|t| !t.deadline_passed).map(|t| Timer { case: s.id, task: t.no, due: t.due })
+                s.open_tasks()
+                    .filter(|t| !t.deadline_passed)
+                    .filter_map(|t| t.due.map(|due| Timer { case: s.id, task: t.no, due }))
             })
             .collect();
         timers.sort_by_key(|t| (t.due, t.case, t.task));

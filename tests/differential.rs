@@ -432,11 +432,11 @@ impl Choices for TraceChoices<'_> {
 
 // ---------------------------------------------------------------- the three runs
 
-/// What a case did: each task as (step id, opened, due) in the order it opened, the steps
-/// skipped and the end.
+/// What a case did: each task as (step id, opened, due: none for a step without a stated
+/// time) in the order it opened, the steps skipped and the end.
 #[derive(Clone, Debug, PartialEq)]
 struct Run {
-    tasks: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    tasks: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)>,
     skipped: Vec<String>,
     end: Option<String>,
 }
@@ -446,7 +446,11 @@ fn traced(sop: &Sop, calendar: &Calendar, start: DateTime<Utc>, picks: &Picks) -
     let mut choices = TraceChoices { picks, entry: picks.entry(sop, &interpreter) };
     let t = trace(&interpreter, sop, calendar, start, picks.fields(sop), &mut choices);
     let run = Run {
-        tasks: t.tasks.iter().map(|x| (sop.steps[x.step].id.name.clone(), x.opened, x.due)).collect(),
+        tasks: t
+            .tasks
+            .iter()
+            .map(|x| (sop.steps[x.step].id.name.clone(), x.opened, x.timed.then_some(x.due)))
+            .collect(),
         skipped: t.skipped.iter().map(|&s| sop.steps[s].id.name.clone()).collect(),
         end: t.end.map(|e| sop.ends[e].id.name.clone()),
     };
@@ -490,8 +494,16 @@ async fn runtime_run(deploy: &Deploy, sop: &Sop, start: DateTime<Utc>, picks: &P
         if state.status != CaseStatus::Active {
             break;
         }
-        let Some(task) = state.open_tasks().min_by_key(|t| (t.due, t.no)) else { break };
-        let (no, step, due) = (task.no, task.step.to_string(), task.due);
+        // A task without a due date (no time stated) is done when its clock starts, as traced.
+        let calendar = &engine.deployment(&id, None).unwrap().calendar;
+        let done_at = |t: &alur::runtime::case::Task| {
+            t.due.unwrap_or_else(|| {
+                let step = sop.step(&t.step).unwrap();
+                alur::time::step_window(calendar, step.time(), t.opened).0
+            })
+        };
+        let Some(task) = state.open_tasks().min_by_key(|t| (done_at(t), t.no)) else { break };
+        let (no, step, due) = (task.no, task.step.to_string(), done_at(task));
         clock.set(due.max(clock_now(&clock)));
         let index = sop.step_index(&step).unwrap();
         let visit = visits.entry(step.clone()).or_insert(0);

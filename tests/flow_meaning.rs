@@ -156,7 +156,7 @@ async fn the_runtime_dues_a_step_that_takes_no_time_when_it_opens_at_closing() {
             _ => None,
         })
         .collect();
-    assert_eq!(dues, vec![wita(16, 0), wita(16, 0)]);
+    assert_eq!(dues, vec![Some(wita(16, 0)), Some(wita(16, 0))]);
 }
 
 #[test]

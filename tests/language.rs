@@ -170,7 +170,7 @@ fn durations_keep_units_apart_and_calendar_days_are_their_own_unit() {
     langkah 4 d oleh fo { waktu 3 workdays 2 hours }
     langkah 5 e oleh fo { waktu 2 calendar days }
     langkah 6 f oleh fo { waktu 0 menit }"#));
-    let d: Vec<Duration> = sop.steps.iter().map(|s| s.duration.as_ref().unwrap().value).collect();
+    let d: Vec<Duration> = sop.steps.iter().map(|s| s.duration.as_ref().unwrap().value.unwrap()).collect();
     assert_eq!(d[0], Duration::new(0, 2, 30));
     assert_eq!(d[1], Duration::workdays(2));
     assert_eq!(d[2], Duration::calendar_days(14));
@@ -426,7 +426,7 @@ fn service_standards_and_separately_clocked_segments() {
     let totals = alur::timing::totals(&sop, 450);
     assert_eq!(totals.service_standards[0].measured, Duration::workdays(6));
     assert_eq!(totals.service_standards[1].measured, Duration::workdays(2));
-    assert!(totals.service_standards.iter().all(|s| s.within));
+    assert!(totals.service_standards.iter().all(|s| s.within == Some(true)));
 }
 
 #[test]
@@ -923,4 +923,54 @@ fn imports_and_calls_stay_inside_the_sop_folder() {
     .unwrap();
     let compiled = compile_path(&file, &Options::default());
     assert!(!compiled.has_errors(), "{}", render_all(&compiled.sources, &compiled.diagnostics, Lang::En));
+}
+
+/// `waktu -` and `waktu tidak_tertulis ["cell"]` (English `takes not_stated`): the time is
+/// unknown, not zero; the cell is kept as printed; a total over such steps is incomplete.
+#[test]
+fn a_step_without_a_stated_time_is_unknown_not_zero() {
+    let model = compile_clean(&sop(r#"
+    langkah 1 a oleh pemohon { waktu - }
+    langkah 2 b oleh fo { waktu tidak_tertulis }
+    langkah 3 c oleh fo { waktu tidak_tertulis "Sesuai jadwal" }
+    langkah 4 d oleh kabid { takes not_stated }
+    langkah 5 e oleh kabid { waktu 30 menit }"#));
+    let cells: Vec<(Option<Duration>, &str)> =
+        model.steps.iter().map(|s| (s.stated_duration(), s.duration.as_ref().unwrap().text.as_str())).collect();
+    assert_eq!(
+        cells,
+        vec![(None, "-"), (None, ""), (None, "Sesuai jadwal"), (None, ""), (Some(Duration::new(0, 0, 30)), "30 menit")]
+    );
+    assert!(model.steps[..4].iter().all(|s| s.time_not_stated() && s.time().duration.is_none()));
+    assert_eq!(model.steps[2].duration.as_ref().unwrap().cell(Lang::Id), "Sesuai jadwal");
+    assert_eq!(model.steps[1].duration.as_ref().unwrap().cell(Lang::Id), "-");
+    let totals = alur::timing::totals(&model, 450);
+    assert_eq!(totals.main_path.duration, Duration::new(0, 0, 30));
+    assert_eq!(totals.main_path.untimed, vec![0, 1, 2, 3]);
+    // Each form survives `alur fmt`.
+    let text = sop_text_of_untimed();
+    let format = |text: &str| {
+        let (cst, diagnostics) = alur::syntax::parse(alur::syntax::FileId(0), text);
+        assert!(diagnostics.is_empty());
+        alur::format::format(&cst, text)
+    };
+    let formatted = format(&text);
+    assert_eq!(format(&formatted), formatted);
+    assert!(formatted.contains("waktu -") && formatted.contains("waktu tidak_tertulis \"Sesuai jadwal\""));
+    // A total the timed steps alone exceed is still an error; one they do not is a note.
+    assert_eq!(codes(&format!("{}\n", sop_with_total("1 Jam"))), vec![Code::TotalIncomplete]);
+    assert_eq!(codes(&format!("{}\n", sop_with_total("10 Menit"))), vec![Code::StatedTotalMismatch]);
+    // A deadline action can never fire on a step without a due date.
+    assert_eq!(
+        codes(&sop("langkah 1 a oleh fo {\n waktu -\n terlambat beritahu kabid\n}")),
+        vec![Code::DeadlineWithoutTime]
+    );
+}
+
+fn sop_text_of_untimed() -> String {
+    sop("langkah 1 a oleh fo {\n    waktu    -\n}\nlangkah 2 b oleh fo {\n    waktu tidak_tertulis \"Sesuai jadwal\"\n}")
+}
+
+fn sop_with_total(total: &str) -> String {
+    sop(&format!("total {total}\nlangkah 1 a oleh fo {{ waktu - }}\nlangkah 2 b oleh fo {{ waktu 30 menit }}"))
 }

@@ -16,6 +16,7 @@ mod flow_meaning;
 mod holidays_crosscheck;
 mod import;
 mod language;
+mod layout;
 mod lifecycle;
 mod multinode;
 mod properties;

@@ -112,7 +112,7 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     let original = store.events(cases[3]).await.unwrap();
     assert_eq!(copy.events(cases[3]).await.unwrap(), original[..original.len() - 2].to_vec());
     // The open tasks' deadlines are indexed again: the earliest is the one of case 3's first task.
-    assert_eq!(copy.next_timer().await.unwrap(), Some(engine.load(cases[3]).await.unwrap().tasks.get(&1).unwrap().due));
+    assert_eq!(copy.next_timer().await.unwrap(), engine.load(cases[3]).await.unwrap().tasks.get(&1).unwrap().due);
     let restored_accounts = Accounts::open(Some(&restored)).unwrap();
     assert!(restored_accounts.audit_entries(10).unwrap().iter().any(|e| e.action == "backup-test"));
     drop(restored_accounts);

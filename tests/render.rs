@@ -15,26 +15,26 @@ use petgraph::visit::EdgeRef;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+pub(crate) const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn alur() -> Command {
+pub(crate) fn alur() -> Command {
     let mut cmd = Command::cargo_bin("alur").unwrap();
     cmd.env("LANG", "id_ID.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
     cmd
 }
 
-fn sop_path(name: &str) -> PathBuf {
+pub(crate) fn sop_path(name: &str) -> PathBuf {
     Path::new(ROOT).join("sop").join(name)
 }
 
-fn compile(path: &Path) -> Sop {
+pub(crate) fn compile(path: &Path) -> Sop {
     let compiled = compile_path(path, &Options::default());
     assert!(!compiled.has_errors(), "{} has errors", path.display());
     compiled.sop.unwrap()
 }
 
 /// The SOPs in `sop/` (not the calendars or the shared fragments).
-fn shipped_sops() -> Vec<PathBuf> {
+pub(crate) fn shipped_sops() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("sop"))
         .unwrap()
         .flatten()
@@ -47,34 +47,34 @@ fn shipped_sops() -> Vec<PathBuf> {
 }
 
 /// Whether a test that needs an installed tool must fail rather than skip.
-fn must_not_skip() -> bool {
+pub(crate) fn must_not_skip() -> bool {
     std::env::var("ALUR_CI").is_ok_and(|v| v == "1")
 }
 
 // ---- a tiny XML tree, read with quick-xml (malformed markup fails the test) ----
 
 #[derive(Clone, Debug, Default)]
-struct El {
-    name: String,
-    attrs: HashMap<String, String>,
-    children: Vec<El>,
-    text: String,
+pub(crate) struct El {
+    pub(crate) name: String,
+    pub(crate) attrs: HashMap<String, String>,
+    pub(crate) children: Vec<El>,
+    pub(crate) text: String,
 }
 
 impl El {
-    fn attr(&self, key: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, key: &str) -> Option<&str> {
         self.attrs.get(key).map(String::as_str)
     }
 
-    fn num(&self, key: &str) -> f64 {
+    pub(crate) fn num(&self, key: &str) -> f64 {
         self.attr(key).unwrap_or_else(|| panic!("<{}> has no {key}", self.name)).parse().unwrap()
     }
 
-    fn has_class(&self, class: &str) -> bool {
+    pub(crate) fn has_class(&self, class: &str) -> bool {
         self.attr("class").is_some_and(|c| c.split_whitespace().any(|x| x == class))
     }
 
-    fn all(&self) -> Vec<&El> {
+    pub(crate) fn all(&self) -> Vec<&El> {
         let mut out = vec![self];
         for c in &self.children {
             out.extend(c.all());
@@ -82,11 +82,11 @@ impl El {
         out
     }
 
-    fn find_all(&self, pred: impl Fn(&El) -> bool) -> Vec<&El> {
+    pub(crate) fn find_all(&self, pred: impl Fn(&El) -> bool) -> Vec<&El> {
         self.all().into_iter().filter(|e| pred(e)).collect()
     }
 
-    fn all_text(&self) -> String {
+    pub(crate) fn all_text(&self) -> String {
         let mut s = self.text.clone();
         for c in &self.children {
             s.push_str(&c.all_text());
@@ -95,7 +95,7 @@ impl El {
     }
 }
 
-fn parse_xml(text: &str) -> El {
+pub(crate) fn parse_xml(text: &str) -> El {
     let mut reader = Reader::from_str(text);
     let mut stack = vec![El { name: "#document".into(), ..El::default() }];
     let element = |e: &quick_xml::events::BytesStart| El {
@@ -380,7 +380,7 @@ fn html_document_has_the_identity_block_the_table_and_the_total() {
         let cell = |class: &str| row.find_all(|e| e.name == "td" && e.has_class(class))[0].all_text();
         assert_eq!(cell("no"), step.number);
         assert_eq!(cell("activity"), step.activity);
-        assert_eq!(cell("time"), step.duration.as_ref().unwrap().value.display(Lang::Id));
+        assert_eq!(cell("time"), step.duration.as_ref().unwrap().cell(Lang::Id));
     }
     let total = doc.find_all(|e| e.has_class("total-time"));
     assert_eq!(total.len(), 1, "one total row");
@@ -606,7 +606,7 @@ fn bpmn_has_lanes_tasks_gateways_conditions_durations_and_diagram_interchange() 
         assert_eq!(lane_of(step.id.as_str()), actor.label, "{} is in its actor's lane", step.id);
         let doc_text = task[0].find_all(|e| e.name == "bpmn:documentation")[0].text.clone();
         let waktu = step.duration.as_ref().unwrap();
-        assert!(doc_text.contains(&waktu.value.display(Lang::Id)), "{doc_text}");
+        assert!(doc_text.contains(&waktu.cell(Lang::Id)), "{doc_text}");
         let ext = task[0].find_all(|e| e.name == "alur:waktu");
         assert_eq!(ext[0].attr("text"), Some(waktu.text.as_str()));
     }
@@ -980,7 +980,7 @@ fn chromium_prints_the_lks_document_and_the_screenshot_is_saved() {
     println!("screenshot: {}", png.display());
 }
 
-fn chromium() -> Option<&'static str> {
+pub(crate) fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|c| Process::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))

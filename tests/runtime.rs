@@ -80,7 +80,7 @@ async fn lks_runs_end_to_end_with_one_return_at_verification() {
     assert_eq!(state.tasks.len(), 11);
     assert_eq!(state.rework.len(), 1);
     // The first task was due 30 working minutes after the start.
-    assert_eq!(state.tasks.get(&1).unwrap().due, wita(2026, 12, 1, 8, 30));
+    assert_eq!(state.tasks.get(&1).unwrap().due, Some(wita(2026, 12, 1, 8, 30)));
     assert!(engine.inbox(&[]).await.unwrap().is_empty());
 }
 
@@ -90,7 +90,7 @@ async fn task_due_dates_follow_the_office_calendar() {
     let (engine, _, _) = engine_at(wita(2026, 11, 26, 15, 55), &["lks-lksa.sop"]).await;
     let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
     let state = engine.load(case).await.unwrap();
-    assert_eq!(state.tasks.get(&1).unwrap().due, wita(2026, 11, 27, 7, 55));
+    assert_eq!(state.tasks.get(&1).unwrap().due, Some(wita(2026, 11, 27, 7, 55)));
 }
 
 #[tokio::test]
@@ -420,11 +420,11 @@ async fn artifacts_are_recorded_with_their_hash_and_sla_is_reported() {
     assert_eq!(state.attachments[0].file.size, 12);
     assert_eq!(state.attachments[0].file.sha256.len(), 64);
     let d = engine.deployment("lks_lksa", None).unwrap();
-    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::OnTime);
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Some(Sla::OnTime));
     clock.advance(chrono::Duration::minutes(25));
-    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::DueSoon);
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Some(Sla::DueSoon));
     clock.advance(chrono::Duration::minutes(10));
-    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Sla::Overdue);
+    assert_eq!(view(&state, &d, clock.now()).open_tasks[0].sla, Some(Sla::Overdue));
     let case_due = view(&state, &d, clock.now()).case_due.unwrap();
     assert_eq!(case_due.due, Some(wita(2026, 12, 7, 9, 18)), "the stated total from the start");
 }
@@ -474,4 +474,45 @@ async fn a_caller_named_system_is_not_the_engine() {
     let refused = engine.complete(case, 2, &named, decide("diterima")).await;
     assert!(matches!(refused, Err(RuntimeError::ClaimedByOther { .. })), "{refused:?}");
     engine.complete(case, 2, &Caller::system(), decide("diterima")).await.unwrap();
+}
+
+/// A step whose SOP states no time (`waktu -`) opens a task without a due date: no deadline, no
+/// timer, no SLA of its own; the case's promise still starts where the SOP says and runs out.
+#[tokio::test]
+async fn a_step_without_a_stated_time_has_no_deadline_while_the_promise_runs() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, store) = engine_at(start, &["contoh/kabmalang-izin-reklame.sop"]).await;
+    let case = engine.start_case("izin_reklame_malang", "p", Default::default(), None).await.unwrap();
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.tasks.get(&1).unwrap().due, None);
+    assert_eq!(store.next_timer().await.unwrap(), None, "no deadline, no timer");
+    let d = engine.deployment("izin_reklame_malang", None).unwrap();
+    let v = view(&state, &d, clock.now());
+    assert_eq!(v.open_tasks[0].sla, None);
+    assert_eq!(v.case_due.as_ref().unwrap().started, None, "the promise starts after terima_berkas");
+    let history = engine.history(case).await.unwrap();
+    let opened = history.iter().find(|r| matches!(r.event, Event::TaskOpened { .. })).unwrap();
+    let json = serde_json::to_value(&opened.event).unwrap();
+    assert!(json.get("due").is_none(), "no made-up due date in the log: {json}");
+
+    clock.advance(chrono::Duration::minutes(10));
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(10));
+    let accepted = clock.now();
+    engine.complete(case, 2, &who("customer_service"), Completion::default()).await.unwrap();
+    let state = engine.load(case).await.unwrap();
+    let v = view(&state, &d, clock.now());
+    let promise = v.case_due.as_ref().unwrap();
+    assert_eq!(promise.started, Some(accepted));
+    assert_eq!(promise.due, Some(d.calendar.due(accepted, alur::time::Duration::workdays(14)).at));
+    assert_eq!(promise.sla, Some(Sla::OnTime));
+    // A month later the step still has no deadline of its own, but the promise is broken.
+    clock.advance(chrono::Duration::days(30));
+    assert_eq!(engine.fire_due(clock.now()).await.unwrap(), 0);
+    let state = engine.load(case).await.unwrap();
+    let v = view(&state, &d, clock.now());
+    assert_eq!(v.open_tasks[0].step, "proses");
+    assert_eq!(v.open_tasks[0].sla, None);
+    assert_eq!(v.case_due.as_ref().unwrap().sla, Some(Sla::Overdue));
+    assert!(!state.tasks.values().any(|t| t.deadline_passed));
 }

@@ -1267,7 +1267,7 @@ async fn metrics_count_what_was_done() {
     assert_eq!(sample(&text, "alur_open_tasks", &[("sop", "lks_lksa"), ("step", step)]), 1.0);
     assert_eq!(sample(&text, "alur_overdue_tasks", &[("sop", "lks_lksa"), ("step", step)]), 0.0);
     assert_eq!(total(&text, "alur_open_tasks"), 1.0);
-    app.clock.set(open[0].due + chrono::Duration::minutes(5));
+    app.clock.set(open[0].due.unwrap() + chrono::Duration::minutes(5));
     let (_, text, _) = get_text(&app, "/metrics", &[]).await;
     assert_eq!(sample(&text, "alur_overdue_tasks", &[("sop", "lks_lksa"), ("step", step)]), 1.0);
     assert_eq!(total(&text, "alur_overdue_tasks"), 1.0);

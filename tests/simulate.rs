@@ -445,3 +445,43 @@ fn the_report_says_what_the_bottleneck_is_with_its_figures() {
     let text = simulate::render::text(&report, alur::diagnostic::Lang::En, 40);
     assert!(text.contains("no file waits at a staffed desk; this is the one with the highest utilisation"), "{text}");
 }
+
+/// A step whose SOP states no time: the scenario must say how long it takes, as a time; the
+/// promise that starts after the complete file is then measured.
+#[test]
+fn steps_without_a_stated_time_take_their_time_from_the_scenario_or_are_refused() {
+    let path = Path::new(ROOT).join("sop/contoh/kabmalang-izin-reklame.sop");
+    let (sop, calendar) = simulate::load(&path, Path::new(CALENDARS)).unwrap();
+    let lower = |text: &str| {
+        let scenario = Scenario::parse(text).unwrap();
+        let overrides = Overrides { cases: Some(200), seed: Some(1), ..Overrides::default() };
+        simulate::lower(&sop, &calendar, &scenario, &overrides)
+    };
+    // Nothing given: refused, every untimed step named.
+    let (program, problems) = lower("");
+    assert!(program.is_none());
+    for step in ["serahkan", "terima_berkas", "proses", "terima_izin"] {
+        assert!(problems.iter().any(|p| p.message.en.contains(&format!("`{step}`"))), "{step}: {problems:?}");
+    }
+    // A factor has no standard to multiply.
+    let (program, problems) = lower("[waktu.semua]\nrerata = 1.5\n");
+    assert!(program.is_none());
+    assert!(problems.iter().any(|p| p.span.is_some() && p.message.en.contains("factor")), "{problems:?}");
+    // Times given: the promise (14 working days after the complete file) is measured.
+    let times = |proses: &str| {
+        format!(
+            "[waktu.semua]\nrerata = \"10 menit\"\n[waktu.proses]\nrerata = \"{proses}\"\n[kedatangan]\nper_hari = 5\n"
+        )
+    };
+    let report = |text: &str| {
+        let (program, problems) = lower(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        simulate::simulate(&sop, &calendar, &program.unwrap(), &mut |_| {})
+    };
+    let kept = report(&times("5 hari"));
+    let broken = report(&times("20 hari"));
+    let promise = |r: &Report| r.targets.iter().find(|t| t.label.starts_with("Maksimal 14 hari")).unwrap().clone();
+    assert_eq!(promise(&kept).within, 1.0);
+    assert_eq!(promise(&broken).within, 0.0);
+    assert!(promise(&kept).measured > 0);
+}

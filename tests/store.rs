@@ -120,7 +120,7 @@ mod engine_on_sqlite {
         assert_eq!(state.end.as_deref(), Some("izin_diterima"));
         assert_eq!(state.tasks.len(), 11);
         assert_eq!(state.rework.len(), 1);
-        assert_eq!(state.tasks.get(&1).unwrap().due, wita(2026, 12, 1, 8, 30));
+        assert_eq!(state.tasks.get(&1).unwrap().due, Some(wita(2026, 12, 1, 8, 30)));
         assert!(engine.inbox(&[]).await.unwrap().is_empty());
         let history = engine.history(case).await.unwrap();
         drop(engine);

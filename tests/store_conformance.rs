@@ -206,7 +206,7 @@ impl Stream {
             task,
             step: step.into(),
             actors: actors.iter().copied().collect(),
-            due: t0() + Duration::minutes(due_minutes),
+            due: Some(t0() + Duration::minutes(due_minutes)),
             uncertain: false,
         })
     }
@@ -429,7 +429,7 @@ async fn open_tasks_by_actor(f: &Fixture) {
             sop: "lks".into(),
             step: "cek".into(),
             actors: names(&["fo", "bo"]),
-            due: t0() + Duration::minutes(60),
+            due: Some(t0() + Duration::minutes(60)),
             claimed_by: None,
         }
     );
@@ -599,6 +599,29 @@ pub fn deployment(sop: &str, version: u32, sha: &str) -> Deployment {
     }
 }
 
+/// A task of a step whose SOP states no time: in the inbox after the tasks with a due date,
+/// without a timer, read back without a due date (no made-up one).
+async fn a_task_without_a_due_date_has_no_timer(f: &Fixture) {
+    let store = f.store();
+    let mut s = Stream::new();
+    let started = s.started("lks");
+    let mut untimed = s.opened(1, "periksa", &["x"], 0);
+    if let Event::TaskOpened { due, .. } = &mut untimed.event {
+        *due = None;
+    }
+    let e = vec![started, untimed];
+    s.append(&*store, &e).await.unwrap();
+    let mut other = Stream::new();
+    let timed = vec![other.started("lks"), other.opened(1, "a", &["x"], 5_000)];
+    other.append(&*store, &timed).await.unwrap();
+    let inbox = store.inbox(&["x".to_string()]).await.unwrap();
+    let order: Vec<_> = inbox.iter().map(|t| (t.case, t.due.is_some())).collect();
+    assert_eq!(order, vec![(other.case, true), (s.case, false)]);
+    assert_eq!(store.events(s.case).await.unwrap(), e);
+    let timers = store.due_timers(t0() + Duration::days(3650), 10).await.unwrap();
+    assert_eq!(timers.iter().map(|t| t.case).collect::<Vec<_>>(), vec![other.case]);
+}
+
 async fn deployments_are_saved_once_per_version(f: &Fixture) {
     let store = f.store();
     assert!(store.deployments().await.unwrap().is_empty());
@@ -652,12 +675,18 @@ async fn instants_read_back_exactly(f: &Fixture) {
             seq: 2,
             at,
             by: "u".into(),
-            event: Event::TaskOpened { task: 1, step: "a".into(), actors: names(&["x"]), due, uncertain: true },
+            event: Event::TaskOpened {
+                task: 1,
+                step: "a".into(),
+                actors: names(&["x"]),
+                due: Some(due),
+                uncertain: true,
+            },
         },
     ];
     store.append(case, 0, &e).await.unwrap();
     assert_eq!(store.events(case).await.unwrap(), e);
-    assert_eq!(store.open_tasks(&[]).await.unwrap()[0].due, due);
+    assert_eq!(store.open_tasks(&[]).await.unwrap()[0].due, Some(due));
     assert_eq!(store.next_timer().await.unwrap(), Some(due));
     assert!(store.due_timers(at, 10).await.unwrap().is_empty());
     assert_eq!(store.due_timers(due, 10).await.unwrap(), vec![Timer { case, task: 1, due }]);
@@ -1049,6 +1078,7 @@ conformance!(
     escalation_adds_an_actor,
     tasks_close_on_completion_expiry_and_end,
     timers_are_set_cleared_and_ordered,
+    a_task_without_a_due_date_has_no_timer,
     deployments_are_saved_once_per_version,
     events_after_returns_the_tail,
     instants_read_back_exactly,
@@ -1100,7 +1130,7 @@ mod opening {
         }
         let pg = PostgresStore::open(&url).await.unwrap();
         assert_eq!(pg.schema(), schema);
-        assert_eq!(pg.schema_version().await.unwrap(), 2);
+        assert_eq!(pg.schema_version().await.unwrap(), 3);
         let mut s = Stream::new();
         let e = vec![s.started("lks")];
         s.append(&*stores[0], &e).await.unwrap();

@@ -166,10 +166,30 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                     t!("berapa lama langkah ini?", "how long does this step take?"),
                 )
                 .with_help(t!(
-                    "tambahkan `waktu 10 menit` (boleh `waktu 0 menit`)",
-                    "add `takes 10 minutes` (`takes 0 minutes` is allowed)"
+                    "tambahkan `waktu 10 menit` (boleh `waktu 0 menit`); bila SOP tidak menyebut waktunya, tulis `waktu -`",
+                    "add `takes 10 minutes` (`takes 0 minutes` is allowed); if the SOP states no time, write `takes -`"
                 )),
             );
+        }
+        if let (true, Some(first)) = (step.time_not_stated(), step.deadline_actions.first()) {
+            let id = step.id.as_str();
+            let mut d = Diagnostic::new(
+                Code::DeadlineWithoutTime,
+                t!(
+                    "langkah `{id}` punya tindakan `terlambat`, tetapi waktunya tidak tertulis: tenggatnya tidak pernah tiba",
+                    "step `{id}` has an `overdue` action, but its time is not stated: it never falls due"
+                ),
+                first.span(),
+                t!("tidak akan pernah terjadi", "can never happen"),
+            )
+            .with_help(t!(
+                "tulis waktu langkah ini di `waktu`, atau hapus baris `terlambat`",
+                "give the step a time in its `takes` line, or remove the `overdue` line"
+            ));
+            if let Some(duration) = &step.duration {
+                d = d.with_label(duration.span, t!("waktu tidak tertulis", "no time stated"));
+            }
+            out.push(d);
         }
         for input in step.inputs.iter().chain(&step.outputs) {
             let name = input.artifact.as_str();

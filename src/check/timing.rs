@@ -41,8 +41,14 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
         return;
     }
     let computed = totals.main_path.duration;
+    let untimed = &totals.main_path.untimed;
     if let Some(stated) = &sop.header.stated_total {
-        if stated.duration != computed {
+        // Steps without a stated time leave the sum open: only a sum already past the total
+        // is wrong; otherwise say how much time is left for them.
+        let exceeded = computed.length_key(day) > stated.duration.length_key(day);
+        if !untimed.is_empty() && !exceeded {
+            out.push(incomplete(sop, untimed, computed, stated.duration, stated.duration_span, false));
+        } else if stated.duration != computed {
             let (stated_id, stated_en) = (stated.duration.display(Lang::Id), stated.duration.display(Lang::En));
             let (computed_id, computed_en) = (computed.display(Lang::Id), computed.display(Lang::En));
             let mut d = Diagnostic::new(
@@ -60,8 +66,9 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
             for &index in &totals.main_path.steps {
                 let step = &sop.steps[index];
                 let Some(duration) = &step.duration else { continue };
+                let Some(value) = duration.value else { continue };
                 let number = &step.number;
-                let (value_id, value_en) = (duration.value.display(Lang::Id), duration.value.display(Lang::En));
+                let (value_id, value_en) = (value.display(Lang::Id), value.display(Lang::En));
                 sum_id.push(format!("{number}: {value_id}"));
                 sum_en.push(format!("{number}: {value_en}"));
                 if listed < MAX_STEP_LABELS {
@@ -70,17 +77,32 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
                 }
             }
             let (sum_id, sum_en) = (sum_id.join(" + "), sum_en.join(" + "));
-            d = d
-                .with_note(t!("jalur utama: {sum_id} = {computed_id}", "main path: {sum_en} = {computed_en}"))
-                .with_help(t!(
+            d = d.with_note(t!("jalur utama: {sum_id} = {computed_id}", "main path: {sum_en} = {computed_en}"));
+            if untimed.is_empty() {
+                d = d.with_help(t!(
                     "perbaiki waktu langkah yang salah, atau tulis `total {computed_id}`",
                     "fix the step that is wrong, or write `total {computed_en}`"
                 ));
+            } else {
+                let count = untimed.len();
+                d = d
+                    .with_note(t!(
+                        "{count} langkah tanpa waktu tertulis tidak terhitung; yang lain saja sudah melebihi total",
+                        "{count} steps without a stated time are not counted; the others alone exceed the total"
+                    ))
+                    .with_help(t!(
+                        "perbaiki waktu langkah yang salah, atau totalnya (lebih dari {computed_id})",
+                        "fix the step that is wrong, or the total (more than {computed_en})"
+                    ));
+            }
             out.push(d);
         }
     }
     for (standard, result) in sop.header.service_standards.iter().zip(&totals.service_standards) {
-        if !result.within {
+        if result.within.is_none() {
+            out.push(incomplete(sop, &result.untimed, result.measured, result.promised, standard.span, true));
+        }
+        if result.within == Some(false) {
             let (promised_id, promised_en) = (result.promised.display(Lang::Id), result.promised.display(Lang::En));
             let (measured_id, measured_en) = (result.measured.display(Lang::Id), result.measured.display(Lang::En));
             out.push(
@@ -100,6 +122,48 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
             );
         }
     }
+}
+
+/// N402: a total or a promise that steps without a stated time leave open, with what the
+/// other steps add up to and what is left for the untimed ones.
+fn incomplete(
+    sop: &Sop,
+    untimed: &[usize],
+    known: crate::time::Duration,
+    promised: crate::time::Duration,
+    span: crate::syntax::Span,
+    promise: bool,
+) -> Diagnostic {
+    let count = untimed.len();
+    let (known_id, known_en) = (known.display(Lang::Id), known.display(Lang::En));
+    let (promised_id, promised_en) = (promised.display(Lang::Id), promised.display(Lang::En));
+    let (what_id, what_en) =
+        if promise { ("standar pelayanan", "service standard") } else { ("total tertulis", "stated total") };
+    let numbers: Vec<&str> =
+        untimed.iter().filter_map(|&s| sop.steps.get(s)).map(|s| s.number.as_str()).take(MAX_STEP_LABELS).collect();
+    let numbers = numbers.join(", ");
+    let mut d = Diagnostic::new(
+        Code::TotalIncomplete,
+        t!(
+            "{what_id} {promised_id} hanya dapat diperiksa sebagian: {count} langkah tanpa waktu tertulis (langkah {numbers})",
+            "the {what_en} of {promised_en} can only be checked in part: {count} steps have no stated time (steps {numbers})"
+        ),
+        span,
+        t!("tidak lengkap ({count} langkah tanpa waktu)", "incomplete ({count} steps without time)"),
+    )
+    .with_note(t!(
+        "langkah yang waktunya tertulis berjumlah {known_id}; sisanya untuk langkah tanpa waktu",
+        "the steps with a stated time add up to {known_en}; the rest is left for the steps without one"
+    ));
+    for &index in untimed.iter().take(MAX_STEP_LABELS) {
+        if let Some(duration) = sop.steps.get(index).and_then(|s| s.duration.as_ref()) {
+            d = d.with_label(duration.span, t!("waktu tidak tertulis", "no time stated"));
+        }
+    }
+    d.with_help(t!(
+        "bila SOP atau standar pelayanan menyebut waktu langkah-langkah ini, tulis di baris `waktu`-nya",
+        "if the SOP or its service standard gives these steps a time, write it in their `takes` (`waktu`) line"
+    ))
 }
 
 /// The rounded days in parentheses agree with the stated total: this needs no step.

@@ -276,8 +276,11 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                             t.step,
                             t.actors.join("/"),
                             say(lang, "tenggat", "due"),
-                            local(t.due),
-                            sla_word(t.sla, lang)
+                            t.due.map(local).unwrap_or_else(|| say(lang, "tidak ada", "none")),
+                            t.sla.map_or_else(
+                                || say(lang, "waktu langkah tidak tertulis", "no time stated"),
+                                |s| sla_word(s, lang)
+                            )
                         );
                     }
                     if let Some(c) = &v.case_due {
@@ -299,8 +302,15 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         CaseCommand::Inbox { role } => {
             for t in engine.inbox(&role).await.map_err(e)? {
                 let zone = engine.deployment(&t.sop, None).map(|d| d.calendar.time_zone()).unwrap_or(chrono_tz::UTC);
-                let due = zone.from_utc_datetime(&t.due.naive_utc()).format("%Y-%m-%d %H:%M");
-                let late = if t.due < engine.now() { say(lang, "  TERLAMBAT", "  OVERDUE") } else { String::new() };
+                let due = match t.due {
+                    Some(due) => zone.from_utc_datetime(&due.naive_utc()).format("%Y-%m-%d %H:%M").to_string(),
+                    None => say(lang, "tanpa-batas", "no-deadline"),
+                };
+                let late = if t.due.is_some_and(|due| due < engine.now()) {
+                    say(lang, "  TERLAMBAT", "  OVERDUE")
+                } else {
+                    String::new()
+                };
                 outln!(
                     "{} {} {} [{}] {} {due}{late}",
                     t.case,

@@ -49,7 +49,7 @@ fn print_human(sop: &Sop, lang: Lang) {
     let routes = step_routes(sop, &labels);
     for (index, step) in sop.steps.iter().enumerate() {
         let actors: Vec<&str> = step.actor_ids().collect();
-        let waktu = step.duration.as_ref().map(|d| d.value.display(lang)).unwrap_or_default();
+        let waktu = step.duration.as_ref().map(|d| d.cell(lang)).unwrap_or_default();
         outln!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
         if let Some(condition) = &step.condition {
             outln!("        {} {}", t("hanya jika", "only if"), condition_text(condition, sop, &labels));

@@ -184,6 +184,7 @@ fn print_table(
     let mut rows: Vec<[String; 7]> = vec![headers];
     let mut uncertain = false;
     let mut off_critical = false;
+    let mut untimed = false;
     for r in &table.steps {
         let step = &sop.steps[r.step];
         let mark = if r.uncertain { " ?" } else { "" };
@@ -193,13 +194,19 @@ fn print_table(
         let actors: Vec<&str> =
             step.actor_ids().map(|a| sop.actor(a).map_or(a, |actor| actor.label.as_str())).collect();
         let at_once = if r.at_once { t(" (seketika)", " (at once)") } else { String::new() };
+        untimed |= r.duration.is_none();
+        let waktu = r.duration.map_or_else(|| t("tidak tertulis", "not stated"), |d| d.display(lang));
+        let cumulative = match r.cumulative_untimed {
+            0 => r.cumulative.display(lang),
+            _ => format!("{} + ?", r.cumulative.display(lang)),
+        };
         rows.push([
             number,
             format!("{} · {}", step.id.name, clip(&step.activity, 44)),
             actors.join(", "),
-            format!("{}{at_once}", r.duration.display(lang)),
-            r.cumulative.display(lang),
-            format!("{}{mark}", local(calendar, r.due, lang)),
+            format!("{waktu}{at_once}"),
+            cumulative,
+            r.due.map_or_else(|| "—".to_string(), |due| format!("{}{mark}", local(calendar, due, lang))),
             r.outcome.clone().unwrap_or_default(),
         ]);
     }
@@ -214,6 +221,15 @@ fn print_table(
             t(
                 "· = di cabang paralel di luar jalur kritis (tidak menentukan lama layanan)",
                 "· = on a parallel branch off the critical path (does not set the lead time)",
+            )
+        );
+    }
+    if untimed {
+        outln!(
+            "{}",
+            t(
+                "tidak tertulis = SOP tidak menyebut waktu langkah ini: tanpa tenggat, dihitung seketika, jumlahnya tidak lengkap (+ ?)",
+                "not stated = the SOP gives this step no time: no due date, counted as instant, the sums are incomplete (+ ?)",
             )
         );
     }
@@ -236,7 +252,15 @@ fn print_table(
     }
     match (table.end.and_then(|e| sop.ends.get(e)), table.finished) {
         (Some(end), Some(at)) => {
-            outln!("{}: {} ({}), {} {zone}", t("Berakhir", "Ends"), end.label, end.id, local(calendar, at, lang))
+            // Steps without a stated time were counted as instant: the end is the earliest.
+            let earliest = if untimed { t(", paling cepat", ", at the earliest") } else { String::new() };
+            outln!(
+                "{}: {} ({}){earliest}, {} {zone}",
+                t("Berakhir", "Ends"),
+                end.label,
+                end.id,
+                local(calendar, at, lang)
+            )
         }
         _ if table.stuck => outln!(
             "{}",
@@ -253,15 +277,27 @@ fn print_table(
         Lang::Id => format!("({d} Hari)"),
         Lang::En => format!("({d} workdays)"),
     };
+    let incomplete = |n: usize| match (n, lang) {
+        (0, _) => String::new(),
+        (n, Lang::Id) => format!(" + ? (tidak lengkap: {n} langkah tanpa waktu)"),
+        (n, Lang::En) => format!(" + ? (incomplete: {n} steps without time)"),
+    };
     outln!(
-        "{}: {} {}",
+        "{}: {} {}{}",
         t("Total jalur utama", "Main-path total"),
         main.duration.display(lang),
-        rounded(main.rounded_workdays)
+        rounded(main.rounded_workdays),
+        incomplete(main.untimed.len())
     );
     if let Some(stated) = &sop.header.stated_total {
-        let same = stated.duration == main.duration;
-        let verdict = if same { t("sesuai", "matches") } else { t("TIDAK sesuai", "does NOT match") };
+        let day = totals.day_length_minutes;
+        let verdict = if stated.duration == main.duration && main.untimed.is_empty() {
+            t("sesuai", "matches")
+        } else if !main.untimed.is_empty() && main.duration.length_key(day) <= stated.duration.length_key(day) {
+            t("belum dapat dipastikan", "cannot be told yet")
+        } else {
+            t("TIDAK sesuai", "does NOT match")
+        };
         let stated_rounded = stated.rounded_workdays.map(rounded).unwrap_or_default();
         outln!(
             "{}: {} {stated_rounded} ({verdict})",
@@ -270,13 +306,15 @@ fn print_table(
         );
     }
     outln!(
-        "{}: {} {}  ·  {}: {} {}",
+        "{}: {} {}{}  ·  {}: {} {}{}",
         t("Tercepat", "Best"),
         totals.best.duration.display(lang),
         rounded(totals.best.rounded_workdays),
+        incomplete(totals.best.untimed.len()),
         t("Terlama (tanpa putaran)", "Worst (no rounds)"),
         totals.worst.duration.display(lang),
-        rounded(totals.worst.rounded_workdays)
+        rounded(totals.worst.rounded_workdays),
+        incomplete(totals.worst.untimed.len())
     );
     let critical: Vec<&str> = main.steps.iter().map(|&s| sop.steps[s].number.as_str()).collect();
     outln!("{}: {}", t("Jalur kritis (langkah)", "Critical path (steps)"), critical.join(" → "));
@@ -311,19 +349,25 @@ fn print_table(
         .iter()
         .map(|a| {
             let label = sop.actor(&a.actor).map_or(a.actor.as_str(), |actor| actor.label.as_str());
-            format!("{label} {}", a.duration.display(lang))
+            let unknown = if a.untimed > 0 { " + ?" } else { "" };
+            format!("{label} {}{unknown}", a.duration.display(lang))
         })
         .collect();
     outln!("{}: {}", t("Per pelaksana", "Per actor"), per_actor.join(", "));
     for s in &totals.service_standards {
         let label = s.label.clone().unwrap_or_else(|| t("standar pelayanan", "service standard"));
-        let verdict = if s.within { t("terpenuhi", "kept") } else { t("TIDAK terpenuhi", "NOT kept") };
+        let verdict = match s.within {
+            Some(true) => t("terpenuhi", "kept"),
+            Some(false) => t("TIDAK terpenuhi", "NOT kept"),
+            None => t("belum dapat dipastikan", "cannot be told yet"),
+        };
         outln!(
-            "{label}: {} {} / {} {} ({verdict})",
+            "{label}: {} {} / {} {}{} ({verdict})",
             t("dijanjikan", "promised"),
             s.promised.display(lang),
             t("terhitung", "measured"),
-            s.measured.display(lang)
+            s.measured.display(lang),
+            incomplete(s.untimed.len())
         );
     }
 }

@@ -83,6 +83,7 @@ keywords! {
     Starts: ["mulai"] ["starts"];
     NextWorkday: ["hari_berikutnya"] ["next_workday"];
     Then: ["lalu", "kemudian"] ["then"];
+    NotStated: ["tidak_tertulis"] ["not_stated"];
     Call: ["panggil"] ["call"];
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];

@@ -923,6 +923,30 @@ impl<'a> Lowerer<'a> {
                 step.outputs.extend(outputs);
             }
             Kw::Takes => {
+                // `waktu -` / `waktu tidak_tertulis ["cell"]`: the SOP states no time for the step.
+                let first = cursor.peek().map(|t| (t.span, t.text.clone()));
+                if let Some((first_span, first_text)) = first {
+                    if cursor.eat_punct("-").is_some() {
+                        step.duration = Some(StepDuration {
+                            value: None,
+                            text: first_text,
+                            span: first_span,
+                            then_next_workday: None,
+                        });
+                        return Ok(());
+                    }
+                    if cursor.eat_kw(Kw::NotStated) {
+                        let (cell, span) = match cursor.peek() {
+                            Some(t) if t.kind == TokenKind::String => {
+                                cursor.next();
+                                (t.string_value(), first_span.to(t.span))
+                            }
+                            _ => (String::new(), first_span),
+                        };
+                        step.duration = Some(StepDuration { value: None, text: cell, span, then_next_workday: None });
+                        return Ok(());
+                    }
+                }
                 let parsed = expect_duration(cursor)?;
                 self.diagnostics.extend(parsed.warnings);
                 // `waktu 1 jam, lalu hari_berikutnya 1 hari`: a second part on the next working day.
@@ -941,7 +965,7 @@ impl<'a> Lowerer<'a> {
                     span = span.to(second.span);
                     text = format!("{text}, {then} {next_day} {}", second.text);
                 }
-                step.duration = Some(StepDuration { value, text, span, then_next_workday });
+                step.duration = Some(StepDuration { value: Some(value), text, span, then_next_workday });
             }
             Kw::If => step.condition = Some(expect_condition(cursor)?),
             Kw::Starts => {

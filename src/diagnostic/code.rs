@@ -70,6 +70,7 @@ codes! {
     RouteLeavesBranch = "E207", Error, "a route jumps into or out of a parallel branch";
     EmptyBlock = "E208", Error, "a parallel or alternative block with fewer than two branches";
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
+    DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.
@@ -77,6 +78,7 @@ codes! {
     StatedRoundingMismatch = "E402", Error, "the rounded days in parentheses differ from the total";
     // Notes: a check that could not run because of errors elsewhere.
     TotalNotChecked = "N401", Note, "the stated total or a service standard was not checked because of errors in the steps";
+    TotalIncomplete = "N402", Note, "the stated total or a service standard can only be checked in part: steps on it have no stated time";
     // Warnings.
     AmbiguousDay = "W001", Warning, "a bare English `day`: working day or calendar day?";
     InputNotProduced = "W002", Warning, "a step needs a document that is not produced on every path before it";

@@ -82,17 +82,17 @@ impl Choices for MainPath {
 pub trait Timeline {
     type Instant: Copy + Ord + Debug;
 
-    /// When a step opened at `opened` starts and falls due, and whether the due date may move
-    /// (provisional holidays).
-    fn window(&self, step: &Step, opened: Self::Instant) -> (Self::Instant, Self::Instant, bool);
+    /// When a step opened at `opened` starts and falls due (`None` when the SOP states no time
+    /// for it), and whether the due date may move (provisional holidays).
+    fn window(&self, step: &Step, opened: Self::Instant) -> (Self::Instant, Option<Self::Instant>, bool);
 }
 
 impl Timeline for Calendar {
     type Instant = DateTime<Utc>;
 
-    fn window(&self, step: &Step, opened: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, bool) {
+    fn window(&self, step: &Step, opened: DateTime<Utc>) -> (DateTime<Utc>, Option<DateTime<Utc>>, bool) {
         let (starts, due) = step_window(self, step.time(), opened);
-        (starts, due.at, due.uncertain)
+        (starts, due.map(|d| d.at), due.is_some_and(|d| d.uncertain))
     }
 }
 
@@ -105,17 +105,18 @@ pub struct WorkingMinutes {
 impl Timeline for WorkingMinutes {
     type Instant = u64;
 
-    fn window(&self, step: &Step, opened: u64) -> (u64, u64, bool) {
+    fn window(&self, step: &Step, opened: u64) -> (u64, Option<u64>, bool) {
         let day = u64::from(self.day_length.max(1));
-        let d = step.duration.as_ref().map(|d| d.value).unwrap_or_default();
-        let starts = if step.starts_next_workday { (opened / day + 1) * day } else { opened };
+        let time = step.time();
+        let starts = if time.starts_next_workday { (opened / day + 1) * day } else { opened };
         let length = |d: crate::time::Duration| d.working_minutes(self.day_length) + u64::from(d.calendar_days) * day;
-        match step.duration.as_ref().and_then(|d| d.then_next_workday) {
-            None => (starts, starts + length(d), false),
+        let Some(d) = time.duration else { return (starts, None, false) };
+        match time.then_next_workday {
+            None => (starts, Some(starts + length(d)), false),
             Some((first, second)) => {
                 let middle = starts + length(first);
                 let next = (middle / day + 1) * day;
-                (starts, next + length(second), false)
+                (starts, Some(next + length(second)), false)
             }
         }
     }
@@ -127,7 +128,11 @@ pub struct TracedTask<I> {
     pub step: usize,
     pub opened: I,
     pub starts: I,
+    /// When it falls due; for a step whose SOP states no time (see `timed`), when it starts.
     pub due: I,
+    /// False for a step whose SOP states no time: traced as if it took none, which makes every
+    /// total it is part of incomplete.
+    pub timed: bool,
     pub uncertain: bool,
     /// When it is done: when due, or when it opens for a step the system does at once.
     pub done: I,
@@ -288,6 +293,8 @@ fn apply<T: Timeline>(
             Reached::Opened { step, after } => {
                 let Some(s) = sop.steps.get(*step) else { continue };
                 let (starts, due, uncertain) = timeline.window(s, at);
+                let timed = due.is_some();
+                let due = due.unwrap_or(starts);
                 let done = if interpreter.done_at_once(*step) { at } else { due };
                 let after = after.and_then(|a| last_task_of(trace, a)).or(cause);
                 trace.tasks.push(TracedTask {
@@ -295,6 +302,7 @@ fn apply<T: Timeline>(
                     opened: at,
                     starts,
                     due,
+                    timed,
                     uncertain,
                     done,
                     outcome: None,

@@ -220,17 +220,31 @@ pub struct ArtifactUse {
     pub text: String,
 }
 
-/// A step's Waktu: the value and the text as written ("10 menit").
+/// A step's Waktu: the value and the text as written ("10 menit", or "-" when the SOP states
+/// no time for the step).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepDuration {
-    /// The whole Waktu (both parts of a two-part one).
-    pub value: Duration,
+    /// The whole Waktu (both parts of a two-part one); `None` when the SOP states no time for
+    /// the step (`waktu -`, `waktu tidak_tertulis`): unknown, not zero.
+    pub value: Option<Duration>,
     pub text: String,
     pub span: Span,
     /// `waktu 1 jam, lalu hari_berikutnya 1 hari`: the two parts, with the next working day
     /// between them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub then_next_workday: Option<(Duration, Duration)>,
+}
+
+impl StepDuration {
+    /// The Waktu cell as shown on a table: the value, or the text printed where the SOP states no
+    /// time (`-` for an empty cell).
+    pub fn cell(&self, lang: crate::diagnostic::Lang) -> String {
+        match self.value {
+            Some(value) => value.display(lang),
+            None if self.text.trim().is_empty() => "-".to_string(),
+            None => self.text.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -260,13 +274,25 @@ pub struct Step {
 }
 
 impl Step {
-    /// The step's time as the calendar counts it (no Waktu: none).
+    /// The step's time as the calendar counts it; its duration is `None` when the SOP states
+    /// none (or the Waktu could not be read).
     pub fn time(&self) -> crate::time::StepTime {
         crate::time::StepTime {
-            duration: self.duration.as_ref().map(|d| d.value).unwrap_or_default(),
+            duration: self.stated_duration(),
             starts_next_workday: self.starts_next_workday,
             then_next_workday: self.duration.as_ref().and_then(|d| d.then_next_workday),
         }
+    }
+
+    /// The Waktu when the SOP states one.
+    pub fn stated_duration(&self) -> Option<Duration> {
+        self.duration.as_ref().and_then(|d| d.value)
+    }
+
+    /// The SOP states no time for this step (`waktu -`): every analysis says its total is
+    /// incomplete rather than counting the step as instant.
+    pub fn time_not_stated(&self) -> bool {
+        self.duration.as_ref().is_some_and(|d| d.value.is_none())
     }
 
     pub fn actor_ids(&self) -> impl Iterator<Item = &str> {
@@ -345,6 +371,16 @@ pub enum DeadlineAction {
     Notify { actor: Name, span: Span },
     /// Route the case (OSS "fiktif positif": the permit is issued when the authority is late).
     Route { target: Target, span: Span },
+}
+
+impl DeadlineAction {
+    pub fn span(&self) -> Span {
+        match self {
+            DeadlineAction::Escalate { span, .. }
+            | DeadlineAction::Notify { span, .. }
+            | DeadlineAction::Route { span, .. } => *span,
+        }
+    }
 }
 
 /// The written structure of the procedure.

@@ -224,7 +224,8 @@ fn deadlines(
         if told.is_empty() && route.is_none() {
             continue;
         }
-        let duration = st.duration.as_ref().map(|d| d.value).unwrap_or_default();
+        // A step whose SOP states no time never falls due (E210 refuses actions on one).
+        let Some(duration) = st.stated_duration() else { continue };
         let boundary = nodes.len();
         let mut timer = BNode::plain(
             format!("Timer_{}", st.id.name),
@@ -338,8 +339,12 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             if let Some(a) = st.actor_ids().next().and_then(|a| sop.actor(a)) {
                 parts.push(format!("{}: {}", labels.performers, a.label));
             }
-            if let Some(d) = &st.duration {
-                parts.push(format!("{}: {} ({})", labels.time, d.value.display(labels.lang), iso_duration(&d.value)));
+            match st.duration.as_ref().map(|d| (d, d.value)) {
+                Some((_, Some(value))) => {
+                    parts.push(format!("{}: {} ({})", labels.time, value.display(labels.lang), iso_duration(&value)))
+                }
+                Some((d, None)) => parts.push(format!("{}: {}", labels.time, d.cell(labels.lang))),
+                None => {}
             }
             if let Some(notes) = &st.notes {
                 parts.push(format!("{}: {notes}", labels.notes));
@@ -678,9 +683,18 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             let st = &sop.steps[step];
             if let Some(d) = &st.duration {
                 x.start("bpmn:extensionElements", &[]);
-                let iso = iso_duration(&d.value);
-                let unit = if d.value.calendar_days > 0 { "hari_kalender" } else { "hari_kerja" };
-                x.empty("alur:waktu", &[("iso", &iso), ("text", &d.text), ("days", unit), ("number", &st.number)]);
+                match d.value {
+                    Some(value) => {
+                        let iso = iso_duration(&value);
+                        let unit = if value.calendar_days > 0 { "hari_kalender" } else { "hari_kerja" };
+                        x.empty(
+                            "alur:waktu",
+                            &[("iso", &iso), ("text", &d.text), ("days", unit), ("number", &st.number)],
+                        );
+                    }
+                    // No `iso`: the SOP states no time for the step.
+                    None => x.empty("alur:waktu", &[("text", &d.text), ("number", &st.number)]),
+                }
                 x.end("bpmn:extensionElements");
             }
         }

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::metrics::{self, ASCENT, DESCENT};
 use super::routes::{Dest, StepRoute};
 use super::text::{esc, Labels};
 use crate::model::Sop;
@@ -191,14 +192,6 @@ impl Sheet<'_, '_> {
         self.x0 + c as f64 * self.col_w
     }
 
-    /// Where the n-th connector in one band of a column goes: centred, then alternately left and
-    /// right, kept inside the actor columns.
-    fn slot_x(&self, x: f64, slot: usize) -> f64 {
-        let step = 5.5 * slot.div_ceil(2) as f64;
-        let x = if slot % 2 == 1 { x - step } else { x + step };
-        x.clamp(self.x0 + 2.8, self.x0 + self.col_w * self.n_cols() as f64 - 2.8)
-    }
-
     fn col_center(&self, c: usize) -> f64 {
         self.col_left(c) + self.col_w / 2.0
     }
@@ -256,53 +249,26 @@ impl Sheet<'_, '_> {
         simplify(vec![(x, y), (x, b1), (chan, b1), (chan, bt), (tx, bt), (tx, ty)])
     }
 
-    fn arrow(&self, out: &mut String, pts: &[Pt], dashed: bool) {
-        let dash = if dashed { " stroke-dasharray=\"1.2 0.8\"" } else { "" };
-        let _ = write!(
-            out,
-            "<polyline class=\"arrow\" points=\"{}\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.3\"{dash} marker-end=\"url(#ah-{})\"/>",
-            points(pts),
-            self.id
-        );
+    /// The box of a symbol drawn for row `i`.
+    fn symbol_box(&self, i: usize) -> Rect {
+        let p = self.placed(i);
+        Rect { x0: p.left(), y0: p.top(), x1: p.right(), y1: p.bottom() }
     }
 
-    /// A route's label, cut to about two columns (the whole text stays in its tooltip).
-    fn label(&self, out: &mut String, x: f64, y: f64, anchor: &str, text: &str) {
-        let max = ((self.col_w * 1.8 / 1.15) as usize).max(8);
-        let shown = if text.chars().count() > max {
-            let cut: String = text.chars().take(max - 1).collect();
-            format!("{}\u{2026}", cut.trim_end())
-        } else {
-            text.to_string()
-        };
-        let _ = write!(
-            out,
-            "<text class=\"route-label\" x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"2.3\" font-style=\"italic\"><title>{}</title>{}</text>",
-            num(x),
-            num(y),
-            esc(text),
-            esc(&shown)
-        );
+    /// The row `i` as a rectangle across the actor columns.
+    fn row_rect(&self, i: usize) -> Rect {
+        let row = self.rows[i];
+        Rect { x0: self.x0, y0: row.top, x1: self.x0 + self.col_w * self.n_cols() as f64, y1: row.top + row.height }
     }
 
-    fn pentagon(&self, out: &mut String, x: f64, y: f64, letter: &str, direction: &str) {
-        let pts = [(x - 2.5, y), (x + 2.5, y), (x + 2.5, y + 3.2), (x, y + 5.0), (x - 2.5, y + 3.2)];
-        let _ = write!(
-            out,
-            "<g class=\"connector\" data-letter=\"{}\" data-direction=\"{direction}\"><polygon points=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.3\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"2.4\" font-weight=\"bold\">{}</text></g>",
-            esc(letter),
-            points(&pts),
-            num(x),
-            num(y + 2.6),
-            esc(letter)
-        );
-    }
-
-    /// Draws the grid lines, the symbols and the arrows. `letters` names the off-page connector
-    /// of each route that crosses pages.
-    pub fn draw(&self, out: &mut String, letters: &[Option<String>]) {
+    /// Draws the grid lines, the symbols and the arrows, with every route label placed where it
+    /// touches nothing else. `letters` names the off-page connector of each route that crosses
+    /// pages. Returns the steps whose row had no room for a label of theirs: the caller makes
+    /// those rows higher and draws again (the label is drawn nearby all the same).
+    pub fn draw(&self, out: &mut String, letters: &[Option<String>]) -> Vec<usize> {
         let sop = self.plan.sop;
         let n = self.n_cols();
+        let mut drawing = Drawing::default();
         let _ = write!(
             out,
             "<defs><marker id=\"ah-{}\" viewBox=\"0 0 6 6\" refX=\"6\" refY=\"3\" markerWidth=\"2\" markerHeight=\"2\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#000\"/></marker></defs>",
@@ -332,6 +298,9 @@ impl Sheet<'_, '_> {
                 num(row.height)
             );
         }
+        for i in 0..self.rows.len() {
+            drawing.obstacles.push(self.symbol_box(i));
+        }
         // Joint or alternative performers: a small mark in each further column, tied to the symbol.
         for (i, row) in self.rows.iter().enumerate() {
             let cols = &self.plan.columns[row.step];
@@ -347,6 +316,7 @@ impl Sheet<'_, '_> {
             for &c in &cols[1..] {
                 let x = self.col_center(c);
                 let w = (p.w * 0.7).min(self.col_w - 3.0);
+                let (y0, h) = (p.cy - p.h * 0.35, p.h * 0.7);
                 let _ = write!(
                     out,
                     "<line class=\"tie\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#000\" stroke-width=\"0.25\"{dash}/><rect class=\"also\" data-step=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.3\"{dash}/>",
@@ -356,76 +326,150 @@ impl Sheet<'_, '_> {
                     num(p.cy),
                     esc(&sop.steps[row.step].id.name),
                     num(x - w / 2.0),
-                    num(p.cy - p.h * 0.35),
+                    num(y0),
                     num(w),
-                    num(p.h * 0.7)
+                    num(h)
+                );
+                drawing.segment((p.cx, p.cy), (x, p.cy));
+                drawing.obstacles.push(Rect { x0: x - w / 2.0, y0, x1: x + w / 2.0, y1: y0 + h });
+            }
+        }
+        self.route(&mut drawing, letters);
+        let crowded = self.place_labels(&mut drawing);
+        for route in &drawing.routes {
+            out.push_str(&route.open);
+            for (pts, dashed) in &route.arrows {
+                let dash = if *dashed { " stroke-dasharray=\"1.2 0.8\"" } else { "" };
+                let _ = write!(
+                    out,
+                    "<polyline class=\"arrow\" points=\"{}\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.3\"{dash} marker-end=\"url(#ah-{})\"/>",
+                    points(pts),
+                    self.id
+                );
+            }
+            out.push_str(&route.connectors);
+            if let Some(label) = &route.label {
+                write_label(out, label);
+            }
+            out.push_str("</g>");
+        }
+        for (i, row) in self.rows.iter().enumerate() {
+            self.write_symbol(out, i, row);
+        }
+        crowded
+    }
+
+    fn write_symbol(&self, out: &mut String, i: usize, row: &Row) {
+        let sop = self.plan.sop;
+        let step = &sop.steps[row.step];
+        let shape = self.plan.shapes[row.step];
+        let p = self.placed(i);
+        let col = self.plan.columns[row.step][0];
+        let _ = write!(
+            out,
+            "<g class=\"symbol {}\" data-step=\"{}\" data-number=\"{}\" data-col=\"{col}\" data-actor=\"{}\"><title>{}. {}</title>",
+            shape.class(),
+            esc(&step.id.name),
+            esc(&step.number),
+            esc(sop.actors.get(col).map(|a| a.id.name.as_str()).unwrap_or("")),
+            esc(&step.number),
+            esc(&step.activity)
+        );
+        match shape {
+            Shape::Terminator => {
+                let _ = write!(
+                    out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\" ry=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
+                    num(p.left()),
+                    num(p.top()),
+                    num(p.w),
+                    num(p.h),
+                    num(p.h / 2.0),
+                    num(p.h / 2.0)
+                );
+            }
+            Shape::Process => {
+                let _ = write!(
+                    out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
+                    num(p.left()),
+                    num(p.top()),
+                    num(p.w),
+                    num(p.h)
+                );
+            }
+            Shape::Decision => {
+                let pts = [(p.cx, p.top()), (p.right(), p.cy), (p.cx, p.bottom()), (p.left(), p.cy)];
+                let _ = write!(
+                    out,
+                    "<polygon points=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
+                    points(&pts)
                 );
             }
         }
-        self.draw_routes(out, letters);
-        for (i, row) in self.rows.iter().enumerate() {
-            let step = &sop.steps[row.step];
-            let shape = self.plan.shapes[row.step];
-            let p = self.placed(i);
-            let col = self.plan.columns[row.step][0];
-            let _ = write!(
-                out,
-                "<g class=\"symbol {}\" data-step=\"{}\" data-number=\"{}\" data-col=\"{col}\" data-actor=\"{}\"><title>{}. {}</title>",
-                shape.class(),
-                esc(&step.id.name),
-                esc(&step.number),
-                esc(sop.actors.get(col).map(|a| a.id.name.as_str()).unwrap_or("")),
-                esc(&step.number),
-                esc(&step.activity)
-            );
-            match shape {
-                Shape::Terminator => {
-                    let _ = write!(
-                        out,
-                        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\" ry=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
-                        num(p.left()),
-                        num(p.top()),
-                        num(p.w),
-                        num(p.h),
-                        num(p.h / 2.0),
-                        num(p.h / 2.0)
-                    );
-                }
-                Shape::Process => {
-                    let _ = write!(
-                        out,
-                        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
-                        num(p.left()),
-                        num(p.top()),
-                        num(p.w),
-                        num(p.h)
-                    );
-                }
-                Shape::Decision => {
-                    let pts = [(p.cx, p.top()), (p.right(), p.cy), (p.cx, p.bottom()), (p.left(), p.cy)];
-                    let _ = write!(
-                        out,
-                        "<polygon points=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.35\"/>",
-                        points(&pts)
-                    );
-                }
-            }
-            let _ = write!(
-                out,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"2.4\">{}</text></g>",
-                num(p.cx),
-                num(p.cy + 0.85),
-                esc(&step.number)
-            );
+        // The number, as large as fits (2.4 mm at most): inside the rectangle with a margin, or
+        // inside the diamond, where a box fits when its half-width over the diamond's plus its
+        // half-height over the diamond's is at most 1. The capsule's round ends take the margin.
+        let units = metrics::width(&step.number, 1.0, false);
+        let tall = ASCENT + DESCENT;
+        let size = match shape {
+            Shape::Decision => 0.9 / (units / p.w + tall / p.h),
+            Shape::Terminator => ((p.w - p.h * 0.6) / units).min((p.h - 0.8) / tall),
+            Shape::Process => ((p.w - 0.8) / units).min((p.h - 0.8) / tall),
         }
+        .min(NUMBER_SIZE);
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\">{}</text></g>",
+            num(p.cx),
+            num(p.cy + (ASCENT - DESCENT) * size / 2.0),
+            num(size),
+            esc(&step.number)
+        );
     }
 
-    fn draw_routes(&self, out: &mut String, letters: &[Option<String>]) {
+    /// A free spot on the connector band at height `y` for a pentagon wanted at `x`: the nearest
+    /// to it that overlaps no other connector, inside the actor columns.
+    fn connector_x(&self, taken: &mut Vec<(f64, f64)>, x: f64, y: f64) -> f64 {
+        let lo = self.x0 + PENTAGON_HALF + 0.3;
+        let hi = self.x0 + self.col_w * self.n_cols() as f64 - PENTAGON_HALF - 0.3;
+        let free =
+            |c: f64| taken.iter().all(|&(ty, tx)| (ty - y).abs() > 0.01 || (tx - c).abs() >= 2.0 * PENTAGON_HALF + 0.6);
+        let wanted = x.clamp(lo, hi);
+        let mut best = wanted;
+        for k in 0..400usize {
+            let d = 0.5 * k.div_ceil(2) as f64;
+            let c = if k % 2 == 1 { wanted - d } else { wanted + d };
+            if (lo..=hi).contains(&c) && free(c) {
+                best = c;
+                break;
+            }
+        }
+        taken.push((y, best));
+        best
+    }
+
+    fn pentagon(&self, drawing: &mut Drawing, into: &mut String, x: f64, y: f64, letter: &str, direction: &str) {
+        let h = PENTAGON_HALF;
+        let pts = [(x - h, y), (x + h, y), (x + h, y + 3.2), (x, y + 5.0), (x - h, y + 3.2)];
+        let _ = write!(
+            into,
+            "<g class=\"connector\" data-letter=\"{}\" data-direction=\"{direction}\"><polygon points=\"{}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.3\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"2.4\" font-weight=\"bold\">{}</text></g>",
+            esc(letter),
+            points(&pts),
+            num(x),
+            num(y + 2.6),
+            esc(letter)
+        );
+        drawing.obstacles.push(Rect { x0: x - h, y0: y, x1: x + h, y1: y + 5.0 });
+    }
+
+    /// Routes every arrow along the grid and says where its label should go.
+    fn route(&self, drawing: &mut Drawing, letters: &[Option<String>]) {
         let sop = self.plan.sop;
         let mut channel_uses = vec![0usize; self.n_cols()];
-        let mut bottom_slots = vec![0usize; self.n_cols()];
-        let mut top_slots = vec![0usize; self.n_cols()];
         let mut right_exits = vec![0usize; sop.steps.len()];
+        let mut connectors: Vec<(f64, f64)> = Vec::new();
         for (ri, route) in self.plan.routes.iter().enumerate() {
             let from_row = self.row_of(route.from);
             let (to_step, end) = match route.to {
@@ -441,16 +485,22 @@ impl Sheet<'_, '_> {
                 Dest::Step(s) => sop.steps[s].id.name.clone(),
                 Dest::End(e) => sop.ends.get(e).map(|x| x.id.name.clone()).unwrap_or_default(),
             };
-            let _ = write!(
-                out,
-                "<g class=\"route{}{}\" data-from=\"{}\" data-to=\"{}\" data-label=\"{}\">",
-                if route.rework { " rework" } else { "" },
-                if route.deadline { " deadline" } else { "" },
-                esc(from_name),
-                esc(&to_name),
-                esc(route.label.as_deref().unwrap_or(""))
-            );
+            let mut drawn = RouteDrawing {
+                open: format!(
+                    "<g class=\"route{}{}\" data-from=\"{}\" data-to=\"{}\" data-label=\"{}\">",
+                    if route.rework { " rework" } else { "" },
+                    if route.deadline { " deadline" } else { "" },
+                    esc(from_name),
+                    esc(&to_name),
+                    esc(route.label.as_deref().unwrap_or(""))
+                ),
+                ..RouteDrawing::default()
+            };
             let dashed = route.deadline;
+            // Where the label goes: the text, the row it stays in, the point it is read from.
+            let label_at =
+                |row: usize, anchor: Pt, text: &str| Some(LabelRequest { text: text.to_string(), row, anchor });
+            let mut label = None;
             match (from_row, to_row) {
                 (Some(fi), Some(ti)) => {
                     let s = self.placed(fi);
@@ -472,17 +522,17 @@ impl Sheet<'_, '_> {
                             let bt = self.band(ti);
                             let pts =
                                 simplify(vec![(s.right(), y), (chan, y), (chan, bt), (t.cx, bt), (t.cx, t.top())]);
-                            self.arrow(out, &pts, dashed);
+                            drawn.arrows.push((pts, dashed));
                             if let Some(l) = &route.label {
-                                self.label(out, s.right() + 0.4, s.cy - 0.8 + k as f64 * 3.2, "start", l);
+                                label = label_at(fi, (s.right() + 0.5, s.cy), l);
                             }
                         } else {
                             let k = channel_uses[tcol];
                             channel_uses[tcol] += 1;
                             let pts = self.down(s.cx, s.bottom(), Some(fi), ti, t.cx, tcol, k);
-                            self.arrow(out, &pts, dashed);
+                            drawn.arrows.push((pts, dashed));
                             if let Some(l) = &route.label {
-                                self.label(out, s.cx + 0.8, s.bottom() + 2.4, "start", l);
+                                label = label_at(fi, (s.cx, s.bottom() + 0.5), l);
                             }
                         }
                     } else {
@@ -491,9 +541,9 @@ impl Sheet<'_, '_> {
                         channel_uses[col] += 1;
                         let chan = self.col_left(col) + 0.8 + (k % 3) as f64 * 0.5;
                         let pts = simplify(vec![(s.left(), s.cy), (chan, s.cy), (chan, t.cy), (t.left(), t.cy)]);
-                        self.arrow(out, &pts, dashed);
+                        drawn.arrows.push((pts, dashed));
                         if let Some(l) = &route.label {
-                            self.label(out, s.left() - 0.4, s.cy - 0.8, "end", l);
+                            label = label_at(fi, (s.left() - 0.5, s.cy), l);
                         }
                     }
                 }
@@ -512,22 +562,24 @@ impl Sheet<'_, '_> {
                         Some(l) => format!("{l} \u{2192} {end_text}"),
                         None => format!("\u{2192} {end_text}"),
                     };
-                    match j % 3 {
+                    let tip = match j % 3 {
                         0 => {
                             let x2 = (s.right() + 3.5).min(self.col_left(fcol) + self.col_w - 0.3).max(s.right() + 1.5);
-                            self.arrow(out, &[(s.right(), s.cy), (x2, s.cy)], dashed);
-                            self.label(out, s.right() + 0.3, s.cy - 0.8, "start", &text);
+                            drawn.arrows.push((vec![(s.right(), s.cy), (x2, s.cy)], dashed));
+                            (x2, s.cy)
                         }
                         1 => {
-                            self.arrow(out, &[(s.cx, s.bottom()), (s.cx, s.bottom() + 2.6)], dashed);
-                            self.label(out, s.cx + 0.8, s.bottom() + 2.4, "start", &text);
+                            let y2 = s.bottom() + 2.6;
+                            drawn.arrows.push((vec![(s.cx, s.bottom()), (s.cx, y2)], dashed));
+                            (s.cx, y2)
                         }
                         _ => {
                             let x2 = (s.left() - 3.5).max(self.col_left(fcol) + 0.3).min(s.left() - 1.5);
-                            self.arrow(out, &[(s.left(), s.cy), (x2, s.cy)], dashed);
-                            self.label(out, s.left() - 0.3, s.cy - 0.8, "end", &text);
+                            drawn.arrows.push((vec![(s.left(), s.cy), (x2, s.cy)], dashed));
+                            (x2, s.cy)
                         }
-                    }
+                    };
+                    label = label_at(fi, tip, &text);
                 }
                 // The capsule that ends the procedure is its own end.
                 (Some(_), None) if end.is_some() => {}
@@ -539,10 +591,8 @@ impl Sheet<'_, '_> {
                         || (route.from_decision
                             && self.plan.routes[..ri].iter().any(|r| r.from == route.from && !r.deadline));
                     if later {
-                        let slot = bottom_slots[fcol];
-                        bottom_slots[fcol] += 1;
-                        let px = self.slot_x(s.cx, slot);
                         let y = self.bottom_band.unwrap_or(self.height - BAND) + 2.0;
+                        let px = self.connector_x(&mut connectors, s.cx, y);
                         let pts = if side_exit {
                             let chan = self.col_left(fcol) + self.col_w - 0.9;
                             simplify(vec![(s.right(), s.cy), (chan, s.cy), (chan, y - 1.0), (px, y - 1.0), (px, y)])
@@ -551,20 +601,15 @@ impl Sheet<'_, '_> {
                             channel_uses[fcol] += 1;
                             self.down(s.cx, s.bottom(), Some(fi), self.rows.len(), px, fcol, k)
                         };
-                        self.arrow(out, &pts, dashed);
-                        self.pentagon(out, px, y, &letter, "out");
-                        if side_exit {
-                            if let Some(l) = &route.label {
-                                self.label(out, s.right() + 0.4, s.cy - 0.8, "start", l);
-                            }
-                            out.push_str("</g>");
-                            continue;
+                        drawn.arrows.push((pts, dashed));
+                        self.pentagon(drawing, &mut drawn.connectors, px, y, &letter, "out");
+                        if let Some(l) = &route.label {
+                            let anchor = if side_exit { (s.right() + 0.5, s.cy) } else { (s.cx, s.bottom() + 0.5) };
+                            label = label_at(fi, anchor, l);
                         }
                     } else {
-                        let slot = top_slots[fcol];
-                        top_slots[fcol] += 1;
-                        let px = self.slot_x(s.cx + 4.0, slot);
                         let y = self.top_band.unwrap_or(0.0) + 1.0;
+                        let px = self.connector_x(&mut connectors, s.cx + 4.0, y);
                         let chan = self.col_left(fcol) + 0.8;
                         let pts = simplify(vec![
                             (s.left(), s.cy),
@@ -573,11 +618,11 @@ impl Sheet<'_, '_> {
                             (px, y + 6.5),
                             (px, y + 5.0),
                         ]);
-                        self.arrow(out, &pts, dashed);
-                        self.pentagon(out, px, y, &letter, "out");
-                    }
-                    if let Some(l) = &route.label {
-                        self.label(out, s.cx + 0.8, s.bottom() + 2.4, "start", l);
+                        drawn.arrows.push((pts, dashed));
+                        self.pentagon(drawing, &mut drawn.connectors, px, y, &letter, "out");
+                        if let Some(l) = &route.label {
+                            label = label_at(fi, (s.left() - 0.5, s.cy), l);
+                        }
                     }
                 }
                 (None, Some(ti)) => {
@@ -586,33 +631,269 @@ impl Sheet<'_, '_> {
                     let tcol = tcol.unwrap_or(0);
                     let earlier = self.page_of[route.from] < self.page;
                     if earlier {
-                        let slot = top_slots[tcol];
-                        top_slots[tcol] += 1;
-                        let px = self.slot_x(t.cx, slot);
                         let y = self.top_band.unwrap_or(0.0) + 1.0;
-                        self.pentagon(out, px, y, &letter, "in");
+                        let px = self.connector_x(&mut connectors, t.cx, y);
+                        self.pentagon(drawing, &mut drawn.connectors, px, y, &letter, "in");
                         let k = channel_uses[tcol];
                         channel_uses[tcol] += 1;
                         let pts = self.down(px, y + 5.0, None, ti, t.cx, tcol, k);
-                        self.arrow(out, &pts, dashed);
+                        drawn.arrows.push((pts, dashed));
                     } else {
-                        let slot = bottom_slots[tcol];
-                        bottom_slots[tcol] += 1;
-                        let px = self.slot_x(t.cx - 4.0, slot);
                         let y = self.bottom_band.unwrap_or(self.height - BAND) + 2.0;
-                        self.pentagon(out, px, y, &letter, "in");
+                        let px = self.connector_x(&mut connectors, t.cx - 4.0, y);
+                        self.pentagon(drawing, &mut drawn.connectors, px, y, &letter, "in");
                         let chan = self.col_left(tcol) + 0.8;
                         let pts =
                             simplify(vec![(px, y), (px, y - 1.0), (chan, y - 1.0), (chan, t.cy), (t.left(), t.cy)]);
-                        self.arrow(out, &pts, dashed);
+                        drawn.arrows.push((pts, dashed));
                     }
                     if let Some(l) = &route.label {
-                        self.label(out, t.cx + 0.8, t.top() - 0.6, "start", l);
+                        label = label_at(ti, (t.cx, t.top() - 0.5), l);
                     }
                 }
                 _ => {}
             }
-            out.push_str("</g>");
+            for (pts, _) in &drawn.arrows {
+                for w in pts.windows(2) {
+                    drawing.segment(w[0], w[1]);
+                }
+                if let [.., a, b] = pts.as_slice() {
+                    drawing.obstacles.push(arrowhead(*a, *b));
+                }
+            }
+            drawing.requests.push(label);
+            drawing.routes.push(drawn);
         }
     }
+
+    /// Places every requested label where it touches nothing drawn and no other label, inside
+    /// its row and near the point it is read from; returns the steps whose row had no room.
+    fn place_labels(&self, drawing: &mut Drawing) -> Vec<usize> {
+        let mut crowded = Vec::new();
+        let requests = std::mem::take(&mut drawing.requests);
+        for (ri, request) in requests.into_iter().enumerate() {
+            let Some(request) = request else { continue };
+            let region = self.row_rect(request.row).inset(0.3);
+            let label = match best_spot(&request, region, &drawing.obstacles, &drawing.placed) {
+                Some(label) => label,
+                None => {
+                    crowded.push(self.rows[request.row].step);
+                    fallback_spot(&request, region)
+                }
+            };
+            drawing.placed.push(label.rect);
+            if let Some(route) = drawing.routes.get_mut(ri) {
+                route.label = Some(label);
+            }
+        }
+        crowded.sort_unstable();
+        crowded.dedup();
+        crowded
+    }
+}
+
+/// The size of the step numbers in the symbols, at most (mm).
+const NUMBER_SIZE: f64 = 2.4;
+/// Route labels: italic, this size (mm), lines this far apart.
+pub const LABEL_SIZE: f64 = 2.2;
+const LABEL_LINE: f64 = 2.5;
+/// Labels keep this far from everything else (the layout test checks 0.2 mm).
+const LABEL_GAP: f64 = 0.3;
+/// Two labels keep this far apart (mm).
+const LABEL_SPACING: f64 = 1.2;
+/// How far a label may be from the point it is read from (mm).
+const LABEL_REACH: f64 = 7.0;
+/// Half the width of an off-page connector.
+const PENTAGON_HALF: f64 = 2.5;
+
+/// An axis-aligned rectangle (mm).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rect {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl Rect {
+    fn inset(self, d: f64) -> Rect {
+        Rect { x0: self.x0 + d, y0: self.y0 + d, x1: self.x1 - d, y1: self.y1 - d }
+    }
+    fn overlaps(&self, o: &Rect) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+    fn inside(&self, o: &Rect) -> bool {
+        self.x0 >= o.x0 && self.y0 >= o.y0 && self.x1 <= o.x1 && self.y1 <= o.y1
+    }
+    /// The distance from a point to the rectangle (0 inside).
+    fn distance(&self, (x, y): Pt) -> f64 {
+        let dx = (self.x0 - x).max(0.0).max(x - self.x1);
+        let dy = (self.y0 - y).max(0.0).max(y - self.y1);
+        dx.hypot(dy)
+    }
+}
+
+/// The area an arrowhead (2 mm long and wide) covers at the end of segment a-b.
+fn arrowhead(a: Pt, b: Pt) -> Rect {
+    let (dx, dy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
+    let back = (b.0 - dx * 2.0, b.1 - dy * 2.0);
+    Rect { x0: b.0.min(back.0) - 1.0, y0: b.1.min(back.1) - 1.0, x1: b.0.max(back.0) + 1.0, y1: b.1.max(back.1) + 1.0 }
+}
+
+#[derive(Default)]
+struct Drawing {
+    /// Everything a label must not touch: symbols, joint boxes, connectors, lines.
+    obstacles: Vec<Rect>,
+    /// The labels placed so far: a label keeps further from these, so that two labels never
+    /// read as one.
+    placed: Vec<Rect>,
+    routes: Vec<RouteDrawing>,
+    /// The label each route asks for, by route.
+    requests: Vec<Option<LabelRequest>>,
+}
+
+impl Drawing {
+    /// A line of 0.3 mm, as the area it covers.
+    fn segment(&mut self, a: Pt, b: Pt) {
+        self.obstacles.push(Rect {
+            x0: a.0.min(b.0) - 0.15,
+            y0: a.1.min(b.1) - 0.15,
+            x1: a.0.max(b.0) + 0.15,
+            y1: a.1.max(b.1) + 0.15,
+        });
+    }
+}
+
+#[derive(Default)]
+struct RouteDrawing {
+    open: String,
+    arrows: Vec<(Vec<Pt>, bool)>,
+    connectors: String,
+    label: Option<Label>,
+}
+
+struct LabelRequest {
+    text: String,
+    /// The sheet row the label stays in.
+    row: usize,
+    /// The point the label is read from (where its arrow leaves or arrives).
+    anchor: Pt,
+}
+
+/// A placed label: its lines and the box they fill (left edge, first line's top).
+struct Label {
+    text: String,
+    lines: Vec<String>,
+    rect: Rect,
+}
+
+/// The ways to break a label into lines: one line, then narrower and narrower, ending with
+/// words broken between characters (the last resort, tried last).
+fn label_shapes(text: &str) -> Vec<(Vec<String>, bool)> {
+    let one = metrics::width(text, LABEL_SIZE, false);
+    let longest_word = text.split_whitespace().map(|w| metrics::width(w, LABEL_SIZE, false)).fold(0.0, f64::max);
+    let mut shapes: Vec<(Vec<String>, bool)> = Vec::new();
+    for k in 1..=8 {
+        let max = (one / k as f64 * 1.08).max(longest_word);
+        let lines = metrics::wrap(text, max, LABEL_SIZE, false);
+        if !shapes.iter().any(|(l, _)| *l == lines) {
+            shapes.push((lines, false));
+        }
+    }
+    for max in [8.0, 6.0, 4.5] {
+        if max < longest_word {
+            shapes.push((metrics::wrap(text, max, LABEL_SIZE, false), true));
+        }
+    }
+    shapes
+}
+
+fn label_size(lines: &[String]) -> (f64, f64) {
+    let w = metrics::widest(lines, LABEL_SIZE, false);
+    let h = (lines.len().max(1) - 1) as f64 * LABEL_LINE + (ASCENT + DESCENT) * LABEL_SIZE;
+    (w, h)
+}
+
+/// The best free spot for a label: inside `region`, clear of every obstacle, within reach of
+/// its anchor; nearer is better, and fewer lines, and whole words.
+fn best_spot(request: &LabelRequest, region: Rect, obstacles: &[Rect], labels: &[Rect]) -> Option<Label> {
+    let spaced = labels.iter().map(|l| l.inset(LABEL_GAP - LABEL_SPACING));
+    let near: Vec<Rect> = obstacles.iter().copied().chain(spaced).filter(|o| o.overlaps(&region)).collect();
+    let (ax, ay) = request.anchor;
+    let mut best: Option<(f64, Label)> = None;
+    for (lines, broken) in label_shapes(&request.text) {
+        let (w, h) = label_size(&lines);
+        if w > region.x1 - region.x0 || h > region.y1 - region.y0 {
+            continue;
+        }
+        let g = LABEL_GAP + 0.05;
+        let mut xs = vec![ax + g, ax - g - w, ax - w / 2.0, region.x0, region.x1 - w];
+        let mut ys = vec![ay + g, ay - g - h, ay - h / 2.0, region.y0, region.y1 - h];
+        for o in &near {
+            xs.extend([o.x1 + g, o.x0 - g - w]);
+            ys.extend([o.y1 + g, o.y0 - g - h]);
+        }
+        let penalty = (lines.len() - 1) as f64 * 0.4 + if broken { 6.0 } else { 0.0 };
+        for &x in &xs {
+            for &y in &ys {
+                let rect = Rect { x0: x, y0: y, x1: x + w, y1: y + h };
+                if !rect.inside(&region) {
+                    continue;
+                }
+                let distance = rect.distance(request.anchor);
+                if distance > LABEL_REACH {
+                    continue;
+                }
+                let score = distance + penalty;
+                if best.as_ref().is_some_and(|(s, _)| *s <= score) {
+                    continue;
+                }
+                let clear = rect.inset(-LABEL_GAP);
+                if near.iter().any(|o| o.overlaps(&clear)) {
+                    continue;
+                }
+                best = Some((score, Label { text: request.text.clone(), lines: lines.clone(), rect }));
+            }
+        }
+    }
+    best.map(|(_, label)| label)
+}
+
+/// Where a label goes when its row has no free spot (the row is made higher and the sheet drawn
+/// again): below and right of its anchor, kept inside the row.
+fn fallback_spot(request: &LabelRequest, region: Rect) -> Label {
+    let lines = metrics::wrap(&request.text, (region.x1 - region.x0).min(30.0), LABEL_SIZE, false);
+    let (w, h) = label_size(&lines);
+    let x = (request.anchor.0 + LABEL_GAP).min(region.x1 - w).max(region.x0);
+    let y = (request.anchor.1 + LABEL_GAP).min(region.y1 - h).max(region.y0);
+    Label { text: request.text.clone(), lines, rect: Rect { x0: x, y0: y, x1: x + w, y1: y + h } }
+}
+
+/// A route label: one `<text>`, a `<tspan>` per line, the whole text as its tooltip; outlined in
+/// white, so a grid line under it stops short of its letters.
+fn write_label(out: &mut String, label: &Label) {
+    let x = label.rect.x0;
+    let first = label.rect.y0 + ASCENT * LABEL_SIZE;
+    let _ = write!(
+        out,
+        "<text class=\"route-label\" x=\"{}\" y=\"{}\" text-anchor=\"start\" font-size=\"{}\" font-style=\"italic\" stroke=\"#fff\" stroke-width=\"0.5\" paint-order=\"stroke\"><title>{}</title>",
+        num(x),
+        num(first),
+        num(LABEL_SIZE),
+        esc(&label.text)
+    );
+    if let [line] = label.lines.as_slice() {
+        out.push_str(&esc(line));
+    } else {
+        for (i, line) in label.lines.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<tspan x=\"{}\" y=\"{}\">{}</tspan>",
+                num(x),
+                num(first + i as f64 * LABEL_LINE),
+                esc(line)
+            );
+        }
+    }
+    out.push_str("</text>");
 }

@@ -115,7 +115,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             out,
             " {} | {} | {} | {} |",
             cell(&uses(&step.inputs)),
-            cell(&step.duration.as_ref().map(|d| d.value.display(labels.lang)).unwrap_or_default()),
+            cell(&step.duration.as_ref().map(|d| d.cell(labels.lang)).unwrap_or_default()),
             cell(&uses(&step.outputs)),
             cell(&notes)
         );

@@ -14,6 +14,7 @@ pub mod flowchart;
 pub mod graph;
 pub mod html;
 pub mod md;
+pub mod metrics;
 pub mod routes;
 pub mod svg;
 pub mod text;

@@ -56,7 +56,8 @@ pub struct Task {
     pub step: Name,
     pub actors: Names,
     pub opened: DateTime<Utc>,
-    pub due: DateTime<Utc>,
+    /// None when the SOP states no time for the step.
+    pub due: Option<DateTime<Utc>>,
     pub uncertain: bool,
     pub status: TaskStatus,
     /// Shared with the claim's event; the outcome is one of the step's (interned, as its
@@ -154,7 +155,7 @@ impl Task {
         step: Name,
         actors: Names,
         opened: DateTime<Utc>,
-        due: DateTime<Utc>,
+        due: Option<DateTime<Utc>>,
         uncertain: bool,
     ) -> Task {
         Task {
@@ -382,7 +383,7 @@ mod tests {
     use super::*;
 
     fn task(no: TaskNo) -> Task {
-        Task::opened(no, "s".into(), Names::default(), DateTime::default(), DateTime::default(), false)
+        Task::opened(no, "s".into(), Names::default(), DateTime::default(), Some(DateTime::default()), false)
     }
 
     #[test]

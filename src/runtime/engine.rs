@@ -1155,7 +1155,8 @@ impl<'a> Plan<'a> {
             Some(names) => (names.id, names.actors),
             None => (step.id.name.as_str().into(), step.actor_ids().map(Name::new).collect()),
         };
-        self.events.push(Event::TaskOpened { task, step: id, actors, due: due.at, uncertain: due.uncertain });
+        let (due, uncertain) = (due.map(|d| d.at), due.is_some_and(|d| d.uncertain));
+        self.events.push(Event::TaskOpened { task, step: id, actors, due, uncertain });
         if step.call.as_ref().is_some_and(|c| c.sop.is_some()) {
             self.events.push(Event::ChildStarted { task, child: CaseId::new() });
         }

@@ -103,7 +103,10 @@ pub enum Event {
         step: Name,
         /// Actor ids that may work it (interned like `step`; serialized as a list of strings).
         actors: Names,
-        due: DateTime<Utc>,
+        /// When the step falls due; none when the SOP states no time for it (`waktu -`): the
+        /// case's promise still runs, the step has no deadline of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<DateTime<Utc>>,
         /// The due date lies past the calendar's known dates.
         uncertain: bool,
     },

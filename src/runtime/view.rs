@@ -28,9 +28,10 @@ pub struct TaskView {
     pub step: String,
     pub actors: Vec<String>,
     pub opened: DateTime<Utc>,
-    pub due: DateTime<Utc>,
+    /// None when the SOP states no time for the step: no deadline of its own, no SLA.
+    pub due: Option<DateTime<Utc>>,
     pub uncertain: bool,
-    pub sla: Sla,
+    pub sla: Option<Sla>,
     pub claimed_by: Option<String>,
 }
 
@@ -50,8 +51,8 @@ pub struct StepTime {
     pub step: String,
     pub times: u32,
     pub working_minutes: u64,
-    /// The step's Waktu in working minutes, for comparison.
-    pub standard_minutes: u64,
+    /// The step's Waktu in working minutes, for comparison (none when the SOP states none).
+    pub standard_minutes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -100,7 +101,7 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             opened: t.opened,
             due: t.due,
             uncertain: t.uncertain,
-            sla: sla(calendar, t.opened, t.due, now, None),
+            sla: t.due.map(|due| sla(calendar, t.opened, due, now, None)),
             claimed_by: t.claimed_by.as_deref().map(str::to_string),
         })
         .collect();
@@ -164,9 +165,8 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
         let minutes = calendar.working_minutes_between(t.opened, t.closed.unwrap_or(now));
         let standard = sop
             .step(&t.step)
-            .and_then(|s| s.duration.as_ref())
-            .map(|d| d.value.working_minutes(calendar.day_length_minutes()))
-            .unwrap_or(0);
+            .and_then(|s| s.stated_duration())
+            .map(|d| d.working_minutes(calendar.day_length_minutes()));
         match time_per_step.iter_mut().find(|s| *s.step == *t.step) {
             Some(entry) => {
                 entry.times += 1;

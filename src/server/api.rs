@@ -511,7 +511,8 @@ pub struct Desk {
     pub step: String,
     pub task: u32,
     pub since: DateTime<Utc>,
-    pub due: DateTime<Utc>,
+    /// None when the SOP states no time for the step.
+    pub due: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -918,7 +919,7 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
             continue;
         }
         let v = view(&case, &d, now);
-        let overdue = v.open_tasks.iter().any(|t| t.sla == Sla::Overdue)
+        let overdue = v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue))
             || v.case_due.as_ref().and_then(|c| c.sla).is_some_and(|s| matches!(s, Sla::Overdue | Sla::Missed));
         if filter.overdue == Some(true) && !overdue {
             continue;
@@ -1170,9 +1171,10 @@ pub struct InboxItem {
     pub actors: Vec<String>,
     pub applicant: String,
     pub opened: DateTime<Utc>,
-    pub due: DateTime<Utc>,
-    /// Working minutes until due; negative when overdue.
-    pub working_minutes_left: i64,
+    /// None when the SOP states no time for the step (its `sla` is `no_deadline`).
+    pub due: Option<DateTime<Utc>>,
+    /// Working minutes until due; negative when overdue; none without a due date.
+    pub working_minutes_left: Option<i64>,
     pub sla: String,
     pub claimed_by: Option<String>,
     pub outcomes: Vec<String>,
@@ -1217,17 +1219,19 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
         let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
         let step = d.sop.step(&t.step);
         let cal = &d.calendar;
-        let left = if now <= t.due {
-            cal.working_minutes_between(now, t.due) as i64
-        } else {
-            -(cal.working_minutes_between(t.due, now) as i64)
-        };
+        let left = t.due.map(|due| {
+            if now <= due {
+                cal.working_minutes_between(now, due) as i64
+            } else {
+                -(cal.working_minutes_between(due, now) as i64)
+            }
+        });
         let opened = case.tasks.get(&t.task).map(|x| x.opened).unwrap_or(now);
         let sla = crate::runtime::view::view(&case, &d, now)
             .open_tasks
             .iter()
             .find(|x| x.task == t.task)
-            .map(|x| sla_word(x.sla))
+            .map(|x| x.sla.map_or("no_deadline", sla_word))
             .unwrap_or("on_time");
         out.push(InboxItem {
             case: t.case.to_string(),
@@ -1405,10 +1409,8 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
         let cal = &d.calendar;
         for t in case.tasks.values() {
             let step = d.sop.step(&t.step);
-            let standard = step
-                .and_then(|s| s.duration.as_ref())
-                .map(|x| x.value.working_minutes(cal.day_length_minutes()))
-                .unwrap_or(0);
+            // A step whose SOP states no time has no standard to average in.
+            let standard = step.and_then(|s| s.stated_duration()).map(|x| x.working_minutes(cal.day_length_minutes()));
             let keys: Vec<(String, String)> = if by_actor {
                 t.actors
                     .iter()
@@ -1424,12 +1426,14 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
                 let entry = rows.entry((case.sop.clone(), key.clone())).or_insert_with(|| {
                     (ReportRow { sop: case.sop.clone(), key, label, ..Default::default() }, 0, 0, 0)
                 });
-                entry.2 += standard;
-                entry.3 += 1;
+                if let Some(standard) = standard {
+                    entry.2 += standard;
+                    entry.3 += 1;
+                }
                 match t.status {
                     TaskStatus::Open => {
                         entry.0.open += 1;
-                        if now > t.due {
+                        if t.due.is_some_and(|due| now > due) {
                             entry.0.overdue += 1;
                         }
                     }
@@ -1437,7 +1441,7 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
                         entry.0.completed += 1;
                         let closed = t.closed.unwrap_or(now);
                         entry.1 += cal.working_minutes_between(t.opened, closed);
-                        if closed > t.due {
+                        if t.due.is_some_and(|due| closed > due) {
                             entry.0.overdue += 1;
                         }
                     }

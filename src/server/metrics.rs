@@ -166,7 +166,7 @@ async fn tasks(state: &State) -> Result<Vec<prometheus::proto::MetricFamily>, St
     for task in state.engine.inbox(&[]).await.map_err(|e| e.to_string())? {
         let labels = [task.sop.as_str(), task.step.as_str()];
         open.with_label_values(&labels).inc();
-        if task.due < now {
+        if task.due.is_some_and(|due| due < now) {
             overdue.with_label_values(&labels).inc();
         }
     }

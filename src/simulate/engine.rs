@@ -451,7 +451,8 @@ impl Engine<'_> {
             // Measured from the start's whole second, so a fractional arrival minute keeps
             // its fraction and the step takes exactly its working time.
             let start = self.instant_on(t, opening);
-            let due = step_window(self.calendar, *standard, start).1.at;
+            // `exact` holds only steps with a stated time, which always fall due.
+            let due = step_window(self.calendar, *standard, start).1.map_or(start, |d| d.at);
             let seconds = self.calendar.position(due).0 - self.calendar.position(start).0;
             let length = (seconds as f64 / 60.0).max(0.0);
             return (length, due != self.instant(t + length));

@@ -290,6 +290,45 @@ impl Lowering<'_> {
     }
 
     /// Builds a sampler around `standard` working minutes (None: resubmission, no standard).
+    /// A step whose SOP states no time: the scenario gives it one, as a time ("2 jam"), not as a
+    /// factor of a standard it does not have.
+    fn untimed(&mut self, step: &crate::model::Step, spec: Option<&DistSpec>) {
+        let id = step.id.as_str();
+        let Some(spec) = spec else {
+            self.problems.push(
+                Problem::error(
+                    None,
+                    t!(
+                        "langkah `{id}` tidak punya waktu di SOP (`waktu -`), jadi simulasi tidak tahu berapa lama langkah itu",
+                        "step `{id}` has no time in the SOP (`takes -`), so the simulation cannot tell how long it takes"
+                    ),
+                )
+                .with_help(t!(
+                    "beri waktunya dalam skenario: [waktu.{id}] rerata = \"2 jam\"",
+                    "give it a time in the scenario: [durations.{id}] mean = \"2 hours\""
+                )),
+            );
+            return;
+        };
+        for amount in [&spec.mean, &spec.min, &spec.mode, &spec.max].into_iter().flatten() {
+            if let Amount::Factor(f) = amount.get_ref() {
+                self.problems.push(
+                    Problem::error(
+                        Some(amount.span()),
+                        t!(
+                            "{f} adalah faktor dari waktu langkah, tetapi langkah `{id}` tidak punya waktu di SOP",
+                            "{f} is a factor of the step's time, but step `{id}` has no time in the SOP"
+                        ),
+                    )
+                    .with_help(t!(
+                        "tulis waktunya, misalnya \"45 menit\" atau \"1.5 hari\", di [waktu.{id}]",
+                        "write a time such as \"45 minutes\" or \"1.5 days\" in [durations.{id}]"
+                    )),
+                );
+            }
+        }
+    }
+
     fn sampler(&mut self, spec: Option<&DistSpec>, standard: Option<f64>) -> Sampler {
         let base = standard.unwrap_or(0.0);
         let Some(spec) = spec else { return Sampler::Fixed(base) };
@@ -444,26 +483,31 @@ pub fn lower(
     let mut exact = Vec::with_capacity(sop.steps.len());
     let mut split = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
-        let standard = step.duration.as_ref().map(|d| d.value.working_minutes(day) as f64).unwrap_or(0.0);
+        let stated = step.stated_duration();
         let spec =
             l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
+        if step.time_not_stated() {
+            // No standard to scale: the scenario must say how long the step takes, in time.
+            l.untimed(step, spec);
+        }
+        let standard = stated.map(|d| d.working_minutes(day) as f64);
         // A step the scenario leaves at its standard, counted in days or in two parts with the
         // next working day between them, is counted on the calendar as the runtime counts it
         // (whole days land at the same time of day).
         let time = crate::time::StepTime { starts_next_workday: false, ..step.time() };
         let on_calendar =
-            time.duration.workdays > 0 || time.duration.calendar_days > 0 || time.then_next_workday.is_some();
+            stated.is_some_and(|d| d.workdays > 0 || d.calendar_days > 0) || time.then_next_workday.is_some();
         exact.push((on_calendar && spec.is_none()).then_some(time));
         // Sampled, a two-part step still waits for the next working day after its first share.
         split.push(time.then_next_workday.map(|(first, _)| {
-            let whole = time.duration.working_minutes(day) as f64;
+            let whole = stated.unwrap_or_default().working_minutes(day) as f64;
             if whole > 0.0 {
                 first.working_minutes(day) as f64 / whole
             } else {
                 0.0
             }
         }));
-        let sampler = l.sampler(spec, Some(standard));
+        let sampler = l.sampler(spec, standard.or(Some(0.0)));
         samplers.push(sampler);
     }
     let resubmit = match &l.scenario.resubmit {
@@ -654,7 +698,7 @@ pub fn lower(
                         desk: if at_once { unlimited_desk } else { desk },
                         at_once,
                         next,
-                        calendar_days: s.duration.as_ref().map_or(0, |d| d.value.calendar_days),
+                        calendar_days: s.stated_duration().map_or(0, |d| d.calendar_days),
                         starts_next_workday: s.starts_next_workday,
                         hooks: (first, hooks.len() as u32),
                     },

@@ -5,4 +5,4 @@ pub mod table;
 pub mod totals;
 
 pub use table::{timing_json, timing_table, TimedStep, TimingTable};
-pub use totals::{totals, Totals};
+pub use totals::{totals, PathTotal, Totals};

@@ -19,14 +19,17 @@ pub struct TimedStep {
     /// When the task opens, when its clock starts (the next opening), when it falls due.
     pub opened: DateTime<Utc>,
     pub starts: DateTime<Utc>,
-    pub due: DateTime<Utc>,
+    /// None when the SOP states no time for the step.
+    pub due: Option<DateTime<Utc>>,
     /// The due date lies past the calendar's known dates or in a provisional year.
     pub uncertain: bool,
     /// Done the moment it opens (a step the system does alone).
     pub at_once: bool,
-    /// The step's Waktu, and the written times summed along the steps that led to it.
-    pub duration: Duration,
+    /// The step's Waktu (none when the SOP states none), and the written times summed along the
+    /// steps that led to it, with how many steps on the way have no time stated.
+    pub duration: Option<Duration>,
     pub cumulative: Duration,
+    pub cumulative_untimed: usize,
     /// On the critical path (the steps that set the pace).
     pub critical: bool,
     /// The outcome its decision took.
@@ -59,24 +62,27 @@ pub fn timing_table(
 ) -> TimingTable {
     let traced = trace(interpreter, sop, calendar, start, Fields::new(), choices);
     let critical = traced.critical_path();
-    let mut cumulative: Vec<Duration> = Vec::with_capacity(traced.tasks.len());
+    let mut cumulative: Vec<(Duration, usize)> = Vec::with_capacity(traced.tasks.len());
     let steps: Vec<TimedStep> = traced
         .tasks
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let duration = sop.steps.get(t.step).and_then(|s| s.duration.as_ref()).map(|d| d.value).unwrap_or_default();
-            let before = t.after.and_then(|a| cumulative.get(a).copied()).unwrap_or(Duration::ZERO);
-            cumulative.push(before + duration);
+            let duration = sop.steps.get(t.step).and_then(|s| s.stated_duration());
+            let (before, untimed_before) =
+                t.after.and_then(|a| cumulative.get(a).copied()).unwrap_or((Duration::ZERO, 0));
+            let sum = (before + duration.unwrap_or_default(), untimed_before + usize::from(!t.timed));
+            cumulative.push(sum);
             TimedStep {
                 step: t.step,
                 opened: t.opened,
                 starts: t.starts,
-                due: t.due,
+                due: t.timed.then_some(t.due),
                 uncertain: t.uncertain,
                 at_once: interpreter.done_at_once(t.step),
                 duration,
-                cumulative: before + duration,
+                cumulative: sum.0,
+                cumulative_untimed: sum.1,
                 critical: critical.contains(&i),
                 outcome: t.outcome.clone(),
             }
@@ -129,11 +135,13 @@ pub fn timing_json_of(
                 "actors": step.actor_ids().collect::<Vec<_>>(),
                 "actor_names": actor_names,
                 "duration": r.duration,
-                "waktu": r.duration.display(lang),
+                "waktu": r.duration.map_or_else(|| step.duration.as_ref().map(|d| d.text.clone()).unwrap_or_default(), |d| d.display(lang)),
+                "time_stated": r.duration.is_some(),
                 "cumulative": r.cumulative,
+                "cumulative_untimed": r.cumulative_untimed,
                 "opened": at(r.opened),
                 "starts": at(r.starts),
-                "due": at(r.due),
+                "due": r.due.map(at),
                 "uncertain": r.uncertain,
                 "at_once": r.at_once,
                 "critical": r.critical,

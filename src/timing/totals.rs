@@ -1,7 +1,9 @@
 //! Timing totals: the main path the stated total is checked against (a traced case that takes
 //! every main outcome, its critical path through parallel branches), best and worst over all
 //! acyclic paths, the cost of each rework loop, time per actor, and each service-standard
-//! promise. Durations here are the SOP's own units, summed as written.
+//! promise. Durations here are the SOP's own units, summed as written. A step whose SOP states
+//! no time (`waktu -`) adds nothing to a sum and is listed beside it (`untimed`), so every total
+//! it is part of says that it is incomplete rather than passing for the whole.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use petgraph::visit::EdgeRef;
@@ -35,6 +37,8 @@ pub struct PathTotal {
     pub rounded_workdays: u32,
     /// Step indexes on the path, in order (for parallel blocks: the longest branch).
     pub steps: Vec<usize>,
+    /// The steps on the path whose SOP states no time: `duration` is the sum of the others.
+    pub untimed: Vec<usize>,
     /// The end the path reaches (index into `Sop::ends`).
     pub end: Option<usize>,
 }
@@ -60,19 +64,32 @@ pub struct ActorTime {
     pub actor: String,
     pub duration: Duration,
     pub steps: usize,
+    /// How many of `steps` have no time stated.
+    pub untimed: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StandardCheck {
     pub label: Option<String>,
     pub promised: Duration,
-    /// Measured along the main path between the standard's clock points.
+    /// Measured along the main path between the standard's clock points (the steps with a
+    /// stated time).
     pub measured: Duration,
-    pub within: bool,
+    /// The steps between the clock points whose SOP states no time.
+    pub untimed: Vec<usize>,
+    /// Kept or not; `None` when the steps with a stated time keep it but steps without one
+    /// leave it open.
+    pub within: Option<bool>,
 }
 
+/// A step's stated time; nothing for a step whose SOP states none (see [`untimed`]).
 fn step_duration(sop: &Sop, step: usize) -> Duration {
-    sop.steps.get(step).and_then(|s| s.duration.as_ref()).map(|d| d.value).unwrap_or_default()
+    sop.steps.get(step).and_then(|s| s.stated_duration()).unwrap_or_default()
+}
+
+/// The steps among `steps` whose SOP states no time.
+pub fn untimed(sop: &Sop, steps: &[usize]) -> Vec<usize> {
+    steps.iter().copied().filter(|&s| sop.steps.get(s).is_some_and(|st| st.time_not_stated())).collect()
 }
 
 pub fn totals(sop: &Sop, day_length_minutes: u32) -> Totals {
@@ -93,11 +110,13 @@ pub fn totals_with(interpreter: &Interpreter, sop: &Sop, day_length_minutes: u32
                 Some(entry) => {
                     entry.duration += step_duration(sop, index);
                     entry.steps += 1;
+                    entry.untimed += usize::from(step.time_not_stated());
                 }
                 None => per_actor.push(ActorTime {
                     actor: actor.to_string(),
                     duration: step_duration(sop, index),
                     steps: 1,
+                    untimed: usize::from(step.time_not_stated()),
                 }),
             }
         }
@@ -107,20 +126,25 @@ pub fn totals_with(interpreter: &Interpreter, sop: &Sop, day_length_minutes: u32
         .service_standards
         .iter()
         .map(|standard| {
-            let measured = measure(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref());
+            let segment = segment(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref());
+            let measured: Duration = segment.iter().map(|&s| step_duration(sop, s)).sum();
+            let untimed = untimed(sop, segment);
+            let kept_so_far =
+                measured.length_key(day_length_minutes) <= standard.duration.length_key(day_length_minutes);
             StandardCheck {
                 label: standard.label.clone(),
                 promised: standard.duration,
                 measured,
-                within: measured.length_key(day_length_minutes) <= standard.duration.length_key(day_length_minutes),
+                within: if kept_so_far && !untimed.is_empty() { None } else { Some(kept_so_far) },
+                untimed,
             }
         })
         .collect();
     Totals { day_length_minutes, main_path, best, worst, rework_loops, per_actor, service_standards }
 }
 
-/// The time between two clock points along a path of steps.
-pub fn measure(sop: &Sop, path: &[usize], from: Option<&ClockPoint>, until: Option<&ClockPoint>) -> Duration {
+/// The steps of a path between two clock points.
+pub fn segment<'p>(sop: &Sop, path: &'p [usize], from: Option<&ClockPoint>, until: Option<&ClockPoint>) -> &'p [usize] {
     let position = |name: &str| path.iter().position(|&s| sop.steps.get(s).is_some_and(|st| st.id.name == name));
     let start = match from {
         None => 0,
@@ -132,7 +156,7 @@ pub fn measure(sop: &Sop, path: &[usize], from: Option<&ClockPoint>, until: Opti
         Some(ClockPoint::StartOf(n)) => position(n.as_str()).unwrap_or(path.len()),
         Some(ClockPoint::EndOf(n)) => position(n.as_str()).map(|p| p + 1).unwrap_or(path.len()),
     };
-    path.get(start..stop.max(start)).unwrap_or(&[]).iter().map(|&s| step_duration(sop, s)).sum()
+    path.get(start..stop.max(start)).unwrap_or(&[])
 }
 
 /// The main path: a case traced in working minutes taking every main outcome, and its
@@ -142,7 +166,9 @@ pub fn main_path(interpreter: &Interpreter, sop: &Sop, day: u32) -> (PathTotal, 
         trace(interpreter, sop, &WorkingMinutes { day_length: day }, 0, Fields::new(), &mut MainPath::default());
     let steps: Vec<usize> = traced.critical_path().into_iter().map(|t| traced.tasks[t].step).collect();
     let duration: Duration = steps.iter().map(|&s| step_duration(sop, s)).sum();
-    let path = PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end: traced.end };
+    let untimed = untimed(sop, &steps);
+    let path =
+        PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, untimed, end: traced.end };
     (path, traced)
 }
 
@@ -191,7 +217,13 @@ fn extreme(sop: &Sop, day: u32, order: &[NodeIndex], back_edges: &HashSet<usize>
         ends.min_by_key(|(_, _, d)| d.length_key(day))
     };
     let Some((end, end_node, duration)) = chosen else {
-        return PathTotal { duration: Duration::ZERO, rounded_workdays: 0, steps: Vec::new(), end: None };
+        return PathTotal {
+            duration: Duration::ZERO,
+            rounded_workdays: 0,
+            steps: Vec::new(),
+            untimed: Vec::new(),
+            end: None,
+        };
     };
     // Walk back along the chosen predecessors; at a join, every branch is on the path.
     let position: HashMap<NodeIndex, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
@@ -212,8 +244,9 @@ fn extreme(sop: &Sop, day: u32, order: &[NodeIndex], back_edges: &HashSet<usize>
         }
     }
     on_path.sort();
-    let steps = on_path.into_iter().map(|(_, s)| s).collect();
-    PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, end: Some(end) }
+    let steps: Vec<usize> = on_path.into_iter().map(|(_, s)| s).collect();
+    let untimed = untimed(sop, &steps);
+    PathTotal { duration, rounded_workdays: duration.rounded_workdays(day), steps, untimed, end: Some(end) }
 }
 
 fn rework_loops(sop: &Sop, main: &PathTotal) -> Vec<ReworkLoop> {

@@ -36,6 +36,7 @@ const INDONESIAN_SAMPLE: &[&str] = &[
     "w002-dokumen-belum-tentu-ada",
     "multi-beberapa-kesalahan",
     "n401-total-tidak-diperiksa",
+    "n402-waktu-tidak-tertulis",
 ];
 
 struct Header {

@@ -64,7 +64,7 @@ struct Kept {
 }
 
 enum KeptEvent {
-    Opened { task: TaskNo, step: Name, actors: Names, due: DateTime<Utc>, uncertain: bool },
+    Opened { task: TaskNo, step: Name, actors: Names, due: Option<DateTime<Utc>>, uncertain: bool },
     Completed { task: TaskNo, outcome: Option<String> },
     Other(Box<Event>),
 }

@@ -48,14 +48,24 @@ pub struct OpenTask {
     pub sop: Name,
     pub step: Name,
     pub actors: Names,
-    pub due: DateTime<Utc>,
+    /// None for a step whose SOP states no time: it sorts after every task with a due date.
+    pub due: Option<DateTime<Utc>>,
     pub claimed_by: Option<String>,
 }
 
-/// Sorts open tasks by due instant, then case, then task. The keys are unique, so an unstable
-/// sort gives the one order; the keys are taken out first, so the (large) tasks move only once.
+/// Sorts open tasks by due instant (tasks without one last), then case, then task. The keys are
+/// unique, so an unstable sort gives the one order; the keys are taken out first, so the
+/// (large) tasks move only once.
 pub(crate) fn sort_by_due(tasks: &mut [OpenTask]) {
-    tasks.sort_by_cached_key(|t| due_order(t.due, t.case, t.task));
+    tasks.sort_by_cached_key(inbox_order);
+}
+
+/// An open task's place in the inbox: [`due_order`], tasks without a due date after all others.
+pub(crate) fn inbox_order(task: &OpenTask) -> (u128, u128) {
+    match task.due {
+        Some(due) => due_order(due, task.case, task.task),
+        None => (u128::MAX, (task.case.0.as_u128() << 32) | u128::from(task.task)),
+    }
 }
 
 /// (due, case, task) packed into two numbers that compare in that order: cheaper to compare
@@ -312,7 +322,9 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
                     due: *due,
                     claimed_by: None,
                 }));
-                out(IndexChange::SetTimer(Timer { case, task: *task, due: *due }));
+                if let Some(due) = *due {
+                    out(IndexChange::SetTimer(Timer { case, task: *task, due }));
+                }
             }
             Event::TaskClaimed { task, user } => {
                 out(IndexChange::Claim { case, task: *task, user: Some(user.clone()) })

@@ -37,8 +37,8 @@ use super::{
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, Name, TaskNo};
 
-/// The schema, one step per entry, numbered as the SQLite store's (the same number means the
-/// same features). A database at schema version n (the highest row of `schema_version`) gets
+/// The schema, one step per entry. Steps 1 and 2 are numbered as the SQLite store's (the same
+/// number means the same features). A database at schema version n (the highest row of `schema_version`) gets
 /// steps n+1.. applied, each in its own transaction with its `schema_version` row, under an
 /// advisory lock so nodes starting at once migrate one at a time. Steps are never edited once
 /// shipped, only added.
@@ -98,6 +98,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE timers ADD COLUMN claimed_by TEXT;
     ALTER TABLE timers ADD COLUMN lease_until TEXT COLLATE "C";
     CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
+    "#,
+    // 3: a task of a step whose SOP states no time has no due date. (The SQLite store's third
+    // step moved its indexes into memory, so the numbers no longer match feature for feature.)
+    r#"
+    ALTER TABLE open_tasks ALTER COLUMN due DROP NOT NULL;
     "#,
 ];
 
@@ -474,7 +479,7 @@ fn index_statements(change: IndexChange, out: &mut Vec<Statement>) {
                 Box::new(i64::from(t.task)),
                 Box::new(t.sop.to_string()),
                 Box::new(t.step.to_string()),
-                Box::new(time_text(t.due)),
+                Box::new(t.due.map(time_text)),
                 Box::new(t.claimed_by),
                 Box::new(t.actors.iter().map(|a| a.to_string()).collect::<Vec<String>>()),
             ],
@@ -545,7 +550,7 @@ fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
         task: task_no(row.get(1))?,
         sop: row.get::<_, String>(2).into(),
         step: row.get::<_, String>(3).into(),
-        due: parse_time(row.get(4))?,
+        due: row.get::<_, Option<String>>(4).map(|due| parse_time(&due)).transpose()?,
         claimed_by: row.get(5),
         actors: row.get::<_, Vec<String>>(6).into_iter().map(Name::from).collect(),
     })

@@ -180,16 +180,18 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
                 th { (t(lang, "Langkah", "Steps")) }
             } }
             tbody {
-                tr { th scope="row" { (t(lang, "Jalur utama", "Main path")) } td { (totals.main_path.duration.display(lang)) } td.num { (totals.main_path.rounded_workdays) } td { (path_steps(&totals.main_path.steps)) } }
-                tr { th scope="row" { (t(lang, "Tercepat", "Best")) } td { (totals.best.duration.display(lang)) } td.num { (totals.best.rounded_workdays) } td { (path_steps(&totals.best.steps)) } }
-                tr { th scope="row" { (t(lang, "Terlama (tanpa putaran)", "Worst (no loops)")) } td { (totals.worst.duration.display(lang)) } td.num { (totals.worst.rounded_workdays) } td { (path_steps(&totals.worst.steps)) } }
+                tr { th scope="row" { (t(lang, "Jalur utama", "Main path")) } td { (path_time(lang, &totals.main_path)) } td.num { (totals.main_path.rounded_workdays) } td { (path_steps(&totals.main_path.steps)) } }
+                tr { th scope="row" { (t(lang, "Tercepat", "Best")) } td { (path_time(lang, &totals.best)) } td.num { (totals.best.rounded_workdays) } td { (path_steps(&totals.best.steps)) } }
+                tr { th scope="row" { (t(lang, "Terlama (tanpa putaran)", "Worst (no loops)")) } td { (path_time(lang, &totals.worst)) } td.num { (totals.worst.rounded_workdays) } td { (path_steps(&totals.worst.steps)) } }
                 tr {
                     th scope="row" { (t(lang, "Total tertulis di SOP", "Total stated in the SOP")) }
                     @if let Some(st) = &header.stated_total {
                         td { (st.duration.display(lang)) }
                         td.num { (st.rounded_workdays.map(|x| x.to_string()).unwrap_or("—".into())) }
                         td {
-                            @if st.duration.working_minutes(day) == totals.main_path.duration.working_minutes(day) {
+                            @if !totals.main_path.untimed.is_empty() {
+                                (t(lang, "belum dapat dipastikan: ada langkah tanpa waktu", "cannot be told: steps without time"))
+                            } @else if st.duration.working_minutes(day) == totals.main_path.duration.working_minutes(day) {
                                 (t(lang, "sama dengan jalur utama", "equals the main path"))
                             } @else {
                                 span.late { (t(lang, "BERBEDA dari jalur utama", "DIFFERS from the main path")) }
@@ -236,7 +238,7 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
                                 tr {
                                     td { (c.label.clone().unwrap_or_default()) " " (c.promised.display(lang)) }
                                     td { (c.measured.display(lang)) }
-                                    td { @if c.within { span.badge.met { (t(lang, "terpenuhi", "kept")) } } @else { span.badge.missed { (t(lang, "terlampaui", "exceeded")) } } }
+                                    td { @match c.within { Some(true) => span.badge.met { (t(lang, "terpenuhi", "kept")) }, Some(false) => span.badge.missed { (t(lang, "terlampaui", "exceeded")) }, None => span.badge { (t(lang, "belum pasti: langkah tanpa waktu", "open: steps without time")) } } }
                                 }
                             }
                         }
@@ -316,9 +318,9 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
                 c.active += 1;
                 let v = crate::runtime::view::view(&case, &d, now);
                 let clock = v.case_due.as_ref().and_then(|x| x.sla);
-                if v.open_tasks.iter().any(|t| t.sla == Sla::Overdue) || clock == Some(Sla::Overdue) {
+                if v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue)) || clock == Some(Sla::Overdue) {
                     c.overdue += 1;
-                } else if v.open_tasks.iter().any(|t| t.sla == Sla::DueSoon) || clock == Some(Sla::DueSoon) {
+                } else if v.open_tasks.iter().any(|t| t.sla == Some(Sla::DueSoon)) || clock == Some(Sla::DueSoon) {
                     c.due_soon += 1;
                 }
             }
@@ -416,4 +418,15 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
         (per_sop(&actors, t(lang, "Pelaksana", "Actor")))
     };
     html_page(StatusCode::OK, layout(&page.viewer(), title, body))
+}
+
+/// A path's summed time, with "+ ?" and a count when steps on it have no stated time.
+fn path_time(lang: Lang, path: &crate::timing::PathTotal) -> String {
+    match path.untimed.len() {
+        0 => path.duration.display(lang),
+        n => match lang {
+            Lang::Id => format!("{} + ? ({n} langkah tanpa waktu)", path.duration.display(lang)),
+            Lang::En => format!("{} + ? ({n} steps without time)", path.duration.display(lang)),
+        },
+    }
 }

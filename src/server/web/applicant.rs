@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::layout::{humanize, sla_badge, status_badge, when};
+use super::layout::{humanize, sla_badge, status_badge, when, when_due};
 use super::staff::{documents, editable_fields, field_input, fields_from_form, form_value, performers, short_id};
 use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
 use crate::model::ActorKind;
@@ -284,7 +284,7 @@ pub async fn case_page(
                                 br;
                                 small.muted {
                                     (t(lang, "sejak ", "since ")) (when(lang, zone, desk.since))
-                                    " · " (t(lang, "batas langkah ", "step due ")) (when(lang, zone, desk.due))
+                                    " · " (t(lang, "batas langkah ", "step due ")) (when_due(lang, zone, desk.due))
                                 }
                             }
                         }

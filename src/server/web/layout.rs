@@ -240,6 +240,17 @@ pub fn when(lang: Lang, zone: Tz, at: DateTime<Utc>) -> String {
     format!("{}, {} {} {} {}", days[day], local.day(), months[month], local.year(), local.format("%H:%M %Z"))
 }
 
+/// A step's due date, or that the SOP states no time for the step.
+pub fn when_due(lang: Lang, zone: Tz, due: Option<DateTime<Utc>>) -> String {
+    match due {
+        Some(at) => when(lang, zone, at),
+        None => {
+            t(lang, "tidak ada (waktu langkah tidak tertulis di SOP)", "none (the SOP states no time for the step)")
+                .to_string()
+        }
+    }
+}
+
 /// Working minutes as days, hours and minutes of working time ("1 hari 2 jam 10 menit").
 pub fn working_span(lang: Lang, minutes: u64, day_length: u32) -> String {
     let day = u64::from(day_length.max(1));
@@ -269,7 +280,8 @@ pub fn working_span(lang: Lang, minutes: u64, day_length: u32) -> String {
 }
 
 /// "2 jam 10 menit kerja lagi" or "terlambat 35 menit kerja".
-pub fn countdown(lang: Lang, minutes_left: i64, day_length: u32) -> String {
+pub fn countdown(lang: Lang, minutes_left: Option<i64>, day_length: u32) -> String {
+    let Some(minutes_left) = minutes_left else { return "—".to_string() };
     let span = working_span(lang, minutes_left.unsigned_abs(), day_length);
     match (lang, minutes_left >= 0) {
         (Lang::Id, true) => format!("{span} kerja lagi"),
@@ -287,6 +299,7 @@ pub fn sla_badge(lang: Lang, sla: &str) -> Markup {
         "overdue" => t(lang, "Terlambat", "Overdue"),
         "met" => t(lang, "Terpenuhi", "Met"),
         "missed" => t(lang, "Terlewati", "Missed"),
+        "no_deadline" => t(lang, "Tanpa batas waktu langkah", "No step deadline"),
         _ => "",
     };
     html! { span class=(format!("badge {sla}")) { (text) } }

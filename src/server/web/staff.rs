@@ -7,7 +7,7 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{countdown, humanize, sla_badge, status_badge, when};
+use super::layout::{countdown, humanize, sla_badge, status_badge, when, when_due};
 use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page, PagePath};
 use crate::diagnostic::Lang;
 use crate::model::{FieldType, PerformerMode, Sop, Step, Target};
@@ -78,7 +78,7 @@ pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Q
                             td { (item.sop_title) }
                             td { (item.applicant) }
                             td { (d.as_ref().map(|d| actor_labels(d, &item.actors)).unwrap_or(item.actors.join(" / "))) }
-                            td { (when(lang, zone, item.due)) }
+                            td { (when_due(lang, zone, item.due)) }
                             td class=(match item.sla.as_str() { "overdue" => "late", "due_soon" => "soon", _ => "" }) {
                                 (countdown(lang, item.working_minutes_left, day))
                             }
@@ -248,16 +248,18 @@ pub async fn render_task(
     let day = d.calendar.day_length_minutes();
     let now = state.engine.now();
     let open = task.status == TaskStatus::Open && loaded.status == crate::runtime::CaseStatus::Active;
-    let left = if now <= task.due {
-        d.calendar.working_minutes_between(now, task.due) as i64
-    } else {
-        -(d.calendar.working_minutes_between(task.due, now) as i64)
-    };
+    let left = task.due.map(|due| {
+        if now <= due {
+            d.calendar.working_minutes_between(now, due) as i64
+        } else {
+            -(d.calendar.working_minutes_between(due, now) as i64)
+        }
+    });
     let sla = crate::runtime::view::view(loaded, d, now)
         .open_tasks
         .iter()
         .find(|x| x.task == task_no)
-        .map(|x| api::sla_word(x.sla))
+        .map(|x| x.sla.map_or("no_deadline", api::sla_word))
         .unwrap_or("");
     let case_id = loaded.id.to_string();
     let base = format!("/cases/{case_id}/tasks/{task_no}");
@@ -320,7 +322,7 @@ pub async fn render_task(
                 h2 { (t(lang, "Waktu", "Time")) }
                 dl.facts {
                     dt { (t(lang, "Dibuka", "Opened")) } dd { (when(lang, zone, task.opened)) }
-                    dt { (t(lang, "Batas waktu", "Due")) } dd { (when(lang, zone, task.due)) }
+                    dt { (t(lang, "Batas waktu", "Due")) } dd { (when_due(lang, zone, task.due)) }
                     @if open {
                         dt { (t(lang, "Sisa waktu", "Time left")) }
                         dd class=(match sla { "overdue" => "late", "due_soon" => "soon", _ => "" }) {
