@@ -241,7 +241,14 @@ fn an_actor_that_cannot_be_inferred_gets_a_marker_and_a_warning() {
 /// what a diagnostic names (the page number).
 #[test]
 fn every_cell_lands_in_the_output_or_is_reported() {
-    for name in ["tanda.tsv", "halaman.csv"] {
+    for name in [
+        "tanda.tsv",
+        "halaman.csv",
+        "kolom-tanpa-tanda.tsv",
+        "kolom-pelaksana.tsv",
+        "waktu-strip.tsv",
+        "keterangan-kembali.tsv",
+    ] {
         let path = fixture(name);
         let imported = import_file(&path);
         let (text, _) = import_ok(&imported);
@@ -260,6 +267,10 @@ fn every_cell_lands_in_the_output_or_is_reported() {
             "Keterangan",
             "Jumlah",
             "Jumlah Waktu Keseluruhan",
+            "JUMLAH WAKTU PELAYANAN",
+            "No.",
+            "Ket",
+            "Persyaratan/Kelengkapan",
             "X",
             "v",
             "√",
@@ -268,7 +279,12 @@ fn every_cell_lands_in_the_output_or_is_reported() {
         for record in reader.records() {
             for cell in record.unwrap().iter() {
                 let cell = cell.split_whitespace().collect::<Vec<_>>().join(" ");
-                if cell.is_empty() || structural.contains(&cell.as_str()) || cell.parse::<u32>().is_ok() {
+                let step_number = format!("langkah {} ", cell.trim_end_matches('.'));
+                if cell.is_empty()
+                    || structural.contains(&cell.as_str())
+                    || cell.parse::<u32>().is_ok()
+                    || text.contains(&step_number)
+                {
                     continue;
                 }
                 assert!(
@@ -652,8 +668,10 @@ mod other_offices {
         let chain = imported.diagnostics.iter().find(|d| d.code == Code::ImportHandOffChain).unwrap();
         assert_eq!(line_of(&imported, chain), 6);
         assert!(chain.message.en.contains("first desk (Kasubag. Umum dan Kepegawaian)"), "{}", chain.message.en);
-        // No time is printed: none is made up.
+        // No time is printed: none is made up, and the stated total stays (checked in part).
         assert_eq!(text.matches("tidak_tertulis").count(), 7, "{text}");
+        assert!(sop.steps.iter().all(|s| s.time_not_stated()));
+        assert!(has_line(&text, "total 30 Menit"), "{text}");
         // "jika berkas tidak lengkap maka berkas akan dikembalikan kepada pemohon" in the activity.
         let decision = sop.steps[1].decision.as_ref().unwrap();
         assert_eq!(decision.outcomes[1].name.as_str(), "tidak_lengkap");
@@ -734,7 +752,9 @@ mod other_offices {
         let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
         assert_eq!(numbers, ["a", "b", "c", "d", "e", "f", "g", "h", "i"]);
         assert_eq!(text.matches("waktu       -\n").count() + text.matches("waktu    -\n").count(), 9, "{text}");
-        assert!(sop.steps.iter().all(|s| s.duration.as_ref().is_some_and(|d| d.text == "-")));
+        assert!(sop.steps.iter().all(|s| s.time_not_stated() && s.duration.as_ref().is_some_and(|d| d.text == "-")));
+        assert_eq!(sop.header.stated_total.as_ref().and_then(|t| t.rounded_workdays), None);
+        assert!(has_line(&text, "total 12 Hari"), "the `Jumlah` row is the stated total:\n{text}");
         let table = "No\tKegiatan\tPetugas\tWaktu\n\
                      1\tMenerima berkas\tX\t\n\
                      2\tRapat koordinasi\tX\tSesuai jadwal\n\
@@ -743,6 +763,13 @@ mod other_offices {
         assert!(has_line(&text, "waktu tidak_tertulis"), "{text}");
         assert!(has_line(&text, "waktu tidak_tertulis \"Sesuai jadwal\""), "{text}");
         assert_eq!(sop.steps[1].duration.as_ref().unwrap().text, "Sesuai jadwal");
+        // A duration with words around it (Tanggamus's UKL-UPL standard, corpus file 17) is the
+        // duration, the cell kept above it.
+        let table_g = "No\tKegiatan\tPetugas\tWaktu\n\
+                       g.\tPelaku usaha wajib menyampaikan perbaikan formulir UKL-UPL\tX\tpaling lambat 5 (lima) hari kerja\n";
+        let (text, _) = import_ok(&import_text("waktu.tsv", table_g));
+        assert!(has_line(&text, "waktu 5 hari kerja"), "{text}");
+        assert!(text.contains("// waktu tertulis di tabel: paling lambat 5 (lima) hari kerja"), "{text}");
         // A cell with a number that is not a duration is still an error to fix in the table.
         let range = import_text("waktu.tsv", &table.replace("10 Menit", "1-2 Hari"));
         assert_eq!(found(&range), [(Code::ImportBadCell, 4)]);
@@ -848,7 +875,7 @@ mod other_offices {
             .iter()
             .find(|d| d.code == Code::ImportServiceStandard && d.message.en.contains("jangka waktu"))
             .unwrap();
-        assert_eq!(line_of(&imported, promise), 25);
+        assert_eq!(line_of(&imported, promise), 26);
         assert!(promise.message.en.contains("its start (`sejak …`) names no step"), "{}", promise.message.en);
         let by: Vec<Vec<String>> = actors_by_step(&sop).into_iter().map(|(_, a)| a).collect();
         assert_eq!(by[0], ["DPMPTSP"]);

@@ -41,7 +41,7 @@ pub fn is_terminator(cell: &str) -> bool {
 
 /// The words of a text, lower case, split at spaces and punctuation: "Ka.Bid. Yandu." and
 /// "Ka. Bid." both give `ka bid`.
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     norm(text)
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '.' | '/'))
         .map(str::to_string)
@@ -233,6 +233,9 @@ fn is_office_acronym(token: &str) -> bool {
     letters.len() >= 3 && letters.iter().all(|c| c.is_ascii_uppercase())
 }
 
+/// Words between an actor and its verb.
+const AUXILIARIES: &[&str] = &["akan", "telah", "sudah", "dapat", "bisa", "segera", "kemudian", "selanjutnya", "lalu"];
+
 /// Words after which an actor's name has ended ("oleh Camat kepada pemohon").
 const NAME_ENDS: &[&str] =
     &["kepada", "ke", "dari", "untuk", "melalui", "dengan", "di", "pada", "yang", "setelah", "dan"];
@@ -246,7 +249,9 @@ pub fn named_actors(activities: &[&str]) -> Vec<String> {
     let clean = |tokens: &[&str]| tokens.join(" ").trim_end_matches([',', ';', ':', '.']).trim().to_string();
     for activity in activities {
         let tokens: Vec<&str> = activity.split_whitespace().collect();
-        let verb = tokens.iter().take(11).position(|t| is_verb_like(t));
+        // The name ends at the verb, or at an auxiliary before it ("Dinas PUTR akan memverifikasi").
+        let verb =
+            tokens.iter().take(11).position(|t| is_verb_like(t) || AUXILIARIES.contains(&t.to_lowercase().as_str()));
         if let Some(verb) = verb.filter(|v| *v > 0) {
             let name = clean(&tokens[..verb]);
             let office = is_office_acronym(tokens[0]);

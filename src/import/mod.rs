@@ -91,6 +91,8 @@ pub fn import(name: &str, path: Option<&Path>, bytes: &[u8], options: &ImportOpt
         }
     };
     diagnostic::sort(&mut diagnostics);
+    // Two errors of the compiled file in one cell are one problem of the table.
+    diagnostics.dedup_by(|a, b| a.code == b.code && a.message == b.message && a.primary_span() == b.primary_span());
     let text = out.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
     Imported { sources, file, text, diagnostics }
 }
@@ -285,6 +287,14 @@ impl<'a> Importer<'a> {
         }
         if layout.position(Col::Performer).is_some() {
             self.performers(&mut layout, &mut steps);
+            // Rows whose Pelaksana is empty: the actors their sentences name, too.
+            let unnamed: Vec<&str> =
+                steps.iter().filter(|s| s.performer.is_empty()).map(|s| s.activity.as_str()).collect();
+            for name in infer::named_actors(&unnamed) {
+                if infer::actor_in_phrase(&infer::words(&name), &layout.actors).is_none() {
+                    layout.actors.push(name);
+                }
+            }
         } else if layout.actors.is_empty() {
             // No actor columns at all: the actors the activities name ("Petugas Loket menerima").
             let activities: Vec<&str> = steps.iter().map(|s| s.activity.as_str()).collect();
@@ -1349,6 +1359,9 @@ impl<'a> Importer<'a> {
                 w.line(format!("        kelengkapan {id} {}", quote(&step.needs)), origin("Kelengkapan", &step.needs));
             }
             let time = waktu_text(&step.time);
+            if time != step.time && step.time.chars().any(|c| c.is_ascii_digit()) {
+                w.line(format!("        // waktu tertulis di tabel: {}", comment_text(&step.time)), None);
+            }
             w.line(format!("        waktu {time}"), origin("Waktu", &step.time));
             if let Some(id) = &output_ids[i] {
                 w.line(format!("        output {id} {}", quote(&step.output)), origin("Output", &step.output));
@@ -1460,15 +1473,20 @@ fn starts_with_digit(cell: &str) -> bool {
 /// The `waktu` line's value for a Waktu cell: the cell as written when it is a duration or
 /// looks like one (a number: the compiler reads it or says why not), `-` as printed, and for an
 /// empty cell or words without a number ("Sesuai jadwal") the time not stated, with the words.
+/// A duration written with words around it ("paling lambat 5 (lima) hari kerja") is written as
+/// the duration, the cell kept in a comment above; a range or an approximation is left for the
+/// compiler to refuse.
 fn waktu_text(cell: &str) -> String {
     if cell.is_empty() {
         "tidak_tertulis".to_string()
     } else if cell == "-" {
         "-".to_string()
-    } else if cell.chars().any(|c| c.is_ascii_digit()) {
+    } else if !cell.chars().any(|c| c.is_ascii_digit()) {
+        format!("tidak_tertulis {}", quote(cell))
+    } else if text::looks_like_duration(cell) {
         cell.to_string()
     } else {
-        format!("tidak_tertulis {}", quote(cell))
+        promise_duration(cell).unwrap_or_else(|_| cell.to_string())
     }
 }
 
