@@ -522,8 +522,79 @@ mod generated {
         })
     }
 
+    /// A table of the other offices' shapes: a Pelaksana column of names and chains, times not
+    /// stated, or a Standar Pelayanan (Komponen | Uraian) with lists in its cells.
+    fn other_table() -> impl Strategy<Value = String> {
+        let names =
+            &["", "Pemohon", "Front Office", "Kabid -> Kasi -> Back Office", "Kasi - Kabid", "Kasi/Sekcam", "X", "-"];
+        let times = &["", "-", "Sesuai jadwal", "30 Menit", "paling lambat 5 (lima) hari kerja", "1-2 Hari", "1 Hari"];
+        let acts = &[
+            "Pemohon mengajukan permohonan",
+            "Petugas Loket menerima berkas, jika tidak lengkap dikembalikan kepada pemohon",
+            "Berkas diverifikasi oleh Kabid",
+            "Penyerahan izin kepada pemohon",
+            "Setelah penandatanganan oleh kepala direkap pada Front Office",
+        ];
+        let notes = &[
+            "",
+            "Jika tidak lengkap dikembalikan ke pemohon",
+            "berkas yang tidak lengkap dikembalikan kepada pemohon",
+            "-",
+        ];
+        let numbers = &["1", "a.", "b)", "1. 1.", "IV", "", "Jumlah", "JUMLAH WAKTU PELAYANAN"];
+        let components = &[
+            "Persyaratan",
+            "Sistem, Mekanisme dan Prosedur",
+            "Jangka Waktu",
+            "Biaya",
+            "Dasar Hukum",
+            "Sarana",
+            "Kompetensi Pelaksana",
+            "",
+            "Lain",
+        ];
+        let texts = &[
+            "",
+            "a. Pemohon mengajukan b. Petugas menerima",
+            "1. 1. KTP 2. 2. NPWP",
+            "5 (lima) hari kerja",
+            "14 hari sejak berkas lengkap",
+            "Gratis",
+            "- Komputer\n- Printer",
+            "\"",
+        ];
+        let pelaksana =
+            proptest::collection::vec((pick(numbers), pick(acts), pick(names), pick(times), pick(notes)), 0..10)
+                .prop_map(|rows| {
+                    let mut out = "No\tKegiatan\tPelaksana\tKelengkapan\tWaktu\tOutput\tKeterangan\n".to_string();
+                    for (number, act, name, time, note) in rows {
+                        out.push_str(&format!("{number}\t{act}\t{name}\t\t{time}\tBerkas\t{note}\n"));
+                    }
+                    out
+                });
+        let standard = proptest::collection::vec((pick(components), pick(texts)), 0..10).prop_map(|rows| {
+            let mut out = "Standar Pelayanan Contoh\nNo\tKomponen\tUraian\n".to_string();
+            for (i, (component, text)) in rows.iter().enumerate() {
+                out.push_str(&format!("{}\t{component}\t{text}\n", i + 1));
+            }
+            out
+        });
+        prop_oneof![pelaksana, standard]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn other_offices_tables_check_clean_or_are_refused_with_errors(text in other_table()) {
+            let imported = import_text("gen.tsv", &text);
+            match &imported.text {
+                Some(_) => {
+                    import_ok(&imported);
+                }
+                None => prop_assert!(imported.has_errors(), "no file and no error"),
+            }
+        }
+
         #[test]
         fn imports_check_clean_or_are_refused_with_errors(text in table()) {
             let imported = import_text("gen.tsv", &text);
