@@ -951,6 +951,14 @@ mod other_offices {
         let by: Vec<Vec<String>> = actors_by_step(&sop).into_iter().map(|(_, a)| a).collect();
         assert_eq!(by[0], ["DPMPTSP"]);
         assert_eq!(by[1], ["Kepala Dinas Sosial"]);
+        // "Surat Rekomendasi … dikirimkan ke …" names no doer: reported at its own row.
+        let unknown: Vec<usize> = imported
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::ImportActorUnknown)
+            .map(|d| line_of(&imported, d))
+            .collect();
+        assert_eq!(unknown, [25]);
     }
 
     #[test]

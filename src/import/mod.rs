@@ -381,17 +381,22 @@ impl<'a> Importer<'a> {
                             seen.len() == numbers.len()
                         }
                         && steps.is_empty();
+                    // One item per row (a PDF extraction): each step is reported at its own row.
+                    let one_per_row = component.rows.len() == items.len();
                     for (index, ((_, item), number)) in items.iter().zip(&numbers).enumerate() {
                         let number = match number {
                             Some(n) if printed => n.clone(),
                             _ => (steps.len() + 1).to_string(),
                         };
-                        let _ = index;
+                        let (line, span) = match component.rows.get(index) {
+                            Some(row) if one_per_row => *row,
+                            _ => (component.line, component.span),
+                        };
                         steps.push(StepRow {
-                            lines: vec![component.line],
-                            span: component.span,
-                            number_span: component.span,
-                            time_span: component.span,
+                            lines: vec![line],
+                            span,
+                            number_span: span,
+                            time_span: span,
                             number,
                             activity: item.clone(),
                             marks: Vec::new(),

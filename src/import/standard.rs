@@ -122,6 +122,8 @@ pub fn recognise(rows: &[Row]) -> Option<Shape> {
 pub struct ComponentRow {
     pub line: usize,
     pub span: crate::syntax::Span,
+    /// The line and span of each row the component's text comes from (its own row first).
+    pub rows: Vec<(usize, crate::syntax::Span)>,
     pub label: String,
     pub kind: Component,
     pub text: String,
@@ -148,12 +150,14 @@ pub fn read(rows: &[Row], shape: Shape) -> Vec<ComponentRow> {
                         last.text.push('\n');
                     }
                     last.text.push_str(&text);
+                    last.rows.push((row.line, row.span));
                 }
             }
             continue;
         }
         let kind = component(&label).unwrap_or(Component::Other);
-        out.push(ComponentRow { line: row.line, span: row.span, label: collapse(&label), kind, text });
+        let rows = vec![(row.line, row.span)];
+        out.push(ComponentRow { line: row.line, span: row.span, rows, label: collapse(&label), kind, text });
     }
     out
 }
