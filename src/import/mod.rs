@@ -127,11 +127,11 @@ struct StepRow {
 #[derive(Clone, Debug)]
 enum Who {
     Marked(Vec<usize>),
-    /// Inferred from the text; `from` is the step before, whose text the guess rests on
-    /// (its Keterangan or its activity).
+    /// Inferred from the text; `from` is the number of the step before when the guess rests
+    /// on its text (its Keterangan or its activity).
     Inferred {
         guess: infer::Guess,
-        from: Option<(String, String)>,
+        from: Option<String>,
     },
     Unknown,
 }
@@ -374,13 +374,11 @@ impl<'a> Importer<'a> {
                     }
                     let numbers: Vec<Option<String>> =
                         items.iter().map(|(n, _)| n.as_deref().and_then(table::step_number)).collect();
-                    let printed = numbers.iter().all(Option::is_some)
-                        && {
-                            let mut seen: Vec<&Option<String>> = numbers.iter().collect();
-                            seen.dedup();
-                            seen.len() == numbers.len()
-                        }
-                        && steps.is_empty();
+                    // The printed enumerators are the step numbers when each item has one and
+                    // none repeats (a second procedure list starts again at 1: counted on).
+                    let distinct: std::collections::HashSet<&Option<String>> = numbers.iter().collect();
+                    let printed =
+                        numbers.iter().all(Option::is_some) && distinct.len() == numbers.len() && steps.is_empty();
                     // One item per row (a PDF extraction): each step is reported at its own row.
                     let one_per_row = component.rows.len() == items.len();
                     for (index, ((_, item), number)) in items.iter().zip(&numbers).enumerate() {
@@ -897,7 +895,7 @@ impl<'a> Importer<'a> {
                 );
             }
             let from = match guess.clue.basis {
-                infer::Basis::Note | infer::Basis::HandOver => previous.map(|p| (p.number.clone(), p.activity.clone())),
+                infer::Basis::Note | infer::Basis::HandOver => previous.map(|p| p.number.clone()),
                 _ => None,
             };
             out.push(Who::Inferred { guess, from });
@@ -1305,10 +1303,10 @@ impl<'a> Importer<'a> {
                 Who::Inferred { guess, from } => {
                     let phrase = comment_text(&guess.clue.phrase);
                     let line = match (guess.clue.basis, from) {
-                        (infer::Basis::Note, Some((from, _))) => {
+                        (infer::Basis::Note, Some(from)) => {
                             format!("    // pelaksana disimpulkan dari keterangan langkah {from}: \"{phrase}\"")
                         }
-                        (infer::Basis::HandOver, Some((from, _))) => {
+                        (infer::Basis::HandOver, Some(from)) => {
                             format!("    // pelaksana disimpulkan dari kegiatan langkah {from}: \"{phrase}\"")
                         }
                         _ => format!("    // pelaksana disimpulkan dari kegiatan (\"{phrase}\")"),
