@@ -426,3 +426,23 @@ pub fn step_number(cell: &str) -> Option<String> {
     let section = s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase());
     (!section && crate::compile::is_step_number(s)).then(|| s.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_numbers_as_tables_print_them() {
+        let number = |cell: &str| step_number(cell);
+        assert_eq!(number("1.").as_deref(), Some("1"));
+        assert_eq!(number("a.").as_deref(), Some("a"));
+        assert_eq!(number("b)").as_deref(), Some("b"));
+        assert_eq!(number("(c)").as_deref(), Some("c"));
+        assert_eq!(number("1. 1.").as_deref(), Some("1"), "a list number pasted into the No cell");
+        assert_eq!(number("3.1.a").as_deref(), Some("3.1.a"));
+        assert_eq!(number("IV").as_deref(), Some("IV"));
+        assert_eq!(number("11. 9."), None, "two different numbers");
+        assert_eq!(number("A."), None, "a section heading");
+        assert_eq!(number("Jumlah"), None);
+    }
+}
