@@ -974,3 +974,61 @@ fn sop_text_of_untimed() -> String {
 fn sop_with_total(total: &str) -> String {
     sop(&format!("total {total}\nlangkah 1 a oleh fo {{ waktu - }}\nlangkah 2 b oleh fo {{ waktu 30 menit }}"))
 }
+
+/// The Standar Pelayanan components (Permenpan-RB 15/2014) in both languages, and extra rows of
+/// the identity page.
+#[test]
+fn service_standard_components_are_declarations_of_the_header() {
+    let model = compile_clean(
+        r#"sop t "Uji" {
+    persyaratan "KTP", "NPWP"
+    persyaratan "Denah lokasi"
+    tarif "Rp 0"
+    produk "Izin"
+    pengaduan "www.lapor.go.id"
+    sarana "Loket"
+    pengawasan_internal "Inspektorat"
+    jumlah_pelaksana "3 orang"
+    jaminan_pelayanan "Maklumat"
+    jaminan_keamanan "Arsip terkunci"
+    evaluasi_kinerja "Survei kepuasan"
+    kompetensi_pelaksana "Memahami peraturan"
+    identitas "Pengendalian" "Kabid"
+    identitas "Identifikasi Risiko" "Berkas hilang"
+    pelaksana { fo "FO" }
+    langkah 1 a oleh fo { waktu 5 menit }
+}"#,
+    );
+    let s = &model.header.service;
+    assert_eq!(s.requirements, ["KTP", "NPWP", "Denah lokasi"]);
+    assert_eq!((s.fees.len(), s.products.len(), s.complaints.len(), s.facilities.len()), (1, 1, 1, 1));
+    assert_eq!(
+        (s.supervision.len(), s.staffing.len(), s.guarantee.len(), s.safety.len(), s.evaluation.len()),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!(model.header.qualifications, ["Memahami peraturan"]);
+    assert_eq!(model.header.extra_identity.len(), 2);
+    let english = compile_clean(
+        r#"sop t "Test" {
+    requirements "ID card"
+    fee "None"
+    product "Permit"
+    complaints "Desk"
+    facilities "Counter"
+    internal_supervision "Inspectorate"
+    staffing "3"
+    service_guarantee "Charter"
+    safety_guarantee "Locked"
+    performance_evaluation "Survey"
+    identity "Control" "Head"
+    actors { fo "FO" }
+    step 1 a by fo { takes 5 minutes }
+}"#,
+    );
+    assert_eq!(english.header.service.items().iter().filter(|(_, items)| items.len() == 1).count(), 10);
+    // A value that is not a text is refused where it is written.
+    assert!(codes(
+        "sop t \"Uji\" {\n    biaya 5000\n    pelaksana { fo \"FO\" }\n    langkah 1 a oleh fo { waktu 5 menit }\n}\n"
+    )
+    .contains(&Code::Expected));
+}

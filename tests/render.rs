@@ -1141,3 +1141,32 @@ proptest::proptest! {
         }
     }
 }
+
+/// The Standar Pelayanan beside the SOP is printed on a sheet of its own after the identity page,
+/// continued on the next sheet when long; extra identity rows join the identity table.
+#[test]
+fn the_service_standard_gets_its_own_sheet_and_extra_identity_rows_their_row() {
+    let long: Vec<String> = (1..=60).map(|i| format!("persyaratan \"Persyaratan nomor {i} yang cukup panjang untuk memenuhi satu baris penuh pada lembar standar pelayanan\"")).collect();
+    let text = format!(
+        "sop x \"Izin X\" {{\n    identitas \"Pengendalian\" \"Kepala Bidang Perizinan\"\n    biaya \"Rp 0\"\n    produk \"Izin X\"\n    {}\n    pelaksana {{\n        fo \"Front Office\"\n    }}\n    langkah 1 a oleh fo {{\n        waktu -\n    }}\n}}\n",
+        long.join("\n    ")
+    );
+    let compiled = alur::compile::compile_source("x.sop", &text, &alur::compile::Options::default());
+    let sop = compiled.sop.expect("compiles");
+    assert_eq!(sop.header.service.requirements.len(), 60);
+    assert_eq!(sop.header.extra_identity, vec![("Pengendalian".to_string(), "Kepala Bidang Perizinan".to_string())]);
+    let html = alur::render::html::render(&sop, &alur::render::text::Labels::new(Lang::Id));
+    let sheets: Vec<&str> = html.match_indices("<section class=\"sheet ").map(|(i, _)| &html[i + 22..i + 32]).collect();
+    let service = sheets.iter().filter(|s| s.starts_with("service")).count();
+    assert!(service >= 2, "60 long requirements take more than one sheet: {sheets:?}");
+    assert!(sheets[0].starts_with("identity") && sheets[1..=service].iter().all(|s| s.starts_with("service")));
+    assert!(html.contains("Persyaratan (lanjutan)"));
+    assert!(html.contains("<ol start=\""));
+    assert!(html.contains("<th>Pengendalian</th>") && html.contains("Kepala Bidang Perizinan"));
+    assert!(html.contains("Biaya/Tarif") && html.contains("Produk Pelayanan"));
+    // Every page says how many there are, the flowchart's page numbers after the service sheets.
+    let total = sheets.len();
+    assert!(html.contains(&format!("Halaman {total} dari {total}")));
+    // The total of steps without a stated time is not 0.
+    assert!(!html.contains("0 Menit (0 Hari)"));
+}

@@ -516,3 +516,35 @@ async fn a_step_without_a_stated_time_has_no_deadline_while_the_promise_runs() {
     assert_eq!(v.case_due.as_ref().unwrap().sla, Some(Sla::Overdue));
     assert!(!state.tasks.values().any(|t| t.deadline_passed));
 }
+
+/// `tanggal_selesai`: when the intake step is done the applicant is told a completion date,
+/// counted on the calendar from that moment by the SOP's promise; it stays what was told.
+#[tokio::test]
+async fn the_completion_date_is_told_when_the_intake_step_is_done() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let (engine, clock, _) = engine_at(start, &[]).await;
+    let sop = "sop sip \"SIP\" {\n    kalender wita_kantor\n    standar_pelayanan 5 hari\n    pelaksana {\n        pemohon \"Pemohon\" pemohon\n        loket \"Loket\"\n    }\n    \
+               langkah 1 ajukan oleh pemohon {\n        waktu -\n    }\n    langkah 2 terima oleh loket {\n        waktu 15 menit\n        tanggal_selesai\n    }\n    \
+               langkah 3 proses oleh loket {\n        waktu -\n    }\n}\n";
+    let calendars: Vec<(String, String)> = ["kantor.sop", "nasional.sop"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read_to_string(root().join("sop/calendars").join(f)).unwrap()))
+        .collect();
+    engine.deploy_sources("sip", vec![("sip.sop".into(), sop.into())], calendars).await.unwrap();
+    let d = engine.deployment("sip", None).unwrap();
+    let case = engine.start_case("sip", "p", Default::default(), None).await.unwrap();
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(view(&state, &d, clock.now()).completion_date, None, "not told before intake");
+    clock.advance(chrono::Duration::minutes(30));
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(10));
+    let told_at = clock.now();
+    engine.complete(case, 2, &who("loket"), Completion::default()).await.unwrap();
+    let state = engine.load(case).await.unwrap();
+    let told = view(&state, &d, clock.now()).completion_date.expect("told at intake");
+    assert_eq!(told, d.calendar.due(told_at, alur::time::Duration::workdays(5)).at);
+    // Five working days from Tuesday 08:40 WITA: the next Tuesday at the same time.
+    assert_eq!(told, wita(2026, 12, 8, 8, 40));
+    clock.advance(chrono::Duration::days(3));
+    assert_eq!(view(&engine.load(case).await.unwrap(), &d, clock.now()).completion_date, Some(told));
+}

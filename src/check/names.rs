@@ -171,6 +171,24 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+        if let Some(told) = step.completion_date.as_ref().filter(|c| c.duration.is_none() && sop.promise().is_none()) {
+            let id = step.id.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::CompletionDateWithoutTime,
+                    t!(
+                        "langkah `{id}` memberitahukan tanggal selesai, tetapi SOP ini tidak menjanjikan waktu untuk menghitungnya",
+                        "step `{id}` tells the completion date, but this SOP promises no time to count it from"
+                    ),
+                    told.span,
+                    t!("berapa lama sejak langkah ini?", "how long after this step?"),
+                )
+                .with_help(t!(
+                    "tulis waktunya (`tanggal_selesai 12 hari`), atau `standar_pelayanan` / `total` SOP ini",
+                    "write the time (`completion_date 12 workdays`), or this SOP's `service_standard` / `total`"
+                )),
+            );
+        }
         if let (true, Some(first)) = (step.time_not_stated(), step.deadline_actions.first()) {
             let id = step.id.as_str();
             let mut d = Diagnostic::new(

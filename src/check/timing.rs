@@ -30,6 +30,7 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
         not_checked(sop, out, reason);
         return;
     }
+    check_calls(sop, day, out);
     let totals = totals(sop, day);
     if flow_broken && totals.main_path.end.is_none() {
         not_checked(sop, out, |d| {
@@ -124,6 +125,37 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
     }
 }
 
+/// W007: a step that runs another procedure allows it less time than that procedure promises.
+fn check_calls(sop: &Sop, day: u32, out: &mut Vec<Diagnostic>) {
+    for step in &sop.steps {
+        let (Some(call), Some(allowed)) = (&step.call, step.stated_duration()) else { continue };
+        let Some(promise) = call.promise else { continue };
+        if promise.length_key(day) <= allowed.length_key(day) {
+            continue;
+        }
+        let (id, path) = (step.id.as_str(), &call.path);
+        let (promise_id, promise_en) = (promise.display(Lang::Id), promise.display(Lang::En));
+        let (allowed_id, allowed_en) = (allowed.display(Lang::Id), allowed.display(Lang::En));
+        let mut d = Diagnostic::new(
+            Code::CallOutlastsStep,
+            t!(
+                "langkah `{id}` memberi {allowed_id}, tetapi prosedur `{path}` yang dipanggilnya menjanjikan {promise_id}",
+                "step `{id}` allows {allowed_en}, but the procedure `{path}` it calls promises {promise_en}"
+            ),
+            call.span,
+            t!("menjanjikan {promise_id}", "promises {promise_en}"),
+        )
+        .with_help(t!(
+            "samakan waktu langkah ini dengan janji prosedur itu, atau perbaiki janjinya",
+            "make this step's time match that procedure's promise, or correct the promise"
+        ));
+        if let Some(duration) = &step.duration {
+            d = d.with_label(duration.span, t!("waktu langkah {allowed_id}", "the step's time {allowed_en}"));
+        }
+        out.push(d);
+    }
+}
+
 /// N402: a total or a promise that steps without a stated time leave open, with what the
 /// other steps add up to and what is left for the untimed ones.
 fn incomplete(
@@ -146,10 +178,10 @@ fn incomplete(
         Code::TotalIncomplete,
         t!(
             "{what_id} {promised_id} hanya dapat diperiksa sebagian: {count} langkah tanpa waktu tertulis (langkah {numbers})",
-            "the {what_en} of {promised_en} can only be checked in part: {count} steps have no stated time (steps {numbers})"
+            "the {what_en} of {promised_en} can only be checked in part: {count} step(s) without a stated time (step {numbers})"
         ),
         span,
-        t!("tidak lengkap ({count} langkah tanpa waktu)", "incomplete ({count} steps without time)"),
+        t!("tidak lengkap ({count} langkah tanpa waktu)", "incomplete ({count} step(s) without time)"),
     )
     .with_note(t!(
         "langkah yang waktunya tertulis berjumlah {known_id}; sisanya untuk langkah tanpa waktu",

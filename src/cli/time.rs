@@ -271,6 +271,19 @@ fn print_table(
         ),
         _ => {}
     }
+    if let Some((step, after)) = sop.completion_date() {
+        // The date the applicant is told when that step is done, as the runtime computes it.
+        if let Some(r) = table.steps.iter().find(|r| r.step == step) {
+            let done = if r.at_once { r.opened } else { r.due.unwrap_or(r.starts) };
+            outln!(
+                "{} ({} {}): {} {zone}",
+                t("Tanggal selesai diberitahukan", "Completion date told"),
+                t("pada langkah", "at step"),
+                sop.steps[step].number,
+                local(calendar, calendar.due(done, after).at, lang)
+            );
+        }
+    }
     outln!();
     let main = &totals.main_path;
     let rounded = |d: u32| match lang {

@@ -35,9 +35,21 @@ keywords! {
     LegalBasis: ["dasar_hukum"] ["legal_basis"];
     Related: ["keterkaitan"] ["related"];
     Warning: ["peringatan"] ["warning"];
-    Qualification: ["kualifikasi_pelaksana"] ["qualification"];
+    Qualification: ["kualifikasi_pelaksana", "kompetensi_pelaksana"] ["qualification"];
     Equipment: ["peralatan"] ["equipment"];
     Records: ["pencatatan"] ["records"];
+    // The Standar Pelayanan (Permenpan-RB 15/2014) published beside the SOP.
+    Requirements: ["persyaratan"] ["requirements"];
+    Fee: ["biaya", "tarif"] ["fee"];
+    Product: ["produk"] ["product"];
+    Complaints: ["pengaduan"] ["complaints"];
+    Facilities: ["sarana"] ["facilities"];
+    Supervision: ["pengawasan_internal"] ["internal_supervision"];
+    Staffing: ["jumlah_pelaksana"] ["staffing"];
+    Guarantee: ["jaminan_pelayanan"] ["service_guarantee"];
+    Safety: ["jaminan_keamanan"] ["safety_guarantee"];
+    Evaluation: ["evaluasi_kinerja"] ["performance_evaluation"];
+    Identity: ["identitas"] ["identity"];
     Calendar: ["kalender"] ["calendar"];
     Total: ["total"] ["total"];
     ServiceStandard: ["standar_pelayanan"] ["service_standard"];
@@ -84,6 +96,7 @@ keywords! {
     NextWorkday: ["hari_berikutnya"] ["next_workday"];
     Then: ["lalu", "kemudian"] ["then"];
     NotStated: ["tidak_tertulis"] ["not_stated"];
+    CompletionDate: ["tanggal_selesai", "estimasi_selesai"] ["completion_date"];
     Call: ["panggil"] ["call"];
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];

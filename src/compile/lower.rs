@@ -407,6 +407,22 @@ impl<'a> Lowerer<'a> {
             Kw::Qualification => self.draft.header.qualifications.extend(list(cursor)?),
             Kw::Equipment => self.draft.header.equipment.extend(list(cursor)?),
             Kw::Records => self.draft.header.records.extend(list(cursor)?),
+            Kw::Requirements => self.draft.header.service.requirements.extend(list(cursor)?),
+            Kw::Fee => self.draft.header.service.fees.extend(list(cursor)?),
+            Kw::Product => self.draft.header.service.products.extend(list(cursor)?),
+            Kw::Complaints => self.draft.header.service.complaints.extend(list(cursor)?),
+            Kw::Facilities => self.draft.header.service.facilities.extend(list(cursor)?),
+            Kw::Supervision => self.draft.header.service.supervision.extend(list(cursor)?),
+            Kw::Staffing => self.draft.header.service.staffing.extend(list(cursor)?),
+            Kw::Guarantee => self.draft.header.service.guarantee.extend(list(cursor)?),
+            Kw::Safety => self.draft.header.service.safety.extend(list(cursor)?),
+            Kw::Evaluation => self.draft.header.service.evaluation.extend(list(cursor)?),
+            Kw::Identity => {
+                // `identitas "Pengendalian" "…"`: a row some provinces add to the identity page.
+                let label = cursor.expect_string(&t!("nama baris dalam tanda kutip", "the row's name in quotes"))?;
+                let value = cursor.expect_string(&what_text())?;
+                self.draft.header.extra_identity.push((label, value));
+            }
             Kw::Calendar => {
                 let name = cursor
                     .expect_name(&t!("nama kalender seperti `wita_kantor`", "a calendar name such as `wita_kantor`"))?;
@@ -846,6 +862,7 @@ impl<'a> Lowerer<'a> {
             routes: Vec::new(),
             call: None,
             deadline_actions: Vec::new(),
+            completion_date: None,
             span: item.head_span(),
         };
         if actor_reported {
@@ -972,6 +989,19 @@ impl<'a> Lowerer<'a> {
                 cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
                 step.starts_next_workday = true;
             }
+            Kw::CompletionDate => {
+                // `tanggal_selesai [DURATION]`: the applicant is told, when this step is done, the
+                // date the permit will be ready; without a duration, the SOP's own promise.
+                let span = line.head_span();
+                let duration = if cursor.peek().is_some_and(|t| t.kind == TokenKind::Number) {
+                    let parsed = expect_duration(cursor)?;
+                    self.diagnostics.extend(parsed.warnings);
+                    Some(parsed.value)
+                } else {
+                    None
+                };
+                step.completion_date = Some(crate::model::CompletionDate { duration, span });
+            }
             Kw::Call => {
                 let token = cursor.expect_kind(
                     TokenKind::String,
@@ -980,7 +1010,13 @@ impl<'a> Lowerer<'a> {
                         "an SOP file in double quotes, such as \"recommendation.sop\""
                     ),
                 )?;
-                step.call = Some(Call { path: token.string_value(), sop: None, ends: Vec::new(), span: token.span });
+                step.call = Some(Call {
+                    path: token.string_value(),
+                    sop: None,
+                    ends: Vec::new(),
+                    promise: None,
+                    span: token.span,
+                });
             }
             Kw::Next => {
                 cursor.eat_kw(Kw::To);
@@ -1060,6 +1096,17 @@ const HEADER_KEYWORDS: &[Kw] = &[
     Kw::Qualification,
     Kw::Equipment,
     Kw::Records,
+    Kw::Requirements,
+    Kw::Fee,
+    Kw::Product,
+    Kw::Complaints,
+    Kw::Facilities,
+    Kw::Supervision,
+    Kw::Staffing,
+    Kw::Guarantee,
+    Kw::Safety,
+    Kw::Evaluation,
+    Kw::Identity,
     Kw::Calendar,
     Kw::Total,
     Kw::ServiceStandard,
@@ -1070,7 +1117,8 @@ const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 7] = [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By];
+const SINGLE_STEP_KEYWORDS: [Kw; 8] =
+    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1087,6 +1135,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Starts,
     Kw::Call,
     Kw::Overdue,
+    Kw::CompletionDate,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`

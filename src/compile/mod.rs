@@ -585,6 +585,8 @@ impl Session<'_> {
             if let Some(child) = child {
                 call.sop = Some(child.id.name.clone());
                 call.ends = child.ends.iter().map(|e| e.id.name.clone()).collect();
+                let whole = child.header.service_standards.iter().find(|s| s.from.is_none() && s.until.is_none());
+                call.promise = child.header.stated_total.as_ref().map(|t| t.duration).or(whole.map(|s| s.duration));
             }
         }
     }

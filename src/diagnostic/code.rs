@@ -71,6 +71,7 @@ codes! {
     EmptyBlock = "E208", Error, "a parallel or alternative block with fewer than two branches";
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
+    CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.
@@ -86,6 +87,7 @@ codes! {
     PromiseExceeded = "W004", Warning, "the computed time exceeds the service-standard promise";
     UnusedActor = "W005", Warning, "an actor that no step uses";
     AssumedOutcome = "W006", Warning, "a decision states one outcome: the other is assumed to return the file to the applicant";
+    CallOutlastsStep = "W007", Warning, "a called procedure promises more time than the calling step allows";
     // Calendars (sop/calendars, documented in docs/calendar.md).
     InvalidTime = "E501", Error, "a time of day or a time range that is not valid";
     UnknownDay = "E502", Error, "a word that is not a day of the week";

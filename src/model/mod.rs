@@ -82,6 +82,22 @@ impl Sop {
     pub fn end(&self, id: &str) -> Option<&End> {
         self.ends.iter().find(|e| e.id.name == id)
     }
+
+    /// What the SOP promises the applicant for the rest of a case: the first service standard
+    /// that runs to the end (no `sampai`), else the stated total.
+    pub fn promise(&self) -> Option<Duration> {
+        let standard = self.header.service_standards.iter().find(|s| s.until.is_none()).map(|s| s.duration);
+        standard.or(self.header.stated_total.as_ref().map(|t| t.duration))
+    }
+
+    /// The step whose completion tells the applicant the completion date, and how long after it
+    /// that date is (the SOP's promise when the step names no time).
+    pub fn completion_date(&self) -> Option<(usize, Duration)> {
+        self.steps.iter().enumerate().find_map(|(i, s)| {
+            let told = s.completion_date.as_ref()?;
+            Some((i, told.duration.or_else(|| self.promise())?))
+        })
+    }
 }
 
 /// The identity block of the official SOP document and the timing it promises.
@@ -101,9 +117,66 @@ pub struct Header {
     pub qualifications: Vec<String>,
     pub equipment: Vec<String>,
     pub records: Vec<String>,
+    /// Rows some provinces add to the identity page ("Pengendalian", "Identifikasi Risiko"):
+    /// (label, text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_identity: Vec<(String, String)>,
+    /// The Standar Pelayanan published beside the SOP.
+    #[serde(default)]
+    pub service: ServiceDeclarations,
     pub calendar: Option<Name>,
     pub stated_total: Option<StatedTotal>,
     pub service_standards: Vec<ServiceStandard>,
+}
+
+/// The components of a Standar Pelayanan (Permenpan-RB 15/2014) that the SOP does not already
+/// say (its procedure, time and legal basis are the SOP's own): texts as the office publishes
+/// them, for the identity page and the applicant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDeclarations {
+    /// Persyaratan: what the applicant brings.
+    pub requirements: Vec<String>,
+    /// Biaya/tarif.
+    pub fees: Vec<String>,
+    /// Produk pelayanan.
+    pub products: Vec<String>,
+    /// Penanganan pengaduan, saran dan masukan.
+    pub complaints: Vec<String>,
+    /// Sarana, prasarana dan/atau fasilitas.
+    pub facilities: Vec<String>,
+    /// Pengawasan internal.
+    pub supervision: Vec<String>,
+    /// Jumlah pelaksana.
+    pub staffing: Vec<String>,
+    /// Jaminan pelayanan.
+    pub guarantee: Vec<String>,
+    /// Jaminan keamanan dan keselamatan pelayanan.
+    pub safety: Vec<String>,
+    /// Evaluasi kinerja pelaksana.
+    pub evaluation: Vec<String>,
+}
+
+impl ServiceDeclarations {
+    pub fn is_empty(&self) -> bool {
+        self.items().iter().all(|(_, items)| items.is_empty())
+    }
+
+    /// Each component with a stable key (`requirements`, `fees`, ...) in the order of the
+    /// regulation.
+    pub fn items(&self) -> [(&'static str, &Vec<String>); 10] {
+        [
+            ("requirements", &self.requirements),
+            ("fees", &self.fees),
+            ("products", &self.products),
+            ("complaints", &self.complaints),
+            ("facilities", &self.facilities),
+            ("supervision", &self.supervision),
+            ("staffing", &self.staffing),
+            ("guarantee", &self.guarantee),
+            ("safety", &self.safety),
+            ("evaluation", &self.evaluation),
+        ]
+    }
 }
 
 /// Disahkan oleh: the official who signs the SOP.
@@ -270,6 +343,18 @@ pub struct Step {
     /// A sub-procedure: another SOP run as a child case.
     pub call: Option<Call>,
     pub deadline_actions: Vec<DeadlineAction>,
+    /// `tanggal_selesai`: when this step is done the applicant is told when the permit will be
+    /// ready (the date on the receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_date: Option<CompletionDate>,
+    pub span: Span,
+}
+
+/// The completion date told to the applicant: `duration` after the step is done, counted on
+/// the calendar; `None` takes the SOP's promise ([`Sop::promise`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompletionDate {
+    pub duration: Option<Duration>,
     pub span: Span,
 }
 
@@ -359,6 +444,10 @@ pub struct Call {
     pub sop: Option<String>,
     /// The ends of the called SOP (its possible results), once loaded.
     pub ends: Vec<String>,
+    /// What the called SOP promises for a whole case, once loaded: its stated total, else a
+    /// service standard over the whole procedure; checked against the calling step's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise: Option<Duration>,
     pub span: Span,
 }
 

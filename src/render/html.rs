@@ -315,6 +315,10 @@ pub fn total_text(sop: &Sop, lang: Lang) -> String {
         None => {
             let totals = crate::timing::totals(sop, crate::time::DEFAULT_DAY_LENGTH_MINUTES);
             let d = totals.main_path.duration;
+            // Steps without a stated time: the sum is unknown ("-") or only a part ("+ ?").
+            if !totals.main_path.untimed.is_empty() {
+                return if d.is_zero() { "-".to_string() } else { format!("{} + ?", d.display(lang)) };
+            }
             format!(
                 "{} ({})",
                 d.display(lang),
@@ -364,6 +368,11 @@ table.sop tr.total td.label .c { text-align: center; }
 .ident2 th { background: #d9d9d9; font-size: 9pt; padding: 1.2mm 2mm; text-align: left; width: 50%; }
 .ident2 td { font-size: 8.5pt; padding: 1.2mm 2mm 1.2mm 2mm; height: 15mm; }
 .ident2 ol { margin: 0; padding-left: 5mm; }
+.service-title { font-size: 11pt; margin: 0; height: 10mm; line-height: 8mm; }
+table.service { width: 275mm; }
+table.service th { width: 60mm; background: #f2f2f2; font-size: 8.5pt; line-height: 1.25; padding: 1.2mm 2mm; text-align: left; overflow-wrap: anywhere; }
+table.service td { font-size: 8.5pt; line-height: 1.25; padding: 1.2mm 2mm; overflow-wrap: anywhere; }
+table.service ol { margin: 0; padding-left: 5mm; }
 .legend { margin-top: 3mm; font-size: 8pt; display: flex; gap: 6mm; align-items: center; }
 .legend span { display: inline-flex; align-items: center; gap: 1.5mm; }
 .empty { color: #666; }
@@ -563,8 +572,13 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         esc(labels.sop),
         esc(&sop.title)
     );
-    let total_pages = pages.len() + 1;
+    let service = service_pages(sop, labels);
+    let total_pages = pages.len() + 1 + service.len();
     identity(&mut out, sop, labels, total_pages);
+    for (i, rows) in service.iter().enumerate() {
+        service_sheet(&mut out, sop, labels, rows, i + 2, total_pages);
+    }
+    let first_flow_page = 2 + service.len();
     let table_w = columns.total();
     for (p, (steps, svg)) in pages.iter().zip(flowcharts).enumerate() {
         let top_band = p > 0;
@@ -572,10 +586,10 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         let _ = write!(
             out,
             "<section class=\"sheet flow-page\" data-page=\"{}\">\n<div class=\"page-head\"><span class=\"t\">{}</span><span>{} {} {} {}</span></div>\n",
-            p + 2,
+            p + first_flow_page,
             esc(&sop.title),
             esc(labels.page),
-            p + 2,
+            p + first_flow_page,
             esc(labels.of),
             total_pages
         );
@@ -754,9 +768,12 @@ fn identity(out: &mut String, sop: &Sop, labels: &Labels, total_pages: usize) {
         (labels.revised, date(h.revised)),
         (labels.effective, date(h.effective)),
     ];
-    let mut rows = rows;
+    let mut rows: Vec<(&str, String)> = rows;
     if let Some(version) = &h.version {
         rows.push((labels.version, version.clone()));
+    }
+    for (label, value) in &h.extra_identity {
+        rows.push((label.as_str(), value.clone()));
     }
     for (i, (label, value)) in rows.iter().enumerate() {
         out.push_str("<tr>");
@@ -806,6 +823,98 @@ fn identity(out: &mut String, sop: &Sop, labels: &Labels, total_pages: usize) {
     out.push_str("</table>\n");
     legend(out, labels);
     out.push_str("</section>\n");
+}
+
+/// The Standar Pelayanan sheet's printable height for rows (190 mm less the page head and the
+/// title), and the widths of its columns.
+const SERVICE_BODY_H: f64 = 190.0 - 8.0 - 10.0;
+const SERVICE_LABEL_W: f64 = 60.0;
+const SERVICE_TEXT_W: f64 = 275.0 - SERVICE_LABEL_W;
+/// 8.5 pt text with a 1.25 line height, and a cell's padding and border.
+const SERVICE_LINE_H: f64 = 8.5 * 25.4 / 72.0 * 1.25;
+const SERVICE_CELL_PAD: f64 = 2.4 + 0.5;
+
+/// One row of a Standar Pelayanan sheet: a component's name (continued from the page before or
+/// not) and the items on this page, numbered from `first`.
+struct ServiceRow {
+    label: &'static str,
+    continued: bool,
+    items: Vec<String>,
+    first: usize,
+    numbered: bool,
+}
+
+/// The Standar Pelayanan components split into pages: items are measured with the font's widths
+/// (an upper bound), so a page never holds more than fits; a long component continues on the
+/// next page.
+fn service_pages(sop: &Sop, labels: &Labels) -> Vec<Vec<ServiceRow>> {
+    let service = &sop.header.service;
+    if service.is_empty() {
+        return Vec::new();
+    }
+    let size = crate::render::metrics::pt(8.5);
+    // Numbered items are indented 5 mm; a cell has 2 mm padding each side.
+    let text_w = SERVICE_TEXT_W - 4.0 - 5.0;
+    let mut pages: Vec<Vec<ServiceRow>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for (key, items) in service.items() {
+        if items.is_empty() {
+            continue;
+        }
+        let label = crate::render::text::service_label(key, labels.lang);
+        let label_h =
+            crate::render::metrics::wrap(label, SERVICE_LABEL_W - 4.0, size, true).len() as f64 * SERVICE_LINE_H;
+        let numbered = items.len() > 1;
+        let mut row = ServiceRow { label, continued: false, items: Vec::new(), first: 1, numbered };
+        let mut row_h = SERVICE_CELL_PAD + label_h;
+        for (index, item) in items.iter().enumerate() {
+            let item_h = crate::render::metrics::wrap(item, text_w, size, false).len() as f64 * SERVICE_LINE_H;
+            let with_item = if row.items.is_empty() { SERVICE_CELL_PAD + item_h.max(label_h) } else { row_h + item_h };
+            if used + with_item > SERVICE_BODY_H && (used > 0.0 || !row.items.is_empty()) {
+                let continued = !row.items.is_empty() || row.continued;
+                if let (false, Some(page)) = (row.items.is_empty(), pages.last_mut()) {
+                    page.push(row);
+                }
+                pages.push(Vec::new());
+                used = 0.0;
+                row = ServiceRow { label, continued, items: Vec::new(), first: index + 1, numbered };
+            }
+            row_h = if row.items.is_empty() { SERVICE_CELL_PAD + item_h.max(label_h) } else { row_h + item_h };
+            row.items.push(item.clone());
+        }
+        used += row_h;
+        if let Some(page) = pages.last_mut() {
+            page.push(row);
+        }
+    }
+    pages
+}
+
+fn service_sheet(out: &mut String, sop: &Sop, labels: &Labels, rows: &[ServiceRow], page: usize, total_pages: usize) {
+    let heading = crate::render::text::service_label("title", labels.lang);
+    let _ = write!(
+        out,
+        "<section class=\"sheet service\" data-page=\"{page}\">\n<div class=\"page-head\"><span class=\"t\">{}</span><span>{} {page} {} {total_pages}</span></div>\n<h2 class=\"service-title\">{}</h2>\n<table class=\"service\">\n",
+        esc(&sop.title),
+        esc(labels.page),
+        esc(labels.of),
+        esc(heading)
+    );
+    for row in rows {
+        let more = if row.continued { crate::render::text::service_label("continued", labels.lang) } else { "" };
+        let _ = write!(out, "<tr><th>{}{}</th><td>", esc(row.label), esc(more));
+        if row.numbered {
+            let _ = write!(out, "<ol start=\"{}\">", row.first);
+            for item in &row.items {
+                let _ = write!(out, "<li>{}</li>", esc(item));
+            }
+            out.push_str("</ol>");
+        } else {
+            out.push_str(&row.items.iter().map(|i| esc(i)).collect::<Vec<_>>().join("<br/>"));
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</table>\n</section>\n");
 }
 
 fn legend(out: &mut String, labels: &Labels) {

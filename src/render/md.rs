@@ -64,6 +64,21 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             let _ = writeln!(out, "  - {}", cell(item));
         }
     }
+    for (label, value) in &h.extra_identity {
+        let _ = writeln!(out, "- **{}**: {}", cell(label), cell(value));
+    }
+    if !h.service.is_empty() {
+        let _ = writeln!(out, "\n**{}**\n", crate::render::text::service_label("title", labels.lang));
+        for (key, items) in h.service.items() {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "- **{}**:", crate::render::text::service_label(key, labels.lang));
+            for item in items {
+                let _ = writeln!(out, "  - {}", cell(item));
+            }
+        }
+    }
     out.push('\n');
     let _ = write!(out, "| {} | {} |", labels.no, labels.activity);
     for actor in &sop.actors {

@@ -215,3 +215,28 @@ fn value_text(value: &Value, labels: &Labels) -> String {
 pub fn esc(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
+
+/// The names of the Standar Pelayanan components (Permenpan-RB 15/2014) as the regulation
+/// words them, by the keys of [`crate::model::ServiceDeclarations::items`]; also the sheet's
+/// `title` and the `continued` mark.
+pub fn service_label(key: &str, lang: Lang) -> &'static str {
+    let (id, en) = match key {
+        "title" => ("Standar Pelayanan", "Service standard"),
+        "continued" => (" (lanjutan)", " (continued)"),
+        "requirements" => ("Persyaratan", "Requirements"),
+        "fees" => ("Biaya/Tarif", "Fees"),
+        "products" => ("Produk Pelayanan", "Service products"),
+        "complaints" => ("Penanganan Pengaduan, Saran dan Masukan", "Complaints, suggestions and feedback"),
+        "facilities" => ("Sarana, Prasarana dan/atau Fasilitas", "Facilities"),
+        "supervision" => ("Pengawasan Internal", "Internal supervision"),
+        "staffing" => ("Jumlah Pelaksana", "Number of staff"),
+        "guarantee" => ("Jaminan Pelayanan", "Service guarantee"),
+        "safety" => ("Jaminan Keamanan dan Keselamatan Pelayanan", "Security and safety guarantee"),
+        "evaluation" => ("Evaluasi Kinerja Pelaksana", "Staff performance evaluation"),
+        _ => ("", ""),
+    };
+    match lang {
+        Lang::Id => id,
+        Lang::En => en,
+    }
+}

@@ -62,6 +62,9 @@ pub struct CaseView {
     pub open_tasks: Vec<TaskView>,
     pub case_due: Option<ClockView>,
     pub segments: Vec<ClockView>,
+    /// The completion date told to the applicant (`tanggal_selesai`), once the step that tells
+    /// it is done: fixed at what was told, it does not move with pauses.
+    pub completion_date: Option<DateTime<Utc>>,
     pub time_per_step: Vec<StepTime>,
 }
 
@@ -180,5 +183,18 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             }),
         }
     }
-    CaseView { status: state.status, end: state.end.clone(), open_tasks, case_due, segments, time_per_step }
+    let completion_date = sop.completion_date().and_then(|(step, after)| {
+        let id = &sop.steps.get(step)?.id.name;
+        let told = state.tasks.values().find(|t| *t.step == **id && t.status == TaskStatus::Completed)?;
+        Some(calendar.due(told.closed?, after).at)
+    });
+    CaseView {
+        status: state.status,
+        end: state.end.clone(),
+        open_tasks,
+        case_due,
+        segments,
+        completion_date,
+        time_per_step,
+    }
 }

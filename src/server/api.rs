@@ -499,6 +499,8 @@ pub struct CaseOut {
     pub desks: Vec<Desk>,
     /// The promised date (the service standard, or the stated total).
     pub promised: Option<DateTime<Utc>>,
+    /// The completion date the applicant was told at intake (`tanggal_selesai` in the SOP).
+    pub completion_date: Option<DateTime<Utc>>,
     pub sla: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub attachments: Vec<AttachmentOut>,
@@ -611,6 +613,7 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         closed: case.closed,
         fields: serde_json::Value::Object(fields),
         promised: v.case_due.as_ref().and_then(|c| c.due),
+        completion_date: v.completion_date,
         sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
         view: serde_json::to_value(&v).unwrap_or_default(),
         desks,

@@ -307,6 +307,10 @@ pub async fn case_page(
                     @if let Some(p) = out.promised { (when(lang, zone, p)) " " } @else { "—" " " }
                     @if let Some(s) = &out.sla { (sla_badge(lang, s)) }
                 }
+                @if let Some(date) = out.completion_date {
+                    dt { (t(lang, "Tanggal selesai (diberitahukan saat penerimaan)", "Completion date (told at intake)")) }
+                    dd.completion-date { (when(lang, zone, date)) }
+                }
             }
             @if !mine.is_empty() {
                 div.actions.no-print {
