@@ -900,21 +900,24 @@ mod other_offices {
     /// quoted multi-line cells (Surat Izin Praktek Bidan, DPM-PTSP Kabupaten Kolaka,
     /// https://dpmptsp.kolakakab.go.id/main/tampil_syarat/16, corpus file 08).
     #[test]
-    fn a_standar_pelayanan_table_becomes_declarations_steps_and_comments() {
+    fn a_standar_pelayanan_table_becomes_steps_and_declarations() {
         let imported = import_file(&fixture("standar-pelayanan.csv"));
         let (text, sop) = import_ok(&imported);
         let recognised = imported.diagnostics.iter().find(|d| d.code == Code::ImportServiceStandard).unwrap();
         assert_eq!(line_of(&imported, recognised), 3);
         let notes: Vec<&str> = recognised.notes.iter().map(|n| n.en.as_str()).collect();
-        assert!(notes[1].contains("Biaya/tarif pelayanan, Produk layanan, Aduan, saran, masukan"), "{notes:?}");
+        assert_eq!(notes.len(), 1, "every component has a line, none is kept as a comment: {notes:?}");
+        assert!(notes[0].contains("Biaya/tarif pelayanan \u{2192} biaya"), "{notes:?}");
         assert_eq!(sop.header.legal_basis, ["Peraturan Menteri Kesehatan Nomor 28 tahun 2017"]);
-        assert_eq!(sop.header.equipment, ["Counter layanan dan gedung yang representatif"]);
         assert!(has_line(&text, "standar_pelayanan 12 Hari"), "{text}");
-        assert!(
-            text.contains("// Biaya/tarif pelayanan: Gratis")
-                && text.contains("// Produk layanan: Surat Izin Praktek Bidan")
-        );
-        assert_eq!(sop.artifacts.len(), 7, "the seven requirements are documents the applicant brings");
+        let service = &sop.header.service;
+        assert_eq!(service.requirements.len(), 7);
+        assert_eq!(service.requirements[1], "Foto copy STRB yang masih berlaku .");
+        assert_eq!(service.fees, ["Gratis"]);
+        assert_eq!(service.products, ["Surat Izin Praktek Bidan"]);
+        assert_eq!(service.complaints.len(), 3);
+        assert_eq!(service.facilities, ["Counter layanan dan gedung yang representatif"]);
+        assert!(sop.artifacts.is_empty(), "requirements are the service's, not documents a step is said to need");
         let numbers: Vec<&str> = sop.steps.iter().map(|s| s.number.as_str()).collect();
         assert_eq!(numbers, ["a", "b", "c", "d", "e", "f", "g", "h", "i"]);
         assert_eq!(sop.steps[0].activity, "Pemohon mengajukan permohonan ke DPM-PTSP");
@@ -933,7 +936,8 @@ mod other_offices {
     fn a_standar_pelayanan_in_rows_and_a_promise_with_a_start_point() {
         let imported = import_file(&fixture("standar-pelayanan-baris.tsv"));
         let (text, sop) = import_ok(&imported);
-        assert_eq!(sop.artifacts.len(), 17);
+        assert_eq!(sop.header.service.requirements.len(), 17);
+        assert_eq!(sop.header.service.fees, ["Tidak dipungut biaya"]);
         assert_eq!(sop.steps.len(), 6);
         assert_eq!(sop.steps[2].activity, "Bidang Pemberdayaan Sosial memeriksa kelengkapan persyaratan, jika lengkap ditindaklanjuti dengan peninjauan lapangan pada hari berikutnya");
         assert!(sop.header.service_standards.is_empty(), "the clock's start names no step: nothing is made up");

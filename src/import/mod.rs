@@ -304,14 +304,8 @@ impl<'a> Importer<'a> {
         // cells (a Waktu that cannot be read) are reported in the same run.
         let who = self.actors(&layout, &steps, rows[header].span);
         let decisions = self.decisions(&layout, &steps, &who);
-        let document = Document {
-            layout: &layout,
-            steps: &steps,
-            who: &who,
-            decisions: &decisions,
-            header_lines: Vec::new(),
-            brought: Vec::new(),
-        };
+        let document =
+            Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions, header_lines: Vec::new() };
         let title = title.unwrap_or_else(|| self.stem());
         self.write(&document, &title, &top_comments, total, &trailing)
     }
@@ -344,8 +338,9 @@ impl<'a> Importer<'a> {
     }
 
     /// Reads a Standar Pelayanan table: the procedure's items become steps (time not stated,
-    /// actors from the sentences), the requirements documents the applicant brings, and the
-    /// components the language has a line for become those lines; the rest is kept as comments.
+    /// actors from the sentences), the time a `standar_pelayanan`, the other components the
+    /// language declares (persyaratan, biaya, produk, pengaduan, dasar hukum, sarana, ...) their
+    /// lists; a component alur does not know is kept as a comment.
     fn run_standard(mut self, rows: &[Row], shape: standard::Shape) -> Option<String> {
         let start = shape.header.unwrap_or(shape.body);
         let (title, top_comments) = self.preamble(&rows[..start]);
@@ -353,7 +348,6 @@ impl<'a> Importer<'a> {
         let where_span = shape.header.map_or_else(|| rows[shape.body].span, |h| rows[h].span);
         let where_line = shape.header.map_or_else(|| rows[shape.body].line, |h| rows[h].line);
         let mut header_lines = Vec::new();
-        let mut brought = Vec::new();
         let mut steps: Vec<StepRow> = Vec::new();
         let mut read_as: Vec<String> = Vec::new();
         let mut kept: Vec<String> = Vec::new();
@@ -364,10 +358,6 @@ impl<'a> Importer<'a> {
                 lines.push(format!("// {label}: {}", comment_text(&component.text)));
             };
             match component.kind {
-                standard::Component::Requirements => {
-                    brought.extend(items.iter().map(|(_, item)| item.clone()));
-                    read_as.push(format!("{label} \u{2192} dokumen {{ }}"));
-                }
                 standard::Component::Procedure => {
                     if !preface.is_empty() {
                         header_lines.push(format!("// {label}: {}", comment_text(&preface)));
@@ -424,14 +414,7 @@ impl<'a> Importer<'a> {
                         self.promise_not_read(component, &problem);
                     }
                 },
-                standard::Component::LegalBasis
-                | standard::Component::Equipment
-                | standard::Component::Qualification => {
-                    let keyword = match component.kind {
-                        standard::Component::LegalBasis => "dasar_hukum",
-                        standard::Component::Equipment => "peralatan",
-                        _ => "kualifikasi_pelaksana",
-                    };
+                standard::Component::List(keyword) => {
                     if !preface.is_empty() {
                         header_lines.push(format!("{keyword} {}", quote(&preface)));
                     }
@@ -489,8 +472,7 @@ impl<'a> Importer<'a> {
         let layout = Layout::named(infer::named_actors(&activities));
         let who = self.actors(&layout, &steps, where_span);
         let decisions = self.decisions(&layout, &steps, &who);
-        let document =
-            Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions, header_lines, brought };
+        let document = Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions, header_lines };
         let title = title.unwrap_or_else(|| self.stem());
         self.write(&document, &title, &top_comments, None, &[])
     }
@@ -1242,8 +1224,7 @@ impl<'a> Importer<'a> {
         let step_ids: Vec<String> = steps.iter().map(|s| ids.make(&s.activity, 3, "tahap", false)).collect();
         let mut output_ids: Vec<Option<String>> = Vec::new();
         let mut needs_ids: Vec<Option<String>> = Vec::new();
-        let mut external: Vec<(String, String)> =
-            doc.brought.iter().map(|text| (ids.make(text, 3, "dok", false), text.clone())).collect();
+        let mut external: Vec<(String, String)> = Vec::new();
         // The latest output, and the outside document, of each (normalised) text.
         let mut given: HashMap<String, String> = HashMap::new();
         let mut brought: HashMap<String, String> = HashMap::new();
@@ -1402,11 +1383,9 @@ struct Document<'a> {
     steps: &'a [StepRow],
     who: &'a [Who],
     decisions: &'a [Vec<OutcomeLine>],
-    /// Header lines read from a Standar Pelayanan (`dasar_hukum "…"`, `standar_pelayanan 5
+    /// Header lines read from a Standar Pelayanan (`persyaratan "…"`, `standar_pelayanan 5
     /// hari`, comments), written after the total.
     header_lines: Vec<String>,
-    /// Documents the applicant brings, as the Persyaratan lists them.
-    brought: Vec<String>,
 }
 
 #[derive(Default)]

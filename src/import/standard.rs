@@ -9,22 +9,32 @@ use super::text::{collapse, norm};
 /// What a component row holds, by the `.sop` line it becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Component {
-    /// Persyaratan: documents the applicant brings (`dokumen { }`).
-    Requirements,
     /// Sistem, Mekanisme dan Prosedur: the steps.
     Procedure,
     /// Jangka Waktu Penyelesaian: `standar_pelayanan`.
     Time,
-    /// Dasar Hukum: `dasar_hukum`.
-    LegalBasis,
-    /// Sarana, Prasarana dan/atau Fasilitas: `peralatan`.
-    Equipment,
-    /// Kompetensi Pelaksana: `kualifikasi_pelaksana`.
-    Qualification,
-    /// Biaya/Tarif, Produk, Pengaduan, Pengawasan, Jaminan, Evaluasi, ...: no line in the
-    /// language yet, kept as a comment.
+    /// A component the language declares as a list of texts: the keyword of its line
+    /// (`persyaratan`, `biaya`, `dasar_hukum`, `sarana`, `kompetensi_pelaksana`, ...).
+    List(&'static str),
+    /// A component alur does not know: kept as a comment.
     Other,
 }
+
+/// The components declared as lists, by words of their usual headings, most specific first.
+const LISTS: &[(&[&str], &str)] = &[
+    (&["persyaratan", "syarat"], "persyaratan"),
+    (&["dasar hukum"], "dasar_hukum"),
+    (&["biaya", "tarif"], "biaya"),
+    (&["produk"], "produk"),
+    (&["pengaduan", "aduan"], "pengaduan"),
+    (&["sarana", "prasarana", "fasilitas"], "sarana"),
+    (&["kompetensi"], "kompetensi_pelaksana"),
+    (&["pengawasan"], "pengawasan_internal"),
+    (&["jumlah pelaksana"], "jumlah_pelaksana"),
+    (&["keamanan", "keselamatan"], "jaminan_keamanan"),
+    (&["jaminan"], "jaminan_pelayanan"),
+    (&["evaluasi"], "evaluasi_kinerja"),
+];
 
 /// The component a Komponen cell names, if it names one alur knows.
 pub fn component(label: &str) -> Option<Component> {
@@ -33,33 +43,12 @@ pub fn component(label: &str) -> Option<Component> {
     let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
     if n.is_empty() || n.split(' ').count() > 8 {
         None
-    } else if has(&["persyaratan", "syarat"]) {
-        Some(Component::Requirements)
     } else if has(&["prosedur", "mekanisme", "alur pelayanan", "tata cara"]) {
         Some(Component::Procedure)
     } else if has(&["jangka waktu", "waktu penyelesaian", "waktu pelayanan", "lama penyelesaian"]) || n == "waktu" {
         Some(Component::Time)
-    } else if has(&["dasar hukum"]) {
-        Some(Component::LegalBasis)
-    } else if has(&["sarana", "prasarana", "fasilitas"]) {
-        Some(Component::Equipment)
-    } else if has(&["kompetensi"]) {
-        Some(Component::Qualification)
-    } else if has(&[
-        "biaya",
-        "tarif",
-        "produk",
-        "pengaduan",
-        "aduan",
-        "pengawasan",
-        "jumlah pelaksana",
-        "jaminan",
-        "evaluasi",
-        "maklumat",
-    ]) {
-        Some(Component::Other)
     } else {
-        None
+        LISTS.iter().find(|(words, _)| has(words)).map(|(_, keyword)| Component::List(keyword))
     }
 }
 
@@ -168,15 +157,19 @@ mod tests {
 
     #[test]
     fn components_by_their_usual_headings() {
-        assert_eq!(component("Persyaratan Pelayanan"), Some(Component::Requirements));
+        assert_eq!(component("Persyaratan Pelayanan"), Some(Component::List("persyaratan")));
         assert_eq!(component("Sistim, Mekanisme, Prosedur Pelayanan"), Some(Component::Procedure));
         assert_eq!(component("Sistem, Mekanisme dan Prosedur"), Some(Component::Procedure));
         assert_eq!(component("Jangka Waktu Penyelesaian"), Some(Component::Time));
         assert_eq!(component("2. Jangka waktu"), Some(Component::Time));
-        assert_eq!(component("Biaya/tarif pelayanan"), Some(Component::Other));
-        assert_eq!(component("Dasar hukum"), Some(Component::LegalBasis));
-        assert_eq!(component("Sarana, Prasarana dan/atau Fasilitas"), Some(Component::Equipment));
-        assert_eq!(component("Kompetensi Pelaksana"), Some(Component::Qualification));
+        assert_eq!(component("Biaya/tarif pelayanan"), Some(Component::List("biaya")));
+        assert_eq!(component("Dasar hukum"), Some(Component::List("dasar_hukum")));
+        assert_eq!(component("Sarana, Prasarana dan/atau Fasilitas"), Some(Component::List("sarana")));
+        assert_eq!(component("Kompetensi Pelaksana"), Some(Component::List("kompetensi_pelaksana")));
+        assert_eq!(component("Jaminan Keamanan dan Keselamatan Pelayanan"), Some(Component::List("jaminan_keamanan")));
+        assert_eq!(component("Jaminan Pelayanan"), Some(Component::List("jaminan_pelayanan")));
+        assert_eq!(component("Penanganan Pengaduan, Saran dan Masukan"), Some(Component::List("pengaduan")));
+        assert_eq!(component("Maklumat"), None);
         assert_eq!(component("Pemohon mengajukan permohonan"), None);
     }
 }
