@@ -61,6 +61,9 @@ FIXES = {
     "W603": "Nothing, if it is a page number; if it is a step, fill in its Kegiatan and Waktu.",
     "W604": "Review the step's `keputusan` block, or write it yourself.",
     "W605": "Review the `oleh` of the steps named; a comment above each step says what the inference rests on.",
+    "W606": "Split the row into one step per desk, or keep the first desk; the chain is kept verbatim in a comment above the step.",
+    "W607": "Check the step's `oleh` against the comment above it (which other actors the text points at); put an `X` in the actor column and import again to be sure.",
+    "W608": "Review what was read (the note lists it): the steps' actors and times, and the components kept as comments; write a `standar_pelayanan` whose start names a step yourself.",
 }
 HEAD = """# Diagnostic codes
 

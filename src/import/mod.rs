@@ -10,6 +10,7 @@
 //! See `docs/import.md`.
 
 mod infer;
+mod standard;
 mod table;
 mod text;
 
@@ -22,9 +23,9 @@ use crate::model::ActorKind;
 use crate::syntax::{self, FileId, SourceMap, Span};
 use crate::t;
 
-use infer::NoteRoute;
+use infer::{NoteRoute, RouteTarget};
 use table::{Col, Layout, Row};
-use text::{comment_text, norm, quote, Ids};
+use text::{comment_text, norm, promise_duration, quote, Ids, PromiseProblem};
 
 /// Settings from the command line.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +91,8 @@ pub fn import(name: &str, path: Option<&Path>, bytes: &[u8], options: &ImportOpt
         }
     };
     diagnostic::sort(&mut diagnostics);
+    // Two errors of the compiled file in one cell are one problem of the table.
+    diagnostics.dedup_by(|a, b| a.code == b.code && a.message == b.message && a.primary_span() == b.primary_span());
     let text = out.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
     Imported { sources, file, text, diagnostics }
 }
@@ -110,6 +113,10 @@ struct StepRow {
     mark_texts: Vec<(usize, String)>,
     /// Actor cells that could not be matched to a column.
     unplaced: Vec<String>,
+    /// The Pelaksana cell, in a table with one column of actors' names.
+    performer: String,
+    /// The Pelaksana cell when it names several desks in sequence ("Kabid -> Kasi").
+    chain: Option<String>,
     needs: String,
     time: String,
     output: String,
@@ -120,8 +127,12 @@ struct StepRow {
 #[derive(Clone, Debug)]
 enum Who {
     Marked(Vec<usize>),
-    FromNote { actor: usize, step: String, note: String },
-    FromActivity { actor: usize, phrase: String },
+    /// Inferred from the text; `from` is the number of the step before when the guess rests
+    /// on its text (its Keterangan or its activity).
+    Inferred {
+        guess: infer::Guess,
+        from: Option<String>,
+    },
     Unknown,
 }
 
@@ -129,7 +140,7 @@ impl Who {
     fn actors(&self) -> Vec<usize> {
         match self {
             Who::Marked(a) => a.clone(),
-            Who::FromNote { actor, .. } | Who::FromActivity { actor, .. } => vec![*actor],
+            Who::Inferred { guess, .. } => vec![guess.clue.actor],
             Who::Unknown => Vec::new(),
         }
     }
@@ -190,6 +201,9 @@ impl<'a> Importer<'a> {
     }
 
     fn run(mut self, rows: &[Row]) -> Option<String> {
+        if let Some(shape) = standard::recognise(rows) {
+            return self.run_standard(rows, shape);
+        }
         let Some(header) = rows.iter().position(table::is_header) else {
             let span = Span::new(self.file, 0, 0);
             self.diagnostics.push(
@@ -206,21 +220,8 @@ impl<'a> Importer<'a> {
             );
             return None;
         };
-        // Text before the header: the title, and anything else kept as comments.
-        let preamble: Vec<&Row> = rows[..header].iter().filter(|r| r.cells.iter().any(|c| !c.is_empty())).collect();
-        let title_row = preamble
-            .iter()
-            .position(|r| row_text(r).to_lowercase().starts_with("sop"))
-            .or(if preamble.is_empty() { None } else { Some(0) });
-        let title = title_row.map(|i| row_text(preamble[i]));
-        let mut top_comments = Vec::new();
-        for (i, row) in preamble.iter().enumerate() {
-            if Some(i) != title_row {
-                top_comments.push(row_text(row));
-                self.warn_comment(row, t!("teks sebelum tabel", "text before the table"));
-            }
-        }
-        let (layout, two_rows) = Layout::read(&rows[header], rows.get(header + 1));
+        let (title, top_comments) = self.preamble(&rows[..header]);
+        let (mut layout, two_rows) = Layout::read(&rows[header], rows.get(header + 1));
         let mut missing = Vec::new();
         for (col, name) in [(Col::No, "No"), (Col::Time, "Waktu")] {
             if layout.position(col).is_none() {
@@ -247,7 +248,7 @@ impl<'a> Importer<'a> {
             return None;
         }
         let body_start = header + if two_rows { 2 } else { 1 };
-        let (steps, total, trailing) = self.read_body(&layout, &rows[body_start..]);
+        let (mut steps, total, trailing) = self.read_body(&layout, &rows[body_start..]);
         if steps.is_empty() {
             let line = rows[header].line;
             self.diagnostics.push(
@@ -283,30 +284,228 @@ impl<'a> Importer<'a> {
                     .with_help(t!("isi kolom Kegiatan langkah ini", "fill in the step's Kegiatan")),
                 );
             }
-            if step.time.is_empty() {
-                let (line, number) = (step.lines[0], step.number.clone());
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::ImportBadCell,
-                        t!(
-                            "baris {line}: langkah {number} tidak punya Waktu",
-                            "line {line}: step {number} has no Waktu"
-                        ),
-                        step.number_span,
-                        t!("langkah ini: kolom Waktu kosong", "this step: its Waktu is empty"),
-                    )
-                    .with_help(cell_help("Waktu")),
-                );
+        }
+        if layout.position(Col::Performer).is_some() {
+            self.performers(&mut layout, &mut steps);
+            // Rows whose Pelaksana is empty: the actors their sentences name, too.
+            let unnamed: Vec<&str> =
+                steps.iter().filter(|s| s.performer.is_empty()).map(|s| s.activity.as_str()).collect();
+            for name in infer::named_actors(&unnamed) {
+                if infer::actor_in_phrase(&infer::words(&name), &layout.actors).is_none() {
+                    layout.actors.push(name);
+                }
             }
+        } else if layout.actors.is_empty() {
+            // No actor columns at all: the actors the activities name ("Petugas Loket menerima").
+            let activities: Vec<&str> = steps.iter().map(|s| s.activity.as_str()).collect();
+            layout.actors = infer::named_actors(&activities);
         }
         // Rows in error are left out; the rest is still written and compiled, so problems in
         // cells (a Waktu that cannot be read) are reported in the same run.
         let who = self.actors(&layout, &steps, rows[header].span);
         let decisions = self.decisions(&layout, &steps, &who);
-        let document = Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions };
-        let stem = self.source_name.rsplit_once('.').map_or(self.source_name.as_str(), |(stem, _)| stem).to_string();
-        let title = title.unwrap_or(stem);
+        let document =
+            Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions, header_lines: Vec::new() };
+        let title = title.unwrap_or_else(|| self.stem());
         self.write(&document, &title, &top_comments, total, &trailing)
+    }
+
+    /// The input's file name without its extension: the title when the table has none.
+    fn stem(&self) -> String {
+        self.source_name.rsplit_once('.').map_or(self.source_name.as_str(), |(stem, _)| stem).to_string()
+    }
+
+    /// Text before the table: the title (the first line starting with "SOP", else the first
+    /// line), and the other lines kept as comments, each reported.
+    fn preamble(&mut self, rows: &[Row]) -> (Option<String>, Vec<String>) {
+        let preamble: Vec<&Row> = rows.iter().filter(|r| r.cells.iter().any(|c| !c.is_empty())).collect();
+        let title_row = preamble
+            .iter()
+            .position(|r| {
+                let text = row_text(r).to_lowercase();
+                text.starts_with("sop") || text.starts_with("standar pelayanan")
+            })
+            .or(if preamble.is_empty() { None } else { Some(0) });
+        let title = title_row.map(|i| row_text(preamble[i]));
+        let mut comments = Vec::new();
+        for (i, row) in preamble.iter().enumerate() {
+            if Some(i) != title_row {
+                comments.push(row_text(row));
+                self.warn_comment(row, t!("teks sebelum tabel", "text before the table"));
+            }
+        }
+        (title, comments)
+    }
+
+    /// Reads a Standar Pelayanan table: the procedure's items become steps (time not stated,
+    /// actors from the sentences), the time a `standar_pelayanan`, the other components the
+    /// language declares (persyaratan, biaya, produk, pengaduan, dasar hukum, sarana, ...) their
+    /// lists; a component alur does not know is kept as a comment.
+    fn run_standard(mut self, rows: &[Row], shape: standard::Shape) -> Option<String> {
+        let start = shape.header.unwrap_or(shape.body);
+        let (title, top_comments) = self.preamble(&rows[..start]);
+        let components = standard::read(rows, shape);
+        let where_span = shape.header.map_or_else(|| rows[shape.body].span, |h| rows[h].span);
+        let where_line = shape.header.map_or_else(|| rows[shape.body].line, |h| rows[h].line);
+        let mut header_lines = Vec::new();
+        let mut steps: Vec<StepRow> = Vec::new();
+        let mut read_as: Vec<String> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
+        for component in &components {
+            let (preface, items) = text::list_items(&component.text);
+            let label = component.label.clone();
+            let comment = |lines: &mut Vec<String>| {
+                lines.push(format!("// {label}: {}", comment_text(&component.text)));
+            };
+            match component.kind {
+                standard::Component::Procedure => {
+                    if !preface.is_empty() {
+                        header_lines.push(format!("// {label}: {}", comment_text(&preface)));
+                    }
+                    let numbers: Vec<Option<String>> =
+                        items.iter().map(|(n, _)| n.as_deref().and_then(table::step_number)).collect();
+                    // The printed enumerators are the step numbers when each item has one and
+                    // none repeats (a second procedure list starts again at 1: counted on).
+                    let distinct: std::collections::HashSet<&Option<String>> = numbers.iter().collect();
+                    let printed =
+                        numbers.iter().all(Option::is_some) && distinct.len() == numbers.len() && steps.is_empty();
+                    // One item per row (a PDF extraction): each step is reported at its own row.
+                    let one_per_row = component.rows.len() == items.len();
+                    for (index, ((_, item), number)) in items.iter().zip(&numbers).enumerate() {
+                        let number = match number {
+                            Some(n) if printed => n.clone(),
+                            _ => (steps.len() + 1).to_string(),
+                        };
+                        let (line, span) = match component.rows.get(index) {
+                            Some(row) if one_per_row => *row,
+                            _ => (component.line, component.span),
+                        };
+                        steps.push(StepRow {
+                            lines: vec![line],
+                            span,
+                            number_span: span,
+                            time_span: span,
+                            number,
+                            activity: item.clone(),
+                            marks: Vec::new(),
+                            mark_texts: Vec::new(),
+                            unplaced: Vec::new(),
+                            performer: String::new(),
+                            chain: None,
+                            needs: String::new(),
+                            time: String::new(),
+                            output: String::new(),
+                            notes: String::new(),
+                        });
+                    }
+                    read_as.push(format!("{label} \u{2192} langkah"));
+                }
+                standard::Component::Time => match promise_duration(&component.text) {
+                    Ok(duration) => {
+                        if norm(&duration) != norm(&component.text) {
+                            header_lines.push(format!("// {label}: {}", comment_text(&component.text)));
+                        }
+                        header_lines.push(format!("standar_pelayanan {duration}"));
+                        read_as.push(format!("{label} \u{2192} standar_pelayanan"));
+                    }
+                    Err(problem) => {
+                        comment(&mut header_lines);
+                        kept.push(label.clone());
+                        self.promise_not_read(component, &problem);
+                    }
+                },
+                standard::Component::List(keyword) => {
+                    if !preface.is_empty() {
+                        header_lines.push(format!("{keyword} {}", quote(&preface)));
+                    }
+                    for (_, item) in &items {
+                        header_lines.push(format!("{keyword} {}", quote(item)));
+                    }
+                    read_as.push(format!("{label} \u{2192} {keyword}"));
+                }
+                standard::Component::Other => {
+                    comment(&mut header_lines);
+                    kept.push(label.clone());
+                }
+            }
+        }
+        if steps.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::ImportNoHeader,
+                    t!(
+                        "baris {where_line}: Standar Pelayanan ini tidak memuat prosedur (Sistem, Mekanisme dan Prosedur) yang dapat dibaca sebagai langkah",
+                        "line {where_line}: this Standar Pelayanan has no procedure (Sistem, Mekanisme dan Prosedur) that reads as steps"
+                    ),
+                    where_span,
+                    t!("tabel Standar Pelayanan", "the Standar Pelayanan table"),
+                )
+                .with_help(t!(
+                    "sebuah SOP butuh langkah: tambahkan baris `Sistem, Mekanisme dan Prosedur` dengan langkah bernomor (`1.`, `a.`), atau impor tabel SOP-nya",
+                    "an SOP needs steps: add a `Sistem, Mekanisme dan Prosedur` row with numbered steps (`1.`, `a.`), or import its SOP table"
+                )),
+            );
+            return None;
+        }
+        let (read_list, kept_list) = (read_as.join("; "), kept.join(", "));
+        let count = steps.len();
+        let mut recognised = Diagnostic::new(
+            Code::ImportServiceStandard,
+            t!(
+                "baris {where_line}: tabel dibaca sebagai Standar Pelayanan (Komponen | Uraian): {count} langkah tanpa waktu tertulis",
+                "line {where_line}: the table is read as a Standar Pelayanan (Komponen | Uraian): {count} steps without a stated time"
+            ),
+            where_span,
+            t!("tabel Standar Pelayanan", "the Standar Pelayanan table"),
+        )
+        .with_note(t!("dibaca: {read_list}", "read: {read_list}"))
+        .with_help(t!(
+            "pelaksana langkah disimpulkan dari kalimatnya: periksa `oleh`, dan isi `waktu` bila diketahui; komponen yang disimpan sebagai komentar belum punya baris dalam bahasa `.sop`",
+            "the steps' actors are inferred from their sentences: review `oleh`, and fill in `waktu` where known; the components kept as comments have no line in the `.sop` language yet"
+        ));
+        if !kept.is_empty() {
+            recognised =
+                recognised.with_note(t!("disimpan sebagai komentar: {kept_list}", "kept as comments: {kept_list}"));
+        }
+        self.diagnostics.push(recognised);
+        let activities: Vec<&str> = steps.iter().map(|s| s.activity.as_str()).collect();
+        let layout = Layout::named(infer::named_actors(&activities));
+        let who = self.actors(&layout, &steps, where_span);
+        let decisions = self.decisions(&layout, &steps, &who);
+        let document = Document { layout: &layout, steps: &steps, who: &who, decisions: &decisions, header_lines };
+        let title = title.unwrap_or_else(|| self.stem());
+        self.write(&document, &title, &top_comments, None, &[])
+    }
+
+    /// Reports a Jangka Waktu that is not written as `standar_pelayanan`, and why.
+    fn promise_not_read(&mut self, component: &standard::ComponentRow, problem: &PromiseProblem) {
+        let (line, cell) = (component.line, comment_text(&component.text));
+        let why = match problem {
+            PromiseProblem::NoDuration => t!("tidak memuat lama waktu", "it holds no duration"),
+            PromiseProblem::Several => t!("memuat beberapa lama waktu", "it holds several durations"),
+            PromiseProblem::StartPoint(word) => {
+                t!("titik mulainya (`{word} …`) tidak menyebut langkah", "its start (`{word} …`) names no step")
+            }
+            PromiseProblem::Hedged(word) => {
+                t!("lama waktunya tidak pasti (`{word}`)", "its duration is not exact (`{word}`)")
+            }
+        };
+        let (why_id, why_en) = (why.id, why.en);
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::ImportServiceStandard,
+                t!(
+                    "baris {line}: jangka waktu `{cell}` tidak ditulis sebagai `standar_pelayanan`: {why_id}; disimpan sebagai komentar",
+                    "line {line}: the jangka waktu `{cell}` is not written as `standar_pelayanan`: {why_en}; kept as a comment"
+                ),
+                component.span,
+                t!("komponen jangka waktu", "the jangka waktu component"),
+            )
+            .with_help(t!(
+                "tulis janjinya sendiri, mis. `standar_pelayanan 14 hari setelah verifikasi` (langkah tempat jamnya mulai)",
+                "write the promise yourself, e.g. `standar_pelayanan 14 hari setelah verifikasi` (the step its clock starts at)"
+            )),
+        );
     }
 
     /// Classifies the rows below the header.
@@ -320,6 +519,22 @@ impl<'a> Importer<'a> {
         for (index, row) in rows.iter().enumerate() {
             if row.cells.iter().all(|c| c.is_empty()) {
                 continue;
+            }
+            // "JUMLAH WAKTU PELAYANAN" alone, its value on the line below (a merged cell the
+            // extraction split): the first line after the total row with a number completes it.
+            if let Some(open) = total.as_mut().filter(|t| t.text.is_empty() && trailing.is_empty()) {
+                if let Some(index) = row.cells.iter().position(|c| starts_with_digit(c)) {
+                    open.text = row.cells[index].clone();
+                    open.span = row.cell_span(index);
+                    open.rest.extend(
+                        row.cells
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, c)| *i != index && !c.is_empty())
+                            .map(|(_, c)| c.clone()),
+                    );
+                    continue;
+                }
             }
             if total.is_some() {
                 trailing.push(row_text(row));
@@ -451,6 +666,8 @@ impl<'a> Importer<'a> {
                 marks: Vec::new(),
                 mark_texts: Vec::new(),
                 unplaced: Vec::new(),
+                performer: String::new(),
+                chain: None,
                 needs: String::new(),
                 time: String::new(),
                 output: String::new(),
@@ -483,10 +700,14 @@ impl<'a> Importer<'a> {
                 Col::Time => &mut step.time,
                 Col::Output => &mut step.output,
                 Col::Notes => &mut step.notes,
+                Col::Performer => &mut step.performer,
                 Col::Actor(i) => {
                     if !infer::is_mark(cell) {
                         step.mark_texts.push((*i, cell.clone()));
-                        odd.push(format!("{}: {cell}", layout.actors[*i]));
+                        // A flowchart's MULAI/SELESAI stands in the actor's column: a mark.
+                        if !infer::is_terminator(cell) {
+                            odd.push(format!("{}: {cell}", layout.actors[*i]));
+                        }
                     }
                     if !step.marks.contains(i) {
                         step.marks.push(*i);
@@ -499,6 +720,11 @@ impl<'a> Importer<'a> {
                     continue;
                 }
             };
+            // A dash in Kelengkapan, Output or Keterangan says "none" (a dash in Waktu is kept:
+            // it says the time is not stated).
+            if is_dash(cell) && !matches!(col, Col::Time | Col::Activity | Col::Performer) {
+                continue;
+            }
             if !target.is_empty() {
                 target.push(' ');
             }
@@ -528,8 +754,10 @@ impl<'a> Importer<'a> {
 
     fn total(&mut self, layout: &Layout, row: &Row) -> TotalRow {
         let time = layout.position(Col::Time);
+        // The label ("Jumlah Waktu") is the first cell with text, wherever it stands.
+        let label = row.cells.iter().position(|c| !c.is_empty()).unwrap_or(0);
         let cells: Vec<(usize, &String)> =
-            row.cells.iter().enumerate().skip(1).filter(|(_, c)| !c.is_empty()).collect();
+            row.cells.iter().enumerate().skip(label + 1).filter(|(_, c)| !c.is_empty()).collect();
         let from_time = time.filter(|t| row.cells.get(*t).is_some_and(|c| starts_with_digit(c)));
         let index = from_time.or_else(|| cells.iter().map(|(i, _)| *i).find(|i| starts_with_digit(&row.cells[*i])));
         let chosen = index.map(|i| row.cells[i].clone()).unwrap_or_default();
@@ -541,8 +769,47 @@ impl<'a> Importer<'a> {
         TotalRow { span, line: row.line, text: chosen, rest }
     }
 
-    /// Finds each step's actor: the marks, else the route written in the row before, else the
-    /// activity, else the marker.
+    /// Reads the Pelaksana cells of a table with one column of actors' names: each name is an
+    /// actor (declared in the order met), and the step's actor. A cell naming several desks in
+    /// sequence gives the first desk, the chain kept for a comment and reported: the language
+    /// has no hand-off inside one step.
+    fn performers(&mut self, layout: &mut Layout, steps: &mut [StepRow]) {
+        for step in steps.iter_mut() {
+            let desks = infer::split_chain(&step.performer);
+            let Some(first) = desks.first() else { continue };
+            let index = match layout.actors.iter().position(|a| norm(a) == norm(first)) {
+                Some(index) => index,
+                None => {
+                    layout.actors.push(first.clone());
+                    layout.actors.len() - 1
+                }
+            };
+            step.marks = vec![index];
+            if desks.len() > 1 {
+                step.chain = Some(step.performer.clone());
+                let (line, number, cell) = (step.lines[0], step.number.clone(), step.performer.clone());
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportHandOffChain,
+                        t!(
+                            "baris {line}: Pelaksana langkah {number} `{cell}` menyebut beberapa meja berurutan: langkah diberi meja pertama ({first}), urutannya disimpan sebagai komentar",
+                            "line {line}: the Pelaksana of step {number} `{cell}` names several desks in sequence: the step is given the first desk ({first}), the sequence is kept as a comment"
+                        ),
+                        step.span,
+                        t!("sel Pelaksana", "the Pelaksana cell"),
+                    )
+                    .with_help(t!(
+                        "bahasa `.sop` belum punya serah terima di dalam satu langkah: pecah baris ini menjadi satu langkah per meja, atau biarkan meja pertama",
+                        "the `.sop` language has no hand-off inside one step yet: split the row into one step per desk, or keep the first desk"
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Finds each step's actor: the marks (or the Pelaksana cell), else the hints the text
+    /// gives (the route written in the row before, the activity, the row before's hand-over),
+    /// else the marker. A guess the text does not back firmly is reported as weak.
     fn actors(&mut self, layout: &Layout, steps: &[StepRow], header_span: Span) -> Vec<Who> {
         let mut out = Vec::new();
         let mut inferred = Vec::new();
@@ -552,49 +819,92 @@ impl<'a> Importer<'a> {
                 out.push(Who::Marked(marked));
                 continue;
             }
-            let from_note = i.checked_sub(1).and_then(|p| {
-                let prev = &steps[p];
+            let previous = i.checked_sub(1).map(|p| &steps[p]);
+            let mut clues = Vec::new();
+            let note_route = previous.and_then(|prev| {
                 infer::note_routes(&prev.notes, &layout.actors)
                     .into_iter()
                     .find(|r: &NoteRoute| r.outcome.as_deref().is_none_or(|o| !infer::is_negative(o)))
-                    .map(|r| Who::FromNote { actor: r.actor, step: prev.number.clone(), note: prev.notes.clone() })
             });
-            let who = from_note.or_else(|| {
-                infer::actor_from_activity(&step.activity, &layout.actors)
-                    .map(|(actor, phrase)| Who::FromActivity { actor, phrase })
-            });
-            match who {
-                Some(who) => {
-                    inferred.push(step.number.clone());
-                    out.push(who);
-                }
-                None => {
-                    let (line, number) = (step.lines[0], step.number.clone());
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::ImportActorUnknown,
-                            t!("baris {line}: pelaksana langkah {number} tidak terbaca", "line {line}: the actor of step {number} cannot be read"),
-                            step.span,
-                            t!("tidak ada tanda di kolom pelaksana", "no mark in the actor columns"),
-                        )
-                        .with_help(t!(
-                            "ganti `oleh {UNKNOWN_ACTOR}` di berkas `.sop` dengan pelaksana yang benar, atau beri tanda `X` di kolom pelaksananya lalu impor lagi",
-                            "replace `oleh {UNKNOWN_ACTOR}` in the `.sop` file with the right actor, or put an `X` in its actor column and import again"
-                        )),
-                    );
-                    out.push(Who::Unknown);
+            if let (Some(route), Some(prev)) = (note_route, previous) {
+                if let infer::RouteTarget::Actor(actor) = route.target {
+                    clues.push(infer::Clue {
+                        actor,
+                        basis: infer::Basis::Note,
+                        phrase: prev.notes.clone(),
+                        weak: false,
+                    });
                 }
             }
+            clues.extend(infer::clues(&step.activity, previous.map(|p| p.activity.as_str()), &layout.actors));
+            let Some(guess) = infer::choose(&clues) else {
+                let (line, number) = (step.lines[0], step.number.clone());
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportActorUnknown,
+                        t!("baris {line}: pelaksana langkah {number} tidak terbaca", "line {line}: the actor of step {number} cannot be read"),
+                        step.span,
+                        t!("tidak ada tanda di kolom pelaksana", "no mark in the actor columns"),
+                    )
+                    .with_help(t!(
+                        "ganti `oleh {UNKNOWN_ACTOR}` di berkas `.sop` dengan pelaksana yang benar, atau beri tanda `X` di kolom pelaksananya lalu impor lagi",
+                        "replace `oleh {UNKNOWN_ACTOR}` in the `.sop` file with the right actor, or put an `X` in its actor column and import again"
+                    )),
+                );
+                out.push(Who::Unknown);
+                continue;
+            };
+            inferred.push(step.number.clone());
+            if guess.weak {
+                let (line, number, label) =
+                    (step.lines[0], step.number.clone(), layout.actors[guess.clue.actor].clone());
+                let why = weak_reason(layout, &guess);
+                let (why_id, why_en) = (why.id, why.en);
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportActorGuessWeak,
+                        t!(
+                            "baris {line}: pelaksana langkah {number} ({label}) hanya dugaan lemah: {why_id}",
+                            "line {line}: the actor of step {number} ({label}) is a weak guess: {why_en}"
+                        ),
+                        step.span,
+                        t!("langkah ini", "this step"),
+                    )
+                    .with_help(t!(
+                        "periksa `oleh` langkah ini; untuk kepastian beri tanda `X` di kolom pelaksananya lalu impor lagi",
+                        "check this step's `oleh`; to be sure, put an `X` in its actor column and import again"
+                    )),
+                );
+            }
+            let from = match guess.clue.basis {
+                infer::Basis::Note | infer::Basis::HandOver => previous.map(|p| p.number.clone()),
+                _ => None,
+            };
+            out.push(Who::Inferred { guess, from });
         }
         if !inferred.is_empty() {
             let list = inferred.join(", ");
+            let columns = layout.cols.iter().any(|c| matches!(c, Col::Actor(_)));
+            let (message_id, message_en) = if layout.position(Col::Performer).is_some() {
+                (
+                    format!("kolom Pelaksana kosong di langkah {list}: pelaksananya disimpulkan dari teks tabel"),
+                    format!("the Pelaksana column is empty for steps {list}: their actors are inferred from the table's text"),
+                )
+            } else if !columns {
+                (
+                    format!("tabel tidak punya kolom pelaksana: pelaksana langkah {list} disimpulkan dari kalimat yang menyebutnya"),
+                    format!("the table has no actor column: the actors of steps {list} are inferred from the sentences that name them"),
+                )
+            } else {
+                (
+                    format!("kolom pelaksana tidak bertanda: pelaksana langkah {list} disimpulkan dari teks tabel"),
+                    format!("the actor columns have no marks: the actors of steps {list} are inferred from the table's text"),
+                )
+            };
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::ImportActorsInferred,
-                    t!(
-                        "kolom pelaksana tidak bertanda: pelaksana langkah {list} disimpulkan dari teks tabel",
-                        "the actor columns have no marks: the actors of steps {list} are inferred from the table's text"
-                    ),
+                    t!("{message_id}", "{message_en}"),
                     header_span,
                     t!("kolom pelaksana", "actor columns"),
                 )
@@ -611,20 +921,58 @@ impl<'a> Importer<'a> {
     fn decisions(&mut self, layout: &Layout, steps: &[StepRow], who: &[Who]) -> Vec<Vec<OutcomeLine>> {
         let mut out = Vec::new();
         for (i, step) in steps.iter().enumerate() {
-            let routes: Vec<NoteRoute> =
+            let mut routes: Vec<NoteRoute> =
                 infer::note_routes(&step.notes, &layout.actors).into_iter().filter(|r| r.outcome.is_some()).collect();
+            // Without a route in Keterangan, a return written in the activity ("apabila tidak
+            // lengkap dikembalikan kepada pemohon", as Standar Pelayanan prose puts it); the
+            // way on is the written order.
+            let from_activity = routes.is_empty();
+            // The activity's own name for the way on ("apabila sudah lengkap … diteruskan").
+            let mut written_forward = None;
+            if from_activity {
+                let (back, on): (Vec<NoteRoute>, Vec<NoteRoute>) = infer::note_routes(&step.activity, &layout.actors)
+                    .into_iter()
+                    .filter(|r| r.outcome.is_some())
+                    .partition(|r| r.outcome.as_deref().is_some_and(infer::is_negative));
+                routes = back;
+                if let [one] = on.as_slice() {
+                    written_forward = one.outcome.clone();
+                }
+            }
             if routes.is_empty() {
                 out.push(Vec::new());
                 continue;
             }
+            let (column_id, column_en) =
+                if from_activity { ("kegiatan", "kegiatan") } else { ("keterangan", "keterangan") };
             let mut lines = Vec::new();
             let mut problem = None;
             for route in &routes {
                 let outcome = route.outcome.clone().unwrap_or_default();
                 let negative = infer::is_negative(&outcome);
-                let by = |j: usize| who[j].actors().contains(&route.actor);
-                let actor = &layout.actors[route.actor];
-                if !negative {
+                let by = |j: usize| match route.target {
+                    RouteTarget::Actor(actor) => who[j].actors().contains(&actor),
+                    RouteTarget::Applicant => {
+                        who[j].actors().iter().any(|a| infer::actor_kind(&layout.actors[*a]) == ActorKind::Applicant)
+                    }
+                };
+                let actor = match route.target {
+                    RouteTarget::Actor(actor) => layout.actors[actor].clone(),
+                    RouteTarget::Applicant => "pemohon".to_string(),
+                };
+                if negative && route.target == RouteTarget::Applicant {
+                    // Back to the applicant: their latest step before this one, or nowhere (a
+                    // step the table does not have is not made up).
+                    match (0..i).rev().find(|&j| by(j)) {
+                        Some(j) => lines.push(OutcomeLine { name: outcome, target: Some(j), back: true }),
+                        None => {
+                            problem = Some(t!(
+                                "`{outcome}` kembali ke pemohon, tetapi tidak ada langkah pemohon sebelum langkah ini, jadi rute itu tidak dapat ditempatkan",
+                                "`{outcome}` goes back to the applicant, but no step of the applicant comes before this one, so the route could not be placed"
+                            ))
+                        }
+                    }
+                } else if !negative {
                     if i + 1 < steps.len() && by(i + 1) {
                         lines.push(OutcomeLine { name: outcome, target: Some(i + 1), back: false });
                     } else {
@@ -641,7 +989,11 @@ impl<'a> Importer<'a> {
                     problem = Some(t!("tidak ada langkah yang dikerjakan {actor}", "no step is done by {actor}"));
                 }
             }
-            if problem.is_none() && lines.len() == 1 && lines[0].back {
+            if problem.is_none() && lines.len() == 1 && lines[0].back && written_forward.is_some() {
+                let name = written_forward.unwrap_or_default();
+                let target = (i + 1 < steps.len()).then_some(i + 1);
+                lines.insert(0, OutcomeLine { name, target, back: false });
+            } else if problem.is_none() && lines.len() == 1 && lines[0].back {
                 let name = infer::opposite(&lines[0].name);
                 let target = (i + 1 < steps.len()).then_some(i + 1);
                 lines.insert(0, OutcomeLine { name: name.clone(), target, back: false });
@@ -650,11 +1002,11 @@ impl<'a> Importer<'a> {
                     Diagnostic::new(
                         Code::ImportRouteGuessed,
                         t!(
-                            "baris {line}: keterangan langkah {number} hanya menyebut satu hasil; hasil `{name}` (lanjut ke langkah berikutnya) ditambahkan",
-                            "line {line}: the keterangan of step {number} names one outcome; the outcome `{name}` (on to the next step) was added"
+                            "baris {line}: {column_id} langkah {number} hanya menyebut satu hasil; hasil `{name}` (lanjut ke langkah berikutnya) ditambahkan",
+                            "line {line}: the {column_en} of step {number} names one outcome; the outcome `{name}` (on to the next step) was added"
                         ),
                         step.span,
-                        t!("kolom Keterangan", "the Keterangan column"),
+                        t!("kolom {column_id}", "the {column_en} column"),
                     )
                     .with_help(t!("periksa blok `keputusan` langkah ini", "review this step's `keputusan` block")),
                 );
@@ -675,15 +1027,15 @@ impl<'a> Importer<'a> {
                     Diagnostic::new(
                         Code::ImportRouteGuessed,
                         t!(
-                            "baris {line}: rute di keterangan langkah {number} tidak dijadikan keputusan: {why_id}",
-                            "line {line}: the route in the keterangan of step {number} was not made a decision: {why_en}"
+                            "baris {line}: rute di {column_id} langkah {number} tidak dijadikan keputusan: {why_id}",
+                            "line {line}: the route in the {column_en} of step {number} was not made a decision: {why_en}"
                         ),
                         step.span,
-                        t!("kolom Keterangan", "the Keterangan column"),
+                        t!("kolom {column_id}", "the {column_en} column"),
                     )
                     .with_help(t!(
-                        "teks keterangan tetap disalin; tulis blok `keputusan` sendiri bila langkah ini memutuskan",
-                        "the keterangan text is kept; write a `keputusan` block yourself if this step decides"
+                        "teks {column_id} tetap disalin; tulis blok `keputusan` sendiri bila langkah ini memutuskan",
+                        "the {column_en} text is kept; write a `keputusan` block yourself if this step decides"
                     )),
                 );
                 lines.clear();
@@ -830,14 +1182,22 @@ impl<'a> Importer<'a> {
                 cell: cell.into(),
                 total: true,
             };
+            let plain = text::without_spelled_numbers(cell);
             if demote_total || cell.is_empty() {
                 w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
+            } else if plain != cell {
+                // "5 (lima) hari kerja": the number spelled out again is left out of the line.
+                w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
+                w.line(format!("    total {plain}"), Some(origin));
             } else {
                 w.line(format!("    total {cell}"), Some(origin));
             }
             for rest in &total.rest {
                 w.line(format!("    // baris jumlah waktu: {}", comment_text(rest)), None);
             }
+        }
+        for line in &doc.header_lines {
+            w.line(format!("    {line}"), None);
         }
         // Actors.
         w.blank();
@@ -921,22 +1281,42 @@ impl<'a> Importer<'a> {
                         None,
                     );
                 }
-                Who::FromNote { step: from, note, .. } => {
-                    w.line(
-                        format!(
-                            "    // pelaksana disimpulkan dari keterangan langkah {from}: \"{}\"",
-                            comment_text(note)
-                        ),
-                        None,
-                    );
-                }
-                Who::FromActivity { phrase, .. } => {
-                    w.line(format!("    // pelaksana disimpulkan dari kegiatan (\"{}\")", comment_text(phrase)), None);
+                Who::Inferred { guess, from } => {
+                    let phrase = comment_text(&guess.clue.phrase);
+                    let line = match (guess.clue.basis, from) {
+                        (infer::Basis::Note, Some(from)) => {
+                            format!("    // pelaksana disimpulkan dari keterangan langkah {from}: \"{phrase}\"")
+                        }
+                        (infer::Basis::HandOver, Some(from)) => {
+                            format!("    // pelaksana disimpulkan dari kegiatan langkah {from}: \"{phrase}\"")
+                        }
+                        _ => format!("    // pelaksana disimpulkan dari kegiatan (\"{phrase}\")"),
+                    };
+                    w.line(line, None);
+                    if guess.weak {
+                        let others: Vec<String> =
+                            guess.conflicts.iter().map(|a| comment_text(&layout.actors[*a])).collect();
+                        let why = if others.is_empty() {
+                            "teks menyebut apa yang dikerjakan, bukan siapa".to_string()
+                        } else {
+                            format!("teks juga menunjuk {}", others.join(", "))
+                        };
+                        w.line(format!("    // PERIKSA: dugaan lemah ({why})"), None);
+                    }
                 }
                 Who::Unknown => {
                     w.line("    // PERIKSA: pelaksana tidak terbaca dari tabel: ganti `belum_ditentukan`".into(), None);
                 }
                 Who::Marked(_) => {}
+            }
+            if let Some(chain) = &step.chain {
+                w.line(
+                    format!(
+                        "    // PERIKSA: pelaksana tertulis \"{}\": beberapa meja berurutan, langkah ini diberi meja pertama",
+                        comment_text(chain)
+                    ),
+                    None,
+                );
             }
             for (actor, text) in &step.mark_texts {
                 w.line(
@@ -962,8 +1342,10 @@ impl<'a> Importer<'a> {
             if let Some(id) = &needs_ids[i] {
                 w.line(format!("        kelengkapan {id} {}", quote(&step.needs)), origin("Kelengkapan", &step.needs));
             }
-            // An empty Waktu is already an error; `0 Menit` keeps it from being reported twice.
-            let time = if step.time.is_empty() { "0 Menit" } else { step.time.as_str() };
+            let time = waktu_text(&step.time);
+            if time != step.time && step.time.chars().any(|c| c.is_ascii_digit()) {
+                w.line(format!("        // waktu tertulis di tabel: {}", comment_text(&step.time)), None);
+            }
             w.line(format!("        waktu {time}"), origin("Waktu", &step.time));
             if let Some(id) = &output_ids[i] {
                 w.line(format!("        output {id} {}", quote(&step.output)), origin("Output", &step.output));
@@ -1001,6 +1383,9 @@ struct Document<'a> {
     steps: &'a [StepRow],
     who: &'a [Who],
     decisions: &'a [Vec<OutcomeLine>],
+    /// Header lines read from a Standar Pelayanan (`persyaratan "…"`, `standar_pelayanan 5
+    /// hari`, comments), written after the total.
+    header_lines: Vec<String>,
 }
 
 #[derive(Default)]
@@ -1065,6 +1450,44 @@ fn row_text(row: &Row) -> String {
 
 fn starts_with_digit(cell: &str) -> bool {
     cell.trim_start().starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The `waktu` line's value for a Waktu cell: the cell as written when it is a duration or
+/// looks like one (a number: the compiler reads it or says why not), `-` as printed, and for an
+/// empty cell or words without a number ("Sesuai jadwal") the time not stated, with the words.
+/// A duration written with words around it ("paling lambat 5 (lima) hari kerja") is written as
+/// the duration, the cell kept in a comment above; a range or an approximation is left for the
+/// compiler to refuse.
+fn waktu_text(cell: &str) -> String {
+    if cell.is_empty() {
+        "tidak_tertulis".to_string()
+    } else if cell == "-" {
+        "-".to_string()
+    } else if !cell.chars().any(|c| c.is_ascii_digit()) {
+        format!("tidak_tertulis {}", quote(cell))
+    } else if text::looks_like_duration(cell) {
+        cell.to_string()
+    } else {
+        promise_duration(cell).unwrap_or_else(|_| cell.to_string())
+    }
+}
+
+/// A cell holding only a dash: "none" in a printed table.
+fn is_dash(cell: &str) -> bool {
+    !cell.is_empty() && cell.chars().all(|c| matches!(c, '-' | '\u{2013}' | '\u{2014}'))
+}
+
+/// Why a guessed actor is weak, for the warning.
+fn weak_reason(layout: &Layout, guess: &infer::Guess) -> crate::diagnostic::Text {
+    if guess.conflicts.is_empty() {
+        return t!(
+            "teks menyebut apa yang dikerjakan, bukan siapa yang mengerjakannya",
+            "the text says what is done, not who does it"
+        );
+    }
+    let others: Vec<&str> = guess.conflicts.iter().map(|a| layout.actors[*a].as_str()).collect();
+    let others = others.join(", ");
+    t!("teks juga menunjuk {others}", "the text also points at {others}")
 }
 
 fn cell_help(what: &str) -> crate::diagnostic::Text {

@@ -15,6 +15,9 @@ pub struct Row {
     pub line: usize,
     pub span: Span,
     pub cells: Vec<String>,
+    /// The cells as written, trimmed but with their line breaks: a Standar Pelayanan cell lists
+    /// its items one per line.
+    pub raw_cells: Vec<String>,
     /// Where each cell is written, when that is known (a record on one line without quotes);
     /// empty otherwise.
     pub cell_spans: Vec<Span>,
@@ -55,8 +58,9 @@ pub fn read_rows(file: FileId, text: &str, delimiter: Option<u8>) -> Result<Vec<
                 let line = text[..start].matches('\n').count() + 1;
                 let end = text[start..].find(['\n', '\r']).map_or(text.len(), |i| start + i);
                 let cells: Vec<String> = record.iter().map(collapse).collect();
+                let raw_cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
                 let cell_spans = cell_spans(file, text, start, end, delimiter, cells.len());
-                rows.push(Row { line, span: Span::new(file, start, end), cells, cell_spans });
+                rows.push(Row { line, span: Span::new(file, start, end), cells, raw_cells, cell_spans });
             }
             Err(error) => {
                 let (line, start) = error
@@ -131,6 +135,8 @@ pub enum Col {
     Time,
     Output,
     Notes,
+    /// A single Pelaksana column holding the actors' names ("Front Office", "Kabid -> Kasi").
+    Performer,
     /// A column without a heading alur knows.
     Unknown,
 }
@@ -178,6 +184,21 @@ fn is_group_heading(cell: &str) -> bool {
     matches!(norm(cell).as_str(), "pelaksana" | "mutu baku" | "actors" | "quality standard")
 }
 
+/// The heading of a single column holding actors' names. "Pelaksana" is also the group heading
+/// over the actor columns: it is this column only when no actor column stands under it.
+fn is_performer_heading(cell: &str) -> bool {
+    matches!(
+        norm(cell).trim_end_matches('.'),
+        "pelaksana"
+            | "pelaksana kegiatan"
+            | "petugas pelaksana"
+            | "penanggung jawab"
+            | "actor"
+            | "actors"
+            | "performer"
+    )
+}
+
 /// Whether a row is a header row (it has a Kegiatan heading).
 pub fn is_header(row: &Row) -> bool {
     row.cells.iter().any(|c| is_activity_heading(c))
@@ -219,7 +240,9 @@ pub fn is_page_number(row: &Row) -> bool {
 pub fn is_total(row: &Row) -> bool {
     row.non_empty().next().is_some_and(|(_, c)| {
         let n = norm(c);
-        n.starts_with("jumlah") || n.starts_with("total") || n.starts_with("waktu total")
+        ["jumlah", "total", "waktu total", "jangka waktu", "waktu penyelesaian", "lama waktu"]
+            .iter()
+            .any(|w| n.starts_with(w))
     })
 }
 
@@ -256,9 +279,29 @@ impl Layout {
                 actors.push(names[i].clone());
             }
         }
+        // Without actor columns, a column headed "Pelaksana" (with nothing under it) holds the
+        // actors' names, wherever it stands.
+        if actors.is_empty() {
+            let performer = (0..width).find(|&i| {
+                let top = first.cells.get(i).map(String::as_str).unwrap_or("");
+                let sub = second.and_then(|r| r.cells.get(i)).map(String::as_str).unwrap_or("");
+                let heads = [top, sub];
+                cols[i] == Col::Unknown
+                    && heads.iter().any(|h| is_performer_heading(h))
+                    && heads.iter().all(|h| h.is_empty() || is_performer_heading(h))
+            });
+            if let Some(i) = performer {
+                cols[i] = Col::Performer;
+            }
+        }
         let header_cells =
             first.cells.iter().chain(second.iter().flat_map(|r| r.cells.iter())).map(|c| norm(c)).collect();
         (Layout { cols, actors, header_cells }, second.is_some())
+    }
+
+    /// The layout of a table without actor columns whose actors are named in its text.
+    pub fn named(actors: Vec<String>) -> Layout {
+        Layout { cols: Vec::new(), actors, header_cells: Vec::new() }
     }
 
     pub fn position(&self, col: Col) -> Option<usize> {
@@ -371,7 +414,35 @@ fn looks_numbered(row: &Row) -> bool {
 /// them (`compile::is_step_number`). Returns it as the language writes it. A single capital letter
 /// (`A.`) heads a section of the table, not a step.
 pub fn step_number(cell: &str) -> Option<String> {
-    let s = cell.trim().trim_end_matches('.');
+    let s = cell.trim();
+    // `a)` and `(a)` as lists print them; `1. 1.` as a list pasted into a numbered cell does.
+    let s = s.strip_prefix('(').map_or(s, |inner| inner.strip_suffix(')').unwrap_or(s));
+    let s = s.strip_suffix(')').unwrap_or(s);
+    let parts: Vec<&str> = s.split_whitespace().map(|p| p.trim_end_matches('.')).collect();
+    let s = match parts.as_slice() {
+        [first, rest @ ..] if !rest.is_empty() && rest.iter().all(|p| p == first) => first,
+        _ => s.trim_end_matches('.'),
+    };
     let section = s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase());
     (!section && crate::compile::is_step_number(s)).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_numbers_as_tables_print_them() {
+        let number = |cell: &str| step_number(cell);
+        assert_eq!(number("1.").as_deref(), Some("1"));
+        assert_eq!(number("a.").as_deref(), Some("a"));
+        assert_eq!(number("b)").as_deref(), Some("b"));
+        assert_eq!(number("(c)").as_deref(), Some("c"));
+        assert_eq!(number("1. 1.").as_deref(), Some("1"), "a list number pasted into the No cell");
+        assert_eq!(number("3.1.a").as_deref(), Some("3.1.a"));
+        assert_eq!(number("IV").as_deref(), Some("IV"));
+        assert_eq!(number("11. 9."), None, "two different numbers");
+        assert_eq!(number("A."), None, "a section heading");
+        assert_eq!(number("Jumlah"), None);
+    }
 }
