@@ -579,3 +579,35 @@ async fn a_promise_does_not_count_the_steps_it_excludes() {
     // The same three weeks counted would have broken it.
     assert!(d.calendar.working_minutes_between(verified, clock.now()) > 5 * 450);
 }
+
+/// `dilayani`: the applicant is served when the permit is handed over; the promise stops there
+/// while the office goes on archiving.
+#[tokio::test]
+async fn the_promise_stops_when_the_applicant_is_served_and_archiving_goes_on() {
+    let start = wita(2026, 12, 1, 8, 0);
+    let clock = Arc::new(ManualClock::new(start));
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    engine
+        .deploy_file(&root().join("tests/flow/arsip-setelah-dilayani.sop"), &root().join("sop/calendars"))
+        .await
+        .unwrap();
+    let d = engine.deployment("izin_reklame", None).unwrap();
+    let case = engine.start_case("izin_reklame", "p", Default::default(), None).await.unwrap();
+    clock.advance(chrono::Duration::hours(6));
+    engine.complete(case, 1, &who("loket"), Completion::default()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(10));
+    engine.complete(case, 2, &who("loket"), Completion::default()).await.unwrap();
+    let served = clock.now();
+    // Archiving takes a week: the applicant's promise was kept when the permit was handed over.
+    clock.advance(chrono::Duration::days(7));
+    let state = engine.load(case).await.unwrap();
+    assert_eq!(state.status, CaseStatus::Active, "archiving is still open");
+    let v = view(&state, &d, clock.now());
+    assert_eq!(v.served, Some(served));
+    assert_eq!(v.case_due.as_ref().unwrap().sla, Some(Sla::Met));
+    assert_eq!(v.open_tasks[0].step, "arsipkan");
+    // The checker measures the promise up to the served step too: 1 hari 10 menit, kept.
+    let totals = alur::timing::totals(&d.sop, 450);
+    assert_eq!(totals.service_standards[0].within, Some(true));
+    assert_eq!(totals.main_path.duration, alur::time::Duration::new(2, 0, 10));
+}

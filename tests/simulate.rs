@@ -497,3 +497,15 @@ fn a_promise_that_excludes_a_step_is_measured_without_it() {
     assert_eq!(promise.within, 1.0, "3 working days counted of a 5-day promise");
     assert_eq!(promise.within_elapsed, 0.0, "13 working days elapsed");
 }
+
+/// A promise stops when the applicant is served (`dilayani`) in the simulator as in the runtime:
+/// a week of archiving afterwards does not break it.
+#[test]
+fn a_promise_stops_when_the_applicant_is_served() {
+    let path = Path::new(ROOT).join("tests/flow/arsip-setelah-dilayani.sop");
+    let report = run(&path, "[waktu.arsipkan]\nrerata = \"5 hari\"\n[kedatangan]\nper_hari = 2\n", 100, 5);
+    let promise = report.targets.iter().find(|t| t.kind == alur::simulate::TargetKind::ServiceStandard).unwrap();
+    assert_eq!(promise.within, 1.0);
+    let stated = report.targets.iter().find(|t| t.kind == alur::simulate::TargetKind::StatedTotal).unwrap();
+    assert_eq!(stated.within, 0.0, "the stated total counts the archiving");
+}

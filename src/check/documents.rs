@@ -250,7 +250,9 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
     let interpreter = Interpreter::new(sop);
     for (index, step) in sop.steps.iter().enumerate() {
         let node = sop.flow.step_nodes[index];
-        let ends_here = leads_to_end(sop, &interpreter, node);
+        // What the applicant takes away: the results of a step that ends the procedure or serves
+        // the applicant (`dilayani`).
+        let ends_here = step.serves || leads_to_end(sop, &interpreter, node);
         if ends_here {
             continue;
         }

@@ -98,6 +98,7 @@ keywords! {
     Then: ["lalu", "kemudian"] ["then"];
     NotStated: ["tidak_tertulis"] ["not_stated"];
     CompletionDate: ["tanggal_selesai", "estimasi_selesai"] ["completion_date"];
+    Served: ["dilayani"] ["served"];
     Call: ["panggil"] ["call"];
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];

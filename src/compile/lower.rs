@@ -875,6 +875,7 @@ impl<'a> Lowerer<'a> {
             call: None,
             deadline_actions: Vec::new(),
             completion_date: None,
+            serves: false,
             span: item.head_span(),
         };
         if actor_reported {
@@ -1006,6 +1007,9 @@ impl<'a> Lowerer<'a> {
                 cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
                 step.starts_next_workday = true;
             }
+            // `dilayani`: the applicant is served once this step is done; the rows after it
+            // (archiving, the register book) are the office's own.
+            Kw::Served => step.serves = true,
             Kw::CompletionDate => {
                 // `tanggal_selesai [DURATION]`: the applicant is told, when this step is done, the
                 // date the permit will be ready; without a duration, the SOP's own promise.
@@ -1137,8 +1141,8 @@ const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 8] =
-    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate];
+const SINGLE_STEP_KEYWORDS: [Kw; 9] =
+    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate, Kw::Served];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1156,6 +1160,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Call,
     Kw::Overdue,
     Kw::CompletionDate,
+    Kw::Served,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`

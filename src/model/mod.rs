@@ -83,6 +83,17 @@ impl Sop {
         self.ends.iter().find(|e| e.id.name == id)
     }
 
+    /// The step after which the applicant is served (`dilayani`), if the SOP marks one.
+    pub fn served_step(&self) -> Option<&Step> {
+        self.steps.iter().find(|s| s.serves)
+    }
+
+    /// Where a promise's clock stops: its `sampai`, else when the applicant is served, else
+    /// (`None`) at the end of the case. The one rule the check, the runtime and the simulator use.
+    pub fn promise_until(&self, standard: &ServiceStandard) -> Option<ClockPoint> {
+        standard.until.clone().or_else(|| self.served_step().map(|s| ClockPoint::EndOf(s.id.clone())))
+    }
+
     /// What the SOP promises the applicant for the rest of a case: the first service standard
     /// that runs to the end (no `sampai`), else the stated total.
     pub fn promise(&self) -> Option<Duration> {
@@ -351,6 +362,10 @@ pub struct Step {
     /// ready (the date on the receipt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_date: Option<CompletionDate>,
+    /// `dilayani`: once this step is done the applicant is served (the permit handed over);
+    /// steps after it are the office's own (archiving) and no promise counts them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serves: bool,
     pub span: Span,
 }
 

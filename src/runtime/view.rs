@@ -65,6 +65,9 @@ pub struct CaseView {
     /// The completion date told to the applicant (`tanggal_selesai`), once the step that tells
     /// it is done: fixed at what was told, it does not move with pauses.
     pub completion_date: Option<DateTime<Utc>>,
+    /// When the applicant was served (the `dilayani` step done); the case may go on with the
+    /// office's own steps.
+    pub served: Option<DateTime<Utc>>,
     pub time_per_step: Vec<StepTime>,
 }
 
@@ -180,14 +183,14 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
     let standards = &sop.header.service_standards;
     let case_due = match standards.first() {
         Some(s) if standards.len() == 1 => {
-            Some(clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref(), &s.excluded))
+            Some(clock(s.label.clone(), s.duration, s.from.as_ref(), sop.promise_until(s).as_ref(), &s.excluded))
         }
         _ => sop.header.stated_total.as_ref().map(|t| clock(None, t.duration, None, None, &[])),
     };
     let segments = if standards.len() > 1 {
         standards
             .iter()
-            .map(|s| clock(s.label.clone(), s.duration, s.from.as_ref(), s.until.as_ref(), &s.excluded))
+            .map(|s| clock(s.label.clone(), s.duration, s.from.as_ref(), sop.promise_until(s).as_ref(), &s.excluded))
             .collect()
     } else {
         Vec::new()
@@ -217,6 +220,9 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
         let told = state.tasks.values().find(|t| *t.step == **id && t.status == TaskStatus::Completed)?;
         Some(calendar.due(told.closed?, after).at)
     });
+    let served = sop.served_step().and_then(|s| {
+        state.tasks.values().find(|t| *t.step == *s.id.name && t.status == TaskStatus::Completed)?.closed
+    });
     CaseView {
         status: state.status,
         end: state.end.clone(),
@@ -224,6 +230,7 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
         case_due,
         segments,
         completion_date,
+        served,
         time_per_step,
     }
 }

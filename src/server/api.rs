@@ -501,6 +501,9 @@ pub struct CaseOut {
     pub promised: Option<DateTime<Utc>>,
     /// The completion date the applicant was told at intake (`tanggal_selesai` in the SOP).
     pub completion_date: Option<DateTime<Utc>>,
+    /// When the applicant was served (`dilayani` in the SOP), while the office may still be
+    /// archiving.
+    pub served: Option<DateTime<Utc>>,
     pub sla: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub attachments: Vec<AttachmentOut>,
@@ -614,6 +617,7 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         fields: serde_json::Value::Object(fields),
         promised: v.case_due.as_ref().and_then(|c| c.due),
         completion_date: v.completion_date,
+        served: v.served,
         sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
         view: serde_json::to_value(&v).unwrap_or_default(),
         desks,

@@ -621,12 +621,13 @@ pub fn lower(
         }
     }
     for standard in &sop.header.service_standards {
-        let clock = if standard.from.is_none() && standard.until.is_none() && standard.excluded.is_empty() {
+        let until = sop.promise_until(standard);
+        let clock = if standard.from.is_none() && until.is_none() && standard.excluded.is_empty() {
             0
         } else {
             clocks.push(Clock {
                 from: standard.from.clone(),
-                until: standard.until.clone(),
+                until,
                 excluded: standard.excluded.iter().map(|n| n.name.clone()).collect(),
             });
             (clocks.len() - 1) as u16

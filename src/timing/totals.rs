@@ -126,7 +126,8 @@ pub fn totals_with(interpreter: &Interpreter, sop: &Sop, day_length_minutes: u32
         .service_standards
         .iter()
         .map(|standard| {
-            let segment: Vec<usize> = segment(sop, &main_path.steps, standard.from.as_ref(), standard.until.as_ref())
+            let until = sop.promise_until(standard);
+            let segment: Vec<usize> = segment(sop, &main_path.steps, standard.from.as_ref(), until.as_ref())
                 .iter()
                 .copied()
                 .filter(|&s| !standard.excluded.iter().any(|e| sop.steps.get(s).is_some_and(|st| st.id.name == e.name)))

@@ -307,6 +307,10 @@ pub async fn case_page(
                     @if let Some(p) = out.promised { (when(lang, zone, p)) " " } @else { "—" " " }
                     @if let Some(s) = &out.sla { (sla_badge(lang, s)) }
                 }
+                @if let Some(served) = out.served {
+                    dt { (t(lang, "Sudah diterima pemohon", "Handed to the applicant")) }
+                    dd.served { (when(lang, zone, served)) }
+                }
                 @if let Some(date) = out.completion_date {
                     dt { (t(lang, "Tanggal selesai (diberitahukan saat penerimaan)", "Completion date (told at intake)")) }
                     dd.completion-date { (when(lang, zone, date)) }
