@@ -148,6 +148,20 @@ impl Problem {
                     &format!("`{name}` is the last admin: give another user the admin role first."),
                 ),
             ),
+            AccountError::WrongPassword => Problem::invalid(say(
+                lang,
+                "Kata sandi saat ini salah: isi `old_password` dengan kata sandi yang Anda pakai untuk masuk.",
+                "The current password is wrong: give the password you signed in with as `old_password`.",
+            ))
+            .with("field", "old_password".into()),
+            AccountError::UnknownSession(name, id) => Problem::not_found(
+                lang,
+                &say(
+                    lang,
+                    &format!("Sesi masuk `{id}` milik `{name}` (mungkin sudah berakhir)"),
+                    &format!("The sign-in `{id}` of `{name}` (it may have ended already)"),
+                ),
+            ),
             AccountError::Backend(message) => Problem::internal(message),
         }
     }
