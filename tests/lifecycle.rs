@@ -208,6 +208,8 @@ fn serve_in(
         .envs(env.iter().copied())
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
+        // The log (tracing) goes to stderr: kept in the folder for the tests that read it.
+        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -267,4 +269,80 @@ fn a_request_that_never_finishes_is_cut_off_after_the_drain_time() {
     assert_eq!(exit.code(), Some(0), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("alur stopped")), "{lines:#?}");
     drop(http);
+}
+
+/// Stops a server started by `serve_in` with SIGTERM and waits for it.
+#[cfg(unix)]
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let asked = std::time::Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        if asked.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the server did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The first admin's password, made and printed at start-up (no `ALUR_ADMIN_PASSWORD`), must
+/// be changed at the first sign-in: until then every API call but the change is a 403 saying
+/// so, and every page leads to the change form.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_first_admin_password_must_be_changed_at_the_first_sign_in() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let (child, url, _lines_rx, lines) = serve_in(dir.path(), &[("ALUR_ADMIN_PASSWORD", "")]);
+    let line = lines.iter().find(|l| l.contains("First admin created")).expect("the first admin's line").clone();
+    assert!(line.contains("must be changed at the first sign-in"), "{line}");
+    let password = line.split("password `").nth(1).unwrap().split('`').next().unwrap().to_string();
+    assert!(password.len() >= 10, "{line}");
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let base = format!("http://{url}");
+    let signed: Value = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"user": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed["must_change_password"], true, "{signed}");
+    let token = signed["token"].as_str().unwrap().to_string();
+    let me = http.get(format!("{base}/api/me?lang=en")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 403);
+    let problem: Value = me.json().await.unwrap();
+    assert_eq!(problem["code"], "password_change_required", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("Change your password first"), "{problem}");
+    let users = http.get(format!("{base}/api/users")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(users.status().as_u16(), 403);
+    let page =
+        http.get(format!("{base}/inbox")).header("cookie", format!("alur_session={token}")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers()["location"], "/account/password");
+
+    let changed = http
+        .post(format!("{base}/api/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({"old_password": password, "new_password": "kunci gudang arsip lantai dua"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status().as_u16(), 204);
+    let me = http.get(format!("{base}/api/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    let users = http.get(format!("{base}/api/users")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(users.status().as_u16(), 200);
+    let old = http.post(format!("{base}/api/login")).json(&json!({"user": "admin", "password": password})).send();
+    assert_eq!(old.await.unwrap().status().as_u16(), 401);
+    assert_eq!(stop(child).code(), Some(0));
 }

@@ -8,10 +8,17 @@
 //! its own event (the durable record of who did what to a case) and not for its audit line
 //! as well.
 //!
-//! The methods are synchronous (as the SQLite backend is). The PostgreSQL backend runs its
-//! queries on the server's runtime with `tokio::task::block_in_place`, which hands the
-//! worker's other tasks to another worker while the query runs: it needs the multi-thread
-//! runtime `alur serve` runs on, and says so (an error, not a panic) on any other.
+//! A user may be disabled (no sign-in; their sign-ins end) or have to change their password
+//! (after an admin's reset, or the first admin's printed one): the front ends then refuse
+//! everything but the change. Each sign-in has an id of its own (never the token's hash), when
+//! and from where it was made, so its user and the admins can list and end it.
+//!
+//! The methods are synchronous (as the SQLite backend is); the server calls them through
+//! [`Accounts::blocking`], on tokio's blocking threads, since argon2 and the database calls
+//! would otherwise hold up an async worker (only [`Accounts::cached_session`], a map look-up,
+//! runs on the worker). The PostgreSQL backend runs its queries on the server's runtime with
+//! `tokio::task::block_in_place`: it needs the multi-thread runtime `alur serve` runs on, and
+//! says so (an error, not a panic) on any other.
 
 pub mod policy;
 mod postgres;
@@ -148,7 +155,11 @@ pub struct Session {
 /// What a sign-in attempt gave.
 #[derive(Debug)]
 pub enum SignIn {
-    Granted { token: String, expires: DateTime<Utc>, session: Session },
+    Granted {
+        token: String,
+        expires: DateTime<Utc>,
+        session: Session,
+    },
     /// A wrong user name or password (which of the two is not said).
     Refused,
     /// The right password of a disabled user.
@@ -395,13 +406,7 @@ fn migrate(conn: &mut Connection) -> Result<(), AccountError> {
 }
 
 fn stored_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
-    Ok(Stored {
-        name: r.get(0)?,
-        display: r.get(1)?,
-        roles: r.get(2)?,
-        disabled: r.get(3)?,
-        must_change: r.get(4)?,
-    })
+    Ok(Stored { name: r.get(0)?, display: r.get(1)?, roles: r.get(2)?, disabled: r.get(3)?, must_change: r.get(4)? })
 }
 
 const USER_COLUMNS: &str = "name, display, roles, disabled, must_change";
@@ -719,11 +724,9 @@ impl Accounts {
             return block(pg, pg.user_with_password(name))?;
         }
         let conn = self.conn()?;
-        conn.query_row(
-            &format!("SELECT {USER_COLUMNS}, password FROM users WHERE name = ?1"),
-            params![name],
-            |r| Ok((stored_user(r)?, r.get(5)?)),
-        )
+        conn.query_row(&format!("SELECT {USER_COLUMNS}, password FROM users WHERE name = ?1"), params![name], |r| {
+            Ok((stored_user(r)?, r.get(5)?))
+        })
         .optional()
         .map_err(backend)
     }

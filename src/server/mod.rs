@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod throttle;
+pub mod users;
 pub mod web;
 
 use axum::Router;
@@ -62,6 +63,7 @@ pub fn router(state: State) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(api::routes())
+        .merge(users::routes())
         .merge(web::routes())
         .layer(axum::middleware::from_fn(errors::finish))
         // Outside `finish`: the 503 of `/readyz` is its answer, not a server error to hide.
@@ -139,24 +141,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     for line in report.lines(lang) {
         println!("{line}");
     }
-    if accounts.user_count().map_err(|e| e.to_string())? == 0 {
-        let password = std::env::var("ALUR_ADMIN_PASSWORD").unwrap_or_else(|_| accounts::random_password());
-        let admin =
-            User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
-        match accounts.create_user(&admin, &password) {
-            Ok(()) => println!(
-                "{}",
-                say(
-                    &format!(
-                        "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}` (gantilah segera)."
-                    ),
-                    &format!("First admin created: sign in as `admin` with password `{password}` (change it soon)."),
-                )
-            ),
-            // Another node starting at the same time made it.
-            Err(accounts::AccountError::Exists(_)) => {}
-            Err(e) => return Err(e.to_string()),
-        }
+    let made = accounts.blocking(first_admin).await.map_err(|e| e.to_string())?;
+    if let Some(given) = made {
+        println!("{}", first_admin_line(lang, &given));
     }
     if options.demo {
         for line in seed_demo_users(&state)? {
@@ -226,6 +213,62 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     println!("{}", say("alur berhenti", "alur stopped"));
     Ok(())
+}
+
+/// How the first admin's password was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FirstPassword {
+    /// Made by alur: printed once, and to be changed at the first sign-in.
+    Printed(String),
+    /// `ALUR_ADMIN_PASSWORD`, chosen by whoever started the server: not printed.
+    FromEnvironment,
+}
+
+/// Makes the first admin (`admin`) when there is no user, and says how its password was
+/// given: with `ALUR_ADMIN_PASSWORD` that one, else a random one the admin must change at
+/// their first sign-in (every page and API call but the change answers so until then).
+/// `None` when there are users already, or another node made the admin at the same time.
+pub fn first_admin(accounts: &Accounts) -> Result<Option<FirstPassword>, accounts::AccountError> {
+    if accounts.user_count()? > 0 {
+        return Ok(None);
+    }
+    let admin = User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
+    let (password, given) = match std::env::var("ALUR_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => (password, FirstPassword::FromEnvironment),
+        _ => {
+            let password = accounts::random_password();
+            (password.clone(), FirstPassword::Printed(password))
+        }
+    };
+    let must_change = matches!(given, FirstPassword::Printed(_));
+    match accounts.create_account(&admin, &password, must_change) {
+        Ok(()) => Ok(Some(given)),
+        // Another node starting at the same time made it.
+        Err(accounts::AccountError::Exists(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The start-up line that says how to sign in as the first admin.
+pub fn first_admin_line(lang: Lang, given: &FirstPassword) -> String {
+    match given {
+        FirstPassword::Printed(password) => problem::say(
+            lang,
+            &format!(
+                "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}`; kata sandi ini harus \
+                 diganti saat pertama masuk."
+            ),
+            &format!(
+                "First admin created: sign in as `admin` with password `{password}`; it must be changed at the \
+                 first sign-in."
+            ),
+        ),
+        FirstPassword::FromEnvironment => problem::say(
+            lang,
+            "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi dari ALUR_ADMIN_PASSWORD.",
+            "First admin created: sign in as `admin` with the password in ALUR_ADMIN_PASSWORD.",
+        ),
+    }
 }
 
 /// How long the requests under way may take once the server is asked to stop:
