@@ -346,3 +346,68 @@ async fn the_printed_first_admin_password_must_be_changed_at_the_first_sign_in()
     assert_eq!(old.await.unwrap().status().as_u16(), 401);
     assert_eq!(stop(child).code(), Some(0));
 }
+
+/// With `ALUR_LOG_FORMAT=json` every line the server logs is a JSON object; a request's lines
+/// carry its request id (the one it sent, or the one it was answered with), and a command's
+/// lines nest in its request's span.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_lines_parse_and_carry_the_request_id() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let env = [("ALUR_LOG_FORMAT", "json"), ("RUST_LOG", "info,alur::runtime=debug")];
+    let (child, url, _lines_rx, _lines) = serve_in(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let base = format!("http://{url}");
+    let login = |user: &str, password: &str| {
+        http.post(format!("{base}/api/login")).json(&json!({"user": user, "password": password})).send()
+    };
+    let admin: Value = login("admin", "Rahasia-Kantor-2026").await.unwrap().json().await.unwrap();
+    let admin = admin["token"].as_str().unwrap().to_string();
+    let warga = json!({"name": "warga", "roles": ["applicant"], "password": "kopi hitam tanpa gula"});
+    let made = http.post(format!("{base}/api/users")).bearer_auth(&admin).json(&warga).send().await.unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    let warga: Value = login("warga", "kopi hitam tanpa gula").await.unwrap().json().await.unwrap();
+    let warga = warga["token"].as_str().unwrap().to_string();
+    let started = http
+        .post(format!("{base}/api/cases"))
+        .bearer_auth(&warga)
+        .header("x-request-id", "probe-start-1")
+        .json(&json!({"sop": "lks_lksa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 201);
+    assert_eq!(started.headers()["x-request-id"], "probe-start-1");
+    let refused = http.get(format!("{base}/api/me")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let made_id = refused.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(stop(child).code(), Some(0));
+
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request_id = |line: &Value| line["spans"][0]["request_id"].as_str().map(str::to_string);
+    let answered = |id: &str| {
+        lines.iter().find(|l| l["fields"]["message"] == "answered" && request_id(l).as_deref() == Some(id)).cloned()
+    };
+    let start = answered("probe-start-1").unwrap_or_else(|| panic!("no answer line for probe-start-1:\n{log}"));
+    assert_eq!(start["fields"]["status"], 201);
+    assert_eq!(start["span"]["route"], "/api/cases");
+    assert!(start["fields"]["latency_ms"].is_number(), "{start}");
+    let refused = answered(&made_id).unwrap_or_else(|| panic!("no answer line for {made_id}:\n{log}"));
+    assert_eq!(refused["fields"]["status"], 401);
+    let command = lines
+        .iter()
+        .find(|l| request_id(l).as_deref() == Some("probe-start-1") && l["span"]["name"] == "command")
+        .unwrap_or_else(|| panic!("no command line in the request's span:\n{log}"));
+    assert_eq!(command["span"]["command"], "start");
+    assert_eq!(command["span"]["sop"], "lks_lksa");
+    assert_eq!(command["fields"]["result"], "ok");
+}

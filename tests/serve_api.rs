@@ -1548,9 +1548,91 @@ async fn metrics_count_what_was_done() {
     assert!(!text.contains(&case), "no case id in a label");
     assert_eq!(total(&text, "alur_http_requests_total"), 16.0, "nothing else counted");
     assert_eq!(
-        sample(&text, "alur_http_request_duration_seconds_count", &[("method", "GET"), ("route", "/api/cases/{case}")]),
+        sample(
+            &text,
+            "alur_http_request_duration_seconds_count",
+            &[("method", "GET"), ("route", "/api/cases/{case}"), ("status", "2xx")]
+        ),
         3.0
     );
+    assert_eq!(
+        sample(
+            &text,
+            "alur_http_request_duration_seconds_count",
+            &[("method", "POST"), ("route", "/api/cases/{case}/tasks/{task}/claim"), ("status", "4xx")]
+        ),
+        2.0,
+        "latency by status too"
+    );
+}
+
+/// On the SQLite store, `/metrics` counts the commits (one per command here: nothing runs at
+/// once), how long each took and how long its COMMIT (the fsync) took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_commits_and_their_fsync_time() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let store = Arc::new(alur::runtime::SqliteStore::open(dir.path().join("alur.db")).unwrap());
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let metrics = Arc::new(Metrics::new(None).unwrap());
+    let engine = Arc::new(Engine::new(store.clone(), clock.clone()).await.unwrap().with_metrics(metrics.engine()));
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let state = Arc::new(AppState {
+        engine,
+        accounts: users().accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics,
+    });
+    let app = App { state, clock, _dir: dir, case: String::new() };
+    let commits =
+        |text: &str, result: &str| sample(text, "alur_store_commits_total", &[("store", "sqlite"), ("result", result)]);
+    let (_, before, _) = get_text(&app, "/metrics", &[]).await;
+    let stats = store.commit_stats();
+    assert_eq!(commits(&before, "ok") as u64, stats.commits, "the deployments' commits");
+    let case = app.new_case().await; // a start, a completion, an attachment
+    let path = format!("/api/cases/{case}/tasks/2/claim");
+    assert_eq!(app.call("fo", Method::POST, &path, None).await.0, StatusCode::NO_CONTENT);
+    let (_, after, _) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(commits(&after, "ok") - commits(&before, "ok"), 4.0, "{after}");
+    assert_eq!(commits(&after, "error"), 0.0);
+    assert_eq!(store.commit_stats().commits - stats.commits, 4);
+    for histogram in
+        ["alur_store_commit_duration_seconds", "alur_store_fsync_duration_seconds", "alur_store_commit_requests"]
+    {
+        let count = |text: &str| sample(text, &format!("{histogram}_count"), &[("store", "sqlite")]);
+        assert_eq!(count(&after) - count(&before), 4.0, "{histogram}");
+    }
+    let sum = |name: &str| sample(&after, &format!("{name}_sum"), &[("store", "sqlite")]);
+    assert!(sum("alur_store_fsync_duration_seconds") > 0.0);
+    assert!(sum("alur_store_fsync_duration_seconds") <= sum("alur_store_commit_duration_seconds"));
+    assert_eq!(
+        sample(&after, "alur_store_commit_requests_sum", &[("store", "sqlite")]),
+        commits(&after, "ok"),
+        "one request a commit"
+    );
+}
+
+/// A request id the client (or its proxy) sends is kept when it is short and plain, and
+/// answered in `x-request-id`; any other is replaced by one the server makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_client_request_id_is_kept_and_any_other_replaced() {
+    let app = app().await;
+    let long = "a".repeat(65);
+    for (sent, kept) in [
+        ("proxy-7f3a.21:9", true),
+        ("0123456789abcdef0123456789abcdef", true),
+        (long.as_str(), false),
+        ("a<b>c", false),
+    ] {
+        let (status, _, headers) = get_text(&app, "/healthz", &[("x-request-id", sent)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let answered = headers["x-request-id"].to_str().unwrap();
+        assert_eq!(answered == sent, kept, "{sent} -> {answered}");
+        assert!(answered.len() <= 64 && !answered.is_empty());
+    }
 }
 
 /// With `ALUR_METRICS_TOKEN` set, a scrape without the token (or with another) is a 401

@@ -74,8 +74,54 @@ pub fn router(state: State) -> Router {
         .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace_layer())
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(errors::keep_request_id))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+type HttpRequest = axum::http::Request<axum::body::Body>;
+type HttpResponse = axum::http::Response<axum::body::Body>;
+/// The trace layer with the request span and the response line below (and nothing else).
+type Traced = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&HttpRequest) -> tracing::Span,
+    (),
+    fn(&HttpResponse, std::time::Duration, &tracing::Span),
+    (),
+    (),
+    (),
+>;
+
+/// A span per request (`request`, with the request id, method, route template and path),
+/// which the spans of its commands and every log line on its way nest in, and one `info`
+/// line per response with its status and latency. Server errors are logged by
+/// `errors::finish`, with their cause.
+fn trace_layer() -> Traced {
+    use tower_http::trace::TraceLayer;
+    fn answered(response: &HttpResponse, latency: std::time::Duration, _: &tracing::Span) {
+        // Whole microseconds, so the milliseconds print with three decimals at most.
+        let latency_ms = latency.as_micros() as f64 / 1000.0;
+        tracing::info!(status = response.status().as_u16(), latency_ms, "answered");
+    }
+    fn span(request: &HttpRequest) -> tracing::Span {
+        let id = request.headers().get(errors::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str());
+        tracing::info_span!(
+            "request",
+            request_id = id,
+            method = %request.method(),
+            route,
+            path = request.uri().path(),
+        )
+    }
+    TraceLayer::new_for_http()
+        .make_span_with(span as fn(&HttpRequest) -> tracing::Span)
+        .on_request(())
+        .on_response(answered as fn(&HttpResponse, std::time::Duration, &tracing::Span))
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
 }
 
 /// What an office's monitoring asks, without a session: alive, ready, metrics.
@@ -87,12 +133,30 @@ fn operations() -> Router<State> {
         .route("/metrics", get(metrics::scrape))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: `info`). Once per process.
-fn init_logging() {
+/// How the log is written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// A line a person reads: time, level, the spans (request, command, commit) with their
+    /// fields, the message.
+    #[default]
+    Human,
+    /// One JSON object a line, for a log collector: `timestamp`, `level`, `target`, `fields`
+    /// (the message among them), `span` (the innermost) and `spans` (from the request's down,
+    /// so `spans[0].request_id` is the request id).
+    Json,
+}
+
+/// Logs to stderr in `format`, filtered by `RUST_LOG` (default: `info`). Once per process:
+/// the CLI calls it before [`serve`] (a library function does not set the process's logger).
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.with_ansi(colour).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    };
 }
 
 pub struct ServeOptions {
@@ -109,7 +173,6 @@ pub struct ServeOptions {
 /// timer service, and serves until Ctrl-C or SIGTERM; then lets the requests under way finish,
 /// stops the timers, writes out the audit log and checkpoints the SQLite file.
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
-    init_logging();
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
     if !options.sop_dir.is_dir() {
@@ -152,7 +215,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     let (stop_timers, stop) = tokio::sync::watch::channel(false);
     let timers = tokio::spawn(crate::runtime::timer::run(engine.clone(), clock, stop, |error| {
-        eprintln!("alur: timer: {error}");
+        tracing::error!(%error, "timer service");
     }));
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| format!("{}: {e}", options.addr))?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
