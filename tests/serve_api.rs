@@ -1633,6 +1633,10 @@ async fn a_plain_client_request_id_is_kept_and_any_other_replaced() {
         assert_eq!(answered == sent, kept, "{sent} -> {answered}");
         assert!(answered.len() <= 64 && !answered.is_empty());
     }
+    let (_, _, headers) = get_text(&app, "/healthz", &[("x-request-id", "one"), ("x-request-id", "two")]).await;
+    let answered: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0] != "one" && answered[0] != "two", "two ids are replaced by one: {answered:?}");
 }
 
 /// With `ALUR_METRICS_TOKEN` set, a scrape without the token (or with another) is a 401

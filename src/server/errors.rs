@@ -31,8 +31,9 @@ pub async fn keep_request_id(mut request: Request, next: Next) -> Response {
             && id.len() <= MAX_REQUEST_ID
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
     };
-    let given = request.headers().get(REQUEST_ID).map(|v| v.to_str().is_ok_and(plain));
-    if given == Some(false) {
+    let given: Vec<bool> = request.headers().get_all(REQUEST_ID).iter().map(|v| v.to_str().is_ok_and(plain)).collect();
+    // One plain id, or none at all: two ids would be two stories in the log.
+    if given.len() > 1 || given.contains(&false) {
         request.headers_mut().remove(REQUEST_ID);
     }
     next.run(request).await
