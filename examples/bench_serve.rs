@@ -4,7 +4,11 @@
 //! office would. Beside it, in the same run, the same completions straight on the engine
 //! (no HTTP), so the HTTP layer's cost shows as a ratio.
 //!
-//! `cargo run --release --example bench_serve -- [-n 20000] [--clients 32] [--dir target/bench]`
+//! `cargo run --release --example bench_serve -- [-n 20000] [--clients 32] [--dir target/bench] [--log off|human|json]`
+//!
+//! `--log human` or `json` logs as `alur serve --log-format` does (`RUST_LOG`, default `info`:
+//! a span per request and command, a line per response), into `<dir>/bench-serve-log.txt`, so
+//! the cost of the log shows against `--log off`.
 //!
 //! Prints `RESULT serve-http <clients> <N> <secs> <completions/s> <p50 ms> <p99 ms>` and
 //! `RESULT serve-engine ...` for the direct run.
@@ -25,10 +29,11 @@ struct Args {
     n: usize,
     clients: usize,
     dir: PathBuf,
+    log: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { n: 20_000, clients: 32, dir: PathBuf::from("target/bench") };
+    let mut a = Args { n: 20_000, clients: 32, dir: PathBuf::from("target/bench"), log: "off".into() };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();
@@ -36,6 +41,7 @@ fn args() -> Args {
             "-n" => a.n = value.parse().unwrap_or(a.n),
             "--clients" => a.clients = value.parse().unwrap_or(a.clients).max(1),
             "--dir" => a.dir = PathBuf::from(value),
+            "--log" => a.log = value,
             other => eprintln!("ignored argument {other}"),
         }
     }
@@ -195,7 +201,33 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The log as `alur serve` writes it (at `info`), into a file in `dir`.
+fn start_log(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let format = match a.log.as_str() {
+        "off" => return Ok(()),
+        "human" => alur::server::LogFormat::Human,
+        "json" => alur::server::LogFormat::Json,
+        other => return Err(format!("--log {other}: use off, human or json").into()),
+    };
+    std::fs::create_dir_all(&a.dir)?;
+    let file = std::sync::Mutex::new(std::fs::File::create(a.dir.join("bench-serve-log.txt"))?);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .with_writer(file);
+    match format {
+        alur::server::LogFormat::Human => builder.try_init(),
+        alur::server::LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
+    start_log(&a)?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(a))
 }

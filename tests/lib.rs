@@ -4,6 +4,7 @@
 // A failing unwrap in a test is a failing test, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod calendar;
 mod calendar_file;
 mod calendar_props;

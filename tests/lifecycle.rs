@@ -208,6 +208,8 @@ fn serve_in(
         .envs(env.iter().copied())
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
+        // The log (tracing) goes to stderr: kept in the folder for the tests that read it.
+        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -267,4 +269,145 @@ fn a_request_that_never_finishes_is_cut_off_after_the_drain_time() {
     assert_eq!(exit.code(), Some(0), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("alur stopped")), "{lines:#?}");
     drop(http);
+}
+
+/// Stops a server started by `serve_in` with SIGTERM and waits for it.
+#[cfg(unix)]
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let asked = std::time::Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        if asked.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the server did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The first admin's password, made and printed at start-up (no `ALUR_ADMIN_PASSWORD`), must
+/// be changed at the first sign-in: until then every API call but the change is a 403 saying
+/// so, and every page leads to the change form.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_first_admin_password_must_be_changed_at_the_first_sign_in() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let (child, url, _lines_rx, lines) = serve_in(dir.path(), &[("ALUR_ADMIN_PASSWORD", "")]);
+    let line = lines.iter().find(|l| l.contains("First admin created")).expect("the first admin's line").clone();
+    assert!(line.contains("must be changed at the first sign-in"), "{line}");
+    let password = line.split("password `").nth(1).unwrap().split('`').next().unwrap().to_string();
+    assert!(password.len() >= 10, "{line}");
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let base = format!("http://{url}");
+    let signed: Value = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"user": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed["must_change_password"], true, "{signed}");
+    let token = signed["token"].as_str().unwrap().to_string();
+    let me = http.get(format!("{base}/api/me?lang=en")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 403);
+    let problem: Value = me.json().await.unwrap();
+    assert_eq!(problem["code"], "password_change_required", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("Change your password first"), "{problem}");
+    let users = http.get(format!("{base}/api/users")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(users.status().as_u16(), 403);
+    let page =
+        http.get(format!("{base}/inbox")).header("cookie", format!("alur_session={token}")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers()["location"], "/account/password");
+
+    let changed = http
+        .post(format!("{base}/api/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({"old_password": password, "new_password": "kunci gudang arsip lantai dua"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status().as_u16(), 204);
+    let me = http.get(format!("{base}/api/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    let users = http.get(format!("{base}/api/users")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(users.status().as_u16(), 200);
+    let old = http.post(format!("{base}/api/login")).json(&json!({"user": "admin", "password": password})).send();
+    assert_eq!(old.await.unwrap().status().as_u16(), 401);
+    assert_eq!(stop(child).code(), Some(0));
+}
+
+/// With `ALUR_LOG_FORMAT=json` every line the server logs is a JSON object; a request's lines
+/// carry its request id (the one it sent, or the one it was answered with), and a command's
+/// lines nest in its request's span.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_lines_parse_and_carry_the_request_id() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let env = [("ALUR_LOG_FORMAT", "json"), ("RUST_LOG", "info,alur::runtime=debug")];
+    let (child, url, _lines_rx, _lines) = serve_in(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let base = format!("http://{url}");
+    let login = |user: &str, password: &str| {
+        http.post(format!("{base}/api/login")).json(&json!({"user": user, "password": password})).send()
+    };
+    let admin: Value = login("admin", "Rahasia-Kantor-2026").await.unwrap().json().await.unwrap();
+    let admin = admin["token"].as_str().unwrap().to_string();
+    let warga = json!({"name": "warga", "roles": ["applicant"], "password": "kopi hitam tanpa gula"});
+    let made = http.post(format!("{base}/api/users")).bearer_auth(&admin).json(&warga).send().await.unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    let warga: Value = login("warga", "kopi hitam tanpa gula").await.unwrap().json().await.unwrap();
+    let warga = warga["token"].as_str().unwrap().to_string();
+    let started = http
+        .post(format!("{base}/api/cases"))
+        .bearer_auth(&warga)
+        .header("x-request-id", "probe-start-1")
+        .json(&json!({"sop": "lks_lksa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 201);
+    assert_eq!(started.headers()["x-request-id"], "probe-start-1");
+    let refused = http.get(format!("{base}/api/me")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let made_id = refused.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(stop(child).code(), Some(0));
+
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request_id = |line: &Value| line["spans"][0]["request_id"].as_str().map(str::to_string);
+    let answered = |id: &str| {
+        lines.iter().find(|l| l["fields"]["message"] == "answered" && request_id(l).as_deref() == Some(id)).cloned()
+    };
+    let start = answered("probe-start-1").unwrap_or_else(|| panic!("no answer line for probe-start-1:\n{log}"));
+    assert_eq!(start["fields"]["status"], 201);
+    assert_eq!(start["span"]["route"], "/api/cases");
+    assert!(start["fields"]["latency_ms"].is_number(), "{start}");
+    let refused = answered(&made_id).unwrap_or_else(|| panic!("no answer line for {made_id}:\n{log}"));
+    assert_eq!(refused["fields"]["status"], 401);
+    let command = lines
+        .iter()
+        .find(|l| request_id(l).as_deref() == Some("probe-start-1") && l["span"]["name"] == "command")
+        .unwrap_or_else(|| panic!("no command line in the request's span:\n{log}"));
+    assert_eq!(command["span"]["command"], "start");
+    assert_eq!(command["span"]["sop"], "lks_lksa");
+    assert_eq!(command["fields"]["result"], "ok");
 }

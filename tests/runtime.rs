@@ -611,3 +611,65 @@ async fn the_promise_stops_when_the_applicant_is_served_and_archiving_goes_on() 
     assert_eq!(totals.service_standards[0].within, Some(true));
     assert_eq!(totals.main_path.duration, alur::time::Duration::new(2, 0, 10));
 }
+
+/// The environment variable that makes `span_probe` run (in a process of its own).
+const SPAN_PROBE: &str = "ALUR_TEST_SPAN_PROBE";
+
+/// Commands and timer firings run in spans of their own, so every line logged on their way
+/// says which command (or deadline), case and task it belongs to. The engine runs in a test
+/// process of its own (`span_probe`), whose global subscriber writes JSON lines: a subscriber
+/// set for one thread in this process races the other tests' threads for tracing's call-site
+/// cache, and lost lines now and then.
+#[test]
+fn commands_and_timer_firings_run_in_spans() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "runtime::span_probe", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(SPAN_PROBE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let case_id = stdout.lines().find_map(|l| l.strip_prefix("case ")).expect(&stdout).trim().to_string();
+    // The first line follows libtest's "test runtime::span_probe ... " on the same line.
+    let json = |line: &str| line.find("{\"timestamp\"").map(|at| serde_json::from_str(&line[at..]).unwrap());
+    let lines: Vec<serde_json::Value> = stdout.lines().filter_map(json).collect();
+    let in_span = |name: &'static str| lines.iter().filter(move |l| l["span"]["name"] == name);
+    let commands: Vec<_> = in_span("command").collect();
+    let of = |command: &str, result: &str| {
+        commands.iter().any(|l| {
+            l["span"]["command"] == command && l["span"]["case"] == case_id.as_str() && l["fields"]["result"] == result
+        })
+    };
+    assert!(of("start", "ok") && of("complete", "ok") && of("complete", "refused"), "{stdout}");
+    assert!(commands.iter().any(|l| l["span"]["user"] == "user-kabid" && l["span"]["task"] == 2), "{stdout}");
+    let fired = in_span("timer").find(|l| l["fields"]["message"] == "deadline fired").expect(&stdout);
+    assert_eq!(fired["span"]["case"], case_id.as_str());
+    assert_eq!(fired["fields"]["lag_seconds"], 600.0);
+}
+
+/// Run by `commands_and_timer_firings_run_in_spans`: commands and a deadline, logged as JSON
+/// lines on stdout, and the case's id.
+#[tokio::test]
+#[ignore = "run by commands_and_timer_firings_run_in_spans, in a process of its own"]
+async fn span_probe() {
+    if std::env::var(SPAN_PROBE).is_err() {
+        return;
+    }
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(std::io::stdout)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let (engine, clock, _) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "pemohon-1", Default::default(), None).await.unwrap();
+    println!("case {case}");
+    engine.complete(case, 1, &who("pemohon"), Completion::default()).await.unwrap();
+    let refused = engine.complete(case, 2, &who("kabid"), decide("diterima")).await;
+    assert!(refused.is_err());
+    let due = engine.inbox(&[]).await.unwrap()[0].due.expect("verifikasi has a stated time");
+    clock.set(due + chrono::Duration::minutes(10));
+    assert_eq!(engine.fire_due(engine.now()).await.unwrap(), 1);
+}

@@ -237,6 +237,38 @@ async fn authorization_matrix() {
         ),
         ("user delete", Method::DELETE, "/api/users/nobody", None, [401, 403, 403, 403, 403, 403, 403, 404]),
         ("audit", Method::GET, "/api/audit", None, [401, 403, 403, 403, 403, 403, 403, 200]),
+        ("my sessions", Method::GET, "/api/me/sessions", None, [401, 200, 200, 200, 200, 200, 200, 200]),
+        (
+            "end my session",
+            Method::DELETE,
+            "/api/me/sessions/0123456789abcdef",
+            None,
+            [401, 404, 404, 404, 404, 404, 404, 404],
+        ),
+        (
+            "own password",
+            Method::POST,
+            "/api/me/password",
+            Some(json!({"old_password": "not it", "new_password": "kopi hitam tanpa gula"})),
+            [401, 422, 422, 422, 422, 422, 422, 422],
+        ),
+        ("user sessions", Method::GET, "/api/users/spare1/sessions", None, [401, 403, 403, 403, 403, 403, 403, 200]),
+        (
+            "end a user's session",
+            Method::DELETE,
+            "/api/users/spare1/sessions/0123456789abcdef",
+            None,
+            [401, 403, 403, 403, 403, 403, 403, 404],
+        ),
+        ("user disable", Method::POST, "/api/users/nobody/disable", None, [401, 403, 403, 403, 403, 403, 403, 404]),
+        ("user enable", Method::POST, "/api/users/nobody/enable", None, [401, 403, 403, 403, 403, 403, 403, 404]),
+        (
+            "password reset",
+            Method::POST,
+            "/api/users/nobody/password",
+            Some(json!({})),
+            [401, 403, 403, 403, 403, 403, 403, 404],
+        ),
         ("openapi", Method::GET, "/api/openapi.json", None, [200, 200, 200, 200, 200, 200, 200, 200]),
     ];
     let mut failures = Vec::new();
@@ -527,6 +559,14 @@ async fn the_openapi_document_lists_every_endpoint() {
         "/api/reports/actors",
         "/api/users",
         "/api/audit",
+        "/api/me/password",
+        "/api/me/sessions",
+        "/api/me/sessions/{id}",
+        "/api/users/{name}/disable",
+        "/api/users/{name}/enable",
+        "/api/users/{name}/password",
+        "/api/users/{name}/sessions",
+        "/api/users/{name}/sessions/{id}",
     ] {
         assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
@@ -1096,6 +1136,192 @@ async fn the_last_admin_keeps_the_admin_role() {
     accounts.delete_user("kepala").unwrap();
 }
 
+/// Signs in through the API with this `User-Agent`: the status and the answer.
+async fn api_login(app: &App, user: &str, password: &str, agent: &str) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, agent)
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::from(json!({"user": user, "password": password}).to_string()))
+        .unwrap();
+    let (status, value, _) = app.request(request).await;
+    (status, value)
+}
+
+/// The token of a sign-in that must succeed.
+async fn token_of(app: &App, user: &str, password: &str, agent: &str) -> String {
+    let (status, answer) = api_login(app, user, password, agent).await;
+    assert_eq!(status, StatusCode::OK, "{user}: {answer}");
+    answer["token"].as_str().unwrap().to_string()
+}
+
+const ANI: &str = "kopi hitam tanpa gula";
+
+/// `with_one_admin` and a user `ani` (an applicant) made through the API.
+async fn with_ani() -> (App, String) {
+    let (app, kepala) = with_one_admin().await;
+    let ani = json!({"name": "ani", "roles": ["applicant"], "password": ANI});
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users", Some(ani)).await;
+    assert_eq!(status, StatusCode::CREATED, "{problem}");
+    (app, kepala)
+}
+
+fn audited(app: &App, user: &str, action: &str, target: &str, status: u16) -> bool {
+    // The in-memory accounts write the audit log at once.
+    let entries = app.state.accounts.audit_entries(1000).unwrap();
+    entries.iter().any(|e| e.user == user && e.action == action && e.target == target && e.status == status)
+}
+
+/// A disabled user's sign-ins stop working at once, they cannot sign in again (told so only
+/// with the right password), and enabled again they can; an admin does not disable
+/// themselves, nor the last admin who can sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_users_session_stops_working_and_they_cannot_sign_in() {
+    let (app, kepala) = with_ani().await;
+    let ani = token_of(&app, "ani", ANI, "Firefox").await;
+    assert_eq!(as_user(&app, &ani, Method::GET, "/api/me", None).await.0, StatusCode::OK);
+
+    let (status, problem) = as_user(&app, &ani, Method::POST, "/api/users/ani/disable", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not an admin: {problem}");
+    assert_eq!(as_user(&app, &kepala, Method::POST, "/api/users/ani/disable", None).await.0, StatusCode::NO_CONTENT);
+    let (status, problem) = as_user(&app, &ani, Method::GET, "/api/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the disabled user's session stopped: {problem}");
+    let (status, problem) = api_login(&app, "ani", ANI, "Firefox").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["code"], "account_disabled");
+    assert!(problem["detail"].as_str().unwrap().contains("disabled"), "{problem}");
+    let (status, problem) = api_login(&app, "ani", "wrong password here", "Firefox").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a wrong password says nothing of the account: {problem}");
+    let (_, users) = as_user(&app, &kepala, Method::GET, "/api/users", None).await;
+    let listed = users.as_array().unwrap().iter().find(|u| u["name"] == "ani").unwrap().clone();
+    assert_eq!((listed["disabled"].clone(), listed["must_change_password"].clone()), (json!(true), json!(false)));
+    assert!(audited(&app, "kepala", "user_disable", "ani", 204));
+    assert!(audited(&app, "ani", "login", "", 403));
+
+    assert_eq!(as_user(&app, &kepala, Method::POST, "/api/users/ani/enable", None).await.0, StatusCode::NO_CONTENT);
+    let again = token_of(&app, "ani", ANI, "Firefox").await;
+    assert_eq!(as_user(&app, &again, Method::GET, "/api/me", None).await.0, StatusCode::OK);
+    assert!(audited(&app, "kepala", "user_enable", "ani", 204));
+
+    // Not oneself; and a disabled admin does not count as the other admin.
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users/kepala/disable", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let wakil = json!({"name": "wakil", "roles": ["admin"], "password": "teh manis dingin sekali"});
+    assert_eq!(as_user(&app, &kepala, Method::POST, "/api/users", Some(wakil)).await.0, StatusCode::CREATED);
+    assert_eq!(as_user(&app, &kepala, Method::POST, "/api/users/wakil/disable", None).await.0, StatusCode::NO_CONTENT);
+    let demote = json!({"name": "kepala", "roles": ["analyst"]});
+    let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the other admin is disabled: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("`kepala`"), "{problem}");
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users/nobody/disable", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+}
+
+/// An admin's reset ends the user's sign-ins and forces a change: with the temporary
+/// password every call but the change (and sign-out) is a 403 saying so; the change needs the
+/// current password and a new one the policy accepts; then everything works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_password_forces_a_change_at_the_next_sign_in() {
+    let (app, kepala) = with_ani().await;
+    let before = token_of(&app, "ani", ANI, "Firefox").await;
+    let weak = json!({"password": "rahasia"});
+    let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users/ani/password", Some(weak)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the policy applies to a reset: {problem}");
+    let (status, reset) = as_user(&app, &kepala, Method::POST, "/api/users/ani/password", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{reset}");
+    let temporary = reset["password"].as_str().expect("a password is made").to_string();
+    assert_eq!(reset["must_change_password"], true);
+    assert!(audited(&app, "kepala", "password_reset", "ani", 200));
+    assert_eq!(as_user(&app, &before, Method::GET, "/api/me", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(api_login(&app, "ani", ANI, "Firefox").await.0, StatusCode::UNAUTHORIZED, "the old one is gone");
+
+    let (status, answer) = api_login(&app, "ani", &temporary, "Firefox").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["must_change_password"], true);
+    let ani = answer["token"].as_str().unwrap().to_string();
+    for (method, path) in [(Method::GET, "/api/me"), (Method::GET, "/api/cases"), (Method::GET, "/api/me/sessions")] {
+        let (status, problem) = as_user(&app, &ani, method, path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+        assert_eq!(problem["code"], "password_change_required", "{path}");
+        assert!(problem["detail"].as_str().unwrap().contains("/api/me/password"), "{problem}");
+    }
+    let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
+    let (status, problem) =
+        as_user(&app, &ani, Method::POST, "/api/me/password", Some(change("not the password", "sepeda biru pagi")))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "old_password");
+    let (status, problem) =
+        as_user(&app, &ani, Method::POST, "/api/me/password", Some(change(&temporary, "ani"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "new_password");
+    let (status, problem) =
+        as_user(&app, &ani, Method::POST, "/api/me/password", Some(change(&temporary, &temporary))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the same one again: {problem}");
+    let (status, problem) =
+        as_user(&app, &ani, Method::POST, "/api/me/password", Some(change(&temporary, "sepeda biru pagi"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{problem}");
+    let (status, me) = as_user(&app, &ani, Method::GET, "/api/me", None).await;
+    assert_eq!((status, me["name"].clone()), (StatusCode::OK, json!("ani")), "the same sign-in goes on");
+    assert_eq!(api_login(&app, "ani", &temporary, "Firefox").await.0, StatusCode::UNAUTHORIZED);
+    let (_, answer) = api_login(&app, "ani", "sepeda biru pagi", "Firefox").await;
+    assert_eq!(answer["must_change_password"], false);
+    assert!(audited(&app, "ani", "password_change", "ani", 204));
+    assert!(audited(&app, "ani", "password_change", "ani", 422));
+
+    // A password an admin sets through an edit is a reset too; one the admin gives is kept.
+    let edit = json!({"name": "ani", "roles": ["applicant"], "password": "jalan pelan pelan saja"});
+    assert_eq!(as_user(&app, &kepala, Method::PUT, "/api/users/ani", Some(edit)).await.0, StatusCode::OK);
+    let (_, answer) = api_login(&app, "ani", "jalan pelan pelan saja", "Firefox").await;
+    assert_eq!(answer["must_change_password"], true);
+    let given = json!({"password": "lampu merah di simpang"});
+    let (status, reset) = as_user(&app, &kepala, Method::POST, "/api/users/ani/password", Some(given)).await;
+    assert_eq!((status, reset["password"].clone()), (StatusCode::OK, Value::Null), "{reset}");
+}
+
+/// A user sees their sign-ins (where from, which is this one) and ends any of them; an admin
+/// sees and ends anyone's; an ended sign-in is refused at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_are_listed_and_an_ended_one_is_refused() {
+    let (app, kepala) = with_ani().await;
+    let laptop = token_of(&app, "ani", ANI, "Firefox/128 (laptop)").await;
+    let phone = token_of(&app, "ani", ANI, "Chrome/126 (phone)").await;
+    let (status, sessions) = as_user(&app, &laptop, Method::GET, "/api/me/sessions", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = sessions.as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let this = sessions.iter().find(|s| s["current"] == true).expect("this sign-in is marked");
+    assert_eq!(this["agent"], "Firefox/128 (laptop)");
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap();
+    assert_eq!(other["agent"], "Chrome/126 (phone)");
+    let text = serde_json::to_string(&sessions).unwrap();
+    assert!(!text.contains(&laptop) && !text.contains(&phone), "no token is shown");
+
+    let path = format!("/api/me/sessions/{}", other["id"].as_str().unwrap());
+    assert_eq!(as_user(&app, &laptop, Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(as_user(&app, &phone, Method::GET, "/api/me", None).await.0, StatusCode::UNAUTHORIZED, "ended");
+    assert_eq!(as_user(&app, &laptop, Method::GET, "/api/me", None).await.0, StatusCode::OK);
+    let (status, problem) = as_user(&app, &laptop, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+
+    // The admin's view of ani's sign-ins, and ending one.
+    let (status, problem) = as_user(&app, &laptop, Method::GET, "/api/users/kepala/sessions", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, sessions) = as_user(&app, &kepala, Method::GET, "/api/users/ani/sessions", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = sessions.as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["current"], false, "not the admin's own");
+    let path = format!("/api/users/ani/sessions/{}", sessions[0]["id"].as_str().unwrap());
+    assert_eq!(as_user(&app, &kepala, Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(as_user(&app, &laptop, Method::GET, "/api/me", None).await.0, StatusCode::UNAUTHORIZED);
+    assert!(audited(&app, "kepala", "session_end", "ani", 204));
+    let (status, problem) = as_user(&app, &kepala, Method::GET, "/api/users/nobody/sessions", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+}
+
 /// `system` is the engine's own name: no user may take it (nor `sistem`), and a caller named so
 /// by a front end has no privilege in the engine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1322,9 +1548,95 @@ async fn metrics_count_what_was_done() {
     assert!(!text.contains(&case), "no case id in a label");
     assert_eq!(total(&text, "alur_http_requests_total"), 16.0, "nothing else counted");
     assert_eq!(
-        sample(&text, "alur_http_request_duration_seconds_count", &[("method", "GET"), ("route", "/api/cases/{case}")]),
+        sample(
+            &text,
+            "alur_http_request_duration_seconds_count",
+            &[("method", "GET"), ("route", "/api/cases/{case}"), ("status", "2xx")]
+        ),
         3.0
     );
+    assert_eq!(
+        sample(
+            &text,
+            "alur_http_request_duration_seconds_count",
+            &[("method", "POST"), ("route", "/api/cases/{case}/tasks/{task}/claim"), ("status", "4xx")]
+        ),
+        2.0,
+        "latency by status too"
+    );
+}
+
+/// On the SQLite store, `/metrics` counts the commits (one per command here: nothing runs at
+/// once), how long each took and how long its COMMIT (the fsync) took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_commits_and_their_fsync_time() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let store = Arc::new(alur::runtime::SqliteStore::open(dir.path().join("alur.db")).unwrap());
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let metrics = Arc::new(Metrics::new(None).unwrap());
+    let engine = Arc::new(Engine::new(store.clone(), clock.clone()).await.unwrap().with_metrics(metrics.engine()));
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let state = Arc::new(AppState {
+        engine,
+        accounts: users().accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics,
+    });
+    let app = App { state, clock, _dir: dir, case: String::new() };
+    let commits =
+        |text: &str, result: &str| sample(text, "alur_store_commits_total", &[("store", "sqlite"), ("result", result)]);
+    let (_, before, _) = get_text(&app, "/metrics", &[]).await;
+    let stats = store.commit_stats();
+    assert_eq!(commits(&before, "ok") as u64, stats.commits, "the deployments' commits");
+    let case = app.new_case().await; // a start, a completion, an attachment
+    let path = format!("/api/cases/{case}/tasks/2/claim");
+    assert_eq!(app.call("fo", Method::POST, &path, None).await.0, StatusCode::NO_CONTENT);
+    let (_, after, _) = get_text(&app, "/metrics", &[]).await;
+    assert_eq!(commits(&after, "ok") - commits(&before, "ok"), 4.0, "{after}");
+    assert_eq!(commits(&after, "error"), 0.0);
+    assert_eq!(store.commit_stats().commits - stats.commits, 4);
+    for histogram in
+        ["alur_store_commit_duration_seconds", "alur_store_fsync_duration_seconds", "alur_store_commit_requests"]
+    {
+        let count = |text: &str| sample(text, &format!("{histogram}_count"), &[("store", "sqlite")]);
+        assert_eq!(count(&after) - count(&before), 4.0, "{histogram}");
+    }
+    let sum = |name: &str| sample(&after, &format!("{name}_sum"), &[("store", "sqlite")]);
+    assert!(sum("alur_store_fsync_duration_seconds") > 0.0);
+    assert!(sum("alur_store_fsync_duration_seconds") <= sum("alur_store_commit_duration_seconds"));
+    assert_eq!(
+        sample(&after, "alur_store_commit_requests_sum", &[("store", "sqlite")]),
+        commits(&after, "ok"),
+        "one request a commit"
+    );
+}
+
+/// A request id the client (or its proxy) sends is kept when it is short and plain, and
+/// answered in `x-request-id`; any other is replaced by one the server makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_client_request_id_is_kept_and_any_other_replaced() {
+    let app = app().await;
+    let long = "a".repeat(65);
+    for (sent, kept) in [
+        ("proxy-7f3a.21:9", true),
+        ("0123456789abcdef0123456789abcdef", true),
+        (long.as_str(), false),
+        ("a<b>c", false),
+    ] {
+        let (status, _, headers) = get_text(&app, "/healthz", &[("x-request-id", sent)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let answered = headers["x-request-id"].to_str().unwrap();
+        assert_eq!(answered == sent, kept, "{sent} -> {answered}");
+        assert!(answered.len() <= 64 && !answered.is_empty());
+    }
+    let (_, _, headers) = get_text(&app, "/healthz", &[("x-request-id", "one"), ("x-request-id", "two")]).await;
+    let answered: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0] != "one" && answered[0] != "two", "two ids are replaced by one: {answered:?}");
 }
 
 /// With `ALUR_METRICS_TOKEN` set, a scrape without the token (or with another) is a 401

@@ -1244,3 +1244,22 @@ async fn postgres_accounts_keep_the_last_admin() {
     let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia");
     assert!(matches!(reserved, Err(AccountError::Invalid(_))), "{reserved:?}");
 }
+
+/// The accounts on PostgreSQL disable, reset, change passwords and end sign-ins as the SQLite
+/// ones do (`accounts::disable_reset_change_and_revoke`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_accounts_disable_reset_change_and_revoke() {
+    use alur::server::accounts::Accounts;
+    let Some(fixture) = Fixture::new(Kind::Postgres, "postgres_accounts_disable_reset_change_and_revoke").await else {
+        return;
+    };
+    let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
+    let accounts = Arc::new(Accounts::open_postgres(store.pool().clone()).await.unwrap());
+    accounts
+        .blocking(|accounts| {
+            crate::accounts::disable_reset_change_and_revoke(accounts);
+            Ok(())
+        })
+        .await
+        .unwrap();
+}

@@ -791,3 +791,140 @@ async fn the_application_form_refuses_an_unknown_entry() {
     let words = text(&reply.body);
     assert!(words.contains("daftar_lewat_pos") && words.contains("daftar_loket"), "{words}");
 }
+
+/// The session cookie a sign-in through the form set.
+fn session_of(reply: &Reply) -> String {
+    let cookie = reply.cookies.iter().find(|c| c.starts_with("alur_session=")).expect("a session cookie");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// An admin disables a user from the user's page: the user's session stops working, the
+/// sign-in form says the account is disabled; enabled again, they sign in.
+#[tokio::test]
+async fn a_disabled_user_is_signed_out_and_told_so_at_sign_in() {
+    let site = Site::new(false).await;
+    let admin = format!("{}; alur_lang=en", site.cookie("admin"));
+    let pemohon = site.cookie("pemohon");
+    assert_eq!(site.get(Some(&pemohon), "/applications").await.status, StatusCode::OK);
+    let users = site.get(Some(&admin), "/admin/users").await;
+    assert!(users.body.contains(r#"href="/admin/users/pemohon""#), "each user links to their page");
+    let page = site.get(Some(&admin), "/admin/users/pemohon").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(text(&page.body).contains("Disable"), "{}", text(&page.body));
+    let off = site.post(Some(&admin), "/admin/users/pemohon/disable", &[]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", text(&off.body));
+    assert_eq!(off.location.as_deref(), Some("/admin/users/pemohon?msg=disabled"));
+    let after = site.get(Some(&pemohon), "/applications").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the disabled user's session ended");
+    assert!(after.location.unwrap().starts_with("/login"));
+    let refused = site.post(None, "/login?lang=en", &[("user", "pemohon"), ("password", "sandi")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(text(&refused.body).contains("This account is disabled"), "{}", text(&refused.body));
+    assert!(refused.cookies.is_empty());
+    let listed = site.get(Some(&admin), "/admin/users").await;
+    assert!(text(&listed.body).contains("disabled"));
+    // Not oneself.
+    let own = site.post(Some(&admin), "/admin/users/admin/disable", &[]).await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert!(text(&own.body).contains("An admin cannot disable themselves."));
+    let on = site.post(Some(&admin), "/admin/users/pemohon/enable", &[]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    let back = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi")]).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    let audit = site.state.accounts.audit_entries(50).unwrap();
+    assert!(audit.iter().any(|e| e.user == "admin" && e.action == "user_disable" && e.target == "pemohon"));
+    assert!(audit.iter().any(|e| e.user == "admin" && e.action == "user_enable" && e.target == "pemohon"));
+}
+
+/// An admin resets a password from the user's page (a made one is shown once); signed in
+/// with it, every page leads to the change form until the password is changed.
+#[tokio::test]
+async fn a_reset_password_leads_every_page_to_the_change_form() {
+    let site = Site::new(false).await;
+    let admin = site.cookie("admin");
+    let reset = site.post(Some(&admin), "/admin/users/front_office/password", &[("password", "")]).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", text(&reset.body));
+    let words = text(&reset.body);
+    assert!(words.contains("Kata sandi sementara"), "{words}");
+    let temporary = reset.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_string();
+    assert!(temporary.len() >= 10, "{temporary}");
+
+    let signed =
+        site.post(None, "/login", &[("user", "front_office"), ("password", &temporary), ("next", "/inbox")]).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed.location.as_deref(), Some("/account/password"));
+    let cookie = format!("{}; alur_lang=en", session_of(&signed));
+    for path in ["/inbox", "/cases", "/account", "/"] {
+        let page = site.get(Some(&cookie), path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/account/password"), "{path}");
+    }
+    let form = site.get(Some(&cookie), "/account/password").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(text(&form.body).contains("Your password was given by an admin"), "{}", text(&form.body));
+
+    let change = |old: &str, new: &str, repeat: &str| {
+        vec![("old_password", old.to_string()), ("new_password", new.to_string()), ("repeat", repeat.to_string())]
+    };
+    for (form, says) in [
+        (change(&temporary, "lampu merah di simpang", "lampu merah disimpang"), "The two new passwords differ"),
+        (change("not it at all", "lampu merah di simpang", "lampu merah di simpang"), "The current password is wrong"),
+        (change(&temporary, "sandi", "sandi"), "at least 10 characters"),
+    ] {
+        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = site.post(Some(&cookie), "/account/password", &fields).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{says}");
+        assert!(text(&reply.body).contains(says), "{says}: {}", text(&reply.body));
+    }
+    let form = change(&temporary, "lampu merah di simpang", "lampu merah di simpang");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = site.post(Some(&cookie), "/account/password", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", text(&done.body));
+    assert_eq!(done.location.as_deref(), Some("/account?msg=password_changed"));
+    assert_eq!(site.get(Some(&cookie), "/inbox").await.status, StatusCode::OK, "every page opens again");
+    let account = site.get(Some(&cookie), "/account?msg=password_changed").await;
+    assert!(text(&account.body).contains("Your password was changed"), "{}", text(&account.body));
+}
+
+/// The account page lists one's sign-ins, marks this one, and ends another; the ended one's
+/// cookie goes back to sign-in. An admin edits a user's display name and roles.
+#[tokio::test]
+async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
+    let site = Site::new(false).await;
+    let laptop = format!("{}; alur_lang=en", site.cookie("analis"));
+    let phone = site.cookie("analis");
+    let page = site.get(Some(&laptop), "/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(text(&page.body).contains("(this one)"), "{}", text(&page.body));
+    let sessions = site.state.accounts.sessions("analis").unwrap();
+    assert_eq!(sessions.len(), 2);
+    let phone_id = {
+        let token = phone.trim_start_matches("alur_session=");
+        site.state.accounts.session(token).unwrap().unwrap().id
+    };
+    assert!(page.body.contains(&format!("/account/sessions/{phone_id}/end")));
+    let end = site.post(Some(&laptop), &format!("/account/sessions/{phone_id}/end"), &[]).await;
+    assert_eq!(end.status, StatusCode::SEE_OTHER);
+    assert_eq!(site.get(Some(&phone), "/dashboard").await.status, StatusCode::SEE_OTHER, "ended");
+    assert_eq!(site.get(Some(&laptop), "/dashboard").await.status, StatusCode::OK);
+
+    let admin = site.cookie("admin");
+    let edit = site
+        .post(
+            Some(&admin),
+            "/admin/users/analis",
+            &[("display", "Analis Kota"), ("role", "analyst"), ("role", "front_office")],
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", text(&edit.body));
+    let user = site.state.accounts.user("analis").unwrap().unwrap();
+    assert_eq!(user.display, "Analis Kota");
+    assert_eq!(user.roles, vec![Role::Analyst, Role::Actor("front_office".into())]);
+    assert_eq!(site.get(Some(&laptop), "/dashboard").await.status, StatusCode::SEE_OTHER, "an edit ends sign-ins");
+    let none = site.post(Some(&admin), "/admin/users/analis", &[("display", "Analis")]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = site.get(Some(&admin), "/admin/users/nobody").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let not_admin = site.get(Some(&site.cookie("pemohon")), "/admin/users/analis").await;
+    assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
+}

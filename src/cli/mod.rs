@@ -134,6 +134,10 @@ enum Command {
         /// Mark the session cookie `Secure` (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// The log's format on stderr: `human` lines, or `json` (one object a line, with the
+        /// request id). `RUST_LOG` filters it (default `info`).
+        #[arg(long, env = "ALUR_LOG_FORMAT", value_enum, default_value = "human")]
+        log_format: crate::server::LogFormat,
     },
     /// Copy the SQLite database (and its audit log) to FILE; `alur serve` may keep running.
     Backup {
@@ -245,7 +249,8 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
-        Command::Serve { addr, db, sop_dir, demo, secure_cookies } => {
+        Command::Serve { addr, db, sop_dir, demo, secure_cookies, log_format } => {
+            crate::server::init_logging(log_format);
             let options = crate::server::ServeOptions { addr, db, sop_dir, demo, secure_cookies, lang };
             let served = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

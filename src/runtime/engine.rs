@@ -13,12 +13,13 @@ use super::case::{CaseState, CaseStatus, DeployedRef, TaskStatus};
 use super::clock::Clock;
 use super::deploy::{self, Deployed};
 use super::event::{Event, Fields, Recorded, Storage};
-use super::metrics::{Command, EngineMetrics};
+use super::metrics::{Command, EngineMetrics, Outcome};
 use super::store::{Deployment, OpenTask, Partition, Store, StoreError};
 use super::{CaseId, Name, RuntimeError, TaskNo};
 use crate::interpret::{OutcomeError, Reached};
 use crate::model::{DeadlineAction, FieldType, FieldValues, NodeIndex, Sop, Value};
 use crate::time::step_window;
+use tracing::Instrument;
 
 /// Who issues a command: a user and the actor roles they hold, or the engine itself.
 #[derive(Clone, Debug)]
@@ -121,6 +122,12 @@ type CaseCache = HashMap<CaseId, Option<Box<CaseState>>, foldhash::fast::RandomS
 const CACHE_LIMIT: usize = 200_000 / CACHE_SHARDS;
 const CACHE_SHARDS: usize = 16;
 
+/// The span of one command, a child of whatever asked for it (an HTTP request's span): which
+/// command, on which case and task, by whom.
+fn command_span(command: Command, case: CaseId, task: Option<TaskNo>, caller: &Caller) -> tracing::Span {
+    tracing::info_span!("command", command = command.word(), case = %case, task, user = &*caller.user)
+}
+
 fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
@@ -178,8 +185,9 @@ impl Engine {
         self.saving.lock().map(|s| s.contains(&(sop.to_string(), version))).unwrap_or(false)
     }
 
-    /// The engine counting its commands and timer firings in `metrics`.
+    /// The engine counting its commands and timer firings in `metrics`, and its store its commits.
     pub fn with_metrics(mut self, metrics: Arc<EngineMetrics>) -> Engine {
+        self.store.observe(metrics.store());
         self.metrics = Some(metrics);
         self
     }
@@ -188,6 +196,10 @@ impl Engine {
     fn counted<T>(&self, command: Command, result: Result<T, RuntimeError>) -> Result<T, RuntimeError> {
         if let Some(metrics) = &self.metrics {
             metrics.command(command, &result);
+        }
+        match &result {
+            Err(RuntimeError::Store(error)) => tracing::warn!(%error, "command failed in the store"),
+            _ => tracing::debug!(result = Outcome::of(&result).word(), "command"),
         }
         result
     }
@@ -501,8 +513,17 @@ impl Engine {
         fields: Fields,
         entry: Option<&str>,
     ) -> Result<CaseId, RuntimeError> {
-        let result = self.start_new(sop, applicant, fields, entry).await;
-        self.counted(Command::Start, result)
+        let span =
+            tracing::info_span!("command", command = "start", sop, case = tracing::field::Empty, user = applicant);
+        async {
+            let result = self.start_new(sop, applicant, fields, entry).await;
+            if let Ok(case) = &result {
+                tracing::Span::current().record("case", tracing::field::display(case));
+            }
+            self.counted(Command::Start, result)
+        }
+        .instrument(span)
+        .await
     }
 
     async fn start_new(
@@ -587,6 +608,10 @@ impl Engine {
     }
 
     pub async fn claim(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
+        self.claim_counted(case, task, caller).instrument(command_span(Command::Claim, case, Some(task), caller)).await
+    }
+
+    async fn claim_counted(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
         let result = match self.claim_once(case, task, caller, false).await {
             Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.claim_once(case, task, caller, true).await),
@@ -618,6 +643,12 @@ impl Engine {
     }
 
     pub async fn release(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
+        self.release_counted(case, task, caller)
+            .instrument(command_span(Command::Release, case, Some(task), caller))
+            .await
+    }
+
+    async fn release_counted(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
         let result = match self.release_once(case, task, caller, false).await {
             Ok(()) => Ok(()),
             Err(RuntimeError::Conflict(case)) => retried(case, self.release_once(case, task, caller, true).await),
@@ -655,8 +686,12 @@ impl Engine {
         caller: &Caller,
         completion: Completion,
     ) -> Result<(), RuntimeError> {
-        let result = self.complete_uncounted(case, task, caller, completion).await;
-        self.counted(Command::Complete, result)
+        async {
+            let result = self.complete_uncounted(case, task, caller, completion).await;
+            self.counted(Command::Complete, result)
+        }
+        .instrument(command_span(Command::Complete, case, Some(task), caller))
+        .await
     }
 
     /// [`Engine::complete`], not counted: for the parent's task an ending child case completes.
@@ -779,8 +814,12 @@ impl Engine {
         media_type: &str,
         content: Attachment,
     ) -> Result<(), RuntimeError> {
-        let result = self.attach_uncounted(case, task, caller, artifact, name, media_type, content).await;
-        self.counted(Command::Attach, result)
+        async {
+            let result = self.attach_uncounted(case, task, caller, artifact, name, media_type, content).await;
+            self.counted(Command::Attach, result)
+        }
+        .instrument(command_span(Command::Attach, case, task, caller))
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -829,13 +868,21 @@ impl Engine {
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
-        let result = self.close(case, caller, Event::CaseWithdrawn { reason }).await;
-        self.counted(Command::Withdraw, result)
+        async {
+            let result = self.close(case, caller, Event::CaseWithdrawn { reason }).await;
+            self.counted(Command::Withdraw, result)
+        }
+        .instrument(command_span(Command::Withdraw, case, None, caller))
+        .await
     }
 
     pub async fn cancel(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {
-        let result = self.close(case, caller, Event::CaseCancelled { reason }).await;
-        self.counted(Command::Cancel, result)
+        async {
+            let result = self.close(case, caller, Event::CaseCancelled { reason }).await;
+            self.counted(Command::Cancel, result)
+        }
+        .instrument(command_span(Command::Cancel, case, None, caller))
+        .await
     }
 
     async fn close(&self, case: CaseId, caller: &Caller, event: Event) -> Result<(), RuntimeError> {
@@ -875,13 +922,21 @@ impl Engine {
             }
             let mut progressed = false;
             for timer in timers {
-                let result = self.fire(timer.case, timer.task).await;
+                let lag = now - timer.due;
+                let span = tracing::info_span!("timer", case = %timer.case, task = timer.task, due = %timer.due);
+                let result = self.fire(timer.case, timer.task).instrument(span.clone()).await;
                 if let Some(metrics) = &self.metrics {
                     metrics.command(Command::Fire, &result);
                     if let Ok(true) = result {
-                        metrics.fired(now - timer.due);
+                        metrics.fired(lag);
                     }
                 }
+                span.in_scope(|| match &result {
+                    Ok(true) => tracing::info!(lag_seconds = lag.num_milliseconds() as f64 / 1000.0, "deadline fired"),
+                    Ok(false) => tracing::debug!("deadline with nothing to fire"),
+                    Err(RuntimeError::Conflict(_)) => tracing::debug!("deadline raced a command; tried again"),
+                    Err(error) => tracing::warn!(%error, "deadline not fired"),
+                });
                 match result {
                     Ok(true) => {
                         fired += 1;

@@ -8,10 +8,17 @@
 //! its own event (the durable record of who did what to a case) and not for its audit line
 //! as well.
 //!
-//! The methods are synchronous (as the SQLite backend is). The PostgreSQL backend runs its
-//! queries on the server's runtime with `tokio::task::block_in_place`, which hands the
-//! worker's other tasks to another worker while the query runs: it needs the multi-thread
-//! runtime `alur serve` runs on, and says so (an error, not a panic) on any other.
+//! A user may be disabled (no sign-in; their sign-ins end) or have to change their password
+//! (after an admin's reset, or the first admin's printed one): the front ends then refuse
+//! everything but the change. Each sign-in has an id of its own (never the token's hash), when
+//! and from where it was made, so its user and the admins can list and end it.
+//!
+//! The methods are synchronous (as the SQLite backend is); the server calls them through
+//! [`Accounts::blocking`], on tokio's blocking threads, since argon2 and the database calls
+//! would otherwise hold up an async worker (only [`Accounts::cached_session`], a map look-up,
+//! runs on the worker). The PostgreSQL backend runs its queries on the server's runtime with
+//! `tokio::task::block_in_place`: it needs the multi-thread runtime `alur serve` runs on, and
+//! says so (an error, not a panic) on any other.
 
 pub mod policy;
 mod postgres;
@@ -124,6 +131,65 @@ pub struct AuditEntry {
     pub status: u16,
 }
 
+/// A user and the state of their account, as admins see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    #[serde(flatten)]
+    pub user: User,
+    /// A disabled user cannot sign in; their sign-ins ended when they were disabled.
+    pub disabled: bool,
+    /// Their password was set by an admin (a reset) or printed at start-up: until they change
+    /// it, they can do nothing else.
+    pub must_change_password: bool,
+}
+
+/// A valid sign-in: whose it is, its id (to list and end it), and whether its user has to
+/// change their password before anything else.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: Arc<User>,
+    pub id: String,
+    pub must_change_password: bool,
+}
+
+/// What a sign-in attempt gave.
+#[derive(Debug)]
+pub enum SignIn {
+    Granted {
+        token: String,
+        expires: DateTime<Utc>,
+        session: Session,
+    },
+    /// A wrong user name or password (which of the two is not said).
+    Refused,
+    /// The right password of a disabled user.
+    Disabled,
+}
+
+/// Where a sign-in comes from, kept with it so that its user can tell their sign-ins apart.
+#[derive(Clone, Debug, Default)]
+pub struct Client {
+    pub address: Option<String>,
+    /// The `User-Agent` (at most [`AUDIT_FIELD_CHARS`] characters are kept).
+    pub agent: Option<String>,
+}
+
+/// A sign-in as its user and the admins see it: never its token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    /// Names the sign-in to end it (`DELETE /api/me/sessions/{id}`).
+    pub id: String,
+    /// When it was made (unknown for sign-ins made before alur recorded it).
+    pub created_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    /// The client's address as the server saw it (a proxy's, behind one).
+    pub address: Option<String>,
+    /// The client's `User-Agent`.
+    pub agent: Option<String>,
+    /// The sign-in this request was made with.
+    pub current: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("user `{0}` exists already")]
@@ -133,9 +199,15 @@ pub enum AccountError {
     /// A user name or password that is not accepted: why, in both languages.
     #[error("{}", .0.en)]
     Invalid(Text),
-    /// The change would leave no user with the admin role.
+    /// The change would leave no user with the admin role who can sign in.
     #[error("`{0}` is the last admin: give another user the admin role first")]
     LastAdmin(String),
+    /// Changing one's own password: the current password given is not it.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// `(user, id)`: the user has no sign-in with this id (ended, expired, or never theirs).
+    #[error("`{0}` has no sign-in `{1}`")]
+    UnknownSession(String, String),
     #[error("account store: {0}")]
     Backend(String),
 }
@@ -148,15 +220,51 @@ fn backend(e: impl std::fmt::Display) -> AccountError {
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 
 /// With several nodes, how long a cached token is trusted before it is checked against the
-/// database again: a sign-out, a changed password or roles, or a deleted user on one node
-/// take effect on the others within this bound. (One node alone forgets at once.)
+/// database again: a sign-out, a changed password or roles, a disabled or deleted user, or an
+/// ended sign-in on one node take effect on the others within this bound. (One node alone
+/// forgets at once.)
 pub const SHARED_TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 struct Cached {
     user: Arc<User>,
+    id: String,
+    must_change: bool,
     expires: DateTime<Utc>,
     /// When the database last confirmed the token.
     checked: std::time::Instant,
+}
+
+impl Cached {
+    fn session(&self) -> Session {
+        Session { user: self.user.clone(), id: self.id.clone(), must_change_password: self.must_change }
+    }
+}
+
+/// A user as stored: roles as JSON.
+pub(super) struct Stored {
+    pub name: String,
+    pub display: String,
+    pub roles: String,
+    pub disabled: bool,
+    pub must_change: bool,
+}
+
+impl Stored {
+    fn user(&self) -> Result<User, AccountError> {
+        let roles = serde_json::from_str(&self.roles).map_err(backend)?;
+        Ok(User { name: self.name.clone(), display: self.display.clone(), roles })
+    }
+
+    fn account(&self) -> Result<Account, AccountError> {
+        Ok(Account { user: self.user()?, disabled: self.disabled, must_change_password: self.must_change })
+    }
+}
+
+/// A stored sign-in, found by its token's hash: its user, when it expires, its id.
+pub(super) struct StoredToken {
+    pub user: Stored,
+    pub expires: DateTime<Utc>,
+    pub id: String,
 }
 
 pub struct Accounts {
@@ -187,19 +295,51 @@ pub fn audit_path(db: &Path) -> std::path::PathBuf {
     db.with_file_name(format!("{stem}-audit.db"))
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    display TEXT NOT NULL,
-    roles TEXT NOT NULL,
-    password TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    hash BLOB PRIMARY KEY,
-    user TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
+/// The accounts' tables in the SQLite file, one step per entry, numbered in
+/// `accounts_schema_version` (as the PostgreSQL backend's); never edited once shipped, only
+/// added.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, sign-in tokens (their SHA-256) and the audit log, as they were before their
+    // version was recorded (`IF NOT EXISTS`: a file of that time has them already).
+    "
+    CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY,
+        display TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        password TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS tokens (
+        hash BLOB PRIMARY KEY,
+        user TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        status INTEGER NOT NULL
+    );
+    ",
+    // 2: disabled users, passwords that must be changed, and sign-ins their users can see and
+    // end: an id of their own (never the token's hash), when and from where they were made.
+    "
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN id TEXT;
+    ALTER TABLE tokens ADD COLUMN created_at TEXT;
+    ALTER TABLE tokens ADD COLUMN address TEXT;
+    ALTER TABLE tokens ADD COLUMN agent TEXT;
+    UPDATE tokens SET id = lower(hex(randomblob(8))) WHERE id IS NULL;
+    CREATE UNIQUE INDEX tokens_by_id ON tokens (id);
+    CREATE INDEX tokens_by_user ON tokens (user);
+    ",
+];
+
+/// The audit file holds the audit table only.
+const AUDIT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -210,16 +350,66 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 ";
 
-fn open_connection(path: Option<&Path>) -> Result<Connection, AccountError> {
+fn connect(path: Option<&Path>) -> Result<Connection, AccountError> {
     let conn = match path {
         Some(path) => Connection::open(path).map_err(backend)?,
         None => Connection::open_in_memory().map_err(backend)?,
     };
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").map_err(backend)?;
-    conn.execute_batch(SCHEMA).map_err(backend)?;
     Ok(conn)
 }
+
+/// The accounts' connection, its tables brought up to date.
+fn open_connection(path: Option<&Path>) -> Result<Connection, AccountError> {
+    let mut conn = connect(path)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn open_audit(path: &Path) -> Result<Connection, AccountError> {
+    let conn = connect(Some(path))?;
+    conn.execute_batch(AUDIT_SCHEMA).map_err(backend)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the file has not had, each in a transaction taken for writing at
+/// once (another process opening the file meanwhile waits, then sees the version reached).
+fn migrate(conn: &mut Connection) -> Result<(), AccountError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS accounts_schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(backend)?;
+    let known = MIGRATIONS.len() as i64;
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let target = index as i64 + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let version: i64 = tx
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM accounts_schema_version", [], |r| r.get(0))
+            .map_err(backend)?;
+        if version > known {
+            return Err(AccountError::Backend(format!(
+                "the accounts' tables have schema version {version}, newer than this alur knows ({known})"
+            )));
+        }
+        if version < target {
+            tx.execute_batch(step).map_err(|e| AccountError::Backend(format!("migrating the accounts: {e}")))?;
+            tx.execute(
+                "INSERT INTO accounts_schema_version (version, applied_at) VALUES (?1, ?2)",
+                params![target, Utc::now().to_rfc3339()],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn stored_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored { name: r.get(0)?, display: r.get(1)?, roles: r.get(2)?, disabled: r.get(3)?, must_change: r.get(4)? })
+}
+
+const USER_COLUMNS: &str = "name, display, roles, disabled, must_change";
 
 impl Accounts {
     /// Accounts in the SQLite file `path` (the events' database), or in memory for tests.
@@ -228,7 +418,7 @@ impl Accounts {
         let audit = match path {
             // A file: a writer thread with its own connection writes entries in batches.
             Some(path) => {
-                let writer = open_connection(Some(&audit_path(path)))?;
+                let writer = open_audit(&audit_path(path))?;
                 let (sender, receiver) = mpsc::channel::<AuditEntry>();
                 let thread = std::thread::Builder::new()
                     .name("alur-audit".into())
@@ -251,6 +441,19 @@ impl Accounts {
     pub async fn open_postgres(pool: deadpool_postgres::Pool) -> Result<Accounts, AccountError> {
         let backend = Backend::Postgres(postgres::PgAccounts::open(pool).await?);
         Ok(Accounts { backend, tokens: RwLock::new(HashMap::new()) })
+    }
+
+    /// Runs `work` on a thread of tokio's blocking pool, so that password hashing (argon2 is
+    /// slow on purpose) and database calls do not hold up an async worker.
+    pub async fn blocking<T, F>(self: &Arc<Self>, work: F) -> Result<T, AccountError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
+    {
+        let accounts = self.clone();
+        tokio::task::spawn_blocking(move || work(&accounts))
+            .await
+            .map_err(|e| AccountError::Backend(format!("account work on a blocking thread: {e}")))?
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, AccountError> {
@@ -279,12 +482,18 @@ impl Accounts {
     }
 
     pub fn create_user(&self, user: &User, password: &str) -> Result<(), AccountError> {
+        self.create_account(user, password, false)
+    }
+
+    /// Creates a user; with `must_change`, they must change the password at their first sign-in
+    /// before they can do anything else.
+    pub fn create_account(&self, user: &User, password: &str, must_change: bool) -> Result<(), AccountError> {
         validate_name(&user.name)?;
         too_short(password)?;
         let hash = hash_password(password)?;
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
         if let Some(pg) = self.pg() {
-            if !block(pg, pg.insert_user(&user.name, &user.display, &roles, &hash))?? {
+            if !block(pg, pg.insert_user(&user.name, &user.display, &roles, &hash, must_change))?? {
                 return Err(AccountError::Exists(user.name.clone()));
             }
             return Ok(());
@@ -292,8 +501,9 @@ impl Accounts {
         let conn = self.conn()?;
         let inserted = conn
             .execute(
-                "INSERT OR IGNORE INTO users (name, display, roles, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user.name, user.display, roles, hash, Utc::now().to_rfc3339()],
+                "INSERT OR IGNORE INTO users (name, display, roles, password, created_at, must_change)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![user.name, user.display, roles, hash, Utc::now().to_rfc3339(), must_change],
             )
             .map_err(backend)?;
         if inserted == 0 {
@@ -302,23 +512,24 @@ impl Accounts {
         Ok(())
     }
 
-    /// Changes a user's display name, roles and (when given) password. Their sign-ins end.
-    /// Taking the admin role from the last admin is refused ([`AccountError::LastAdmin`]).
+    /// Changes a user's display name, roles and (when given) password. Their sign-ins end. A
+    /// password given here is one an admin sets (a reset): the user must change it at their
+    /// next sign-in. Taking the admin role from the last admin who can sign in is refused
+    /// ([`AccountError::LastAdmin`]).
     pub fn update_user(&self, user: &User, password: Option<&str>) -> Result<(), AccountError> {
         if let Some(password) = password {
             too_short(password)?;
         }
         let roles = serde_json::to_string(&user.roles).map_err(backend)?;
         let demotes = !user.is_admin();
+        let hash = password.map(hash_password).transpose()?;
         if let Some(pg) = self.pg() {
-            let hash = password.map(hash_password).transpose()?;
             if !block(pg, pg.update_user(&user.name, &user.display, &roles, hash.as_deref(), demotes))?? {
                 return Err(AccountError::Unknown(user.name.clone()));
             }
-            self.forget_user(&user.name);
+            self.forget_user(&user.name, None);
             return Ok(());
         }
-        let hash = password.map(hash_password).transpose()?;
         let mut conn = self.conn()?;
         // One transaction, taken for writing at once: two admins demoting each other from two
         // processes cannot both see the other one still an admin.
@@ -336,12 +547,13 @@ impl Accounts {
             return Err(AccountError::Unknown(user.name.clone()));
         }
         if let Some(hash) = hash {
-            tx.execute("UPDATE users SET password = ?2 WHERE name = ?1", params![user.name, hash]).map_err(backend)?;
+            tx.execute("UPDATE users SET password = ?2, must_change = 1 WHERE name = ?1", params![user.name, hash])
+                .map_err(backend)?;
         }
         tx.execute("DELETE FROM tokens WHERE user = ?1", params![user.name]).map_err(backend)?;
         tx.commit().map_err(backend)?;
         drop(conn);
-        self.forget_user(&user.name);
+        self.forget_user(&user.name, None);
         Ok(())
     }
 
@@ -351,7 +563,7 @@ impl Accounts {
             if !block(pg, pg.delete_user(name))?? {
                 return Err(AccountError::Unknown(name.to_string()));
             }
-            self.forget_user(name);
+            self.forget_user(name, None);
             return Ok(());
         }
         let mut conn = self.conn()?;
@@ -364,130 +576,288 @@ impl Accounts {
         tx.execute("DELETE FROM tokens WHERE user = ?1", params![name]).map_err(backend)?;
         tx.commit().map_err(backend)?;
         drop(conn);
-        self.forget_user(name);
+        self.forget_user(name, None);
         Ok(())
     }
 
-    fn forget_user(&self, name: &str) {
+    /// Disables a user (they cannot sign in, and their sign-ins end) or enables them again.
+    /// Disabling the last admin who can sign in is refused ([`AccountError::LastAdmin`]).
+    pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), AccountError> {
+        if let Some(pg) = self.pg() {
+            if !block(pg, pg.set_disabled(name, disabled))?? {
+                return Err(AccountError::Unknown(name.to_string()));
+            }
+        } else {
+            let mut conn = self.conn()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+            if disabled {
+                keeps_an_admin(&sqlite_roles(&tx)?, name)?;
+            }
+            let changed = tx
+                .execute("UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(AccountError::Unknown(name.to_string()));
+            }
+            if disabled {
+                tx.execute("DELETE FROM tokens WHERE user = ?1", params![name]).map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+        }
+        if disabled {
+            self.forget_user(name, None);
+        }
+        Ok(())
+    }
+
+    /// An admin's reset: `password` becomes the user's, who must change it at their next
+    /// sign-in; their sign-ins end.
+    pub fn reset_password(&self, name: &str, password: &str) -> Result<(), AccountError> {
+        too_short(password)?;
+        let hash = hash_password(password)?;
+        self.set_password(name, &hash, true, None)
+    }
+
+    /// A user changes their own password: `old` must be the current one and `new` another.
+    /// Their other sign-ins end; the one made with `current` (the token of the request) goes
+    /// on, and no longer has to change the password. The front ends apply the password
+    /// policy ([`policy::weak_password`]) first.
+    pub fn change_password(&self, name: &str, old: &str, new: &str, current: &str) -> Result<(), AccountError> {
+        too_short(new)?;
+        let found = self.stored_with_password(name)?;
+        let Some((_, hash)) = found else { return Err(AccountError::Unknown(name.to_string())) };
+        if !verify_password(old, &hash) {
+            return Err(AccountError::WrongPassword);
+        }
+        if old == new {
+            return Err(AccountError::Invalid(t!(
+                "kata sandi baru harus berbeda dari yang sekarang",
+                "the new password must differ from the current one"
+            )));
+        }
+        let hash = hash_password(new)?;
+        self.set_password(name, &hash, false, Some(token_key(current)))
+    }
+
+    /// Stores a password hash, ending every sign-in of the user but `keep`.
+    fn set_password(
+        &self,
+        name: &str,
+        hash: &str,
+        must_change: bool,
+        keep: Option<[u8; 32]>,
+    ) -> Result<(), AccountError> {
+        let keep_bytes: Vec<u8> = keep.map(|k| k.to_vec()).unwrap_or_default();
+        if let Some(pg) = self.pg() {
+            if !block(pg, pg.set_password(name, hash, must_change, &keep_bytes))?? {
+                return Err(AccountError::Unknown(name.to_string()));
+            }
+        } else {
+            let mut conn = self.conn()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+            let changed = tx
+                .execute(
+                    "UPDATE users SET password = ?2, must_change = ?3 WHERE name = ?1",
+                    params![name, hash, must_change],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(AccountError::Unknown(name.to_string()));
+            }
+            tx.execute("DELETE FROM tokens WHERE user = ?1 AND hash <> ?2", params![name, keep_bytes])
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+        }
+        self.forget_user(name, keep);
+        if let (Some(keep), Ok(mut tokens)) = (keep, self.tokens.write()) {
+            if let Some(cached) = tokens.get_mut(&keep) {
+                cached.must_change = must_change;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the cached sign-ins of a user, but `keep`.
+    fn forget_user(&self, name: &str, keep: Option<[u8; 32]>) {
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.retain(|_, c| c.user.name != name);
+            tokens.retain(|key, c| c.user.name != name || Some(*key) == keep);
         }
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>, AccountError> {
-        if let Some(pg) = self.pg() {
-            return block(pg, pg.user(name))??.map(user_from).transpose();
-        }
-        let conn = self.conn()?;
-        conn.query_row("SELECT name, display, roles FROM users WHERE name = ?1", params![name], row_user)
-            .optional()
-            .map_err(backend)?
-            .transpose()
+        self.account(name).map(|a| a.map(|a| a.user))
     }
 
     pub fn users(&self) -> Result<Vec<User>, AccountError> {
+        Ok(self.accounts()?.into_iter().map(|a| a.user).collect())
+    }
+
+    /// A user with the state of their account.
+    pub fn account(&self, name: &str) -> Result<Option<Account>, AccountError> {
+        let found = if let Some(pg) = self.pg() {
+            block(pg, pg.user(name))??
+        } else {
+            let conn = self.conn()?;
+            conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"), params![name], stored_user)
+                .optional()
+                .map_err(backend)?
+        };
+        found.map(|s| s.account()).transpose()
+    }
+
+    /// Every user with the state of their account, by name.
+    pub fn accounts(&self) -> Result<Vec<Account>, AccountError> {
+        let stored = if let Some(pg) = self.pg() {
+            block(pg, pg.users())??
+        } else {
+            let conn = self.conn()?;
+            let mut statement =
+                conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).map_err(backend)?;
+            let rows = statement.query_map([], stored_user).map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)?
+        };
+        stored.iter().map(Stored::account).collect()
+    }
+
+    fn stored_with_password(&self, name: &str) -> Result<Option<(Stored, String)>, AccountError> {
         if let Some(pg) = self.pg() {
-            return block(pg, pg.users())??.into_iter().map(user_from).collect();
+            return block(pg, pg.user_with_password(name))?;
         }
         let conn = self.conn()?;
-        let mut statement = conn.prepare("SELECT name, display, roles FROM users ORDER BY name").map_err(backend)?;
-        let rows = statement.query_map([], row_user).map_err(backend)?;
-        rows.map(|r| r.map_err(backend)?).collect()
+        conn.query_row(&format!("SELECT {USER_COLUMNS}, password FROM users WHERE name = ?1"), params![name], |r| {
+            Ok((stored_user(r)?, r.get(5)?))
+        })
+        .optional()
+        .map_err(backend)
     }
 
     /// Checks a password and gives a new token, or `None` when the name or password is wrong
-    /// (which of the two is not said).
+    /// (which of the two is not said) or the user is disabled.
     pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<(String, DateTime<Utc>)>, AccountError> {
-        let found: Option<(String, String, String, String)> = if let Some(pg) = self.pg() {
-            block(pg, pg.user_with_password(name))??.map(|((name, display, roles), hash)| (name, display, roles, hash))
-        } else {
-            let conn = self.conn()?;
-            conn.query_row("SELECT name, display, roles, password FROM users WHERE name = ?1", params![name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()
-            .map_err(backend)?
-        };
-        let Some((name, display, roles, hash)) = found else {
+        match self.sign_in_from(name, password, &Client::default())? {
+            SignIn::Granted { token, expires, .. } => Ok(Some((token, expires))),
+            SignIn::Refused | SignIn::Disabled => Ok(None),
+        }
+    }
+
+    /// Checks a password and, for a user who is not disabled, makes a sign-in from `client`.
+    pub fn sign_in_from(&self, name: &str, password: &str, client: &Client) -> Result<SignIn, AccountError> {
+        let Some((stored, hash)) = self.stored_with_password(name)? else {
             // Spend the same time as a real check, so a wrong name is not faster than a wrong password.
             let _ = hash_password(password);
-            return Ok(None);
+            return Ok(SignIn::Refused);
         };
         if !verify_password(password, &hash) {
-            return Ok(None);
+            return Ok(SignIn::Refused);
         }
-        let roles: Vec<Role> = serde_json::from_str(&roles).map_err(backend)?;
-        let user = Arc::new(User { name, display, roles });
+        if stored.disabled {
+            return Ok(SignIn::Disabled);
+        }
+        let user = Arc::new(stored.user()?);
         let mut raw = [0u8; 32];
         rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
         let token = format!("alur_{}", hex(&raw));
         let key = token_key(&token);
-        let expires = Utc::now() + TOKEN_LIFETIME;
+        let id = new_session_id();
+        let now = Utc::now();
+        let expires = now + TOKEN_LIFETIME;
+        let address = client.address.as_deref().map(bounded);
+        let agent = client.agent.as_deref().map(bounded);
         if let Some(pg) = self.pg() {
-            block(pg, pg.insert_token(&key, &user.name, expires))??;
+            let made = postgres::NewToken {
+                key: &key,
+                user: &user.name,
+                expires,
+                id: &id,
+                created: now,
+                address: address.as_deref(),
+                agent: agent.as_deref(),
+            };
+            block(pg, pg.insert_token(made))??;
         } else {
             let conn = self.conn()?;
             conn.execute(
-                "INSERT INTO tokens (hash, user, expires_at) VALUES (?1, ?2, ?3)",
-                params![&key[..], user.name, expires.to_rfc3339()],
+                "INSERT INTO tokens (hash, user, expires_at, id, created_at, address, agent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![&key[..], user.name, expires.to_rfc3339(), id, now.to_rfc3339(), address, agent],
             )
             .map_err(backend)?;
-            conn.execute("DELETE FROM tokens WHERE expires_at < ?1", params![Utc::now().to_rfc3339()])
-                .map_err(backend)?;
+            conn.execute("DELETE FROM tokens WHERE expires_at < ?1", params![now.to_rfc3339()]).map_err(backend)?;
         }
+        let cached = Cached { user, id, must_change: stored.must_change, expires, checked: std::time::Instant::now() };
+        let session = cached.session();
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.insert(key, Cached { user, expires, checked: std::time::Instant::now() });
+            tokens.insert(key, cached);
         }
-        Ok(Some((token, expires)))
+        Ok(SignIn::Granted { token, expires, session })
     }
 
     /// The user a token belongs to, if it is valid and not expired.
     pub fn authenticate(&self, token: &str) -> Result<Option<Arc<User>>, AccountError> {
+        Ok(self.session(token)?.map(|s| s.user))
+    }
+
+    /// What the cache alone says of a token: `Some(answer)` when it knows the token and may
+    /// still trust what it knows, `None` when the database must be asked ([`Accounts::session`]).
+    /// Costs a hash and a map look-up, so an async handler may call it on its worker.
+    pub fn cached_session(&self, token: &str) -> Option<Option<Session>> {
         let key = token_key(token);
-        let now = Utc::now();
         let shared = self.pg().is_some();
-        if let Ok(tokens) = self.tokens.read() {
-            if let Some(cached) = tokens.get(&key) {
-                if !shared || cached.checked.elapsed() < SHARED_TOKEN_RECHECK {
-                    return Ok((cached.expires > now).then(|| cached.user.clone()));
-                }
-            }
+        let tokens = self.tokens.read().ok()?;
+        let cached = tokens.get(&key)?;
+        if shared && cached.checked.elapsed() >= SHARED_TOKEN_RECHECK {
+            return None;
         }
-        if let Some(pg) = self.pg() {
-            // Not cached (issued by another node, or before a restart), or due for a check.
-            let found = block(pg, pg.token(&key))??;
-            let Some((row, expires)) = found.filter(|(_, expires)| *expires > now) else {
-                if let Ok(mut tokens) = self.tokens.write() {
-                    tokens.remove(&key);
-                }
-                return Ok(None);
-            };
-            let user = Arc::new(user_from(row)?);
-            if let Ok(mut tokens) = self.tokens.write() {
-                tokens.insert(key, Cached { user: user.clone(), expires, checked: std::time::Instant::now() });
-            }
-            return Ok(Some(user));
+        Some((cached.expires > Utc::now()).then(|| cached.session()))
+    }
+
+    /// The sign-in a token is, if it is valid and not expired (its user not disabled).
+    pub fn session(&self, token: &str) -> Result<Option<Session>, AccountError> {
+        if let Some(known) = self.cached_session(token) {
+            return Ok(known);
         }
-        // Not cached: issued before a restart (or by another process).
-        let found: Option<(String, String)> = {
+        // Not cached (issued by another node or process, or before a restart), or due for a
+        // check against the database.
+        let key = token_key(token);
+        let found = if let Some(pg) = self.pg() {
+            block(pg, pg.token(&key))??
+        } else {
             let conn = self.conn()?;
-            conn.query_row("SELECT user, expires_at FROM tokens WHERE hash = ?1", params![&key[..]], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(backend)?
+            let row = conn
+                .query_row(
+                    "SELECT u.name, u.display, u.roles, u.disabled, u.must_change, t.expires_at, t.id
+                     FROM tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?1",
+                    params![&key[..]],
+                    |r| Ok((stored_user(r)?, r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            match row {
+                None => None,
+                Some((user, expires, id)) => {
+                    let expires = DateTime::parse_from_rfc3339(&expires).map_err(backend)?.with_timezone(&Utc);
+                    Some(StoredToken { user, expires, id: id.unwrap_or_default() })
+                }
+            }
         };
-        let Some((name, expires)) = found else { return Ok(None) };
-        let expires = DateTime::parse_from_rfc3339(&expires).map_err(backend)?.with_timezone(&Utc);
-        if expires <= now {
+        let Some(found) = found.filter(|t| t.expires > Utc::now() && !t.user.disabled) else {
+            if let Ok(mut tokens) = self.tokens.write() {
+                tokens.remove(&key);
+            }
             return Ok(None);
-        }
-        let Some(user) = self.user(&name)? else { return Ok(None) };
-        let user = Arc::new(user);
+        };
+        let cached = Cached {
+            user: Arc::new(found.user.user()?),
+            id: found.id,
+            must_change: found.user.must_change,
+            expires: found.expires,
+            checked: std::time::Instant::now(),
+        };
+        let session = cached.session();
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.insert(key, Cached { user: user.clone(), expires, checked: std::time::Instant::now() });
+            tokens.insert(key, cached);
         }
-        Ok(Some(user))
+        Ok(Some(session))
     }
 
     pub fn sign_out(&self, token: &str) -> Result<(), AccountError> {
@@ -500,6 +870,67 @@ impl Accounts {
         }
         let conn = self.conn()?;
         conn.execute("DELETE FROM tokens WHERE hash = ?1", params![&key[..]]).map_err(backend)?;
+        Ok(())
+    }
+
+    /// A user's sign-ins that have not expired, newest first (`current` is false in each: the
+    /// caller knows which is its own).
+    pub fn sessions(&self, name: &str) -> Result<Vec<SessionInfo>, AccountError> {
+        let mut sessions = if let Some(pg) = self.pg() {
+            block(pg, pg.sessions(name))??
+        } else {
+            let conn = self.conn()?;
+            let mut statement = conn
+                .prepare("SELECT id, created_at, expires_at, address, agent FROM tokens WHERE user = ?1")
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![name], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .map_err(backend)?;
+            let parse = |text: &str| DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc));
+            let mut sessions = Vec::new();
+            for row in rows {
+                let (id, created, expires, address, agent) = row.map_err(backend)?;
+                let Some(expires_at) = parse(&expires) else { continue };
+                sessions.push(SessionInfo {
+                    id: id.unwrap_or_default(),
+                    created_at: created.as_deref().and_then(parse),
+                    expires_at,
+                    address,
+                    agent,
+                    current: false,
+                });
+            }
+            sessions
+        };
+        let now = Utc::now();
+        sessions.retain(|s| s.expires_at > now);
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(sessions)
+    }
+
+    /// Ends one sign-in of a user, named by its id ([`AccountError::UnknownSession`] when the
+    /// user has none by that id).
+    pub fn revoke_session(&self, name: &str, id: &str) -> Result<(), AccountError> {
+        let deleted = if let Some(pg) = self.pg() {
+            block(pg, pg.delete_session(name, id))??
+        } else {
+            let conn = self.conn()?;
+            conn.execute("DELETE FROM tokens WHERE user = ?1 AND id = ?2", params![name, id]).map_err(backend)? > 0
+        };
+        if !deleted {
+            return Err(AccountError::UnknownSession(name.to_string(), bounded_to(id, 64)));
+        }
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.retain(|_, c| !(c.user.name == name && c.id == id));
+        }
         Ok(())
     }
 
@@ -560,7 +991,7 @@ impl Accounts {
         let shared;
         let conn: &Connection = match audit {
             AuditSink::Writer { path, .. } => {
-                own = open_connection(Some(path))?;
+                own = open_audit(path)?;
                 &own
             }
             AuditSink::Inline => {
@@ -585,6 +1016,13 @@ impl Accounts {
             .map_err(backend)?;
         rows.map(|r| r.map_err(backend)).collect()
     }
+}
+
+/// A new sign-in's id: 64 random bits in hex.
+fn new_session_id() -> String {
+    let mut raw = [0u8; 8];
+    rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
+    hex(&raw)
 }
 
 fn write_audit(conn: &mut Connection, entries: &[AuditEntry]) -> Result<(), AccountError> {
@@ -621,17 +1059,6 @@ fn audit_writer(mut conn: Connection, receiver: mpsc::Receiver<AuditEntry>) {
     if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
         eprintln!("alur: audit log: checkpoint: {error}");
     }
-}
-
-fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User, AccountError>> {
-    let name: String = r.get(0)?;
-    let display: String = r.get(1)?;
-    let roles: String = r.get(2)?;
-    Ok(serde_json::from_str(&roles).map(|roles| User { name, display, roles }).map_err(backend))
-}
-
-fn user_from((name, display, roles): postgres::UserRow) -> Result<User, AccountError> {
-    serde_json::from_str(&roles).map(|roles| User { name, display, roles }).map_err(backend)
 }
 
 /// Runs a query of the PostgreSQL backend to its end from synchronous code: on a worker of
@@ -691,19 +1118,23 @@ fn too_short(password: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
-/// Every user's name and roles, read inside a transaction.
-fn sqlite_roles(conn: &Connection) -> Result<Vec<(String, String)>, AccountError> {
-    let mut statement = conn.prepare("SELECT name, roles FROM users").map_err(backend)?;
-    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+/// Every user's name, roles (as stored) and whether they are disabled, read inside a transaction.
+fn sqlite_roles(conn: &Connection) -> Result<Vec<(String, String, bool)>, AccountError> {
+    let mut statement = conn.prepare("SELECT name, roles, disabled FROM users").map_err(backend)?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(backend)?;
     rows.map(|r| r.map_err(backend)).collect()
 }
 
-/// Refuses a change that takes the admin role from `name` (demotion or deletion) when `name`
-/// is an admin and no other user is: `users` are every user's name and roles (as stored).
-fn keeps_an_admin(users: &[(String, String)], name: &str) -> Result<(), AccountError> {
-    let admin = |roles: &str| serde_json::from_str::<Vec<Role>>(roles).is_ok_and(|r| r.contains(&Role::Admin));
-    let is_admin = users.iter().any(|(n, r)| n == name && admin(r));
-    let others = users.iter().any(|(n, r)| n != name && admin(r));
+/// Refuses a change that takes the admin role from `name` (demotion, deletion, disabling)
+/// when `name` is an admin who can sign in and no other user is: `users` are every user's
+/// name, roles (as stored) and whether they are disabled. A disabled admin is no admin here:
+/// nobody could sign in to undo the change.
+fn keeps_an_admin(users: &[(String, String, bool)], name: &str) -> Result<(), AccountError> {
+    let admin = |roles: &str, disabled: bool| {
+        !disabled && serde_json::from_str::<Vec<Role>>(roles).is_ok_and(|r| r.contains(&Role::Admin))
+    };
+    let is_admin = users.iter().any(|(n, r, d)| n == name && admin(r, *d));
+    let others = users.iter().any(|(n, r, d)| n != name && admin(r, *d));
     if is_admin && !others {
         return Err(AccountError::LastAdmin(name.to_string()));
     }
@@ -744,9 +1175,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A random password for the first admin.
+/// A random password (for the first admin, or an admin's reset) that meets the policy.
 pub fn random_password() -> String {
-    let mut raw = [0u8; 9];
-    rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
-    hex(&raw)
+    loop {
+        let mut raw = [0u8; 9];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut raw[..]);
+        let password = hex(&raw);
+        if policy::weak_password("", &password).is_none() {
+            return password;
+        }
+    }
 }

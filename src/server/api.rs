@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::accounts::{Role, User};
-use super::auth::{Auth, ClientAddr, Language};
+use super::accounts::{Account, Role, SignIn, User};
+use super::auth::{client_of, Auth, ClientAddr, Language};
 use super::catalog::FileReport;
 pub use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problem::{say, Problem};
@@ -107,17 +107,23 @@ pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub user: User,
+    /// The password was given by an admin (or printed at start-up): every call but
+    /// `POST /api/me/password` and `POST /api/logout` answers 403 `password_change_required`
+    /// until it is changed.
+    pub must_change_password: bool,
 }
 
 /// Signs in. Failed sign-ins are throttled per user name and per client address: past a few,
 /// each further one waits longer, answered 429 with `Retry-After` (`super::throttle`).
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "The account is disabled (`account_disabled`)"),
         (status = 429, body = Problem, description = "Too many failed sign-ins; see Retry-After")))]
 pub async fn login(
     axum::extract::State(state): axum::extract::State<State>,
     Language(lang): Language,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, Problem> {
     let now = state.engine.now();
@@ -125,20 +131,38 @@ pub async fn login(
         audit(&state, &request.user, "login", "", StatusCode::TOO_MANY_REQUESTS);
         return Err(Problem::too_many_sign_ins(lang, seconds));
     }
-    let signed = state.accounts.sign_in(&request.user, &request.password).map_err(|e| Problem::account(&e, lang))?;
-    let Some((token, expires_at)) = signed else {
-        state.throttle.failed(&request.user, addr, now);
-        audit(&state, &request.user, "login", "", StatusCode::UNAUTHORIZED);
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            say(lang, "Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
-        ));
-    };
-    let user = state.accounts.authenticate(&token).ok().flatten().ok_or_else(|| Problem::internal("sign-in lost"))?;
-    state.throttle.succeeded(&request.user);
-    audit(&state, &user.name, "login", "", StatusCode::OK);
-    Ok(Json(LoginResponse { token, expires_at, user: (*user).clone() }))
+    let client = client_of(addr, &headers);
+    let (name, password) = (request.user.clone(), request.password);
+    let signed = state
+        .accounts
+        .blocking(move |accounts| accounts.sign_in_from(&name, &password, &client))
+        .await
+        .map_err(|e| Problem::account(&e, lang))?;
+    match signed {
+        SignIn::Granted { token, expires, session } => {
+            state.throttle.succeeded(&request.user);
+            audit(&state, &session.user.name, "login", "", StatusCode::OK);
+            Ok(Json(LoginResponse {
+                token,
+                expires_at: expires,
+                user: (*session.user).clone(),
+                must_change_password: session.must_change_password,
+            }))
+        }
+        SignIn::Disabled => {
+            audit(&state, &request.user, "login", "", StatusCode::FORBIDDEN);
+            Err(Problem::account_disabled(lang))
+        }
+        SignIn::Refused => {
+            state.throttle.failed(&request.user, addr, now);
+            audit(&state, &request.user, "login", "", StatusCode::UNAUTHORIZED);
+            Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                say(lang, "Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
+            ))
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/logout", responses((status = 204), (status = 401, body = Problem)))]
@@ -146,7 +170,12 @@ pub async fn logout(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
 ) -> Result<StatusCode, Problem> {
-    state.accounts.sign_out(&auth.token).map_err(|e| Problem::account(&e, auth.lang))?;
+    let token = auth.token.clone();
+    state
+        .accounts
+        .blocking(move |accounts| accounts.sign_out(&token))
+        .await
+        .map_err(|e| Problem::account(&e, auth.lang))?;
     audit(&state, &auth.user.name, "logout", "", StatusCode::NO_CONTENT);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1479,8 +1508,11 @@ pub struct UserRequest {
     pub display: Option<String>,
     /// `admin`, `analyst`, `applicant`, or an actor id of the SOPs (`front_office`...).
     pub roles: Vec<String>,
-    /// Required when creating; when updating, changes the password.
+    /// Required when creating; when updating, an admin's reset: the user must change it at
+    /// their next sign-in.
     pub password: Option<String>,
+    /// When creating: the user must change the password at their first sign-in (default false).
+    pub must_change_password: Option<bool>,
 }
 
 fn parse_roles(roles: &[String], lang: Lang) -> Result<Vec<Role>, Problem> {
@@ -1502,13 +1534,13 @@ pub fn check_password(name: &str, password: &str, lang: Lang) -> Result<(), Prob
     }
 }
 
-#[utoipa::path(get, path = "/api/users", responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/users", responses((status = 200, body = Vec<Account>), (status = 403, body = Problem)))]
 pub async fn list_users(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
-) -> Result<Json<Vec<User>>, Problem> {
+) -> Result<Json<Vec<Account>>, Problem> {
     require_admin(&auth)?;
-    state.accounts.users().map(Json).map_err(|e| Problem::account(&e, auth.lang))
+    state.accounts.blocking(|accounts| accounts.accounts()).await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
 }
 
 #[utoipa::path(post, path = "/api/users", request_body = UserRequest,
@@ -1519,21 +1551,28 @@ pub async fn create_user(
     ApiJson(request): ApiJson<UserRequest>,
 ) -> Response {
     let target = request.name.clone();
-    let result = (|| {
+    let result = async {
         require_admin(&auth)?;
         let roles = parse_roles(&request.roles, auth.lang)?;
-        let Some(password) = request.password.as_deref() else {
+        let Some(password) = request.password.clone() else {
             return Err(Problem::invalid(say(auth.lang, "Kata sandi wajib diisi.", "A password is required.")));
         };
-        check_password(&request.name, password, auth.lang)?;
+        check_password(&request.name, &password, auth.lang)?;
         let user = User {
             display: request.display.clone().unwrap_or(request.name.clone()),
             name: request.name.clone(),
             roles,
         };
-        state.accounts.create_user(&user, password).map_err(|e| Problem::account(&e, auth.lang))?;
+        let must_change = request.must_change_password.unwrap_or(false);
+        let made = user.clone();
+        state
+            .accounts
+            .blocking(move |accounts| accounts.create_account(&made, &password, must_change))
+            .await
+            .map_err(|e| Problem::account(&e, auth.lang))?;
         Ok((StatusCode::CREATED, Json(user)))
-    })();
+    }
+    .await;
     audited(&state, &auth, "user_create", &target, result)
 }
 
@@ -1545,16 +1584,22 @@ pub async fn update_user(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<UserRequest>,
 ) -> Response {
-    let result = (|| {
+    let result = async {
         require_admin(&auth)?;
         let roles = parse_roles(&request.roles, auth.lang)?;
         if let Some(password) = request.password.as_deref() {
             check_password(&name, password, auth.lang)?;
         }
         let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
-        state.accounts.update_user(&user, request.password.as_deref()).map_err(|e| Problem::account(&e, auth.lang))?;
+        let (changed, password) = (user.clone(), request.password.clone());
+        state
+            .accounts
+            .blocking(move |accounts| accounts.update_user(&changed, password.as_deref()))
+            .await
+            .map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(Json(user))
-    })();
+    }
+    .await;
     audited(&state, &auth, "user_update", &name, result)
 }
 
@@ -1565,7 +1610,7 @@ pub async fn delete_user(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Response {
-    let result = (|| {
+    let result = async {
         require_admin(&auth)?;
         if name == auth.user.name {
             return Err(Problem::new(
@@ -1574,9 +1619,15 @@ pub async fn delete_user(
                 say(auth.lang, "Admin tidak dapat menghapus dirinya sendiri.", "An admin cannot delete themselves."),
             ));
         }
-        state.accounts.delete_user(&name).map_err(|e| Problem::account(&e, auth.lang))?;
+        let deleted = name.clone();
+        state
+            .accounts
+            .blocking(move |accounts| accounts.delete_user(&deleted))
+            .await
+            .map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(StatusCode::NO_CONTENT)
-    })();
+    }
+    .await;
     audited(&state, &auth, "user_delete", &name, result)
 }
 
@@ -1596,7 +1647,8 @@ pub async fn audit_log(
     require_admin(&auth)?;
     state
         .accounts
-        .audit_entries(query.limit.unwrap_or(200).min(10_000))
+        .blocking(move |accounts| accounts.audit_entries(query.limit.unwrap_or(200).min(10_000)))
+        .await
         .map(Json)
         .map_err(|e| Problem::account(&e, auth.lang))
 }

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use std::sync::Arc;
 
-use super::accounts::User;
+use super::accounts::{Client, Session, User};
 use super::problem::Problem;
 use super::State;
 use crate::diagnostic::Lang;
@@ -13,12 +13,18 @@ use crate::diagnostic::Lang;
 pub const SESSION_COOKIE: &str = "alur_session";
 pub const LANG_COOKIE: &str = "alur_lang";
 
-/// A signed-in user. Rejects with 401 problem details.
+/// A signed-in user. Rejects with 401 problem details; and with 403 (`password_change_required`)
+/// while the user has to change their password, except on the change itself and sign-out.
 pub struct Auth {
     pub user: Arc<User>,
     pub lang: Lang,
     pub token: String,
+    /// The id of the sign-in (`SessionInfo::id`).
+    pub session: String,
 }
+
+/// The API calls a user who must change their password may still make.
+pub const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &["/api/me/password", "/api/logout"];
 
 /// The language of the answer: `?lang=`, then the language cookie, then `Accept-Language`;
 /// Bahasa Indonesia when nothing says otherwise.
@@ -65,14 +71,23 @@ fn token_of(parts: &Parts) -> Option<String> {
     cookie(parts, SESSION_COOKIE)
 }
 
-/// The signed-in user of a request, if any.
-pub fn user_of(parts: &Parts, state: &State) -> Result<Option<(Arc<User>, String)>, Problem> {
+/// The sign-in of a request, if any, with its token. The cache answers on the worker; the
+/// database is asked on a blocking thread.
+pub async fn session_of(parts: &Parts, state: &State) -> Result<Option<(Session, String)>, Problem> {
     let Some(token) = token_of(parts) else { return Ok(None) };
-    match state.accounts.authenticate(&token) {
-        Ok(Some(user)) => Ok(Some((user, token))),
-        Ok(None) => Ok(None),
-        Err(e) => Err(Problem::internal(e)),
-    }
+    let found = match state.accounts.cached_session(&token) {
+        Some(known) => known,
+        None => {
+            let asked = token.clone();
+            state.accounts.blocking(move |accounts| accounts.session(&asked)).await.map_err(Problem::internal)?
+        }
+    };
+    Ok(found.map(|session| (session, token)))
+}
+
+/// The signed-in user of a request, if any.
+pub async fn user_of(parts: &Parts, state: &State) -> Result<Option<(Arc<User>, String)>, Problem> {
+    Ok(session_of(parts, state).await?.map(|(session, token)| (session.user, token)))
 }
 
 impl FromRequestParts<State> for Auth {
@@ -80,8 +95,13 @@ impl FromRequestParts<State> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
         let lang = lang_of(parts);
-        match user_of(parts, state)? {
-            Some((user, token)) => Ok(Auth { user, lang, token }),
+        match session_of(parts, state).await? {
+            Some((session, _))
+                if session.must_change_password && !WHILE_PASSWORD_MUST_CHANGE.contains(&parts.uri.path()) =>
+            {
+                Err(Problem::password_change_required(lang))
+            }
+            Some((session, token)) => Ok(Auth { user: session.user, lang, token, session: session.id }),
             None => Err(Problem::unauthenticated(lang)),
         }
     }
@@ -96,6 +116,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Language(lang_of(parts)))
     }
+}
+
+/// Where a sign-in comes from: the client's address and `User-Agent`.
+pub fn client_of(addr: Option<std::net::IpAddr>, headers: &axum::http::HeaderMap) -> Client {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    Client { address: addr.map(|a| a.to_string()), agent }
 }
 
 /// The address of the client, when the server was started with connection info (a request

@@ -19,6 +19,26 @@ use crate::diagnostic::Lang;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The longest request id taken from a client (or the proxy in front): 64 characters.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Keeps a request id the client (or a proxy in front) sent only when it is 1 to 64 letters,
+/// digits, `-`, `_`, `.` or `:`; any other is dropped, and the server makes one. The id goes
+/// into the log and into error answers, so it must be short and plain.
+pub async fn keep_request_id(mut request: Request, next: Next) -> Response {
+    let plain = |id: &str| {
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    };
+    let given: Vec<bool> = request.headers().get_all(REQUEST_ID).iter().map(|v| v.to_str().is_ok_and(plain)).collect();
+    // One plain id, or none at all: two ids would be two stories in the log.
+    if given.len() > 1 || given.contains(&false) {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
 pub async fn finish(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();

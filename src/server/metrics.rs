@@ -46,9 +46,9 @@ impl Metrics {
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "alur_http_request_duration_seconds",
-                "HTTP request latency by method and route template.",
+                "HTTP request latency by method, route template and status class.",
             ),
-            &["method", "route"],
+            &["method", "route", "status"],
         )?;
         registry.register(Box::new(latency.clone()))?;
         let engine = Arc::new(EngineMetrics::register(&registry)?);
@@ -106,7 +106,7 @@ pub async fn track(AxumState(metrics): AxumState<Arc<Metrics>>, request: Request
         _ => "other",
     };
     metrics.requests.with_label_values(&[method, route, class]).inc();
-    metrics.latency.with_label_values(&[method, route]).observe(started.elapsed().as_secs_f64());
+    metrics.latency.with_label_values(&[method, route, class]).observe(started.elapsed().as_secs_f64());
     response
 }
 

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod throttle;
+pub mod users;
 pub mod web;
 
 use axum::Router;
@@ -62,6 +63,7 @@ pub fn router(state: State) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(api::routes())
+        .merge(users::routes())
         .merge(web::routes())
         .layer(axum::middleware::from_fn(errors::finish))
         // Outside `finish`: the 503 of `/readyz` is its answer, not a server error to hide.
@@ -72,8 +74,55 @@ pub fn router(state: State) -> Router {
         .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace_layer())
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(errors::keep_request_id))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+type HttpRequest = axum::http::Request<axum::body::Body>;
+type HttpResponse = axum::http::Response<axum::body::Body>;
+/// The trace layer with the request span and the response line below (and nothing else).
+type Traced = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&HttpRequest) -> tracing::Span,
+    (),
+    fn(&HttpResponse, std::time::Duration, &tracing::Span),
+    (),
+    (),
+    (),
+>;
+
+/// A span per request (`request`, with the request id, method, route template and path),
+/// which the spans of its commands and every log line on its way nest in, and one `info`
+/// line per response with its status and latency. Server errors are logged by
+/// `errors::finish`, with their cause.
+fn trace_layer() -> Traced {
+    use tower_http::trace::TraceLayer;
+    fn answered(response: &HttpResponse, latency: std::time::Duration, _: &tracing::Span) {
+        // Whole microseconds, so the milliseconds print with three decimals at most.
+        let latency_ms = latency.as_micros() as f64 / 1000.0;
+        // A target of its own, so `RUST_LOG=info,alur::access=off` drops the line per request.
+        tracing::info!(target: "alur::access", status = response.status().as_u16(), latency_ms, "answered");
+    }
+    fn span(request: &HttpRequest) -> tracing::Span {
+        let id = request.headers().get(errors::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str());
+        tracing::info_span!(
+            "request",
+            request_id = id,
+            method = %request.method(),
+            route,
+            path = request.uri().path(),
+        )
+    }
+    TraceLayer::new_for_http()
+        .make_span_with(span as fn(&HttpRequest) -> tracing::Span)
+        .on_request(())
+        .on_response(answered as fn(&HttpResponse, std::time::Duration, &tracing::Span))
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
 }
 
 /// What an office's monitoring asks, without a session: alive, ready, metrics.
@@ -85,12 +134,30 @@ fn operations() -> Router<State> {
         .route("/metrics", get(metrics::scrape))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: `info`). Once per process.
-fn init_logging() {
+/// How the log is written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// A line a person reads: time, level, the spans (request, command, commit) with their
+    /// fields, the message.
+    #[default]
+    Human,
+    /// One JSON object a line, for a log collector: `timestamp`, `level`, `target`, `fields`
+    /// (the message among them), `span` (the innermost) and `spans` (from the request's down,
+    /// so `spans[0].request_id` is the request id).
+    Json,
+}
+
+/// Logs to stderr in `format`, filtered by `RUST_LOG` (default: `info`). Once per process:
+/// the CLI calls it before [`serve`] (a library function does not set the process's logger).
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.with_ansi(colour).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    };
 }
 
 pub struct ServeOptions {
@@ -107,7 +174,6 @@ pub struct ServeOptions {
 /// timer service, and serves until Ctrl-C or SIGTERM; then lets the requests under way finish,
 /// stops the timers, writes out the audit log and checkpoints the SQLite file.
 pub async fn serve(options: ServeOptions) -> Result<(), String> {
-    init_logging();
     let lang = options.lang;
     let say = |id: &str, en: &str| problem::say(lang, id, en);
     if !options.sop_dir.is_dir() {
@@ -139,24 +205,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     for line in report.lines(lang) {
         println!("{line}");
     }
-    if accounts.user_count().map_err(|e| e.to_string())? == 0 {
-        let password = std::env::var("ALUR_ADMIN_PASSWORD").unwrap_or_else(|_| accounts::random_password());
-        let admin =
-            User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
-        match accounts.create_user(&admin, &password) {
-            Ok(()) => println!(
-                "{}",
-                say(
-                    &format!(
-                        "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}` (gantilah segera)."
-                    ),
-                    &format!("First admin created: sign in as `admin` with password `{password}` (change it soon)."),
-                )
-            ),
-            // Another node starting at the same time made it.
-            Err(accounts::AccountError::Exists(_)) => {}
-            Err(e) => return Err(e.to_string()),
-        }
+    let made = accounts.blocking(first_admin).await.map_err(|e| e.to_string())?;
+    if let Some(given) = made {
+        println!("{}", first_admin_line(lang, &given));
     }
     if options.demo {
         for line in seed_demo_users(&state)? {
@@ -165,7 +216,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     let (stop_timers, stop) = tokio::sync::watch::channel(false);
     let timers = tokio::spawn(crate::runtime::timer::run(engine.clone(), clock, stop, |error| {
-        eprintln!("alur: timer: {error}");
+        tracing::error!(%error, "timer service");
     }));
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| format!("{}: {e}", options.addr))?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
@@ -226,6 +277,62 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     println!("{}", say("alur berhenti", "alur stopped"));
     Ok(())
+}
+
+/// How the first admin's password was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FirstPassword {
+    /// Made by alur: printed once, and to be changed at the first sign-in.
+    Printed(String),
+    /// `ALUR_ADMIN_PASSWORD`, chosen by whoever started the server: not printed.
+    FromEnvironment,
+}
+
+/// Makes the first admin (`admin`) when there is no user, and says how its password was
+/// given: with `ALUR_ADMIN_PASSWORD` that one, else a random one the admin must change at
+/// their first sign-in (every page and API call but the change answers so until then).
+/// `None` when there are users already, or another node made the admin at the same time.
+pub fn first_admin(accounts: &Accounts) -> Result<Option<FirstPassword>, accounts::AccountError> {
+    if accounts.user_count()? > 0 {
+        return Ok(None);
+    }
+    let admin = User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
+    let (password, given) = match std::env::var("ALUR_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => (password, FirstPassword::FromEnvironment),
+        _ => {
+            let password = accounts::random_password();
+            (password.clone(), FirstPassword::Printed(password))
+        }
+    };
+    let must_change = matches!(given, FirstPassword::Printed(_));
+    match accounts.create_account(&admin, &password, must_change) {
+        Ok(()) => Ok(Some(given)),
+        // Another node starting at the same time made it.
+        Err(accounts::AccountError::Exists(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The start-up line that says how to sign in as the first admin.
+pub fn first_admin_line(lang: Lang, given: &FirstPassword) -> String {
+    match given {
+        FirstPassword::Printed(password) => problem::say(
+            lang,
+            &format!(
+                "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi `{password}`; kata sandi ini harus \
+                 diganti saat pertama masuk."
+            ),
+            &format!(
+                "First admin created: sign in as `admin` with password `{password}`; it must be changed at the \
+                 first sign-in."
+            ),
+        ),
+        FirstPassword::FromEnvironment => problem::say(
+            lang,
+            "Admin pertama dibuat: masuk sebagai `admin` dengan kata sandi dari ALUR_ADMIN_PASSWORD.",
+            "First admin created: sign in as `admin` with the password in ALUR_ADMIN_PASSWORD.",
+        ),
+    }
 }
 
 /// How long the requests under way may take once the server is asked to stop:

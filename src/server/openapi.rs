@@ -4,7 +4,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{accounts, api, catalog, problem};
+use super::{accounts, api, catalog, problem, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,9 +17,13 @@ use super::{accounts, api, catalog, problem};
         api::inbox, api::claim_task, api::release_task, api::complete_task,
         api::report_steps, api::report_actors,
         api::list_users, api::create_user, api::update_user, api::delete_user, api::audit_log,
+        users::change_password, users::my_sessions, users::end_my_session,
+        users::disable_user, users::enable_user, users::reset_password, users::user_sessions, users::end_user_session,
     ),
     components(schemas(
-        problem::Problem, accounts::User, accounts::Role, accounts::AuditEntry, catalog::FileReport,
+        problem::Problem, accounts::User, accounts::Account, accounts::Role, accounts::AuditEntry,
+        accounts::SessionInfo, catalog::FileReport, users::PasswordChange, users::PasswordReset,
+        users::PasswordResetDone,
         api::LoginRequest, api::LoginResponse, api::SopSummary, api::ActorSummary, api::SopDetail,
         api::DeployRequest, api::StartRequest, api::Started, api::CaseRow, api::CaseOut, api::Desk,
         api::TimelineEntry, api::AttachmentOut, api::ReasonRequest, api::InboxItem, api::CompleteRequest,

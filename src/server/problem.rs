@@ -19,7 +19,8 @@ pub struct Problem {
     pub detail: String,
     /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
     /// `invalid_input`, `payload_too_large`, `unsupported_media_type`, `bad_request`,
-    /// `method_not_allowed`, `too_many_requests`, `internal` (its detail is generic and names the
+    /// `method_not_allowed`, `too_many_requests`, `password_change_required`, `account_disabled`,
+    /// `internal` (its detail is generic and names the
     /// request id, also in `request_id`; the cause is only logged).
     pub code: String,
     /// Extension members (RFC 9457 §3.2), e.g. the checker's `report` of a refused SOP.
@@ -57,6 +58,36 @@ impl Problem {
                 lang,
                 "Silakan masuk dulu (token atau sesi tidak ada, salah, atau kedaluwarsa).",
                 "Sign in first (the token or session is missing, wrong or expired).",
+            ),
+        )
+    }
+
+    /// A user whose password was reset (or printed at start-up) does nothing else until they
+    /// change it.
+    pub fn password_change_required(lang: Lang) -> Problem {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            say(
+                lang,
+                "Ganti kata sandi Anda dulu: kata sandi ini diberikan admin (atau dicetak saat server mulai). \
+                 Kirim POST /api/me/password dengan `old_password` dan `new_password`, atau buka /account/password.",
+                "Change your password first: this one was given by an admin (or printed when the server started). \
+                 Send POST /api/me/password with `old_password` and `new_password`, or open /account/password.",
+            ),
+        )
+        .with("change_password", "/api/me/password".into())
+    }
+
+    /// The right password of a disabled user.
+    pub fn account_disabled(lang: Lang) -> Problem {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            say(
+                lang,
+                "Akun ini dinonaktifkan; hubungi admin kantor Anda untuk mengaktifkannya kembali.",
+                "This account is disabled; ask your office's admin to enable it again.",
             ),
         )
     }
@@ -146,6 +177,20 @@ impl Problem {
                     lang,
                     &format!("`{name}` adalah admin terakhir: berikan peran admin kepada pengguna lain lebih dulu."),
                     &format!("`{name}` is the last admin: give another user the admin role first."),
+                ),
+            ),
+            AccountError::WrongPassword => Problem::invalid(say(
+                lang,
+                "Kata sandi saat ini salah: isi `old_password` dengan kata sandi yang Anda pakai untuk masuk.",
+                "The current password is wrong: give the password you signed in with as `old_password`.",
+            ))
+            .with("field", "old_password".into()),
+            AccountError::UnknownSession(name, id) => Problem::not_found(
+                lang,
+                &say(
+                    lang,
+                    &format!("Sesi masuk `{id}` milik `{name}` (mungkin sudah berakhir)"),
+                    &format!("The sign-in `{id}` of `{name}` (it may have ended already)"),
                 ),
             ),
             AccountError::Backend(message) => Problem::internal(message),

@@ -282,6 +282,10 @@ pub trait Store: Send + Sync {
 
     /// The change feed: every append and deployment committed by any node on this store,
     /// from now on. The default is a feed that is closed at once (poll instead).
+    /// Counts this store's commits in `metrics` from now on (`/metrics`); a store that has no
+    /// commits of its own (the in-memory one) ignores it.
+    fn observe(&self, _metrics: std::sync::Arc<crate::runtime::metrics::StoreMetrics>) {}
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         closed_feed()
     }

@@ -29,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
+use tracing::Instrument;
 
 use super::{
     check_numbering, index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
@@ -126,6 +127,8 @@ pub struct PostgresStore {
     channel: String,
     feed: broadcast::Sender<Change>,
     listener: Mutex<Option<tokio::task::AbortHandle>>,
+    /// What `/metrics` reads, once the server asks (`Store::observe`): the appends' commits.
+    metrics: std::sync::OnceLock<crate::runtime::metrics::StoreCounters>,
 }
 
 impl Drop for PostgresStore {
@@ -255,6 +258,7 @@ impl PostgresStore {
             channel,
             feed: broadcast::channel(CHANGE_FEED_CAPACITY).0,
             listener: Mutex::new(None),
+            metrics: std::sync::OnceLock::new(),
         };
         store.migrate().await?;
         // Listening before `open` returns: a change committed after it is announced.
@@ -625,56 +629,68 @@ impl Store for PostgresStore {
             .map_err(backend("serializing a change"))?;
 
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db("starting a transaction"))?;
-        // The conditional step: the case row moves from `expected` to the new version, or the
-        // append is refused. A concurrent append to the same case waits on the row lock, then
-        // finds the version changed.
-        let sop: String = if let (0, Some(sop)) = (expected, &started) {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO cases (case_id, sop, version) VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
-                )
-                .await
-                .map_err(db("recording a new case"))?;
-            let inserted = tx.execute(&stmt, &[&case.0, sop, &version]).await.map_err(db("recording a new case"))?;
-            if inserted == 0 {
-                return Err(StoreError::Conflict(case));
-            }
-            sop.clone()
-        } else {
-            let stmt = tx
-                .prepare_cached("UPDATE cases SET version = $3 WHERE case_id = $1 AND version = $2 RETURNING sop")
-                .await
-                .map_err(db("advancing a case's version"))?;
-            match tx
-                .query_opt(&stmt, &[&case.0, &expected_i, &version])
-                .await
-                .map_err(db("advancing a case's version"))?
-            {
-                Some(row) => row.get(0),
-                None => return Err(StoreError::Conflict(case)),
-            }
-        };
-        if let Some(error) = misnumbered {
-            return Err(error);
-        }
-        let mut statements = vec![statement(
-            r#"INSERT INTO events (case_id, seq, at, "by", body)
-               SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
-            vec![Box::new(case.0), Box::new(seqs), Box::new(ats), Box::new(bys), Box::new(bodies)],
-        )];
-        for change in index_changes(&sop, events) {
-            index_statements(change, &mut statements);
-        }
-        pipeline(&tx, &statements).await?;
-        tx.commit().await.map_err(|e| {
-            // Cannot happen with the version check above; kept as a conflict for safety.
-            if is_unique_violation(&e) {
-                StoreError::Conflict(case)
+        let span = tracing::info_span!("commit", store = "postgres", requests = 1);
+        async {
+            let began = std::time::Instant::now();
+            let tx = client.transaction().await.map_err(db("starting a transaction"))?;
+            // The conditional step: the case row moves from `expected` to the new version, or the
+            // append is refused. A concurrent append to the same case waits on the row lock, then
+            // finds the version changed.
+            let sop: String = if let (0, Some(sop)) = (expected, &started) {
+                let stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO cases (case_id, sop, version) VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
+                    )
+                    .await
+                    .map_err(db("recording a new case"))?;
+                let inserted = tx.execute(&stmt, &[&case.0, sop, &version]).await.map_err(db("recording a new case"))?;
+                if inserted == 0 {
+                    return Err(StoreError::Conflict(case));
+                }
+                sop.clone()
             } else {
-                db("committing")(e)
+                let stmt = tx
+                    .prepare_cached("UPDATE cases SET version = $3 WHERE case_id = $1 AND version = $2 RETURNING sop")
+                    .await
+                    .map_err(db("advancing a case's version"))?;
+                match tx
+                    .query_opt(&stmt, &[&case.0, &expected_i, &version])
+                    .await
+                    .map_err(db("advancing a case's version"))?
+                {
+                    Some(row) => row.get(0),
+                    None => return Err(StoreError::Conflict(case)),
+                }
+            };
+            if let Some(error) = misnumbered {
+                return Err(error);
             }
-        })?;
+            let mut statements = vec![statement(
+                r#"INSERT INTO events (case_id, seq, at, "by", body)
+                   SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
+                vec![Box::new(case.0), Box::new(seqs), Box::new(ats), Box::new(bys), Box::new(bodies)],
+            )];
+            for change in index_changes(&sop, events) {
+                index_statements(change, &mut statements);
+            }
+            pipeline(&tx, &statements).await?;
+            let committing = std::time::Instant::now();
+            let committed = tx.commit().await;
+            if let Some(metrics) = self.metrics.get() {
+                metrics.committed(committed.is_ok(), 1, began.elapsed(), Some(committing.elapsed()));
+            }
+            committed.map_err(|e| {
+                // Cannot happen with the version check above; kept as a conflict for safety.
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(case)
+                } else {
+                    db("committing")(e)
+                }
+            })?;
+            Ok::<(), StoreError>(())
+        }
+        .instrument(span)
+        .await?;
         self.announce(&client, &change).await;
         Ok(())
     }
@@ -814,6 +830,10 @@ impl Store for PostgresStore {
             .map_err(db("reading the next claimable timer"))?;
         let row = client.query_one(&stmt, &[]).await.map_err(db("reading the next claimable timer"))?;
         row.get::<_, Option<&str>>(0).map(parse_time).transpose()
+    }
+
+    fn observe(&self, metrics: std::sync::Arc<crate::runtime::metrics::StoreMetrics>) {
+        let _ = self.metrics.set(metrics.of("postgres"));
     }
 
     fn changes(&self) -> broadcast::Receiver<Change> {

@@ -43,6 +43,7 @@ use super::{
     Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
+use crate::runtime::metrics::StoreCounters;
 use crate::runtime::{CaseId, TaskNo};
 
 /// The schema, one step per entry: a database at schema version n (the highest row of its
@@ -267,6 +268,8 @@ struct Committer {
     queue: Mutex<Vec<Request>>,
     writer: Mutex<Writer>,
     stats: Counters,
+    /// What `/metrics` reads, once the server asks (`Store::observe`).
+    metrics: std::sync::OnceLock<StoreCounters>,
 }
 
 struct Writer {
@@ -469,6 +472,7 @@ impl SqliteStore {
                 queue: Mutex::new(Vec::new()),
                 writer: Mutex::new(writer),
                 stats: Counters::default(),
+                metrics: std::sync::OnceLock::new(),
             }),
             readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
             projection,
@@ -656,7 +660,7 @@ impl Committer {
                 if !batch.is_empty() {
                     self.stats.commits.fetch_add(1, Ordering::Relaxed);
                     self.stats.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    writer.run_batch(batch);
+                    writer.run_batch(batch, self.metrics.get());
                 }
             }
             if self.queue().is_empty() {
@@ -860,8 +864,8 @@ fn passive_checkpoint(conn: &Connection) -> Option<(i64, i64)> {
 }
 
 impl Writer {
-    fn run_batch(&mut self, batch: Vec<Request>) {
-        run_batch(&mut self.conn, batch, &self.feed, &self.projection);
+    fn run_batch(&mut self, batch: Vec<Request>, metrics: Option<&StoreCounters>) {
+        run_batch(&mut self.conn, batch, &self.feed, &self.projection, metrics);
         // After the replies: the commands of this batch do not wait for it.
         if self.upkeep.restart_due.swap(false, Ordering::Relaxed) {
             passive_checkpoint(&self.conn);
@@ -876,9 +880,31 @@ impl Writer {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sender<Change>, projection: &Projection) {
-    match apply_batch(conn, &batch, projection) {
-        Ok((mut results, last_pos)) => {
+/// A commit slower than this is logged (a disk that stalls).
+const SLOW_COMMIT: Duration = Duration::from_secs(1);
+
+fn run_batch(
+    conn: &mut Connection,
+    batch: Vec<Request>,
+    feed: &broadcast::Sender<Change>,
+    projection: &Projection,
+    metrics: Option<&StoreCounters>,
+) {
+    // A commit serves every request of its batch: it is no one request's child.
+    let span = tracing::info_span!(parent: None, "commit", store = "sqlite", requests = batch.len());
+    let _entered = span.enter();
+    let started = std::time::Instant::now();
+    let applied = apply_batch(conn, &batch, projection);
+    let took = started.elapsed();
+    if let Some(metrics) = metrics {
+        let fsync = applied.as_ref().ok().map(|(_, _, fsync)| *fsync);
+        metrics.committed(applied.is_ok(), batch.len(), took, fsync);
+    }
+    if took > SLOW_COMMIT {
+        tracing::warn!(seconds = took.as_secs_f64(), "slow commit");
+    }
+    match applied {
+        Ok((mut results, last_pos, _)) => {
             // The indexes first, so a caller that hears back reads its own append in them. A
             // read that caught up since the commit may have applied the batch already.
             {
@@ -910,6 +936,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
             // the next batch catches the indexes up with whatever the log holds.)
             let _ = conn.execute_batch("ROLLBACK");
             let message = error.to_string();
+            tracing::error!(%error, "commit failed");
             for request in batch {
                 request.reply(Err(StoreError::Backend(message.clone())));
             }
@@ -918,6 +945,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>, feed: &broadcast::Sende
 }
 
 type BatchResults = Vec<Result<Done, StoreError>>;
+
+/// A committed batch: each request's result, the `pos` of its last event, and how long its
+/// `COMMIT` (the fsync) took.
+type Committed = (BatchResults, i64, Duration);
 
 /// One transaction for the batch. The outer error means the transaction failed as a whole;
 /// the inner results are per request. Also returns the `pos` of the batch's last event (0
@@ -928,11 +959,7 @@ type BatchResults = Vec<Result<Done, StoreError>>;
 /// statement each way plus a copy of every page a request touches. Only when a request fails
 /// after it may have written (a database error, or any failed request of the other kinds) is
 /// the transaction rolled back and the batch done again with a savepoint per request.
-fn apply_batch(
-    conn: &mut Connection,
-    batch: &[Request],
-    projection: &Projection,
-) -> Result<(BatchResults, i64), StoreError> {
+fn apply_batch(conn: &mut Connection, batch: &[Request], projection: &Projection) -> Result<Committed, StoreError> {
     if let Some(done) = apply_batch_unguarded(conn, batch, projection)? {
         return Ok(done);
     }
@@ -954,17 +981,20 @@ fn begin(conn: &Connection, projection: &Projection) -> Result<(), StoreError> {
 }
 
 /// The commit: the one fsync of the batch (synchronous=FULL). Returns the `pos` of the batch's
-/// last event (0 when it appended none).
-fn commit(conn: &Connection, results: &BatchResults) -> Result<i64, StoreError> {
+/// last event (0 when it appended none) and how long the `COMMIT` took.
+fn commit(conn: &Connection, results: &BatchResults) -> Result<(i64, Duration), StoreError> {
+    let started = std::time::Instant::now();
     exec_cached(conn, "COMMIT").map_err(backend("committing"))?;
-    Ok(results
+    let fsync = started.elapsed();
+    let last = results
         .iter()
         .filter_map(|r| match r {
             Ok(Done::Appended { positions, .. }) => positions.last().copied(),
             _ => None,
         })
         .max()
-        .unwrap_or(0))
+        .unwrap_or(0);
+    Ok((last, fsync))
 }
 
 /// The `pos` of the last event in the log (0 when it is empty).
@@ -979,7 +1009,7 @@ fn apply_batch_unguarded(
     conn: &mut Connection,
     batch: &[Request],
     projection: &Projection,
-) -> Result<Option<(BatchResults, i64)>, StoreError> {
+) -> Result<Option<Committed>, StoreError> {
     begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     let mut versions = BatchVersions::default();
@@ -1004,8 +1034,8 @@ fn apply_batch_unguarded(
         };
         results.push(result);
     }
-    let last = commit(conn, &results)?;
-    Ok(Some((results, last)))
+    let (last, fsync) = commit(conn, &results)?;
+    Ok(Some((results, last, fsync)))
 }
 
 /// The versions of the cases appended to earlier in the batch, which the projection learns
@@ -1017,7 +1047,7 @@ fn appended(case: CaseId, expected: u64, events: &[Recorded], (positions, index)
     Done::Appended { change, case, positions, index }
 }
 
-fn rollback_for_guarded(conn: &Connection) -> Result<Option<(BatchResults, i64)>, StoreError> {
+fn rollback_for_guarded(conn: &Connection) -> Result<Option<Committed>, StoreError> {
     exec_cached(conn, "ROLLBACK").map_err(backend("rolling back"))?;
     Ok(None)
 }
@@ -1027,7 +1057,7 @@ fn apply_batch_guarded(
     conn: &mut Connection,
     batch: &[Request],
     projection: &Projection,
-) -> Result<(BatchResults, i64), StoreError> {
+) -> Result<Committed, StoreError> {
     begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     let mut versions = BatchVersions::default();
@@ -1048,8 +1078,8 @@ fn apply_batch_guarded(
         exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
-    let last = commit(conn, &results)?;
-    Ok((results, last))
+    let (last, fsync) = commit(conn, &results)?;
+    Ok((results, last, fsync))
 }
 
 /// The requests other than appends.
@@ -1414,6 +1444,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    fn observe(&self, metrics: Arc<crate::runtime::metrics::StoreMetrics>) {
+        let _ = self.commits.metrics.set(metrics.of("sqlite"));
+    }
+
     fn changes(&self) -> broadcast::Receiver<Change> {
         self.feed.subscribe()
     }
@@ -1456,7 +1490,7 @@ mod tests {
         let (first, first_reply) = append_request(case, 1, vec![claimed(case, 2, "a")]);
         let (second, second_reply) = append_request(case, 1, vec![claimed(case, 2, "b")]);
         let (third, third_reply) = append_request(case, 2, vec![claimed(case, 3, "c")]);
-        store.commits.writer.lock().expect("writer").run_batch(vec![first, second, third]);
+        store.commits.writer.lock().expect("writer").run_batch(vec![first, second, third], None);
         assert_eq!(first_reply.await.expect("reply"), Ok(()));
         assert_eq!(second_reply.await.expect("reply"), Err(StoreError::Conflict(case)));
         // The batch's own version counts for the next append in it.

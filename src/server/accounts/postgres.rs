@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::Pool;
 use tokio::sync::mpsc;
 
-use super::{AccountError, AuditEntry};
+use super::{AccountError, AuditEntry, SessionInfo, Stored, StoredToken};
 
 /// One step per entry; never edited once shipped, only added.
 const MIGRATIONS: &[&str] = &[
@@ -40,6 +40,18 @@ const MIGRATIONS: &[&str] = &[
         status INTEGER NOT NULL
     );
     "#,
+    // 2: disabled users, passwords that must be changed, and sign-ins their users can see and
+    // end: an id of their own (never the token's hash), when and from where they were made.
+    r#"
+    ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE users ADD COLUMN must_change BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE tokens ADD COLUMN id TEXT;
+    ALTER TABLE tokens ADD COLUMN created_at TEXT COLLATE "C";
+    ALTER TABLE tokens ADD COLUMN address TEXT;
+    ALTER TABLE tokens ADD COLUMN agent TEXT;
+    UPDATE tokens SET id = substr(md5(random()::text || encode(hash, 'hex')), 1, 16) WHERE id IS NULL;
+    CREATE UNIQUE INDEX tokens_by_id ON tokens (id);
+    "#,
 ];
 
 /// Serializes the accounts' migrations in the database (an arbitrary constant, not the event
@@ -62,8 +74,22 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, AccountError> {
         .map_err(|e| AccountError::Backend(format!("postgres accounts: bad timestamp `{text}`: {e}")))
 }
 
-/// A user row: name, display name, roles (JSON).
-pub(super) type UserRow = (String, String, String);
+const USER_COLUMNS: &str = "name, display, roles, disabled, must_change";
+
+fn stored(r: &tokio_postgres::Row) -> Stored {
+    Stored { name: r.get(0), display: r.get(1), roles: r.get(2), disabled: r.get(3), must_change: r.get(4) }
+}
+
+/// A sign-in to store.
+pub(super) struct NewToken<'a> {
+    pub key: &'a [u8],
+    pub user: &'a str,
+    pub expires: DateTime<Utc>,
+    pub id: &'a str,
+    pub created: DateTime<Utc>,
+    pub address: Option<&'a str>,
+    pub agent: Option<&'a str>,
+}
 
 pub(super) struct PgAccounts {
     pool: Pool,
@@ -103,13 +129,14 @@ impl PgAccounts {
         display: &str,
         roles: &str,
         hash: &str,
+        must_change: bool,
     ) -> Result<bool, AccountError> {
         let client = self.client().await?;
         let inserted = client
             .execute(
-                "INSERT INTO users (name, display, roles, password, created_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (name) DO NOTHING",
-                &[&name, &display, &roles, &hash, &time_text(Utc::now())],
+                "INSERT INTO users (name, display, roles, password, created_at, must_change)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                &[&name, &display, &roles, &hash, &time_text(Utc::now()), &must_change],
             )
             .await
             .map_err(db("creating a user"))?;
@@ -138,7 +165,7 @@ impl PgAccounts {
             return Ok(false);
         }
         if let Some(hash) = hash {
-            tx.execute("UPDATE users SET password = $2 WHERE name = $1", &[&name, &hash])
+            tx.execute("UPDATE users SET password = $2, must_change = TRUE WHERE name = $1", &[&name, &hash])
                 .await
                 .map_err(db("changing a password"))?;
         }
@@ -158,46 +185,97 @@ impl PgAccounts {
         Ok(deleted > 0)
     }
 
-    pub(super) async fn user(&self, name: &str) -> Result<Option<UserRow>, AccountError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT name, display, roles FROM users WHERE name = $1", &[&name])
+    /// Disables or enables a user; disabling keeps an admin who can sign in and ends the
+    /// user's sign-ins. False when there is no such user.
+    pub(super) async fn set_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db("disabling a user"))?;
+        if disabled {
+            super::keeps_an_admin(&locked_roles(&tx).await?, name)?;
+        }
+        let changed = tx
+            .execute("UPDATE users SET disabled = $2 WHERE name = $1", &[&name, &disabled])
             .await
-            .map_err(db("reading a user"))?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+            .map_err(db("disabling a user"))?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        if disabled {
+            tx.execute(r#"DELETE FROM tokens WHERE "user" = $1"#, &[&name]).await.map_err(db("ending sign-ins"))?;
+        }
+        tx.commit().await.map_err(db("disabling a user"))?;
+        Ok(true)
     }
 
-    pub(super) async fn users(&self) -> Result<Vec<UserRow>, AccountError> {
+    /// Stores a password hash and ends every sign-in of the user but the one whose hash is
+    /// `keep` (empty: none). False when there is no such user.
+    pub(super) async fn set_password(
+        &self,
+        name: &str,
+        hash: &str,
+        must_change: bool,
+        keep: &[u8],
+    ) -> Result<bool, AccountError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db("changing a password"))?;
+        let changed = tx
+            .execute("UPDATE users SET password = $2, must_change = $3 WHERE name = $1", &[&name, &hash, &must_change])
+            .await
+            .map_err(db("changing a password"))?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        tx.execute(r#"DELETE FROM tokens WHERE "user" = $1 AND hash <> $2"#, &[&name, &keep])
+            .await
+            .map_err(db("ending sign-ins"))?;
+        tx.commit().await.map_err(db("changing a password"))?;
+        Ok(true)
+    }
+
+    pub(super) async fn user(&self, name: &str) -> Result<Option<Stored>, AccountError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"), &[&name])
+            .await
+            .map_err(db("reading a user"))?;
+        Ok(row.as_ref().map(stored))
+    }
+
+    pub(super) async fn users(&self) -> Result<Vec<Stored>, AccountError> {
         let client = self.client().await?;
         let rows = client
-            .query("SELECT name, display, roles FROM users ORDER BY name", &[])
+            .query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"), &[])
             .await
             .map_err(db("reading users"))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows.iter().map(stored).collect())
     }
 
     /// The user and their password hash.
-    pub(super) async fn user_with_password(&self, name: &str) -> Result<Option<(UserRow, String)>, AccountError> {
+    pub(super) async fn user_with_password(&self, name: &str) -> Result<Option<(Stored, String)>, AccountError> {
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT name, display, roles, password FROM users WHERE name = $1", &[&name])
+            .query_opt(&format!("SELECT {USER_COLUMNS}, password FROM users WHERE name = $1"), &[&name])
             .await
             .map_err(db("reading a user"))?;
-        Ok(row.map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3))))
+        Ok(row.map(|r| (stored(&r), r.get(5))))
     }
 
-    /// Stores a token's hash, and drops expired ones.
-    pub(super) async fn insert_token(
-        &self,
-        key: &[u8],
-        user: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<(), AccountError> {
+    /// Stores a sign-in (its token's hash), and drops expired ones.
+    pub(super) async fn insert_token(&self, token: NewToken<'_>) -> Result<(), AccountError> {
         let client = self.client().await?;
         client
             .execute(
-                r#"INSERT INTO tokens (hash, "user", expires_at) VALUES ($1, $2, $3)"#,
-                &[&key, &user, &time_text(expires)],
+                r#"INSERT INTO tokens (hash, "user", expires_at, id, created_at, address, agent)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+                &[
+                    &token.key,
+                    &token.user,
+                    &time_text(token.expires),
+                    &token.id,
+                    &time_text(token.created),
+                    &token.address,
+                    &token.agent,
+                ],
             )
             .await
             .map_err(db("storing a sign-in"))?;
@@ -208,19 +286,60 @@ impl PgAccounts {
         Ok(())
     }
 
-    /// The user a token hash belongs to (with the user's row, so the check is one query), and
-    /// when it expires.
-    pub(super) async fn token(&self, key: &[u8]) -> Result<Option<(UserRow, DateTime<Utc>)>, AccountError> {
+    /// The sign-in a token hash is, with its user's row (so the check is one query).
+    pub(super) async fn token(&self, key: &[u8]) -> Result<Option<StoredToken>, AccountError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                r#"SELECT u.name, u.display, u.roles, t.expires_at FROM tokens t JOIN users u ON u.name = t."user"
-                   WHERE t.hash = $1"#,
+                r#"SELECT u.name, u.display, u.roles, u.disabled, u.must_change, t.expires_at, t.id
+                   FROM tokens t JOIN users u ON u.name = t."user" WHERE t.hash = $1"#,
                 &[&key],
             )
             .await
             .map_err(db("checking a sign-in"))?;
-        row.map(|r| Ok(((r.get(0), r.get(1), r.get(2)), parse_time(r.get(3))?))).transpose()
+        row.map(|r| {
+            Ok(StoredToken {
+                user: stored(&r),
+                expires: parse_time(r.get(5))?,
+                id: r.get::<_, Option<String>>(6).unwrap_or_default(),
+            })
+        })
+        .transpose()
+    }
+
+    /// A user's sign-ins that have not expired.
+    pub(super) async fn sessions(&self, name: &str) -> Result<Vec<SessionInfo>, AccountError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                r#"SELECT id, created_at, expires_at, address, agent FROM tokens
+                   WHERE "user" = $1 AND expires_at > $2"#,
+                &[&name, &time_text(Utc::now())],
+            )
+            .await
+            .map_err(db("reading sign-ins"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(SessionInfo {
+                    id: r.get::<_, Option<String>>(0).unwrap_or_default(),
+                    created_at: r.get::<_, Option<&str>>(1).map(parse_time).transpose()?,
+                    expires_at: parse_time(r.get(2))?,
+                    address: r.get(3),
+                    agent: r.get(4),
+                    current: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends a user's sign-in by its id. False when the user has none by that id.
+    pub(super) async fn delete_session(&self, name: &str, id: &str) -> Result<bool, AccountError> {
+        let client = self.client().await?;
+        let deleted = client
+            .execute(r#"DELETE FROM tokens WHERE "user" = $1 AND id = $2"#, &[&name, &id])
+            .await
+            .map_err(db("ending a sign-in"))?;
+        Ok(deleted > 0)
     }
 
     pub(super) async fn delete_token(&self, key: &[u8]) -> Result<(), AccountError> {
@@ -294,9 +413,11 @@ async fn write_audit(pool: &Pool, entries: &[AuditEntry]) -> Result<(), AccountE
     Ok(())
 }
 
-/// Every user's name and roles, locked for the rest of the transaction: two admins demoting
-/// each other at once on two nodes cannot both see the other one still an admin.
-async fn locked_roles(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, String)>, AccountError> {
-    let rows = tx.query("SELECT name, roles FROM users FOR UPDATE", &[]).await.map_err(db("reading the admins"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+/// Every user's name, roles and whether they are disabled, locked for the rest of the
+/// transaction: two admins demoting (or disabling) each other at once on two nodes cannot both
+/// see the other one still an admin.
+async fn locked_roles(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, String, bool)>, AccountError> {
+    let rows =
+        tx.query("SELECT name, roles, disabled FROM users FOR UPDATE", &[]).await.map_err(db("reading the admins"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }

@@ -3,14 +3,18 @@
 use axum::extract::{Form, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use maud::{html, Markup};
 use std::collections::BTreeSet;
 
+use super::account::{office_zone, sessions_table};
 use super::analyst::{check_summary, rendered};
 use super::staff::form_value;
-use super::{audit, error_box, flash, html_page, layout, problem_page, require, see_other, t, Msg, Page};
+use super::{
+    audit, encode, error_box, flash, html_page, layout, problem_page, require, see_other, t, Msg, Page, PagePath,
+};
+use crate::diagnostic::Lang;
 use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
-use crate::server::accounts::{Role, User};
+use crate::server::accounts::{Account, AccountError, Role, User};
 use crate::server::problem::{say, Problem};
 use crate::server::State;
 
@@ -40,10 +44,60 @@ pub async fn users(AxumState(state): AxumState<State>, page: Page, Query(msg): Q
     if let Err(response) = admin_only(&page) {
         return response;
     }
-    users_page(&state, &page, &[], None, msg.msg.as_deref())
+    users_page(&state, &page, &[], None, msg.msg.as_deref()).await
 }
 
-fn users_page(
+/// The role checkboxes, `checked` ticked: the fixed roles, the desks of the deployed SOPs, and
+/// any other role in `checked` (a desk of an SOP no longer deployed), so saving the form keeps it.
+fn roles_fieldset(state: &State, lang: Lang, checked: &[&str]) -> Markup {
+    let fixed = [
+        ("applicant", t(lang, "Pemohon", "Applicant")),
+        ("analyst", t(lang, "Analis", "Analyst")),
+        ("admin", t(lang, "Admin", "Admin")),
+    ];
+    let desks = actor_roles(state);
+    let others: Vec<&str> = checked
+        .iter()
+        .copied()
+        .filter(|c| !fixed.iter().any(|(v, _)| v == c) && !desks.iter().any(|(id, _)| id == c))
+        .collect();
+    html! {
+        fieldset {
+            legend { (t(lang, "Peran", "Roles")) }
+            @for (value, text) in fixed {
+                div {
+                    input type="checkbox" name="role" id=(format!("role-{value}")) value=(value) checked[checked.contains(&value)];
+                    " " label for=(format!("role-{value}")) { (text) }
+                }
+            }
+            @for (id, label) in &desks {
+                div {
+                    input type="checkbox" name="role" id=(format!("role-{id}")) value=(id) checked[checked.contains(&id.as_str())];
+                    " " label for=(format!("role-{id}")) { (t(lang, "Meja: ", "Desk: ")) (label) " " small.muted { "(" (id) ")" } }
+                }
+            }
+            @for id in others {
+                div {
+                    input type="checkbox" name="role" id=(format!("role-{id}")) value=(id) checked;
+                    " " label for=(format!("role-{id}")) { (id) " " small.muted { (t(lang, "(tidak ada di SOP yang di-deploy)", "(in no deployed SOP)")) } }
+                }
+            }
+        }
+    }
+}
+
+/// What an account's state is, in words.
+fn status_text(lang: Lang, account: &Account) -> &'static str {
+    if account.disabled {
+        t(lang, "nonaktif", "disabled")
+    } else if account.must_change_password {
+        t(lang, "harus mengganti kata sandi", "must change the password")
+    } else {
+        t(lang, "aktif", "active")
+    }
+}
+
+async fn users_page(
     state: &State,
     page: &Page,
     values: &[(String, String)],
@@ -51,16 +105,11 @@ fn users_page(
     msg: Option<&str>,
 ) -> Response {
     let lang = page.lang;
-    let users = match state.accounts.users() {
+    let users = match state.accounts.blocking(|a| a.accounts()).await {
         Ok(users) => users,
         Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
     };
     let checked: Vec<&str> = values.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.as_str()).collect();
-    let fixed = [
-        ("applicant", t(lang, "Pemohon", "Applicant")),
-        ("analyst", t(lang, "Analis", "Analyst")),
-        ("admin", t(lang, "Admin", "Admin")),
-    ];
     let title = t(lang, "Pengguna", "Users");
     let body = html! {
         h1 { (title) }
@@ -70,13 +119,15 @@ fn users_page(
                 th { (t(lang, "Nama pengguna", "User name")) }
                 th { (t(lang, "Nama tampilan", "Display name")) }
                 th { (t(lang, "Peran", "Roles")) }
+                th { (t(lang, "Status", "Status")) }
             } }
             tbody {
                 @for u in &users {
                     tr {
-                        td { (u.name) }
-                        td { (u.display) }
-                        td { (u.roles.iter().map(Role::label).collect::<Vec<_>>().join(", ")) }
+                        td { a href=(format!("/admin/users/{}", encode(&u.user.name))) { (u.user.name) } }
+                        td { (u.user.display) }
+                        td { (u.user.roles.iter().map(Role::label).collect::<Vec<_>>().join(", ")) }
+                        td { @if u.disabled { span.late { (status_text(lang, u)) } } @else { (status_text(lang, u)) } }
                     }
                 }
             }
@@ -97,21 +148,11 @@ fn users_page(
                     &format!("At least {MIN_PASSWORD_CHARS} characters, not the user name, not a common password (a few random words are easy to remember)."),
                 ))
             }
-            fieldset {
-                legend { (t(lang, "Peran", "Roles")) }
-                @for (value, text) in fixed {
-                    div {
-                        input type="checkbox" name="role" id=(format!("role-{value}")) value=(value) checked[checked.contains(&value)];
-                        " " label for=(format!("role-{value}")) { (text) }
-                    }
-                }
-                @for (id, label) in actor_roles(state) {
-                    div {
-                        input type="checkbox" name="role" id=(format!("role-{id}")) value=(id) checked[checked.contains(&id.as_str())];
-                        " " label for=(format!("role-{id}")) { (t(lang, "Meja: ", "Desk: ")) (label) " " small.muted { "(" (id) ")" } }
-                    }
-                }
+            div {
+                input #must_change type="checkbox" name="must_change" value="1" checked[values.is_empty() || form_value(values, "must_change").is_some()];
+                " " label for="must_change" { (t(lang, "Harus diganti saat pertama masuk", "Must be changed at the first sign-in")) }
             }
+            (roles_fieldset(state, lang, &checked))
             div.actions { button.primary type="submit" { (t(lang, "Buat pengguna", "Create the user")) } }
         }
         h2 { (t(lang, "SOP", "SOPs")) }
@@ -124,6 +165,20 @@ fn users_page(
     html_page(status, layout(&page.viewer(), title, body))
 }
 
+/// The roles ticked in a form, or why they cannot be.
+fn form_roles(values: &[(String, String)], lang: Lang) -> Result<Vec<Role>, Problem> {
+    let mut roles = Vec::new();
+    for (k, v) in values {
+        if k == "role" {
+            roles.push(Role::parse(v).map_err(Problem::invalid)?);
+        }
+    }
+    if roles.is_empty() {
+        return Err(Problem::invalid(say(lang, "Pilih setidaknya satu peran.", "Choose at least one role.")));
+    }
+    Ok(roles)
+}
+
 pub async fn create_user(
     AxumState(state): AxumState<State>,
     page: Page,
@@ -134,7 +189,7 @@ pub async fn create_user(
     }
     let lang = page.lang;
     let name = form_value(&values, "name").unwrap_or("").trim().to_string();
-    let result = (|| {
+    let result = async {
         if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
             return Err(Problem::invalid(say(
                 lang,
@@ -142,21 +197,19 @@ pub async fn create_user(
                 "User name: letters, digits, `_`, `-` or `.`, no spaces.",
             )));
         }
-        let mut roles = Vec::new();
-        for (k, v) in &values {
-            if k == "role" {
-                roles.push(Role::parse(v).map_err(Problem::invalid)?);
-            }
-        }
-        if roles.is_empty() {
-            return Err(Problem::invalid(say(lang, "Pilih setidaknya satu peran.", "Choose at least one role.")));
-        }
-        let password = form_value(&values, "password").unwrap_or("");
-        crate::server::api::check_password(&name, password, lang)?;
+        let roles = form_roles(&values, lang)?;
+        let password = form_value(&values, "password").unwrap_or("").to_string();
+        crate::server::api::check_password(&name, &password, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
-        state.accounts.create_user(&user, password).map_err(|e| Problem::account(&e, lang))
-    })();
+        let must_change = form_value(&values, "must_change").is_some();
+        state
+            .accounts
+            .blocking(move |a| a.create_account(&user, &password, must_change))
+            .await
+            .map_err(|e| Problem::account(&e, lang))
+    }
+    .await;
     match result {
         Ok(()) => {
             audit(&state, &page.user, "user_create", &name, StatusCode::CREATED);
@@ -164,9 +217,215 @@ pub async fn create_user(
         }
         Err(problem) => {
             audit(&state, &page.user, "user_create", &name, problem.status());
-            users_page(&state, &page, &values, Some(&problem), None)
+            users_page(&state, &page, &values, Some(&problem), None).await
         }
     }
+}
+
+/// `GET /admin/users/{name}`: edit a user, disable or enable them, reset their password, end
+/// their sign-ins.
+pub async fn user_page(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath(name): PagePath<String>,
+    Query(msg): Query<Msg>,
+) -> Response {
+    if let Err(response) = admin_only(&page) {
+        return response;
+    }
+    edit_page(&state, &page, &name, None, None, msg.msg.as_deref()).await
+}
+
+async fn edit_page(
+    state: &State,
+    page: &Page,
+    name: &str,
+    error: Option<&Problem>,
+    made_password: Option<&str>,
+    msg: Option<&str>,
+) -> Response {
+    let lang = page.lang;
+    let asked = name.to_string();
+    let found = state.accounts.blocking(move |a| Ok((a.account(&asked)?, a.sessions(&asked)?))).await;
+    let (account, mut sessions) = match found {
+        Ok((Some(account), sessions)) => (account, sessions),
+        Ok((None, _)) => {
+            let problem = Problem::account(&AccountError::Unknown(name.to_string()), lang);
+            return problem_page(&page.viewer(), &problem);
+        }
+        Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
+    };
+    for s in &mut sessions {
+        s.current = s.id == page.session;
+    }
+    let base = format!("/admin/users/{}", encode(&account.user.name));
+    let labels: Vec<String> = account.user.roles.iter().map(Role::label).collect();
+    let checked: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let title = format!("{}: {}", t(lang, "Pengguna", "User"), account.user.name);
+    let body = html! {
+        p { a href="/admin/users" { "← " (t(lang, "Semua pengguna", "All users")) } }
+        h1 { (title) }
+        (flash(lang, msg))
+        @if let Some(problem) = error { (error_box(problem)) }
+        @if let Some(password) = made_password {
+            div.notice.ok role="status" {
+                p { (t(lang, "Kata sandi sementara (ditampilkan sekali ini saja; berikan kepada pengguna, yang harus menggantinya saat masuk):", "The temporary password (shown this once; give it to the user, who must change it when signing in):")) }
+                p { code { (password) } }
+            }
+        }
+        dl.facts {
+            dt { (t(lang, "Status", "Status")) } dd { (status_text(lang, &account)) }
+        }
+        h2 { (t(lang, "Ubah", "Edit")) }
+        form.stack method="post" action=(base) {
+            label for="display" { (t(lang, "Nama tampilan", "Display name")) }
+            input #display type="text" name="display" value=(account.user.display);
+            (roles_fieldset(state, lang, &checked))
+            p.muted { (t(lang, "Menyimpan mengakhiri sesi masuk pengguna ini.", "Saving ends this user's sign-ins.")) }
+            div.actions { button.primary type="submit" { (t(lang, "Simpan", "Save")) } }
+        }
+        h2 { (t(lang, "Akses", "Access")) }
+        div.actions {
+            @if account.disabled {
+                form method="post" action=(format!("{base}/enable")) {
+                    button type="submit" { (t(lang, "Aktifkan kembali", "Enable again")) }
+                }
+            } @else {
+                form method="post" action=(format!("{base}/disable")) {
+                    button.danger type="submit" { (t(lang, "Nonaktifkan", "Disable")) }
+                }
+                span.muted { (t(lang, "Pengguna nonaktif tidak dapat masuk; sesi masuknya berakhir.", "A disabled user cannot sign in; their sign-ins end.")) }
+            }
+        }
+        h2 { (t(lang, "Atur ulang kata sandi", "Reset the password")) }
+        form.stack method="post" action=(format!("{base}/password")) {
+            label for="password" { (t(lang, "Kata sandi sementara (kosongkan agar dibuatkan)", "Temporary password (leave empty to have one made)")) }
+            input #password type="password" name="password" autocomplete="new-password";
+            p.muted { (t(lang, "Pengguna harus menggantinya saat masuk berikutnya; sesi masuknya berakhir.", "The user must change it at their next sign-in; their sign-ins end.")) }
+            div.actions { button type="submit" { (t(lang, "Atur ulang", "Reset")) } }
+        }
+        h2 #sessions { (t(lang, "Sesi masuk", "Sign-ins")) }
+        (sessions_table(lang, office_zone(state), &sessions, &format!("{base}/sessions")))
+    };
+    let status = error.map(|p| p.status()).unwrap_or(StatusCode::OK);
+    html_page(status, layout(&page.viewer(), &title, body))
+}
+
+/// `POST /admin/users/{name}`: the display name and roles.
+pub async fn update_user(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath(name): PagePath<String>,
+    Form(values): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(response) = admin_only(&page) {
+        return response;
+    }
+    let lang = page.lang;
+    let result = async {
+        let roles = form_roles(&values, lang)?;
+        let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
+        let user = User { name: name.clone(), display: display.to_string(), roles };
+        state.accounts.blocking(move |a| a.update_user(&user, None)).await.map_err(|e| Problem::account(&e, lang))
+    }
+    .await;
+    finish(&state, &page, "user_update", &name, result, "updated").await
+}
+
+/// Audits an admin's action on `name` and answers: back to the user's page with `msg`, or the
+/// page with the problem.
+async fn finish(
+    state: &State,
+    page: &Page,
+    action: &str,
+    name: &str,
+    result: Result<(), Problem>,
+    msg: &str,
+) -> Response {
+    match result {
+        Ok(()) => {
+            audit(state, &page.user, action, name, StatusCode::SEE_OTHER);
+            see_other(&format!("/admin/users/{}?msg={msg}", encode(name)))
+        }
+        Err(problem) => {
+            audit(state, &page.user, action, name, problem.status());
+            edit_page(state, page, name, Some(&problem), None, None).await
+        }
+    }
+}
+
+async fn set_disabled(state: &State, page: &Page, name: &str, disabled: bool) -> Response {
+    if let Err(response) = admin_only(page) {
+        return response;
+    }
+    let lang = page.lang;
+    let result = if disabled && name == page.user.name {
+        Err(Problem::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            say(lang, "Admin tidak dapat menonaktifkan dirinya sendiri.", "An admin cannot disable themselves."),
+        ))
+    } else {
+        let changed = name.to_string();
+        state
+            .accounts
+            .blocking(move |a| a.set_disabled(&changed, disabled))
+            .await
+            .map_err(|e| Problem::account(&e, lang))
+    };
+    let (action, msg) = if disabled { ("user_disable", "disabled") } else { ("user_enable", "enabled") };
+    finish(state, page, action, name, result, msg).await
+}
+
+pub async fn disable(AxumState(state): AxumState<State>, page: Page, PagePath(name): PagePath<String>) -> Response {
+    set_disabled(&state, &page, &name, true).await
+}
+
+pub async fn enable(AxumState(state): AxumState<State>, page: Page, PagePath(name): PagePath<String>) -> Response {
+    set_disabled(&state, &page, &name, false).await
+}
+
+/// `POST /admin/users/{name}/password`: a temporary password, given or made (then shown once).
+pub async fn reset_password(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath(name): PagePath<String>,
+    Form(values): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Err(response) = admin_only(&page) {
+        return response;
+    }
+    let lang = page.lang;
+    let given = form_value(&values, "password").filter(|p| !p.is_empty()).map(str::to_string);
+    let made = given.is_none();
+    let password = given.unwrap_or_else(crate::server::accounts::random_password);
+    let result = async {
+        crate::server::api::check_password(&name, &password, lang)?;
+        let (user, set) = (name.clone(), password.clone());
+        state.accounts.blocking(move |a| a.reset_password(&user, &set)).await.map_err(|e| Problem::account(&e, lang))
+    }
+    .await;
+    if result.is_ok() && made {
+        audit(&state, &page.user, "password_reset", &name, StatusCode::OK);
+        return edit_page(&state, &page, &name, None, Some(&password), Some("reset")).await;
+    }
+    finish(&state, &page, "password_reset", &name, result, "reset").await
+}
+
+/// `POST /admin/users/{name}/sessions/{id}/end`.
+pub async fn end_session(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath((name, id)): PagePath<(String, String)>,
+) -> Response {
+    if let Err(response) = admin_only(&page) {
+        return response;
+    }
+    let lang = page.lang;
+    let user = name.clone();
+    let result =
+        state.accounts.blocking(move |a| a.revoke_session(&user, &id)).await.map_err(|e| Problem::account(&e, lang));
+    finish(&state, &page, "session_end", &name, result, "session_ended").await
 }
 
 pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response {

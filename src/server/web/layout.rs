@@ -208,7 +208,7 @@ pub fn layout_refreshing(viewer: &Viewer, title: &str, body: Markup, refresh: Op
                                 }
                             }
                             @if let Some(user) = &viewer.user {
-                                span.user title=(user.name) { (user.display) }
+                                a.user href="/account" title=(t(lang, "Akun saya", "My account")) { (user.display) }
                                 form method="post" action="/logout" {
                                     button type="submit" { (t(lang, "Keluar", "Sign out")) }
                                 }

@@ -7,6 +7,7 @@
 //! pages in the reader's language, never raw JSON. The session cookie is `SameSite=Strict`,
 //! which is what keeps another site from posting these forms.
 
+mod account;
 mod admin;
 mod analyst;
 mod applicant;
@@ -23,16 +24,17 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
 
+use super::accounts::SignIn;
 use super::accounts::User;
 use super::api::UPLOAD_LIMIT;
-use super::auth::{cookie, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
+use super::auth::{client_of, cookie, session_of, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
 use super::problem::Problem;
 use super::throttle::Wait;
 use super::State;
 use crate::diagnostic::Lang;
 use crate::runtime::CaseId;
 
-pub use layout::{layout, t};
+pub use layout::{layout, t, when};
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -55,10 +57,21 @@ pub fn routes() -> Router<State> {
         .route("/sops", get(analyst::sop_list))
         .route("/sops/{sop}", get(analyst::sop_page))
         .route("/dashboard", get(analyst::dashboard))
+        .route("/account", get(account::account))
+        .route(account::CHANGE_PASSWORD, get(account::password).post(account::change_password))
+        .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{name}", get(admin::user_page).post(admin::update_user))
+        .route("/admin/users/{name}/disable", post(admin::disable))
+        .route("/admin/users/{name}/enable", post(admin::enable))
+        .route("/admin/users/{name}/password", post(admin::reset_password))
+        .route("/admin/users/{name}/sessions/{id}/end", post(admin::end_session))
         .route("/admin/reload", post(admin::reload))
         .fallback(not_found)
 }
+
+/// The pages a user who must change their password may still open.
+const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &[account::CHANGE_PASSWORD, "/logout"];
 
 /// The language of a page: `?lang=`, then the `alur_lang` cookie, else Bahasa Indonesia.
 pub fn page_lang(parts: &Parts) -> Lang {
@@ -85,6 +98,10 @@ pub struct Page {
     pub user: Arc<User>,
     pub lang: Lang,
     pub token: String,
+    /// The id of the sign-in (`SessionInfo::id`).
+    pub session: String,
+    /// The user must change their password (only `/account/password` and sign-out open).
+    pub must_change_password: bool,
     pub here: String,
 }
 
@@ -108,8 +125,21 @@ impl FromRequestParts<State> for Page {
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
         let lang = page_lang(parts);
         let here = here_of(parts);
-        match user_of(parts, state) {
-            Ok(Some((user, token))) => Ok(Page { user, lang, token, here }),
+        match session_of(parts, state).await {
+            // Until the password is changed, every page leads to the form that changes it.
+            Ok(Some((session, _)))
+                if session.must_change_password && !WHILE_PASSWORD_MUST_CHANGE.contains(&parts.uri.path()) =>
+            {
+                Err(see_other(account::CHANGE_PASSWORD))
+            }
+            Ok(Some((session, token))) => Ok(Page {
+                user: session.user,
+                lang,
+                token,
+                session: session.id,
+                must_change_password: session.must_change_password,
+                here,
+            }),
             Ok(None) => {
                 let next = if parts.method == axum::http::Method::GET { here } else { "/".to_string() };
                 Err(see_other(&format!("/login?next={}", encode(&next))))
@@ -131,7 +161,7 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<State> for PagePath
             Err(rejection) => {
                 let lang = page_lang(parts);
                 let problem = super::extract::path_problem(&rejection, parts, lang);
-                let user = user_of(parts, state).ok().flatten().map(|(user, _)| user);
+                let user = user_of(parts, state).await.ok().flatten().map(|(user, _)| user);
                 Err(problem_page(&Viewer { lang, user, here: here_of(parts) }, &problem))
             }
         }
@@ -145,7 +175,7 @@ impl FromRequestParts<State> for Anyone {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
-        let user = user_of(parts, state).ok().flatten().map(|(user, _)| user);
+        let user = user_of(parts, state).await.ok().flatten().map(|(user, _)| user);
         Ok(Anyone(Viewer { lang: page_lang(parts), user, here: here_of(parts) }))
     }
 }
@@ -219,6 +249,26 @@ pub fn flash(lang: Lang, msg: Option<&str>) -> Markup {
         Some("attached") => t(lang, "Dokumen dilampirkan.", "The document was attached."),
         Some("withdrawn") => t(lang, "Permohonan ditarik.", "The application was withdrawn."),
         Some("created") => t(lang, "Pengguna dibuat.", "The user was created."),
+        Some("updated") => {
+            t(lang, "Pengguna diubah; sesi masuknya berakhir.", "The user was changed; their sign-ins ended.")
+        }
+        Some("disabled") => t(
+            lang,
+            "Pengguna dinonaktifkan: tidak dapat masuk, dan sesi masuknya berakhir.",
+            "The user was disabled: they cannot sign in, and their sign-ins ended.",
+        ),
+        Some("enabled") => t(lang, "Pengguna diaktifkan kembali.", "The user was enabled again."),
+        Some("reset") => t(
+            lang,
+            "Kata sandi diatur ulang: pengguna harus menggantinya saat masuk berikutnya.",
+            "The password was reset: the user must change it at their next sign-in.",
+        ),
+        Some("password_changed") => t(
+            lang,
+            "Kata sandi Anda diganti; sesi masuk Anda yang lain berakhir.",
+            "Your password was changed; your other sign-ins ended.",
+        ),
+        Some("session_ended") => t(lang, "Sesi masuk diakhiri.", "The sign-in was ended."),
         _ => return html! {},
     };
     html! { div.notice.ok role="status" { p { (text) } } }
@@ -280,6 +330,10 @@ pub fn audit(state: &State, user: &User, action: &str, target: &str, status: Sta
 async fn home(page: Result<Page, Response>) -> Response {
     let page = match page {
         Ok(page) => page,
+        // Sent to change the password first.
+        Err(response) if response.headers().get(header::LOCATION).is_some_and(|l| l == account::CHANGE_PASSWORD) => {
+            return response
+        }
         Err(_) => return see_other("/login"),
     };
     let user = &page.user;
@@ -335,7 +389,7 @@ struct LoginForm {
     next: Option<String>,
 }
 
-fn session_cookie(state: &State, value: &str, max_age: i64) -> String {
+pub(crate) fn session_cookie(state: &State, value: &str, max_age: i64) -> String {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
@@ -346,6 +400,7 @@ async fn login(
     AxumState(state): AxumState<State>,
     Anyone(viewer): Anyone,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = viewer.lang;
@@ -359,24 +414,35 @@ async fn login(
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         return response;
     }
-    let signed = match state.accounts.sign_in(form.user.trim(), &form.password) {
+    let client = client_of(addr, &headers);
+    let (name, password) = (form.user.trim().to_string(), form.password.clone());
+    let signed = match state.accounts.blocking(move |a| a.sign_in_from(&name, &password, &client)).await {
         Ok(signed) => signed,
         Err(e) => return problem_page(&viewer, &Problem::account(&e, lang)),
     };
-    let Some((token, _)) = signed else {
-        state.throttle.failed(form.user.trim(), addr, now);
-        state.accounts.audit(form.user.trim(), "login", "web", StatusCode::UNAUTHORIZED.as_u16());
-        let problem = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            super::problem::say(lang, "Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
-        );
-        return html_page(StatusCode::UNAUTHORIZED, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
+    let (token, session) = match signed {
+        SignIn::Granted { token, session, .. } => (token, session),
+        SignIn::Disabled => {
+            state.accounts.audit(form.user.trim(), "login", "web", StatusCode::FORBIDDEN.as_u16());
+            let problem = Problem::account_disabled(lang);
+            return html_page(StatusCode::FORBIDDEN, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
+        }
+        SignIn::Refused => {
+            state.throttle.failed(form.user.trim(), addr, now);
+            state.accounts.audit(form.user.trim(), "login", "web", StatusCode::UNAUTHORIZED.as_u16());
+            let problem = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                super::problem::say(lang, "Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
+            );
+            return html_page(StatusCode::UNAUTHORIZED, login_form(&viewer, &next, form.user.trim(), Some(&problem)));
+        }
     };
     state.throttle.succeeded(form.user.trim());
     state.accounts.audit(form.user.trim(), "login", "web", StatusCode::OK.as_u16());
     let max_age = super::accounts::TOKEN_LIFETIME.num_seconds();
-    let mut response = see_other(&next);
+    // A password given by an admin is changed first.
+    let mut response = see_other(if session.must_change_password { account::CHANGE_PASSWORD } else { &next });
     if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, &token, max_age)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -385,7 +451,8 @@ async fn login(
 
 async fn logout(AxumState(state): AxumState<State>, page: Result<Page, Response>) -> Response {
     if let Ok(page) = &page {
-        let _ = state.accounts.sign_out(&page.token);
+        let token = page.token.clone();
+        let _ = state.accounts.blocking(move |a| a.sign_out(&token)).await;
         audit(&state, &page.user, "logout", "web", StatusCode::SEE_OTHER);
     }
     let mut response = see_other("/login");
