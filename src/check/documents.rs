@@ -253,7 +253,15 @@ pub fn check(sop: &Sop, out: &mut Vec<Diagnostic>) {
         // What the applicant takes away: the results of a step that ends the procedure or serves
         // the applicant (`dilayani`).
         let ends_here = step.serves || leads_to_end(sop, &interpreter, node);
-        if ends_here {
+        // What the applicant hands in (the requirement list, repeated in an Output cell) is
+        // theirs to bring, not a result some later step must use.
+        let by_applicant = step.performers.as_ref().is_some_and(|p| {
+            !p.actors.is_empty()
+                && p.actors
+                    .iter()
+                    .all(|a| sop.actor(a.as_str()).is_some_and(|x| x.kind == crate::model::ActorKind::Applicant))
+        });
+        if ends_here || by_applicant {
             continue;
         }
         // An outcome's documents are exempt when that outcome ends the procedure (the permit,
@@ -425,5 +433,37 @@ sop t "T" {
 }
 "#;
         assert!(codes(source).contains(&Code::OutputUnused));
+    }
+
+    /// The applicant's step lists the requirement list as its Output (as printed tables do): the
+    /// documents are the applicant's to hand in, not results a later step must need. The same
+    /// outputs from a staff step are still W003.
+    #[test]
+    fn what_the_applicant_hands_in_is_not_an_unused_output() {
+        let source = |actor: &str| {
+            format!(
+                r#"
+sop t "T" {{
+    pelaksana {{
+        pemohon "Pemohon" pemohon
+        fo "FO"
+    }}
+    langkah 1 ajukan oleh {actor} {{
+        waktu 1 menit
+        output formulir "Formulir permohonan", ktp "Fotokopi KTP", str "Fotokopi STR"
+    }}
+    langkah 2 periksa oleh fo {{
+        kelengkapan formulir
+        waktu 1 menit
+    }}
+    langkah 3 tutup oleh fo {{
+        waktu 1 menit
+    }}
+}}
+"#
+            )
+        };
+        assert!(!codes(&source("pemohon")).contains(&Code::OutputUnused));
+        assert_eq!(codes(&source("fo")).iter().filter(|c| **c == Code::OutputUnused).count(), 2);
     }
 }
