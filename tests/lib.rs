@@ -10,6 +10,7 @@ mod calendar_file;
 mod calendar_props;
 mod cli;
 mod corpus;
+mod corpus_sop;
 mod crash;
 mod differential;
 mod e2e_browser;
