@@ -468,9 +468,19 @@ impl Reader<'_> {
                     Kind::Bool => ("`true` atau `false`", "`true` or `false`", format!("{name} = true")),
                 };
                 let got = found.type_str();
+                let got_id = match got {
+                    "string" => "teks",
+                    "integer" => "bilangan bulat",
+                    "float" => "bilangan pecahan",
+                    "boolean" => "true/false",
+                    "datetime" => "tanggal",
+                    "array" => "daftar",
+                    "table" => "bagian",
+                    other => other,
+                };
                 self.problem(
                     value.span().start,
-                    t!("`{full}` harus {id}, bukan {got}", "`{full}` must be {en}, not {got}"),
+                    t!("`{full}` harus {id}, bukan {got_id}", "`{full}` must be {en}, not {got}"),
                     Some(t!("tulis misalnya `{example}`", "write for example `{example}`")),
                 );
                 continue;
@@ -498,7 +508,17 @@ impl Reader<'_> {
         }
         // A near spelling, or a known key the name starts with (`address` for `addr`).
         let near = did_you_mean(name, keys_under(prefix))
-            .or_else(|| keys_under(prefix).find(|k| k.len() >= 3 && name.starts_with(k)));
+            .or_else(|| keys_under(prefix).find(|k| k.len() >= 3 && name.starts_with(k)))
+            .or_else(|| {
+                // A looser spelling (`adress` for `addr`): close by Jaro-Winkler, which weighs
+                // the first letters.
+                let name = name.to_lowercase();
+                keys_under(prefix)
+                    .map(|k| (strsim::jaro_winkler(&name, k), k))
+                    .filter(|(score, _)| *score >= 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, k)| k)
+            });
         let help = if let Some(near) = near {
             t!("maksud Anda `{near}`?", "did you mean `{near}`?")
         } else if let Some((elsewhere, _)) =

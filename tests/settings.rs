@@ -222,3 +222,23 @@ fn the_binary_refuses_a_bad_file_with_exit_status_2_and_checks_a_good_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
+
+/// The commented example at the top of the repository is a valid file, read as it is.
+#[test]
+fn the_example_file_is_valid_and_every_value_it_sets_comes_from_it() {
+    let example = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/alur.example.toml"));
+    let settings = settings(&example, &Flags::default(), &[]);
+    assert!(matches!(settings.addr.source, Source::File { .. }));
+    assert!(matches!(settings.max_wait_seconds.source, Source::File { .. }));
+    assert_eq!(settings.max_wait_seconds.value, 900);
+    assert!(settings.sop_dir.value.ends_with("sop"));
+}
+
+#[test]
+fn a_looser_misspelling_still_gets_a_suggestion_and_types_are_named_in_indonesian() {
+    let (_, found) = problems("[server]\nadress = \"127.0.0.1:8080\"\nsecure_cookies = \"ya\"\n");
+    let id = alur::settings::render(&found, Lang::Id);
+    assert!(id.contains(":2:1: error: kunci `adress` tidak dikenal di [server]"), "{id}");
+    assert!(id.contains("maksud Anda `addr`?"), "{id}");
+    assert!(id.contains(":3:18: error: `server.secure_cookies` harus `true` atau `false`, bukan teks"), "{id}");
+}
