@@ -426,7 +426,8 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
 
 /// `alur serve` without flags reads `alur.toml` in its folder: it listens on the file's
 /// address, keeps its cases in the file's database (relative to the file), reads the SOPs from
-/// the file's SOP folder, and asks for the file's metrics token.
+/// the file's SOP folder, asks for the file's metrics token, and signs in and throttles as the
+/// file's security section says.
 #[cfg(unix)]
 #[test]
 fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
@@ -444,7 +445,8 @@ fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
         office.join("alur.toml"),
         format!(
             "[server]\naddr = \"127.0.0.1:{port}\"\ndatabase = \"data/kantor.db\"\nsop_dir = \"prosedur\"\n\n\
-             [security]\nmetrics_token = \"token-metrik-kantor-0123\"\n"
+             [security]\nmetrics_token = \"token-metrik-kantor-0123\"\nsession_hours = 2\n\n\
+             [security.sign_in]\nfree_per_user = 1\n"
         ),
     )
     .unwrap();
@@ -461,6 +463,27 @@ fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
     assert!(get("/readyz", None).starts_with("HTTP/1.1 200"));
     assert!(get("/metrics", None).starts_with("HTTP/1.1 401"), "the file's token is asked for");
     assert!(get("/metrics", Some("token-metrik-kantor-0123")).starts_with("HTTP/1.1 200"));
+    let login = |user: &str, password: &str| {
+        let mut http = std::net::TcpStream::connect(&url).unwrap();
+        let body = format!("user={user}&password={password}");
+        write!(
+            http,
+            "POST /login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        http.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // A sign-in lasts the file's 2 hours.
+    let signed_in = login("admin", "Rahasia-Kantor-2026");
+    assert!(signed_in.contains("Max-Age=7200"), "{signed_in}");
+    // One free failure, then waits: by the third attempt a 429 (the default is 5 free).
+    let statuses: Vec<String> = (0..3).map(|_| login("penguji", "salah")[..12].to_string()).collect();
+    assert_eq!(statuses[0], "HTTP/1.1 401", "{statuses:?}");
+    assert!(statuses.iter().any(|s| s == "HTTP/1.1 429"), "the file's free_per_user = 1: {statuses:?}");
     assert_eq!(stop(child).code(), Some(0));
     lines.extend(lines_rx.try_iter());
     assert!(lines.iter().any(|l| l.contains("lks_lksa")), "the SOPs of `prosedur` are deployed: {lines:#?}");
