@@ -262,7 +262,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     let password = options.admin_password.clone();
     let made = accounts
-        .blocking(move |accounts| first_admin_with(accounts, password.as_deref()))
+        .blocking(move |accounts| first_admin(accounts, password.as_deref()))
         .await
         .map_err(|e| e.to_string())?;
     if let Some(given) = made {
@@ -351,12 +351,8 @@ pub enum FirstPassword {
 /// given: with `ALUR_ADMIN_PASSWORD` that one, else a random one the admin must change at
 /// their first sign-in (every page and API call but the change answers so until then).
 /// `None` when there are users already, or another node made the admin at the same time.
-pub fn first_admin(accounts: &Accounts) -> Result<Option<FirstPassword>, accounts::AccountError> {
-    first_admin_with(accounts, std::env::var("ALUR_ADMIN_PASSWORD").ok().as_deref())
-}
-
-/// [`first_admin`] with the password given (`ALUR_ADMIN_PASSWORD` in the resolved settings).
-pub fn first_admin_with(
+/// `password` is `ALUR_ADMIN_PASSWORD` as the resolved settings have it.
+pub fn first_admin(
     accounts: &Accounts,
     password: Option<&str>,
 ) -> Result<Option<FirstPassword>, accounts::AccountError> {
