@@ -20,6 +20,7 @@ pub mod model;
 pub mod render;
 pub mod runtime;
 pub mod server;
+pub mod settings;
 pub mod simulate;
 pub mod syntax;
 pub mod time;

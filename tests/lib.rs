@@ -25,6 +25,7 @@ mod properties;
 mod render;
 mod runtime;
 mod serve_api;
+mod settings;
 mod simulate;
 mod sops;
 mod store;

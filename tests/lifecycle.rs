@@ -199,14 +199,26 @@ fn serve_in(
     dir: &Path,
     env: &[(&str, &str)],
 ) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>, Vec<String>) {
+    serve_with(dir, env, &["--addr", "127.0.0.1:0"])
+}
+
+/// [`serve_in`] with these arguments after `alur serve`.
+#[cfg(unix)]
+fn serve_with(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>, Vec<String>) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_alur"))
         .current_dir(dir)
         .env("LANG", "en_US.UTF-8")
         .env("ALUR_ADMIN_PASSWORD", "Rahasia-Kantor-2026")
         .env_remove("ALUR_DB")
+        .env_remove("ALUR_CONFIG")
         .envs(env.iter().copied())
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
         .stdout(std::process::Stdio::piped())
         // The log (tracing) goes to stderr: kept in the folder for the tests that read it.
         .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
@@ -410,4 +422,71 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
     assert_eq!(command["span"]["command"], "start");
     assert_eq!(command["span"]["sop"], "lks_lksa");
     assert_eq!(command["fields"]["result"], "ok");
+}
+
+/// `alur serve` without flags reads `alur.toml` in its folder: it listens on the file's
+/// address, keeps its cases in the file's database (relative to the file), reads the SOPs from
+/// the file's SOP folder, asks for the file's metrics token, and signs in and throttles as the
+/// file's security section says.
+#[cfg(unix)]
+#[test]
+fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let office = dir.path().join("kantor");
+    std::fs::create_dir_all(office.join("data")).unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(&office).status().unwrap();
+    assert!(status.success());
+    std::fs::rename(office.join("sop"), office.join("prosedur")).unwrap();
+    // A free port, for the file to name.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(
+        office.join("alur.toml"),
+        format!(
+            "[server]\naddr = \"127.0.0.1:{port}\"\ndatabase = \"data/kantor.db\"\nsop_dir = \"prosedur\"\n\n\
+             [security]\nmetrics_token = \"token-metrik-kantor-0123\"\nsession_hours = 2\n\n\
+             [security.sign_in]\nfree_per_user = 1\n"
+        ),
+    )
+    .unwrap();
+    let (child, url, lines_rx, mut lines) = serve_with(&office, &[], &[]);
+    assert_eq!(url, format!("127.0.0.1:{port}"), "{lines:#?}");
+    let get = |path: &str, token: Option<&str>| {
+        let mut http = std::net::TcpStream::connect(&url).unwrap();
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(http, "GET {path} HTTP/1.1\r\nHost: {url}\r\n{auth}Connection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        http.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    assert!(get("/readyz", None).starts_with("HTTP/1.1 200"));
+    assert!(get("/metrics", None).starts_with("HTTP/1.1 401"), "the file's token is asked for");
+    assert!(get("/metrics", Some("token-metrik-kantor-0123")).starts_with("HTTP/1.1 200"));
+    let login = |user: &str, password: &str| {
+        let mut http = std::net::TcpStream::connect(&url).unwrap();
+        let body = format!("user={user}&password={password}");
+        write!(
+            http,
+            "POST /login HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        http.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // A sign-in lasts the file's 2 hours.
+    let signed_in = login("admin", "Rahasia-Kantor-2026");
+    assert!(signed_in.contains("Max-Age=7200"), "{signed_in}");
+    // One free failure, then waits: by the third attempt a 429 (the default is 5 free).
+    let statuses: Vec<String> = (0..3).map(|_| login("penguji", "salah")[..12].to_string()).collect();
+    assert_eq!(statuses[0], "HTTP/1.1 401", "{statuses:?}");
+    assert!(statuses.iter().any(|s| s == "HTTP/1.1 429"), "the file's free_per_user = 1: {statuses:?}");
+    assert_eq!(stop(child).code(), Some(0));
+    lines.extend(lines_rx.try_iter());
+    assert!(lines.iter().any(|l| l.contains("lks_lksa")), "the SOPs of `prosedur` are deployed: {lines:#?}");
+    assert!(office.join("data/kantor.db").is_file(), "the file's database is used");
+    assert!(!office.join("alur.db").exists(), "not the default one");
 }

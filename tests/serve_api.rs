@@ -953,6 +953,7 @@ async fn a_damaged_database_is_named_as_such_at_start_up() {
             demo: false,
             secure_cookies: false,
             lang,
+            ..Default::default()
         };
         let result = tokio::time::timeout(std::time::Duration::from_secs(30), alur::server::serve(options))
             .await

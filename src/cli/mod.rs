@@ -119,15 +119,22 @@ enum Command {
         sop_dir: PathBuf,
     },
     /// Serve the web app and the JSON API: deploys every SOP under the SOP folder and runs the timers.
+    /// Settings come from flags, then the environment, then the configuration file (`alur.toml`
+    /// in this folder, or --config), then the defaults.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-        /// The database: an SQLite file, or a postgres:// URL (several nodes may serve one).
-        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
-        db: PathBuf,
-        #[arg(long, default_value = "sop")]
-        sop_dir: PathBuf,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+        /// The database: an SQLite file, or a postgres:// URL (several nodes may serve one)
+        /// [env: ALUR_DB] [default: alur.db].
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// The SOP folder [default: sop].
+        #[arg(long)]
+        sop_dir: Option<PathBuf>,
+        /// Folder of calendar files [default: calendars in the SOP folder].
+        #[arg(long)]
+        calendars: Option<PathBuf>,
         /// Create demo users (password `demo`) for every actor of the deployed SOPs.
         #[arg(long)]
         demo: bool,
@@ -135,9 +142,20 @@ enum Command {
         #[arg(long)]
         secure_cookies: bool,
         /// The log's format on stderr: `human` lines, or `json` (one object a line, with the
-        /// request id). `RUST_LOG` filters it (default `info`).
-        #[arg(long, env = "ALUR_LOG_FORMAT", value_enum, default_value = "human")]
-        log_format: crate::server::LogFormat,
+        /// request id). `RUST_LOG` filters it (default `info`) [env: ALUR_LOG_FORMAT].
+        #[arg(long, value_enum)]
+        log_format: Option<crate::server::LogFormat>,
+        /// The configuration file (default: `alur.toml` in this folder, when there is one).
+        #[arg(long, env = "ALUR_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the resolved settings, and where each came from, instead of serving.
+        #[arg(long)]
+        check_config: bool,
+    },
+    /// The configuration file of `alur serve` (`alur.toml`).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Copy the SQLite database (and its audit log) to FILE; `alur serve` may keep running.
     Backup {
@@ -230,6 +248,17 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the file and print the resolved settings (flags aside), where each came from
+    /// (env, file:line or default), secrets masked. Exit status 1 when the settings are wrong.
+    Check {
+        /// The file (default: `alur.toml` in this folder, when there is one).
+        #[arg(env = "ALUR_CONFIG")]
+        file: Option<PathBuf>,
+    },
+}
+
 /// Exit statuses: 0 clean or warnings only, 1 errors, 2 usage or I/O problems.
 pub const EXIT_ERRORS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -249,9 +278,23 @@ pub fn main() -> ExitCode {
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
-        Command::Serve { addr, db, sop_dir, demo, secure_cookies, log_format } => {
-            crate::server::init_logging(log_format);
-            let options = crate::server::ServeOptions { addr, db, sop_dir, demo, secure_cookies, lang };
+        Command::Serve { addr, db, sop_dir, calendars, demo, secure_cookies, log_format, config, check_config } => {
+            use crate::settings;
+            let flags = settings::Flags { addr, db, sop_dir, calendars, secure_cookies, log_format };
+            let file = settings::find_file(config.as_deref());
+            let settings = match settings::resolve(file.as_deref(), &flags, &settings::process_env) {
+                Ok(settings) => settings,
+                Err(problems) => {
+                    eprint!("{}", settings::render(&problems, lang));
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            if check_config {
+                print_out(&settings.report(lang));
+                return ExitCode::SUCCESS;
+            }
+            crate::server::init_logging(settings.log_format.value);
+            let options = crate::server::ServeOptions::from_settings(&settings, demo, lang);
             let served = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -262,6 +305,20 @@ pub fn main() -> ExitCode {
                 Err(message) => {
                     eprintln!("alur: {message}");
                     ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::Config { command: ConfigCommand::Check { file } } => {
+            use crate::settings;
+            let file = settings::find_file(file.as_deref());
+            match settings::resolve(file.as_deref(), &settings::Flags::default(), &settings::process_env) {
+                Ok(settings) => {
+                    print_out(&settings.report(lang));
+                    ExitCode::SUCCESS
+                }
+                Err(problems) => {
+                    eprint!("{}", settings::render(&problems, lang));
+                    ExitCode::from(EXIT_ERRORS)
                 }
             }
         }

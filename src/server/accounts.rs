@@ -270,6 +270,8 @@ pub(super) struct StoredToken {
 pub struct Accounts {
     backend: Backend,
     tokens: RwLock<HashMap<[u8; 32], Cached>>,
+    /// How long a sign-in lasts ([`TOKEN_LIFETIME`] unless the settings say otherwise).
+    lifetime: Duration,
 }
 
 enum Backend {
@@ -412,6 +414,17 @@ fn stored_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
 const USER_COLUMNS: &str = "name, display, roles, disabled, must_change";
 
 impl Accounts {
+    /// The same accounts, with sign-ins lasting `lifetime`.
+    pub fn with_session_lifetime(mut self, lifetime: Duration) -> Accounts {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// How long a sign-in lasts.
+    pub fn session_lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
     /// Accounts in the SQLite file `path` (the events' database), or in memory for tests.
     pub fn open(path: Option<&Path>) -> Result<Accounts, AccountError> {
         let conn = open_connection(path)?;
@@ -433,14 +446,18 @@ impl Accounts {
             // In memory (tests): a second in-memory connection would be another database.
             None => AuditSink::Inline,
         };
-        Ok(Accounts { backend: Backend::Sqlite { db: Mutex::new(conn), audit }, tokens: RwLock::new(HashMap::new()) })
+        Ok(Accounts {
+            backend: Backend::Sqlite { db: Mutex::new(conn), audit },
+            tokens: RwLock::new(HashMap::new()),
+            lifetime: TOKEN_LIFETIME,
+        })
     }
 
     /// Accounts in PostgreSQL, on the event store's pool (`PostgresStore::pool`): the tables
     /// are created or brought up to date in the store's schema.
     pub async fn open_postgres(pool: deadpool_postgres::Pool) -> Result<Accounts, AccountError> {
         let backend = Backend::Postgres(postgres::PgAccounts::open(pool).await?);
-        Ok(Accounts { backend, tokens: RwLock::new(HashMap::new()) })
+        Ok(Accounts { backend, tokens: RwLock::new(HashMap::new()), lifetime: TOKEN_LIFETIME })
     }
 
     /// Runs `work` on a thread of tokio's blocking pool, so that password hashing (argon2 is
@@ -760,7 +777,7 @@ impl Accounts {
         let key = token_key(&token);
         let id = new_session_id();
         let now = Utc::now();
-        let expires = now + TOKEN_LIFETIME;
+        let expires = now + self.lifetime;
         let address = client.address.as_deref().map(bounded);
         let agent = client.agent.as_deref().map(bounded);
         if let Some(pg) = self.pg() {

@@ -35,6 +35,8 @@ pub struct FileReport {
 
 pub struct Catalog {
     sop_dir: PathBuf,
+    /// The office calendars (`sop/calendars` unless the settings say otherwise).
+    calendars_dir: PathBuf,
     reports: RwLock<BTreeMap<String, FileReport>>,
 }
 
@@ -89,7 +91,17 @@ impl ReloadReport {
 
 impl Catalog {
     pub fn new(sop_dir: &Path) -> Catalog {
-        Catalog { sop_dir: sop_dir.to_path_buf(), reports: RwLock::new(BTreeMap::new()) }
+        Catalog {
+            sop_dir: sop_dir.to_path_buf(),
+            calendars_dir: super::calendar_dir(sop_dir),
+            reports: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The same, with the calendars in `dir`.
+    pub fn with_calendars_dir(mut self, dir: &Path) -> Catalog {
+        self.calendars_dir = dir.to_path_buf();
+        self
     }
 
     pub fn sop_dir(&self) -> &Path {
@@ -105,7 +117,7 @@ impl Catalog {
                 return ReloadReport { files: vec![refused_report(&self.sop_dir, Text::new(message.clone(), message))] }
             }
         };
-        let calendars_dir = self.sop_dir.join("calendars");
+        let calendars_dir = self.calendars_dir.clone();
         let mut calendars = Calendars::new(Some(calendars_dir.clone()));
         let mut out = Vec::new();
         let mut checked = Vec::new();
@@ -170,7 +182,7 @@ impl Catalog {
 
     /// Compiles `bytes` as the file `path`, reading imports and calls inside the SOP folder.
     fn check(&self, calendars: &mut Calendars, path: &Path, bytes: &[u8]) -> Compiled {
-        let calendars_dir = self.sop_dir.join("calendars");
+        let calendars_dir = self.calendars_dir.clone();
         let (context, _) = calendars.load(&calendars_dir);
         let options = context.options.clone();
         let name = path.display().to_string();
@@ -205,7 +217,7 @@ impl Catalog {
         duplicate_of: Option<&Path>,
         write: bool,
     ) -> Option<FileReport> {
-        let calendars_dir = self.sop_dir.join("calendars");
+        let calendars_dir = self.calendars_dir.clone();
         let name = path.display().to_string();
         if let (Some(sop), Some(other)) = (&compiled.sop, duplicate_of) {
             let d = duplicate_sop(sop, &other.display().to_string());

@@ -56,11 +56,6 @@ impl Metrics {
         Ok(Metrics { registry, requests, latency, engine, token })
     }
 
-    /// The metrics for `ALUR_METRICS_TOKEN` as the environment has it.
-    pub fn from_env() -> Result<Metrics, prometheus::Error> {
-        Metrics::new(std::env::var(TOKEN_VAR).ok().as_deref())
-    }
-
     /// What the engine counts into: give it to `Engine::with_metrics`.
     pub fn engine(&self) -> Arc<EngineMetrics> {
         self.engine.clone()

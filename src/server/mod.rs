@@ -168,6 +168,57 @@ pub struct ServeOptions {
     pub demo: bool,
     pub secure_cookies: bool,
     pub lang: Lang,
+    /// The office calendars (`None`: `calendars` in the SOP folder).
+    pub calendars_dir: Option<PathBuf>,
+    /// How long the requests under way may take once the server is asked to stop.
+    pub drain: std::time::Duration,
+    /// The bearer token `/metrics` asks for (`None`: open).
+    pub metrics_token: Option<String>,
+    /// The first admin's password (`None`: made and printed, to be changed at first sign-in).
+    pub admin_password: Option<String>,
+    pub throttle: throttle::ThrottlePolicy,
+    /// How long a sign-in lasts.
+    pub session_lifetime: chrono::Duration,
+}
+
+impl Default for ServeOptions {
+    /// The defaults of `alur serve` without a configuration file or environment.
+    fn default() -> ServeOptions {
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("alur.db"),
+            sop_dir: PathBuf::from("sop"),
+            demo: false,
+            secure_cookies: false,
+            lang: Lang::default(),
+            calendars_dir: None,
+            drain: std::time::Duration::from_secs(30),
+            metrics_token: None,
+            admin_password: None,
+            throttle: throttle::ThrottlePolicy::default(),
+            session_lifetime: accounts::TOKEN_LIFETIME,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The options the resolved settings give (`demo` is a flag only).
+    pub fn from_settings(settings: &crate::settings::Settings, demo: bool, lang: Lang) -> ServeOptions {
+        ServeOptions {
+            addr: settings.addr.value,
+            db: settings.database.value.clone(),
+            sop_dir: settings.sop_dir.value.clone(),
+            demo,
+            secure_cookies: settings.secure_cookies.value,
+            lang,
+            calendars_dir: Some(settings.calendars_dir.value.clone()),
+            drain: std::time::Duration::from_secs(settings.drain_seconds.value),
+            metrics_token: settings.metrics_token.value.clone(),
+            admin_password: settings.admin_password.value.clone(),
+            throttle: settings.throttle_policy(),
+            session_lifetime: settings.session_lifetime(),
+        }
+    }
 }
 
 /// Opens the database, deploys the SOPs, makes the first admin if there is none, starts the
@@ -185,27 +236,35 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     }
     let (store, accounts) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics = Arc::new(metrics::Metrics::from_env().map_err(|e| format!("metrics: {e}"))?);
+    let metrics =
+        Arc::new(metrics::Metrics::new(options.metrics_token.as_deref()).map_err(|e| format!("metrics: {e}"))?);
     let engine =
         Arc::new(Engine::new(store, clock.clone()).await.map_err(|e| e.to_string())?.with_metrics(metrics.engine()));
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
     let deployments = tokio::spawn(follow_deployments(engine.clone(), lang));
     engine.recover().await.map_err(|e| e.to_string())?;
-    let accounts = Arc::new(accounts);
-    let catalog = Catalog::new(&options.sop_dir);
+    let accounts = Arc::new(accounts.with_session_lifetime(options.session_lifetime));
+    let catalog = match &options.calendars_dir {
+        Some(dir) => Catalog::new(&options.sop_dir).with_calendars_dir(dir),
+        None => Catalog::new(&options.sop_dir),
+    };
     let state = Arc::new(AppState {
         engine: engine.clone(),
         accounts: accounts.clone(),
         catalog,
         secure_cookies: options.secure_cookies,
-        throttle: Default::default(),
+        throttle: throttle::Throttle::new(options.throttle.clone()),
         metrics,
     });
     let report = state.catalog.reload(&engine).await;
     for line in report.lines(lang) {
         println!("{line}");
     }
-    let made = accounts.blocking(first_admin).await.map_err(|e| e.to_string())?;
+    let password = options.admin_password.clone();
+    let made = accounts
+        .blocking(move |accounts| first_admin(accounts, password.as_deref()))
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(given) = made {
         println!("{}", first_admin_line(lang, &given));
     }
@@ -237,7 +296,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             stop_signal().await;
             let _ = signalled.send(true);
         });
-    let drain = drain_time();
+    let drain = options.drain;
     let cut_off = async move {
         let _ = stopping.wait_for(|stopping| *stopping).await;
         tokio::time::sleep(drain).await;
@@ -292,13 +351,17 @@ pub enum FirstPassword {
 /// given: with `ALUR_ADMIN_PASSWORD` that one, else a random one the admin must change at
 /// their first sign-in (every page and API call but the change answers so until then).
 /// `None` when there are users already, or another node made the admin at the same time.
-pub fn first_admin(accounts: &Accounts) -> Result<Option<FirstPassword>, accounts::AccountError> {
+/// `password` is `ALUR_ADMIN_PASSWORD` as the resolved settings have it.
+pub fn first_admin(
+    accounts: &Accounts,
+    password: Option<&str>,
+) -> Result<Option<FirstPassword>, accounts::AccountError> {
     if accounts.user_count()? > 0 {
         return Ok(None);
     }
     let admin = User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
-    let (password, given) = match std::env::var("ALUR_ADMIN_PASSWORD") {
-        Ok(password) if !password.is_empty() => (password, FirstPassword::FromEnvironment),
+    let (password, given) = match password {
+        Some(password) if !password.is_empty() => (password.to_string(), FirstPassword::FromEnvironment),
         _ => {
             let password = accounts::random_password();
             (password.clone(), FirstPassword::Printed(password))
@@ -333,13 +396,6 @@ pub fn first_admin_line(lang: Lang, given: &FirstPassword) -> String {
             "First admin created: sign in as `admin` with the password in ALUR_ADMIN_PASSWORD.",
         ),
     }
-}
-
-/// How long the requests under way may take once the server is asked to stop:
-/// `ALUR_DRAIN_SECONDS`, 30 by default.
-fn drain_time() -> std::time::Duration {
-    let seconds = std::env::var("ALUR_DRAIN_SECONDS").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(30);
-    std::time::Duration::from_secs(seconds.min(3600))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Docker send).

@@ -440,7 +440,7 @@ async fn login(
     };
     state.throttle.succeeded(form.user.trim());
     state.accounts.audit(form.user.trim(), "login", "web", StatusCode::OK.as_u16());
-    let max_age = super::accounts::TOKEN_LIFETIME.num_seconds();
+    let max_age = state.accounts.session_lifetime().num_seconds();
     // A password given by an admin is changed first.
     let mut response = see_other(if session.must_change_password { account::CHANGE_PASSWORD } else { &next });
     if let Ok(value) = HeaderValue::from_str(&session_cookie(&state, &token, max_age)) {
