@@ -56,6 +56,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
                 fields: Default::default(),
                 parent: None,
                 entry: None,
+                variant: None,
             },
         ),
         event(

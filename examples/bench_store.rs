@@ -90,6 +90,7 @@ async fn client(store: Arc<SqliteStore>, until: Instant) -> Result<Vec<Duration>
                 fields: Default::default(),
                 parent: None,
                 entry: None,
+                variant: None,
             },
         ),
         event(

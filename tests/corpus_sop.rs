@@ -100,18 +100,23 @@ fn every_corpus_file_simulates_to_the_end_with_its_scenario() {
             "{}: say in the opening comment that the times are assumptions, not the source's",
             scenario_path.display()
         );
-        let (sop, calendar) = simulate::load(&file, Path::new(CALENDARS)).unwrap();
+        let (written, calendar) = simulate::load(&file, Path::new(CALENDARS)).unwrap();
         let scenario = Scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e:?}", scenario_path.display()));
         let overrides = Overrides { cases: Some(400), seed: Some(3), ..Overrides::default() };
-        let (program, problems) = simulate::lower(&sop, &calendar, &scenario, &overrides);
-        assert!(problems.is_empty(), "{name} with {}: {problems:?}", scenario_path.display());
-        let report = simulate::simulate(&sop, &calendar, &program.unwrap(), &mut |_| {});
-        assert_eq!(report.counted, 400, "{name}");
-        assert_eq!(report.stuck, 0, "{name}: cases that never reached an end");
-        assert_eq!(report.ends.iter().map(|(_, n)| n).sum::<u64>(), 400, "{name}: {:?}", report.ends);
-        assert!(report.lead_time_minutes.min > 0.0, "{name}");
-        for target in &report.targets {
-            assert!(target.measured > 0, "{name}: the promise `{}` was never measured", target.label);
+        // A file with variants: every variant, on the one scenario.
+        let flows = alur::compile::variant_flows(&written, None).unwrap();
+        for sop in &flows {
+            let name = format!("{name} ({})", sop.title);
+            let (program, problems) = simulate::lower(sop, &calendar, &scenario, &overrides);
+            assert!(problems.is_empty(), "{name} with {}: {problems:?}", scenario_path.display());
+            let report = simulate::simulate(sop, &calendar, &program.unwrap(), &mut |_| {});
+            assert_eq!(report.counted, 400, "{name}");
+            assert_eq!(report.stuck, 0, "{name}: cases that never reached an end");
+            assert_eq!(report.ends.iter().map(|(_, n)| n).sum::<u64>(), 400, "{name}: {:?}", report.ends);
+            assert!(report.lead_time_minutes.min > 0.0, "{name}");
+            for target in &report.targets {
+                assert!(target.measured > 0, "{name}: the promise `{}` was never measured", target.label);
+            }
         }
     }
 }

@@ -30,4 +30,5 @@ mod simulate;
 mod sops;
 mod store;
 mod store_conformance;
+mod variants;
 mod web;

@@ -198,6 +198,7 @@ impl Stream {
             fields: Default::default(),
             parent: None,
             entry: None,
+            variant: None,
         })
     }
 
@@ -668,6 +669,7 @@ async fn instants_read_back_exactly(f: &Fixture) {
                 fields: Default::default(),
                 parent: None,
                 entry: None,
+                variant: None,
             },
         },
         Recorded {
@@ -711,6 +713,7 @@ async fn racing_appends_across_two_nodes_have_one_winner(f: &Fixture) {
             fields: Default::default(),
             parent: None,
             entry: None,
+            variant: None,
         },
     };
     let (ea, eb) = (vec![start("a")], vec![start("b")]);

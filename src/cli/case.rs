@@ -28,6 +28,9 @@ pub enum CaseCommand {
         /// The entry step where the SOP offers alternatives (counter or online).
         #[arg(long)]
         entry: Option<String>,
+        /// The service variant, for an SOP that has them (`varian`: baru, perpanjangan).
+        #[arg(long = "varian", visible_alias = "variant", value_name = "VARIANT")]
+        variant: Option<String>,
     },
     /// List cases.
     List,
@@ -236,9 +239,10 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
     let engine = open(db, sop_dir).await?;
     let e = |error: RuntimeError| error.to_string();
     match command {
-        CaseCommand::Start { sop, user, fields, entry } => {
+        CaseCommand::Start { sop, user, fields, entry, variant } => {
             let fields = parse_fields(&engine, &sop, None, &fields)?;
-            let case = engine.start_case(&sop, &user, fields, entry.as_deref()).await.map_err(e)?;
+            let case =
+                engine.start_case_of(&sop, variant.as_deref(), &user, fields, entry.as_deref()).await.map_err(e)?;
             outln!("{case}");
             print_open(&engine, case, lang).await?;
         }
@@ -256,7 +260,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         CaseCommand::Show { case, format } => {
             let case = parse_case(&case)?;
             let state = engine.load(case).await.map_err(e)?;
-            let d = engine.deployment(&state.sop, Some(state.version)).map_err(e)?;
+            let d = engine.case_deployment(&state).map_err(e)?;
             let v = view(&state, &d, engine.now());
             match format {
                 OutputFormat::Json => {

@@ -98,6 +98,9 @@ enum Command {
         /// (also for one step: its first, second... time).
         #[arg(long = "outcome", value_name = "STEP=OUTCOME")]
         outcomes: Vec<String>,
+        /// Time this service variant (`varian` of the SOP); default: each variant in turn.
+        #[arg(long = "varian", visible_alias = "variant", value_name = "VARIANT")]
+        variant: Option<String>,
     },
     /// Deploy every SOP under the SOP folder to the database (a changed file is a new version).
     Deploy {
@@ -189,6 +192,10 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// Render this service variant (`varian` of the SOP); html and md default to every
+        /// variant, one document after another.
+        #[arg(long = "varian", visible_alias = "variant", value_name = "VARIANT")]
+        variant: Option<String>,
     },
     /// Turn an SOP table (TSV/CSV text from a document or spreadsheet) into a .sop file.
     Import {
@@ -239,6 +246,9 @@ enum Command {
         calendars: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
+        /// Simulate this service variant (`varian` of the SOP; or `varian` in the scenario).
+        #[arg(long = "varian", visible_alias = "variant", value_name = "VARIANT")]
+        variant: Option<String>,
     },
     /// Print the compiled model and state graph.
     Inspect {
@@ -324,19 +334,19 @@ pub fn main() -> ExitCode {
         }
         Command::Backup { file, db, force } => backup::run_backup(&file, &db, force, lang),
         Command::Restore { file, db, force } => backup::run_restore(&file, &db, force, lang),
-        Command::Render { file, to, output } => render::run(&file, to, output, lang),
+        Command::Render { file, to, output, variant } => render::run(&file, to, output, variant.as_deref(), lang),
         Command::Import { table, output, force, delimiter, id, calendar, format } => {
             import::run(import::ImportArgs { table, output, force, delimiter, id, calendar, format }, lang)
         }
         Command::Deploy { db, sop_dir } => case::run_deploy(&db, &sop_dir, lang),
         Command::Case { command, db, sop_dir } => case::run(command, &db, &sop_dir, lang),
 
-        Command::Simulate { files, scenario, compare, cases, seed, svg, calendars, format } => simulate::run(
-            simulate::SimulateArgs { files, scenario, compare, cases, seed, svg, calendars, format },
+        Command::Simulate { files, scenario, compare, cases, seed, svg, calendars, format, variant } => simulate::run(
+            simulate::SimulateArgs { files, scenario, compare, cases, seed, svg, calendars, format, variant },
             lang,
         ),
-        Command::Time { file, start, calendar, calendars, format, outcomes } => {
-            time::run(time::TimeArgs { file, start, calendar, calendars, format, outcomes }, lang)
+        Command::Time { file, start, calendar, calendars, format, outcomes, variant } => {
+            time::run(time::TimeArgs { file, start, calendar, calendars, format, outcomes, variant }, lang)
         }
     }
 }

@@ -38,7 +38,7 @@ impl From<RenderFormat> for Format {
     }
 }
 
-pub fn run(file: &Path, to: RenderFormat, output: Option<PathBuf>, lang: Lang) -> ExitCode {
+pub fn run(file: &Path, to: RenderFormat, output: Option<PathBuf>, variant: Option<&str>, lang: Lang) -> ExitCode {
     if !file.exists() {
         eprintln!(
             "alur: {}",
@@ -72,7 +72,28 @@ pub fn run(file: &Path, to: RenderFormat, output: Option<PathBuf>, lang: Lang) -
         );
         return ExitCode::from(EXIT_ERRORS);
     };
-    let text = render::render(sop, to.into(), lang);
+    let format: render::Format = to.into();
+    let flows = match crate::compile::variant_flows(sop, variant) {
+        Ok(flows) => flows,
+        Err(why) => {
+            eprintln!("alur: {}", why.get(lang));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let text = match render::render_all(&flows, format, lang) {
+        Some(text) => text,
+        None => {
+            let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+            eprintln!(
+                "alur: {}",
+                match lang {
+                    Lang::Id => format!("SOP ini memiliki beberapa varian ({list}); pilih satu dengan --varian"),
+                    Lang::En => format!("this SOP has several variants ({list}); choose one with --variant"),
+                }
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     match output {
         Some(path) => {
             if let Err(error) = std::fs::write(&path, text) {

@@ -21,6 +21,7 @@ pub struct SimulateArgs {
     pub svg: Option<PathBuf>,
     pub calendars: Option<PathBuf>,
     pub format: OutputFormat,
+    pub variant: Option<String>,
 }
 
 fn usage(message: String) -> ExitCode {
@@ -146,6 +147,36 @@ pub fn run(args: SimulateArgs, lang: Lang) -> ExitCode {
         match load(file, &mut calendars, lang) {
             Ok(x) => loaded.push(x),
             Err(code) => return code,
+        }
+    }
+    // A file with service variants simulates one of them: --varian, else the scenario's `varian`.
+    let variant = args.variant.clone().or_else(|| scenario.variant.clone());
+    for (sop, _) in &mut loaded {
+        if !sop.needs_variant() && variant.is_none() {
+            continue;
+        }
+        let flows = match (variant.as_deref(), sop.needs_variant()) {
+            (None, _) => {
+                let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+                return usage(match lang {
+                    Lang::Id => format!(
+                        "SOP `{}` memiliki varian ({list}): pilih satu dengan --varian atau `varian = \"…\"` di skenario",
+                        sop.id.name
+                    ),
+                    Lang::En => format!(
+                        "SOP `{}` has variants ({list}): choose one with --variant or `variant = \"…\"` in the scenario",
+                        sop.id.name
+                    ),
+                });
+            }
+            // Under --compare a version without variants runs as it is.
+            (Some(_), false) if args.compare => continue,
+            (Some(v), _) => crate::compile::variant_flows(sop, Some(v)),
+        };
+        match flows.map(|mut f| f.pop()) {
+            Ok(Some(flow)) => *sop = flow,
+            Ok(None) => {}
+            Err(why) => return usage(why.get(lang).to_string()),
         }
     }
     let mut programs = Vec::new();

@@ -23,6 +23,8 @@ pub struct TimeArgs {
     pub format: OutputFormat,
     /// `STEP=OUTCOME` pairs: the path to time instead of the main one.
     pub outcomes: Vec<String>,
+    /// The service variant to time; `None`: each variant of a file that has them.
+    pub variant: Option<String>,
 }
 
 fn zone_abbreviation(calendar: &Calendar) -> String {
@@ -98,19 +100,33 @@ pub fn run(args: TimeArgs, lang: Lang) -> ExitCode {
             }
         },
     };
-    let interpreter = Interpreter::new(sop);
-    let mut chosen = match Chosen::parse(sop, &interpreter, &args.outcomes) {
-        Ok(chosen) => chosen,
-        Err(message) => return usage(message.get(lang).to_string()),
+    let flows = match crate::compile::variant_flows(sop, args.variant.as_deref()) {
+        Ok(flows) => flows,
+        Err(why) => return usage(why.get(lang).to_string()),
     };
-    let totals = totals_with(&interpreter, sop, calendar.day_length_minutes());
-    let table = timing_table(&interpreter, sop, &calendar, start, &mut chosen);
-    match args.format {
-        OutputFormat::Json => {
-            let out = timing_json_of(sop, &calendar, &table, &totals, lang);
-            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    let mut json = Vec::new();
+    for (i, sop) in flows.iter().enumerate() {
+        let interpreter = Interpreter::new(sop);
+        let mut chosen = match Chosen::parse(sop, &interpreter, &args.outcomes) {
+            Ok(chosen) => chosen,
+            Err(message) => return usage(message.get(lang).to_string()),
+        };
+        let totals = totals_with(&interpreter, sop, calendar.day_length_minutes());
+        let table = timing_table(&interpreter, sop, &calendar, start, &mut chosen);
+        match args.format {
+            OutputFormat::Json => json.push(timing_json_of(sop, &calendar, &table, &totals, lang)),
+            OutputFormat::Human => {
+                if i > 0 {
+                    outln!();
+                }
+                print_table(sop, &calendar, &table, &totals, !args.outcomes.is_empty(), lang)
+            }
         }
-        OutputFormat::Human => print_table(sop, &calendar, &table, &totals, !args.outcomes.is_empty(), lang),
+    }
+    if args.format == OutputFormat::Json {
+        // A file with variants gives one object per variant (each with its `variant`).
+        let out = if sop.variants.is_empty() { json.pop().unwrap_or_default() } else { serde_json::Value::from(json) };
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     ExitCode::SUCCESS
 }

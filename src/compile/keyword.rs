@@ -62,6 +62,8 @@ keywords! {
     Documents: ["dokumen"] ["documents"];
     Fields: ["data"] ["fields"];
     Ends: ["selesai"] ["ends"];
+    Variants: ["varian"] ["variants"];
+    For: ["untuk"] ["for"];
     Applicant: ["pemohon"] ["applicant"];
     Staff: ["staf"] ["staff"];
     External: ["instansi_luar"] ["external"];

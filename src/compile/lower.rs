@@ -11,7 +11,7 @@ use crate::diagnostic::{Code, Diagnostic, Lang, Text};
 use crate::model::{
     Actor, ActorKind, Approval, Artifact, ArtifactUse, Call, ClockPoint, ClockPolicy, DeadlineAction, Decision,
     Element, End, Field, FieldType, Header, Name, Outcome, PerformerMode, Performers, Rework, Route, ServiceStandard,
-    StatedTotal, Step, StepDuration, Target,
+    StatedTotal, Step, StepDuration, Target, Variant,
 };
 use crate::syntax::{Block, Item, Span, Token, TokenKind};
 use crate::t;
@@ -33,6 +33,7 @@ pub struct Draft {
     pub artifacts: Vec<Artifact>,
     pub fields: Vec<Field>,
     pub ends: Vec<End>,
+    pub variants: Vec<Variant>,
     pub steps: Vec<Step>,
     pub body: Vec<Element>,
     pub span: Span,
@@ -307,6 +308,7 @@ impl<'a> Lowerer<'a> {
             Some(Kw::Documents) => self.documents(item),
             Some(Kw::Fields) => self.fields(item),
             Some(Kw::Ends) => self.ends(item),
+            Some(Kw::Variants) => self.variants(item),
             Some(k) if HEADER_KEYWORDS.contains(&k) => self.header(k, item),
             _ => self.unknown_keyword(first, &[HEADER_KEYWORDS, SOP_BLOCKS].concat(), t!("`sop`", "`sop`")),
         }
@@ -407,6 +409,11 @@ impl<'a> Lowerer<'a> {
             Kw::Qualification => self.draft.header.qualifications.extend(list(cursor)?),
             Kw::Equipment => self.draft.header.equipment.extend(list(cursor)?),
             Kw::Records => self.draft.header.records.extend(list(cursor)?),
+            Kw::Requirements if cursor.eat_kw(Kw::For) => {
+                let variants = expect_variant_list(cursor)?;
+                let items = list(cursor)?;
+                self.draft.header.service.variant_requirements.push((variants, items));
+            }
             Kw::Requirements => self.draft.header.service.requirements.extend(list(cursor)?),
             Kw::Fee => self.draft.header.service.fees.extend(list(cursor)?),
             Kw::Product => self.draft.header.service.products.extend(list(cursor)?),
@@ -455,14 +462,19 @@ impl<'a> Lowerer<'a> {
                     cursor.expect_punct(")", &t!("`)` penutup", "a closing `)`"))?;
                     rounded = Some((days.value.workdays, days.span));
                 }
-                if self.once(key, span) {
-                    self.draft.header.stated_total = Some(StatedTotal {
-                        duration: duration.value,
-                        rounded_workdays: rounded.map(|r| r.0),
-                        span: cursor.span_from(start),
-                        duration_span: duration.span,
-                        rounded_span: rounded.map(|r| r.1),
-                    });
+                let variants = if cursor.eat_kw(Kw::For) { expect_variant_list(cursor)? } else { Vec::new() };
+                let total = StatedTotal {
+                    duration: duration.value,
+                    rounded_workdays: rounded.map(|r| r.0),
+                    span: cursor.span_from(start),
+                    duration_span: duration.span,
+                    rounded_span: rounded.map(|r| r.1),
+                    variants,
+                };
+                if !total.variants.is_empty() {
+                    self.draft.header.variant_totals.push(total);
+                } else if self.once(key, span) {
+                    self.draft.header.stated_total = Some(total);
                 }
             }
             Kw::ServiceStandard => {
@@ -481,6 +493,7 @@ impl<'a> Lowerer<'a> {
                     from: None,
                     until: None,
                     excluded: Vec::new(),
+                    variants: Vec::new(),
                     span,
                 };
                 loop {
@@ -490,6 +503,8 @@ impl<'a> Lowerer<'a> {
                         standard.from = Some(ClockPoint::EndOf(expect_step_name(cursor)?));
                     } else if cursor.eat_kw(Kw::Until) {
                         standard.until = Some(ClockPoint::EndOf(expect_step_name(cursor)?));
+                    } else if cursor.eat_kw(Kw::For) {
+                        standard.variants.extend(expect_variant_list(cursor)?);
                     } else if cursor.eat_kw(Kw::Except) {
                         standard.excluded.push(expect_step_name(cursor)?);
                         while cursor.eat_punct(",").is_some() {
@@ -577,6 +592,16 @@ impl<'a> Lowerer<'a> {
             let id = cursor.expect_name(&t!("id akhir seperti `izin_terbit`", "an end id such as `permit_issued`"))?;
             let label = cursor.expect_string(&t!("nama akhir dalam tanda kutip", "the end's name in double quotes"))?;
             this.draft.ends.push(End { id: Name::new(&id.text, id.span), label });
+            Ok(())
+        });
+    }
+
+    fn variants(&mut self, item: &Item) {
+        self.table(item, t!("`varian`", "`variants`"), |this, cursor| {
+            let id = cursor.expect_name(&t!("id varian seperti `perpanjangan`", "a variant id such as `renewal`"))?;
+            let label =
+                cursor.expect_string(&t!("nama varian dalam tanda kutip", "the variant's name in double quotes"))?;
+            this.draft.variants.push(Variant { id: Name::new(&id.text, id.span), label });
             Ok(())
         });
     }
@@ -876,6 +901,8 @@ impl<'a> Lowerer<'a> {
             deadline_actions: Vec::new(),
             completion_date: None,
             serves: false,
+            variants: Vec::new(),
+            variant_durations: Vec::new(),
             span: item.head_span(),
         };
         if actor_reported {
@@ -899,7 +926,9 @@ impl<'a> Lowerer<'a> {
                     self.unknown_keyword(first, STEP_KEYWORDS, t!("`langkah`", "`step`"));
                     continue;
                 };
-                if let Some(slot) = SINGLE_STEP_KEYWORDS.iter().position(|k| *k == kw) {
+                // `waktu 1 hari untuk perpanjangan`: one Waktu per variant, each checked on its own.
+                let for_variants = kw == Kw::Takes && line.tokens.iter().any(|t| Kw::For.matches(t));
+                if let Some(slot) = SINGLE_STEP_KEYWORDS.iter().position(|k| *k == kw).filter(|_| !for_variants) {
                     let key = kw.word(Lang::Id);
                     if let Some(previous) = &seen[slot] {
                         self.diagnostics.push(
@@ -932,6 +961,47 @@ impl<'a> Lowerer<'a> {
         Some(self.draft.steps.len() - 1)
     }
 
+    /// A step's Waktu: `-`, `tidak_tertulis ["cell"]`, a duration, or two parts with the next
+    /// working day between them.
+    fn step_duration(&mut self, cursor: &mut Cursor<'_>) -> Result<StepDuration, Diagnostic> {
+        // `waktu -` / `waktu tidak_tertulis ["cell"]`: the SOP states no time for the step.
+        let first = cursor.peek().map(|t| (t.span, t.text.clone()));
+        if let Some((first_span, first_text)) = first {
+            if cursor.eat_punct("-").is_some() {
+                return Ok(StepDuration { value: None, text: first_text, span: first_span, then_next_workday: None });
+            }
+            if cursor.eat_kw(Kw::NotStated) {
+                let (cell, span) = match cursor.peek() {
+                    Some(t) if t.kind == TokenKind::String => {
+                        cursor.next();
+                        (t.string_value(), first_span.to(t.span))
+                    }
+                    _ => (String::new(), first_span),
+                };
+                return Ok(StepDuration { value: None, text: cell, span, then_next_workday: None });
+            }
+        }
+        let parsed = expect_duration(cursor)?;
+        self.diagnostics.extend(parsed.warnings);
+        // `waktu 1 jam, lalu hari_berikutnya 1 hari`: a second part on the next working day.
+        let mut then_next_workday = None;
+        let (mut value, mut text, mut span) = (parsed.value, parsed.text, parsed.span);
+        if cursor.peek().is_some_and(|t| t.text == ",") {
+            cursor.next();
+            let then = cursor.peek().map(|t| t.text.clone()).unwrap_or_default();
+            cursor.expect_kw(Kw::Then, &t!("`lalu`", "`then`"))?;
+            let next_day = cursor.peek().map(|t| t.text.replace('_', " ")).unwrap_or_default();
+            cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
+            let second = expect_duration(cursor)?;
+            self.diagnostics.extend(second.warnings);
+            then_next_workday = Some((value, second.value));
+            value += second.value;
+            span = span.to(second.span);
+            text = format!("{text}, {then} {next_day} {}", second.text);
+        }
+        Ok(StepDuration { value: Some(value), text, span, then_next_workday })
+    }
+
     /// Documents given by a step (or one of its outcomes) exist from then on.
     fn declare_outputs(&mut self, outputs: &[ArtifactUse]) {
         for output in outputs {
@@ -958,50 +1028,14 @@ impl<'a> Lowerer<'a> {
                 step.outputs.extend(outputs);
             }
             Kw::Takes => {
-                // `waktu -` / `waktu tidak_tertulis ["cell"]`: the SOP states no time for the step.
-                let first = cursor.peek().map(|t| (t.span, t.text.clone()));
-                if let Some((first_span, first_text)) = first {
-                    if cursor.eat_punct("-").is_some() {
-                        step.duration = Some(StepDuration {
-                            value: None,
-                            text: first_text,
-                            span: first_span,
-                            then_next_workday: None,
-                        });
-                        return Ok(());
-                    }
-                    if cursor.eat_kw(Kw::NotStated) {
-                        let (cell, span) = match cursor.peek() {
-                            Some(t) if t.kind == TokenKind::String => {
-                                cursor.next();
-                                (t.string_value(), first_span.to(t.span))
-                            }
-                            _ => (String::new(), first_span),
-                        };
-                        step.duration = Some(StepDuration { value: None, text: cell, span, then_next_workday: None });
-                        return Ok(());
-                    }
+                let duration = self.step_duration(cursor)?;
+                if cursor.eat_kw(Kw::For) {
+                    step.variant_durations.push((expect_variant_list(cursor)?, duration));
+                } else {
+                    step.duration = Some(duration);
                 }
-                let parsed = expect_duration(cursor)?;
-                self.diagnostics.extend(parsed.warnings);
-                // `waktu 1 jam, lalu hari_berikutnya 1 hari`: a second part on the next working day.
-                let mut then_next_workday = None;
-                let (mut value, mut text, mut span) = (parsed.value, parsed.text, parsed.span);
-                if cursor.peek().is_some_and(|t| t.text == ",") {
-                    cursor.next();
-                    let then = cursor.peek().map(|t| t.text.clone()).unwrap_or_default();
-                    cursor.expect_kw(Kw::Then, &t!("`lalu`", "`then`"))?;
-                    let next_day = cursor.peek().map(|t| t.text.replace('_', " ")).unwrap_or_default();
-                    cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
-                    let second = expect_duration(cursor)?;
-                    self.diagnostics.extend(second.warnings);
-                    then_next_workday = Some((value, second.value));
-                    value += second.value;
-                    span = span.to(second.span);
-                    text = format!("{text}, {then} {next_day} {}", second.text);
-                }
-                step.duration = Some(StepDuration { value: Some(value), text, span, then_next_workday });
             }
+            Kw::For => step.variants = expect_variant_list(cursor)?,
             Kw::If => step.condition = Some(expect_condition(cursor)?),
             Kw::Starts => {
                 cursor.expect_kw(Kw::NextWorkday, &t!("`hari_berikutnya`", "`next_workday`"))?;
@@ -1138,11 +1172,11 @@ const HEADER_KEYWORDS: &[Kw] = &[
 
 /// What may stand in an `sop` block besides the header settings.
 const SOP_BLOCKS: &[Kw] =
-    &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
+    &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Variants, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 9] =
-    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate, Kw::Served];
+const SINGLE_STEP_KEYWORDS: [Kw; 10] =
+    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate, Kw::Served, Kw::For];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1161,6 +1195,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Overdue,
     Kw::CompletionDate,
     Kw::Served,
+    Kw::For,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`
@@ -1233,6 +1268,16 @@ fn expect_date(cursor: &mut Cursor<'_>) -> Result<NaiveDate, Diagnostic> {
             "write year-month-day, for example `2026-01-31`"
         ))
     })
+}
+
+/// `untuk baru, perpanjangan`: the variants a line is of (after `untuk`).
+fn expect_variant_list(cursor: &mut Cursor<'_>) -> Result<Vec<Name>, Diagnostic> {
+    let what = t!("id varian seperti `perpanjangan`", "a variant id such as `renewal`");
+    let mut out = vec![cursor.expect_name(&what).map(|t| Name::new(&t.text, t.span))?];
+    while cursor.eat_punct(",").is_some() {
+        out.push(cursor.expect_name(&what).map(|t| Name::new(&t.text, t.span))?);
+    }
+    Ok(out)
 }
 
 fn expect_step_name(cursor: &mut Cursor<'_>) -> Result<Name, Diagnostic> {

@@ -10,6 +10,7 @@ mod graph;
 pub mod keyword;
 mod lower;
 mod recover;
+mod variant;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::syntax::{self, FileId, Item, SourceMap, Span};
 use crate::t;
 use keyword::Kw;
 pub use lower::Fragment;
+pub use variant::{flows as variant_flows, for_variant, unknown_variant};
 
 /// Reads the files an SOP imports (`impor`) and calls (`panggil`).
 pub trait Loader {
@@ -336,6 +338,9 @@ impl Session<'_> {
             body: draft.body,
             flow: Default::default(),
             span: draft.span,
+            variants: draft.variants,
+            variant: None,
+            left_out: Vec::new(),
         };
         if sop.ends.is_empty() {
             let (name, label) = match language {
@@ -348,7 +353,7 @@ impl Session<'_> {
         resolve_choice_words(&mut sop);
         assume_unstated_outcomes(&mut sop, &mut diagnostics);
         sop.flow = graph::build(&sop);
-        let checked = check::check(&sop, options);
+        let checked = if variant::written(&sop) { variant::check(&sop, options) } else { check::check(&sop, options) };
         let reported_at =
             |spans: &[Span], d: &Diagnostic| d.primary_span().is_some_and(|p| spans.iter().any(|s| s.same_place(&p)));
         let mut checked: Vec<Diagnostic> = checked

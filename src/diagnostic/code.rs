@@ -60,6 +60,7 @@ codes! {
     UnknownField = "E107", Error, "a condition names a case field that is not declared";
     UnknownCalendar = "E108", Error, "the calendar named by the SOP does not exist";
     UnknownFragment = "E109", Error, "`pakai` names a fragment that is not defined or imported";
+    UnknownVariant = "E110", Error, "`untuk` names a service variant that is not declared";
     // Flow.
     UnreachableStep = "E201", Error, "no route leads to this step";
     NoEndReachable = "E202", Error, "from this step no end can be reached";
@@ -71,6 +72,7 @@ codes! {
     EmptyBlock = "E208", Error, "a parallel or alternative block with fewer than two branches";
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
+    VariantLeavesOutStep = "E215", Error, "a line of one variant leads to, times or measures a step the variant does not do";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";

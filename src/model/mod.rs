@@ -56,6 +56,25 @@ pub struct Sop {
     pub body: Vec<Element>,
     pub flow: Flow,
     pub span: Span,
+    /// The service variants the file holds (`varian { baru "Izin baru" ... }`): each case is
+    /// one of them, chosen when it starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// The variant this SOP is the flow of ([`crate::compile::for_variant`]); `None` for the
+    /// file as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Name>,
+    /// In the flow of a variant: the steps of the file the variant does not do (a scenario
+    /// written for the whole file may time them; they are not mistakes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Name>,
+}
+
+/// One service variant of an SOP (baru, perpanjangan, perubahan, pencabutan).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub id: Name,
+    pub label: String,
 }
 
 impl Sop {
@@ -81,6 +100,16 @@ impl Sop {
 
     pub fn end(&self, id: &str) -> Option<&End> {
         self.ends.iter().find(|e| e.id.name == id)
+    }
+
+    pub fn declared_variant(&self, id: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.id.name == id)
+    }
+
+    /// The file declares variants but this is not the flow of one of them: the steps of every
+    /// variant are here together, so no case runs on it and no total is measured on it.
+    pub fn needs_variant(&self) -> bool {
+        !self.variants.is_empty() && self.variant.is_none()
     }
 
     /// The step after which the applicant is served (`dilayani`), if the SOP marks one.
@@ -137,6 +166,9 @@ pub struct Header {
     pub service: ServiceDeclarations,
     pub calendar: Option<Name>,
     pub stated_total: Option<StatedTotal>,
+    /// `total … untuk VARIANT`: totals of some variants, in place of `stated_total` in their flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_totals: Vec<StatedTotal>,
     pub service_standards: Vec<ServiceStandard>,
 }
 
@@ -165,6 +197,10 @@ pub struct ServiceDeclarations {
     pub safety: Vec<String>,
     /// Evaluasi kinerja pelaksana.
     pub evaluation: Vec<String>,
+    /// `persyaratan untuk perpanjangan "…"`: requirements of some variants only, added to
+    /// `requirements` in the flow of each of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_requirements: Vec<(Vec<Name>, Vec<String>)>,
 }
 
 impl ServiceDeclarations {
@@ -207,6 +243,10 @@ pub struct StatedTotal {
     pub span: Span,
     pub duration_span: Span,
     pub rounded_span: Option<Span>,
+    /// `total 3 hari untuk perpanjangan`: the total of these variants only (empty: the
+    /// total of every variant without one of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Name>,
 }
 
 /// A service-standard promise, e.g. "5 hari kerja sejak berkas dinyatakan lengkap", or one of
@@ -223,6 +263,9 @@ pub struct ServiceStandard {
     /// technical agency's review): the clock stands still while one of them is open.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Name>,
+    /// `untuk perpanjangan`: the promise of these variants only (empty: of every variant).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Name>,
     pub span: Span,
 }
 
@@ -366,6 +409,13 @@ pub struct Step {
     /// steps after it are the office's own (archiving) and no promise counts them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub serves: bool,
+    /// `untuk perpanjangan, perubahan`: the step is done in these variants only (empty: in
+    /// every variant).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Name>,
+    /// `waktu 1 hari untuk perpanjangan`: the Waktu of some variants, in place of `duration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_durations: Vec<(Vec<Name>, StepDuration)>,
     pub span: Span,
 }
 

@@ -60,8 +60,50 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Renders a compiled SOP; page labels and headings in `lang`.
+/// Renders the flows of an SOP's variants (or the one flow of an SOP without), one document
+/// after another: html and md only (`None` for a picture of several flows, which must be
+/// drawn one at a time).
+pub fn render_all(flows: &[Sop], format: Format, lang: Lang) -> Option<String> {
+    let [first, rest @ ..] = flows else { return Some(String::new()) };
+    if rest.is_empty() {
+        return Some(render_flow(first, format, lang));
+    }
+    match format {
+        Format::Html => {
+            let documents: Vec<String> = flows.iter().map(|f| render_flow(f, format, lang)).collect();
+            // One page: the head of the first document, then every document's body in turn.
+            let mut out = String::new();
+            for (i, document) in documents.iter().enumerate() {
+                let start = if i == 0 { 0 } else { document.find("<body>\n").map_or(0, |b| b + "<body>\n".len()) };
+                let end = document.rfind("</body>").unwrap_or(document.len());
+                out.push_str(&document[start..end]);
+            }
+            out.push_str("</body>\n</html>\n");
+            Some(out)
+        }
+        Format::Md => Some(flows.iter().map(|f| render_flow(f, format, lang)).collect::<Vec<_>>().join("\n---\n\n")),
+        _ => None,
+    }
+}
+
+/// Renders a compiled SOP; page labels and headings in `lang`. A file with service variants
+/// gives every variant's document (html, md) or the first variant's picture (the others with
+/// [`crate::compile::for_variant`] first).
 pub fn render(sop: &Sop, format: Format, lang: Lang) -> String {
+    if sop.needs_variant() {
+        let flows = crate::compile::variant_flows(sop, None).unwrap_or_default();
+        if let Some(text) = render_all(&flows, format, lang) {
+            return text;
+        }
+        if let Some(first) = flows.first() {
+            return render_flow(first, format, lang);
+        }
+    }
+    render_flow(sop, format, lang)
+}
+
+/// Renders one flow (an SOP, or one variant of it).
+fn render_flow(sop: &Sop, format: Format, lang: Lang) -> String {
     let labels = Labels::new(lang);
     match format {
         Format::Html => html::render(sop, &labels),

@@ -220,6 +220,9 @@ pub struct CaseState {
     pub parent: Option<(CaseId, TaskNo)>,
     /// The entry chosen at the start (the first step of the branch alternatives take).
     pub entry: Option<String>,
+    /// The service variant chosen at the start, for an SOP that has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The number of events folded: the version for optimistic concurrency.
     pub seq: u64,
     /// The deployment the case runs on, kept with the engine's cached fold once looked up, so
@@ -242,7 +245,9 @@ impl CaseState {
     /// Folds a case's events. `None` when the stream does not start with `CaseStarted`.
     pub fn fold(events: &[Recorded]) -> Option<CaseState> {
         let first = events.first()?;
-        let Event::CaseStarted { sop, version, applicant, fields, parent, entry } = &first.event else { return None };
+        let Event::CaseStarted { sop, version, applicant, fields, parent, entry, variant } = &first.event else {
+            return None;
+        };
         let mut state = CaseState {
             id: first.case,
             sop: sop.clone(),
@@ -261,6 +266,7 @@ impl CaseState {
             joined: HashMap::new(),
             parent: *parent,
             entry: entry.clone(),
+            variant: variant.clone(),
             seq: first.seq,
             deployed: None,
         };

@@ -5,6 +5,7 @@ use crate::runtime::name::{Name, Names};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::store::Deployment;
 use super::RuntimeError;
@@ -27,6 +28,9 @@ pub struct Deployed {
     step_ids: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Per step: its id and actor ids, interned once and held by every task that opens on it.
     step_names: Vec<StepNames>,
+    /// For an SOP with service variants: the flow of each (`compile::for_variant`), on which
+    /// the cases of that variant run.
+    variants: Vec<(String, Arc<Deployed>)>,
 }
 
 /// A step's id and actor ids as the events, tasks and the inbox hold them.
@@ -47,7 +51,25 @@ impl Deployed {
                 actors: step.actor_ids().map(Name::new).collect(),
             })
             .collect();
-        Deployed { deployment, sop, calendar, interpreter, step_ids, step_names }
+        // A variant's own flow has no variants of its own.
+        let of_variants = if sop.needs_variant() { sop.variants.as_slice() } else { &[] };
+        let variants = of_variants
+            .iter()
+            .filter_map(|v| {
+                let flow = crate::compile::for_variant(&sop, &v.id.name)?;
+                Some((v.id.name.clone(), Arc::new(Deployed::new(deployment.clone(), flow, calendar.clone()))))
+            })
+            .collect();
+        Deployed { deployment, sop, calendar, interpreter, step_ids, step_names, variants }
+    }
+
+    /// The flow a case of `variant` runs on: that variant's, or this one for an SOP without
+    /// variants. `None` when the SOP has no such variant.
+    pub fn variant(self: &Arc<Self>, variant: Option<&str>) -> Option<Arc<Deployed>> {
+        match variant {
+            None => Some(self.clone()),
+            Some(v) => self.variants.iter().find(|(name, _)| name == v).map(|(_, d)| d.clone()),
+        }
     }
 
     pub fn step_index(&self, id: &str) -> Option<usize> {

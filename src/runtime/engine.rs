@@ -73,6 +73,7 @@ pub struct CaseIdentity {
     pub sop: String,
     pub version: u32,
     pub applicant: String,
+    pub variant: Option<String>,
 }
 
 /// What completing a task says.
@@ -225,6 +226,17 @@ impl Engine {
             let versions = map.entry(loaded.deployment.sop.clone()).or_default();
             versions.insert(loaded.deployment.version, Arc::new(loaded));
         }
+    }
+
+    /// The flow a case runs on: its SOP at its version, and its variant's steps when the SOP
+    /// has variants.
+    pub fn case_deployment(&self, case: &CaseState) -> Result<Arc<Deployed>, RuntimeError> {
+        let written = self.deployment(&case.sop, Some(case.version))?;
+        written.variant(case.variant.as_deref()).ok_or_else(|| RuntimeError::UnknownVariant {
+            sop: case.sop.clone(),
+            variant: case.variant.clone(),
+            allowed: written.sop.variants.iter().map(|v| v.id.name.clone()).collect(),
+        })
     }
 
     /// The deployment of `sop` at `version`, or the latest.
@@ -386,13 +398,14 @@ impl Engine {
                 sop: s.sop.clone(),
                 version: s.version,
                 applicant: s.applicant.clone(),
+                variant: s.variant.clone(),
             })
         });
         match cached {
             Some(identity) => Ok(identity),
             None => {
                 let s = self.load(case).await?;
-                Ok(CaseIdentity { sop: s.sop, version: s.version, applicant: s.applicant })
+                Ok(CaseIdentity { sop: s.sop, version: s.version, applicant: s.applicant, variant: s.variant })
             }
         }
     }
@@ -513,10 +526,23 @@ impl Engine {
         fields: Fields,
         entry: Option<&str>,
     ) -> Result<CaseId, RuntimeError> {
+        self.start_case_of(sop, None, applicant, fields, entry).await
+    }
+
+    /// Starts a case of one service variant of an SOP that has them (`varian`): the case runs
+    /// on that variant's steps and times. An SOP with variants refuses a case without one.
+    pub async fn start_case_of(
+        &self,
+        sop: &str,
+        variant: Option<&str>,
+        applicant: &str,
+        fields: Fields,
+        entry: Option<&str>,
+    ) -> Result<CaseId, RuntimeError> {
         let span =
             tracing::info_span!("command", command = "start", sop, case = tracing::field::Empty, user = applicant);
         async {
-            let result = self.start_new(sop, applicant, fields, entry).await;
+            let result = self.start_new(sop, variant, applicant, fields, entry).await;
             if let Ok(case) = &result {
                 tracing::Span::current().record("case", tracing::field::display(case));
             }
@@ -529,11 +555,21 @@ impl Engine {
     async fn start_new(
         &self,
         sop: &str,
+        variant: Option<&str>,
         applicant: &str,
         fields: Fields,
         entry: Option<&str>,
     ) -> Result<CaseId, RuntimeError> {
-        let d = self.deployment(sop, None)?;
+        let written = self.deployment(sop, None)?;
+        let variant_refused = || RuntimeError::UnknownVariant {
+            sop: sop.to_string(),
+            variant: variant.map(str::to_string),
+            allowed: written.sop.variants.iter().map(|v| v.id.name.clone()).collect(),
+        };
+        if written.sop.needs_variant() && variant.is_none() {
+            return Err(variant_refused());
+        }
+        let d = written.variant(variant).ok_or_else(variant_refused)?;
         check_fields(&d.sop, &fields)?;
         if let Some(entry) = entry {
             let entries = d.interpreter.entries(&d.sop);
@@ -566,6 +602,7 @@ impl Engine {
             fields,
             parent,
             entry: entry.map(str::to_string),
+            variant: d.sop.variant.as_ref().map(|v| v.name.clone()),
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;
@@ -724,7 +761,7 @@ impl Engine {
         // Looked up once per cached case: the shared table (a lock and a counter every core
         // writes to) is not touched on every command.
         if state.deployed.is_none() {
-            let d = self.deployment(&state.sop, Some(state.version))?;
+            let d = self.case_deployment(&state)?;
             // Room for a task per step: most cases take each step once, and a round of rework
             // grows the list by what it needs (see `Tasks::insert`), where doubling would copy
             // every task and leave half the room unused.
@@ -841,7 +878,7 @@ impl Engine {
             let t = Self::open_task(&state, task)?;
             Self::check_role(t, caller)?;
         }
-        let d = self.deployment(&state.sop, Some(state.version))?;
+        let d = self.case_deployment(&state)?;
         if d.sop.artifact(artifact).is_none() {
             return Err(RuntimeError::UnknownArtifact { artifact: artifact.to_string() });
         }
@@ -972,7 +1009,7 @@ impl Engine {
             }
             return Ok(false);
         }
-        let d = self.deployment(&state.sop, Some(state.version))?;
+        let d = self.case_deployment(&state)?;
         let sop = &d.sop;
         let step_index = d.step_index(&t.step);
         let now = self.clock.now();
@@ -1020,7 +1057,7 @@ impl Engine {
                 Event::ChildStarted { task, child } => {
                     let state = self.load(case).await?;
                     let Some(t) = state.tasks.get(task) else { continue };
-                    let d = self.deployment(&state.sop, Some(state.version))?;
+                    let d = self.case_deployment(&state)?;
                     let Some(call) = d.sop.step(&t.step).and_then(|s| s.call.as_ref()) else { continue };
                     let Some(callee) = call.sop.clone() else { continue };
                     let child_d = self.deployment(&callee, None)?;

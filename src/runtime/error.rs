@@ -37,6 +37,8 @@ pub enum RuntimeError {
     UnknownArtifact { artifact: String },
     #[error("{}", unknown_entry(entry, allowed))]
     UnknownEntry { entry: String, allowed: Vec<String> },
+    #[error("{}", unknown_variant(sop, variant.as_deref(), allowed))]
+    UnknownVariant { sop: String, variant: Option<String>, allowed: Vec<String> },
     #[error("the SOP does not compile: {0}")]
     InvalidSop(String),
     #[error("the calendar `{0}` cannot be used")]
@@ -45,6 +47,15 @@ pub enum RuntimeError {
     Conflict(CaseId),
     #[error("store: {0}")]
     Store(String),
+}
+
+fn unknown_variant(sop: &str, variant: Option<&str>, allowed: &[String]) -> String {
+    let list = allowed.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+    match variant {
+        None => format!("SOP `{sop}` has service variants: choose one of {list}"),
+        Some(v) if allowed.is_empty() => format!("SOP `{sop}` has no variants, so leave out the variant `{v}`"),
+        Some(v) => format!("SOP `{sop}` has no variant `{v}` (it has: {list})"),
+    }
 }
 
 fn unknown_entry(entry: &str, allowed: &[String]) -> String {

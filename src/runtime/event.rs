@@ -96,6 +96,10 @@ pub enum Event {
         /// first step of the branch every `alternatif` block of the case takes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<String>,
+        /// The service variant of an SOP that has them (baru, perpanjangan): the case runs on
+        /// that variant's flow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variant: Option<String>,
     },
     TaskOpened {
         task: TaskNo,

@@ -470,7 +470,17 @@ pub async fn caller_on(
     lang: Lang,
 ) -> Result<(Caller, Arc<Deployed>), Problem> {
     let identity = state.engine.identity(case).await.map_err(|e| Problem::runtime(&e, lang))?;
-    let d = state.engine.deployment(&identity.sop, Some(identity.version)).map_err(|e| Problem::runtime(&e, lang))?;
+    let d = state
+        .engine
+        .deployment(&identity.sop, Some(identity.version))
+        .and_then(|d| {
+            d.variant(identity.variant.as_deref()).ok_or_else(|| crate::runtime::RuntimeError::UnknownVariant {
+                sop: identity.sop.clone(),
+                variant: identity.variant.clone(),
+                allowed: Vec::new(),
+            })
+        })
+        .map_err(|e| Problem::runtime(&e, lang))?;
     if !may_see(user, &identity.applicant, &d) {
         return Err(Problem::runtime(&RuntimeError::UnknownCase(case), lang));
     }
@@ -485,7 +495,7 @@ pub async fn visible_case(
     lang: Lang,
 ) -> Result<(CaseState, Arc<Deployed>), Problem> {
     let loaded = state.engine.load(case).await.map_err(|e| Problem::runtime(&e, lang))?;
-    let d = state.engine.deployment(&loaded.sop, Some(loaded.version)).map_err(|e| Problem::runtime(&e, lang))?;
+    let d = state.engine.case_deployment(&loaded).map_err(|e| Problem::runtime(&e, lang))?;
     if !can_see(user, &loaded, &d) {
         return Err(Problem::runtime(&RuntimeError::UnknownCase(case), lang));
     }
@@ -831,6 +841,9 @@ pub struct StartRequest {
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// The entry step, where the SOP offers a choice (counter or online).
     pub entry: Option<String>,
+    /// The service variant, for an SOP that has them (`variants` of the SOP: baru, perpanjangan).
+    #[serde(default)]
+    pub variant: Option<String>,
     /// Staff starting a case at the counter name the applicant; applicants apply for themselves.
     pub applicant: Option<String>,
 }
@@ -889,7 +902,7 @@ pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang
     let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
     state
         .engine
-        .start_case(&request.sop, &applicant, fields, request.entry.as_deref())
+        .start_case_of(&request.sop, request.variant.as_deref(), &applicant, fields, request.entry.as_deref())
         .await
         .map_err(|e| Problem::runtime(&e, lang))
 }
@@ -950,7 +963,7 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
         {
             continue;
         }
-        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let Ok(d) = state.engine.case_deployment(&case) else { continue };
         if !can_see(user, &case, &d) {
             continue;
         }
@@ -1252,7 +1265,7 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
         if !staff_match && case.applicant != user.name {
             continue;
         }
-        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let step = d.sop.step(&t.step);
         let cal = &d.calendar;
         let left = t.due.map(|due| {
@@ -1441,7 +1454,7 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
         if sop.is_some_and(|s| s != case.sop) {
             continue;
         }
-        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let cal = &d.calendar;
         for t in case.tasks.values() {
             let step = d.sop.step(&t.step);

@@ -150,6 +150,7 @@ impl Problem {
             | E::FieldType { .. }
             | E::UnknownArtifact { .. }
             | E::UnknownEntry { .. }
+            | E::UnknownVariant { .. }
             | E::InvalidSop(_)
             | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -157,6 +158,7 @@ impl Problem {
         let problem = Problem::new(status, code, runtime_message(error, lang));
         match error {
             E::UnknownEntry { allowed, .. } => problem.with("entries", serde_json::json!(allowed)),
+            E::UnknownVariant { allowed, .. } => problem.with("variants", serde_json::json!(allowed)),
             _ => problem,
         }
     }
@@ -268,6 +270,16 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
         E::UnknownEntry { entry, allowed } => {
             let allowed = allowed.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
             format!("`{entry}` bukan langkah awal SOP ini (pilihannya: {allowed}).")
+        }
+        E::UnknownVariant { sop, variant, allowed } => {
+            let list = allowed.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+            match variant {
+                None => format!("SOP `{sop}` memiliki varian layanan: pilih salah satu dari {list}."),
+                Some(v) if allowed.is_empty() => {
+                    format!("SOP `{sop}` tidak memiliki varian, jadi kosongkan pilihan varian `{v}`.")
+                }
+                Some(v) => format!("SOP `{sop}` tidak memiliki varian `{v}` (pilihannya: {list})."),
+            }
         }
         E::InvalidSop(message) => format!("SOP tidak dapat dikompilasi: {message}"),
         E::Calendar(name) => format!("Kalender `{name}` tidak dapat dipakai."),

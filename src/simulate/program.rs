@@ -434,6 +434,17 @@ pub fn lower(
     scenario: &Scenario,
     overrides: &Overrides,
 ) -> (Option<Program>, Vec<Problem>) {
+    if sop.needs_variant() {
+        let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+        let problem = Problem::error(
+            None,
+            t!(
+                "SOP ini memiliki varian ({list}); simulasikan satu: `varian = \"…\"` di skenario",
+                "this SOP has variants ({list}); simulate one: `variant = \"…\"` in the scenario"
+            ),
+        );
+        return (None, vec![problem]);
+    }
     let day = calendar.day_length_minutes().max(1);
     let mut l = Lowering { scenario, day, problems: Vec::new(), lenient: overrides.lenient_names };
     let graph = &sop.flow.graph;
@@ -478,7 +489,8 @@ pub fn lower(
         .map(|(_, v)| v);
     for name in l.scenario.durations.keys() {
         let n = name.get_ref().as_str();
-        if !matches!(n, "default" | "semua" | "bawaan") && sop.step(n).is_none() {
+        let other_variant = sop.left_out.iter().any(|s| s.name == n);
+        if !matches!(n, "default" | "semua" | "bawaan") && sop.step(n).is_none() && !other_variant {
             let mut known = step_names.clone();
             known.push("default");
             l.unknown(name.span(), "step", n, known);
@@ -556,6 +568,9 @@ pub fn lower(
     }
     for (point, outcomes) in &l.scenario.outcomes {
         let Some(known) = points.get(point.get_ref()).cloned() else {
+            if sop.left_out.iter().any(|s| s.name == *point.get_ref()) {
+                continue; // a decision of another variant
+            }
             l.unknown(point.span(), "point", point.get_ref(), points.keys().map(String::as_str).collect());
             continue;
         };

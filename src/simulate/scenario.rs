@@ -229,6 +229,9 @@ pub struct Scenario {
     pub warmup: Option<Spanned<i64>>,
     #[serde(alias = "benih")]
     pub seed: Option<u64>,
+    /// The service variant to simulate, for an SOP that has them (`varian` of the SOP).
+    #[serde(alias = "varian")]
+    pub variant: Option<String>,
     #[serde(alias = "kedatangan")]
     pub arrivals: Option<Arrivals>,
     #[serde(alias = "petugas", default)]

@@ -151,6 +151,8 @@ pub fn timing_json_of(
         .collect();
     serde_json::json!({
         "sop": sop.id.name,
+        "variant": sop.variant.as_ref().map(|v| v.name.as_str()),
+        "title": sop.title,
         "calendar": calendar.name(),
         "time_zone": zone.name(),
         "start": at(table.start),

@@ -388,6 +388,7 @@ pub(crate) fn started_event(case: CaseId) -> Recorded {
             fields: Default::default(),
             parent: None,
             entry: None,
+            variant: None,
         },
     }
 }

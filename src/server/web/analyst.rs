@@ -311,7 +311,7 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
     };
     for id in ids {
         let Ok(case) = state.engine.load(id).await else { continue };
-        let Ok(d) = state.engine.deployment(&case.sop, Some(case.version)) else { continue };
+        let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let c = counts.entry(case.sop.clone()).or_default();
         match case.status {
             CaseStatus::Active => {

@@ -87,6 +87,21 @@ fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], erro
                 label for="applicant" { (t(lang, "Nama pengguna pemohon (permohonan di loket)", "The applicant's user name (application at the counter)")) }
                 input #applicant type="text" name="applicant" required value=(form_value(values, "applicant").unwrap_or(""));
             }
+            @if !sop.variants.is_empty() {
+                fieldset {
+                    legend { (t(lang, "Jenis permohonan", "Kind of application")) }
+                    @let chosen = form_value(values, "variant");
+                    @for (i, v) in sop.variants.iter().enumerate() {
+                        @let id = &v.id.name;
+                        @let checked = chosen.map_or(i == 0, |c| c == id);
+                        div {
+                            input type="radio" name="variant" id=(format!("variant-{id}")) value=(id) required checked[checked];
+                            " "
+                            label for=(format!("variant-{id}")) { (v.label) }
+                        }
+                    }
+                }
+            }
             @if !entries.is_empty() {
                 fieldset {
                     legend { (t(lang, "Jalur pengajuan", "How you apply")) }
@@ -163,6 +178,7 @@ pub async fn submit(
                 sop: sop.clone(),
                 fields,
                 entry: form_value(&values, "entry").filter(|e| !e.is_empty()).map(str::to_string),
+                variant: form_value(&values, "variant").filter(|v| !v.is_empty()).map(str::to_string),
                 applicant: form_value(&values, "applicant").filter(|a| !a.trim().is_empty()).map(str::to_string),
             };
             api::start(&state, &page.user, request, lang).await
