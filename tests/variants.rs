@@ -218,3 +218,40 @@ async fn a_case_runs_on_its_variant_chosen_at_the_start() {
     let promise = view.case_due.as_ref().expect("the renewal's 2-day promise is measured");
     assert_eq!(promise.due, Some(wita(2026, 12, 3, 8, 0)));
 }
+
+#[test]
+fn alur_time_and_render_give_every_variant_or_the_one_chosen() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sop/contoh/metro-bangunan-gedung.sop");
+    let run = |args: &[&str]| {
+        let out = crate::render::alur().args(args).arg(&file).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, both, _) = run(&["time", "--start", "2026-03-02 08:00"]);
+    assert_eq!(code, Some(0));
+    assert!(both.contains("(Penerbitan PBG)") && both.contains("(Penerbitan SLF dan SBKBG)"), "{both}");
+    let (code, one, _) = run(&["time", "--start", "2026-03-02 08:00", "--varian", "slf_sbkbg"]);
+    assert_eq!(code, Some(0));
+    assert!(!one.contains("(Penerbitan PBG)") && one.contains("terbitkan_slf"), "{one}");
+    let (code, json, _) = run(&["time", "--start", "2026-03-02 08:00", "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let variants: Vec<&str> = json.as_array().unwrap().iter().map(|v| v["variant"].as_str().unwrap()).collect();
+    assert_eq!(variants, ["pbg", "slf_sbkbg"]);
+    let (code, _, err) = run(&["time", "--varian", "pbgg"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`pbg`"), "{err}");
+
+    let (code, html, _) = run(&["render", "--to", "html"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(html.matches("<body>").count(), 1);
+    assert!(html.contains("Penerbitan PBG") && html.contains("Penerbitan SLF dan SBKBG"));
+    let (code, _, err) = run(&["render", "--to", "svg"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, svg, _) = run(&["render", "--to", "svg", "--varian", "pbg"]);
+    assert_eq!(code, Some(0));
+    assert!(svg.contains("terbitkan_pbg") || svg.contains("Kepala Dinas"), "{svg}");
+}
