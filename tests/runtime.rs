@@ -482,11 +482,12 @@ async fn a_caller_named_system_is_not_the_engine() {
 async fn a_step_without_a_stated_time_has_no_deadline_while_the_promise_runs() {
     let start = wita(2026, 12, 1, 8, 0);
     let (engine, clock, store) = engine_at(start, &["contoh/kabmalang-izin-reklame.sop"]).await;
-    let case = engine.start_case("izin_reklame_malang", "p", Default::default(), None).await.unwrap();
+    // The file has two variants (baru, perpanjangan) with the same steps and promise.
+    let case = engine.start_case_of("izin_reklame_malang", Some("baru"), "p", Default::default(), None).await.unwrap();
     let state = engine.load(case).await.unwrap();
     assert_eq!(state.tasks.get(&1).unwrap().due, None);
     assert_eq!(store.next_timer().await.unwrap(), None, "no deadline, no timer");
-    let d = engine.deployment("izin_reklame_malang", None).unwrap();
+    let d = engine.case_deployment(&state).unwrap();
     let v = view(&state, &d, clock.now());
     assert_eq!(v.open_tasks[0].sla, None);
     assert_eq!(v.case_due.as_ref().unwrap().started, None, "the promise starts after terima_berkas");

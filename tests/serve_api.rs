@@ -1014,6 +1014,68 @@ async fn an_unknown_entry_is_refused_naming_the_entries() {
     assert_eq!(status, StatusCode::CREATED);
 }
 
+/// An SOP with service variants starts a case of one of them: without one (or with one it does
+/// not have) the API answers 422 naming them, and the case names its variant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_of_an_sop_with_variants_names_its_variant() {
+    let app = app().await;
+    let sop = r#"sop izin_varian "Izin Uji" {
+    kalender wita_kantor
+
+    varian {
+        baru         "Izin baru"
+        perpanjangan "Perpanjangan izin"
+    }
+
+    pelaksana {
+        pemohon      "Pemohon"      pemohon
+        front_office "Front Office" staf
+    }
+
+    langkah 1 ajukan oleh pemohon {
+        kegiatan "Mengajukan permohonan"
+        waktu    15 menit
+    }
+
+    langkah 2 survei oleh front_office {
+        untuk    baru
+        kegiatan "Survei"
+        waktu    1 hari
+    }
+
+    langkah 3 terbitkan oleh front_office {
+        kegiatan "Menerbitkan izin"
+        waktu    1 jam
+    }
+}
+"#;
+    std::fs::write(app.state.catalog.sop_dir().join("izin-varian.sop"), sop).unwrap();
+    let report = app.state.catalog.reload(&app.state.engine).await;
+    assert!(report.files.iter().all(|f| f.refused.is_none()), "the SOP with variants deploys");
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(json!({"sop": "izin_varian"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["variants"], json!(["baru", "perpanjangan"]), "{problem}");
+    let start = json!({"sop": "izin_varian", "variant": "cabut"});
+    let (status, problem) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    let start = json!({"sop": "izin_varian", "variant": "perpanjangan"});
+    let (status, body) = app.call("owner", Method::POST, "/api/cases", Some(start)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let case = body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/cases/{case}/tasks/1/complete");
+    let (status, body) = app.call("owner", Method::POST, &path, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.call("owner", Method::GET, &format!("/api/cases/{case}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["variant"], "perpanjangan");
+    assert_eq!(body["sop_title"], "Izin Uji (Perpanjangan izin)");
+    // The renewal is not surveyed: after the application the file is at issuing.
+    let open = body["view"]["open_tasks"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{body}");
+    assert_eq!(open[0]["step"], "terbitkan", "{body}");
+}
+
 /// A password a person sets, creating a user or changing one, follows the policy: at least 10
 /// characters, not the user name, not a common password (Indonesian ones included), in the
 /// reader's language; nothing changes when it is refused.

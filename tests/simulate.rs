@@ -451,7 +451,11 @@ fn the_report_says_what_the_bottleneck_is_with_its_figures() {
 #[test]
 fn steps_without_a_stated_time_take_their_time_from_the_scenario_or_are_refused() {
     let path = Path::new(ROOT).join("sop/contoh/kabmalang-izin-reklame.sop");
-    let (sop, calendar) = simulate::load(&path, Path::new(CALENDARS)).unwrap();
+    let (written, calendar) = simulate::load(&path, Path::new(CALENDARS)).unwrap();
+    // A file with variants is simulated one variant at a time.
+    let (program, problems) = simulate::lower(&written, &calendar, &Scenario::default(), &Overrides::default());
+    assert!(program.is_none() && problems[0].message.en.contains("variants (baru, perpanjangan)"), "{problems:?}");
+    let sop = alur::compile::for_variant(&written, "baru").unwrap();
     let lower = |text: &str| {
         let scenario = Scenario::parse(text).unwrap();
         let overrides = Overrides { cases: Some(200), seed: Some(1), ..Overrides::default() };

@@ -524,6 +524,9 @@ pub struct CaseOut {
     pub sop: String,
     pub sop_title: String,
     pub version: u32,
+    /// The service variant, for an SOP that has them (`sop_title` names it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub applicant: String,
     pub status: String,
     pub end: Option<String>,
@@ -648,6 +651,7 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         sop: case.sop.clone(),
         sop_title: d.sop.title.clone(),
         version: case.version,
+        variant: case.variant.clone(),
         applicant: case.applicant.clone(),
         status: status_word(case.status).to_string(),
         end: case.end.clone(),
