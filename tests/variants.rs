@@ -255,3 +255,26 @@ fn alur_time_and_render_give_every_variant_or_the_one_chosen() {
     assert_eq!(code, Some(0));
     assert!(svg.contains("terbitkan_pbg") || svg.contains("Kepala Dinas"), "{svg}");
 }
+
+#[test]
+fn a_procedure_with_variants_cannot_be_called() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reklame.sop"), REKLAME).unwrap();
+    let caller = r#"sop induk "Induk" {
+    pelaksana {
+        loket "Front Office" staf
+    }
+
+    langkah 1 rekomendasi oleh loket {
+        kegiatan "Meminta izin reklame"
+        panggil  "reklame.sop"
+        waktu    5 hari
+    }
+}
+"#;
+    std::fs::write(dir.path().join("induk.sop"), caller).unwrap();
+    let c = alur::compile::compile_path(&dir.path().join("induk.sop"), &Options::default());
+    let e: Vec<_> = c.diagnostics.iter().filter(|d| d.message.en.contains("has service variants")).collect();
+    assert_eq!(e.len(), 1, "{:?}", c.diagnostics);
+    assert_eq!(e[0].code, Code::InvalidValue);
+}

@@ -587,6 +587,26 @@ impl Session<'_> {
                     .with_help(t!("jalankan `alur check` pada berkas itu", "run `alur check` on that file")),
                 );
             }
+            if let Some(child) = child.as_ref().filter(|c| c.needs_variant()) {
+                // A child case would not know which variant it is: not supported (yet).
+                let list = child.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        t!(
+                            "prosedur `{path}` memiliki varian layanan ({list}) dan tidak dapat dipanggil",
+                            "procedure `{path}` has service variants ({list}) and cannot be called"
+                        ),
+                        call.span,
+                        t!("dipanggil di sini", "called here"),
+                    )
+                    .with_help(t!(
+                        "panggil berkas SOP tanpa varian: pisahkan varian yang dipakai ke berkasnya sendiri",
+                        "call an SOP file without variants: move the variant used into a file of its own"
+                    )),
+                );
+                continue;
+            }
             if let Some(child) = child {
                 call.sop = Some(child.id.name.clone());
                 call.ends = child.ends.iter().map(|e| e.id.name.clone()).collect();
