@@ -43,7 +43,7 @@ FIXES = {
     "E209": "Handle every end of the called SOP with an outcome of the same name.",
     "E210": "A step written `waktu -` (or `waktu tidak_tertulis`) has no due date, so a `terlambat` line on it can never happen. Give the step a time, or remove the `terlambat` line.",
     "E110": "Declare the variant in the `varian { ... }` block, or correct the name after `untuk`.",
-    "E215": "Add the variant to the `untuk` line of the step named, or limit the line that leads there to the variants that do the step.",
+    "E216": "Add the variant to the `untuk` line of the step named, or limit the line that leads there to the variants that do the step.",
     "E211": "Write how long after the step the permit is ready (`tanggal_selesai 12 hari`), or give the SOP a `standar_pelayanan` or `total` to count it from.",
     "E301": "Compare like with like (`luas > 500`, `jenis == baru`); a condition must be yes/no.",
     "E401": "Fix the step that is wrong or the total; the note shows the sum step by step.",

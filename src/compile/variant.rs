@@ -140,7 +140,7 @@ pub fn check(sop: &Sop, options: &Options) -> Vec<Diagnostic> {
 }
 
 /// Variant names that are not declared (E110), and lines of a variant that lead to, time or
-/// measure a step the variant leaves out (E215).
+/// measure a step the variant leaves out (E216).
 fn references(sop: &Sop) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let declared: Vec<&str> = sop.variants.iter().map(|v| v.id.name.as_str()).collect();

@@ -72,7 +72,7 @@ codes! {
     EmptyBlock = "E208", Error, "a parallel or alternative block with fewer than two branches";
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
-    VariantLeavesOutStep = "E215", Error, "a line of one variant leads to, times or measures a step the variant does not do";
+    VariantLeavesOutStep = "E216", Error, "a line of one variant leads to, times or measures a step the variant does not do";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
