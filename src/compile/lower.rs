@@ -876,6 +876,7 @@ impl<'a> Lowerer<'a> {
             deadline_actions: Vec::new(),
             completion_date: None,
             serves: false,
+            hold: None,
             span: item.head_span(),
         };
         if actor_reported {
@@ -1066,6 +1067,28 @@ impl<'a> Lowerer<'a> {
                 };
                 step.deadline_actions.push(action);
             }
+            Kw::Hold => {
+                // `penangguhan maks 14 hari -> gugur`: the longest the task may stand on hold,
+                // and where the case goes when the hold lasts longer.
+                cursor.expect_kw(Kw::Max, &t!("`maks` lalu lama paling lama", "`max` and the longest hold"))?;
+                let parsed = expect_duration(cursor)?;
+                self.diagnostics.extend(parsed.warnings);
+                if parsed.value.is_zero() {
+                    return Err(Diagnostic::new(
+                        Code::InvalidValue,
+                        t!("lama penangguhan paling lama harus lebih dari nol", "the longest hold must be more than zero"),
+                        parsed.span,
+                        t!("nol", "zero"),
+                    )
+                    .with_help(t!(
+                        "tulis batasnya seperti di SOP, misalnya `penangguhan maks 14 hari -> gugur`, atau hapus baris ini",
+                        "write the limit the SOP states, for example `hold max 14 workdays -> lapsed`, or remove the line"
+                    )));
+                }
+                cursor.expect_punct("->", &t!("`->` lalu tujuan bila melewati batas", "`->` and where the case goes past the limit"))?;
+                let target = expect_target(cursor)?;
+                step.hold = Some(crate::model::Hold { max: parsed.value, target, span: line.head_span() });
+            }
             Kw::Decide => {
                 let record = if cursor.eat_kw(Kw::Record) {
                     let field = cursor
@@ -1141,8 +1164,18 @@ const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 9] =
-    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate, Kw::Served];
+const SINGLE_STEP_KEYWORDS: [Kw; 10] = [
+    Kw::Activity,
+    Kw::Takes,
+    Kw::Notes,
+    Kw::Decide,
+    Kw::If,
+    Kw::Call,
+    Kw::By,
+    Kw::CompletionDate,
+    Kw::Served,
+    Kw::Hold,
+];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1161,6 +1194,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::Overdue,
     Kw::CompletionDate,
     Kw::Served,
+    Kw::Hold,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`

@@ -72,6 +72,7 @@ codes! {
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
+    HoldWithoutStaff = "E215", Error, "a hold (`penangguhan`) on a step that no office staff performs";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.

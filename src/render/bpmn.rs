@@ -376,7 +376,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     for n in graph.node_indices() {
         let Some(&src) = index_of.get(&n) else { continue };
         // petgraph lists a node's edges newest first: take them in the order they were written.
-        let mut edges: Vec<_> = graph.edges(n).filter(|e| !matches!(e.weight(), Edge::Deadline)).collect();
+        let mut edges: Vec<_> = graph.edges(n).filter(|e| !e.weight().on_time_out()).collect();
         edges.reverse();
         let choice_first = edges.iter().find(|e| matches!(e.weight(), Edge::Branch)).map(|e| e.id());
         // Several outcomes of one gateway into the same node meet at a merge gateway first.

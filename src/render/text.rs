@@ -37,6 +37,8 @@ pub struct Labels {
     pub end: &'static str,
     pub otherwise: &'static str,
     pub overdue: &'static str,
+    /// The arrow taken when a hold lasts longer than the step allows.
+    pub held_too_long: &'static str,
     /// A deadline action, before the actor's name: the task handed over, someone told.
     pub escalated_to: &'static str,
     pub notify: &'static str,
@@ -94,6 +96,7 @@ impl Labels {
                 end: "Selesai",
                 otherwise: "lainnya",
                 overdue: "terlambat",
+                held_too_long: "penangguhan lewat batas",
                 escalated_to: "Dieskalasi ke",
                 notify: "Beritahu",
                 and: "dan",
@@ -147,6 +150,7 @@ impl Labels {
                 end: "End",
                 otherwise: "otherwise",
                 overdue: "overdue",
+                held_too_long: "held too long",
                 escalated_to: "Escalated to",
                 notify: "Notify",
                 and: "and",

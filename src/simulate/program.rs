@@ -644,7 +644,7 @@ pub fn lower(
     let next_of = |node: NodeIndex| -> Option<u32> {
         let next = match graph.node_weight(node) {
             Some(Node::Step { step }) => interpreter.exit(sop, *step),
-            _ => interpreter.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t),
+            _ => interpreter.routes(sop, node).find(|(_, e)| !e.on_time_out()).map(|(t, _)| t),
         };
         next.map(|t| t.index() as u32)
     };
