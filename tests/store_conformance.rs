@@ -1316,10 +1316,7 @@ async fn a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart(f: &
     // Held after 20 minutes, with 40 left.
     clock.advance(Duration::minutes(20));
     engine.hold(case, 1, &fo, "menunggu rekomendasi dinas teknis").await.unwrap();
-    assert!(matches!(
-        engine.hold(case, 1, &fo, "lagi").await,
-        Err(RuntimeError::AlreadyOnHold { task: 1 })
-    ));
+    assert!(matches!(engine.hold(case, 1, &fo, "lagi").await, Err(RuntimeError::AlreadyOnHold { task: 1 })));
     assert!(matches!(
         engine.complete(case, 1, &fo, Completion::default()).await,
         Err(RuntimeError::OnHold { task: 1 })

@@ -1085,7 +1085,10 @@ impl<'a> Lowerer<'a> {
                         "write the limit the SOP states, for example `hold max 14 workdays -> lapsed`, or remove the line"
                     )));
                 }
-                cursor.expect_punct("->", &t!("`->` lalu tujuan bila melewati batas", "`->` and where the case goes past the limit"))?;
+                cursor.expect_punct(
+                    "->",
+                    &t!("`->` lalu tujuan bila melewati batas", "`->` and where the case goes past the limit"),
+                )?;
                 let target = expect_target(cursor)?;
                 step.hold = Some(crate::model::Hold { max: parsed.value, target, span: line.head_span() });
             }

@@ -372,8 +372,14 @@ impl CaseState {
                 }
             }
             Event::TaskHeld { task, reason, until } => {
-                let hold =
-                    Hold { task: *task, since: at, until: *until, reason: reason.clone(), by: recorded.by.to_string(), ended: None };
+                let hold = Hold {
+                    task: *task,
+                    since: at,
+                    until: *until,
+                    reason: reason.clone(),
+                    by: recorded.by.to_string(),
+                    ended: None,
+                };
                 if let Some(t) = self.tasks.get_mut(task) {
                     t.hold = Some(Box::new(hold.clone()));
                 }

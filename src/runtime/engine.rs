@@ -912,7 +912,9 @@ impl Engine {
         async {
             let result = match self.hold_once(case, task, caller, reason, false).await {
                 Ok(()) => Ok(()),
-                Err(RuntimeError::Conflict(case)) => retried(case, self.hold_once(case, task, caller, reason, true).await),
+                Err(RuntimeError::Conflict(case)) => {
+                    retried(case, self.hold_once(case, task, caller, reason, true).await)
+                }
                 // The cached view may be stale: decide on the store's.
                 Err(_) => self.hold_once(case, task, caller, reason, true).await,
             };
@@ -980,7 +982,11 @@ impl Engine {
 
     /// The open task a hold or a resume acts on: the caller holds its role and no one else
     /// has claimed it.
-    fn held_task<'s>(state: &'s CaseState, task: TaskNo, caller: &Caller) -> Result<&'s super::case::Task, RuntimeError> {
+    fn held_task<'s>(
+        state: &'s CaseState,
+        task: TaskNo,
+        caller: &Caller,
+    ) -> Result<&'s super::case::Task, RuntimeError> {
         let t = Self::open_task(state, task)?;
         Self::check_role(t, caller)?;
         if let Some(by) = &t.claimed_by {
