@@ -244,3 +244,23 @@ pub fn service_label(key: &str, lang: Lang) -> &'static str {
         Lang::En => en,
     }
 }
+
+/// The Keterangan note of a step that may stand on hold (`penangguhan maks`), as offices write
+/// it: "Dapat ditangguhkan paling lama 14 Hari".
+pub fn hold_note(step: &crate::model::Step, lang: Lang) -> Option<String> {
+    let hold = step.hold.as_ref()?;
+    let max = hold.max.display(lang);
+    Some(match lang {
+        Lang::Id => format!("Dapat ditangguhkan paling lama {max}"),
+        Lang::En => format!("May be put on hold for at most {max}"),
+    })
+}
+
+/// Notes with one more sentence after them.
+pub fn with_note(notes: String, more: Option<String>) -> String {
+    match more {
+        Some(more) if notes.is_empty() => more,
+        Some(more) => format!("{notes}. {more}"),
+        None => notes,
+    }
+}
