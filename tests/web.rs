@@ -987,6 +987,8 @@ async fn a_task_is_put_on_hold_and_resumed_from_its_page() {
     assert!(words.contains("Ditangguhkan") && words.contains("menunggu surat dinas teknis"), "{words}");
     assert!(held.body.contains(&format!("{page}/resume")));
     assert!(!held.body.contains(&format!("{page}/complete")), "no completing while on hold");
+    let list = text(&site.get(Some(&front), "/cases").await.body);
+    assert!(list.contains("ditangguhkan"), "the case list marks it: {list}");
 
     let reply = site.post(Some(&front), &format!("{page}/resume"), &[]).await;
     assert_eq!(reply.location, Some(format!("{page}?msg=resumed")));

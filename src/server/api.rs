@@ -960,6 +960,8 @@ pub struct CaseRow {
     pub promised: Option<DateTime<Utc>>,
     pub sla: Option<String>,
     pub overdue: bool,
+    /// A task of the case stands on hold (`penangguhan`): the office waits.
+    pub on_hold: bool,
 }
 
 #[utoipa::path(get, path = "/api/cases", params(CaseFilter),
@@ -1017,6 +1019,7 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
             promised: v.case_due.as_ref().and_then(|c| c.due),
             sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
             overdue,
+            on_hold: v.on_hold.is_some(),
         });
     }
     Ok(rows)

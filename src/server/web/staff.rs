@@ -725,7 +725,10 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
                         td.nowrap { a href=(format!("/cases/{}", r.id)) { (short_id(&r.id)) } }
                         td { (r.sop_title) }
                         td { (r.applicant) }
-                        td { (status_badge(lang, &r.status)) @if r.overdue { " " (sla_badge(lang, "overdue")) } }
+                        td {
+                            (status_badge(lang, &r.status)) @if r.overdue { " " (sla_badge(lang, "overdue")) }
+                            @if r.on_hold { " " span.badge { (t(lang, "ditangguhkan", "on hold")) } }
+                        }
                         td { @if r.desks.is_empty() { "—" } @else { (r.desks.join(", ")) } }
                         td { (when(lang, zone_of(&r.sop), r.started)) }
                         td { @if let Some(p) = r.promised { (when(lang, zone_of(&r.sop), p)) } @else { "—" } }
