@@ -162,7 +162,8 @@ impl Kind {
 
     fn expected(self, status: u16) -> bool {
         match self {
-            Kind::Complete => (200..300).contains(&status) || status == 409,
+            // 409: another command changed the case at the same moment (the client retries).
+            Kind::Complete | Kind::Upload => (200..300).contains(&status) || status == 409,
             Kind::SignIn => (200..300).contains(&status) || status == 429,
             _ => (200..300).contains(&status),
         }
@@ -363,6 +364,8 @@ async fn main() -> Result<(), Error> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let _ = std::fs::remove_dir_all(&a.dir);
     std::fs::create_dir_all(a.dir.join("sop"))?;
+    // The server runs in this folder: every path it is given is absolute.
+    let a = Args { dir: std::fs::canonicalize(&a.dir)?, ..a };
     std::fs::copy(root.join("sop/lks-lksa.sop"), a.dir.join("sop/lks-lksa.sop"))?;
     copy_dir(&root.join("sop/calendars"), &a.dir.join("sop/calendars"))?;
     let port = free_port()?;
@@ -460,6 +463,11 @@ async fn main() -> Result<(), Error> {
     Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status()?;
     let status = tokio::task::spawn_blocking(move || server.child.wait()).await??;
     let drained = stopping.elapsed();
+    {
+        // The first server is gone: every answer from here on is the second's.
+        let _paused = shared.gate.write().await;
+        shared.run.store(2, Ordering::SeqCst);
+    }
     println!(
         "SIGTERM at {:.0} s: exit {status}, drained in {:.2} s",
         started.elapsed().as_secs_f64(),
@@ -469,11 +477,6 @@ async fn main() -> Result<(), Error> {
     let restarted = Instant::now();
     server = start_server(&a.dir, port, 2)?;
     wait_ready(&http, &server.base).await?;
-    {
-        // Requests from here on are the second server's.
-        let _paused = shared.gate.write().await;
-        shared.run.store(2, Ordering::SeqCst);
-    }
     println!("restarted and ready in {:.2} s", restarted.elapsed().as_secs_f64());
 
     tokio::time::sleep(at(1.0).saturating_sub(started.elapsed())).await;

@@ -305,3 +305,61 @@ fn serve_reports_each_of_its_own_deployments_once() {
     let lks = lines.iter().filter(|l| l.starts_with("SOP lks_lksa v1")).count();
     assert_eq!(lks, 1, "{lines:#?}");
 }
+
+/// Barito Timur's field inspection may stand on hold (`penangguhan maks 60 hari kalender`):
+/// `alur time` says so, and `alur case hold` / `resume` put the inspection on hold and back.
+#[test]
+fn a_corpus_case_is_put_on_hold_and_resumed_from_the_shell() {
+    let dir = office();
+    let run = |args: &[&str]| {
+        let out = alur().current_dir(dir.path()).env("LANG", "en_US.UTF-8").args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, timing, err) = run(&["time", "sop/contoh/baritotimur-rekomendasi-apotek.sop", "--lang", "en"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(timing.contains("Hold: step 3 pemeriksaan_lapangan: at most 60 calendar days"), "{timing}");
+    assert!(timing.contains("the applicant is served at the latest"), "{timing}");
+
+    let (code, out, err) = run(&["case", "start", "rekomendasi_apotek_baritotimur", "--as", "apoteker"]);
+    assert_eq!(code, Some(0), "{err}");
+    let case = out.lines().next().unwrap().trim().to_string();
+    for (task, role) in [("1", "pemohon"), ("2", "petugas")] {
+        let (code, _, err) = run(&["case", "complete", &case, task, "--as", "u", "--role", role]);
+        assert_eq!(code, Some(0), "task {task}: {err}");
+    }
+    let (code, _, err) =
+        run(&["case", "hold", &case, "--reason", "persyaratan teknis", "--as", "u", "--role", "petugas"]);
+    assert_eq!(code, Some(1), "the inspection is the technical team's: {err}");
+    let (code, out, err) = run(&[
+        "case",
+        "hold",
+        &case,
+        "--reason",
+        "persyaratan teknis",
+        "--as",
+        "u",
+        "--role",
+        "tim_teknis",
+        "--lang",
+        "en",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("on hold: task #3"), "{out}");
+    let (_, inbox, _) = run(&["case", "inbox", "--role", "tim_teknis"]);
+    assert!(!inbox.contains(&case), "a held task leaves the inbox: {inbox}");
+    let (_, shown, _) = run(&["case", "show", &case, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(json["view"]["on_hold"]["reason"], "persyaratan teknis", "{json}");
+    let (code, _, err) = run(&["case", "complete", &case, "3", "--as", "u", "--role", "tim_teknis"]);
+    assert_eq!(code, Some(1), "resume first: {err}");
+    let (code, _, err) = run(&["case", "resume", &case, "--as", "u", "--role", "tim_teknis"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, inbox, _) = run(&["case", "inbox", "--role", "tim_teknis"]);
+    assert!(inbox.contains(&case), "back in the inbox: {inbox}");
+    let (code, _, err) = run(&["case", "complete", &case, "3", "--as", "u", "--role", "tim_teknis"]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -120,6 +120,9 @@ struct GStep {
     deadline: usize,
     /// `waktu ..., lalu hari_berikutnya N jam` (0: one part only).
     then_hours: u32,
+    /// `penangguhan maks 3 hari -> ditolak`: a hold's way out, which no run takes (nothing is
+    /// held) and which must not change where the case goes.
+    hold: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -139,9 +142,9 @@ fn plain_step() -> impl Strategy<Value = GStep> {
         0u32..3,
         proptest::bool::weighted(0.15),
         0usize..4,
-        prop::option::weighted(0.15, 1u32..9),
+        (prop::option::weighted(0.15, 1u32..9), proptest::bool::weighted(0.15)),
     )
-        .prop_map(|(actor, minutes, hours, days, next_workday, deadline, then)| GStep {
+        .prop_map(|(actor, minutes, hours, days, next_workday, deadline, (then, hold))| GStep {
             actor,
             minutes: if minutes < 10 { 0 } else { minutes },
             hours,
@@ -150,6 +153,8 @@ fn plain_step() -> impl Strategy<Value = GStep> {
             kind: Kind::Plain,
             deadline,
             then_hours: then.unwrap_or(0),
+            // Only the office's staff hold a task (E215).
+            hold: hold && (1..=3).contains(&actor),
         })
 }
 
@@ -190,6 +195,7 @@ fn branch_step() -> impl Strategy<Value = GStep> {
         if s.deadline == 3 {
             s.deadline = 0;
         }
+        s.hold = false;
         if let Some(flag) = guard {
             s.kind = Kind::Guarded(flag);
         }
@@ -244,6 +250,9 @@ fn write_sop(elems: &[Elem]) -> String {
             2 => out.push_str(&format!("{indent}    terlambat beritahu kabid\n")),
             3 => out.push_str(&format!("{indent}    terlambat lanjut ke ditolak\n")),
             _ => {}
+        }
+        if s.hold {
+            out.push_str(&format!("{indent}    penangguhan maks 3 hari -> ditolak\n"));
         }
         out.push_str(extra);
         out.push_str(&format!("{indent}}}\n"));

@@ -6,6 +6,7 @@ use alur::model::{
     ActorKind, ClockPoint, ClockPolicy, DeadlineAction, Edge, Element, FieldType, Node, PerformerMode, Sop, Target,
 };
 use alur::time::Duration;
+use petgraph::visit::EdgeRef;
 
 /// Compiles a snippet that must have no diagnostics. The actor table shared by the snippets is
 /// not used by every one of them, so "unused actor" is not counted.
@@ -1086,4 +1087,98 @@ fn an_outcome_gives_its_own_documents() {
             .replace("kelengkapan daftar_kekurangan\n", ""),
     );
     assert_eq!(model.steps[1].decision.as_ref().unwrap().outcomes[1].outputs.len(), 1);
+}
+
+/// `penangguhan maks DURATION -> TARGET` (issue 22, shape 7): the step's task may stand on hold
+/// with the clock paused for at most the duration; a hold that lasts longer routes the case,
+/// and that route is an edge of the flow (so an end reached only by it is reachable).
+#[test]
+fn a_hold_states_its_maximum_and_where_the_case_goes_past_it() {
+    let text = sop(r#"
+    selesai {
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }
+    langkah 1 ajukan oleh pemohon {
+        waktu 10 menit
+    }
+    langkah 2 verifikasi oleh fo {
+        waktu       1 jam
+        penangguhan maks 14 hari -> gugur
+        lanjut ke terbit
+    }
+"#);
+    let sop = compile_clean(&text);
+    let hold = sop.step("verifikasi").and_then(|s| s.hold.as_ref()).expect("a hold");
+    assert_eq!(hold.max, Duration::workdays(14));
+    assert!(matches!(&hold.target, Target::Named(n) if n.as_str() == "gugur"));
+    let node = sop.flow.step_nodes[1];
+    let holds: Vec<_> =
+        sop.flow.graph.edges(node).filter(|e| matches!(e.weight(), Edge::Hold)).map(|e| e.target()).collect();
+    assert_eq!(holds, vec![sop.flow.end_nodes[1]]);
+    let interpreter = alur::interpret::Interpreter::new(&sop);
+    assert_eq!(interpreter.after_hold(&sop, 1), Some(sop.flow.end_nodes[1]));
+    // The ordinary exit is not the hold's.
+    assert_eq!(interpreter.after(&sop, 1, None).map(|a| a.node), Ok(Some(sop.flow.end_nodes[0])));
+    assert_eq!(interpreter.after_hold(&sop, 0), None);
+}
+
+#[test]
+fn a_hold_reads_in_english_with_calendar_days_and_on_a_step_without_time() {
+    let text = r#"
+sop permit "Permit" {
+    actors {
+        applicant "Applicant" applicant
+        desk      "Desk"      staff
+    }
+    ends {
+        issued "Issued"
+        lapsed "Lapsed"
+    }
+    step 1 apply by applicant {
+        takes 10 minutes
+    }
+    step 2 check by desk {
+        takes -
+        hold max 60 calendar days -> lapsed
+        next issued
+    }
+}
+"#;
+    let sop = compile_clean(text);
+    let hold = sop.step("check").and_then(|s| s.hold.as_ref()).expect("a hold");
+    assert_eq!(hold.max, Duration::calendar_days(60));
+}
+
+#[test]
+fn a_hold_is_refused_at_zero_on_a_step_nobody_at_the_office_does_and_with_an_unknown_target() {
+    let with = |step: &str, hold: &str| {
+        sop(&format!(
+            r#"
+    selesai {{
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }}
+    langkah 1 ajukan oleh {step} {{
+        waktu 10 menit
+        {hold}
+    }}
+    langkah 2 verifikasi oleh fo {{
+        waktu 1 jam
+    }}
+"#
+        ))
+    };
+    assert_eq!(codes(&with("fo", "penangguhan maks 0 hari -> gugur")), vec![Code::InvalidValue]);
+    assert_eq!(codes(&with("pemohon", "penangguhan maks 3 hari -> gugur")), vec![Code::HoldWithoutStaff]);
+    assert_eq!(codes(&with("fo", "penangguhan maks 3 hari -> gugr")), vec![Code::UnknownStep]);
+    assert_eq!(codes(&with("fo", "penangguhan 3 hari -> gugur")), vec![Code::Expected]);
+    assert_eq!(codes(&with("fo", "penangguhan maks 3 hari gugur")), vec![Code::Expected]);
+    // Once per step.
+    assert_eq!(
+        codes(&with("fo", "penangguhan maks 3 hari -> gugur\n        penangguhan maks 4 hari -> gugur")),
+        vec![Code::DuplicateSetting]
+    );
+    // A hold to the next step is allowed.
+    assert!(codes(&with("fo", "penangguhan maks 3 hari -> lanjut")).is_empty());
 }

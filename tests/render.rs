@@ -1170,3 +1170,31 @@ fn the_service_standard_gets_its_own_sheet_and_extra_identity_rows_their_row() {
     // The total of steps without a stated time is not 0.
     assert!(!html.contains("0 Menit (0 Hari)"));
 }
+
+/// A step that may stand on hold (`penangguhan maks`): the BPMN task carries an interrupting
+/// timer of the longest hold flowing to where the case goes past it; the table's Keterangan
+/// says so in the document's language and the drawings label the way out.
+#[test]
+fn a_hold_is_a_boundary_timer_a_keterangan_note_and_a_labelled_arrow() {
+    let sop = compile(&Path::new(ROOT).join("sop/contoh/baritotimur-rekomendasi-apotek.sop"));
+    let doc = parse_xml(&render(&sop, Format::Bpmn, Lang::Id));
+    let process = doc.find_all(|e| e.name == "bpmn:process")[0].clone();
+    let timers =
+        process.find_all(|e| e.name == "bpmn:boundaryEvent" && e.attr("attachedToRef") == Some("pemeriksaan_lapangan"));
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers[0].attr("cancelActivity"), Some("true"));
+    assert_eq!(timers[0].find_all(|e| e.name == "bpmn:timeDuration")[0].text, "'P60D'");
+    let id = timers[0].attr("id").unwrap();
+    let flows = process.find_all(|e| e.name == "bpmn:sequenceFlow" && e.attr("sourceRef") == Some(id));
+    assert_eq!(flows.len(), 1);
+    let target = flows[0].attr("targetRef").unwrap();
+    let end = bpmn_flow_nodes(&process).into_iter().find(|n| n.attr("id") == Some(target)).unwrap().clone();
+    assert_eq!(end.name, "bpmn:endEvent");
+
+    let html = render(&sop, Format::Html, Lang::Id);
+    assert!(html.contains("Dapat ditangguhkan paling lama 60 Hari Kalender"), "the Keterangan note");
+    let markdown = render(&sop, Format::Md, Lang::En);
+    assert!(markdown.contains("May be put on hold for at most 60 calendar days"), "{markdown}");
+    let mermaid = render(&sop, Format::Mermaid, Lang::Id);
+    assert!(mermaid.contains("penangguhan lewat batas"), "{mermaid}");
+}

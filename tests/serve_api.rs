@@ -1725,3 +1725,85 @@ async fn metrics_ask_for_the_token_when_one_is_set() {
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("alur_http_requests_total"), "{text}");
 }
+
+/// `penangguhan` through the API: the front office puts its task on hold with a reason (an
+/// empty one is refused), the case shows `on_hold` and leaves the inbox, completing it is a
+/// conflict until it resumes; a step without a hold refuses one; the OpenAPI lists both paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_is_put_on_hold_and_resumed_through_the_api() {
+    let app = app().await;
+    let source = r#"sop tangguh_api "Uji penangguhan" {
+    kalender wita_kantor
+    standar_pelayanan 1 hari
+
+    pelaksana {
+        pemohon      "Pemohon"      pemohon
+        front_office "Front Office" staf
+    }
+
+    selesai {
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }
+
+    langkah 1 ajukan oleh pemohon {
+        kegiatan "Mengajukan permohonan"
+        waktu    10 menit
+    }
+
+    langkah 2 verifikasi oleh front_office {
+        kegiatan    "Memverifikasi berkas"
+        waktu       1 jam
+        penangguhan maks 14 hari -> gugur
+        lanjut ke terbit
+    }
+}
+"#;
+    let (status, body) =
+        app.call("admin", Method::POST, "/api/sops", Some(json!({"file": "tangguh.sop", "source": source}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app.call("owner", Method::POST, "/api/cases", Some(json!({"sop": "tangguh_api"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let case = body["id"].as_str().unwrap().to_string();
+    let (status, _) =
+        app.call("owner", Method::POST, &format!("/api/cases/{case}/tasks/1/hold"), Some(json!({"reason": "x"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the applicant's step has no hold");
+    let (status, _) =
+        app.call("owner", Method::POST, &format!("/api/cases/{case}/tasks/1/complete"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let hold = format!("/api/cases/{case}/tasks/2/hold");
+    let (status, body) = app.call("fo", Method::POST, &hold, Some(json!({"reason": "  "}))).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
+    let (status, _) = app.call("bo", Method::POST, &hold, Some(json!({"reason": "menunggu"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a desk the SOP does not name does not even see the case");
+    let (status, body) =
+        app.call("fo", Method::POST, &hold, Some(json!({"reason": "menunggu surat dinas teknis"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = app.call("fo", Method::POST, &hold, Some(json!({"reason": "lagi"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already on hold");
+    let (_, seen) = app.call("fo", Method::GET, &format!("/api/cases/{case}"), None).await;
+    assert_eq!(seen["on_hold"]["reason"], "menunggu surat dinas teknis", "{seen}");
+    assert_eq!(seen["on_hold"]["task"], 2);
+    assert!(seen["on_hold"]["until"].is_string());
+    let kinds: Vec<&str> = seen["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"task_held"), "{kinds:?}");
+    let (_, inbox) = app.call("fo", Method::GET, "/api/tasks", None).await;
+    assert!(!inbox.as_array().unwrap().iter().any(|t| t["case"] == case), "a held task leaves the inbox: {inbox}");
+    let (status, _) =
+        app.call("fo", Method::POST, &format!("/api/cases/{case}/tasks/2/complete"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "resume first");
+    app.clock.advance(chrono::Duration::hours(2));
+    let (status, body) = app.call("fo", Method::POST, &format!("/api/cases/{case}/tasks/2/resume"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = app.call("fo", Method::POST, &format!("/api/cases/{case}/tasks/2/resume"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not on hold");
+    let (_, seen) = app.call("fo", Method::GET, &format!("/api/cases/{case}"), None).await;
+    assert!(seen["on_hold"].is_null(), "{seen}");
+    assert!(seen["view"]["case_due"]["paused_minutes"].as_u64().unwrap() > 0, "{seen}");
+    let (_, inbox) = app.call("fo", Method::GET, "/api/tasks", None).await;
+    assert!(inbox.as_array().unwrap().iter().any(|t| t["case"] == case), "back in the inbox: {inbox}");
+    let (_, doc) = app.call("anon", Method::GET, "/api/openapi.json", None).await;
+    for path in ["/api/cases/{case}/tasks/{task}/hold", "/api/cases/{case}/tasks/{task}/resume"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+}

@@ -513,3 +513,37 @@ fn a_promise_stops_when_the_applicant_is_served() {
     let stated = report.targets.iter().find(|t| t.kind == alur::simulate::TargetKind::StatedTotal).unwrap();
     assert_eq!(stated.within, 0.0, "the stated total counts the archiving");
 }
+
+/// `[tangguh.STEP]` (issue 22 shape 7): the held share waits in the lead time while the service
+/// clock stands still; a hold longer than the SOP's maximum ends there and the case lapses; a
+/// hold on a step the SOP does not let stand on hold is refused.
+#[test]
+fn holds_count_in_the_lead_time_not_on_the_promise_and_lapse_past_the_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tangguh.sop");
+    std::fs::write(
+        &path,
+        "sop tangguh \"Uji\" {\n    kalender wita_kantor\n    standar_pelayanan 1 hari\n    pelaksana {\n        \
+         fo \"Front Office\" staf\n    }\n    selesai {\n        terbit \"Terbit\"\n        gugur \"Gugur\"\n    }\n    \
+         langkah 1 verifikasi oleh fo {\n        waktu       1 jam\n        penangguhan maks 2 hari -> gugur\n    }\n    langkah 2 arsip oleh fo {\n        waktu 10 menit\n    }\n}\n",
+    )
+    .unwrap();
+    let within = |lama: &str| {
+        let report = run(&path, &format!("[tangguh.verifikasi]\npeluang = 1.0\nlama = \"{lama}\"\n"), 200, 2);
+        let promise = report.targets.iter().find(|t| t.kind == alur::simulate::TargetKind::ServiceStandard).unwrap();
+        let ended = |end: &str| report.ends.iter().find(|(e, _)| e == end).map_or(0, |(_, n)| *n);
+        (promise.within, promise.within_elapsed, ended("terbit"), ended("gugur"), report.lead_time_minutes.p50)
+    };
+    let (clock, elapsed, issued, lapsed, lead) = within("1 hari");
+    assert_eq!((clock, elapsed, issued, lapsed), (1.0, 0.0, 200, 0), "held a day: the promise is kept");
+    assert!((lead - (450.0 + 70.0)).abs() < 1e-6, "the day on hold is in the lead time: {lead}");
+    let (_, _, issued, lapsed, lead) = within("5 hari");
+    assert_eq!((issued, lapsed), (0, 200), "past 2 days every case lapses");
+    assert!((lead - 900.0).abs() < 1e-6, "it lapses at the maximum: {lead}");
+
+    let (sop, calendar) = simulate::load(&path, Path::new(CALENDARS)).unwrap();
+    let scenario = Scenario::parse("[tangguh.arsip]\npeluang = 0.5\nlama = \"1 hari\"\n").unwrap();
+    let (program, problems) = simulate::lower(&sop, &calendar, &scenario, &Overrides::default());
+    assert!(program.is_none());
+    assert!(problems[0].message.get(alur::diagnostic::Lang::En).contains("may not be put on hold"), "{problems:?}");
+}

@@ -1092,6 +1092,7 @@ conformance!(
     two_nodes_racing_for_due_timers_claim_each_once,
     a_dead_nodes_claims_go_to_another_after_the_lease,
     deadlines_fire_once_across_two_engines,
+    a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart,
 );
 
 /// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
@@ -1265,4 +1266,108 @@ async fn postgres_accounts_disable_reset_change_and_revoke() {
         })
         .await
         .unwrap();
+}
+
+/// An SOP whose one staff step may stand on hold for at most 2 working days, then lapses.
+const HOLD_SOP: &str = r#"sop tangguh "Uji penangguhan" {
+    kalender wita_kantor
+    standar_pelayanan 1 hari
+
+    pelaksana {
+        pemohon "Pemohon"      pemohon
+        fo      "Front Office" staf
+    }
+
+    selesai {
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }
+
+    langkah 1 verifikasi oleh fo {
+        kegiatan    "Memverifikasi berkas"
+        waktu       1 jam
+        penangguhan maks 2 hari -> gugur
+        lanjut ke arsip
+    }
+
+    langkah 2 arsip oleh fo {
+        kegiatan "Mengarsipkan"
+        waktu    10 menit
+        lanjut ke terbit
+    }
+}
+"#;
+
+/// `penangguhan` on every store (issue 22 shape 7): a held task leaves the inbox and its
+/// deadline does not fire; resuming gives it back the time it had left and the service clock
+/// counts the hold as paused; a hold that reaches its maximum routes the case once, fired by
+/// an engine that started after the hold (a restart), and never again.
+async fn a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart(f: &Fixture) {
+    use alur::runtime::{Caller, Completion, RuntimeError};
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tangguh.sop"), HOLD_SOP).unwrap();
+    let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).single().unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let engine = Engine::new(f.store(), clock.clone()).await.unwrap().with_node("one");
+    engine.deploy_file(&dir.path().join("tangguh.sop"), &root.join("sop/calendars")).await.unwrap();
+    let d = engine.deployment("tangguh", None).unwrap();
+    let fo = Caller::new("budi", &["fo"]);
+    let case = engine.start_case("tangguh", "p", Default::default(), None).await.unwrap();
+    let due = engine.load(case).await.unwrap().tasks.get(&1).unwrap().due.unwrap();
+
+    // Held after 20 minutes, with 40 left.
+    clock.advance(Duration::minutes(20));
+    engine.hold(case, 1, &fo, "menunggu rekomendasi dinas teknis").await.unwrap();
+    assert!(matches!(engine.hold(case, 1, &fo, "lagi").await, Err(RuntimeError::AlreadyOnHold { task: 1 })));
+    assert!(matches!(
+        engine.complete(case, 1, &fo, Completion::default()).await,
+        Err(RuntimeError::OnHold { task: 1 })
+    ));
+    assert!(engine.inbox(&["fo".to_string()]).await.unwrap().is_empty(), "a held task leaves the inbox");
+    let state = engine.load(case).await.unwrap();
+    let view = alur::runtime::view::view(&state, &d, engine.now());
+    let hold = view.on_hold.clone().unwrap();
+    assert_eq!((hold.task, hold.reason.as_str()), (1, "menunggu rekomendasi dinas teknis"));
+    assert_eq!(hold.until, d.calendar.due(hold.since, alur::time::Duration::workdays(2)).at);
+
+    // Past the task's own due instant, nothing fires: its deadline stands still.
+    clock.advance(Duration::hours(3));
+    assert_eq!(engine.fire_due(engine.now()).await.unwrap(), 0);
+    let held_for = d.calendar.working_minutes_between(hold.since, engine.now());
+    engine.resume(case, 1, &fo).await.unwrap();
+    assert!(matches!(engine.resume(case, 1, &fo).await, Err(RuntimeError::NotOnHold { task: 1 })));
+    let state = engine.load(case).await.unwrap();
+    let new_due = state.tasks.get(&1).unwrap().due.unwrap();
+    assert_eq!(new_due, d.calendar.add_working_minutes(due, held_for));
+    assert_eq!(d.calendar.working_minutes_between(engine.now(), new_due), 40, "the time left at the hold");
+    let inbox = engine.inbox(&["fo".to_string()]).await.unwrap();
+    assert_eq!(inbox.iter().map(|t| (t.task, t.due)).collect::<Vec<_>>(), vec![(1, Some(new_due))]);
+    let view = alur::runtime::view::view(&state, &d, engine.now());
+    assert!(view.on_hold.is_none());
+    assert_eq!(view.case_due.as_ref().unwrap().paused_minutes, held_for, "the service clock paused");
+
+    // Held again, and never resumed: after the maximum, an engine started later (a restart on
+    // the same data) sends the case to `gugur`, once.
+    clock.advance(Duration::minutes(10));
+    engine.hold(case, 1, &fo, "menunggu kelengkapan dari pemohon").await.unwrap();
+    drop(engine);
+    clock.advance(Duration::days(5));
+    let restarted = Engine::new(f.node().await, clock.clone()).await.unwrap().with_node("two");
+    assert_eq!(restarted.fire_due(restarted.now()).await.unwrap(), 1);
+    assert_eq!(restarted.fire_due(restarted.now()).await.unwrap(), 0);
+    let state = restarted.load(case).await.unwrap();
+    assert_eq!(state.end.as_deref(), Some("gugur"));
+    let history = restarted.history(case).await.unwrap();
+    assert_eq!(history.iter().filter(|r| matches!(r.event, Event::HoldExpired { .. })).count(), 1);
+    assert!(restarted.inbox(&["fo".to_string()]).await.unwrap().is_empty());
+    assert_eq!(f.store().next_timer().await.unwrap(), None);
+
+    // Once resumed, the step goes on; the next step may not be held.
+    let case = restarted.start_case("tangguh", "p", Default::default(), None).await.unwrap();
+    restarted.complete(case, 1, &fo, Completion::default()).await.unwrap();
+    assert!(matches!(
+        restarted.hold(case, 2, &fo, "x").await,
+        Err(RuntimeError::HoldNotAllowed { step }) if step == "arsip"
+    ));
 }

@@ -928,3 +928,75 @@ async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
     let not_admin = site.get(Some(&site.cookie("pemohon")), "/admin/users/analis").await;
     assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
 }
+
+/// The task page of a step the SOP lets stand on hold offers a hold form (with the step's
+/// maximum), then shows the hold with a resume button; both answer with a confirmation.
+#[tokio::test]
+async fn a_task_is_put_on_hold_and_resumed_from_its_page() {
+    let site = Site::new(false).await;
+    let source = r#"sop tangguh_web "Uji penangguhan" {
+    kalender wita_kantor
+
+    pelaksana {
+        pemohon      "Pemohon"      pemohon
+        front_office "Front Office" staf
+    }
+
+    selesai {
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }
+
+    langkah 1 ajukan oleh pemohon {
+        kegiatan "Mengajukan permohonan"
+        waktu    10 menit
+    }
+
+    langkah 2 verifikasi oleh front_office {
+        kegiatan    "Memverifikasi berkas"
+        waktu       1 jam
+        penangguhan maks 14 hari -> gugur
+        lanjut ke terbit
+    }
+}
+"#;
+    std::fs::write(site._dir.path().join("sop/tangguh.sop"), source).unwrap();
+    let report = site.state.catalog.reload(&site.state.engine).await;
+    assert!(report.files.iter().all(|f| f.refused.is_none()));
+    let pemohon = site.cookie("pemohon");
+    let front = site.cookie("front_office");
+    let reply = site.post(Some(&pemohon), "/apply/tangguh_web", &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let case = reply.location.unwrap().trim_start_matches("/cases/").trim_end_matches("?msg=started").to_string();
+    site.complete(&pemohon, &case, &[]).await;
+    let task = site.open_task(&case).await;
+    let page = format!("/cases/{case}/tasks/{task}");
+
+    let english = format!("{front}; alur_lang=en");
+    let words = text(&site.get(Some(&english), &page).await.body);
+    assert!(words.contains("Put on hold") && words.contains("at most 14"), "{words}");
+    let before = site.get(Some(&front), &page).await;
+    assert!(before.body.contains(&format!("{page}/hold")), "{}", before.body);
+    assert!(text(&before.body).contains("Tangguhkan"));
+
+    let reply = site.post(Some(&front), &format!("{page}/hold"), &[("reason", "menunggu surat dinas teknis")]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(reply.location, Some(format!("{page}?msg=held")));
+    let held = site.get(Some(&front), &format!("{page}?msg=held")).await;
+    let words = text(&held.body);
+    assert!(words.contains("Ditangguhkan") && words.contains("menunggu surat dinas teknis"), "{words}");
+    assert!(held.body.contains(&format!("{page}/resume")));
+    assert!(!held.body.contains(&format!("{page}/complete")), "no completing while on hold");
+    let list = text(&site.get(Some(&front), "/cases").await.body);
+    assert!(list.contains("ditangguhkan"), "the case list marks it: {list}");
+
+    let reply = site.post(Some(&front), &format!("{page}/resume"), &[]).await;
+    assert_eq!(reply.location, Some(format!("{page}?msg=resumed")));
+    let again = site.get(Some(&front), &page).await;
+    assert!(again.body.contains(&format!("{page}/hold")) && again.body.contains(&format!("{page}/complete")));
+
+    // An empty reason is refused on the page.
+    let reply = site.post(Some(&front), &format!("{page}/hold"), &[("reason", " ")]).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&reply.body).contains("alasan penangguhan"));
+}

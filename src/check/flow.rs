@@ -142,6 +142,7 @@ fn closing_routes(sop: &Sop, members: &HashSet<NodeIndex>) -> Vec<(Span, String)
                 DeadlineAction::Route { target: Target::Named(n), span } if n.as_str() == back_to => Some(*span),
                 _ => None,
             }),
+            (Node::Step { .. }, Edge::Hold) => step.hold.as_ref().map(|h| h.span),
             (Node::Step { .. }, _) => step.routes.first().map(|r| r.span),
             _ => None,
         };
@@ -232,9 +233,11 @@ fn branch_boundaries(sop: &Sop, out: &mut Vec<Diagnostic>) {
             DeadlineAction::Route { target, .. } => Some(target),
             _ => None,
         });
+        let hold_target = step.hold.iter().map(|h| &h.target);
         let targets: Vec<(&str, Span)> = outcome_targets
             .chain(route_targets)
             .chain(deadline_targets)
+            .chain(hold_target)
             .filter_map(|t| match t {
                 Target::Named(n) => Some((n.as_str(), n.span)),
                 Target::Next => None,

@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use super::unknown;
 use crate::diagnostic::{Code, Diagnostic, Text};
 use crate::model::Options;
-use crate::model::{DeadlineAction, FieldType, Sop, Target};
+use crate::model::{ActorKind, DeadlineAction, FieldType, Sop, Target};
 use crate::syntax::Span;
 use crate::t;
 
@@ -209,6 +209,32 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
             }
             out.push(d);
         }
+        // A hold is put on and lifted by the office's staff: a step only the applicant or the
+        // system performs has nobody who could.
+        if let (Some(hold), Some(performers)) = (&step.hold, &step.performers) {
+            let staffed = performers.actors.iter().any(|a| {
+                sop.actor(a.as_str()).is_none_or(|actor| matches!(actor.kind, ActorKind::Staff | ActorKind::External))
+            });
+            if !staffed {
+                let id = step.id.as_str();
+                out.push(
+                    Diagnostic::new(
+                        Code::HoldWithoutStaff,
+                        t!(
+                            "langkah `{id}` dapat ditangguhkan, tetapi tidak dikerjakan petugas kantor yang dapat menangguhkannya",
+                            "step `{id}` may be put on hold, but no office staff performs it who could do so"
+                        ),
+                        hold.span,
+                        t!("penangguhan", "hold"),
+                    )
+                    .with_label(performers.actors[0].span, t!("pemohon atau sistem", "the applicant or the system"))
+                    .with_help(t!(
+                        "tulis `penangguhan` pada langkah petugas yang menunggu (misalnya verifikasi), atau hapus baris ini",
+                        "write `hold` on the staff step that waits (such as the verification), or remove the line"
+                    )),
+                );
+            }
+        }
         for input in step.inputs.iter().chain(&step.outputs) {
             let name = input.artifact.as_str();
             if !artifact_set.contains(name) {
@@ -358,6 +384,9 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 }
                 DeadlineAction::Route { target, .. } => check_target(target, out),
             }
+        }
+        if let Some(hold) = &step.hold {
+            check_target(&hold.target, out);
         }
         if let (Some(call), Some(decision)) = (&step.call, &step.decision) {
             if call.sop.is_some() {

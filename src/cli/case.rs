@@ -91,6 +91,32 @@ pub enum CaseCommand {
         #[arg(long, default_value = "application/octet-stream")]
         media_type: String,
     },
+    /// Put a task on hold (penangguhan) while the office waits for what --reason says: its
+    /// deadline and the service clock stand still, at most as long as the step allows.
+    Hold {
+        case: String,
+        /// What the office waits for (the applicant's missing document, another agency).
+        #[arg(long)]
+        reason: String,
+        /// The task; by default the one open task whose step may be held.
+        #[arg(long)]
+        task: Option<u32>,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+    },
+    /// Take a task off hold: it is open again with the time it had left.
+    Resume {
+        case: String,
+        /// The task; by default the one on hold.
+        #[arg(long)]
+        task: Option<u32>,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        role: Vec<String>,
+    },
     Withdraw {
         case: String,
         #[arg(long = "as")]
@@ -281,10 +307,21 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                             t.actors.join("/"),
                             say(lang, "tenggat", "due"),
                             t.due.map(local).unwrap_or_else(|| say(lang, "tidak ada", "none")),
-                            t.sla.map_or_else(
-                                || say(lang, "waktu langkah tidak tertulis", "no time stated"),
-                                |s| sla_word(s, lang)
-                            )
+                            match (&t.on_hold, t.sla) {
+                                (Some(_), _) => say(lang, "ditangguhkan", "on hold"),
+                                (None, Some(s)) => sla_word(s, lang),
+                                (None, None) => say(lang, "waktu langkah tidak tertulis", "no time stated"),
+                            }
+                        );
+                    }
+                    if let Some(hold) = &v.on_hold {
+                        outln!(
+                            "  {} #{} {} {}: {}",
+                            say(lang, "ditangguhkan: tugas", "on hold: task"),
+                            hold.task,
+                            say(lang, "paling lama sampai", "at most until"),
+                            local(hold.until),
+                            hold.reason
                         );
                     }
                     if let Some(c) = &v.case_due {
@@ -357,6 +394,30 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                 .await
                 .map_err(e)?;
         }
+        CaseCommand::Hold { case, reason, task, user, role } => {
+            let case = parse_case(&case)?;
+            let state = engine.load(case).await.map_err(e)?;
+            let d = engine.deployment(&state.sop, Some(state.version)).map_err(e)?;
+            let holdable = |t: &&crate::runtime::Task| d.sop.step(&t.step).is_some_and(|s| s.hold.is_some());
+            let task = pick_task(task, state.open_tasks().filter(holdable).map(|t| t.no), lang)?;
+            engine.hold(case, task, &caller(&user, &role), &reason).await.map_err(e)?;
+            let state = engine.load(case).await.map_err(e)?;
+            if let Some(hold) = state.on_hold() {
+                let local = hold.until.with_timezone(&d.calendar.time_zone()).format("%Y-%m-%d %H:%M");
+                outln!(
+                    "{} #{task} {} {local}",
+                    say(lang, "ditangguhkan: tugas", "on hold: task"),
+                    say(lang, "paling lama sampai", "at most until")
+                );
+            }
+        }
+        CaseCommand::Resume { case, task, user, role } => {
+            let case = parse_case(&case)?;
+            let state = engine.load(case).await.map_err(e)?;
+            let task = pick_task(task, state.open_tasks().filter(|t| t.hold.is_some()).map(|t| t.no), lang)?;
+            engine.resume(case, task, &caller(&user, &role)).await.map_err(e)?;
+            print_open(&engine, case, lang).await?;
+        }
         CaseCommand::Withdraw { case, user, reason } => {
             engine.withdraw(parse_case(&case)?, &caller(&user, &[]), reason).await.map_err(e)?;
         }
@@ -365,6 +426,27 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         }
     }
     Ok(())
+}
+
+/// The task a command names, or the only one it can mean.
+fn pick_task(named: Option<u32>, candidates: impl Iterator<Item = u32>, lang: Lang) -> Result<u32, String> {
+    if let Some(task) = named {
+        return Ok(task);
+    }
+    let candidates: Vec<u32> = candidates.collect();
+    match candidates.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(say(
+            lang,
+            "tidak ada tugas yang dapat dipilih untuk perintah ini; sebutkan dengan --task",
+            "no task this command can act on; name one with --task",
+        )),
+        many => Err(format!(
+            "{} {}",
+            say(lang, "beberapa tugas cocok, pilih dengan --task:", "several tasks match, choose with --task:"),
+            many.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 async fn print_open(engine: &Engine, case: CaseId, lang: Lang) -> Result<(), String> {

@@ -76,5 +76,13 @@ fn print_human(sop: &Sop, lang: Lang) {
                 DeadlineAction::Route { target: Target::Named(_) | Target::Next, .. } => {}
             }
         }
+        if let Some(hold) = &step.hold {
+            // Its way out is among the ⏱→ arrows above, labelled.
+            outln!(
+                "        ⏸ {} {}",
+                t("dapat ditangguhkan paling lama", "may stand on hold for at most"),
+                hold.max.display(lang)
+            );
+        }
     }
 }

@@ -287,6 +287,35 @@ fn print_table(
         ),
         _ => {}
     }
+    // Holds (`penangguhan`): the clock stands still while a task is on hold, so no promise
+    // changes; the applicant may get the permit later by as much as every hold on the path.
+    let holds: Vec<(usize, crate::time::Duration)> =
+        table.steps.iter().filter_map(|r| Some((r.step, sop.steps[r.step].hold.as_ref()?.max))).collect();
+    for (step, max) in &holds {
+        outln!(
+            "{} {} {}: {} {} ({})",
+            t("Penangguhan: langkah", "Hold: step"),
+            sop.steps[*step].number,
+            sop.steps[*step].id,
+            t("paling lama", "at most"),
+            max.display(lang),
+            t(
+                "jam layanan berhenti selama penangguhan; janji layanan tidak berubah",
+                "the service clock stands still while on hold; the promise is unchanged"
+            )
+        );
+    }
+    if let (false, Some(at)) = (holds.is_empty(), table.finished) {
+        let worst = holds.iter().fold(at, |t, (_, max)| calendar.due(t, *max).at);
+        outln!(
+            "{}: {} {zone}",
+            t(
+                "Dengan setiap penangguhan sampai batasnya, pemohon menerima paling lambat",
+                "With every hold at its limit, the applicant is served at the latest"
+            ),
+            local(calendar, worst, lang)
+        );
+    }
     if let Some((step, after)) = sop.completion_date() {
         // The date the applicant is told when that step is done, as the runtime computes it.
         if let Some(r) = table.steps.iter().find(|r| r.step == step) {

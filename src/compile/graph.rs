@@ -163,5 +163,10 @@ impl Builder<'_> {
                 }
             }
         }
+        if let Some(hold) = &step.hold {
+            if let Some(target) = self.resolve(&hold.target, continuation) {
+                self.flow.graph.add_edge(node, target, Edge::Hold);
+            }
+        }
     }
 }

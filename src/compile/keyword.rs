@@ -105,6 +105,7 @@ keywords! {
     Overdue: ["terlambat"] ["overdue"];
     Escalate: ["eskalasi"] ["escalate"];
     Notify: ["beritahu"] ["notify"];
+    Hold: ["penangguhan"] ["hold"];
     Parallel: ["paralel"] ["parallel"];
     Branch: ["cabang"] ["branch"];
     Alternatives: ["alternatif"] ["either"];

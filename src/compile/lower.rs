@@ -903,6 +903,7 @@ impl<'a> Lowerer<'a> {
             serves: false,
             variants: Vec::new(),
             variant_durations: Vec::new(),
+            hold: None,
             span: item.head_span(),
         };
         if actor_reported {
@@ -1100,6 +1101,31 @@ impl<'a> Lowerer<'a> {
                 };
                 step.deadline_actions.push(action);
             }
+            Kw::Hold => {
+                // `penangguhan maks 14 hari -> gugur`: the longest the task may stand on hold,
+                // and where the case goes when the hold lasts longer.
+                cursor.expect_kw(Kw::Max, &t!("`maks` lalu lama paling lama", "`max` and the longest hold"))?;
+                let parsed = expect_duration(cursor)?;
+                self.diagnostics.extend(parsed.warnings);
+                if parsed.value.is_zero() {
+                    return Err(Diagnostic::new(
+                        Code::InvalidValue,
+                        t!("lama penangguhan paling lama harus lebih dari nol", "the longest hold must be more than zero"),
+                        parsed.span,
+                        t!("nol", "zero"),
+                    )
+                    .with_help(t!(
+                        "tulis batasnya seperti di SOP, misalnya `penangguhan maks 14 hari -> gugur`, atau hapus baris ini",
+                        "write the limit the SOP states, for example `hold max 14 workdays -> lapsed`, or remove the line"
+                    )));
+                }
+                cursor.expect_punct(
+                    "->",
+                    &t!("`->` lalu tujuan bila melewati batas", "`->` and where the case goes past the limit"),
+                )?;
+                let target = expect_target(cursor)?;
+                step.hold = Some(crate::model::Hold { max: parsed.value, target, span: line.head_span() });
+            }
             Kw::Decide => {
                 let record = if cursor.eat_kw(Kw::Record) {
                     let field = cursor
@@ -1175,8 +1201,19 @@ const SOP_BLOCKS: &[Kw] =
     &[Kw::Actors, Kw::Documents, Kw::Fields, Kw::Ends, Kw::Variants, Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Use];
 
 /// The settings a step may have only once.
-const SINGLE_STEP_KEYWORDS: [Kw; 10] =
-    [Kw::Activity, Kw::Takes, Kw::Notes, Kw::Decide, Kw::If, Kw::Call, Kw::By, Kw::CompletionDate, Kw::Served, Kw::For];
+const SINGLE_STEP_KEYWORDS: [Kw; 11] = [
+    Kw::Activity,
+    Kw::Takes,
+    Kw::Notes,
+    Kw::Decide,
+    Kw::If,
+    Kw::Call,
+    Kw::By,
+    Kw::CompletionDate,
+    Kw::Served,
+    Kw::Hold,
+    Kw::For,
+];
 
 const BODY_KEYWORDS: &[Kw] = &[Kw::Step, Kw::Parallel, Kw::Alternatives, Kw::Branch, Kw::Use];
 
@@ -1196,6 +1233,7 @@ const STEP_KEYWORDS: &[Kw] = &[
     Kw::CompletionDate,
     Kw::Served,
     Kw::For,
+    Kw::Hold,
 ];
 
 /// Whether a text is a step number as the language reads it: digits as the grammar's `number`

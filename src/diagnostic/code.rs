@@ -74,6 +74,7 @@ codes! {
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
     VariantLeavesOutStep = "E216", Error, "a line of one variant leads to, times or measures a step the variant does not do";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
+    HoldWithoutStaff = "E215", Error, "a hold (`penangguhan`) on a step that no office staff performs";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.

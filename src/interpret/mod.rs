@@ -180,7 +180,7 @@ impl Interpreter {
     /// decision for a step that takes one.
     pub fn exit(&self, sop: &Sop, step: usize) -> Option<NodeIndex> {
         let node = *sop.flow.step_nodes.get(step)?;
-        self.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t)
+        self.routes(sop, node).find(|(_, e)| !e.on_time_out()).map(|(t, _)| t)
     }
 
     /// The join that closes a parallel split.
@@ -194,6 +194,13 @@ impl Interpreter {
     pub fn after_deadline(&self, sop: &Sop, step: usize) -> Option<NodeIndex> {
         let node = *sop.flow.step_nodes.get(step)?;
         self.routes(sop, node).find(|(_, e)| matches!(e, Edge::Deadline)).map(|(t, _)| t)
+    }
+
+    /// The node a hold of `step` leads to once it stood on hold for its maximum
+    /// (`penangguhan maks … -> TARGET`).
+    pub fn after_hold(&self, sop: &Sop, step: usize) -> Option<NodeIndex> {
+        let node = *sop.flow.step_nodes.get(step)?;
+        self.routes(sop, node).find(|(_, e)| matches!(e, Edge::Hold)).map(|(t, _)| t)
     }
 
     /// Where `step` leads once done with `outcome` (which a step with a decision needs and any
@@ -328,7 +335,7 @@ impl Interpreter {
     pub fn arrows<'s>(&'s self, sop: &'s Sop, from: NodeIndex) -> Vec<Arrow<'s>> {
         let mut out = Vec::new();
         for (target, edge) in self.routes(sop, from) {
-            let deadline = matches!(edge, Edge::Deadline);
+            let deadline = edge.on_time_out();
             let mut path = vec![edge];
             let mut seen = Vec::new();
             self.fold(sop, target, deadline, &mut path, &mut seen, &mut out);
@@ -356,7 +363,7 @@ impl Interpreter {
                 }
                 seen.push(node);
                 for (target, edge) in self.routes(sop, node) {
-                    if matches!(edge, Edge::Deadline) {
+                    if edge.on_time_out() {
                         continue;
                     }
                     path.push(edge);
@@ -408,11 +415,17 @@ pub struct Arrow<'s> {
     pub to: Dest,
     /// The edges taken, first to last (outcomes, conditions, branches).
     pub edges: Vec<&'s Edge>,
-    /// Taken when the step's time runs out.
+    /// Taken when the step's time runs out (or its hold lasts longer than allowed: the first
+    /// edge says which).
     pub deadline: bool,
 }
 
 impl Arrow<'_> {
+    /// Taken when a hold lasts longer than the step allows (`penangguhan maks`).
+    pub fn hold(&self) -> bool {
+        matches!(self.edges.first(), Some(Edge::Hold))
+    }
+
     /// A return-for-completion route.
     pub fn rework(&self) -> bool {
         self.edges.iter().any(|e| matches!(e, Edge::Outcome { rework: Some(_), .. }))

@@ -62,6 +62,16 @@ pub enum Edge {
     Branch,
     /// Taken when the step's time runs out.
     Deadline,
+    /// Taken when the step's task stood on hold for its maximum (`penangguhan maks`).
+    Hold,
+}
+
+impl Edge {
+    /// A way out taken when time runs out (a deadline, a hold's maximum) rather than when the
+    /// step is done: never the step's ordinary exit.
+    pub fn on_time_out(&self) -> bool {
+        matches!(self, Edge::Deadline | Edge::Hold)
+    }
 }
 
 /// The state graph and its entry node.

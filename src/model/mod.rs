@@ -416,6 +416,19 @@ pub struct Step {
     /// `waktu 1 hari untuk perpanjangan`: the Waktu of some variants, in place of `duration`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_durations: Vec<(Vec<Name>, StepDuration)>,
+    /// `penangguhan maks 14 hari -> gugur`: the step's task may be put on hold (the office
+    /// waits for a missing document or another agency) with the clock paused, for at most
+    /// `max`; a hold that lasts longer sends the case to `target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+    pub span: Span,
+}
+
+/// The longest a step's task may stand on hold, and where the case goes when it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hold {
+    pub max: Duration,
+    pub target: Target,
     pub span: Span,
 }
 

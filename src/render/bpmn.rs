@@ -277,6 +277,40 @@ fn deadlines(
     }
 }
 
+/// A step that may stand on hold (`penangguhan maks`) as an interrupting boundary timer on its
+/// task, with the longest hold as its duration and a flow to where the case goes past it. BPMN
+/// has no "on hold"; the timer documents the limit (the runtime starts it only while held).
+fn holds(
+    sop: &Sop,
+    labels: &Labels,
+    index_of: &HashMap<NodeIndex, usize>,
+    nodes: &mut Vec<BNode>,
+    flows: &mut Vec<BFlow>,
+) {
+    let interpreter = crate::interpret::Interpreter::new(sop);
+    for (step, &node) in sop.flow.step_nodes.iter().enumerate() {
+        let (Some(st), Some(&host)) = (sop.steps.get(step), index_of.get(&node)) else { continue };
+        let (Some(hold), Kind::Task { .. }) = (&st.hold, nodes[host].kind) else { continue };
+        let Some(target) = interpreter.after_hold(sop, step).and_then(|t| index_of.get(&t).copied()) else { continue };
+        let mut timer = BNode::plain(
+            format!("Hold_{}", st.id.name),
+            format!("{} ({})", labels.held_too_long, hold.max.display(labels.lang)),
+            Kind::Boundary { interrupting: true },
+            nodes[host].lane,
+        );
+        timer.attached_to = Some(host);
+        timer.timer = Some(format!("'{}'", iso_duration(&hold.max)));
+        nodes.push(timer);
+        flows.push(BFlow {
+            id: format!("Flow_{}", flows.len() + 1),
+            source: nodes.len() - 1,
+            target,
+            name: None,
+            condition: None,
+        });
+    }
+}
+
 /// The id and name of the escalation or message a deadline throws.
 fn told_ref(told: &Told, sop: &Sop) -> (String, String) {
     let label = |actor: &str| sop.actor(actor).map_or_else(|| actor.to_string(), |a| a.label.clone());
@@ -376,7 +410,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     for n in graph.node_indices() {
         let Some(&src) = index_of.get(&n) else { continue };
         // petgraph lists a node's edges newest first: take them in the order they were written.
-        let mut edges: Vec<_> = graph.edges(n).filter(|e| !matches!(e.weight(), Edge::Deadline)).collect();
+        let mut edges: Vec<_> = graph.edges(n).filter(|e| !e.weight().on_time_out()).collect();
         edges.reverse();
         let choice_first = edges.iter().find(|e| matches!(e.weight(), Edge::Branch)).map(|e| e.id());
         // Several outcomes of one gateway into the same node meet at a merge gateway first.
@@ -446,6 +480,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     }
     nodes.extend(extra);
     deadlines(sop, labels, &index_of, &mut nodes, &mut flows);
+    holds(sop, labels, &index_of, &mut nodes, &mut flows);
     // A parallel split reached from several places gets an exclusive merge in front: a parallel
     // gateway with several incoming flows would wait for all of them.
     for split in 0..nodes.len() {
@@ -600,12 +635,16 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             (cx - w / 2.0, cy - h / 2.0, w, h)
         })
         .collect();
-    // A boundary event sits on the bottom border of its task, towards the right.
+    // A boundary event sits on the bottom border of its task, towards the right; a second one
+    // (a deadline and a hold) to the left of the first.
+    let mut on_host: HashMap<usize, usize> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
         if let Some(host) = n.attached_to {
             let (hx, hy, hw, hh) = bounds[host];
             let (w, h) = size(n.kind);
-            bounds[i] = (hx + hw - 30.0 - w / 2.0, hy + hh - h / 2.0, w, h);
+            let k = on_host.entry(host).or_default();
+            bounds[i] = (hx + hw - 30.0 - w / 2.0 - 48.0 * *k as f64, hy + hh - h / 2.0, w, h);
+            *k += 1;
         }
     }
 

@@ -73,6 +73,7 @@ fn edge_info(sop: &Sop, edge: &Edge, labels: &Labels) -> (Option<String>, Style)
         Edge::Condition { condition: Some(c) } => (Some(condition_text(c, sop, labels)), Style::Plain),
         Edge::Condition { condition: None } => (Some(labels.otherwise.to_string()), Style::Plain),
         Edge::Deadline => (Some(labels.overdue.to_string()), Style::Deadline),
+        Edge::Hold => (Some(labels.held_too_long.to_string()), Style::Deadline),
     }
 }
 

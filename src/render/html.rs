@@ -244,6 +244,7 @@ fn cells(sop: &Sop, step: usize, labels: &Labels) -> Cells {
         let when = format!("{} {}", labels.when, super::text::condition_text(condition, sop, labels));
         notes = if notes.is_empty() { when } else { format!("{notes} ({when})") };
     }
+    let notes = super::text::with_note(notes, super::text::hold_note(s, labels.lang));
     Cells {
         number: s.number.clone(),
         activity: s.activity.clone(),

@@ -107,7 +107,8 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             let _ = write!(out, " {mark} |");
         }
         let uses = |u: &[crate::model::ArtifactUse]| u.iter().map(|a| a.text.clone()).collect::<Vec<_>>().join("; ");
-        let mut notes = step.notes.clone().unwrap_or_default();
+        let mut notes =
+            super::text::with_note(step.notes.clone().unwrap_or_default(), super::text::hold_note(step, labels.lang));
         let routes: Vec<String> = plan
             .routes
             .iter()

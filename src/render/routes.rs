@@ -16,7 +16,8 @@ pub struct StepRoute {
     pub label: Option<String>,
     /// A return-for-completion route (drawn back up the table).
     pub rework: bool,
-    /// Taken when the step's time runs out.
+    /// Taken when the step's time runs out, or its hold lasts longer than allowed (drawn
+    /// dashed, as a deadline).
     pub deadline: bool,
     /// Leaves a decision (the step is drawn as a diamond).
     pub from_decision: bool,
@@ -31,8 +32,13 @@ pub fn step_routes(sop: &Sop, labels: &Labels) -> Vec<StepRoute> {
         for arrow in interpreter.arrows(sop, node) {
             let from_decision = matches!(arrow.edges.first(), Some(Edge::Next))
                 && sop.steps.get(index).is_some_and(|s| s.decision.is_some());
-            let label =
-                if arrow.deadline { Some(labels.overdue.to_string()) } else { arrow_label(sop, &arrow, labels) };
+            let label = if arrow.hold() {
+                Some(labels.held_too_long.to_string())
+            } else if arrow.deadline {
+                Some(labels.overdue.to_string())
+            } else {
+                arrow_label(sop, &arrow, labels)
+            };
             let (dest, rework, deadline) = (arrow.to, arrow.rework(), arrow.deadline);
             match out.iter_mut().find(|r| r.from == index && r.to == dest && r.deadline == deadline) {
                 Some(existing) => {
@@ -73,7 +79,7 @@ fn arrow_label(sop: &Sop, arrow: &Arrow<'_>, labels: &Labels) -> Option<String> 
 
 fn edge_label(sop: &Sop, edge: &Edge, labels: &Labels) -> Option<String> {
     match edge {
-        Edge::Next | Edge::Branch | Edge::Deadline => None,
+        Edge::Next | Edge::Branch | Edge::Deadline | Edge::Hold => None,
         Edge::Outcome { name, .. } => Some(outcome_text(name)),
         Edge::Condition { condition: Some(c) } => Some(condition_text(c, sop, labels)),
         Edge::Condition { condition: None } => Some(labels.otherwise.to_string()),

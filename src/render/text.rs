@@ -37,6 +37,8 @@ pub struct Labels {
     pub end: &'static str,
     pub otherwise: &'static str,
     pub overdue: &'static str,
+    /// The arrow taken when a hold lasts longer than the step allows.
+    pub held_too_long: &'static str,
     /// A deadline action, before the actor's name: the task handed over, someone told.
     pub escalated_to: &'static str,
     pub notify: &'static str,
@@ -94,6 +96,7 @@ impl Labels {
                 end: "Selesai",
                 otherwise: "lainnya",
                 overdue: "terlambat",
+                held_too_long: "penangguhan lewat batas",
                 escalated_to: "Dieskalasi ke",
                 notify: "Beritahu",
                 and: "dan",
@@ -147,6 +150,7 @@ impl Labels {
                 end: "End",
                 otherwise: "otherwise",
                 overdue: "overdue",
+                held_too_long: "held too long",
                 escalated_to: "Escalated to",
                 notify: "Notify",
                 and: "and",
@@ -238,5 +242,25 @@ pub fn service_label(key: &str, lang: Lang) -> &'static str {
     match lang {
         Lang::Id => id,
         Lang::En => en,
+    }
+}
+
+/// The Keterangan note of a step that may stand on hold (`penangguhan maks`), as offices write
+/// it: "Dapat ditangguhkan paling lama 14 Hari".
+pub fn hold_note(step: &crate::model::Step, lang: Lang) -> Option<String> {
+    let hold = step.hold.as_ref()?;
+    let max = hold.max.display(lang);
+    Some(match lang {
+        Lang::Id => format!("Dapat ditangguhkan paling lama {max}"),
+        Lang::En => format!("May be put on hold for at most {max}"),
+    })
+}
+
+/// Notes with one more sentence after them.
+pub fn with_note(notes: String, more: Option<String>) -> String {
+    match more {
+        Some(more) if notes.is_empty() => more,
+        Some(more) => format!("{notes}. {more}"),
+        None => notes,
     }
 }

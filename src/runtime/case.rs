@@ -70,6 +70,20 @@ pub struct Task {
     pub note: Option<Box<str>>,
     pub deadline_passed: bool,
     pub child: Option<CaseId>,
+    /// The hold the task stands on now (`penangguhan`); boxed, as holds are rare.
+    pub hold: Option<Box<Hold>>,
+}
+
+/// A task's stretch on hold: since when, until when at the latest (the step's maximum), what
+/// the office waits for, and when it ended (resumed, or expired at its maximum).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hold {
+    pub task: TaskNo,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+    pub by: String,
+    pub ended: Option<DateTime<Utc>>,
 }
 
 /// A case's tasks by number. Tasks are numbered 1, 2, 3... in the order they open, so a list
@@ -173,6 +187,7 @@ impl Task {
             note: None,
             deadline_passed: false,
             child: None,
+            hold: None,
         }
     }
 }
@@ -213,6 +228,8 @@ pub struct CaseState {
     pub skipped: Vec<String>,
     pub attachments: Vec<Attachment>,
     pub rework: Vec<ReworkRound>,
+    /// Every hold of the case's tasks, in order: the service clock stands still during each.
+    pub holds: Vec<Hold>,
     /// Rounds taken per rework outcome, keyed `step/outcome`.
     pub rounds: HashMap<String, u32>,
     /// Branches arrived at each join (by join node index) and not yet passed.
@@ -262,6 +279,7 @@ impl CaseState {
             skipped: Vec::new(),
             attachments: Vec::new(),
             rework: Vec::new(),
+            holds: Vec::new(),
             rounds: HashMap::new(),
             joined: HashMap::new(),
             parent: *parent,
@@ -359,13 +377,55 @@ impl CaseState {
                     t.closed = Some(at);
                 }
             }
+            Event::TaskHeld { task, reason, until } => {
+                let hold = Hold {
+                    task: *task,
+                    since: at,
+                    until: *until,
+                    reason: reason.clone(),
+                    by: recorded.by.to_string(),
+                    ended: None,
+                };
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.hold = Some(Box::new(hold.clone()));
+                }
+                self.holds.push(hold);
+            }
+            Event::TaskResumed { task, due, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.hold = None;
+                    t.due = *due;
+                }
+                self.end_hold(*task, at);
+            }
+            Event::HoldExpired { task } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.hold = None;
+                }
+                self.end_hold(*task, at);
+            }
             Event::CaseEnded { end } => self.close(CaseStatus::Ended, Some(end.clone()), at),
             Event::CaseWithdrawn { .. } => self.close(CaseStatus::Withdrawn, None, at),
             Event::CaseCancelled { .. } => self.close(CaseStatus::Cancelled, None, at),
         }
     }
 
+    fn end_hold(&mut self, task: TaskNo, at: DateTime<Utc>) {
+        if let Some(hold) = self.holds.iter_mut().rev().find(|h| h.task == task && h.ended.is_none()) {
+            hold.ended = Some(at);
+        }
+    }
+
+    /// The first task standing on hold now, if any.
+    pub fn on_hold(&self) -> Option<&Hold> {
+        self.open_tasks().find_map(|t| t.hold.as_deref())
+    }
+
     fn close(&mut self, status: CaseStatus, end: Option<String>, at: DateTime<Utc>) {
+        // A hold ends with its case.
+        for hold in self.holds.iter_mut().filter(|h| h.ended.is_none()) {
+            hold.ended = Some(at);
+        }
         self.status = status;
         self.end = end;
         self.closed = Some(at);

@@ -775,6 +775,9 @@ impl Engine {
                 return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
             }
         }
+        if t.hold.is_some() {
+            return Err(RuntimeError::OnHold { task });
+        }
         let d = match &state.deployed {
             Some(DeployedRef(d)) => d,
             None => return Err(RuntimeError::UnknownVersion { sop: state.sop.clone(), version: state.version }),
@@ -939,6 +942,98 @@ impl Engine {
         self.append(Base::Case(state), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
     }
 
+    /// Puts an open task on hold (`penangguhan`): the office waits for what `reason` says. The
+    /// task leaves the inbox, its deadline and the service clock stand still, and if it is not
+    /// resumed by the step's maximum the timer sends the case where the SOP says.
+    pub async fn hold(&self, case: CaseId, task: TaskNo, caller: &Caller, reason: &str) -> Result<(), RuntimeError> {
+        async {
+            let result = match self.hold_once(case, task, caller, reason, false).await {
+                Ok(()) => Ok(()),
+                Err(RuntimeError::Conflict(case)) => {
+                    retried(case, self.hold_once(case, task, caller, reason, true).await)
+                }
+                // The cached view may be stale: decide on the store's.
+                Err(_) => self.hold_once(case, task, caller, reason, true).await,
+            };
+            self.counted(Command::Hold, result)
+        }
+        .instrument(command_span(Command::Hold, case, Some(task), caller))
+        .await
+    }
+
+    async fn hold_once(
+        &self,
+        case: CaseId,
+        task: TaskNo,
+        caller: &Caller,
+        reason: &str,
+        fresh: bool,
+    ) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
+        let t = Self::held_task(&state, task, caller)?;
+        if t.hold.is_some() {
+            return Err(RuntimeError::AlreadyOnHold { task });
+        }
+        let d = self.deployment(&state.sop, Some(state.version))?;
+        let step = d.sop.step(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
+        let Some(hold) = &step.hold else { return Err(RuntimeError::HoldNotAllowed { step: step.id.name.clone() }) };
+        let now = self.clock.now();
+        let until = d.calendar.due(now, hold.max).at;
+        let event = Event::TaskHeld { task, reason: reason.to_string(), until };
+        self.append(Base::Case(state), case, &caller.user, now, vec![event]).await.map(|_| ())
+    }
+
+    /// Takes a task off hold: it is open again with the time it had left (its due instant
+    /// moved by the working time it stood on hold).
+    pub async fn resume(&self, case: CaseId, task: TaskNo, caller: &Caller) -> Result<(), RuntimeError> {
+        async {
+            let result = match self.resume_once(case, task, caller, false).await {
+                Ok(()) => Ok(()),
+                Err(RuntimeError::Conflict(case)) => retried(case, self.resume_once(case, task, caller, true).await),
+                // The cached view may be stale: decide on the store's.
+                Err(_) => self.resume_once(case, task, caller, true).await,
+            };
+            self.counted(Command::Resume, result)
+        }
+        .instrument(command_span(Command::Resume, case, Some(task), caller))
+        .await
+    }
+
+    async fn resume_once(&self, case: CaseId, task: TaskNo, caller: &Caller, fresh: bool) -> Result<(), RuntimeError> {
+        let state = self.read(case, fresh).await?;
+        let t = Self::held_task(&state, task, caller)?;
+        let Some(hold) = t.hold.as_deref() else { return Err(RuntimeError::NotOnHold { task }) };
+        let d = self.deployment(&state.sop, Some(state.version))?;
+        let now = self.clock.now();
+        let held = d.calendar.working_minutes_between(hold.since, now);
+        let event = Event::TaskResumed {
+            task,
+            step: t.step,
+            actors: t.actors,
+            due: t.due.map(|due| d.calendar.add_working_minutes(due, held)),
+            claimed_by: t.claimed_by.as_deref().map(str::to_string),
+            overdue: t.deadline_passed,
+        };
+        self.append(Base::Case(state), case, &caller.user, now, vec![event]).await.map(|_| ())
+    }
+
+    /// The open task a hold or a resume acts on: the caller holds its role and no one else
+    /// has claimed it.
+    fn held_task<'s>(
+        state: &'s CaseState,
+        task: TaskNo,
+        caller: &Caller,
+    ) -> Result<&'s super::case::Task, RuntimeError> {
+        let t = Self::open_task(state, task)?;
+        Self::check_role(t, caller)?;
+        if let Some(by) = &t.claimed_by {
+            if **by != *caller.user && !caller.is_system() {
+                return Err(RuntimeError::ClaimedByOther { task, by: by.to_string() });
+            }
+        }
+        Ok(t)
+    }
+
     /// Fires every deadline due at `now`: escalations, notifications and routes happen once,
     /// as events. Returns how many tasks passed their deadline. With several engines on one
     /// store, each deadline is claimed by one of them (see `fire_claimed`).
@@ -1001,6 +1096,26 @@ impl Engine {
     async fn fire(&self, case: CaseId, task: TaskNo) -> Result<bool, RuntimeError> {
         let state = self.load(case).await?;
         let Some(t) = state.tasks.get(&task) else { return Ok(false) };
+        // A task on hold has no deadline running: its timer is the end of the longest hold.
+        if let (TaskStatus::Open, CaseStatus::Active, Some(hold)) = (t.status, state.status, t.hold.as_deref()) {
+            let now = self.clock.now();
+            if now < hold.until {
+                return Ok(false);
+            }
+            let d = self.deployment(&state.sop, Some(state.version))?;
+            let target = d.step_index(&t.step).and_then(|i| d.interpreter.after_hold(&d.sop, i));
+            let mut plan = Plan::new(&d, Some(&state), now, Cow::Borrowed(&state.fields));
+            plan.events.push(Event::HoldExpired { task });
+            plan.events.push(Event::TaskExpired { task });
+            if let Some(target) = target {
+                plan.go(target);
+            }
+            let parent = state.parent;
+            let events = plan.events;
+            let follow_ups = self.append(Base::Case(Box::new(state)), case, &system_user(), now, events).await?;
+            self.effects(case, parent, &follow_ups).await?;
+            return Ok(true);
+        }
         if t.status != TaskStatus::Open || t.deadline_passed || state.status != CaseStatus::Active {
             // Nothing to do; record nothing but make sure the timer goes.
             let events = vec![Event::DeadlinePassed { task }];

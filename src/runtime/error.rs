@@ -29,6 +29,14 @@ pub enum RuntimeError {
     NoDecision { step: String },
     #[error("`{outcome}` was already taken {rounds} time(s), the most the SOP allows")]
     RoundLimit { outcome: String, rounds: u32 },
+    #[error("step `{step}` may not be put on hold (its SOP states no `penangguhan`)")]
+    HoldNotAllowed { step: String },
+    #[error("task {task} is already on hold")]
+    AlreadyOnHold { task: TaskNo },
+    #[error("task {task} is not on hold")]
+    NotOnHold { task: TaskNo },
+    #[error("task {task} is on hold; resume it first")]
+    OnHold { task: TaskNo },
     #[error("field `{field}` does not exist")]
     UnknownField { field: String },
     #[error("field `{field}` takes {expected}, not {got}")]

@@ -167,6 +167,33 @@ pub enum Event {
     TaskExpired {
         task: TaskNo,
     },
+    /// The task is put on hold (`penangguhan`): the office waits for what `reason` says; its
+    /// deadline and the service clock stand still until it resumes, at the latest until `until`
+    /// (the step's maximum hold), when the case goes where the SOP says.
+    TaskHeld {
+        task: TaskNo,
+        reason: String,
+        until: DateTime<Utc>,
+    },
+    /// The task is open again with the time it had left: `due` is its deadline moved by the
+    /// working time it stood on hold. It carries what the inbox needs to list the task again
+    /// (the indexes are derived from events alone).
+    TaskResumed {
+        task: TaskNo,
+        step: Name,
+        actors: Names,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<DateTime<Utc>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claimed_by: Option<String>,
+        /// The deadline had already passed before the hold: its actions happened, no timer.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        overdue: bool,
+    },
+    /// The task stood on hold for the step's maximum; `TaskExpired` and the route follow.
+    HoldExpired {
+        task: TaskNo,
+    },
     CaseEnded {
         end: String,
     },

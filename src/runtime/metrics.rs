@@ -21,12 +21,15 @@ pub enum Command {
     Attach,
     Withdraw,
     Cancel,
+    /// A task put on hold (`penangguhan`), and taken off it.
+    Hold,
+    Resume,
     /// The timer service firing one deadline.
     Fire,
 }
 
 impl Command {
-    pub const ALL: [Command; 8] = [
+    pub const ALL: [Command; 10] = [
         Command::Start,
         Command::Claim,
         Command::Release,
@@ -34,6 +37,8 @@ impl Command {
         Command::Attach,
         Command::Withdraw,
         Command::Cancel,
+        Command::Hold,
+        Command::Resume,
         Command::Fire,
     ];
 
@@ -47,6 +52,8 @@ impl Command {
             Command::Attach => "attach",
             Command::Withdraw => "withdraw",
             Command::Cancel => "cancel",
+            Command::Hold => "hold",
+            Command::Resume => "resume",
             Command::Fire => "fire",
         }
     }
@@ -88,7 +95,7 @@ impl Outcome {
 /// The engine's counters, registered in a Prometheus registry.
 pub struct EngineMetrics {
     /// `[command][outcome]`, in the order of `Command::ALL` and `Outcome::ALL`.
-    commands: [[IntCounter; 4]; 8],
+    commands: [[IntCounter; 4]; Command::ALL.len()],
     firings: IntCounter,
     lag: Histogram,
     store: Arc<StoreMetrics>,

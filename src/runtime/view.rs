@@ -33,6 +33,25 @@ pub struct TaskView {
     pub uncertain: bool,
     pub sla: Option<Sla>,
     pub claimed_by: Option<String>,
+    /// The hold the task stands on (`penangguhan`): its deadline stands still meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_hold: Option<HoldView>,
+}
+
+/// A task on hold: since when, until when at the latest (the step's maximum), and what the
+/// office waits for.
+#[derive(Clone, Debug, Serialize)]
+pub struct HoldView {
+    pub task: u32,
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl HoldView {
+    fn of(hold: &super::case::Hold) -> HoldView {
+        HoldView { task: hold.task, since: hold.since, until: hold.until, reason: hold.reason.clone() }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -41,7 +60,8 @@ pub struct ClockView {
     pub promised: Duration,
     pub started: Option<DateTime<Utc>>,
     pub due: Option<DateTime<Utc>>,
-    /// Working minutes the clock stood still while the file was back with the applicant.
+    /// Working minutes the clock stood still: while the file was back with the applicant, a
+    /// step the promise leaves out was open, or a task stood on hold.
     pub paused_minutes: u64,
     pub sla: Option<Sla>,
 }
@@ -60,6 +80,8 @@ pub struct CaseView {
     pub status: CaseStatus,
     pub end: Option<String>,
     pub open_tasks: Vec<TaskView>,
+    /// The first open task on hold, if any: the case waits (`penangguhan`).
+    pub on_hold: Option<HoldView>,
     pub case_due: Option<ClockView>,
     pub segments: Vec<ClockView>,
     /// The completion date told to the applicant (`tanggal_selesai`), once the step that tells
@@ -112,8 +134,10 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             opened: t.opened,
             due: t.due,
             uncertain: t.uncertain,
-            sla: t.due.map(|due| sla(calendar, t.opened, due, now, None)),
+            // A held task's deadline stands still: no SLA until it resumes.
+            sla: t.due.filter(|_| t.hold.is_none()).map(|due| sla(calendar, t.opened, due, now, None)),
             claimed_by: t.claimed_by.as_deref().map(str::to_string),
+            on_hold: t.hold.as_deref().map(HoldView::of),
         })
         .collect();
     let closed = match state.status {
@@ -163,6 +187,17 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
             for t in state.tasks.values().filter(|t| excluded.iter().any(|e| *t.step == *e.name)) {
                 let from = t.opened.max(start);
                 let to = t.closed.unwrap_or(now).min(stopped.unwrap_or(now));
+                if to > from {
+                    paused += calendar.working_minutes_between(from, to);
+                }
+            }
+        }
+        // Every hold stops the clock (`penangguhan`: the office waits, the time is not the
+        // office's), as the time back with the applicant does.
+        if let Some(start) = started {
+            for hold in &state.holds {
+                let from = hold.since.max(start);
+                let to = hold.ended.unwrap_or(now).min(stopped.unwrap_or(now));
                 if to > from {
                     paused += calendar.working_minutes_between(from, to);
                 }
@@ -227,6 +262,7 @@ pub fn view(state: &CaseState, d: &Deployed, now: DateTime<Utc>) -> CaseView {
         status: state.status,
         end: state.end.clone(),
         open_tasks,
+        on_hold: state.on_hold().map(HoldView::of),
         case_due,
         segments,
         completion_date,

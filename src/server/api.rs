@@ -50,6 +50,8 @@ pub fn routes() -> Router<State> {
         .route("/api/tasks", get(inbox))
         .route("/api/cases/{case}/tasks/{task}/claim", post(claim_task))
         .route("/api/cases/{case}/tasks/{task}/release", post(release_task))
+        .route("/api/cases/{case}/tasks/{task}/hold", post(hold_task))
+        .route("/api/cases/{case}/tasks/{task}/resume", post(resume_task))
         .route("/api/cases/{case}/tasks/{task}/complete", post(complete_task))
         .route("/api/reports/steps", get(report_steps))
         .route("/api/reports/actors", get(report_actors))
@@ -547,6 +549,10 @@ pub struct CaseOut {
     /// archiving.
     pub served: Option<DateTime<Utc>>,
     pub sla: Option<String>,
+    /// The task the case waits on (`penangguhan`): since when, until when at the latest (the
+    /// step's maximum hold) and what the office waits for.
+    #[schema(value_type = Option<Object>)]
+    pub on_hold: Option<crate::runtime::view::HoldView>,
     pub timeline: Vec<TimelineEntry>,
     pub attachments: Vec<AttachmentOut>,
 }
@@ -662,6 +668,7 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
         completion_date: v.completion_date,
         served: v.served,
         sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
+        on_hold: v.on_hold.clone(),
         view: serde_json::to_value(&v).unwrap_or_default(),
         desks,
         timeline,
@@ -795,6 +802,40 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
             None,
             None,
             say(lang, &format!("Dieskalasi ke {}", label(to)), &format!("Escalated to {}", label(to))),
+        ),
+        Event::TaskHeld { task, reason, until } => {
+            let until = until.with_timezone(&d.calendar.time_zone()).format("%Y-%m-%d %H:%M");
+            (
+                "task_held",
+                Some(*task),
+                step_of.get(task).cloned(),
+                None,
+                None,
+                Some(reason.clone()),
+                say(
+                    lang,
+                    &format!("Ditangguhkan (paling lama sampai {until}): {reason}"),
+                    &format!("On hold (at most until {until}): {reason}"),
+                ),
+            )
+        }
+        Event::TaskResumed { task, .. } => (
+            "task_resumed",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            None,
+            None,
+            say(lang, "Dilanjutkan setelah penangguhan", "Resumed after the hold"),
+        ),
+        Event::HoldExpired { task } => (
+            "hold_expired",
+            Some(*task),
+            step_of.get(task).cloned(),
+            None,
+            None,
+            None,
+            say(lang, "Penangguhan melewati batas waktunya", "The hold lasted longer than allowed"),
         ),
         Event::CaseEnded { end } => ("case_ended", None, None, None, Some(end.clone()), None, {
             let label = d.sop.end(end).map(|e| e.label.clone()).unwrap_or_else(|| end.clone());
@@ -936,6 +977,8 @@ pub struct CaseRow {
     pub promised: Option<DateTime<Utc>>,
     pub sla: Option<String>,
     pub overdue: bool,
+    /// A task of the case stands on hold (`penangguhan`): the office waits.
+    pub on_hold: bool,
 }
 
 #[utoipa::path(get, path = "/api/cases", params(CaseFilter),
@@ -993,6 +1036,7 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
             promised: v.case_due.as_ref().and_then(|c| c.due),
             sla: v.case_due.as_ref().and_then(|c| c.sla).map(|s| sla_word(s).to_string()),
             overdue,
+            on_hold: v.on_hold.is_some(),
         });
     }
     Ok(rows)
@@ -1344,6 +1388,64 @@ pub async fn release_task(
     let engine = state.engine.clone();
     let result = task_command(&state, &auth, &case, async |c, caller| engine.release(c, task, &caller).await).await;
     audited(&state, &auth, "release", &format!("{case}/{task}"), result)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct HoldRequest {
+    /// What the office waits for (the applicant's missing document, another agency's answer).
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/hold", params(("case" = String, Path), ("task" = u32, Path)),
+    request_body = HoldRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+/// Puts a task on hold (`penangguhan`): its deadline and the service clock stand still, at most
+/// as long as the step allows; then the case goes where the SOP says.
+pub async fn hold_task(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath((case, task)): ApiPath<(String, TaskNo)>,
+    ApiJson(request): ApiJson<HoldRequest>,
+) -> Response {
+    let result =
+        hold(&state, &auth.user, &case, task, &request.reason, auth.lang).await.map(|()| StatusCode::NO_CONTENT);
+    audited(&state, &auth, "hold", &format!("{case}/{task}"), result)
+}
+
+/// Puts a task on hold for the API and the web page: a reason is required.
+pub async fn hold(
+    state: &State,
+    user: &User,
+    case: &str,
+    task: TaskNo,
+    reason: &str,
+    lang: Lang,
+) -> Result<(), Problem> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Problem::invalid(say(
+            lang,
+            "Tuliskan alasan penangguhan: apa yang ditunggu (dokumen pemohon, jawaban instansi lain).",
+            "Give the reason for the hold: what the office waits for (the applicant's document, another agency's answer).",
+        ))
+        .with("field", "reason".into()));
+    }
+    let case = parse_case(case, lang)?;
+    let (caller, _) = caller_on(state, user, case, lang).await?;
+    state.engine.hold(case, task, &caller, reason).await.map_err(|e| Problem::runtime(&e, lang))
+}
+
+#[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/resume", params(("case" = String, Path), ("task" = u32, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+/// Takes a task off hold: it is open again with the time it had left.
+pub async fn resume_task(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath((case, task)): ApiPath<(String, TaskNo)>,
+) -> Response {
+    let engine = state.engine.clone();
+    let result = task_command(&state, &auth, &case, async |c, caller| engine.resume(c, task, &caller).await).await;
+    audited(&state, &auth, "resume", &format!("{case}/{task}"), result)
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -141,11 +141,15 @@ impl Problem {
             | E::CaseClosed { .. }
             | E::ClaimedByOther { .. }
             | E::Conflict(_)
-            | E::RoundLimit { .. } => (StatusCode::CONFLICT, "conflict"),
+            | E::RoundLimit { .. }
+            | E::AlreadyOnHold { .. }
+            | E::NotOnHold { .. }
+            | E::OnHold { .. } => (StatusCode::CONFLICT, "conflict"),
             E::WrongActor { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::UnknownOutcome { .. }
             | E::OutcomeRequired { .. }
             | E::NoDecision { .. }
+            | E::HoldNotAllowed { .. }
             | E::UnknownField { .. }
             | E::FieldType { .. }
             | E::UnknownArtifact { .. }
@@ -261,6 +265,12 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
         E::RoundLimit { outcome, rounds } => {
             format!("`{outcome}` sudah dipilih {rounds} kali, batas yang diizinkan SOP.")
         }
+        E::HoldNotAllowed { step } => {
+            format!("Langkah `{step}` tidak dapat ditangguhkan (SOP-nya tidak menyatakan `penangguhan`).")
+        }
+        E::AlreadyOnHold { task } => format!("Tugas {task} sudah ditangguhkan."),
+        E::NotOnHold { task } => format!("Tugas {task} tidak sedang ditangguhkan."),
+        E::OnHold { task } => format!("Tugas {task} sedang ditangguhkan; lanjutkan dulu."),
         E::UnknownField { field } => format!("Isian `{field}` tidak ada di SOP ini."),
         E::FieldType { field, expected, got } => format!("Isian `{field}` harus {expected}, bukan {got}."),
         E::UnknownArtifact { artifact } => format!("`{artifact}` bukan dokumen SOP ini."),

@@ -204,6 +204,7 @@ struct Engine<'a> {
     durations_rng: Pcg64Mcg,
     branch_rng: Pcg64Mcg,
     resubmit_rng: Pcg64Mcg,
+    hold_rng: Pcg64Mcg,
     raw: Raw,
 }
 
@@ -245,6 +246,7 @@ pub fn run(p: &Program, calendar: &Calendar, progress: &mut dyn FnMut(u64)) -> R
         durations_rng: stream(p.seed, 1),
         branch_rng: stream(p.seed, 2),
         resubmit_rng: stream(p.seed, 3),
+        hold_rng: stream(p.seed, 4),
         raw: Raw {
             lead: Vec::with_capacity(p.cases.min(50_000_000) as usize),
             lead_days: Vec::with_capacity(p.cases.min(50_000_000) as usize),
@@ -427,6 +429,17 @@ impl Engine<'_> {
         }
     }
 
+    /// Every running service clock of a case stands still for `minutes` (a hold).
+    fn pause_clocks(&mut self, case: u32, minutes: f64) {
+        let stride = self.p.clocks.len() * CLOCK_SLOTS;
+        for k in 0..self.p.clocks.len() {
+            let s = case as usize * stride + k * CLOCK_SLOTS;
+            if !self.clock_data[s].is_nan() && self.clock_data[s + 2].is_nan() {
+                self.clock_data[s + 3] += minutes;
+            }
+        }
+    }
+
     /// A step has ended at `t`: clock points, and the resubmission that answers a return.
     fn step_done(&mut self, case: u32, step: u32, hooks: (u32, u32), t: f64) {
         self.hooks(case, hooks, false, t);
@@ -515,6 +528,25 @@ impl Engine<'_> {
                         opening = true;
                     }
                     self.hooks(case, *hooks, true, t);
+                    // A hold (`penangguhan`): the task waits before anyone works it; the time
+                    // counts in the lead time, not on the service clocks. Past the SOP's
+                    // maximum the case goes where the SOP says.
+                    if let Some(Some(h)) = p.holds.get(*step as usize) {
+                        if self.hold_rng.gen::<f64>() < h.share {
+                            let held = h.length.min(h.max);
+                            self.pause_clocks(case, held);
+                            t += held;
+                            opening = false;
+                            if h.length > h.max {
+                                if h.expire == u32::MAX {
+                                    self.finish(case, None, t);
+                                    return;
+                                }
+                                op = h.expire;
+                                continue;
+                            }
+                        }
+                    }
                     let d = *desk as usize;
                     if self.desks[d].limited {
                         if t <= self.now {

@@ -138,6 +138,17 @@ pub struct Desk {
     pub staff: Option<u32>,
 }
 
+/// A step's hold in the simulation: a `share` of its tasks stand on hold for `length` working
+/// minutes, the service clocks paused; a hold longer than `max` ends there and the case goes
+/// to the op `expire` (the SOP's `penangguhan maks … -> TARGET`).
+#[derive(Clone, Copy, Debug)]
+pub struct HoldDraw {
+    pub share: f64,
+    pub length: f64,
+    pub max: f64,
+    pub expire: u32,
+}
+
 /// A service clock: from where to where it runs.
 #[derive(Clone, Debug)]
 pub struct Clock {
@@ -197,6 +208,8 @@ pub struct Program {
     /// day comes between them.
     pub split: Vec<Option<f64>>,
     pub resubmit: Sampler,
+    /// Per step: the scenario's holds of its task (`[tangguh.STEP]`), if any.
+    pub holds: Vec<Option<HoldDraw>>,
     pub clocks: Vec<Clock>,
     pub targets: Vec<Target>,
     pub day_length_minutes: u32,
@@ -551,6 +564,57 @@ pub fn lower(
     // What follows each node is the interpreter's answer; the program only stores it.
     let interpreter = Interpreter::new(sop);
 
+    // Holds: only where the SOP allows one; the maximum in working minutes (calendar days as
+    // five working days a week: the simulator's axis is working time).
+    let mut holds: Vec<Option<HoldDraw>> = vec![None; sop.steps.len()];
+    for (name, spec) in &l.scenario.holds {
+        let n = name.get_ref().as_str();
+        let Some(index) = sop.step_index(n) else {
+            let known: Vec<&str> = sop.steps.iter().filter(|s| s.hold.is_some()).map(|s| s.id.as_str()).collect();
+            l.unknown(name.span(), "step", n, known);
+            continue;
+        };
+        let Some(rule) = &sop.steps[index].hold else {
+            l.problems.push(
+                Problem::error(
+                    Some(name.span()),
+                    t!(
+                        "langkah `{n}` tidak dapat ditangguhkan di SOP ini",
+                        "step `{n}` may not be put on hold in the SOP"
+                    ),
+                )
+                .with_help(t!(
+                    "tulis `penangguhan maks … -> …` pada langkah itu di SOP, atau hapus `[tangguh.{n}]`",
+                    "write `hold max … -> …` on that step in the SOP, or remove `[holds.{n}]`"
+                )),
+            );
+            continue;
+        };
+        let share = spec.share.as_ref().map_or(f64::NAN, |s| s.get_ref().0);
+        let length = spec.length.as_ref().and_then(|t| super::scenario::parse_duration_minutes(t.get_ref(), day));
+        match (share, length) {
+            (share, Some(length)) if (0.0..=1.0).contains(&share) => {
+                let max = rule.max.working_minutes(day) as f64
+                    + f64::from(rule.max.calendar_days) * f64::from(day) * 5.0 / 7.0;
+                let expire = interpreter.after_hold(sop, index).map_or(u32::MAX, |t| t.index() as u32);
+                holds[index] = Some(HoldDraw { share, length, max, expire });
+            }
+            _ => l.problems.push(
+                Problem::error(
+                    Some(name.span()),
+                    t!(
+                        "`[tangguh.{n}]` butuh `peluang` antara 0 dan 1 dan `lama` seperti \"3 hari\"",
+                        "`[holds.{n}]` needs a `share` between 0 and 1 and a `length` such as \"3 days\""
+                    ),
+                )
+                .with_help(t!(
+                    "misalnya: peluang = 0.1, lama = \"3 hari\"",
+                    "for example: share = 0.1, length = \"3 days\""
+                )),
+            ),
+        }
+    }
+
     // Branching points that the scenario may weigh.
     let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in graph.node_indices() {
@@ -659,7 +723,7 @@ pub fn lower(
     let next_of = |node: NodeIndex| -> Option<u32> {
         let next = match graph.node_weight(node) {
             Some(Node::Step { step }) => interpreter.exit(sop, *step),
-            _ => interpreter.routes(sop, node).find(|(_, e)| !matches!(e, Edge::Deadline)).map(|(t, _)| t),
+            _ => interpreter.routes(sop, node).find(|(_, e)| !e.on_time_out()).map(|(t, _)| t),
         };
         next.map(|t| t.index() as u32)
     };
@@ -1006,7 +1070,8 @@ pub fn lower(
     let deterministic = !random
         && samplers.iter().all(Sampler::is_fixed)
         && desks.iter().all(|d| d.staff.is_none())
-        && resubmit.is_fixed();
+        && resubmit.is_fixed()
+        && holds.iter().all(Option::is_none);
 
     let has_errors = l.problems.iter().any(|p| !p.warning);
     let program = (!has_errors).then(|| Program {
@@ -1024,6 +1089,7 @@ pub fn lower(
         exact,
         split,
         resubmit,
+        holds,
         clocks,
         targets,
         day_length_minutes: day,

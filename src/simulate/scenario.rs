@@ -242,6 +242,20 @@ pub struct Scenario {
     pub outcomes: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Num>>>,
     #[serde(alias = "perbaikan")]
     pub resubmit: Option<DistSpec>,
+    /// `[tangguh.STEP] peluang = 0.1, lama = "3 hari"`: a share of the step's tasks stands on
+    /// hold (`penangguhan`) for that long; past the SOP's maximum the case goes where it says.
+    #[serde(alias = "tangguh", default)]
+    pub holds: BTreeMap<Spanned<String>, HoldSpec>,
+}
+
+/// How often a step's task is put on hold and for how long.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HoldSpec {
+    #[serde(alias = "peluang")]
+    pub share: Option<Spanned<Num>>,
+    #[serde(alias = "lama")]
+    pub length: Option<Spanned<String>>,
 }
 
 impl Scenario {

@@ -194,7 +194,7 @@ fn extreme(sop: &Sop, day: u32, order: &[NodeIndex], back_edges: &HashSet<usize>
     let incoming = |node: NodeIndex| {
         graph
             .edges_directed(node, Direction::Incoming)
-            .filter(|e| !back_edges.contains(&e.id().index()) && !matches!(e.weight(), Edge::Deadline))
+            .filter(|e| !back_edges.contains(&e.id().index()) && !e.weight().on_time_out())
             .map(|e| e.source())
     };
     for &node in order {

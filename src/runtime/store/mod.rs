@@ -336,6 +336,26 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
             Event::TaskReleased { task, .. } => out(IndexChange::Claim { case, task: *task, user: None }),
             Event::TaskEscalated { task, to } => out(IndexChange::AddActor { case, task: *task, actor: to.clone() }),
             Event::DeadlinePassed { task } => out(IndexChange::ClearTimer { case, task: *task }),
+            // A held task leaves the inbox; its one timer becomes the end of the longest hold.
+            Event::TaskHeld { task, until, .. } => {
+                out(IndexChange::CloseTask { case, task: *task });
+                out(IndexChange::SetTimer(Timer { case, task: *task, due: *until }));
+            }
+            Event::TaskResumed { task, step, actors, due, claimed_by, overdue } => {
+                out(IndexChange::OpenTask(OpenTask {
+                    case,
+                    task: *task,
+                    sop: *sop,
+                    step: *step,
+                    actors: *actors,
+                    due: *due,
+                    claimed_by: claimed_by.clone(),
+                }));
+                match due.filter(|_| !overdue) {
+                    Some(due) => out(IndexChange::SetTimer(Timer { case, task: *task, due })),
+                    None => out(IndexChange::ClearTimer { case, task: *task }),
+                }
+            }
             Event::TaskCompleted { task, .. } | Event::TaskExpired { task } => {
                 out(IndexChange::CloseTask { case, task: *task });
                 out(IndexChange::ClearTimer { case, task: *task });

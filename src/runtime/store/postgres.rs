@@ -503,11 +503,9 @@ fn index_statements(change: IndexChange, out: &mut Vec<Statement>) {
             vec![Box::new(case.0), Box::new(i64::from(task))],
         )),
         IndexChange::CloseCase { case } => {
-            // The open tasks go, and with them their deadlines.
-            out.push(statement(
-                "DELETE FROM timers WHERE case_id = $1 AND task IN (SELECT task FROM open_tasks WHERE case_id = $1)",
-                vec![Box::new(case.0)],
-            ));
+            // The open tasks go, and with them every deadline of the case (a task on hold has
+            // its timer but is not in `open_tasks`).
+            out.push(statement("DELETE FROM timers WHERE case_id = $1", vec![Box::new(case.0)]));
             out.push(statement("DELETE FROM open_tasks WHERE case_id = $1", vec![Box::new(case.0)]));
         }
         IndexChange::SetTimer(t) => out.push(statement(

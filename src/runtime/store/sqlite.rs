@@ -603,14 +603,14 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
                     started.insert(recorded.case, sop);
                     sop
                 }
-                Event::TaskOpened { .. } => match started.get(&recorded.case) {
+                Event::TaskOpened { .. } | Event::TaskResumed { .. } => match started.get(&recorded.case) {
                     Some(sop) => *sop,
                     None => match derived.index.sop_of(recorded.case) {
                         Some(sop) => *sop,
                         None => case_sop(conn, recorded.case)?.into(),
                     },
                 },
-                // Only an opening task needs it.
+                // Only an opening (or resuming) task needs it.
                 _ => "".into(),
             };
             let index = &mut derived.index;
@@ -1216,8 +1216,8 @@ fn check_append(
         };
         return Ok(CaseSop::New);
     }
-    // Only a task opening needs the SOP (for the inbox entry).
-    if !events.iter().any(|e| matches!(e.event, Event::TaskOpened { .. })) {
+    // Only a task opening (or resuming from a hold) needs the SOP (for the inbox entry).
+    if !events.iter().any(|e| matches!(e.event, Event::TaskOpened { .. } | Event::TaskResumed { .. })) {
         return Ok(CaseSop::Known("".into()));
     }
     let known = projection.lock().index.sop_of(case).cloned();

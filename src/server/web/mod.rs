@@ -50,6 +50,8 @@ pub fn routes() -> Router<State> {
         .route("/cases/{case}/tasks/{task}", get(staff::task_page))
         .route("/cases/{case}/tasks/{task}/claim", post(staff::claim))
         .route("/cases/{case}/tasks/{task}/release", post(staff::release))
+        .route("/cases/{case}/tasks/{task}/hold", post(staff::hold))
+        .route("/cases/{case}/tasks/{task}/resume", post(staff::resume))
         .route("/cases/{case}/tasks/{task}/complete", post(staff::complete))
         .route("/apply", get(applicant::choose))
         .route("/apply/{sop}", get(applicant::form).post(applicant::submit))
@@ -244,6 +246,14 @@ pub fn flash(lang: Lang, msg: Option<&str>) -> Markup {
         Some("claimed") => t(lang, "Tugas sudah Anda ambil.", "You have taken the task."),
         Some("released") => {
             t(lang, "Tugas dilepas; petugas lain dapat mengambilnya.", "Task released; others can take it.")
+        }
+        Some("held") => t(
+            lang,
+            "Tugas ditangguhkan: batas waktunya dan janji layanan berhenti sampai dilanjutkan.",
+            "The task is on hold: its deadline and the service promise stand still until it resumes.",
+        ),
+        Some("resumed") => {
+            t(lang, "Tugas dilanjutkan dengan sisa waktunya.", "The task resumed with the time it had left.")
         }
         Some("started") => t(lang, "Permohonan terkirim.", "The application was submitted."),
         Some("attached") => t(lang, "Dokumen dilampirkan.", "The document was attached."),

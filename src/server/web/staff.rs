@@ -335,6 +335,32 @@ pub async fn render_task(
                         dd { (task.claimed_by.as_deref().unwrap_or(t(lang, "belum diambil", "not taken yet"))) }
                     }
                 }
+                // A hold (`penangguhan`): the office waits; the task's deadline stands still.
+                @if let (true, Some(hold)) = (open, task.hold.as_deref()) {
+                    div.notice.info { p {
+                        strong { (t(lang, "Ditangguhkan", "On hold")) } " "
+                        (t(lang, "sejak", "since")) " " (when(lang, zone, hold.since)) ", "
+                        (t(lang, "paling lama sampai", "at most until")) " " (when(lang, zone, hold.until)) ": "
+                        (hold.reason)
+                    } }
+                    @if !applicant_step {
+                        form method="post" action=(format!("{base}/resume")) {
+                            button type="submit" { (t(lang, "Lanjutkan (akhiri penangguhan)", "Resume (end the hold)")) }
+                        }
+                    }
+                } @else if let (true, false, Some(rule)) = (open, applicant_step, step.and_then(|s| s.hold.as_ref())) {
+                    form.stack method="post" action=(format!("{base}/hold") ) {
+                        label {
+                            (t(lang, "Tangguhkan: apa yang ditunggu?", "Put on hold: what does the office wait for?"))
+                            input type="text" name="reason" required;
+                        }
+                        p.muted {
+                            (t(lang, "Batas waktu dan janji layanan berhenti; paling lama", "The deadline and the service promise stand still; at most"))
+                            " " (rule.max.display(lang))
+                        }
+                        button type="submit" { (t(lang, "Tangguhkan", "Put on hold")) }
+                    }
+                }
                 // Taking a task tells colleagues at the same desk; an applicant's own step needs no such thing.
                 @if open && !applicant_step {
                     div.actions {
@@ -366,7 +392,7 @@ pub async fn render_task(
             } }
         }
         (documents(lang, loaded, d, Some(task_no), open))
-        @if open {
+        @if open && task.hold.is_none() {
             h2 { (t(lang, "Selesaikan langkah", "Complete the step")) }
             form.stack method="post" action=(format!("{base}/complete")) {
                 @let editable = editable_fields(sop);
@@ -526,6 +552,59 @@ pub async fn release(
     task_command(&state, &page, &case, task, false).await
 }
 
+pub async fn hold(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let (loaded, d) = match load_task(&state, &page, &case, task).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    let reason = form_value(&form, "reason").unwrap_or_default();
+    let result = api::hold(&state, &page.user, &case, task, reason, page.lang).await;
+    hold_answer(&state, &page, &loaded, &d, task, "hold", result).await
+}
+
+pub async fn resume(
+    AxumState(state): AxumState<State>,
+    page: Page,
+    PagePath((case, task)): PagePath<(String, TaskNo)>,
+) -> Response {
+    let (loaded, d) = match load_task(&state, &page, &case, task).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    let caller = api::caller_for(&page.user, &loaded, &d);
+    let result = state.engine.resume(loaded.id, task, &caller).await.map_err(|e| Problem::runtime(&e, page.lang));
+    hold_answer(&state, &page, &loaded, &d, task, "resume", result).await
+}
+
+/// The page after a hold or a resume: the task again, with a confirmation or the refusal.
+async fn hold_answer(
+    state: &State,
+    page: &Page,
+    loaded: &CaseState,
+    d: &Deployed,
+    task: TaskNo,
+    action: &str,
+    result: Result<(), Problem>,
+) -> Response {
+    let target = format!("{}/{task}", loaded.id);
+    match result {
+        Ok(()) => {
+            audit(state, &page.user, action, &target, StatusCode::NO_CONTENT);
+            let msg = if action == "hold" { "held" } else { "resumed" };
+            see_other(&format!("/cases/{}/tasks/{task}?msg={msg}", loaded.id))
+        }
+        Err(problem) => {
+            audit(state, &page.user, action, &target, problem.status());
+            render_task(state, page, loaded, d, task, Some(&problem), None).await
+        }
+    }
+}
+
 pub async fn complete(
     AxumState(state): AxumState<State>,
     page: Page,
@@ -646,7 +725,10 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
                         td.nowrap { a href=(format!("/cases/{}", r.id)) { (short_id(&r.id)) } }
                         td { (r.sop_title) }
                         td { (r.applicant) }
-                        td { (status_badge(lang, &r.status)) @if r.overdue { " " (sla_badge(lang, "overdue")) } }
+                        td {
+                            (status_badge(lang, &r.status)) @if r.overdue { " " (sla_badge(lang, "overdue")) }
+                            @if r.on_hold { " " span.badge { (t(lang, "ditangguhkan", "on hold")) } }
+                        }
                         td { @if r.desks.is_empty() { "—" } @else { (r.desks.join(", ")) } }
                         td { (when(lang, zone_of(&r.sop), r.started)) }
                         td { @if let Some(p) = r.promised { (when(lang, zone_of(&r.sop), p)) } @else { "—" } }
