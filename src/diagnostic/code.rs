@@ -72,6 +72,8 @@ codes! {
     SubprocedureOutcomes = "E209", Error, "a call's decision does not match the called procedure's ends";
     DeadlineWithoutTime = "E210", Error, "a deadline action on a step whose time is not stated";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
+    ChainSharesMismatch = "E212", Error, "the time shares written for a step do not match its desks";
+    ChainTimeUneven = "E213", Error, "a hand-off chain's time in days does not divide evenly over its desks";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.
