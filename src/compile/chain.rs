@@ -132,10 +132,7 @@ fn desks(row: Step, diagnostics: &mut Vec<Diagnostic>) -> Vec<Step> {
     let actors: Vec<Name> = row.performers.as_ref().map(|p| p.actors.clone()).unwrap_or_default();
     let count = actors.len().max(1);
     let shares = row.duration.as_ref().map(|d| shares(d, count, diagnostics));
-    let cell = row.duration.clone().map(|mut d| {
-        d.shares.clear();
-        d
-    });
+    let cell = row.duration.clone();
     let last = count - 1;
     actors
         .iter()
@@ -266,6 +263,81 @@ fn even_or_last(total: Duration, desks: usize) -> Vec<Duration> {
         }
         shares
     })
+}
+
+/// The SOP as its table prints it: each hand-off chain folded back into one row, with every
+/// desk's actor in order (`PerformerMode::Chain`), the row's Waktu cell as written, the first
+/// desk's documents needed and condition and the last desk's outputs, decision and routes; the
+/// flow graph built again over the rows. The SOP itself when it has no chain.
+pub fn fold(sop: &Sop) -> std::borrow::Cow<'_, Sop> {
+    if !sop.steps.iter().any(|s| s.desk.is_some()) {
+        return std::borrow::Cow::Borrowed(sop);
+    }
+    // For each step, the row it is folded into.
+    let mut row_of = Vec::with_capacity(sop.steps.len());
+    let mut steps: Vec<Step> = Vec::with_capacity(sop.steps.len());
+    for step in &sop.steps {
+        match (&step.desk, steps.last_mut()) {
+            (Some(desk), Some(row)) if !desk.is_first() => {
+                // The later desks carry what happens at the end of the row.
+                if desk.is_last() {
+                    row.outputs.clone_from(&step.outputs);
+                    row.decision.clone_from(&step.decision);
+                    row.routes.clone_from(&step.routes);
+                    row.deadline_actions.clone_from(&step.deadline_actions);
+                    row.call.clone_from(&step.call);
+                    row.completion_date.clone_from(&step.completion_date);
+                    row.serves = step.serves;
+                }
+            }
+            _ => {
+                let mut row = step.clone();
+                if let Some(desk) = row.desk.take() {
+                    row.performers = Some(Performers { actors: desk.actors, mode: PerformerMode::Chain });
+                    row.duration = desk.cell;
+                }
+                steps.push(row);
+            }
+        }
+        row_of.push(steps.len().saturating_sub(1));
+    }
+    let mut table = Sop { steps, body: Vec::new(), flow: Default::default(), ..sop.clone() };
+    table.body = sop.body.iter().filter_map(|e| unmap(e, sop, &row_of)).collect();
+    let row_name = |name: &mut Name| {
+        if let Some(row) = sop.step(name.as_str()).and_then(|s| s.desk.as_ref()) {
+            name.name.clone_from(&row.row.name);
+        }
+    };
+    for standard in &mut table.header.service_standards {
+        for point in [&mut standard.from, &mut standard.until].into_iter().flatten() {
+            match point {
+                crate::model::ClockPoint::StartOf(n) | crate::model::ClockPoint::EndOf(n) => row_name(n),
+            }
+        }
+        standard.excluded.iter_mut().for_each(row_name);
+        standard.excluded.dedup_by(|a, b| a.name == b.name);
+    }
+    table.flow = super::graph::build(&table);
+    std::borrow::Cow::Owned(table)
+}
+
+fn unmap(element: &Element, sop: &Sop, row_of: &[usize]) -> Option<Element> {
+    match element {
+        Element::Step { step } => {
+            let continues = sop.steps.get(*step).is_some_and(Step::continues_row);
+            (!continues).then(|| Element::Step { step: row_of.get(*step).copied().unwrap_or(*step) })
+        }
+        Element::Parallel { name, branches, span } => Some(Element::Parallel {
+            name: name.clone(),
+            branches: branches.iter().map(|b| b.iter().filter_map(|e| unmap(e, sop, row_of)).collect()).collect(),
+            span: *span,
+        }),
+        Element::Alternatives { name, branches, span } => Some(Element::Alternatives {
+            name: name.clone(),
+            branches: branches.iter().map(|b| b.iter().filter_map(|e| unmap(e, sop, row_of)).collect()).collect(),
+            span: *span,
+        }),
+    }
 }
 
 #[cfg(test)]

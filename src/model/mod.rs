@@ -326,8 +326,8 @@ pub struct StepDuration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub then_next_workday: Option<(Duration, Duration)>,
     /// `waktu 10 menit -> 10 menit -> 1 jam`: each desk's share of a hand-off chain as written
-    /// (`value` is their sum). Only in what lowering writes: the compiler gives each desk its
-    /// share.
+    /// (`value` is their sum). Kept in the row's cell ([`Desk::cell`]); each desk's own
+    /// duration is its share alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<Duration>,
 }
@@ -336,6 +336,9 @@ impl StepDuration {
     /// The Waktu cell as shown on a table: the value, or the text printed where the SOP states no
     /// time (`-` for an empty cell).
     pub fn cell(&self, lang: crate::diagnostic::Lang) -> String {
+        if !self.shares.is_empty() {
+            return self.shares.iter().map(|s| s.display(lang)).collect::<Vec<_>>().join(" → ");
+        }
         match self.value {
             Some(value) => value.display(lang),
             None if self.text.trim().is_empty() => "-".to_string(),
