@@ -208,13 +208,13 @@ fn shares(duration: &StepDuration, desks: usize, diagnostics: &mut Vec<Diagnosti
     match split_evenly(total, desks) {
         Some(shares) => shares,
         None => {
-            let days = if total.calendar_days % desks as u32 != 0 { total.calendar_days } else { total.workdays };
+            let (row_id, row_en) = (total.display(crate::diagnostic::Lang::Id), total.display(crate::diagnostic::Lang::En));
             diagnostics.push(
                 Diagnostic::new(
                     Code::ChainTimeUneven,
                     t!(
-                        "{days} hari tidak terbagi rata ke {desks} meja",
-                        "{days} days do not divide evenly over {desks} desks"
+                        "hari dalam waktu {row_id} tidak terbagi rata ke {desks} meja",
+                        "the days of {row_en} do not divide evenly over {desks} desks"
                     ),
                     duration.span,
                     t!("waktu seluruh baris", "the whole row's time"),

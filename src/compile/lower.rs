@@ -1284,6 +1284,7 @@ fn expect_performers(cursor: &mut Cursor<'_>) -> Result<Performers, Diagnostic> 
     let first = cursor.expect_name(&what)?;
     let mut performers = Performers { actors: vec![Name::new(&first.text, first.span)], mode: PerformerMode::Single };
     loop {
+        let joined_at = cursor.here();
         let mode = if cursor.eat_kw(Kw::Or) {
             PerformerMode::Either
         } else if cursor.eat_kw(Kw::And) {
@@ -1314,7 +1315,7 @@ fn expect_performers(cursor: &mut Cursor<'_>) -> Result<Performers, Diagnostic> 
                     t!("pecah menjadi dua langkah", "split it into two steps"),
                 )
             };
-            return Err(Diagnostic::new(Code::InvalidValue, message, cursor.here(), t!("campuran di sini", "mixed here"))
+            return Err(Diagnostic::new(Code::InvalidValue, message, joined_at, t!("campuran di sini", "mixed here"))
                 .with_help(help));
         }
         performers.mode = mode;

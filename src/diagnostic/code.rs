@@ -117,7 +117,7 @@ codes! {
     ImportPageNumber = "W603", Warning, "a page number left out of the SOP";
     ImportRouteGuessed = "W604", Warning, "a route in Keterangan that was completed or not made a decision";
     ImportActorsInferred = "W605", Warning, "actors inferred from the table's text, not read from marks";
-    ImportHandOffChain = "W606", Warning, "a Pelaksana cell names several desks in sequence: the step is given the first";
+    ImportHandOffChain = "W606", Warning, "a Pelaksana cell names desks in sequence whose days do not divide over them: the step is given the first";
     ImportActorGuessWeak = "W607", Warning, "an inferred actor that the table's text does not back firmly";
     ImportServiceStandard = "W608", Warning, "a Standar Pelayanan table: read into declarations where the language has them, the rest kept as comments";
 }

@@ -489,8 +489,10 @@ pub fn lower(
     let mut split = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
         let stated = step.stated_duration();
-        let spec =
-            l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
+        // A desk of a hand-off chain: its own entry (`[waktu."ketik.2"]`), else its row's, which
+        // every desk of the row takes.
+        let spec_of = |id: &str| l.scenario.durations.iter().find(|(k, _)| k.get_ref() == id).map(|(_, v)| v);
+        let spec = spec_of(step.id.as_str()).or_else(|| spec_of(step.row_id().as_str())).or(default_spec);
         if step.time_not_stated() {
             // No standard to scale: the scenario must say how long the step takes, in time.
             l.untimed(step, spec);
