@@ -734,7 +734,10 @@ mod other_offices {
         );
         // Row 4 "Kasubag. Umum dan Kepegawaian -> Sekcam" is a hand-off chain: one row of the
         // table, compiled into a step per desk; nothing is reported.
-        assert!(has_line(&text, "langkah 4 kasubag_umum_kepegawaian_3 oleh kasubag_umum_kepegawaian -> sekcam {"), "{text}");
+        assert!(
+            has_line(&text, "langkah 4 kasubag_umum_kepegawaian_3 oleh kasubag_umum_kepegawaian -> sekcam {"),
+            "{text}"
+        );
         let by: Vec<(String, Vec<String>)> = actors_by_step(&sop);
         assert_eq!(by[3], ("4".to_string(), vec!["Kasubag. Umum dan Kepegawaian".to_string()]));
         assert_eq!(by[4], ("4".to_string(), vec!["Sekcam".to_string()]));

@@ -174,7 +174,8 @@ fn incomplete(
     promise: bool,
 ) -> Diagnostic {
     // A hand-off chain's row without time is one step of the table, however many desks it has.
-    let untimed: Vec<usize> = untimed.iter().copied().filter(|&s| sop.steps.get(s).is_some_and(|s| !s.continues_row())).collect();
+    let untimed: Vec<usize> =
+        untimed.iter().copied().filter(|&s| sop.steps.get(s).is_some_and(|s| !s.continues_row())).collect();
     let count = untimed.len();
     let (known_id, known_en) = (known.display(Lang::Id), known.display(Lang::En));
     let (promised_id, promised_en) = (promised.display(Lang::Id), promised.display(Lang::En));

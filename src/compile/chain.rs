@@ -82,11 +82,13 @@ fn remap(element: Element, becomes: &[std::ops::Range<usize>]) -> Vec<Element> {
             None => vec![Element::Step { step }],
         },
         Element::Parallel { name, branches, span } => {
-            let branches = branches.into_iter().map(|b| b.into_iter().flat_map(|e| remap(e, becomes)).collect()).collect();
+            let branches =
+                branches.into_iter().map(|b| b.into_iter().flat_map(|e| remap(e, becomes)).collect()).collect();
             vec![Element::Parallel { name, branches, span }]
         }
         Element::Alternatives { name, branches, span } => {
-            let branches = branches.into_iter().map(|b| b.into_iter().flat_map(|e| remap(e, becomes)).collect()).collect();
+            let branches =
+                branches.into_iter().map(|b| b.into_iter().flat_map(|e| remap(e, becomes)).collect()).collect();
             vec![Element::Alternatives { name, branches, span }]
         }
     }
@@ -208,7 +210,8 @@ fn shares(duration: &StepDuration, desks: usize, diagnostics: &mut Vec<Diagnosti
     match split_evenly(total, desks) {
         Some(shares) => shares,
         None => {
-            let (row_id, row_en) = (total.display(crate::diagnostic::Lang::Id), total.display(crate::diagnostic::Lang::En));
+            let (row_id, row_en) =
+                (total.display(crate::diagnostic::Lang::Id), total.display(crate::diagnostic::Lang::En));
             diagnostics.push(
                 Diagnostic::new(
                     Code::ChainTimeUneven,

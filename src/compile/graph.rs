@@ -21,7 +21,14 @@ struct Builder<'a> {
 pub fn build(sop: &Sop) -> Flow {
     let mut flow = Flow::default();
     flow.start = flow.graph.add_node(Node::Start);
-    let mut b = Builder { sop, flow, entries: Vec::new(), decisions: HashMap::new(), by_name: HashMap::new(), chain_exits: HashMap::new() };
+    let mut b = Builder {
+        sop,
+        flow,
+        entries: Vec::new(),
+        decisions: HashMap::new(),
+        by_name: HashMap::new(),
+        chain_exits: HashMap::new(),
+    };
     for (index, step) in sop.steps.iter().enumerate() {
         let node = b.flow.graph.add_node(Node::Step { step: index });
         b.flow.step_nodes.push(node);

@@ -980,8 +980,13 @@ impl<'a> Lowerer<'a> {
                             }
                             _ => (String::new(), first_span),
                         };
-                        step.duration =
-                            Some(StepDuration { value: None, text: cell, span, then_next_workday: None, shares: Vec::new() });
+                        step.duration = Some(StepDuration {
+                            value: None,
+                            text: cell,
+                            span,
+                            then_next_workday: None,
+                            shares: Vec::new(),
+                        });
                         return Ok(());
                     }
                 }

@@ -438,15 +438,13 @@ impl Sheet<'_, '_> {
             }
             let (pa, pb) = (self.placed_desk(i, a), self.placed_desk(i, b));
             let (lo, hi) = (pa.cx.min(pb.cx), pa.cx.max(pb.cx));
-            let between =
-                drawn.iter().any(|&d| d != a && d != b && (lo..=hi).contains(&self.placed_desk(i, d).cx));
+            let between = drawn.iter().any(|&d| d != a && d != b && (lo..=hi).contains(&self.placed_desk(i, d).cx));
             // Back to a column the chain has been in, or past another of its desks: under the
             // symbols, where only the arrows leaving the row cross (the band above carries the
             // arrows coming in).
             let pts = if between || b < k {
                 let row = self.rows[i];
-                let bottom =
-                    drawn.iter().map(|&d| self.placed_desk(i, d).bottom()).fold(f64::MIN, f64::max);
+                let bottom = drawn.iter().map(|&d| self.placed_desk(i, d).bottom()).fold(f64::MIN, f64::max);
                 let y = bottom + (row.top + row.height - bottom) / 2.0;
                 // Into the symbol's lower edge beside its middle, where a route leaving the row
                 // goes down.
@@ -463,7 +461,8 @@ impl Sheet<'_, '_> {
                 vec![(pa.left(), pa.cy), (pb.right(), pb.cy)]
             };
             for (n, w) in pts.windows(2).enumerate() {
-                let head = if n + 2 == pts.len() { format!(" marker-end=\"url(#ah-{})\"", self.id) } else { String::new() };
+                let head =
+                    if n + 2 == pts.len() { format!(" marker-end=\"url(#ah-{})\"", self.id) } else { String::new() };
                 let _ = write!(
                     out,
                     "<line class=\"hand-off\" data-step=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#000\" stroke-width=\"0.3\"{head}/>",

@@ -541,12 +541,15 @@ pub fn lower(
     // What follows each node is the interpreter's answer; the program only stores it.
     let interpreter = Interpreter::new(sop);
 
-    // Branching points that the scenario may weigh.
+    // Branching points that the scenario may weigh, by the name of the row they are on (a
+    // hand-off chain decides at its last desk).
     let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in graph.node_indices() {
         let (key, guard) = match graph.node_weight(node) {
-            Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.id.name.clone()), false),
-            Some(Node::Gate { step, guards_step }) => (sop.steps.get(*step).map(|s| s.id.name.clone()), *guards_step),
+            Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false),
+            Some(Node::Gate { step, guards_step }) => {
+                (sop.steps.get(*step).map(|s| s.row_id().name.clone()), *guards_step)
+            }
             Some(Node::Choice { name }) => (name.clone(), false),
             _ => (None, false),
         };
@@ -734,9 +737,11 @@ pub fn lower(
             Some(w @ (Node::Decision { .. } | Node::Gate { .. } | Node::Choice { .. })) => {
                 let (key, guard) = match w {
                     Node::Decision { step } | Node::Gate { step, guards_step: false } => {
-                        (sop.steps.get(*step).map(|s| s.id.name.clone()), false)
+                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false)
                     }
-                    Node::Gate { step, guards_step: true } => (sop.steps.get(*step).map(|s| s.id.name.clone()), true),
+                    Node::Gate { step, guards_step: true } => {
+                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), true)
+                    }
                     Node::Choice { name } => (name.clone(), false),
                     _ => (None, false),
                 };
