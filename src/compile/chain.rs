@@ -313,9 +313,7 @@ pub fn fold(sop: &Sop) -> std::borrow::Cow<'_, Sop> {
     };
     for standard in &mut table.header.service_standards {
         for point in [&mut standard.from, &mut standard.until].into_iter().flatten() {
-            match point {
-                crate::model::ClockPoint::StartOf(n) | crate::model::ClockPoint::EndOf(n) => row_name(n),
-            }
+            *point = point.as_written(sop);
         }
         standard.excluded.iter_mut().for_each(row_name);
         standard.excluded.dedup_by(|a, b| a.name == b.name);

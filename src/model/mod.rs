@@ -241,6 +241,16 @@ impl ClockPoint {
             ClockPoint::StartOf(n) | ClockPoint::EndOf(n) => n,
         }
     }
+
+    /// The point as the SOP writes it: on a hand-off chain's row, not its last desk (which
+    /// the compiler points `setelah`/`sampai` at).
+    pub fn as_written(&self, sop: &Sop) -> ClockPoint {
+        let row = |n: &Name| sop.step(n.as_str()).map_or_else(|| n.clone(), |s| s.row_id().clone());
+        match self {
+            ClockPoint::StartOf(n) => ClockPoint::StartOf(row(n)),
+            ClockPoint::EndOf(n) => ClockPoint::EndOf(row(n)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
