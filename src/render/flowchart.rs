@@ -443,17 +443,10 @@ impl Sheet<'_, '_> {
             // symbols, where only the arrows leaving the row cross (the band above carries the
             // arrows coming in).
             let pts = if between || b < k {
-                let row = self.rows[i];
-                let bottom = drawn.iter().map(|&d| self.placed_desk(i, d).bottom()).fold(f64::MIN, f64::max);
-                let y = bottom + (row.top + row.height - bottom) / 2.0;
-                // Into the symbol's lower edge beside its middle, where a route leaving the row
-                // goes down.
-                let shape = self.plan.desk_shapes[step].get(b).copied().unwrap_or(Shape::Process);
-                let (x, edge) = match shape {
-                    Shape::Decision => (pb.cx - pb.w / 4.0, pb.cy + pb.h / 4.0),
-                    Shape::Terminator => (pb.cx - (pb.w / 4.0).min((pb.w / 2.0 - pb.h / 2.0).max(0.0)), pb.bottom()),
-                    Shape::Process => (pb.cx - pb.w / 4.0, pb.bottom()),
-                };
+                let y = self.under(i);
+                // Into the symbol's lower edge left of its middle: a route leaving the row goes
+                // down from the middle, a return from right of it.
+                let (x, edge) = self.lower_edge(i, b, -1.0);
                 vec![(pa.cx, pa.bottom()), (pa.cx, y), (x, y), (x, edge)]
             } else if pb.cx > pa.cx {
                 vec![(pa.right(), pa.cy), (pb.left(), pb.cy)]
@@ -478,6 +471,35 @@ impl Sheet<'_, '_> {
                 drawing.obstacles.push(arrowhead(*p, *q));
             }
         }
+    }
+
+    /// The y of the free band under the symbols of row `i`.
+    fn under(&self, i: usize) -> f64 {
+        let row = self.rows[i];
+        let bottom = self.drawn_desks(i).into_iter().map(|k| self.placed_desk(i, k).bottom()).fold(f64::MIN, f64::max);
+        bottom + (row.top + row.height - bottom) / 2.0
+    }
+
+    /// A point on the lower edge of a desk's symbol, a quarter of its width left (`side` -1) or
+    /// right (+1) of its middle (nearer the middle on a capsule's round end).
+    fn lower_edge(&self, i: usize, desk: usize, side: f64) -> Pt {
+        let p = self.placed_desk(i, desk);
+        let shapes = &self.plan.desk_shapes[self.rows[i].step];
+        match shapes.get(desk).copied().unwrap_or(Shape::Process) {
+            Shape::Decision => (p.cx + side * p.w / 4.0, p.cy + p.h / 4.0),
+            Shape::Terminator => (p.cx + side * (p.w / 4.0).min((p.w / 2.0 - p.h / 2.0).max(0.0)), p.bottom()),
+            Shape::Process => (p.cx + side * p.w / 4.0, p.bottom()),
+        }
+    }
+
+    /// Whether a symbol of row `i` other than the desk `except` lies across the x range between `x0` and
+    /// `x1` (a hand-off chain's other desks, which a route along the row would cross).
+    fn desk_between(&self, i: usize, except: usize, x0: f64, x1: f64) -> bool {
+        let (lo, hi) = (x0.min(x1), x0.max(x1));
+        self.drawn_desks(i).into_iter().filter(|&k| k != except).any(|k| {
+            let p = self.placed_desk(i, k);
+            p.left() < hi && p.right() > lo
+        })
     }
 
     fn write_symbol(&self, out: &mut String, i: usize, row: &Row, desk: usize) {
@@ -665,10 +687,28 @@ impl Sheet<'_, '_> {
                         let k = channel_uses[col];
                         channel_uses[col] += 1;
                         let chan = self.col_left(col) + 0.8 + (k % 3) as f64 * 0.5;
-                        let pts = simplify(vec![(s.left(), s.cy), (chan, s.cy), (chan, t.cy), (t.left(), t.cy)]);
-                        drawn.arrows.push((pts, dashed));
+                        // Along the rows, unless another desk of a hand-off chain stands in the
+                        // way: then out under the row left, and in over the row entered.
+                        let exit = self.plan.exit_desk(route.from);
+                        let mut pts = Vec::new();
+                        let anchor = if self.desk_between(fi, exit, chan, s.left()) {
+                            let (x, edge) = self.lower_edge(fi, exit, 1.0);
+                            let y = self.under(fi);
+                            pts.extend([(x, edge), (x, y), (chan, y)]);
+                            (x, edge + 0.5)
+                        } else {
+                            pts.extend([(s.left(), s.cy), (chan, s.cy)]);
+                            (s.left() - 0.5, s.cy)
+                        };
+                        if self.desk_between(ti, 0, chan, t.left()) {
+                            let b = self.band(ti);
+                            pts.extend([(chan, b), (t.cx, b), (t.cx, t.top())]);
+                        } else {
+                            pts.extend([(chan, t.cy), (t.left(), t.cy)]);
+                        }
+                        drawn.arrows.push((simplify(pts), dashed));
                         if let Some(l) = &route.label {
-                            label = label_at(fi, (s.left() - 0.5, s.cy), l);
+                            label = label_at(fi, anchor, l);
                         }
                     }
                 }
