@@ -123,6 +123,8 @@ struct GStep {
     /// `penangguhan maks 3 hari -> ditolak`: a hold's way out, which no run takes (nothing is
     /// held) and which must not change where the case goes.
     hold: bool,
+    /// A hand-off chain: the desks after the first, each (actor, share in minutes).
+    chain: Vec<(usize, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -143,8 +145,9 @@ fn plain_step() -> impl Strategy<Value = GStep> {
         proptest::bool::weighted(0.15),
         0usize..4,
         (prop::option::weighted(0.15, 1u32..9), proptest::bool::weighted(0.15)),
+        prop::option::weighted(0.2, prop::collection::vec((0usize..5, 0u32..60), 1..3)),
     )
-        .prop_map(|(actor, minutes, hours, days, next_workday, deadline, (then, hold))| GStep {
+        .prop_map(|(actor, minutes, hours, days, next_workday, deadline, (then, hold), chain)| GStep {
             actor,
             minutes: if minutes < 10 { 0 } else { minutes },
             hours,
@@ -155,6 +158,7 @@ fn plain_step() -> impl Strategy<Value = GStep> {
             then_hours: then.unwrap_or(0),
             // Only the office's staff hold a task (E215).
             hold: hold && (1..=3).contains(&actor),
+            chain: chain.unwrap_or_default(),
         })
 }
 
@@ -180,9 +184,14 @@ fn top_step() -> impl Strategy<Value = GStep> {
         1 => Just(Kind::Call),
     ];
     (plain_step(), kind).prop_map(|(mut s, kind)| {
-        // A step the system does alone takes no decision (it would wait for one).
-        if matches!(kind, Kind::Decision { .. } | Kind::Call) && s.actor == 4 {
-            s.actor = 2;
+        // A step the system does alone takes no decision (it would wait for one); a chain decides
+        // at its last desk.
+        if matches!(kind, Kind::Decision { .. } | Kind::Call) {
+            match s.chain.last_mut() {
+                Some((actor, _)) if *actor == 4 => *actor = 2,
+                None if s.actor == 4 => s.actor = 2,
+                _ => {}
+            }
         }
         s.kind = kind;
         s
@@ -227,7 +236,10 @@ fn write_sop(elems: &[Elem]) -> String {
     let mut records: Vec<(String, Vec<String>)> = Vec::new();
     let mut alternatives = 0;
     let step_text = |s: &GStep, number: usize, id: &str, indent: &str, extra: &str| -> String {
-        let mut out = format!("{indent}langkah {number} {id} oleh {} {{\n", ACTORS[s.actor]);
+        // A hand-off chain: `oleh a -> b -> c`.
+        let by: Vec<&str> =
+            std::iter::once(s.actor).chain(s.chain.iter().map(|(a, _)| *a)).map(|a| ACTORS[a]).collect();
+        let mut out = format!("{indent}langkah {number} {id} oleh {} {{\n", by.join(" -> "));
         out.push_str(&format!("{indent}    kegiatan \"Langkah {number}\"\n"));
         let mut waktu = Vec::new();
         if s.days > 0 {
@@ -241,7 +253,17 @@ fn write_sop(elems: &[Elem]) -> String {
         }
         let then =
             if s.then_hours > 0 { format!(", lalu hari_berikutnya {} jam", s.then_hours) } else { String::new() };
-        out.push_str(&format!("{indent}    waktu {}{then}\n", waktu.join(" ")));
+        if s.chain.is_empty() {
+            out.push_str(&format!("{indent}    waktu {}{then}\n", waktu.join(" ")));
+        } else if s.days == 0 {
+            // The row's time, split evenly over the desks.
+            let minutes = s.hours * 60 + s.minutes + s.chain.iter().map(|(_, m)| m).sum::<u32>();
+            out.push_str(&format!("{indent}    waktu {minutes} menit\n"));
+        } else {
+            // Each desk's share.
+            let shares: Vec<String> = s.chain.iter().map(|(_, m)| format!("{m} menit")).collect();
+            out.push_str(&format!("{indent}    waktu {} -> {}\n", waktu.join(" "), shares.join(" -> ")));
+        }
         if s.next_workday {
             out.push_str(&format!("{indent}    mulai hari_berikutnya\n"));
         }
@@ -571,7 +593,7 @@ fn simulated(
         match sop.flow.graph.node_weight(node) {
             Some(Node::Decision { step }) => {
                 if let Some(o) = picks.outcome(sop, *step, 1) {
-                    forced.insert(sop.steps[*step].id.name.clone(), o);
+                    forced.insert(sop.steps[*step].row_id().name.clone(), o);
                 }
             }
             Some(Node::Gate { step, guards_step }) => {
@@ -581,7 +603,7 @@ fn simulated(
                     alur::interpret::gate_route(conditions.into_iter(), &fields)
                 {
                     let (target, edge) = interpreter.routes(sop, node).nth(i).unwrap();
-                    forced.insert(sop.steps[*step].id.name.clone(), route_name(sop, edge, target, *guards_step));
+                    forced.insert(sop.steps[*step].row_id().name.clone(), route_name(sop, edge, target, *guards_step));
                 }
             }
             Some(Node::Choice { name: Some(name) }) => {

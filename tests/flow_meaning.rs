@@ -188,3 +188,154 @@ fn a_waktu_in_two_parts_waits_for_the_next_working_day_between_them() {
     assert_eq!(json["totals"]["main_path"]["duration"]["workdays"], 1);
     assert_eq!(json["totals"]["main_path"]["duration"]["hours"], 1);
 }
+
+/// Issue 22 shape 4: a hand-off chain inside one row is done desk by desk. `alur time` gives
+/// each desk its share and its own due date and charges its actor.
+#[test]
+fn time_gives_each_desk_of_a_chain_its_share_due_date_and_actor() {
+    let json = time_json("tests/flow/rantai-meja.sop", "2026-12-08 08:00", &[]);
+    let rows: Vec<(&str, &str, &str)> = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["actors"][0].as_str().unwrap(), s["due"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ajukan", "pemohon", "2026-12-08T08:10:00+08:00"),
+            // 1 jam 30 menit split evenly over three desks.
+            ("disposisi", "kabid", "2026-12-08T08:40:00+08:00"),
+            ("disposisi.2", "kasi", "2026-12-08T09:10:00+08:00"),
+            ("disposisi.3", "back_office", "2026-12-08T09:40:00+08:00"),
+            // Shares as written: 20 menit -> 40 menit.
+            ("paraf", "kasi", "2026-12-08T10:00:00+08:00"),
+            ("paraf.2", "kabid", "2026-12-08T10:40:00+08:00"),
+        ]
+    );
+    assert_eq!(step(&json, "disposisi.2")["desk"], serde_json::json!({ "row": "disposisi", "desk": 2, "of": 3 }));
+    // The decision is taken at the last desk.
+    assert_eq!(step(&json, "disposisi.3")["outcome"], "setuju");
+    let per_actor: Vec<(&str, u64)> = json["totals"]["per_actor"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["actor"].as_str().unwrap(),
+                a["duration"]["hours"].as_u64().unwrap() * 60 + a["duration"]["minutes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(per_actor, [("pemohon", 10), ("kabid", 70), ("kasi", 50), ("back_office", 30)]);
+    // `--outcome` names the chain's decision by its row.
+    let refused = time_json("tests/flow/rantai-meja.sop", "2026-12-08 08:00", &["--outcome", "disposisi=tolak"]);
+    assert_eq!(refused["end"], "ditolak");
+    let out = alur()
+        .args(["time", &path("tests/flow/rantai-meja.sop"), "--calendars", &calendars()])
+        .args(["--start", "2026-12-08 08:00"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("2 (2/3)") && table.contains("3 (2/2)"), "{table}");
+}
+
+/// The runtime opens a task per desk, in its actor's inbox with its own due date, one after
+/// the other; the decision is the last desk's.
+#[tokio::test]
+async fn the_runtime_opens_a_task_per_desk_of_a_chain_in_turn() {
+    use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore};
+    use chrono::TimeZone;
+    use std::sync::Arc;
+    let wita = |h, m| {
+        chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 8, h, m, 0).single().unwrap().with_timezone(&chrono::Utc)
+    };
+    let clock = Arc::new(ManualClock::new(wita(8, 0)));
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    engine
+        .deploy_file(&std::path::PathBuf::from(path("tests/flow/rantai-meja.sop")), std::path::Path::new(&calendars()))
+        .await
+        .unwrap();
+    let case = engine.start_case("rantai", "p", Default::default(), None).await.unwrap();
+    let mut seen = Vec::new();
+    for (actor, at, outcome) in [
+        ("pemohon", (8, 10), None),
+        ("kabid", (8, 40), None),
+        ("kasi", (9, 10), None),
+        ("back_office", (9, 40), Some("setuju")),
+        ("kasi", (10, 0), None),
+        ("kabid", (10, 40), None),
+    ] {
+        let inbox = engine.inbox(&[actor.to_string()]).await.unwrap();
+        assert_eq!(inbox.len(), 1, "one open task, in {actor}'s inbox");
+        let task = &inbox[0];
+        seen.push((task.step.to_string(), task.due));
+        // The other desks see nothing meanwhile.
+        for other in ["kabid", "kasi", "back_office"].into_iter().filter(|o| *o != actor) {
+            assert!(engine.inbox(&[other.to_string()]).await.unwrap().is_empty(), "{other} waits for {actor}");
+        }
+        clock.set(wita(at.0, at.1));
+        let completion = Completion { outcome: outcome.map(str::to_string), ..Completion::default() };
+        engine.complete(case, task.task, &Caller::system(), completion).await.unwrap();
+    }
+    let expected: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = [
+        ("ajukan", (8, 10)),
+        ("disposisi", (8, 40)),
+        ("disposisi.2", (9, 10)),
+        ("disposisi.3", (9, 40)),
+        ("paraf", (10, 0)),
+        ("paraf.2", (10, 40)),
+    ]
+    .into_iter()
+    .map(|(s, (h, m))| (s.to_string(), Some(wita(h, m))))
+    .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(engine.load(case).await.unwrap().end.as_deref(), Some("terbit"), "the case ends after the last desk");
+}
+
+/// The simulator charges each desk's share to its actor: per case Kabid works 30 + 40 minutes,
+/// Kasi 30 + 20, Back Office 30.
+#[test]
+fn simulate_charges_each_desk_of_a_chain_to_its_actor() {
+    let scenario = std::env::temp_dir().join(format!("alur-rantai-{}.toml", std::process::id()));
+    std::fs::write(
+        &scenario,
+        "nama = \"rantai\"\nmulai = \"2026-12-08 08:00\"\nbenih = 1\n[kedatangan]\nper_hari = 2\n[keputusan.disposisi]\ntolak = 0.0\n",
+    )
+    .unwrap();
+    let out = alur()
+        .args(["simulate", &path("tests/flow/rantai-meja.sop"), "--calendars", &calendars()])
+        .arg("--scenario")
+        .arg(&scenario)
+        .args(["--cases", "50", "--format", "json"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&scenario);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let desk = |actor: &str| json["desks"].as_array().unwrap().iter().find(|d| d["actor"] == actor).unwrap().clone();
+    let served: Vec<u64> =
+        ["kabid", "kasi", "back_office"].iter().map(|a| desk(a)["served"].as_u64().unwrap()).collect();
+    assert_eq!(served, [100, 100, 50], "Kabid and Kasi each hold two desks of every case");
+    let busy = |a: &str| desk(a)["mean_busy"].as_f64().unwrap();
+    assert!((busy("kabid") / busy("back_office") - 70.0 / 30.0).abs() < 0.01, "{json}");
+    assert!((busy("kasi") / busy("back_office") - 50.0 / 30.0).abs() < 0.01, "{json}");
+}
+
+/// `alur inspect` shows the desks and the row they are on; the document draws one row.
+#[test]
+fn inspect_and_the_document_show_a_chain_as_one_row_of_desks() {
+    let out = alur().args(["inspect", &path("tests/flow/rantai-meja.sop"), "--format", "human"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rantai serah-terima dalam satu baris: kabid → kasi → back_office (waktu baris 1 Jam 30 Menit)"),
+        "{text}"
+    );
+    assert!(text.contains("→ 2 (2/3) disposisi.2"), "{text}");
+    let out = alur().args(["render", &path("tests/flow/rantai-meja.sop"), "--to", "md"]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| 2 ") || l.starts_with("| 3 ")).collect();
+    assert_eq!(rows.len(), 2, "{md}");
+    assert!(rows[0].contains("▭ 1") && rows[0].contains("▭ 2") && rows[0].contains("◇ 3"), "{md}");
+    assert!(rows[1].contains("20 Menit → 40 Menit"), "{md}");
+}

@@ -1182,3 +1182,196 @@ fn a_hold_is_refused_at_zero_on_a_step_nobody_at_the_office_does_and_with_an_unk
     // A hold to the next step is allowed.
     assert!(codes(&with("fo", "penangguhan maks 3 hari -> lanjut")).is_empty());
 }
+
+/// Issue 22 shape 4: a hand-off chain inside one row, `oleh a -> b -> c`, is compiled into one
+/// step per desk, done one after the other.
+mod hand_off_chains {
+    use super::*;
+
+    const CHAIN: &str = r#"
+    langkah 1 ajukan oleh pemohon {
+        waktu  10 menit
+        output berkas "Berkas"
+    }
+    langkah 2 disposisi oleh kabid -> fo → kabid {
+        kegiatan    "Disposisi berjenjang"
+        kelengkapan berkas
+        waktu       31 menit
+        output      disposisi "Lembar disposisi"
+        keputusan {
+            setuju -> lanjut
+            kurang -> kembali ke ajukan
+        }
+    }
+    langkah 3 paraf {
+        oleh  fo -> kabid
+        kelengkapan disposisi
+        waktu 10 menit -> 1 jam
+        lanjut ke disposisi jika ulang
+    }"#;
+
+    fn chain_sop() -> Sop {
+        compile_clean(&sop(&format!("data {{ ulang ya_tidak }}\n{CHAIN}")))
+    }
+
+    #[test]
+    fn each_desk_is_a_step_of_its_own_on_the_row() {
+        let sop = chain_sop();
+        let desks: Vec<(&str, &str, &str, Option<Duration>)> = sop
+            .steps
+            .iter()
+            .map(|s| (s.number.as_str(), s.id.as_str(), s.actor_ids().next().unwrap(), s.stated_duration()))
+            .collect();
+        assert_eq!(
+            desks,
+            [
+                ("1", "ajukan", "pemohon", Some(Duration::minutes(10))),
+                // 31 minutes over three desks: the remainder goes to the last.
+                ("2", "disposisi", "kabid", Some(Duration::minutes(10))),
+                ("2", "disposisi.2", "fo", Some(Duration::minutes(10))),
+                ("2", "disposisi.3", "kabid", Some(Duration::minutes(11))),
+                // Shares as written.
+                ("3", "paraf", "fo", Some(Duration::minutes(10))),
+                ("3", "paraf.2", "kabid", Some(Duration::hours(1))),
+            ]
+        );
+        assert!(sop.steps.iter().all(|s| s.performers.as_ref().unwrap().mode == PerformerMode::Single));
+        let desk = sop.steps[2].desk.as_ref().unwrap();
+        assert_eq!((desk.row.as_str(), desk.index, desk.count), ("disposisi", 1, 3));
+        assert_eq!(desk.actors.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["kabid", "fo", "kabid"]);
+        assert_eq!(sop.steps[4].desk.as_ref().unwrap().cell.as_ref().unwrap().text, "10 menit -> 1 jam");
+        // The first desk needs the row's documents, the last gives its outputs and decides.
+        let (first, middle, last) = (&sop.steps[1], &sop.steps[2], &sop.steps[3]);
+        assert_eq!(first.inputs.len(), 1);
+        assert!(middle.inputs.is_empty() && middle.outputs.is_empty() && middle.decision.is_none());
+        assert!(first.outputs.is_empty() && first.decision.is_none());
+        assert_eq!(last.outputs[0].artifact.as_str(), "disposisi");
+        assert!(last.decision.is_some());
+        assert_eq!(sop.steps[5].routes.len(), 1, "the route leaves from the last desk");
+        // The stated total sums the desks: the row's time.
+        assert_eq!(sop.steps.iter().filter_map(|s| s.stated_duration()).sum::<Duration>(), Duration::new(0, 1, 51));
+    }
+
+    #[test]
+    fn the_desks_follow_each_other_and_a_route_to_the_row_reaches_its_first_desk() {
+        let sop = chain_sop();
+        let next_of = |step: usize| -> Vec<String> {
+            let node = sop.flow.step_nodes[step];
+            sop.flow
+                .graph
+                .neighbors(node)
+                .filter_map(|n| sop.flow.step_of(n).map(|s| sop.steps[s].id.name.clone()))
+                .collect()
+        };
+        assert_eq!(next_of(1), ["disposisi.2"]);
+        assert_eq!(next_of(2), ["disposisi.3"]);
+        assert_eq!(next_of(4), ["paraf.2"]);
+        // `lanjut ke disposisi` (from the last desk of row 3) and `kembali ke ajukan`.
+        let gate = sop.flow.graph.neighbors(sop.flow.step_nodes[5]).next().unwrap();
+        let targets: Vec<Option<usize>> = sop.flow.graph.neighbors(gate).map(|n| sop.flow.step_of(n)).collect();
+        assert!(targets.contains(&Some(1)), "{targets:?}");
+    }
+
+    #[test]
+    fn english_keywords_and_arrows_give_the_same_chain() {
+        let id = sop(r#"
+    langkah 1 a oleh fo -> kabid { waktu 10 menit -> 20 menit }"#);
+        let en = r#"sop t "Uji" {
+    actors {
+        pemohon "Pemohon" applicant
+        fo      "Front Office"
+        kabid   "Kabid Perizinan"
+    }
+    step 1 a by fo → kabid { takes 10 minutes -> 20 minutes }
+}"#;
+        let (id, en) = (compile_clean(&id), compile_clean(en));
+        let shape = |s: &Sop| -> Vec<(String, Option<Duration>)> {
+            s.steps.iter().map(|s| (s.id.name.clone(), s.stated_duration())).collect()
+        };
+        assert_eq!(shape(&id), shape(&en));
+        assert_eq!(shape(&id).len(), 2);
+    }
+
+    #[test]
+    fn time_not_stated_and_days_that_divide_apply_to_every_desk() {
+        let sop = compile_clean(&sop(r#"
+    langkah 1 a oleh fo -> kabid { waktu - }
+    langkah 2 b oleh fo -> kabid { waktu 4 hari 1 jam }
+    langkah 3 c oleh fo -> kabid { waktu 2 hari kalender }"#));
+        assert!(sop.steps[0].time_not_stated() && sop.steps[1].time_not_stated());
+        assert_eq!(sop.steps[2].stated_duration(), Some(Duration::new(2, 0, 30)));
+        assert_eq!(sop.steps[3].stated_duration(), Some(Duration::new(2, 0, 30)));
+        assert_eq!(sop.steps[4].stated_duration(), Some(Duration::calendar_days(1)));
+    }
+
+    #[test]
+    fn shares_that_do_not_fit_and_days_that_do_not_divide_are_errors() {
+        assert_eq!(codes(&sop("langkah 1 a oleh fo -> kabid { waktu 1 hari }")), [Code::ChainTimeUneven]);
+        assert_eq!(
+            codes(&sop("langkah 1 a oleh fo -> kabid { waktu 1 jam -> 1 jam -> 1 jam }")),
+            [Code::ChainSharesMismatch]
+        );
+        assert_eq!(codes(&sop("langkah 1 a oleh fo { waktu 1 jam -> 1 jam }")), [Code::ChainSharesMismatch]);
+        assert_eq!(codes(&sop("langkah 1 a oleh fo -> kabid dan pemohon { waktu 1 jam }")), [Code::InvalidValue]);
+        assert_eq!(codes(&sop("langkah 1 a oleh fo atau kabid -> pemohon { waktu 1 jam }")), [Code::InvalidValue]);
+        assert_eq!(
+            codes(&sop("langkah 1 a oleh fo -> kabid { waktu 1 jam, lalu hari_berikutnya 1 hari }")),
+            [Code::InvalidValue]
+        );
+        assert_eq!(codes(&sop("langkah 1 a oleh fo -> kasie { waktu 1 jam }")), [Code::UnknownActor]);
+        // One missing `waktu` for the row, not one per desk.
+        assert_eq!(codes(&sop("langkah 1 a oleh fo -> kabid { kegiatan \"x\" }")), [Code::MissingDuration]);
+    }
+
+    #[test]
+    fn a_conditional_chain_is_skipped_whole() {
+        let sop = compile_clean(&sop(r#"
+    data { survei ya_tidak }
+    langkah 1 a oleh fo { waktu 5 menit }
+    langkah 2 b oleh fo -> kabid {
+        jika  survei
+        waktu 10 menit
+    }
+    langkah 3 c oleh kabid { waktu 5 menit }"#));
+        let gate = sop.flow.graph.node_indices().find(|n| matches!(sop.flow.graph[*n], Node::Gate { .. })).unwrap();
+        let targets: Vec<String> = sop
+            .flow
+            .graph
+            .neighbors(gate)
+            .filter_map(|n| sop.flow.step_of(n).map(|s| sop.steps[s].id.name.clone()))
+            .collect();
+        assert_eq!(targets.len(), 2);
+        assert!(targets.contains(&"b".to_string()) && targets.contains(&"c".to_string()), "{targets:?}");
+        assert!(sop.steps[1].condition.is_some() && sop.steps[2].condition.is_none());
+    }
+
+    #[test]
+    fn clock_points_on_a_chain_mean_its_first_or_last_desk() {
+        let sop = compile_clean(&sop(r#"
+    standar_pelayanan 1 jam sejak b sampai b
+    standar_pelayanan 1 jam setelah a kecuali b
+    langkah 1 a oleh fo { waktu 5 menit }
+    langkah 2 b oleh fo -> kabid -> fo { waktu 30 menit }"#));
+        let standards = &sop.header.service_standards;
+        assert_eq!(standards[0].from, Some(ClockPoint::StartOf(alur::model::Name::new("b", sop.span))));
+        assert_eq!(standards[0].until.as_ref().unwrap().step().as_str(), "b.3");
+        let excluded: Vec<&str> = standards[1].excluded.iter().map(|n| n.as_str()).collect();
+        assert_eq!(excluded, ["b", "b.2", "b.3"]);
+    }
+
+    #[test]
+    fn the_table_folds_a_chain_back_into_its_row() {
+        let sop = chain_sop();
+        let table = alur::compile::chain::fold(&sop);
+        let rows: Vec<&str> = table.steps.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(rows, ["ajukan", "disposisi", "paraf"]);
+        let row = &table.steps[1];
+        let performers = row.performers.as_ref().unwrap();
+        assert_eq!(performers.mode, PerformerMode::Chain);
+        assert_eq!(performers.actors.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["kabid", "fo", "kabid"]);
+        assert_eq!(row.stated_duration(), Some(Duration::minutes(31)));
+        assert!(row.decision.is_some() && !row.inputs.is_empty() && !row.outputs.is_empty());
+        assert_eq!(table.steps[2].duration.as_ref().unwrap().cell(Lang::Id), "10 Menit → 1 Jam");
+        assert_eq!(table.flow.step_nodes.len(), 3);
+    }
+}

@@ -15,19 +15,29 @@ struct GenStep {
     returns_to: Option<usize>,
     comment: bool,
     notes: bool,
+    /// A hand-off chain: the second desk's actor.
+    chain: Option<usize>,
 }
 
 fn step_strategy() -> impl Strategy<Value = GenStep> {
-    (0u32..120, 0u32..3, 0usize..3, proptest::option::of(0usize..4), any::<bool>(), any::<bool>()).prop_map(
-        |(minutes, days, actor, returns_to, comment, notes)| GenStep {
+    (
+        0u32..120,
+        0u32..3,
+        0usize..3,
+        proptest::option::of(0usize..4),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::weighted(0.25, 0usize..3),
+    )
+        .prop_map(|(minutes, days, actor, returns_to, comment, notes, chain)| GenStep {
             minutes,
             days,
             actor,
             returns_to,
             comment,
             notes,
-        },
-    )
+            chain,
+        })
 }
 
 /// Writes a valid SOP in either language, with irregular spacing for `fmt` to normalise.
@@ -48,7 +58,18 @@ fn write_sop(steps: &[GenStep], english: bool, messy: bool) -> String {
         if step.comment {
             out.push_str(&format!("// step {i}\n"));
         }
-        let actor = ["pemohon", "fo", "bo"][step.actor];
+        let mut actor = ["pemohon", "fo", "bo"][step.actor].to_string();
+        if let Some(second) = step.chain {
+            // `fo->bo` written together when messy; `fmt` spaces it.
+            let arrow = if english {
+                " → "
+            } else if messy {
+                "->"
+            } else {
+                " -> "
+            };
+            actor = format!("{actor}{arrow}{}", ["pemohon", "fo", "bo"][second]);
+        }
         out.push_str(&format!("{} {} s{i} {} {actor} {{\n", kw("langkah", "step"), i + 1, kw("oleh", "by")));
         out.push_str(&format!("{pad}  {} \"Kegiatan {i}\"\n", kw("kegiatan", "activity")));
         let mut waktu = String::new();
@@ -56,6 +77,10 @@ fn write_sop(steps: &[GenStep], english: bool, messy: bool) -> String {
             waktu.push_str(&format!("{} {} ", step.days, kw("hari", "workdays")));
         }
         waktu.push_str(&format!("{} {}", step.minutes, kw("menit", "minutes")));
+        if step.chain.is_some() && step.days % 2 == 1 {
+            // A day does not split over two desks: each desk's share.
+            waktu.push_str(&format!(" -> 5 {}", kw("menit", "minutes")));
+        }
         out.push_str(&format!("        {} {waktu}\n", kw("waktu", "takes")));
         if step.notes {
             out.push_str(&format!("        {} \"catatan\n            {i}\"\n", kw("keterangan", "notes")));
@@ -302,6 +327,7 @@ fn a_large_generated_sop_is_cut_in_two_and_parsed_as_in_one_pass() {
             returns_to: (i % 5 == 0).then_some(2),
             comment: i % 7 == 0,
             notes: i % 4 == 0,
+            chain: (i % 6 == 0).then_some(((i + 1) % 3) as usize),
         })
         .collect();
     let text = write_sop(&steps, false, true);

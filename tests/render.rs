@@ -326,6 +326,49 @@ fn the_return_route_goes_back_up_and_is_labelled() {
     assert!(pts.last().unwrap().1 < pts[0].1, "the return arrow ends above where it starts");
 }
 
+/// Issue 22 shape 4: a hand-off chain is one row of the table, a symbol in each desk's actor
+/// column joined in order by arrows; routes enter at the first desk and leave from the last,
+/// where the decision's diamond is.
+#[test]
+fn a_hand_off_chain_is_one_row_with_a_symbol_per_desk_joined_by_arrows() {
+    let sop = compile(&Path::new(ROOT).join("tests/flow/rantai-meja.sop"));
+    let svg = svg_of(&sop, Lang::Id);
+    let rows: Vec<&str> =
+        svg.find_all(|e| e.name == "rect" && e.has_class("row")).iter().filter_map(|e| e.attr("data-step")).collect();
+    assert_eq!(rows, ["ajukan", "disposisi", "paraf"], "one row per row of the table");
+    let row = rect_box(svg.find_all(|e| e.has_class("row") && e.attr("data-step") == Some("disposisi"))[0]);
+    let lane = |actor: &str| rect_box(svg.find_all(|e| e.has_class("lane") && e.attr("data-actor") == Some(actor))[0]);
+    let desks = svg.find_all(|e| e.name == "g" && e.has_class("symbol") && e.attr("data-step") == Some("disposisi"));
+    let drawn: Vec<(&str, &str, &str)> = desks
+        .iter()
+        .map(|g| {
+            let kind = ["terminator", "process", "decision"].into_iter().find(|k| g.has_class(k)).unwrap();
+            (g.attr("data-desk").unwrap(), g.attr("data-actor").unwrap(), kind)
+        })
+        .collect();
+    assert_eq!(drawn, [("1", "kabid", "process"), ("2", "kasi", "process"), ("3", "back_office", "decision")]);
+    for g in &desks {
+        let center = symbol_box(g).center();
+        assert!(lane(g.attr("data-actor").unwrap()).contains(center) && row.contains(center));
+    }
+    let desk = |n: &str| symbol_box(desks.iter().find(|g| g.attr("data-desk") == Some(n)).unwrap());
+    let hand_offs: Vec<((f64, f64), (f64, f64))> = svg
+        .find_all(|e| e.name == "line" && e.has_class("hand-off") && e.attr("data-step") == Some("disposisi"))
+        .iter()
+        .map(|l| ((l.num("x1"), l.num("y1")), (l.num("x2"), l.num("y2"))))
+        .collect();
+    assert_eq!(hand_offs.len(), 2);
+    assert!(desk("1").on_edge(hand_offs[0].0) && desk("2").on_edge(hand_offs[0].1), "{hand_offs:?}");
+    assert!(desk("2").on_edge(hand_offs[1].0) && desk("3").on_edge(hand_offs[1].1), "{hand_offs:?}");
+    let route = |from: &str, to: &str| {
+        let g = svg
+            .find_all(|e| e.has_class("route") && e.attr("data-from") == Some(from) && e.attr("data-to") == Some(to));
+        points(g[0].find_all(|e| e.name == "polyline")[0])
+    };
+    assert!(desk("1").on_edge(*route("ajukan", "disposisi").last().unwrap()), "a route enters the first desk");
+    assert!(desk("3").on_edge(route("disposisi", "paraf")[0]), "a route leaves from the last desk");
+}
+
 fn html_of(path: &Path, lang: Lang) -> El {
     let sop = compile(path);
     parse_xml(&render(&sop, Format::Html, lang))

@@ -46,7 +46,8 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     duplicates(t!("data", "field"), sop.fields.iter().map(|f| (f.id.as_str(), f.id.span)), out);
 
     let mut numbers: HashMap<&str, Span> = HashMap::new();
-    for step in &sop.steps {
+    // The desks of a hand-off chain after the first share its row's number.
+    for step in sop.steps.iter().filter(|s| !s.continues_row()) {
         let number = step.number.as_str();
         if let Some(first) = numbers.get(number) {
             out.push(
@@ -65,16 +66,18 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     }
 
     let actors: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
-    let targets: Vec<&str> =
-        sop.steps.iter().map(|s| s.id.as_str()).chain(sop.ends.iter().map(|e| e.id.as_str())).collect();
-    let steps: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
+    // A later desk's id (`row.2`) cannot be written, so it is never suggested.
+    let written = || sop.steps.iter().filter(|s| !s.continues_row()).map(|s| s.id.as_str());
+    let targets: Vec<&str> = written().chain(sop.ends.iter().map(|e| e.id.as_str())).collect();
+    let steps: Vec<&str> = written().collect();
     let artifacts: Vec<&str> = sop.artifacts.iter().map(|a| a.id.as_str()).collect();
     let fields: Vec<&str> = sop.fields.iter().map(|f| f.id.as_str()).collect();
     // Sets for membership (large SOPs), the lists above for "did you mean".
     let (actor_set, target_set, step_set, artifact_set): (HashSet<&str>, HashSet<&str>, HashSet<&str>, HashSet<&str>) = (
         actors.iter().copied().collect(),
-        targets.iter().copied().collect(),
-        steps.iter().copied().collect(),
+        // Every step's id: a clock point or `kecuali` on a chain's row names its desks (compile::chain).
+        targets.iter().copied().chain(sop.steps.iter().map(|s| s.id.as_str())).collect(),
+        sop.steps.iter().map(|s| s.id.as_str()).collect(),
         artifacts.iter().copied().collect(),
     );
     let declare_actor = t!(
@@ -156,7 +159,8 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        if step.duration.is_none() {
+        // A row's missing `waktu` is reported once, at its first desk.
+        if step.duration.is_none() && !step.continues_row() {
             let id = step.id.as_str();
             out.push(
                 Diagnostic::new(

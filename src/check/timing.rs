@@ -68,11 +68,18 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
                 let step = &sop.steps[index];
                 let Some(duration) = &step.duration else { continue };
                 let Some(value) = duration.value else { continue };
-                let number = &step.number;
+                let number = step.numbered();
                 let (value_id, value_en) = (value.display(Lang::Id), value.display(Lang::En));
                 sum_id.push(format!("{number}: {value_id}"));
                 sum_en.push(format!("{number}: {value_en}"));
-                if listed < MAX_STEP_LABELS {
+                // A hand-off chain's row is labelled once, at its last desk, with the row's time.
+                let labelled = match &step.desk {
+                    Some(desk) if !desk.is_last() => None,
+                    Some(desk) => desk.cell.as_ref().and_then(|c| c.value),
+                    None => Some(value),
+                };
+                if let Some(value) = labelled.filter(|_| listed < MAX_STEP_LABELS) {
+                    let (value_id, value_en) = (value.display(Lang::Id), value.display(Lang::En));
                     d = d.with_label(duration.span, t!("+ {value_id}", "+ {value_en}"));
                     listed += 1;
                 }
@@ -85,7 +92,7 @@ pub fn check(sop: &Sop, options: &Options, flow_broken: bool, out: &mut Vec<Diag
                     "fix the step that is wrong, or write `total {computed_en}`"
                 ));
             } else {
-                let count = untimed.len();
+                let count = untimed.iter().filter(|&&s| !sop.steps[s].continues_row()).count();
                 d = d
                     .with_note(t!(
                         "{count} langkah tanpa waktu tertulis tidak terhitung; yang lain saja sudah melebihi total",
@@ -166,6 +173,9 @@ fn incomplete(
     span: crate::syntax::Span,
     promise: bool,
 ) -> Diagnostic {
+    // A hand-off chain's row without time is one step of the table, however many desks it has.
+    let untimed: Vec<usize> =
+        untimed.iter().copied().filter(|&s| sop.steps.get(s).is_some_and(|s| !s.continues_row())).collect();
     let count = untimed.len();
     let (known_id, known_en) = (known.display(Lang::Id), known.display(Lang::En));
     let (promised_id, promised_en) = (promised.display(Lang::Id), promised.display(Lang::En));

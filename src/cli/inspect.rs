@@ -40,7 +40,7 @@ fn print_human(sop: &Sop, lang: Lang) {
         Lang::En => en.to_string(),
     };
     let dest = |d: &Dest| match d {
-        Dest::Step(s) => format!("{} {}", sop.steps[*s].number, sop.steps[*s].id),
+        Dest::Step(s) => format!("{} {}", sop.steps[*s].numbered(), sop.steps[*s].id),
         Dest::End(e) => format!("{} ({})", t("selesai", "end"), sop.ends[*e].id),
     };
     outln!("{} \"{}\"", sop.id, sop.title);
@@ -50,7 +50,17 @@ fn print_human(sop: &Sop, lang: Lang) {
     for (index, step) in sop.steps.iter().enumerate() {
         let actors: Vec<&str> = step.actor_ids().collect();
         let waktu = step.duration.as_ref().map(|d| d.cell(lang)).unwrap_or_default();
-        outln!("{:>4}  {:<24} {:<28} {}", step.number, step.id.name, actors.join(", "), waktu);
+        outln!("{:>4}  {:<24} {:<28} {}", step.numbered(), step.id.name, actors.join(", "), waktu);
+        if let Some(desk) = step.desk.as_ref().filter(|d| d.is_first()) {
+            let chain: Vec<&str> = desk.actors.iter().map(|a| a.as_str()).collect();
+            let cell = desk.cell.as_ref().map(|d| d.cell(lang)).unwrap_or_default();
+            outln!(
+                "        {}: {} ({} {cell})",
+                t("rantai serah-terima dalam satu baris", "hand-off chain in one row"),
+                chain.join(" → "),
+                t("waktu baris", "row time")
+            );
+        }
         if let Some(condition) = &step.condition {
             outln!("        {} {}", t("hanya jika", "only if"), condition_text(condition, sop, &labels));
         }

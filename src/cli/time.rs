@@ -206,7 +206,7 @@ fn print_table(
         let mark = if r.uncertain { " ?" } else { "" };
         uncertain |= r.uncertain;
         off_critical |= !r.critical;
-        let number = if r.critical { step.number.clone() } else { format!("{} ·", step.number) };
+        let number = if r.critical { step.numbered() } else { format!("{} ·", step.numbered()) };
         let actors: Vec<&str> =
             step.actor_ids().map(|a| sop.actor(a).map_or(a, |actor| actor.label.as_str())).collect();
         let at_once = if r.at_once { t(" (seketika)", " (at once)") } else { String::new() };
@@ -324,7 +324,7 @@ fn print_table(
                 "{} ({} {}): {} {zone}",
                 t("Tanggal selesai diberitahukan", "Completion date told"),
                 t("pada langkah", "at step"),
-                sop.steps[step].number,
+                sop.steps[step].numbered(),
                 local(calendar, calendar.due(done, after).at, lang)
             );
         }
@@ -374,7 +374,7 @@ fn print_table(
         rounded(totals.worst.rounded_workdays),
         incomplete(totals.worst.untimed.len())
     );
-    let critical: Vec<&str> = main.steps.iter().map(|&s| sop.steps[s].number.as_str()).collect();
+    let critical: Vec<String> = main.steps.iter().map(|&s| sop.steps[s].numbered()).collect();
     outln!("{}: {}", t("Jalur kritis (langkah)", "Critical path (steps)"), critical.join(" → "));
     for l in &totals.rework_loops {
         let clock = match (l.clock, lang) {

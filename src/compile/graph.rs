@@ -12,13 +12,23 @@ struct Builder<'a> {
     entries: Vec<NodeIndex>,
     decisions: HashMap<usize, NodeIndex>,
     by_name: HashMap<&'a str, NodeIndex>,
+    /// Where the flow goes after the last desk of each hand-off chain, by the row's id: a
+    /// conditional row that is skipped skips all its desks.
+    chain_exits: HashMap<&'a str, NodeIndex>,
 }
 
 /// Builds the flow graph of a model whose `flow` is still empty.
 pub fn build(sop: &Sop) -> Flow {
     let mut flow = Flow::default();
     flow.start = flow.graph.add_node(Node::Start);
-    let mut b = Builder { sop, flow, entries: Vec::new(), decisions: HashMap::new(), by_name: HashMap::new() };
+    let mut b = Builder {
+        sop,
+        flow,
+        entries: Vec::new(),
+        decisions: HashMap::new(),
+        by_name: HashMap::new(),
+        chain_exits: HashMap::new(),
+    };
     for (index, step) in sop.steps.iter().enumerate() {
         let node = b.flow.graph.add_node(Node::Step { step: index });
         b.flow.step_nodes.push(node);
@@ -121,9 +131,14 @@ impl Builder<'_> {
         let Some(step) = sop.steps.get(index) else { return };
         let node = self.flow.step_nodes[index];
         let entry = self.entries[index];
+        // A sequence is wired last to first, so a chain's last desk is met before its first.
+        if let Some(desk) = step.desk.as_ref().filter(|d| d.is_last()) {
+            self.chain_exits.insert(desk.row.as_str(), continuation);
+        }
         if let Some(condition) = &step.condition {
+            let skip_to = step.desk.as_ref().and_then(|d| self.chain_exits.get(d.row.as_str()).copied());
             self.flow.graph.add_edge(entry, node, Edge::Condition { condition: Some(condition.clone()) });
-            self.flow.graph.add_edge(entry, continuation, Edge::Condition { condition: None });
+            self.flow.graph.add_edge(entry, skip_to.unwrap_or(continuation), Edge::Condition { condition: None });
         }
         if let (Some(decision), Some(&decision_node)) = (&step.decision, self.decisions.get(&index)) {
             self.flow.graph.add_edge(node, decision_node, Edge::Next);

@@ -904,6 +904,7 @@ impl<'a> Lowerer<'a> {
             variants: Vec::new(),
             variant_durations: Vec::new(),
             hold: None,
+            desk: None,
             span: item.head_span(),
         };
         if actor_reported {
@@ -969,7 +970,13 @@ impl<'a> Lowerer<'a> {
         let first = cursor.peek().map(|t| (t.span, t.text.clone()));
         if let Some((first_span, first_text)) = first {
             if cursor.eat_punct("-").is_some() {
-                return Ok(StepDuration { value: None, text: first_text, span: first_span, then_next_workday: None });
+                return Ok(StepDuration {
+                    value: None,
+                    text: first_text,
+                    span: first_span,
+                    then_next_workday: None,
+                    shares: Vec::new(),
+                });
             }
             if cursor.eat_kw(Kw::NotStated) {
                 let (cell, span) = match cursor.peek() {
@@ -979,7 +986,7 @@ impl<'a> Lowerer<'a> {
                     }
                     _ => (String::new(), first_span),
                 };
-                return Ok(StepDuration { value: None, text: cell, span, then_next_workday: None });
+                return Ok(StepDuration { value: None, text: cell, span, then_next_workday: None, shares: Vec::new() });
             }
         }
         let parsed = expect_duration(cursor)?;
@@ -987,6 +994,42 @@ impl<'a> Lowerer<'a> {
         // `waktu 1 jam, lalu hari_berikutnya 1 hari`: a second part on the next working day.
         let mut then_next_workday = None;
         let (mut value, mut text, mut span) = (parsed.value, parsed.text, parsed.span);
+        // `waktu 10 menit -> 10 menit -> 1 jam`: each desk's share of a hand-off chain.
+        let mut shares = Vec::new();
+        while let Some(arrow) = cursor.peek().filter(|t| t.kind == TokenKind::Arrow) {
+            cursor.next();
+            if shares.is_empty() {
+                shares.push(value);
+            }
+            let share = expect_duration(cursor)?;
+            self.diagnostics.extend(share.warnings);
+            shares.push(share.value);
+            value = value.checked_add(share.value).ok_or_else(|| {
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    t!("lama waktu ini terlalu besar", "this duration is too large"),
+                    share.span,
+                    t!("terlalu besar", "too large"),
+                )
+            })?;
+            span = span.to(share.span);
+            text = format!("{text} {} {}", arrow.text, share.text);
+        }
+        if !shares.is_empty() && cursor.peek().is_some_and(|t| t.text == ",") {
+            return Err(Diagnostic::new(
+                Code::InvalidValue,
+                t!(
+                    "bagian waktu tiap meja tidak bisa digabung dengan `lalu hari_berikutnya`",
+                    "a time shared over the desks cannot be combined with `then next_workday`"
+                ),
+                cursor.here(),
+                t!("di sini", "here"),
+            )
+            .with_help(t!(
+                "tulis bagian tiap meja saja, atau pecah baris menjadi beberapa langkah",
+                "write each desk's share only, or split the row into steps"
+            )));
+        }
         if cursor.peek().is_some_and(|t| t.text == ",") {
             cursor.next();
             let then = cursor.peek().map(|t| t.text.clone()).unwrap_or_default();
@@ -1000,7 +1043,7 @@ impl<'a> Lowerer<'a> {
             span = span.to(second.span);
             text = format!("{text}, {then} {next_day} {}", second.text);
         }
-        Ok(StepDuration { value: Some(value), text, span, then_next_workday })
+        Ok(StepDuration { value: Some(value), text, span, then_next_workday, shares })
     }
 
     /// Documents given by a step (or one of its outcomes) exist from then on.
@@ -1328,21 +1371,39 @@ fn expect_performers(cursor: &mut Cursor<'_>) -> Result<Performers, Diagnostic> 
     let first = cursor.expect_name(&what)?;
     let mut performers = Performers { actors: vec![Name::new(&first.text, first.span)], mode: PerformerMode::Single };
     loop {
+        let joined_at = cursor.here();
         let mode = if cursor.eat_kw(Kw::Or) {
             PerformerMode::Either
         } else if cursor.eat_kw(Kw::And) {
             PerformerMode::Jointly
+        } else if cursor.peek().is_some_and(|t| t.kind == TokenKind::Arrow) {
+            // `kabid -> kasi -> back_office`: the desks of a hand-off chain, in order.
+            cursor.next();
+            PerformerMode::Chain
         } else {
             break;
         };
         if performers.mode != PerformerMode::Single && performers.mode != mode {
-            return Err(Diagnostic::new(
-                Code::InvalidValue,
-                t!("`atau` dan `dan` tidak boleh dicampur", "`or` and `and` cannot be mixed"),
-                cursor.here(),
-                t!("campuran di sini", "mixed here"),
-            )
-            .with_help(t!("pecah menjadi dua langkah", "split it into two steps")));
+            let chain = mode == PerformerMode::Chain || performers.mode == PerformerMode::Chain;
+            let (message, help) = if chain {
+                (
+                    t!(
+                        "`->` (satu demi satu) tidak boleh dicampur dengan `atau` atau `dan`",
+                        "`->` (one after the other) cannot be mixed with `or` or `and`"
+                    ),
+                    t!(
+                        "tulis satu pelaksana per meja dalam rantai, atau pecah menjadi beberapa langkah",
+                        "write one actor per desk in the chain, or split it into steps"
+                    ),
+                )
+            } else {
+                (
+                    t!("`atau` dan `dan` tidak boleh dicampur", "`or` and `and` cannot be mixed"),
+                    t!("pecah menjadi dua langkah", "split it into two steps"),
+                )
+            };
+            return Err(Diagnostic::new(Code::InvalidValue, message, joined_at, t!("campuran di sini", "mixed here"))
+                .with_help(help));
         }
         performers.mode = mode;
         let next = cursor.expect_name(&what)?;

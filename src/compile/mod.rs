@@ -3,10 +3,11 @@
 //! Entry points: [`compile_path`] for a file on disk, [`compile_source`] for text in memory.
 //! Both return every diagnostic of the file (and of the files it imports) in one go.
 
+pub mod chain;
 mod cursor;
 mod expr;
 pub mod folders;
-mod graph;
+pub(crate) mod graph;
 pub mod keyword;
 mod lower;
 mod recover;
@@ -352,6 +353,7 @@ impl Session<'_> {
         self.resolve_calls(file, &mut sop, options, &mut diagnostics);
         resolve_choice_words(&mut sop);
         assume_unstated_outcomes(&mut sop, &mut diagnostics);
+        chain::expand(&mut sop, &mut diagnostics);
         sop.flow = graph::build(&sop);
         let checked = if variant::written(&sop) { variant::check(&sop, options) } else { check::check(&sop, options) };
         let reported_at =

@@ -75,6 +75,8 @@ codes! {
     VariantLeavesOutStep = "E216", Error, "a line of one variant leads to, times or measures a step the variant does not do";
     CompletionDateWithoutTime = "E211", Error, "a completion date (`tanggal_selesai`) with no time and no promise to count it from";
     HoldWithoutStaff = "E215", Error, "a hold (`penangguhan`) on a step that no office staff performs";
+    ChainSharesMismatch = "E212", Error, "the time shares written for a step do not match its desks";
+    ChainTimeUneven = "E213", Error, "a hand-off chain's time in days does not divide evenly over its desks";
     // Rules.
     TypeMismatch = "E301", Error, "a condition compares values of different types";
     // Time.
@@ -118,7 +120,7 @@ codes! {
     ImportPageNumber = "W603", Warning, "a page number left out of the SOP";
     ImportRouteGuessed = "W604", Warning, "a route in Keterangan that was completed or not made a decision";
     ImportActorsInferred = "W605", Warning, "actors inferred from the table's text, not read from marks";
-    ImportHandOffChain = "W606", Warning, "a Pelaksana cell names several desks in sequence: the step is given the first";
+    ImportHandOffChain = "W606", Warning, "a Pelaksana cell names desks in sequence whose days do not divide over them: the step is given the first";
     ImportActorGuessWeak = "W607", Warning, "an inferred actor that the table's text does not back firmly";
     ImportServiceStandard = "W608", Warning, "a Standar Pelayanan table: read into declarations where the language has them, the rest kept as comments";
 }

@@ -115,8 +115,11 @@ struct StepRow {
     unplaced: Vec<String>,
     /// The Pelaksana cell, in a table with one column of actors' names.
     performer: String,
-    /// The Pelaksana cell when it names several desks in sequence ("Kabid -> Kasi").
+    /// The Pelaksana cell when it names several desks in sequence ("Kabid -> Kasi") that could
+    /// not be written as a chain (its time in days does not divide over the desks).
     chain: Option<String>,
+    /// The step's actors (`marks`) are the desks of a hand-off chain, in order.
+    chained: bool,
     needs: String,
     time: String,
     output: String,
@@ -392,6 +395,7 @@ impl<'a> Importer<'a> {
                             unplaced: Vec::new(),
                             performer: String::new(),
                             chain: None,
+                            chained: false,
                             needs: String::new(),
                             time: String::new(),
                             output: String::new(),
@@ -668,6 +672,7 @@ impl<'a> Importer<'a> {
                 unplaced: Vec::new(),
                 performer: String::new(),
                 chain: None,
+                chained: false,
                 needs: String::new(),
                 time: String::new(),
                 output: String::new(),
@@ -771,36 +776,44 @@ impl<'a> Importer<'a> {
 
     /// Reads the Pelaksana cells of a table with one column of actors' names: each name is an
     /// actor (declared in the order met), and the step's actor. A cell naming several desks in
-    /// sequence gives the first desk, the chain kept for a comment and reported: the language
-    /// has no hand-off inside one step.
+    /// sequence is a hand-off chain (`oleh kabid -> kasi`), unless its time in days does not
+    /// divide over the desks (the language would ask for each desk's share, which the table does
+    /// not give): that step gets the first desk, the chain kept for a comment and reported.
     fn performers(&mut self, layout: &mut Layout, steps: &mut [StepRow]) {
         for step in steps.iter_mut() {
             let desks = infer::split_chain(&step.performer);
-            let Some(first) = desks.first() else { continue };
-            let index = match layout.actors.iter().position(|a| norm(a) == norm(first)) {
-                Some(index) => index,
-                None => {
-                    layout.actors.push(first.clone());
-                    layout.actors.len() - 1
-                }
-            };
-            step.marks = vec![index];
-            if desks.len() > 1 {
+            let Some(first) = desks.first().cloned() else { continue };
+            let days = days_in(&waktu_text(&step.time));
+            let chained = desks.len() > 1 && days % desks.len() as u32 == 0;
+            let written = if chained { desks.clone() } else { vec![first.clone()] };
+            step.marks = written
+                .iter()
+                .map(|desk| match layout.actors.iter().position(|a| norm(a) == norm(desk)) {
+                    Some(index) => index,
+                    None => {
+                        layout.actors.push(desk.clone());
+                        layout.actors.len() - 1
+                    }
+                })
+                .collect();
+            step.chained = chained;
+            if desks.len() > 1 && !chained {
                 step.chain = Some(step.performer.clone());
                 let (line, number, cell) = (step.lines[0], step.number.clone(), step.performer.clone());
+                let n = desks.len();
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::ImportHandOffChain,
                         t!(
-                            "baris {line}: Pelaksana langkah {number} `{cell}` menyebut beberapa meja berurutan: langkah diberi meja pertama ({first}), urutannya disimpan sebagai komentar",
-                            "line {line}: the Pelaksana of step {number} `{cell}` names several desks in sequence: the step is given the first desk ({first}), the sequence is kept as a comment"
+                            "baris {line}: Pelaksana langkah {number} `{cell}` menyebut {n} meja berurutan, tetapi {days} hari tidak terbagi rata ke {n} meja: langkah diberi meja pertama ({first}), urutannya disimpan sebagai komentar",
+                            "line {line}: the Pelaksana of step {number} `{cell}` names {n} desks in sequence, but {days} days do not divide evenly over {n} desks: the step is given the first desk ({first}), the sequence is kept as a comment"
                         ),
                         step.span,
                         t!("sel Pelaksana", "the Pelaksana cell"),
                     )
                     .with_help(t!(
-                        "bahasa `.sop` belum punya serah terima di dalam satu langkah: pecah baris ini menjadi satu langkah per meja, atau biarkan meja pertama",
-                        "the `.sop` language has no hand-off inside one step yet: split the row into one step per desk, or keep the first desk"
+                        "tulis rantainya dengan bagian waktu tiap meja: `oleh a -> b` dan `waktu 1 hari -> 2 jam`",
+                        "write the chain with each desk's share of the time: `by a -> b` and `takes 1 workday -> 2 hours`"
                     )),
                 );
             }
@@ -1275,7 +1288,7 @@ impl<'a> Importer<'a> {
                 w.line(format!("    // baris {} digabung: baris tabel yang terpotong halaman", lines.join(", ")), None);
             }
             match &doc.who[i] {
-                Who::Marked(actors) if actors.len() > 1 => {
+                Who::Marked(actors) if actors.len() > 1 && !step.chained => {
                     w.line(
                         "    // beberapa kolom pelaksana bertanda: dibaca sebagai dikerjakan bersama (`dan`)".into(),
                         None,
@@ -1309,10 +1322,20 @@ impl<'a> Importer<'a> {
                 }
                 Who::Marked(_) => {}
             }
+            if step.chained {
+                // The cell as printed, since `oleh` holds only the actors' ids.
+                w.line(
+                    format!(
+                        "    // pelaksana tertulis \"{}\": rantai serah terima, dikerjakan meja demi meja",
+                        comment_text(&step.performer)
+                    ),
+                    None,
+                );
+            }
             if let Some(chain) = &step.chain {
                 w.line(
                     format!(
-                        "    // PERIKSA: pelaksana tertulis \"{}\": beberapa meja berurutan, langkah ini diberi meja pertama",
+                        "    // PERIKSA: pelaksana tertulis \"{}\": beberapa meja berurutan, tetapi waktunya dalam hari tidak terbagi rata ke meja-mejanya; langkah ini diberi meja pertama (tulis rantainya dengan bagian waktu tiap meja)",
                         comment_text(chain)
                     ),
                     None,
@@ -1333,9 +1356,11 @@ impl<'a> Importer<'a> {
                     None,
                 );
             }
+            // The desks of a hand-off chain one after the other; several marks together.
+            let join = if step.chained { " -> " } else { " dan " };
             let by = match &doc.who[i] {
                 Who::Unknown => unknown_id.clone(),
-                who => who.actors().iter().map(|a| actor_ids[*a].clone()).collect::<Vec<_>>().join(" dan "),
+                who => who.actors().iter().map(|a| actor_ids[*a].clone()).collect::<Vec<_>>().join(join),
             };
             w.line(format!("    langkah {} {} oleh {by} {{", step.number, step_ids[i]), origin("No", &step.number));
             w.line(format!("        kegiatan {}", quote(&step.activity)), origin("Kegiatan", &step.activity));
@@ -1470,6 +1495,17 @@ fn waktu_text(cell: &str) -> String {
     } else {
         promise_duration(cell).unwrap_or_else(|_| cell.to_string())
     }
+}
+
+/// The whole days (working or calendar) in a Waktu as written in the `.sop` file: what a
+/// hand-off chain must split evenly over its desks.
+fn days_in(waktu: &str) -> u32 {
+    let words: Vec<String> = waktu.split_whitespace().map(str::to_lowercase).collect();
+    words
+        .windows(2)
+        .filter(|w| ["hari", "workday", "workdays", "day", "days", "calendar", "working"].contains(&w[1].as_str()))
+        .filter_map(|w| w[0].parse::<u32>().ok())
+        .fold(0u32, u32::saturating_add)
 }
 
 /// A cell holding only a dash: "none" in a printed table.

@@ -486,7 +486,8 @@ pub fn branching_points(sop: &Sop) -> Vec<(String, NodeIndex, bool)> {
         .filter_map(|node| match sop.flow.graph.node_weight(node)? {
             Node::Decision { step } | Node::Gate { step, .. } => {
                 let guards = matches!(sop.flow.graph.node_weight(node), Some(Node::Gate { guards_step: true, .. }));
-                Some((sop.steps.get(*step)?.id.name.clone(), node, guards))
+                // A hand-off chain decides at its last desk, named by its row.
+                Some((sop.steps.get(*step)?.row_id().name.clone(), node, guards))
             }
             Node::Choice { name } => Some((name.clone()?, node, false)),
             _ => None,

@@ -410,7 +410,8 @@ impl Choices for Chosen {
         let s = sop.steps.get(step)?;
         let decision = s.decision.as_ref()?;
         let fits = |n: &str| decision.outcomes.iter().any(|o| o.name.name == n);
-        match self.named(s.id.as_str(), visit.saturating_sub(1) as usize, fits) {
+        // A hand-off chain's decision is named by its row (`branching_points`).
+        match self.named(s.row_id().as_str(), visit.saturating_sub(1) as usize, fits) {
             Some(name) => Some(name.to_string()),
             None => self.main.outcome(sop, step, visit),
         }
@@ -420,7 +421,7 @@ impl Choices for Chosen {
         let Some(Node::Gate { step, guards_step }) = sop.flow.graph.node_weight(gate) else {
             return self.main.undecided(sop, gate, known);
         };
-        let point = sop.steps.get(*step).map(|s| s.id.as_str()).unwrap_or_default();
+        let point = sop.steps.get(*step).map(|s| s.row_id().as_str()).unwrap_or_default();
         let guards = *guards_step;
         let wanted = self.named(point, 0, |n| matches!(n, "ya" | "tidak") == guards);
         let routes = self.gate_routes.get(&gate);

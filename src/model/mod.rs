@@ -284,6 +284,16 @@ impl ClockPoint {
             ClockPoint::StartOf(n) | ClockPoint::EndOf(n) => n,
         }
     }
+
+    /// The point as the SOP writes it: on a hand-off chain's row, not its last desk (which
+    /// the compiler points `setelah`/`sampai` at).
+    pub fn as_written(&self, sop: &Sop) -> ClockPoint {
+        let row = |n: &Name| sop.step(n.as_str()).map_or_else(|| n.clone(), |s| s.row_id().clone());
+        match self {
+            ClockPoint::StartOf(n) => ClockPoint::StartOf(row(n)),
+            ClockPoint::EndOf(n) => ClockPoint::EndOf(row(n)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,6 +351,10 @@ pub enum PerformerMode {
     Either,
     /// "A dan B": done jointly (both sign).
     Jointly,
+    /// "A -> B -> C": a hand-off chain, one desk after the other, inside one row of the table.
+    /// Only in what lowering writes: the compiler expands such a step into one step per desk
+    /// (each with [`Step::desk`] set and a single actor), so a compiled model never holds it.
+    Chain,
 }
 
 /// A use of a document in a step, with the cell text as the SOP prints it.
@@ -364,12 +378,20 @@ pub struct StepDuration {
     /// between them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub then_next_workday: Option<(Duration, Duration)>,
+    /// `waktu 10 menit -> 10 menit -> 1 jam`: each desk's share of a hand-off chain as written
+    /// (`value` is their sum). Kept in the row's cell ([`Desk::cell`]); each desk's own
+    /// duration is its share alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<Duration>,
 }
 
 impl StepDuration {
     /// The Waktu cell as shown on a table: the value, or the text printed where the SOP states no
     /// time (`-` for an empty cell).
     pub fn cell(&self, lang: crate::diagnostic::Lang) -> String {
+        if !self.shares.is_empty() {
+            return self.shares.iter().map(|s| s.display(lang)).collect::<Vec<_>>().join(" → ");
+        }
         match self.value {
             Some(value) => value.display(lang),
             None if self.text.trim().is_empty() => "-".to_string(),
@@ -421,6 +443,10 @@ pub struct Step {
     /// `max`; a hold that lasts longer sends the case to `target`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
+    /// One desk of a hand-off chain (`oleh kabid -> kasi -> back_office`): the row of the
+    /// table is compiled into one step per desk, done one after the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<Desk>,
     pub span: Span,
 }
 
@@ -430,6 +456,34 @@ pub struct Hold {
     pub max: Duration,
     pub target: Target,
     pub span: Span,
+}
+
+/// Where a step stands in the hand-off chain of its row. The first desk keeps the row's id
+/// (routes to the row reach it); desk `k` (from 2) is `ROW.k`, an id no one can write. The
+/// first desk needs the row's documents and carries its condition; the last gives its outputs
+/// and takes its decision, routes and deadline actions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Desk {
+    /// The row's id (the first desk's own).
+    pub row: Name,
+    /// The desk's place in the chain, from 0.
+    pub index: usize,
+    /// How many desks the row has.
+    pub count: usize,
+    /// The row's Waktu cell as written (the document prints it; the desks' shares sum to it).
+    pub cell: Option<StepDuration>,
+    /// Every desk's actor, in order (the document draws them in one row).
+    pub actors: Vec<Name>,
+}
+
+impl Desk {
+    pub fn is_first(&self) -> bool {
+        self.index == 0
+    }
+
+    pub fn is_last(&self) -> bool {
+        self.index + 1 >= self.count
+    }
 }
 
 /// The completion date told to the applicant: `duration` after the step is done, counted on
@@ -460,6 +514,25 @@ impl Step {
     /// incomplete rather than counting the step as instant.
     pub fn time_not_stated(&self) -> bool {
         self.duration.as_ref().is_some_and(|d| d.value.is_none())
+    }
+
+    /// The id of the row the step is on: its own, or its chain's for a desk.
+    pub fn row_id(&self) -> &Name {
+        self.desk.as_ref().map_or(&self.id, |d| &d.row)
+    }
+
+    /// The number as lists of tasks show it: a desk of a hand-off chain adds its place
+    /// (`3 (2/3)`).
+    pub fn numbered(&self) -> String {
+        match &self.desk {
+            Some(d) => format!("{} ({}/{})", self.number, d.index + 1, d.count),
+            None => self.number.clone(),
+        }
+    }
+
+    /// A desk of a hand-off chain other than the first: the same row as the step before it.
+    pub fn continues_row(&self) -> bool {
+        self.desk.as_ref().is_some_and(|d| !d.is_first())
     }
 
     pub fn actor_ids(&self) -> impl Iterator<Item = &str> {

@@ -339,7 +339,12 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
                 let s = &sop.steps[*step];
                 let system =
                     s.actor_ids().next().and_then(|a| sop.actor(a)).is_some_and(|a| a.kind == ActorKind::System);
-                (s.id.name.clone(), format!("{}. {}", s.number, s.activity), Kind::Task { user: !system }, Some(*step))
+                (
+                    s.id.name.clone(),
+                    format!("{}. {}", s.numbered(), s.activity),
+                    Kind::Task { user: !system },
+                    Some(*step),
+                )
             }
             Node::Decision { step } => {
                 let s = &sop.steps[*step];

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::metrics::{self, ASCENT, DESCENT};
 use super::routes::{Dest, StepRoute};
 use super::text::{esc, Labels};
-use crate::model::Sop;
+use crate::model::{PerformerMode, Sop};
 
 /// The symbol a step is drawn with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,8 +34,13 @@ pub struct Plan<'a> {
     pub sop: &'a Sop,
     pub routes: Vec<StepRoute>,
     pub shapes: Vec<Shape>,
-    /// The actor columns of each step; the first holds its symbol.
+    /// The actor columns of each step; the first holds its symbol. For a hand-off chain, each
+    /// desk's column in order, each with a symbol of its own.
     pub columns: Vec<Vec<usize>>,
+    /// The symbol of each desk of a step: one for a step, one per desk for a hand-off chain
+    /// (the first desk is where the row is entered, the last where it is left: the decision's
+    /// diamond and the routes out are there).
+    pub desk_shapes: Vec<Vec<Shape>>,
     pub labels: &'a Labels,
 }
 
@@ -43,7 +48,7 @@ impl<'a> Plan<'a> {
     pub fn new(sop: &'a Sop, labels: &'a Labels) -> Plan<'a> {
         let routes = super::routes::step_routes(sop, labels);
         let entries = super::routes::entry_steps(sop);
-        let shapes = sop
+        let shapes: Vec<Shape> = sop
             .steps
             .iter()
             .enumerate()
@@ -73,7 +78,38 @@ impl<'a> Plan<'a> {
                 }
             })
             .collect();
-        Plan { sop, routes, shapes, columns, labels }
+        let desk_shapes = sop
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let desks = match &step.performers {
+                    Some(p) if p.mode == PerformerMode::Chain => p.actors.len().max(1),
+                    _ => 1,
+                };
+                if desks == 1 {
+                    return vec![shapes[i]];
+                }
+                // A chain is entered at its first desk and left at its last: the capsule of
+                // an entry is the first desk, the decision's diamond or the closing capsule
+                // the last; the desks between are processes.
+                let ends_here = shapes[i] == Shape::Terminator && !entries.contains(&i);
+                (0..desks)
+                    .map(|k| match shapes[i] {
+                        Shape::Decision if k + 1 == desks => Shape::Decision,
+                        Shape::Terminator if k == 0 && entries.contains(&i) => Shape::Terminator,
+                        Shape::Terminator if k + 1 == desks && ends_here => Shape::Terminator,
+                        _ => Shape::Process,
+                    })
+                    .collect()
+            })
+            .collect();
+        Plan { sop, routes, shapes, columns, desk_shapes, labels }
+    }
+
+    /// The symbol's place of the last desk (where a row is left), as an index into `columns`.
+    pub fn exit_desk(&self, step: usize) -> usize {
+        self.desk_shapes.get(step).map_or(0, |d| d.len().saturating_sub(1))
     }
 
     /// The symbol size in a column of the given width.
@@ -204,12 +240,32 @@ impl Sheet<'_, '_> {
         self.rows.iter().position(|r| r.step == step)
     }
 
+    /// The symbol of row `i` where arrows enter it (its first desk).
     fn placed(&self, i: usize) -> Placed {
+        self.placed_desk(i, 0)
+    }
+
+    /// The symbol of row `i` where arrows leave it (the last desk of a hand-off chain).
+    fn placed_exit(&self, i: usize) -> Placed {
+        self.placed_desk(i, self.plan.exit_desk(self.rows[i].step))
+    }
+
+    fn placed_desk(&self, i: usize, desk: usize) -> Placed {
         let row = self.rows[i];
-        let shape = self.plan.shapes[row.step];
+        let shapes = &self.plan.desk_shapes[row.step];
+        let shape = shapes.get(desk).or(shapes.first()).copied().unwrap_or(self.plan.shapes[row.step]);
         let (w, h) = self.plan.shape_size(shape, self.col_w);
-        let col = self.plan.columns[row.step][0];
+        let cols = &self.plan.columns[row.step];
+        let col = cols.get(desk).or(cols.first()).copied().unwrap_or(0);
         Placed { cx: self.col_center(col), cy: row.top + row.height / 2.0, w, h }
+    }
+
+    /// The desks of row `i` that get a symbol: each desk, except one whose column an earlier
+    /// desk of the chain already holds (`kasi -> kabid -> kasi` draws Kasi's symbol once).
+    fn drawn_desks(&self, i: usize) -> Vec<usize> {
+        let step = self.rows[i].step;
+        let cols = &self.plan.columns[step];
+        (0..self.plan.desk_shapes[step].len()).filter(|&k| !cols[..k.min(cols.len())].contains(&cols[k])).collect()
     }
 
     /// The y of the free band just above the symbol of row `i` (`rows.len()` = the bottom band).
@@ -218,8 +274,8 @@ impl Sheet<'_, '_> {
             return self.bottom_band.unwrap_or(self.height - BAND) + 1.0;
         }
         let row = self.rows[i];
-        let p = self.placed(i);
-        row.top + (p.top() - row.top) / 2.0
+        let top = self.drawn_desks(i).into_iter().map(|k| self.placed_desk(i, k).top()).fold(f64::MAX, f64::min);
+        row.top + (top.min(self.placed(i).top()) - row.top) / 2.0
     }
 
     /// The y where an arrow into row `i` ends (its symbol's top; the pentagon in the bottom band).
@@ -250,8 +306,8 @@ impl Sheet<'_, '_> {
     }
 
     /// The box of a symbol drawn for row `i`.
-    fn symbol_box(&self, i: usize) -> Rect {
-        let p = self.placed(i);
+    fn symbol_box(&self, i: usize, desk: usize) -> Rect {
+        let p = self.placed_desk(i, desk);
         Rect { x0: p.left(), y0: p.top(), x1: p.right(), y1: p.bottom() }
     }
 
@@ -299,11 +355,17 @@ impl Sheet<'_, '_> {
             );
         }
         for i in 0..self.rows.len() {
-            drawing.obstacles.push(self.symbol_box(i));
+            for k in self.drawn_desks(i) {
+                drawing.obstacles.push(self.symbol_box(i, k));
+            }
         }
         // Joint or alternative performers: a small mark in each further column, tied to the symbol.
         for (i, row) in self.rows.iter().enumerate() {
             let cols = &self.plan.columns[row.step];
+            if self.plan.desk_shapes[row.step].len() > 1 {
+                self.hand_offs(out, &mut drawing, i);
+                continue;
+            }
             if cols.len() < 2 {
                 continue;
             }
@@ -354,20 +416,104 @@ impl Sheet<'_, '_> {
             out.push_str("</g>");
         }
         for (i, row) in self.rows.iter().enumerate() {
-            self.write_symbol(out, i, row);
+            for k in self.drawn_desks(i) {
+                self.write_symbol(out, i, row, k);
+            }
         }
         crowded
     }
 
-    fn write_symbol(&self, out: &mut String, i: usize, row: &Row) {
+    /// The arrows of a hand-off chain inside row `i`, from each desk to the next: straight
+    /// across when no other desk of the row stands between, else over the band above them.
+    fn hand_offs(&self, out: &mut String, drawing: &mut Drawing, i: usize) {
+        let step = self.rows[i].step;
+        let cols = &self.plan.columns[step];
+        let drawn = self.drawn_desks(i);
+        // The desk whose symbol stands for each desk (the first in its column).
+        let symbol_of = |k: usize| cols.iter().position(|c| Some(c) == cols.get(k)).unwrap_or(k);
+        for k in 1..self.plan.desk_shapes[step].len() {
+            let (a, b) = (symbol_of(k - 1), symbol_of(k));
+            if a == b {
+                continue;
+            }
+            let (pa, pb) = (self.placed_desk(i, a), self.placed_desk(i, b));
+            let (lo, hi) = (pa.cx.min(pb.cx), pa.cx.max(pb.cx));
+            let between = drawn.iter().any(|&d| d != a && d != b && (lo..=hi).contains(&self.placed_desk(i, d).cx));
+            // Back to a column the chain has been in, or past another of its desks: under the
+            // symbols, where only the arrows leaving the row cross (the band above carries the
+            // arrows coming in).
+            let pts = if between || b < k {
+                let y = self.under(i);
+                // Into the symbol's lower edge left of its middle: a route leaving the row goes
+                // down from the middle, a return from right of it.
+                let (x, edge) = self.lower_edge(i, b, -1.0);
+                vec![(pa.cx, pa.bottom()), (pa.cx, y), (x, y), (x, edge)]
+            } else if pb.cx > pa.cx {
+                vec![(pa.right(), pa.cy), (pb.left(), pb.cy)]
+            } else {
+                vec![(pa.left(), pa.cy), (pb.right(), pb.cy)]
+            };
+            for (n, w) in pts.windows(2).enumerate() {
+                let head =
+                    if n + 2 == pts.len() { format!(" marker-end=\"url(#ah-{})\"", self.id) } else { String::new() };
+                let _ = write!(
+                    out,
+                    "<line class=\"hand-off\" data-step=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#000\" stroke-width=\"0.3\"{head}/>",
+                    esc(&self.plan.sop.steps[step].id.name),
+                    num(w[0].0),
+                    num(w[0].1),
+                    num(w[1].0),
+                    num(w[1].1)
+                );
+                drawing.segment(w[0], w[1]);
+            }
+            if let [.., p, q] = pts.as_slice() {
+                drawing.obstacles.push(arrowhead(*p, *q));
+            }
+        }
+    }
+
+    /// The y of the free band under the symbols of row `i`.
+    fn under(&self, i: usize) -> f64 {
+        let row = self.rows[i];
+        let bottom = self.drawn_desks(i).into_iter().map(|k| self.placed_desk(i, k).bottom()).fold(f64::MIN, f64::max);
+        bottom + (row.top + row.height - bottom) / 2.0
+    }
+
+    /// A point on the lower edge of a desk's symbol, a quarter of its width left (`side` -1) or
+    /// right (+1) of its middle (nearer the middle on a capsule's round end).
+    fn lower_edge(&self, i: usize, desk: usize, side: f64) -> Pt {
+        let p = self.placed_desk(i, desk);
+        let shapes = &self.plan.desk_shapes[self.rows[i].step];
+        match shapes.get(desk).copied().unwrap_or(Shape::Process) {
+            Shape::Decision => (p.cx + side * p.w / 4.0, p.cy + p.h / 4.0),
+            Shape::Terminator => (p.cx + side * (p.w / 4.0).min((p.w / 2.0 - p.h / 2.0).max(0.0)), p.bottom()),
+            Shape::Process => (p.cx + side * p.w / 4.0, p.bottom()),
+        }
+    }
+
+    /// Whether a symbol of row `i` other than the desk `except` lies across the x range between `x0` and
+    /// `x1` (a hand-off chain's other desks, which a route along the row would cross).
+    fn desk_between(&self, i: usize, except: usize, x0: f64, x1: f64) -> bool {
+        let (lo, hi) = (x0.min(x1), x0.max(x1));
+        self.drawn_desks(i).into_iter().filter(|&k| k != except).any(|k| {
+            let p = self.placed_desk(i, k);
+            p.left() < hi && p.right() > lo
+        })
+    }
+
+    fn write_symbol(&self, out: &mut String, i: usize, row: &Row, desk: usize) {
         let sop = self.plan.sop;
         let step = &sop.steps[row.step];
-        let shape = self.plan.shapes[row.step];
-        let p = self.placed(i);
-        let col = self.plan.columns[row.step][0];
+        let shapes = &self.plan.desk_shapes[row.step];
+        let shape = shapes.get(desk).copied().unwrap_or(self.plan.shapes[row.step]);
+        let p = self.placed_desk(i, desk);
+        let col = self.plan.columns[row.step].get(desk).copied().unwrap_or(0);
+        // A desk of a hand-off chain says which (`data-desk`, from 1).
+        let desk_attr = if shapes.len() > 1 { format!(" data-desk=\"{}\"", desk + 1) } else { String::new() };
         let _ = write!(
             out,
-            "<g class=\"symbol {}\" data-step=\"{}\" data-number=\"{}\" data-col=\"{col}\" data-actor=\"{}\"><title>{}. {}</title>",
+            "<g class=\"symbol {}\" data-step=\"{}\"{desk_attr} data-number=\"{}\" data-col=\"{col}\" data-actor=\"{}\"><title>{}. {}</title>",
             shape.class(),
             esc(&step.id.name),
             esc(&step.number),
@@ -477,7 +623,8 @@ impl Sheet<'_, '_> {
                 Dest::End(e) => (None, Some(e)),
             };
             let to_row = to_step.and_then(|s| self.row_of(s));
-            let fcol = self.plan.columns[route.from][0];
+            // A route leaves a hand-off chain from its last desk.
+            let fcol = self.plan.columns[route.from].get(self.plan.exit_desk(route.from)).copied().unwrap_or(0);
             let tcol = to_step.map(|s| self.plan.columns[s][0]);
             let letter = letters.get(ri).cloned().flatten().unwrap_or_default();
             let from_name = &sop.steps[route.from].id.name;
@@ -503,7 +650,7 @@ impl Sheet<'_, '_> {
             let mut label = None;
             match (from_row, to_row) {
                 (Some(fi), Some(ti)) => {
-                    let s = self.placed(fi);
+                    let s = self.placed_exit(fi);
                     let t = self.placed(ti);
                     let tcol = tcol.unwrap_or(0);
                     if ti > fi {
@@ -540,17 +687,35 @@ impl Sheet<'_, '_> {
                         let k = channel_uses[col];
                         channel_uses[col] += 1;
                         let chan = self.col_left(col) + 0.8 + (k % 3) as f64 * 0.5;
-                        let pts = simplify(vec![(s.left(), s.cy), (chan, s.cy), (chan, t.cy), (t.left(), t.cy)]);
-                        drawn.arrows.push((pts, dashed));
+                        // Along the rows, unless another desk of a hand-off chain stands in the
+                        // way: then out under the row left, and in over the row entered.
+                        let exit = self.plan.exit_desk(route.from);
+                        let mut pts = Vec::new();
+                        let anchor = if self.desk_between(fi, exit, chan, s.left()) {
+                            let (x, edge) = self.lower_edge(fi, exit, 1.0);
+                            let y = self.under(fi);
+                            pts.extend([(x, edge), (x, y), (chan, y)]);
+                            (x, edge + 0.5)
+                        } else {
+                            pts.extend([(s.left(), s.cy), (chan, s.cy)]);
+                            (s.left() - 0.5, s.cy)
+                        };
+                        if self.desk_between(ti, 0, chan, t.left()) {
+                            let b = self.band(ti);
+                            pts.extend([(chan, b), (t.cx, b), (t.cx, t.top())]);
+                        } else {
+                            pts.extend([(chan, t.cy), (t.left(), t.cy)]);
+                        }
+                        drawn.arrows.push((simplify(pts), dashed));
                         if let Some(l) = &route.label {
-                            label = label_at(fi, (s.left() - 0.5, s.cy), l);
+                            label = label_at(fi, anchor, l);
                         }
                     }
                 }
                 (Some(fi), None) if end.is_some() && self.plan.shapes[route.from] != Shape::Terminator => {
                     // A short arrow out of the symbol, named after the end it reaches: the
                     // first to the right, the next down, the next to the left.
-                    let s = self.placed(fi);
+                    let s = self.placed_exit(fi);
                     let j = self.plan.routes[..ri]
                         .iter()
                         .filter(|r| r.from == route.from && matches!(r.to, Dest::End(_)))
@@ -585,7 +750,7 @@ impl Sheet<'_, '_> {
                 (Some(_), None) if end.is_some() => {}
                 (Some(fi), None) => {
                     // Leaves this page: to an off-page connector.
-                    let s = self.placed(fi);
+                    let s = self.placed_exit(fi);
                     let later = to_step.is_some_and(|t| self.page_of[t] > self.page);
                     let side_exit = route.deadline
                         || (route.from_decision

@@ -10,12 +10,12 @@ use super::text::{condition_text, outcome_text, Labels};
 use crate::model::{Edge, Node, NodeIndex, Sop};
 
 fn node_id(sop: &Sop, node: NodeIndex) -> String {
+    // A later desk of a hand-off chain is `row.2`: Mermaid reads `.` as syntax.
+    let step_id = |step: usize| sop.steps.get(step).map_or("x".to_string(), |s| s.id.name.replace('.', "__"));
     match sop.flow.graph.node_weight(node) {
         Some(Node::Start) => "start".into(),
-        Some(Node::Step { step }) => format!("s_{}", sop.steps.get(*step).map(|s| s.id.name.as_str()).unwrap_or("x")),
-        Some(Node::Decision { step }) => {
-            format!("d_{}", sop.steps.get(*step).map(|s| s.id.name.as_str()).unwrap_or("x"))
-        }
+        Some(Node::Step { step }) => format!("s_{}", step_id(*step)),
+        Some(Node::Decision { step }) => format!("d_{}", step_id(*step)),
         Some(Node::End { end }) => format!("e_{}", sop.ends.get(*end).map(|e| e.id.name.as_str()).unwrap_or("x")),
         _ => format!("n{}", node.index()),
     }
@@ -45,7 +45,7 @@ fn node_label(sop: &Sop, node: NodeIndex, labels: &Labels) -> String {
     match sop.flow.graph.node_weight(node) {
         Some(Node::Start) => labels.start.to_string(),
         Some(Node::Step { step }) => {
-            sop.steps.get(*step).map(|s| format!("{}. {}", s.number, short(&s.activity, 60))).unwrap_or_default()
+            sop.steps.get(*step).map(|s| format!("{}. {}", s.numbered(), short(&s.activity, 60))).unwrap_or_default()
         }
         Some(Node::Decision { step }) => {
             sop.steps.get(*step).map(|s| format!("{}?", outcome_text(&s.id.name))).unwrap_or_default()

@@ -92,7 +92,21 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     out.push_str("---|---|---|---|\n");
     for (i, step) in sop.steps.iter().enumerate() {
         let _ = write!(out, "| {} | {} |", cell(&step.number), cell(&step.activity));
+        let symbol = |shape: Shape| match shape {
+            Shape::Terminator => "⬭",
+            Shape::Process => "▭",
+            Shape::Decision => "◇",
+        };
         for c in 0..sop.actors.len() {
+            if plan.desk_shapes[i].len() > 1 {
+                // A hand-off chain: each desk's symbol with its place in the chain.
+                let marks: Vec<String> = (0..plan.desk_shapes[i].len())
+                    .filter(|&k| plan.columns[i].get(k) == Some(&c))
+                    .map(|k| format!("{} {}", symbol(plan.desk_shapes[i][k]), k + 1))
+                    .collect();
+                let _ = write!(out, " {} |", marks.join(", "));
+                continue;
+            }
             let mark = if plan.columns[i][0] == c {
                 match plan.shapes[i] {
                     Shape::Terminator => "⬭",

@@ -105,12 +105,15 @@ pub fn render(sop: &Sop, format: Format, lang: Lang) -> String {
 /// Renders one flow (an SOP, or one variant of it).
 fn render_flow(sop: &Sop, format: Format, lang: Lang) -> String {
     let labels = Labels::new(lang);
+    // The table (document, flowchart, Markdown) prints a hand-off chain as the one row it is
+    // written as; BPMN and the graphs show each desk as the task it is in the runtime.
+    let table = crate::compile::chain::fold(sop);
     match format {
-        Format::Html => html::render(sop, &labels),
-        Format::Svg => svg::render(sop, &labels),
+        Format::Html => html::render(&table, &labels),
+        Format::Svg => svg::render(&table, &labels),
         Format::Mermaid => graph::mermaid(sop, &labels),
         Format::Dot => graph::dot(sop, &labels),
         Format::Bpmn => bpmn::render(sop, &labels),
-        Format::Md => md::render(sop, &labels),
+        Format::Md => md::render(&table, &labels),
     }
 }

@@ -683,7 +683,7 @@ fn describe(event: &Event, step_of: &mut BTreeMap<TaskNo, String>, d: &Deployed,
     let step_text = |step: &str| {
         d.sop
             .step(step)
-            .map(|s| format!("{} {}", s.number, first_line(&s.activity)))
+            .map(|s| format!("{} {}", s.numbered(), first_line(&s.activity)))
             .unwrap_or_else(|| step.to_string())
     };
     let label = |actor: &str| d.sop.actor(actor).map(|a| a.label.clone()).unwrap_or_else(|| actor.to_string());
@@ -1336,7 +1336,7 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
             sop: case.sop.clone(),
             sop_title: d.sop.title.clone(),
             step: t.step.to_string(),
-            number: step.map(|s| s.number.clone()).unwrap_or_default(),
+            number: step.map(|s| s.numbered()).unwrap_or_default(),
             activity: step.map(|s| s.activity.clone()).unwrap_or_default(),
             actors: t.actors.iter().map(|a| a.to_string()).collect(),
             applicant: case.applicant.clone(),
@@ -1574,7 +1574,7 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
             } else {
                 vec![(
                     t.step.to_string(),
-                    step.map(|s| format!("{} {}", s.number, first_line(&s.activity))).unwrap_or(t.step.to_string()),
+                    step.map(|s| format!("{} {}", s.numbered(), first_line(&s.activity))).unwrap_or(t.step.to_string()),
                 )]
             };
             for (key, label) in keys {

@@ -230,8 +230,8 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
                 within: share(raw.target_within[i]),
                 within_elapsed: share(raw.target_within_raw[i]),
                 within_lead,
-                from: standard.and_then(|s| s.from.clone()),
-                until: standard.and_then(|s| s.until.clone()),
+                from: standard.and_then(|s| s.from.as_ref()).map(|p| p.as_written(sop)),
+                until: standard.and_then(|s| s.until.as_ref()).map(|p| p.as_written(sop)),
                 mean_clock_minutes: if measured == 0 { 0.0 } else { raw.target_clock_sum[i] / measured as f64 },
             }
         })

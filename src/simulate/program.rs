@@ -514,8 +514,10 @@ pub fn lower(
     let mut split = Vec::with_capacity(sop.steps.len());
     for step in &sop.steps {
         let stated = step.stated_duration();
-        let spec =
-            l.scenario.durations.iter().find(|(k, _)| k.get_ref() == step.id.as_str()).map(|(_, v)| v).or(default_spec);
+        // A desk of a hand-off chain: its own entry (`[waktu."ketik.2"]`), else its row's, which
+        // every desk of the row takes.
+        let spec_of = |id: &str| l.scenario.durations.iter().find(|(k, _)| k.get_ref() == id).map(|(_, v)| v);
+        let spec = spec_of(step.id.as_str()).or_else(|| spec_of(step.row_id().as_str())).or(default_spec);
         if step.time_not_stated() {
             // No standard to scale: the scenario must say how long the step takes, in time.
             l.untimed(step, spec);
@@ -615,12 +617,15 @@ pub fn lower(
         }
     }
 
-    // Branching points that the scenario may weigh.
+    // Branching points that the scenario may weigh, by the name of the row they are on (a
+    // hand-off chain decides at its last desk).
     let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in graph.node_indices() {
         let (key, guard) = match graph.node_weight(node) {
-            Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.id.name.clone()), false),
-            Some(Node::Gate { step, guards_step }) => (sop.steps.get(*step).map(|s| s.id.name.clone()), *guards_step),
+            Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false),
+            Some(Node::Gate { step, guards_step }) => {
+                (sop.steps.get(*step).map(|s| s.row_id().name.clone()), *guards_step)
+            }
             Some(Node::Choice { name }) => (name.clone(), false),
             _ => (None, false),
         };
@@ -811,9 +816,11 @@ pub fn lower(
             Some(w @ (Node::Decision { .. } | Node::Gate { .. } | Node::Choice { .. })) => {
                 let (key, guard) = match w {
                     Node::Decision { step } | Node::Gate { step, guards_step: false } => {
-                        (sop.steps.get(*step).map(|s| s.id.name.clone()), false)
+                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false)
                     }
-                    Node::Gate { step, guards_step: true } => (sop.steps.get(*step).map(|s| s.id.name.clone()), true),
+                    Node::Gate { step, guards_step: true } => {
+                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), true)
+                    }
                     Node::Choice { name } => (name.clone(), false),
                     _ => (None, false),
                 };

@@ -128,8 +128,11 @@ pub fn timing_json_of(
             let step = &sop.steps[r.step];
             let actor_names: Vec<&str> =
                 step.actor_ids().map(|a| sop.actor(a).map_or(a, |actor| actor.label.as_str())).collect();
+            // A desk of a hand-off chain: its row and its place in the chain (from 1).
+            let desk = step.desk.as_ref().map(|d| serde_json::json!({ "row": d.row.name, "desk": d.index + 1, "of": d.count }));
             serde_json::json!({
                 "number": step.number,
+                "desk": desk,
                 "id": step.id.name,
                 "activity": step.activity,
                 "actors": step.actor_ids().collect::<Vec<_>>(),

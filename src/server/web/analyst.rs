@@ -134,7 +134,7 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
     let report = state.catalog.report_for(&sop);
     let header = &s.header;
     let path_steps = |steps: &[usize]| {
-        steps.iter().filter_map(|i| s.steps.get(*i)).map(|x| x.number.clone()).collect::<Vec<_>>().join(" → ")
+        steps.iter().filter_map(|i| s.steps.get(*i)).map(|x| x.numbered()).collect::<Vec<_>>().join(" → ")
     };
     let body = html! {
         h1 { (s.title) }
@@ -160,7 +160,7 @@ pub async fn sop_page(AxumState(state): AxumState<State>, page: Page, Path(sop):
             tbody {
                 @for step in &s.steps {
                     tr {
-                        td { (step.number) }
+                        td { (step.numbered()) }
                         td { (step.activity) }
                         td { (performers(s, step, lang)) }
                         td { @for u in &step.inputs { div { (u.text) } } }

@@ -338,7 +338,7 @@ pub async fn case_page(
                         @let step = sop.step(&task.step);
                         a href=(format!("/cases/{}/tasks/{}", out.id, task.no)) {
                             strong { (t(lang, "Kerjakan: ", "Work on: ")) }
-                            (step.map(|s| format!("{}. {}", s.number, api::first_line(&s.activity))).unwrap_or(task.step.to_string()))
+                            (step.map(|s| format!("{}. {}", s.numbered(), api::first_line(&s.activity))).unwrap_or(task.step.to_string()))
                         }
                     }
                 }

@@ -297,7 +297,7 @@ pub async fn render_task(
                 h2 { (t(lang, "Yang diminta SOP", "What the SOP asks")) }
                 @if let Some(step) = step {
                     dl.facts {
-                        dt { (t(lang, "No", "No")) } dd { (step.number) }
+                        dt { (t(lang, "No", "No")) } dd { (step.numbered()) }
                         dt { (t(lang, "Kegiatan", "Activity")) } dd { (step.activity) }
                         dt { (t(lang, "Pelaksana", "Performed by")) } dd { (performers(sop, step, lang)) }
                         dt { (t(lang, "Kelengkapan", "Inputs")) }
