@@ -1375,3 +1375,28 @@ mod hand_off_chains {
         assert_eq!(table.flow.step_nodes.len(), 3);
     }
 }
+
+/// A hold on a hand-off chain is the office's: the desks of the office may hold the file, a
+/// desk of the applicant may not (and a chain with no office desk is E215).
+#[test]
+fn a_hold_on_a_chain_stays_with_the_office_desks() {
+    let text = sop(r#"
+    selesai {
+        terbit "Izin terbit"
+        gugur  "Permohonan gugur"
+    }
+    langkah 1 ajukan oleh pemohon {
+        waktu 10 menit
+    }
+    langkah 2 lengkapi oleh fo -> pemohon -> fo {
+        waktu       30 menit
+        penangguhan maks 5 hari -> gugur
+        lanjut ke terbit
+    }
+"#);
+    let sop = compile_clean(&text);
+    let held: Vec<(&str, bool)> = sop.steps.iter().skip(1).map(|s| (s.id.name.as_str(), s.hold.is_some())).collect();
+    assert_eq!(held, [("lengkapi", true), ("lengkapi.2", false), ("lengkapi.3", true)]);
+    let applicant_only = text.replace("oleh fo -> pemohon -> fo", "oleh pemohon -> pemohon");
+    assert!(codes(&applicant_only).contains(&Code::HoldWithoutStaff), "{:?}", codes(&applicant_only));
+}

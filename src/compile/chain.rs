@@ -13,7 +13,7 @@
 //! desk.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Desk, Element, Name, PerformerMode, Performers, Sop, Step, StepDuration};
+use crate::model::{ActorKind, Desk, Element, Name, PerformerMode, Performers, Sop, Step, StepDuration};
 use crate::t;
 use crate::time::Duration;
 
@@ -36,7 +36,22 @@ pub fn expand(sop: &mut Sop, diagnostics: &mut Vec<Diagnostic>) {
         let from = steps.len();
         let is_chain = step.performers.as_ref().is_some_and(|p| p.mode == PerformerMode::Chain);
         if is_chain {
-            let desks = desks(step, diagnostics);
+            let mut desks = desks(step, diagnostics);
+            // A hold is the office's: the desks of the applicant or a system cannot hold the file
+            // (kept on the first desk when no desk is the office's, so E215 says so).
+            let office = |d: &Step| {
+                d.actor_ids()
+                    .all(|a| sop.actor(a).is_none_or(|x| matches!(x.kind, ActorKind::Staff | ActorKind::External)))
+            };
+            if desks.iter().any(office) {
+                for desk in desks.iter_mut().filter(|d| !office(d)) {
+                    desk.hold = None;
+                }
+            } else {
+                for desk in desks.iter_mut().skip(1) {
+                    desk.hold = None;
+                }
+            }
             if let (Some(first), Some(last)) = (desks.first(), desks.last()) {
                 let ids = desks.iter().map(|d| d.id.clone()).collect();
                 rows.push((first.id.name.clone(), last.id.clone(), ids));
