@@ -1192,18 +1192,15 @@ pub async fn download_artifact(
     let Some(a) = loaded.attachments.get(index) else {
         return Err(Problem::not_found(auth.lang, &say(auth.lang, "Dokumen", "The document")));
     };
-    match &a.file.storage {
-        crate::runtime::event::Storage::Inline { base64 } => {
-            use base64::Engine as _;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(base64).map_err(Problem::internal)?;
-            let disposition = format!("attachment; filename=\"{}\"", a.file.name.replace(['"', '\\', '\r', '\n'], "_"));
-            Ok(([(header::CONTENT_TYPE, a.file.media_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes)
-                .into_response())
-        }
-        crate::runtime::event::Storage::Reference { uri } => {
-            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, uri.clone())]).into_response())
-        }
+    if let crate::runtime::event::Storage::Reference { uri } = &a.file.storage {
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, uri.clone())]).into_response());
     }
+    let bytes = state.engine.document(&a.file).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
+    // Its stored type only when allowed and its bytes match it; always as a download.
+    let served = crate::runtime::media::served_type(&a.file.media_type, &bytes);
+    let disposition = format!("attachment; filename=\"{}\"", a.file.name.replace(['"', '\\', '\r', '\n'], "_"));
+    Ok(([(header::CONTENT_TYPE, served.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
 }
 
 // ---------------------------------------------------------------- tasks
