@@ -1077,7 +1077,7 @@ pub async fn cancel_case(
 }
 
 #[utoipa::path(post, path = "/api/cases/{case}/artifacts", params(("case" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "`artifact` (the document id), optional `task`, and `file`"),
+    request_body(content_type = "multipart/form-data", description = "`artifact` (the document id), optional `task`, and `file`: a PDF, PNG, JPEG, docx, xlsx or plain text file whose content matches its declared type (else 422, with `allowed_types`)"),
     responses((status = 201), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn upload_artifact(
     axum::extract::State(state): axum::extract::State<State>,
@@ -1181,7 +1181,7 @@ pub async fn attach_upload(
 }
 
 #[utoipa::path(get, path = "/api/cases/{case}/artifacts/{index}", params(("case" = String, Path), ("index" = usize, Path)),
-    responses((status = 200, description = "The document's bytes"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The document's bytes, checked against their hash, as an attachment: with the stored type when it is allowed and the bytes match it, else `application/octet-stream`"), (status = 404, body = Problem)))]
 pub async fn download_artifact(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
