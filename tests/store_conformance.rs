@@ -1059,7 +1059,27 @@ async fn blobs_are_stored_once_and_read_back(f: &Fixture) {
     assert!(!store.has_blob(&absent).await.unwrap());
     assert_eq!(store.blob(&absent).await.unwrap(), None);
     assert_eq!(store.put_blob(Vec::new()).await.unwrap(), alur::runtime::media::sha256_hex(b""));
-    assert_eq!(f.node().await.blob(&sha).await.unwrap(), Some(bytes));
+    assert_eq!(f.node().await.blob(&sha).await.unwrap(), Some(bytes.clone()));
+    // Damaged where it is kept: an error naming it, never other bytes; stored again, healed.
+    let damaged = b"%PDF-1.4 surat keterangan palsu".to_vec();
+    match f.kind {
+        Kind::Memory => return,
+        Kind::Sqlite => {
+            let file = f.dir.as_ref().unwrap().path().join("alur.db.blobs").join(&sha[..2]).join(&sha);
+            std::fs::write(file, &damaged).unwrap();
+        }
+        Kind::Postgres => {
+            let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
+            let client = pg.pool().get().await.unwrap();
+            client.execute("UPDATE blobs SET bytes = $1 WHERE sha256 = $2", &[&damaged, &sha]).await.unwrap();
+        }
+    }
+    match store.blob(&sha).await {
+        Err(StoreError::BlobDamaged { sha256, .. }) => assert_eq!(sha256, sha),
+        other => panic!("expected damage, got {other:?}"),
+    }
+    assert_eq!(store.put_blob(bytes.clone()).await.unwrap(), sha);
+    assert_eq!(store.blob(&sha).await.unwrap(), Some(bytes));
 }
 
 /// A database written before the blob store, with documents inline in their events, is

@@ -78,9 +78,11 @@ impl BlobDir {
     pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let sha256 = sha256_hex(bytes);
         let path = self.path(&sha256);
-        // Content-addressed: a file of the right length there is this content (a blob is never
-        // written in place, and `blob` checks the hash on every read anyway).
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+        // Content-addressed: a file there that hashes right is this content. One that does not
+        // (damaged on disk) is replaced, so storing the document again heals it.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && std::fs::read(&path).is_ok_and(|stored| sha256_hex(&stored) == sha256)
+        {
             return Ok(sha256);
         }
         let folder = self.root.join(&sha256[..2]);
@@ -198,5 +200,8 @@ mod tests {
         }
         let copy = BlobDir::new(dir.path().join("copy"));
         assert!(matches!(copy_all(&blobs, &copy), Err(StoreError::BlobDamaged { .. })));
+        // Stored again, the document replaces its damaged file.
+        assert_eq!(blobs.put(b"%PDF-1.4 isi").expect("heal"), sha);
+        assert_eq!(blobs.get(&sha).expect("healed"), Some(b"%PDF-1.4 isi".to_vec()));
     }
 }

@@ -598,9 +598,11 @@ impl BlobStore for PostgresStore {
     async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, StoreError> {
         let sha256 = crate::runtime::media::sha256_hex(&bytes);
         let client = self.client().await?;
+        // A row there already is this content, unless damaged: then it is replaced.
         let stmt = client
             .prepare_cached(
-                "INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+                "INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE \
+                 SET size = EXCLUDED.size, bytes = EXCLUDED.bytes WHERE blobs.bytes <> EXCLUDED.bytes",
             )
             .await
             .map_err(db("storing a document"))?;
