@@ -208,6 +208,15 @@ fn a_case_is_walked_through_the_lks_sop_from_the_shell() {
     assert_eq!(code, Some(0), "{err}");
     let case = out.lines().next().unwrap().trim().to_string();
     assert!(dir.path().join("alur.db").exists(), "the embedded database is in the working directory");
+    // A document: its type from its extension, its bytes in a blob file beside the database.
+    std::fs::write(dir.path().join("akta.pdf"), b"%PDF-1.4 akta").unwrap();
+    std::fs::write(dir.path().join("akta.html"), b"<html>").unwrap();
+    let (code, _, err) = run(&["case", "attach", &case, "persyaratan", "akta.pdf", "--as", "yayasan"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("alur.db.blobs").is_dir());
+    let (code, _, err) = run(&["--lang", "en", "case", "attach", &case, "persyaratan", "akta.html", "--as", "yayasan"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("application/octet-stream") && err.contains("PDF, PNG, JPEG"), "{err}");
     let (_, inbox, _) = run(&["case", "inbox", "--role", "pemohon"]);
     assert!(inbox.contains(&case) && inbox.contains("ajukan"), "{inbox}");
     let steps = [

@@ -3,7 +3,7 @@
 //! and `alur serve` stopping on SIGTERM with its audit log written and exit status 0.
 
 use alur::runtime::store::sqlite_file;
-use alur::runtime::{Caller, CaseId, Completion, Engine, ManualClock, SqliteStore, Store};
+use alur::runtime::{Attachment, Caller, CaseId, Completion, Engine, ManualClock, SqliteStore, Store};
 use alur::server::accounts::{audit_path, Accounts};
 use chrono::{TimeZone, Utc};
 use std::path::{Path, PathBuf};
@@ -72,12 +72,21 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     complete(&engine, cases[1], "pemohon", None).await;
     complete(&engine, cases[1], "front_office", Some("ditolak")).await;
     complete(&engine, cases[2], "pemohon", None).await;
+    // A document, kept in a blob file beside the database: the backup carries it.
+    let scan = b"%PDF-1.4 akta kelahiran yang dipindai".to_vec();
+    let applicant = Caller::new("pemohon-2", &["pemohon"]);
+    let pdf = "application/pdf";
+    engine
+        .attach(cases[2], None, &applicant, "persyaratan", "akta.pdf", pdf, Attachment::Bytes(scan.clone()))
+        .await
+        .unwrap();
 
     // Backed up by another process while this engine has the file open.
     let backup = dir.path().join("cadangan.db");
     let out = alur(&["backup"], &[&backup, Path::new("--db"), &db]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("cadangan.db") && text(&out).contains("cadangan-audit.db"), "{}", text(&out));
+    assert!(text(&out).contains("cadangan.db.blobs (1 documents"), "{}", text(&out));
     // Not over an existing copy without --force, nor into the open database.
     let again = alur(&["backup"], &[&backup, Path::new("--db"), &db]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
@@ -113,6 +122,14 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     assert_eq!(copy.events(cases[3]).await.unwrap(), original[..original.len() - 2].to_vec());
     // The open tasks' deadlines are indexed again: the earliest is the one of case 3's first task.
     assert_eq!(copy.next_timer().await.unwrap(), engine.load(cases[3]).await.unwrap().tasks.get(&1).unwrap().due);
+    // The document comes back with its bytes and hash.
+    let copy: Arc<dyn Store> = Arc::new(copy);
+    let restored_engine = Engine::new(copy.clone(), clock.clone()).await.unwrap();
+    let attached = restored_engine.load(cases[2]).await.unwrap().attachments;
+    assert_eq!(attached.len(), 1);
+    assert_eq!(restored_engine.document(&attached[0].file).await.unwrap(), scan);
+    assert_eq!(attached[0].file.sha256, alur::runtime::media::sha256_hex(&scan));
+    drop(restored_engine);
     let restored_accounts = Accounts::open(Some(&restored)).unwrap();
     assert!(restored_accounts.audit_entries(10).unwrap().iter().any(|e| e.action == "backup-test"));
     drop(restored_accounts);
@@ -134,6 +151,13 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     let out = alur(&["restore", "--force"], &[&backup, Path::new("--db"), &junk]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(sqlite_file::inspect(&junk).unwrap().cases, 4);
+    // A backup without the documents its database names is refused: it is not a backup.
+    std::fs::remove_dir_all(alur::runtime::store::blob_files::dir_of(&backup)).unwrap();
+    let elsewhere = fresh.path().join("lain.db");
+    let out = alur(&["restore"], &[&backup, Path::new("--db"), &elsewhere]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("1 documents the database names are missing"), "{}", text(&out));
+    assert!(!elsewhere.exists());
 }
 
 #[test]

@@ -429,6 +429,77 @@ async fn artifacts_are_recorded_with_their_hash_and_sla_is_reported() {
     assert_eq!(case_due.due, Some(wita(2026, 12, 7, 9, 18)), "the stated total from the start");
 }
 
+/// A case's history holds a document's hash, size and type, not its bytes: folding it (and
+/// reading its events) never reads the blob store; only asking for the document does.
+#[tokio::test]
+async fn a_case_history_never_reads_its_documents() {
+    let (engine, _, store) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let mut scan = b"%PDF-1.7\n".to_vec();
+    scan.extend((0..5_000_000u32).map(|i| (i % 251) as u8));
+    let pemohon = who("pemohon");
+    let pdf = "application/pdf";
+    let big = alur::runtime::Attachment::Bytes(scan.clone());
+    engine.attach(case, Some(1), &pemohon, "persyaratan", "scan.pdf", pdf, big).await.unwrap();
+    // The same document again is stored once.
+    let again = alur::runtime::Attachment::Bytes(scan.clone());
+    engine.attach(case, Some(1), &pemohon, "persyaratan", "scan-lagi.pdf", pdf, again).await.unwrap();
+    let events = store.events(case).await.unwrap();
+    let size: usize = events.iter().map(|r| serde_json::to_string(r).unwrap().len()).sum();
+    assert!(size < 4_000, "the events of a case with a 5 MB document take {size} bytes");
+    let fresh = Engine::new(store.clone(), Arc::new(ManualClock::new(wita(2026, 12, 1, 9, 0)))).await.unwrap();
+    let state = fresh.load(case).await.unwrap();
+    let _ = fresh.history(case).await.unwrap();
+    assert_eq!(store.blob_reads(), 0, "folding the case read a document");
+    assert_eq!(state.attachments.len(), 2);
+    assert_eq!(state.attachments[0].file.sha256, state.attachments[1].file.sha256);
+    assert_eq!(state.attachments[0].file.size, scan.len() as u64);
+    assert_eq!(fresh.document(&state.attachments[1].file).await.unwrap(), scan);
+    assert_eq!(store.blob_reads(), 1);
+}
+
+/// Uploads are refused unless their declared type is one an office takes and their content is
+/// what that type says; a refused upload stores nothing.
+#[tokio::test]
+async fn documents_of_types_not_taken_or_not_what_they_say_are_refused() {
+    use alur::runtime::media::Refusal;
+    let (engine, _, store) = engine_at(wita(2026, 12, 1, 8, 0), &["lks-lksa.sop"]).await;
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let attach = |media_type: &'static str, bytes: &'static [u8]| {
+        let engine = engine.clone();
+        async move {
+            let content = alur::runtime::Attachment::Bytes(bytes.to_vec());
+            engine.attach(case, Some(1), &who("pemohon"), "persyaratan", "x", media_type, content).await
+        }
+    };
+    let before = store.events(case).await.unwrap().len();
+    let refused = [
+        ("text/html", &b"<script>alert(1)</script>"[..], Refusal::NotAllowed),
+        ("application/octet-stream", b"%PDF-1.4", Refusal::NotAllowed),
+        ("application/pdf", b"<html><body>bukan pdf</body></html>", Refusal::Mismatch),
+        ("image/png", b"\xFF\xD8\xFF\xE0 a jpeg", Refusal::Mismatch),
+    ];
+    for (media_type, bytes, refusal) in refused {
+        match attach(media_type, bytes).await {
+            Err(RuntimeError::DocumentRefused { media_type: said, refusal: why }) => {
+                assert_eq!((said.as_str(), why), (media_type, refusal))
+            }
+            other => panic!("{media_type}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(store.events(case).await.unwrap().len(), before, "a refused upload changed the case");
+    let said = RuntimeError::DocumentRefused { media_type: "text/html".into(), refusal: Refusal::NotAllowed };
+    assert!(said.to_string().contains("PDF, PNG, JPEG"), "{said}");
+    for (media_type, bytes) in [
+        ("image/png", &b"\x89PNG\r\n\x1a\n...."[..]),
+        ("image/jpeg", b"\xFF\xD8\xFF\xE0...."),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04...."),
+        ("text/plain; charset=utf-8", "Surat pernyataan\n".as_bytes()),
+    ] {
+        attach(media_type, bytes).await.unwrap_or_else(|e| panic!("{media_type}: {e}"));
+    }
+}
+
 #[tokio::test]
 async fn two_engines_on_one_store_see_each_others_changes() {
     // Bug found by the crash test: a command that started from a stale cached case failed with

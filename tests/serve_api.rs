@@ -291,7 +291,7 @@ async fn authorization_matrix() {
     let upload_expected = [401, 201, 404, 201, 201, 404, 403, 403];
     for (role, want) in ROLES.iter().zip(upload_expected) {
         let case = app.new_case().await;
-        let (status, answer) = app.upload(role, &case, "persyaratan", b"isi").await;
+        let (status, answer) = app.upload(role, &case, "persyaratan", b"%PDF-1.4 isi").await;
         if status.as_u16() != want {
             failures.push(format!("upload as {role}: {status} (expected {want}) {answer}"));
         }
@@ -831,6 +831,89 @@ async fn an_internal_error_is_generic_and_carries_a_request_id() {
             let detail = problem["detail"].as_str().unwrap();
             assert!(detail.starts_with("Something went wrong") && detail.contains(&id), "{detail}");
         }
+    }
+}
+
+/// A multipart upload of `bytes` declared as `media_type`, as `who`, in `lang`.
+fn upload_request(who: &str, case: &str, media_type: &str, bytes: &[u8], lang: &str) -> Request<Body> {
+    let boundary = "XyZbOuNdArY";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"berkas\"\r\nContent-Type: {media_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post(format!("/api/cases/{case}/artifacts?lang={lang}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens[who]))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Issue 23 item 5: an upload whose type is not taken, or whose content is not what its type
+/// says, is a 422 in the reader's language naming the types taken; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_not_taken_are_refused_in_both_languages() {
+    let app = app().await;
+    let case = app.case.clone();
+    let before = app.events_of(&case).await;
+    let cases = [
+        ("text/html", &b"<script>alert(1)</script>"[..], "id", "tidak diterima"),
+        ("text/html", b"<script>alert(1)</script>", "en", "are not taken"),
+        ("application/pdf", b"<html>bukan pdf</html>", "id", "Isi berkas tidak sesuai"),
+        ("application/pdf", b"<html>not a pdf</html>", "en", "content is not what its type"),
+    ];
+    for (media_type, bytes, lang, says) in cases {
+        let (status, problem, _) = app.request(upload_request("owner", &case, media_type, bytes, lang)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{media_type} {lang}: {problem}");
+        assert_eq!(problem["code"], "invalid_input");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says) && detail.contains("PDF, PNG, JPEG"), "{lang}: {detail}");
+        assert!(problem["allowed_types"].as_array().unwrap().contains(&json!("application/pdf")));
+    }
+    assert_eq!(app.events_of(&case).await, before, "a refused upload changed the case");
+}
+
+/// A download is served with its stored type only when that type is allowed and the bytes
+/// match it; otherwise (a document stored before the allow-list) as an opaque attachment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_keep_their_type_only_when_allowed_and_matching() {
+    use alur::runtime::event::{Artifact, Storage};
+    use alur::runtime::{Event, Recorded};
+    use base64::Engine as _;
+    let app = app().await;
+    let case = app.case.clone();
+    let id: alur::runtime::CaseId = case.parse().unwrap();
+    // Stored inline by an older alur, with a type it would refuse today.
+    let store = app.state.engine.store().clone();
+    let seq = store.events(id).await.unwrap().len() as u64;
+    let page = b"<html><script>alert(1)</script></html>";
+    let old = Event::ArtifactAttached(Box::new(Artifact {
+        task: None,
+        artifact: "persyaratan".into(),
+        name: "halaman.html".into(),
+        media_type: "text/html".into(),
+        size: page.len() as u64,
+        sha256: alur::runtime::media::sha256_hex(page),
+        storage: Storage::Inline { base64: base64::engine::general_purpose::STANDARD.encode(page) },
+    }));
+    let recorded = Recorded { case: id, seq: seq + 1, at: Utc::now(), by: "lama".into(), event: old };
+    store.append(id, seq, &[recorded]).await.unwrap();
+    for (index, body, content_type) in
+        [(0, &b"%PDF-1.4 akta"[..], "application/pdf"), (1, page, "application/octet-stream")]
+    {
+        let request = Request::get(format!("/api/cases/{case}/artifacts/{index}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", users().tokens["owner"]))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(app.state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_TYPE], content_type, "document {index}");
+        assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment;"));
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(&axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()[..], body);
     }
 }
 

@@ -323,13 +323,13 @@ async fn sqlite_upgrades_a_file_from_before_schema_version() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     // Opening again changes nothing.
     drop(conn);
     SqliteStore::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0)).unwrap();
-    assert_eq!(count, 3);
+    assert_eq!(count, 4);
 }
 
 /// A file at schema version 2 keeps its live claims on deadlines through the upgrade: the node
@@ -504,4 +504,34 @@ async fn sqlite_claims_of_fired_deadlines_are_dropped_once_their_lease_ends() {
     assert_eq!(claims(&path), 5);
     assert!(store.claim_due_timers("n2", at(11), lease, 100).await.unwrap().is_empty());
     assert_eq!(claims(&path), 0);
+}
+
+/// A document's bytes live in a file beside the database, written before the event naming it;
+/// a blob file damaged on disk is an error that says so, never other bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_documents_live_beside_the_file_and_damage_is_an_error() {
+    use alur::runtime::{Attachment, Caller, Engine, ManualClock};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alur.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+    let engine = Engine::new(store.clone(), Arc::new(ManualClock::new(t0()))).await.unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    engine.deploy_file(&root.join("sop/lks-lksa.sop"), &root.join("sop/calendars")).await.unwrap();
+    let case = engine.start_case("lks_lksa", "p", Default::default(), None).await.unwrap();
+    let scan = b"\x89PNG\r\n\x1a\nfoto ktp".to_vec();
+    let pemohon = Caller::new("p", &["pemohon"]);
+    let png = Attachment::Bytes(scan.clone());
+    engine.attach(case, Some(1), &pemohon, "persyaratan", "ktp.png", "image/png", png).await.unwrap();
+    let file = engine.load(case).await.unwrap().attachments[0].file.clone();
+    let blob = dir.path().join("alur.db.blobs").join(&file.sha256[..2]).join(&file.sha256);
+    assert_eq!(std::fs::read(&blob).unwrap(), scan);
+    assert_eq!(engine.document(&file).await.unwrap(), scan);
+    let mut damaged = scan.clone();
+    damaged[9] ^= 1;
+    std::fs::write(&blob, &damaged).unwrap();
+    let error = engine.document(&file).await.unwrap_err().to_string();
+    assert!(error.contains("damaged") && error.contains(&file.sha256), "{error}");
+    std::fs::remove_file(&blob).unwrap();
+    let error = engine.document(&file).await.unwrap_err().to_string();
+    assert!(error.contains("missing"), "{error}");
 }

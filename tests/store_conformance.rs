@@ -9,6 +9,7 @@
 //! at the end. Without a reachable PostgreSQL the PostgreSQL tests print `SKIPPED` and pass,
 //! except under `ALUR_CI=1`, where they fail.
 
+use alur::runtime::event::{Artifact, Storage};
 use alur::runtime::store::{Change, Deployment, OpenTask, Partition, PostgresStore, StoreError, Timer};
 use alur::runtime::{CaseId, Engine, Event, Fields, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -1030,6 +1031,115 @@ async fn ready_when_the_schema_is_current(f: &Fixture) {
     store.ready().await.unwrap();
 }
 
+/// A document attached the way the engine stored it before the blob store: base64 in the event.
+fn inline_document(bytes: &[u8], base64: Option<&str>) -> Event {
+    use base64::Engine as _;
+    let base64 = base64.map(str::to_string).unwrap_or_else(|| base64::engine::general_purpose::STANDARD.encode(bytes));
+    Event::ArtifactAttached(Box::new(Artifact {
+        task: Some(1),
+        artifact: "persyaratan".into(),
+        name: "ktp.pdf".into(),
+        media_type: "application/pdf".into(),
+        size: bytes.len() as u64,
+        sha256: alur::runtime::media::sha256_hex(bytes),
+        storage: Storage::Inline { base64 },
+    }))
+}
+
+/// Blobs: stored once by content, read back checked, seen by every node.
+async fn blobs_are_stored_once_and_read_back(f: &Fixture) {
+    let store = f.store();
+    let bytes = b"%PDF-1.4 surat keterangan".to_vec();
+    let sha = store.put_blob(bytes.clone()).await.unwrap();
+    assert_eq!(sha, alur::runtime::media::sha256_hex(&bytes));
+    assert_eq!(store.put_blob(bytes.clone()).await.unwrap(), sha, "the same content, the same address");
+    assert!(store.has_blob(&sha).await.unwrap());
+    assert_eq!(store.blob(&sha).await.unwrap(), Some(bytes.clone()));
+    let absent = alur::runtime::media::sha256_hex(b"never stored");
+    assert!(!store.has_blob(&absent).await.unwrap());
+    assert_eq!(store.blob(&absent).await.unwrap(), None);
+    assert_eq!(store.put_blob(Vec::new()).await.unwrap(), alur::runtime::media::sha256_hex(b""));
+    assert_eq!(f.node().await.blob(&sha).await.unwrap(), Some(bytes.clone()));
+    // Damaged where it is kept: an error naming it, never other bytes; stored again, healed.
+    let damaged = b"%PDF-1.4 surat keterangan palsu".to_vec();
+    match f.kind {
+        Kind::Memory => return,
+        Kind::Sqlite => {
+            let file = f.dir.as_ref().unwrap().path().join("alur.db.blobs").join(&sha[..2]).join(&sha);
+            std::fs::write(file, &damaged).unwrap();
+        }
+        Kind::Postgres => {
+            let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
+            let client = pg.pool().get().await.unwrap();
+            client.execute("UPDATE blobs SET bytes = $1 WHERE sha256 = $2", &[&damaged, &sha]).await.unwrap();
+        }
+    }
+    match store.blob(&sha).await {
+        Err(StoreError::BlobDamaged { sha256, .. }) => assert_eq!(sha256, sha),
+        other => panic!("expected damage, got {other:?}"),
+    }
+    assert_eq!(store.put_blob(bytes.clone()).await.unwrap(), sha);
+    assert_eq!(store.blob(&sha).await.unwrap(), Some(bytes));
+}
+
+/// A database written before the blob store, with documents inline in their events, is
+/// migrated when opened: the bytes move into blobs, the events name them by hash and size, and
+/// the engine reads the same bytes back. Interrupted after a blob was written (it is there
+/// already), the migration still completes; a body that is not base64 stays as it was.
+async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
+    if f.kind == Kind::Memory {
+        return; // nothing stored before this build
+    }
+    let store = f.store();
+    let first = b"%PDF-1.4 akta kelahiran".to_vec();
+    let second = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 1, 2, 3];
+    let mut s = Stream::new();
+    let events = vec![
+        s.started("lks"),
+        s.ev(inline_document(&first, None)),
+        s.ev(inline_document(&second, None)),
+        s.ev(inline_document(&first, None)),
+        s.ev(inline_document(b"x", Some("@@not base64@@"))),
+    ];
+    s.append(&*store, &events).await.unwrap();
+    // As if an earlier attempt stopped after writing this blob.
+    store.put_blob(second.clone()).await.unwrap();
+    drop(store);
+    // Back to the schema before the blob store.
+    match f.kind {
+        Kind::Memory => {}
+        Kind::Sqlite => {
+            let conn = rusqlite::Connection::open(f.dir.as_ref().unwrap().path().join("alur.db")).unwrap();
+            conn.execute_batch("DELETE FROM schema_version WHERE version = 4; PRAGMA user_version = 3;").unwrap();
+        }
+        Kind::Postgres => {
+            let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
+            let client = pg.pool().get().await.unwrap();
+            // The blob this test put first goes too: it comes back from the migration.
+            client.batch_execute("DELETE FROM schema_version WHERE version = 4; DROP TABLE blobs;").await.unwrap();
+        }
+    }
+    let store = f.node().await;
+    store.ready().await.unwrap();
+    let read = store.events(s.case).await.unwrap();
+    assert_eq!(read.len(), events.len());
+    let engine = Engine::new(store.clone(), Arc::new(ManualClock::new(t0()))).await.unwrap();
+    for (index, expected) in [(1, &first), (2, &second), (3, &first)] {
+        let Event::ArtifactAttached(file) = &read[index].event else { panic!("not a document: {:?}", read[index]) };
+        assert_eq!(file.storage, Storage::Blob, "event {index}");
+        assert_eq!(file.sha256, alur::runtime::media::sha256_hex(expected));
+        assert_eq!(file.size, expected.len() as u64);
+        assert_eq!(&engine.document(file).await.unwrap(), expected);
+        assert!(!serde_json::to_string(&read[index].event).unwrap().contains("base64"));
+    }
+    let Event::ArtifactAttached(damaged) = &read[4].event else { panic!("not a document") };
+    assert_eq!(damaged.storage, Storage::Inline { base64: "@@not base64@@".into() });
+    assert!(engine.document(damaged).await.is_err(), "a damaged inline body is an error, not bytes");
+    // Opening again changes nothing.
+    let again = f.node().await;
+    assert_eq!(again.events(s.case).await.unwrap(), read);
+}
+
 /// Every contract test, once per store.
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
@@ -1093,6 +1203,8 @@ conformance!(
     a_dead_nodes_claims_go_to_another_after_the_lease,
     deadlines_fire_once_across_two_engines,
     a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart,
+    blobs_are_stored_once_and_read_back,
+    inline_documents_move_into_blobs_when_the_store_migrates,
 );
 
 /// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
@@ -1134,7 +1246,7 @@ mod opening {
         }
         let pg = PostgresStore::open(&url).await.unwrap();
         assert_eq!(pg.schema(), schema);
-        assert_eq!(pg.schema_version().await.unwrap(), 3);
+        assert_eq!(pg.schema_version().await.unwrap(), 4);
         let mut s = Stream::new();
         let e = vec![s.started("lks")];
         s.append(&*stores[0], &e).await.unwrap();

@@ -539,6 +539,20 @@ async fn documents_upload_from_the_task_page_and_download_with_the_cookie() {
     let download = site.get(Some(&pemohon), &format!("/api/cases/{case}/artifacts/0")).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_eq!(download.body, "%PDF-1.4 hello");
+    // A file that is not what it says: the reason, as a page, naming the types taken.
+    let fake = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ktp.pdf\"\r\nContent-Type: application/pdf\r\n\r\n<html>bukan pdf</html>\r\n\
+         --{boundary}--\r\n"
+    );
+    let request = Request::post(format!("/cases/{case}/documents"))
+        .header(header::COOKIE, &pemohon)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(fake))
+        .unwrap();
+    let reply = site.send(request).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.body.contains("Isi berkas tidak sesuai") && reply.body.contains("PDF, PNG, JPEG"), "{}", reply.body);
     // Without a file: the reason, as a page.
     let empty = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"\r\n\r\npersyaratan\r\n--{boundary}--\r\n"

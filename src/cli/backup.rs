@@ -1,12 +1,14 @@
 //! `alur backup` and `alur restore`: the SQLite database and the audit log beside it, copied
-//! with SQLite's online backup (so `alur serve` may keep running during a backup). A
-//! PostgreSQL database is backed up with its own tools (docs/operations.md).
+//! with SQLite's online backup (so `alur serve` may keep running during a backup), and the
+//! documents' blob files beside it (`<db>.blobs`). A PostgreSQL database, blobs included, is
+//! backed up with its own tools (docs/operations.md).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::{EXIT_ERRORS, EXIT_USAGE};
 use crate::diagnostic::Lang;
+use crate::runtime::store::blob_files::{self, BlobDir};
 use crate::runtime::store::sqlite_file::{self, FileError};
 use crate::server::accounts::audit_path;
 use crate::server::problem::say;
@@ -35,6 +37,48 @@ fn file_error(error: &FileError, lang: Lang) -> String {
             &format!("`{path}` has schema version {found}, newer than this alur's ({known}); use a newer alur"),
         ),
     }
+}
+
+/// Copies the blob files of the database `from_db` to those of `to_db`, each checked against
+/// its hash, then checks that every document the database `named_by` names is among them.
+/// Blobs are written before the events that name them, so copying them after the database's
+/// snapshot finds every blob the snapshot names.
+fn copy_documents(from_db: &Path, to_db: &Path, named_by: &Path, lang: Lang) -> Result<(), ExitCode> {
+    let (from, to) = (BlobDir::of_database(from_db), BlobDir::of_database(to_db));
+    let copied = match blob_files::copy_all(&from, &to) {
+        Ok(copied) => copied,
+        Err(error) => {
+            let cause = error.to_string();
+            return Err(fail(
+                lang,
+                &format!("dokumen tidak dapat disalin dari `{}`: {cause}", from.root().display()),
+                &format!("the documents cannot be copied from `{}`: {cause}", from.root().display()),
+            ));
+        }
+    };
+    let named = sqlite_file::document_hashes(named_by).map_err(|error| {
+        eprintln!("alur: {}", file_error(&error, lang));
+        ExitCode::from(EXIT_ERRORS)
+    })?;
+    let missing: Vec<&String> = named.iter().filter(|sha| !to.has(sha)).collect();
+    if let Some(first) = missing.first() {
+        let (n, dir) = (missing.len(), from.root().display());
+        return Err(fail(
+            lang,
+            &format!("{n} dokumen yang disebut basis data tidak ada di `{dir}` (misalnya {first}); cadangan ini tidak lengkap"),
+            &format!("{n} documents the database names are missing from `{dir}` (such as {first}); this backup is incomplete"),
+        ));
+    }
+    let (blobs, bytes, dir) = (copied.blobs, copied.bytes, to.root().display());
+    println!(
+        "{}",
+        say(
+            lang,
+            &format!("{} -> {dir} ({blobs} dokumen, {bytes} bita)", from.root().display()),
+            &format!("{} -> {dir} ({blobs} documents, {bytes} bytes)", from.root().display()),
+        )
+    );
+    Ok(())
 }
 
 /// Refuses a PostgreSQL URL with where to look instead.
@@ -86,6 +130,10 @@ pub fn run_backup(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode {
         let (from, to) = (from.display(), to.display());
         println!("{}", say(lang, &format!("{from} -> {to} ({size} bita)"), &format!("{from} -> {to} ({size} bytes)")));
     }
+    // After the database's snapshot: every blob it names was written before it.
+    if let Err(code) = copy_documents(db, file, file, lang) {
+        return code;
+    }
     ExitCode::SUCCESS
 }
 
@@ -133,6 +181,10 @@ pub fn run_restore(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode 
             &format!("`{db}` sudah ada; pakai --force untuk menggantinya dengan cadangan"),
             &format!("`{db}` exists already; use --force to replace it with the backup"),
         );
+    }
+    // The documents first: a restored database never names a document its folder lacks.
+    if let Err(code) = copy_documents(file, db, file, lang) {
+        return code;
     }
     if let Err(error) = sqlite_file::restore(file, db) {
         eprintln!("alur: {}", file_error(&error, lang));

@@ -88,8 +88,10 @@ pub enum CaseCommand {
         user: String,
         #[arg(long)]
         role: Vec<String>,
-        #[arg(long, default_value = "application/octet-stream")]
-        media_type: String,
+        /// The file's media type; by default guessed from its extension (.pdf, .png, .jpg,
+        /// .docx, .xlsx, .txt).
+        #[arg(long)]
+        media_type: Option<String>,
     },
     /// Put a task on hold (penangguhan) while the office waits for what --reason says: its
     /// deadline and the service clock stand still, at most as long as the step allows.
@@ -381,6 +383,9 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         CaseCommand::Attach { case, artifact, file, task, user, role, media_type } => {
             let bytes = std::fs::read(&file).map_err(|x| format!("{}: {x}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let media_type = media_type
+                .or_else(|| alur_media_type(&name))
+                .unwrap_or_else(|| crate::runtime::media::OPAQUE.to_string());
             engine
                 .attach(
                     parse_case(&case)?,
@@ -447,6 +452,10 @@ fn pick_task(named: Option<u32>, candidates: impl Iterator<Item = u32>, lang: La
             many.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
         )),
     }
+}
+
+fn alur_media_type(name: &str) -> Option<String> {
+    crate::runtime::media::type_of_name(name).map(str::to_string)
 }
 
 async fn print_open(engine: &Engine, case: CaseId, lang: Lang) -> Result<(), String> {

@@ -133,7 +133,9 @@ fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
         StoreError::Backend(message) => RuntimeError::Store(message),
-        damaged @ StoreError::Damaged { .. } => RuntimeError::Store(damaged.to_string()),
+        damaged @ (StoreError::Damaged { .. } | StoreError::BlobDamaged { .. }) => {
+            RuntimeError::Store(damaged.to_string())
+        }
     }
 }
 
@@ -887,11 +889,12 @@ impl Engine {
         }
         let (size, sha256, storage) = match content {
             Attachment::Bytes(bytes) => {
-                use base64::Engine as _;
-                use sha2::Digest as _;
-                let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-                let base64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-                (bytes.len() as u64, hash, Storage::Inline { base64 })
+                super::media::check_upload(media_type, &bytes)
+                    .map_err(|refusal| RuntimeError::DocumentRefused { media_type: media_type.to_string(), refusal })?;
+                let size = bytes.len() as u64;
+                // Durable before the event naming it is appended: no event ever names a missing blob.
+                let hash = self.store.put_blob(bytes).await.map_err(store_error)?;
+                (size, hash, Storage::Blob)
             }
             Attachment::Reference { uri, size, sha256 } => (size, sha256, Storage::Reference { uri }),
         };
@@ -905,6 +908,31 @@ impl Engine {
             storage,
         }));
         self.append(Base::Case(Box::new(state)), case, &caller.user, self.clock.now(), vec![event]).await.map(|_| ())
+    }
+
+    /// The bytes of a document attached to a case, checked against the hash its event holds:
+    /// from the blob store, or from the event itself for a document stored inline before the
+    /// blob store. A document stored elsewhere (`Storage::Reference`) has no bytes here.
+    pub async fn document(&self, file: &super::event::Artifact) -> Result<Vec<u8>, RuntimeError> {
+        match &file.storage {
+            Storage::Blob => match self.store.blob(&file.sha256).await.map_err(store_error)? {
+                Some(bytes) => Ok(bytes),
+                None => Err(RuntimeError::Store(format!(
+                    "the stored document {} (`{}`) is missing from the blob store",
+                    file.sha256, file.name
+                ))),
+            },
+            Storage::Inline { base64 } => {
+                use base64::Engine as _;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(base64)
+                    .map_err(|e| RuntimeError::Store(format!("the stored document {} is damaged: {e}", file.sha256)))?;
+                super::store::verified(&file.sha256, bytes).map_err(store_error)
+            }
+            Storage::Reference { uri } => {
+                Err(RuntimeError::Store(format!("the document `{}` is stored elsewhere: {uri}", file.name)))
+            }
+        }
     }
 
     pub async fn withdraw(&self, case: CaseId, caller: &Caller, reason: Option<String>) -> Result<(), RuntimeError> {

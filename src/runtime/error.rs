@@ -43,6 +43,8 @@ pub enum RuntimeError {
     FieldType { field: String, expected: String, got: String },
     #[error("`{artifact}` is not a document of this SOP")]
     UnknownArtifact { artifact: String },
+    #[error("{}", document_refused(media_type, refusal))]
+    DocumentRefused { media_type: String, refusal: crate::runtime::media::Refusal },
     #[error("{}", unknown_entry(entry, allowed))]
     UnknownEntry { entry: String, allowed: Vec<String> },
     #[error("{}", unknown_variant(sop, variant.as_deref(), allowed))]
@@ -63,6 +65,18 @@ fn unknown_variant(sop: &str, variant: Option<&str>, allowed: &[String]) -> Stri
         None => format!("SOP `{sop}` has service variants: choose one of {list}"),
         Some(v) if allowed.is_empty() => format!("SOP `{sop}` has no variants, so leave out the variant `{v}`"),
         Some(v) => format!("SOP `{sop}` has no variant `{v}` (it has: {list})"),
+    }
+}
+
+fn document_refused(media_type: &str, refusal: &crate::runtime::media::Refusal) -> String {
+    let allowed = crate::runtime::media::allowed_labels();
+    match refusal {
+        crate::runtime::media::Refusal::NotAllowed => {
+            format!("documents of type `{media_type}` are not taken: attach a file of one of these types: {allowed}")
+        }
+        crate::runtime::media::Refusal::Mismatch => format!(
+            "the file's content is not what its type `{media_type}` says: attach the document itself, as one of {allowed}"
+        ),
     }
 }
 

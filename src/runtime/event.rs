@@ -63,7 +63,11 @@ pub struct Recorded {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Storage {
-    /// The bytes, base64, in the event itself (small documents).
+    /// In the store's blob store under the artifact's `sha256`: the event holds only the hash,
+    /// size and type, so a case's history never carries its files. Every new upload.
+    Blob,
+    /// The bytes, base64, in the event itself: how uploads were stored before the blob store.
+    /// Still read; the SQLite and PostgreSQL stores move them into blobs when they migrate.
     Inline { base64: String },
     /// Somewhere else (a document store, a URL).
     Reference { uri: String },

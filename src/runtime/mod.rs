@@ -9,6 +9,7 @@ pub mod engine;
 mod error;
 pub mod event;
 pub mod fields;
+pub mod media;
 pub mod metrics;
 pub mod name;
 pub mod node;
@@ -22,4 +23,4 @@ pub use engine::{Attachment, Caller, CaseIdentity, Completion, DeployResult, Eng
 pub use error::RuntimeError;
 pub use event::{CaseId, Event, Fields, Recorded, TaskNo};
 pub use name::{Name, Names};
-pub use store::{MemoryStore, SqliteStore, Store};
+pub use store::{BlobStore, MemoryStore, SqliteStore, Store};

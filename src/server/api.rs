@@ -1125,7 +1125,7 @@ pub async fn cancel_case(
 }
 
 #[utoipa::path(post, path = "/api/cases/{case}/artifacts", params(("case" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "`artifact` (the document id), optional `task`, and `file`"),
+    request_body(content_type = "multipart/form-data", description = "`artifact` (the document id), optional `task`, and `file`: a PDF, PNG, JPEG, docx, xlsx or plain text file whose content matches its declared type (else 422, with `allowed_types`)"),
     responses((status = 201), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn upload_artifact(
     axum::extract::State(state): axum::extract::State<State>,
@@ -1229,7 +1229,7 @@ pub async fn attach_upload(
 }
 
 #[utoipa::path(get, path = "/api/cases/{case}/artifacts/{index}", params(("case" = String, Path), ("index" = usize, Path)),
-    responses((status = 200, description = "The document's bytes"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The document's bytes, checked against their hash, as an attachment: with the stored type when it is allowed and the bytes match it, else `application/octet-stream`"), (status = 404, body = Problem)))]
 pub async fn download_artifact(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
@@ -1240,18 +1240,15 @@ pub async fn download_artifact(
     let Some(a) = loaded.attachments.get(index) else {
         return Err(Problem::not_found(auth.lang, &say(auth.lang, "Dokumen", "The document")));
     };
-    match &a.file.storage {
-        crate::runtime::event::Storage::Inline { base64 } => {
-            use base64::Engine as _;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(base64).map_err(Problem::internal)?;
-            let disposition = format!("attachment; filename=\"{}\"", a.file.name.replace(['"', '\\', '\r', '\n'], "_"));
-            Ok(([(header::CONTENT_TYPE, a.file.media_type.clone()), (header::CONTENT_DISPOSITION, disposition)], bytes)
-                .into_response())
-        }
-        crate::runtime::event::Storage::Reference { uri } => {
-            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, uri.clone())]).into_response())
-        }
+    if let crate::runtime::event::Storage::Reference { uri } = &a.file.storage {
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, uri.clone())]).into_response());
     }
+    let bytes = state.engine.document(&a.file).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
+    // Its stored type only when allowed and its bytes match it; always as a download.
+    let served = crate::runtime::media::served_type(&a.file.media_type, &bytes);
+    let disposition = format!("attachment; filename=\"{}\"", a.file.name.replace(['"', '\\', '\r', '\n'], "_"));
+    Ok(([(header::CONTENT_TYPE, served.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
 }
 
 // ---------------------------------------------------------------- tasks

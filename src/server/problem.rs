@@ -153,6 +153,7 @@ impl Problem {
             | E::UnknownField { .. }
             | E::FieldType { .. }
             | E::UnknownArtifact { .. }
+            | E::DocumentRefused { .. }
             | E::UnknownEntry { .. }
             | E::UnknownVariant { .. }
             | E::InvalidSop(_)
@@ -163,6 +164,9 @@ impl Problem {
         match error {
             E::UnknownEntry { allowed, .. } => problem.with("entries", serde_json::json!(allowed)),
             E::UnknownVariant { allowed, .. } => problem.with("variants", serde_json::json!(allowed)),
+            E::DocumentRefused { .. } => problem
+                .with("field", "file".into())
+                .with("allowed_types", serde_json::json!(crate::runtime::media::allowed_types())),
             _ => problem,
         }
     }
@@ -274,6 +278,18 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
         E::UnknownField { field } => format!("Isian `{field}` tidak ada di SOP ini."),
         E::FieldType { field, expected, got } => format!("Isian `{field}` harus {expected}, bukan {got}."),
         E::UnknownArtifact { artifact } => format!("`{artifact}` bukan dokumen SOP ini."),
+        E::DocumentRefused { media_type, refusal } => {
+            let allowed = crate::runtime::media::allowed_labels();
+            match refusal {
+                crate::runtime::media::Refusal::NotAllowed => format!(
+                    "Dokumen berjenis `{media_type}` tidak diterima: lampirkan berkas salah satu jenis ini: {allowed}."
+                ),
+                crate::runtime::media::Refusal::Mismatch => format!(
+                    "Isi berkas tidak sesuai dengan jenisnya `{media_type}`: lampirkan dokumennya sendiri, \
+                     salah satu jenis ini: {allowed}."
+                ),
+            }
+        }
         E::UnknownEntry { entry, allowed } if allowed.is_empty() => {
             format!("`{entry}` bukan langkah awal: SOP ini hanya punya satu jalan masuk, jadi kosongkan pilihan langkah awal.")
         }

@@ -4,13 +4,13 @@ use crate::runtime::name::{Name, Names};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::index::Index;
 use super::{
-    check_numbering, sort_by_case, sort_by_due, Change, Deployment, OpenTask, Partition, Store, StoreError, Timer,
-    CHANGE_FEED_CAPACITY,
+    check_numbering, sort_by_case, sort_by_due, verified, BlobStore, Change, Deployment, OpenTask, Partition, Store,
+    StoreError, Timer, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Fields, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -188,6 +188,11 @@ pub struct MemoryStore {
     /// nothing: the feed's one lock would be the only one every append on every shard takes,
     /// and a subscriber only ever hears of changes committed after it subscribed.
     feed_wanted: AtomicBool,
+    /// Documents by SHA-256.
+    blobs: Mutex<FastMap<String, Arc<[u8]>>>,
+    /// How many times a blob's bytes were read: lets a test show that reading a case's
+    /// history never reads its documents.
+    blob_reads: AtomicU64,
 }
 
 impl Default for MemoryStore {
@@ -198,6 +203,8 @@ impl Default for MemoryStore {
             order: Mutex::default(),
             feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0,
             feed_wanted: AtomicBool::new(false),
+            blobs: Mutex::default(),
+            blob_reads: AtomicU64::new(0),
         }
     }
 }
@@ -247,6 +254,32 @@ impl MemoryStore {
 
     fn each_shard(&self) -> impl Iterator<Item = Result<MutexGuard<'_, Shard>, StoreError>> {
         self.shards.iter().map(|s| s.lock().map_err(poisoned))
+    }
+}
+
+impl MemoryStore {
+    /// How many times a document's bytes were read (`BlobStore::blob`) since the store was made.
+    pub fn blob_reads(&self) -> u64 {
+        self.blob_reads.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl BlobStore for MemoryStore {
+    async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, StoreError> {
+        let sha256 = crate::runtime::media::sha256_hex(&bytes);
+        self.blobs.lock().map_err(poisoned)?.entry(sha256.clone()).or_insert_with(|| bytes.into());
+        Ok(sha256)
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.blob_reads.fetch_add(1, Ordering::Relaxed);
+        let bytes = self.blobs.lock().map_err(poisoned)?.get(sha256).cloned();
+        bytes.map(|b| verified(sha256, b.to_vec())).transpose()
+    }
+
+    async fn has_blob(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.blobs.lock().map_err(poisoned)?.contains_key(sha256))
     }
 }
 

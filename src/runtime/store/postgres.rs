@@ -32,7 +32,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::Instrument;
 
 use super::{
-    check_numbering, index_changes, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
+    check_numbering, index_changes, BlobStore, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
     CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
@@ -104,6 +104,35 @@ const MIGRATIONS: &[&str] = &[
     // step moved its indexes into memory, so the numbers no longer match feature for feature.)
     r#"
     ALTER TABLE open_tasks ALTER COLUMN due DROP NOT NULL;
+    "#,
+    // 4: documents out of the event log (as the SQLite store's fourth step): a blob table by
+    // SHA-256, and every document stored inline (base64 in its event) moved into it, its event
+    // rewritten to name it by the hash and size of those bytes. One transaction: an
+    // interrupted step leaves nothing half-moved. An inline body that is not base64 is left in
+    // its event (its download reports it, as before).
+    r#"
+    CREATE TABLE blobs (
+        sha256 TEXT NOT NULL PRIMARY KEY,
+        size BIGINT NOT NULL,
+        bytes BYTEA NOT NULL
+    );
+    CREATE TEMPORARY TABLE inline_documents ON COMMIT DROP AS
+        SELECT case_id, seq, encode(sha256(bytes), 'hex') AS sha256, bytes
+        FROM (SELECT case_id, seq, decode(body::jsonb #>> '{storage,base64}', 'base64') AS bytes
+              FROM events
+              WHERE body LIKE '%"kind":"inline"%'
+                AND body::jsonb ->> 'type' = 'artifact_attached'
+                AND body::jsonb #>> '{storage,kind}' = 'inline'
+                AND body::jsonb #>> '{storage,base64}' ~ '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'
+             ) inline;
+    INSERT INTO blobs (sha256, size, bytes)
+        SELECT DISTINCT ON (sha256) sha256, length(bytes), bytes FROM inline_documents
+        ON CONFLICT (sha256) DO NOTHING;
+    UPDATE events e
+        SET body = (e.body::jsonb || jsonb_build_object(
+            'sha256', d.sha256, 'size', length(d.bytes), 'storage', jsonb_build_object('kind', 'blob')))::text
+        FROM inline_documents d
+        WHERE e.case_id = d.case_id AND e.seq = d.seq;
     "#,
 ];
 
@@ -560,6 +589,46 @@ fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
 
 fn timer_from(row: &tokio_postgres::Row) -> Result<Timer, StoreError> {
     Ok(Timer { case: CaseId(row.get(0)), task: task_no(row.get(1))?, due: parse_time(row.get(2))? })
+}
+
+#[async_trait]
+impl BlobStore for PostgresStore {
+    async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, StoreError> {
+        let sha256 = crate::runtime::media::sha256_hex(&bytes);
+        let client = self.client().await?;
+        // A row there already is this content, unless damaged: then it is replaced.
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE \
+                 SET size = EXCLUDED.size, bytes = EXCLUDED.bytes WHERE blobs.bytes <> EXCLUDED.bytes",
+            )
+            .await
+            .map_err(db("storing a document"))?;
+        client
+            .execute(&stmt, &[&sha256, &to_i64(bytes.len() as u64, "size")?, &bytes])
+            .await
+            .map_err(db("storing a document"))?;
+        Ok(sha256)
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT bytes FROM blobs WHERE sha256 = $1")
+            .await
+            .map_err(db("reading a document"))?;
+        let row = client.query_opt(&stmt, &[&sha256]).await.map_err(db("reading a document"))?;
+        row.map(|row| super::verified(sha256, row.get(0))).transpose()
+    }
+
+    async fn has_blob(&self, sha256: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT 1 FROM blobs WHERE sha256 = $1")
+            .await
+            .map_err(db("looking for a document"))?;
+        Ok(client.query_opt(&stmt, &[&sha256]).await.map_err(db("looking for a document"))?.is_some())
+    }
 }
 
 #[async_trait]

@@ -37,10 +37,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
+use super::blob_files::BlobDir;
 use super::index::Index;
 use super::{
-    check_numbering, for_each_index_change, schema_current, Change, Deployment, IndexChange, OpenTask, Partition,
-    Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+    check_numbering, for_each_index_change, schema_current, BlobStore, Change, Deployment, IndexChange, OpenTask,
+    Partition, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::metrics::StoreCounters;
@@ -54,9 +55,17 @@ use crate::runtime::{CaseId, TaskNo};
 /// The schema version this build brings a file to (`alur restore` refuses a newer one).
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] = &[
+/// One step of the schema: SQL, or code for what SQL alone cannot do (files beside the
+/// database). Either runs inside the step's transaction.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&Connection, &BlobDir) -> Result<(), StoreError>),
+}
+
+const MIGRATIONS: &[Migration] = &[
     // 1: events, cases, deployments and the inbox and timer indexes.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE deployments (
         sop TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -106,17 +115,21 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX timers_by_due ON timers (due, case_id, task);
     "#,
+    ),
     // 2: claims on timers (a node fires a deadline under a lease).
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE timers ADD COLUMN claimed_by TEXT;
     ALTER TABLE timers ADD COLUMN lease_until TEXT;
     CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
     "#,
+    ),
     // 3: the events as one log in commit order (`pos`); what is derived from them (versions,
     // each case's events, the inbox and timer indexes) moves into memory, and the claims on
     // deadlines get a table of their own. The old events keep their order within each case,
     // the cases the order they started in.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE event_log (
         pos INTEGER PRIMARY KEY,
         case_id TEXT NOT NULL,
@@ -146,7 +159,55 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE task_actors;
     DROP TABLE open_tasks;
     "#,
+    ),
+    // 4: documents out of the event log: every document stored inline (base64 in its event)
+    // moves into a blob file, and its event names it by hash instead.
+    Migration::Code(move_inline_documents),
 ];
+
+/// Events rewritten per round of migration 4 (bounds the documents held in memory at once).
+const MOVE_CHUNK: i64 = 64;
+
+/// Migration 4: each `ArtifactAttached` event holding its bytes inline gets them written to a
+/// blob file (durably, before the rewritten event commits) and is rewritten to name the blob by
+/// the hash and size of those bytes. Safe if interrupted: the transaction rolls back, the blobs
+/// already written stay (content-addressed, so the next attempt finds them), and the step runs
+/// again. An inline body that is not valid base64 is left as it is, and said in the log: its
+/// download reports it, as before.
+fn move_inline_documents(conn: &Connection, blobs: &BlobDir) -> Result<(), StoreError> {
+    use crate::runtime::event::Storage;
+    use base64::Engine as _;
+    let mut after = 0_i64;
+    loop {
+        let rows: Vec<(i64, String)> = conn
+            .prepare(
+                "SELECT pos, body FROM events WHERE pos > ?1 AND body LIKE '%\"kind\":\"inline\"%' \
+                 ORDER BY pos LIMIT ?2",
+            )
+            .and_then(|mut q| q.query_map(params![after, MOVE_CHUNK], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+            .map_err(backend("reading inline documents"))?;
+        let Some(&(last, _)) = rows.last() else { return Ok(()) };
+        after = last;
+        for (pos, body) in rows {
+            let Ok(Event::ArtifactAttached(mut file)) = serde_json::from_str::<Event>(&body) else { continue };
+            let Storage::Inline { base64 } = &file.storage else { continue };
+            let bytes = match base64::engine::general_purpose::STANDARD.decode(base64) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    tracing::warn!(pos, %error, "an inline document is not valid base64; left in its event");
+                    continue;
+                }
+            };
+            file.sha256 = blobs.put(&bytes)?;
+            file.size = bytes.len() as u64;
+            file.storage = Storage::Blob;
+            let body =
+                serde_json::to_string(&Event::ArtifactAttached(file)).map_err(backend("serializing an event"))?;
+            conn.execute("UPDATE events SET body = ?1 WHERE pos = ?2", params![body, pos])
+                .map_err(backend("rewriting an event"))?;
+        }
+    }
+}
 
 /// How long a connection waits for a lock held by another connection (another process on the
 /// same file, or a checkpoint) before giving up with an error.
@@ -215,6 +276,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     projection: Arc<Projection>,
     feed: broadcast::Sender<Change>,
+    /// The documents, in files beside the database.
+    blobs: BlobDir,
 }
 
 /// The inbox and timer indexes of the file, derived from its events, and how far into the
@@ -409,7 +472,7 @@ fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(legacy)
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection, blobs: &BlobDir) -> Result<(), StoreError> {
     let mode: String =
         conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(backend("switching to WAL mode"))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -430,7 +493,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             )));
         }
         if version < target {
-            tx.execute_batch(step).map_err(backend("migrating the schema"))?;
+            match step {
+                Migration::Sql(sql) => tx.execute_batch(sql).map_err(backend("migrating the schema"))?,
+                Migration::Code(run) => run(&tx, blobs)?,
+            }
             tx.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
                 params![target, time_text(Utc::now())],
@@ -450,7 +516,8 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         check_intact(&path)?;
         let mut conn = connect(&path)?;
-        migrate(&mut conn)?;
+        let blobs = BlobDir::of_database(&path);
+        migrate(&mut conn, &blobs)?;
         let feed = broadcast::channel(CHANGE_FEED_CAPACITY).0;
         // Checkpoints run on a thread and connection of their own, so no command waits while
         // the WAL is copied into the database (see `checkpoint_loop`).
@@ -477,6 +544,7 @@ impl SqliteStore {
             readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
             projection,
             feed,
+            blobs,
         })
     }
 
@@ -1283,6 +1351,24 @@ fn rows_of(events: &[Recorded]) -> Result<Vec<Row>, StoreError> {
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl BlobStore for SqliteStore {
+    async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, StoreError> {
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.put(&bytes)).await.map_err(backend("storing a document"))?
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (blobs, sha256) = (self.blobs.clone(), sha256.to_string());
+        tokio::task::spawn_blocking(move || blobs.get(&sha256)).await.map_err(backend("reading a document"))?
+    }
+
+    async fn has_blob(&self, sha256: &str) -> Result<bool, StoreError> {
+        let (blobs, sha256) = (self.blobs.clone(), sha256.to_string());
+        tokio::task::spawn_blocking(move || Ok(blobs.has(&sha256))).await.map_err(backend("looking for a document"))?
+    }
 }
 
 #[async_trait]

@@ -146,6 +146,27 @@ pub fn inspect(path: &Path) -> Result<Summary, FileError> {
     Ok(Summary { schema_version: version, cases: count("cases")?, events: count("events")? })
 }
 
+/// The hashes of the documents the events of the database at `path` keep in its blob store
+/// (`Storage::Blob`), each once, sorted: what a backup or restore must carry beside the file.
+pub fn document_hashes(path: &Path) -> Result<Vec<String>, FileError> {
+    use crate::runtime::event::{Event, Storage};
+    let conn = open_existing(path)?;
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM events WHERE body LIKE '%\"kind\":\"blob\"%'")
+        .and_then(|mut q| q.query_map([], |row| row.get(0))?.collect())
+        .map_err(sqlite(path))?;
+    let mut hashes: Vec<String> = bodies
+        .iter()
+        .filter_map(|body| match serde_json::from_str::<Event>(body) {
+            Ok(Event::ArtifactAttached(file)) if file.storage == Storage::Blob => Some(file.sha256),
+            _ => None,
+        })
+        .collect();
+    hashes.sort();
+    hashes.dedup();
+    Ok(hashes)
+}
+
 /// Whether another connection (a running `alur serve`, an `alur case` command) has the file
 /// open: in WAL mode each holds a shared lock on it for as long as it is open, so an
 /// exclusive lock is refused at once.

@@ -491,8 +491,15 @@ pub fn documents(lang: Lang, loaded: &CaseState, d: &Deployed, task: Option<Task
                 select #artifact name="artifact" {
                     @for (id, label) in &choices { option value=(id) { (label) } }
                 }
-                label for="file" { (t(lang, "Berkas (paling besar 10 MiB)", "File (at most 10 MiB)")) }
-                input #file type="file" name="file" required;
+                @let kinds = crate::runtime::media::allowed_labels();
+                label for="file" {
+                    (crate::server::problem::say(
+                        lang,
+                        &format!("Berkas ({kinds}; paling besar 10 MiB)"),
+                        &format!("File ({kinds}; at most 10 MiB)"),
+                    ))
+                }
+                input #file type="file" name="file" required accept=(crate::runtime::media::allowed_types().join(","));
                 div.actions { button type="submit" { (t(lang, "Unggah", "Upload")) } }
             }
         }
