@@ -2,7 +2,7 @@
 //! clients for 60 seconds mixing case reads, task completions, document uploads and sign-ins,
 //! with a SIGTERM halfway and a restart on the same database.
 //!
-//! `cargo run --release --example soak_serve -- [--secs 60] [--clients 50] [--cases 4000] [--dir target/soak]`
+//! `cargo run --release --example soak_serve -- [--secs 60] [--clients 50] [--cases 15000] [--dir target/soak]`
 //! (`scripts/soak-serve.sh` builds the server first; `ALUR_BIN` names another binary).
 //!
 //! What it checks and prints:
@@ -41,7 +41,7 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { secs: 60, clients: 50, cases: 4000, dir: PathBuf::from("target/soak") };
+    let mut a = Args { secs: 60, clients: 50, cases: 15000, dir: PathBuf::from("target/soak") };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();

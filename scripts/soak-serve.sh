@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin alur --example soak_serve
 mkdir -p target/bench
-target/release/examples/soak_serve --secs "${SECS:-60}" --clients "${CLIENTS:-50}" --cases "${CASES:-4000}" \
+target/release/examples/soak_serve --secs "${SECS:-60}" --clients "${CLIENTS:-50}" --cases "${CASES:-15000}" \
   --dir target/soak | tee target/bench/soak.txt
