@@ -5,7 +5,7 @@
 use alur::compile::{compile_source, for_variant, variant_flows, Options};
 use alur::diagnostic::Code;
 use alur::model::Sop;
-use alur::runtime::{Caller, Completion, Engine, ManualClock, MemoryStore, RuntimeError};
+use alur::runtime::{Caller, Clock, Completion, Engine, ManualClock, MemoryStore, RuntimeError};
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -277,4 +277,49 @@ fn a_procedure_with_variants_cannot_be_called() {
     let e: Vec<_> = c.diagnostics.iter().filter(|d| d.message.en.contains("has service variants")).collect();
     assert_eq!(e.len(), 1, "{:?}", c.diagnostics);
     assert_eq!(e[0].code, Code::InvalidValue);
+}
+
+/// The timer, a hold and a resume act on the case's variant, not on the file as written: an
+/// overdue verification of a renewal moves on to issuing (the survey is not the renewal's).
+#[tokio::test]
+async fn deadlines_and_holds_follow_the_case_variant() {
+    let text = REKLAME
+        .replace(
+            "        kelengkapan berkas\n        waktu       1 jam\n",
+            "        kelengkapan berkas\n        waktu       1 jam\n        terlambat   lanjut ke lanjut\n        penangguhan maks 5 hari -> lanjut\n",
+        );
+    let start = wita(2026, 12, 1, 8, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reklame.sop");
+    std::fs::write(&file, &text).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let engine = Engine::new(Arc::new(MemoryStore::new()), clock.clone()).await.unwrap();
+    let calendars = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
+    engine.deploy_file(&file, &calendars).await.unwrap();
+    let applicant = Caller::new("budi", &["pemohon"]);
+    let office = Caller::new("siti", &["loket"]);
+
+    // Overdue: the deadline route goes to the renewal's next step.
+    let case =
+        engine.start_case_of("izin_reklame", Some("perpanjangan"), "budi", Default::default(), None).await.unwrap();
+    engine.complete(case, 1, &applicant, Completion::default()).await.unwrap();
+    clock.advance(chrono::Duration::hours(3));
+    assert_eq!(engine.fire_due(clock.now()).await.unwrap(), 1);
+    let state = engine.load(case).await.unwrap();
+    let open: Vec<String> = state.open_tasks().map(|t| t.step.to_string()).collect();
+    assert_eq!(open, ["terbitkan"]);
+
+    // Held, then resumed: the task is the renewal's verification, and held past its maximum
+    // the case goes to the renewal's next step too.
+    let case =
+        engine.start_case_of("izin_reklame", Some("perpanjangan"), "budi", Default::default(), None).await.unwrap();
+    engine.complete(case, 1, &applicant, Completion::default()).await.unwrap();
+    engine.hold(case, 2, &office, "menunggu dokumen").await.unwrap();
+    engine.resume(case, 2, &office).await.unwrap();
+    engine.hold(case, 2, &office, "menunggu lagi").await.unwrap();
+    clock.advance(chrono::Duration::days(14));
+    assert!(engine.fire_due(clock.now()).await.unwrap() >= 1);
+    let state = engine.load(case).await.unwrap();
+    let open: Vec<String> = state.open_tasks().map(|t| t.step.to_string()).collect();
+    assert_eq!(open, ["terbitkan"]);
 }

@@ -402,7 +402,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
         CaseCommand::Hold { case, reason, task, user, role } => {
             let case = parse_case(&case)?;
             let state = engine.load(case).await.map_err(e)?;
-            let d = engine.deployment(&state.sop, Some(state.version)).map_err(e)?;
+            let d = engine.case_deployment(&state).map_err(e)?;
             let holdable = |t: &&crate::runtime::Task| d.sop.step(&t.step).is_some_and(|s| s.hold.is_some());
             let task = pick_task(task, state.open_tasks().filter(holdable).map(|t| t.no), lang)?;
             engine.hold(case, task, &caller(&user, &role), &reason).await.map_err(e)?;

@@ -1002,7 +1002,7 @@ impl Engine {
         if t.hold.is_some() {
             return Err(RuntimeError::AlreadyOnHold { task });
         }
-        let d = self.deployment(&state.sop, Some(state.version))?;
+        let d = self.case_deployment(&state)?;
         let step = d.sop.step(&t.step).ok_or_else(|| RuntimeError::InvalidSop(format!("no step `{}`", t.step)))?;
         let Some(hold) = &step.hold else { return Err(RuntimeError::HoldNotAllowed { step: step.id.name.clone() }) };
         let now = self.clock.now();
@@ -1031,7 +1031,7 @@ impl Engine {
         let state = self.read(case, fresh).await?;
         let t = Self::held_task(&state, task, caller)?;
         let Some(hold) = t.hold.as_deref() else { return Err(RuntimeError::NotOnHold { task }) };
-        let d = self.deployment(&state.sop, Some(state.version))?;
+        let d = self.case_deployment(&state)?;
         let now = self.clock.now();
         let held = d.calendar.working_minutes_between(hold.since, now);
         let event = Event::TaskResumed {
@@ -1130,7 +1130,7 @@ impl Engine {
             if now < hold.until {
                 return Ok(false);
             }
-            let d = self.deployment(&state.sop, Some(state.version))?;
+            let d = self.case_deployment(&state)?;
             let target = d.step_index(&t.step).and_then(|i| d.interpreter.after_hold(&d.sop, i));
             let mut plan = Plan::new(&d, Some(&state), now, Cow::Borrowed(&state.fields));
             plan.events.push(Event::HoldExpired { task });
