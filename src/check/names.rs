@@ -466,6 +466,33 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The applicant is served once (`dilayani`): a second step that says so leaves the promises
+/// without one place to stop (each variant's flow is checked on its own, so two variants may
+/// each serve at a step of their own).
+fn served_once(sop: &Sop, out: &mut Vec<Diagnostic>) {
+    let mut served = sop.steps.iter().filter(|s| s.serves);
+    let Some(first) = served.next() else { return };
+    for again in served {
+        let (one, other) = (&first.id.name, &again.id.name);
+        out.push(
+            Diagnostic::new(
+                Code::DuplicateSetting,
+                t!(
+                    "pemohon dilayani di dua langkah: `{one}` dan `{other}`",
+                    "the applicant is served at two steps: `{one}` and `{other}`"
+                ),
+                again.span,
+                t!("`dilayani` lagi di sini", "`served` again here"),
+            )
+            .with_label(first.span, t!("pertama kali di sini", "first here"))
+            .with_help(t!(
+                "tulis `dilayani` hanya pada langkah yang menyerahkan hasil kepada pemohon",
+                "write `served` only on the step that hands the result to the applicant"
+            )),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::compile::{compile_source, Options};
@@ -495,32 +522,5 @@ mod tests {
             "sop t \"T\" {{\n    pelaksana {{ a \"A\" }}\n    data {{ x ya_tidak }}\n    langkah 1 s oleh a {{ kegiatan \"s\"; waktu 1 menit; lanjut ke v jika x; lanjut ke u }}{STEPS}"
         );
         assert!(!codes(&source).contains(&Code::InvalidValue));
-    }
-}
-
-/// The applicant is served once (`dilayani`): a second step that says so leaves the promises
-/// without one place to stop (each variant's flow is checked on its own, so two variants may
-/// each serve at a step of their own).
-fn served_once(sop: &Sop, out: &mut Vec<Diagnostic>) {
-    let mut served = sop.steps.iter().filter(|s| s.serves);
-    let Some(first) = served.next() else { return };
-    for again in served {
-        let (one, other) = (&first.id.name, &again.id.name);
-        out.push(
-            Diagnostic::new(
-                Code::DuplicateSetting,
-                t!(
-                    "pemohon dilayani di dua langkah: `{one}` dan `{other}`",
-                    "the applicant is served at two steps: `{one}` and `{other}`"
-                ),
-                again.span,
-                t!("`dilayani` lagi di sini", "`served` again here"),
-            )
-            .with_label(first.span, t!("pertama kali di sini", "first here"))
-            .with_help(t!(
-                "tulis `dilayani` hanya pada langkah yang menyerahkan hasil kepada pemohon",
-                "write `served` only on the step that hands the result to the applicant"
-            )),
-        );
     }
 }
