@@ -90,6 +90,17 @@ fn each_variant_has_its_own_steps_times_total_promise_and_requirements() {
     let issue = renewal.step("terbitkan").unwrap();
     assert_eq!(issue.stated_duration().unwrap().workdays, 1);
 
+    // The renewal's table has no column for the survey team, which it never meets.
+    let actors = |flow: &Sop| flow.actors.iter().map(|a| a.id.name.clone()).collect::<Vec<_>>();
+    assert_eq!(actors(&renewal), ["pemohon", "loket"]);
+    assert_eq!(actors(&baru), ["pemohon", "loket", "teknis"]);
+    // An actor no step of the file names is still reported as unused, once.
+    let idle = REKLAME.replace(
+        "        teknis  \"Tim Teknis\"   staf\n",
+        "        teknis  \"Tim Teknis\"   staf\n        kadis   \"Kepala Dinas\" staf\n",
+    );
+    let (_, diagnostics) = compiled(&idle);
+    assert_eq!(diagnostics.iter().filter(|(c, _)| *c == Code::UnusedActor).count(), 1, "{diagnostics:?}");
     assert!(for_variant(&sop, "pencabutan").is_none());
     let flows = variant_flows(&sop, None).unwrap();
     assert_eq!(flows.len(), 2);
@@ -248,6 +259,8 @@ fn alur_time_and_render_give_every_variant_or_the_one_chosen() {
     let (code, html, _) = run(&["render", "--to", "html"]);
     assert_eq!(code, Some(0));
     assert_eq!(html.matches("<body>").count(), 1);
+    // The page is the SOP's, each document the variant's.
+    assert!(html.contains("- Penyelenggaraan Bangunan Gedung Kepentingan Umum dengan Pertelaan</title>"), "{html}");
     assert!(html.contains("Penerbitan PBG") && html.contains("Penerbitan SLF dan SBKBG"));
     let (code, _, err) = run(&["render", "--to", "svg"]);
     assert_eq!(code, Some(2), "{err}");

@@ -53,6 +53,22 @@ pub fn for_variant(sop: &Sop, variant: &str) -> Option<Sop> {
         out.steps.push(step);
     }
     out.body = keep_elements(&sop.body, &new_index);
+    // The actor columns of this variant's table: those its steps name. An actor no step of the
+    // file names stays, so every variant still reports it as unused (W005).
+    let named_by = |steps: &[crate::model::Step], actor: &str| {
+        steps.iter().any(|s| {
+            s.actor_ids().any(|a| a == actor)
+                || s.deadline_actions.iter().any(|d| match d {
+                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => {
+                        a.name == actor
+                    }
+                    DeadlineAction::Route { .. } => false,
+                })
+        })
+    };
+    let kept_steps = std::mem::take(&mut out.steps);
+    out.actors.retain(|a| named_by(&kept_steps, &a.id.name) || !named_by(&sop.steps, &a.id.name));
+    out.steps = kept_steps;
     let header = &mut out.header;
     if let Some(total) = header.variant_totals.iter().find(|t| of(&t.variants, variant)) {
         header.stated_total = Some(total.clone());

@@ -72,7 +72,23 @@ pub fn render_all(flows: &[Sop], format: Format, lang: Lang) -> Option<String> {
         Format::Html => {
             let documents: Vec<String> = flows.iter().map(|f| render_flow(f, format, lang)).collect();
             // One page: the head of the first document, then every document's body in turn.
+            // The page's title is the SOP's, not the first variant's.
             let mut out = String::new();
+            let written_title = first
+                .variant
+                .as_ref()
+                .and_then(|v| first.declared_variant(&v.name))
+                .and_then(|v| first.title.strip_suffix(&format!(" ({})", v.label)))
+                .unwrap_or(&first.title);
+            let documents: Vec<String> = match documents.split_first() {
+                Some((head, rest)) => {
+                    let title = |t: &str| format!(" - {}</title>", text::esc(t));
+                    std::iter::once(head.replacen(&title(&first.title), &title(written_title), 1))
+                        .chain(rest.iter().cloned())
+                        .collect()
+                }
+                None => documents,
+            };
             for (i, document) in documents.iter().enumerate() {
                 let start = if i == 0 { 0 } else { document.find("<body>\n").map_or(0, |b| b + "<body>\n".len()) };
                 let end = document.rfind("</body>").unwrap_or(document.len());
