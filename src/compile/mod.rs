@@ -342,6 +342,7 @@ impl Session<'_> {
             variants: draft.variants,
             variant: None,
             left_out: Vec::new(),
+            left_out_actors: Vec::new(),
         };
         if sop.ends.is_empty() {
             let (name, label) = match language {

@@ -67,7 +67,11 @@ pub fn for_variant(sop: &Sop, variant: &str) -> Option<Sop> {
         })
     };
     let kept_steps = std::mem::take(&mut out.steps);
-    out.actors.retain(|a| named_by(&kept_steps, &a.id.name) || !named_by(&sop.steps, &a.id.name));
+    let (kept_actors, left_out): (Vec<_>, Vec<_>) = std::mem::take(&mut out.actors)
+        .into_iter()
+        .partition(|a| named_by(&kept_steps, &a.id.name) || !named_by(&sop.steps, &a.id.name));
+    out.actors = kept_actors;
+    out.left_out_actors = left_out.into_iter().map(|a| a.id).collect();
     out.steps = kept_steps;
     let header = &mut out.header;
     if let Some(total) = header.variant_totals.iter().find(|t| of(&t.variants, variant)) {

@@ -68,6 +68,9 @@ pub struct Sop {
     /// written for the whole file may time them; they are not mistakes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<Name>,
+    /// In the flow of a variant: the actors only other variants' steps name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out_actors: Vec<Name>,
 }
 
 /// One service variant of an SOP (baru, perpanjangan, perubahan, pencabutan).

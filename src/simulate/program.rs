@@ -469,6 +469,9 @@ pub fn lower(
         sop.actors.iter().map(|a| Desk { actor: a.id.name.clone(), label: a.label.clone(), staff: None }).collect();
     for (name, count) in &l.scenario.staff {
         let Some(index) = sop.actors.iter().position(|a| a.id.name == *name.get_ref()) else {
+            if sop.left_out_actors.iter().any(|a| a.name == *name.get_ref()) {
+                continue; // a desk of another variant
+            }
             l.unknown(name.span(), "actor", name.get_ref(), actor_names.clone());
             continue;
         };
