@@ -535,3 +535,34 @@ async fn sqlite_documents_live_beside_the_file_and_damage_is_an_error() {
     let error = engine.document(&file).await.unwrap_err().to_string();
     assert!(error.contains("missing"), "{error}");
 }
+
+/// Another process holding the SQLite file's write lock past the busy timeout (10 s) makes an
+/// append fail as transient, not as a backend fault: nothing was written, the same append works
+/// once the lock is gone, and the API says 503 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_lock_held_elsewhere_is_a_transient_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alur.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save_deployment(&deployment("lks", 1, "a")).await.unwrap();
+    let mut s = Stream::new();
+    let events = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let refused = store.append(s.case, 0, &events).await;
+    assert!(matches!(&refused, Err(StoreError::Transient(_))), "{refused:?}");
+    assert!(store.events(s.case).await.unwrap().is_empty(), "nothing was written");
+    other.execute_batch("ROLLBACK").unwrap();
+    s.append(&store, &events).await.unwrap();
+    assert_eq!(store.events(s.case).await.unwrap(), events);
+
+    let problem = alur::server::problem::Problem::runtime(
+        &alur::runtime::RuntimeError::Unavailable("sqlite store: database is locked".into()),
+        alur::diagnostic::Lang::En,
+    );
+    assert_eq!(problem.status, 503);
+    assert_eq!(problem.code, "unavailable");
+    assert!(!problem.detail.contains("sqlite"), "the cause is logged, not sent: {}", problem.detail);
+    let response = axum::response::IntoResponse::into_response(problem);
+    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+}

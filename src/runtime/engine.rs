@@ -133,6 +133,7 @@ fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
         StoreError::Backend(message) => RuntimeError::Store(message),
+        StoreError::Transient(message) => RuntimeError::Unavailable(message),
         damaged @ (StoreError::Damaged { .. } | StoreError::BlobDamaged { .. }) => {
             RuntimeError::Store(damaged.to_string())
         }

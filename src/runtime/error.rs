@@ -57,6 +57,10 @@ pub enum RuntimeError {
     Conflict(CaseId),
     #[error("store: {0}")]
     Store(String),
+    /// The store is busy or unreachable for now; nothing changed and the command may be sent
+    /// again (the API answers 503 with Retry-After).
+    #[error("the database is busy or unreachable; nothing changed, try again: {0}")]
+    Unavailable(String),
 }
 
 fn unknown_variant(sop: &str, variant: Option<&str>, allowed: &[String]) -> String {

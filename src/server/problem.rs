@@ -19,7 +19,8 @@ pub struct Problem {
     pub detail: String,
     /// Stable, for programs: `unauthenticated`, `forbidden`, `not_found`, `conflict`,
     /// `invalid_input`, `payload_too_large`, `unsupported_media_type`, `bad_request`,
-    /// `method_not_allowed`, `too_many_requests`, `password_change_required`, `account_disabled`,
+    /// `method_not_allowed`, `too_many_requests`, `unavailable` (the database is busy: try again
+    /// after Retry-After), `password_change_required`, `account_disabled`,
     /// `internal` (its detail is generic and names the
     /// request id, also in `request_id`; the cause is only logged).
     pub code: String,
@@ -159,11 +160,17 @@ impl Problem {
             | E::InvalidSop(_)
             | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            E::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         };
         let problem = Problem::new(status, code, runtime_message(error, lang));
         match error {
             E::UnknownEntry { allowed, .. } => problem.with("entries", serde_json::json!(allowed)),
             E::UnknownVariant { allowed, .. } => problem.with("variants", serde_json::json!(allowed)),
+            // Nothing changed; the cause is the operator's (logged), not the client's to read.
+            E::Unavailable(cause) => {
+                tracing::warn!(%cause, "the store is busy or unreachable");
+                problem.with("retry_after", 1u64.into())
+            }
             E::DocumentRefused { .. } => problem
                 .with("field", "file".into())
                 .with("allowed_types", serde_json::json!(crate::runtime::media::allowed_types())),
@@ -245,6 +252,9 @@ pub fn say(lang: Lang, id: &str, en: &str) -> String {
 /// A refused command in the reader's language.
 pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
     use RuntimeError as E;
+    if let (E::Unavailable(_), Lang::En) = (error, lang) {
+        return "The database is busy or unreachable; nothing changed, try again shortly.".to_string();
+    }
     if lang == Lang::En {
         return error.to_string();
     }
@@ -313,5 +323,9 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
             format!("Perkara {case} diubah orang lain pada saat yang sama; muat ulang lalu coba lagi.")
         }
         E::Store(message) => format!("Penyimpanan: {message}"),
+        E::Unavailable(_) => {
+            "Basis data sedang sibuk atau tidak terjangkau; tidak ada yang berubah, coba lagi sebentar lagi."
+                .to_string()
+        }
     }
 }

@@ -199,6 +199,10 @@ pub enum StoreError {
     Conflict(CaseId),
     #[error("{0}")]
     Backend(String),
+    /// The database is busy (another process holds its lock past the wait) or cannot be reached
+    /// right now: the command did nothing and the same command may be tried again.
+    #[error("the database is busy or unreachable, try again: {0}")]
+    Transient(String),
     /// The database file is damaged (SQLite's own check fails, or it is not a database):
     /// nothing can be trusted from it; restore a backup.
     #[error("the database file {path} is damaged: {cause}")]

@@ -189,7 +189,35 @@ pub(crate) fn detail(e: &tokio_postgres::Error) -> String {
 }
 
 fn db(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
-    move |e| StoreError::Backend(format!("postgres store: {doing}: {}", detail(&e)))
+    move |e| {
+        let message = format!("postgres store: {doing}: {}", detail(&e));
+        if is_transient(&e) {
+            StoreError::Transient(message)
+        } else {
+            StoreError::Backend(message)
+        }
+    }
+}
+
+/// The connection was lost, or the server cancelled the transaction for a reason that passes
+/// (a serialization failure, a deadlock, a server shutting down or not yet accepting): the
+/// same command may succeed when tried again.
+fn is_transient(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    if e.is_closed() {
+        return true;
+    }
+    let Some(code) = e.code() else { return false };
+    [
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::TOO_MANY_CONNECTIONS,
+    ]
+    .contains(code)
+        || code.code().starts_with("08")
 }
 
 fn time_text(at: DateTime<Utc>) -> String {

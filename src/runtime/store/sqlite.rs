@@ -386,9 +386,23 @@ impl Readers {
     }
 }
 
-/// Maps an SQLite (or other) error to a backend error that says what was being done.
-fn backend<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
-    move |e| StoreError::Backend(format!("sqlite store: {doing}: {e}"))
+/// Maps an SQLite (or other) error to a store error that says what was being done: a lock
+/// held past the busy timeout is transient (try again), anything else a backend error.
+fn backend<E: std::fmt::Display + 'static>(doing: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| {
+        let busy = (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>().is_some_and(is_busy);
+        let message = format!("sqlite store: {doing}: {e}");
+        if busy {
+            StoreError::Transient(message)
+        } else {
+            StoreError::Backend(message)
+        }
+    }
+}
+
+/// Another connection holds the database's lock (past the busy timeout).
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -1003,10 +1017,13 @@ fn run_batch(
             // engine re-reads the case before its next command, so it sees what is there, and
             // the next batch catches the indexes up with whatever the log holds.)
             let _ = conn.execute_batch("ROLLBACK");
-            let message = error.to_string();
             tracing::error!(%error, "commit failed");
+            // Every caller gets the same kind of error: a busy database stays transient.
             for request in batch {
-                request.reply(Err(StoreError::Backend(message.clone())));
+                request.reply(Err(match &error {
+                    StoreError::Transient(message) => StoreError::Transient(message.clone()),
+                    other => StoreError::Backend(other.to_string()),
+                }));
             }
         }
     }
