@@ -439,15 +439,7 @@ pub fn check(sop: &Sop, options: &Options, out: &mut Vec<Diagnostic>) {
 
     // Declared but unused.
     for actor in &sop.actors {
-        let used = sop.steps.iter().any(|s| {
-            s.actor_ids().any(|a| a == actor.id.as_str())
-                || s.deadline_actions.iter().any(|d| match d {
-                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => {
-                        a.name == actor.id.name
-                    }
-                    DeadlineAction::Route { .. } => false,
-                })
-        });
+        let used = sop.steps.iter().any(|s| s.names_actor(&actor.id.name));
         if !used {
             let name = actor.id.as_str();
             out.push(

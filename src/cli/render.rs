@@ -83,7 +83,7 @@ pub fn run(file: &Path, to: RenderFormat, output: Option<PathBuf>, variant: Opti
     let text = match render::render_all(&flows, format, lang) {
         Some(text) => text,
         None => {
-            let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+            let list = sop.variant_list();
             eprintln!(
                 "alur: {}",
                 match lang {

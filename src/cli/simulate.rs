@@ -157,7 +157,7 @@ pub fn run(args: SimulateArgs, lang: Lang) -> ExitCode {
         }
         let flows = match (variant.as_deref(), sop.needs_variant()) {
             (None, _) => {
-                let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+                let list = sop.variant_list();
                 return usage(match lang {
                     Lang::Id => format!(
                         "SOP `{}` memiliki varian ({list}): pilih satu dengan --varian atau `varian = \"…\"` di skenario",

@@ -592,7 +592,7 @@ impl Session<'_> {
             }
             if let Some(child) = child.as_ref().filter(|c| c.needs_variant()) {
                 // A child case would not know which variant it is: not supported (yet).
-                let list = child.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+                let list = child.variant_list();
                 diagnostics.push(
                     Diagnostic::new(
                         Code::InvalidValue,

@@ -55,17 +55,7 @@ pub fn for_variant(sop: &Sop, variant: &str) -> Option<Sop> {
     out.body = keep_elements(&sop.body, &new_index);
     // The actor columns of this variant's table: those its steps name. An actor no step of the
     // file names stays, so every variant still reports it as unused (W005).
-    let named_by = |steps: &[crate::model::Step], actor: &str| {
-        steps.iter().any(|s| {
-            s.actor_ids().any(|a| a == actor)
-                || s.deadline_actions.iter().any(|d| match d {
-                    DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => {
-                        a.name == actor
-                    }
-                    DeadlineAction::Route { .. } => false,
-                })
-        })
-    };
+    let named_by = |steps: &[crate::model::Step], actor: &str| steps.iter().any(|s| s.names_actor(actor));
     let kept_steps = std::mem::take(&mut out.steps);
     let (kept_actors, left_out): (Vec<_>, Vec<_>) = std::mem::take(&mut out.actors)
         .into_iter()
@@ -288,7 +278,7 @@ pub fn unknown_variant(sop: &Sop, asked: &str) -> crate::diagnostic::Text {
             "SOP `{id}` has no variants; leave out the variant `{asked}`"
         );
     }
-    let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+    let list = sop.variant_list();
     match did_you_mean(asked, sop.variants.iter().map(|v| v.id.name.as_str())) {
         Some(close) => t!(
             "SOP `{id}` tidak memiliki varian `{asked}`; maksud Anda `{close}`? (varian: {list})",

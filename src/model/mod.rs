@@ -109,6 +109,11 @@ impl Sop {
         self.variants.iter().find(|v| v.id.name == id)
     }
 
+    /// The variants' ids, as written (`baru, perpanjangan`), for messages.
+    pub fn variant_list(&self) -> String {
+        self.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// The file declares variants but this is not the flow of one of them: the steps of every
     /// variant are here together, so no case runs on it and no total is measured on it.
     pub fn needs_variant(&self) -> bool {
@@ -540,6 +545,16 @@ impl Step {
 
     pub fn actor_ids(&self) -> impl Iterator<Item = &str> {
         self.performers.iter().flat_map(|p| p.actors.iter().map(|a| a.as_str()))
+    }
+
+    /// Whether the step names `actor`: as who does it, or in a deadline action (escalate to,
+    /// notify).
+    pub fn names_actor(&self, actor: &str) -> bool {
+        self.actor_ids().any(|a| a == actor)
+            || self.deadline_actions.iter().any(|d| match d {
+                DeadlineAction::Escalate { actor: a, .. } | DeadlineAction::Notify { actor: a, .. } => a.name == actor,
+                DeadlineAction::Route { .. } => false,
+            })
     }
 }
 

@@ -129,6 +129,15 @@ fn command_span(command: Command, case: CaseId, task: Option<TaskNo>, caller: &C
     tracing::info_span!("command", command = command.word(), case = %case, task, user = &*caller.user)
 }
 
+/// A case of `written`'s SOP asked for `variant` (none, or one the SOP does not have).
+fn unknown_variant(written: &Deployed, variant: Option<&str>) -> RuntimeError {
+    RuntimeError::UnknownVariant {
+        sop: written.deployment.sop.clone(),
+        variant: variant.map(str::to_string),
+        allowed: written.sop.variants.iter().map(|v| v.id.name.clone()).collect(),
+    }
+}
+
 fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
@@ -235,11 +244,7 @@ impl Engine {
     /// has variants.
     pub fn case_deployment(&self, case: &CaseState) -> Result<Arc<Deployed>, RuntimeError> {
         let written = self.deployment(&case.sop, Some(case.version))?;
-        written.variant(case.variant.as_deref()).ok_or_else(|| RuntimeError::UnknownVariant {
-            sop: case.sop.clone(),
-            variant: case.variant.clone(),
-            allowed: written.sop.variants.iter().map(|v| v.id.name.clone()).collect(),
-        })
+        written.variant(case.variant.as_deref()).ok_or_else(|| unknown_variant(&written, case.variant.as_deref()))
     }
 
     /// The deployment of `sop` at `version`, or the latest.
@@ -564,15 +569,10 @@ impl Engine {
         entry: Option<&str>,
     ) -> Result<CaseId, RuntimeError> {
         let written = self.deployment(sop, None)?;
-        let variant_refused = || RuntimeError::UnknownVariant {
-            sop: sop.to_string(),
-            variant: variant.map(str::to_string),
-            allowed: written.sop.variants.iter().map(|v| v.id.name.clone()).collect(),
-        };
         if written.sop.needs_variant() && variant.is_none() {
-            return Err(variant_refused());
+            return Err(unknown_variant(&written, None));
         }
-        let d = written.variant(variant).ok_or_else(variant_refused)?;
+        let d = written.variant(variant).ok_or_else(|| unknown_variant(&written, variant))?;
         check_fields(&d.sop, &fields)?;
         if let Some(entry) = entry {
             let entries = d.interpreter.entries(&d.sop);

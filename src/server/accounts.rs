@@ -1189,7 +1189,8 @@ struct HashingSlot;
 
 impl HashingSlots {
     fn take(&'static self) -> HashingSlot {
-        let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
+        static SLOTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let slots = *SLOTS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if let Ok(mut busy) = self.busy.lock() {
             while *busy >= slots {
                 match self.freed.wait(busy) {

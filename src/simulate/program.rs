@@ -448,7 +448,7 @@ pub fn lower(
     overrides: &Overrides,
 ) -> (Option<Program>, Vec<Problem>) {
     if sop.needs_variant() {
-        let list = sop.variants.iter().map(|v| v.id.name.as_str()).collect::<Vec<_>>().join(", ");
+        let list = sop.variant_list();
         let problem = Problem::error(
             None,
             t!(
