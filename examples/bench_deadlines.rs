@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use alur::diagnostic::{render_all, Lang};
 use alur::syntax::SourceMap;
-use alur::time::{CalendarSet, Duration};
+use alur::time::Duration;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 /// The seed SOP's steps in order: 30, 10 and 10 minutes, 4 days, then 10, 5, 5, 5 and 3 minutes.
@@ -16,7 +16,7 @@ const MINUTES_IN_2026: i64 = 365 * 24 * 60;
 fn main() -> std::process::ExitCode {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
     let mut sources = SourceMap::new();
-    let (set, diagnostics) = CalendarSet::load_dir(&dir, &mut sources);
+    let (set, diagnostics) = alur::compile::calendar::load_dir(&dir, &mut sources);
     if !diagnostics.is_empty() {
         eprintln!("{}", render_all(&sources, &diagnostics, Lang::En));
         return std::process::ExitCode::FAILURE;

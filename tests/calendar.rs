@@ -16,7 +16,7 @@ fn set() -> &'static CalendarSet {
     SET.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
         let mut sources = SourceMap::new();
-        let (set, diagnostics) = CalendarSet::load_dir(&dir, &mut sources);
+        let (set, diagnostics) = alur::compile::calendar::load_dir(&dir, &mut sources);
         assert!(
             diagnostics.is_empty(),
             "{}",

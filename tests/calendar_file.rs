@@ -21,7 +21,7 @@ fn load(text: &str) -> (CalendarSet, Vec<Diagnostic>) {
     let mut sources = SourceMap::new();
     let mut set = CalendarSet::new();
     let file = sources.add("test.sop", None, text);
-    let mut diagnostics = set.add_file(file, text);
+    let mut diagnostics = alur::compile::calendar::add_file(&mut set, file, text);
     diagnostics.extend(set.check());
     (set, diagnostics)
 }
@@ -210,4 +210,30 @@ fn garbage_never_panics() {
             }
         }
     }
+}
+
+/// Calendar files are read by the compiler's own cursor: text left at the end of a line is
+/// reported exactly as in an SOP file, and with the same help.
+#[test]
+fn a_calendar_line_with_text_left_reads_like_an_sop_line() {
+    let (_, diagnostics) = load("kalender kantor {\n    zona Asia/Makassar sekarang\n}\n");
+    let calendar = diagnostics.iter().find(|d| d.code == Code::Expected).expect("the leftover is reported");
+    let sop = alur::compile::compile_source(
+        "x.sop",
+        "sop x \"X\" {\n    versi 1 sekarang\n}\n",
+        &alur::compile::Options::default(),
+    );
+    let sop = sop.diagnostics.iter().find(|d| d.code == Code::Expected).expect("the SOP's leftover is reported");
+    assert_eq!(calendar.message.en, "unexpected `sekarang` at the end of the line");
+    assert_eq!(calendar.message.en, sop.message.en);
+    assert_eq!(calendar.help, sop.help);
+}
+
+/// The words only calendar files know stay free for ids in an SOP: an actor may be `libur`.
+#[test]
+fn calendar_keywords_are_not_reserved_in_sop_files() {
+    for word in ["zona", "libur", "sumber", "berlaku"] {
+        assert!(alur::compile::keyword::Kw::of_word(word).is_none(), "{word} is taken by SOP files");
+    }
+    assert!(alur::compile::keyword::Kw::Holiday.spellings().any(|s| s == "libur"));
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use alur::syntax::SourceMap;
-use alur::time::{Calendar, CalendarSet, Duration};
+use alur::time::{Calendar, Duration};
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -16,7 +16,7 @@ fn wita() -> &'static Calendar {
     static CAL: OnceLock<Calendar> = OnceLock::new();
     CAL.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
-        let (set, diagnostics) = CalendarSet::load_dir(&dir, &mut SourceMap::new());
+        let (set, diagnostics) = alur::compile::calendar::load_dir(&dir, &mut SourceMap::new());
         assert!(diagnostics.is_empty());
         set.calendar("wita_kantor").unwrap()
     })

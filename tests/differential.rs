@@ -15,7 +15,7 @@ use alur::interpret::trace::{trace, Choices, Fields};
 use alur::interpret::{route_name, Interpreter, Trace};
 use alur::model::{Node, NodeIndex, Sop, Value};
 use alur::runtime::{Caller, CaseStatus, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError};
-use alur::time::{Calendar, CalendarSet};
+use alur::time::Calendar;
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -38,7 +38,7 @@ fn calendar_sources() -> Vec<(String, String)> {
 
 fn calendar(name: &str) -> Calendar {
     let mut sources = alur::syntax::SourceMap::new();
-    let (set, diagnostics) = CalendarSet::load_dir(&root().join("sop/calendars"), &mut sources);
+    let (set, diagnostics) = alur::compile::calendar::load_dir(&root().join("sop/calendars"), &mut sources);
     assert!(diagnostics.iter().all(|d| !d.is_error()));
     set.calendar(name).unwrap()
 }

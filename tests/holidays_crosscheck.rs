@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use alur::syntax::SourceMap;
-use alur::time::{CalendarSet, HolidayKind};
+use alur::time::HolidayKind;
 use chrono::NaiveDate;
 
 /// SKB Menteri Agama, Menteri Ketenagakerjaan, Menteri PANRB No. 1497, 2 dan 5 Tahun 2025.
@@ -48,7 +48,7 @@ const SKB_2026: &[(&str, &str, &str)] = &[
 /// The national 2026 calendar as shipped: date -> (LN/CB, name).
 fn shipped_2026() -> BTreeMap<NaiveDate, (&'static str, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sop/calendars");
-    let (set, diagnostics) = CalendarSet::load_dir(&dir, &mut SourceMap::new());
+    let (set, diagnostics) = alur::compile::calendar::load_dir(&dir, &mut SourceMap::new());
     assert!(diagnostics.is_empty());
     set.holidays("nasional-2026").unwrap().into_iter().map(|h| (h.date, (h.kind.code(), h.name))).collect()
 }

@@ -18,6 +18,7 @@ mod flow_meaning;
 mod holidays_crosscheck;
 mod import;
 mod language;
+mod layers;
 mod layout;
 mod lifecycle;
 mod multinode;

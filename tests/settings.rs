@@ -3,7 +3,7 @@
 //! `alur config check` showing where every value came from without showing a secret.
 
 use alur::diagnostic::Lang;
-use alur::settings::{resolve, Flags, Problem, Settings, Source};
+use alur::server::settings::{resolve, Flags, Problem, Settings, Source};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,8 @@ fn write(dir: &Path, text: &str) -> PathBuf {
 }
 
 fn settings(file: &Path, flags: &Flags, env: &[(&str, &str)]) -> Settings {
-    resolve(Some(file), flags, &env_of(env)).unwrap_or_else(|p| panic!("{}", alur::settings::render(&p, Lang::En)))
+    resolve(Some(file), flags, &env_of(env))
+        .unwrap_or_else(|p| panic!("{}", alur::server::settings::render(&p, Lang::En)))
 }
 
 fn problems(text: &str) -> (PathBuf, Vec<Problem>) {
@@ -81,22 +82,22 @@ fn a_flag_wins_over_the_environment_which_wins_over_the_file_which_wins_over_the
 fn an_unknown_key_is_named_at_its_line_and_column_with_a_suggestion() {
     let (file, problems) = problems("# alur\n[server]\n  address = \"127.0.0.1:8080\"\n");
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    let en = alur::settings::render(&problems, Lang::En);
+    let en = alur::server::settings::render(&problems, Lang::En);
     assert!(en.starts_with(&format!("{}:3:3: error: unknown key `address` in [server]", file.display())), "{en}");
     assert!(en.contains("did you mean `addr`?"), "{en}");
-    let id = alur::settings::render(&problems, Lang::Id);
+    let id = alur::server::settings::render(&problems, Lang::Id);
     assert!(id.contains("kunci `address` tidak dikenal di [server]"), "{id}");
     assert!(id.contains("bantuan: maksud Anda `addr`?"), "{id}");
 
     // A key in the wrong section says where it belongs.
     let (_, problems) = problems_of("[security]\ndrain_seconds = 5\n");
-    let en = alur::settings::render(&problems, Lang::En);
+    let en = alur::server::settings::render(&problems, Lang::En);
     assert!(en.contains(":2:1: error: unknown key `drain_seconds` in [security]"), "{en}");
     assert!(en.contains("belongs in the section [server]"), "{en}");
 
     // What a later version adds is refused, not silently ignored.
     let (_, problems) = problems_of("[smtp]\nhost = \"mail\"\n");
-    let en = alur::settings::render(&problems, Lang::En);
+    let en = alur::server::settings::render(&problems, Lang::En);
     assert!(en.contains(":1:2: error: the section `[smtp]` is not supported"), "{en}");
 }
 
@@ -107,39 +108,39 @@ fn problems_of(text: &str) -> (PathBuf, Vec<Problem>) {
 #[test]
 fn a_wrong_type_a_bad_address_a_short_token_and_a_missing_folder_are_each_explained() {
     let (_, found) = problems("[server]\ndrain_seconds = \"30\"\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":2:17: error: `server.drain_seconds` must be a whole number, not string"), "{en}");
     assert!(en.contains("help: write for example `drain_seconds = 30`"), "{en}");
 
     let (_, found) = problems("[server]\naddr = \"http://localhost:8080\"\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":2:8: error: `http://localhost:8080` is not an address to listen on"), "{en}");
     assert!(en.contains("0.0.0.0:8080"), "{en}");
 
     let (_, found) = problems("[security]\nmetrics_token = \"abc\"\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":2:17: error: the metrics token is too short: at least 16 characters"), "{en}");
-    let id = alur::settings::render(&found, Lang::Id);
+    let id = alur::server::settings::render(&found, Lang::Id);
     assert!(id.contains("token metrik terlalu pendek"), "{id}");
 
     let (_, found) = problems("[server]\nsop_dir = \"no-such-folder\"\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":2:11: error: `sop_dir`: the folder"), "{en}");
     assert!(en.contains("no-such-folder` does not exist"), "{en}");
 
     let (_, found) = problems("[server]\ndrain_seconds = -1\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":2:17: error:"), "{en}");
 
     let (_, found) = problems("[server\naddr = 1\n");
-    let en = alur::settings::render(&found, Lang::En);
+    let en = alur::server::settings::render(&found, Lang::En);
     assert!(en.contains(":1:") && en.contains("invalid TOML"), "{en}");
 
     // From the environment too, named by its variable.
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "");
     let found = resolve(Some(&file), &Flags::default(), &env_of(&[("ALUR_METRICS_TOKEN", "short")])).unwrap_err();
-    assert!(alur::settings::render(&found, Lang::En)
+    assert!(alur::server::settings::render(&found, Lang::En)
         .starts_with("ALUR_METRICS_TOKEN: error: the metrics token is too short"));
 }
 
@@ -237,7 +238,7 @@ fn the_example_file_is_valid_and_every_value_it_sets_comes_from_it() {
 #[test]
 fn a_looser_misspelling_still_gets_a_suggestion_and_types_are_named_in_indonesian() {
     let (_, found) = problems("[server]\nadress = \"127.0.0.1:8080\"\nsecure_cookies = \"ya\"\n");
-    let id = alur::settings::render(&found, Lang::Id);
+    let id = alur::server::settings::render(&found, Lang::Id);
     assert!(id.contains(":2:1: error: kunci `adress` tidak dikenal di [server]"), "{id}");
     assert!(id.contains("maksud Anda `addr`?"), "{id}");
     assert!(id.contains(":3:18: error: `server.secure_cookies` harus `true` atau `false`, bukan teks"), "{id}");

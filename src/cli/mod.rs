@@ -289,7 +289,7 @@ pub fn main() -> ExitCode {
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
         Command::Serve { addr, db, sop_dir, calendars, demo, secure_cookies, log_format, config, check_config } => {
-            use crate::settings;
+            use crate::server::settings;
             let flags = settings::Flags { addr, db, sop_dir, calendars, secure_cookies, log_format };
             let file = settings::find_file(config.as_deref());
             let settings = match settings::resolve(file.as_deref(), &flags, &settings::process_env) {
@@ -319,7 +319,7 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Config { command: ConfigCommand::Check { file } } => {
-            use crate::settings;
+            use crate::server::settings;
             let file = settings::find_file(file.as_deref());
             match settings::resolve(file.as_deref(), &settings::Flags::default(), &settings::process_env) {
                 Ok(settings) => {

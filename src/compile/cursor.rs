@@ -26,6 +26,49 @@ impl<'a> Cursor<'a> {
         self.tokens.get(self.pos)
     }
 
+    /// The token `ahead` places after the next one.
+    pub fn peek_at(&self, ahead: usize) -> Option<&'a Token> {
+        self.tokens.get(self.pos + ahead)
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.tokens.len()
+    }
+
+    /// Where something missing at the end of the line would go.
+    pub fn end(&self) -> Span {
+        self.end
+    }
+
+    /// The token read last.
+    pub fn last_read(&self) -> Option<&'a Token> {
+        self.pos.checked_sub(1).and_then(|at| self.tokens.get(at))
+    }
+
+    /// A name written as adjacent tokens (`nasional-2026`, `Asia/Makassar`), glued back
+    /// together because the grammar splits words at `-` and `/`.
+    pub fn eat_joined_name(&mut self) -> Option<(String, Span)> {
+        let first = self.peek()?;
+        if !matches!(first.kind, TokenKind::Word | TokenKind::Number) {
+            return None;
+        }
+        let mut text = first.text.clone();
+        let mut span = first.span;
+        self.pos += 1;
+        while let Some(token) = self.peek() {
+            let adjacent = token.span.start == span.end;
+            let joinable = matches!(token.kind, TokenKind::Word | TokenKind::Number)
+                || (token.kind == TokenKind::Punct && matches!(token.text.as_str(), "-" | "/"));
+            if !adjacent || !joinable {
+                break;
+            }
+            text.push_str(&token.text);
+            span = span.to(token.span);
+            self.pos += 1;
+        }
+        Some((text, span))
+    }
+
     pub fn next(&mut self) -> Option<&'a Token> {
         let token = self.tokens.get(self.pos)?;
         self.pos += 1;

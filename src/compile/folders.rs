@@ -44,7 +44,7 @@ impl Calendars {
         let fresh = !self.loaded.contains_key(&key);
         let context = self.loaded.entry(key).or_insert_with(|| {
             let mut sources = SourceMap::new();
-            let (set, diagnostics) = CalendarSet::load_dir(folder, &mut sources);
+            let (set, diagnostics) = crate::compile::calendar::load_dir(folder, &mut sources);
             let names: Vec<String> = set.names().map(str::to_string).collect();
             let set = std::sync::Arc::new(set);
             let options = Options { calendars: Some(names), calendar_set: Some(set.clone()), ..Options::default() };

@@ -113,7 +113,38 @@ keywords! {
     Pauses: ["berhenti", "jeda"] ["pauses", "stops"];
     Restarts: ["diulang", "ulang"] ["restarts"];
     Runs: ["berjalan", "jalan"] ["runs"];
+    // Calendar files (docs/calendar.md); `kalender` itself is `Calendar` above.
+    Zone: ["zona"] ["zone"];
+    Extends: ["turunan"] ["extends"];
+    Covers: ["berlaku"] ["covers"];
+    Provisional: ["sementara"] ["provisional"];
+    Hours: ["jam_kerja"] ["hours"];
+    Holiday: ["libur"] ["holiday"];
+    CollectiveLeave: ["cuti_bersama"] ["collective_leave"];
+    AddHoliday: ["tambah_libur"] ["add_holiday"];
+    WorkingDay: ["hari_kerja"] ["working_day"];
+    SpecialHours: ["jam_khusus"] ["special_hours"];
+    DayLength: ["panjang_hari"] ["day_length"];
+    Description: ["keterangan"] ["description"];
+    Source: ["sumber"] ["source"];
 }
+
+/// The keywords a line of a calendar file starts with (`kalender` for the file's blocks).
+pub const CALENDAR_KEYWORDS: &[Kw] = &[
+    Kw::Zone,
+    Kw::Extends,
+    Kw::Covers,
+    Kw::Provisional,
+    Kw::Hours,
+    Kw::Holiday,
+    Kw::CollectiveLeave,
+    Kw::AddHoliday,
+    Kw::WorkingDay,
+    Kw::SpecialHours,
+    Kw::DayLength,
+    Kw::Description,
+    Kw::Source,
+];
 
 impl Kw {
     /// Which keyword a word token is, and the language of the spelling used. A spelling that is
@@ -125,12 +156,14 @@ impl Kw {
         Self::of_word(&token.text)
     }
 
+    /// The SOP keyword a word is; the words only calendar files know (`zona`, `libur`) are
+    /// free for ids in an SOP.
     pub fn of_word(word: &str) -> Option<(Kw, Option<Lang>)> {
         // Every token's first word is looked up: a map, built once, keeps large files fast.
         static INDEX: OnceLock<HashMap<&'static str, (Kw, Option<Lang>)>> = OnceLock::new();
         let index = INDEX.get_or_init(|| {
             let mut index = HashMap::new();
-            for (kw, id, en) in TABLE.iter().rev() {
+            for (kw, id, en) in TABLE.iter().rev().filter(|(kw, _, _)| !CALENDAR_KEYWORDS.contains(kw)) {
                 for word in id.iter().chain(en.iter()) {
                     let lang = match (id.contains(word), en.contains(word)) {
                         (true, true) => None,
@@ -185,14 +218,18 @@ pub fn suggest(word: &str, allowed: &[Kw]) -> Option<&'static str> {
 mod tests {
     use super::Kw;
 
-    /// The language reference shows every spelling of every keyword, in backticks.
+    /// The language reference shows every spelling of every keyword, in backticks; the
+    /// calendar reference those of calendar files.
     #[test]
     fn language_reference_lists_every_keyword() {
         let reference = include_str!("../../docs/language.md");
+        let calendar_reference = include_str!("../../docs/calendar.md");
         let missing: Vec<&str> = Kw::all()
-            .flat_map(|(_, id, en)| id.iter().chain(en.iter()).copied())
-            .filter(|word| !reference.contains(&format!("`{word}`")))
+            .flat_map(|(kw, id, en)| {
+                let reference = if super::CALENDAR_KEYWORDS.contains(&kw) { calendar_reference } else { reference };
+                id.iter().chain(en.iter()).copied().filter(move |word| !reference.contains(&format!("`{word}`")))
+            })
             .collect();
-        assert!(missing.is_empty(), "docs/language.md does not show: {missing:?}");
+        assert!(missing.is_empty(), "docs/language.md (or docs/calendar.md) does not show: {missing:?}");
     }
 }

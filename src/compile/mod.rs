@@ -3,6 +3,7 @@
 //! Entry points: [`compile_path`] for a file on disk, [`compile_source`] for text in memory.
 //! Both return every diagnostic of the file (and of the files it imports) in one go.
 
+pub mod calendar;
 pub mod chain;
 mod cursor;
 mod expr;

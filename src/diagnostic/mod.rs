@@ -12,7 +12,7 @@ pub use render::{render, render_all, to_json};
 
 use serde::{Deserialize, Serialize};
 
-use crate::syntax::Span;
+use crate::source::Span;
 
 /// The language people read alur's messages in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

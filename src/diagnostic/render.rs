@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::ops::Range;
 
 use super::{Diagnostic, Lang, Severity};
-use crate::syntax::{FileId, SourceMap};
+use crate::source::{FileId, SourceMap};
 
 /// Adapts our source map to codespan-reporting without copying sources.
 struct Sources<'a>(&'a SourceMap);

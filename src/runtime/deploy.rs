@@ -143,7 +143,7 @@ pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
     let mut problems = Vec::new();
     for (name, text) in &deployment.calendars {
         let file = calendar_sources.add(name.clone(), None, text.clone());
-        problems.extend(set.add_file(file, text));
+        problems.extend(crate::compile::calendar::add_file(&mut set, file, text));
     }
     problems.extend(set.check());
     if problems.iter().any(|d| d.is_error()) {

@@ -283,7 +283,7 @@ impl Engine {
         calendar_dir: &Path,
     ) -> Result<DeployResult, RuntimeError> {
         let mut calendar_map = crate::syntax::SourceMap::new();
-        let (set, problems) = crate::time::CalendarSet::load_dir(calendar_dir, &mut calendar_map);
+        let (set, problems) = crate::compile::calendar::load_dir(calendar_dir, &mut calendar_map);
         if problems.iter().any(|d| d.is_error()) {
             return Err(RuntimeError::Calendar(crate::diagnostic::render_all(
                 &calendar_map,

@@ -93,7 +93,7 @@ impl Catalog {
     pub fn new(sop_dir: &Path) -> Catalog {
         Catalog {
             sop_dir: sop_dir.to_path_buf(),
-            calendars_dir: super::calendar_dir(sop_dir),
+            calendars_dir: crate::server::settings::calendar_dir(sop_dir),
             reports: RwLock::new(BTreeMap::new()),
         }
     }

@@ -21,7 +21,7 @@ use super::State;
 use crate::runtime::metrics::EngineMetrics;
 
 /// The environment variable that, when set, holds the bearer token `/metrics` asks for.
-pub const TOKEN_VAR: &str = "ALUR_METRICS_TOKEN";
+pub const TOKEN_VAR: &str = crate::server::settings::ENV_METRICS_TOKEN;
 
 /// The server's metrics: a registry of its own (not a global one), so two servers in one
 /// process (the tests) count apart.

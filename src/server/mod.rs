@@ -13,6 +13,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod settings;
 pub mod throttle;
 pub mod users;
 pub mod web;
@@ -27,6 +28,7 @@ use crate::runtime::store::{Change, PostgresStore, StoreError};
 use crate::runtime::{Clock, Engine, SqliteStore, Store, SystemClock};
 use accounts::{Accounts, Role, User};
 use catalog::Catalog;
+pub use settings::LogFormat;
 
 /// Everything a request handler needs.
 pub struct AppState {
@@ -134,19 +136,6 @@ fn operations() -> Router<State> {
         .route("/metrics", get(metrics::scrape))
 }
 
-/// How the log is written to stderr.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// A line a person reads: time, level, the spans (request, command, commit) with their
-    /// fields, the message.
-    #[default]
-    Human,
-    /// One JSON object a line, for a log collector: `timestamp`, `level`, `target`, `fields`
-    /// (the message among them), `span` (the innermost) and `spans` (from the request's down,
-    /// so `spans[0].request_id` is the request id).
-    Json,
-}
-
 /// Logs to stderr in `format`, filtered by `RUST_LOG` (default: `info`). Once per process:
 /// the CLI calls it before [`serve`] (a library function does not set the process's logger).
 pub fn init_logging(format: LogFormat) {
@@ -203,7 +192,7 @@ impl Default for ServeOptions {
 
 impl ServeOptions {
     /// The options the resolved settings give (`demo` is a flag only).
-    pub fn from_settings(settings: &crate::settings::Settings, demo: bool, lang: Lang) -> ServeOptions {
+    pub fn from_settings(settings: &crate::server::settings::Settings, demo: bool, lang: Lang) -> ServeOptions {
         ServeOptions {
             addr: settings.addr.value,
             db: settings.database.value.clone(),
@@ -538,9 +527,4 @@ pub fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
         }
     }
     Ok(lines)
-}
-
-/// The SOP folder's calendars: `sop/calendars`.
-pub fn calendar_dir(sop_dir: &Path) -> PathBuf {
-    sop_dir.join("calendars")
 }

@@ -336,7 +336,7 @@ pub fn summarise(sop: &Sop, calendar: &Calendar, p: &Program, mut raw: engine::R
 pub fn load(path: &std::path::Path, calendars_dir: &std::path::Path) -> Result<(Sop, Calendar), String> {
     use crate::diagnostic::{render_all, Lang};
     let mut sources = crate::syntax::SourceMap::new();
-    let (set, diagnostics) = crate::time::CalendarSet::load_dir(calendars_dir, &mut sources);
+    let (set, diagnostics) = crate::compile::calendar::load_dir(calendars_dir, &mut sources);
     if diagnostics.iter().any(crate::diagnostic::Diagnostic::is_error) {
         return Err(render_all(&sources, &diagnostics, Lang::En));
     }

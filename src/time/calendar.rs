@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::calendar_file::{HolidayKind, Period, WeekHours};
+use super::calendar_def::{HolidayKind, Period, WeekHours};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 /// How far a search for the next working instant may go through days without hours before it

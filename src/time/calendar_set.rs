@@ -2,19 +2,15 @@
 //! with `turunan` (extends) resolved and compiled into fast [`Calendar`]s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use super::calendar::{Calendar, CalendarSpec, Holiday, ProvisionalRange};
-use super::calendar_file::{lower, CalendarDef, DateRange, Period, SpecialHoursDecl, WeekHours};
+use super::calendar_def::{CalendarDef, DateRange, Period, SpecialHoursDecl, WeekHours};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
-use crate::syntax::{parse, parse_bytes, FileId, SourceMap, Span};
+use crate::source::Span;
 use crate::t;
-
-/// Calendar files end in `.sop` like SOPs (same syntax); `.kalender` and `.cal` are read too.
-const CALENDAR_EXTENSIONS: &[&str] = &["sop", "kalender", "cal"];
 
 /// The working-day length when the weekdays differ in length (domain brief: 37.5 h over 5 days).
 pub const DEFAULT_DAY_LENGTH_MINUTES: u32 = 450;
@@ -44,72 +40,11 @@ impl CalendarSet {
         Self::default()
     }
 
-    /// Loads every calendar file in `dir` (sorted by name, so diagnostics are stable) into
-    /// `sources`, then checks extension across files.
-    pub fn load_dir(dir: &Path, sources: &mut SourceMap) -> (CalendarSet, Vec<Diagnostic>) {
-        let mut set = CalendarSet::new();
+    /// Adds a file's calendars, reporting a name another calendar has already. Call
+    /// [`CalendarSet::check`] once every file is added.
+    pub fn add_definitions(&mut self, defs: Vec<CalendarDef>) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(error) => {
-                let shown = dir.display().to_string();
-                let error = error.to_string();
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::ImportFailed,
-                        t!(
-                            "folder kalender `{shown}` tidak bisa dibaca: {error}",
-                            "cannot read the calendar folder `{shown}`: {error}"
-                        ),
-                        Span::default(),
-                        t!("folder kalender", "calendar folder"),
-                    )
-                    .with_help(t!("periksa jalur foldernya", "check the folder path")),
-                );
-                return (set, diagnostics);
-            }
-        };
-        let mut paths: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| CALENDAR_EXTENSIONS.contains(&e)))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let name = path.display().to_string();
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let file = sources.add(name, Some(&path), String::from_utf8_lossy(&bytes).into_owned());
-                    if let Err(d) = parse_bytes(file, &bytes) {
-                        diagnostics.push(d);
-                        continue;
-                    }
-                    let text = sources.text(file).to_string();
-                    diagnostics.extend(set.add_file(file, &text));
-                }
-                Err(error) => {
-                    let error = error.to_string();
-                    diagnostics.push(Diagnostic::new(
-                        Code::ImportFailed,
-                        t!(
-                            "berkas kalender `{name}` tidak bisa dibaca: {error}",
-                            "cannot read the calendar file `{name}`: {error}"
-                        ),
-                        Span::default(),
-                        t!("berkas kalender", "calendar file"),
-                    ));
-                }
-            }
-        }
-        diagnostics.extend(set.check());
-        (set, diagnostics)
-    }
-
-    /// Parses one calendar file's text and adds its calendars. Call [`CalendarSet::check`]
-    /// once every file is added.
-    pub fn add_file(&mut self, file: FileId, text: &str) -> Vec<Diagnostic> {
-        let (cst, mut diagnostics) = parse(file, text);
-        for def in lower(file, &cst, &mut diagnostics) {
+        for def in defs {
             if let Some(&previous) = self.by_name.get(&def.name) {
                 let name = &def.name;
                 let mut d = Diagnostic::new(

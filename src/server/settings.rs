@@ -13,8 +13,25 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use crate::diagnostic::{did_you_mean, Lang, Text};
-use crate::server::LogFormat;
 use crate::t;
+
+/// How the log is written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// A line a person reads: time, level, the spans (request, command, commit) with their
+    /// fields, the message.
+    #[default]
+    Human,
+    /// One JSON object a line, for a log collector: `timestamp`, `level`, `target`, `fields`
+    /// (the message among them), `span` (the innermost) and `spans` (from the request's down,
+    /// so `spans[0].request_id` is the request id).
+    Json,
+}
+
+/// The SOP folder's calendars when none are named: `sop/calendars`.
+pub fn calendar_dir(sop_dir: &Path) -> PathBuf {
+    sop_dir.join("calendars")
+}
 
 /// The file read when `--config` is not given (and it exists in the working directory).
 pub const FILE_NAME: &str = "alur.toml";
@@ -27,7 +44,7 @@ pub const MAX_SESSION_HOURS: u64 = 720;
 
 pub const ENV_CONFIG: &str = "ALUR_CONFIG";
 pub const ENV_DB: &str = "ALUR_DB";
-pub const ENV_METRICS_TOKEN: &str = crate::server::metrics::TOKEN_VAR;
+pub const ENV_METRICS_TOKEN: &str = "ALUR_METRICS_TOKEN";
 pub const ENV_DRAIN_SECONDS: &str = "ALUR_DRAIN_SECONDS";
 pub const ENV_LOG_FORMAT: &str = "ALUR_LOG_FORMAT";
 pub const ENV_ADMIN_PASSWORD: &str = "ALUR_ADMIN_PASSWORD";
@@ -273,7 +290,7 @@ pub fn resolve(
     };
     let calendars_dir = match &flags.calendars {
         Some(dir) => Setting::new(dir.clone(), Source::Flag("--calendars")),
-        None => parsed.calendars_dir.unwrap_or_else(|| Setting::default(crate::server::calendar_dir(&sop_dir.value))),
+        None => parsed.calendars_dir.unwrap_or_else(|| Setting::default(calendar_dir(&sop_dir.value))),
     };
     let secure_cookies = if flags.secure_cookies {
         Setting::new(true, Source::Flag("--secure-cookies"))

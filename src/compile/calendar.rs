@@ -1,172 +1,28 @@
-//! Calendar files (`sop/calendars/*.sop`): the line-and-block syntax of `.sop` files, lowered
-//! from the concrete syntax tree into [`CalendarDef`]s, one per `kalender` block.
+//! Calendar files (`sop/calendars/*.sop`): the same line-and-block syntax as SOP files, read
+//! with the compiler's cursor and keyword table, lowered into [`CalendarDef`]s (one per
+//! `kalender` block) and gathered into a [`CalendarSet`].
 //!
 //! Lowering checks each line on its own (times, days, dates, zones); whatever needs more than
-//! one calendar (extension, conflicts between bases) is checked in [`super::CalendarSet`].
+//! one calendar (extension, conflicts between bases) is checked by [`CalendarSet::check`].
 //! Every problem becomes a diagnostic and the line is skipped, so one run reports them all.
+
+use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 
-use crate::diagnostic::{did_you_mean, Code, Diagnostic};
-use crate::syntax::{parse, Cst, FileId, Item, Span, Token, TokenKind};
+use super::cursor::Cursor;
+use super::keyword::{Kw, CALENDAR_KEYWORDS};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, Lang};
+use crate::syntax::{parse, parse_bytes, Cst, FileId, Item, SourceMap, Span, Token, TokenKind};
 use crate::t;
+use crate::time::{
+    CalendarDef, CalendarSet, DateRange, HolidayDecl, HolidayKind, Period, SpecialHoursDecl, WeekHours, WorkingDayDecl,
+    MAX_RANGE_DAYS,
+};
 
-/// The longest date range a calendar may cover or a line may span: a typo in a year must not
-/// make the engine build a table of millions of days.
-pub const MAX_RANGE_DAYS: i64 = 100 * 366;
-
-/// A working period, in minutes since local midnight, half-open: `[start, end)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Period {
-    pub start: u16,
-    pub end: u16,
-}
-
-impl Period {
-    pub fn minutes(&self) -> u32 {
-        u32::from(self.end.saturating_sub(self.start))
-    }
-}
-
-/// Working periods for each day of the week, Monday first.
-pub type WeekHours = [Vec<Period>; 7];
-
-/// An inclusive range of dates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DateRange {
-    pub first: NaiveDate,
-    pub last: NaiveDate,
-    pub span: Span,
-}
-
-impl DateRange {
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        self.first <= date && date <= self.last
-    }
-
-    pub fn dates(&self) -> impl Iterator<Item = NaiveDate> {
-        let last = self.last;
-        self.first.iter_days().take_while(move |d| *d <= last)
-    }
-}
-
-/// What kind of day off a holiday is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub enum HolidayKind {
-    /// Libur nasional (LN), set by the SKB.
-    National,
-    /// Cuti bersama (CB), set by the SKB.
-    CollectiveLeave,
-    /// A day one office adds for itself (`tambah_libur`).
-    Office,
-}
-
-impl HolidayKind {
-    /// The abbreviation used in the SKB tables (LN, CB), or `kantor` for office additions.
-    pub fn code(self) -> &'static str {
-        match self {
-            HolidayKind::National => "LN",
-            HolidayKind::CollectiveLeave => "CB",
-            HolidayKind::Office => "kantor",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HolidayDecl {
-    pub range: DateRange,
-    pub kind: HolidayKind,
-    pub name: String,
-    pub span: Span,
-}
-
-/// `hari_kerja`: dates that are working days whatever the bases say (a collective-leave day an
-/// office stays open, or a weekend day the government declares a working day).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WorkingDayDecl {
-    pub range: DateRange,
-    /// Hours for those dates; `None` means the usual hours of that weekday.
-    pub hours: Option<Vec<Period>>,
-    pub reason: Option<String>,
-    pub span: Span,
-}
-
-/// `jam_khusus`: other working hours over a date range (Ramadan).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpecialHoursDecl {
-    pub range: DateRange,
-    pub name: Option<String>,
-    pub week: WeekHours,
-    pub span: Span,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CalendarDef {
-    pub name: String,
-    pub name_span: Span,
-    /// The whole `kalender` item.
-    pub span: Span,
-    pub file: FileId,
-    pub description: Option<String>,
-    pub source: Option<String>,
-    pub zone: Option<(Tz, Span)>,
-    pub extends: Vec<(String, Span)>,
-    pub covers: Vec<DateRange>,
-    /// `sementara`: the covered dates are not final (no SKB yet); with the reason given.
-    pub provisional: Option<(Option<String>, Span)>,
-    /// `jam_kerja` lines; `None` when the calendar declares none (and inherits them).
-    pub hours: Option<(WeekHours, Span)>,
-    /// `panjang_hari` in minutes.
-    pub day_length: Option<(u32, Span)>,
-    pub holidays: Vec<HolidayDecl>,
-    pub working_days: Vec<WorkingDayDecl>,
-    pub special_hours: Vec<SpecialHoursDecl>,
-}
-
-/// The keywords of calendar files, each with its Indonesian and English spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Keyword {
-    Calendar,
-    Zone,
-    Extends,
-    Covers,
-    Provisional,
-    Hours,
-    Holiday,
-    CollectiveLeave,
-    AddHoliday,
-    WorkingDay,
-    SpecialHours,
-    DayLength,
-    Description,
-    Source,
-}
-
-const KEYWORDS: &[(Keyword, &str, &str)] = &[
-    (Keyword::Calendar, "kalender", "calendar"),
-    (Keyword::Zone, "zona", "zone"),
-    (Keyword::Extends, "turunan", "extends"),
-    (Keyword::Covers, "berlaku", "covers"),
-    (Keyword::Provisional, "sementara", "provisional"),
-    (Keyword::Hours, "jam_kerja", "hours"),
-    (Keyword::Holiday, "libur", "holiday"),
-    (Keyword::CollectiveLeave, "cuti_bersama", "collective_leave"),
-    (Keyword::AddHoliday, "tambah_libur", "add_holiday"),
-    (Keyword::WorkingDay, "hari_kerja", "working_day"),
-    (Keyword::SpecialHours, "jam_khusus", "special_hours"),
-    (Keyword::DayLength, "panjang_hari", "day_length"),
-    (Keyword::Description, "keterangan", "description"),
-    (Keyword::Source, "sumber", "source"),
-];
-
-fn keyword(word: &str) -> Option<Keyword> {
-    KEYWORDS.iter().find(|(_, id, en)| *id == word || *en == word).map(|(k, _, _)| *k)
-}
-
-fn keyword_names(k: Keyword) -> (&'static str, &'static str) {
-    KEYWORDS.iter().find(|(kw, _, _)| *kw == k).map(|(_, id, en)| (*id, *en)).unwrap_or(("?", "?"))
-}
+/// Calendar files end in `.sop` like SOPs (same syntax); `.kalender` and `.cal` are read too.
+const CALENDAR_EXTENSIONS: &[&str] = &["sop", "kalender", "cal"];
 
 /// Day names, Monday first: Indonesian, English, and common variants.
 const DAY_NAMES: &[(usize, &str)] = &[
@@ -195,6 +51,75 @@ const BREAK_WORDS: &[&str] = &["istirahat", "break"];
 const ZONE_ALIASES: &[(&str, Tz)] =
     &[("WIB", Tz::Asia__Jakarta), ("WITA", Tz::Asia__Makassar), ("WIT", Tz::Asia__Jayapura)];
 
+/// Loads every calendar file in `dir` (sorted by name, so diagnostics are stable) into
+/// `sources`, then checks extension across files.
+pub fn load_dir(dir: &Path, sources: &mut SourceMap) -> (CalendarSet, Vec<Diagnostic>) {
+    let mut set = CalendarSet::new();
+    let mut diagnostics = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            let shown = dir.display().to_string();
+            let error = error.to_string();
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ImportFailed,
+                    t!(
+                        "folder kalender `{shown}` tidak bisa dibaca: {error}",
+                        "cannot read the calendar folder `{shown}`: {error}"
+                    ),
+                    Span::default(),
+                    t!("folder kalender", "calendar folder"),
+                )
+                .with_help(t!("periksa jalur foldernya", "check the folder path")),
+            );
+            return (set, diagnostics);
+        }
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| CALENDAR_EXTENSIONS.contains(&e)))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file = sources.add(name, Some(&path), String::from_utf8_lossy(&bytes).into_owned());
+                if let Err(d) = parse_bytes(file, &bytes) {
+                    diagnostics.push(d);
+                    continue;
+                }
+                let text = sources.text(file).to_string();
+                diagnostics.extend(add_file(&mut set, file, &text));
+            }
+            Err(error) => {
+                let error = error.to_string();
+                diagnostics.push(Diagnostic::new(
+                    Code::ImportFailed,
+                    t!(
+                        "berkas kalender `{name}` tidak bisa dibaca: {error}",
+                        "cannot read the calendar file `{name}`: {error}"
+                    ),
+                    Span::default(),
+                    t!("berkas kalender", "calendar file"),
+                ));
+            }
+        }
+    }
+    diagnostics.extend(set.check());
+    (set, diagnostics)
+}
+
+/// Parses one calendar file's text and adds its calendars to `set`. Call
+/// [`CalendarSet::check`] once every file is added.
+pub fn add_file(set: &mut CalendarSet, file: FileId, text: &str) -> Vec<Diagnostic> {
+    let (defs, mut diagnostics) = parse_calendar_file(file, text);
+    diagnostics.extend(set.add_definitions(defs));
+    diagnostics
+}
+
 /// Parses a calendar file and lowers every `kalender` block in it.
 pub fn parse_calendar_file(file: FileId, text: &str) -> (Vec<CalendarDef>, Vec<Diagnostic>) {
     let (cst, mut diagnostics) = parse(file, text);
@@ -211,7 +136,7 @@ pub fn lower(file: FileId, cst: &Cst, diagnostics: &mut Vec<Diagnostic>) -> Vec<
             continue;
         }
         match item.tokens.first() {
-            Some(first) if first.kind == TokenKind::Word && keyword(&first.text) == Some(Keyword::Calendar) => {
+            Some(first) if Kw::Calendar.matches(first) => {
                 if let Some(def) = lowerer.calendar(item) {
                     defs.push(def);
                 }
@@ -239,67 +164,11 @@ struct Lowerer<'a> {
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-/// A cursor over one line's tokens.
-struct Line<'t> {
-    tokens: &'t [Token],
-    at: usize,
-    /// The whole line, for errors about something missing at its end.
-    span: Span,
-}
-
-impl<'t> Line<'t> {
-    fn new(item: &'t Item) -> Self {
-        Line { tokens: &item.tokens, at: 1, span: item.head_span() }
-    }
-
-    fn peek(&self) -> Option<&'t Token> {
-        self.tokens.get(self.at)
-    }
-
-    fn peek_at(&self, ahead: usize) -> Option<&'t Token> {
-        self.tokens.get(self.at + ahead)
-    }
-
-    fn next(&mut self) -> Option<&'t Token> {
-        let token = self.tokens.get(self.at);
-        if token.is_some() {
-            self.at += 1;
-        }
-        token
-    }
-
-    fn done(&self) -> bool {
-        self.at >= self.tokens.len()
-    }
-
-    /// Where something missing would go: just after the last token.
-    fn end_span(&self) -> Span {
-        Span { file: self.span.file, start: self.span.end, end: self.span.end }
-    }
-
-    /// Takes a name written as adjacent tokens (`nasional-2026`, `Asia/Makassar`): the tokens
-    /// are glued because the grammar splits on `-` and `/`.
-    fn joined_name(&mut self) -> Option<(String, Span)> {
-        let first = self.peek()?;
-        if !matches!(first.kind, TokenKind::Word | TokenKind::Number) {
-            return None;
-        }
-        let mut text = first.text.clone();
-        let mut span = first.span;
-        self.at += 1;
-        while let Some(token) = self.peek() {
-            let adjacent = token.span.start == span.end;
-            let joinable = matches!(token.kind, TokenKind::Word | TokenKind::Number)
-                || (token.kind == TokenKind::Punct && matches!(token.text.as_str(), "-" | "/"));
-            if !adjacent || !joinable {
-                break;
-            }
-            text.push_str(&token.text);
-            span = span.to(token.span);
-            self.at += 1;
-        }
-        Some((text, span))
-    }
+/// A cursor on a line after its keyword.
+fn after_keyword(item: &Item) -> Cursor<'_> {
+    let mut cursor = Cursor::new(&item.tokens, item.head_span());
+    cursor.next();
+    cursor
 }
 
 fn is_range_joiner(token: &Token) -> bool {
@@ -340,29 +209,17 @@ impl Lowerer<'_> {
         );
     }
 
-    fn trailing_tokens(&mut self, line: &Line<'_>) {
-        if let (Some(first), Some(last)) = (line.tokens.get(line.at), line.tokens.last()) {
-            if line.at < line.tokens.len() {
-                self.push(
-                    Diagnostic::new(
-                        Code::Expected,
-                        t!("ada sisa di akhir baris", "unexpected text at the end of the line"),
-                        first.span.to(last.span),
-                        t!("tidak dipahami", "not understood"),
-                    )
-                    .with_help(t!(
-                        "hapus bagian ini, atau tulis keterangan di antara tanda kutip",
-                        "remove this part, or put remarks in double quotes"
-                    )),
-                );
-            }
+    /// Reports what is left on a line, the way SOP lines report it.
+    fn trailing_tokens(&mut self, line: &Cursor<'_>) {
+        if let Err(d) = line.expect_end() {
+            self.push(d);
         }
     }
 
     fn calendar(&mut self, item: &Item) -> Option<CalendarDef> {
-        let mut line = Line::new(item);
-        let Some((name, name_span)) = line.joined_name() else {
-            self.expected(line.end_span(), "nama kalender", "a calendar name", "kalender wita_kantor {");
+        let mut line = after_keyword(item);
+        let Some((name, name_span)) = line.eat_joined_name() else {
+            self.expected(line.end(), "nama kalender", "a calendar name", "kalender wita_kantor {");
             return None;
         };
         self.trailing_tokens(&line);
@@ -409,18 +266,15 @@ impl Lowerer<'_> {
                 self.expected(inner.head_span(), "kata kunci sebelum blok", "a keyword before the block", "jam_khusus");
                 continue;
             };
-            let Some(kw) = (first.kind == TokenKind::Word).then(|| keyword(&first.text)).flatten() else {
-                let names: Vec<&str> = KEYWORDS
-                    .iter()
-                    .filter(|(k, _, _)| *k != Keyword::Calendar)
-                    .flat_map(|(_, id, en)| [*id, *en])
-                    .collect();
+            let kw = CALENDAR_KEYWORDS.iter().chain([&Kw::Calendar]).copied().find(|k| k.matches(first));
+            let Some(kw) = kw else {
+                let names: Vec<&str> = CALENDAR_KEYWORDS.iter().flat_map(|k| k.spellings()).collect();
                 self.unknown_keyword(first, &names);
                 continue;
             };
-            if kw != Keyword::Hours && kw != Keyword::SpecialHours {
+            if kw != Kw::Hours && kw != Kw::SpecialHours {
                 if let Some(block) = &inner.block {
-                    let (id, en) = keyword_names(kw);
+                    let (id, en) = (kw.word(Lang::Id), kw.word(Lang::En));
                     self.push(
                         Diagnostic::new(
                             Code::Expected,
@@ -432,9 +286,9 @@ impl Lowerer<'_> {
                     );
                 }
             }
-            let mut line = Line::new(inner);
+            let mut line = after_keyword(inner);
             match kw {
-                Keyword::Calendar => {
+                Kw::Calendar => {
                     self.push(
                         Diagnostic::new(
                             Code::Expected,
@@ -451,40 +305,40 @@ impl Lowerer<'_> {
                         )),
                     );
                 }
-                Keyword::Zone => self.zone(&mut line, first, &mut def),
-                Keyword::Extends => self.extends(&mut line, &mut def),
-                Keyword::Covers => {
+                Kw::Zone => self.zone(&mut line, first, &mut def),
+                Kw::Extends => self.extends(&mut line, &mut def),
+                Kw::Covers => {
                     if let Some(range) = self.date_range(&mut line, true) {
                         def.covers.push(range);
                     }
                     self.trailing_tokens(&line);
                 }
-                Keyword::Provisional => {
+                Kw::Provisional => {
                     let reason = self.optional_string(&mut line);
                     self.trailing_tokens(&line);
                     if self.once(&def.provisional.as_ref().map(|p| p.1), first, kw) {
                         def.provisional = Some((reason, inner.head_span()));
                     }
                 }
-                Keyword::Description | Keyword::Source => {
+                Kw::Description | Kw::Source => {
                     let text = self.required_string(&mut line, "keterangan \"Kalender kerja kantor\"");
                     self.trailing_tokens(&line);
                     match kw {
-                        Keyword::Description => def.description = text,
+                        Kw::Description => def.description = text,
                         _ => def.source = text,
                     }
                 }
-                Keyword::Hours => {
+                Kw::Hours => {
                     hours_span = Some(hours_span.map_or(first.span, |s| s.to(first.span)));
                     if let Some(block) = &inner.block {
-                        if !line.done() {
+                        if !line.at_end() {
                             self.trailing_tokens(&line);
                         }
                         for day_line in &block.items {
                             if day_line.broken {
                                 continue;
                             }
-                            let mut l = Line { tokens: &day_line.tokens, at: 0, span: day_line.head_span() };
+                            let mut l = Cursor::new(&day_line.tokens, day_line.head_span());
                             if let Some(spec) = self.day_hours(&mut l) {
                                 hours_lines.push(spec);
                             }
@@ -493,10 +347,10 @@ impl Lowerer<'_> {
                         hours_lines.push(spec);
                     }
                 }
-                Keyword::Holiday | Keyword::CollectiveLeave | Keyword::AddHoliday => {
+                Kw::Holiday | Kw::CollectiveLeave | Kw::AddHoliday => {
                     let kind = match kw {
-                        Keyword::Holiday => HolidayKind::National,
-                        Keyword::CollectiveLeave => HolidayKind::CollectiveLeave,
+                        Kw::Holiday => HolidayKind::National,
+                        Kw::CollectiveLeave => HolidayKind::CollectiveLeave,
                         _ => HolidayKind::Office,
                     };
                     let Some(range) = self.date_range(&mut line, false) else { continue };
@@ -507,7 +361,7 @@ impl Lowerer<'_> {
                     self.trailing_tokens(&line);
                     def.holidays.push(HolidayDecl { range, kind, name, span: inner.head_span() });
                 }
-                Keyword::WorkingDay => {
+                Kw::WorkingDay => {
                     let Some(range) = self.date_range(&mut line, false) else { continue };
                     let hours = if line.peek().is_some_and(|t| t.kind == TokenKind::Clock) {
                         match self.periods(&mut line) {
@@ -521,8 +375,10 @@ impl Lowerer<'_> {
                     self.trailing_tokens(&line);
                     def.working_days.push(WorkingDayDecl { range, hours, reason, span: inner.head_span() });
                 }
-                Keyword::SpecialHours => self.special_hours(&mut line, inner, &mut def),
-                Keyword::DayLength => self.day_length(&mut line, first, inner, &mut def),
+                Kw::SpecialHours => self.special_hours(&mut line, inner, &mut def),
+                Kw::DayLength => self.day_length(&mut line, first, inner, &mut def),
+                // Only the keywords of calendar files reach here (`kw` is one of them).
+                _ => {}
             }
         }
         if !hours_lines.is_empty() {
@@ -535,9 +391,9 @@ impl Lowerer<'_> {
     }
 
     /// Reports a second occurrence of a setting that may appear once; true when it is the first.
-    fn once(&mut self, previous: &Option<Span>, token: &Token, kw: Keyword) -> bool {
+    fn once(&mut self, previous: &Option<Span>, token: &Token, kw: Kw) -> bool {
         let Some(previous) = previous else { return true };
-        let (id, en) = keyword_names(kw);
+        let (id, en) = (kw.word(Lang::Id), kw.word(Lang::En));
         self.push(
             Diagnostic::new(
                 Code::DuplicateSetting,
@@ -551,9 +407,9 @@ impl Lowerer<'_> {
         false
     }
 
-    fn zone(&mut self, line: &mut Line<'_>, first: &Token, def: &mut CalendarDef) {
-        let Some((name, span)) = line.joined_name() else {
-            self.expected(line.end_span(), "nama zona waktu", "a time-zone name", "zona Asia/Makassar");
+    fn zone(&mut self, line: &mut Cursor<'_>, first: &Token, def: &mut CalendarDef) {
+        let Some((name, span)) = line.eat_joined_name() else {
+            self.expected(line.end(), "nama zona waktu", "a time-zone name", "zona Asia/Makassar");
             return;
         };
         self.trailing_tokens(line);
@@ -582,20 +438,15 @@ impl Lowerer<'_> {
             );
             return;
         };
-        if self.once(&def.zone.map(|z| z.1), first, Keyword::Zone) {
+        if self.once(&def.zone.map(|z| z.1), first, Kw::Zone) {
             def.zone = Some((zone, span));
         }
     }
 
-    fn extends(&mut self, line: &mut Line<'_>, def: &mut CalendarDef) {
+    fn extends(&mut self, line: &mut Cursor<'_>, def: &mut CalendarDef) {
         loop {
-            let Some((name, span)) = line.joined_name() else {
-                self.expected(
-                    line.end_span(),
-                    "nama kalender",
-                    "a calendar name",
-                    "turunan nasional-2026, nasional-2027",
-                );
+            let Some((name, span)) = line.eat_joined_name() else {
+                self.expected(line.end(), "nama kalender", "a calendar name", "turunan nasional-2026, nasional-2027");
                 return;
             };
             def.extends.push((name, span));
@@ -608,7 +459,7 @@ impl Lowerer<'_> {
         self.trailing_tokens(line);
     }
 
-    fn optional_string(&mut self, line: &mut Line<'_>) -> Option<String> {
+    fn optional_string(&mut self, line: &mut Cursor<'_>) -> Option<String> {
         if line.peek().is_some_and(|t| t.kind == TokenKind::String) {
             line.next().map(Token::string_value)
         } else {
@@ -616,18 +467,18 @@ impl Lowerer<'_> {
         }
     }
 
-    fn required_string(&mut self, line: &mut Line<'_>, example: &str) -> Option<String> {
+    fn required_string(&mut self, line: &mut Cursor<'_>, example: &str) -> Option<String> {
         let text = self.optional_string(line);
         if text.is_none() {
-            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
             self.expected(span, "teks dalam tanda kutip", "a text in double quotes", example);
         }
         text
     }
 
-    fn date(&mut self, line: &mut Line<'_>) -> Option<(NaiveDate, Span)> {
+    fn date(&mut self, line: &mut Cursor<'_>) -> Option<(NaiveDate, Span)> {
         let Some(token) = line.peek().filter(|t| t.kind == TokenKind::Date) else {
-            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
             self.expected(span, "tanggal TTTT-BB-HH", "a date YYYY-MM-DD", "2026-08-17");
             return None;
         };
@@ -654,13 +505,13 @@ impl Lowerer<'_> {
     }
 
     /// `DATE` or `DATE - DATE` (also `sampai`/`to`). `need_end` requires the second date.
-    fn date_range(&mut self, line: &mut Line<'_>, need_end: bool) -> Option<DateRange> {
+    fn date_range(&mut self, line: &mut Cursor<'_>, need_end: bool) -> Option<DateRange> {
         let (first, first_span) = self.date(line)?;
         let joined =
             line.peek().is_some_and(is_range_joiner) && line.peek_at(1).is_some_and(|t| t.kind == TokenKind::Date);
         if !joined {
             if need_end {
-                self.expected(line.end_span(), "tanggal akhir", "an end date", "berlaku 2026-01-01 - 2026-12-31");
+                self.expected(line.end(), "tanggal akhir", "an end date", "berlaku 2026-01-01 - 2026-12-31");
                 return None;
             }
             return Some(DateRange { first, last: first, span: first_span });
@@ -696,9 +547,9 @@ impl Lowerer<'_> {
         Some(DateRange { first, last, span })
     }
 
-    fn clock(&mut self, line: &mut Line<'_>, is_end: bool) -> Option<(u16, Span)> {
+    fn clock(&mut self, line: &mut Cursor<'_>, is_end: bool) -> Option<(u16, Span)> {
         let Some(token) = line.peek().filter(|t| t.kind == TokenKind::Clock) else {
-            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
             self.expected(span, "jam JJ:MM", "a time HH:MM", "07:30-12:00");
             return None;
         };
@@ -725,10 +576,10 @@ impl Lowerer<'_> {
         Some((h * 60 + m, token.span))
     }
 
-    fn period(&mut self, line: &mut Line<'_>) -> Option<(Period, Span)> {
+    fn period(&mut self, line: &mut Cursor<'_>) -> Option<(Period, Span)> {
         let (start, start_span) = self.clock(line, false)?;
         if !line.peek().is_some_and(is_range_joiner) {
-            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
             self.expected(span, "`-` dan jam selesai", "`-` and an end time", "07:30-12:00");
             return None;
         }
@@ -755,7 +606,7 @@ impl Lowerer<'_> {
 
     /// Time ranges separated by commas, then optionally `istirahat` and the breaks to cut out:
     /// `07:30-16:00 istirahat 12:00-13:00` reads the way Perpres 21/2023 states hours.
-    fn periods(&mut self, line: &mut Line<'_>) -> Option<Vec<Period>> {
+    fn periods(&mut self, line: &mut Cursor<'_>) -> Option<Vec<Period>> {
         let mut periods: Vec<(Period, Span)> = Vec::new();
         let mut ok = true;
         loop {
@@ -845,8 +696,8 @@ impl Lowerer<'_> {
     }
 
     /// One day-hours line: `senin-kamis 07:30-16:00 istirahat 12:00-13:00`.
-    fn day_hours(&mut self, line: &mut Line<'_>) -> Option<(Vec<usize>, Vec<Period>, Span)> {
-        let start_span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+    fn day_hours(&mut self, line: &mut Cursor<'_>) -> Option<(Vec<usize>, Vec<Period>, Span)> {
+        let start_span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
         let mut days = Vec::new();
         loop {
             let (first, _) = self.day_name(line)?;
@@ -876,14 +727,14 @@ impl Lowerer<'_> {
             break;
         }
         let periods = self.periods(line)?;
-        let span = start_span.to(line.tokens.get(line.at.saturating_sub(1)).map(|t| t.span).unwrap_or(start_span));
+        let span = start_span.to(line.last_read().map(|t| t.span).unwrap_or(start_span));
         self.trailing_tokens(line);
         Some((days, periods, span))
     }
 
-    fn day_name(&mut self, line: &mut Line<'_>) -> Option<(usize, Span)> {
+    fn day_name(&mut self, line: &mut Cursor<'_>) -> Option<(usize, Span)> {
         let Some(token) = line.peek() else {
-            self.expected(line.end_span(), "nama hari", "a day name", "senin-kamis 07:30-16:00");
+            self.expected(line.end(), "nama hari", "a day name", "senin-kamis 07:30-16:00");
             return None;
         };
         if token.kind != TokenKind::Word {
@@ -950,7 +801,7 @@ impl Lowerer<'_> {
         ok.then_some(week)
     }
 
-    fn special_hours(&mut self, line: &mut Line<'_>, item: &Item, def: &mut CalendarDef) {
+    fn special_hours(&mut self, line: &mut Cursor<'_>, item: &Item, def: &mut CalendarDef) {
         let Some(range) = self.date_range(line, true) else { return };
         let name = self.optional_string(line);
         self.trailing_tokens(line);
@@ -975,8 +826,8 @@ impl Lowerer<'_> {
                 continue;
             }
             // `jam_kerja` inside the block is allowed and ignored: people copy lines from above.
-            let skip = usize::from(day_line.tokens.first().is_some_and(|t| keyword(&t.text) == Some(Keyword::Hours)));
-            let mut l = Line { tokens: &day_line.tokens, at: skip, span: day_line.head_span() };
+            let mut l = Cursor::new(&day_line.tokens, day_line.head_span());
+            l.eat_kw(Kw::Hours);
             if let Some(spec) = self.day_hours(&mut l) {
                 lines.push(spec);
             }
@@ -987,7 +838,7 @@ impl Lowerer<'_> {
     }
 
     /// `panjang_hari 7 jam 30 menit`, `7.5 jam`, `450 menit`.
-    fn day_length(&mut self, line: &mut Line<'_>, first: &Token, item: &Item, def: &mut CalendarDef) {
+    fn day_length(&mut self, line: &mut Cursor<'_>, first: &Token, item: &Item, def: &mut CalendarDef) {
         let example = "panjang_hari 7 jam 30 menit";
         let mut minutes: f64 = 0.0;
         let mut any = false;
@@ -1016,7 +867,7 @@ impl Lowerer<'_> {
             any = true;
         }
         if !any {
-            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end_span());
+            let span = line.peek().map(|t| t.span).unwrap_or_else(|| line.end());
             self.expected(span, "lama hari kerja", "a working-day length", example);
             return;
         }
@@ -1037,7 +888,7 @@ impl Lowerer<'_> {
             );
             return;
         }
-        if self.once(&def.day_length.map(|d| d.1), first, Keyword::DayLength) {
+        if self.once(&def.day_length.map(|d| d.1), first, Kw::DayLength) {
             def.day_length = Some((rounded as u32, item.head_span()));
         }
     }
