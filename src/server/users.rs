@@ -11,8 +11,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{AccountError, SessionInfo};
-use super::api::{check_password, ApiJson, ApiPath, JSON_LIMIT};
+use super::api::JSON_LIMIT;
+use super::app::commands::check_password;
 use super::auth::{Auth, ClientAddr};
+use super::extract::{ApiJson, ApiPath};
 use super::problem::{say, Problem};
 use super::throttle::Wait;
 use super::State;

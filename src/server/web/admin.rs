@@ -27,7 +27,7 @@ fn admin_only(page: &Page) -> Result<(), Response> {
 fn actor_roles(state: &State) -> Vec<(String, String)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for d in crate::server::api::latest_deployments(state) {
+    for d in crate::server::app::queries::latest_deployments(state) {
         for a in &d.sop.actors {
             if matches!(a.kind, crate::model::ActorKind::Staff | crate::model::ActorKind::External)
                 && seen.insert(a.id.name.clone())
@@ -199,7 +199,7 @@ pub async fn create_user(
         }
         let roles = form_roles(&values, lang)?;
         let password = form_value(&values, "password").unwrap_or("").to_string();
-        crate::server::api::check_password(&name, &password, lang)?;
+        crate::server::app::commands::check_password(&name, &password, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
         let must_change = form_value(&values, "must_change").is_some();
@@ -400,7 +400,7 @@ pub async fn reset_password(
     let made = given.is_none();
     let password = given.unwrap_or_else(crate::server::accounts::random_password);
     let result = async {
-        crate::server::api::check_password(&name, &password, lang)?;
+        crate::server::app::commands::check_password(&name, &password, lang)?;
         let (user, set) = (name.clone(), password.clone());
         state.accounts.blocking(move |a| a.reset_password(&user, &set)).await.map_err(|e| Problem::account(&e, lang))
     }

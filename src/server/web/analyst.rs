@@ -15,7 +15,8 @@ use crate::model::Target;
 use crate::runtime::deploy::Deployed;
 use crate::runtime::view::Sla;
 use crate::runtime::CaseStatus;
-use crate::server::api::{self, ReportRow};
+use crate::server::app::queries;
+use crate::server::app::read::ReportRow;
 use crate::server::catalog::FileReport;
 use crate::server::State;
 
@@ -33,7 +34,7 @@ pub async fn sop_list(AxumState(state): AxumState<State>, page: Page) -> Respons
         return response;
     }
     let lang = page.lang;
-    let sops = api::latest_deployments(&state);
+    let sops = queries::latest_deployments(&state);
     let reports = state.catalog.reports();
     let refused: Vec<&FileReport> = reports.iter().filter(|r| r.refused.is_some()).collect();
     let title = t(lang, "SOP yang berlaku", "SOPs in service");
@@ -328,15 +329,15 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
             _ => c.other += 1,
         }
     }
-    let mut steps = api::report(&state, None, false).await.unwrap_or_default();
+    let mut steps = queries::report(&state, None, false).await.unwrap_or_default();
     // Steps in the SOP's written order, not by id.
     steps.sort_by_key(|r| {
         let order =
             state.engine.deployment(&r.sop, None).ok().and_then(|d| d.sop.step_index(&r.key)).unwrap_or(usize::MAX);
         (r.sop.clone(), order)
     });
-    let actors = api::report(&state, None, true).await.unwrap_or_default();
-    let sops = api::latest_deployments(&state);
+    let actors = queries::report(&state, None, true).await.unwrap_or_default();
+    let sops = queries::latest_deployments(&state);
     let title_of = |sop: &str| {
         sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.sop.title.clone()).unwrap_or(sop.to_string())
     };

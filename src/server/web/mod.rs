@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use super::accounts::SignIn;
 use super::accounts::User;
-use super::api::UPLOAD_LIMIT;
 use super::auth::{client_of, cookie, session_of, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
+use super::extract::UPLOAD_LIMIT;
 use super::problem::Problem;
 use super::throttle::Wait;
 use super::State;

@@ -13,7 +13,9 @@ use crate::diagnostic::Lang;
 use crate::model::{FieldType, PerformerMode, Sop, Step, Target};
 use crate::runtime::deploy::Deployed;
 use crate::runtime::{CaseState, TaskNo, TaskStatus};
-use crate::server::api::{self, CaseFilter, CompleteRequest};
+use crate::server::app::commands::{self, CompleteRequest};
+use crate::server::app::queries::{self, CaseFilter};
+use crate::server::app::{policy, read};
 use crate::server::problem::Problem;
 use crate::server::State;
 
@@ -39,7 +41,7 @@ pub fn actor_labels(d: &Deployed, actors: &[impl AsRef<str>]) -> String {
 
 pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Query<Msg>) -> Response {
     let lang = page.lang;
-    let items = match api::inbox_for(&state, &page.user, lang).await {
+    let items = match queries::inbox_for(&state, &page.user, lang).await {
         Ok(items) => items,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
@@ -72,7 +74,7 @@ pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Q
                         tr class=(item.sla) {
                             td {
                                 a href=(format!("/cases/{}/tasks/{}", item.case, item.task)) {
-                                    (item.number) ". " (api::first_line(&item.activity))
+                                    (item.number) ". " (read::first_line(&item.activity))
                                 }
                             }
                             td { (item.sop_title) }
@@ -113,11 +115,11 @@ async fn load_task(
     let lang = page.lang;
     let id = parse_case(case, lang).map_err(|p| problem_page(&page.viewer(), &p))?;
     let (loaded, d) =
-        api::visible_case(state, &page.user, id, lang).await.map_err(|p| problem_page(&page.viewer(), &p))?;
+        policy::visible_case(state, &page.user, id, lang).await.map_err(|p| problem_page(&page.viewer(), &p))?;
     let Some(t) = loaded.tasks.get(&task) else {
         return Err(problem_page(&page.viewer(), &Problem::not_found(lang, &page.say("Tugas ini", "This task"))));
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
+    let caller = policy::caller_for(&page.user, &loaded, &d);
     if !t.actors.iter().any(|a| caller.holds(a)) {
         let desk = actor_labels(&d, &t.actors);
         return Err(problem_page(
@@ -259,7 +261,7 @@ pub async fn render_task(
         .open_tasks
         .iter()
         .find(|x| x.task == task_no)
-        .map(|x| x.sla.map_or("no_deadline", api::sla_word))
+        .map(|x| x.sla.map_or("no_deadline", read::sla_word))
         .unwrap_or("");
     let case_id = loaded.id.to_string();
     let base = format!("/cases/{case_id}/tasks/{task_no}");
@@ -268,7 +270,7 @@ pub async fn render_task(
         "{} {}: {}",
         t(lang, "Langkah", "Step"),
         number,
-        step.map(|s| api::first_line(&s.activity)).unwrap_or(task.step.to_string())
+        step.map(|s| read::first_line(&s.activity)).unwrap_or(task.step.to_string())
     );
     let fields: Vec<(String, String)> =
         loaded.fields.iter().map(|(k, v)| (k.clone(), crate::runtime::fields::to_text(v))).collect();
@@ -521,7 +523,7 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
+    let caller = policy::caller_for(&page.user, &loaded, &d);
     let result = if claim {
         state.engine.claim(loaded.id, task, &caller).await
     } else {
@@ -570,7 +572,7 @@ pub async fn hold(
         Err(response) => return response,
     };
     let reason = form_value(&form, "reason").unwrap_or_default();
-    let result = api::hold(&state, &page.user, &case, task, reason, page.lang).await;
+    let result = commands::hold(&state, &page.user, &case, task, reason, page.lang).await;
     hold_answer(&state, &page, &loaded, &d, task, "hold", result).await
 }
 
@@ -583,7 +585,7 @@ pub async fn resume(
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
+    let caller = policy::caller_for(&page.user, &loaded, &d);
     let result = state.engine.resume(loaded.id, task, &caller).await.map_err(|e| Problem::runtime(&e, page.lang));
     hold_answer(&state, &page, &loaded, &d, task, "resume", result).await
 }
@@ -632,7 +634,7 @@ pub async fn complete(
                 fields,
                 note: form_value(&form, "note").map(str::to_string),
             };
-            api::complete(&state, &page.user, &case, task, request, lang).await
+            commands::complete(&state, &page.user, &case, task, request, lang).await
         }
     };
     match result {
@@ -643,7 +645,7 @@ pub async fn complete(
         Err(problem) => {
             audit(&state, &page.user, "complete", &target, problem.status());
             // Show the case as it is now (another desk may have moved it meanwhile).
-            let (loaded, d) = match api::visible_case(&state, &page.user, loaded.id, lang).await {
+            let (loaded, d) = match policy::visible_case(&state, &page.user, loaded.id, lang).await {
                 Ok(x) => x,
                 Err(_) => (loaded, d),
             };
@@ -670,11 +672,11 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
         overdue: query.overdue.as_deref().map(|v| !v.is_empty() && v != "0" && v != "false"),
         limit: Some(500),
     };
-    let rows = match api::cases_for(&state, &page.user, &filter, lang).await {
+    let rows = match queries::cases_for(&state, &page.user, &filter, lang).await {
         Ok(rows) => rows,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let sops = api::latest_deployments(&state);
+    let sops = queries::latest_deployments(&state);
     let zone_of = |sop: &str| {
         sops.iter()
             .find(|d| d.deployment.sop == sop)
