@@ -6,17 +6,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::super::app::commands::{attach_upload, start, StartRequest};
+use super::super::app::commands::{self, StartRequest};
 use super::super::app::parse_case;
-use super::super::app::policy::{require_admin, visible_case};
+use super::super::app::policy::visible_case;
 use super::super::app::queries::{cases_for, CaseFilter};
 use super::super::app::read::{case_out, CaseOut, CaseRow};
 use super::super::auth::Auth;
 use super::super::extract::read_upload;
 use super::super::problem::{say, Problem};
 use super::super::State;
-use super::{audited, ApiJson, ApiPath, ApiQuery};
-use crate::runtime::Caller;
+use super::{audited, ctx, ApiJson, ApiPath, ApiQuery};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Started {
@@ -31,7 +30,7 @@ pub async fn start_case(
     ApiJson(request): ApiJson<StartRequest>,
 ) -> Response {
     let target = request.sop.clone();
-    let result = start(&state, &auth.user, request, auth.lang)
+    let result = commands::start(&ctx(&state, &auth), request)
         .await
         .map(|id| (StatusCode::CREATED, Json(Started { id: id.to_string() })));
     audited(&state, &auth, "start", &target, result)
@@ -44,7 +43,7 @@ pub async fn list_cases(
     auth: Auth,
     ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<Vec<CaseRow>>, Problem> {
-    cases_for(&state, &auth.user, &filter, auth.lang).await.map(Json)
+    cases_for(&ctx(&state, &auth), &filter).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/cases/{case}", tag = "api", params(("case" = String, Path)),
@@ -54,9 +53,9 @@ pub async fn get_case(
     auth: Auth,
     Path(case): Path<String>,
 ) -> Result<Json<CaseOut>, Problem> {
-    let case = parse_case(&case, auth.lang)?;
-    let (loaded, d) = visible_case(&state, &auth.user, case, auth.lang).await?;
-    case_out(&state, &loaded, &d, auth.lang).await.map(Json)
+    let ctx = ctx(&state, &auth);
+    let (loaded, d) = visible_case(&ctx, parse_case(&case, auth.lang)?).await?;
+    case_out(&ctx, &loaded, &d).await.map(Json)
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -85,20 +84,8 @@ pub async fn withdraw_case(
     let target = case.clone();
     let result = async {
         let case = parse_case(&case, auth.lang)?;
-        let (loaded, _) = visible_case(&state, &auth.user, case, auth.lang).await?;
-        if !(auth.user.is_applicant() && loaded.applicant == auth.user.name) {
-            return Err(Problem::forbidden(
-                auth.lang,
-                "Hanya pemohonnya yang dapat menarik permohonan.",
-                "Only its applicant can withdraw an application.",
-            ));
-        }
         let reason = reason_of(&body)?;
-        state
-            .engine
-            .withdraw(case, &Caller::new(auth.user.name.clone(), &[]), reason)
-            .await
-            .map_err(|e| Problem::runtime(&e, auth.lang))?;
+        commands::withdraw(&ctx(&state, &auth), case, reason).await?;
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
@@ -115,14 +102,9 @@ pub async fn cancel_case(
 ) -> Response {
     let target = case.clone();
     let result = async {
-        require_admin(&auth)?;
         let case = parse_case(&case, auth.lang)?;
         let reason = reason_of(&body)?;
-        state
-            .engine
-            .cancel(case, &Caller::new(auth.user.name.clone(), &[]), reason)
-            .await
-            .map_err(|e| Problem::runtime(&e, auth.lang))?;
+        commands::cancel(&ctx(&state, &auth), case, reason).await?;
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
@@ -143,7 +125,7 @@ pub async fn upload_artifact(
         let case = parse_case(&case, auth.lang)?;
         let multipart = multipart.map_err(|e| Problem::bad_request(e.body_text()))?;
         let upload = read_upload(multipart, auth.lang).await?;
-        attach_upload(&state, &auth.user, case, upload, auth.lang).await?;
+        commands::attach(&ctx(&state, &auth), case, upload).await?;
         Ok(StatusCode::CREATED)
     }
     .await;
@@ -157,8 +139,7 @@ pub async fn download_artifact(
     auth: Auth,
     ApiPath((case, index)): ApiPath<(String, usize)>,
 ) -> Result<Response, Problem> {
-    let case = parse_case(&case, auth.lang)?;
-    let (loaded, _) = visible_case(&state, &auth.user, case, auth.lang).await?;
+    let (loaded, _) = visible_case(&ctx(&state, &auth), parse_case(&case, auth.lang)?).await?;
     let Some(a) = loaded.attachments.get(index) else {
         return Err(Problem::not_found(auth.lang, &say(auth.lang, "Dokumen", "The document")));
     };

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use super::app::Ctx;
 use super::auth::{Auth, Language};
 pub use super::extract::{ApiJson, ApiPath, ApiQuery, UPLOAD_LIMIT};
 use super::problem::{say, Problem};
@@ -64,6 +65,11 @@ pub fn routes() -> Router<State> {
 
 async fn not_found_api(Language(lang): Language) -> Problem {
     Problem::not_found(lang, &say(lang, "Alamat API ini", "This API path"))
+}
+
+/// The application layer's context of a signed-in API request.
+fn ctx<'a>(state: &'a State, auth: &'a Auth) -> Ctx<'a> {
+    Ctx::new(state, &auth.user, auth.lang)
 }
 
 fn audit(state: &State, user: &str, action: &str, target: &str, status: StatusCode) {

@@ -3,13 +3,12 @@
 use axum::Json;
 use serde::Deserialize;
 
-use super::super::app::policy::require_analyst;
 use super::super::app::queries::report;
 use super::super::app::read::ReportRow;
 use super::super::auth::Auth;
 use super::super::problem::Problem;
 use super::super::State;
-use super::ApiQuery;
+use super::{ctx, ApiQuery};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,8 +23,7 @@ pub async fn report_steps(
     auth: Auth,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<Vec<ReportRow>>, Problem> {
-    require_analyst(&auth)?;
-    report(&state, query.sop.as_deref(), false).await.map(Json)
+    report(&ctx(&state, &auth), query.sop.as_deref(), false).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/reports/actors", tag = "api", params(ReportQuery),
@@ -35,6 +33,5 @@ pub async fn report_actors(
     auth: Auth,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<Vec<ReportRow>>, Problem> {
-    require_analyst(&auth)?;
-    report(&state, query.sop.as_deref(), true).await.map(Json)
+    report(&ctx(&state, &auth), query.sop.as_deref(), true).await.map(Json)
 }

@@ -9,14 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::super::app::commands::{self, DeployRequest};
-use super::super::app::policy::{can_read_sops, require_admin};
-use super::super::app::queries::latest_deployments;
-use super::super::app::read::{sop_detail, sop_summary, SopDetail, SopSummary};
+use super::super::app::queries::{self, latest_deployments};
+use super::super::app::read::{sop_summary, SopDetail, SopSummary};
 use super::super::auth::Auth;
 use super::super::catalog::FileReport;
 use super::super::problem::Problem;
 use super::super::State;
-use super::{audited, ApiJson, ApiPath, ApiQuery};
+use super::{audited, ctx, ApiJson, ApiPath, ApiQuery};
 
 #[utoipa::path(get, path = "/api/sops", tag = "api", responses((status = 200, body = Vec<SopSummary>), (status = 401, body = Problem)))]
 pub async fn list_sops(axum::extract::State(state): axum::extract::State<State>, _auth: Auth) -> Json<Vec<SopSummary>> {
@@ -39,16 +38,7 @@ pub async fn get_sop(
     Path(sop): Path<String>,
     ApiQuery(query): ApiQuery<TimingQuery>,
 ) -> Result<Json<SopDetail>, Problem> {
-    if !can_read_sops(&auth.user) {
-        return Err(Problem::forbidden(
-            auth.lang,
-            "Hanya analis, admin dan petugas yang membaca rincian SOP.",
-            "Only analysts, admins and staff read SOP details.",
-        ));
-    }
-    let d = state.engine.deployment(&sop, query.version).map_err(|e| Problem::runtime(&e, auth.lang))?;
-    let start = query.start.unwrap_or_else(|| state.engine.now());
-    Ok(Json(sop_detail(&state, &d, start, auth.lang)))
+    queries::sop(&ctx(&state, &auth), &sop, query.version, query.start).await.map(Json)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -68,17 +58,7 @@ pub async fn render_sop(
     ApiPath((sop, format)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<RenderQuery>,
 ) -> Result<Response, Problem> {
-    if !can_read_sops(&auth.user) {
-        return Err(Problem::forbidden(
-            auth.lang,
-            "Hanya analis, admin dan petugas yang membaca rincian SOP.",
-            "Only analysts, admins and staff read SOP details.",
-        ));
-    }
-    let format: crate::render::Format =
-        format.parse().map_err(|_| Problem::not_found(auth.lang, &format!("`{format}`")))?;
-    let d = state.engine.deployment(&sop, query.version).map_err(|e| Problem::runtime(&e, auth.lang))?;
-    let body = crate::render::render(&d.sop, format, auth.lang);
+    let (format, body) = queries::rendered(&ctx(&state, &auth), &sop, &format, query.version).await?;
     let content_type = match format {
         crate::render::Format::Html => "text/html; charset=utf-8",
         crate::render::Format::Svg => "image/svg+xml",
@@ -97,16 +77,12 @@ pub async fn deploy_sop(
     ApiJson(request): ApiJson<DeployRequest>,
 ) -> Response {
     let target = request.file.clone();
-    let result =
-        commands::deploy_upload(&state, &auth, request).await.map(|report| (StatusCode::CREATED, Json(report)));
+    let result = commands::deploy(&ctx(&state, &auth), request).await.map(|report| (StatusCode::CREATED, Json(report)));
     audited(&state, &auth, "deploy", &target, result)
 }
 
 #[utoipa::path(post, path = "/api/sops/reload", tag = "api", responses((status = 200, body = Vec<FileReport>), (status = 403, body = Problem)))]
 pub async fn reload_sops(axum::extract::State(state): axum::extract::State<State>, auth: Auth) -> Response {
-    let result = match require_admin(&auth) {
-        Err(p) => Err(p),
-        Ok(()) => Ok(Json(state.catalog.reload(&state.engine).await.files)),
-    };
+    let result = commands::reload(&ctx(&state, &auth)).await.map(Json);
     audited(&state, &auth, "reload", "", result)
 }

@@ -5,35 +5,22 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
-use super::super::app::commands::{complete, hold, CompleteRequest};
+use super::super::app::commands::{self, CompleteRequest};
 use super::super::app::parse_case;
-use super::super::app::policy::caller_on;
 use super::super::app::queries::inbox_for;
 use super::super::app::read::InboxItem;
 use super::super::auth::Auth;
 use super::super::problem::Problem;
 use super::super::State;
-use super::{audited, ApiJson, ApiPath};
-use crate::runtime::{Caller, CaseId, RuntimeError, TaskNo};
+use super::{audited, ctx, ApiJson, ApiPath};
+use crate::runtime::TaskNo;
 
 #[utoipa::path(get, path = "/api/tasks", tag = "api", responses((status = 200, body = Vec<InboxItem>), (status = 401, body = Problem)))]
 pub async fn inbox(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
 ) -> Result<Json<Vec<InboxItem>>, Problem> {
-    inbox_for(&state, &auth.user, auth.lang).await.map(Json)
-}
-
-async fn task_command(
-    state: &State,
-    auth: &Auth,
-    case: &str,
-    run: impl AsyncFnOnce(CaseId, Caller) -> Result<(), RuntimeError>,
-) -> Result<StatusCode, Problem> {
-    let case = parse_case(case, auth.lang)?;
-    let (caller, _) = caller_on(state, &auth.user, case, auth.lang).await?;
-    run(case, caller).await.map_err(|e| Problem::runtime(&e, auth.lang))?;
-    Ok(StatusCode::NO_CONTENT)
+    inbox_for(&ctx(&state, &auth)).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/claim", tag = "api", params(("case" = String, Path), ("task" = u32, Path)),
@@ -43,9 +30,8 @@ pub async fn claim_task(
     auth: Auth,
     ApiPath((case, task)): ApiPath<(String, TaskNo)>,
 ) -> Response {
-    let engine = state.engine.clone();
-    let result = task_command(&state, &auth, &case, async |c, caller| engine.claim(c, task, &caller).await).await;
-    audited(&state, &auth, "claim", &format!("{case}/{task}"), result)
+    let result = async { commands::claim(&ctx(&state, &auth), parse_case(&case, auth.lang)?, task).await }.await;
+    audited(&state, &auth, "claim", &format!("{case}/{task}"), result.map(|()| StatusCode::NO_CONTENT))
 }
 
 #[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/release", tag = "api", params(("case" = String, Path), ("task" = u32, Path)),
@@ -55,9 +41,8 @@ pub async fn release_task(
     auth: Auth,
     ApiPath((case, task)): ApiPath<(String, TaskNo)>,
 ) -> Response {
-    let engine = state.engine.clone();
-    let result = task_command(&state, &auth, &case, async |c, caller| engine.release(c, task, &caller).await).await;
-    audited(&state, &auth, "release", &format!("{case}/{task}"), result)
+    let result = async { commands::release(&ctx(&state, &auth), parse_case(&case, auth.lang)?, task).await }.await;
+    audited(&state, &auth, "release", &format!("{case}/{task}"), result.map(|()| StatusCode::NO_CONTENT))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -78,7 +63,9 @@ pub async fn hold_task(
     ApiJson(request): ApiJson<HoldRequest>,
 ) -> Response {
     let result =
-        hold(&state, &auth.user, &case, task, &request.reason, auth.lang).await.map(|()| StatusCode::NO_CONTENT);
+        async { commands::hold(&ctx(&state, &auth), parse_case(&case, auth.lang)?, task, &request.reason).await }
+            .await
+            .map(|()| StatusCode::NO_CONTENT);
     audited(&state, &auth, "hold", &format!("{case}/{task}"), result)
 }
 
@@ -90,9 +77,8 @@ pub async fn resume_task(
     auth: Auth,
     ApiPath((case, task)): ApiPath<(String, TaskNo)>,
 ) -> Response {
-    let engine = state.engine.clone();
-    let result = task_command(&state, &auth, &case, async |c, caller| engine.resume(c, task, &caller).await).await;
-    audited(&state, &auth, "resume", &format!("{case}/{task}"), result)
+    let result = async { commands::resume(&ctx(&state, &auth), parse_case(&case, auth.lang)?, task).await }.await;
+    audited(&state, &auth, "resume", &format!("{case}/{task}"), result.map(|()| StatusCode::NO_CONTENT))
 }
 
 #[utoipa::path(post, path = "/api/cases/{case}/tasks/{task}/complete", tag = "api", params(("case" = String, Path), ("task" = u32, Path)),
@@ -104,6 +90,8 @@ pub async fn complete_task(
     ApiPath((case, task)): ApiPath<(String, TaskNo)>,
     ApiJson(request): ApiJson<CompleteRequest>,
 ) -> Response {
-    let result = complete(&state, &auth.user, &case, task, request, auth.lang).await.map(|()| StatusCode::NO_CONTENT);
+    let result = async { commands::complete(&ctx(&state, &auth), parse_case(&case, auth.lang)?, task, request).await }
+        .await
+        .map(|()| StatusCode::NO_CONTENT);
     audited(&state, &auth, "complete", &format!("{case}/{task}"), result)
 }

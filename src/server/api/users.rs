@@ -44,7 +44,7 @@ pub async fn list_users(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
 ) -> Result<Json<Vec<Account>>, Problem> {
-    require_admin(&auth)?;
+    require_admin(&auth.user, auth.lang)?;
     state.accounts.blocking(|accounts| accounts.accounts()).await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
 }
 
@@ -57,7 +57,7 @@ pub async fn create_user(
 ) -> Response {
     let target = request.name.clone();
     let result = async {
-        require_admin(&auth)?;
+        require_admin(&auth.user, auth.lang)?;
         let roles = parse_roles(&request.roles, auth.lang)?;
         let Some(password) = request.password.clone() else {
             return Err(Problem::invalid(say(auth.lang, "Kata sandi wajib diisi.", "A password is required.")));
@@ -90,7 +90,7 @@ pub async fn update_user(
     ApiJson(request): ApiJson<UserRequest>,
 ) -> Response {
     let result = async {
-        require_admin(&auth)?;
+        require_admin(&auth.user, auth.lang)?;
         let roles = parse_roles(&request.roles, auth.lang)?;
         if let Some(password) = request.password.as_deref() {
             check_password(&name, password, auth.lang)?;
@@ -116,13 +116,13 @@ pub async fn delete_user(
     Path(name): Path<String>,
 ) -> Response {
     let result = async {
-        require_admin(&auth)?;
+        require_admin(&auth.user, auth.lang)?;
         if name == auth.user.name {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                say(auth.lang, "Admin tidak dapat menghapus dirinya sendiri.", "An admin cannot delete themselves."),
-            ));
+            return Err(Problem::conflict(say(
+                auth.lang,
+                "Admin tidak dapat menghapus dirinya sendiri.",
+                "An admin cannot delete themselves.",
+            )));
         }
         let deleted = name.clone();
         state
@@ -149,7 +149,7 @@ pub async fn audit_log(
     auth: Auth,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<super::super::accounts::AuditEntry>>, Problem> {
-    require_admin(&auth)?;
+    require_admin(&auth.user, auth.lang)?;
     state
         .accounts
         .blocking(move |accounts| accounts.audit_entries(query.limit.unwrap_or(200).min(10_000)))

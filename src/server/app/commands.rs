@@ -1,64 +1,16 @@
 //! The commands people give: start a case, work a task (claim, release, hold, resume,
 //! complete), withdraw or cancel a case, attach a document, deploy or reload SOPs. Each checks
-//! the policy, asks the engine, and answers a value or a [`Problem`].
+//! the policy (`super::policy`), asks the engine, and answers a value or a [`Problem`]; the
+//! front ends record the answer in the audit log.
 
 use serde::Deserialize;
 
-use super::super::accounts::User;
-use super::super::auth::Auth;
 use super::super::catalog::FileReport;
 use super::super::problem::{say, Problem};
-use super::super::State;
-use super::parse_case;
-use super::policy::{caller_for, caller_on, require_admin, visible_case};
+use super::policy::{self, caller_on, visible_case};
+use super::Ctx;
 use crate::diagnostic::Lang;
-use crate::runtime::{Attachment, CaseId, Completion, TaskNo};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct DeployRequest {
-    /// The file name under the SOP folder, e.g. `izin-reklame.sop`.
-    pub file: String,
-    /// The `.sop` text.
-    pub source: String,
-}
-
-pub async fn deploy_upload(state: &State, auth: &Auth, request: DeployRequest) -> Result<FileReport, Problem> {
-    require_admin(auth)?;
-    let name = request.file.trim();
-    let valid = name.ends_with(".sop")
-        && !name.starts_with('.')
-        && name.len() <= 128
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid || name.contains("..") {
-        return Err(Problem::invalid(say(
-            auth.lang,
-            "Nama berkas harus seperti `izin-reklame.sop`: huruf, angka, `-`, `_`, tanpa folder.",
-            "The file name must look like `izin-reklame.sop`: letters, digits, `-`, `_`, no folders.",
-        )));
-    }
-    let path = state.catalog.sop_dir().join(name);
-    let mut calendars = crate::compile::folders::Calendars::new(None);
-    let report = state.catalog.deploy_text(&state.engine, &mut calendars, &path, request.source.as_bytes(), true).await;
-    match report {
-        None => Err(Problem::invalid(say(
-            auth.lang,
-            "Berkas ini tidak berisi `sop` (pustaka potongan di-deploy bersama SOP yang memakainya).",
-            "This file holds no `sop` (fragment libraries are deployed with the SOPs that use them).",
-        ))),
-        Some(report) if report.refused.is_some() => {
-            let rendered = match auth.lang {
-                Lang::Id => &report.rendered_id,
-                Lang::En => &report.rendered_en,
-            };
-            let detail = match &report.refused {
-                Some(why) if report.errors == 0 => why.clone(),
-                _ => rendered.clone(),
-            };
-            Err(Problem::invalid(detail).with("report", serde_json::to_value(&report).unwrap_or_default()))
-        }
-        Some(report) => Ok(report),
-    }
-}
+use crate::runtime::{Attachment, Caller, CaseId, Completion, TaskNo};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StartRequest {
@@ -75,38 +27,11 @@ pub struct StartRequest {
     pub applicant: Option<String>,
 }
 
-pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang) -> Result<CaseId, Problem> {
+/// Starts a case: in the applicant's own name, or at the counter for a named applicant.
+pub async fn start(ctx: &Ctx<'_>, request: StartRequest) -> Result<CaseId, Problem> {
+    let (state, lang) = (ctx.state, ctx.lang);
     let d = state.engine.deployment(&request.sop, None).map_err(|e| Problem::runtime(&e, lang))?;
-    let applicant = if user.is_applicant() {
-        match &request.applicant {
-            Some(other) if other != &user.name && !user.is_staff() => {
-                return Err(Problem::forbidden(
-                    lang,
-                    "Pemohon hanya dapat mengajukan atas namanya sendiri.",
-                    "An applicant applies only in their own name.",
-                ))
-            }
-            Some(other) => other.clone(),
-            None => user.name.clone(),
-        }
-    } else if user.is_staff() && d.sop.actors.iter().any(|a| user.actors().contains(&a.id.name)) {
-        match &request.applicant {
-            Some(name) if !name.trim().is_empty() => name.trim().to_string(),
-            _ => {
-                return Err(Problem::invalid(say(
-                    lang,
-                    "Sebutkan nama pemohon (`applicant`) untuk permohonan di loket.",
-                    "Name the applicant (`applicant`) for an application at the counter.",
-                )))
-            }
-        }
-    } else {
-        return Err(Problem::forbidden(
-            lang,
-            "Hanya pemohon dan petugas SOP ini yang dapat memulai permohonan.",
-            "Only applicants and this SOP's staff can start an application.",
-        ));
-    };
+    let applicant = policy::applicant_for(ctx.user, &d.sop, request.applicant.as_deref(), lang)?;
     let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
     state
         .engine
@@ -115,66 +40,37 @@ pub async fn start(state: &State, user: &User, request: StartRequest, lang: Lang
         .map_err(|e| Problem::runtime(&e, lang))
 }
 
-pub struct Upload {
-    pub artifact: String,
-    pub task: Option<TaskNo>,
-    pub name: String,
-    pub media_type: String,
-    pub bytes: Vec<u8>,
+/// Takes a task (it is the caller's until released or completed).
+pub async fn claim(ctx: &Ctx<'_>, case: CaseId, task: TaskNo) -> Result<(), Problem> {
+    let (caller, _) = caller_on(ctx, case).await?;
+    ctx.state.engine.claim(case, task, &caller).await.map_err(|e| Problem::runtime(&e, ctx.lang))
 }
 
-pub async fn attach_upload(
-    state: &State,
-    user: &User,
-    case: CaseId,
-    upload: Upload,
-    lang: Lang,
-) -> Result<(), Problem> {
-    let (loaded, d) = visible_case(state, user, case, lang).await?;
-    let caller = caller_for(user, &loaded, &d);
-    if caller.roles.is_empty() {
-        return Err(Problem::forbidden(
-            lang,
-            "Hanya pemohonnya dan petugas yang dapat melampirkan dokumen.",
-            "Only its applicant and staff can attach documents.",
-        ));
-    }
-    state
-        .engine
-        .attach(
-            case,
-            upload.task,
-            &caller,
-            &upload.artifact,
-            &upload.name,
-            &upload.media_type,
-            Attachment::Bytes(upload.bytes),
-        )
-        .await
-        .map_err(|e| Problem::runtime(&e, lang))
+/// Gives a taken task back to its desk.
+pub async fn release(ctx: &Ctx<'_>, case: CaseId, task: TaskNo) -> Result<(), Problem> {
+    let (caller, _) = caller_on(ctx, case).await?;
+    ctx.state.engine.release(case, task, &caller).await.map_err(|e| Problem::runtime(&e, ctx.lang))
 }
 
-/// Puts a task on hold for the API and the web page: a reason is required.
-pub async fn hold(
-    state: &State,
-    user: &User,
-    case: &str,
-    task: TaskNo,
-    reason: &str,
-    lang: Lang,
-) -> Result<(), Problem> {
+/// Puts a task on hold (`penangguhan`): a reason is required.
+pub async fn hold(ctx: &Ctx<'_>, case: CaseId, task: TaskNo, reason: &str) -> Result<(), Problem> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Problem::invalid(say(
-            lang,
+            ctx.lang,
             "Tuliskan alasan penangguhan: apa yang ditunggu (dokumen pemohon, jawaban instansi lain).",
             "Give the reason for the hold: what the office waits for (the applicant's document, another agency's answer).",
         ))
         .with("field", "reason".into()));
     }
-    let case = parse_case(case, lang)?;
-    let (caller, _) = caller_on(state, user, case, lang).await?;
-    state.engine.hold(case, task, &caller, reason).await.map_err(|e| Problem::runtime(&e, lang))
+    let (caller, _) = caller_on(ctx, case).await?;
+    ctx.state.engine.hold(case, task, &caller, reason).await.map_err(|e| Problem::runtime(&e, ctx.lang))
+}
+
+/// Takes a task off hold: it is open again with the time it had left.
+pub async fn resume(ctx: &Ctx<'_>, case: CaseId, task: TaskNo) -> Result<(), Problem> {
+    let (caller, _) = caller_on(ctx, case).await?;
+    ctx.state.engine.resume(case, task, &caller).await.map_err(|e| Problem::runtime(&e, ctx.lang))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -187,24 +83,125 @@ pub struct CompleteRequest {
     pub note: Option<String>,
 }
 
-pub async fn complete(
-    state: &State,
-    user: &User,
-    case: &str,
-    task: TaskNo,
-    request: CompleteRequest,
-    lang: Lang,
-) -> Result<(), Problem> {
-    let case = parse_case(case, lang)?;
-    let (caller, d) = caller_on(state, user, case, lang).await?;
+/// Completes a task with its decision, fields and note.
+pub async fn complete(ctx: &Ctx<'_>, case: CaseId, task: TaskNo, request: CompleteRequest) -> Result<(), Problem> {
+    let lang = ctx.lang;
+    let (caller, d) = caller_on(ctx, case).await?;
     let fields = crate::runtime::fields::from_json(&d.sop, &request.fields).map_err(|e| Problem::runtime(&e, lang))?;
     let note = request.note.filter(|n| !n.trim().is_empty());
     let outcome = request.outcome.filter(|o| !o.trim().is_empty());
-    state
+    ctx.state
         .engine
         .complete(case, task, &caller, Completion { outcome, fields, note })
         .await
         .map_err(|e| Problem::runtime(&e, lang))
+}
+
+/// The applicant withdraws their own application; a blank reason is none.
+pub async fn withdraw(ctx: &Ctx<'_>, case: CaseId, reason: Option<String>) -> Result<(), Problem> {
+    let (loaded, _) = visible_case(ctx, case).await?;
+    policy::require_withdraw(ctx.user, &loaded.applicant, ctx.lang)?;
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    ctx.state
+        .engine
+        .withdraw(case, &Caller::new(ctx.user.name.clone(), &[]), reason)
+        .await
+        .map_err(|e| Problem::runtime(&e, ctx.lang))
+}
+
+/// An admin cancels a case; a blank reason is none.
+pub async fn cancel(ctx: &Ctx<'_>, case: CaseId, reason: Option<String>) -> Result<(), Problem> {
+    policy::require_admin(ctx.user, ctx.lang)?;
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    ctx.state
+        .engine
+        .cancel(case, &Caller::new(ctx.user.name.clone(), &[]), reason)
+        .await
+        .map_err(|e| Problem::runtime(&e, ctx.lang))
+}
+
+/// A document to attach, as a front end read it (`extract::read_upload`).
+pub struct Upload {
+    pub artifact: String,
+    pub task: Option<TaskNo>,
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Attaches a document to a case the user works (its applicant or its staff).
+pub async fn attach(ctx: &Ctx<'_>, case: CaseId, upload: Upload) -> Result<(), Problem> {
+    let (loaded, d) = visible_case(ctx, case).await?;
+    let caller = policy::caller_for(ctx.user, &loaded, &d);
+    policy::require_attach(&caller, ctx.lang)?;
+    ctx.state
+        .engine
+        .attach(
+            case,
+            upload.task,
+            &caller,
+            &upload.artifact,
+            &upload.name,
+            &upload.media_type,
+            Attachment::Bytes(upload.bytes),
+        )
+        .await
+        .map_err(|e| Problem::runtime(&e, ctx.lang))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DeployRequest {
+    /// The file name under the SOP folder, e.g. `izin-reklame.sop`.
+    pub file: String,
+    /// The `.sop` text.
+    pub source: String,
+}
+
+/// An admin's upload of one SOP file: checked like `alur check`, written to the SOP folder and
+/// deployed only when clean; else 422 with the checker's report.
+pub async fn deploy(ctx: &Ctx<'_>, request: DeployRequest) -> Result<FileReport, Problem> {
+    policy::require_admin(ctx.user, ctx.lang)?;
+    let name = request.file.trim();
+    let valid = name.ends_with(".sop")
+        && !name.starts_with('.')
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid || name.contains("..") {
+        return Err(Problem::invalid(say(
+            ctx.lang,
+            "Nama berkas harus seperti `izin-reklame.sop`: huruf, angka, `-`, `_`, tanpa folder.",
+            "The file name must look like `izin-reklame.sop`: letters, digits, `-`, `_`, no folders.",
+        )));
+    }
+    let path = ctx.state.catalog.sop_dir().join(name);
+    let mut calendars = crate::compile::folders::Calendars::new(None);
+    let report =
+        ctx.state.catalog.deploy_text(&ctx.state.engine, &mut calendars, &path, request.source.as_bytes(), true).await;
+    match report {
+        None => Err(Problem::invalid(say(
+            ctx.lang,
+            "Berkas ini tidak berisi `sop` (pustaka potongan di-deploy bersama SOP yang memakainya).",
+            "This file holds no `sop` (fragment libraries are deployed with the SOPs that use them).",
+        ))),
+        Some(report) if report.refused.is_some() => {
+            let rendered = match ctx.lang {
+                Lang::Id => &report.rendered_id,
+                Lang::En => &report.rendered_en,
+            };
+            let detail = match &report.refused {
+                Some(why) if report.errors == 0 => why.clone(),
+                _ => rendered.clone(),
+            };
+            Err(Problem::invalid(detail).with("report", serde_json::to_value(&report).unwrap_or_default()))
+        }
+        Some(report) => Ok(report),
+    }
+}
+
+/// An admin's reload of the SOP folder: every file checked, the clean ones deployed.
+pub async fn reload(ctx: &Ctx<'_>) -> Result<Vec<FileReport>, Problem> {
+    policy::require_admin(ctx.user, ctx.lang)?;
+    Ok(ctx.state.catalog.reload(&ctx.state.engine).await.files)
 }
 
 /// The password policy ([`crate::server::accounts::policy`]) on a password a person sets for `name`.

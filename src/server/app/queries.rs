@@ -4,17 +4,19 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::super::accounts::User;
 use super::super::problem::Problem;
 use super::super::State;
-use super::policy::can_see;
+use super::policy::{self, can_see};
 use super::read::{first_line, sla_word, CaseRow, InboxItem, ReportRow};
-use crate::diagnostic::Lang;
+use super::read::{sop_detail, SopDetail};
+use super::Ctx;
 use crate::model::ActorKind;
 use crate::runtime::deploy::Deployed;
 use crate::runtime::view::{view, Sla};
 use crate::runtime::TaskStatus;
+use chrono::{DateTime, Utc};
 
+/// The newest version of every deployed SOP, by id.
 pub fn latest_deployments(state: &State) -> Vec<Arc<Deployed>> {
     let mut latest: BTreeMap<String, Arc<Deployed>> = BTreeMap::new();
     for d in state.engine.deployments() {
@@ -36,7 +38,9 @@ pub struct CaseFilter {
     pub limit: Option<usize>,
 }
 
-pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: Lang) -> Result<Vec<CaseRow>, Problem> {
+/// The cases the user may see that pass the filter, newest first.
+pub async fn cases_for(ctx: &Ctx<'_>, filter: &CaseFilter) -> Result<Vec<CaseRow>, Problem> {
+    let (state, user) = (ctx.state, ctx.user);
     let now = state.engine.now();
     let mut ids = state.engine.store().case_ids().await.map_err(Problem::internal)?;
     // UUID v7: newest last.
@@ -65,7 +69,6 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
         if filter.overdue == Some(true) && !overdue {
             continue;
         }
-        let _ = lang;
         rows.push(CaseRow {
             id: case.id.to_string(),
             sop: case.sop.clone(),
@@ -88,7 +91,8 @@ pub async fn cases_for(state: &State, user: &User, filter: &CaseFilter, lang: La
 }
 
 /// The open tasks of the user's actor roles, and of their own applications' applicant steps.
-pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<InboxItem>, Problem> {
+pub async fn inbox_for(ctx: &Ctx<'_>) -> Result<Vec<InboxItem>, Problem> {
+    let (state, user, lang) = (ctx.state, ctx.user, ctx.lang);
     let now = state.engine.now();
     let mut roles = user.actors();
     let applicant_roles: Vec<String> = if user.is_applicant() {
@@ -156,8 +160,10 @@ pub async fn inbox_for(state: &State, user: &User, lang: Lang) -> Result<Vec<Inb
     Ok(out)
 }
 
-/// Counts and working time per step (or per actor) over every case.
-pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<Vec<ReportRow>, Problem> {
+/// Counts and working time per step (or per actor) over every case, for analysts and admins.
+pub async fn report(ctx: &Ctx<'_>, sop: Option<&str>, by_actor: bool) -> Result<Vec<ReportRow>, Problem> {
+    policy::require_analyst(ctx.user, ctx.lang)?;
+    let state = ctx.state;
     let now = state.engine.now();
     let ids = state.engine.store().case_ids().await.map_err(Problem::internal)?;
     // (sop, key) -> (row, total minutes, total standard, standard count)
@@ -224,4 +230,33 @@ pub async fn report(state: &State, sop: Option<&str>, by_actor: bool) -> Result<
             row
         })
         .collect())
+}
+
+/// One SOP's details (a version, or the newest) with its timing from `start`, for those who
+/// read SOP details.
+pub async fn sop(
+    ctx: &Ctx<'_>,
+    sop: &str,
+    version: Option<u32>,
+    start: Option<DateTime<Utc>>,
+) -> Result<SopDetail, Problem> {
+    policy::require_sop_reader(ctx.user, ctx.lang)?;
+    let d = ctx.state.engine.deployment(sop, version).map_err(|e| Problem::runtime(&e, ctx.lang))?;
+    let start = start.unwrap_or_else(|| ctx.state.engine.now());
+    Ok(sop_detail(ctx.state, &d, start, ctx.lang))
+}
+
+/// One SOP rendered as `format` (`html`, `svg`, `mermaid`, `dot`, `bpmn`, `md`; else 404), for
+/// those who read SOP details.
+pub async fn rendered(
+    ctx: &Ctx<'_>,
+    sop: &str,
+    format: &str,
+    version: Option<u32>,
+) -> Result<(crate::render::Format, String), Problem> {
+    policy::require_sop_reader(ctx.user, ctx.lang)?;
+    let format: crate::render::Format =
+        format.parse().map_err(|_| Problem::not_found(ctx.lang, &format!("`{format}`")))?;
+    let d = ctx.state.engine.deployment(sop, version).map_err(|e| Problem::runtime(&e, ctx.lang))?;
+    Ok((format, crate::render::render(&d.sop, format, ctx.lang)))
 }

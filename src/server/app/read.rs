@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::super::catalog::FileReport;
 use super::super::problem::{say, Problem};
 use super::super::State;
+use super::Ctx;
 use crate::diagnostic::Lang;
 use crate::runtime::deploy::Deployed;
 use crate::runtime::view::{view, Sla};
@@ -190,7 +191,10 @@ pub fn status_word(status: CaseStatus) -> &'static str {
     status.word()
 }
 
-pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang) -> Result<CaseOut, Problem> {
+/// A case as its parcel tracker: where the file is, since when, the promised date, what
+/// happened (in the reader's language), its documents. `case` is one the user may see.
+pub async fn case_out(ctx: &Ctx<'_>, case: &CaseState, d: &Deployed) -> Result<CaseOut, Problem> {
+    let (state, lang) = (ctx.state, ctx.lang);
     let now = state.engine.now();
     let v = view(case, d, now);
     let history = state.engine.history(case.id).await.map_err(|e| Problem::runtime(&e, lang))?;
@@ -199,7 +203,6 @@ pub async fn case_out(state: &State, case: &CaseState, d: &Deployed, lang: Lang)
     let mut timeline = Vec::new();
     for r in &history {
         let (kind, task, step, desk, outcome, note, text) = describe(&r.event, &mut step_of, d, lang);
-        let _ = &label;
         timeline.push(TimelineEntry {
             at: r.at,
             by: r.by.to_string(),

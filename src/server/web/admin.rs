@@ -15,11 +15,12 @@ use super::{
 use crate::diagnostic::Lang;
 use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
 use crate::server::accounts::{Account, AccountError, Role, User};
+use crate::server::app::{commands, policy};
 use crate::server::problem::{say, Problem};
 use crate::server::State;
 
 fn admin_only(page: &Page) -> Result<(), Response> {
-    require(page, page.user.is_admin(), "Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
+    require(page, policy::require_admin(&page.user, page.lang))
 }
 
 /// The desk roles of every deployed SOP (as `Role::label` writes them, so an actor called
@@ -433,7 +434,10 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
         return response;
     }
     let lang = page.lang;
-    let report = state.catalog.reload(&state.engine).await;
+    let files = match commands::reload(&page.ctx(&state)).await {
+        Ok(files) => files,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
     audit(&state, &page.user, "reload", "", StatusCode::OK);
     let title = t(lang, "Folder SOP dimuat ulang", "SOP folder reloaded");
     let body = html! {
@@ -446,7 +450,7 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
                 th { (t(lang, "Hasil", "Result")) }
             } }
             tbody {
-                @for f in &report.files {
+                @for f in &files {
                     tr class=(if f.refused.is_some() { "overdue" } else { "" }) {
                         td { (f.file) }
                         td { (f.sop.clone().unwrap_or_default()) }
@@ -459,7 +463,7 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
                 }
             }
         }
-        @for f in report.files.iter().filter(|f| f.errors + f.warnings > 0) {
+        @for f in files.iter().filter(|f| f.errors + f.warnings > 0) {
             h3 { (f.file) }
             pre.diag { (rendered(lang, f)) }
         }

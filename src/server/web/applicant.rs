@@ -12,21 +12,17 @@ use super::staff::{documents, editable_fields, field_input, fields_from_form, fo
 use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
 use crate::model::ActorKind;
 use crate::runtime::deploy::Deployed;
-use crate::runtime::{Caller, CaseStatus, TaskStatus};
+use crate::runtime::{CaseStatus, TaskStatus};
 use crate::server::app::commands::{self, StartRequest};
 use crate::server::app::queries::{self, CaseFilter};
 use crate::server::app::{policy, read};
 use crate::server::problem::Problem;
 use crate::server::State;
 
-/// May the user start an application on this SOP (as the applicant, or at the counter)?
-fn can_start(user: &crate::server::accounts::User, d: &Deployed) -> bool {
-    user.is_applicant() || (user.is_staff() && d.sop.actors.iter().any(|a| user.actors().contains(&a.id.name)))
-}
-
 pub async fn choose(AxumState(state): AxumState<State>, page: Page) -> Response {
     let lang = page.lang;
-    let sops: Vec<_> = queries::latest_deployments(&state).into_iter().filter(|d| can_start(&page.user, d)).collect();
+    let sops: Vec<_> =
+        queries::latest_deployments(&state).into_iter().filter(|d| policy::may_start(&page.user, &d.sop)).collect();
     let title = t(lang, "Ajukan permohonan", "Apply");
     let body = html! {
         h1 { (title) }
@@ -142,16 +138,7 @@ async fn startable(state: &State, page: &Page, sop: &str) -> Result<std::sync::A
         .engine
         .deployment(sop, None)
         .map_err(|e| problem_page(&page.viewer(), &Problem::runtime(&e, page.lang)))?;
-    if !can_start(&page.user, &d) {
-        return Err(problem_page(
-            &page.viewer(),
-            &Problem::forbidden(
-                page.lang,
-                "Hanya pemohon dan petugas SOP ini yang dapat memulai permohonan.",
-                "Only applicants and this SOP's staff can start an application.",
-            ),
-        ));
-    }
+    policy::require_start(&page.user, &d.sop, page.lang).map_err(|p| problem_page(&page.viewer(), &p))?;
     Ok(d)
 }
 
@@ -183,7 +170,7 @@ pub async fn submit(
                 variant: form_value(&values, "variant").filter(|v| !v.is_empty()).map(str::to_string),
                 applicant: form_value(&values, "applicant").filter(|a| !a.trim().is_empty()).map(str::to_string),
             };
-            commands::start(&state, &page.user, request, lang).await
+            commands::start(&page.ctx(&state), request).await
         }
     };
     match result {
@@ -201,7 +188,7 @@ pub async fn submit(
 pub async fn mine(AxumState(state): AxumState<State>, page: Page) -> Response {
     let lang = page.lang;
     let filter = CaseFilter { applicant: Some(page.user.name.clone()), limit: Some(500), ..Default::default() };
-    let rows = match queries::cases_for(&state, &page.user, &filter, lang).await {
+    let rows = match queries::cases_for(&page.ctx(&state), &filter).await {
         Ok(rows) => rows,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
@@ -260,11 +247,11 @@ pub async fn case_page(
         Ok(id) => id,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let (loaded, d) = match policy::visible_case(&state, &page.user, id, lang).await {
+    let (loaded, d) = match policy::visible_case(&page.ctx(&state), id).await {
         Ok(x) => x,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let out = match read::case_out(&state, &loaded, &d, lang).await {
+    let out = match read::case_out(&page.ctx(&state), &loaded, &d).await {
         Ok(out) => out,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
@@ -413,7 +400,7 @@ pub async fn upload(
         let multipart = multipart.map_err(|e| Problem::bad_request(e.body_text()))?;
         let upload = crate::server::extract::read_upload(multipart, lang).await?;
         let task = upload.task;
-        commands::attach_upload(&state, &page.user, id, upload, lang).await?;
+        commands::attach(&page.ctx(&state), id, upload).await?;
         Ok::<_, Problem>((id, task))
     }
     .await;
@@ -446,21 +433,8 @@ pub async fn withdraw(
     let lang = page.lang;
     let result = async {
         let id = parse_case(&case, lang)?;
-        let (loaded, _) = policy::visible_case(&state, &page.user, id, lang).await?;
-        if !(page.user.is_applicant() && loaded.applicant == page.user.name) {
-            return Err(Problem::forbidden(
-                lang,
-                "Hanya pemohonnya yang dapat menarik permohonan.",
-                "Only its applicant can withdraw an application.",
-            ));
-        }
-        let reason = form.reason.filter(|r| !r.trim().is_empty());
-        state
-            .engine
-            .withdraw(id, &Caller::new(page.user.name.clone(), &[]), reason)
-            .await
-            .map_err(|e| Problem::runtime(&e, lang))?;
-        Ok(id)
+        commands::withdraw(&page.ctx(&state), id, form.reason).await?;
+        Ok::<_, Problem>(id)
     }
     .await;
     match result {

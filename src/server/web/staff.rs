@@ -41,7 +41,7 @@ pub fn actor_labels(d: &Deployed, actors: &[impl AsRef<str>]) -> String {
 
 pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Query<Msg>) -> Response {
     let lang = page.lang;
-    let items = match queries::inbox_for(&state, &page.user, lang).await {
+    let items = match queries::inbox_for(&page.ctx(&state)).await {
         Ok(items) => items,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
@@ -114,8 +114,7 @@ async fn load_task(
 ) -> Result<(CaseState, std::sync::Arc<Deployed>), Response> {
     let lang = page.lang;
     let id = parse_case(case, lang).map_err(|p| problem_page(&page.viewer(), &p))?;
-    let (loaded, d) =
-        policy::visible_case(state, &page.user, id, lang).await.map_err(|p| problem_page(&page.viewer(), &p))?;
+    let (loaded, d) = policy::visible_case(&page.ctx(state), id).await.map_err(|p| problem_page(&page.viewer(), &p))?;
     let Some(t) = loaded.tasks.get(&task) else {
         return Err(problem_page(&page.viewer(), &Problem::not_found(lang, &page.say("Tugas ini", "This task"))));
     };
@@ -523,11 +522,10 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = policy::caller_for(&page.user, &loaded, &d);
     let result = if claim {
-        state.engine.claim(loaded.id, task, &caller).await
+        commands::claim(&page.ctx(state), loaded.id, task).await
     } else {
-        state.engine.release(loaded.id, task, &caller).await
+        commands::release(&page.ctx(state), loaded.id, task).await
     };
     let action = if claim { "claim" } else { "release" };
     let target = format!("{case}/{task}");
@@ -537,8 +535,7 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
             let msg = if claim { "claimed" } else { "released" };
             see_other(&format!("/cases/{}/tasks/{task}?msg={msg}", loaded.id))
         }
-        Err(e) => {
-            let problem = Problem::runtime(&e, page.lang);
+        Err(problem) => {
             audit(state, &page.user, action, &target, problem.status());
             render_task(state, page, &loaded, &d, task, Some(&problem), None).await
         }
@@ -572,7 +569,7 @@ pub async fn hold(
         Err(response) => return response,
     };
     let reason = form_value(&form, "reason").unwrap_or_default();
-    let result = commands::hold(&state, &page.user, &case, task, reason, page.lang).await;
+    let result = commands::hold(&page.ctx(&state), loaded.id, task, reason).await;
     hold_answer(&state, &page, &loaded, &d, task, "hold", result).await
 }
 
@@ -585,8 +582,7 @@ pub async fn resume(
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = policy::caller_for(&page.user, &loaded, &d);
-    let result = state.engine.resume(loaded.id, task, &caller).await.map_err(|e| Problem::runtime(&e, page.lang));
+    let result = commands::resume(&page.ctx(&state), loaded.id, task).await;
     hold_answer(&state, &page, &loaded, &d, task, "resume", result).await
 }
 
@@ -634,7 +630,7 @@ pub async fn complete(
                 fields,
                 note: form_value(&form, "note").map(str::to_string),
             };
-            commands::complete(&state, &page.user, &case, task, request, lang).await
+            commands::complete(&page.ctx(&state), loaded.id, task, request).await
         }
     };
     match result {
@@ -645,7 +641,7 @@ pub async fn complete(
         Err(problem) => {
             audit(&state, &page.user, "complete", &target, problem.status());
             // Show the case as it is now (another desk may have moved it meanwhile).
-            let (loaded, d) = match policy::visible_case(&state, &page.user, loaded.id, lang).await {
+            let (loaded, d) = match policy::visible_case(&page.ctx(&state), loaded.id).await {
                 Ok(x) => x,
                 Err(_) => (loaded, d),
             };
@@ -672,7 +668,7 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
         overdue: query.overdue.as_deref().map(|v| !v.is_empty() && v != "0" && v != "false"),
         limit: Some(500),
     };
-    let rows = match queries::cases_for(&state, &page.user, &filter, lang).await {
+    let rows = match queries::cases_for(&page.ctx(&state), &filter).await {
         Ok(rows) => rows,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
