@@ -12,9 +12,12 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+use super::app::commands::Upload;
 use super::auth::lang_of;
 use super::problem::{say, Problem};
 use crate::diagnostic::Lang;
+use crate::runtime::TaskNo;
+use axum::extract::Multipart;
 
 /// A value echoed in a message, cut short.
 fn shown(value: &str) -> String {
@@ -205,4 +208,53 @@ fn json_problem(error: &serde_path_to_error::Error<serde_json::Error>, lang: Lan
         )
     };
     Problem::invalid(detail).with("field", path.into())
+}
+
+/// Artifact uploads up to this size (JSON bodies have `api::JSON_LIMIT`).
+pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
+/// The fields of an artifact upload (`artifact`, optional `task`, `file`), for the API and the
+/// web page alike: 413 past the upload limit, 422 naming what is missing.
+pub async fn read_upload(mut multipart: Multipart, lang: Lang) -> Result<Upload, Problem> {
+    let mut artifact = None;
+    let mut task = None;
+    let mut file = None;
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                say(lang, "Berkas lebih besar dari 10 MiB.", "The file is larger than 10 MiB."),
+            )
+        } else {
+            Problem::bad_request(e.body_text())
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name().unwrap_or("") {
+            "artifact" => artifact = Some(field.text().await.map_err(too_large)?),
+            "task" => {
+                let text = field.text().await.map_err(too_large)?;
+                if !text.trim().is_empty() {
+                    task = Some(text.trim().parse::<TaskNo>().map_err(|_| {
+                        Problem::invalid(say(lang, "`task` harus nomor tugas.", "`task` must be a task number."))
+                    })?);
+                }
+            }
+            "file" => {
+                let name = field.file_name().unwrap_or("dokumen").to_string();
+                let media_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+                let bytes = field.bytes().await.map_err(too_large)?;
+                file = Some((name, media_type, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let Some(artifact) = artifact.filter(|a| !a.trim().is_empty()) else {
+        return Err(Problem::invalid(say(lang, "Pilih dokumennya (`artifact`).", "Choose the document (`artifact`).")));
+    };
+    let Some((name, media_type, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+        return Err(Problem::invalid(say(lang, "Lampirkan berkasnya (`file`).", "Attach the file (`file`).")));
+    };
+    Ok(Upload { artifact: artifact.trim().to_string(), task, name, media_type, bytes })
 }

@@ -4,19 +4,22 @@
 use axum::Json;
 use utoipa::OpenApi;
 
+use super::app::{commands, read};
 use super::{accounts, api, catalog, problem, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "alur", description = "SOP perizinan: perkara, tugas, laporan / licensing SOPs: cases, tasks, reports"),
     paths(
-        api::login, api::logout, api::me,
-        api::list_sops, api::get_sop, api::render_sop, api::deploy_sop, api::reload_sops,
-        api::list_cases, api::start_case, api::get_case, api::withdraw_case, api::cancel_case,
-        api::upload_artifact, api::download_artifact,
-        api::inbox, api::claim_task, api::release_task, api::hold_task, api::resume_task, api::complete_task,
-        api::report_steps, api::report_actors,
-        api::list_users, api::create_user, api::update_user, api::delete_user, api::audit_log,
+        api::auth::login, api::auth::logout, api::auth::me,
+        api::sops::list_sops, api::sops::get_sop, api::sops::render_sop, api::sops::deploy_sop, api::sops::reload_sops,
+        api::cases::list_cases, api::cases::start_case, api::cases::get_case, api::cases::withdraw_case,
+        api::cases::cancel_case, api::cases::upload_artifact, api::cases::download_artifact,
+        api::tasks::inbox, api::tasks::claim_task, api::tasks::release_task, api::tasks::hold_task,
+        api::tasks::resume_task, api::tasks::complete_task,
+        api::reports::report_steps, api::reports::report_actors,
+        api::users::list_users, api::users::create_user, api::users::update_user, api::users::delete_user,
+        api::users::audit_log,
         users::change_password, users::my_sessions, users::end_my_session,
         users::disable_user, users::enable_user, users::reset_password, users::user_sessions, users::end_user_session,
     ),
@@ -24,10 +27,10 @@ use super::{accounts, api, catalog, problem, users};
         problem::Problem, accounts::User, accounts::Account, accounts::Role, accounts::AuditEntry,
         accounts::SessionInfo, catalog::FileReport, users::PasswordChange, users::PasswordReset,
         users::PasswordResetDone,
-        api::LoginRequest, api::LoginResponse, api::SopSummary, api::ActorSummary, api::SopDetail,
-        api::DeployRequest, api::StartRequest, api::Started, api::CaseRow, api::CaseOut, api::Desk,
-        api::TimelineEntry, api::AttachmentOut, api::ReasonRequest, api::InboxItem, api::CompleteRequest, api::HoldRequest,
-        api::ReportRow, api::UserRequest,
+        api::auth::LoginRequest, api::auth::LoginResponse, read::SopSummary, read::ActorSummary, read::SopDetail,
+        commands::DeployRequest, commands::StartRequest, api::cases::Started, read::CaseRow, read::CaseOut, read::Desk,
+        read::TimelineEntry, read::AttachmentOut, api::cases::ReasonRequest, read::InboxItem, commands::CompleteRequest,
+        api::tasks::HoldRequest, read::ReportRow, api::users::UserRequest,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -11,8 +11,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{AccountError, SessionInfo};
-use super::api::{check_password, ApiJson, ApiPath, JSON_LIMIT};
+use super::api::JSON_LIMIT;
+use super::app::commands::check_password;
 use super::auth::{Auth, ClientAddr};
+use super::extract::{ApiJson, ApiPath};
 use super::problem::{say, Problem};
 use super::throttle::Wait;
 use super::State;
@@ -44,12 +46,9 @@ fn audited<T: IntoResponse>(
     response
 }
 
+/// The admin rule of the application layer, for a request.
 fn require_admin(auth: &Auth) -> Result<(), Problem> {
-    if auth.user.is_admin() {
-        Ok(())
-    } else {
-        Err(Problem::forbidden(auth.lang, "Hanya admin yang boleh melakukan ini.", "Only an admin may do this."))
-    }
+    super::app::policy::require_admin(&auth.user, auth.lang)
 }
 
 fn account_problem(lang: Lang) -> impl Fn(AccountError) -> Problem {
@@ -199,11 +198,11 @@ pub async fn enable_user(AxumState(state): AxumState<State>, auth: Auth, ApiPath
 pub async fn set_disabled(state: &State, auth: &Auth, name: &str, disabled: bool) -> Result<StatusCode, Problem> {
     require_admin(auth)?;
     if disabled && name == auth.user.name {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            say(auth.lang, "Admin tidak dapat menonaktifkan dirinya sendiri.", "An admin cannot disable themselves."),
-        ));
+        return Err(Problem::conflict(say(
+            auth.lang,
+            "Admin tidak dapat menonaktifkan dirinya sendiri.",
+            "An admin cannot disable themselves.",
+        )));
     }
     let changed = name.to_string();
     state.accounts.blocking(move |a| a.set_disabled(&changed, disabled)).await.map_err(account_problem(auth.lang))?;

@@ -25,7 +25,7 @@ pub const CHANGE_PASSWORD: &str = "/account/password";
 
 /// The time zone sign-ins are shown in: the first deployed SOP's calendar's, else WIB.
 pub fn office_zone(state: &State) -> Tz {
-    crate::server::api::latest_deployments(state)
+    crate::server::app::queries::latest_deployments(state)
         .first()
         .map(|d| d.calendar.time_zone())
         .unwrap_or(chrono_tz::Asia::Jakarta)
@@ -182,7 +182,7 @@ pub async fn change_password(
                 "The two new passwords differ: type the same new password twice.",
             )));
         }
-        crate::server::api::check_password(&name, &new, lang)?;
+        crate::server::app::commands::check_password(&name, &new, lang)?;
         let (user, token) = (name.clone(), page.token.clone());
         match state.accounts.blocking(move |a| a.change_password(&user, &old, &new, &token)).await {
             Ok(()) => Ok(()),

@@ -15,11 +15,12 @@ use super::{
 use crate::diagnostic::Lang;
 use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
 use crate::server::accounts::{Account, AccountError, Role, User};
+use crate::server::app::{commands, policy};
 use crate::server::problem::{say, Problem};
 use crate::server::State;
 
 fn admin_only(page: &Page) -> Result<(), Response> {
-    require(page, page.user.is_admin(), "Hanya admin yang boleh melakukan ini.", "Only an admin may do this.")
+    require(page, policy::require_admin(&page.user, page.lang))
 }
 
 /// The desk roles of every deployed SOP (as `Role::label` writes them, so an actor called
@@ -27,7 +28,7 @@ fn admin_only(page: &Page) -> Result<(), Response> {
 fn actor_roles(state: &State) -> Vec<(String, String)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for d in crate::server::api::latest_deployments(state) {
+    for d in crate::server::app::queries::latest_deployments(state) {
         for a in &d.sop.actors {
             if matches!(a.kind, crate::model::ActorKind::Staff | crate::model::ActorKind::External)
                 && seen.insert(a.id.name.clone())
@@ -199,7 +200,7 @@ pub async fn create_user(
         }
         let roles = form_roles(&values, lang)?;
         let password = form_value(&values, "password").unwrap_or("").to_string();
-        crate::server::api::check_password(&name, &password, lang)?;
+        crate::server::app::commands::check_password(&name, &password, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
         let must_change = form_value(&values, "must_change").is_some();
@@ -400,7 +401,7 @@ pub async fn reset_password(
     let made = given.is_none();
     let password = given.unwrap_or_else(crate::server::accounts::random_password);
     let result = async {
-        crate::server::api::check_password(&name, &password, lang)?;
+        crate::server::app::commands::check_password(&name, &password, lang)?;
         let (user, set) = (name.clone(), password.clone());
         state.accounts.blocking(move |a| a.reset_password(&user, &set)).await.map_err(|e| Problem::account(&e, lang))
     }
@@ -433,7 +434,10 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
         return response;
     }
     let lang = page.lang;
-    let report = state.catalog.reload(&state.engine).await;
+    let files = match commands::reload(&page.ctx(&state)).await {
+        Ok(files) => files,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
+    };
     audit(&state, &page.user, "reload", "", StatusCode::OK);
     let title = t(lang, "Folder SOP dimuat ulang", "SOP folder reloaded");
     let body = html! {
@@ -446,7 +450,7 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
                 th { (t(lang, "Hasil", "Result")) }
             } }
             tbody {
-                @for f in &report.files {
+                @for f in &files {
                     tr class=(if f.refused.is_some() { "overdue" } else { "" }) {
                         td { (f.file) }
                         td { (f.sop.clone().unwrap_or_default()) }
@@ -459,7 +463,7 @@ pub async fn reload(AxumState(state): AxumState<State>, page: Page) -> Response 
                 }
             }
         }
-        @for f in report.files.iter().filter(|f| f.errors + f.warnings > 0) {
+        @for f in files.iter().filter(|f| f.errors + f.warnings > 0) {
             h3 { (f.file) }
             pre.diag { (rendered(lang, f)) }
         }

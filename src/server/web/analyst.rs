@@ -15,17 +15,13 @@ use crate::model::Target;
 use crate::runtime::deploy::Deployed;
 use crate::runtime::view::Sla;
 use crate::runtime::CaseStatus;
-use crate::server::api::{self, ReportRow};
+use crate::server::app::read::ReportRow;
+use crate::server::app::{policy, queries};
 use crate::server::catalog::FileReport;
 use crate::server::State;
 
 fn can_read_sops(page: &Page) -> Result<(), Response> {
-    require(
-        page,
-        page.user.is_analyst() || page.user.is_staff(),
-        "Hanya analis, admin dan petugas yang membaca rincian SOP.",
-        "Only analysts, admins and staff read SOP details.",
-    )
+    require(page, policy::require_sop_reader(&page.user, page.lang))
 }
 
 pub async fn sop_list(AxumState(state): AxumState<State>, page: Page) -> Response {
@@ -33,7 +29,7 @@ pub async fn sop_list(AxumState(state): AxumState<State>, page: Page) -> Respons
         return response;
     }
     let lang = page.lang;
-    let sops = api::latest_deployments(&state);
+    let sops = queries::latest_deployments(&state);
     let reports = state.catalog.reports();
     let refused: Vec<&FileReport> = reports.iter().filter(|r| r.refused.is_some()).collect();
     let title = t(lang, "SOP yang berlaku", "SOPs in service");
@@ -294,12 +290,7 @@ struct Counts {
 }
 
 pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Response {
-    if let Err(response) = require(
-        &page,
-        page.user.is_analyst(),
-        "Hanya analis dan admin yang membaca laporan.",
-        "Only analysts and admins read reports.",
-    ) {
+    if let Err(response) = require(&page, policy::require_analyst(&page.user, page.lang)) {
         return response;
     }
     let lang = page.lang;
@@ -328,15 +319,15 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
             _ => c.other += 1,
         }
     }
-    let mut steps = api::report(&state, None, false).await.unwrap_or_default();
+    let mut steps = queries::report(&page.ctx(&state), None, false).await.unwrap_or_default();
     // Steps in the SOP's written order, not by id.
     steps.sort_by_key(|r| {
         let order =
             state.engine.deployment(&r.sop, None).ok().and_then(|d| d.sop.step_index(&r.key)).unwrap_or(usize::MAX);
         (r.sop.clone(), order)
     });
-    let actors = api::report(&state, None, true).await.unwrap_or_default();
-    let sops = api::latest_deployments(&state);
+    let actors = queries::report(&page.ctx(&state), None, true).await.unwrap_or_default();
+    let sops = queries::latest_deployments(&state);
     let title_of = |sop: &str| {
         sops.iter().find(|d| d.deployment.sop == sop).map(|d| d.sop.title.clone()).unwrap_or(sop.to_string())
     };

@@ -12,19 +12,17 @@ use super::staff::{documents, editable_fields, field_input, fields_from_form, fo
 use super::{audit, error_box, flash, html_page, layout, parse_case, problem_page, see_other, t, Msg, Page};
 use crate::model::ActorKind;
 use crate::runtime::deploy::Deployed;
-use crate::runtime::{Caller, CaseStatus, TaskStatus};
-use crate::server::api::{self, CaseFilter, StartRequest};
+use crate::runtime::{CaseStatus, TaskStatus};
+use crate::server::app::commands::{self, StartRequest};
+use crate::server::app::queries::{self, CaseFilter};
+use crate::server::app::{policy, read};
 use crate::server::problem::Problem;
 use crate::server::State;
 
-/// May the user start an application on this SOP (as the applicant, or at the counter)?
-fn can_start(user: &crate::server::accounts::User, d: &Deployed) -> bool {
-    user.is_applicant() || (user.is_staff() && d.sop.actors.iter().any(|a| user.actors().contains(&a.id.name)))
-}
-
 pub async fn choose(AxumState(state): AxumState<State>, page: Page) -> Response {
     let lang = page.lang;
-    let sops: Vec<_> = api::latest_deployments(&state).into_iter().filter(|d| can_start(&page.user, d)).collect();
+    let sops: Vec<_> =
+        queries::latest_deployments(&state).into_iter().filter(|d| policy::may_start(&page.user, &d.sop)).collect();
     let title = t(lang, "Ajukan permohonan", "Apply");
     let body = html! {
         h1 { (title) }
@@ -56,7 +54,7 @@ pub async fn choose(AxumState(state): AxumState<State>, page: Page) -> Response 
 fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], error: Option<&Problem>) -> Response {
     let lang = page.lang;
     let sop = &d.sop;
-    let entries = api::entry_steps(d);
+    let entries = read::entry_steps(d);
     let counter = !page.user.is_applicant();
     // The entry of the reader's own desk is the default: online for applicants, the counter for staff.
     let own_entry = entries
@@ -112,7 +110,7 @@ fn application_form(page: &Page, d: &Deployed, values: &[(String, String)], erro
                                 input type="radio" name="entry" id=(format!("entry-{id}")) value=(id) checked[checked];
                                 " "
                                 label for=(format!("entry-{id}")) {
-                                    (step.number) ". " (api::first_line(&step.activity))
+                                    (step.number) ". " (read::first_line(&step.activity))
                                     " (" (performers(sop, step, lang)) ")"
                                 }
                             }
@@ -140,16 +138,7 @@ async fn startable(state: &State, page: &Page, sop: &str) -> Result<std::sync::A
         .engine
         .deployment(sop, None)
         .map_err(|e| problem_page(&page.viewer(), &Problem::runtime(&e, page.lang)))?;
-    if !can_start(&page.user, &d) {
-        return Err(problem_page(
-            &page.viewer(),
-            &Problem::forbidden(
-                page.lang,
-                "Hanya pemohon dan petugas SOP ini yang dapat memulai permohonan.",
-                "Only applicants and this SOP's staff can start an application.",
-            ),
-        ));
-    }
+    policy::require_start(&page.user, &d.sop, page.lang).map_err(|p| problem_page(&page.viewer(), &p))?;
     Ok(d)
 }
 
@@ -181,7 +170,7 @@ pub async fn submit(
                 variant: form_value(&values, "variant").filter(|v| !v.is_empty()).map(str::to_string),
                 applicant: form_value(&values, "applicant").filter(|a| !a.trim().is_empty()).map(str::to_string),
             };
-            api::start(&state, &page.user, request, lang).await
+            commands::start(&page.ctx(&state), request).await
         }
     };
     match result {
@@ -199,11 +188,11 @@ pub async fn submit(
 pub async fn mine(AxumState(state): AxumState<State>, page: Page) -> Response {
     let lang = page.lang;
     let filter = CaseFilter { applicant: Some(page.user.name.clone()), limit: Some(500), ..Default::default() };
-    let rows = match api::cases_for(&state, &page.user, &filter, lang).await {
+    let rows = match queries::cases_for(&page.ctx(&state), &filter).await {
         Ok(rows) => rows,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let sops = api::latest_deployments(&state);
+    let sops = queries::latest_deployments(&state);
     let zone_of = |sop: &str| {
         sops.iter()
             .find(|d| d.deployment.sop == sop)
@@ -258,17 +247,17 @@ pub async fn case_page(
         Ok(id) => id,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let (loaded, d) = match api::visible_case(&state, &page.user, id, lang).await {
+    let (loaded, d) = match policy::visible_case(&page.ctx(&state), id).await {
         Ok(x) => x,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let out = match api::case_out(&state, &loaded, &d, lang).await {
+    let out = match read::case_out(&page.ctx(&state), &loaded, &d).await {
         Ok(out) => out,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
     let sop = &d.sop;
     let zone = d.calendar.time_zone();
-    let caller = api::caller_for(&page.user, &loaded, &d);
+    let caller = policy::caller_for(&page.user, &loaded, &d);
     let active = loaded.status == CaseStatus::Active;
     let mine: Vec<_> = loaded
         .tasks
@@ -338,7 +327,7 @@ pub async fn case_page(
                         @let step = sop.step(&task.step);
                         a href=(format!("/cases/{}/tasks/{}", out.id, task.no)) {
                             strong { (t(lang, "Kerjakan: ", "Work on: ")) }
-                            (step.map(|s| format!("{}. {}", s.numbered(), api::first_line(&s.activity))).unwrap_or(task.step.to_string()))
+                            (step.map(|s| format!("{}. {}", s.numbered(), read::first_line(&s.activity))).unwrap_or(task.step.to_string()))
                         }
                     }
                 }
@@ -354,7 +343,7 @@ pub async fn case_page(
                         @let done = tasks.iter().any(|t| t.status == TaskStatus::Completed);
                         @let skipped = loaded.skipped.contains(&step.id.name);
                         li class=(if current { "current" } else if done { "done" } else if skipped { "skipped" } else { "" }) {
-                            (step.number) ". " (api::first_line(&step.activity))
+                            (step.number) ". " (read::first_line(&step.activity))
                             br;
                             small.muted { (performers(sop, step, lang)) }
                         }
@@ -409,9 +398,9 @@ pub async fn upload(
     let result = async {
         let id = parse_case(&case, lang)?;
         let multipart = multipart.map_err(|e| Problem::bad_request(e.body_text()))?;
-        let upload = api::read_upload(multipart, lang).await?;
+        let upload = crate::server::extract::read_upload(multipart, lang).await?;
         let task = upload.task;
-        api::attach_upload(&state, &page.user, id, upload, lang).await?;
+        commands::attach(&page.ctx(&state), id, upload).await?;
         Ok::<_, Problem>((id, task))
     }
     .await;
@@ -444,21 +433,8 @@ pub async fn withdraw(
     let lang = page.lang;
     let result = async {
         let id = parse_case(&case, lang)?;
-        let (loaded, _) = api::visible_case(&state, &page.user, id, lang).await?;
-        if !(page.user.is_applicant() && loaded.applicant == page.user.name) {
-            return Err(Problem::forbidden(
-                lang,
-                "Hanya pemohonnya yang dapat menarik permohonan.",
-                "Only its applicant can withdraw an application.",
-            ));
-        }
-        let reason = form.reason.filter(|r| !r.trim().is_empty());
-        state
-            .engine
-            .withdraw(id, &Caller::new(page.user.name.clone(), &[]), reason)
-            .await
-            .map_err(|e| Problem::runtime(&e, lang))?;
-        Ok(id)
+        commands::withdraw(&page.ctx(&state), id, form.reason).await?;
+        Ok::<_, Problem>(id)
     }
     .await;
     match result {

@@ -26,8 +26,9 @@ use std::sync::Arc;
 
 use super::accounts::SignIn;
 use super::accounts::User;
-use super::api::UPLOAD_LIMIT;
+use super::app::Ctx;
 use super::auth::{client_of, cookie, session_of, user_of, ClientAddr, LANG_COOKIE, SESSION_COOKIE};
+use super::extract::UPLOAD_LIMIT;
 use super::problem::Problem;
 use super::throttle::Wait;
 use super::State;
@@ -108,6 +109,11 @@ pub struct Page {
 }
 
 impl Page {
+    /// The application layer's context of this page's request.
+    pub fn ctx<'a>(&'a self, state: &'a State) -> Ctx<'a> {
+        Ctx::new(state, &self.user, self.lang)
+    }
+
     pub fn viewer(&self) -> Viewer {
         Viewer { lang: self.lang, user: Some(self.user.clone()), here: self.here.clone() }
     }
@@ -497,10 +503,7 @@ async fn not_found(Anyone(viewer): Anyone) -> Response {
 }
 
 /// 403 unless the check holds.
-pub fn require(page: &Page, allowed: bool, id: &str, en: &str) -> Result<(), Response> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(problem_page(&page.viewer(), &Problem::forbidden(page.lang, id, en)))
-    }
+/// A rule of the application layer's policy (`app::policy`), refused as a page.
+pub fn require(page: &Page, rule: Result<(), Problem>) -> Result<(), Response> {
+    rule.map_err(|problem| problem_page(&page.viewer(), &problem))
 }

@@ -13,7 +13,9 @@ use crate::diagnostic::Lang;
 use crate::model::{FieldType, PerformerMode, Sop, Step, Target};
 use crate::runtime::deploy::Deployed;
 use crate::runtime::{CaseState, TaskNo, TaskStatus};
-use crate::server::api::{self, CaseFilter, CompleteRequest};
+use crate::server::app::commands::{self, CompleteRequest};
+use crate::server::app::queries::{self, CaseFilter};
+use crate::server::app::{policy, read};
 use crate::server::problem::Problem;
 use crate::server::State;
 
@@ -39,7 +41,7 @@ pub fn actor_labels(d: &Deployed, actors: &[impl AsRef<str>]) -> String {
 
 pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Query<Msg>) -> Response {
     let lang = page.lang;
-    let items = match api::inbox_for(&state, &page.user, lang).await {
+    let items = match queries::inbox_for(&page.ctx(&state)).await {
         Ok(items) => items,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
@@ -72,7 +74,7 @@ pub async fn inbox(AxumState(state): AxumState<State>, page: Page, Query(msg): Q
                         tr class=(item.sla) {
                             td {
                                 a href=(format!("/cases/{}/tasks/{}", item.case, item.task)) {
-                                    (item.number) ". " (api::first_line(&item.activity))
+                                    (item.number) ". " (read::first_line(&item.activity))
                                 }
                             }
                             td { (item.sop_title) }
@@ -112,12 +114,11 @@ async fn load_task(
 ) -> Result<(CaseState, std::sync::Arc<Deployed>), Response> {
     let lang = page.lang;
     let id = parse_case(case, lang).map_err(|p| problem_page(&page.viewer(), &p))?;
-    let (loaded, d) =
-        api::visible_case(state, &page.user, id, lang).await.map_err(|p| problem_page(&page.viewer(), &p))?;
+    let (loaded, d) = policy::visible_case(&page.ctx(state), id).await.map_err(|p| problem_page(&page.viewer(), &p))?;
     let Some(t) = loaded.tasks.get(&task) else {
         return Err(problem_page(&page.viewer(), &Problem::not_found(lang, &page.say("Tugas ini", "This task"))));
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
+    let caller = policy::caller_for(&page.user, &loaded, &d);
     if !t.actors.iter().any(|a| caller.holds(a)) {
         let desk = actor_labels(&d, &t.actors);
         return Err(problem_page(
@@ -259,7 +260,7 @@ pub async fn render_task(
         .open_tasks
         .iter()
         .find(|x| x.task == task_no)
-        .map(|x| x.sla.map_or("no_deadline", api::sla_word))
+        .map(|x| x.sla.map_or("no_deadline", read::sla_word))
         .unwrap_or("");
     let case_id = loaded.id.to_string();
     let base = format!("/cases/{case_id}/tasks/{task_no}");
@@ -268,7 +269,7 @@ pub async fn render_task(
         "{} {}: {}",
         t(lang, "Langkah", "Step"),
         number,
-        step.map(|s| api::first_line(&s.activity)).unwrap_or(task.step.to_string())
+        step.map(|s| read::first_line(&s.activity)).unwrap_or(task.step.to_string())
     );
     let fields: Vec<(String, String)> =
         loaded.fields.iter().map(|(k, v)| (k.clone(), crate::runtime::fields::to_text(v))).collect();
@@ -521,11 +522,10 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
     let result = if claim {
-        state.engine.claim(loaded.id, task, &caller).await
+        commands::claim(&page.ctx(state), loaded.id, task).await
     } else {
-        state.engine.release(loaded.id, task, &caller).await
+        commands::release(&page.ctx(state), loaded.id, task).await
     };
     let action = if claim { "claim" } else { "release" };
     let target = format!("{case}/{task}");
@@ -535,8 +535,7 @@ async fn task_command(state: &State, page: &Page, case: &str, task: TaskNo, clai
             let msg = if claim { "claimed" } else { "released" };
             see_other(&format!("/cases/{}/tasks/{task}?msg={msg}", loaded.id))
         }
-        Err(e) => {
-            let problem = Problem::runtime(&e, page.lang);
+        Err(problem) => {
             audit(state, &page.user, action, &target, problem.status());
             render_task(state, page, &loaded, &d, task, Some(&problem), None).await
         }
@@ -570,7 +569,7 @@ pub async fn hold(
         Err(response) => return response,
     };
     let reason = form_value(&form, "reason").unwrap_or_default();
-    let result = api::hold(&state, &page.user, &case, task, reason, page.lang).await;
+    let result = commands::hold(&page.ctx(&state), loaded.id, task, reason).await;
     hold_answer(&state, &page, &loaded, &d, task, "hold", result).await
 }
 
@@ -583,8 +582,7 @@ pub async fn resume(
         Ok(x) => x,
         Err(response) => return response,
     };
-    let caller = api::caller_for(&page.user, &loaded, &d);
-    let result = state.engine.resume(loaded.id, task, &caller).await.map_err(|e| Problem::runtime(&e, page.lang));
+    let result = commands::resume(&page.ctx(&state), loaded.id, task).await;
     hold_answer(&state, &page, &loaded, &d, task, "resume", result).await
 }
 
@@ -632,7 +630,7 @@ pub async fn complete(
                 fields,
                 note: form_value(&form, "note").map(str::to_string),
             };
-            api::complete(&state, &page.user, &case, task, request, lang).await
+            commands::complete(&page.ctx(&state), loaded.id, task, request).await
         }
     };
     match result {
@@ -643,7 +641,7 @@ pub async fn complete(
         Err(problem) => {
             audit(&state, &page.user, "complete", &target, problem.status());
             // Show the case as it is now (another desk may have moved it meanwhile).
-            let (loaded, d) = match api::visible_case(&state, &page.user, loaded.id, lang).await {
+            let (loaded, d) = match policy::visible_case(&page.ctx(&state), loaded.id).await {
                 Ok(x) => x,
                 Err(_) => (loaded, d),
             };
@@ -670,11 +668,11 @@ pub async fn case_list(AxumState(state): AxumState<State>, page: Page, Query(que
         overdue: query.overdue.as_deref().map(|v| !v.is_empty() && v != "0" && v != "false"),
         limit: Some(500),
     };
-    let rows = match api::cases_for(&state, &page.user, &filter, lang).await {
+    let rows = match queries::cases_for(&page.ctx(&state), &filter).await {
         Ok(rows) => rows,
         Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    let sops = api::latest_deployments(&state);
+    let sops = queries::latest_deployments(&state);
     let zone_of = |sop: &str| {
         sops.iter()
             .find(|d| d.deployment.sop == sop)
