@@ -1348,16 +1348,16 @@ async fn postgres_accounts_keep_the_last_admin() {
     let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
     let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
     let user = |name: &str, roles: Vec<Role>| User { name: name.into(), display: name.into(), roles };
-    accounts.create_user(&user("kepala", vec![Role::Admin]), "rahasia").unwrap();
-    let demoted = accounts.update_user(&user("kepala", vec![Role::Analyst]), None);
+    accounts.create_user(&user("kepala", vec![Role::Admin]), "rahasia").await.unwrap();
+    let demoted = accounts.update_user(&user("kepala", vec![Role::Analyst]), None).await;
     assert!(matches!(demoted, Err(AccountError::LastAdmin(_))), "{demoted:?}");
-    assert!(matches!(accounts.delete_user("kepala"), Err(AccountError::LastAdmin(_))));
-    assert!(accounts.user("kepala").unwrap().unwrap().is_admin());
-    accounts.create_user(&user("wakil", vec![Role::Admin, Role::Analyst]), "rahasia").unwrap();
-    accounts.update_user(&user("kepala", vec![Role::Analyst]), None).unwrap();
-    assert!(matches!(accounts.delete_user("wakil"), Err(AccountError::LastAdmin(_))));
-    accounts.delete_user("kepala").unwrap();
-    let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia");
+    assert!(matches!(accounts.delete_user("kepala").await, Err(AccountError::LastAdmin(_))));
+    assert!(accounts.user("kepala").await.unwrap().unwrap().is_admin());
+    accounts.create_user(&user("wakil", vec![Role::Admin, Role::Analyst]), "rahasia").await.unwrap();
+    accounts.update_user(&user("kepala", vec![Role::Analyst]), None).await.unwrap();
+    assert!(matches!(accounts.delete_user("wakil").await, Err(AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").await.unwrap();
+    let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia").await;
     assert!(matches!(reserved, Err(AccountError::Invalid(_))), "{reserved:?}");
 }
 
@@ -1370,14 +1370,8 @@ async fn postgres_accounts_disable_reset_change_and_revoke() {
         return;
     };
     let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
-    let accounts = Arc::new(Accounts::open_postgres(store.pool().clone()).await.unwrap());
-    accounts
-        .blocking(|accounts| {
-            crate::accounts::disable_reset_change_and_revoke(accounts);
-            Ok(())
-        })
-        .await
-        .unwrap();
+    let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
+    crate::accounts::disable_reset_change_and_revoke(&accounts).await;
 }
 
 /// An SOP whose one staff step may stand on hold for at most 2 working days, then lapses.

@@ -135,11 +135,8 @@ pub async fn login(
     }
     let client = client_of(addr, &headers);
     let (name, password) = (request.user.clone(), request.password);
-    let signed = state
-        .accounts
-        .blocking(move |accounts| accounts.sign_in_from(&name, &password, &client))
-        .await
-        .map_err(|e| Problem::account(&e, lang))?;
+    let signed =
+        state.accounts.sign_in_from(&name, &password, &client).await.map_err(|e| Problem::account(&e, lang))?;
     match signed {
         SignIn::Granted { token, expires, session } => {
             state.throttle.succeeded(&request.user);
@@ -173,11 +170,7 @@ pub async fn logout(
     auth: Auth,
 ) -> Result<StatusCode, Problem> {
     let token = auth.token.clone();
-    state
-        .accounts
-        .blocking(move |accounts| accounts.sign_out(&token))
-        .await
-        .map_err(|e| Problem::account(&e, auth.lang))?;
+    state.accounts.sign_out(&token).await.map_err(|e| Problem::account(&e, auth.lang))?;
     audit(&state, &auth.user.name, "logout", "", StatusCode::NO_CONTENT);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1656,7 +1649,7 @@ pub async fn list_users(
     auth: Auth,
 ) -> Result<Json<Vec<Account>>, Problem> {
     require_admin(&auth)?;
-    state.accounts.blocking(|accounts| accounts.accounts()).await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
+    state.accounts.accounts().await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
 }
 
 #[utoipa::path(post, path = "/api/users", request_body = UserRequest,
@@ -1683,7 +1676,7 @@ pub async fn create_user(
         let made = user.clone();
         state
             .accounts
-            .blocking(move |accounts| accounts.create_account(&made, &password, must_change))
+            .create_account(&made, &password, must_change)
             .await
             .map_err(|e| Problem::account(&e, auth.lang))?;
         Ok((StatusCode::CREATED, Json(user)))
@@ -1708,11 +1701,7 @@ pub async fn update_user(
         }
         let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
         let (changed, password) = (user.clone(), request.password.clone());
-        state
-            .accounts
-            .blocking(move |accounts| accounts.update_user(&changed, password.as_deref()))
-            .await
-            .map_err(|e| Problem::account(&e, auth.lang))?;
+        state.accounts.update_user(&changed, password.as_deref()).await.map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(Json(user))
     }
     .await;
@@ -1736,11 +1725,7 @@ pub async fn delete_user(
             ));
         }
         let deleted = name.clone();
-        state
-            .accounts
-            .blocking(move |accounts| accounts.delete_user(&deleted))
-            .await
-            .map_err(|e| Problem::account(&e, auth.lang))?;
+        state.accounts.delete_user(&deleted).await.map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
@@ -1763,7 +1748,7 @@ pub async fn audit_log(
     require_admin(&auth)?;
     state
         .accounts
-        .blocking(move |accounts| accounts.audit_entries(query.limit.unwrap_or(200).min(10_000)))
+        .audit_entries(query.limit.unwrap_or(200).min(10_000))
         .await
         .map(Json)
         .map_err(|e| Problem::account(&e, auth.lang))

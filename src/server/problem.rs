@@ -210,6 +210,8 @@ impl Problem {
                     &format!("The sign-in `{id}` of `{name}` (it may have ended already)"),
                 ),
             ),
+            // The same answer as the event store's: 503, `Retry-After`, the cause only logged.
+            AccountError::Unavailable { .. } => Problem::runtime(&RuntimeError::Unavailable(error.to_string()), lang),
             AccountError::Backend(message) => Problem::internal(message),
         }
     }

@@ -88,12 +88,7 @@ pub async fn change_password(
         }
         check_password(&name, &request.new_password, lang).map_err(|p| p.with("field", "new_password".into()))?;
         let (user, token) = (name.clone(), auth.token.clone());
-        let changed = state
-            .accounts
-            .blocking(move |accounts| {
-                accounts.change_password(&user, &request.old_password, &request.new_password, &token)
-            })
-            .await;
+        let changed = state.accounts.change_password(&user, &request.old_password, &request.new_password, &token).await;
         match changed {
             Ok(()) => Ok(StatusCode::NO_CONTENT),
             Err(AccountError::WrongPassword) => {
@@ -109,7 +104,7 @@ pub async fn change_password(
 
 /// The sign-ins of `name` that have not expired, the caller's own marked `current`.
 async fn sessions_of(state: &State, auth: &Auth, name: String) -> Result<Json<Vec<SessionInfo>>, Problem> {
-    let mut sessions = state.accounts.blocking(move |a| a.sessions(&name)).await.map_err(account_problem(auth.lang))?;
+    let mut sessions = state.accounts.sessions(&name).await.map_err(account_problem(auth.lang))?;
     for session in &mut sessions {
         session.current = session.id == auth.session;
     }
@@ -134,7 +129,7 @@ pub async fn end_my_session(AxumState(state): AxumState<State>, auth: Auth, ApiP
 }
 
 async fn end_session(state: &State, auth: &Auth, name: String, id: String) -> Result<StatusCode, Problem> {
-    state.accounts.blocking(move |a| a.revoke_session(&name, &id)).await.map_err(account_problem(auth.lang))?;
+    state.accounts.revoke_session(&name, &id).await.map_err(account_problem(auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -171,7 +166,7 @@ pub async fn end_user_session(
 /// 404 unless the user exists.
 async fn known(state: &State, name: &str, lang: Lang) -> Result<(), Problem> {
     let asked = name.to_string();
-    match state.accounts.blocking(move |a| a.account(&asked)).await.map_err(account_problem(lang))? {
+    match state.accounts.account(&asked).await.map_err(account_problem(lang))? {
         Some(_) => Ok(()),
         None => Err(Problem::account(&AccountError::Unknown(name.to_string()), lang)),
     }
@@ -206,7 +201,7 @@ pub async fn set_disabled(state: &State, auth: &Auth, name: &str, disabled: bool
         ));
     }
     let changed = name.to_string();
-    state.accounts.blocking(move |a| a.set_disabled(&changed, disabled)).await.map_err(account_problem(auth.lang))?;
+    state.accounts.set_disabled(&changed, disabled).await.map_err(account_problem(auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -245,7 +240,7 @@ pub async fn reset_password(
             None => (super::accounts::random_password(), true),
         };
         let (user, given) = (name.clone(), password.clone());
-        state.accounts.blocking(move |a| a.reset_password(&user, &given)).await.map_err(account_problem(auth.lang))?;
+        state.accounts.reset_password(&user, &given).await.map_err(account_problem(auth.lang))?;
         Ok(Json(PasswordResetDone { password: made.then_some(password), must_change_password: true }))
     }
     .await;

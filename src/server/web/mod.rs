@@ -426,7 +426,7 @@ async fn login(
     }
     let client = client_of(addr, &headers);
     let (name, password) = (form.user.trim().to_string(), form.password.clone());
-    let signed = match state.accounts.blocking(move |a| a.sign_in_from(&name, &password, &client)).await {
+    let signed = match state.accounts.sign_in_from(&name, &password, &client).await {
         Ok(signed) => signed,
         Err(e) => return problem_page(&viewer, &Problem::account(&e, lang)),
     };
@@ -462,7 +462,7 @@ async fn login(
 async fn logout(AxumState(state): AxumState<State>, page: Result<Page, Response>) -> Response {
     if let Ok(page) = &page {
         let token = page.token.clone();
-        let _ = state.accounts.blocking(move |a| a.sign_out(&token)).await;
+        let _ = state.accounts.sign_out(&token).await;
         audit(&state, &page.user, "logout", "web", StatusCode::SEE_OTHER);
     }
     let mut response = see_other("/login");
