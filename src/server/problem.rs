@@ -217,6 +217,16 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// Whether this is a server error whose detail (its cause) is for the log only, to be
+    /// answered generically with the request id by `errors::finish`. Not so a busy or
+    /// unreachable database (`unavailable`): its detail already says, in the reader's language,
+    /// to try again (the cause was logged where it was mapped), and `Retry-After` goes with it.
+    pub fn hides_detail(&self) -> bool {
+        self.status().is_server_error() && self.code != "unavailable" && !self.extensions.contains_key("request_id")
+    }
+}
+
 /// The real cause of a server error, kept out of the body: `errors::finish` logs it with the
 /// request id and answers a generic problem detail instead.
 #[derive(Clone, Debug)]
@@ -229,7 +239,7 @@ impl IntoResponse for Problem {
     fn into_response(mut self) -> Response {
         let status = self.status();
         // The final answer of `errors::finish` names the request id instead.
-        let hide = status.is_server_error() && !self.extensions.contains_key("request_id");
+        let hide = self.hides_detail();
         let cause = hide.then(|| std::mem::replace(&mut self.detail, INTERNAL_DETAIL.into()));
         let mut response = (status, axum::Json(&self)).into_response();
         if let Some(cause) = cause {

@@ -217,7 +217,7 @@ pub fn problem_page(viewer: &Viewer, problem: &Problem) -> Response {
         _ => t(lang, "Terjadi kesalahan", "Something went wrong"),
     };
     // The final page of `errors::finish` carries the request id.
-    let server_error = problem.status().is_server_error() && !problem.extensions.contains_key("request_id");
+    let server_error = problem.hides_detail();
     // A server error's cause is logged, never shown (`errors::finish` names the request id).
     let detail = if server_error { super::problem::INTERNAL_DETAIL } else { problem.detail.as_str() };
     let body = html! {
