@@ -1,7 +1,7 @@
 //! The JSON API of one's own account and of managing users beyond creating, editing and
 //! deleting them (`api`): changing one's own password, an admin's reset, disabling and
-//! enabling, and the sign-ins ("sessions") of a user, listed and ended. Account work runs off
-//! the async workers (`Accounts::blocking`); every change is in the audit log.
+//! enabling, and the sign-ins ("sessions") of a user, listed and ended. `Accounts`' async
+//! methods keep hashing and database calls off the async workers; every change is in the audit log.
 
 use axum::extract::State as AxumState;
 use axum::http::StatusCode;
