@@ -235,7 +235,7 @@ async fn run(a: Args) -> Result<(), Error> {
         let store = Arc::new(SqliteStore::open(&path)?);
         let ids = prepare(store, a.n).await?;
         let accounts = Accounts::open(Some(&path))?;
-        accounts.create_user(&front_office(), "rahasia")?;
+        accounts.create_user(&front_office(), "rahasia").await?;
         drop(accounts);
         run_one(&a, "sqlite", &path.to_string_lossy(), 1, &ids).await?;
     }
@@ -248,7 +248,7 @@ async fn run(a: Args) -> Result<(), Error> {
         let store = Arc::new(PostgresStore::open(&db).await?);
         let ids = prepare(store.clone(), a.n).await?;
         let accounts = Accounts::open_postgres(store.pool().clone()).await?;
-        accounts.create_user(&front_office(), "rahasia")?;
+        accounts.create_user(&front_office(), "rahasia").await?;
         let result = run_one(&a, "postgres", &db, nodes, &ids).await;
         store.drop_schema().await?;
         result?;

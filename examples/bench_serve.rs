@@ -166,8 +166,8 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let accounts = Arc::new(Accounts::open(Some(&db))?);
     let fo =
         User { name: "fo".into(), display: "Front Office".into(), roles: vec![Role::Actor("front_office".into())] };
-    accounts.create_user(&fo, "rahasia")?;
-    let (token, _) = accounts.sign_in("fo", "rahasia")?.ok_or("no token")?;
+    accounts.create_user(&fo, "rahasia").await?;
+    let (token, _) = accounts.sign_in("fo", "rahasia").await?.ok_or("no token")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let state = Arc::new(AppState {
         engine,

@@ -47,7 +47,7 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     engine.deploy_file(&root().join("sop/lks-lksa.sop"), &root().join("sop/calendars")).await.unwrap();
     let accounts = Accounts::open(Some(&db)).unwrap();
     accounts.audit("admin", "backup-test", "", 200);
-    accounts.close();
+    accounts.close().await;
 
     // One case to its end, one returned to the applicant, one at verification, one just started.
     let mut cases = Vec::new();
@@ -131,7 +131,7 @@ async fn backup_while_open_then_restore_into_a_fresh_folder_gives_every_case_bac
     assert_eq!(attached[0].file.sha256, alur::runtime::media::sha256_hex(&scan));
     drop(restored_engine);
     let restored_accounts = Accounts::open(Some(&restored)).unwrap();
-    assert!(restored_accounts.audit_entries(10).unwrap().iter().any(|e| e.action == "backup-test"));
+    assert!(restored_accounts.audit_entries(10).await.unwrap().iter().any(|e| e.action == "backup-test"));
     drop(restored_accounts);
     drop(copy);
 
@@ -209,7 +209,9 @@ fn serve_stops_on_sigterm_with_its_audit_log_written() {
     let wal = dir.path().join("alur.db-wal");
     assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0, "the WAL was not checkpointed");
     let accounts = Accounts::open(Some(&db)).unwrap();
-    let entries = accounts.audit_entries(100).unwrap();
+    // This test is not on a runtime (it waits for a process): the accounts' calls are async.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let entries = runtime.block_on(accounts.audit_entries(100)).unwrap();
     assert!(
         entries.iter().any(|e| e.user == "penguji-sigterm" && e.action == "login" && e.status == 401),
         "{entries:#?}"

@@ -27,10 +27,17 @@ struct Users {
     tokens: std::collections::HashMap<&'static str, String>,
 }
 
-/// Users are made once: argon2 is slow on purpose.
+/// Users are made once: argon2 is slow on purpose. On a thread and runtime of their own: the
+/// accounts are async, and the first test to ask is itself on a runtime (which cannot be
+/// blocked on from inside).
 fn users() -> &'static Users {
     static USERS: OnceLock<Users> = OnceLock::new();
-    USERS.get_or_init(|| {
+    USERS.get_or_init(|| std::thread::spawn(make_users).join().unwrap())
+}
+
+fn make_users() -> Users {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
         let accounts = Arc::new(Accounts::open(None).unwrap());
         let spec: [(&str, &str, Vec<Role>); 8] = [
             ("owner", "warga1", vec![Role::Applicant]),
@@ -44,8 +51,8 @@ fn users() -> &'static Users {
         ];
         let mut tokens = std::collections::HashMap::new();
         for (key, name, roles) in spec {
-            accounts.create_user(&User { name: name.into(), display: name.into(), roles }, "rahasia").unwrap();
-            let (token, _) = accounts.sign_in(name, "rahasia").unwrap().unwrap();
+            accounts.create_user(&User { name: name.into(), display: name.into(), roles }, "rahasia").await.unwrap();
+            let (token, _) = accounts.sign_in(name, "rahasia").await.unwrap().unwrap();
             tokens.insert(key, token);
         }
         Users { accounts, tokens }
@@ -447,13 +454,14 @@ async fn an_expired_or_signed_out_token_is_refused() {
     let accounts = Accounts::open(None).unwrap();
     accounts
         .create_user(&User { name: "sesaat".into(), display: "S".into(), roles: vec![Role::Analyst] }, "rahasia")
+        .await
         .unwrap();
-    assert!(accounts.sign_in("sesaat", "salah").unwrap().is_none(), "a wrong password gives no token");
-    let (token, expires) = accounts.sign_in("sesaat", "rahasia").unwrap().unwrap();
+    assert!(accounts.sign_in("sesaat", "salah").await.unwrap().is_none(), "a wrong password gives no token");
+    let (token, expires) = accounts.sign_in("sesaat", "rahasia").await.unwrap().unwrap();
     assert!(expires > Utc::now());
-    assert!(accounts.authenticate(&token).unwrap().is_some());
-    accounts.sign_out(&token).unwrap();
-    assert!(accounts.authenticate(&token).unwrap().is_none(), "signed out");
+    assert!(accounts.authenticate(&token).await.unwrap().is_some());
+    accounts.sign_out(&token).await.unwrap();
+    assert!(accounts.authenticate(&token).await.unwrap().is_none(), "signed out");
     // Sign-in through the API, then sign-out through the API.
     let app = app().await;
     let login = Request::builder()
@@ -640,8 +648,8 @@ async fn a_desk_called_admin_is_not_the_admin_role() {
         throttle: Default::default(),
         metrics: Arc::new(Metrics::new(None).unwrap()),
     };
-    alur::server::seed_demo_users(&state).unwrap();
-    let desk = accounts.user("admin_staf").unwrap().expect("the admin desk's demo user");
+    alur::server::seed_demo_users(&state).await.unwrap();
+    let desk = accounts.user("admin_staf").await.unwrap().expect("the admin desk's demo user");
     assert_eq!(desk.roles, vec![Role::Actor("admin".into())]);
     assert!(!desk.is_admin());
 }
@@ -1170,7 +1178,7 @@ async fn passwords_follow_the_policy_on_create_and_update() {
         let (status, problem) = app.call("admin", Method::PUT, "/api/users/spare1", Some(update(password))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
     }
-    assert!(users().accounts.sign_in("spare1", "rahasia").unwrap().is_some(), "the old password still works");
+    assert!(users().accounts.sign_in("spare1", "rahasia").await.unwrap().is_some(), "the old password still works");
     let create = |name: &str, password: &str| json!({"name": name, "roles": ["analyst"], "password": password});
     for (name, password) in [
         ("pejabat", "abcd"),
@@ -1183,7 +1191,7 @@ async fn passwords_follow_the_policy_on_create_and_update() {
     ] {
         let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(create(name, password))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}: {problem}");
-        assert!(users().accounts.user(name).unwrap().is_none());
+        assert!(users().accounts.user(name).await.unwrap().is_none());
     }
     let ask = Request::builder()
         .method(Method::POST)
@@ -1215,7 +1223,7 @@ async fn audit_fields_are_bounded() {
         .body(Body::from(json!({"user": name, "password": "salah"}).to_string()))
         .unwrap();
     assert_eq!(app.request(login).await.0, StatusCode::UNAUTHORIZED);
-    let entries = users().accounts.audit_entries(10_000).unwrap();
+    let entries = users().accounts.audit_entries(10_000).await.unwrap();
     let entry = entries.iter().find(|e| e.action == "login" && e.user.starts_with("xxxx")).expect("the sign-in");
     assert!(entry.user.chars().count() <= 300, "{} characters stored", entry.user.len());
     assert!(entry.user.contains('…') && entry.user.contains("200000"), "{}", &entry.user[entry.user.len() - 30..]);
@@ -1231,8 +1239,8 @@ async fn with_one_admin() -> (App, String) {
     catalog.reload(&engine).await;
     let accounts = Arc::new(Accounts::open(None).unwrap());
     let admin = User { name: "kepala".into(), display: "Kepala".into(), roles: vec![Role::Admin] };
-    accounts.create_user(&admin, "rahasia").unwrap();
-    let (token, _) = accounts.sign_in("kepala", "rahasia").unwrap().unwrap();
+    accounts.create_user(&admin, "rahasia").await.unwrap();
+    let (token, _) = accounts.sign_in("kepala", "rahasia").await.unwrap().unwrap();
     let state = Arc::new(AppState {
         engine,
         accounts,
@@ -1265,21 +1273,21 @@ async fn the_last_admin_keeps_the_admin_role() {
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("kepala"), "{problem}");
     let accounts = &app.state.accounts;
-    assert!(accounts.user("kepala").unwrap().unwrap().is_admin(), "still an admin");
-    assert!(matches!(accounts.delete_user("kepala"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    assert!(accounts.user("kepala").await.unwrap().unwrap().is_admin(), "still an admin");
+    assert!(matches!(accounts.delete_user("kepala").await, Err(alur::server::accounts::AccountError::LastAdmin(_))));
     // With a second admin, the first may step down; then the second is the last.
     let wakil = json!({"name": "wakil", "roles": ["admin"], "password": "kopi hitam tanpa gula"});
     let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users", Some(wakil)).await;
     assert_eq!(status, StatusCode::CREATED, "{problem}");
     let (status, problem) = as_user(&app, &kepala, Method::PUT, "/api/users/kepala", Some(demote)).await;
     assert_eq!(status, StatusCode::OK, "{problem}");
-    let (wakil, _) = accounts.sign_in("wakil", "kopi hitam tanpa gula").unwrap().unwrap();
+    let (wakil, _) = accounts.sign_in("wakil", "kopi hitam tanpa gula").await.unwrap().unwrap();
     let (status, problem) =
         as_user(&app, &wakil, Method::PUT, "/api/users/wakil", Some(json!({"name": "wakil", "roles": ["applicant"]})))
             .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert!(matches!(accounts.delete_user("wakil"), Err(alur::server::accounts::AccountError::LastAdmin(_))));
-    accounts.delete_user("kepala").unwrap();
+    assert!(matches!(accounts.delete_user("wakil").await, Err(alur::server::accounts::AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").await.unwrap();
 }
 
 /// Signs in through the API with this `User-Agent`: the status and the answer.
@@ -1314,9 +1322,9 @@ async fn with_ani() -> (App, String) {
     (app, kepala)
 }
 
-fn audited(app: &App, user: &str, action: &str, target: &str, status: u16) -> bool {
+async fn audited(app: &App, user: &str, action: &str, target: &str, status: u16) -> bool {
     // The in-memory accounts write the audit log at once.
-    let entries = app.state.accounts.audit_entries(1000).unwrap();
+    let entries = app.state.accounts.audit_entries(1000).await.unwrap();
     entries.iter().any(|e| e.user == user && e.action == action && e.target == target && e.status == status)
 }
 
@@ -1343,13 +1351,13 @@ async fn a_disabled_users_session_stops_working_and_they_cannot_sign_in() {
     let (_, users) = as_user(&app, &kepala, Method::GET, "/api/users", None).await;
     let listed = users.as_array().unwrap().iter().find(|u| u["name"] == "ani").unwrap().clone();
     assert_eq!((listed["disabled"].clone(), listed["must_change_password"].clone()), (json!(true), json!(false)));
-    assert!(audited(&app, "kepala", "user_disable", "ani", 204));
-    assert!(audited(&app, "ani", "login", "", 403));
+    assert!(audited(&app, "kepala", "user_disable", "ani", 204).await);
+    assert!(audited(&app, "ani", "login", "", 403).await);
 
     assert_eq!(as_user(&app, &kepala, Method::POST, "/api/users/ani/enable", None).await.0, StatusCode::NO_CONTENT);
     let again = token_of(&app, "ani", ANI, "Firefox").await;
     assert_eq!(as_user(&app, &again, Method::GET, "/api/me", None).await.0, StatusCode::OK);
-    assert!(audited(&app, "kepala", "user_enable", "ani", 204));
+    assert!(audited(&app, "kepala", "user_enable", "ani", 204).await);
 
     // Not oneself; and a disabled admin does not count as the other admin.
     let (status, problem) = as_user(&app, &kepala, Method::POST, "/api/users/kepala/disable", None).await;
@@ -1379,7 +1387,7 @@ async fn a_reset_password_forces_a_change_at_the_next_sign_in() {
     assert_eq!(status, StatusCode::OK, "{reset}");
     let temporary = reset["password"].as_str().expect("a password is made").to_string();
     assert_eq!(reset["must_change_password"], true);
-    assert!(audited(&app, "kepala", "password_reset", "ani", 200));
+    assert!(audited(&app, "kepala", "password_reset", "ani", 200).await);
     assert_eq!(as_user(&app, &before, Method::GET, "/api/me", None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(api_login(&app, "ani", ANI, "Firefox").await.0, StatusCode::UNAUTHORIZED, "the old one is gone");
 
@@ -1414,8 +1422,8 @@ async fn a_reset_password_forces_a_change_at_the_next_sign_in() {
     assert_eq!(api_login(&app, "ani", &temporary, "Firefox").await.0, StatusCode::UNAUTHORIZED);
     let (_, answer) = api_login(&app, "ani", "sepeda biru pagi", "Firefox").await;
     assert_eq!(answer["must_change_password"], false);
-    assert!(audited(&app, "ani", "password_change", "ani", 204));
-    assert!(audited(&app, "ani", "password_change", "ani", 422));
+    assert!(audited(&app, "ani", "password_change", "ani", 204).await);
+    assert!(audited(&app, "ani", "password_change", "ani", 422).await);
 
     // A password an admin sets through an edit is a reset too; one the admin gives is kept.
     let edit = json!({"name": "ani", "roles": ["applicant"], "password": "jalan pelan pelan saja"});
@@ -1463,7 +1471,7 @@ async fn sign_ins_are_listed_and_an_ended_one_is_refused() {
     let path = format!("/api/users/ani/sessions/{}", sessions[0]["id"].as_str().unwrap());
     assert_eq!(as_user(&app, &kepala, Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(as_user(&app, &laptop, Method::GET, "/api/me", None).await.0, StatusCode::UNAUTHORIZED);
-    assert!(audited(&app, "kepala", "session_end", "ani", 204));
+    assert!(audited(&app, "kepala", "session_end", "ani", 204).await);
     let (status, problem) = as_user(&app, &kepala, Method::GET, "/api/users/nobody/sessions", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
 }
@@ -1477,7 +1485,7 @@ async fn the_system_name_is_reserved_and_gives_no_privilege() {
         let user = json!({"name": name, "roles": ["front_office"], "password": "kopi hitam tanpa gula"});
         let (status, problem) = app.call("admin", Method::POST, "/api/users", Some(user)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {problem}");
-        assert!(users().accounts.user(name).unwrap().is_none());
+        assert!(users().accounts.user(name).await.unwrap().is_none());
     }
     let case = app.case.parse().unwrap();
     let completion = alur::runtime::Completion { outcome: Some("diterima".into()), ..Default::default() };

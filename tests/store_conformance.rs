@@ -1348,16 +1348,16 @@ async fn postgres_accounts_keep_the_last_admin() {
     let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
     let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
     let user = |name: &str, roles: Vec<Role>| User { name: name.into(), display: name.into(), roles };
-    accounts.create_user(&user("kepala", vec![Role::Admin]), "rahasia").unwrap();
-    let demoted = accounts.update_user(&user("kepala", vec![Role::Analyst]), None);
+    accounts.create_user(&user("kepala", vec![Role::Admin]), "rahasia").await.unwrap();
+    let demoted = accounts.update_user(&user("kepala", vec![Role::Analyst]), None).await;
     assert!(matches!(demoted, Err(AccountError::LastAdmin(_))), "{demoted:?}");
-    assert!(matches!(accounts.delete_user("kepala"), Err(AccountError::LastAdmin(_))));
-    assert!(accounts.user("kepala").unwrap().unwrap().is_admin());
-    accounts.create_user(&user("wakil", vec![Role::Admin, Role::Analyst]), "rahasia").unwrap();
-    accounts.update_user(&user("kepala", vec![Role::Analyst]), None).unwrap();
-    assert!(matches!(accounts.delete_user("wakil"), Err(AccountError::LastAdmin(_))));
-    accounts.delete_user("kepala").unwrap();
-    let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia");
+    assert!(matches!(accounts.delete_user("kepala").await, Err(AccountError::LastAdmin(_))));
+    assert!(accounts.user("kepala").await.unwrap().unwrap().is_admin());
+    accounts.create_user(&user("wakil", vec![Role::Admin, Role::Analyst]), "rahasia").await.unwrap();
+    accounts.update_user(&user("kepala", vec![Role::Analyst]), None).await.unwrap();
+    assert!(matches!(accounts.delete_user("wakil").await, Err(AccountError::LastAdmin(_))));
+    accounts.delete_user("kepala").await.unwrap();
+    let reserved = accounts.create_user(&user("system", vec![Role::Analyst]), "rahasia").await;
     assert!(matches!(reserved, Err(AccountError::Invalid(_))), "{reserved:?}");
 }
 
@@ -1370,14 +1370,107 @@ async fn postgres_accounts_disable_reset_change_and_revoke() {
         return;
     };
     let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
+    let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
+    crate::accounts::disable_reset_change_and_revoke(&accounts).await;
+}
+
+/// Issue 23, item 7: the PostgreSQL accounts ran their queries through `block_in_place`, which
+/// the current-thread runtime refuses ("needs the multi-thread tokio runtime"). Natively async
+/// now, the whole behaviour works there, and a burst of sign-ins leaves its one thread free.
+#[tokio::test]
+async fn postgres_accounts_work_on_a_current_thread_runtime() {
+    use alur::server::accounts::Accounts;
+    let Some(fixture) = Fixture::new(Kind::Postgres, "postgres_accounts_work_on_a_current_thread_runtime").await else {
+        return;
+    };
+    let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
+    let accounts = Accounts::open_postgres(store.pool().clone()).await.unwrap();
+    crate::accounts::disable_reset_change_and_revoke(&accounts).await;
+    accounts.audit("kepala", "uji", "ani", 200);
+    accounts.close().await;
+    let entries = accounts.audit_entries(10).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "uji"), "closing wrote the queued entry: {entries:?}");
+
+    let fresh = Arc::new(Accounts::open_postgres(store.pool().clone()).await.unwrap());
+    let (longest, took) = crate::accounts::sign_ins_beside_a_ticker(fresh, 24).await;
+    crate::accounts::assert_the_ticker_kept_going(longest, took);
+}
+
+/// On a runtime of two workers, 48 sign-ins at once on PostgreSQL do not stall a task that
+/// only ticks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sign_ins_leave_two_workers_free() {
+    use alur::server::accounts::Accounts;
+    let Some(fixture) = Fixture::new(Kind::Postgres, "postgres_sign_ins_leave_two_workers_free").await else { return };
+    let store = PostgresStore::open(&fixture.pg.as_ref().unwrap().url).await.unwrap();
     let accounts = Arc::new(Accounts::open_postgres(store.pool().clone()).await.unwrap());
-    accounts
-        .blocking(|accounts| {
-            crate::accounts::disable_reset_change_and_revoke(accounts);
-            Ok(())
-        })
-        .await
-        .unwrap();
+    let (longest, took) = crate::accounts::sign_ins_beside_a_ticker(accounts, 48).await;
+    crate::accounts::assert_the_ticker_kept_going(longest, took);
+}
+
+/// A connection of the accounts ended by the server while it waits (an administrator's
+/// `pg_terminate_backend`, a failover) is a transient error, answered 503 with `Retry-After`,
+/// not a fault; tried again, the call gets a new connection and works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_accounts_a_lost_connection_is_unavailable() {
+    use alur::server::accounts::{AccountError, Accounts, Role, User};
+    let Some(fixture) = Fixture::new(Kind::Postgres, "postgres_accounts_a_lost_connection_is_unavailable").await else {
+        return;
+    };
+    let pg = fixture.pg.as_ref().unwrap();
+    let store = PostgresStore::open(&pg.url).await.unwrap();
+    let accounts = Arc::new(Accounts::open_postgres(store.pool().clone()).await.unwrap());
+    let admin = User { name: "kepala".into(), display: "Kepala".into(), roles: vec![Role::Admin] };
+    accounts.create_user(&admin, "kopi hitam tanpa gula").await.unwrap();
+
+    // Another session holds the users' table, so the accounts' query waits on the server...
+    let (holder, connection) = tokio_postgres::connect(&pg.base, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    holder.batch_execute(&format!("BEGIN; LOCK TABLE {}.users IN ACCESS EXCLUSIVE MODE", pg.schema)).await.unwrap();
+    let waiting = tokio::spawn({
+        let accounts = accounts.clone();
+        async move { accounts.users().await }
+    });
+    // ...until the server ends that connection.
+    let mut ended = 0;
+    for _ in 0..200 {
+        let row = holder
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%FROM users ORDER BY name%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        ended = row.get::<_, i64>(0);
+        if ended > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(ended, 1, "the accounts' query was found waiting");
+    let refused = waiting.await.unwrap();
+    assert!(matches!(&refused, Err(AccountError::Unavailable { .. })), "{refused:?}");
+    let problem = alur::server::problem::Problem::account(&refused.unwrap_err(), alur::diagnostic::Lang::En);
+    assert_eq!((problem.status, problem.code.as_str()), (503, "unavailable"));
+    assert!(!problem.detail.contains("terminat"), "the cause is logged, not sent: {}", problem.detail);
+    let response = axum::response::IntoResponse::into_response(problem);
+    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    // As a client told `Retry-After` does: the pool may hand out the ended connection once more
+    // before it has noticed the end (one more `Unavailable`); then a new connection works.
+    let mut tries = 0;
+    let users = loop {
+        tries += 1;
+        match accounts.users().await {
+            Err(AccountError::Unavailable { .. }) if tries < 5 => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert_eq!(users.len(), 1, "a new connection works");
 }
 
 /// An SOP whose one staff step may stand on hold for at most 2 working days, then lapses.

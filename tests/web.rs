@@ -82,14 +82,14 @@ impl Site {
                 display: format!("{name} <demo>"),
                 roles: vec![Role::parse(role).unwrap()],
             };
-            state.accounts.create_user(&user, "sandi").unwrap();
+            state.accounts.create_user(&user, "sandi").await.unwrap();
         }
         Site { state, clock, _dir: dir }
     }
 
     /// The session cookie of a signed-in user.
-    pub fn cookie(&self, user: &str) -> String {
-        let (token, _) = self.state.accounts.sign_in(user, "sandi").unwrap().unwrap();
+    pub async fn cookie(&self, user: &str) -> String {
+        let (token, _) = self.state.accounts.sign_in(user, "sandi").await.unwrap().unwrap();
         format!("alur_session={token}")
     }
 
@@ -243,7 +243,7 @@ async fn the_session_cookie_is_secure_when_asked() {
 #[tokio::test]
 async fn the_language_switch_sets_a_cookie_and_every_page_follows_it() {
     let site = Site::new(false).await;
-    let cookie = site.cookie("front_office");
+    let cookie = site.cookie("front_office").await;
     let id = text(&site.get(Some(&cookie), "/inbox").await.body);
     assert!(id.contains("Tugas saya") && id.contains("Keluar"), "{id}");
     let switch = site.get(None, "/lang?to=en&back=/inbox").await;
@@ -269,8 +269,8 @@ async fn the_language_switch_sets_a_cookie_and_every_page_follows_it() {
 #[tokio::test]
 async fn an_application_moves_from_desk_to_desk_and_the_tracker_follows() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
-    let front = site.cookie("front_office");
+    let pemohon = site.cookie("pemohon").await;
+    let front = site.cookie("front_office").await;
 
     let form = text(&site.get(Some(&pemohon), "/apply").await.body);
     assert!(form.contains("SOP Izin Operasional/Perpanjangan LKS/LKSA"), "{form}");
@@ -334,15 +334,15 @@ async fn an_application_moves_from_desk_to_desk_and_the_tracker_follows() {
     assert!(mine.contains("Back Office") && mine.contains("Sedang diproses"), "{mine}");
     // The plain done button of a step without a decision.
     let task = site.open_task(&case).await;
-    let page = site.get(Some(&site.cookie("back_office")), &format!("/cases/{case}/tasks/{task}")).await;
+    let page = site.get(Some(&site.cookie("back_office").await), &format!("/cases/{case}/tasks/{task}")).await;
     assert!(page.body.contains(">Selesai</button>"));
 }
 
 #[tokio::test]
 async fn overdue_and_due_soon_tasks_are_marked_in_working_time() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
-    let front = site.cookie("front_office");
+    let pemohon = site.cookie("pemohon").await;
+    let front = site.cookie("front_office").await;
     let case = site.apply_lks(&pemohon).await;
     site.complete(&pemohon, &case, &[]).await;
     // The verification has 10 working minutes; 8 gone: due soon.
@@ -366,12 +366,12 @@ async fn overdue_and_due_soon_tasks_are_marked_in_working_time() {
 #[tokio::test]
 async fn roles_see_only_what_is_theirs() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
+    let pemohon = site.cookie("pemohon").await;
     let case = site.apply_lks(&pemohon).await;
     let task = site.open_task(&case).await;
 
     // Another applicant: not even the case's existence is told, and the page is HTML.
-    let other = site.cookie("tetangga");
+    let other = site.cookie("tetangga").await;
     let page = site.get(Some(&other), &format!("/cases/{case}")).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.content_type.starts_with("text/html"));
@@ -380,7 +380,7 @@ async fn roles_see_only_what_is_theirs() {
     assert_eq!(site.get(Some(&other), &format!("/cases/{case}/tasks/{task}")).await.status, StatusCode::NOT_FOUND);
 
     // A desk that does not hold the step may not act on it.
-    let back = site.cookie("back_office");
+    let back = site.cookie("back_office").await;
     let page = site.get(Some(&back), &format!("/cases/{case}/tasks/{task}")).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(text(&page.body).contains("Tugas ini milik meja Pemohon"), "{}", text(&page.body));
@@ -404,13 +404,13 @@ async fn roles_see_only_what_is_theirs() {
         ("analis", "/dashboard", StatusCode::OK),
         ("admin", "/admin/users", StatusCode::OK),
     ] {
-        let reply = site.get(Some(&site.cookie(user)), path).await;
+        let reply = site.get(Some(&site.cookie(user).await), path).await;
         assert_eq!(reply.status, status, "{user} {path}");
         if status == StatusCode::FORBIDDEN {
             assert!(text(&reply.body).contains("Tidak diizinkan"), "{user} {path}");
         }
     }
-    let reply = site.post(Some(&site.cookie("analis")), "/admin/reload", &[]).await;
+    let reply = site.post(Some(&site.cookie("analis").await), "/admin/reload", &[]).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 
     // The navigation offers each role its own pages only.
@@ -420,20 +420,20 @@ async fn roles_see_only_what_is_theirs() {
             && !nav.contains(r#"href="/dashboard""#)
             && !nav.contains(r#"href="/admin/users""#)
     );
-    let nav = site.get(Some(&site.cookie("admin")), "/admin/users").await.body;
+    let nav = site.get(Some(&site.cookie("admin").await), "/admin/users").await.body;
     assert!(nav.contains(r#"href="/dashboard""#) && nav.contains(r#"href="/admin/users""#));
 
     // Home sends each role to its first page.
     for (user, to) in [("pemohon", "/applications"), ("front_office", "/inbox"), ("analis", "/dashboard")] {
-        assert_eq!(site.get(Some(&site.cookie(user)), "/").await.location.as_deref(), Some(to));
+        assert_eq!(site.get(Some(&site.cookie(user).await), "/").await.location.as_deref(), Some(to));
     }
 }
 
 #[tokio::test]
 async fn refused_commands_are_shown_on_the_page_in_the_readers_language() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
-    let front = site.cookie("front_office");
+    let pemohon = site.cookie("pemohon").await;
+    let front = site.cookie("front_office").await;
     let case = site.apply_lks(&pemohon).await;
     site.complete(&pemohon, &case, &[]).await;
     let task = site.open_task(&case).await;
@@ -449,13 +449,13 @@ async fn refused_commands_are_shown_on_the_page_in_the_readers_language() {
     // Taken by someone else.
     let other =
         User { name: "front2".into(), display: "Front 2".into(), roles: vec![Role::parse("front_office").unwrap()] };
-    site.state.accounts.create_user(&other, "sandi").unwrap();
+    site.state.accounts.create_user(&other, "sandi").await.unwrap();
     let claim = site.post(Some(&front), &format!("/cases/{case}/tasks/{task}/claim"), &[]).await;
     assert_eq!(claim.status, StatusCode::SEE_OTHER);
     assert_eq!(claim.location, Some(format!("/cases/{case}/tasks/{task}?msg=claimed")));
     let taken = site.get(Some(&front), &format!("/cases/{case}/tasks/{task}")).await;
     assert!(taken.body.contains("/release"));
-    let second = format!("{}; alur_lang=en", site.cookie("front2"));
+    let second = format!("{}; alur_lang=en", site.cookie("front2").await);
     let reply =
         site.post(Some(&second), &format!("/cases/{case}/tasks/{task}/complete"), &[("outcome", "diterima")]).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
@@ -476,15 +476,15 @@ async fn refused_commands_are_shown_on_the_page_in_the_readers_language() {
 #[tokio::test]
 async fn the_round_limit_is_a_page_not_a_crash() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
-    let back = site.cookie("back_office");
+    let pemohon = site.cookie("pemohon").await;
+    let back = site.cookie("back_office").await;
     // The entry choice is offered as radio buttons.
     let form = site.get(Some(&pemohon), "/apply/izin_reklame").await.body;
     assert!(form.contains(r#"value="daftar_loket""#) && form.contains(r#"value="daftar_online""#));
     assert!(form.contains(r#"name="f_perlu_survei""#));
     assert!(!form.contains(r#"name="f_hasil""#), "a field a decision records is not the applicant's to fill");
     assert!(form.contains(r#"value="daftar_online" checked"#), "online is the applicant's default entry");
-    let counter = site.get(Some(&site.cookie("front_office")), "/apply/izin_reklame").await.body;
+    let counter = site.get(Some(&site.cookie("front_office").await), "/apply/izin_reklame").await.body;
     assert!(counter.contains(r#"value="daftar_loket" checked"#), "the counter is the front office's default");
     let reply = site
         .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_online"), ("f_perlu_survei", "tidak")])
@@ -512,7 +512,7 @@ async fn the_round_limit_is_a_page_not_a_crash() {
 #[tokio::test]
 async fn documents_upload_from_the_task_page_and_download_with_the_cookie() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
+    let pemohon = site.cookie("pemohon").await;
     let case = site.apply_lks(&pemohon).await;
     let task = site.open_task(&case).await;
     let page = site.get(Some(&pemohon), &format!("/cases/{case}/tasks/{task}")).await.body;
@@ -570,9 +570,9 @@ async fn documents_upload_from_the_task_page_and_download_with_the_cookie() {
 #[tokio::test]
 async fn the_applicant_can_withdraw_and_the_tracker_says_so() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
+    let pemohon = site.cookie("pemohon").await;
     let case = site.apply_lks(&pemohon).await;
-    let reply = site.post(Some(&site.cookie("front_office")), &format!("/cases/{case}/withdraw"), &[]).await;
+    let reply = site.post(Some(&site.cookie("front_office").await), &format!("/cases/{case}/withdraw"), &[]).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let reply = site.post(Some(&pemohon), &format!("/cases/{case}/withdraw"), &[("reason", "salah isi")]).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
@@ -583,7 +583,7 @@ async fn the_applicant_can_withdraw_and_the_tracker_says_so() {
 #[tokio::test]
 async fn the_analysts_sop_page_shows_the_table_the_timing_and_the_checker() {
     let site = Site::new(false).await;
-    let analis = site.cookie("analis");
+    let analis = site.cookie("analis").await;
     let page = site.get(Some(&analis), "/sops/lks_lksa").await;
     assert_eq!(page.status, StatusCode::OK);
     let words = text(&page.body);
@@ -610,12 +610,12 @@ async fn the_analysts_sop_page_shows_the_table_the_timing_and_the_checker() {
 #[tokio::test]
 async fn the_sla_dashboard_counts_cases_per_sop_step_and_actor() {
     let site = Site::new(false).await;
-    let pemohon = site.cookie("pemohon");
+    let pemohon = site.cookie("pemohon").await;
     let a = site.apply_lks(&pemohon).await;
     site.apply_lks(&pemohon).await;
     site.complete(&pemohon, &a, &[]).await;
     site.clock.advance(chrono::Duration::hours(1));
-    let page = site.get(Some(&site.cookie("analis")), "/dashboard").await;
+    let page = site.get(Some(&site.cookie("analis").await), "/dashboard").await;
     assert_eq!(page.status, StatusCode::OK);
     let words = text(&page.body);
     // Both are overdue an hour later (30 and 10 working minutes).
@@ -628,7 +628,7 @@ async fn the_sla_dashboard_counts_cases_per_sop_step_and_actor() {
 #[tokio::test]
 async fn admins_create_users_and_reload_the_sops() {
     let site = Site::new(false).await;
-    let admin = site.cookie("admin");
+    let admin = site.cookie("admin").await;
     let page = site.get(Some(&admin), "/admin/users").await;
     assert!(page.body.contains("front_office &lt;demo&gt;"), "display names are escaped");
     assert!(!page.body.contains("front_office <demo>"));
@@ -641,7 +641,7 @@ async fn admins_create_users_and_reload_the_sops() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply.body));
-    assert_eq!(site.state.accounts.user("kabid1").unwrap().unwrap().roles, vec![Role::Actor("kabid".into())]);
+    assert_eq!(site.state.accounts.user("kabid1").await.unwrap().unwrap().roles, vec![Role::Actor("kabid".into())]);
     let again = site
         .post(Some(&admin), "/admin/users", &[("name", "kabid1"), ("password", "teh-manis-hangat"), ("role", "kabid")])
         .await;
@@ -657,12 +657,12 @@ async fn admins_create_users_and_reload_the_sops() {
         assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY, "{password}");
         assert!(text(&weak.body).contains("kata sandi"), "{password}: {}", text(&weak.body));
     }
-    assert!(site.state.accounts.user("kabid2").unwrap().is_none());
+    assert!(site.state.accounts.user("kabid2").await.unwrap().is_none());
     let reload = site.post(Some(&admin), "/admin/reload", &[]).await;
     assert_eq!(reload.status, StatusCode::OK);
     assert!(text(&reload.body).contains("lks-lksa.sop"));
     // The actions are in the audit log.
-    let audit = site.state.accounts.audit_entries(50).unwrap();
+    let audit = site.state.accounts.audit_entries(50).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "user_create" && e.target == "kabid1" && e.status == 201));
 }
 
@@ -676,14 +676,14 @@ async fn unknown_pages_are_friendly_and_the_api_keeps_its_problem_details() {
     let api = site.get(None, "/api/no/such").await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.content_type, "application/problem+json");
-    let bad = site.get(Some(&site.cookie("analis")), "/cases/not-a-case").await;
+    let bad = site.get(Some(&site.cookie("analis").await), "/cases/not-a-case").await;
     assert_eq!(bad.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn staff_apply_at_the_counter_in_the_applicants_name() {
     let site = Site::new(false).await;
-    let front = site.cookie("front_office");
+    let front = site.cookie("front_office").await;
     let form = site.get(Some(&front), "/apply/izin_reklame").await.body;
     assert!(form.contains(r#"name="applicant""#), "the counter form asks for the applicant");
     let missing = site.post(Some(&front), "/apply/izin_reklame", &[("entry", "daftar_loket")]).await;
@@ -700,10 +700,10 @@ async fn staff_apply_at_the_counter_in_the_applicants_name() {
     let words = text(&site.get(Some(&front), reply.location.as_deref().unwrap()).await.body);
     assert!(words.contains("Berkas ada di meja Petugas Front Office"), "{words}");
     assert!(words.contains("Reklame permanen atau ukuran di atas 8 m2 wajib disurvei ya"), "{words}");
-    let mine = text(&site.get(Some(&site.cookie("pemohon")), "/applications").await.body);
+    let mine = text(&site.get(Some(&site.cookie("pemohon").await), "/applications").await.body);
     assert!(mine.contains("SOP Izin Penyelenggaraan Reklame"), "{mine}");
     // An analyst is no desk: no application forms.
-    assert_eq!(site.get(Some(&site.cookie("analis")), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(site.get(Some(&site.cookie("analis").await), "/apply/lks_lksa").await.status, StatusCode::FORBIDDEN);
 }
 
 /// Issue 23: `/lang?back=/%09/evil.example` and the sign-in's `next` let a tab through, which
@@ -768,8 +768,8 @@ async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
 #[tokio::test]
 async fn bad_addresses_and_methods_are_friendly_pages() {
     let site = Site::new(false).await;
-    let cookie = format!("{}; alur_lang=en", site.cookie("front_office"));
-    let case = site.apply_lks(&site.cookie("pemohon")).await;
+    let cookie = format!("{}; alur_lang=en", site.cookie("front_office").await);
+    let case = site.apply_lks(&site.cookie("pemohon").await).await;
     for (method, path, status) in [
         ("GET", format!("/cases/{case}/tasks/abc"), StatusCode::NOT_FOUND),
         ("POST", format!("/cases/{case}/tasks/abc/claim"), StatusCode::NOT_FOUND),
@@ -797,7 +797,7 @@ async fn bad_addresses_and_methods_are_friendly_pages() {
 #[tokio::test]
 async fn the_application_form_refuses_an_unknown_entry() {
     let site = Site::new(false).await;
-    let pemohon = format!("{}; alur_lang=en", site.cookie("pemohon"));
+    let pemohon = format!("{}; alur_lang=en", site.cookie("pemohon").await);
     let reply = site
         .post(Some(&pemohon), "/apply/izin_reklame", &[("entry", "daftar_lewat_pos"), ("f_perlu_survei", "tidak")])
         .await;
@@ -817,8 +817,8 @@ fn session_of(reply: &Reply) -> String {
 #[tokio::test]
 async fn a_disabled_user_is_signed_out_and_told_so_at_sign_in() {
     let site = Site::new(false).await;
-    let admin = format!("{}; alur_lang=en", site.cookie("admin"));
-    let pemohon = site.cookie("pemohon");
+    let admin = format!("{}; alur_lang=en", site.cookie("admin").await);
+    let pemohon = site.cookie("pemohon").await;
     assert_eq!(site.get(Some(&pemohon), "/applications").await.status, StatusCode::OK);
     let users = site.get(Some(&admin), "/admin/users").await;
     assert!(users.body.contains(r#"href="/admin/users/pemohon""#), "each user links to their page");
@@ -845,7 +845,7 @@ async fn a_disabled_user_is_signed_out_and_told_so_at_sign_in() {
     assert_eq!(on.status, StatusCode::SEE_OTHER);
     let back = site.post(None, "/login", &[("user", "pemohon"), ("password", "sandi")]).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
-    let audit = site.state.accounts.audit_entries(50).unwrap();
+    let audit = site.state.accounts.audit_entries(50).await.unwrap();
     assert!(audit.iter().any(|e| e.user == "admin" && e.action == "user_disable" && e.target == "pemohon"));
     assert!(audit.iter().any(|e| e.user == "admin" && e.action == "user_enable" && e.target == "pemohon"));
 }
@@ -855,7 +855,7 @@ async fn a_disabled_user_is_signed_out_and_told_so_at_sign_in() {
 #[tokio::test]
 async fn a_reset_password_leads_every_page_to_the_change_form() {
     let site = Site::new(false).await;
-    let admin = site.cookie("admin");
+    let admin = site.cookie("admin").await;
     let reset = site.post(Some(&admin), "/admin/users/front_office/password", &[("password", "")]).await;
     assert_eq!(reset.status, StatusCode::OK, "{}", text(&reset.body));
     let words = text(&reset.body);
@@ -905,16 +905,16 @@ async fn a_reset_password_leads_every_page_to_the_change_form() {
 #[tokio::test]
 async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
     let site = Site::new(false).await;
-    let laptop = format!("{}; alur_lang=en", site.cookie("analis"));
-    let phone = site.cookie("analis");
+    let laptop = format!("{}; alur_lang=en", site.cookie("analis").await);
+    let phone = site.cookie("analis").await;
     let page = site.get(Some(&laptop), "/account").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(text(&page.body).contains("(this one)"), "{}", text(&page.body));
-    let sessions = site.state.accounts.sessions("analis").unwrap();
+    let sessions = site.state.accounts.sessions("analis").await.unwrap();
     assert_eq!(sessions.len(), 2);
     let phone_id = {
         let token = phone.trim_start_matches("alur_session=");
-        site.state.accounts.session(token).unwrap().unwrap().id
+        site.state.accounts.session(token).await.unwrap().unwrap().id
     };
     assert!(page.body.contains(&format!("/account/sessions/{phone_id}/end")));
     let end = site.post(Some(&laptop), &format!("/account/sessions/{phone_id}/end"), &[]).await;
@@ -922,7 +922,7 @@ async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
     assert_eq!(site.get(Some(&phone), "/dashboard").await.status, StatusCode::SEE_OTHER, "ended");
     assert_eq!(site.get(Some(&laptop), "/dashboard").await.status, StatusCode::OK);
 
-    let admin = site.cookie("admin");
+    let admin = site.cookie("admin").await;
     let edit = site
         .post(
             Some(&admin),
@@ -931,7 +931,7 @@ async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
         )
         .await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", text(&edit.body));
-    let user = site.state.accounts.user("analis").unwrap().unwrap();
+    let user = site.state.accounts.user("analis").await.unwrap().unwrap();
     assert_eq!(user.display, "Analis Kota");
     assert_eq!(user.roles, vec![Role::Analyst, Role::Actor("front_office".into())]);
     assert_eq!(site.get(Some(&laptop), "/dashboard").await.status, StatusCode::SEE_OTHER, "an edit ends sign-ins");
@@ -939,7 +939,7 @@ async fn sign_ins_are_ended_from_the_account_page_and_admins_edit_users() {
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     let missing = site.get(Some(&admin), "/admin/users/nobody").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let not_admin = site.get(Some(&site.cookie("pemohon")), "/admin/users/analis").await;
+    let not_admin = site.get(Some(&site.cookie("pemohon").await), "/admin/users/analis").await;
     assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
 }
 
@@ -977,8 +977,8 @@ async fn a_task_is_put_on_hold_and_resumed_from_its_page() {
     std::fs::write(site._dir.path().join("sop/tangguh.sop"), source).unwrap();
     let report = site.state.catalog.reload(&site.state.engine).await;
     assert!(report.files.iter().all(|f| f.refused.is_none()));
-    let pemohon = site.cookie("pemohon");
-    let front = site.cookie("front_office");
+    let pemohon = site.cookie("pemohon").await;
+    let front = site.cookie("front_office").await;
     let reply = site.post(Some(&pemohon), "/apply/tangguh_web", &[]).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let case = reply.location.unwrap().trim_start_matches("/cases/").trim_end_matches("?msg=started").to_string();

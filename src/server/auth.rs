@@ -71,15 +71,15 @@ fn token_of(parts: &Parts) -> Option<String> {
     cookie(parts, SESSION_COOKIE)
 }
 
-/// The sign-in of a request, if any, with its token. The cache answers on the worker; the
-/// database is asked on a blocking thread.
+/// The sign-in of a request, if any, with its token. The cache answers at once; else the
+/// account store is asked (without blocking the worker).
 pub async fn session_of(parts: &Parts, state: &State) -> Result<Option<(Session, String)>, Problem> {
     let Some(token) = token_of(parts) else { return Ok(None) };
     let found = match state.accounts.cached_session(&token) {
         Some(known) => known,
         None => {
             let asked = token.clone();
-            state.accounts.blocking(move |accounts| accounts.session(&asked)).await.map_err(Problem::internal)?
+            state.accounts.session(&asked).await.map_err(|e| Problem::account(&e, lang_of(parts)))?
         }
     };
     Ok(found.map(|session| (session, token)))

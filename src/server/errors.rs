@@ -49,7 +49,14 @@ pub async fn finish(request: Request, next: Next) -> Response {
     let id = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
-    let problem = if status.is_server_error() {
+    // A busy or unreachable database: the answer says so already, with `Retry-After`
+    // (`Problem::hides_detail`).
+    let unavailable = status == StatusCode::SERVICE_UNAVAILABLE
+        && response.extensions().get::<InternalError>().is_none()
+        && finished(response.headers(), api);
+    let problem = if unavailable {
+        return response;
+    } else if status.is_server_error() {
         let cause = response.extensions().get::<InternalError>().map(|e| e.0.as_str()).unwrap_or("(no detail)");
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), error = %cause, "request failed");
         Problem::new(

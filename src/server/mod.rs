@@ -251,15 +251,12 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
         println!("{line}");
     }
     let password = options.admin_password.clone();
-    let made = accounts
-        .blocking(move |accounts| first_admin(accounts, password.as_deref()))
-        .await
-        .map_err(|e| e.to_string())?;
+    let made = first_admin(&accounts, password.as_deref()).await.map_err(|e| e.to_string())?;
     if let Some(given) = made {
         println!("{}", first_admin_line(lang, &given));
     }
     if options.demo {
-        for line in seed_demo_users(&state)? {
+        for line in seed_demo_users(&state).await? {
             println!("{line}");
         }
     }
@@ -312,7 +309,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     let _ = stop_timers.send(true);
     let _ = timers.await;
     deployments.abort();
-    accounts.close();
+    accounts.close().await;
     let spec = options.db.to_string_lossy();
     if !is_postgres(&spec) {
         let db = options.db.clone();
@@ -342,11 +339,11 @@ pub enum FirstPassword {
 /// their first sign-in (every page and API call but the change answers so until then).
 /// `None` when there are users already, or another node made the admin at the same time.
 /// `password` is `ALUR_ADMIN_PASSWORD` as the resolved settings have it.
-pub fn first_admin(
+pub async fn first_admin(
     accounts: &Accounts,
     password: Option<&str>,
 ) -> Result<Option<FirstPassword>, accounts::AccountError> {
-    if accounts.user_count()? > 0 {
+    if accounts.user_count().await? > 0 {
         return Ok(None);
     }
     let admin = User { name: "admin".into(), display: "Administrator".into(), roles: vec![Role::Admin, Role::Analyst] };
@@ -358,7 +355,7 @@ pub fn first_admin(
         }
     };
     let must_change = matches!(given, FirstPassword::Printed(_));
-    match accounts.create_account(&admin, &password, must_change) {
+    match accounts.create_account(&admin, &password, must_change).await {
         Ok(()) => Ok(Some(given)),
         // Another node starting at the same time made it.
         Err(accounts::AccountError::Exists(_)) => Ok(None),
@@ -446,7 +443,11 @@ async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Account
                 ),
                 e => format!("{}: {e}", db.display()),
             })?;
-        let accounts = Accounts::open(Some(db)).map_err(|e| e.to_string())?;
+        let path = db.to_path_buf();
+        let accounts = tokio::task::spawn_blocking(move || Accounts::open(Some(&path)))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         Ok((Arc::new(store), accounts))
     }
 }
@@ -493,7 +494,7 @@ pub const DEMO_PASSWORD: &str = "demo";
 
 /// One user per actor of the deployed SOPs (named after the actor id), an applicant and an
 /// analyst, all with the password `demo`. Users that exist already are left alone.
-pub fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
+pub async fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
     let mut users: Vec<User> = vec![
         User { name: "pemohon".into(), display: "Pemohon Demo".into(), roles: vec![Role::Applicant] },
         User { name: "analis".into(), display: "Analis Demo".into(), roles: vec![Role::Analyst] },
@@ -517,7 +518,7 @@ pub fn seed_demo_users(state: &AppState) -> Result<Vec<String>, String> {
     }
     let mut lines = Vec::new();
     for user in users {
-        match state.accounts.create_user(&user, DEMO_PASSWORD) {
+        match state.accounts.create_user(&user, DEMO_PASSWORD).await {
             Ok(()) => lines.push(format!(
                 "demo: {} ({}) / {DEMO_PASSWORD}",
                 user.name,

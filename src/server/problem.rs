@@ -219,8 +219,20 @@ impl Problem {
                     &format!("The sign-in `{id}` of `{name}` (it may have ended already)"),
                 ),
             ),
+            // The same answer as the event store's: 503, `Retry-After`, the cause only logged.
+            AccountError::Unavailable { .. } => Problem::runtime(&RuntimeError::Unavailable(error.to_string()), lang),
             AccountError::Backend(message) => Problem::internal(message),
         }
+    }
+}
+
+impl Problem {
+    /// Whether this is a server error whose detail (its cause) is for the log only, to be
+    /// answered generically with the request id by `errors::finish`. Not so a busy or
+    /// unreachable database (`unavailable`): its detail already says, in the reader's language,
+    /// to try again (the cause was logged where it was mapped), and `Retry-After` goes with it.
+    pub fn hides_detail(&self) -> bool {
+        self.status().is_server_error() && self.code != "unavailable" && !self.extensions.contains_key("request_id")
     }
 }
 
@@ -236,7 +248,7 @@ impl IntoResponse for Problem {
     fn into_response(mut self) -> Response {
         let status = self.status();
         // The final answer of `errors::finish` names the request id instead.
-        let hide = status.is_server_error() && !self.extensions.contains_key("request_id");
+        let hide = self.hides_detail();
         let cause = hide.then(|| std::mem::replace(&mut self.detail, INTERNAL_DETAIL.into()));
         let mut response = (status, axum::Json(&self)).into_response();
         if let Some(cause) = cause {

@@ -1,7 +1,7 @@
 //! The JSON API of one's own account and of managing users beyond creating, editing and
 //! deleting them (`api`): changing one's own password, an admin's reset, disabling and
-//! enabling, and the sign-ins ("sessions") of a user, listed and ended. Account work runs off
-//! the async workers (`Accounts::blocking`); every change is in the audit log.
+//! enabling, and the sign-ins ("sessions") of a user, listed and ended. `Accounts`' async
+//! methods keep hashing and database calls off the async workers; every change is in the audit log.
 
 use axum::extract::State as AxumState;
 use axum::http::StatusCode;
@@ -87,12 +87,7 @@ pub async fn change_password(
         }
         check_password(&name, &request.new_password, lang).map_err(|p| p.with("field", "new_password".into()))?;
         let (user, token) = (name.clone(), auth.token.clone());
-        let changed = state
-            .accounts
-            .blocking(move |accounts| {
-                accounts.change_password(&user, &request.old_password, &request.new_password, &token)
-            })
-            .await;
+        let changed = state.accounts.change_password(&user, &request.old_password, &request.new_password, &token).await;
         match changed {
             Ok(()) => Ok(StatusCode::NO_CONTENT),
             Err(AccountError::WrongPassword) => {
@@ -108,7 +103,7 @@ pub async fn change_password(
 
 /// The sign-ins of `name` that have not expired, the caller's own marked `current`.
 async fn sessions_of(state: &State, auth: &Auth, name: String) -> Result<Json<Vec<SessionInfo>>, Problem> {
-    let mut sessions = state.accounts.blocking(move |a| a.sessions(&name)).await.map_err(account_problem(auth.lang))?;
+    let mut sessions = state.accounts.sessions(&name).await.map_err(account_problem(auth.lang))?;
     for session in &mut sessions {
         session.current = session.id == auth.session;
     }
@@ -133,7 +128,7 @@ pub async fn end_my_session(AxumState(state): AxumState<State>, auth: Auth, ApiP
 }
 
 async fn end_session(state: &State, auth: &Auth, name: String, id: String) -> Result<StatusCode, Problem> {
-    state.accounts.blocking(move |a| a.revoke_session(&name, &id)).await.map_err(account_problem(auth.lang))?;
+    state.accounts.revoke_session(&name, &id).await.map_err(account_problem(auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -170,7 +165,7 @@ pub async fn end_user_session(
 /// 404 unless the user exists.
 async fn known(state: &State, name: &str, lang: Lang) -> Result<(), Problem> {
     let asked = name.to_string();
-    match state.accounts.blocking(move |a| a.account(&asked)).await.map_err(account_problem(lang))? {
+    match state.accounts.account(&asked).await.map_err(account_problem(lang))? {
         Some(_) => Ok(()),
         None => Err(Problem::account(&AccountError::Unknown(name.to_string()), lang)),
     }
@@ -205,7 +200,7 @@ pub async fn set_disabled(state: &State, auth: &Auth, name: &str, disabled: bool
         )));
     }
     let changed = name.to_string();
-    state.accounts.blocking(move |a| a.set_disabled(&changed, disabled)).await.map_err(account_problem(auth.lang))?;
+    state.accounts.set_disabled(&changed, disabled).await.map_err(account_problem(auth.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -244,7 +239,7 @@ pub async fn reset_password(
             None => (super::accounts::random_password(), true),
         };
         let (user, given) = (name.clone(), password.clone());
-        state.accounts.blocking(move |a| a.reset_password(&user, &given)).await.map_err(account_problem(auth.lang))?;
+        state.accounts.reset_password(&user, &given).await.map_err(account_problem(auth.lang))?;
         Ok(Json(PasswordResetDone { password: made.then_some(password), must_change_password: true }))
     }
     .await;

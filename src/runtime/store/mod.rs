@@ -14,7 +14,10 @@ pub mod sqlite_file;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub(crate) use postgres::{detail as postgres_detail, run_migrations as run_postgres_migrations};
+pub(crate) use postgres::{
+    detail as postgres_detail, is_transient as postgres_transient, run_migrations as run_postgres_migrations,
+};
+pub(crate) use sqlite::is_busy as sqlite_busy;
 pub use sqlite::{CommitStats, SqliteStore};
 
 use crate::runtime::name::{Name, Names};

@@ -202,7 +202,7 @@ fn db(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
 /// The connection was lost, or the server cancelled the transaction for a reason that passes
 /// (a serialization failure, a deadlock, a server shutting down or not yet accepting): the
 /// same command may succeed when tried again.
-fn is_transient(e: &tokio_postgres::Error) -> bool {
+pub(crate) fn is_transient(e: &tokio_postgres::Error) -> bool {
     use tokio_postgres::error::SqlState;
     if e.is_closed() {
         return true;

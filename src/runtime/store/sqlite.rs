@@ -401,7 +401,7 @@ fn backend<E: std::fmt::Display + 'static>(doing: &'static str) -> impl Fn(E) ->
 }
 
 /// Another connection holds the database's lock (past the busy timeout).
-fn is_busy(error: &rusqlite::Error) -> bool {
+pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 

@@ -7,11 +7,13 @@
 //! are fixed-width RFC 3339 text in UTC (`COLLATE "C"`), as in the event store, so they
 //! compare as text in time order.
 
+use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Pool, PoolError};
 use tokio::sync::mpsc;
 
-use super::{AccountError, AuditEntry, SessionInfo, Stored, StoredToken};
+use super::store::{AuditLog, NewToken, NewUser, SessionStore, StoredToken, UserChange, UserStore};
+use super::{AccountError, AuditEntry, SessionInfo, Stored};
 
 /// One step per entry; never edited once shipped, only added.
 const MIGRATIONS: &[&str] = &[
@@ -58,10 +60,41 @@ const MIGRATIONS: &[&str] = &[
 /// store's).
 const MIGRATION_LOCK: i64 = 0x616c_7572_0002;
 
+/// Maps a database error to an account error that says what was being done: a lost
+/// connection, or a transaction the server cancelled for a passing reason (as the event store
+/// judges it), is [`AccountError::Unavailable`] (try again).
 fn db(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> AccountError {
     move |e| {
-        AccountError::Backend(format!("postgres accounts: {doing}: {}", crate::runtime::store::postgres_detail(&e)))
+        let cause = format!("postgres accounts: {doing}: {}", crate::runtime::store::postgres_detail(&e));
+        if crate::runtime::store::postgres_transient(&e) {
+            AccountError::Unavailable { doing, cause }
+        } else {
+            AccountError::Backend(cause)
+        }
     }
+}
+
+/// A connection from the pool: none to be had (the server unreachable or refusing, the pool
+/// exhausted past its wait, or closed) is [`AccountError::Unavailable`]; a refused password or
+/// a missing database is the operator's to fix, a backend error.
+async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object, AccountError> {
+    pool.get().await.map_err(|e| {
+        let transient = match &e {
+            PoolError::Backend(e) => e.as_db_error().is_none() || crate::runtime::store::postgres_transient(e),
+            PoolError::Timeout(_) | PoolError::Closed => true,
+            _ => false,
+        };
+        let cause = match &e {
+            PoolError::Backend(e) => crate::runtime::store::postgres_detail(e),
+            other => other.to_string(),
+        };
+        let cause = format!("postgres accounts: connecting: {cause}");
+        if transient {
+            AccountError::Unavailable { doing: "connecting", cause }
+        } else {
+            AccountError::Backend(cause)
+        }
+    })
 }
 
 pub(super) fn time_text(at: DateTime<Utc>) -> String {
@@ -80,22 +113,11 @@ fn stored(r: &tokio_postgres::Row) -> Stored {
     Stored { name: r.get(0), display: r.get(1), roles: r.get(2), disabled: r.get(3), must_change: r.get(4) }
 }
 
-/// A sign-in to store.
-pub(super) struct NewToken<'a> {
-    pub key: &'a [u8],
-    pub user: &'a str,
-    pub expires: DateTime<Utc>,
-    pub id: &'a str,
-    pub created: DateTime<Utc>,
-    pub address: Option<&'a str>,
-    pub agent: Option<&'a str>,
-}
-
 pub(super) struct PgAccounts {
     pool: Pool,
-    audit: mpsc::UnboundedSender<AuditEntry>,
-    /// The runtime the accounts were opened on.
-    runtime: tokio::runtime::Handle,
+    /// Taken by `close`: the writer then writes what is queued and ends.
+    audit: std::sync::Mutex<Option<mpsc::UnboundedSender<AuditEntry>>>,
+    writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgAccounts {
@@ -104,33 +126,29 @@ impl PgAccounts {
     pub(super) async fn open(pool: Pool) -> Result<PgAccounts, AccountError> {
         migrate(&pool).await?;
         let (audit, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(audit_writer(pool.clone(), receiver));
-        Ok(PgAccounts { pool, audit, runtime: tokio::runtime::Handle::current() })
-    }
-
-    pub(super) fn runtime(&self) -> &tokio::runtime::Handle {
-        &self.runtime
+        let writer = tokio::spawn(audit_writer(pool.clone(), receiver));
+        Ok(PgAccounts {
+            pool,
+            audit: std::sync::Mutex::new(Some(audit)),
+            writer: tokio::sync::Mutex::new(Some(writer)),
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, AccountError> {
-        self.pool.get().await.map_err(|e| AccountError::Backend(format!("postgres accounts: connecting: {e}")))
+        connection(&self.pool).await
     }
+}
 
-    pub(super) async fn user_count(&self) -> Result<usize, AccountError> {
+#[async_trait]
+impl UserStore for PgAccounts {
+    async fn user_count(&self) -> Result<usize, AccountError> {
         let client = self.client().await?;
         let row = client.query_one("SELECT COUNT(*) FROM users", &[]).await.map_err(db("counting users"))?;
         Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
-    /// False when the name is taken.
-    pub(super) async fn insert_user(
-        &self,
-        name: &str,
-        display: &str,
-        roles: &str,
-        hash: &str,
-        must_change: bool,
-    ) -> Result<bool, AccountError> {
+    async fn insert_user(&self, user: NewUser) -> Result<bool, AccountError> {
+        let NewUser { name, display, roles, hash, must_change } = user;
         let client = self.client().await?;
         let inserted = client
             .execute(
@@ -143,15 +161,8 @@ impl PgAccounts {
         Ok(inserted > 0)
     }
 
-    /// Changes a user and ends their sign-ins, in one transaction. False when there is no such user.
-    pub(super) async fn update_user(
-        &self,
-        name: &str,
-        display: &str,
-        roles: &str,
-        hash: Option<&str>,
-        demotes: bool,
-    ) -> Result<bool, AccountError> {
+    async fn update_user(&self, change: UserChange<'_>) -> Result<bool, AccountError> {
+        let UserChange { name, display, roles, hash, demotes } = change;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("updating a user"))?;
         if demotes {
@@ -174,8 +185,7 @@ impl PgAccounts {
         Ok(true)
     }
 
-    /// Deletes a user and their sign-ins. False when there is no such user.
-    pub(super) async fn delete_user(&self, name: &str) -> Result<bool, AccountError> {
+    async fn delete_user(&self, name: &str) -> Result<bool, AccountError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("deleting a user"))?;
         super::keeps_an_admin(&locked_roles(&tx).await?, name)?;
@@ -185,9 +195,7 @@ impl PgAccounts {
         Ok(deleted > 0)
     }
 
-    /// Disables or enables a user; disabling keeps an admin who can sign in and ends the
-    /// user's sign-ins. False when there is no such user.
-    pub(super) async fn set_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
+    async fn set_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("disabling a user"))?;
         if disabled {
@@ -207,15 +215,7 @@ impl PgAccounts {
         Ok(true)
     }
 
-    /// Stores a password hash and ends every sign-in of the user but the one whose hash is
-    /// `keep` (empty: none). False when there is no such user.
-    pub(super) async fn set_password(
-        &self,
-        name: &str,
-        hash: &str,
-        must_change: bool,
-        keep: &[u8],
-    ) -> Result<bool, AccountError> {
+    async fn set_password(&self, name: &str, hash: &str, must_change: bool, keep: &[u8]) -> Result<bool, AccountError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db("changing a password"))?;
         let changed = tx
@@ -232,7 +232,7 @@ impl PgAccounts {
         Ok(true)
     }
 
-    pub(super) async fn user(&self, name: &str) -> Result<Option<Stored>, AccountError> {
+    async fn user(&self, name: &str) -> Result<Option<Stored>, AccountError> {
         let client = self.client().await?;
         let row = client
             .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"), &[&name])
@@ -241,7 +241,7 @@ impl PgAccounts {
         Ok(row.as_ref().map(stored))
     }
 
-    pub(super) async fn users(&self) -> Result<Vec<Stored>, AccountError> {
+    async fn users(&self) -> Result<Vec<Stored>, AccountError> {
         let client = self.client().await?;
         let rows = client
             .query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"), &[])
@@ -250,8 +250,7 @@ impl PgAccounts {
         Ok(rows.iter().map(stored).collect())
     }
 
-    /// The user and their password hash.
-    pub(super) async fn user_with_password(&self, name: &str) -> Result<Option<(Stored, String)>, AccountError> {
+    async fn user_with_password(&self, name: &str) -> Result<Option<(Stored, String)>, AccountError> {
         let client = self.client().await?;
         let row = client
             .query_opt(&format!("SELECT {USER_COLUMNS}, password FROM users WHERE name = $1"), &[&name])
@@ -259,16 +258,23 @@ impl PgAccounts {
             .map_err(db("reading a user"))?;
         Ok(row.map(|r| (stored(&r), r.get(5))))
     }
+}
 
-    /// Stores a sign-in (its token's hash), and drops expired ones.
-    pub(super) async fn insert_token(&self, token: NewToken<'_>) -> Result<(), AccountError> {
+#[async_trait]
+impl SessionStore for PgAccounts {
+    /// Every node on the database shares the sign-ins.
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn insert_token(&self, token: NewToken) -> Result<(), AccountError> {
         let client = self.client().await?;
         client
             .execute(
                 r#"INSERT INTO tokens (hash, "user", expires_at, id, created_at, address, agent)
                    VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
                 &[
-                    &token.key,
+                    &&token.key[..],
                     &token.user,
                     &time_text(token.expires),
                     &token.id,
@@ -286,8 +292,9 @@ impl PgAccounts {
         Ok(())
     }
 
-    /// The sign-in a token hash is, with its user's row (so the check is one query).
-    pub(super) async fn token(&self, key: &[u8]) -> Result<Option<StoredToken>, AccountError> {
+    /// One query: the sign-in with its user's row.
+    async fn token(&self, key: &[u8; 32]) -> Result<Option<StoredToken>, AccountError> {
+        let key = &key[..];
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -307,8 +314,7 @@ impl PgAccounts {
         .transpose()
     }
 
-    /// A user's sign-ins that have not expired.
-    pub(super) async fn sessions(&self, name: &str) -> Result<Vec<SessionInfo>, AccountError> {
+    async fn sessions(&self, name: &str) -> Result<Vec<SessionInfo>, AccountError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -332,8 +338,7 @@ impl PgAccounts {
             .collect()
     }
 
-    /// Ends a user's sign-in by its id. False when the user has none by that id.
-    pub(super) async fn delete_session(&self, name: &str, id: &str) -> Result<bool, AccountError> {
+    async fn delete_session(&self, name: &str, id: &str) -> Result<bool, AccountError> {
         let client = self.client().await?;
         let deleted = client
             .execute(r#"DELETE FROM tokens WHERE "user" = $1 AND id = $2"#, &[&name, &id])
@@ -342,17 +347,27 @@ impl PgAccounts {
         Ok(deleted > 0)
     }
 
-    pub(super) async fn delete_token(&self, key: &[u8]) -> Result<(), AccountError> {
+    async fn delete_token(&self, key: &[u8; 32]) -> Result<(), AccountError> {
+        let key = &key[..];
         let client = self.client().await?;
         client.execute("DELETE FROM tokens WHERE hash = $1", &[&key]).await.map_err(db("signing out"))?;
         Ok(())
     }
+}
 
-    pub(super) fn audit(&self, entry: AuditEntry) {
-        let _ = self.audit.send(entry);
+#[async_trait]
+impl AuditLog for PgAccounts {
+    fn audit(&self, entry: AuditEntry) {
+        match self.audit.lock().as_deref() {
+            Ok(Some(sender)) => {
+                let _ = sender.send(entry);
+            }
+            // After `close` (the server is stopping): nothing more is written.
+            _ => eprintln!("alur: audit log closed: {} {} {}", entry.user, entry.action, entry.target),
+        }
     }
 
-    pub(super) async fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, AccountError> {
+    async fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, AccountError> {
         let client = self.client().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
@@ -371,11 +386,22 @@ impl PgAccounts {
             })
             .collect()
     }
+
+    async fn close(&self) {
+        if let Ok(mut sender) = self.audit.lock() {
+            sender.take();
+        }
+        // The writer ends once the queue is empty: every entry recorded so far is written.
+        if let Some(writer) = self.writer.lock().await.take() {
+            if writer.await.is_err() {
+                eprintln!("alur: audit log: the writer task failed");
+            }
+        }
+    }
 }
 
 async fn migrate(pool: &Pool) -> Result<(), AccountError> {
-    let mut client =
-        pool.get().await.map_err(|e| AccountError::Backend(format!("postgres accounts: connecting: {e}")))?;
+    let mut client = connection(pool).await?;
     crate::runtime::store::run_postgres_migrations(&mut client, MIGRATIONS, "accounts_schema_version", MIGRATION_LOCK)
         .await
         .map_err(|problem| AccountError::Backend(format!("postgres accounts: {problem}")))
@@ -396,7 +422,7 @@ async fn audit_writer(pool: Pool, mut receiver: mpsc::UnboundedReceiver<AuditEnt
 }
 
 async fn write_audit(pool: &Pool, entries: &[AuditEntry]) -> Result<(), AccountError> {
-    let client = pool.get().await.map_err(|e| AccountError::Backend(format!("postgres accounts: connecting: {e}")))?;
+    let client = connection(pool).await?;
     let ats: Vec<String> = entries.iter().map(|e| time_text(e.at)).collect();
     let users: Vec<&str> = entries.iter().map(|e| e.user.as_str()).collect();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();

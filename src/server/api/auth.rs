@@ -50,11 +50,8 @@ pub async fn login(
     }
     let client = client_of(addr, &headers);
     let (name, password) = (request.user.clone(), request.password);
-    let signed = state
-        .accounts
-        .blocking(move |accounts| accounts.sign_in_from(&name, &password, &client))
-        .await
-        .map_err(|e| Problem::account(&e, lang))?;
+    let signed =
+        state.accounts.sign_in_from(&name, &password, &client).await.map_err(|e| Problem::account(&e, lang))?;
     match signed {
         SignIn::Granted { token, expires, session } => {
             state.throttle.succeeded(&request.user);
@@ -88,11 +85,7 @@ pub async fn logout(
     auth: Auth,
 ) -> Result<StatusCode, Problem> {
     let token = auth.token.clone();
-    state
-        .accounts
-        .blocking(move |accounts| accounts.sign_out(&token))
-        .await
-        .map_err(|e| Problem::account(&e, auth.lang))?;
+    state.accounts.sign_out(&token).await.map_err(|e| Problem::account(&e, auth.lang))?;
     audit(&state, &auth.user.name, "logout", "", StatusCode::NO_CONTENT);
     Ok(StatusCode::NO_CONTENT)
 }

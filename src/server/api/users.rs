@@ -45,7 +45,7 @@ pub async fn list_users(
     auth: Auth,
 ) -> Result<Json<Vec<Account>>, Problem> {
     require_admin(&auth.user, auth.lang)?;
-    state.accounts.blocking(|accounts| accounts.accounts()).await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
+    state.accounts.accounts().await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
 }
 
 #[utoipa::path(post, path = "/api/users", tag = "api", request_body = UserRequest,
@@ -72,7 +72,7 @@ pub async fn create_user(
         let made = user.clone();
         state
             .accounts
-            .blocking(move |accounts| accounts.create_account(&made, &password, must_change))
+            .create_account(&made, &password, must_change)
             .await
             .map_err(|e| Problem::account(&e, auth.lang))?;
         Ok((StatusCode::CREATED, Json(user)))
@@ -97,11 +97,7 @@ pub async fn update_user(
         }
         let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
         let (changed, password) = (user.clone(), request.password.clone());
-        state
-            .accounts
-            .blocking(move |accounts| accounts.update_user(&changed, password.as_deref()))
-            .await
-            .map_err(|e| Problem::account(&e, auth.lang))?;
+        state.accounts.update_user(&changed, password.as_deref()).await.map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(Json(user))
     }
     .await;
@@ -125,11 +121,7 @@ pub async fn delete_user(
             )));
         }
         let deleted = name.clone();
-        state
-            .accounts
-            .blocking(move |accounts| accounts.delete_user(&deleted))
-            .await
-            .map_err(|e| Problem::account(&e, auth.lang))?;
+        state.accounts.delete_user(&deleted).await.map_err(|e| Problem::account(&e, auth.lang))?;
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
@@ -152,7 +144,7 @@ pub async fn audit_log(
     require_admin(&auth.user, auth.lang)?;
     state
         .accounts
-        .blocking(move |accounts| accounts.audit_entries(query.limit.unwrap_or(200).min(10_000)))
+        .audit_entries(query.limit.unwrap_or(200).min(10_000))
         .await
         .map(Json)
         .map_err(|e| Problem::account(&e, auth.lang))

@@ -106,7 +106,7 @@ pub async fn account(AxumState(state): AxumState<State>, page: Page, Query(msg):
 async fn account_page(state: &State, page: &Page, error: Option<&Problem>, msg: Option<&str>) -> Response {
     let lang = page.lang;
     let name = page.user.name.clone();
-    let mut sessions = match state.accounts.blocking(move |a| a.sessions(&name)).await {
+    let mut sessions = match state.accounts.sessions(&name).await {
         Ok(sessions) => sessions,
         Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
     };
@@ -184,7 +184,7 @@ pub async fn change_password(
         }
         crate::server::app::commands::check_password(&name, &new, lang)?;
         let (user, token) = (name.clone(), page.token.clone());
-        match state.accounts.blocking(move |a| a.change_password(&user, &old, &new, &token)).await {
+        match state.accounts.change_password(&user, &old, &new, &token).await {
             Ok(()) => Ok(()),
             Err(AccountError::WrongPassword) => {
                 state.throttle.failed(&name, addr, now);
@@ -214,7 +214,7 @@ pub async fn change_password(
 pub async fn end_session(AxumState(state): AxumState<State>, page: Page, PagePath(id): PagePath<String>) -> Response {
     let name = page.user.name.clone();
     let current = id == page.session;
-    let ended = state.accounts.blocking(move |a| a.revoke_session(&name, &id)).await;
+    let ended = state.accounts.revoke_session(&name, &id).await;
     match ended {
         Ok(()) if current => {
             audit(&state, &page.user, "session_end", &page.user.name, StatusCode::SEE_OTHER);

@@ -106,7 +106,7 @@ async fn users_page(
     msg: Option<&str>,
 ) -> Response {
     let lang = page.lang;
-    let users = match state.accounts.blocking(|a| a.accounts()).await {
+    let users = match state.accounts.accounts().await {
         Ok(users) => users,
         Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
     };
@@ -204,11 +204,7 @@ pub async fn create_user(
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
         let must_change = form_value(&values, "must_change").is_some();
-        state
-            .accounts
-            .blocking(move |a| a.create_account(&user, &password, must_change))
-            .await
-            .map_err(|e| Problem::account(&e, lang))
+        state.accounts.create_account(&user, &password, must_change).await.map_err(|e| Problem::account(&e, lang))
     }
     .await;
     match result {
@@ -247,7 +243,7 @@ async fn edit_page(
 ) -> Response {
     let lang = page.lang;
     let asked = name.to_string();
-    let found = state.accounts.blocking(move |a| Ok((a.account(&asked)?, a.sessions(&asked)?))).await;
+    let found = async { Ok((state.accounts.account(&asked).await?, state.accounts.sessions(&asked).await?)) }.await;
     let (account, mut sessions) = match found {
         Ok((Some(account), sessions)) => (account, sessions),
         Ok((None, _)) => {
@@ -327,7 +323,7 @@ pub async fn update_user(
         let roles = form_roles(&values, lang)?;
         let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
         let user = User { name: name.clone(), display: display.to_string(), roles };
-        state.accounts.blocking(move |a| a.update_user(&user, None)).await.map_err(|e| Problem::account(&e, lang))
+        state.accounts.update_user(&user, None).await.map_err(|e| Problem::account(&e, lang))
     }
     .await;
     finish(&state, &page, "user_update", &name, result, "updated").await
@@ -368,11 +364,7 @@ async fn set_disabled(state: &State, page: &Page, name: &str, disabled: bool) ->
         ))
     } else {
         let changed = name.to_string();
-        state
-            .accounts
-            .blocking(move |a| a.set_disabled(&changed, disabled))
-            .await
-            .map_err(|e| Problem::account(&e, lang))
+        state.accounts.set_disabled(&changed, disabled).await.map_err(|e| Problem::account(&e, lang))
     };
     let (action, msg) = if disabled { ("user_disable", "disabled") } else { ("user_enable", "enabled") };
     finish(state, page, action, name, result, msg).await
@@ -403,7 +395,7 @@ pub async fn reset_password(
     let result = async {
         crate::server::app::commands::check_password(&name, &password, lang)?;
         let (user, set) = (name.clone(), password.clone());
-        state.accounts.blocking(move |a| a.reset_password(&user, &set)).await.map_err(|e| Problem::account(&e, lang))
+        state.accounts.reset_password(&user, &set).await.map_err(|e| Problem::account(&e, lang))
     }
     .await;
     if result.is_ok() && made {
@@ -424,8 +416,7 @@ pub async fn end_session(
     }
     let lang = page.lang;
     let user = name.clone();
-    let result =
-        state.accounts.blocking(move |a| a.revoke_session(&user, &id)).await.map_err(|e| Problem::account(&e, lang));
+    let result = state.accounts.revoke_session(&user, &id).await.map_err(|e| Problem::account(&e, lang));
     finish(&state, &page, "session_end", &name, result, "session_ended").await
 }
 

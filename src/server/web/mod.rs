@@ -223,7 +223,7 @@ pub fn problem_page(viewer: &Viewer, problem: &Problem) -> Response {
         _ => t(lang, "Terjadi kesalahan", "Something went wrong"),
     };
     // The final page of `errors::finish` carries the request id.
-    let server_error = problem.status().is_server_error() && !problem.extensions.contains_key("request_id");
+    let server_error = problem.hides_detail();
     // A server error's cause is logged, never shown (`errors::finish` names the request id).
     let detail = if server_error { super::problem::INTERNAL_DETAIL } else { problem.detail.as_str() };
     let body = html! {
@@ -432,7 +432,7 @@ async fn login(
     }
     let client = client_of(addr, &headers);
     let (name, password) = (form.user.trim().to_string(), form.password.clone());
-    let signed = match state.accounts.blocking(move |a| a.sign_in_from(&name, &password, &client)).await {
+    let signed = match state.accounts.sign_in_from(&name, &password, &client).await {
         Ok(signed) => signed,
         Err(e) => return problem_page(&viewer, &Problem::account(&e, lang)),
     };
@@ -468,7 +468,7 @@ async fn login(
 async fn logout(AxumState(state): AxumState<State>, page: Result<Page, Response>) -> Response {
     if let Ok(page) = &page {
         let token = page.token.clone();
-        let _ = state.accounts.blocking(move |a| a.sign_out(&token)).await;
+        let _ = state.accounts.sign_out(&token).await;
         audit(&state, &page.user, "logout", "web", StatusCode::SEE_OTHER);
     }
     let mut response = see_other("/login");
