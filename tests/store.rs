@@ -402,7 +402,7 @@ fn sqlite_refuses_a_newer_schema() {
     conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')", []).unwrap();
     drop(conn);
     match SqliteStore::open(&path) {
-        Err(StoreError::Backend(message)) => assert!(message.contains("schema version 99"), "{message}"),
+        Err(StoreError::Schema(message)) => assert!(message.contains("schema version 99"), "{message}"),
         Err(other) => panic!("unexpected {other}"),
         Ok(_) => panic!("opened a database from a newer alur"),
     }
@@ -565,4 +565,29 @@ async fn sqlite_a_lock_held_elsewhere_is_a_transient_error() {
     assert!(!problem.detail.contains("sqlite"), "the cause is logged, not sent: {}", problem.detail);
     let response = axum::response::IntoResponse::into_response(problem);
     assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+}
+
+/// A stored event that does not decode (the file edited by hand, or damaged) is `Corrupt`,
+/// a kind of its own the server logs as such, not a generic database failure.
+#[tokio::test]
+async fn sqlite_an_event_that_does_not_read_back_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alur.db");
+    let mut s = Stream::new();
+    let events = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        s.append(&store, &events).await.unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE events SET body = '{\"type\": \"no_such_event\"}' WHERE seq = 2", []).unwrap();
+    drop(conn);
+    let read = match SqliteStore::open(&path) {
+        Ok(store) => store.events(s.case).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match read {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("decoding an event"), "{message}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }

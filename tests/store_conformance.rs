@@ -320,11 +320,11 @@ async fn misnumbered_events_are_refused(f: &Fixture) {
     let mut skipped = s.completed(1);
     skipped.seq += 1;
     let refused = store.append(s.case, 2, &[skipped]).await;
-    assert!(matches!(&refused, Err(StoreError::Backend(m)) if m.contains("numbered 4, not 3")), "{refused:?}");
+    assert!(matches!(&refused, Err(StoreError::Refused(m)) if m.contains("numbered 4, not 3")), "{refused:?}");
     let mut other = Stream::new();
     let mut late_start = other.started("lks");
     late_start.seq = 2;
-    assert!(matches!(store.append(other.case, 0, &[late_start]).await, Err(StoreError::Backend(_))));
+    assert!(matches!(store.append(other.case, 0, &[late_start]).await, Err(StoreError::Refused(_))));
     assert_eq!(store.events(s.case).await.unwrap(), first);
     assert!(store.events(other.case).await.unwrap().is_empty());
     assert_eq!(store.case_ids().await.unwrap(), vec![s.case]);
@@ -356,7 +356,7 @@ async fn a_case_starts_with_case_started(f: &Fixture) {
     let store = f.store();
     let mut s = Stream::new();
     let e = vec![s.opened(1, "ajukan", &["pemohon"], 30)];
-    assert!(matches!(store.append(s.case, 0, &e).await, Err(StoreError::Backend(_))));
+    assert!(matches!(store.append(s.case, 0, &e).await, Err(StoreError::Refused(_))));
     assert!(store.events(s.case).await.unwrap().is_empty());
     assert!(store.open_tasks(&[]).await.unwrap().is_empty());
     assert!(store.case_ids().await.unwrap().is_empty());
@@ -1321,14 +1321,17 @@ mod opening {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_postgres_urls_are_clear_errors() {
-        for (url, says) in [
-            ("postgres://u@127.0.0.1:5432/test?schema=Bad-Name", "not a valid name"),
-            ("postgres://u@127.0.0.1:5432/test?pool_size=0", "pool_size=0"),
-            ("postgres://u@127.0.0.1:5432/test?nonsense=1", "bad database URL"),
-            ("postgres://u:secret@127.0.0.1:1/test", "connecting"),
+        // A setting to fix is `Config`; a server that does not answer is the database failing.
+        for (url, says, is_setting) in [
+            ("postgres://u@127.0.0.1:5432/test?schema=Bad-Name", "not a valid name", true),
+            ("postgres://u@127.0.0.1:5432/test?pool_size=0", "pool_size=0", true),
+            ("postgres://u@127.0.0.1:5432/test?nonsense=1", "bad database URL", true),
+            ("postgres://u:secret@127.0.0.1:1/test", "connecting", false),
         ] {
             match store::open(url).await {
-                Err(StoreError::Backend(message)) => {
+                Err(StoreError::Config(message)) | Err(StoreError::Backend(message)) => {
+                    let kind = matches!(store::open(url).await, Err(StoreError::Config(_)));
+                    assert_eq!(kind, is_setting, "{url}: {message}");
                     assert!(message.contains(says), "{url}: {message}");
                     assert!(!message.contains("secret"), "{url}: {message}");
                 }

@@ -141,11 +141,15 @@ fn unknown_variant(written: &Deployed, variant: Option<&str>) -> RuntimeError {
 fn store_error(error: StoreError) -> RuntimeError {
     match error {
         StoreError::Conflict(case) => RuntimeError::Conflict(case),
-        StoreError::Backend(message) => RuntimeError::Store(message),
         StoreError::Transient(message) => RuntimeError::Unavailable(message),
-        damaged @ (StoreError::Damaged { .. } | StoreError::BlobDamaged { .. }) => {
-            RuntimeError::Store(damaged.to_string())
-        }
+        // The rest are the server's to log and the office's IT to fix, not the caller's.
+        other @ (StoreError::Refused(_)
+        | StoreError::Schema(_)
+        | StoreError::Config(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Backend(_)
+        | StoreError::Damaged { .. }
+        | StoreError::BlobDamaged { .. }) => RuntimeError::Store(other.to_string()),
     }
 }
 

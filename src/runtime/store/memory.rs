@@ -168,7 +168,7 @@ fn misnumbered(case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), S
     check_numbering(case, expected, events)?;
     match events.iter().position(|r| r.case != case) {
         Some(i) => {
-            Err(StoreError::Backend(format!("event {} appended to case {case} is of case {}", i + 1, events[i].case)))
+            Err(StoreError::Refused(format!("event {} appended to case {case} is of case {}", i + 1, events[i].case)))
         }
         None => Ok(()),
     }
@@ -337,7 +337,7 @@ impl Store for MemoryStore {
                     None => {
                         let sop: Name = match events.first().map(|e| &e.event) {
                             Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
-                            _ => return Err(StoreError::Backend("a case must start with CaseStarted".into())),
+                            _ => return Err(StoreError::Refused("a case must start with CaseStarted".into())),
                         };
                         // Under the shard's lock, so the case is listed before anyone can
                         // append to it.
@@ -493,7 +493,7 @@ mod tests {
         let (case, other) = (CaseId::new(), CaseId::new());
         let started = crate::runtime::store::started_event;
         let refused = store.append(case, 0, &[started(other)]).await;
-        assert!(matches!(&refused, Err(StoreError::Backend(m)) if m.contains("is of case")), "{refused:?}");
+        assert!(matches!(&refused, Err(StoreError::Refused(m)) if m.contains("is of case")), "{refused:?}");
         assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));
         assert!(store.append(case, 0, &[started(case)]).await.is_ok());
         assert!(store.events(case).await.is_ok_and(|events| events == [started(case)]));

@@ -195,11 +195,31 @@ pub fn closed_feed() -> tokio::sync::broadcast::Receiver<Change> {
     tokio::sync::broadcast::channel(1).1
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+/// What went wrong in a store, by what the caller can do about it.
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
 pub enum StoreError {
     /// The case moved on since it was read (the expected version is not the current one).
     #[error("conflict on case {0}")]
     Conflict(CaseId),
+    /// Events the store will not append as given (misnumbered, of another case, a case not
+    /// starting with `CaseStarted`, a number past what the database holds): the caller's
+    /// mistake, never the applicant's; nothing was written.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The database's schema is not the one this alur knows: migrations not applied yet, or a
+    /// newer alur migrated it. Run the alur that matches it, or upgrade.
+    #[error("{0}")]
+    Schema(String),
+    /// Settings the store cannot open with (a bad database URL, pool size or schema name, a
+    /// file that refuses WAL mode): fix the setting.
+    #[error("{0}")]
+    Config(String),
+    /// A stored value does not read back (a time, a case id, an event out of its case): the
+    /// database was changed outside alur or is damaged.
+    #[error("the database holds a value alur cannot read: {0}")]
+    Corrupt(String),
+    /// The database or the file system failed in another way: what was being done, in the
+    /// driver's words.
     #[error("{0}")]
     Backend(String),
     /// The database is busy (another process holds its lock past the wait) or cannot be reached
@@ -412,7 +432,7 @@ pub fn for_each_index_change(sop: &Name, events: &[Recorded], mut out: impl FnMu
 pub(crate) fn schema_current(version: i64, known: usize) -> Result<(), StoreError> {
     match usize::try_from(version) {
         Ok(v) if v == known => Ok(()),
-        _ => Err(StoreError::Backend(format!(
+        _ => Err(StoreError::Schema(format!(
             "the schema is at version {version}, this alur expects {known}: {}",
             if version < known as i64 { "migrations are not applied" } else { "a newer alur migrated it" }
         ))),
@@ -423,7 +443,7 @@ pub(crate) fn schema_current(version: i64, known: usize) -> Result<(), StoreErro
 /// store refuses others, after its version check (a stale caller hears `Conflict`).
 pub(crate) fn check_numbering(case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
     match events.iter().enumerate().find(|(i, r)| r.seq != expected + 1 + *i as u64) {
-        Some((i, r)) => Err(StoreError::Backend(format!(
+        Some((i, r)) => Err(StoreError::Refused(format!(
             "event {} of case {case} is numbered {}, not {}",
             i + 1,
             r.seq,

@@ -170,6 +170,11 @@ impl Drop for PostgresStore {
     }
 }
 
+/// A stored value that does not read back: the database was changed outside alur or is damaged.
+fn corrupt<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Corrupt(format!("postgres store: {doing}: {e}"))
+}
+
 /// Maps a database (or other) error to a backend error that says what was being done.
 fn backend<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Backend(format!("postgres store: {doing}: {e}"))
@@ -227,15 +232,15 @@ fn time_text(at: DateTime<Utc>) -> String {
 fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Backend(format!("postgres store: bad timestamp `{text}`: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("postgres store: bad timestamp `{text}`: {e}")))
 }
 
 fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError::Backend(format!("postgres store: {what} {n} is too large")))
+    i64::try_from(n).map_err(|_| StoreError::Refused(format!("postgres store: {what} {n} is too large")))
 }
 
 fn task_no(n: i64) -> Result<TaskNo, StoreError> {
-    TaskNo::try_from(n).map_err(|_| StoreError::Backend(format!("postgres store: bad task number {n}")))
+    TaskNo::try_from(n).map_err(|_| StoreError::Corrupt(format!("postgres store: bad task number {n}")))
 }
 
 /// What `PostgresStore::open` takes from the URL beyond what tokio-postgres understands.
@@ -263,14 +268,14 @@ fn parse_spec(url: &str) -> Result<Spec, StoreError> {
             Some(("schema", value)) => schema = value.to_string(),
             Some(("pool_size", value)) => {
                 pool_size = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    StoreError::Backend(format!("postgres store: `pool_size={value}` is not a positive number"))
+                    StoreError::Config(format!("postgres store: `pool_size={value}` is not a positive number"))
                 })?
             }
             _ => rest.push(pair),
         }
     }
     if !valid_schema(&schema) {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::Config(format!(
             "postgres store: schema `{schema}` is not a valid name (lower-case letters, digits and `_`, \
              not starting with a digit, at most 40 characters)"
         )));
@@ -279,7 +284,7 @@ fn parse_spec(url: &str) -> Result<Spec, StoreError> {
     // The error may quote the URL, which may hold a password: say only what is wrong.
     let mut config: tokio_postgres::Config = url
         .parse()
-        .map_err(|e: tokio_postgres::Error| StoreError::Backend(format!("postgres store: bad database URL: {e}")))?;
+        .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("postgres store: bad database URL: {e}")))?;
     if config.get_user().is_none() {
         let user = std::env::var("PGUSER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "postgres".into());
         config.user(&user);
@@ -402,7 +407,7 @@ impl PostgresStore {
             .map_err(db("creating the schema"))?;
         run_migrations(&mut client, MIGRATIONS, "schema_version", MIGRATION_LOCK)
             .await
-            .map_err(|problem| StoreError::Backend(format!("postgres store: schema `{}`: {problem}", self.schema)))
+            .map_err(|problem| StoreError::Schema(format!("postgres store: schema `{}`: {problem}", self.schema)))
     }
 }
 
@@ -697,7 +702,7 @@ impl Store for PostgresStore {
             .map_err(db("reading deployments"))?;
         let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
         rows.iter()
-            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(backend("decoding a deployment")))
+            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(corrupt("decoding a deployment")))
             .collect()
     }
 
@@ -718,7 +723,7 @@ impl Store for PostgresStore {
             _ => None,
         };
         if expected == 0 && started.is_none() {
-            return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+            return Err(StoreError::Refused("a case must start with CaseStarted".into()));
         }
         let change = serde_json::to_string(&Change::Appended { case, version: expected + events.len() as u64 })
             .map_err(backend("serializing a change"))?;
@@ -805,10 +810,10 @@ impl Store for PostgresStore {
             .map(|row| {
                 Ok(Recorded {
                     case,
-                    seq: u64::try_from(row.get::<_, i64>(0)).map_err(backend("reading a seq"))?,
+                    seq: u64::try_from(row.get::<_, i64>(0)).map_err(corrupt("reading a seq"))?,
                     at: parse_time(row.get(1))?,
                     by: row.get::<_, String>(2).into(),
-                    event: serde_json::from_str(row.get::<_, &str>(3)).map_err(backend("decoding an event"))?,
+                    event: serde_json::from_str(row.get::<_, &str>(3)).map_err(corrupt("decoding an event"))?,
                 })
             })
             .collect()

@@ -386,6 +386,11 @@ impl Readers {
     }
 }
 
+/// A stored value that does not read back: the database was changed outside alur or is damaged.
+fn corrupt<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Corrupt(format!("sqlite store: {doing}: {e}"))
+}
+
 /// Maps an SQLite (or other) error to a store error that says what was being done: a lock
 /// held past the busy timeout is transient (try again), anything else a backend error.
 fn backend<E: std::fmt::Display + 'static>(doing: &'static str) -> impl Fn(E) -> StoreError {
@@ -452,15 +457,15 @@ fn time_text(at: DateTime<Utc>) -> String {
 fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Backend(format!("sqlite store: bad timestamp `{text}`: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("sqlite store: bad timestamp `{text}`: {e}")))
 }
 
 fn parse_case(text: &str) -> Result<CaseId, StoreError> {
-    text.parse().map_err(|e| StoreError::Backend(format!("sqlite store: bad case id `{text}`: {e}")))
+    text.parse().map_err(|e| StoreError::Corrupt(format!("sqlite store: bad case id `{text}`: {e}")))
 }
 
 fn to_i64(n: u64, what: &'static str) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| StoreError::Backend(format!("sqlite store: {what} {n} is too large")))
+    i64::try_from(n).map_err(|_| StoreError::Refused(format!("sqlite store: {what} {n} is too large")))
 }
 
 /// The schema version recorded in the database (inside a write transaction).
@@ -490,7 +495,7 @@ fn migrate(conn: &mut Connection, blobs: &BlobDir) -> Result<(), StoreError> {
     let mode: String =
         conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(backend("switching to WAL mode"))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!("sqlite store: the database refused WAL mode (it is in {mode})")));
+        return Err(StoreError::Config(format!("sqlite store: the database refused WAL mode (it is in {mode})")));
     }
     let known = MIGRATIONS.len() as i64;
     for (index, step) in MIGRATIONS.iter().enumerate() {
@@ -502,7 +507,7 @@ fn migrate(conn: &mut Connection, blobs: &BlobDir) -> Result<(), StoreError> {
             .map_err(backend("starting a migration"))?;
         let version = schema_version(&tx)?;
         if version > known {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::Schema(format!(
                 "sqlite store: the database has schema version {version}, newer than this alur knows ({known})"
             )));
         }
@@ -717,10 +722,10 @@ fn case_sop(conn: &Connection, case: CaseId) -> Result<String, StoreError> {
 fn decode_event(case: CaseId, seq: i64, at: &str, by: String, body: &str) -> Result<Recorded, StoreError> {
     Ok(Recorded {
         case,
-        seq: u64::try_from(seq).map_err(backend("reading a seq"))?,
+        seq: u64::try_from(seq).map_err(corrupt("reading a seq"))?,
         at: parse_time(at)?,
         by: by.into(),
-        event: serde_json::from_str(body).map_err(backend("decoding an event"))?,
+        event: serde_json::from_str(body).map_err(corrupt("decoding an event"))?,
     })
 }
 
@@ -1020,10 +1025,7 @@ fn run_batch(
             tracing::error!(%error, "commit failed");
             // Every caller gets the same kind of error: a busy database stays transient.
             for request in batch {
-                request.reply(Err(match &error {
-                    StoreError::Transient(message) => StoreError::Transient(message.clone()),
-                    other => StoreError::Backend(other.to_string()),
-                }));
+                request.reply(Err(error.clone()));
             }
         }
     }
@@ -1297,7 +1299,7 @@ fn check_append(
     check_numbering(case, expected, events)?;
     if current == 0 {
         let Some(Event::CaseStarted { .. }) = events.first().map(|e| &e.event) else {
-            return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+            return Err(StoreError::Refused("a case must start with CaseStarted".into()));
         };
         return Ok(CaseSop::New);
     }
@@ -1330,7 +1332,7 @@ fn write_append(
         CaseSop::Known(sop) => *sop,
         CaseSop::New => {
             let Some(Event::CaseStarted { sop, .. }) = events.first().map(|e| &e.event) else {
-                return Err(StoreError::Backend("a case must start with CaseStarted".into()));
+                return Err(StoreError::Refused("a case must start with CaseStarted".into()));
             };
             conn.prepare_cached("INSERT INTO cases (case_id, sop) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![id, sop]))
@@ -1415,7 +1417,7 @@ impl Store for SqliteStore {
                 .query_map([], |row| row.get::<_, String>(0))
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(backend("reading deployments"))?;
-            bodies.iter().map(|b| serde_json::from_str(b).map_err(backend("decoding a deployment"))).collect()
+            bodies.iter().map(|b| serde_json::from_str(b).map_err(corrupt("decoding a deployment"))).collect()
         })
         .await
     }
@@ -1457,7 +1459,7 @@ impl Store for SqliteStore {
                         })
                         .map_err(backend("reading events"))?;
                     if parse_case(&id)? != case {
-                        return Err(StoreError::Backend(format!(
+                        return Err(StoreError::Corrupt(format!(
                             "sqlite store: event {pos} of the log is not of case {case}"
                         )));
                     }
