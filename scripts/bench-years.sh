@@ -5,7 +5,9 @@
 # `alur serve` until its first answered request (`/readyz`, then an API read), each `alur case`
 # command (wall time and peak RSS, /usr/bin/time), the API reads (curl's total time, best of 3),
 # and the server's peak RSS (VmHWM) after them. Prints one table, a column per size, and the
-# growth from the smallest size to each.
+# growth from the smallest size to each. Every size is measured twice, side by side: `before`
+# with ALUR_CHECKPOINT=off (every open replays the whole log and keeps every case's events in
+# memory, as alur did before its checkpoints), `after` as alur runs.
 # Usage: scripts/bench-years.sh   (env: SIZES="10000 100000", OPEN=1000, YEARS_1M=1 adds 1000000,
 # REBUILD=1 rebuilds the databases, ALUR_BIN names another binary)
 set -euo pipefail
@@ -28,16 +30,18 @@ for n in $SIZES; do
     echo "== building $db ($n finished, $OPEN open)"
     "$TARGET/release/examples/years" --db "$db" --finished "$n" --open "$OPEN" | tee "$OUT/made-$n.txt"
   fi
-  echo "== measuring $n"
   echo "$n size_mb $(( $(stat -c %s "$db") >> 20 ))" >> "$RESULTS"
+  for mode in before after; do
+  echo "== measuring $n $mode"
+  if [ "$mode" = before ]; then export ALUR_CHECKPOINT=off; else unset ALUR_CHECKPOINT; fi
   # The CLI commands, each a process of its own that opens the file.
   case_id=$("$BIN" case --db "$db" --sop-dir sop inbox 2>/dev/null | head -1 | cut -d' ' -f1 || true)
   for cmd in inbox "show $case_id" list; do
     name=case_${cmd%% *}
     /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$BIN" case --db "$db" --sop-dir sop $cmd > /dev/null 2>&1 || true
     read -r secs kib < "$OUT/time.txt"
-    echo "$n ${name}_s $secs" >> "$RESULTS"
-    echo "$n ${name}_rss_mb $(( kib / 1024 ))" >> "$RESULTS"
+    echo "$n $mode:${name}_s $secs" >> "$RESULTS"
+    echo "$n $mode:${name}_rss_mb $(( kib / 1024 ))" >> "$RESULTS"
   done
   # The server: time to its first answered request.
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -50,7 +54,7 @@ for n in $SIZES; do
     if ! kill -0 "$pid" 2>/dev/null; then echo "the server ended; see $OUT/serve-$n.log"; exit 1; fi
     sleep 0.05
   done
-  echo "$n serve_ready_s $(python3 -c "print(($(now_ms)-$started)/1000)")" >> "$RESULTS"
+  echo "$n $mode:serve_ready_s $(python3 -c "print(($(now_ms)-$started)/1000)")" >> "$RESULTS"
   token=$(curl -sf "$base/api/login" -H 'content-type: application/json' \
     -d "{\"user\":\"admin\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   for path in "/api/cases?limit=20" /api/tasks /api/reports/steps /api/reports/actors; do
@@ -59,11 +63,12 @@ for n in $SIZES; do
       t=$(curl -s -o /dev/null -w '%{time_total}' -H "authorization: Bearer $token" "$base$path")
       best=$(python3 -c "print(min(x for x in [$t, ${best:-$t}]))")
     done
-    echo "$n api_${path}_s $best" >> "$RESULTS"
+    echo "$n $mode:api_${path}_s $best" >> "$RESULTS"
   done
-  echo "$n serve_peak_rss_mb $(( $(grep VmHWM /proc/$pid/status | awk '{print $2}') / 1024 ))" >> "$RESULTS"
+  echo "$n $mode:serve_peak_rss_mb $(( $(grep VmHWM /proc/$pid/status | awk '{print $2}') / 1024 ))" >> "$RESULTS"
   kill -TERM "$pid"
   wait "$pid" || true
+  done
 done
 python3 - "$RESULTS" <<'PY'
 import sys
@@ -73,10 +78,10 @@ for line in open(sys.argv[1]):
     if n not in sizes:
         sizes.append(n)
     rows.setdefault(key, {})[n] = float(value)
-print("%-28s" % "measure" + "".join("%12s" % s for s in sizes) + "".join("%12s" % ("x" + s) for s in sizes[1:]))
+print("%-36s" % "measure" + "".join("%12s" % s for s in sizes) + "".join("%12s" % ("x" + s) for s in sizes[1:]))
 for key, by in rows.items():
     cells = "".join("%12.3f" % by[s] if s in by else "%12s" % "-" for s in sizes)
     base = by.get(sizes[0])
     growth = "".join("%12.1f" % (by[s] / base) if base and s in by else "%12s" % "-" for s in sizes[1:])
-    print("%-28s" % key + cells + growth)
+    print("%-36s" % key + cells + growth)
 PY
