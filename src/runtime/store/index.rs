@@ -238,6 +238,16 @@ impl<X> Index<X> {
         self.cases.get(&case)?.open.first().map(|t| &t.sop)
     }
 
+    /// A case's open tasks (for a checkpoint of the index).
+    pub fn open_of(&self, case: CaseId) -> &[OpenTask] {
+        self.cases.get(&case).map_or(&[], |entry| &entry.open[..])
+    }
+
+    /// A case's deadlines still to fire, by task (for a checkpoint of the index).
+    pub fn timers_of(&self, case: CaseId) -> &[(TaskNo, DateTime<Utc>)] {
+        self.cases.get(&case).map_or(&[], |entry| &entry.timers[..])
+    }
+
     /// Deadlines in due order (then case, then task).
     pub fn timers(&self) -> impl Iterator<Item = Timer> + '_ {
         self.timers

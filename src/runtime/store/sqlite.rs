@@ -37,6 +37,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
+mod checkpoint;
+
 use super::blob_files::BlobDir;
 use super::index::Index;
 use super::{
@@ -163,6 +165,29 @@ const MIGRATIONS: &[Migration] = &[
     // 4: documents out of the event log: every document stored inline (base64 in its event)
     // moves into a blob file, and its event names it by hash instead.
     Migration::Code(move_inline_documents),
+    // 5: the derived state at a known log position (see `checkpoint.rs`): the running cases'
+    // event positions, the inbox and the deadlines in one row, and the event positions of every
+    // case that ended before it, read when asked for. An open loads them and replays only the
+    // log after the position.
+    Migration::Sql(
+        r#"
+    CREATE TABLE checkpoint (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        -- The last event of the log the state includes.
+        pos INTEGER NOT NULL,
+        format INTEGER NOT NULL,
+        -- SHA-256 of `body`: a damaged row is told from a good one.
+        sha256 TEXT NOT NULL,
+        written_at TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE TABLE ended_cases (
+        case_id TEXT NOT NULL PRIMARY KEY,
+        -- The positions of the case's events in the log, 8 bytes each (little-endian).
+        positions BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Events rewritten per round of migration 4 (bounds the documents held in memory at once).
@@ -278,6 +303,9 @@ pub struct SqliteStore {
     feed: broadcast::Sender<Change>,
     /// The documents, in files beside the database.
     blobs: BlobDir,
+    /// What opening made of the checkpoint (the tests ask).
+    #[cfg_attr(not(test), allow(dead_code))]
+    loaded: checkpoint::Loaded,
 }
 
 /// The inbox and timer indexes of the file, derived from its events, and how far into the
@@ -288,29 +316,78 @@ pub struct SqliteStore {
 /// prefix in `pos` order and every event is applied exactly once, in order.
 struct Projection {
     state: Mutex<Derived>,
+    /// Whether checkpoints are loaded and written (`ALUR_CHECKPOINT=off`: every open replays
+    /// the whole log and none is written, as before there were checkpoints; for comparing).
+    checkpoints: bool,
 }
 
-#[derive(Default)]
 struct Derived {
     index: Index,
-    /// Each case's events: their positions in the log, in the case's order (so the case's
-    /// version is their number).
-    streams: HashMap<CaseId, Vec<i64>, foldhash::fast::RandomState>,
+    /// The events of the cases held here: their positions in the log, in the case's order (so
+    /// the case's version is their number). Every running case is here; a case that ended only
+    /// until the next checkpoint has written it to `ended_cases` (see `checkpoint.rs`), or
+    /// while an append to it needs it.
+    streams: HashMap<CaseId, Stream, foldhash::fast::RandomState>,
     /// The `pos` of the last event applied.
     applied: i64,
+    /// Whether `streams` holds every case of the log (the whole log was replayed since the last
+    /// checkpoint was written): a case not there then has no events, and `ended_cases` is not
+    /// asked.
+    whole: bool,
+    /// The `pos` of the checkpoint loaded or last written (0: none).
+    checkpointed: i64,
+}
+
+impl Default for Derived {
+    fn default() -> Self {
+        Derived { index: Index::default(), streams: HashMap::default(), applied: 0, whole: true, checkpointed: 0 }
+    }
+}
+
+/// A case's events held in memory.
+#[derive(Default)]
+struct Stream {
+    positions: Vec<i64>,
+    /// The case ended (ended, withdrawn, cancelled): the next checkpoint moves it out.
+    ended: bool,
+    /// Changed since it was last written to `ended_cases`.
+    dirty: bool,
 }
 
 impl Derived {
-    fn version(&self, case: CaseId) -> u64 {
-        self.streams.get(&case).map_or(0, |at| at.len() as u64)
+    /// A case's stream, read from `ended_cases` into memory when it is not here (an append to a
+    /// case that ended, or a catch-up reading another process's). `None` when the case has no
+    /// events.
+    fn stream(&mut self, conn: &Connection, case: CaseId) -> Result<Option<&mut Stream>, StoreError> {
+        if !self.streams.contains_key(&case) {
+            if self.whole {
+                return Ok(None);
+            }
+            let Some(positions) = checkpoint::ended_positions(conn, case)? else { return Ok(None) };
+            self.streams.insert(case, Stream { positions, ended: true, dirty: false });
+        }
+        Ok(self.streams.get_mut(&case))
     }
 
-    /// The positions in the log of a case's events after the first `after`.
-    fn positions(&self, case: CaseId, after: u64) -> Vec<i64> {
-        let Some(at) = self.streams.get(&case) else { return Vec::new() };
-        let from = usize::try_from(after).unwrap_or(usize::MAX).min(at.len());
-        at[from..].to_vec()
+    fn version(&mut self, conn: &Connection, case: CaseId) -> Result<u64, StoreError> {
+        Ok(self.stream(conn, case)?.map_or(0, |s| s.positions.len() as u64))
     }
+}
+
+/// The positions in the log of a case's events after the first `after`: from memory, or for a
+/// case that ended before the last checkpoint from `ended_cases` (without keeping them).
+fn positions(conn: &Connection, projection: &Projection, case: CaseId, after: u64) -> Result<Vec<i64>, StoreError> {
+    let from = |at: &[i64]| at[usize::try_from(after).unwrap_or(usize::MAX).min(at.len())..].to_vec();
+    {
+        let derived = projection.lock();
+        match derived.streams.get(&case) {
+            Some(stream) => return Ok(from(&stream.positions)),
+            None if derived.whole => return Ok(Vec::new()),
+            None => {}
+        }
+    }
+    // Written to `ended_cases` before it left memory, so a case missing there is in the table.
+    Ok(checkpoint::ended_positions(conn, case)?.map(|at| from(&at)).unwrap_or_default())
 }
 
 impl Projection {
@@ -549,9 +626,20 @@ impl SqliteStore {
             .name("alur-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpoint_conn, &asks, &closed))
             .map_err(backend("starting the checkpoint thread"))?;
-        // The indexes, from the whole log.
-        let projection = Arc::new(Projection { state: Mutex::default() });
-        catch_up(&conn, &projection)?;
+        // The indexes: the last checkpoint and the log after it (or the whole log), read in
+        // one transaction so both are of one state of the file.
+        let checkpoints = std::env::var("ALUR_CHECKPOINT").map_or(true, |v| v != "off");
+        let projection = Arc::new(Projection { state: Mutex::default(), checkpoints });
+        exec_cached(&conn, "BEGIN").map_err(backend("starting to read the log"))?;
+        let loaded = (if checkpoints { checkpoint::load(&conn, &projection) } else { Ok(checkpoint::Loaded::None) })
+            .and_then(|loaded| {
+                catch_up(&conn, &projection)?;
+                Ok(loaded)
+            });
+        exec_cached(&conn, "COMMIT").map_err(backend("reading the log"))?;
+        let loaded = loaded?;
+        // A long replay is not done again by the next open.
+        checkpoint_if_behind(&conn, &projection, checkpoint::CHECKPOINT_EVERY);
         let writer = Writer { conn, feed: feed.clone(), projection: projection.clone(), upkeep, _closing: closing };
         Ok(SqliteStore {
             commits: Arc::new(Committer {
@@ -564,6 +652,7 @@ impl SqliteStore {
             projection,
             feed,
             blobs,
+            loaded,
         })
     }
 
@@ -684,6 +773,48 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
                 // Applied meanwhile (by this store's own commit, or a read that caught up first).
                 continue;
             }
+            // The case's stream: a new case's, or the one held (in memory, or in `ended_cases`
+            // for a case that ended before the checkpoint). Written there by a checkpoint past
+            // this event (another process's, later than what this one loaded), it holds this
+            // event already.
+            let seq = recorded.seq;
+            let ended = matches!(
+                recorded.event,
+                Event::CaseEnded { .. } | Event::CaseWithdrawn { .. } | Event::CaseCancelled { .. }
+            );
+            let stream = match derived.stream(conn, recorded.case)? {
+                Some(stream) => Some(stream),
+                None if seq == 1 => Some(derived.streams.entry(recorded.case).or_default()),
+                None => None,
+            };
+            let fits = match stream {
+                Some(stream) if stream.positions.len() as u64 + 1 == seq => {
+                    stream.positions.push(*pos);
+                    stream.ended |= ended;
+                    stream.dirty = true;
+                    true
+                }
+                Some(stream) => stream.positions.get((seq as usize).wrapping_sub(1)) == Some(pos),
+                None => false,
+            };
+            if !fits && derived.whole {
+                // The log itself skips a number (it was not written by this store): kept as
+                // it is, as before there were checkpoints.
+                derived.streams.entry(recorded.case).or_default().positions.push(*pos);
+            } else if !fits {
+                // The checkpoint does not agree with the log (a case it should hold is not there):
+                // nothing it says can be trusted, and the whole log is replayed instead.
+                tracing::warn!(
+                    case = %recorded.case,
+                    seq,
+                    pos,
+                    "sqlite store: the checkpoint disagrees with the event log; replaying the whole log \
+                     (titik simpan tidak cocok dengan log peristiwa; seluruh log dibaca ulang)"
+                );
+                *derived = Derived::default();
+                drop(derived);
+                return catch_up(conn, projection);
+            }
             let sop = match &recorded.event {
                 Event::CaseStarted { sop, .. } => {
                     let sop: Name = sop.as_str().into();
@@ -702,7 +833,6 @@ fn catch_up(conn: &Connection, projection: &Projection) -> Result<(), StoreError
             };
             let index = &mut derived.index;
             for_each_index_change(&sop, std::slice::from_ref(recorded), |change| index.apply(change, &mut |_, _| {}));
-            derived.streams.entry(recorded.case).or_default().push(*pos);
             derived.applied = *pos;
         }
         derived.applied = derived.applied.max(last);
@@ -950,9 +1080,30 @@ fn passive_checkpoint(conn: &Connection) -> Option<(i64, i64)> {
     }
 }
 
+/// Writes a checkpoint when the projection is `behind` events or more past the last one. Only
+/// how long the next open takes depends on it: a failure is logged, nothing else.
+fn checkpoint_if_behind(conn: &Connection, projection: &Projection, behind: i64) {
+    let due = projection.checkpoints && {
+        let derived = projection.lock();
+        derived.applied - derived.checkpointed >= behind.max(1)
+    };
+    if due {
+        if let Err(error) = checkpoint::write(conn, projection) {
+            tracing::warn!(%error, "sqlite store: writing a checkpoint (menulis titik simpan)");
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        checkpoint_if_behind(&self.conn, &self.projection, checkpoint::CHECKPOINT_AT_CLOSE);
+    }
+}
+
 impl Writer {
     fn run_batch(&mut self, batch: Vec<Request>, metrics: Option<&StoreCounters>) {
         run_batch(&mut self.conn, batch, &self.feed, &self.projection, metrics);
+        checkpoint_if_behind(&self.conn, &self.projection, checkpoint::CHECKPOINT_EVERY);
         // After the replies: the commands of this batch do not wait for it.
         if self.upkeep.restart_due.swap(false, Ordering::Relaxed) {
             passive_checkpoint(&self.conn);
@@ -999,10 +1150,15 @@ fn run_batch(
                 if derived.applied < last_pos {
                     for result in &mut results {
                         if let Ok(Done::Appended { index, case, positions, .. }) = result {
+                            let ended = index.iter().any(|c| matches!(c, IndexChange::CloseCase { .. }));
                             for change in std::mem::take(index) {
                                 derived.index.apply(change, &mut |_, _| {});
                             }
-                            derived.streams.entry(*case).or_default().extend(positions.iter().copied());
+                            // Its stream is in memory: the append's check read it there.
+                            let stream = derived.streams.entry(*case).or_default();
+                            stream.positions.extend(positions.iter().copied());
+                            stream.ended |= ended;
+                            stream.dirty = true;
                         }
                     }
                     derived.applied = last_pos;
@@ -1290,7 +1446,7 @@ fn check_append(
     // batch's start); the batch's own earlier appends are on top.
     let current = match versions.get(&case) {
         Some(version) => *version,
-        None => projection.lock().version(case),
+        None => projection.lock().version(conn, case)?,
     };
     let current = to_i64(current, "version")?;
     if current != to_i64(expected, "expected version")? {
@@ -1440,7 +1596,7 @@ impl Store for SqliteStore {
         let projection = self.projection.clone();
         self.read(move |conn| {
             catch_up(conn, &projection)?;
-            let positions = projection.lock().positions(case, seq);
+            let positions = positions(conn, &projection, case, seq)?;
             let mut stmt = conn
                 .prepare_cached(r#"SELECT case_id, seq, at, "by", body FROM events WHERE pos = ?1"#)
                 .map_err(backend("reading events"))?;
@@ -1582,6 +1738,245 @@ mod tests {
         let (reply, wait) = oneshot::channel();
         let rows = rows_of(&events).expect("rows");
         (Request::Append { case, expected, events, rows, reply }, wait)
+    }
+
+    /// A step of the checkpoint property: what is done to which case (an index into the cases
+    /// started so far, modulo their number), through which of two stores on the file.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Start { other: bool },
+        Open { case: usize, due_minutes: Option<u32>, other: bool },
+        Claim { case: usize, other: bool },
+        Complete { case: usize, other: bool },
+        End { case: usize, other: bool },
+        Checkpoint { other: bool },
+        Reopen,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let other = any::<bool>();
+        prop_oneof![
+            3 => other.prop_map(|other| Op::Start { other }),
+            4 => (any::<usize>(), proptest::option::of(0..5000u32), other)
+                .prop_map(|(case, due_minutes, other)| Op::Open { case, due_minutes, other }),
+            2 => (any::<usize>(), other).prop_map(|(case, other)| Op::Claim { case, other }),
+            3 => (any::<usize>(), other).prop_map(|(case, other)| Op::Complete { case, other }),
+            2 => (any::<usize>(), other).prop_map(|(case, other)| Op::End { case, other }),
+            2 => other.prop_map(|other| Op::Checkpoint { other }),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    /// What a store says of the cases: each one's events (so its version), the open tasks and
+    /// the deadlines.
+    async fn seen(store: &SqliteStore, cases: &[CaseId]) -> (Vec<Vec<Recorded>>, Vec<OpenTask>, Vec<Timer>) {
+        let mut events = Vec::new();
+        for case in cases {
+            events.push(store.events(*case).await.expect("events"));
+        }
+        let open = store.open_tasks(&[]).await.expect("open tasks");
+        let timers = store.due_timers(DateTime::<Utc>::MAX_UTC, usize::MAX).await.expect("timers");
+        (events, open, timers)
+    }
+
+    fn at(event: Event, case: CaseId, seq: u64) -> Recorded {
+        Recorded { case, seq, at: DateTime::<Utc>::UNIX_EPOCH, by: "p".into(), event }
+    }
+
+    /// A case's tasks as the property's model keeps them: version, next task number, open
+    /// tasks (an end closes them all).
+    #[derive(Default)]
+    struct Model {
+        version: u64,
+        next_task: u32,
+        open: Vec<u32>,
+    }
+
+    async fn run_ops(dir: &Path, ops: Vec<Op>) {
+        let path = dir.join("alur.db");
+        let mut stores = [SqliteStore::open(&path).expect("open"), SqliteStore::open(&path).expect("open")];
+        let mut cases: Vec<CaseId> = Vec::new();
+        let mut models: Vec<Model> = Vec::new();
+        for op in ops {
+            // A case that ended may take more events (the store does not refuse them; the
+            // index opens their tasks again).
+            let pick = |n: usize| (!cases.is_empty()).then(|| n % cases.len());
+            let (other, event, target) = match op {
+                Op::Start { other } => {
+                    let case = CaseId::new();
+                    cases.push(case);
+                    models.push(Model::default());
+                    (other, started(case).event, cases.len() - 1)
+                }
+                Op::Open { case, due_minutes, other } => {
+                    let Some(i) = pick(case) else { continue };
+                    models[i].next_task += 1;
+                    let task = models[i].next_task;
+                    models[i].open.push(task);
+                    let due = due_minutes.map(|m| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(m.into()));
+                    let actors = ["kasi", "kabid"].into_iter().map(Name::new).collect::<crate::runtime::name::Names>();
+                    (other, Event::TaskOpened { task, step: "verifikasi".into(), actors, due, uncertain: false }, i)
+                }
+                Op::Claim { case, other } => {
+                    let Some(i) = pick(case) else { continue };
+                    let Some(&task) = models[i].open.first() else { continue };
+                    (other, Event::TaskClaimed { task, user: "budi".into() }, i)
+                }
+                Op::Complete { case, other } => {
+                    let Some(i) = pick(case) else { continue };
+                    let Some(task) = models[i].open.pop() else { continue };
+                    let event = Event::TaskCompleted { task, outcome: None, fields: Default::default(), note: None };
+                    (other, event, i)
+                }
+                Op::End { case, other } => {
+                    let Some(i) = pick(case) else { continue };
+                    models[i].open.clear();
+                    (other, Event::CaseEnded { end: "selesai".into() }, i)
+                }
+                Op::Checkpoint { other } => {
+                    let store = &stores[usize::from(other)];
+                    let writer = store.commits.writer.lock().expect("writer");
+                    checkpoint::write(&writer.conn, &store.projection).expect("checkpoint");
+                    continue;
+                }
+                Op::Reopen => {
+                    // Not dropped first: a reopen of a live file, as a second process does.
+                    stores[0] = SqliteStore::open(&path).expect("reopen");
+                    continue;
+                }
+            };
+            let store = &stores[usize::from(other)];
+            let case = cases[target];
+            let model = &mut models[target];
+            let recorded = at(event, case, model.version + 1);
+            store.append(case, model.version, &[recorded]).await.expect("append");
+            model.version += 1;
+            // A stale version is refused, whichever store is asked.
+            if model.version > 1 {
+                let again = at(Event::CaseEnded { end: "x".into() }, case, model.version);
+                let refused = stores[usize::from(!other)].append(case, model.version - 1, &[again]).await;
+                assert_eq!(refused, Err(StoreError::Conflict(case)));
+            }
+        }
+        let live = seen(&stores[0], &cases).await;
+        assert_eq!(seen(&stores[1], &cases).await, live, "the two stores on the file agree");
+        for (events, model) in live.0.iter().zip(&models) {
+            assert_eq!(events.len() as u64, model.version);
+        }
+        let expected_open: usize = models.iter().map(|m| m.open.len()).sum();
+        assert_eq!(live.1.len(), expected_open);
+        drop(stores);
+        // Reopened: the checkpoint (written at close or before) and the log after it.
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(seen(&reopened, &cases).await, live, "a reopened store agrees");
+        drop(reopened);
+        // The whole log replayed, without the checkpoint.
+        let conn = Connection::open(&path).expect("conn");
+        conn.execute("DELETE FROM checkpoint", []).expect("no checkpoint");
+        drop(conn);
+        let replayed = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(replayed.loaded, checkpoint::Loaded::None);
+        assert_eq!(seen(&replayed, &cases).await, live, "a full replay agrees");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Whatever is appended, by this store or another on the same file, and whenever
+        /// checkpoints are written: a store opened from the last checkpoint and the log after it
+        /// holds the same versions, events, inbox and deadlines as the whole log replayed.
+        #[test]
+        fn a_checkpoint_and_the_log_after_it_agree_with_a_full_replay(
+            ops in proptest::collection::vec(op(), 1..80)
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            runtime.block_on(run_ops(dir.path(), ops));
+        }
+    }
+
+    /// Finished cases stay out of memory after a checkpoint, and are read from `ended_cases`.
+    #[tokio::test]
+    async fn ended_cases_leave_memory_at_a_checkpoint_and_read_the_same() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("alur.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let (done, running) = (CaseId::new(), CaseId::new());
+        store.append(done, 0, &[started(done)]).await.expect("start");
+        store.append(done, 1, &[at(Event::CaseEnded { end: "selesai".into() }, done, 2)]).await.expect("end");
+        store.append(running, 0, &[started(running)]).await.expect("start");
+        let before = store.events(done).await.expect("events");
+        {
+            let writer = store.commits.writer.lock().expect("writer");
+            checkpoint::write(&writer.conn, &store.projection).expect("checkpoint");
+        }
+        let held: Vec<CaseId> = store.projection.lock().streams.keys().copied().collect();
+        assert_eq!(held, [running]);
+        assert_eq!(store.events(done).await.expect("events"), before);
+        drop(store);
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(reopened.loaded, checkpoint::Loaded::Used);
+        assert_eq!(reopened.projection.lock().streams.len(), 1, "only the running case is loaded");
+        assert_eq!(reopened.events(done).await.expect("events"), before);
+        // An append to the ended case finds its version.
+        let late = at(Event::CaseEnded { end: "lagi".into() }, done, 3);
+        assert_eq!(reopened.append(done, 1, std::slice::from_ref(&late)).await, Err(StoreError::Conflict(done)));
+        reopened.append(done, 2, &[late]).await.expect("append after the end");
+        assert_eq!(reopened.events(done).await.expect("events").len(), 3);
+    }
+
+    /// A damaged or stale checkpoint is not used: the whole log is replayed, and says why.
+    #[tokio::test]
+    async fn a_damaged_or_stale_checkpoint_falls_back_to_a_full_replay() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("alur.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let case = CaseId::new();
+        store.append(case, 0, &[started(case)]).await.expect("start");
+        let open = Event::TaskOpened {
+            task: 1,
+            step: "verifikasi".into(),
+            actors: ["kasi"].into_iter().map(Name::new).collect::<crate::runtime::name::Names>(),
+            due: Some(DateTime::<Utc>::UNIX_EPOCH),
+            uncertain: false,
+        };
+        store.append(case, 1, &[at(open, case, 2)]).await.expect("open");
+        {
+            let writer = store.commits.writer.lock().expect("writer");
+            checkpoint::write(&writer.conn, &store.projection).expect("checkpoint");
+        }
+        let expected = seen(&store, &[case]).await;
+        drop(store);
+        let damage = |sql: &str| Connection::open(&path).expect("conn").execute(sql, []).expect("damage");
+        for (sql, why) in [
+            ("UPDATE checkpoint SET body = CAST('{\"cases\":[]}' AS BLOB)", "SHA-256"),
+            ("UPDATE checkpoint SET format = 99", "format 99"),
+            ("UPDATE checkpoint SET pos = 1000", "past the end of the log"),
+        ] {
+            damage(sql);
+            let reopened = SqliteStore::open(&path).expect("reopen");
+            match &reopened.loaded {
+                checkpoint::Loaded::Ignored(reason) => assert!(reason.contains(why), "{reason}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+            assert_eq!(seen(&reopened, &[case]).await, expected, "{sql}");
+            // Closing wrote no new checkpoint (nothing appended): the damage is made again
+            // on a good one.
+            let writer = reopened.commits.writer.lock().expect("writer");
+            checkpoint::write(&writer.conn, &reopened.projection).expect("checkpoint");
+        }
+        // A checkpoint that leaves out a running case: found out on the first event of it.
+        damage("UPDATE checkpoint SET body = CAST('{\"cases\":[]}' AS BLOB), sha256 = '' ");
+        let conn = Connection::open(&path).expect("conn");
+        let body = br#"{"cases":[]}"#;
+        conn.execute(
+            "UPDATE checkpoint SET body = ?1, sha256 = ?2, pos = 1",
+            params![&body[..], crate::runtime::media::sha256_hex(body)],
+        )
+        .expect("stale");
+        drop(conn);
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(seen(&reopened, &[case]).await, expected, "a checkpoint missing a case is replayed past");
     }
 
     /// Two appends to one case at the same version in one batch: the projection learns of the
