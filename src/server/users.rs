@@ -5,13 +5,13 @@
 
 use axum::extract::State as AxumState;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{AccountError, SessionInfo};
-use super::api::JSON_LIMIT;
+use super::api::{audited, JSON_LIMIT};
 use super::app::commands::check_password;
 use super::auth::{Auth, ClientAddr};
 use super::extract::{ApiJson, ApiPath};
@@ -31,19 +31,6 @@ pub fn routes() -> Router<State> {
         .route("/api/users/{name}/sessions", get(user_sessions))
         .route("/api/users/{name}/sessions/{id}", delete(end_user_session))
         .layer(axum::extract::DefaultBodyLimit::max(JSON_LIMIT))
-}
-
-/// Records the action and its result in the audit log, and answers.
-fn audited<T: IntoResponse>(
-    state: &State,
-    auth: &Auth,
-    action: &str,
-    target: &str,
-    result: Result<T, Problem>,
-) -> Response {
-    let response = result.into_response();
-    state.accounts.audit(&auth.user.name, action, target, response.status().as_u16());
-    response
 }
 
 /// The admin rule of the application layer, for a request.

@@ -76,8 +76,9 @@ fn audit(state: &State, user: &str, action: &str, target: &str, status: StatusCo
     state.accounts.audit(user, action, target, status.as_u16());
 }
 
-/// Records the action and its result in the audit log.
-fn audited<T: IntoResponse>(
+/// Records the action and its result in the audit log, and answers: the one way a JSON
+/// handler audits (`users.rs` too).
+pub(crate) fn audited<T: IntoResponse>(
     state: &State,
     auth: &Auth,
     action: &str,
