@@ -1241,3 +1241,21 @@ fn a_hold_is_a_boundary_timer_a_keterangan_note_and_a_labelled_arrow() {
     let mermaid = render(&sop, Format::Mermaid, Lang::Id);
     assert!(mermaid.contains("penangguhan lewat batas"), "{mermaid}");
 }
+
+/// A hand-off chain to a desk the SOP does not have (`oleh front_office -> lanjut`, typed half
+/// way in an editor) still renders: the unknown desk has no column, and is drawn in the row's
+/// first one. Found by `mutated_sops_render_without_panicking`.
+#[test]
+fn a_chain_to_an_unknown_desk_renders_without_panicking() {
+    let text = std::fs::read_to_string(sop_path("lks-lksa.sop")).unwrap().replacen(
+        "oleh front_office {",
+        "oleh front_office -> lanjut {",
+        1,
+    );
+    let compiled = alur::compile::compile_source("lks.sop", &text, &Options::default());
+    assert!(compiled.has_errors(), "`lanjut` is no actor of the SOP");
+    let sop = compiled.sop.expect("the file still gives a model");
+    for format in Format::ALL {
+        assert!(!render(&sop, format, Lang::Id).is_empty());
+    }
+}

@@ -261,11 +261,13 @@ impl Sheet<'_, '_> {
     }
 
     /// The desks of row `i` that get a symbol: each desk, except one whose column an earlier
-    /// desk of the chain already holds (`kasi -> kabid -> kasi` draws Kasi's symbol once).
+    /// desk of the chain already holds (`kasi -> kabid -> kasi` draws Kasi's symbol once). A
+    /// desk without a column (an actor the SOP lacks) stands in the row's first, as in `place`.
     fn drawn_desks(&self, i: usize) -> Vec<usize> {
         let step = self.rows[i].step;
         let cols = &self.plan.columns[step];
-        (0..self.plan.desk_shapes[step].len()).filter(|&k| !cols[..k.min(cols.len())].contains(&cols[k])).collect()
+        let column = |k: usize| cols.get(k).or(cols.first()).copied();
+        (0..self.plan.desk_shapes[step].len()).filter(|&k| !(0..k).any(|j| column(j) == column(k))).collect()
     }
 
     /// The y of the free band just above the symbol of row `i` (`rows.len()` = the bottom band).
