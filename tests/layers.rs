@@ -37,12 +37,20 @@ fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Whether the item after an attribute (past blank lines and further attributes) is a module.
+fn opens_a_module(rest: &[&str]) -> bool {
+    let item = rest.iter().map(|l| l.trim_start()).find(|l| !l.is_empty() && !l.starts_with("#["));
+    item.is_some_and(|l| l.starts_with("mod ") || l.starts_with("pub mod ") || l.starts_with("pub(crate) mod "))
+}
+
 /// The top-level modules a file's code (not its comments, not its test module) names.
 fn modules_used(text: &str) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
         let code = line.trim_start();
-        if code.starts_with("#[cfg(test)]") {
+        // The test module ends the code that counts; a test-only helper before it does not.
+        if code.starts_with("#[cfg(test)]") && opens_a_module(&lines[at + 1..]) {
             break;
         }
         if code.starts_with("//") {
@@ -99,6 +107,14 @@ fn no_stage_imports_a_later_one() {
     }
     assert!(unranked.is_empty(), "modules missing from LAYERS (put each after what it uses): {unranked:?}");
     assert!(upward.is_empty(), "a stage imports a later one:\n{}", upward.join("\n"));
+}
+
+#[test]
+fn a_test_only_helper_does_not_end_the_scan() {
+    let text =
+        "#[cfg(test)]\nfn helper() {}\nuse crate::cli::Args;\n#[cfg(test)]\nmod tests {\n    use crate::server;\n}\n";
+    let used: Vec<String> = modules_used(text).into_iter().collect();
+    assert_eq!(used, ["cli"]);
 }
 
 #[test]

@@ -16,7 +16,6 @@ pub mod openapi;
 pub mod problem;
 pub mod settings;
 pub mod throttle;
-pub mod users;
 pub mod web;
 
 use axum::Router;
@@ -66,7 +65,6 @@ pub fn router(state: State) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(api::routes())
-        .merge(users::routes())
         .merge(web::routes())
         .layer(axum::middleware::from_fn(errors::finish))
         // Outside `finish`: the 503 of `/readyz` is its answer, not a server error to hide.

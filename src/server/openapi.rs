@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::app::{commands, read};
-use super::{accounts, api, catalog, problem, users};
+use super::{accounts, api, catalog, problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,13 +20,13 @@ use super::{accounts, api, catalog, problem, users};
         api::reports::report_steps, api::reports::report_actors,
         api::users::list_users, api::users::create_user, api::users::update_user, api::users::delete_user,
         api::users::audit_log,
-        users::change_password, users::my_sessions, users::end_my_session,
-        users::disable_user, users::enable_user, users::reset_password, users::user_sessions, users::end_user_session,
+        api::me::change_password, api::me::my_sessions, api::me::end_my_session,
+        api::users::disable_user, api::users::enable_user, api::users::reset_password, api::users::user_sessions, api::users::end_user_session,
     ),
     components(schemas(
         problem::Problem, accounts::User, accounts::Account, accounts::Role, accounts::AuditEntry,
-        accounts::SessionInfo, catalog::FileReport, users::PasswordChange, users::PasswordReset,
-        users::PasswordResetDone,
+        accounts::SessionInfo, catalog::FileReport, api::me::PasswordChange, api::users::PasswordReset,
+        api::users::PasswordResetDone,
         api::auth::LoginRequest, api::auth::LoginResponse, read::SopSummary, read::ActorSummary, read::SopDetail,
         commands::DeployRequest, commands::StartRequest, api::cases::Started, read::CaseRow, read::CaseOut, read::Desk,
         read::TimelineEntry, read::AttachmentOut, api::cases::ReasonRequest, read::InboxItem, commands::CompleteRequest,

@@ -1,10 +1,11 @@
 //! The JSON API under `/api`: handlers per resource (`auth`, `sops`, `cases`, `tasks`,
-//! `reports`, `users`), each extracting the request, calling the application layer
+//! `reports`, `users`, `me`), each extracting the request, calling the application layer
 //! (`super::app`) and answering JSON or a problem detail. Every command's result goes to the
 //! audit log.
 
 pub mod auth;
 pub mod cases;
+pub mod me;
 pub mod reports;
 pub mod sops;
 pub mod tasks;
@@ -23,10 +24,14 @@ use super::problem::{say, Problem};
 use super::State;
 use auth::{login, logout, me};
 use cases::{cancel_case, download_artifact, get_case, list_cases, start_case, upload_artifact, withdraw_case};
+use me::{change_password, end_my_session, my_sessions};
 use reports::{report_actors, report_steps};
 use sops::{deploy_sop, get_sop, list_sops, reload_sops, render_sop};
 use tasks::{claim_task, complete_task, hold_task, inbox, release_task, resume_task};
-use users::{audit_log, create_user, delete_user, list_users, update_user};
+use users::{
+    audit_log, create_user, delete_user, disable_user, enable_user, end_user_session, list_users, reset_password,
+    update_user, user_sessions,
+};
 
 /// JSON bodies up to this size; artifact uploads have their own limit.
 pub const JSON_LIMIT: usize = 256 * 1024;
@@ -36,6 +41,9 @@ pub fn routes() -> Router<State> {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
+        .route("/api/me/password", post(change_password))
+        .route("/api/me/sessions", get(my_sessions))
+        .route("/api/me/sessions/{id}", axum::routing::delete(end_my_session))
         .route("/api/sops", get(list_sops).post(deploy_sop))
         .route("/api/sops/reload", post(reload_sops))
         .route("/api/sops/{sop}", get(get_sop))
@@ -56,6 +64,11 @@ pub fn routes() -> Router<State> {
         .route("/api/reports/actors", get(report_actors))
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/{name}", axum::routing::put(update_user).delete(delete_user))
+        .route("/api/users/{name}/disable", post(disable_user))
+        .route("/api/users/{name}/enable", post(enable_user))
+        .route("/api/users/{name}/password", post(reset_password))
+        .route("/api/users/{name}/sessions", get(user_sessions))
+        .route("/api/users/{name}/sessions/{id}", axum::routing::delete(end_user_session))
         .route("/api/audit", get(audit_log))
         .route("/api/openapi.json", get(super::openapi::document))
         .route("/api", get(not_found_api))
@@ -77,7 +90,7 @@ fn audit(state: &State, user: &str, action: &str, target: &str, status: StatusCo
 }
 
 /// Records the action and its result in the audit log, and answers: the one way a JSON
-/// handler audits (`users.rs` too).
+/// handler audits.
 pub(crate) fn audited<T: IntoResponse>(
     state: &State,
     auth: &Auth,

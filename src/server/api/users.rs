@@ -1,19 +1,19 @@
-//! Users (create, edit, delete, list) and the audit log, for admins.
+//! Users for admins: create, edit, delete, list, disable, enable, reset a password, their
+//! sign-ins; and the audit log. The rules are `app::accounts`'.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::super::accounts::{Account, Role, User};
-use super::super::app::commands::check_password;
+use super::super::accounts::{Account, SessionInfo, User};
+use super::super::app::accounts::{self, UserInput};
 use super::super::app::policy::require_admin;
 use super::super::auth::Auth;
-use super::super::problem::{say, Problem};
+use super::super::problem::Problem;
 use super::super::State;
-use super::{audited, ApiJson, ApiQuery};
-use crate::diagnostic::Lang;
+use super::{audited, ctx, ApiJson, ApiPath, ApiQuery};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserRequest {
@@ -28,24 +28,12 @@ pub struct UserRequest {
     pub must_change_password: Option<bool>,
 }
 
-fn parse_roles(roles: &[String], lang: Lang) -> Result<Vec<Role>, Problem> {
-    let mut out = Vec::new();
-    for role in roles {
-        out.push(Role::parse(role).map_err(|e| Problem::invalid(say(lang, &format!("Peran tidak dikenal: {e}"), &e)))?);
-    }
-    if out.is_empty() {
-        return Err(Problem::invalid(say(lang, "Berikan setidaknya satu peran.", "Give at least one role.")));
-    }
-    Ok(out)
-}
-
 #[utoipa::path(get, path = "/api/users", tag = "api", responses((status = 200, body = Vec<Account>), (status = 403, body = Problem)))]
 pub async fn list_users(
     axum::extract::State(state): axum::extract::State<State>,
     auth: Auth,
 ) -> Result<Json<Vec<Account>>, Problem> {
-    require_admin(&auth.user, auth.lang)?;
-    state.accounts.accounts().await.map(Json).map_err(|e| Problem::account(&e, auth.lang))
+    accounts::users(&ctx(&state, &auth)).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/users", tag = "api", request_body = UserRequest,
@@ -57,24 +45,11 @@ pub async fn create_user(
 ) -> Response {
     let target = request.name.clone();
     let result = async {
-        require_admin(&auth.user, auth.lang)?;
-        let roles = parse_roles(&request.roles, auth.lang)?;
-        let Some(password) = request.password.clone() else {
-            return Err(Problem::invalid(say(auth.lang, "Kata sandi wajib diisi.", "A password is required.")));
-        };
-        check_password(&request.name, &password, auth.lang)?;
-        let user = User {
-            display: request.display.clone().unwrap_or(request.name.clone()),
-            name: request.name.clone(),
-            roles,
-        };
+        let input =
+            UserInput { name: request.name.clone(), display: request.display.clone(), roles: request.roles.clone() };
+        let password = request.password.as_deref().unwrap_or("");
         let must_change = request.must_change_password.unwrap_or(false);
-        let made = user.clone();
-        state
-            .accounts
-            .create_account(&made, &password, must_change)
-            .await
-            .map_err(|e| Problem::account(&e, auth.lang))?;
+        let user = accounts::create_user(&ctx(&state, &auth), &input, password, must_change).await?;
         Ok((StatusCode::CREATED, Json(user)))
     }
     .await;
@@ -90,14 +65,8 @@ pub async fn update_user(
     ApiJson(request): ApiJson<UserRequest>,
 ) -> Response {
     let result = async {
-        require_admin(&auth.user, auth.lang)?;
-        let roles = parse_roles(&request.roles, auth.lang)?;
-        if let Some(password) = request.password.as_deref() {
-            check_password(&name, password, auth.lang)?;
-        }
-        let user = User { display: request.display.clone().unwrap_or(name.clone()), name: name.clone(), roles };
-        let (changed, password) = (user.clone(), request.password.clone());
-        state.accounts.update_user(&changed, password.as_deref()).await.map_err(|e| Problem::account(&e, auth.lang))?;
+        let input = UserInput { name: name.clone(), display: request.display.clone(), roles: request.roles.clone() };
+        let user = accounts::update_user(&ctx(&state, &auth), &input, request.password.as_deref()).await?;
         Ok(Json(user))
     }
     .await;
@@ -111,20 +80,7 @@ pub async fn delete_user(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Response {
-    let result = async {
-        require_admin(&auth.user, auth.lang)?;
-        if name == auth.user.name {
-            return Err(Problem::conflict(say(
-                auth.lang,
-                "Admin tidak dapat menghapus dirinya sendiri.",
-                "An admin cannot delete themselves.",
-            )));
-        }
-        let deleted = name.clone();
-        state.accounts.delete_user(&deleted).await.map_err(|e| Problem::account(&e, auth.lang))?;
-        Ok(StatusCode::NO_CONTENT)
-    }
-    .await;
+    let result = accounts::delete_user(&ctx(&state, &auth), &name).await.map(|()| StatusCode::NO_CONTENT);
     audited(&state, &auth, "user_delete", &name, result)
 }
 
@@ -148,4 +104,93 @@ pub async fn audit_log(
         .await
         .map(Json)
         .map_err(|e| Problem::account(&e, auth.lang))
+}
+
+/// Disables a user: they cannot sign in, and their sign-ins end. Not oneself, and not the
+/// last admin who can sign in.
+#[utoipa::path(post, path = "/api/users/{name}/disable", tag = "api", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Oneself, or the last admin who can sign in")))]
+pub async fn disable_user(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+) -> Response {
+    let result = accounts::set_disabled(&ctx(&state, &auth), &name, true).await.map(|()| StatusCode::NO_CONTENT);
+    audited(&state, &auth, "user_disable", &name, result)
+}
+
+/// Enables a disabled user again: they may sign in.
+#[utoipa::path(post, path = "/api/users/{name}/enable", tag = "api", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn enable_user(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+) -> Response {
+    let result = accounts::set_disabled(&ctx(&state, &auth), &name, false).await.map(|()| StatusCode::NO_CONTENT);
+    audited(&state, &auth, "user_enable", &name, result)
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct PasswordReset {
+    /// The temporary password (the password policy applies). Leave it out to have one made.
+    pub password: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PasswordResetDone {
+    /// The password made for the user, when none was given: shown this once, give it to them.
+    pub password: Option<String>,
+    /// Always true: the user must change it at their next sign-in.
+    pub must_change_password: bool,
+}
+
+/// An admin's reset of a user's password: the given (or a made) password becomes theirs, their
+/// sign-ins end, and at their next sign-in they must change it before anything else.
+#[utoipa::path(post, path = "/api/users/{name}/password", tag = "api", params(("name" = String, Path)), request_body = PasswordReset,
+    responses((status = 200, body = PasswordResetDone), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "The given password breaks the policy")))]
+pub async fn reset_password(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(request): ApiJson<PasswordReset>,
+) -> Response {
+    let result = accounts::reset_password(&ctx(&state, &auth), &name, request.password)
+        .await
+        .map(|made| Json(PasswordResetDone { password: made, must_change_password: true }));
+    audited(&state, &auth, "password_reset", &name, result)
+}
+
+/// A user's sign-ins (admins).
+#[utoipa::path(get, path = "/api/users/{name}/sessions", tag = "api", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<SessionInfo>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn user_sessions(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Vec<SessionInfo>>, Problem> {
+    let ctx = ctx(&state, &auth);
+    accounts::user(&ctx, &name).await?;
+    accounts::sessions(&ctx, &name, &auth.session).await.map(Json)
+}
+
+/// Ends one sign-in of a user (admins).
+#[utoipa::path(delete, path = "/api/users/{name}/sessions/{id}", tag = "api",
+    params(("name" = String, Path), ("id" = String, Path, description = "A sign-in's `id`")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn end_user_session(
+    axum::extract::State(state): axum::extract::State<State>,
+    auth: Auth,
+    ApiPath((name, id)): ApiPath<(String, String)>,
+) -> Response {
+    let ctx = ctx(&state, &auth);
+    let result = async {
+        require_admin(&auth.user, auth.lang)?;
+        accounts::end_session(&ctx, &name, &id).await
+    }
+    .await
+    .map(|()| StatusCode::NO_CONTENT);
+    audited(&state, &auth, "session_end", &name, result)
 }

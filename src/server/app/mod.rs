@@ -1,11 +1,13 @@
 //! The application layer: what the server does, for both front ends. `policy` (who may see and
 //! do what), `read` (the read models: a case as a parcel tracker, inbox items, case rows, SOP
-//! summaries and details, report rows), `queries` (lists, the inbox, reports) and `commands`
-//! (start, claim, release, hold, resume, complete, withdraw, cancel, attach, deploy, reload).
+//! summaries and details, report rows), `queries` (lists, the inbox, reports), `commands`
+//! (start, claim, release, hold, resume, complete, withdraw, cancel, attach, deploy, reload)
+//! and `accounts` (users, passwords and sign-ins, as admins and people change them).
 //! Nothing here knows HTTP: no extractors, no responses. The JSON API (`super::api`) and the
 //! web pages (`super::web`) extract a request, call in here, and answer their own way; errors
 //! are [`Problem`]s, which the API sends as problem details and the pages show as pages.
 
+pub mod accounts;
 pub mod commands;
 pub mod policy;
 pub mod queries;
@@ -48,6 +50,7 @@ mod tests {
         let framework = concat!("ax", "um");
         for (file, text) in [
             ("mod.rs", include_str!("mod.rs")),
+            ("accounts.rs", include_str!("accounts.rs")),
             ("policy.rs", include_str!("policy.rs")),
             ("read.rs", include_str!("read.rs")),
             ("queries.rs", include_str!("queries.rs")),

@@ -16,11 +16,7 @@ use crate::runtime::{Caller, CaseId, CaseState, RuntimeError};
 /// Whether `user` may see a case of `applicant` on SOP `sop`: admins and analysts every case,
 /// an applicant their own, staff the cases of SOPs they hold an actor role in.
 pub fn may_see(user: &User, applicant: &str, sop: &Sop) -> bool {
-    if user.is_analyst() || owns(user, applicant) {
-        return true;
-    }
-    let actors = user.actors();
-    sop.actors.iter().any(|a| actors.contains(&a.id.name))
+    user.is_analyst() || owns(user, applicant) || staffs(user, sop)
 }
 
 /// May this user see this case? (The rule of [`may_see`].)

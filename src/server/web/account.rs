@@ -14,10 +14,10 @@ use super::{
 };
 use crate::diagnostic::Lang;
 use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
-use crate::server::accounts::{AccountError, Role, SessionInfo};
+use crate::server::accounts::{Role, SessionInfo};
+use crate::server::app::accounts;
 use crate::server::auth::ClientAddr;
 use crate::server::problem::{say, Problem};
-use crate::server::throttle::Wait;
 use crate::server::State;
 
 /// The page that changes one's own password.
@@ -105,14 +105,10 @@ pub async fn account(AxumState(state): AxumState<State>, page: Page, Query(msg):
 
 async fn account_page(state: &State, page: &Page, error: Option<&Problem>, msg: Option<&str>) -> Response {
     let lang = page.lang;
-    let name = page.user.name.clone();
-    let mut sessions = match state.accounts.sessions(&name).await {
+    let sessions = match accounts::sessions(&page.ctx(state), &page.user.name, &page.session).await {
         Ok(sessions) => sessions,
-        Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
+        Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    for s in &mut sessions {
-        s.current = s.id == page.session;
-    }
     let title = t(lang, "Akun saya", "My account");
     let body = html! {
         h1 { (title) }
@@ -170,11 +166,7 @@ pub async fn change_password(
     let name = page.user.name.clone();
     let old = form_value(&values, "old_password").unwrap_or("").to_string();
     let new = form_value(&values, "new_password").unwrap_or("").to_string();
-    let now = state.engine.now();
     let result = async {
-        if let Err(Wait(seconds)) = state.throttle.check(&name, addr, now) {
-            return Err(Problem::too_many_sign_ins(lang, seconds));
-        }
         if form_value(&values, "repeat").unwrap_or("") != new {
             return Err(Problem::invalid(say(
                 lang,
@@ -182,16 +174,14 @@ pub async fn change_password(
                 "The two new passwords differ: type the same new password twice.",
             )));
         }
-        crate::server::app::commands::check_password(&name, &new, lang)?;
-        let (user, token) = (name.clone(), page.token.clone());
-        match state.accounts.change_password(&user, &old, &new, &token).await {
-            Ok(()) => Ok(()),
-            Err(AccountError::WrongPassword) => {
-                state.throttle.failed(&name, addr, now);
-                Err(Problem::invalid(say(lang, "Kata sandi saat ini salah.", "The current password is wrong.")))
+        accounts::change_own_password(&page.ctx(&state), addr, &page.token, &old, &new).await.map_err(|problem| {
+            // The API's text names its JSON field; the form's reader knows the field by its label.
+            if problem.extensions.get("field").and_then(serde_json::Value::as_str) == Some("old_password") {
+                Problem::invalid(say(lang, "Kata sandi saat ini salah.", "The current password is wrong."))
+            } else {
+                problem
             }
-            Err(e) => Err(Problem::account(&e, lang)),
-        }
+        })
     }
     .await;
     match result {
@@ -214,7 +204,7 @@ pub async fn change_password(
 pub async fn end_session(AxumState(state): AxumState<State>, page: Page, PagePath(id): PagePath<String>) -> Response {
     let name = page.user.name.clone();
     let current = id == page.session;
-    let ended = state.accounts.revoke_session(&name, &id).await;
+    let ended = accounts::end_session(&page.ctx(&state), &name, &id).await;
     match ended {
         Ok(()) if current => {
             audit(&state, &page.user, "session_end", &page.user.name, StatusCode::SEE_OTHER);
@@ -228,8 +218,7 @@ pub async fn end_session(AxumState(state): AxumState<State>, page: Page, PagePat
             audit(&state, &page.user, "session_end", &page.user.name, StatusCode::SEE_OTHER);
             see_other("/account?msg=session_ended#sessions")
         }
-        Err(e) => {
-            let problem = Problem::account(&e, page.lang);
+        Err(problem) => {
             audit(&state, &page.user, "session_end", &page.user.name, problem.status());
             problem_page(&page.viewer(), &problem)
         }

@@ -14,7 +14,8 @@ use super::{
 };
 use crate::diagnostic::Lang;
 use crate::server::accounts::policy::MIN_PASSWORD_CHARS;
-use crate::server::accounts::{Account, AccountError, Role, User};
+use crate::server::accounts::{Account, Role};
+use crate::server::app::accounts::{self, UserInput};
 use crate::server::app::{commands, policy};
 use crate::server::problem::{say, Problem};
 use crate::server::State;
@@ -106,9 +107,9 @@ async fn users_page(
     msg: Option<&str>,
 ) -> Response {
     let lang = page.lang;
-    let users = match state.accounts.accounts().await {
+    let users = match accounts::users(&page.ctx(state)).await {
         Ok(users) => users,
-        Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
+        Err(problem) => return problem_page(&page.viewer(), &problem),
     };
     let checked: Vec<&str> = values.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.as_str()).collect();
     let title = t(lang, "Pengguna", "Users");
@@ -167,17 +168,18 @@ async fn users_page(
 }
 
 /// The roles ticked in a form, or why they cannot be.
-fn form_roles(values: &[(String, String)], lang: Lang) -> Result<Vec<Role>, Problem> {
-    let mut roles = Vec::new();
-    for (k, v) in values {
-        if k == "role" {
-            roles.push(Role::parse(v).map_err(Problem::invalid)?);
-        }
+/// The roles ticked on a user's form, as words.
+fn form_roles(values: &[(String, String)]) -> Vec<String> {
+    values.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.clone()).collect()
+}
+
+/// The user a form describes.
+fn form_user(values: &[(String, String)], name: &str) -> UserInput {
+    UserInput {
+        name: name.to_string(),
+        display: form_value(values, "display").map(str::to_string),
+        roles: form_roles(values),
     }
-    if roles.is_empty() {
-        return Err(Problem::invalid(say(lang, "Pilih setidaknya satu peran.", "Choose at least one role.")));
-    }
-    Ok(roles)
 }
 
 pub async fn create_user(
@@ -198,13 +200,9 @@ pub async fn create_user(
                 "User name: letters, digits, `_`, `-` or `.`, no spaces.",
             )));
         }
-        let roles = form_roles(&values, lang)?;
-        let password = form_value(&values, "password").unwrap_or("").to_string();
-        crate::server::app::commands::check_password(&name, &password, lang)?;
-        let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
-        let user = User { name: name.clone(), display: display.to_string(), roles };
+        let password = form_value(&values, "password").unwrap_or("");
         let must_change = form_value(&values, "must_change").is_some();
-        state.accounts.create_account(&user, &password, must_change).await.map_err(|e| Problem::account(&e, lang))
+        accounts::create_user(&page.ctx(&state), &form_user(&values, &name), password, must_change).await.map(drop)
     }
     .await;
     match result {
@@ -242,19 +240,12 @@ async fn edit_page(
     msg: Option<&str>,
 ) -> Response {
     let lang = page.lang;
-    let asked = name.to_string();
-    let found = async { Ok((state.accounts.account(&asked).await?, state.accounts.sessions(&asked).await?)) }.await;
-    let (account, mut sessions) = match found {
-        Ok((Some(account), sessions)) => (account, sessions),
-        Ok((None, _)) => {
-            let problem = Problem::account(&AccountError::Unknown(name.to_string()), lang);
-            return problem_page(&page.viewer(), &problem);
-        }
-        Err(e) => return problem_page(&page.viewer(), &Problem::account(&e, lang)),
+    let ctx = page.ctx(state);
+    let found = async { Ok((accounts::user(&ctx, name).await?, accounts::sessions(&ctx, name, &page.session).await?)) };
+    let (account, sessions) = match found.await {
+        Ok(found) => found,
+        Err(problem) => return problem_page(&page.viewer(), &problem),
     };
-    for s in &mut sessions {
-        s.current = s.id == page.session;
-    }
     let base = format!("/admin/users/{}", encode(&account.user.name));
     let labels: Vec<String> = account.user.roles.iter().map(Role::label).collect();
     let checked: Vec<&str> = labels.iter().map(String::as_str).collect();
@@ -318,14 +309,7 @@ pub async fn update_user(
     if let Err(response) = admin_only(&page) {
         return response;
     }
-    let lang = page.lang;
-    let result = async {
-        let roles = form_roles(&values, lang)?;
-        let display = form_value(&values, "display").map(str::trim).filter(|d| !d.is_empty()).unwrap_or(&name);
-        let user = User { name: name.clone(), display: display.to_string(), roles };
-        state.accounts.update_user(&user, None).await.map_err(|e| Problem::account(&e, lang))
-    }
-    .await;
+    let result = accounts::update_user(&page.ctx(&state), &form_user(&values, &name), None).await.map(drop);
     finish(&state, &page, "user_update", &name, result, "updated").await
 }
 
@@ -355,17 +339,7 @@ async fn set_disabled(state: &State, page: &Page, name: &str, disabled: bool) ->
     if let Err(response) = admin_only(page) {
         return response;
     }
-    let lang = page.lang;
-    let result = if disabled && name == page.user.name {
-        Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            say(lang, "Admin tidak dapat menonaktifkan dirinya sendiri.", "An admin cannot disable themselves."),
-        ))
-    } else {
-        let changed = name.to_string();
-        state.accounts.set_disabled(&changed, disabled).await.map_err(|e| Problem::account(&e, lang))
-    };
+    let result = accounts::set_disabled(&page.ctx(state), name, disabled).await;
     let (action, msg) = if disabled { ("user_disable", "disabled") } else { ("user_enable", "enabled") };
     finish(state, page, action, name, result, msg).await
 }
@@ -388,21 +362,14 @@ pub async fn reset_password(
     if let Err(response) = admin_only(&page) {
         return response;
     }
-    let lang = page.lang;
     let given = form_value(&values, "password").filter(|p| !p.is_empty()).map(str::to_string);
-    let made = given.is_none();
-    let password = given.unwrap_or_else(crate::server::accounts::random_password);
-    let result = async {
-        crate::server::app::commands::check_password(&name, &password, lang)?;
-        let (user, set) = (name.clone(), password.clone());
-        state.accounts.reset_password(&user, &set).await.map_err(|e| Problem::account(&e, lang))
+    match accounts::reset_password(&page.ctx(&state), &name, given).await {
+        Ok(Some(made)) => {
+            audit(&state, &page.user, "password_reset", &name, StatusCode::OK);
+            edit_page(&state, &page, &name, None, Some(&made), Some("reset")).await
+        }
+        result => finish(&state, &page, "password_reset", &name, result.map(drop), "reset").await,
     }
-    .await;
-    if result.is_ok() && made {
-        audit(&state, &page.user, "password_reset", &name, StatusCode::OK);
-        return edit_page(&state, &page, &name, None, Some(&password), Some("reset")).await;
-    }
-    finish(&state, &page, "password_reset", &name, result, "reset").await
 }
 
 /// `POST /admin/users/{name}/sessions/{id}/end`.
@@ -414,9 +381,7 @@ pub async fn end_session(
     if let Err(response) = admin_only(&page) {
         return response;
     }
-    let lang = page.lang;
-    let user = name.clone();
-    let result = state.accounts.revoke_session(&user, &id).await.map_err(|e| Problem::account(&e, lang));
+    let result = accounts::end_session(&page.ctx(&state), &name, &id).await;
     finish(&state, &page, "session_end", &name, result, "session_ended").await
 }
 
