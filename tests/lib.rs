@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod archive;
 mod calendar;
 mod calendar_file;
 mod calendar_props;

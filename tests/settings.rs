@@ -243,3 +243,18 @@ fn a_looser_misspelling_still_gets_a_suggestion_and_types_are_named_in_indonesia
     assert!(id.contains("maksud Anda `addr`?"), "{id}");
     assert!(id.contains(":3:18: error: `server.secure_cookies` harus `true` atau `false`, bukan teks"), "{id}");
 }
+
+#[test]
+fn archive_after_days_is_read_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "[server]\narchive_after_days = 365\n");
+    let read = settings(&file, &Flags::default(), &[]);
+    assert_eq!(read.archive_after_days.value, 365);
+    assert!(matches!(read.archive_after_days.source, Source::File { .. }));
+    assert!(read.report(Lang::En).contains("server.archive_after_days"), "{}", read.report(Lang::En));
+    let default = settings(&write(dir.path(), "[server]\n"), &Flags::default(), &[]);
+    assert_eq!(default.archive_after_days.value, 0, "never, unless asked");
+    let (_, found) = problems("[server]\narchive_after_days = 40000\n");
+    let en = alur::server::settings::render(&found, Lang::En);
+    assert!(en.contains("archive_after_days") && en.contains("36500"), "{en}");
+}

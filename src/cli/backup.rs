@@ -1,4 +1,5 @@
-//! `alur backup` and `alur restore`: the SQLite database and the audit log beside it, copied
+//! `alur backup`, `alur restore` and `alur archive`: the SQLite database, its archive and the
+//! audit log beside it, copied
 //! with SQLite's online backup (so `alur serve` may keep running during a backup), and the
 //! documents' blob files beside it (`<db>.blobs`). A PostgreSQL database, blobs included, is
 //! backed up with its own tools (docs/operations.md).
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 
 use super::{EXIT_ERRORS, EXIT_USAGE};
 use crate::diagnostic::Lang;
+use crate::runtime::store::archive_path;
 use crate::runtime::store::blob_files::{self, BlobDir};
 use crate::runtime::store::sqlite_file::{self, FileError};
 use crate::server::accounts::audit_path;
@@ -109,8 +111,16 @@ pub fn run_backup(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode {
     }
     let audit_from = audit_path(db);
     let audit_to = audit_path(file);
-    let copies: Vec<(&Path, &Path)> =
-        if audit_from.is_file() { vec![(db, file), (&audit_from, &audit_to)] } else { vec![(db, file)] };
+    let (archive_from, archive_to) = (archive_path(db), archive_path(file));
+    // The database before its archive: a case moved between the two copies is then in both
+    // (the database's copy is read), never in neither.
+    let mut copies: Vec<(&Path, &Path)> = vec![(db, file)];
+    if archive_from.is_file() {
+        copies.push((&archive_from, &archive_to));
+    }
+    if audit_from.is_file() {
+        copies.push((&audit_from, &audit_to));
+    }
     if !force {
         if let Some((_, to)) = copies.iter().find(|(_, to)| to.exists()) {
             let to = to.display();
@@ -151,13 +161,17 @@ pub fn run_restore(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode 
     let audit_from = audit_path(file);
     let audit_to = audit_path(db);
     let with_audit = audit_from.is_file();
-    if with_audit {
-        if let Err(error) = sqlite_file::check_intact(&audit_from) {
-            eprintln!("alur: {}", file_error(&error, lang));
-            return ExitCode::from(EXIT_ERRORS);
+    let (archive_from, archive_to) = (archive_path(file), archive_path(db));
+    let with_archive = archive_from.is_file();
+    for (kept, from) in [(with_audit, &audit_from), (with_archive, &archive_from)] {
+        if kept {
+            if let Err(error) = sqlite_file::check_intact(from) {
+                eprintln!("alur: {}", file_error(&error, lang));
+                return ExitCode::from(EXIT_ERRORS);
+            }
         }
     }
-    for target in [db, audit_to.as_path()] {
+    for target in [db, audit_to.as_path(), archive_to.as_path()] {
         match sqlite_file::in_use(target) {
             Ok(false) => {}
             Ok(true) => {
@@ -190,17 +204,19 @@ pub fn run_restore(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode 
         eprintln!("alur: {}", file_error(&error, lang));
         return ExitCode::from(EXIT_ERRORS);
     }
-    if with_audit {
-        if let Err(error) = sqlite_file::restore(&audit_from, &audit_to) {
-            eprintln!("alur: {}", file_error(&error, lang));
-            return ExitCode::from(EXIT_ERRORS);
+    for (with, from, to) in [(with_audit, &audit_from, &audit_to), (with_archive, &archive_from, &archive_to)] {
+        if with {
+            if let Err(error) = sqlite_file::restore(from, to) {
+                eprintln!("alur: {}", file_error(&error, lang));
+                return ExitCode::from(EXIT_ERRORS);
+            }
+        } else if to.exists() {
+            // The old audit log or archive belongs to the replaced database, not to the
+            // restored one: kept under another name rather than silently joined to it.
+            let mut kept = to.as_os_str().to_os_string();
+            kept.push(".old");
+            let _ = std::fs::rename(to, kept);
         }
-    } else if audit_to.exists() {
-        // The old audit log belongs to the replaced database, not to the restored one: kept
-        // under another name rather than silently joined to it.
-        let mut kept = audit_to.as_os_str().to_os_string();
-        kept.push(".old");
-        let _ = std::fs::rename(&audit_to, kept);
     }
     let (f, d, cases, events) = (file.display(), db.display(), summary.cases, summary.events);
     println!(
@@ -218,5 +234,84 @@ pub fn run_restore(file: &Path, db: &Path, force: bool, lang: Lang) -> ExitCode 
         let (a, t) = (audit_from.display(), audit_to.display());
         println!("{}", say(lang, &format!("{a} -> {t} (log audit)"), &format!("{a} -> {t} (audit log)")));
     }
+    if with_archive {
+        let (a, t) = (archive_from.display(), archive_to.display());
+        println!("{}", say(lang, &format!("{a} -> {t} (arsip)"), &format!("{a} -> {t} (archive)")));
+    }
     ExitCode::SUCCESS
+}
+
+/// The instant a day starts in the time zone `zone`.
+pub fn day_start(day: &str, zone: &str, lang: Lang) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::TimeZone;
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+        say(
+            lang,
+            &format!("`{day}` bukan tanggal; tulis TTTT-BB-HH, mis. 2026-01-01"),
+            &format!("`{day}` is not a date; write YYYY-MM-DD, e.g. 2026-01-01"),
+        )
+    })?;
+    let tz: chrono_tz::Tz = zone.parse().map_err(|_| {
+        say(
+            lang,
+            &format!("`{zone}` bukan zona waktu IANA; mis. Asia/Jakarta, Asia/Makassar, Asia/Jayapura"),
+            &format!("`{zone}` is not an IANA time zone; e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura"),
+        )
+    })?;
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| say(lang, &format!("`{day}` tidak ada di {zone}"), &format!("`{day}` does not exist in {zone}")))
+}
+
+pub fn run_archive(before: &str, zone: &str, db: &Path, lang: Lang) -> ExitCode {
+    if crate::server::is_postgres(&db.to_string_lossy()) {
+        return fail(
+            lang,
+            "arsip untuk PostgreSQL belum tersedia; kasus selesai tetap di basis data",
+            "archiving is not available for PostgreSQL yet; ended cases stay in the database",
+        );
+    }
+    let before = match day_start(before, zone, lang) {
+        Ok(before) => before,
+        Err(message) => {
+            eprintln!("alur: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if !db.is_file() {
+        let db = db.display();
+        return fail(lang, &format!("basis data `{db}` tidak ada"), &format!("the database `{db}` does not exist"));
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(lang, &format!("tokio: {e}"), &format!("tokio: {e}")),
+    };
+    let moved = runtime.block_on(async {
+        let store = crate::runtime::store::SqliteStore::open(db)?;
+        store.archive_ended(before, chrono::Utc::now()).await
+    });
+    match moved {
+        Ok(done) => {
+            let to = archive_path(db);
+            let (to, cases, events, kept) = (to.display(), done.cases, done.events, done.kept);
+            println!(
+                "{}",
+                say(
+                    lang,
+                    &format!(
+                        "{cases} kasus selesai ({events} peristiwa) dipindah ke {to}; {kept} kasus selesai tetap \
+                         (selesai sesudah tanggal itu, atau belum tercatat di titik simpan)"
+                    ),
+                    &format!(
+                        "{cases} ended cases ({events} events) moved to {to}; {kept} ended cases stay \
+                         (ended on or after the date, or not yet in a checkpoint)"
+                    ),
+                )
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(lang, &format!("pengarsipan gagal: {e}"), &format!("archiving failed: {e}")),
+    }
 }

@@ -171,6 +171,21 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Move the cases that ended before DATE into the archive beside the SQLite database
+    /// (`<db>.archive`); they stay readable in `alur case show`, the web app and the API.
+    /// `alur serve` may keep running.
+    Archive {
+        /// Cases that ended before this day (YYYY-MM-DD, the office's midnight in UTC+7 unless
+        /// --zone says otherwise).
+        #[arg(long)]
+        before: String,
+        /// The time zone of the day (an IANA name).
+        #[arg(long, default_value = "Asia/Jakarta")]
+        zone: String,
+        /// The database: an SQLite file.
+        #[arg(long, env = "ALUR_DB", default_value = "alur.db")]
+        db: PathBuf,
+    },
     /// Put a backup in place of the database (and its audit log); the server must be stopped.
     Restore {
         /// The backup made by `alur backup`.
@@ -334,6 +349,7 @@ pub fn main() -> ExitCode {
         }
         Command::Backup { file, db, force } => backup::run_backup(&file, &db, force, lang),
         Command::Restore { file, db, force } => backup::run_restore(&file, &db, force, lang),
+        Command::Archive { before, zone, db } => backup::run_archive(&before, &zone, &db, lang),
         Command::Render { file, to, output, variant } => render::run(&file, to, output, variant.as_deref(), lang),
         Command::Import { table, output, force, delimiter, id, calendar, format } => {
             import::run(import::ImportArgs { table, output, force, delimiter, id, calendar, format }, lang)

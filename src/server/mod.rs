@@ -160,6 +160,8 @@ pub struct ServeOptions {
     pub calendars_dir: Option<PathBuf>,
     /// How long the requests under way may take once the server is asked to stop.
     pub drain: std::time::Duration,
+    /// Ended cases move to the SQLite file's archive this many days after they end (0: never).
+    pub archive_after_days: u64,
     /// The bearer token `/metrics` asks for (`None`: open).
     pub metrics_token: Option<String>,
     /// The first admin's password (`None`: made and printed, to be changed at first sign-in).
@@ -181,6 +183,7 @@ impl Default for ServeOptions {
             lang: Lang::default(),
             calendars_dir: None,
             drain: std::time::Duration::from_secs(30),
+            archive_after_days: 0,
             metrics_token: None,
             admin_password: None,
             throttle: throttle::ThrottlePolicy::default(),
@@ -201,6 +204,7 @@ impl ServeOptions {
             lang,
             calendars_dir: Some(settings.calendars_dir.value.clone()),
             drain: std::time::Duration::from_secs(settings.drain_seconds.value),
+            archive_after_days: settings.archive_after_days.value,
             metrics_token: settings.metrics_token.value.clone(),
             admin_password: settings.admin_password.value.clone(),
             throttle: settings.throttle_policy(),
@@ -222,7 +226,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("the SOP folder `{dir}` does not exist; run from the project folder or use --sop-dir DIR"),
         ));
     }
-    let (store, accounts) = open_database(&options.db, lang).await?;
+    let (store, accounts, sqlite) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics =
         Arc::new(metrics::Metrics::new(options.metrics_token.as_deref()).map_err(|e| format!("metrics: {e}"))?);
@@ -258,6 +262,14 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             println!("{line}");
         }
     }
+    let archiving = match (options.archive_after_days, sqlite) {
+        (0, _) => None,
+        (days, Some(sqlite)) => Some(tokio::spawn(archive_daily(sqlite, clock.clone(), days))),
+        (_, None) => {
+            tracing::warn!("archive_after_days: archiving is for an SQLite database; PostgreSQL keeps every case");
+            None
+        }
+    };
     let (stop_timers, stop) = tokio::sync::watch::channel(false);
     let timers = tokio::spawn(crate::runtime::timer::run(engine.clone(), clock, stop, |error| {
         tracing::error!(%error, "timer service");
@@ -306,6 +318,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     // No deadline fires any more, every audit entry is written, and the WAL goes into the file.
     let _ = stop_timers.send(true);
     let _ = timers.await;
+    if let Some(archiving) = archiving {
+        // A move is two commits each round; one cut off here is finished by the next run.
+        archiving.abort();
+    }
     deployments.abort();
     accounts.close().await;
     let spec = options.db.to_string_lossy();
@@ -406,6 +422,24 @@ async fn stop_signal() {
     }
 }
 
+/// Moves the cases that ended more than `days` ago into the SQLite file's archive: a minute
+/// after start, then once a day. A failure is logged and tried again the next day.
+async fn archive_daily(store: Arc<SqliteStore>, clock: Arc<dyn Clock>, days: u64) {
+    let mut wait = std::time::Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = std::time::Duration::from_secs(24 * 3600);
+        let now = clock.now();
+        let before = now - chrono::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400_000));
+        match store.archive_ended(before, now).await {
+            Ok(done) => {
+                tracing::info!(cases = done.cases, events = done.events, kept = done.kept, "archived ended cases")
+            }
+            Err(error) => tracing::error!(%error, "archiving ended cases"),
+        }
+    }
+}
+
 /// Whether a `--db` value names a PostgreSQL database rather than an SQLite file.
 pub fn is_postgres(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
@@ -413,13 +447,13 @@ pub fn is_postgres(db: &str) -> bool {
 
 /// The event store and the accounts of a `--db` value: both in the SQLite file, or both in
 /// the PostgreSQL database (and schema), where every node sees the same users and sign-ins.
-async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts), String> {
+async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts, Option<Arc<SqliteStore>>), String> {
     let spec = db.to_string_lossy();
     if is_postgres(&spec) {
         // The URL may hold a password: errors name the database without it.
         let store = PostgresStore::open(&spec).await.map_err(|e| e.to_string())?;
         let accounts = Accounts::open_postgres(store.pool().clone()).await.map_err(|e| e.to_string())?;
-        Ok((Arc::new(store), accounts))
+        Ok((Arc::new(store), accounts, None))
     } else {
         let path = db.to_path_buf();
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
@@ -446,7 +480,8 @@ async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Account
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        Ok((Arc::new(store), accounts))
+        let store = Arc::new(store);
+        Ok((store.clone(), accounts, Some(store)))
     }
 }
 

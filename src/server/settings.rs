@@ -39,6 +39,8 @@ pub const FILE_NAME: &str = "alur.toml";
 pub const MIN_TOKEN_CHARS: usize = 16;
 /// The longest drain time (seconds) once the server is asked to stop.
 pub const MAX_DRAIN_SECONDS: u64 = 3600;
+/// The longest retention before archiving (days): 100 years.
+pub const MAX_ARCHIVE_AFTER_DAYS: u64 = 36_500;
 /// The longest sign-in (hours): 30 days.
 pub const MAX_SESSION_HOURS: u64 = 720;
 
@@ -66,6 +68,7 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("server.calendars_dir", Kind::Str),
     ("server.secure_cookies", Kind::Bool),
     ("server.drain_seconds", Kind::Int),
+    ("server.archive_after_days", Kind::Int),
     ("security", Kind::Table),
     ("security.metrics_token", Kind::Str),
     ("security.session_hours", Kind::Int),
@@ -101,6 +104,7 @@ struct ServerSection {
     calendars_dir: Option<Spanned<String>>,
     secure_cookies: Option<Spanned<bool>>,
     drain_seconds: Option<Spanned<u64>>,
+    archive_after_days: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +189,8 @@ pub struct Settings {
     pub calendars_dir: Setting<PathBuf>,
     pub secure_cookies: Setting<bool>,
     pub drain_seconds: Setting<u64>,
+    /// Ended cases move to the SQLite file's archive this many days after they end (0: never).
+    pub archive_after_days: Setting<u64>,
     pub metrics_token: Setting<Option<String>>,
     /// The first admin's password (environment only: a password is not kept in a file).
     pub admin_password: Setting<Option<String>>,
@@ -362,6 +368,7 @@ pub fn resolve(
         calendars_dir,
         secure_cookies,
         drain_seconds,
+        archive_after_days: parsed.archive_after_days.unwrap_or_else(|| Setting::default(0)),
         metrics_token,
         admin_password,
         session_hours,
@@ -404,6 +411,7 @@ struct Parsed {
     calendars_dir: Option<Setting<PathBuf>>,
     secure_cookies: Option<Setting<bool>>,
     drain_seconds: Option<Setting<u64>>,
+    archive_after_days: Option<Setting<u64>>,
     metrics_token: Option<Setting<Option<String>>>,
     session_hours: Option<Setting<u64>>,
     free_per_user: Option<Setting<u32>>,
@@ -683,6 +691,8 @@ fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Problem>> {
         parsed.secure_cookies = Some(Setting::new(*secure.get_ref(), reader.source(secure.span().start)));
     }
     parsed.drain_seconds = reader.bounded("drain_seconds", &file.server.drain_seconds, 0, MAX_DRAIN_SECONDS);
+    parsed.archive_after_days =
+        reader.bounded("archive_after_days", &file.server.archive_after_days, 0, MAX_ARCHIVE_AFTER_DAYS);
     parsed.session_hours = reader.bounded("session_hours", &file.security.session_hours, 1, MAX_SESSION_HOURS);
     let sign_in = &file.security.sign_in;
     parsed.first_wait_seconds = reader.bounded("first_wait_seconds", &sign_in.first_wait_seconds, 1, 3600);
@@ -788,6 +798,7 @@ impl Settings {
             ("server.calendars_dir", self.calendars_dir.value.display().to_string(), &self.calendars_dir.source),
             ("server.secure_cookies", self.secure_cookies.value.to_string(), &self.secure_cookies.source),
             ("server.drain_seconds", self.drain_seconds.value.to_string(), &self.drain_seconds.source),
+            ("server.archive_after_days", self.archive_after_days.value.to_string(), &self.archive_after_days.source),
             ("security.metrics_token", masked(&self.metrics_token.value, lang), &self.metrics_token.source),
             ("security.session_hours", self.session_hours.value.to_string(), &self.session_hours.source),
             ("security.sign_in.free_per_user", self.free_per_user.value.to_string(), &self.free_per_user.source),

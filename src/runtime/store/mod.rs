@@ -18,7 +18,7 @@ pub(crate) use postgres::{
     detail as postgres_detail, is_transient as postgres_transient, run_migrations as run_postgres_migrations,
 };
 pub(crate) use sqlite::is_busy as sqlite_busy;
-pub use sqlite::{CommitStats, SqliteStore};
+pub use sqlite::{archive_path, Archived, CommitStats, SqliteStore};
 
 use crate::runtime::name::{Name, Names};
 use async_trait::async_trait;

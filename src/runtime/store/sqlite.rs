@@ -29,7 +29,7 @@
 use crate::runtime::name::Name;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
+mod archive;
 mod checkpoint;
+
+pub use archive::{archive_path, Archived};
 
 use super::blob_files::BlobDir;
 use super::index::Index;
@@ -303,6 +306,8 @@ pub struct SqliteStore {
     feed: broadcast::Sender<Change>,
     /// The documents, in files beside the database.
     blobs: BlobDir,
+    /// Ended cases moved out of the file (`archive.rs`), read when the log has none of a case.
+    archive: Arc<archive::Archive>,
     /// What opening made of the checkpoint (the tests ask).
     #[cfg_attr(not(test), allow(dead_code))]
     loaded: checkpoint::Loaded,
@@ -376,18 +381,24 @@ impl Derived {
 
 /// The positions in the log of a case's events after the first `after`: from memory, or for a
 /// case that ended before the last checkpoint from `ended_cases` (without keeping them).
-fn positions(conn: &Connection, projection: &Projection, case: CaseId, after: u64) -> Result<Vec<i64>, StoreError> {
+/// `None` when the log holds no event of the case (it never was, or it was archived).
+fn positions(
+    conn: &Connection,
+    projection: &Projection,
+    case: CaseId,
+    after: u64,
+) -> Result<Option<Vec<i64>>, StoreError> {
     let from = |at: &[i64]| at[usize::try_from(after).unwrap_or(usize::MAX).min(at.len())..].to_vec();
     {
         let derived = projection.lock();
         match derived.streams.get(&case) {
-            Some(stream) => return Ok(from(&stream.positions)),
-            None if derived.whole => return Ok(Vec::new()),
+            Some(stream) => return Ok(Some(from(&stream.positions))),
+            None if derived.whole => return Ok(None),
             None => {}
         }
     }
     // Written to `ended_cases` before it left memory, so a case missing there is in the table.
-    Ok(checkpoint::ended_positions(conn, case)?.map(|at| from(&at)).unwrap_or_default())
+    Ok(checkpoint::ended_positions(conn, case)?.map(|at| from(&at)))
 }
 
 impl Projection {
@@ -648,6 +659,7 @@ impl SqliteStore {
                 stats: Counters::default(),
                 metrics: std::sync::OnceLock::new(),
             }),
+            archive: Arc::new(archive::Archive::beside(&path)),
             readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
             projection,
             feed,
@@ -662,6 +674,48 @@ impl SqliteStore {
             commits: self.commits.stats.commits.load(Ordering::Relaxed),
             requests: self.commits.stats.requests.load(Ordering::Relaxed),
         }
+    }
+
+    /// Moves the cases that ended before `before` into the archive beside the file (see
+    /// `archive.rs`), a round at a time under the write lock; commands queued meanwhile are
+    /// committed between rounds.
+    pub async fn archive_ended(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Archived, StoreError> {
+        if !self.projection.checkpoints {
+            return Err(StoreError::Config(
+                "sqlite store: archiving moves the cases a checkpoint has written out, and checkpoints are off \
+                 (ALUR_CHECKPOINT=off); unset it"
+                    .into(),
+            ));
+        }
+        let (commits, path) = (self.commits.clone(), self.archive.path().to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            {
+                // Every case that has ended by now leaves memory for `ended_cases`.
+                let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                catch_up(&writer.conn, &writer.projection)?;
+                checkpoint_if_behind(&writer.conn, &writer.projection, 1);
+            }
+            let mut total = Archived::default();
+            let mut from = String::new();
+            loop {
+                let round = {
+                    let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    archive::move_round(&writer.conn, &writer.projection, &path, before, now, &from)
+                };
+                // What queued up while the lock was held.
+                commits.lead(false);
+                let (done, next) = round?;
+                total.cases += done.cases;
+                total.events += done.events;
+                total.kept += done.kept;
+                match next {
+                    Some(next) => from = next,
+                    None => return Ok(total),
+                }
+            }
+        })
+        .await
+        .map_err(backend("archiving on a blocking thread"))?
     }
 
     /// Queues a request, commits the queue unless another command is committing it, and waits
@@ -1593,48 +1647,60 @@ impl Store for SqliteStore {
     }
 
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
-        let projection = self.projection.clone();
+        let (projection, archive) = (self.projection.clone(), self.archive.clone());
         self.read(move |conn| {
             catch_up(conn, &projection)?;
-            let positions = positions(conn, &projection, case, seq)?;
+            let Some(positions) = positions(conn, &projection, case, seq)? else {
+                return archive.events_after(case, seq);
+            };
             let mut stmt = conn
                 .prepare_cached(r#"SELECT case_id, seq, at, "by", body FROM events WHERE pos = ?1"#)
                 .map_err(backend("reading events"))?;
-            positions
-                .into_iter()
-                .map(|pos| {
-                    let (id, seq, at, by, body) = stmt
-                        .query_row([pos], |row| {
-                            Ok((
-                                row.get::<_, String>(0)?,
-                                row.get::<_, i64>(1)?,
-                                row.get::<_, String>(2)?,
-                                row.get::<_, String>(3)?,
-                                row.get::<_, String>(4)?,
-                            ))
-                        })
-                        .map_err(backend("reading events"))?;
-                    if parse_case(&id)? != case {
-                        return Err(StoreError::Corrupt(format!(
-                            "sqlite store: event {pos} of the log is not of case {case}"
-                        )));
-                    }
-                    decode_event(case, seq, &at, by, &body)
-                })
-                .collect()
+            let mut events = Vec::with_capacity(positions.len());
+            for pos in positions {
+                let row = stmt
+                    .query_row([pos], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                        ))
+                    })
+                    .optional()
+                    .map_err(backend("reading events"))?;
+                // Gone from the log: another process archived the case after this one read
+                // where its events were.
+                let Some((id, seq_read, at, by, body)) = row else { return archive.events_after(case, seq) };
+                if parse_case(&id)? != case {
+                    return Err(StoreError::Corrupt(format!(
+                        "sqlite store: event {pos} of the log is not of case {case}"
+                    )));
+                }
+                events.push(decode_event(case, seq_read, &at, by, &body)?);
+            }
+            Ok(events)
         })
         .await
     }
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
-        self.read(|conn| {
+        let archive = self.archive.clone();
+        self.read(move |conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT case_id FROM cases ORDER BY rowid").map_err(backend("reading cases"))?;
             let ids = stmt
                 .query_map([], |row| row.get::<_, String>(0))
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(backend("reading cases"))?;
-            ids.iter().map(|id| parse_case(id)).collect()
+            // Archived cases are still cases of this store, older than the live ones; one in
+            // both files (a move cut short) is the live one.
+            let live: Vec<CaseId> = ids.iter().map(|id| parse_case(id)).collect::<Result<_, _>>()?;
+            let held: std::collections::HashSet<CaseId> = live.iter().copied().collect();
+            let mut all: Vec<CaseId> = archive.case_ids()?.into_iter().filter(|c| !held.contains(c)).collect();
+            all.extend(live);
+            Ok(all)
         })
         .await
     }

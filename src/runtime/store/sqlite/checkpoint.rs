@@ -58,7 +58,7 @@ fn encode_positions(positions: &[i64]) -> Vec<u8> {
     positions.iter().flat_map(|p| p.to_le_bytes()).collect()
 }
 
-fn decode_positions(case: CaseId, bytes: &[u8]) -> Result<Vec<i64>, StoreError> {
+pub(super) fn decode_positions(case: CaseId, bytes: &[u8]) -> Result<Vec<i64>, StoreError> {
     if bytes.len() % 8 != 0 {
         return Err(StoreError::Corrupt(format!(
             "sqlite store: the saved event positions of case {case} are damaged ({} bytes, not a multiple of 8); \
