@@ -1898,3 +1898,56 @@ async fn a_task_is_put_on_hold_and_resumed_through_the_api() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
 }
+
+/// An archived case (`alur archive`) reads the same through the API, and the case list still
+/// finds it: its status filter too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_case_reads_the_same_through_the_api_and_is_still_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("sop"), &dir.path().join("sop"));
+    let db = dir.path().join("alur.db");
+    let store = Arc::new(alur::runtime::SqliteStore::open(&db).unwrap());
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()));
+    let engine = Arc::new(Engine::new(store.clone(), clock.clone()).await.unwrap());
+    let catalog = Catalog::new(&dir.path().join("sop"));
+    catalog.reload(&engine).await;
+    let state = Arc::new(AppState {
+        engine,
+        accounts: users().accounts.clone(),
+        catalog,
+        secure_cookies: false,
+        throttle: Default::default(),
+        metrics: Arc::new(Metrics::new(None).unwrap()),
+    });
+    let mut app = App { state, clock, _dir: dir, case: String::new() };
+    app.case = app.new_case().await;
+    let withdrawn = app.new_case().await;
+    let path = format!("/api/cases/{withdrawn}/withdraw");
+    assert_eq!(app.call("owner", Method::POST, &path, None).await.0, StatusCode::NO_CONTENT);
+    app.new_case().await;
+    let read = |who: &'static str, path: String| {
+        let app = &app;
+        async move {
+            let (status, body) = app.call(who, Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let case_before = read("owner", format!("/api/cases/{withdrawn}")).await;
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    let listed_before = ids(&read("admin", "/api/cases?status=withdrawn".into()).await);
+    assert_eq!(listed_before, std::slice::from_ref(&withdrawn));
+
+    let moved = store.archive_ended(Utc::now() + chrono::Duration::days(1), Utc::now()).await.unwrap();
+    assert_eq!(moved.cases, 1, "{moved:?}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let live: i64 =
+        conn.query_row("SELECT COUNT(*) FROM events WHERE case_id = ?1", [&withdrawn], |r| r.get(0)).unwrap();
+    assert_eq!(live, 0, "the case left the live file");
+
+    assert_eq!(read("owner", format!("/api/cases/{withdrawn}")).await, case_before);
+    assert_eq!(ids(&read("admin", "/api/cases?status=withdrawn".into()).await), listed_before);
+    assert_eq!(ids(&read("admin", "/api/cases".into()).await).len(), 3, "every case is listed");
+}
