@@ -2,10 +2,10 @@
 //! SOPs written for one construct, with virtual time.
 
 use alur::model::Value;
+use alur::runtime::store::prelude::*;
 use alur::runtime::view::{view, Sla};
 use alur::runtime::{
-    Caller, CaseId, CaseStatus, Clock, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError, Store,
-    TaskStatus,
+    Caller, CaseId, CaseStatus, Clock, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError, TaskStatus,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::{Path, PathBuf};

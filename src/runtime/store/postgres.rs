@@ -32,8 +32,8 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::Instrument;
 
 use super::{
-    check_numbering, index_changes, BlobStore, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
-    CHANGE_FEED_CAPACITY,
+    check_numbering, index_changes, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore, EventLog, InboxIndex,
+    IndexChange, OpenTask, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, Name, TaskNo};
@@ -665,45 +665,13 @@ impl BlobStore for PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl EventLog for PostgresStore {
     async fn ready(&self) -> Result<(), StoreError> {
         super::schema_current(self.schema_version().await?, MIGRATIONS.len())
     }
 
-    async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
-        let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
-        let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })
-            .map_err(backend("serializing a change"))?;
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "WITH saved AS (
-                     INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (sop, version) DO NOTHING RETURNING 1)
-                 SELECT pg_notify($6, $7) FROM saved",
-            )
-            .await
-            .map_err(db("saving a deployment"))?;
-        client
-            .query(
-                &stmt,
-                &[&d.sop, &i64::from(d.version), &d.sha256, &time_text(d.deployed_at), &body, &self.channel, &change],
-            )
-            .await
-            .map_err(db("saving a deployment"))?;
-        Ok(())
-    }
-
-    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
-            .await
-            .map_err(db("reading deployments"))?;
-        let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
-        rows.iter()
-            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(corrupt("decoding a deployment")))
-            .collect()
+    fn sharing(&self) -> super::Sharing {
+        super::Sharing::Nodes
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
@@ -826,7 +794,10 @@ impl Store for PostgresStore {
         let rows = client.query(&stmt, &[]).await.map_err(db("reading cases"))?;
         Ok(rows.iter().map(|row| CaseId(row.get(0))).collect())
     }
+}
 
+#[async_trait]
+impl InboxIndex for PostgresStore {
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let client = self.client().await?;
         let rows = if actors.is_empty() {
@@ -850,7 +821,10 @@ impl Store for PostgresStore {
         .map_err(db("reading open tasks"))?;
         rows.iter().map(open_task_from).collect()
     }
+}
 
+#[async_trait]
+impl TimerIndex for PostgresStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let client = self.client().await?;
         let stmt = client
@@ -931,12 +905,57 @@ impl Store for PostgresStore {
         let row = client.query_one(&stmt, &[]).await.map_err(db("reading the next claimable timer"))?;
         row.get::<_, Option<&str>>(0).map(parse_time).transpose()
     }
+}
+
+#[async_trait]
+impl DeploymentStore for PostgresStore {
+    async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
+        let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
+        let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })
+            .map_err(backend("serializing a change"))?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH saved AS (
+                     INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (sop, version) DO NOTHING RETURNING 1)
+                 SELECT pg_notify($6, $7) FROM saved",
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        client
+            .query(
+                &stmt,
+                &[&d.sop, &i64::from(d.version), &d.sha256, &time_text(d.deployed_at), &body, &self.channel, &change],
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        Ok(())
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
+            .await
+            .map_err(db("reading deployments"))?;
+        let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
+        rows.iter()
+            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(corrupt("decoding a deployment")))
+            .collect()
+    }
+}
+
+impl ChangeFeed for PostgresStore {
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
 
     fn observe(&self, metrics: std::sync::Arc<crate::runtime::metrics::StoreMetrics>) {
         let _ = self.metrics.set(metrics.of("postgres"));
     }
 
-    fn changes(&self) -> broadcast::Receiver<Change> {
-        self.feed.subscribe()
+    fn feed_reach(&self) -> super::FeedReach {
+        super::FeedReach::AllNodes
     }
 }

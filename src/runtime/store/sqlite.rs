@@ -42,8 +42,8 @@ mod checkpoint;
 use super::blob_files::BlobDir;
 use super::index::Index;
 use super::{
-    check_numbering, for_each_index_change, schema_current, BlobStore, Change, Deployment, IndexChange, OpenTask,
-    Partition, Store, StoreError, Timer, CHANGE_FEED_CAPACITY,
+    check_numbering, for_each_index_change, schema_current, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore,
+    EventLog, InboxIndex, IndexChange, OpenTask, Partition, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::metrics::StoreCounters;
@@ -1547,7 +1547,7 @@ impl BlobStore for SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl EventLog for SqliteStore {
     async fn ready(&self) -> Result<(), StoreError> {
         self.read(|conn| {
             let version: i64 = conn
@@ -1558,24 +1558,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
-        let body = serde_json::to_string(deployment).map_err(backend("serializing a deployment"))?;
-        let (reply, wait) = oneshot::channel();
-        self.write(Request::Deployment { deployment: Box::new(deployment.clone()), body, reply }, wait).await
-    }
-
-    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT body FROM deployments ORDER BY rowid")
-                .map_err(backend("reading deployments"))?;
-            let bodies = stmt
-                .query_map([], |row| row.get::<_, String>(0))
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(backend("reading deployments"))?;
-            bodies.iter().map(|b| serde_json::from_str(b).map_err(corrupt("decoding a deployment"))).collect()
-        })
-        .await
+    fn sharing(&self) -> super::Sharing {
+        super::Sharing::OneHost
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
@@ -1638,7 +1622,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl InboxIndex for SqliteStore {
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let actors = actors.to_vec();
         let mut tasks = self.read_index(move |index| index.open_tasks(&actors).cloned().collect::<Vec<_>>()).await?;
@@ -1657,7 +1644,10 @@ impl Store for SqliteStore {
         super::sort_by_due(&mut tasks);
         Ok(tasks)
     }
+}
 
+#[async_trait]
+impl TimerIndex for SqliteStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         self.read_index(move |index| index.due(until).take(limit).collect()).await
     }
@@ -1704,13 +1694,42 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl DeploymentStore for SqliteStore {
+    async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
+        let body = serde_json::to_string(deployment).map_err(backend("serializing a deployment"))?;
+        let (reply, wait) = oneshot::channel();
+        self.write(Request::Deployment { deployment: Box::new(deployment.clone()), body, reply }, wait).await
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM deployments ORDER BY rowid")
+                .map_err(backend("reading deployments"))?;
+            let bodies = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend("reading deployments"))?;
+            bodies.iter().map(|b| serde_json::from_str(b).map_err(corrupt("decoding a deployment"))).collect()
+        })
+        .await
+    }
+}
+
+impl ChangeFeed for SqliteStore {
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
 
     fn observe(&self, metrics: Arc<crate::runtime::metrics::StoreMetrics>) {
         let _ = self.commits.metrics.set(metrics.of("sqlite"));
     }
 
-    fn changes(&self) -> broadcast::Receiver<Change> {
-        self.feed.subscribe()
+    fn feed_reach(&self) -> super::FeedReach {
+        super::FeedReach::ThisInstance
     }
 }
 
