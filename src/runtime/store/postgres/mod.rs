@@ -290,11 +290,24 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| {
+            use deadpool_postgres::PoolError;
+            // As the accounts' connections: no connection to be had (unreachable, refusing,
+            // the pool exhausted past its wait) passes; a refused password does not.
+            let transient = match &e {
+                PoolError::Backend(e) => e.as_db_error().is_none() || is_transient(e),
+                PoolError::Timeout(_) | PoolError::Closed => true,
+                _ => false,
+            };
             let detail = match &e {
-                deadpool_postgres::PoolError::Backend(e) => detail(e),
+                PoolError::Backend(e) => detail(e),
                 other => other.to_string(),
             };
-            StoreError::Backend(format!("postgres store: connecting: {detail}"))
+            let message = format!("postgres store: connecting: {detail}");
+            if transient {
+                StoreError::Transient(message)
+            } else {
+                StoreError::Backend(message)
+            }
         })
     }
 

@@ -123,9 +123,19 @@ pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
+/// A file SQLite cannot open (a missing folder, no permission, a folder where the file should
+/// be): the `--db` setting to fix.
+fn cannot_open(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::Config(format!("sqlite store: opening {}: {e}", path.display()))
+}
+
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Backend(format!("sqlite store: opening {}: {e}", path.display())))?;
+    configure(conn)
+}
+
+fn configure(conn: Connection) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
     // FULL: in WAL mode the log is fsynced at every commit, so a returned append survives a
     // crash or power loss (NORMAL would only survive a process crash).
@@ -148,8 +158,7 @@ fn check_intact(path: &Path) -> Result<(), StoreError> {
         return Ok(());
     }
     let damaged = |cause: String| StoreError::Damaged { path: path.display().to_string(), cause };
-    let conn = Connection::open(path)
-        .map_err(|e| StoreError::Backend(format!("sqlite store: opening {}: {e}", path.display())))?;
+    let conn = Connection::open(path).map_err(|e| cannot_open(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
     let found: Result<Vec<String>, rusqlite::Error> =
         conn.prepare("PRAGMA quick_check(3)").and_then(|mut check| check.query_map([], |row| row.get(0))?.collect());
@@ -186,7 +195,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         check_intact(&path)?;
-        let mut conn = connect(&path)?;
+        let mut conn = configure(Connection::open(&path).map_err(|e| cannot_open(&path, e))?)?;
         let blobs = BlobDir::of_database(&path);
         migrate(&mut conn, &blobs)?;
         let feed = broadcast::channel(CHANGE_FEED_CAPACITY).0;
