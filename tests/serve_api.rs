@@ -1898,3 +1898,18 @@ async fn a_task_is_put_on_hold_and_resumed_through_the_api() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
 }
+
+/// The SOP list says which alur compiled each version and whether this one compiles it into
+/// the same model (issue 27 item 3).
+#[tokio::test]
+async fn the_sop_list_says_which_alur_compiled_each_version() {
+    let app = app().await;
+    let (status, sops) = app.call("admin", Method::GET, "/api/sops", None).await;
+    assert_eq!(status, StatusCode::OK, "{sops}");
+    let sops = sops.as_array().unwrap();
+    assert!(!sops.is_empty());
+    for sop in sops {
+        assert_eq!(sop["compiled_by"], json!(alur::runtime::deploy::COMPILER), "{sop}");
+        assert_eq!(sop["compile"], json!("same"), "{sop}");
+    }
+}

@@ -19,6 +19,14 @@ pub struct Deployment {
     /// The calendar files the SOP was checked and scheduled with: (name, text).
     pub calendars: Vec<(String, String)>,
     pub deployed_at: DateTime<Utc>,
+    /// The alur that compiled it at deployment (`alur 0.1.0`); `None` for a deployment made
+    /// before deployments recorded it. A JSON field with a default: no migration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<String>,
+    /// SHA-256 of the compiled model at deployment (`deploy::model_sha256`): a later alur
+    /// that compiles the same sources into another model says so when it loads this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_sha256: Option<String>,
 }
 
 #[async_trait]
