@@ -7,7 +7,8 @@
 //! `--fsync-only` prints just the raw fsync rate, so a script can measure it right next to
 //! another benchmark (the disk of a shared machine changes speed from minute to minute).
 
-use alur::runtime::{CaseId, Event, Recorded, SqliteStore, Store};
+use alur::runtime::store::EventLog;
+use alur::runtime::{CaseId, Event, Recorded, SqliteStore};
 use chrono::Utc;
 use std::io::Write;
 use std::path::Path;

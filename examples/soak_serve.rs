@@ -495,7 +495,7 @@ async fn main() -> Result<(), Error> {
     let status = tokio::task::spawn_blocking(move || server.child.wait()).await??;
     ok &= status.success();
     let store = alur::runtime::store::SqliteStore::open(a.dir.join("alur.db"))?;
-    use alur::runtime::Store as _;
+    use alur::runtime::store::EventLog as _;
     let mut lost_completions = 0;
     let mut lost_uploads = 0;
     let mut uploads_wanted: HashMap<&str, usize> = HashMap::new();

@@ -17,7 +17,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use alur::runtime::store::{BlobStore, SqliteStore, Store};
+use alur::runtime::store::{BlobStore, DeploymentStore, EventLog, SqliteStore};
 use alur::runtime::{Attachment, Caller, CaseId, Completion, Engine, ManualClock, MemoryStore, RuntimeError};
 use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};

@@ -115,7 +115,7 @@ async fn archived_cases_read_the_same_everywhere_and_leave_the_live_file() {
         assert_eq!(&engine.history(*case).await.unwrap(), events, "case {case} reads the same in the open engine");
     }
     assert_eq!(show(&db, ended[0]), shown_before, "`alur case show` of an archived case");
-    let mut listed = alur::runtime::Store::case_ids(&*store).await.unwrap();
+    let mut listed = alur::runtime::store::EventLog::case_ids(&*store).await.unwrap();
     listed.sort();
     let mut expected = all.clone();
     expected.sort();

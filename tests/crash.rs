@@ -4,8 +4,9 @@
 //! in the store exactly once, every case's stream is whole, and the inbox index agrees with
 //! the fold of the events.
 
+use alur::runtime::store::prelude::*;
 use alur::runtime::store::{OpenTask, Timer};
-use alur::runtime::{CaseId, CaseState, Event, SqliteStore, Store, TaskNo};
+use alur::runtime::{CaseId, CaseState, Event, SqliteStore, TaskNo};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;

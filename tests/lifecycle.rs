@@ -2,6 +2,7 @@
 //! `alur restore` into a fresh folder with every case read back equal, the refusals of both,
 //! and `alur serve` stopping on SIGTERM with its audit log written and exit status 0.
 
+use alur::runtime::store::prelude::*;
 use alur::runtime::store::sqlite_file;
 use alur::runtime::{Attachment, Caller, CaseId, Completion, Engine, ManualClock, SqliteStore, Store};
 use alur::server::accounts::{audit_path, Accounts};

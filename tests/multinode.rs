@@ -12,6 +12,7 @@
 //! PostgreSQL the test prints `SKIPPED` and passes, except under `ALUR_CI=1`, where it fails.
 //! It takes about 70 seconds: the deadlines are real time.
 
+use alur::runtime::store::prelude::*;
 use alur::runtime::store::PostgresStore;
 use alur::runtime::{CaseId, CaseState, CaseStatus, Event, Recorded, Store, TaskNo};
 use rand::{Rng, SeedableRng};

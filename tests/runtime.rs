@@ -2,10 +2,10 @@
 //! SOPs written for one construct, with virtual time.
 
 use alur::model::Value;
+use alur::runtime::store::prelude::*;
 use alur::runtime::view::{view, Sla};
 use alur::runtime::{
-    Caller, CaseId, CaseStatus, Clock, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError, Store,
-    TaskStatus,
+    Caller, CaseId, CaseStatus, Clock, Completion, Engine, Event, ManualClock, MemoryStore, RuntimeError, TaskStatus,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::{Path, PathBuf};
@@ -744,4 +744,76 @@ async fn span_probe() {
     let due = engine.inbox(&[]).await.unwrap()[0].due.expect("verifikasi has a stated time");
     clock.set(due + chrono::Duration::minutes(10));
     assert_eq!(engine.fire_due(engine.now()).await.unwrap(), 1);
+}
+
+/// Deployments record what compiled them (issue 27 item 3): the alur version and the SHA-256
+/// of the compiled model, compared with today's compile whenever a deployment is loaded.
+mod recompiled {
+    use super::*;
+    use alur::runtime::deploy::{OnRecompiled, Recompiled, COMPILER};
+    use alur::runtime::store::Deployment;
+
+    /// The LKS SOP deployed on a fresh store, and that store's one deployment as stored.
+    async fn deployed() -> Deployment {
+        let (_, _, store) = engine_at(wita(2026, 3, 2, 8, 0), &["lks-lksa.sop"]).await;
+        let mut stored = store.deployments().await.unwrap();
+        assert_eq!(stored.len(), 1);
+        stored.remove(0)
+    }
+
+    /// A store holding `deployment` alone.
+    async fn holding(deployment: &Deployment) -> Arc<MemoryStore> {
+        let store = Arc::new(MemoryStore::new());
+        store.save_deployment(deployment).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn a_deployment_records_its_compiler_and_model_and_reloads_as_the_same() {
+        let deployment = deployed().await;
+        assert_eq!(deployment.compiler.as_deref(), Some(COMPILER));
+        let hash = deployment.model_sha256.clone().unwrap();
+        assert_eq!(hash.len(), 64);
+        let clock = Arc::new(ManualClock::new(wita(2026, 3, 2, 8, 0)));
+        let engine = Engine::with_recompiled(holding(&deployment).await, clock, OnRecompiled::Refuse).await.unwrap();
+        let loaded = engine.deployments();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].recompiled, Recompiled::Same);
+        assert_eq!(loaded[0].model_sha256, hash);
+    }
+
+    #[tokio::test]
+    async fn a_deployment_from_before_hashing_is_no_alarm() {
+        let mut deployment = deployed().await;
+        deployment.compiler = None;
+        deployment.model_sha256 = None;
+        let clock = Arc::new(ManualClock::new(wita(2026, 3, 2, 8, 0)));
+        let engine = Engine::with_recompiled(holding(&deployment).await, clock, OnRecompiled::Refuse).await.unwrap();
+        assert_eq!(engine.deployments()[0].recompiled, Recompiled::Unrecorded);
+    }
+
+    #[tokio::test]
+    async fn a_model_that_compiles_differently_is_refused_or_reported() {
+        let mut deployment = deployed().await;
+        deployment.compiler = Some("alur 0.0.1".into());
+        deployment.model_sha256 = Some("0".repeat(64));
+        let store = holding(&deployment).await;
+        let clock = Arc::new(ManualClock::new(wita(2026, 3, 2, 8, 0)));
+        let refused = Engine::with_recompiled(store.clone(), clock.clone(), OnRecompiled::Refuse).await.err();
+        let Some(RuntimeError::Recompiled { sop, version, deployed_by }) = &refused else {
+            panic!("not refused: {refused:?}")
+        };
+        assert_eq!((sop.as_str(), *version, deployed_by.as_str()), ("lks_lksa", 1, "alur 0.0.1"));
+        let message = refused.as_ref().map(ToString::to_string).unwrap_or_default();
+        assert!(message.contains("ALUR_ACCEPT_RECOMPILED=1"), "{message}");
+
+        let engine = Engine::with_recompiled(store.clone(), clock, OnRecompiled::Accept).await.unwrap();
+        let loaded = engine.deployments();
+        assert_eq!(loaded[0].recompiled, Recompiled::Differs { deployed_by: Some("alur 0.0.1".into()) });
+        // The same sources deployed again are a new version, on this alur's model.
+        let again = engine.deploy_file(&root().join("sop/lks-lksa.sop"), &root().join("sop/calendars")).await.unwrap();
+        assert_eq!((again.version, again.new), (2, true));
+        let newest = engine.deployments().into_iter().find(|d| d.deployment.version == 2).unwrap();
+        assert_eq!(newest.recompiled, Recompiled::Same);
+    }
 }

@@ -1951,3 +1951,18 @@ async fn an_archived_case_reads_the_same_through_the_api_and_is_still_listed() {
     assert_eq!(ids(&read("admin", "/api/cases?status=withdrawn".into()).await), listed_before);
     assert_eq!(ids(&read("admin", "/api/cases".into()).await).len(), 3, "every case is listed");
 }
+
+/// The SOP list says which alur compiled each version and whether this one compiles it into
+/// the same model (issue 27 item 3).
+#[tokio::test]
+async fn the_sop_list_says_which_alur_compiled_each_version() {
+    let app = app().await;
+    let (status, sops) = app.call("admin", Method::GET, "/api/sops", None).await;
+    assert_eq!(status, StatusCode::OK, "{sops}");
+    let sops = sops.as_array().unwrap();
+    assert!(!sops.is_empty());
+    for sop in sops {
+        assert_eq!(sop["compiled_by"], json!(alur::runtime::deploy::COMPILER), "{sop}");
+        assert_eq!(sop["compile"], json!("same"), "{sop}");
+    }
+}

@@ -3,6 +3,7 @@
 //! upgraded, group commit shares fsyncs, and the engine runs a whole SOP on it.
 
 use crate::store_conformance::{deployment, keys, strings, t0, Stream};
+use alur::runtime::store::prelude::*;
 use alur::runtime::store::StoreError;
 use alur::runtime::{CaseId, Event, Recorded, SqliteStore, Store};
 use chrono::Duration;

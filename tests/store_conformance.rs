@@ -10,7 +10,9 @@
 //! except under `ALUR_CI=1`, where they fail.
 
 use alur::runtime::event::{Artifact, Storage};
-use alur::runtime::store::{Change, Deployment, OpenTask, Partition, PostgresStore, StoreError, Timer};
+use alur::runtime::store::{
+    Change, Deployment, FeedReach, OpenTask, Partition, PostgresStore, Sharing, StoreError, Timer,
+};
 use alur::runtime::{CaseId, Engine, Event, Fields, ManualClock, MemoryStore, Recorded, SqliteStore, Store, TaskNo};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::BTreeSet;
@@ -142,9 +144,17 @@ impl Fixture {
         self.first.clone()
     }
 
-    /// Another store instance on the same data: a second node (for the in-memory store, which
-    /// lives in one process, the same instance).
+    /// Another store instance on the same data: a second node. A store whose data lives in one
+    /// process is shared by its nodes as the one instance.
     pub async fn node(&self) -> Arc<dyn Store> {
+        if self.first.capabilities().sharing == Sharing::OneProcess {
+            return self.first.clone();
+        }
+        self.other_instance().await
+    }
+
+    /// A second instance on the same data (for the in-memory store, the same one).
+    async fn other_instance(&self) -> Arc<dyn Store> {
         match self.kind {
             Kind::Memory => self.first.clone(),
             Kind::Sqlite => {
@@ -155,12 +165,12 @@ impl Fixture {
         }
     }
 
-    /// A node whose change feed hears the first node's changes: another node on PostgreSQL;
-    /// on SQLite (one node per file) the first store itself.
+    /// A node whose change feed hears the first node's changes: another node when the store's
+    /// feed reaches every node, else the first store itself.
     pub async fn listening_node(&self) -> Arc<dyn Store> {
-        match self.kind {
-            Kind::Postgres => self.node().await,
-            Kind::Memory | Kind::Sqlite => self.first.clone(),
+        match self.first.capabilities().feed {
+            FeedReach::AllNodes => self.node().await,
+            FeedReach::ThisInstance => self.first.clone(),
         }
     }
 }
@@ -598,6 +608,8 @@ pub fn deployment(sop: &str, version: u32, sha: &str) -> Deployment {
         sources: vec![(format!("{sop}.sop"), format!("sop {sop}\n"))],
         calendars: vec![("kantor.sop".into(), "kalender\n".into())],
         deployed_at: t0(),
+        compiler: None,
+        model_sha256: None,
     }
 }
 
@@ -808,6 +820,27 @@ async fn a_change_on_one_node_shows_on_every_node(f: &Fixture) {
     s.append(&*a, &e).await.unwrap();
     let next = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv()).await;
     assert_eq!(next.unwrap().unwrap(), Change::Appended { case: s.case, version: 4 });
+}
+
+/// The change feed reaches as far as the store says: a feed that reaches every node hears
+/// another instance's commits, one that reaches only its own instance does not (a second
+/// SQLite store on the same file polls instead), and every feed hears its own.
+async fn the_feed_reaches_as_far_as_the_store_says(f: &Fixture) {
+    let a = f.store();
+    let other = f.other_instance().await;
+    let (mut own, mut others) = (a.changes(), other.changes());
+    let mut s = Stream::new();
+    let e = vec![s.started("lks")];
+    s.append(&*a, &e).await.unwrap();
+    let appended = Change::Appended { case: s.case, version: 1 };
+    let wait = |secs| std::time::Duration::from_millis(secs);
+    assert_eq!(tokio::time::timeout(wait(10_000), own.recv()).await.unwrap().unwrap(), appended);
+    let same_instance = Arc::ptr_eq(&a, &other);
+    let heard = tokio::time::timeout(wait(if same_instance { 10_000 } else { 3_000 }), others.recv()).await;
+    match (a.capabilities().feed, same_instance) {
+        (FeedReach::AllNodes, _) | (FeedReach::ThisInstance, true) => assert_eq!(heard.unwrap().unwrap(), appended),
+        (FeedReach::ThisInstance, false) => assert!(heard.is_err(), "another instance heard {heard:?}"),
+    }
 }
 
 /// Deadlines of many cases come out earliest first across the whole store (the in-memory
@@ -1145,35 +1178,35 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
     assert_eq!(again.events(s.case).await.unwrap(), read);
 }
 
-/// Every contract test, once per store.
+/// Every contract test on every store, by concern: `store_conformance::<store>::<concern>::<test>`.
+/// Every store implements every concern; what differs between them (how far the data is
+/// shared, whose commits the feed announces) is `Store::capabilities`, and the tests that
+/// depend on it (a second node, the feed's reach) ask it.
 macro_rules! conformance {
-    ($($test:ident),* $(,)?) => {
-        mod memory {
+    ($($concern:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
+        conformance!(@store memory, Memory, $($concern: [$($test),*]),*);
+        conformance!(@store sqlite, Sqlite, $($concern: [$($test),*]),*);
+        conformance!(@store postgres, Postgres, $($concern: [$($test),*]),*);
+    };
+    (@store $store:ident, $kind:ident, $($concern:ident: [$($test:ident),*]),*) => {
+        mod $store {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let f = super::Fixture::new(super::Kind::Memory, stringify!($test)).await.unwrap();
-                    super::$test(&f).await
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let f = super::Fixture::new(super::Kind::Sqlite, stringify!($test)).await.unwrap();
-                    super::$test(&f).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(f) = super::Fixture::new(super::Kind::Postgres, stringify!($test)).await else {
-                        return;
-                    };
-                    super::$test(&f).await
+                mod $concern {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $test() {
+                            // None only for PostgreSQL when it is not there and skipping is allowed.
+                            let Some(f) = crate::store_conformance::Fixture::new(
+                                crate::store_conformance::Kind::$kind,
+                                stringify!($test),
+                            )
+                            .await
+                            else {
+                                return;
+                            };
+                            crate::store_conformance::$test(&f).await
+                        }
+                    )*
                 }
             )*
         }
@@ -1181,35 +1214,42 @@ macro_rules! conformance {
 }
 
 conformance!(
-    ready_when_the_schema_is_current,
-    append_and_read_back,
-    case_ids_in_start_order,
-    conflict_on_wrong_version_writes_nothing,
-    misnumbered_events_are_refused,
-    a_case_with_nothing_open_takes_appends,
-    completions_read_back_as_appended,
-    a_case_starts_with_case_started,
-    racing_appends_have_one_winner,
-    open_tasks_by_actor,
-    partitioned_inboxes_split_the_inbox,
-    claims_show_in_the_index,
-    escalation_adds_an_actor,
-    tasks_close_on_completion_expiry_and_end,
-    timers_are_set_cleared_and_ordered,
-    a_task_without_a_due_date_has_no_timer,
-    deployments_are_saved_once_per_version,
-    events_after_returns_the_tail,
-    instants_read_back_exactly,
-    racing_appends_across_two_nodes_have_one_winner,
-    a_change_on_one_node_shows_on_every_node,
-    timer_claims_are_exclusive_until_the_lease_runs_out,
-    deadlines_of_many_cases_come_out_earliest_first,
-    two_nodes_racing_for_due_timers_claim_each_once,
-    a_dead_nodes_claims_go_to_another_after_the_lease,
-    deadlines_fire_once_across_two_engines,
-    a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart,
-    blobs_are_stored_once_and_read_back,
-    inline_documents_move_into_blobs_when_the_store_migrates,
+    event_log: [
+        ready_when_the_schema_is_current,
+        append_and_read_back,
+        case_ids_in_start_order,
+        conflict_on_wrong_version_writes_nothing,
+        misnumbered_events_are_refused,
+        a_case_with_nothing_open_takes_appends,
+        completions_read_back_as_appended,
+        a_case_starts_with_case_started,
+        racing_appends_have_one_winner,
+        events_after_returns_the_tail,
+        instants_read_back_exactly,
+        racing_appends_across_two_nodes_have_one_winner,
+    ],
+    inbox: [
+        open_tasks_by_actor,
+        partitioned_inboxes_split_the_inbox,
+        claims_show_in_the_index,
+        escalation_adds_an_actor,
+        tasks_close_on_completion_expiry_and_end,
+    ],
+    timers: [
+        timers_are_set_cleared_and_ordered,
+        a_task_without_a_due_date_has_no_timer,
+        deadlines_of_many_cases_come_out_earliest_first,
+        a_hold_pauses_the_task_and_its_maximum_routes_once_after_a_restart,
+    ],
+    leases: [
+        timer_claims_are_exclusive_until_the_lease_runs_out,
+        two_nodes_racing_for_due_timers_claim_each_once,
+        a_dead_nodes_claims_go_to_another_after_the_lease,
+        deadlines_fire_once_across_two_engines,
+    ],
+    deployments: [deployments_are_saved_once_per_version],
+    feed: [a_change_on_one_node_shows_on_every_node, the_feed_reaches_as_far_as_the_store_says],
+    blobs: [blobs_are_stored_once_and_read_back, inline_documents_move_into_blobs_when_the_store_migrates],
 );
 
 /// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
@@ -1228,7 +1268,9 @@ mod opening {
         s.append(&*store, &e).await.unwrap();
         assert!(path.exists());
         let missing = dir.path().join("no/such/dir/x.db");
-        assert!(matches!(store::open(missing.to_str().unwrap()).await, Err(StoreError::Backend(_))));
+        // A path SQLite cannot open is the setting to fix.
+        let refused = store::open(missing.to_str().unwrap()).await.err();
+        assert!(matches!(&refused, Some(StoreError::Config(m)) if m.contains("no/such/dir")), "{refused:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1326,7 +1368,7 @@ mod opening {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_postgres_urls_are_clear_errors() {
-        // A setting to fix is `Config`; a server that does not answer is the database failing.
+        // A setting to fix is `Config`; a server that does not answer is unreachable for now.
         for (url, says, is_setting) in [
             ("postgres://u@127.0.0.1:5432/test?schema=Bad-Name", "not a valid name", true),
             ("postgres://u@127.0.0.1:5432/test?pool_size=0", "pool_size=0", true),
@@ -1334,7 +1376,7 @@ mod opening {
             ("postgres://u:secret@127.0.0.1:1/test", "connecting", false),
         ] {
             match store::open(url).await {
-                Err(StoreError::Config(message)) | Err(StoreError::Backend(message)) => {
+                Err(StoreError::Config(message)) | Err(StoreError::Transient(message)) => {
                     let kind = matches!(store::open(url).await, Err(StoreError::Config(_)));
                     assert_eq!(kind, is_setting, "{url}: {message}");
                     assert!(message.contains(says), "{url}: {message}");

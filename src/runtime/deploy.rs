@@ -16,9 +16,66 @@ use crate::model::Sop;
 use crate::syntax::SourceMap;
 use crate::time::{Calendar, CalendarSet};
 
+/// The compiler a deployment records: the crate's version, which every release changes.
+pub const COMPILER: &str = concat!("alur ", env!("CARGO_PKG_VERSION"));
+
+/// How this alur's compile of a stored deployment compares with the one it was deployed with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recompiled {
+    /// The same model.
+    Same,
+    /// Deployed before deployments recorded their model's hash: nothing to compare with.
+    Unrecorded,
+    /// Another model from the same sources: its cases would run differently than they started.
+    Differs { deployed_by: Option<String> },
+}
+
+impl Recompiled {
+    /// The word the API and the metrics use: `same`, `unrecorded`, `differs`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Recompiled::Same => "same",
+            Recompiled::Unrecorded => "unrecorded",
+            Recompiled::Differs { .. } => "differs",
+        }
+    }
+}
+
+/// What to do with a stored deployment this alur compiles into another model than it was
+/// deployed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnRecompiled {
+    /// Refuse to start: a running case's behaviour must not change under it unasked.
+    Refuse,
+    /// Run it on this alur's model, and say so (log, `/api/sops`, `/metrics`).
+    Accept,
+}
+
+impl OnRecompiled {
+    /// `ALUR_ACCEPT_RECOMPILED=1` accepts; anything else refuses.
+    pub fn from_env() -> OnRecompiled {
+        match std::env::var("ALUR_ACCEPT_RECOMPILED").as_deref() {
+            Ok("1") => OnRecompiled::Accept,
+            _ => OnRecompiled::Refuse,
+        }
+    }
+}
+
+/// SHA-256 (hex) of a compiled model: its JSON, which is deterministic (the model holds lists
+/// and structs, no hash maps). The calendar is compiled from its kept text the same way each
+/// time and is not part of it.
+pub fn model_sha256(sop: &Sop) -> Result<String, RuntimeError> {
+    let json = serde_json::to_vec(sop).map_err(|e| RuntimeError::InvalidSop(format!("the model as JSON: {e}")))?;
+    Ok(crate::runtime::media::sha256_hex(&json))
+}
+
 /// A deployment ready to run: the model, its calendar and its interpreter.
 pub struct Deployed {
     pub deployment: Deployment,
+    /// SHA-256 of the model this alur compiled.
+    pub model_sha256: String,
+    /// Whether that is the model the deployment was made with.
+    pub recompiled: Recompiled,
     pub sop: Sop,
     pub calendar: Calendar,
     /// What follows what in the flow (routes in written order, joins, steps done at once),
@@ -40,7 +97,12 @@ pub struct StepNames {
 }
 
 impl Deployed {
-    pub fn new(deployment: Deployment, sop: Sop, calendar: Calendar) -> Deployed {
+    fn new(deployment: Deployment, sop: Sop, calendar: Calendar, model_sha256: String) -> Deployed {
+        let recompiled = match &deployment.model_sha256 {
+            None => Recompiled::Unrecorded,
+            Some(then) if *then == model_sha256 => Recompiled::Same,
+            Some(_) => Recompiled::Differs { deployed_by: deployment.compiler.clone() },
+        };
         let interpreter = Interpreter::new(&sop);
         let step_ids = sop.steps.iter().enumerate().map(|(i, s)| (s.id.name.clone(), i)).collect();
         let step_names = sop
@@ -57,10 +119,11 @@ impl Deployed {
             .iter()
             .filter_map(|v| {
                 let flow = crate::compile::for_variant(&sop, &v.id.name)?;
-                Some((v.id.name.clone(), Arc::new(Deployed::new(deployment.clone(), flow, calendar.clone()))))
+                let variant = Deployed::new(deployment.clone(), flow, calendar.clone(), model_sha256.clone());
+                Some((v.id.name.clone(), Arc::new(variant)))
             })
             .collect();
-        Deployed { deployment, sop, calendar, interpreter, step_ids, step_names, variants }
+        Deployed { deployment, model_sha256, recompiled, sop, calendar, interpreter, step_ids, step_names, variants }
     }
 
     /// The flow a case of `variant` runs on: that variant's, or this one for an SOP without
@@ -164,5 +227,30 @@ pub fn load(deployment: &Deployment) -> Result<Deployed, RuntimeError> {
     let calendar = set.calendar(&calendar_name).map_err(|d| {
         RuntimeError::Calendar(format!("{calendar_name}: {}", render_all(&calendar_sources, &d, Lang::En)))
     })?;
-    Ok(Deployed::new(deployment.clone(), sop, calendar))
+    let model_sha256 = model_sha256(&sop)?;
+    Ok(Deployed::new(deployment.clone(), sop, calendar, model_sha256))
+}
+
+/// Refuses a deployment this alur compiles into another model than it was deployed with,
+/// unless told to accept it; an accepted one is said in the log.
+pub fn check_recompiled(loaded: &Deployed, on: OnRecompiled) -> Result<(), RuntimeError> {
+    let Recompiled::Differs { deployed_by } = &loaded.recompiled else { return Ok(()) };
+    let (sop, version) = (&loaded.deployment.sop, loaded.deployment.version);
+    let by = deployed_by.as_deref().unwrap_or("an alur that did not record its version");
+    match on {
+        OnRecompiled::Refuse => {
+            Err(RuntimeError::Recompiled { sop: sop.clone(), version, deployed_by: by.to_string() })
+        }
+        OnRecompiled::Accept => {
+            tracing::warn!(
+                sop = %sop,
+                version,
+                deployed_by = by,
+                compiler = COMPILER,
+                "SOP {sop} v{version} dikompilasi berbeda oleh alur ini; kasusnya berjalan pada hasil kompilasi baru \
+                 (SOP {sop} v{version} compiles differently with this alur; its cases run on the new compile)"
+            );
+            Ok(())
+        }
+    }
 }

@@ -109,6 +109,8 @@ pub struct Engine {
     saving: std::sync::Mutex<std::collections::HashSet<(String, u32)>>,
     /// What `/metrics` reads (commands by kind and result, timer firings); `None` counts nothing.
     metrics: Option<Arc<EngineMetrics>>,
+    /// What to do with a stored deployment this alur compiles differently.
+    on_recompiled: deploy::OnRecompiled,
 }
 
 /// Boxed: a command takes its case's state out and puts it back, which moves a pointer
@@ -155,7 +157,18 @@ fn store_error(error: StoreError) -> RuntimeError {
 
 impl Engine {
     /// An engine on a store, with the deployments the store holds loaded.
+    /// A deployment this alur compiles into another model than it was deployed with is
+    /// refused unless `ALUR_ACCEPT_RECOMPILED=1` (see [`Engine::with_recompiled`]).
     pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Engine, RuntimeError> {
+        Engine::with_recompiled(store, clock, deploy::OnRecompiled::from_env()).await
+    }
+
+    /// `new`, saying what to do with a deployment this alur compiles differently.
+    pub async fn with_recompiled(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        on_recompiled: deploy::OnRecompiled,
+    ) -> Result<Engine, RuntimeError> {
         let engine = Engine {
             store,
             clock,
@@ -164,9 +177,11 @@ impl Engine {
             cache: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
             node: super::node::default_node(),
             metrics: None,
+            on_recompiled,
         };
         for deployment in engine.store.deployments().await.map_err(store_error)? {
             let loaded = deploy::load(&deployment)?;
+            deploy::check_recompiled(&loaded, on_recompiled)?;
             engine.insert(loaded);
         }
         Ok(engine)
@@ -189,6 +204,7 @@ impl Engine {
                 .unwrap_or(false);
             if !known {
                 let d = deploy::load(&deployment)?;
+                deploy::check_recompiled(&d, self.on_recompiled)?;
                 loaded.push((deployment.sop.clone(), deployment.version));
                 self.insert(d);
             }
@@ -329,7 +345,11 @@ impl Engine {
         for _ in 0..8 {
             let latest = self.deployment(sop_id, None).ok();
             if let Some(latest) = &latest {
-                if latest.deployment.sha256 == sha256 {
+                // The same text, unless this alur compiles it differently: then it is deployed
+                // again as a new version (new cases run on that; the old one's stay as accepted).
+                if latest.deployment.sha256 == sha256
+                    && !matches!(latest.recompiled, deploy::Recompiled::Differs { .. })
+                {
                     return Ok(DeployResult {
                         sop: sop_id.to_string(),
                         version: latest.deployment.version,
@@ -338,15 +358,18 @@ impl Engine {
                 }
             }
             let version = latest.map(|l| l.deployment.version + 1).unwrap_or(1);
-            let deployment = Deployment {
+            let mut deployment = Deployment {
                 sop: sop_id.to_string(),
                 version,
                 sha256: sha256.clone(),
                 sources: sources.clone(),
                 calendars: calendars.clone(),
                 deployed_at: self.clock.now(),
+                compiler: Some(deploy::COMPILER.to_string()),
+                model_sha256: None,
             };
             let loaded = deploy::load(&deployment)?;
+            deployment.model_sha256 = Some(loaded.model_sha256.clone());
             if loaded.sop.id.name != sop_id {
                 return Err(RuntimeError::InvalidSop(format!(
                     "the file defines `{}`, not `{sop_id}`",

@@ -51,6 +51,16 @@ pub enum RuntimeError {
     UnknownVariant { sop: String, variant: Option<String>, allowed: Vec<String> },
     #[error("the SOP does not compile: {0}")]
     InvalidSop(String),
+    /// A stored deployment this alur compiles into another model than the one it was
+    /// deployed with: its running cases would change behaviour under them.
+    #[error(
+        "SOP {sop} v{version} was deployed by {deployed_by}; this alur ({}) compiles its sources into \
+         another model, so its running cases would behave differently. Run the alur that deployed it \
+         until those cases are done, or start with ALUR_ACCEPT_RECOMPILED=1 to run them on the new \
+         compile (reported in the log, /api/sops and /metrics)",
+        crate::runtime::deploy::COMPILER
+    )]
+    Recompiled { sop: String, version: u32, deployed_by: String },
     #[error("the calendar `{0}` cannot be used")]
     Calendar(String),
     #[error("someone else changed case {0} at the same time; load it again and retry")]

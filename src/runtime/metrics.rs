@@ -86,7 +86,12 @@ impl Outcome {
         match result {
             Ok(_) => Outcome::Ok,
             Err(RuntimeError::Conflict(_)) => Outcome::Conflict,
-            Err(RuntimeError::Store(_) | RuntimeError::InvalidSop(_) | RuntimeError::Calendar(_)) => Outcome::Error,
+            Err(
+                RuntimeError::Store(_)
+                | RuntimeError::InvalidSop(_)
+                | RuntimeError::Recompiled { .. }
+                | RuntimeError::Calendar(_),
+            ) => Outcome::Error,
             Err(_) => Outcome::Refused,
         }
     }

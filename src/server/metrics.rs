@@ -167,5 +167,28 @@ async fn tasks(state: &State) -> Result<Vec<prometheus::proto::MetricFamily>, St
     }
     let mut families = open.collect();
     families.extend(overdue.collect());
+    families.extend(recompiled(state)?);
     Ok(families)
+}
+
+/// `alur_deployment_recompiled{sop,version}`: 1 for each deployed version this alur compiles
+/// into another model than it was deployed with (accepted with `ALUR_ACCEPT_RECOMPILED=1`).
+fn recompiled(state: &State) -> Result<Vec<prometheus::proto::MetricFamily>, String> {
+    use prometheus::core::Collector as _;
+    let differs = IntGaugeVec::new(
+        Opts::new(
+            "alur_deployment_recompiled",
+            "Deployed SOP versions this alur compiles into another model than they were deployed with.",
+        ),
+        &["sop", "version"],
+    )
+    .map_err(|e| e.to_string())?;
+    for deployed in state.engine.deployments() {
+        if matches!(deployed.recompiled, crate::runtime::deploy::Recompiled::Differs { .. }) {
+            let version = deployed.deployment.version.to_string();
+            differs.with_label_values(&[deployed.deployment.sop.as_str(), version.as_str()]).set(1);
+        }
+    }
+    // A family without a sample cannot be encoded: none at all while every version compiles the same.
+    Ok(differs.collect().into_iter().filter(|family| !family.get_metric().is_empty()).collect())
 }

@@ -168,7 +168,7 @@ impl Problem {
             | E::UnknownVariant { .. }
             | E::InvalidSop(_)
             | E::Calendar(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-            E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            E::Store(_) | E::Recompiled { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             E::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         };
         let problem = Problem::new(status, code, runtime_message(error, lang));
@@ -339,6 +339,13 @@ pub fn runtime_message(error: &RuntimeError, lang: Lang) -> String {
             }
         }
         E::InvalidSop(message) => format!("SOP tidak dapat dikompilasi: {message}"),
+        E::Recompiled { sop, version, deployed_by } => format!(
+            "SOP {sop} v{version} di-deploy oleh {deployed_by}; alur ini ({}) mengompilasi sumbernya menjadi \
+             model lain, sehingga kasus yang berjalan akan berperilaku berbeda. Jalankan alur yang men-deploy-nya \
+             sampai kasus itu selesai, atau mulai dengan ALUR_ACCEPT_RECOMPILED=1 untuk menjalankannya pada hasil \
+             kompilasi baru (dilaporkan di log, /api/sops dan /metrics).",
+            crate::runtime::deploy::COMPILER
+        ),
         E::Calendar(name) => format!("Kalender `{name}` tidak dapat dipakai."),
         E::Conflict(case) => {
             format!("Perkara {case} diubah orang lain pada saat yang sama; muat ulang lalu coba lagi.")

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::index::Index;
 use super::{
-    check_numbering, sort_by_case, sort_by_due, verified, BlobStore, Change, Deployment, OpenTask, Partition, Store,
-    StoreError, Timer, CHANGE_FEED_CAPACITY,
+    check_numbering, sort_by_case, sort_by_due, verified, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore,
+    EventLog, InboxIndex, OpenTask, Partition, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Fields, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -284,24 +284,14 @@ impl BlobStore for MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl EventLog for MemoryStore {
     /// Always: it has no schema, and answers as long as the process lives.
     async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
-        let mut deployments = self.deployments.lock().map_err(poisoned)?;
-        if !deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {
-            deployments.push(deployment.clone());
-            // Nobody listening is fine.
-            let _ = self.feed.send(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version });
-        }
-        Ok(())
-    }
-
-    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        Ok(self.deployments.lock().map_err(poisoned)?.clone())
+    fn sharing(&self) -> super::Sharing {
+        super::Sharing::OneProcess
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
@@ -379,7 +369,10 @@ impl Store for MemoryStore {
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         Ok(self.order.lock().map_err(poisoned)?.clone())
     }
+}
 
+#[async_trait]
+impl InboxIndex for MemoryStore {
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let mut tasks = self.unsorted_open_tasks(actors, Partition::all())?;
         sort_by_case(&mut tasks);
@@ -395,7 +388,10 @@ impl Store for MemoryStore {
         sort_by_due(&mut tasks);
         Ok(tasks)
     }
+}
 
+#[async_trait]
+impl TimerIndex for MemoryStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let mut due = Vec::new();
         for shard in self.each_shard() {
@@ -469,11 +465,37 @@ impl Store for MemoryStore {
         }
         Ok(best)
     }
+}
 
+#[async_trait]
+impl DeploymentStore for MemoryStore {
+    async fn save_deployment(&self, deployment: &Deployment) -> Result<(), StoreError> {
+        let mut deployments = self.deployments.lock().map_err(poisoned)?;
+        if !deployments.iter().any(|d| d.sop == deployment.sop && d.version == deployment.version) {
+            deployments.push(deployment.clone());
+            // Nobody listening is fine.
+            let _ = self.feed.send(Change::Deployed { sop: deployment.sop.clone(), version: deployment.version });
+        }
+        Ok(())
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        Ok(self.deployments.lock().map_err(poisoned)?.clone())
+    }
+}
+
+impl ChangeFeed for MemoryStore {
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.feed_wanted.store(true, Ordering::SeqCst);
         self.feed.subscribe()
     }
+
+    fn feed_reach(&self) -> super::FeedReach {
+        super::FeedReach::ThisInstance
+    }
+
+    /// Nothing to count: the in-memory store has no commits of its own.
+    fn observe(&self, _metrics: Arc<crate::runtime::metrics::StoreMetrics>) {}
 }
 
 #[cfg(test)]

@@ -28,6 +28,14 @@ pub struct SopSummary {
     /// Entry steps where the SOP offers alternatives (at the counter or online).
     pub entries: Vec<String>,
     pub actors: Vec<ActorSummary>,
+    /// The alur that compiled this version when it was deployed (absent for a version deployed
+    /// before that was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compiled_by: Option<String>,
+    /// `same`: this alur compiles the version into the model it was deployed with; `differs`:
+    /// into another, on which its cases now run (accepted with `ALUR_ACCEPT_RECOMPILED=1`);
+    /// `unrecorded`: deployed before the model's hash was recorded.
+    pub compile: &'static str,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -56,6 +64,8 @@ pub fn sop_summary(d: &Deployed) -> SopSummary {
                 kind: format!("{:?}", a.kind).to_lowercase(),
             })
             .collect(),
+        compiled_by: d.deployment.compiler.clone(),
+        compile: d.recompiled.word(),
     }
 }
 

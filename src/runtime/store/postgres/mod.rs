@@ -31,113 +31,20 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::Instrument;
 
+mod feed;
+mod schema;
+
+use feed::*;
+use schema::*;
+
+pub(crate) use schema::run_migrations;
+
 use super::{
-    check_numbering, index_changes, BlobStore, Change, Deployment, IndexChange, OpenTask, Store, StoreError, Timer,
-    CHANGE_FEED_CAPACITY,
+    check_numbering, index_changes, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore, EventLog, InboxIndex,
+    IndexChange, OpenTask, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::{CaseId, Name, TaskNo};
-
-/// The schema, one step per entry. Steps 1 and 2 are numbered as the SQLite store's (the same
-/// number means the same features). A database at schema version n (the highest row of `schema_version`) gets
-/// steps n+1.. applied, each in its own transaction with its `schema_version` row, under an
-/// advisory lock so nodes starting at once migrate one at a time. Steps are never edited once
-/// shipped, only added.
-const MIGRATIONS: &[&str] = &[
-    // 1: events, cases, deployments and the inbox and timer indexes.
-    r#"
-    CREATE TABLE deployments (
-        pos BIGSERIAL NOT NULL UNIQUE,
-        sop TEXT NOT NULL,
-        version BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
-        deployed_at TEXT COLLATE "C" NOT NULL,
-        -- The whole Deployment (sources and calendars included) as JSON.
-        body TEXT NOT NULL,
-        PRIMARY KEY (sop, version)
-    );
-    -- `pos` is the order cases started in, which `case_ids` returns; `version` is the seq of
-    -- the case's last event, the row every append to the case changes conditionally.
-    CREATE TABLE cases (
-        case_id UUID NOT NULL PRIMARY KEY,
-        pos BIGSERIAL NOT NULL UNIQUE,
-        sop TEXT NOT NULL,
-        version BIGINT NOT NULL
-    );
-    CREATE TABLE events (
-        case_id UUID NOT NULL,
-        seq BIGINT NOT NULL,
-        at TEXT COLLATE "C" NOT NULL,
-        "by" TEXT NOT NULL,
-        -- The Event as JSON (tagged by `type`).
-        body TEXT NOT NULL,
-        PRIMARY KEY (case_id, seq)
-    );
-    -- The actors of an open task as an array, in the order they were added; the GIN index
-    -- serves the inbox query by role (`actors && $1`).
-    CREATE TABLE open_tasks (
-        case_id UUID NOT NULL,
-        task BIGINT NOT NULL,
-        sop TEXT NOT NULL,
-        step TEXT NOT NULL,
-        due TEXT COLLATE "C" NOT NULL,
-        claimed_by TEXT,
-        actors TEXT[] NOT NULL,
-        PRIMARY KEY (case_id, task)
-    );
-    CREATE INDEX open_tasks_by_actor ON open_tasks USING GIN (actors);
-    CREATE TABLE timers (
-        case_id UUID NOT NULL,
-        task BIGINT NOT NULL,
-        due TEXT COLLATE "C" NOT NULL,
-        PRIMARY KEY (case_id, task)
-    );
-    CREATE INDEX timers_by_due ON timers (due, case_id, task);
-    "#,
-    // 2: claims on timers (a node fires a deadline under a lease).
-    r#"
-    ALTER TABLE timers ADD COLUMN claimed_by TEXT;
-    ALTER TABLE timers ADD COLUMN lease_until TEXT COLLATE "C";
-    CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
-    "#,
-    // 3: a task of a step whose SOP states no time has no due date. (The SQLite store's third
-    // step moved its indexes into memory, so the numbers no longer match feature for feature.)
-    r#"
-    ALTER TABLE open_tasks ALTER COLUMN due DROP NOT NULL;
-    "#,
-    // 4: documents out of the event log (as the SQLite store's fourth step): a blob table by
-    // SHA-256, and every document stored inline (base64 in its event) moved into it, its event
-    // rewritten to name it by the hash and size of those bytes. One transaction: an
-    // interrupted step leaves nothing half-moved. An inline body that is not base64 is left in
-    // its event (its download reports it, as before).
-    r#"
-    CREATE TABLE blobs (
-        sha256 TEXT NOT NULL PRIMARY KEY,
-        size BIGINT NOT NULL,
-        bytes BYTEA NOT NULL
-    );
-    CREATE TEMPORARY TABLE inline_documents ON COMMIT DROP AS
-        SELECT case_id, seq, encode(sha256(bytes), 'hex') AS sha256, bytes
-        FROM (SELECT case_id, seq, decode(body::jsonb #>> '{storage,base64}', 'base64') AS bytes
-              FROM events
-              WHERE body LIKE '%"kind":"inline"%'
-                AND body::jsonb ->> 'type' = 'artifact_attached'
-                AND body::jsonb #>> '{storage,kind}' = 'inline'
-                AND body::jsonb #>> '{storage,base64}' ~ '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'
-             ) inline;
-    INSERT INTO blobs (sha256, size, bytes)
-        SELECT DISTINCT ON (sha256) sha256, length(bytes), bytes FROM inline_documents
-        ON CONFLICT (sha256) DO NOTHING;
-    UPDATE events e
-        SET body = (e.body::jsonb || jsonb_build_object(
-            'sha256', d.sha256, 'size', length(d.bytes), 'storage', jsonb_build_object('kind', 'blob')))::text
-        FROM inline_documents d
-        WHERE e.case_id = d.case_id AND e.seq = d.seq;
-    "#,
-];
-
-/// Serializes migrations of every alur schema in the database (an arbitrary constant).
-const MIGRATION_LOCK: i64 = 0x616c_7572_0001;
 
 /// Pooled connections when the URL does not say (`pool_size=N`).
 const DEFAULT_POOL_SIZE: usize = 32;
@@ -383,11 +290,24 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| {
+            use deadpool_postgres::PoolError;
+            // As the accounts' connections: no connection to be had (unreachable, refusing,
+            // the pool exhausted past its wait) passes; a refused password does not.
+            let transient = match &e {
+                PoolError::Backend(e) => e.as_db_error().is_none() || is_transient(e),
+                PoolError::Timeout(_) | PoolError::Closed => true,
+                _ => false,
+            };
             let detail = match &e {
-                deadpool_postgres::PoolError::Backend(e) => detail(e),
+                PoolError::Backend(e) => detail(e),
                 other => other.to_string(),
             };
-            StoreError::Backend(format!("postgres store: connecting: {detail}"))
+            let message = format!("postgres store: connecting: {detail}");
+            if transient {
+                StoreError::Transient(message)
+            } else {
+                StoreError::Backend(message)
+            }
         })
     }
 
@@ -409,117 +329,6 @@ impl PostgresStore {
             .await
             .map_err(|problem| StoreError::Schema(format!("postgres store: schema `{}`: {problem}", self.schema)))
     }
-}
-
-/// Brings a numbered list of schema steps up to date, each step in its own transaction
-/// together with its row in `version_table`, under the advisory lock `lock`, so that of
-/// several nodes starting at once each step is applied by one. A database at a higher version
-/// than `steps` knows is refused. The error says what was being done and why, for the caller
-/// to prefix with what it migrates.
-pub(crate) async fn run_migrations(
-    client: &mut deadpool_postgres::Object,
-    steps: &[&str],
-    version_table: &str,
-    lock: i64,
-) -> Result<(), String> {
-    fn failed(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> String {
-        move |e| format!("{doing}: {}", detail(&e))
-    }
-    let known = steps.len() as i64;
-    for (index, step) in steps.iter().enumerate() {
-        let target = index as i64 + 1;
-        let tx = client.transaction().await.map_err(failed("starting a migration"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
-            .await
-            .map_err(failed("waiting for other nodes' migrations"))?;
-        tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {version_table} (
-                 version BIGINT NOT NULL PRIMARY KEY,
-                 applied_at TEXT NOT NULL)"
-        ))
-        .await
-        .map_err(failed("creating the schema version table"))?;
-        let version: i64 = tx
-            .query_one(&format!("SELECT COALESCE(MAX(version), 0)::BIGINT FROM {version_table}"), &[])
-            .await
-            .map_err(failed("reading the schema version"))?
-            .get(0);
-        if version > known {
-            return Err(format!("the schema version is {version}, newer than this alur knows ({known})"));
-        }
-        if version < target {
-            tx.batch_execute(step).await.map_err(failed("migrating the schema"))?;
-            tx.execute(
-                &format!("INSERT INTO {version_table} (version, applied_at) VALUES ($1, $2)"),
-                &[&target, &time_text(Utc::now())],
-            )
-            .await
-            .map_err(failed("recording the schema version"))?;
-        }
-        tx.commit().await.map_err(failed("committing a migration"))?;
-    }
-    Ok(())
-}
-
-/// The change feed's connection: LISTENs, and forwards every notification to the subscribers.
-/// Reconnects after losing the connection, and then sends `Resync` (changes may have been
-/// missed meanwhile). `ready` hears whether the first LISTEN worked.
-async fn listen(
-    config: tokio_postgres::Config,
-    channel: String,
-    feed: broadcast::Sender<Change>,
-    ready: oneshot::Sender<Result<(), StoreError>>,
-) {
-    let mut ready = Some(ready);
-    loop {
-        match listen_once(&config, &channel).await {
-            Ok((client, mut messages)) => {
-                match ready.take() {
-                    Some(ready) => {
-                        let _ = ready.send(Ok(()));
-                    }
-                    None => {
-                        let _ = feed.send(Change::Resync);
-                    }
-                }
-                while let Some(payload) = messages.recv().await {
-                    if let Ok(change) = serde_json::from_str::<Change>(&payload) {
-                        let _ = feed.send(change);
-                    }
-                }
-                drop(client);
-            }
-            Err(error) => {
-                if let Some(ready) = ready.take() {
-                    let _ = ready.send(Err(error));
-                    return;
-                }
-            }
-        }
-        tokio::time::sleep(RECONNECT).await;
-    }
-}
-
-/// Connects and LISTENs; the notifications' payloads come out of the receiver, which ends when
-/// the connection does.
-async fn listen_once(
-    config: &tokio_postgres::Config,
-    channel: &str,
-) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<String>), StoreError> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(db("connecting the change feed"))?;
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        // Ends when the connection does (error, or the client dropped).
-        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let AsyncMessage::Notification(n) = message {
-                if sender.send(n.payload().to_string()).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    client.batch_execute(&format!("LISTEN {channel}")).await.map_err(db("listening for changes"))?;
-    Ok((client, receiver))
 }
 
 /// A statement with its parameters, owned, to be run in a pipeline.
@@ -665,45 +474,13 @@ impl BlobStore for PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl EventLog for PostgresStore {
     async fn ready(&self) -> Result<(), StoreError> {
         super::schema_current(self.schema_version().await?, MIGRATIONS.len())
     }
 
-    async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
-        let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
-        let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })
-            .map_err(backend("serializing a change"))?;
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "WITH saved AS (
-                     INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (sop, version) DO NOTHING RETURNING 1)
-                 SELECT pg_notify($6, $7) FROM saved",
-            )
-            .await
-            .map_err(db("saving a deployment"))?;
-        client
-            .query(
-                &stmt,
-                &[&d.sop, &i64::from(d.version), &d.sha256, &time_text(d.deployed_at), &body, &self.channel, &change],
-            )
-            .await
-            .map_err(db("saving a deployment"))?;
-        Ok(())
-    }
-
-    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
-            .await
-            .map_err(db("reading deployments"))?;
-        let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
-        rows.iter()
-            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(corrupt("decoding a deployment")))
-            .collect()
+    fn sharing(&self) -> super::Sharing {
+        super::Sharing::Nodes
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
@@ -826,7 +603,10 @@ impl Store for PostgresStore {
         let rows = client.query(&stmt, &[]).await.map_err(db("reading cases"))?;
         Ok(rows.iter().map(|row| CaseId(row.get(0))).collect())
     }
+}
 
+#[async_trait]
+impl InboxIndex for PostgresStore {
     async fn open_tasks(&self, actors: &[String]) -> Result<Vec<OpenTask>, StoreError> {
         let client = self.client().await?;
         let rows = if actors.is_empty() {
@@ -850,7 +630,10 @@ impl Store for PostgresStore {
         .map_err(db("reading open tasks"))?;
         rows.iter().map(open_task_from).collect()
     }
+}
 
+#[async_trait]
+impl TimerIndex for PostgresStore {
     async fn due_timers(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let client = self.client().await?;
         let stmt = client
@@ -931,12 +714,57 @@ impl Store for PostgresStore {
         let row = client.query_one(&stmt, &[]).await.map_err(db("reading the next claimable timer"))?;
         row.get::<_, Option<&str>>(0).map(parse_time).transpose()
     }
+}
+
+#[async_trait]
+impl DeploymentStore for PostgresStore {
+    async fn save_deployment(&self, d: &Deployment) -> Result<(), StoreError> {
+        let body = serde_json::to_string(d).map_err(backend("serializing a deployment"))?;
+        let change = serde_json::to_string(&Change::Deployed { sop: d.sop.clone(), version: d.version })
+            .map_err(backend("serializing a change"))?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH saved AS (
+                     INSERT INTO deployments (sop, version, sha256, deployed_at, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (sop, version) DO NOTHING RETURNING 1)
+                 SELECT pg_notify($6, $7) FROM saved",
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        client
+            .query(
+                &stmt,
+                &[&d.sop, &i64::from(d.version), &d.sha256, &time_text(d.deployed_at), &body, &self.channel, &change],
+            )
+            .await
+            .map_err(db("saving a deployment"))?;
+        Ok(())
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT body FROM deployments ORDER BY pos")
+            .await
+            .map_err(db("reading deployments"))?;
+        let rows = client.query(&stmt, &[]).await.map_err(db("reading deployments"))?;
+        rows.iter()
+            .map(|row| serde_json::from_str(row.get::<_, &str>(0)).map_err(corrupt("decoding a deployment")))
+            .collect()
+    }
+}
+
+impl ChangeFeed for PostgresStore {
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
 
     fn observe(&self, metrics: std::sync::Arc<crate::runtime::metrics::StoreMetrics>) {
         let _ = self.metrics.set(metrics.of("postgres"));
     }
 
-    fn changes(&self) -> broadcast::Receiver<Change> {
-        self.feed.subscribe()
+    fn feed_reach(&self) -> super::FeedReach {
+        super::FeedReach::AllNodes
     }
 }
