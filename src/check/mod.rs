@@ -18,7 +18,7 @@ use crate::t;
 const PARALLEL_FROM_STEPS: usize = 1_000;
 
 pub fn check(sop: &Sop, options: &Options) -> Vec<Diagnostic> {
-    check_parallel_from(sop, options, PARALLEL_FROM_STEPS)
+    check_parallel_from(sop, options, crate::syntax::two_threads_from(PARALLEL_FROM_STEPS))
 }
 
 /// [`check`] with the step count from which a second thread is used (tests compare both ways).

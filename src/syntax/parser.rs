@@ -67,7 +67,7 @@ pub fn parse_bytes(file: FileId, bytes: &[u8]) -> Result<(), Diagnostic> {
 /// A large file is read in two halves on two threads (see [`parse_with_split`]); the result is
 /// exactly the one a single pass gives.
 pub fn parse(file: FileId, text: &str) -> (Cst, Vec<Diagnostic>) {
-    let (cst, diagnostics, _) = parse_with_split(file, text, SPLIT_MIN_BYTES);
+    let (cst, diagnostics, _) = parse_with_split(file, text, super::two_threads_from(SPLIT_MIN_BYTES));
     (cst, diagnostics)
 }
 
