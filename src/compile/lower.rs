@@ -68,17 +68,7 @@ pub struct Lowerer<'a> {
     pub imports_failed: bool,
     /// Ids of the documents declared so far (outputs declare them too).
     artifact_names: foldhash::HashSet<String>,
-    /// Lowering the second half of a large `sop` block on another thread (see [`Lowerer::sop`]):
-    /// what it cannot know there (the language of the lines before it, the fragments) makes it
-    /// give up, and the half is lowered again after the first.
-    speculative: bool,
-    /// Set when a speculative lowering met such a line.
-    gave_up: bool,
 }
-
-/// From this many items in the `sop` block on, its second half is lowered on a second thread
-/// while the first half is lowered on this one; below it a thread would cost more than it saves.
-pub const PARALLEL_FROM_ITEMS: usize = 1_000;
 
 fn what_text() -> Text {
     t!("teks dalam tanda kutip", "a text in double quotes")
@@ -94,8 +84,6 @@ impl<'a> Lowerer<'a> {
             expanding: Vec::new(),
             imports_failed: false,
             artifact_names: foldhash::HashSet::default(),
-            speculative: false,
-            gave_up: false,
         }
     }
 
@@ -118,8 +106,6 @@ impl<'a> Lowerer<'a> {
     }
 
     fn unknown_keyword(&mut self, token: &Token, allowed: &[Kw], context: Text) {
-        // The list of keywords is in the file's language, which the lines before decide.
-        self.gave_up |= self.speculative;
         let text = &token.text;
         let (context_id, context_en) = (&context.id, &context.en);
         let mut diagnostic = Diagnostic::new(
@@ -173,10 +159,8 @@ impl<'a> Lowerer<'a> {
 
     // ---- file level ----
 
-    /// Lowers the `sop` item of a file; from `parallel_from` items in its block on (normally
-    /// [`PARALLEL_FROM_ITEMS`]; tests compare both ways), on two threads (see
-    /// [`Lowerer::sop_items`]).
-    pub fn sop_with_parallel_from(&mut self, item: &Item, parallel_from: usize) {
+    /// Lowers the `sop` item of a file.
+    pub fn sop(&mut self, item: &Item) {
         let mut cursor = Cursor::new(&item.tokens, item.span);
         cursor.next();
         self.draft.span = item.span;
@@ -193,94 +177,9 @@ impl<'a> Lowerer<'a> {
         }
         self.report(cursor.expect_end());
         let Some(block) = self.block_of(item, t!("`sop`", "`sop`")) else { return };
-        self.sop_items(&block.items, parallel_from);
-    }
-
-    /// The items of the `sop` block, in order. On a large block whose second half holds only
-    /// steps and blocks of steps, that half is lowered on a second thread into a draft of its
-    /// own, then joined to this one: its steps come after this half's (their indexes shifted),
-    /// its documents are added unless this half declared them, its diagnostics come after this
-    /// half's. That is exactly what lowering the items in order gives, because such items read
-    /// nothing of the lines before them except the language (only in the help of an unknown
-    /// keyword) and the fragments (`pakai`); on either, the second half is lowered again here.
-    fn sop_items(&mut self, items: &[Item], parallel_from: usize) {
-        let cut = items.len() / 2;
-        let body_only = |item: &Item| {
-            item.broken
-                || item
-                    .tokens
-                    .first()
-                    .and_then(Kw::of)
-                    .is_some_and(|(k, _)| matches!(k, Kw::Step | Kw::Parallel | Kw::Alternatives))
-        };
-        if items.len() < parallel_from.max(2) || !items[cut..].iter().all(body_only) {
-            for child in items {
-                self.sop_item(child);
-            }
-            return;
+        for child in &block.items {
+            self.sop_item(child);
         }
-        let (first, second) = items.split_at(cut);
-        let (fragments, imports_failed) = (self.fragments, self.imports_failed);
-        let other = std::thread::scope(|scope| {
-            let handle = std::thread::Builder::new().name("alur-lower".into()).spawn_scoped(scope, move || {
-                let mut other = Lowerer::new(fragments);
-                other.speculative = true;
-                other.imports_failed = imports_failed;
-                for child in second {
-                    other.sop_item(child);
-                    if other.gave_up {
-                        break;
-                    }
-                }
-                other
-            });
-            for child in first {
-                self.sop_item(child);
-            }
-            handle.ok().map(|handle| match handle.join() {
-                Ok(other) => other,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-        });
-        match other {
-            Some(other) if !other.gave_up => self.join(other),
-            _ => {
-                for child in second {
-                    self.sop_item(child);
-                }
-            }
-        }
-    }
-
-    /// Appends what a speculative lowering of the following items found (see
-    /// [`Lowerer::sop_items`]).
-    fn join(&mut self, other: Lowerer<'_>) {
-        fn shift(element: &mut Element, offset: usize) {
-            match element {
-                Element::Step { step } => *step += offset,
-                Element::Parallel { branches, .. } | Element::Alternatives { branches, .. } => {
-                    branches.iter_mut().flatten().for_each(|e| shift(e, offset))
-                }
-            }
-        }
-        let offset = self.draft.steps.len();
-        let draft = other.draft;
-        self.draft.steps.extend(draft.steps);
-        self.draft.body.extend(draft.body.into_iter().map(|mut e| {
-            shift(&mut e, offset);
-            e
-        }));
-        for artifact in draft.artifacts {
-            if !self.artifact_names.contains(artifact.id.as_str()) {
-                self.artifact_names.insert(artifact.id.name.clone());
-                self.draft.artifacts.push(artifact);
-            }
-        }
-        self.draft.votes_id += draft.votes_id;
-        self.draft.votes_en += draft.votes_en;
-        self.draft.actor_reported.extend(draft.actor_reported);
-        self.draft.duration_reported.extend(draft.duration_reported);
-        self.diagnostics.extend(other.diagnostics);
     }
 
     fn sop_item(&mut self, item: &Item) {
@@ -759,11 +658,6 @@ impl<'a> Lowerer<'a> {
     }
 
     fn use_fragment(&mut self, item: &Item, out: &mut Vec<Element>, renumber: i64) {
-        if self.speculative {
-            // The fragments are those of the whole file, and `pakai` nests by the lines before.
-            self.gave_up = true;
-            return;
-        }
         self.no_block(item);
         let mut cursor = Cursor::new(&item.tokens, item.span);
         cursor.next();

@@ -320,9 +320,10 @@ impl Session<'_> {
             diagnostics.iter().any(|d| matches!(d.code, Code::ImportFailed | Code::InputNotUtf8 | Code::InputTooLarge));
         let mut lowerer = lower::Lowerer::new(&fragments);
         lowerer.imports_failed = imports_failed;
-        lowerer.sop_with_parallel_from(sop_item, options.parallel_lowering_from.unwrap_or(lower::PARALLEL_FROM_ITEMS));
+        lowerer.sop(sop_item);
         let (draft, lowered) = lowerer.finish();
-        free_in_background(cst, self.sources.text(file).len());
+        // The syntax tree is not needed past lowering: freed before the checks.
+        drop(cst);
         diagnostics.extend(lowered);
         let Some(id) = draft.id.clone() else { return (None, diagnostics) };
         let language = draft.language();
@@ -618,19 +619,6 @@ impl Session<'_> {
                 call.promise = child.header.stated_total.as_ref().map(|t| t.duration).or(whole.map(|s| s.duration));
             }
         }
-    }
-}
-
-/// From this size of file on, its syntax tree is freed on a thread of its own once lowered.
-const FREE_IN_BACKGROUND_FROM_BYTES: usize = 256 * 1024;
-
-/// Frees a large syntax tree beside the checks instead of before them: for a 10,000-step SOP
-/// that is a few milliseconds that `alur check` need not wait for. A smaller tree (or one when
-/// no thread can be started) is freed here.
-fn free_in_background(cst: syntax::Cst, text_len: usize) {
-    if text_len >= FREE_IN_BACKGROUND_FROM_BYTES {
-        // On failure the closure, and the tree with it, is dropped here.
-        let _ = std::thread::Builder::new().name("alur-free".into()).spawn(move || drop(cst));
     }
 }
 

@@ -15,10 +15,6 @@ pub struct Options {
     /// The calendars themselves: the SOP's own calendar's day length is read from here when
     /// `day_lengths` does not have it (compiling only the calendar that is used).
     pub calendar_set: Option<std::sync::Arc<crate::time::CalendarSet>>,
-    /// For tests: the item count of the `sop` block from which its second half is lowered on a
-    /// second thread (`None`: the default, `compile::lower::PARALLEL_FROM_ITEMS`).
-    #[doc(hidden)]
-    pub parallel_lowering_from: Option<usize>,
 }
 
 impl Options {

@@ -321,6 +321,42 @@ fn told_ref(told: &Told, sop: &Sop) -> (String, String) {
 }
 
 pub fn render(sop: &Sop, labels: &Labels) -> String {
+    let (mut nodes, index_of) = nodes(sop, labels);
+    let mut flows = flows(sop, labels, &index_of, &mut nodes);
+    deadlines(sop, labels, &index_of, &mut nodes, &mut flows);
+    holds(sop, labels, &index_of, &mut nodes, &mut flows);
+    merge_before_shared_splits(&mut nodes, &mut flows);
+    lanes_from_neighbours(&mut nodes, &flows);
+    let back = layers(&mut nodes, &flows);
+    let place = Placement::of(sop, &nodes);
+    let process_id = sop.id.name.clone();
+    let mut x = Xml::new();
+    let _ = x.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    x.start(
+        "bpmn:definitions",
+        &[
+            ("xmlns:bpmn", BPMN_NS),
+            ("xmlns:bpmndi", BPMNDI_NS),
+            ("xmlns:dc", DC_NS),
+            ("xmlns:di", DI_NS),
+            ("xmlns:xsi", XSI_NS),
+            ("xmlns:alur", ALUR_NS),
+            ("id", &format!("Definitions_{process_id}")),
+            ("targetNamespace", "https://alur.dev/sop"),
+            ("exporter", "alur"),
+            ("exporterVersion", env!("CARGO_PKG_VERSION")),
+        ],
+    );
+    // The escalations and messages the deadlines throw, one per actor told.
+    process(&mut x, sop, &nodes, &flows);
+    diagram(&mut x, sop, &nodes, &flows, &back, &place);
+    x.end("bpmn:definitions");
+    x.finish()
+}
+
+/// A node for each node of the flow, in the lane of its step's actor (`usize::MAX` for a node
+/// of no step), and each flow node's index among them.
+fn nodes(sop: &Sop, labels: &Labels) -> (Vec<BNode>, HashMap<NodeIndex, usize>) {
     let graph = &sop.flow.graph;
     let mut nodes: Vec<BNode> = Vec::new();
     let mut index_of: HashMap<NodeIndex, usize> = HashMap::new();
@@ -408,8 +444,13 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             timer: None,
         });
     }
+    (nodes, index_of)
+}
 
-    // Sequence flows (deadline routes are timers, not flows: documented instead).
+/// Sequence flows (deadline routes are timers, not flows: documented instead), with a merge
+/// gateway where several outcomes of one gateway lead into the same node.
+fn flows(sop: &Sop, labels: &Labels, index_of: &HashMap<NodeIndex, usize>, nodes: &mut Vec<BNode>) -> Vec<BFlow> {
+    let graph = &sop.flow.graph;
     let mut flows: Vec<BFlow> = Vec::new();
     let mut extra: Vec<BNode> = Vec::new();
     for n in graph.node_indices() {
@@ -484,10 +525,12 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
     }
     nodes.extend(extra);
-    deadlines(sop, labels, &index_of, &mut nodes, &mut flows);
-    holds(sop, labels, &index_of, &mut nodes, &mut flows);
-    // A parallel split reached from several places gets an exclusive merge in front: a parallel
-    // gateway with several incoming flows would wait for all of them.
+    flows
+}
+
+/// A parallel split reached from several places gets an exclusive merge in front: a parallel
+/// gateway with several incoming flows would wait for all of them.
+fn merge_before_shared_splits(nodes: &mut Vec<BNode>, flows: &mut Vec<BFlow>) {
     for split in 0..nodes.len() {
         if nodes[split].kind != Kind::Parallel || !nodes[split].id.starts_with("Split_") {
             continue;
@@ -508,11 +551,13 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
         flows.push(BFlow { id: format!("Flow_m{merge}"), source: merge, target: split, name: None, condition: None });
     }
+}
 
-    // Lanes of the nodes that belong to no step: the lane of a neighbour.
+/// Lanes of the nodes that belong to no step: the lane of a neighbour.
+fn lanes_from_neighbours(nodes: &mut [BNode], flows: &[BFlow]) {
     for _ in 0..nodes.len() {
         let mut changed = false;
-        for f in &flows {
+        for f in flows {
             if nodes[f.target].lane == usize::MAX && nodes[f.source].lane != usize::MAX {
                 nodes[f.target].lane = nodes[f.source].lane;
                 changed = true;
@@ -526,13 +571,16 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
             break;
         }
     }
-    for n in &mut nodes {
+    for n in nodes.iter_mut() {
         if n.lane == usize::MAX {
             n.lane = 0;
         }
     }
+}
 
-    // Layers: longest path from the start, ignoring the flows that go back (found by DFS).
+/// Layers: longest path from the start, ignoring the flows that go back (found by DFS), which
+/// it returns (by index).
+fn layers(nodes: &mut [BNode], flows: &[BFlow]) -> HashSet<usize> {
     let start = nodes.iter().position(|n| n.kind == Kind::Start).unwrap_or(0);
     // A boundary event is reached with its task (an arc without a flow), in the task's layer.
     let mut out_flows: Vec<Vec<(usize, Option<usize>)>> = vec![Vec::new(); nodes.len()];
@@ -604,74 +652,78 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
     }
 
-    // Positions: x by layer, y by lane (stacking nodes that share a lane and a layer).
-    let n_lanes = sop.actors.len().max(1);
-    let mut stack_of: HashMap<(usize, usize), usize> = HashMap::new();
-    let mut slot = vec![0usize; nodes.len()];
-    for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.attached_to.is_none()) {
-        let c = stack_of.entry((n.lane, n.layer)).or_default();
-        slot[i] = *c;
-        *c += 1;
-    }
-    let mut lane_rows = vec![1usize; n_lanes];
-    for (&(lane, _), &count) in &stack_of {
-        if lane < n_lanes {
-            lane_rows[lane] = lane_rows[lane].max(count);
-        }
-    }
-    const LANE_ROW_H: f64 = 140.0;
-    const POOL_X: f64 = 20.0;
-    const LANE_X: f64 = 50.0;
-    const LAYER_W: f64 = 190.0;
-    let mut lane_top = vec![0.0; n_lanes + 1];
-    lane_top[0] = 20.0;
-    for l in 0..n_lanes {
-        lane_top[l + 1] = lane_top[l] + lane_rows[l] as f64 * LANE_ROW_H;
-    }
-    let max_layer = nodes.iter().map(|n| n.layer).max().unwrap_or(0);
-    let pool_w = (max_layer + 1) as f64 * LAYER_W + 80.0;
-    let mut bounds: Vec<(f64, f64, f64, f64)> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let (w, h) = size(n.kind);
-            let cx = LANE_X + 60.0 + n.layer as f64 * LAYER_W;
-            let cy = lane_top[n.lane.min(n_lanes - 1)] + LANE_ROW_H / 2.0 + slot[i] as f64 * LANE_ROW_H;
-            (cx - w / 2.0, cy - h / 2.0, w, h)
-        })
-        .collect();
-    // A boundary event sits on the bottom border of its task, towards the right; a second one
-    // (a deadline and a hold) to the left of the first.
-    let mut on_host: HashMap<usize, usize> = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if let Some(host) = n.attached_to {
-            let (hx, hy, hw, hh) = bounds[host];
-            let (w, h) = size(n.kind);
-            let k = on_host.entry(host).or_default();
-            bounds[i] = (hx + hw - 30.0 - w / 2.0 - 48.0 * *k as f64, hy + hh - h / 2.0, w, h);
-            *k += 1;
-        }
-    }
+    back
+}
 
+const LANE_ROW_H: f64 = 140.0;
+const POOL_X: f64 = 20.0;
+const LANE_X: f64 = 50.0;
+const LAYER_W: f64 = 190.0;
+
+/// Where the diagram draws things: x by layer, y by lane (stacking nodes that share a lane and
+/// a layer).
+struct Placement {
+    n_lanes: usize,
+    /// The top of each lane, and the bottom of the last.
+    lane_top: Vec<f64>,
+    pool_w: f64,
+    /// Each node's x, y, width and height.
+    bounds: Vec<(f64, f64, f64, f64)>,
+}
+
+impl Placement {
+    fn of(sop: &Sop, nodes: &[BNode]) -> Placement {
+        let n_lanes = sop.actors.len().max(1);
+        let mut stack_of: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut slot = vec![0usize; nodes.len()];
+        for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.attached_to.is_none()) {
+            let c = stack_of.entry((n.lane, n.layer)).or_default();
+            slot[i] = *c;
+            *c += 1;
+        }
+        let mut lane_rows = vec![1usize; n_lanes];
+        for (&(lane, _), &count) in &stack_of {
+            if lane < n_lanes {
+                lane_rows[lane] = lane_rows[lane].max(count);
+            }
+        }
+        let mut lane_top = vec![0.0; n_lanes + 1];
+        lane_top[0] = 20.0;
+        for l in 0..n_lanes {
+            lane_top[l + 1] = lane_top[l] + lane_rows[l] as f64 * LANE_ROW_H;
+        }
+        let max_layer = nodes.iter().map(|n| n.layer).max().unwrap_or(0);
+        let pool_w = (max_layer + 1) as f64 * LAYER_W + 80.0;
+        let mut bounds: Vec<(f64, f64, f64, f64)> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let (w, h) = size(n.kind);
+                let cx = LANE_X + 60.0 + n.layer as f64 * LAYER_W;
+                let cy = lane_top[n.lane.min(n_lanes - 1)] + LANE_ROW_H / 2.0 + slot[i] as f64 * LANE_ROW_H;
+                (cx - w / 2.0, cy - h / 2.0, w, h)
+            })
+            .collect();
+        // A boundary event sits on the bottom border of its task, towards the right; a second one
+        // (a deadline and a hold) to the left of the first.
+        let mut on_host: HashMap<usize, usize> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(host) = n.attached_to {
+                let (hx, hy, hw, hh) = bounds[host];
+                let (w, h) = size(n.kind);
+                let k = on_host.entry(host).or_default();
+                bounds[i] = (hx + hw - 30.0 - w / 2.0 - 48.0 * *k as f64, hy + hh - h / 2.0, w, h);
+                *k += 1;
+            }
+        }
+        Placement { n_lanes, lane_top, pool_w, bounds }
+    }
+}
+
+/// The process: the escalations and messages, the lanes, the nodes with their timers and
+/// times, and the sequence flows.
+fn process(x: &mut Xml, sop: &Sop, nodes: &[BNode], flows: &[BFlow]) {
     let process_id = sop.id.name.clone();
-    let mut x = Xml::new();
-    let _ = x.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-    x.start(
-        "bpmn:definitions",
-        &[
-            ("xmlns:bpmn", BPMN_NS),
-            ("xmlns:bpmndi", BPMNDI_NS),
-            ("xmlns:dc", DC_NS),
-            ("xmlns:di", DI_NS),
-            ("xmlns:xsi", XSI_NS),
-            ("xmlns:alur", ALUR_NS),
-            ("id", &format!("Definitions_{process_id}")),
-            ("targetNamespace", "https://alur.dev/sop"),
-            ("exporter", "alur"),
-            ("exporterVersion", env!("CARGO_PKG_VERSION")),
-        ],
-    );
-    // The escalations and messages the deadlines throw, one per actor told.
     let mut declared: Vec<&Told> = Vec::new();
     for t in nodes.iter().filter_map(|n| n.told.as_ref()) {
         if !declared.contains(&t) {
@@ -766,7 +818,7 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
         x.end(tag);
     }
-    for f in &flows {
+    for f in flows {
         let mut attrs: Vec<(&str, &str)> =
             vec![("id", &f.id), ("sourceRef", &nodes[f.source].id), ("targetRef", &nodes[f.target].id)];
         if let Some(name) = &f.name {
@@ -782,8 +834,11 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
         }
     }
     x.end("bpmn:process");
+}
 
-    // Diagram interchange.
+/// Diagram interchange: the pool, the lanes, each node's bounds and each flow's waypoints.
+fn diagram(x: &mut Xml, sop: &Sop, nodes: &[BNode], flows: &[BFlow], back: &HashSet<usize>, place: &Placement) {
+    let (n_lanes, lane_top, pool_w, bounds) = (place.n_lanes, &place.lane_top, place.pool_w, &place.bounds);
     let f = |v: f64| format!("{}", v.round());
     x.start("bpmndi:BPMNDiagram", &[("id", "BPMNDiagram_1")]);
     x.start("bpmndi:BPMNPlane", &[("id", "BPMNPlane_1"), ("bpmnElement", "Collaboration_1")]);
@@ -859,6 +914,4 @@ pub fn render(sop: &Sop, labels: &Labels) -> String {
     }
     x.end("bpmndi:BPMNPlane");
     x.end("bpmndi:BPMNDiagram");
-    x.end("bpmn:definitions");
-    x.finish()
 }

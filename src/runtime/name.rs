@@ -46,9 +46,20 @@ fn interned<T: ?Sized + Eq + std::hash::Hash + 'static>(
     handle
 }
 
+static NAMES: OnceLock<Interned<str>> = OnceLock::new();
+static LISTS: OnceLock<Interned<[Name]>> = OnceLock::new();
+
+/// How many names and lists of names are interned: what the process keeps for good. Checking
+/// an SOP interns nothing (the compiler's names are its own); deploying one interns its ids.
+pub fn interned_count() -> usize {
+    fn len<T: ?Sized>(table: &OnceLock<Interned<T>>) -> usize {
+        table.get().map_or(0, |t| t.read().unwrap_or_else(|p| p.into_inner()).len())
+    }
+    len(&NAMES) + len(&LISTS)
+}
+
 impl Name {
     pub fn new(text: &str) -> Name {
-        static NAMES: OnceLock<Interned<str>> = OnceLock::new();
         Name(interned(&NAMES, text, || Box::leak(text.into())))
     }
 
@@ -66,7 +77,6 @@ impl Default for Name {
 
 impl Names {
     pub fn new(names: &[Name]) -> Names {
-        static LISTS: OnceLock<Interned<[Name]>> = OnceLock::new();
         Names(interned(&LISTS, names, || Box::leak(names.into())))
     }
 

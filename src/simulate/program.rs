@@ -460,620 +460,23 @@ pub fn lower(
     }
     let day = calendar.day_length_minutes().max(1);
     let mut l = Lowering { scenario, day, problems: Vec::new(), lenient: overrides.lenient_names };
-    let graph = &sop.flow.graph;
-    let step_names: Vec<&str> = sop.steps.iter().map(|s| s.id.as_str()).collect();
-    let actor_names: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
-
-    // Desks: one per actor.
-    let mut desks: Vec<Desk> =
-        sop.actors.iter().map(|a| Desk { actor: a.id.name.clone(), label: a.label.clone(), staff: None }).collect();
-    for (name, count) in &l.scenario.staff {
-        let Some(index) = sop.actors.iter().position(|a| a.id.name == *name.get_ref()) else {
-            if sop.left_out_actors.iter().any(|a| a.name == *name.get_ref()) {
-                continue; // a desk of another variant
-            }
-            l.unknown(name.span(), "actor", name.get_ref(), actor_names.clone());
-            continue;
-        };
-        match count.get_ref() {
-            StaffCount::Count(n) if *n >= 1 && *n <= 1_000_000 => desks[index].staff = Some(*n as u32),
-            StaffCount::Unlimited => desks[index].staff = None,
-            _ => l.problems.push(
-                Problem::error(
-                    Some(count.span()),
-                    t!(
-                        "jumlah petugas harus bilangan bulat 1 atau lebih",
-                        "the staff count must be a whole number of 1 or more"
-                    ),
-                )
-                .with_help(t!(
-                    "tulis misalnya `front_office = 2`, atau \"tak_terbatas\"",
-                    "write for example `front_office = 2`, or \"unlimited\""
-                )),
-            ),
-        }
-    }
-    let unlimited_desk = desks.len() as u32;
-    desks.push(Desk { actor: "-".into(), label: "-".into(), staff: None });
-
-    // Samplers per step.
-    let default_spec = l
-        .scenario
-        .durations
-        .iter()
-        .find(|(k, _)| matches!(k.get_ref().as_str(), "default" | "semua" | "bawaan"))
-        .map(|(_, v)| v);
-    for name in l.scenario.durations.keys() {
-        let n = name.get_ref().as_str();
-        let other_variant = sop.left_out.iter().any(|s| s.name == n);
-        if !matches!(n, "default" | "semua" | "bawaan") && sop.step(n).is_none() && !other_variant {
-            let mut known = step_names.clone();
-            known.push("default");
-            l.unknown(name.span(), "step", n, known);
-        }
-    }
-    let mut samplers = Vec::with_capacity(sop.steps.len());
-    let mut exact = Vec::with_capacity(sop.steps.len());
-    let mut split = Vec::with_capacity(sop.steps.len());
-    for step in &sop.steps {
-        let stated = step.stated_duration();
-        // A desk of a hand-off chain: its own entry (`[waktu."ketik.2"]`), else its row's, which
-        // every desk of the row takes.
-        let spec_of = |id: &str| l.scenario.durations.iter().find(|(k, _)| k.get_ref() == id).map(|(_, v)| v);
-        let spec = spec_of(step.id.as_str()).or_else(|| spec_of(step.row_id().as_str())).or(default_spec);
-        if step.time_not_stated() {
-            // No standard to scale: the scenario must say how long the step takes, in time.
-            l.untimed(step, spec);
-        }
-        let standard = stated.map(|d| d.working_minutes(day) as f64);
-        // A step the scenario leaves at its standard, counted in days or in two parts with the
-        // next working day between them, is counted on the calendar as the runtime counts it
-        // (whole days land at the same time of day).
-        let time = crate::time::StepTime { starts_next_workday: false, ..step.time() };
-        let on_calendar =
-            stated.is_some_and(|d| d.workdays > 0 || d.calendar_days > 0) || time.then_next_workday.is_some();
-        exact.push((on_calendar && spec.is_none()).then_some(time));
-        // Sampled, a two-part step still waits for the next working day after its first share.
-        split.push(time.then_next_workday.map(|(first, _)| {
-            let whole = stated.unwrap_or_default().working_minutes(day) as f64;
-            if whole > 0.0 {
-                first.working_minutes(day) as f64 / whole
-            } else {
-                0.0
-            }
-        }));
-        let sampler = l.sampler(spec, standard.or(Some(0.0)));
-        samplers.push(sampler);
-    }
-    let resubmit = match &l.scenario.resubmit {
-        Some(spec) => {
-            if spec.mean.is_none()
-                && spec
-                    .distribution
-                    .as_ref()
-                    .is_some_and(|d| !matches!(d.get_ref().as_str(), "triangular" | "segitiga" | "uniform" | "seragam"))
-            {
-                l.problems.push(Problem::error(
-                    spec.distribution.as_ref().map(|d| d.span()),
-                    t!(
-                        "`[perbaikan]` butuh `rerata`, misalnya rerata = \"2 hari\"",
-                        "`[resubmit]` needs a `mean`, for example mean = \"2 hari\""
-                    ),
-                ));
-            }
-            l.sampler(Some(spec), None)
-        }
-        None => Sampler::Fixed(0.0),
-    };
+    let desks = l.desks(sop);
+    // The last desk: the one with no limit, for steps done at once and steps of no actor.
+    let unlimited_desk = (desks.len() - 1) as u32;
+    let (samplers, exact, split) = l.step_times(sop);
+    let resubmit = l.resubmit();
 
     // What follows each node is the interpreter's answer; the program only stores it.
     let interpreter = Interpreter::new(sop);
 
-    // Holds: only where the SOP allows one; the maximum in working minutes (calendar days as
-    // five working days a week: the simulator's axis is working time).
-    let mut holds: Vec<Option<HoldDraw>> = vec![None; sop.steps.len()];
-    for (name, spec) in &l.scenario.holds {
-        let n = name.get_ref().as_str();
-        let Some(index) = sop.step_index(n) else {
-            let known: Vec<&str> = sop.steps.iter().filter(|s| s.hold.is_some()).map(|s| s.id.as_str()).collect();
-            l.unknown(name.span(), "step", n, known);
-            continue;
-        };
-        let Some(rule) = &sop.steps[index].hold else {
-            l.problems.push(
-                Problem::error(
-                    Some(name.span()),
-                    t!(
-                        "langkah `{n}` tidak dapat ditangguhkan di SOP ini",
-                        "step `{n}` may not be put on hold in the SOP"
-                    ),
-                )
-                .with_help(t!(
-                    "tulis `penangguhan maks … -> …` pada langkah itu di SOP, atau hapus `[tangguh.{n}]`",
-                    "write `hold max … -> …` on that step in the SOP, or remove `[holds.{n}]`"
-                )),
-            );
-            continue;
-        };
-        let share = spec.share.as_ref().map_or(f64::NAN, |s| s.get_ref().0);
-        let length = spec.length.as_ref().and_then(|t| super::scenario::parse_duration_minutes(t.get_ref(), day));
-        match (share, length) {
-            (share, Some(length)) if (0.0..=1.0).contains(&share) => {
-                let max = rule.max.working_minutes(day) as f64
-                    + f64::from(rule.max.calendar_days) * f64::from(day) * 5.0 / 7.0;
-                let expire = interpreter.after_hold(sop, index).map_or(u32::MAX, |t| t.index() as u32);
-                holds[index] = Some(HoldDraw { share, length, max, expire });
-            }
-            _ => l.problems.push(
-                Problem::error(
-                    Some(name.span()),
-                    t!(
-                        "`[tangguh.{n}]` butuh `peluang` antara 0 dan 1 dan `lama` seperti \"3 hari\"",
-                        "`[holds.{n}]` needs a `share` between 0 and 1 and a `length` such as \"3 days\""
-                    ),
-                )
-                .with_help(t!(
-                    "misalnya: peluang = 0.1, lama = \"3 hari\"",
-                    "for example: share = 0.1, length = \"3 days\""
-                )),
-            ),
-        }
-    }
-
-    // Branching points that the scenario may weigh, by the name of the row they are on (a
-    // hand-off chain decides at its last desk).
-    let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for node in graph.node_indices() {
-        let (key, guard) = match graph.node_weight(node) {
-            Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false),
-            Some(Node::Gate { step, guards_step }) => {
-                (sop.steps.get(*step).map(|s| s.row_id().name.clone()), *guards_step)
-            }
-            Some(Node::Choice { name }) => (name.clone(), false),
-            _ => (None, false),
-        };
-        let Some(key) = key else { continue };
-        let entry = points.entry(key).or_default();
-        for (target, edge) in interpreter.routes(sop, node) {
-            entry.push(route_name(sop, edge, target, guard));
-        }
-    }
-    for (point, outcomes) in &l.scenario.outcomes {
-        let Some(known) = points.get(point.get_ref()).cloned() else {
-            if sop.left_out.iter().any(|s| s.name == *point.get_ref()) {
-                continue; // a decision of another variant
-            }
-            l.unknown(point.span(), "point", point.get_ref(), points.keys().map(String::as_str).collect());
-            continue;
-        };
-        let mut sum = 0.0;
-        for (name, p) in outcomes {
-            if !known.iter().any(|k| k == route_alias(name.get_ref())) {
-                l.unknown(name.span(), "outcome", name.get_ref(), known.iter().map(String::as_str).collect());
-            }
-            let Num(v) = *p.get_ref();
-            if !(0.0..=1.0).contains(&v) {
-                l.problems.push(
-                    Problem::error(
-                        Some(p.span()),
-                        t!("peluang {v} harus di antara 0 dan 1", "the probability {v} must be between 0 and 1"),
-                    )
-                    .with_help(t!("20% ditulis 0.2", "write 20% as 0.2")),
-                );
-            }
-            sum += v;
-        }
-        if sum > 1.0 + 1e-9 {
-            let name = point.get_ref();
-            let sum = (sum * 1e6).round() / 1e6;
-            l.problems.push(Problem::error(
-                Some(point.span()),
-                t!(
-                    "peluang pilihan `{name}` berjumlah {sum}, lebih dari 1",
-                    "the probabilities of `{name}` add up to {sum}, more than 1"
-                ),
-            ));
-        }
-    }
-
-    // The operations, one per flow node.
-    let mut ops: Vec<Op> = Vec::with_capacity(graph.node_count());
-    let mut choices: Vec<Choice> = Vec::new();
-    let mut branches: Vec<u32> = Vec::new();
-    let mut loops: Vec<ReworkLoop> = Vec::new();
-    let mut hooks: Vec<ClockHook> = Vec::new();
-    let mut join_slots: BTreeMap<usize, u32> = BTreeMap::new();
-    let mut random = false;
-
-    // Clocks: 0 is the whole case; then one per service standard.
-    let mut clocks = vec![Clock { from: None, until: None, excluded: Vec::new() }];
-    let mut targets = Vec::new();
-    if let Some(stated) = &sop.header.stated_total {
-        targets.push(Target {
-            kind: TargetKind::StatedTotal,
-            label: stated.duration.display(crate::diagnostic::Lang::Id),
-            clock: 0,
-            limit_minutes: stated.duration.working_minutes(day) as f64,
-            duration: stated.duration,
-        });
-        if let Some(days) = stated.rounded_workdays {
-            let duration = Duration::workdays(days);
-            targets.push(Target {
-                kind: TargetKind::StatedRounded,
-                label: format!("{days} Hari"),
-                clock: 0,
-                limit_minutes: f64::from(days) * f64::from(day),
-                duration,
-            });
-        }
-    }
-    for standard in &sop.header.service_standards {
-        let until = sop.promise_until(standard);
-        let clock = if standard.from.is_none() && until.is_none() && standard.excluded.is_empty() {
-            0
-        } else {
-            clocks.push(Clock {
-                from: standard.from.clone(),
-                until,
-                excluded: standard.excluded.iter().map(|n| n.name.clone()).collect(),
-            });
-            (clocks.len() - 1) as u16
-        };
-        targets.push(Target {
-            kind: TargetKind::ServiceStandard,
-            label: standard.label.clone().unwrap_or_else(|| standard.duration.display(crate::diagnostic::Lang::Id)),
-            clock,
-            limit_minutes: standard.duration.working_minutes(day) as f64,
-            duration: standard.duration,
-        });
-    }
-
-    let next_of = |node: NodeIndex| -> Option<u32> {
-        let next = match graph.node_weight(node) {
-            Some(Node::Step { step }) => interpreter.exit(sop, *step),
-            _ => interpreter.routes(sop, node).find(|(_, e)| !e.on_time_out()).map(|(t, _)| t),
-        };
-        next.map(|t| t.index() as u32)
-    };
-    let mut records: Vec<RecordField> = Vec::new();
-    for step in &sop.steps {
-        let Some(decision) = &step.decision else { continue };
-        let Some(field) = &decision.record else { continue };
-        let slot = match records.iter().position(|r| r.name == field.name) {
-            Some(slot) => slot,
-            None => {
-                records.push(RecordField { name: field.name.clone(), values: Vec::new() });
-                records.len() - 1
-            }
-        };
-        for o in &decision.outcomes {
-            let value = crate::model::Value::Choice(o.name.name.clone());
-            if !records[slot].values.contains(&value) {
-                records[slot].values.push(value);
-            }
-        }
-    }
-    let record_of = |step: usize, outcome: &str| -> Option<(u16, u16)> {
-        let field = sop.steps.get(step)?.decision.as_ref()?.record.as_ref()?;
-        let slot = records.iter().position(|r| r.name == field.name)?;
-        let value =
-            records[slot].values.iter().position(|v| matches!(v, crate::model::Value::Choice(c) if c == outcome))?;
-        Some((slot as u16, value as u16))
-    };
-    let mut gates: Vec<GateConditions> = Vec::new();
-
-    for node in graph.node_indices() {
-        let op = match graph.node_weight(node) {
-            None => Op::End { end: None },
-            Some(Node::Start) => next_of(node).map_or(Op::End { end: None }, Op::Goto),
-            Some(Node::End { end }) => Op::End { end: Some(*end as u32) },
-            Some(Node::Step { step }) => {
-                let s = &sop.steps[*step];
-                let desk = s
-                    .actor_ids()
-                    .next()
-                    .and_then(|a| sop.actors.iter().position(|x| x.id.name == a))
-                    .map_or(unlimited_desk, |i| i as u32);
-                let first = hooks.len() as u32;
-                for (i, clock) in clocks.iter().enumerate().skip(1) {
-                    for (point, starts) in [(&clock.from, true), (&clock.until, false)] {
-                        match point {
-                            Some(ClockPoint::StartOf(n)) if n.name == s.id.name => {
-                                hooks.push(ClockHook { clock: i as u16, at_start: true, starts, excludes: false })
-                            }
-                            Some(ClockPoint::EndOf(n)) if n.name == s.id.name => {
-                                hooks.push(ClockHook { clock: i as u16, at_start: false, starts, excludes: false })
-                            }
-                            _ => {}
-                        }
-                    }
-                    if clock.excluded.contains(&s.id.name) {
-                        for at_start in [true, false] {
-                            hooks.push(ClockHook { clock: i as u16, at_start, starts: false, excludes: true });
-                        }
-                    }
-                }
-                let at_once = interpreter.done_at_once(*step);
-                match next_of(node) {
-                    Some(next) => Op::Step {
-                        step: *step as u32,
-                        desk: if at_once { unlimited_desk } else { desk },
-                        at_once,
-                        next,
-                        calendar_days: s.stated_duration().map_or(0, |d| d.calendar_days),
-                        starts_next_workday: s.starts_next_workday,
-                        hooks: (first, hooks.len() as u32),
-                    },
-                    None => Op::End { end: None },
-                }
-            }
-            Some(Node::Split { .. }) => {
-                let first = branches.len() as u32;
-                branches.extend(interpreter.routes(sop, node).map(|(t, _)| t.index() as u32));
-                let join = interpreter.join_of(sop, node).unwrap_or(NodeIndex::new(node.index() + 1));
-                let slot = join_slots.len() as u32;
-                join_slots.insert(join.index(), slot);
-                Op::Split { branches: (first, branches.len() as u32), join: slot }
-            }
-            Some(Node::Join { .. }) => Op::Join { slot: u32::MAX, next: next_of(node).unwrap_or(u32::MAX) },
-            Some(w @ (Node::Decision { .. } | Node::Gate { .. } | Node::Choice { .. })) => {
-                let (key, guard) = match w {
-                    Node::Decision { step } | Node::Gate { step, guards_step: false } => {
-                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false)
-                    }
-                    Node::Gate { step, guards_step: true } => {
-                        (sop.steps.get(*step).map(|s| s.row_id().name.clone()), true)
-                    }
-                    Node::Choice { name } => (name.clone(), false),
-                    _ => (None, false),
-                };
-                let weights: Option<&BTreeMap<toml::Spanned<String>, toml::Spanned<Num>>> = key
-                    .as_ref()
-                    .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k).map(|(_, v)| v));
-                let edges: Vec<(NodeIndex, &Edge)> = interpreter.routes(sop, node).collect();
-                let decision_step = match w {
-                    Node::Decision { step } => Some(*step),
-                    _ => None,
-                };
-                let record = |e: &Edge| match (decision_step, e) {
-                    (Some(step), Edge::Outcome { name, .. }) => record_of(step, name),
-                    _ => None,
-                };
-                // A gate that reads recorded decisions is decided by them.
-                let gate = match w {
-                    Node::Gate { .. } => {
-                        let conditions: Vec<Option<crate::model::Expr>> =
-                            interpreter.gate_conditions(sop, node).map(|c| c.cloned()).collect();
-                        let reads_records = conditions
-                            .iter()
-                            .flatten()
-                            .any(|c| c.fields().iter().any(|f| records.iter().any(|r| r.name == *f)));
-                        // Only recorded decisions read: a field nobody recorded on the case's way
-                        // counts as false, as in the runtime; anything else read is drawn.
-                        let records_only = conditions
-                            .iter()
-                            .flatten()
-                            .all(|c| c.fields().iter().all(|f| records.iter().any(|r| r.name == *f)));
-                        reads_records.then(|| {
-                            gates.push(GateConditions { conditions, records_only });
-                            (gates.len() - 1) as u32
-                        })
-                    }
-                    _ => None,
-                };
-                // Probabilities: as written; the rest goes to the main-path choice (the first
-                // accepting outcome, as `timing::totals` takes it).
-                let names: Vec<String> = edges.iter().map(|(t, e)| route_name(sop, e, *t, guard)).collect();
-                let mut probs: Vec<Option<f64>> = names
-                    .iter()
-                    .map(|n| {
-                        weights.and_then(|w| {
-                            w.iter().find(|(k, _)| route_alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0)
-                        })
-                    })
-                    .collect();
-                let written: f64 = probs.iter().flatten().sum();
-                let main = edges
-                    .iter()
-                    .position(|(_, e)| matches!(e, Edge::Outcome { rework: None, .. }))
-                    .filter(|_| matches!(w, Node::Decision { .. }))
-                    .unwrap_or(0);
-                let main = if probs.get(main).is_some_and(Option::is_none) {
-                    main
-                } else {
-                    probs.iter().position(Option::is_none).unwrap_or(main)
-                };
-                if let Some(p) = probs.get_mut(main) {
-                    if p.is_none() {
-                        *p = Some((1.0 - written).max(0.0));
-                    }
-                }
-                let total: f64 = probs.iter().flatten().sum();
-                if (total - 1.0).abs() > 1e-9 && total > 0.0 && written <= 1.0 + 1e-9 {
-                    if let Some((point, _)) =
-                        key.as_ref().and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
-                    {
-                        let k = point.get_ref();
-                        let total = (total * 1e6).round() / 1e6;
-                        l.problems.push(
-                            Problem::error(
-                                Some(point.span()),
-                                t!(
-                                    "peluang pilihan `{k}` berjumlah {total}, bukan 1",
-                                    "the probabilities of `{k}` add up to {total}, not 1"
-                                ),
-                            )
-                            .with_help(t!(
-                                "biarkan satu pilihan tidak ditulis agar menerima sisanya",
-                                "leave one outcome out to give it the rest"
-                            )),
-                        );
-                    }
-                }
-                let first = choices.len() as u32;
-                let mut cumulative = 0.0;
-                let mut rework_ids = Vec::new();
-                for (e, p) in edges.iter().zip(&probs) {
-                    let p = p.unwrap_or(0.0);
-                    if p > 0.0 && p < 1.0 {
-                        random = true;
-                    }
-                    cumulative += p;
-                    let rework = match e.1 {
-                        Edge::Outcome { rework: Some(r), .. } => {
-                            loops.push(ReworkLoop { max_rounds: r.max_rounds, clock: r.clock });
-                            Some((loops.len() - 1) as u32)
-                        }
-                        _ => None,
-                    };
-                    rework_ids.push(rework);
-                    choices.push(Choice { cumulative, target: e.0.index() as u32, rework, record: record(e.1) });
-                }
-                let end = choices.len() as u32;
-                let endless = edges.iter().zip(&probs).any(|((_, e), p)| {
-                    matches!(e, Edge::Outcome { rework: Some(r), .. } if r.max_rounds.is_none())
-                        && p.unwrap_or(0.0) >= 1.0 - 1e-12
-                });
-                if endless {
-                    let point = key
-                        .as_ref()
-                        .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
-                        .map(|(p, _)| p.span());
-                    let k = key.clone().unwrap_or_default();
-                    l.problems.push(
-                        Problem::error(
-                            point,
-                            t!(
-                                "di `{k}` setiap berkas dikembalikan dan putarannya tidak dibatasi: tidak ada kasus yang selesai",
-                                "at `{k}` every file is returned and the rounds are not limited: no case would ever end"
-                            ),
-                        )
-                        .with_help(t!(
-                            "beri pengembalian peluang di bawah 1, atau batasi putarannya di SOP (`maks 3 kali`)",
-                            "give the return a probability below 1, or limit its rounds in the SOP (`maks 3 kali`)"
-                        )),
-                    );
-                }
-                // The fallback: the same choices without rework, renormalised.
-                let fb_first = choices.len() as u32;
-                let kept: f64 = edges
-                    .iter()
-                    .zip(&probs)
-                    .zip(&rework_ids)
-                    .filter(|(_, r)| r.is_none())
-                    .map(|((_, p), _)| p.unwrap_or(0.0))
-                    .sum();
-                let mut c = 0.0;
-                let mut any = false;
-                for ((e, p), r) in edges.iter().zip(&probs).zip(&rework_ids) {
-                    if r.is_some() {
-                        continue;
-                    }
-                    let share = if kept > 0.0 {
-                        p.unwrap_or(0.0) / kept
-                    } else if !any {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    any = true;
-                    c += share;
-                    choices.push(Choice {
-                        cumulative: c,
-                        target: e.0.index() as u32,
-                        rework: None,
-                        record: record(e.1),
-                    });
-                }
-                Op::Branch { gate, choices: (first, end), fallback: (fb_first, choices.len() as u32) }
-            }
-        };
-        ops.push(op);
-    }
-    for (join, slot) in &join_slots {
-        if let Some(Op::Join { slot: s, .. }) = ops.get_mut(*join) {
-            *s = *slot;
-        }
-    }
-
-    // Arrivals and size.
-    let arrivals = l.scenario.arrivals.clone().unwrap_or_default();
-    let per_day = match (&arrivals.per_day, &arrivals.per_hour) {
-        (Some(d), _) => Some((d.get_ref().0, d.span())),
-        (None, Some(h)) => Some((h.get_ref().0 * f64::from(day) / 60.0, h.span())),
-        (None, None) => None,
-    };
-    let arrivals_per_day = match per_day {
-        Some((v, _)) if v.is_finite() && v > 0.0 => v,
-        Some((_, span)) => {
-            l.problems.push(Problem::error(
-                Some(span),
-                t!("jumlah kedatangan harus lebih dari 0", "the arrival rate must be more than 0"),
-            ));
-            DEFAULT_PER_DAY
-        }
-        None => DEFAULT_PER_DAY,
-    };
-    let pattern = match arrivals.pattern.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-        None | Some(("poisson" | "acak" | "random", _)) => ArrivalPattern::Poisson,
-        Some(("regular" | "teratur", _)) => ArrivalPattern::Regular,
-        Some((other, span)) => {
-            l.problems.push(
-                Problem::error(
-                    Some(span),
-                    t!("pola kedatangan `{other}` tidak dikenal", "unknown arrival pattern `{other}`"),
-                )
-                .with_help(t!("pilih poisson atau teratur", "use poisson or regular")),
-            );
-            ArrivalPattern::Poisson
-        }
-    };
-    let positive = |l: &mut Lowering, v: &Option<toml::Spanned<i64>>, zero_ok: bool| -> Option<u64> {
-        let v = v.as_ref()?;
-        let n = *v.get_ref();
-        if n < i64::from(!zero_ok) || n > 1_000_000_000 {
-            l.problems.push(Problem::error(
-                Some(v.span()),
-                t!("{n} di luar batas (1 sampai 1.000.000.000)", "{n} is out of range (1 to 1,000,000,000)"),
-            ));
-            return None;
-        }
-        Some(n as u64)
-    };
-    let cases_written = positive(&mut l, &scenario.cases, false);
-    let days_written = positive(&mut l, &scenario.days, false);
-    let warmup = positive(&mut l, &scenario.warmup, true).unwrap_or(0);
-    let cases = overrides
-        .cases
-        .or(cases_written)
-        .or(days_written.map(|d| ((d as f64) * arrivals_per_day).round().max(1.0) as u64))
-        .unwrap_or(DEFAULT_CASES);
-    let seed = overrides.seed.or(l.scenario.seed).unwrap_or(1);
-    let start = match &l.scenario.start {
-        None => calendar.next_opening(
-            calendar
-                .time_zone()
-                .from_local_datetime(
-                    &NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN),
-                )
-                .earliest()
-                .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc)),
-        ),
-        Some(text) => match parse_start(text.get_ref(), calendar) {
-            Some(t) => calendar.next_opening(t),
-            None => {
-                let shown = text.get_ref();
-                l.problems.push(
-                    Problem::error(
-                        Some(text.span()),
-                        t!("waktu mulai `{shown}` tidak dimengerti", "cannot read the start `{shown}`"),
-                    )
-                    .with_help(t!("tulis misalnya \"2026-01-05 07:30\"", "write for example \"2026-01-05 07:30\"")),
-                );
-                DateTime::<Utc>::MIN_UTC
-            }
-        },
-    };
+    let holds = l.holds(sop, &interpreter);
+    l.weighed_points(sop, &interpreter);
+    let (clocks, targets) = clocks_and_targets(sop, day);
+    let records = recorded_fields(sop);
+    let Operations { ops, choices, branches, loops, hooks, join_slots, random, gates } =
+        l.operations(sop, &interpreter, &clocks, &records, unlimited_desk);
+    let (arrivals_per_day, pattern) = l.arrivals();
+    let (cases, warmup, seed, start) = l.size_and_start(overrides, calendar, arrivals_per_day);
 
     let totals = crate::timing::totals(sop, day);
     let main_path_minutes = totals.main_path.duration.working_minutes(day) as f64;
@@ -1115,6 +518,686 @@ pub fn lower(
         log_steps: false,
     });
     (program, l.problems)
+}
+
+/// What [`Lowering::operations`] gives: one operation per flow node, and what they index.
+struct Operations {
+    ops: Vec<Op>,
+    choices: Vec<Choice>,
+    branches: Vec<u32>,
+    loops: Vec<ReworkLoop>,
+    hooks: Vec<ClockHook>,
+    join_slots: BTreeMap<usize, u32>,
+    /// Whether a choice is drawn at random.
+    random: bool,
+    gates: Vec<GateConditions>,
+}
+
+impl Lowering<'_> {
+    /// Desks: one per actor, staffed as the scenario says, then one with no limit.
+    fn desks(&mut self, sop: &Sop) -> Vec<Desk> {
+        let actor_names: Vec<&str> = sop.actors.iter().map(|a| a.id.as_str()).collect();
+        let mut desks: Vec<Desk> =
+            sop.actors.iter().map(|a| Desk { actor: a.id.name.clone(), label: a.label.clone(), staff: None }).collect();
+        for (name, count) in &self.scenario.staff {
+            let Some(index) = sop.actors.iter().position(|a| a.id.name == *name.get_ref()) else {
+                if sop.left_out_actors.iter().any(|a| a.name == *name.get_ref()) {
+                    continue; // a desk of another variant
+                }
+                self.unknown(name.span(), "actor", name.get_ref(), actor_names.clone());
+                continue;
+            };
+            match count.get_ref() {
+                StaffCount::Count(n) if *n >= 1 && *n <= 1_000_000 => desks[index].staff = Some(*n as u32),
+                StaffCount::Unlimited => desks[index].staff = None,
+                _ => self.problems.push(
+                    Problem::error(
+                        Some(count.span()),
+                        t!(
+                            "jumlah petugas harus bilangan bulat 1 atau lebih",
+                            "the staff count must be a whole number of 1 or more"
+                        ),
+                    )
+                    .with_help(t!(
+                        "tulis misalnya `front_office = 2`, atau \"tak_terbatas\"",
+                        "write for example `front_office = 2`, or \"unlimited\""
+                    )),
+                ),
+            }
+        }
+        desks.push(Desk { actor: "-".into(), label: "-".into(), staff: None });
+        desks
+    }
+
+    /// Per step: how its time is drawn, whether it is counted exactly on the calendar, and the
+    /// share of a two-part step before the next working day.
+    fn step_times(&mut self, sop: &Sop) -> (Vec<Sampler>, Vec<Option<crate::time::StepTime>>, Vec<Option<f64>>) {
+        let (day, step_names) = (self.day, sop.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>());
+        let default_spec = self
+            .scenario
+            .durations
+            .iter()
+            .find(|(k, _)| matches!(k.get_ref().as_str(), "default" | "semua" | "bawaan"))
+            .map(|(_, v)| v);
+        for name in self.scenario.durations.keys() {
+            let n = name.get_ref().as_str();
+            let other_variant = sop.left_out.iter().any(|s| s.name == n);
+            if !matches!(n, "default" | "semua" | "bawaan") && sop.step(n).is_none() && !other_variant {
+                let mut known = step_names.clone();
+                known.push("default");
+                self.unknown(name.span(), "step", n, known);
+            }
+        }
+        let mut samplers = Vec::with_capacity(sop.steps.len());
+        let mut exact = Vec::with_capacity(sop.steps.len());
+        let mut split = Vec::with_capacity(sop.steps.len());
+        for step in &sop.steps {
+            let stated = step.stated_duration();
+            // A desk of a hand-off chain: its own entry (`[waktu."ketik.2"]`), else its row's, which
+            // every desk of the row takes.
+            let spec_of = |id: &str| self.scenario.durations.iter().find(|(k, _)| k.get_ref() == id).map(|(_, v)| v);
+            let spec = spec_of(step.id.as_str()).or_else(|| spec_of(step.row_id().as_str())).or(default_spec);
+            if step.time_not_stated() {
+                // No standard to scale: the scenario must say how long the step takes, in time.
+                self.untimed(step, spec);
+            }
+            let standard = stated.map(|d| d.working_minutes(day) as f64);
+            // A step the scenario leaves at its standard, counted in days or in two parts with the
+            // next working day between them, is counted on the calendar as the runtime counts it
+            // (whole days land at the same time of day).
+            let time = crate::time::StepTime { starts_next_workday: false, ..step.time() };
+            let on_calendar =
+                stated.is_some_and(|d| d.workdays > 0 || d.calendar_days > 0) || time.then_next_workday.is_some();
+            exact.push((on_calendar && spec.is_none()).then_some(time));
+            // Sampled, a two-part step still waits for the next working day after its first share.
+            split.push(time.then_next_workday.map(|(first, _)| {
+                let whole = stated.unwrap_or_default().working_minutes(day) as f64;
+                if whole > 0.0 {
+                    first.working_minutes(day) as f64 / whole
+                } else {
+                    0.0
+                }
+            }));
+            let sampler = self.sampler(spec, standard.or(Some(0.0)));
+            samplers.push(sampler);
+        }
+        (samplers, exact, split)
+    }
+
+    /// How long an applicant takes to resubmit a returned file.
+    fn resubmit(&mut self) -> Sampler {
+        match &self.scenario.resubmit {
+            Some(spec) => {
+                if spec.mean.is_none()
+                    && spec.distribution.as_ref().is_some_and(|d| {
+                        !matches!(d.get_ref().as_str(), "triangular" | "segitiga" | "uniform" | "seragam")
+                    })
+                {
+                    self.problems.push(Problem::error(
+                        spec.distribution.as_ref().map(|d| d.span()),
+                        t!(
+                            "`[perbaikan]` butuh `rerata`, misalnya rerata = \"2 hari\"",
+                            "`[resubmit]` needs a `mean`, for example mean = \"2 hari\""
+                        ),
+                    ));
+                }
+                self.sampler(Some(spec), None)
+            }
+            None => Sampler::Fixed(0.0),
+        }
+    }
+
+    // Holds: only where the SOP allows one; the maximum in working minutes (calendar days as
+    // five working days a week: the simulator's axis is working time).
+    fn holds(&mut self, sop: &Sop, interpreter: &Interpreter) -> Vec<Option<HoldDraw>> {
+        let day = self.day;
+        let mut holds: Vec<Option<HoldDraw>> = vec![None; sop.steps.len()];
+        for (name, spec) in &self.scenario.holds {
+            let n = name.get_ref().as_str();
+            let Some(index) = sop.step_index(n) else {
+                let known: Vec<&str> = sop.steps.iter().filter(|s| s.hold.is_some()).map(|s| s.id.as_str()).collect();
+                self.unknown(name.span(), "step", n, known);
+                continue;
+            };
+            let Some(rule) = &sop.steps[index].hold else {
+                self.problems.push(
+                    Problem::error(
+                        Some(name.span()),
+                        t!(
+                            "langkah `{n}` tidak dapat ditangguhkan di SOP ini",
+                            "step `{n}` may not be put on hold in the SOP"
+                        ),
+                    )
+                    .with_help(t!(
+                        "tulis `penangguhan maks … -> …` pada langkah itu di SOP, atau hapus `[tangguh.{n}]`",
+                        "write `hold max … -> …` on that step in the SOP, or remove `[holds.{n}]`"
+                    )),
+                );
+                continue;
+            };
+            let share = spec.share.as_ref().map_or(f64::NAN, |s| s.get_ref().0);
+            let length = spec.length.as_ref().and_then(|t| super::scenario::parse_duration_minutes(t.get_ref(), day));
+            match (share, length) {
+                (share, Some(length)) if (0.0..=1.0).contains(&share) => {
+                    let max = rule.max.working_minutes(day) as f64
+                        + f64::from(rule.max.calendar_days) * f64::from(day) * 5.0 / 7.0;
+                    let expire = interpreter.after_hold(sop, index).map_or(u32::MAX, |t| t.index() as u32);
+                    holds[index] = Some(HoldDraw { share, length, max, expire });
+                }
+                _ => self.problems.push(
+                    Problem::error(
+                        Some(name.span()),
+                        t!(
+                            "`[tangguh.{n}]` butuh `peluang` antara 0 dan 1 dan `lama` seperti \"3 hari\"",
+                            "`[holds.{n}]` needs a `share` between 0 and 1 and a `length` such as \"3 days\""
+                        ),
+                    )
+                    .with_help(t!(
+                        "misalnya: peluang = 0.1, lama = \"3 hari\"",
+                        "for example: share = 0.1, length = \"3 days\""
+                    )),
+                ),
+            }
+        }
+        holds
+    }
+
+    // Branching points that the scenario may weigh, by the name of the row they are on (a
+    // hand-off chain decides at its last desk).
+    /// Checks the scenario's weights of them.
+    fn weighed_points(&mut self, sop: &Sop, interpreter: &Interpreter) {
+        let graph = &sop.flow.graph;
+        let mut points: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for node in graph.node_indices() {
+            let (key, guard) = match graph.node_weight(node) {
+                Some(Node::Decision { step }) => (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false),
+                Some(Node::Gate { step, guards_step }) => {
+                    (sop.steps.get(*step).map(|s| s.row_id().name.clone()), *guards_step)
+                }
+                Some(Node::Choice { name }) => (name.clone(), false),
+                _ => (None, false),
+            };
+            let Some(key) = key else { continue };
+            let entry = points.entry(key).or_default();
+            for (target, edge) in interpreter.routes(sop, node) {
+                entry.push(route_name(sop, edge, target, guard));
+            }
+        }
+        for (point, outcomes) in &self.scenario.outcomes {
+            let Some(known) = points.get(point.get_ref()).cloned() else {
+                if sop.left_out.iter().any(|s| s.name == *point.get_ref()) {
+                    continue; // a decision of another variant
+                }
+                self.unknown(point.span(), "point", point.get_ref(), points.keys().map(String::as_str).collect());
+                continue;
+            };
+            let mut sum = 0.0;
+            for (name, p) in outcomes {
+                if !known.iter().any(|k| k == route_alias(name.get_ref())) {
+                    self.unknown(name.span(), "outcome", name.get_ref(), known.iter().map(String::as_str).collect());
+                }
+                let Num(v) = *p.get_ref();
+                if !(0.0..=1.0).contains(&v) {
+                    self.problems.push(
+                        Problem::error(
+                            Some(p.span()),
+                            t!("peluang {v} harus di antara 0 dan 1", "the probability {v} must be between 0 and 1"),
+                        )
+                        .with_help(t!("20% ditulis 0.2", "write 20% as 0.2")),
+                    );
+                }
+                sum += v;
+            }
+            if sum > 1.0 + 1e-9 {
+                let name = point.get_ref();
+                let sum = (sum * 1e6).round() / 1e6;
+                self.problems.push(Problem::error(
+                    Some(point.span()),
+                    t!(
+                        "peluang pilihan `{name}` berjumlah {sum}, lebih dari 1",
+                        "the probabilities of `{name}` add up to {sum}, more than 1"
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// The operations, one per flow node.
+    fn operations(
+        &mut self,
+        sop: &Sop,
+        interpreter: &Interpreter,
+        clocks: &[Clock],
+        records: &[RecordField],
+        unlimited_desk: u32,
+    ) -> Operations {
+        let l = self;
+        let graph = &sop.flow.graph;
+        let mut ops: Vec<Op> = Vec::with_capacity(graph.node_count());
+        let mut choices: Vec<Choice> = Vec::new();
+        let mut branches: Vec<u32> = Vec::new();
+        let mut loops: Vec<ReworkLoop> = Vec::new();
+        let mut hooks: Vec<ClockHook> = Vec::new();
+        let mut join_slots: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut random = false;
+        let next_of = |node: NodeIndex| -> Option<u32> {
+            let next = match graph.node_weight(node) {
+                Some(Node::Step { step }) => interpreter.exit(sop, *step),
+                _ => interpreter.routes(sop, node).find(|(_, e)| !e.on_time_out()).map(|(t, _)| t),
+            };
+            next.map(|t| t.index() as u32)
+        };
+        let record_of = |step: usize, outcome: &str| -> Option<(u16, u16)> {
+            let field = sop.steps.get(step)?.decision.as_ref()?.record.as_ref()?;
+            let slot = records.iter().position(|r| r.name == field.name)?;
+            let value = records[slot]
+                .values
+                .iter()
+                .position(|v| matches!(v, crate::model::Value::Choice(c) if c == outcome))?;
+            Some((slot as u16, value as u16))
+        };
+        let mut gates: Vec<GateConditions> = Vec::new();
+
+        for node in graph.node_indices() {
+            let op = match graph.node_weight(node) {
+                None => Op::End { end: None },
+                Some(Node::Start) => next_of(node).map_or(Op::End { end: None }, Op::Goto),
+                Some(Node::End { end }) => Op::End { end: Some(*end as u32) },
+                Some(Node::Step { step }) => {
+                    let s = &sop.steps[*step];
+                    let desk = s
+                        .actor_ids()
+                        .next()
+                        .and_then(|a| sop.actors.iter().position(|x| x.id.name == a))
+                        .map_or(unlimited_desk, |i| i as u32);
+                    let first = hooks.len() as u32;
+                    for (i, clock) in clocks.iter().enumerate().skip(1) {
+                        for (point, starts) in [(&clock.from, true), (&clock.until, false)] {
+                            match point {
+                                Some(ClockPoint::StartOf(n)) if n.name == s.id.name => {
+                                    hooks.push(ClockHook { clock: i as u16, at_start: true, starts, excludes: false })
+                                }
+                                Some(ClockPoint::EndOf(n)) if n.name == s.id.name => {
+                                    hooks.push(ClockHook { clock: i as u16, at_start: false, starts, excludes: false })
+                                }
+                                _ => {}
+                            }
+                        }
+                        if clock.excluded.contains(&s.id.name) {
+                            for at_start in [true, false] {
+                                hooks.push(ClockHook { clock: i as u16, at_start, starts: false, excludes: true });
+                            }
+                        }
+                    }
+                    let at_once = interpreter.done_at_once(*step);
+                    match next_of(node) {
+                        Some(next) => Op::Step {
+                            step: *step as u32,
+                            desk: if at_once { unlimited_desk } else { desk },
+                            at_once,
+                            next,
+                            calendar_days: s.stated_duration().map_or(0, |d| d.calendar_days),
+                            starts_next_workday: s.starts_next_workday,
+                            hooks: (first, hooks.len() as u32),
+                        },
+                        None => Op::End { end: None },
+                    }
+                }
+                Some(Node::Split { .. }) => {
+                    let first = branches.len() as u32;
+                    branches.extend(interpreter.routes(sop, node).map(|(t, _)| t.index() as u32));
+                    let join = interpreter.join_of(sop, node).unwrap_or(NodeIndex::new(node.index() + 1));
+                    let slot = join_slots.len() as u32;
+                    join_slots.insert(join.index(), slot);
+                    Op::Split { branches: (first, branches.len() as u32), join: slot }
+                }
+                Some(Node::Join { .. }) => Op::Join { slot: u32::MAX, next: next_of(node).unwrap_or(u32::MAX) },
+                Some(w @ (Node::Decision { .. } | Node::Gate { .. } | Node::Choice { .. })) => {
+                    let (key, guard) = match w {
+                        Node::Decision { step } | Node::Gate { step, guards_step: false } => {
+                            (sop.steps.get(*step).map(|s| s.row_id().name.clone()), false)
+                        }
+                        Node::Gate { step, guards_step: true } => {
+                            (sop.steps.get(*step).map(|s| s.row_id().name.clone()), true)
+                        }
+                        Node::Choice { name } => (name.clone(), false),
+                        _ => (None, false),
+                    };
+                    let weights: Option<&BTreeMap<toml::Spanned<String>, toml::Spanned<Num>>> = key
+                        .as_ref()
+                        .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k).map(|(_, v)| v));
+                    let edges: Vec<(NodeIndex, &Edge)> = interpreter.routes(sop, node).collect();
+                    let decision_step = match w {
+                        Node::Decision { step } => Some(*step),
+                        _ => None,
+                    };
+                    let record = |e: &Edge| match (decision_step, e) {
+                        (Some(step), Edge::Outcome { name, .. }) => record_of(step, name),
+                        _ => None,
+                    };
+                    // A gate that reads recorded decisions is decided by them.
+                    let gate = match w {
+                        Node::Gate { .. } => {
+                            let conditions: Vec<Option<crate::model::Expr>> =
+                                interpreter.gate_conditions(sop, node).map(|c| c.cloned()).collect();
+                            let reads_records = conditions
+                                .iter()
+                                .flatten()
+                                .any(|c| c.fields().iter().any(|f| records.iter().any(|r| r.name == *f)));
+                            // Only recorded decisions read: a field nobody recorded on the case's way
+                            // counts as false, as in the runtime; anything else read is drawn.
+                            let records_only = conditions
+                                .iter()
+                                .flatten()
+                                .all(|c| c.fields().iter().all(|f| records.iter().any(|r| r.name == *f)));
+                            reads_records.then(|| {
+                                gates.push(GateConditions { conditions, records_only });
+                                (gates.len() - 1) as u32
+                            })
+                        }
+                        _ => None,
+                    };
+                    // Probabilities: as written; the rest goes to the main-path choice (the first
+                    // accepting outcome, as `timing::totals` takes it).
+                    let names: Vec<String> = edges.iter().map(|(t, e)| route_name(sop, e, *t, guard)).collect();
+                    let mut probs: Vec<Option<f64>> = names
+                        .iter()
+                        .map(|n| {
+                            weights.and_then(|w| {
+                                w.iter().find(|(k, _)| route_alias(k.get_ref()) == n).map(|(_, v)| v.get_ref().0)
+                            })
+                        })
+                        .collect();
+                    let written: f64 = probs.iter().flatten().sum();
+                    let main = edges
+                        .iter()
+                        .position(|(_, e)| matches!(e, Edge::Outcome { rework: None, .. }))
+                        .filter(|_| matches!(w, Node::Decision { .. }))
+                        .unwrap_or(0);
+                    let main = if probs.get(main).is_some_and(Option::is_none) {
+                        main
+                    } else {
+                        probs.iter().position(Option::is_none).unwrap_or(main)
+                    };
+                    if let Some(p) = probs.get_mut(main) {
+                        if p.is_none() {
+                            *p = Some((1.0 - written).max(0.0));
+                        }
+                    }
+                    let total: f64 = probs.iter().flatten().sum();
+                    if (total - 1.0).abs() > 1e-9 && total > 0.0 && written <= 1.0 + 1e-9 {
+                        if let Some((point, _)) =
+                            key.as_ref().and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
+                        {
+                            let k = point.get_ref();
+                            let total = (total * 1e6).round() / 1e6;
+                            l.problems.push(
+                                Problem::error(
+                                    Some(point.span()),
+                                    t!(
+                                        "peluang pilihan `{k}` berjumlah {total}, bukan 1",
+                                        "the probabilities of `{k}` add up to {total}, not 1"
+                                    ),
+                                )
+                                .with_help(t!(
+                                    "biarkan satu pilihan tidak ditulis agar menerima sisanya",
+                                    "leave one outcome out to give it the rest"
+                                )),
+                            );
+                        }
+                    }
+                    let first = choices.len() as u32;
+                    let mut cumulative = 0.0;
+                    let mut rework_ids = Vec::new();
+                    for (e, p) in edges.iter().zip(&probs) {
+                        let p = p.unwrap_or(0.0);
+                        if p > 0.0 && p < 1.0 {
+                            random = true;
+                        }
+                        cumulative += p;
+                        let rework = match e.1 {
+                            Edge::Outcome { rework: Some(r), .. } => {
+                                loops.push(ReworkLoop { max_rounds: r.max_rounds, clock: r.clock });
+                                Some((loops.len() - 1) as u32)
+                            }
+                            _ => None,
+                        };
+                        rework_ids.push(rework);
+                        choices.push(Choice { cumulative, target: e.0.index() as u32, rework, record: record(e.1) });
+                    }
+                    let end = choices.len() as u32;
+                    let endless = edges.iter().zip(&probs).any(|((_, e), p)| {
+                        matches!(e, Edge::Outcome { rework: Some(r), .. } if r.max_rounds.is_none())
+                            && p.unwrap_or(0.0) >= 1.0 - 1e-12
+                    });
+                    if endless {
+                        let point = key
+                            .as_ref()
+                            .and_then(|k| l.scenario.outcomes.iter().find(|(p, _)| p.get_ref() == k))
+                            .map(|(p, _)| p.span());
+                        let k = key.clone().unwrap_or_default();
+                        l.problems.push(
+                            Problem::error(
+                                point,
+                                t!(
+                                    "di `{k}` setiap berkas dikembalikan dan putarannya tidak dibatasi: tidak ada kasus yang selesai",
+                                    "at `{k}` every file is returned and the rounds are not limited: no case would ever end"
+                                ),
+                            )
+                            .with_help(t!(
+                                "beri pengembalian peluang di bawah 1, atau batasi putarannya di SOP (`maks 3 kali`)",
+                                "give the return a probability below 1, or limit its rounds in the SOP (`maks 3 kali`)"
+                            )),
+                        );
+                    }
+                    // The fallback: the same choices without rework, renormalised.
+                    let fb_first = choices.len() as u32;
+                    let kept: f64 = edges
+                        .iter()
+                        .zip(&probs)
+                        .zip(&rework_ids)
+                        .filter(|(_, r)| r.is_none())
+                        .map(|((_, p), _)| p.unwrap_or(0.0))
+                        .sum();
+                    let mut c = 0.0;
+                    let mut any = false;
+                    for ((e, p), r) in edges.iter().zip(&probs).zip(&rework_ids) {
+                        if r.is_some() {
+                            continue;
+                        }
+                        let share = if kept > 0.0 {
+                            p.unwrap_or(0.0) / kept
+                        } else if !any {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        any = true;
+                        c += share;
+                        choices.push(Choice {
+                            cumulative: c,
+                            target: e.0.index() as u32,
+                            rework: None,
+                            record: record(e.1),
+                        });
+                    }
+                    Op::Branch { gate, choices: (first, end), fallback: (fb_first, choices.len() as u32) }
+                }
+            };
+            ops.push(op);
+        }
+        for (join, slot) in &join_slots {
+            if let Some(Op::Join { slot: s, .. }) = ops.get_mut(*join) {
+                *s = *slot;
+            }
+        }
+        Operations { ops, choices, branches, loops, hooks, join_slots, random, gates }
+    }
+
+    /// The arrivals a day, and their pattern.
+    fn arrivals(&mut self) -> (f64, ArrivalPattern) {
+        let l = self;
+        let day = l.day;
+        let arrivals = l.scenario.arrivals.clone().unwrap_or_default();
+        let per_day = match (&arrivals.per_day, &arrivals.per_hour) {
+            (Some(d), _) => Some((d.get_ref().0, d.span())),
+            (None, Some(h)) => Some((h.get_ref().0 * f64::from(day) / 60.0, h.span())),
+            (None, None) => None,
+        };
+        let arrivals_per_day = match per_day {
+            Some((v, _)) if v.is_finite() && v > 0.0 => v,
+            Some((_, span)) => {
+                l.problems.push(Problem::error(
+                    Some(span),
+                    t!("jumlah kedatangan harus lebih dari 0", "the arrival rate must be more than 0"),
+                ));
+                DEFAULT_PER_DAY
+            }
+            None => DEFAULT_PER_DAY,
+        };
+        let pattern = match arrivals.pattern.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+            None | Some(("poisson" | "acak" | "random", _)) => ArrivalPattern::Poisson,
+            Some(("regular" | "teratur", _)) => ArrivalPattern::Regular,
+            Some((other, span)) => {
+                l.problems.push(
+                    Problem::error(
+                        Some(span),
+                        t!("pola kedatangan `{other}` tidak dikenal", "unknown arrival pattern `{other}`"),
+                    )
+                    .with_help(t!("pilih poisson atau teratur", "use poisson or regular")),
+                );
+                ArrivalPattern::Poisson
+            }
+        };
+        (arrivals_per_day, pattern)
+    }
+
+    /// How many cases (or days), the warm-up, the seed and the start.
+    fn size_and_start(
+        &mut self,
+        overrides: &Overrides,
+        calendar: &Calendar,
+        arrivals_per_day: f64,
+    ) -> (u64, u64, u64, DateTime<Utc>) {
+        let scenario = self.scenario;
+        let l = self;
+        let positive = |l: &mut Lowering, v: &Option<toml::Spanned<i64>>, zero_ok: bool| -> Option<u64> {
+            let v = v.as_ref()?;
+            let n = *v.get_ref();
+            if n < i64::from(!zero_ok) || n > 1_000_000_000 {
+                l.problems.push(Problem::error(
+                    Some(v.span()),
+                    t!("{n} di luar batas (1 sampai 1.000.000.000)", "{n} is out of range (1 to 1,000,000,000)"),
+                ));
+                return None;
+            }
+            Some(n as u64)
+        };
+        let cases_written = positive(l, &scenario.cases, false);
+        let days_written = positive(l, &scenario.days, false);
+        let warmup = positive(l, &scenario.warmup, true).unwrap_or(0);
+        let cases = overrides
+            .cases
+            .or(cases_written)
+            .or(days_written.map(|d| ((d as f64) * arrivals_per_day).round().max(1.0) as u64))
+            .unwrap_or(DEFAULT_CASES);
+        let seed = overrides.seed.or(l.scenario.seed).unwrap_or(1);
+        let start = match &l.scenario.start {
+            None => calendar.next_opening(
+                calendar
+                    .time_zone()
+                    .from_local_datetime(
+                        &NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN),
+                    )
+                    .earliest()
+                    .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc)),
+            ),
+            Some(text) => match parse_start(text.get_ref(), calendar) {
+                Some(t) => calendar.next_opening(t),
+                None => {
+                    let shown = text.get_ref();
+                    l.problems.push(
+                        Problem::error(
+                            Some(text.span()),
+                            t!("waktu mulai `{shown}` tidak dimengerti", "cannot read the start `{shown}`"),
+                        )
+                        .with_help(t!("tulis misalnya \"2026-01-05 07:30\"", "write for example \"2026-01-05 07:30\"")),
+                    );
+                    DateTime::<Utc>::MIN_UTC
+                }
+            },
+        };
+        (cases, warmup, seed, start)
+    }
+}
+
+/// Clocks: 0 is the whole case; then one per service standard. And the targets each is held to.
+fn clocks_and_targets(sop: &Sop, day: u32) -> (Vec<Clock>, Vec<Target>) {
+    let mut clocks = vec![Clock { from: None, until: None, excluded: Vec::new() }];
+    let mut targets = Vec::new();
+    if let Some(stated) = &sop.header.stated_total {
+        targets.push(Target {
+            kind: TargetKind::StatedTotal,
+            label: stated.duration.display(crate::diagnostic::Lang::Id),
+            clock: 0,
+            limit_minutes: stated.duration.working_minutes(day) as f64,
+            duration: stated.duration,
+        });
+        if let Some(days) = stated.rounded_workdays {
+            let duration = Duration::workdays(days);
+            targets.push(Target {
+                kind: TargetKind::StatedRounded,
+                label: format!("{days} Hari"),
+                clock: 0,
+                limit_minutes: f64::from(days) * f64::from(day),
+                duration,
+            });
+        }
+    }
+    for standard in &sop.header.service_standards {
+        let until = sop.promise_until(standard);
+        let clock = if standard.from.is_none() && until.is_none() && standard.excluded.is_empty() {
+            0
+        } else {
+            clocks.push(Clock {
+                from: standard.from.clone(),
+                until,
+                excluded: standard.excluded.iter().map(|n| n.name.clone()).collect(),
+            });
+            (clocks.len() - 1) as u16
+        };
+        targets.push(Target {
+            kind: TargetKind::ServiceStandard,
+            label: standard.label.clone().unwrap_or_else(|| standard.duration.display(crate::diagnostic::Lang::Id)),
+            clock,
+            limit_minutes: standard.duration.working_minutes(day) as f64,
+            duration: standard.duration,
+        });
+    }
+    (clocks, targets)
+}
+
+/// The fields decisions record their outcome in, with the values each may take.
+fn recorded_fields(sop: &Sop) -> Vec<RecordField> {
+    let mut records: Vec<RecordField> = Vec::new();
+    for step in &sop.steps {
+        let Some(decision) = &step.decision else { continue };
+        let Some(field) = &decision.record else { continue };
+        let slot = match records.iter().position(|r| r.name == field.name) {
+            Some(slot) => slot,
+            None => {
+                records.push(RecordField { name: field.name.clone(), values: Vec::new() });
+                records.len() - 1
+            }
+        };
+        for o in &decision.outcomes {
+            let value = crate::model::Value::Choice(o.name.name.clone());
+            if !records[slot].values.contains(&value) {
+                records[slot].values.push(value);
+            }
+        }
+    }
+    records
 }
 
 /// "2026-01-05 07:30" (or a date) in the calendar's zone, or RFC 3339 with an offset.

@@ -7,5 +7,3 @@ mod parser;
 pub use crate::source::{FileId, SourceFile, SourceMap, Span};
 pub use cst::{Block, Comment, Cst, Item, Token, TokenKind};
 pub use parser::{parse, parse_bytes, too_large, MAX_FILE_BYTES, MAX_NESTING};
-#[doc(hidden)]
-pub use parser::{parse_with_split, split_point};
