@@ -137,110 +137,12 @@ impl Importer<'_> {
         let layout = doc.layout;
         let steps = doc.steps;
         let mut ids = Ids::default();
-        w.line(
-            format!(
-                "// Diimpor dari {} dengan `alur import`: setiap sel tabel disalin apa adanya.",
-                comment_text(&self.source_name)
-            ),
-            None,
-        );
-        for c in top {
-            w.line(format!("// {}", comment_text(c)), None);
-        }
-        let sop_id = match &self.options.sop_id {
-            Some(id) => ids.claim(id.clone()),
-            None => ids.make(without_sop_word(title), 5, "sop", false),
-        };
-        w.line(format!("sop {sop_id} {} {{", quote(title)), None);
-        if let Some(calendar) = &self.options.calendar {
-            w.line(format!("    kalender {calendar}"), None);
-        }
-        if let Some(total) = total {
-            let cell = total.text.as_str();
-            let origin = Origin {
-                span: total.span,
-                line: total.line,
-                what: "Jumlah Waktu".into(),
-                cell: cell.into(),
-                total: true,
-            };
-            let plain = text::without_spelled_numbers(cell);
-            if demote_total || cell.is_empty() {
-                w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
-            } else if plain != cell {
-                // "5 (lima) hari kerja": the number spelled out again is left out of the line.
-                w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
-                w.line(format!("    total {plain}"), Some(origin));
-            } else {
-                w.line(format!("    total {cell}"), Some(origin));
-            }
-            for rest in &total.rest {
-                w.line(format!("    // baris jumlah waktu: {}", comment_text(rest)), None);
-            }
-        }
+        self.write_header(&mut w, &mut ids, title, top, total, demote_total);
         for line in &doc.header_lines {
             w.line(format!("    {line}"), None);
         }
-        // Actors.
-        w.blank();
-        w.line("    pelaksana {".into(), None);
-        let mut actor_ids = Vec::new();
-        for label in &layout.actors {
-            let id = ids.make(label, 4, "pelaksana", true);
-            let kind = match infer::actor_kind(label) {
-                ActorKind::Applicant => "pemohon",
-                ActorKind::Staff => "staf",
-                ActorKind::External => "instansi_luar",
-                ActorKind::System => "sistem",
-            };
-            w.line(format!("        {id} {} {kind}", quote(label)), None);
-            actor_ids.push(id);
-        }
-        let unknown = doc.who.iter().any(|w| matches!(w, Who::Unknown));
-        let unknown_id = if unknown { ids.claim(UNKNOWN_ACTOR.to_string()) } else { String::new() };
-        if unknown {
-            w.line(format!("        {unknown_id} \"PERIKSA: pelaksana belum ditentukan\" staf"), None);
-        }
-        w.line("    }".into(), None);
-        // Step ids, outputs, and what each Kelengkapan refers to.
-        let step_ids: Vec<String> = steps.iter().map(|s| ids.make(&s.activity, 3, "tahap", false)).collect();
-        let mut output_ids: Vec<Option<String>> = Vec::new();
-        let mut needs_ids: Vec<Option<String>> = Vec::new();
-        let mut external: Vec<(String, String)> = Vec::new();
-        // The latest output, and the outside document, of each (normalised) text.
-        let mut given: HashMap<String, String> = HashMap::new();
-        let mut brought: HashMap<String, String> = HashMap::new();
-        for (i, step) in steps.iter().enumerate() {
-            let needs = norm(&step.needs);
-            let need = if step.needs.is_empty() {
-                None
-            } else if let Some(id) = given.get(&needs) {
-                Some(id.clone())
-            } else if let Some(Some(prev)) = i.checked_sub(1).map(|p| output_ids[p].clone()) {
-                Some(prev)
-            } else if let Some(id) = brought.get(&needs) {
-                Some(id.clone())
-            } else {
-                let id = ids.make(&step.needs, 3, "dok", false);
-                external.push((id.clone(), step.needs.clone()));
-                brought.insert(needs, id.clone());
-                Some(id)
-            };
-            needs_ids.push(need);
-            let output = (!step.output.is_empty()).then(|| ids.make(&step.output, 3, "dok", false));
-            if let Some(id) = &output {
-                given.insert(norm(&step.output), id.clone());
-            }
-            output_ids.push(output);
-        }
-        if !external.is_empty() {
-            w.blank();
-            w.line("    dokumen {".into(), None);
-            for (id, label) in &external {
-                w.line(format!("        {id} {}", quote(label)), None);
-            }
-            w.line("    }".into(), None);
-        }
+        let (actor_ids, unknown_id) = write_actors(&mut w, &mut ids, doc);
+        let Documents { step_ids, output_ids, needs_ids } = write_documents(&mut w, &mut ids, steps);
         for (i, step) in steps.iter().enumerate() {
             w.blank();
             let origin = |what: &str, cell: &str| {
@@ -370,6 +272,137 @@ impl Importer<'_> {
         }
         (w.text, w.origins)
     }
+
+    /// The comments above the SOP, its `sop` line, its calendar and its total (a total the
+    /// written file cannot keep, `demote_total`, as a comment).
+    fn write_header(
+        &self,
+        w: &mut Writer,
+        ids: &mut Ids,
+        title: &str,
+        top: &[String],
+        total: Option<&TotalRow>,
+        demote_total: bool,
+    ) {
+        w.line(
+            format!(
+                "// Diimpor dari {} dengan `alur import`: setiap sel tabel disalin apa adanya.",
+                comment_text(&self.source_name)
+            ),
+            None,
+        );
+        for c in top {
+            w.line(format!("// {}", comment_text(c)), None);
+        }
+        let sop_id = match &self.options.sop_id {
+            Some(id) => ids.claim(id.clone()),
+            None => ids.make(without_sop_word(title), 5, "sop", false),
+        };
+        w.line(format!("sop {sop_id} {} {{", quote(title)), None);
+        if let Some(calendar) = &self.options.calendar {
+            w.line(format!("    kalender {calendar}"), None);
+        }
+        if let Some(total) = total {
+            let cell = total.text.as_str();
+            let origin = Origin {
+                span: total.span,
+                line: total.line,
+                what: "Jumlah Waktu".into(),
+                cell: cell.into(),
+                total: true,
+            };
+            let plain = text::without_spelled_numbers(cell);
+            if demote_total || cell.is_empty() {
+                w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
+            } else if plain != cell {
+                // "5 (lima) hari kerja": the number spelled out again is left out of the line.
+                w.line(format!("    // total tertulis di tabel: {}", comment_text(cell)), None);
+                w.line(format!("    total {plain}"), Some(origin));
+            } else {
+                w.line(format!("    total {cell}"), Some(origin));
+            }
+            for rest in &total.rest {
+                w.line(format!("    // baris jumlah waktu: {}", comment_text(rest)), None);
+            }
+        }
+    }
+}
+
+/// The `pelaksana` block: each actor's id, and the marker actor's (empty when no step needs it).
+fn write_actors(w: &mut Writer, ids: &mut Ids, doc: &Document<'_>) -> (Vec<String>, String) {
+    let layout = doc.layout;
+    w.blank();
+    w.line("    pelaksana {".into(), None);
+    let mut actor_ids = Vec::new();
+    for label in &layout.actors {
+        let id = ids.make(label, 4, "pelaksana", true);
+        let kind = match infer::actor_kind(label) {
+            ActorKind::Applicant => "pemohon",
+            ActorKind::Staff => "staf",
+            ActorKind::External => "instansi_luar",
+            ActorKind::System => "sistem",
+        };
+        w.line(format!("        {id} {} {kind}", quote(label)), None);
+        actor_ids.push(id);
+    }
+    let unknown = doc.who.iter().any(|w| matches!(w, Who::Unknown));
+    let unknown_id = if unknown { ids.claim(UNKNOWN_ACTOR.to_string()) } else { String::new() };
+    if unknown {
+        w.line(format!("        {unknown_id} \"PERIKSA: pelaksana belum ditentukan\" staf"), None);
+    }
+    w.line("    }".into(), None);
+    (actor_ids, unknown_id)
+}
+
+/// The ids [`write_documents`] gives, by step.
+struct Documents {
+    step_ids: Vec<String>,
+    output_ids: Vec<Option<String>>,
+    needs_ids: Vec<Option<String>>,
+}
+
+/// Step ids, outputs, and what each Kelengkapan refers to: an earlier output of the same text,
+/// the step before's output, else a document from outside, declared in a `dokumen` block.
+fn write_documents(w: &mut Writer, ids: &mut Ids, steps: &[StepRow]) -> Documents {
+    let step_ids: Vec<String> = steps.iter().map(|s| ids.make(&s.activity, 3, "tahap", false)).collect();
+    let mut output_ids: Vec<Option<String>> = Vec::new();
+    let mut needs_ids: Vec<Option<String>> = Vec::new();
+    let mut external: Vec<(String, String)> = Vec::new();
+    // The latest output, and the outside document, of each (normalised) text.
+    let mut given: HashMap<String, String> = HashMap::new();
+    let mut brought: HashMap<String, String> = HashMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        let needs = norm(&step.needs);
+        let need = if step.needs.is_empty() {
+            None
+        } else if let Some(id) = given.get(&needs) {
+            Some(id.clone())
+        } else if let Some(Some(prev)) = i.checked_sub(1).map(|p| output_ids[p].clone()) {
+            Some(prev)
+        } else if let Some(id) = brought.get(&needs) {
+            Some(id.clone())
+        } else {
+            let id = ids.make(&step.needs, 3, "dok", false);
+            external.push((id.clone(), step.needs.clone()));
+            brought.insert(needs, id.clone());
+            Some(id)
+        };
+        needs_ids.push(need);
+        let output = (!step.output.is_empty()).then(|| ids.make(&step.output, 3, "dok", false));
+        if let Some(id) = &output {
+            given.insert(norm(&step.output), id.clone());
+        }
+        output_ids.push(output);
+    }
+    if !external.is_empty() {
+        w.blank();
+        w.line("    dokumen {".into(), None);
+        for (id, label) in &external {
+            w.line(format!("        {id} {}", quote(label)), None);
+        }
+        w.line("    }".into(), None);
+    }
+    Documents { step_ids, output_ids, needs_ids }
 }
 
 pub(super) struct Document<'a> {
