@@ -142,8 +142,7 @@ struct Moving {
     sop: String,
     ended_at: String,
     positions: Vec<i64>,
-    /// (seq, at, by, body)
-    rows: Vec<(i64, String, String, String)>,
+    rows: Vec<super::EventRow>,
 }
 
 /// Moves the cases that ended before `before` from the live file (`live`, the write
@@ -219,42 +218,21 @@ pub(super) fn move_round(
 
 /// A case's rows from the live log, if its last event ends it.
 fn read_live(live: &Connection, case: CaseId, positions: &[i64]) -> Result<Option<Moving>, StoreError> {
-    let mut stmt = live
-        .prepare_cached(r#"SELECT case_id, seq, at, "by", body FROM events WHERE pos = ?1"#)
-        .map_err(backend("reading an ended case"))?;
-    let mut rows = Vec::with_capacity(positions.len());
-    for pos in positions {
-        let row = stmt
-            .query_row([pos], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })
-            .optional()
-            .map_err(backend("reading an ended case"))?;
-        // Gone: archived meanwhile by another process.
-        let Some((id, seq, at, by, body)) = row else { return Ok(None) };
-        if parse_case(&id)? != case {
-            return Err(StoreError::Corrupt(format!("sqlite store: event {pos} of the log is not of case {case}")));
-        }
-        rows.push((seq, at, by, body));
-    }
-    let Some((seq, at, by, body)) = rows.last() else { return Ok(None) };
-    let last = decode_event(case, *seq, at, by.clone(), body)?;
+    // Gone: archived meanwhile by another process.
+    let Some(rows) = super::rows_at(live, case, positions)? else { return Ok(None) };
+    let Some(last) = rows.last() else { return Ok(None) };
+    let at = last.at.clone();
+    let last = decode_event(case, last.seq, &last.at, last.by.clone(), &last.body)?;
     if !matches!(last.event, Event::CaseEnded { .. } | Event::CaseWithdrawn { .. } | Event::CaseCancelled { .. }) {
         return Ok(None);
     }
-    parse_time(at)?;
+    parse_time(&at)?;
     let sop: String = live
         .prepare_cached("SELECT sop FROM cases WHERE case_id = ?1")
         .and_then(|mut s| s.query_row([case.to_string()], |row| row.get(0)).optional())
         .map_err(backend("reading a case's SOP"))?
         .unwrap_or_default();
-    Ok(Some(Moving { case, sop, ended_at: at.clone(), positions: positions.to_vec(), rows }))
+    Ok(Some(Moving { case, sop, ended_at: at, positions: positions.to_vec(), rows }))
 }
 
 fn write_archived(tx: &Connection, m: &Moving, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -268,7 +246,7 @@ fn write_archived(tx: &Connection, m: &Moving, now: DateTime<Utc>) -> Result<(),
     let mut same = tx
         .prepare_cached(r#"SELECT at, "by", body FROM archived_events WHERE case_id = ?1 AND seq = ?2"#)
         .map_err(backend("writing the archive"))?;
-    for (seq, at, by, body) in &m.rows {
+    for super::EventRow { seq, at, by, body } in &m.rows {
         if insert.execute(params![id, seq, at, by, body]).map_err(backend("writing the archive"))? == 0 {
             // There from an earlier move cut short: it must be the same event.
             let held: (String, String, String) = same

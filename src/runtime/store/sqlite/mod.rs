@@ -77,6 +77,40 @@ pub struct SqliteStore {
     loaded: checkpoint::Loaded,
 }
 
+/// One event as the log holds it.
+struct EventRow {
+    seq: i64,
+    at: String,
+    by: String,
+    body: String,
+}
+
+/// The rows of `case` at `positions` of the log, in order; `None` when one is gone (the case
+/// was archived by another process after its positions were read).
+fn rows_at(conn: &Connection, case: CaseId, positions: &[i64]) -> Result<Option<Vec<EventRow>>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(r#"SELECT case_id, seq, at, "by", body FROM events WHERE pos = ?1"#)
+        .map_err(backend("reading events"))?;
+    let mut rows = Vec::with_capacity(positions.len());
+    for pos in positions {
+        let row = stmt
+            .query_row([pos], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    EventRow { seq: row.get(1)?, at: row.get(2)?, by: row.get(3)?, body: row.get(4)? },
+                ))
+            })
+            .optional()
+            .map_err(backend("reading events"))?;
+        let Some((id, row)) = row else { return Ok(None) };
+        if parse_case(&id)? != case {
+            return Err(StoreError::Corrupt(format!("sqlite store: event {pos} of the log is not of case {case}")));
+        }
+        rows.push(row);
+    }
+    Ok(Some(rows))
+}
+
 /// Read connections: taken for one query on a blocking thread, then put back.
 struct Readers {
     path: PathBuf,
@@ -413,32 +447,14 @@ impl EventLog for SqliteStore {
             let Some(positions) = positions(conn, &projection, case, seq)? else {
                 return archive.events_after(case, seq);
             };
-            let mut stmt = conn
-                .prepare_cached(r#"SELECT case_id, seq, at, "by", body FROM events WHERE pos = ?1"#)
-                .map_err(backend("reading events"))?;
-            let mut events = Vec::with_capacity(positions.len());
-            for pos in positions {
-                let row = stmt
-                    .query_row([pos], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, String>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, String>(4)?,
-                        ))
-                    })
-                    .optional()
-                    .map_err(backend("reading events"))?;
+            let Some(rows) = rows_at(conn, case, &positions)? else {
                 // Gone from the log: another process archived the case after this one read
                 // where its events were.
-                let Some((id, seq_read, at, by, body)) = row else { return archive.events_after(case, seq) };
-                if parse_case(&id)? != case {
-                    return Err(StoreError::Corrupt(format!(
-                        "sqlite store: event {pos} of the log is not of case {case}"
-                    )));
-                }
-                events.push(decode_event(case, seq_read, &at, by, &body)?);
+                return archive.events_after(case, seq);
+            };
+            let mut events = Vec::with_capacity(rows.len());
+            for row in rows {
+                events.push(decode_event(case, row.seq, &row.at, row.by, &row.body)?);
             }
             Ok(events)
         })
