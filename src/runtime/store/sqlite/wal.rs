@@ -88,6 +88,9 @@ pub(super) struct WalUpkeep {
     pub(super) wal: PathBuf,
     /// Bytes of one WAL frame: a 24-byte header and a page.
     pub(super) frame: u64,
+    /// Whether zeros are written ahead of the frames (`ALUR_WAL_AHEAD=off`: not, to measure
+    /// what they bring).
+    ahead: bool,
 }
 
 impl WalUpkeep {
@@ -102,12 +105,16 @@ impl WalUpkeep {
             extend_to: AtomicU64::new(0),
             wal: PathBuf::from(wal),
             frame: page + 24,
+            ahead: std::env::var("ALUR_WAL_AHEAD").map_or(true, |v| v != "off"),
         })
     }
 
     /// Told the frames the WAL holds (after a checkpoint pass): asks for an extension when
     /// the file is less than [`WAL_AHEAD_FRAMES`] ahead of them.
     pub(super) fn watch_length(&self, frames: i64) {
+        if !self.ahead {
+            return;
+        }
         let frames = u64::try_from(frames).unwrap_or(0);
         let written = WAL_HEADER + frames * self.frame;
         let Ok(length) = std::fs::metadata(&self.wal).map(|m| m.len()) else { return };
