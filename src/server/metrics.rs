@@ -183,12 +183,14 @@ fn recompiled(state: &State) -> Result<Vec<prometheus::proto::MetricFamily>, Str
         &["sop", "version"],
     )
     .map_err(|e| e.to_string())?;
+    let mut any = false;
     for deployed in state.engine.deployments() {
         if matches!(deployed.recompiled, crate::runtime::deploy::Recompiled::Differs { .. }) {
             let version = deployed.deployment.version.to_string();
             differs.with_label_values(&[deployed.deployment.sop.as_str(), version.as_str()]).set(1);
+            any = true;
         }
     }
-    // A family without a sample cannot be encoded: none at all while every version compiles the same.
-    Ok(differs.collect().into_iter().filter(|family| !family.get_metric().is_empty()).collect())
+    // A family without samples does not encode: none at all when every version compiles the same.
+    Ok(if any { differs.collect() } else { Vec::new() })
 }

@@ -178,13 +178,6 @@ impl Writer {
         if self.upkeep.restart_due.swap(false, Ordering::Relaxed) {
             passive_checkpoint(&self.conn);
         }
-        let wanted = self.upkeep.extend_to.swap(0, Ordering::Relaxed);
-        if wanted > 0 {
-            if let Err(error) = extend_wal(&self.conn, &self.upkeep.wal, wanted) {
-                // Only the speed of the next commits depends on it.
-                eprintln!("alur: sqlite: extending the WAL ahead of its writes: {error}");
-            }
-        }
     }
 }
 

@@ -25,6 +25,11 @@
 //! Nothing here is known to the engine: the contract (conditional append, indexes that agree
 //! with the events) is the `Store` trait's, so a PostgreSQL store can keep it with several
 //! engine processes on one database.
+//!
+//! The parts: `schema.rs` (migrations), `committer.rs` (group commit and what each request
+//! writes), `projection.rs` (the state derived in memory and its catch-up), `wal.rs` (the
+//! checkpoint thread that keeps the WAL small), `checkpoint.rs` (the projection saved in
+//! the file); here the store itself and its reads.
 
 use crate::runtime::name::Name;
 use async_trait::async_trait;
@@ -242,7 +247,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend("configuring checkpoints"))?;
         let (closing, closed) = std::sync::mpsc::channel::<()>();
         let checkpoint_conn = connect(&path)?;
-        let upkeep = Arc::new(WalUpkeep::new(&path, &conn)?);
+        let upkeep = Arc::new(WalUpkeep::new());
         let asks = upkeep.clone();
         std::thread::Builder::new()
             .name("alur-sqlite-checkpoint".into())
@@ -874,45 +879,5 @@ mod tests {
         assert_eq!(third_reply.await.expect("reply"), Ok(()));
         let by: Vec<String> = store.events(case).await.expect("events").into_iter().map(|r| r.by.to_string()).collect();
         assert_eq!(by, ["p", "a", "c"]);
-    }
-
-    /// The zeros written ahead of the WAL's frames: later commits overwrite them (the file
-    /// does not grow), and a WAL with zeros past its last frame recovers every frame, as the
-    /// files are on disk after a crash.
-    #[tokio::test]
-    async fn a_wal_extended_with_zeros_is_overwritten_and_recovers_every_frame() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("alur.db");
-        let store = SqliteStore::open(&path).expect("open");
-        let case = CaseId::new();
-        store.append(case, 0, &[started(case)]).await.expect("start");
-        for seq in 2..=20 {
-            store.append(case, seq - 1, &[claimed(case, seq, "a")]).await.expect("append");
-        }
-        let wal = dir.path().join("alur.db-wal");
-        let before = std::fs::metadata(&wal).expect("wal").len();
-        let ahead = {
-            let writer = store.commits.writer.lock().expect("writer");
-            assert_eq!(writer.upkeep.wal, wal);
-            // Further ahead than the checkpoint thread asks for, so it asks for nothing here.
-            let ahead = before + 2 * WAL_AHEAD_FRAMES * writer.upkeep.frame;
-            extend_wal(&writer.conn, &writer.upkeep.wal, ahead).expect("extend");
-            ahead
-        };
-        assert_eq!(std::fs::metadata(&wal).expect("wal").len(), ahead);
-        for seq in 21..=40 {
-            store.append(case, seq - 1, &[claimed(case, seq, "b")]).await.expect("append");
-        }
-        assert_eq!(std::fs::metadata(&wal).expect("wal").len(), ahead, "the commits wrote into the zeros");
-        // The files as a crash would leave them (no clean close: the WAL is recovered).
-        let copy = tempfile::tempdir().expect("dir");
-        std::fs::copy(&path, copy.path().join("alur.db")).expect("copy db");
-        std::fs::copy(&wal, copy.path().join("alur.db-wal")).expect("copy wal");
-        let recovered = SqliteStore::open(copy.path().join("alur.db")).expect("open the copy");
-        let seqs: Vec<u64> = recovered.events(case).await.expect("events").into_iter().map(|r| r.seq).collect();
-        assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
-        drop(store);
-        let reopened = SqliteStore::open(&path).expect("reopen");
-        assert_eq!(reopened.events(case).await.expect("events").len(), 40);
     }
 }
