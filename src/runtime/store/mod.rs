@@ -11,6 +11,7 @@ mod memory;
 mod postgres;
 mod sqlite;
 pub mod sqlite_file;
+pub mod summary;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -265,7 +266,7 @@ pub(crate) fn verified(sha256: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StoreErr
 }
 
 #[async_trait]
-pub trait Store: BlobStore + Send + Sync {
+pub trait Store: BlobStore + summary::CaseSummaries + Send + Sync {
     /// Whether the store can serve now: it answers a trivial read and its schema is at the
     /// version this alur migrates to (not older, not newer). For `/readyz`: cheap enough to be
     /// asked every few seconds.

@@ -22,6 +22,8 @@
 //! deployments are kept as JSON text, byte for byte as written.
 
 use async_trait::async_trait;
+
+mod summary;
 use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::sync::Mutex;
@@ -134,6 +136,8 @@ const MIGRATIONS: &[&str] = &[
         FROM inline_documents d
         WHERE e.case_id = d.case_id AND e.seq = d.seq;
     "#,
+    // 5: case summaries and report tallies (see `postgres/summary.rs`).
+    summary::MIGRATION,
 ];
 
 /// Serializes migrations of every alur schema in the database (an arbitrary constant).
@@ -773,6 +777,7 @@ impl Store for PostgresStore {
             for change in index_changes(&sop, events) {
                 index_statements(change, &mut statements);
             }
+            summary::statements(case, events, &mut statements)?;
             pipeline(&tx, &statements).await?;
             let committing = std::time::Instant::now();
             let committed = tx.commit().await;

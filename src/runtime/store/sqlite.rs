@@ -38,6 +38,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 mod checkpoint;
+mod summary;
 
 use super::blob_files::BlobDir;
 use super::index::Index;
@@ -188,6 +189,8 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 6: case summaries and report tallies (see `summary.rs`).
+    Migration::Sql(summary::MIGRATION),
 ];
 
 /// Events rewritten per round of migration 4 (bounds the documents held in memory at once).
@@ -246,6 +249,7 @@ const MAX_IDLE_READERS: usize = 8;
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 type ClaimReply = oneshot::Sender<Result<Vec<Timer>, StoreError>>;
+type SettleReply = oneshot::Sender<Result<bool, StoreError>>;
 
 /// An event ready to insert: serialized by the caller, so the committing thread spends its time
 /// on SQLite only.
@@ -261,6 +265,7 @@ enum Request {
     Deployment { deployment: Box<Deployment>, body: String, reply: Reply },
     Claim { node: String, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize, reply: ClaimReply },
     Release { node: String, case: CaseId, task: TaskNo, reply: Reply },
+    Settle { unsettled: super::summary::Unsettled, tallies: Vec<super::summary::Tally>, reply: SettleReply },
 }
 
 /// What a request did, when it did not fail.
@@ -277,6 +282,7 @@ enum Done {
         index: Vec<IndexChange>,
     },
     Claimed(Vec<Timer>),
+    Settled(bool),
 }
 
 impl Request {
@@ -289,8 +295,11 @@ impl Request {
             Request::Claim { reply, .. } => {
                 let _ = reply.send(result.map(|done| match done {
                     Done::Claimed(timers) => timers,
-                    Done::Written | Done::Changed(_) | Done::Appended { .. } => Vec::new(),
+                    Done::Written | Done::Changed(_) | Done::Appended { .. } | Done::Settled(_) => Vec::new(),
                 }));
+            }
+            Request::Settle { reply, .. } => {
+                let _ = reply.send(result.map(|done| matches!(done, Done::Settled(true))));
             }
         }
     }
@@ -1340,6 +1349,7 @@ fn apply_other(conn: &Connection, request: &Request, projection: &Projection) ->
             claim_timers(conn, projection, node, *now, *until, *limit).map(Done::Claimed)
         }
         Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
+        Request::Settle { unsettled, tallies, .. } => summary::settle(conn, unsettled, tallies).map(Done::Settled),
     }
 }
 
@@ -1505,6 +1515,7 @@ fn write_append(
             positions.push(conn.last_insert_rowid());
         }
     }
+    summary::write(conn, &id, events)?;
     // A claim on a deadline that goes is left in its table: it is on that deadline only (task
     // numbers are never reused), which nobody looks for again, and it is deleted once its
     // lease runs out (see `claim_timers`).
