@@ -279,7 +279,7 @@ async fn main() -> Result<(), Error> {
     let engine = Engine::new(store.clone(), Arc::new(alur::runtime::SystemClock)).await?;
     engine.recover().await?;
     drop(engine);
-    eprintln!("settled in {:.1} s", settling.elapsed().as_secs_f64());
+    println!("SETTLED {:.1} s", settling.elapsed().as_secs_f64());
     drop(store);
     let size = std::fs::metadata(&a.db).map(|m| m.len()).unwrap_or(0);
     println!(
