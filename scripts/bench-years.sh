@@ -13,7 +13,7 @@
 # ALUR_PROJECTIONS=off (start-up recovery, the case list and the reports read every case, as
 # before the case summaries), `after` as alur runs.
 # Usage: scripts/bench-years.sh   (env: SIZES="10000 100000", OPEN=1000, YEARS_1M=1 adds 1000000,
-# REBUILD=1 rebuilds the databases, ALUR_BIN names another binary, RUNS=10)
+# REBUILD=1 rebuilds the databases, ALUR_BIN names another binary, RUNS=10, MODES="before after")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"10000 100000"}
@@ -41,7 +41,7 @@ for n in $SIZES; do
 import sqlite3, time
 c = sqlite3.connect('file:$db?mode=ro', uri=True)
 t = time.time(); c.execute('PRAGMA quick_check(3)').fetchall(); print(round(time.time() - t, 3))")" >> "$RESULTS"
-  for mode in before after; do
+  for mode in ${MODES:-before after}; do
   echo "== measuring $n $mode"
   if [ "$mode" = before ]; then
     export ALUR_CHECKPOINT=off ALUR_PROJECTIONS=off

@@ -56,6 +56,34 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     }
 }
 
+/// A file cut short (a copy that stopped half-way) is named as damaged at open, by its header,
+/// without reading every page.
+#[tokio::test]
+async fn sqlite_names_a_file_cut_short_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let mut s = Stream::new();
+        let mut events = vec![s.started("lks")];
+        for _ in 0..200 {
+            events.push(s.ev(Event::TaskClaimed { task: 1, user: "u".repeat(1_000) }));
+        }
+        s.append(&store, &events).await.unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    }
+    let length = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(length / 2).unwrap();
+    match SqliteStore::open(&path) {
+        Err(StoreError::Damaged { cause, .. }) => assert!(cause.contains("pages"), "{cause}"),
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("opened a file cut short"),
+    }
+}
+
 mod engine_on_sqlite {
     use alur::runtime::{Caller, CaseId, CaseStatus, Completion, Engine, ManualClock, SqliteStore};
     use chrono::{DateTime, TimeZone, Utc};
