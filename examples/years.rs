@@ -276,7 +276,7 @@ async fn main() -> Result<(), Error> {
     // recovery settles them and counts the closed ones into the report tallies, as the first
     // start after an upgrade does.
     let settling = Instant::now();
-    let engine = Engine::new(store.clone(), Arc::new(alur::runtime::SystemClock)).await?;
+    let engine = Arc::new(Engine::new(store.clone(), Arc::new(alur::runtime::SystemClock)).await?);
     engine.recover().await?;
     drop(engine);
     println!("SETTLED {:.1} s", settling.elapsed().as_secs_f64());

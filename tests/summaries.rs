@@ -140,7 +140,7 @@ async fn projections_match_the_full_computation(f: &Fixture) {
     assert!(engine.store().unsettled().await.unwrap().is_empty(), "every command settled its case");
     assert_same_as_the_oracle(&engine).await;
     // Another engine (a restart, another node) reads the same.
-    let again = engine_on(f.node().await, clock.clone()).await;
+    let again = Arc::new(engine_on(f.node().await, clock.clone()).await);
     again.recover().await.unwrap();
     assert_same_as_the_oracle(&again).await;
 }
@@ -300,7 +300,7 @@ async fn recovery_reads_only_unsettled_cases(f: &Fixture) {
     // The restart: a new engine recovers.
     *watching.refuse.lock().unwrap() = None;
     let restarted = Arc::new(Watching::new(f.node().await));
-    let engine = engine_on(restarted.clone(), clock.clone()).await;
+    let engine = Arc::new(engine_on(restarted.clone(), clock.clone()).await);
     restarted.read.lock().unwrap().clear();
     engine.recover().await.unwrap();
     let read = restarted.read.lock().unwrap().clone();
@@ -377,7 +377,7 @@ async fn an_older_sqlite_file_gets_its_summaries_from_the_log() {
     let store = Arc::new(alur::runtime::SqliteStore::open(&path).unwrap());
     assert_eq!(store.case_summaries(&all).await.unwrap(), before);
     assert_eq!(store.unsettled().await.unwrap().len(), before.len(), "every migrated case is settled once");
-    let engine = engine_on(store.clone(), clock.clone()).await;
+    let engine = Arc::new(engine_on(store.clone(), clock.clone()).await);
     engine.recover().await.unwrap();
     assert!(store.unsettled().await.unwrap().is_empty());
     assert_same_as_the_oracle(&engine).await;

@@ -1264,7 +1264,7 @@ impl Engine {
     /// crash between an append and its effects, or a database migrated to the summaries) and
     /// counts the closed ones among them into the reports. Reads only those cases: the store
     /// keeps them marked until settled (`store::summary`).
-    pub async fn recover(&self) -> Result<(), RuntimeError> {
+    pub async fn recover(self: &Arc<Self>) -> Result<(), RuntimeError> {
         if projections_off() {
             for case in self.store.case_ids().await.map_err(store_error)? {
                 let events = self.history(case).await?;
@@ -1274,19 +1274,48 @@ impl Engine {
             }
             return Ok(());
         }
+        // Several at once, each on a task of its own: each settle is a commit, and the SQLite
+        // store's group commit takes the settles of many commands in one (one at a time, the
+        // first start after the upgrade of a file of 10,000 cases took 36 s). The follow-ups
+        // are idempotent, so their order does not matter.
+        let mut running = tokio::task::JoinSet::new();
         for unsettled in self.store.unsettled().await.map_err(store_error)? {
-            let case = unsettled.case;
-            let events = self.history(case).await?;
-            let state = CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))?;
-            let tallies = match self.case_deployment(&state) {
-                Ok(d) if state.status != CaseStatus::Active => case_tallies(&state, &d, self.clock.now()),
-                _ => Vec::new(),
-            };
-            let follow_ups: Vec<Event> = events.into_iter().map(|r| r.event).filter(has_effects).collect();
-            let follow_ups = FollowUps { events: follow_ups, settle: Some((unsettled, tallies)) };
-            self.effects(case, state.parent, follow_ups).await?;
+            if running.len() >= RECOVER_AT_ONCE {
+                joined(running.join_next().await)?;
+            }
+            let engine = self.clone();
+            running.spawn(async move { engine.settle_case(unsettled).await });
+        }
+        while let Some(done) = running.join_next().await {
+            joined(Some(done))?;
         }
         Ok(())
+    }
+
+    /// Re-runs one unsettled case's follow-ups and settles it (see `recover`).
+    async fn settle_case(&self, unsettled: Unsettled) -> Result<(), RuntimeError> {
+        let case = unsettled.case;
+        let events = self.history(case).await?;
+        let state = CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))?;
+        let tallies = match self.case_deployment(&state) {
+            Ok(d) if state.status != CaseStatus::Active => case_tallies(&state, &d, self.clock.now()),
+            _ => Vec::new(),
+        };
+        let follow_ups: Vec<Event> = events.into_iter().map(|r| r.event).filter(has_effects).collect();
+        let follow_ups = FollowUps { events: follow_ups, settle: Some((unsettled, tallies)) };
+        self.effects(case, state.parent, follow_ups).await
+    }
+}
+
+/// Unsettled cases `recover` works on at once.
+const RECOVER_AT_ONCE: usize = 64;
+
+/// The result of one of `recover`'s tasks.
+fn joined(done: Option<Result<Result<(), RuntimeError>, tokio::task::JoinError>>) -> Result<(), RuntimeError> {
+    match done {
+        Some(Ok(result)) => result,
+        Some(Err(error)) => Err(RuntimeError::Store(format!("recovering a case: {error}"))),
+        None => Ok(()),
     }
 }
 
