@@ -504,7 +504,7 @@ impl Engine {
             recorded.iter().filter(|r| has_effects(&r.event)).map(|r| r.event.clone()).collect();
         // The store marks the case unsettled from these events' seqs (`store::summary`).
         let mut unsettled = recorded.iter().filter(|r| unsettles(&r.event)).map(|r| r.seq);
-        let pending = unsettled.next().map(|first| (first, unsettled.last().unwrap_or(first)));
+        let pending = unsettled.next().map(|first| (first, unsettled.next_back().unwrap_or(first)));
         // Folded before the store takes the events (without copying them); dropped if the
         // append is refused.
         let updated = match base {

@@ -320,19 +320,16 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
         let Ok(case) = state.engine.load(summary.case).await else { continue };
         let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let c = counts.entry(case.sop.clone()).or_default();
-        match case.status {
-            CaseStatus::Active => {
-                c.active += 1;
-                let v = crate::runtime::view::view(&case, &d, now);
-                let clock = v.case_due.as_ref().and_then(|x| x.sla);
-                if v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue)) || clock == Some(Sla::Overdue) {
-                    c.overdue += 1;
-                } else if v.open_tasks.iter().any(|t| t.sla == Some(Sla::DueSoon)) || clock == Some(Sla::DueSoon) {
-                    c.due_soon += 1;
-                }
+        // Only the running ones: a case closed since it was listed is in the counts above.
+        if case.status == CaseStatus::Active {
+            c.active += 1;
+            let v = crate::runtime::view::view(&case, &d, now);
+            let clock = v.case_due.as_ref().and_then(|x| x.sla);
+            if v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue)) || clock == Some(Sla::Overdue) {
+                c.overdue += 1;
+            } else if v.open_tasks.iter().any(|t| t.sla == Some(Sla::DueSoon)) || clock == Some(Sla::DueSoon) {
+                c.due_soon += 1;
             }
-            // Closed since it was listed: the store's count has it, or the next page will.
-            _ => {}
         }
     }
     let mut steps = queries::report(&page.ctx(&state), None, false).await.unwrap_or_default();

@@ -52,7 +52,7 @@ impl CaseSummaries for MemoryStore {
         for shard in self.each_shard() {
             out.extend(shard?.summaries.values().filter(|(s, _)| filter.holds(s)).map(|(s, _)| s.clone()));
         }
-        out.sort_unstable_by(|a, b| b.case.cmp(&a.case));
+        out.sort_unstable_by_key(|s| std::cmp::Reverse(s.case));
         out.truncate(filter.limit);
         Ok(out)
     }
