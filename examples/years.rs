@@ -185,7 +185,10 @@ async fn run_chunk(
             }
         }
     }
-    Ok((engine, cases))
+    // Every case the chunk made, the sub-procedures its cases started included (copying only
+    // the cases started here left those out, and the first start then began them again).
+    let every = engine.store().case_ids().await?;
+    Ok((engine, every))
 }
 
 /// Writes the chunk's cases (events and documents) into the SQLite store, many appends at once.
