@@ -4,12 +4,16 @@
 # N finished + M open cases with examples/years.rs, then measures with the release binary:
 # `alur serve` until its first answered request (`/readyz`, then an API read), each `alur case`
 # command (wall time and peak RSS, /usr/bin/time), the API reads (curl's total time, best of 3),
-# and the server's peak RSS (VmHWM) after them. Prints one table, a column per size, and the
-# growth from the smallest size to each. Every size is measured twice, side by side: `before`
-# with ALUR_CHECKPOINT=off (every open replays the whole log and keeps every case's events in
-# memory, as alur did before its checkpoints), `after` as alur runs.
+# and the server's peak RSS (VmHWM) after them. The list and report reads are timed RUNS times
+# (default 10; 2 in `before`, where each takes seconds): the median (`_p50_s`) and the slowest
+# (`_max_s`, the p99 of so few). Also `PRAGMA quick_check` alone, as every open runs it. Prints
+# one table, a column per size, and the growth from the smallest size to each. Every size is
+# measured twice, side by side: `before` with ALUR_CHECKPOINT=off (every open replays the whole
+# log and keeps every case's events in memory, as alur did before its checkpoints) and
+# ALUR_PROJECTIONS=off (start-up recovery, the case list and the reports read every case, as
+# before the case summaries), `after` as alur runs.
 # Usage: scripts/bench-years.sh   (env: SIZES="10000 100000", OPEN=1000, YEARS_1M=1 adds 1000000,
-# REBUILD=1 rebuilds the databases, ALUR_BIN names another binary)
+# REBUILD=1 rebuilds the databases, ALUR_BIN names another binary, RUNS=10, MODES="before after")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"10000 100000"}
@@ -31,9 +35,21 @@ for n in $SIZES; do
     "$TARGET/release/examples/years" --db "$db" --finished "$n" --open "$OPEN" | tee "$OUT/made-$n.txt"
   fi
   echo "$n size_mb $(( $(stat -c %s "$db") >> 20 ))" >> "$RESULTS"
-  for mode in before after; do
+  settled=$(sed -n 's/^SETTLED \([0-9.]*\) s$/\1/p' "$OUT/made-$n.txt" 2>/dev/null || true)
+  if [ -n "$settled" ]; then echo "$n first_start_settle_s $settled" >> "$RESULTS"; fi
+  echo "$n quick_check_s $(python3 -c "
+import sqlite3, time
+c = sqlite3.connect('file:$db?mode=ro', uri=True)
+t = time.time(); c.execute('PRAGMA quick_check(3)').fetchall(); print(round(time.time() - t, 3))")" >> "$RESULTS"
+  for mode in ${MODES:-before after}; do
   echo "== measuring $n $mode"
-  if [ "$mode" = before ]; then export ALUR_CHECKPOINT=off; else unset ALUR_CHECKPOINT; fi
+  if [ "$mode" = before ]; then
+    export ALUR_CHECKPOINT=off ALUR_PROJECTIONS=off
+    runs=2
+  else
+    unset ALUR_CHECKPOINT ALUR_PROJECTIONS
+    runs=${RUNS:-10}
+  fi
   # The CLI commands, each a process of its own that opens the file.
   case_id=$("$BIN" case --db "$db" --sop-dir sop inbox 2>/dev/null | head -1 | cut -d' ' -f1 || true)
   for cmd in inbox "show $case_id" list; do
@@ -57,13 +73,15 @@ for n in $SIZES; do
   echo "$n $mode:serve_ready_s $(python3 -c "print(($(now_ms)-$started)/1000)")" >> "$RESULTS"
   token=$(curl -sf "$base/api/login" -H 'content-type: application/json' \
     -d "{\"user\":\"admin\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  for path in "/api/cases?limit=20" /api/tasks /api/reports/steps /api/reports/actors; do
-    best=
-    for _ in 1 2 3; do
-      t=$(curl -s -o /dev/null -w '%{time_total}' -H "authorization: Bearer $token" "$base$path")
-      best=$(python3 -c "print(min(x for x in [$t, ${best:-$t}]))")
+  for path in "/api/cases?limit=20" "/api/cases?status=ended&limit=20" "/api/cases?status=active&overdue=true&limit=20" \
+      /api/tasks /api/reports/steps /api/reports/actors /dashboard; do
+    times=
+    for _ in $(seq "$runs"); do
+      times="$times $(curl -s -o /dev/null -w '%{time_total}' -H "authorization: Bearer $token" "$base$path")"
     done
-    echo "$n $mode:api_${path}_s $best" >> "$RESULTS"
+    read -r p50 worst < <(python3 -c "import statistics, sys; t = [float(x) for x in sys.argv[1:]]; print(statistics.median(t), max(t))" $times)
+    echo "$n $mode:api_${path}_p50_s $p50" >> "$RESULTS"
+    echo "$n $mode:api_${path}_max_s $worst" >> "$RESULTS"
   done
   echo "$n $mode:serve_peak_rss_mb $(( $(grep VmHWM /proc/$pid/status | awk '{print $2}') / 1024 ))" >> "$RESULTS"
   kill -TERM "$pid"

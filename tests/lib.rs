@@ -32,5 +32,6 @@ mod simulate;
 mod sops;
 mod store;
 mod store_conformance;
+mod summaries;
 mod variants;
 mod web;

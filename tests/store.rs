@@ -57,6 +57,34 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     }
 }
 
+/// A file cut short (a copy that stopped half-way) is named as damaged at open, by its header,
+/// without reading every page.
+#[tokio::test]
+async fn sqlite_names_a_file_cut_short_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let mut s = Stream::new();
+        let mut events = vec![s.started("lks")];
+        for _ in 0..200 {
+            events.push(s.ev(Event::TaskClaimed { task: 1, user: "u".repeat(1_000) }));
+        }
+        s.append(&store, &events).await.unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    }
+    let length = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(length / 2).unwrap();
+    match SqliteStore::open(&path) {
+        Err(StoreError::Damaged { cause, .. }) => assert!(cause.contains("pages"), "{cause}"),
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("opened a file cut short"),
+    }
+}
+
 mod engine_on_sqlite {
     use alur::runtime::{Caller, CaseId, CaseStatus, Completion, Engine, ManualClock, SqliteStore};
     use chrono::{DateTime, TimeZone, Utc};
@@ -324,13 +352,13 @@ async fn sqlite_upgrades_a_file_from_before_schema_version() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     // Opening again changes nothing.
     drop(conn);
     SqliteStore::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0)).unwrap();
-    assert_eq!(count, 5);
+    assert_eq!(count, 6);
 }
 
 /// A file at schema version 2 keeps its live claims on deadlines through the upgrade: the node

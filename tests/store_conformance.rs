@@ -1143,10 +1143,10 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
         Kind::Memory => {}
         Kind::Sqlite => {
             let conn = rusqlite::Connection::open(f.dir.as_ref().unwrap().path().join("alur.db")).unwrap();
-            // The steps after 4 (the checkpoint's tables) go too.
+            // The steps after 4 (the checkpoint's tables, the case summaries) go too.
             conn.execute_batch(
                 "DELETE FROM schema_version WHERE version >= 4; DROP TABLE checkpoint; DROP TABLE ended_cases;
-                 PRAGMA user_version = 3;",
+                 DROP TABLE case_summaries; DROP TABLE report_tallies; PRAGMA user_version = 3;",
             )
             .unwrap();
         }
@@ -1154,7 +1154,14 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
             let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
             let client = pg.pool().get().await.unwrap();
             // The blob this test put first goes too: it comes back from the migration.
-            client.batch_execute("DELETE FROM schema_version WHERE version = 4; DROP TABLE blobs;").await.unwrap();
+            // The step after 4 (the case summaries) goes too.
+            client
+                .batch_execute(
+                    "DELETE FROM schema_version WHERE version >= 4; DROP TABLE blobs;
+                     DROP TABLE case_summaries; DROP TABLE report_tallies;",
+                )
+                .await
+                .unwrap();
         }
     }
     let store = f.node().await;
@@ -1293,7 +1300,7 @@ mod opening {
         }
         let pg = PostgresStore::open(&url).await.unwrap();
         assert_eq!(pg.schema(), schema);
-        assert_eq!(pg.schema_version().await.unwrap(), 4);
+        assert_eq!(pg.schema_version().await.unwrap(), 5);
         let mut s = Stream::new();
         let e = vec![s.started("lks")];
         s.append(&*stores[0], &e).await.unwrap();

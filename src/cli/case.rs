@@ -2,6 +2,7 @@
 //! embedded database file (`alur.db` in the working directory by default) or on PostgreSQL
 //! (`--db postgres://...`).
 
+use crate::runtime::store::summary::SummaryFilter;
 use chrono::{TimeZone, Utc};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -275,14 +276,28 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             print_open(&engine, case, lang).await?;
         }
         CaseCommand::List => {
-            for case in engine.store().case_ids().await.map_err(|x| x.to_string())? {
-                let state = engine.load(case).await.map_err(e)?;
-                let steps: Vec<String> = state.open_tasks().map(|t| t.step.to_string()).collect();
-                let status = match state.status {
-                    CaseStatus::Active => steps.join(", "),
-                    _ => format!("{} {}", status_word(state.status, lang), state.end.clone().unwrap_or_default()),
+            // From the case summaries, oldest first; only running cases are read (their open steps).
+            let all = SummaryFilter { limit: usize::MAX, ..SummaryFilter::default() };
+            let mut summaries = engine.store().case_summaries(&all).await.map_err(|x| x.to_string())?;
+            summaries.reverse();
+            for s in summaries {
+                let case = s.case;
+                let status = match s.status.as_str() {
+                    "active" => {
+                        let state = engine.load(case).await.map_err(e)?;
+                        let steps: Vec<String> = state.open_tasks().map(|t| t.step.to_string()).collect();
+                        steps.join(", ")
+                    }
+                    word => {
+                        let status = match word {
+                            "ended" => CaseStatus::Ended,
+                            "withdrawn" => CaseStatus::Withdrawn,
+                            _ => CaseStatus::Cancelled,
+                        };
+                        format!("{} {}", status_word(status, lang), s.end.clone().unwrap_or_default())
+                    }
                 };
-                outln!("{case}  {} v{}  {}  {status}", state.sop, state.version, state.applicant);
+                outln!("{case}  {} v{}  {}  {status}", s.sop, s.version, s.applicant);
             }
         }
         CaseCommand::Show { case, format } => {

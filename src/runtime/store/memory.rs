@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+mod summary;
+
 use super::index::Index;
 use super::{
     check_numbering, sort_by_case, sort_by_due, verified, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore,
@@ -118,6 +120,7 @@ struct Shard {
     idle: FastMap<CaseId, Stream>,
     /// Claims on timers: the node and the end of its lease.
     leases: Leases,
+    summaries: summary::Summaries,
 }
 
 type Leases = FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>;
@@ -193,6 +196,7 @@ pub struct MemoryStore {
     /// How many times a blob's bytes were read: lets a test show that reading a case's
     /// history never reads its documents.
     blob_reads: AtomicU64,
+    tallies: Mutex<summary::Tallies>,
 }
 
 impl Default for MemoryStore {
@@ -205,6 +209,7 @@ impl Default for MemoryStore {
             feed_wanted: AtomicBool::new(false),
             blobs: Mutex::default(),
             blob_reads: AtomicU64::new(0),
+            tallies: Mutex::default(),
         }
     }
 }
@@ -300,7 +305,7 @@ impl EventLog for MemoryStore {
 
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
         let mut shard = self.shard(case)?;
-        let Shard { log, index, idle, leases } = &mut *shard;
+        let Shard { log, index, idle, leases, summaries } = &mut *shard;
         // One look-up of the case for the check, the index and the append (more for a case
         // with nothing open, whose stream is idle).
         let sop = match index.extra_mut(case) {
@@ -346,6 +351,7 @@ impl EventLog for MemoryStore {
         apply_events(index, leases, case, &sop, &events, |stream| {
             idle.insert(case, stream);
         });
+        summary::apply(summaries, case, &events);
         let version = expected + events.len() as u64;
         for event in events {
             log.push(Kept::from(event));

@@ -16,6 +16,7 @@ mod memory;
 mod postgres;
 mod sqlite;
 pub mod sqlite_file;
+pub mod summary;
 mod timers;
 
 pub(crate) use blob::verified;
@@ -44,14 +45,19 @@ use super::{CaseId, TaskNo};
 /// A store: every concern the engine needs, each a trait of its own (one line each, so a new
 /// concern is a one-line change here and in the blanket impl's bounds). `Arc<dyn Store>` is
 /// what the engine and the server hold.
-pub trait Store: EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore {
+pub trait Store:
+    EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries
+{
     /// What the store supports, as its concerns state it.
     fn capabilities(&self) -> Capabilities {
         Capabilities { sharing: self.sharing(), feed: self.feed_reach() }
     }
 }
 
-impl<T> Store for T where T: EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore {}
+impl<T> Store for T where
+    T: EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries
+{
+}
 
 /// What a store supports beyond the contract every store keeps: how far its data is shared and
 /// whose commits its change feed announces. Deadline claims are no capability: every store
@@ -231,5 +237,6 @@ pub(crate) fn started_event(case: CaseId) -> Recorded {
 /// The store's traits, to call their methods on a concrete store (`MemoryStore`, ...); a
 /// `dyn Store` needs none of them in scope.
 pub mod prelude {
+    pub use super::summary::CaseSummaries;
     pub use super::{BlobStore, ChangeFeed, DeploymentStore, EventLog, InboxIndex, Store, TimerIndex};
 }

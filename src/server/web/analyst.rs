@@ -13,6 +13,7 @@ use super::{html_page, layout, problem_page, require, t, Page};
 use crate::diagnostic::Lang;
 use crate::model::Target;
 use crate::runtime::deploy::Deployed;
+use crate::runtime::store::summary::SummaryFilter;
 use crate::runtime::view::Sla;
 use crate::runtime::CaseStatus;
 use crate::server::app::read::ReportRow;
@@ -296,27 +297,39 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
     let lang = page.lang;
     let now = state.engine.now();
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
-    let ids = match state.engine.store().case_ids().await {
-        Ok(ids) => ids,
-        Err(e) => return problem_page(&page.viewer(), &crate::server::problem::Problem::internal(e)),
+    // Ended and other cases counted by the store; only the running ones are read (for their
+    // deadlines).
+    let store = state.engine.store();
+    let running =
+        SummaryFilter { status: Some(CaseStatus::Active.word().to_string()), limit: usize::MAX, ..Default::default() };
+    let (totals, running) = match (store.case_counts().await, store.case_summaries(&running).await) {
+        (Ok(totals), Ok(running)) => (totals, running),
+        (Err(e), _) | (_, Err(e)) => {
+            return problem_page(&page.viewer(), &crate::server::problem::Problem::internal(e))
+        }
     };
-    for id in ids {
-        let Ok(case) = state.engine.load(id).await else { continue };
+    for (sop, status, n) in totals {
+        let c = counts.entry(sop).or_default();
+        match status.as_str() {
+            "active" => {}
+            "ended" => c.ended += n,
+            _ => c.other += n,
+        }
+    }
+    for summary in running {
+        let Ok(case) = state.engine.load(summary.case).await else { continue };
         let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let c = counts.entry(case.sop.clone()).or_default();
-        match case.status {
-            CaseStatus::Active => {
-                c.active += 1;
-                let v = crate::runtime::view::view(&case, &d, now);
-                let clock = v.case_due.as_ref().and_then(|x| x.sla);
-                if v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue)) || clock == Some(Sla::Overdue) {
-                    c.overdue += 1;
-                } else if v.open_tasks.iter().any(|t| t.sla == Some(Sla::DueSoon)) || clock == Some(Sla::DueSoon) {
-                    c.due_soon += 1;
-                }
+        // Only the running ones: a case closed since it was listed is in the counts above.
+        if case.status == CaseStatus::Active {
+            c.active += 1;
+            let v = crate::runtime::view::view(&case, &d, now);
+            let clock = v.case_due.as_ref().and_then(|x| x.sla);
+            if v.open_tasks.iter().any(|t| t.sla == Some(Sla::Overdue)) || clock == Some(Sla::Overdue) {
+                c.overdue += 1;
+            } else if v.open_tasks.iter().any(|t| t.sla == Some(Sla::DueSoon)) || clock == Some(Sla::DueSoon) {
+                c.due_soon += 1;
             }
-            CaseStatus::Ended => c.ended += 1,
-            _ => c.other += 1,
         }
     }
     let mut steps = queries::report(&page.ctx(&state), None, false).await.unwrap_or_default();

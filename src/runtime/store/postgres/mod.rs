@@ -22,6 +22,8 @@
 //! deployments are kept as JSON text, byte for byte as written.
 
 use async_trait::async_trait;
+
+mod summary;
 use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::sync::Mutex;
@@ -550,6 +552,7 @@ impl EventLog for PostgresStore {
             for change in index_changes(&sop, events) {
                 index_statements(change, &mut statements);
             }
+            summary::statements(case, events, &mut statements)?;
             pipeline(&tx, &statements).await?;
             let committing = std::time::Instant::now();
             let committed = tx.commit().await;

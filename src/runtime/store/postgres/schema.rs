@@ -98,6 +98,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         FROM inline_documents d
         WHERE e.case_id = d.case_id AND e.seq = d.seq;
     "#,
+    // 5: case summaries and report tallies (see `postgres/summary.rs`).
+    super::summary::MIGRATION,
 ];
 
 /// Serializes migrations of every alur schema in the database (an arbitrary constant).

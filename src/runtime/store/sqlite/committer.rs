@@ -15,6 +15,7 @@ pub(super) const MAX_IDLE_READERS: usize = 8;
 
 pub(super) type Reply = oneshot::Sender<Result<(), StoreError>>;
 pub(super) type ClaimReply = oneshot::Sender<Result<Vec<Timer>, StoreError>>;
+pub(super) type SettleReply = oneshot::Sender<Result<bool, StoreError>>;
 
 /// An event ready to insert: serialized by the caller, so the committing thread spends its time
 /// on SQLite only.
@@ -26,10 +27,36 @@ pub(super) struct Row {
 }
 
 pub(super) enum Request {
-    Append { case: CaseId, expected: u64, events: Vec<Recorded>, rows: Vec<Row>, reply: Reply },
-    Deployment { deployment: Box<Deployment>, body: String, reply: Reply },
-    Claim { node: String, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize, reply: ClaimReply },
-    Release { node: String, case: CaseId, task: TaskNo, reply: Reply },
+    Append {
+        case: CaseId,
+        expected: u64,
+        events: Vec<Recorded>,
+        rows: Vec<Row>,
+        reply: Reply,
+    },
+    Deployment {
+        deployment: Box<Deployment>,
+        body: String,
+        reply: Reply,
+    },
+    Claim {
+        node: String,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+        reply: ClaimReply,
+    },
+    Release {
+        node: String,
+        case: CaseId,
+        task: TaskNo,
+        reply: Reply,
+    },
+    Settle {
+        unsettled: crate::runtime::store::summary::Unsettled,
+        tallies: Vec<crate::runtime::store::summary::Tally>,
+        reply: SettleReply,
+    },
 }
 
 /// What a request did, when it did not fail.
@@ -46,6 +73,7 @@ pub(super) enum Done {
         index: Vec<IndexChange>,
     },
     Claimed(Vec<Timer>),
+    Settled(bool),
 }
 
 impl Request {
@@ -58,8 +86,11 @@ impl Request {
             Request::Claim { reply, .. } => {
                 let _ = reply.send(result.map(|done| match done {
                     Done::Claimed(timers) => timers,
-                    Done::Written | Done::Changed(_) | Done::Appended { .. } => Vec::new(),
+                    Done::Written | Done::Changed(_) | Done::Appended { .. } | Done::Settled(_) => Vec::new(),
                 }));
+            }
+            Request::Settle { reply, .. } => {
+                let _ = reply.send(result.map(|done| matches!(done, Done::Settled(true))));
             }
         }
     }
@@ -407,6 +438,9 @@ pub(super) fn apply_other(conn: &Connection, request: &Request, projection: &Pro
             claim_timers(conn, projection, node, *now, *until, *limit).map(Done::Claimed)
         }
         Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
+        Request::Settle { unsettled, tallies, .. } => {
+            super::summary::settle(conn, unsettled, tallies).map(Done::Settled)
+        }
     }
 }
 
@@ -575,6 +609,7 @@ pub(super) fn write_append(
             positions.push(conn.last_insert_rowid());
         }
     }
+    super::summary::write(conn, &id, events)?;
     // A claim on a deadline that goes is left in its table: it is on that deadline only (task
     // numbers are never reused), which nobody looks for again, and it is deleted once its
     // lease runs out (see `claim_timers`).

@@ -47,6 +47,7 @@ mod checkpoint;
 mod committer;
 mod projection;
 mod schema;
+mod summary;
 mod wal;
 
 use committer::*;
@@ -193,24 +194,68 @@ fn is_damage(error: &rusqlite::Error) -> bool {
 }
 
 /// Names a damaged file as such before anything reads it (a truncated file otherwise fails
-/// somewhere in the reading, with a message about a column): SQLite's `quick_check` reads
-/// every page once, as rebuilding the indexes from the log does anyway. A missing file is
-/// created by `open`.
+/// somewhere in the reading, with a message about a column), in time that does not grow with
+/// the history: the header (an SQLite file, as long as it says it is) and SQLite's
+/// `quick_check` of the tables an open reads whole (the checkpoint, the deployments, the
+/// schema versions). A check of every page took seconds at 100,000 cases and minutes at a
+/// million (docs/performance.md); a damaged page elsewhere is reported when it is read, and
+/// `alur backup` and `alur restore` still check every page. A missing file is created by
+/// `open`.
 fn check_intact(path: &Path) -> Result<(), StoreError> {
     if !path.exists() {
         return Ok(());
     }
     let damaged = |cause: String| StoreError::Damaged { path: path.display().to_string(), cause };
-    let conn = Connection::open(path).map_err(|e| cannot_open(path, e))?;
+    check_header(path).map_err(damaged)?;
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("sqlite store: opening {}: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend("setting the busy timeout"))?;
-    let found: Result<Vec<String>, rusqlite::Error> =
-        conn.prepare("PRAGMA quick_check(3)").and_then(|mut check| check.query_map([], |row| row.get(0))?.collect());
+    let check = |sql: &str| -> Result<Vec<String>, rusqlite::Error> {
+        conn.prepare(sql).and_then(|mut check| check.query_map([], |row| row.get(0))?.collect())
+    };
+    let tables = check(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' \
+         AND name IN ('checkpoint', 'deployments', 'schema_version') ORDER BY name",
+    );
+    let found = tables.and_then(|tables| {
+        let mut lines = Vec::new();
+        for table in tables {
+            lines.extend(check(&format!("PRAGMA quick_check(\"{table}\")"))?.into_iter().filter(|l| l != "ok"));
+        }
+        Ok(lines)
+    });
     match found {
-        Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
+        Ok(lines) if lines.is_empty() => Ok(()),
         Ok(lines) => Err(damaged(lines.join("; "))),
         Err(e) if is_damage(&e) => Err(damaged(e.to_string())),
         Err(e) => Err(backend("checking the database file")(e)),
     }
+}
+
+/// The file's first 100 bytes are an SQLite header, and the file holds the pages it says it
+/// has (a file cut short is damaged). An empty file is a new database.
+fn check_header(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("reading its header: {e}"))?;
+    let length = file.metadata().map_err(|e| format!("reading its length: {e}"))?.len();
+    if length == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 100];
+    if file.read_exact(&mut header).is_err() || &header[..16] != b"SQLite format 3\0" {
+        return Err("file is not a database (its header is not SQLite's)".into());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    // The page count is valid when the change counter matches the "version valid for" field.
+    let valid = header[24..28] == header[92..96];
+    if valid && pages * page_size > length {
+        return Err(format!("the header counts {pages} pages of {page_size} bytes, the file has {length} bytes"));
+    }
+    Ok(())
 }
 
 /// A timestamp as fixed-width RFC 3339 in UTC (nanoseconds, `Z`): it reads back exactly and

@@ -141,6 +141,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 6: case summaries and report tallies (see `summary.rs`).
+    Migration::Sql(super::summary::MIGRATION),
 ];
 
 /// Events rewritten per round of migration 4 (bounds the documents held in memory at once).
