@@ -232,8 +232,8 @@ fn check_intact(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// The file's first 100 bytes are an SQLite header, and the file holds the pages it says it
-/// has (a file cut short is damaged). An empty file is a new database.
+/// The file's first 100 bytes are an SQLite header, and, with no WAL beside it, the file holds
+/// the pages it says it has (a file cut short is damaged). An empty file is a new database.
 fn check_header(path: &Path) -> Result<(), String> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).map_err(|e| format!("reading its header: {e}"))?;
@@ -250,9 +250,15 @@ fn check_header(path: &Path) -> Result<(), String> {
         n => u64::from(n),
     };
     let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
-    // The page count is valid when the change counter matches the "version valid for" field.
+    // The page count is valid when the change counter matches the "version valid for" field,
+    // and the file's length says something only with no WAL to replay: a checkpoint cut short
+    // (a crash) may have written the header's page count before the pages it counts, which the
+    // WAL still holds.
     let valid = header[24..28] == header[92..96];
-    if valid && pages * page_size > length {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let no_wal = std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
+    if valid && no_wal && pages * page_size > length {
         return Err(format!("the header counts {pages} pages of {page_size} bytes, the file has {length} bytes"));
     }
     Ok(())
