@@ -372,3 +372,36 @@ fn a_corpus_case_is_put_on_hold_and_resumed_from_the_shell() {
     let (code, _, err) = run(&["case", "complete", &case, "3", "--as", "u", "--role", "tim_teknis"]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// `alur case list` prints the newest cases, not the whole history, and says when there are more.
+#[test]
+fn case_list_prints_the_newest_cases_and_says_when_there_are_more() {
+    let dir = office();
+    let run = |args: &[&str]| {
+        let out = alur().current_dir(dir.path()).args(["--lang", "en"]).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut started = Vec::new();
+    for n in 0..3 {
+        let (code, out, err) = run(&["case", "start", "lks_lksa", "--as", &format!("yayasan{n}")]);
+        assert_eq!(code, Some(0), "{err}");
+        started.push(out.lines().next().unwrap().trim().to_string());
+    }
+    let (code, out, err) = run(&["case", "list", "--limit", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    let listed: Vec<&str> = out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(listed, [started[1].as_str(), started[2].as_str()], "the newest two, the newest last");
+    assert!(err.contains("the newest 2 of 3 cases"), "{err}");
+    let (_, out, err) = run(&["case", "list", "--all"]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(err.is_empty(), "{err}");
+    let (_, out, _) = run(&["case", "list", "--status", "ended"]);
+    assert_eq!(out.lines().count(), 0, "{out}");
+    let (code, _, err) = run(&["case", "list", "--status", "selesai"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("unknown status `selesai`"), "{err}");
+}

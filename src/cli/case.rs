@@ -33,8 +33,18 @@ pub enum CaseCommand {
         #[arg(long = "varian", visible_alias = "variant", value_name = "VARIANT")]
         variant: Option<String>,
     },
-    /// List cases.
-    List,
+    /// List cases, the newest last: the newest 100 unless told otherwise.
+    List {
+        /// At most this many of the newest cases.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Every case (an office's whole history may be long).
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
+        /// Only cases with this status: active, ended, withdrawn, cancelled.
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// One case: state, open tasks with due dates, service standard, history.
     Show {
         case: String,
@@ -275,11 +285,35 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             outln!("{case}");
             print_open(&engine, case, lang).await?;
         }
-        CaseCommand::List => {
-            // From the case summaries, oldest first; only running cases are read (their open steps).
-            let all = SummaryFilter { limit: usize::MAX, ..SummaryFilter::default() };
-            let mut summaries = engine.store().case_summaries(&all).await.map_err(|x| x.to_string())?;
+        CaseCommand::List { limit, all, status } => {
+            // From the case summaries, newest last; only running cases are read (their open steps).
+            if let Some(word) = status.as_deref().filter(|w| !["active", "ended", "withdrawn", "cancelled"].contains(w))
+            {
+                return Err(say(
+                    lang,
+                    &format!("status `{word}` tidak dikenal; pakai active, ended, withdrawn atau cancelled"),
+                    &format!("unknown status `{word}`; use active, ended, withdrawn or cancelled"),
+                ));
+            }
+            let limit = if all { usize::MAX } else { limit };
+            let filter = SummaryFilter { limit, status: status.clone(), ..SummaryFilter::default() };
+            let mut summaries = engine.store().case_summaries(&filter).await.map_err(|x| x.to_string())?;
             summaries.reverse();
+            if !all && summaries.len() == limit {
+                let counts = engine.store().case_counts().await.map_err(|x| x.to_string())?;
+                let total: u64 =
+                    counts.iter().filter(|(_, s, _)| status.as_ref().is_none_or(|w| w == s)).map(|(_, _, n)| n).sum();
+                if total > limit as u64 {
+                    eprintln!(
+                        "{}",
+                        say(
+                            lang,
+                            &format!("({limit} perkara terbaru dari {total}; --limit N atau --all untuk lebih)"),
+                            &format!("(the newest {limit} of {total} cases; --limit N or --all for more)"),
+                        )
+                    );
+                }
+            }
             for s in summaries {
                 let case = s.case;
                 let status = match s.status.as_str() {
