@@ -79,7 +79,11 @@ async fn sqlite_names_a_file_cut_short_as_damaged() {
     let length = std::fs::metadata(&path).unwrap().len();
     std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(length / 2).unwrap();
     match SqliteStore::open(&path) {
-        Err(StoreError::Damaged { cause, .. }) => assert!(cause.contains("pages"), "{cause}"),
+        // Named by the header check, or (when the closed store's last checkpoint row left a WAL
+        // beside it) by SQLite reading the log: damaged either way.
+        Err(StoreError::Damaged { cause, .. }) => {
+            assert!(cause.contains("pages") || cause.contains("malformed"), "{cause}")
+        }
         Err(other) => panic!("unexpected {other}"),
         Ok(_) => panic!("opened a file cut short"),
     }

@@ -152,13 +152,26 @@ fn corrupt<E: std::fmt::Display>(doing: &'static str) -> impl Fn(E) -> StoreErro
 /// held past the busy timeout is transient (try again), anything else a backend error.
 fn backend<E: std::fmt::Display + 'static>(doing: &'static str) -> impl Fn(E) -> StoreError {
     move |e| {
-        let busy = (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>().is_some_and(is_busy);
+        let sqlite = (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>();
         let message = format!("sqlite store: {doing}: {e}");
-        if busy {
+        if sqlite.is_some_and(is_busy) {
             StoreError::Transient(message)
+        } else if sqlite.is_some_and(is_damage) {
+            // The file's path is filled in where it is known (`open`, `read`).
+            StoreError::Damaged { path: String::new(), cause: message }
         } else {
             StoreError::Backend(message)
         }
+    }
+}
+
+/// A damaged file named by its path (SQLite's error does not say which file).
+fn of_file(error: StoreError, path: &Path) -> StoreError {
+    match error {
+        StoreError::Damaged { path: named, cause } if named.is_empty() => {
+            StoreError::Damaged { path: path.display().to_string(), cause }
+        }
+        other => other,
     }
 }
 
@@ -315,7 +328,9 @@ impl SqliteStore {
                 Ok(loaded)
             });
         exec_cached(&conn, "COMMIT").map_err(backend("reading the log"))?;
-        let loaded = loaded?;
+        // SQLite finding the file malformed while the log is read (past the header check, which a
+        // WAL to replay leaves to SQLite) is the file's damage, said as such.
+        let loaded = loaded.map_err(|e| of_file(e, &path))?;
         // A long replay is not done again by the next open.
         checkpoint_if_behind(&conn, &projection, checkpoint::CHECKPOINT_EVERY);
         let writer = Writer { conn, feed: feed.clone(), projection: projection.clone(), upkeep, _closing: closing };
@@ -426,7 +441,7 @@ impl SqliteStore {
             let conn = readers.take()?;
             let result = f(&conn);
             readers.put(conn);
-            result
+            result.map_err(|e| of_file(e, &readers.path))
         })
         .await
         .map_err(backend("running a read"))?
