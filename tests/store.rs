@@ -237,7 +237,6 @@ async fn sqlite_racing_writers_all_commit_on_the_current_thread_runtime() {
 
 /// A steady stream of commits does not grow the WAL without bound: past 2,000 frames (8 MB)
 /// the checkpoint thread copies it into the database and the committer makes it start over.
-/// The file itself stays within the 64 MiB the store writes zeros ahead to.
 /// (With PASSIVE checkpoints alone the WAL never started over while commits kept coming: it
 /// grew to 400 MB in a 4-second benchmark.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,9 +260,7 @@ async fn sqlite_wal_stays_bounded_under_a_steady_stream_of_commits() {
         s.append(&store, &next).await.unwrap();
     }
     // The frames in the WAL now (a passive checkpoint reports them): had it never started
-    // over, all 6,000 and more. Not the file's length: the store writes zeros up to 8 MB ahead
-    // of the last frame (so commits overwrite blocks instead of growing the file), and with
-    // the checkpoints behind on a loaded machine that made it 20 MB here once.
+    // over, all 6,000 and more.
     let conn = rusqlite::Connection::open(&path).unwrap();
     let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1)).unwrap();
     assert!((0..4_000).contains(&frames), "the WAL holds {frames} frames");

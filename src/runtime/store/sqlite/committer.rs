@@ -112,7 +112,9 @@ pub(super) struct Writer {
     /// What the checkpoint thread asks of the committer between two batches.
     pub(super) upkeep: Arc<WalUpkeep>,
     /// Dropped with the writer: the checkpoint thread does a last checkpoint and ends.
-    pub(super) _closing: std::sync::mpsc::Sender<()>,
+    pub(super) closing: Option<std::sync::mpsc::Sender<()>>,
+    /// The checkpoint thread, joined at close: once the store is dropped nothing writes the file.
+    pub(super) checkpointer: Option<std::thread::JoinHandle<()>>,
 }
 
 /// How well group commit is doing: write requests per commit.
@@ -198,6 +200,11 @@ impl Committer {
 impl Drop for Writer {
     fn drop(&mut self) {
         checkpoint_if_behind(&self.conn, &self.projection, checkpoint::CHECKPOINT_AT_CLOSE);
+        // The thread copies what is left of the WAL into the file and ends.
+        drop(self.closing.take());
+        if let Some(thread) = self.checkpointer.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -313,7 +313,7 @@ impl SqliteStore {
         let checkpoint_conn = connect(&path)?;
         let upkeep = Arc::new(WalUpkeep::new());
         let asks = upkeep.clone();
-        std::thread::Builder::new()
+        let checkpointer = std::thread::Builder::new()
             .name("alur-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpoint_conn, &asks, &closed))
             .map_err(backend("starting the checkpoint thread"))?;
@@ -333,7 +333,14 @@ impl SqliteStore {
         let loaded = loaded.map_err(|e| of_file(e, &path))?;
         // A long replay is not done again by the next open.
         checkpoint_if_behind(&conn, &projection, checkpoint::CHECKPOINT_EVERY);
-        let writer = Writer { conn, feed: feed.clone(), projection: projection.clone(), upkeep, _closing: closing };
+        let writer = Writer {
+            conn,
+            feed: feed.clone(),
+            projection: projection.clone(),
+            upkeep,
+            closing: Some(closing),
+            checkpointer: Some(checkpointer),
+        };
         Ok(SqliteStore {
             commits: Arc::new(Committer {
                 queue: Mutex::new(Vec::new()),
