@@ -284,7 +284,7 @@ pub fn run_archive(before: &str, zone: &str, db: &Path, lang: Lang) -> ExitCode 
         let db = db.display();
         return fail(lang, &format!("basis data `{db}` tidak ada"), &format!("the database `{db}` does not exist"));
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match super::case::runtime() {
         Ok(runtime) => runtime,
         Err(e) => return fail(lang, &format!("tokio: {e}"), &format!("tokio: {e}")),
     };

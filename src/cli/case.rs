@@ -175,7 +175,7 @@ fn status_word(status: CaseStatus, lang: Lang) -> String {
     say(lang, id, en)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 

@@ -80,36 +80,36 @@ impl Archive {
         &self.path
     }
 
-    /// The events of an archived case after its first `after` (none when it is not archived).
-    pub(super) fn events_after(&self, case: CaseId, after: u64) -> Result<Vec<Recorded>, StoreError> {
+    /// Runs `read` on the archive's connection, opened when first needed; `None` when there
+    /// is no archive file (yet: another process may write one later).
+    fn reading<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
         let mut held = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if held.is_none() {
             if !self.path.exists() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             *held = Some(open(&self.path)?);
         }
-        let Some(conn) = held.as_ref() else { return Ok(Vec::new()) };
-        read_case(conn, case, after)
+        held.as_ref().map(read).transpose()
+    }
+
+    /// The events of an archived case after its first `after` (none when it is not archived).
+    pub(super) fn events_after(&self, case: CaseId, after: u64) -> Result<Vec<Recorded>, StoreError> {
+        Ok(self.reading(|conn| read_case(conn, case, after))?.unwrap_or_default())
     }
 }
 
 impl Archive {
     /// Every archived case, oldest end first.
     pub(super) fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
-        let mut held = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if held.is_none() {
-            if !self.path.exists() {
-                return Ok(Vec::new());
-            }
-            *held = Some(open(&self.path)?);
-        }
-        let Some(conn) = held.as_ref() else { return Ok(Vec::new()) };
-        let ids: Vec<String> = conn
-            .prepare_cached("SELECT case_id FROM archived_cases ORDER BY ended_at, case_id")
-            .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
-            .map_err(backend("reading the archived cases"))?;
-        ids.iter().map(|id| parse_case(id)).collect()
+        let ids = self.reading(|conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached("SELECT case_id FROM archived_cases ORDER BY ended_at, case_id")
+                .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
+                .map_err(backend("reading the archived cases"))?;
+            ids.iter().map(|id| parse_case(id)).collect()
+        })?;
+        Ok(ids.unwrap_or_default())
     }
 }
 
