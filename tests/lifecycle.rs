@@ -442,13 +442,18 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
     assert!(start["fields"]["latency_ms"].is_number(), "{start}");
     let refused = answered(&made_id).unwrap_or_else(|| panic!("no answer line for {made_id}:\n{log}"));
     assert_eq!(refused["fields"]["status"], 401);
+    // The command's own line: other lines may be logged inside its span before it.
     let command = lines
         .iter()
-        .find(|l| request_id(l).as_deref() == Some("probe-start-1") && l["span"]["name"] == "command")
+        .find(|l| {
+            request_id(l).as_deref() == Some("probe-start-1")
+                && l["span"]["name"] == "command"
+                && l["fields"]["message"] == "command"
+        })
         .unwrap_or_else(|| panic!("no command line in the request's span:\n{log}"));
     assert_eq!(command["span"]["command"], "start");
     assert_eq!(command["span"]["sop"], "lks_lksa");
-    assert_eq!(command["fields"]["result"], "ok");
+    assert_eq!(command["fields"]["result"], "ok", "{log}");
 }
 
 /// `alur serve` without flags reads `alur.toml` in its folder: it listens on the file's
