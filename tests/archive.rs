@@ -2,6 +2,7 @@
 //! as before, in an engine that has the file open, in a fresh one, through `alur case show`,
 //! and from a backup; a move cut short between its two commits is finished by the next.
 
+use alur::runtime::store::CaseArchive;
 use alur::runtime::{Caller, CaseId, Completion, Engine, ManualClock, SqliteStore};
 use chrono::Utc;
 use std::path::{Path, PathBuf};
@@ -189,13 +190,41 @@ async fn a_move_cut_short_after_the_archive_commit_is_finished_by_the_next() {
 }
 
 #[test]
-fn a_bad_date_or_a_postgres_database_is_refused_with_a_clear_message() {
+fn a_bad_date_or_a_missing_database_is_refused_with_a_clear_message() {
     let out = alur(&["archive", "--before", "1 Januari", "--db", "x.db"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("YYYY-MM-DD"), "{}", text(&out));
     let out = alur(&["archive", "--before", "2026-01-01", "--zone", "WITA", "--db", "x.db"]);
     assert!(text(&out).contains("IANA"), "{}", text(&out));
-    let out = alur(&["archive", "--before", "2026-01-01", "--db", "postgres://localhost/test"]);
+    let out = alur(&["archive", "--before", "2026-01-01", "--db", "tidak-ada.db"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("PostgreSQL"), "{}", text(&out));
+    assert!(text(&out).contains("tidak-ada.db` does not exist"), "{}", text(&out));
+}
+
+/// `alur archive --db postgres://...`: the cases move into the schema's archive tables and read
+/// the same through `alur case show`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alur_archive_moves_ended_cases_on_postgres_too() {
+    use crate::store_conformance::{Fixture, Kind};
+    let Some(f) = Fixture::new(Kind::Postgres, "alur_archive_moves_ended_cases_on_postgres_too").await else { return };
+    let url = f.postgres_url().unwrap().to_string();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = Engine::new(f.store(), clock.clone()).await.unwrap();
+    engine.deploy_file(&root().join("sop/lks-lksa.sop"), &root().join("sop/calendars")).await.unwrap();
+    let case = engine.start_case("lks_lksa", "pemohon-1", Default::default(), None).await.unwrap();
+    engine.withdraw(case, &Caller::new("pemohon-1", &["pemohon"]), None).await.unwrap();
+    let running = engine.start_case("lks_lksa", "pemohon-2", Default::default(), None).await.unwrap();
+    let shown = |case: CaseId| {
+        let sop = root().join("sop");
+        let out = alur(&["case", "--db", &url, "--sop-dir", path(&sop), "show", &case.to_string(), "--format", "json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = shown(case);
+    let out = alur(&["archive", "--before", "2100-01-01", "--db", &url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 ended cases"), "{}", text(&out));
+    assert!(text(&out).contains(".archived_events"), "{}", text(&out));
+    assert_eq!(shown(case), before, "the archived case reads the same");
+    assert!(engine.history(running).await.unwrap().len() > 1);
 }

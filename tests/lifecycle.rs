@@ -522,3 +522,49 @@ fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
     assert!(office.join("data/kantor.db").is_file(), "the file's database is used");
     assert!(!office.join("alur.db").exists(), "not the default one");
 }
+
+/// `archive_after_days` in alur.toml: the served instance moves cases that ended longer ago
+/// into the archive by itself, soon after start, and says so in its log; the case still reads.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_instance_archives_ended_cases_by_itself() {
+    use alur::runtime::{Caller, Engine, ManualClock, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();
+    assert!(status.success());
+    let db = dir.path().join("alur.db");
+    let (old, running) = {
+        let clock = std::sync::Arc::new(ManualClock::new(chrono::Utc::now() - chrono::Duration::days(10)));
+        let store = std::sync::Arc::new(SqliteStore::open(&db).unwrap());
+        let engine = Engine::new(store, clock).await.unwrap();
+        let sop = dir.path().join("sop");
+        engine.deploy_file(&sop.join("lks-lksa.sop"), &sop.join("calendars")).await.unwrap();
+        let old = engine.start_case("lks_lksa", "pemohon-1", Default::default(), None).await.unwrap();
+        engine.withdraw(old, &Caller::new("pemohon-1", &["pemohon"]), None).await.unwrap();
+        let running = engine.start_case("lks_lksa", "pemohon-2", Default::default(), None).await.unwrap();
+        (old, running)
+    };
+    std::fs::write(dir.path().join("alur.toml"), "[server]\narchive_after_days = 3\n").unwrap();
+    let (child, _url, _lines_rx, _lines) = serve_in(dir.path(), &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let log = loop {
+        let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+        if log.contains("archived ended cases") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(stop(child).code(), Some(0));
+    assert!(log.contains("archived ended cases") && log.contains("cases=1"), "{log}");
+    assert!(dir.path().join("alur.db.archive").is_file());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let live = |case: alur::runtime::CaseId| -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM events WHERE case_id = ?1", [case.to_string()], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(live(old), 0, "the ended case left the live file");
+    assert!(live(running) > 0, "the running case stays");
+    let store = std::sync::Arc::new(SqliteStore::open(&db).unwrap());
+    let events = alur::runtime::store::EventLog::events(&*store, old).await.unwrap();
+    assert!(matches!(events.last().map(|r| &r.event), Some(alur::runtime::Event::CaseWithdrawn { .. })));
+}

@@ -144,6 +144,11 @@ impl Fixture {
         self.first.clone()
     }
 
+    /// The `--db` value of a PostgreSQL fixture (its schema's URL).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|pg| pg.url.as_str())
+    }
+
     /// Another store instance on the same data: a second node. A store whose data lives in one
     /// process is shared by its nodes as the one instance.
     pub async fn node(&self) -> Arc<dyn Store> {
@@ -1185,6 +1190,68 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
     assert_eq!(again.events(s.case).await.unwrap(), read);
 }
 
+/// Ended cases move to the archive and read the same (events, listing, summaries) on this node
+/// and another; a running case and one that ended after the date stay; a second run moves
+/// nothing; an archived case takes no more appends.
+async fn ended_cases_move_to_the_archive_and_read_the_same(f: &Fixture) {
+    use alur::runtime::store::summary::SummaryFilter;
+    use alur::runtime::Caller;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = Engine::new(f.store(), clock.clone()).await.unwrap();
+    engine.deploy_file(&root.join("sop/lks-lksa.sop"), &root.join("sop/calendars")).await.unwrap();
+    let withdraw = |case: CaseId, who: String| {
+        let engine = &engine;
+        async move { engine.withdraw(case, &Caller::new(who, &["pemohon"]), Some("salah isi".into())).await.unwrap() }
+    };
+    let mut old = Vec::new();
+    for n in 0..3 {
+        let case = engine.start_case("lks_lksa", &format!("p{n}"), Default::default(), None).await.unwrap();
+        withdraw(case, format!("p{n}")).await;
+        old.push(case);
+    }
+    let running = engine.start_case("lks_lksa", "p8", Default::default(), None).await.unwrap();
+    clock.advance(Duration::days(10));
+    let recent = engine.start_case("lks_lksa", "p9", Default::default(), None).await.unwrap();
+    withdraw(recent, "p9".into()).await;
+    let all = [old.clone(), vec![running, recent]].concat();
+    let mut before = Vec::new();
+    for &case in &all {
+        before.push(f.store().events(case).await.unwrap());
+    }
+    let listed = |store: Arc<dyn Store>| async move {
+        let mut ids = store.case_ids().await.unwrap();
+        ids.sort();
+        ids
+    };
+    let ids_before = listed(f.store()).await;
+    let filter = SummaryFilter { limit: 100, ..SummaryFilter::default() };
+    let summaries_before = f.store().case_summaries(&filter).await.unwrap();
+
+    let moved = f.store().archive_ended(t0() + Duration::days(5), t0() + Duration::days(11)).await.unwrap();
+    let events: u64 = before[..3].iter().map(|e| e.len() as u64).sum();
+    assert_eq!((moved.cases, moved.events, moved.kept), (3, events, 1), "{moved:?}");
+    for store in [f.store(), f.node().await] {
+        for (case, events) in all.iter().zip(&before) {
+            assert_eq!(&store.events(*case).await.unwrap(), events, "case {case} reads the same");
+            assert_eq!(&store.events_after(*case, 2).await.unwrap(), &events[2..], "the tail of case {case}");
+        }
+        assert_eq!(listed(store.clone()).await, ids_before, "every case is still listed, once");
+        assert_eq!(store.case_summaries(&filter).await.unwrap(), summaries_before, "and summarized");
+    }
+    let again = f.store().archive_ended(t0() + Duration::days(5), t0() + Duration::days(11)).await.unwrap();
+    assert_eq!((again.cases, again.kept), (0, 1), "{again:?}");
+    // An archived case takes no appends; the running one goes on.
+    let mut late = Stream { case: old[0], seq: before[0].len() as u64 };
+    let refused = f.store().append(old[0], late.seq, &[late.ev(Event::CaseCancelled { reason: None })]).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(f.store().events(old[0]).await.unwrap(), before[0]);
+    withdraw(running, "p8".into()).await;
+    let everything = f.store().archive_ended(t0() + Duration::days(30), t0() + Duration::days(30)).await.unwrap();
+    assert_eq!((everything.cases, everything.kept), (2, 0), "{everything:?}");
+    assert_eq!(listed(f.store()).await, ids_before);
+}
+
 /// Every contract test on every store, by concern: `store_conformance::<store>::<concern>::<test>`.
 /// Every store implements every concern; what differs between them (how far the data is
 /// shared, whose commits the feed announces) is `Store::capabilities`, and the tests that
@@ -1257,6 +1324,7 @@ conformance!(
     deployments: [deployments_are_saved_once_per_version],
     feed: [a_change_on_one_node_shows_on_every_node, the_feed_reaches_as_far_as_the_store_says],
     blobs: [blobs_are_stored_once_and_read_back, inline_documents_move_into_blobs_when_the_store_migrates],
+    archive: [ended_cases_move_to_the_archive_and_read_the_same],
 );
 
 /// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at

@@ -266,13 +266,6 @@ pub fn day_start(day: &str, zone: &str, lang: Lang) -> Result<chrono::DateTime<c
 }
 
 pub fn run_archive(before: &str, zone: &str, db: &Path, lang: Lang) -> ExitCode {
-    if crate::server::is_postgres(&db.to_string_lossy()) {
-        return fail(
-            lang,
-            "arsip untuk PostgreSQL belum tersedia; kasus selesai tetap di basis data",
-            "archiving is not available for PostgreSQL yet; ended cases stay in the database",
-        );
-    }
     let before = match day_start(before, zone, lang) {
         Ok(before) => before,
         Err(message) => {
@@ -280,7 +273,8 @@ pub fn run_archive(before: &str, zone: &str, db: &Path, lang: Lang) -> ExitCode 
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if !db.is_file() {
+    let spec = db.to_string_lossy();
+    if !crate::server::is_postgres(&spec) && !db.is_file() {
         let db = db.display();
         return fail(lang, &format!("basis data `{db}` tidak ada"), &format!("the database `{db}` does not exist"));
     }
@@ -289,24 +283,26 @@ pub fn run_archive(before: &str, zone: &str, db: &Path, lang: Lang) -> ExitCode 
         Err(e) => return fail(lang, &format!("tokio: {e}"), &format!("tokio: {e}")),
     };
     let moved = runtime.block_on(async {
-        let store = crate::runtime::store::SqliteStore::open(db)?;
-        store.archive_ended(before, chrono::Utc::now()).await
+        let store = crate::runtime::store::open(&spec).await?;
+        let done = store.archive_ended(before, chrono::Utc::now()).await?;
+        Ok::<_, crate::runtime::store::StoreError>((done, store.archive_place()))
     });
     match moved {
-        Ok(done) => {
-            let to = archive_path(db);
-            let (to, cases, events, kept) = (to.display(), done.cases, done.events, done.kept);
+        Ok((done, to)) => {
+            let (cases, events, kept) = (done.cases, done.events, done.kept);
             println!(
                 "{}",
                 say(
                     lang,
                     &format!(
                         "{cases} kasus selesai ({events} peristiwa) dipindah ke {to}; {kept} kasus selesai tetap \
-                         (selesai sesudah tanggal itu, atau belum tercatat di titik simpan)"
+                         (selesai sesudah tanggal itu, atau belum siap dipindah: belum tercatat di titik simpan \
+                         atau tindak lanjutnya belum tuntas)"
                     ),
                     &format!(
                         "{cases} ended cases ({events} events) moved to {to}; {kept} ended cases stay \
-                         (ended on or after the date, or not yet in a checkpoint)"
+                         (ended on or after the date, or not ready to move: not yet in a checkpoint or a \
+                         follow-up not yet settled)"
                     ),
                 )
             );

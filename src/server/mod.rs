@@ -226,7 +226,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             &format!("the SOP folder `{dir}` does not exist; run from the project folder or use --sop-dir DIR"),
         ));
     }
-    let (store, accounts, sqlite) = open_database(&options.db, lang).await?;
+    let (store, accounts) = open_database(&options.db, lang).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics =
         Arc::new(metrics::Metrics::new(options.metrics_token.as_deref()).map_err(|e| format!("metrics: {e}"))?);
@@ -262,13 +262,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
             println!("{line}");
         }
     }
-    let archiving = match (options.archive_after_days, sqlite) {
-        (0, _) => None,
-        (days, Some(sqlite)) => Some(tokio::spawn(archive_daily(sqlite, clock.clone(), days))),
-        (_, None) => {
-            tracing::warn!("archive_after_days: archiving is for an SQLite database; PostgreSQL keeps every case");
-            None
-        }
+    let archiving = match options.archive_after_days {
+        0 => None,
+        days => Some(tokio::spawn(archive_daily(engine.store().clone(), clock.clone(), days))),
     };
     let (stop_timers, stop) = tokio::sync::watch::channel(false);
     let timers = tokio::spawn(crate::runtime::timer::run(engine.clone(), clock, stop, |error| {
@@ -422,10 +418,14 @@ async fn stop_signal() {
     }
 }
 
-/// Moves the cases that ended more than `days` ago into the SQLite file's archive: a minute
-/// after start, then once a day. A failure is logged and tried again the next day.
-async fn archive_daily(store: Arc<SqliteStore>, clock: Arc<dyn Clock>, days: u64) {
-    let mut wait = std::time::Duration::from_secs(60);
+/// When the first daily archiving runs: past the start-up's own work.
+const ARCHIVE_FIRST_RUN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Moves the cases that ended more than `days` ago into the store's archive: soon after start,
+/// then once a day. A failure is logged and tried again the next day. Several nodes may run it
+/// at once: each takes cases no other holds.
+async fn archive_daily(store: Arc<dyn Store>, clock: Arc<dyn Clock>, days: u64) {
+    let mut wait = ARCHIVE_FIRST_RUN;
     loop {
         tokio::time::sleep(wait).await;
         wait = std::time::Duration::from_secs(24 * 3600);
@@ -447,13 +447,13 @@ pub fn is_postgres(db: &str) -> bool {
 
 /// The event store and the accounts of a `--db` value: both in the SQLite file, or both in
 /// the PostgreSQL database (and schema), where every node sees the same users and sign-ins.
-async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts, Option<Arc<SqliteStore>>), String> {
+async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Accounts), String> {
     let spec = db.to_string_lossy();
     if is_postgres(&spec) {
         // The URL may hold a password: errors name the database without it.
         let store = PostgresStore::open(&spec).await.map_err(|e| e.to_string())?;
         let accounts = Accounts::open_postgres(store.pool().clone()).await.map_err(|e| e.to_string())?;
-        Ok((Arc::new(store), accounts, None))
+        Ok((Arc::new(store), accounts))
     } else {
         let path = db.to_path_buf();
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
@@ -480,8 +480,7 @@ async fn open_database(db: &Path, lang: Lang) -> Result<(Arc<dyn Store>, Account
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let store = Arc::new(store);
-        Ok((store.clone(), accounts, Some(store)))
+        Ok((Arc::new(store), accounts))
     }
 }
 

@@ -11,8 +11,9 @@ mod summary;
 
 use super::index::Index;
 use super::{
-    check_numbering, sort_by_case, sort_by_due, verified, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore,
-    EventLog, InboxIndex, OpenTask, Partition, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
+    check_numbering, sort_by_case, sort_by_due, verified, Archived, BlobStore, CaseArchive, Change, ChangeFeed,
+    Deployment, DeploymentStore, EventLog, InboxIndex, OpenTask, Partition, StoreError, Timer, TimerIndex,
+    CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Fields, Recorded};
 use crate::runtime::{CaseId, TaskNo};
@@ -121,6 +122,8 @@ struct Shard {
     /// Claims on timers: the node and the end of its lease.
     leases: Leases,
     summaries: summary::Summaries,
+    /// Ended cases moved out of `idle` by `archive_ended`, with their events as read.
+    archived: FastMap<CaseId, Vec<Recorded>>,
 }
 
 type Leases = FastMap<(CaseId, TaskNo), (String, DateTime<Utc>)>;
@@ -131,7 +134,10 @@ impl Shard {
     }
 
     fn events(&self, case: CaseId, after: u64) -> Vec<Recorded> {
-        let Some(stream) = self.stream(case) else { return Vec::new() };
+        let Some(stream) = self.stream(case) else {
+            let archived = self.archived.get(&case).map(Vec::as_slice).unwrap_or_default();
+            return archived.iter().filter(|r| r.seq > after).cloned().collect();
+        };
         let from = usize::try_from(after).unwrap_or(usize::MAX).min(stream.at.len());
         (from..stream.at.len())
             .filter_map(|i| Some(self.log.get(stream.at[i] as usize)?.recorded(case, i as u64 + 1)))
@@ -305,7 +311,7 @@ impl EventLog for MemoryStore {
 
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
         let mut shard = self.shard(case)?;
-        let Shard { log, index, idle, leases, summaries } = &mut *shard;
+        let Shard { log, index, idle, leases, summaries, .. } = &mut *shard;
         // One look-up of the case for the check, the index and the append (more for a case
         // with nothing open, whose stream is idle).
         let sop = match index.extra_mut(case) {
@@ -525,5 +531,42 @@ mod tests {
         assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));
         assert!(store.append(case, 0, &[started(case)]).await.is_ok());
         assert!(store.events(case).await.is_ok_and(|events| events == [started(case)]));
+    }
+}
+
+#[async_trait]
+impl CaseArchive for MemoryStore {
+    async fn archive_ended(&self, before: DateTime<Utc>, _now: DateTime<Utc>) -> Result<Archived, StoreError> {
+        let mut done = Archived::default();
+        for shard in self.each_shard() {
+            let mut shard = shard?;
+            let ended: Vec<(CaseId, bool)> = shard
+                .summaries
+                .iter()
+                .filter(|(case, (s, _))| s.status != "active" && !shard.archived.contains_key(case))
+                .map(|(case, (s, pending))| {
+                    let movable = pending.is_none()
+                        && s.closed.is_some_and(|closed| closed < before)
+                        && shard.idle.contains_key(case);
+                    (*case, movable)
+                })
+                .collect();
+            for (case, movable) in ended {
+                if !movable {
+                    done.kept += 1;
+                    continue;
+                }
+                let events = shard.events(case, 0);
+                shard.idle.remove(&case);
+                done.cases += 1;
+                done.events += events.len() as u64;
+                shard.archived.insert(case, events);
+            }
+        }
+        Ok(done)
+    }
+
+    fn archive_place(&self) -> String {
+        "memory".into()
     }
 }

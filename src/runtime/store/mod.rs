@@ -5,6 +5,7 @@
 //! the same transaction. For several nodes the store also hands out deadlines under a lease
 //! (each fires on one node) and announces every change on a feed.
 
+mod archive;
 mod blob;
 pub mod blob_files;
 mod deployments;
@@ -19,6 +20,7 @@ pub mod sqlite_file;
 pub mod summary;
 mod timers;
 
+pub use archive::{Archived, CaseArchive};
 pub(crate) use blob::verified;
 pub use blob::BlobStore;
 pub use deployments::{Deployment, DeploymentStore};
@@ -33,7 +35,7 @@ pub(crate) use postgres::{
     detail as postgres_detail, is_transient as postgres_transient, run_migrations as run_postgres_migrations,
 };
 pub(crate) use sqlite::is_busy as sqlite_busy;
-pub use sqlite::{archive_path, Archived, CommitStats, SqliteStore};
+pub use sqlite::{archive_path, CommitStats, SqliteStore};
 pub(crate) use timers::{due_order, from_due_order};
 pub use timers::{Timer, TimerIndex};
 
@@ -46,7 +48,7 @@ use super::{CaseId, TaskNo};
 /// concern is a one-line change here and in the blanket impl's bounds). `Arc<dyn Store>` is
 /// what the engine and the server hold.
 pub trait Store:
-    EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries
+    EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries + CaseArchive
 {
     /// What the store supports, as its concerns state it.
     fn capabilities(&self) -> Capabilities {
@@ -55,7 +57,14 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries
+    T: EventLog
+        + InboxIndex
+        + TimerIndex
+        + DeploymentStore
+        + ChangeFeed
+        + BlobStore
+        + summary::CaseSummaries
+        + CaseArchive
 {
 }
 

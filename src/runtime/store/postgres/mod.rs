@@ -33,6 +33,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::Instrument;
 
+mod archive;
 mod feed;
 mod schema;
 
@@ -582,7 +583,14 @@ impl EventLog for PostgresStore {
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(r#"SELECT seq, at, "by", body FROM events WHERE case_id = $1 AND seq > $2 ORDER BY seq"#)
+            // An archived case's events are in `archived_events` (see `archive.rs`); one
+            // statement reads one snapshot, where the case is in exactly one of the two.
+            .prepare_cached(
+                r#"SELECT seq, at, "by", body FROM events WHERE case_id = $1 AND seq > $2
+                   UNION ALL
+                   SELECT seq, at, "by", body FROM archived_events WHERE case_id = $1 AND seq > $2
+                   ORDER BY seq"#,
+            )
             .await
             .map_err(db("reading events"))?;
         let rows = client.query(&stmt, &[&case.0, &to_i64(seq, "seq")?]).await.map_err(db("reading events"))?;
@@ -601,8 +609,12 @@ impl EventLog for PostgresStore {
 
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         let client = self.client().await?;
-        let stmt =
-            client.prepare_cached("SELECT case_id FROM cases ORDER BY pos").await.map_err(db("reading cases"))?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT case_id, pos FROM cases UNION ALL SELECT case_id, pos FROM archived_cases ORDER BY pos",
+            )
+            .await
+            .map_err(db("reading cases"))?;
         let rows = client.query(&stmt, &[]).await.map_err(db("reading cases"))?;
         Ok(rows.iter().map(|row| CaseId(row.get(0))).collect())
     }

@@ -100,6 +100,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "#,
     // 5: case summaries and report tallies (see `postgres/summary.rs`).
     super::summary::MIGRATION,
+    // 6: the archive of ended cases (see `postgres/archive.rs`).
+    super::archive::MIGRATION,
 ];
 
 /// Serializes migrations of every alur schema in the database (an arbitrary constant).

@@ -20,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{backend, checkpoint, connect, decode_event, parse_case, parse_time, time_text, Projection};
 use crate::runtime::event::{Event, Recorded};
-use crate::runtime::store::StoreError;
+use crate::runtime::store::{Archived, StoreError};
 use crate::runtime::CaseId;
 
 /// Cases moved per round: the write lock is let go between rounds, so commands wait at most
@@ -51,18 +51,6 @@ pub fn archive_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_os_string();
     name.push(".archive");
     PathBuf::from(name)
-}
-
-/// What a move did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Archived {
-    /// Cases moved by this run.
-    pub cases: u64,
-    /// Their events.
-    pub events: u64,
-    /// Ended cases left in the live file: ended on or after the date, or held in memory (they
-    /// ended after the last checkpoint; the next run after a checkpoint takes them).
-    pub kept: u64,
 }
 
 /// The archive, opened when first needed (a database that was never archived has no file).

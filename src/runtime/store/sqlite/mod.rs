@@ -55,15 +55,16 @@ use projection::*;
 use schema::*;
 use wal::*;
 
-pub use archive::{archive_path, Archived};
+pub use archive::archive_path;
 pub use committer::CommitStats;
 pub(super) use schema::SCHEMA_VERSION;
 
 use super::blob_files::BlobDir;
 use super::index::Index;
 use super::{
-    check_numbering, for_each_index_change, schema_current, BlobStore, Change, ChangeFeed, Deployment, DeploymentStore,
-    EventLog, InboxIndex, IndexChange, OpenTask, Partition, StoreError, Timer, TimerIndex, CHANGE_FEED_CAPACITY,
+    check_numbering, for_each_index_change, schema_current, Archived, BlobStore, CaseArchive, Change, ChangeFeed,
+    Deployment, DeploymentStore, EventLog, InboxIndex, IndexChange, OpenTask, Partition, StoreError, Timer, TimerIndex,
+    CHANGE_FEED_CAPACITY,
 };
 use crate::runtime::event::{Event, Recorded};
 use crate::runtime::metrics::StoreCounters;
@@ -357,48 +358,6 @@ impl SqliteStore {
         })
     }
 
-    /// Moves the cases that ended before `before` into the archive beside the file (see
-    /// `archive.rs`), a round at a time under the write lock; commands queued meanwhile are
-    /// committed between rounds.
-    pub async fn archive_ended(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Archived, StoreError> {
-        if !self.projection.checkpoints {
-            return Err(StoreError::Config(
-                "sqlite store: archiving moves the cases a checkpoint has written out, and checkpoints are off \
-                 (ALUR_CHECKPOINT=off); unset it"
-                    .into(),
-            ));
-        }
-        let (commits, path) = (self.commits.clone(), self.archive.path().to_path_buf());
-        tokio::task::spawn_blocking(move || {
-            {
-                // Every case that has ended by now leaves memory for `ended_cases`.
-                let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                catch_up(&writer.conn, &writer.projection)?;
-                checkpoint_if_behind(&writer.conn, &writer.projection, 1);
-            }
-            let mut total = Archived::default();
-            let mut from = String::new();
-            loop {
-                let round = {
-                    let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    archive::move_round(&writer.conn, &writer.projection, &path, before, now, &from)
-                };
-                // What queued up while the lock was held.
-                commits.lead(false);
-                let (done, next) = round?;
-                total.cases += done.cases;
-                total.events += done.events;
-                total.kept += done.kept;
-                match next {
-                    Some(next) => from = next,
-                    None => return Ok(total),
-                }
-            }
-        })
-        .await
-        .map_err(backend("archiving on a blocking thread"))?
-    }
-
     /// Commits and the write requests they carried since the store was opened.
     pub fn commit_stats(&self) -> CommitStats {
         CommitStats {
@@ -485,6 +444,55 @@ impl BlobStore for SqliteStore {
     async fn has_blob(&self, sha256: &str) -> Result<bool, StoreError> {
         let (blobs, sha256) = (self.blobs.clone(), sha256.to_string());
         tokio::task::spawn_blocking(move || Ok(blobs.has(&sha256))).await.map_err(backend("looking for a document"))?
+    }
+}
+
+#[async_trait]
+impl CaseArchive for SqliteStore {
+    /// Moves the cases that ended before `before` into the archive beside the file (see
+    /// `archive.rs`), a round at a time under the write lock; commands queued meanwhile are
+    /// committed between rounds.
+    async fn archive_ended(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Archived, StoreError> {
+        if !self.projection.checkpoints {
+            return Err(StoreError::Config(
+                "sqlite store: archiving moves the cases a checkpoint has written out, and checkpoints are off \
+                 (ALUR_CHECKPOINT=off); unset it"
+                    .into(),
+            ));
+        }
+        let (commits, path) = (self.commits.clone(), self.archive.path().to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            {
+                // Every case that has ended by now leaves memory for `ended_cases`.
+                let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                catch_up(&writer.conn, &writer.projection)?;
+                checkpoint_if_behind(&writer.conn, &writer.projection, 1);
+            }
+            let mut total = Archived::default();
+            let mut from = String::new();
+            loop {
+                let round = {
+                    let writer = commits.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    archive::move_round(&writer.conn, &writer.projection, &path, before, now, &from)
+                };
+                // What queued up while the lock was held.
+                commits.lead(false);
+                let (done, next) = round?;
+                total.cases += done.cases;
+                total.events += done.events;
+                total.kept += done.kept;
+                match next {
+                    Some(next) => from = next,
+                    None => return Ok(total),
+                }
+            }
+        })
+        .await
+        .map_err(backend("archiving on a blocking thread"))?
+    }
+
+    fn archive_place(&self) -> String {
+        self.archive.path().display().to_string()
     }
 }
 
