@@ -528,7 +528,6 @@ fn a_served_instance_uses_the_address_database_and_token_of_alur_toml() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_served_instance_archives_ended_cases_by_itself() {
-    use alur::runtime::{Caller, Engine, ManualClock, SqliteStore};
     let dir = tempfile::tempdir().unwrap();
     let status =
         Command::new("cp").args(["-r", concat!(env!("CARGO_MANIFEST_DIR"), "/sop")]).arg(dir.path()).status().unwrap();

@@ -1,6 +1,7 @@
 //! The JSON API of `alur serve`, through the router: who may see and do what (one table),
 //! problem details for bad input, and that a refused request changes nothing.
 
+use alur::runtime::store::CaseArchive;
 use alur::runtime::{Engine, ManualClock, MemoryStore};
 use alur::server::accounts::{Accounts, Role, User};
 use alur::server::catalog::Catalog;

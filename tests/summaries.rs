@@ -6,8 +6,8 @@
 use crate::store_conformance::{Fixture, Kind};
 use alur::runtime::store::summary::{CaseSummaries, CaseSummary, SummaryFilter, Tally, Unsettled};
 use alur::runtime::store::{
-    BlobStore, Change, ChangeFeed, Deployment, DeploymentStore, EventLog, FeedReach, InboxIndex, OpenTask, Partition,
-    Sharing, StoreError, Timer, TimerIndex,
+    Archived, BlobStore, CaseArchive, Change, ChangeFeed, Deployment, DeploymentStore, EventLog, FeedReach, InboxIndex,
+    OpenTask, Partition, Sharing, StoreError, Timer, TimerIndex,
 };
 use alur::runtime::{
     Caller, CaseId, CaseStatus, Completion, Engine, ManualClock, Recorded, RuntimeError, Store, TaskNo,
@@ -159,6 +159,16 @@ struct Watching {
 impl Watching {
     fn new(inner: Arc<dyn Store>) -> Watching {
         Watching { inner, read: Mutex::default(), refuse: Mutex::default() }
+    }
+}
+
+#[async_trait]
+impl CaseArchive for Watching {
+    async fn archive_ended(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Archived, StoreError> {
+        self.inner.archive_ended(before, now).await
+    }
+    fn archive_place(&self) -> String {
+        self.inner.archive_place()
     }
 }
 

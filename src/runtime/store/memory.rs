@@ -510,30 +510,6 @@ impl ChangeFeed for MemoryStore {
     fn observe(&self, _metrics: Arc<crate::runtime::metrics::StoreMetrics>) {}
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The log's entry is most of the store's memory per case (see `Kept`).
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn a_kept_event_takes_72_bytes() {
-        assert_eq!(std::mem::size_of::<Kept>(), 72);
-    }
-
-    #[tokio::test]
-    async fn an_event_of_another_case_is_refused() {
-        let store = MemoryStore::new();
-        let (case, other) = (CaseId::new(), CaseId::new());
-        let started = crate::runtime::store::started_event;
-        let refused = store.append(case, 0, &[started(other)]).await;
-        assert!(matches!(&refused, Err(StoreError::Refused(m)) if m.contains("is of case")), "{refused:?}");
-        assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));
-        assert!(store.append(case, 0, &[started(case)]).await.is_ok());
-        assert!(store.events(case).await.is_ok_and(|events| events == [started(case)]));
-    }
-}
-
 #[async_trait]
 impl CaseArchive for MemoryStore {
     async fn archive_ended(&self, before: DateTime<Utc>, _now: DateTime<Utc>) -> Result<Archived, StoreError> {
@@ -568,5 +544,29 @@ impl CaseArchive for MemoryStore {
 
     fn archive_place(&self) -> String {
         "memory".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The log's entry is most of the store's memory per case (see `Kept`).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_kept_event_takes_72_bytes() {
+        assert_eq!(std::mem::size_of::<Kept>(), 72);
+    }
+
+    #[tokio::test]
+    async fn an_event_of_another_case_is_refused() {
+        let store = MemoryStore::new();
+        let (case, other) = (CaseId::new(), CaseId::new());
+        let started = crate::runtime::store::started_event;
+        let refused = store.append(case, 0, &[started(other)]).await;
+        assert!(matches!(&refused, Err(StoreError::Refused(m)) if m.contains("is of case")), "{refused:?}");
+        assert!(store.case_ids().await.is_ok_and(|ids| ids.is_empty()));
+        assert!(store.append(case, 0, &[started(case)]).await.is_ok());
+        assert!(store.events(case).await.is_ok_and(|events| events == [started(case)]));
     }
 }
