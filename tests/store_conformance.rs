@@ -668,6 +668,24 @@ async fn events_after_returns_the_tail(f: &Fixture) {
     assert!(store.events_after(CaseId::new(), 0).await.unwrap().is_empty());
 }
 
+/// Many cases' tails in one read: in the order asked, each as `events_after` answers it, on
+/// this node and another.
+async fn events_after_each_answers_in_the_order_asked(f: &Fixture) {
+    let store = f.store();
+    let (mut a, mut b) = (Stream::new(), Stream::new());
+    let ea = vec![a.started("lks"), a.opened(1, "a", &["x"], 10), a.completed(1)];
+    let eb = vec![b.started("lks"), b.opened(1, "a", &["x"], 10)];
+    a.append(&*store, &ea).await.unwrap();
+    b.append(&*store, &eb).await.unwrap();
+    let unknown = CaseId::new();
+    let asks = [(b.case, 1), (unknown, 0), (a.case, 0), (a.case, 3), (b.case, 0)];
+    for store in [f.store(), f.node().await] {
+        let each = store.events_after_each(&asks).await.unwrap();
+        assert_eq!(each, vec![eb[1..].to_vec(), vec![], ea.clone(), vec![], eb.clone()]);
+    }
+    assert!(store.events_after_each(&[]).await.unwrap().is_empty());
+}
+
 /// Instants keep their nanoseconds, in events, the inbox and the timers.
 async fn instants_read_back_exactly(f: &Fixture) {
     let store = f.store();
@@ -1237,6 +1255,8 @@ async fn ended_cases_move_to_the_archive_and_read_the_same(f: &Fixture) {
             assert_eq!(&store.events(*case).await.unwrap(), events, "case {case} reads the same");
             assert_eq!(&store.events_after(*case, 2).await.unwrap(), &events[2..], "the tail of case {case}");
         }
+        let asks: Vec<(CaseId, u64)> = all.iter().map(|case| (*case, 0)).collect();
+        assert_eq!(store.events_after_each(&asks).await.unwrap(), before, "read together, archived or not");
         assert_eq!(listed(store.clone()).await, ids_before, "every case is still listed, once");
         assert_eq!(store.case_summaries(&filter).await.unwrap(), summaries_before, "and summarized");
     }
@@ -1305,6 +1325,7 @@ conformance!(
         a_case_starts_with_case_started,
         racing_appends_have_one_winner,
         events_after_returns_the_tail,
+        events_after_each_answers_in_the_order_asked,
         instants_read_back_exactly,
         racing_appends_across_two_nodes_have_one_winner,
     ],

@@ -127,6 +127,9 @@ type CaseCache = HashMap<CaseId, Option<Box<CaseState>>, foldhash::fast::RandomS
 const CACHE_LIMIT: usize = 200_000 / CACHE_SHARDS;
 const CACHE_SHARDS: usize = 16;
 
+/// Cases per store read in [`Engine::load_each`]: a read holds a connection that long.
+const LOAD_ROUND: usize = 512;
+
 /// The span of one command, a child of whatever asked for it (an HTTP request's span): which
 /// command, on which case and task, by whom.
 fn command_span(command: Command, case: CaseId, task: Option<TaskNo>, caller: &Caller) -> tracing::Span {
@@ -422,6 +425,39 @@ impl Engine {
         };
         self.remember(&state);
         Ok(state)
+    }
+
+    /// [`load`](Engine::load) of many cases, in the order given, with one store read per
+    /// [`LOAD_ROUND`] cases; a case the store does not hold is left out. For reports and lists
+    /// that read every running case.
+    pub async fn load_each(&self, cases: &[CaseId]) -> Result<Vec<CaseState>, RuntimeError> {
+        let mut out = Vec::with_capacity(cases.len());
+        for round in cases.chunks(LOAD_ROUND) {
+            let cached: Vec<Option<CaseState>> = round
+                .iter()
+                .map(|case| self.cache_of(*case).lock().ok().and_then(|c| c.get(case)?.as_deref().cloned()))
+                .collect();
+            let asks: Vec<(CaseId, u64)> =
+                round.iter().zip(&cached).map(|(case, state)| (*case, state.as_ref().map_or(0, |s| s.seq))).collect();
+            let tails = self.store.events_after_each(&asks).await.map_err(store_error)?;
+            for (cached, events) in cached.into_iter().zip(tails) {
+                let state = match cached {
+                    Some(mut state) => {
+                        for event in &events {
+                            state.apply(event);
+                        }
+                        state
+                    }
+                    None => match CaseState::fold(&events) {
+                        Some(state) => state,
+                        None => continue,
+                    },
+                };
+                self.remember(&state);
+                out.push(state);
+            }
+        }
+        Ok(out)
     }
 
     /// The state a command starts from: the cached fold when there is one (no read from the

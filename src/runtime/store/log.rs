@@ -41,6 +41,16 @@ pub trait EventLog: Send + Sync {
     async fn events_after(&self, case: CaseId, seq: u64) -> Result<Vec<Recorded>, StoreError> {
         Ok(self.events(case).await?.into_iter().filter(|r| r.seq > seq).collect())
     }
+    /// [`events_after`](EventLog::events_after) of many cases in one read, answered in the
+    /// order asked (a case the store does not hold has no events). Reports and lists read every
+    /// running case: one round trip to the database instead of one per case.
+    async fn events_after_each(&self, asks: &[(CaseId, u64)]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        let mut out = Vec::with_capacity(asks.len());
+        for &(case, seq) in asks {
+            out.push(self.events_after(case, seq).await?);
+        }
+        Ok(out)
+    }
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError>;
 }
 

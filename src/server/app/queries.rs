@@ -80,12 +80,12 @@ pub async fn case_rows(
     while rows.len() < limit {
         let page = engine.store().case_summaries(&query).await.map_err(|e| RuntimeError::Store(e.to_string()))?;
         let full = page.len() == query.limit;
-        for summary in page {
-            query.before = Some(summary.case);
+        let ids: Vec<CaseId> = page.iter().map(|summary| summary.case).collect();
+        query.before = ids.last().copied();
+        for case in engine.load_each(&ids).await? {
             if rows.len() >= limit {
                 break;
             }
-            let Ok(case) = engine.load(summary.case).await else { continue };
             let Ok(d) = engine.case_deployment(&case) else { continue };
             if !visible(&case, &d) {
                 continue;
@@ -188,14 +188,25 @@ pub async fn inbox_for(ctx: &Ctx<'_>) -> Result<Vec<InboxItem>, Problem> {
         return Ok(Vec::new());
     }
     let tasks = state.engine.inbox(&roles).await.map_err(|e| Problem::runtime(&e, lang))?;
+    let mut ids: Vec<CaseId> = tasks.iter().map(|t| t.case).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let cases: BTreeMap<CaseId, CaseState> = state
+        .engine
+        .load_each(&ids)
+        .await
+        .map_err(|e| Problem::runtime(&e, lang))?
+        .into_iter()
+        .map(|case| (case.id, case))
+        .collect();
     let mut out = Vec::new();
     for t in tasks {
-        let Ok(case) = state.engine.load(t.case).await else { continue };
+        let Some(case) = cases.get(&t.case) else { continue };
         let staff_match = t.actors.iter().any(|a| user.actors().iter().any(|r| **r == **a));
         if !staff_match && case.applicant != user.name {
             continue;
         }
-        let Ok(d) = state.engine.case_deployment(&case) else { continue };
+        let Ok(d) = state.engine.case_deployment(case) else { continue };
         let step = d.sop.step(&t.step);
         let cal = &d.calendar;
         let left = t.due.map(|due| {
@@ -206,7 +217,7 @@ pub async fn inbox_for(ctx: &Ctx<'_>) -> Result<Vec<InboxItem>, Problem> {
             }
         });
         let opened = case.tasks.get(&t.task).map(|x| x.opened).unwrap_or(now);
-        let sla = crate::runtime::view::view(&case, &d, now)
+        let sla = crate::runtime::view::view(case, &d, now)
             .open_tasks
             .iter()
             .find(|x| x.task == t.task)
@@ -274,8 +285,8 @@ pub async fn report_rows(engine: &Engine, sop: Option<&str>, by_actor: bool) -> 
     for t in store.tallies(sop).await.map_err(failed)? {
         add(&t);
     }
-    for id in live {
-        let Ok(case) = engine.load(id).await else { continue };
+    let live: Vec<CaseId> = live.into_iter().collect();
+    for case in engine.load_each(&live).await? {
         if sop.is_some_and(|s| s != case.sop) {
             continue;
         }

@@ -316,8 +316,12 @@ pub async fn dashboard(AxumState(state): AxumState<State>, page: Page) -> Respon
             _ => c.other += n,
         }
     }
-    for summary in running {
-        let Ok(case) = state.engine.load(summary.case).await else { continue };
+    let running: Vec<crate::runtime::CaseId> = running.iter().map(|summary| summary.case).collect();
+    let running = match state.engine.load_each(&running).await {
+        Ok(running) => running,
+        Err(e) => return problem_page(&page.viewer(), &crate::server::problem::Problem::internal(e)),
+    };
+    for case in running {
         let Ok(d) = state.engine.case_deployment(&case) else { continue };
         let c = counts.entry(case.sop.clone()).or_default();
         // Only the running ones: a case closed since it was listed is in the counts above.

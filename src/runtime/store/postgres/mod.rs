@@ -607,6 +607,43 @@ impl EventLog for PostgresStore {
             .collect()
     }
 
+    async fn events_after_each(&self, asks: &[(CaseId, u64)]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        let ids: Vec<uuid::Uuid> = asks.iter().map(|(case, _)| case.0).collect();
+        let after: Vec<i64> = asks.iter().map(|&(_, seq)| to_i64(seq, "seq")).collect::<Result<_, _>>()?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                r#"WITH asked (case_id, after, n) AS
+                       (SELECT * FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY)
+                   SELECT a.n, e.seq, e.at, e."by", e.body
+                     FROM asked a JOIN events e ON e.case_id = a.case_id AND e.seq > a.after
+                   UNION ALL
+                   SELECT a.n, e.seq, e.at, e."by", e.body
+                     FROM asked a JOIN archived_events e ON e.case_id = a.case_id AND e.seq > a.after
+                   ORDER BY 1, 2"#,
+            )
+            .await
+            .map_err(db("reading events"))?;
+        let rows = client.query(&stmt, &[&ids, &after]).await.map_err(db("reading events"))?;
+        let mut out: Vec<Vec<Recorded>> = vec![Vec::new(); asks.len()];
+        for row in &rows {
+            // The ask's place, from 1.
+            let n = usize::try_from(row.get::<_, i64>(0) - 1).ok().filter(|n| *n < asks.len());
+            let Some(n) = n else {
+                return Err(StoreError::Corrupt("postgres store: a read answered a case not asked".into()));
+            };
+            let case = asks[n].0;
+            out[n].push(Recorded {
+                case,
+                seq: u64::try_from(row.get::<_, i64>(1)).map_err(corrupt("reading a seq"))?,
+                at: parse_time(row.get(2))?,
+                by: row.get::<_, String>(3).into(),
+                event: serde_json::from_str(row.get::<_, &str>(4)).map_err(corrupt("decoding an event"))?,
+            });
+        }
+        Ok(out)
+    }
+
     async fn case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
         let client = self.client().await?;
         let stmt = client
