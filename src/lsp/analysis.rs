@@ -155,7 +155,7 @@ impl Analysis {
             let (mut sum, mut untimed) = (Duration::ZERO, 0);
             for &step in &path.steps {
                 match sop.steps.get(step).and_then(Step::stated_duration) {
-                    Some(d) => sum = sum + d,
+                    Some(d) => sum += d,
                     None => untimed += 1,
                 }
                 out.insert(step, (sum, untimed));
@@ -217,7 +217,7 @@ impl Analysis {
                     .steps
                     .iter()
                     .filter(|s| s.performers.as_ref().is_some_and(|p| p.actors.iter().any(|a| a.name == *name)))
-                    .map(|s| step_line(s))
+                    .map(step_line)
                     .collect();
                 out.push_str(&list(tr(lang, "Langkahnya", "Its steps"), &steps));
             }
@@ -231,7 +231,7 @@ impl Analysis {
                             let list = if outputs { &s.outputs } else { &s.inputs };
                             list.iter().any(|u| u.artifact.name == *name)
                         })
-                        .map(|s| step_line(s))
+                        .map(step_line)
                         .collect()
                 };
                 let producers = uses(true);

@@ -186,7 +186,9 @@ impl Server {
                 publish(connection, &p.text_document.uri, Vec::new(), None);
             }
             DidSaveTextDocument::METHOD => {
-                // Imported files may have changed on disk: check the open files again.
+                // Imported files and calendars may have changed on disk: read them again and
+                // check the open files again.
+                self.calendars = Calendars::new(None);
                 let uris: Vec<Url> = self.docs.keys().cloned().collect();
                 for uri in uris {
                     self.analyze(connection, &uri);

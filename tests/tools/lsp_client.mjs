@@ -91,7 +91,7 @@ out.hover = await connection.sendRequest(rpc.HoverRequest.type, {
 });
 out.definition = await connection.sendRequest(rpc.DefinitionRequest.type, {
   textDocument: { uri },
-  position: at("-> terima_berkas"),
+  position: at("terima_berkas"),
 });
 out.references = await connection.sendRequest(rpc.ReferencesRequest.type, {
   textDocument: { uri },
