@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod import;
 pub mod interpret;
+pub mod lsp;
 pub mod model;
 pub mod render;
 pub mod runtime;

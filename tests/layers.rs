@@ -17,6 +17,7 @@ const LAYERS: &[&str] = &[
     "check",
     "compile",
     "format",
+    "lsp",
     "import",
     "render",
     "simulate",

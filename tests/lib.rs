@@ -22,6 +22,7 @@ mod language;
 mod layers;
 mod layout;
 mod lifecycle;
+mod lsp;
 mod multinode;
 mod properties;
 mod render;

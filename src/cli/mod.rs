@@ -79,6 +79,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// The language server (LSP over standard input and output) for editors: diagnostics,
+    /// hover, go to definition, rename, completion, formatting (docs/editor.md).
+    Lsp {
+        /// Accepted for editors that pass it (VS Code's client does); stdio is the only transport.
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
     /// Timing: each step's due date on the office calendar, and the totals.
     Time {
         file: PathBuf,
@@ -302,6 +309,13 @@ pub fn main() -> ExitCode {
             check::run(&paths, format, deny_warnings, calendars, lang)
         }
         Command::Fmt { paths, check } => format::run(&paths, check, lang),
+        Command::Lsp { stdio: _ } => match crate::lsp::run_stdio(lang) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("alur lsp: {error}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
         Command::Inspect { file, format } => inspect::run(&file, format, lang),
         Command::Serve { addr, db, sop_dir, calendars, demo, secure_cookies, log_format, config, check_config } => {
             use crate::server::settings;

@@ -238,8 +238,9 @@ enum Unit {
 }
 
 /// The one-word units, for "did you mean" on a misspelt one (`4 hri`). The bare English
-/// `day`/`days` are left out: they are ambiguous (W001), so never suggested.
-const UNIT_WORDS: &[&str] =
+/// `day`/`days` are left out: they are ambiguous (W001), so never suggested. Bahasa Indonesia
+/// first: the language server completes the words of a file's language.
+pub const UNIT_WORDS: &[&str] =
     &["menit", "mnt", "jam", "hari", "minute", "minutes", "min", "hour", "hours", "workday", "workdays"];
 
 fn what_duration() -> Text {

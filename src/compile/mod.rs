@@ -207,6 +207,7 @@ impl Compiled {
 // Options come from outside the file; they belong to the model, so the checks read them
 // without depending on the compiler that runs them.
 pub use crate::model::Options;
+pub use cursor::UNIT_WORDS;
 pub use lower::is_step_number;
 
 /// How deep `panggil` may nest (a procedure calling itself is caught before this).
