@@ -176,8 +176,8 @@ impl Shared {
         let (mut new_ids, mut new_sops, mut new_versions) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in batch.iter().enumerate() {
             if let (0, Some(sop), None) = (r.expected, &r.started, &r.misnumbered) {
-                if !inserting.contains_key(&r.case) {
-                    inserting.insert(r.case, i);
+                if let std::collections::hash_map::Entry::Vacant(first) = inserting.entry(r.case) {
+                    first.insert(i);
                     new_ids.push(r.case.0);
                     new_sops.push(sop.clone());
                     new_versions.push(to_i64(r.version(), "version").map_err(before)?);
