@@ -1,6 +1,11 @@
 //! PostgreSQL store benchmark, beside the SQLite store in the same run: appends per second and
 //! append latency (p50, p99) with 1 and with 64 concurrent writers, the ratios between the two
-//! stores, and how long a change takes to reach another node's change feed.
+//! stores, and how long a change takes to reach another node's change feed. Its physical
+//! anchor, in the same run: `pgbench` on the same database with the same client counts, a
+//! transaction of one UPDATE (the case's version) and one INSERT (the event), the shape of one
+//! append in its own transaction; the PostgreSQL store's rate is printed as a ratio of it.
+//! The PostgreSQL store runs twice: as shipped (group commit) and as before it (one
+//! transaction per append, `ALUR_PG_GROUP_COMMIT=off`), so before and after are in one run.
 //!
 //! Usage: bench_pg [POSTGRES_URL] [DIR]
 //!   POSTGRES_URL default: $ALUR_BENCH_PG, else postgres://postgres@127.0.0.1:5432/test. The run
@@ -152,6 +157,41 @@ fn line(name: &str, writers: usize, r: &Measured) {
     );
 }
 
+/// `pgbench` with `clients` clients for `RUN` on the tables made by [`PGBENCH_TABLES`] in
+/// `schema`: transactions per second, or why it could not run.
+fn pgbench(base: &str, schema: &str, clients: usize, script: &std::path::Path) -> Result<f64, String> {
+    // pgbench takes libpq's URL without alur's own parameters.
+    let url = base.split_once('?').map_or(base, |(url, _)| url);
+    let output = std::process::Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2", "-T", &RUN.as_secs().to_string()])
+        .arg("-f")
+        .arg(script)
+        .arg(url)
+        .env("PGOPTIONS", format!("-c search_path={schema}"))
+        .output()
+        .map_err(|e| format!("pgbench: {e} (install the PostgreSQL client: apt-get install postgresql-client)"))?;
+    let out = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("pgbench failed: {}{}", out, String::from_utf8_lossy(&output.stderr)));
+    }
+    out.lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| format!("pgbench printed no `tps = `: {out}"))
+}
+
+/// What pgbench writes to: a case row per client and an event table shaped as the store's.
+const PGBENCH_TABLES: &str = "
+    CREATE TABLE pgbench_cases (id INT PRIMARY KEY, version BIGINT NOT NULL);
+    INSERT INTO pgbench_cases SELECT i, 0 FROM generate_series(0, 255) i;
+    CREATE TABLE pgbench_events (case_id INT, seq BIGINT, at TEXT, by TEXT, body TEXT, PRIMARY KEY (case_id, seq));";
+
+/// One append's shape: the case's version moved on, the event inserted, one transaction.
+const PGBENCH_SCRIPT: &str = "BEGIN;
+UPDATE pgbench_cases SET version = version + 1 WHERE id = :client_id RETURNING version \\gset
+INSERT INTO pgbench_events VALUES (:client_id, :version, now()::text, 'bench', '{\"type\":\"task_claimed\",\"task\":1,\"user\":\"u\"}');
+END;
+";
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -170,6 +210,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(temp.path().join("bench.db"))?);
+    // The store as before group commit (read when it opens), then as shipped.
+    std::env::set_var("ALUR_PG_GROUP_COMMIT", "off");
+    let before: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await?);
+    std::env::remove_var("ALUR_PG_GROUP_COMMIT");
     let pg = Arc::new(PostgresStore::open(&url).await?);
     let postgres: Arc<dyn Store> = pg.clone();
     let result = async {
@@ -177,13 +221,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for writers in [1, MANY] {
             let s = measure(&sqlite, writers).await?;
             line("sqlite", writers, &s);
+            let b = measure(&before, writers).await?;
+            line("pg-before", writers, &b);
             let p = measure(&postgres, writers).await?;
             line("postgres", writers, &p);
-            rows.push((writers, s, p));
+            rows.push((writers, s, p, b));
         }
-        for (writers, s, p) in &rows {
+        // The anchor: pgbench, same database, same client counts.
+        let script = temp.path().join("append.sql");
+        std::fs::write(&script, PGBENCH_SCRIPT).map_err(|e| e.to_string())?;
+        pg.pool()
+            .get()
+            .await
+            .map_err(|e| e.to_string())?
+            .batch_execute(PGBENCH_TABLES)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut anchors = Vec::new();
+        for (writers, ..) in &rows {
+            let tps = pgbench(&base, &schema, *writers, &script)?;
+            println!("pgbench    {writers:>2} client(s): {tps:>7.0} transactions/s (one UPDATE + one INSERT each)");
+            anchors.push(tps);
+        }
+        for ((writers, s, p, b), tps) in rows.iter().zip(&anchors) {
             println!(
-                "{writers:>2} writer(s): postgres/sqlite throughput {:.2}x, p99 {:.2}x",
+                "{writers:>2} writer(s): postgres/pgbench {:.2}x (before group commit {:.2}x, after/before {:.2}x); \
+                 postgres/sqlite throughput {:.2}x, p99 {:.2}x",
+                p.rate() / tps,
+                b.rate() / tps,
+                p.rate() / b.rate(),
                 p.rate() / s.rate(),
                 p.p99.as_secs_f64() / s.p99.as_secs_f64().max(1e-9)
             );

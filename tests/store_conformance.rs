@@ -377,6 +377,83 @@ async fn a_case_starts_with_case_started(f: &Fixture) {
     assert!(store.case_ids().await.unwrap().is_empty());
 }
 
+/// Appends that arrive together (and may share a transaction: the SQLite and PostgreSQL stores
+/// commit in groups) each keep their own result: a stale, misnumbered or already-started append
+/// fails alone, and the others are written with their index rows.
+async fn appends_together_keep_each_result(f: &Fixture) {
+    let store = f.store();
+    let mut streams = Vec::new();
+    for _ in 0..24 {
+        let mut s = Stream::new();
+        let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+        s.append(&*store, &e).await.unwrap();
+        streams.push(s);
+    }
+    // Every third is stale, the fifth misnumbered, the rest good.
+    let expect = |i: usize| match i % 3 {
+        0 => "conflict",
+        _ if i == 4 => "refused",
+        _ => "ok",
+    };
+    let mut handles = Vec::new();
+    for (i, s) in streams.iter().enumerate() {
+        let store = store.clone();
+        let case = s.case;
+        let (expected, seq) = match expect(i) {
+            "conflict" => (1, 2),
+            "refused" => (2, 5),
+            _ => (2, 3),
+        };
+        handles.push(tokio::spawn(async move {
+            let event = Recorded {
+                case,
+                seq,
+                at: t0(),
+                by: "u".into(),
+                event: Event::TaskClaimed { task: 1, user: format!("u{i}") },
+            };
+            store.append(case, expected, &[event]).await
+        }));
+    }
+    let taken = streams[0].case;
+    let dup = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut s = Stream { case: taken, seq: 0 };
+            let e = vec![s.started("lks")];
+            s.append(&*store, &e).await
+        })
+    };
+    let mut fresh = Stream::new();
+    let fresh_events = vec![fresh.started("lks"), fresh.opened(1, "ajukan", &["pemohon"], 30)];
+    let new_case = {
+        let store = store.clone();
+        let case = fresh.case;
+        let events = fresh_events.clone();
+        tokio::spawn(async move { store.append(case, 0, &events).await })
+    };
+    for (i, h) in handles.into_iter().enumerate() {
+        let result = h.await.unwrap();
+        match expect(i) {
+            "conflict" => assert_eq!(result, Err(StoreError::Conflict(streams[i].case)), "append {i}"),
+            "refused" => assert!(matches!(result, Err(StoreError::Refused(_))), "append {i}: {result:?}"),
+            _ => assert_eq!(result, Ok(()), "append {i}"),
+        }
+    }
+    assert_eq!(dup.await.unwrap(), Err(StoreError::Conflict(taken)));
+    assert_eq!(new_case.await.unwrap(), Ok(()));
+    assert_eq!(store.events(fresh.case).await.unwrap(), fresh_events);
+    // What is stored is what was accepted: the events, and the inbox's claims.
+    let tasks = store.open_tasks(&[]).await.unwrap();
+    for (i, s) in streams.iter().enumerate() {
+        let ok = expect(i) == "ok";
+        assert_eq!(store.events(s.case).await.unwrap().len(), if ok { 3 } else { 2 }, "case {i}");
+        let task = tasks.iter().find(|t| t.case == s.case).unwrap();
+        assert_eq!(task.claimed_by, ok.then(|| format!("u{i}")), "case {i}");
+    }
+    assert!(tasks.iter().any(|t| t.case == fresh.case));
+}
+
 async fn racing_appends_have_one_winner(f: &Fixture) {
     let store = f.store();
     let mut s = Stream::new();
@@ -1324,6 +1401,7 @@ conformance!(
         completions_read_back_as_appended,
         a_case_starts_with_case_started,
         racing_appends_have_one_winner,
+        appends_together_keep_each_result,
         events_after_returns_the_tail,
         events_after_each_answers_in_the_order_asked,
         instants_read_back_exactly,
@@ -1353,6 +1431,49 @@ conformance!(
     blobs: [blobs_are_stored_once_and_read_back, inline_documents_move_into_blobs_when_the_store_migrates],
     archive: [ended_cases_move_to_the_archive_and_read_the_same],
 );
+
+/// PostgreSQL's group commit: concurrent appends of one node share transactions, and every one
+/// of them is written, in order, with its case's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_group_commit_shares_commits() {
+    use alur::runtime::store::prelude::*;
+    let Some(f) = Fixture::new(Kind::Postgres, "postgres_group_commit_shares_commits").await else { return };
+    let url = f.pg.as_ref().unwrap().url.clone();
+    let store = Arc::new(alur::runtime::store::PostgresStore::open(&url).await.unwrap());
+    let before = store.commit_stats();
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut s = Stream::new();
+                let e = vec![s.started("lks"), s.opened(1, "ajukan", &["pemohon"], 30)];
+                s.append(&*store, &e).await.unwrap();
+                for n in 0..5 {
+                    let event = if n % 2 == 0 {
+                        Event::TaskClaimed { task: 1, user: "u".into() }
+                    } else {
+                        Event::TaskReleased { task: 1, user: "u".into() }
+                    };
+                    let e = vec![s.ev(event)];
+                    s.append(&*store, &e).await.unwrap();
+                }
+                s.case
+            })
+        })
+        .collect();
+    for w in writers {
+        let case = w.await.unwrap();
+        let events = store.events(case).await.unwrap();
+        assert_eq!(events.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
+        // The last was a claim: the index followed every append in order.
+        let tasks = store.open_tasks(&[]).await.unwrap();
+        assert_eq!(tasks.iter().find(|t| t.case == case).unwrap().claimed_by.as_deref(), Some("u"));
+    }
+    let after = store.commit_stats();
+    let (requests, commits) = (after.requests - before.requests, after.commits - before.commits);
+    assert_eq!(requests, 64 * 6);
+    assert!(commits < requests / 2, "{commits} commits for {requests} appends: little was shared");
+}
 
 /// `store::open` and what is particular to PostgreSQL: migrations, several nodes starting at
 /// once on a fresh schema, bad URLs.

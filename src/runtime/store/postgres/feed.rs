@@ -24,7 +24,13 @@ pub(super) async fn listen(
                     }
                 }
                 while let Some(payload) = messages.recv().await {
-                    if let Ok(change) = serde_json::from_str::<Change>(&payload) {
+                    // A batch's changes come as an array; a deployment (or a node from before
+                    // group commit) sends one change.
+                    if let Ok(changes) = serde_json::from_str::<Vec<Change>>(&payload) {
+                        for change in changes {
+                            let _ = feed.send(change);
+                        }
+                    } else if let Ok(change) = serde_json::from_str::<Change>(&payload) {
                         let _ = feed.send(change);
                     }
                 }

@@ -2,13 +2,16 @@
 //!
 //! The contract is the `Store` trait's, kept with the database's own tools:
 //!
-//! - An append is one transaction. The case's row in `cases` carries its version; the append
-//!   moves it from `expected` to the new version with a conditional `UPDATE` (or inserts it,
-//!   for a new case, with `ON CONFLICT DO NOTHING`), so of two nodes appending at the same
-//!   version the second finds no row to change and gets `Conflict`, and writes nothing.
-//! - The events and the inbox and timer indexes go in the same transaction, pipelined on one
-//!   connection. Right after the commit the change is announced with `NOTIFY` in a transaction
-//!   of its own (see `announce`: a NOTIFY inside the append would serialize all commits).
+//! - Appends are committed in groups (`committer.rs`): the appends a node has queued share one
+//!   transaction and a fixed number of round trips. The case's row in `cases` carries its
+//!   version; the batch locks its cases' rows (`FOR UPDATE`, in case-id order) and inserts its
+//!   new cases (`ON CONFLICT DO NOTHING`), so of two nodes appending at the same version the
+//!   second sees the first's version once it has the lock and gets `Conflict`, and writes
+//!   nothing; the rest of its batch goes on.
+//! - The events and the inbox, timer and summary rows go in the same transaction, one
+//!   statement per kind for the whole batch. Right after the commit the batch's changes are
+//!   announced with one `NOTIFY` in a transaction of its own (see `committer::announce`: a
+//!   NOTIFY inside the append would serialize all commits).
 //! - Deadlines are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, setting `claimed_by` and
 //!   `lease_until`: of several nodes claiming at once each deadline goes to one, and a lease
 //!   that ran out can be claimed by any node.
@@ -33,7 +36,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::Instrument;
 
+mod alone;
 mod archive;
+mod committer;
 mod feed;
 mod schema;
 
@@ -67,7 +72,13 @@ pub struct PostgresStore {
     feed: broadcast::Sender<Change>,
     listener: Mutex<Option<tokio::task::AbortHandle>>,
     /// What `/metrics` reads, once the server asks (`Store::observe`): the appends' commits.
-    metrics: std::sync::OnceLock<crate::runtime::metrics::StoreCounters>,
+    metrics: std::sync::Arc<std::sync::OnceLock<crate::runtime::metrics::StoreCounters>>,
+    /// The appends' queue, which the committer tasks take batches from.
+    appends: mpsc::UnboundedSender<committer::Request>,
+    stats: std::sync::Arc<committer::Counters>,
+    /// False with `ALUR_PG_GROUP_COMMIT=off`: each append in a transaction of its own, as
+    /// before group commit (for a benchmark's before-and-after in one build).
+    group_commit: bool,
 }
 
 impl Drop for PostgresStore {
@@ -224,13 +235,24 @@ impl PostgresStore {
             Manager::from_config(spec.config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(spec.pool_size).build().map_err(backend("building the pool"))?;
         let channel = format!("alur_changes_{}", spec.schema);
+        let metrics = std::sync::Arc::new(std::sync::OnceLock::new());
+        let stats = std::sync::Arc::new(committer::Counters::default());
+        let appends = committer::start(committer::Shared {
+            pool: pool.clone(),
+            channel: channel.clone(),
+            metrics: metrics.clone(),
+            stats: stats.clone(),
+        });
         let store = PostgresStore {
             pool,
             schema: spec.schema,
             channel,
             feed: broadcast::channel(CHANGE_FEED_CAPACITY).0,
             listener: Mutex::new(None),
-            metrics: std::sync::OnceLock::new(),
+            metrics,
+            appends,
+            stats,
+            group_commit: std::env::var("ALUR_PG_GROUP_COMMIT").as_deref() != Ok("off"),
         };
         store.migrate().await?;
         // Listening before `open` returns: a change committed after it is announced.
@@ -247,6 +269,12 @@ impl PostgresStore {
     /// server keeps its accounts in the same database through it.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// How well group commit is doing: transactions committed and the appends they carried.
+    pub fn commit_stats(&self) -> super::CommitStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        super::CommitStats { commits: self.stats.commits.load(Relaxed), requests: self.stats.requests.load(Relaxed) }
     }
 
     /// The schema this store works in.
@@ -274,44 +302,8 @@ impl PostgresStore {
             .map_err(db("dropping the schema"))
     }
 
-    /// Announces a committed change on the feed, right after its commit. Not in the append's
-    /// transaction: a transaction that NOTIFYs holds a database-wide lock from before its
-    /// commit until after it, which would serialize every append's fsync and undo PostgreSQL's
-    /// group commit. The announcement's own transaction has nothing to make durable, so it
-    /// commits without waiting for the disk and holds that lock only for a moment. A failed
-    /// announcement does not fail the append (the change is committed; readers see it).
-    async fn announce(&self, client: &tokio_postgres::Client, payload: &str) {
-        let sql = format!(
-            "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify({}, {}); COMMIT",
-            quote_literal(&self.channel),
-            quote_literal(payload)
-        );
-        if client.batch_execute(&sql).await.is_err() {
-            let _ = client.batch_execute("ROLLBACK").await;
-        }
-    }
-
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| {
-            use deadpool_postgres::PoolError;
-            // As the accounts' connections: no connection to be had (unreachable, refusing,
-            // the pool exhausted past its wait) passes; a refused password does not.
-            let transient = match &e {
-                PoolError::Backend(e) => e.as_db_error().is_none() || is_transient(e),
-                PoolError::Timeout(_) | PoolError::Closed => true,
-                _ => false,
-            };
-            let detail = match &e {
-                PoolError::Backend(e) => detail(e),
-                other => other.to_string(),
-            };
-            let message = format!("postgres store: connecting: {detail}");
-            if transient {
-                StoreError::Transient(message)
-            } else {
-                StoreError::Backend(message)
-            }
-        })
+        client(&self.pool).await
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -334,6 +326,30 @@ impl PostgresStore {
     }
 }
 
+/// A pooled connection; not getting one is transient unless the database refused who we are.
+async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
+    pool.get().await.map_err(|e| {
+        use deadpool_postgres::PoolError;
+        // As the accounts' connections: no connection to be had (unreachable, refusing,
+        // the pool exhausted past its wait) passes; a refused password does not.
+        let transient = match &e {
+            PoolError::Backend(e) => e.as_db_error().is_none() || is_transient(e),
+            PoolError::Timeout(_) | PoolError::Closed => true,
+            _ => false,
+        };
+        let detail = match &e {
+            PoolError::Backend(e) => detail(e),
+            other => other.to_string(),
+        };
+        let message = format!("postgres store: connecting: {detail}");
+        if transient {
+            StoreError::Transient(message)
+        } else {
+            StoreError::Backend(message)
+        }
+    })
+}
+
 /// A statement with its parameters, owned, to be run in a pipeline.
 struct Statement {
     sql: &'static str,
@@ -342,57 +358,6 @@ struct Statement {
 
 fn statement(sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Statement {
     Statement { sql, params }
-}
-
-/// The statements that bring the indexes in step with one change.
-fn index_statements(change: IndexChange, out: &mut Vec<Statement>) {
-    match change {
-        IndexChange::OpenTask(t) => out.push(statement(
-            "INSERT INTO open_tasks (case_id, task, sop, step, due, claimed_by, actors)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (case_id, task) DO UPDATE SET sop = EXCLUDED.sop, step = EXCLUDED.step,
-                 due = EXCLUDED.due, claimed_by = EXCLUDED.claimed_by, actors = EXCLUDED.actors",
-            vec![
-                Box::new(t.case.0),
-                Box::new(i64::from(t.task)),
-                Box::new(t.sop.to_string()),
-                Box::new(t.step.to_string()),
-                Box::new(t.due.map(time_text)),
-                Box::new(t.claimed_by),
-                Box::new(t.actors.iter().map(|a| a.to_string()).collect::<Vec<String>>()),
-            ],
-        )),
-        IndexChange::Claim { case, task, user } => out.push(statement(
-            "UPDATE open_tasks SET claimed_by = $3 WHERE case_id = $1 AND task = $2",
-            vec![Box::new(case.0), Box::new(i64::from(task)), Box::new(user)],
-        )),
-        IndexChange::AddActor { case, task, actor } => out.push(statement(
-            // Only to a task still open, and only once (as the fold does).
-            "UPDATE open_tasks SET actors = array_append(actors, $3::TEXT)
-             WHERE case_id = $1 AND task = $2 AND NOT ($3::TEXT = ANY (actors))",
-            vec![Box::new(case.0), Box::new(i64::from(task)), Box::new(actor)],
-        )),
-        IndexChange::CloseTask { case, task } => out.push(statement(
-            "DELETE FROM open_tasks WHERE case_id = $1 AND task = $2",
-            vec![Box::new(case.0), Box::new(i64::from(task))],
-        )),
-        IndexChange::CloseCase { case } => {
-            // The open tasks go, and with them every deadline of the case (a task on hold has
-            // its timer but is not in `open_tasks`).
-            out.push(statement("DELETE FROM timers WHERE case_id = $1", vec![Box::new(case.0)]));
-            out.push(statement("DELETE FROM open_tasks WHERE case_id = $1", vec![Box::new(case.0)]));
-        }
-        IndexChange::SetTimer(t) => out.push(statement(
-            // A new deadline: nobody holds it yet.
-            "INSERT INTO timers (case_id, task, due, claimed_by, lease_until) VALUES ($1, $2, $3, NULL, NULL)
-             ON CONFLICT (case_id, task) DO UPDATE SET due = EXCLUDED.due, claimed_by = NULL, lease_until = NULL",
-            vec![Box::new(t.case.0), Box::new(i64::from(t.task)), Box::new(time_text(t.due))],
-        )),
-        IndexChange::ClearTimer { case, task } => out.push(statement(
-            "DELETE FROM timers WHERE case_id = $1 AND task = $2",
-            vec![Box::new(case.0), Box::new(i64::from(task))],
-        )),
-    }
 }
 
 /// Runs statements in order on one connection (in the caller's transaction), sending them all
@@ -414,10 +379,6 @@ async fn pipeline(tx: &deadpool_postgres::Transaction<'_>, statements: &[Stateme
 /// `standard_conforming_strings` says. NUL cannot be in a PostgreSQL string and is dropped.
 fn quote_literal(text: &str) -> String {
     format!("E'{}'", text.replace('\0', "").replace('\\', "\\\\").replace('\'', "''"))
-}
-
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
 fn open_task_from(row: &tokio_postgres::Row) -> Result<OpenTask, StoreError> {
@@ -487,9 +448,16 @@ impl EventLog for PostgresStore {
     }
 
     async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
-        let expected_i = to_i64(expected, "expected version")?;
-        let version = to_i64(expected + events.len() as u64, "version")?;
-        let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        if !self.group_commit {
+            return self.append_alone(case, expected, events).await;
+        }
+        to_i64(expected + events.len() as u64, "version")?;
+        let (mut seqs, mut ats, mut bys, mut bodies) = (
+            Vec::with_capacity(events.len()),
+            Vec::with_capacity(events.len()),
+            Vec::with_capacity(events.len()),
+            Vec::with_capacity(events.len()),
+        );
         // Checked after the version: a stale caller hears `Conflict`.
         let misnumbered = check_numbering(case, expected, events).err();
         for r in events {
@@ -505,75 +473,25 @@ impl EventLog for PostgresStore {
         if expected == 0 && started.is_none() {
             return Err(StoreError::Refused("a case must start with CaseStarted".into()));
         }
-        let change = serde_json::to_string(&Change::Appended { case, version: expected + events.len() as u64 })
-            .map_err(backend("serializing a change"))?;
-
-        let mut client = self.client().await?;
-        let span = tracing::info_span!("commit", store = "postgres", requests = 1);
-        async {
-            let began = std::time::Instant::now();
-            let tx = client.transaction().await.map_err(db("starting a transaction"))?;
-            // The conditional step: the case row moves from `expected` to the new version, or the
-            // append is refused. A concurrent append to the same case waits on the row lock, then
-            // finds the version changed.
-            let sop: String = if let (0, Some(sop)) = (expected, &started) {
-                let stmt = tx
-                    .prepare_cached(
-                        "INSERT INTO cases (case_id, sop, version) VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
-                    )
-                    .await
-                    .map_err(db("recording a new case"))?;
-                let inserted = tx.execute(&stmt, &[&case.0, sop, &version]).await.map_err(db("recording a new case"))?;
-                if inserted == 0 {
-                    return Err(StoreError::Conflict(case));
-                }
-                sop.clone()
-            } else {
-                let stmt = tx
-                    .prepare_cached("UPDATE cases SET version = $3 WHERE case_id = $1 AND version = $2 RETURNING sop")
-                    .await
-                    .map_err(db("advancing a case's version"))?;
-                match tx
-                    .query_opt(&stmt, &[&case.0, &expected_i, &version])
-                    .await
-                    .map_err(db("advancing a case's version"))?
-                {
-                    Some(row) => row.get(0),
-                    None => return Err(StoreError::Conflict(case)),
-                }
-            };
-            if let Some(error) = misnumbered {
-                return Err(error);
-            }
-            let mut statements = vec![statement(
-                r#"INSERT INTO events (case_id, seq, at, "by", body)
-                   SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
-                vec![Box::new(case.0), Box::new(seqs), Box::new(ats), Box::new(bys), Box::new(bodies)],
-            )];
-            for change in index_changes(&sop, events) {
-                index_statements(change, &mut statements);
-            }
-            summary::statements(case, events, &mut statements)?;
-            pipeline(&tx, &statements).await?;
-            let committing = std::time::Instant::now();
-            let committed = tx.commit().await;
-            if let Some(metrics) = self.metrics.get() {
-                metrics.committed(committed.is_ok(), 1, began.elapsed(), Some(committing.elapsed()));
-            }
-            committed.map_err(|e| {
-                // Cannot happen with the version check above; kept as a conflict for safety.
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(case)
-                } else {
-                    db("committing")(e)
-                }
-            })?;
-            Ok::<(), StoreError>(())
-        }
-        .instrument(span)
-        .await?;
-        self.announce(&client, &change).await;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let request = committer::Request {
+            case,
+            expected,
+            events: events.to_vec(),
+            seqs,
+            ats,
+            bys,
+            bodies,
+            started,
+            misnumbered,
+            reply,
+        };
+        self.appends
+            .send(request)
+            .map_err(|_| StoreError::Backend("postgres store: the committer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("postgres store: the committer stopped before answering".into()))?
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {

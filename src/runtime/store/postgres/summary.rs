@@ -2,9 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::{corrupt, db, parse_time, statement, time_text, to_i64, PostgresStore, Statement};
-use crate::runtime::event::Recorded;
-use crate::runtime::store::summary::{summary_change, CaseSummaries, CaseSummary, SummaryFilter, Tally, Unsettled};
+use super::{corrupt, db, parse_time, to_i64, PostgresStore};
+use crate::runtime::store::summary::{CaseSummaries, CaseSummary, SummaryFilter, Tally, Unsettled};
 use crate::runtime::store::StoreError;
 use crate::runtime::CaseId;
 
@@ -58,38 +57,6 @@ pub(super) const MIGRATION: &str = r#"
                  OR body LIKE '{"type":"case_cancelled"%') AS closing
         WHERE closing.case_id = s.case_id;
 "#;
-
-/// The statements of an append's summary change (none for most appends).
-pub(super) fn statements(case: CaseId, events: &[Recorded], out: &mut Vec<Statement>) -> Result<(), StoreError> {
-    let change = summary_change(events);
-    if let Some(s) = &change.started {
-        out.push(statement(
-            "INSERT INTO case_summaries (case_id, sop, version, applicant, status, started)
-             VALUES ($1, $2, $3, $4, 'active', $5)",
-            vec![
-                Box::new(case.0),
-                Box::new(s.sop.to_string()),
-                Box::new(i64::from(s.version)),
-                Box::new(s.applicant.to_string()),
-                Box::new(time_text(s.at)),
-            ],
-        ));
-    }
-    if let Some((status, at, end)) = change.closed {
-        out.push(statement(
-            "UPDATE case_summaries SET status = $2, closed = $3, outcome = $4 WHERE case_id = $1",
-            vec![Box::new(case.0), Box::new(status), Box::new(time_text(at)), Box::new(end.map(str::to_string))],
-        ));
-    }
-    if let Some((first, last)) = change.pending {
-        out.push(statement(
-            "UPDATE case_summaries SET pending_first = COALESCE(pending_first, $2), pending_last = $3
-             WHERE case_id = $1",
-            vec![Box::new(case.0), Box::new(to_i64(first, "seq")?), Box::new(to_i64(last, "seq")?)],
-        ));
-    }
-    Ok(())
-}
 
 fn count(n: i64) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(corrupt("reading a count"))
