@@ -475,17 +475,15 @@ impl BlobStore for PostgresStore {
     }
 }
 
-#[async_trait]
-impl EventLog for PostgresStore {
-    async fn ready(&self) -> Result<(), StoreError> {
-        super::schema_current(self.schema_version().await?, MIGRATIONS.len())
-    }
-
-    fn sharing(&self) -> super::Sharing {
-        super::Sharing::Nodes
-    }
-
-    async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
+impl PostgresStore {
+    /// An append; with `numbering`, a new case's registered start (see `Registry`).
+    async fn append_numbered(
+        &self,
+        case: CaseId,
+        expected: u64,
+        events: &[Recorded],
+        numbering: Option<&crate::model::Numbering>,
+    ) -> Result<Option<crate::runtime::event::Registration>, StoreError> {
         let expected_i = to_i64(expected, "expected version")?;
         let version = to_i64(expected + events.len() as u64, "version")?;
         let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -509,7 +507,7 @@ impl EventLog for PostgresStore {
 
         let mut client = self.client().await?;
         let span = tracing::info_span!("commit", store = "postgres", requests = 1);
-        async {
+        let registered = async {
             let began = std::time::Instant::now();
             let tx = client.transaction().await.map_err(db("starting a transaction"))?;
             // The conditional step: the case row moves from `expected` to the new version, or the
@@ -544,6 +542,44 @@ impl EventLog for PostgresStore {
             if let Some(error) = misnumbered {
                 return Err(error);
             }
+            // A registered start takes its number here: the sequence's row stays locked until
+            // the commit, so a start on another node waits and takes the next one, and a start
+            // that fails gives its number back with the rollback.
+            let registered = match (numbering, expected) {
+                (Some(numbering), 0) => {
+                    let first = super::registry::requested(events).map(|_| &events[0])?;
+                    let stmt = tx
+                        .prepare_cached(
+                            "INSERT INTO registration_sequences (sequence, last) VALUES ($1, 1) \
+                             ON CONFLICT (sequence) DO UPDATE SET last = registration_sequences.last + 1 RETURNING last",
+                        )
+                        .await
+                        .map_err(db("taking a registration number"))?;
+                    let n: i64 = tx
+                        .query_one(&stmt, &[&numbering.sequence()])
+                        .await
+                        .map_err(db("taking a registration number"))?
+                        .get(0);
+                    let n = u64::try_from(n)
+                        .map_err(|_| StoreError::Corrupt(format!("a registration sequence is at {n}")))?;
+                    let (first, registration) = super::registry::numbered(first, numbering, n)?;
+                    bodies[0] = serde_json::to_string(&first.event).map_err(backend("serializing an event"))?;
+                    let stmt = tx
+                        .prepare_cached("INSERT INTO registrations (number, case_id) VALUES ($1, $2)")
+                        .await
+                        .map_err(db("recording a registration number"))?;
+                    if let Err(e) = tx.execute(&stmt, &[&registration.number, &case.0]).await {
+                        return Err(if is_unique_violation(&e) {
+                            super::registry::taken(&registration.number)
+                        } else {
+                            db("recording a registration number")(e)
+                        });
+                    }
+                    Some(registration)
+                }
+                (Some(_), _) => return Err(StoreError::Refused("only a new case takes a registration number".into())),
+                (None, _) => None,
+            };
             let mut statements = vec![statement(
                 r#"INSERT INTO events (case_id, seq, at, "by", body)
                    SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
@@ -567,12 +603,52 @@ impl EventLog for PostgresStore {
                     db("committing")(e)
                 }
             })?;
-            Ok::<(), StoreError>(())
+            Ok::<_, StoreError>(registered)
         }
         .instrument(span)
         .await?;
         self.announce(&client, &change).await;
-        Ok(())
+        Ok(registered)
+    }
+}
+
+#[async_trait]
+impl super::Registry for PostgresStore {
+    async fn append_registered(
+        &self,
+        case: CaseId,
+        events: Vec<Recorded>,
+        numbering: &crate::model::Numbering,
+    ) -> Result<crate::runtime::event::Registration, StoreError> {
+        super::registry::requested(&events)?;
+        self.append_numbered(case, 0, &events, Some(numbering))
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("case {case} was appended without its number")))
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseId>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT case_id FROM registrations WHERE number = $1")
+            .await
+            .map_err(db("looking up a registration number"))?;
+        let row = client.query_opt(&stmt, &[&number]).await.map_err(db("looking up a registration number"))?;
+        Ok(row.map(|row| CaseId(row.get(0))))
+    }
+}
+
+#[async_trait]
+impl EventLog for PostgresStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        super::schema_current(self.schema_version().await?, MIGRATIONS.len())
+    }
+
+    fn sharing(&self) -> super::Sharing {
+        super::Sharing::Nodes
+    }
+
+    async fn append(&self, case: CaseId, expected: u64, events: &[Recorded]) -> Result<(), StoreError> {
+        self.append_numbered(case, expected, events, None).await.map(|_| ())
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
