@@ -1131,7 +1131,7 @@ fn registration_diagnostic(error: PatternError, span: Span) -> Diagnostic {
                 "unknown part `{{{part}}}` in the registration number"
             ),
             span,
-            t!("bagian ini", "this part"),
+            t!("dalam format ini", "in this format"),
         )
         .with_help(t!(
             "bagian yang dikenal: {parts} (lebar nomor 1 sampai 9)",
