@@ -28,41 +28,45 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
 #[tokio::main]
-async fn main() {
+async fn main() -> Result<(), Error> {
     let (cases, concurrent, rounds) = (var("CASES", 200), var("CONCURRENT", 200), var("ROUNDS", 5));
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let text = std::fs::read_to_string(root.join("sop/lks-lksa.sop")).expect("the LKS SOP");
+    let dir = tempfile::tempdir()?;
+    let text = std::fs::read_to_string(root.join("sop/lks-lksa.sop"))?;
     let text = text.replacen(
         "    kalender wita_kantor\n",
         "    kalender wita_kantor\n    nomor_pendaftaran \"503/{nomor:4}/DPMPTSP/{bulan:romawi}/{tahun}\"\n",
         1,
     );
     let sop = dir.path().join("lks-lksa.sop");
-    std::fs::write(&sop, text).expect("writing the SOP");
-    let store = Arc::new(SqliteStore::open(dir.path().join("alur.db")).expect("the SQLite store"));
-    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock)).await.expect("an engine"));
-    engine.deploy_file(&sop, &root.join("sop/calendars")).await.expect("deploying");
+    std::fs::write(&sop, text)?;
+    let store = Arc::new(SqliteStore::open(dir.path().join("alur.db"))?);
+    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock)).await?);
+    engine.deploy_file(&sop, &root.join("sop/calendars")).await?;
     let mut lookups = Vec::new();
     for i in 0..cases {
-        let case = engine.start_case("lks_lksa", &format!("p{i}"), Default::default(), None).await.expect("a start");
-        let r = engine.load(case).await.expect("the case").registration.expect("a number");
+        let case = engine.start_case("lks_lksa", &format!("p{i}"), Default::default(), None).await?;
+        let r = engine.load(case).await?.registration.ok_or("a case without a number")?;
         lookups.push(format!("/lacak?nomor={}&kode={}", encode(&r.number), r.secret));
     }
     let state = Arc::new(AppState {
         engine,
-        accounts: Arc::new(Accounts::open(None).expect("accounts")),
+        accounts: Arc::new(Accounts::open(None)?),
         catalog: Catalog::new(dir.path()),
         secure_cookies: false,
         throttle: Default::default(),
-        metrics: Arc::new(alur::server::metrics::Metrics::new(None).expect("metrics")),
+        metrics: Arc::new(alur::server::metrics::Metrics::new(None)?),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let addr = listener.local_addr().expect("its address");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     tokio::spawn(async move {
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).await.expect("serving");
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("serving: {e}");
+        }
     });
     let lookups = Arc::new(lookups);
     let mut took: Vec<Duration> = Vec::new();
@@ -74,21 +78,22 @@ async fn main() {
                 tokio::spawn(async move {
                     let path = &lookups[(i + round) % lookups.len()];
                     let begun = Instant::now();
-                    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connecting");
+                    let mut stream = tokio::net::TcpStream::connect(addr).await?;
                     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-                    stream.write_all(request.as_bytes()).await.expect("sending");
+                    stream.write_all(request.as_bytes()).await?;
                     let mut reply = Vec::new();
-                    stream.read_to_end(&mut reply).await.expect("reading");
+                    stream.read_to_end(&mut reply).await?;
                     let took = begun.elapsed();
                     let reply = String::from_utf8_lossy(&reply);
-                    assert!(reply.starts_with("HTTP/1.1 200"), "{}", reply.lines().next().unwrap_or_default());
-                    assert!(reply.contains("Menunggu Anda"), "the status is in the page");
-                    took
+                    if !reply.starts_with("HTTP/1.1 200") || !reply.contains("Menunggu Anda") {
+                        return Err(format!("a lookup failed: {}", reply.lines().next().unwrap_or_default()).into());
+                    }
+                    Ok::<Duration, Error>(took)
                 })
             })
             .collect();
         for task in tasks {
-            took.push(task.await.expect("a lookup"));
+            took.push(task.await??);
         }
     }
     let wall = started.elapsed();
@@ -102,4 +107,5 @@ async fn main() {
         took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         wall.as_secs_f64()
     );
+    Ok(())
 }

@@ -526,6 +526,7 @@ pub(super) fn release_timer(conn: &Connection, node: &str, case: CaseId, task: T
     Ok(())
 }
 
+#[expect(clippy::too_many_arguments, reason = "an append request's fields, borrowed from it one by one")]
 pub(super) fn append_one(
     conn: &Connection,
     projection: &Projection,
