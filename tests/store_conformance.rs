@@ -1146,10 +1146,12 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
         Kind::Memory => {}
         Kind::Sqlite => {
             let conn = rusqlite::Connection::open(f.dir.as_ref().unwrap().path().join("alur.db")).unwrap();
-            // The steps after 4 (the checkpoint's tables, the case summaries) go too.
+            // The steps after 4 (the checkpoint's tables, the case summaries, the registration
+            // numbers) go too.
             conn.execute_batch(
                 "DELETE FROM schema_version WHERE version >= 4; DROP TABLE checkpoint; DROP TABLE ended_cases;
-                 DROP TABLE case_summaries; DROP TABLE report_tallies; PRAGMA user_version = 3;",
+                 DROP TABLE case_summaries; DROP TABLE report_tallies; DROP TABLE registration_sequences;
+                 DROP TABLE registrations; PRAGMA user_version = 3;",
             )
             .unwrap();
         }
@@ -1157,11 +1159,12 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
             let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
             let client = pg.pool().get().await.unwrap();
             // The blob this test put first goes too: it comes back from the migration.
-            // The step after 4 (the case summaries) goes too.
+            // The steps after 4 (the case summaries, the registration numbers) go too.
             client
                 .batch_execute(
                     "DELETE FROM schema_version WHERE version >= 4; DROP TABLE blobs;
-                     DROP TABLE case_summaries; DROP TABLE report_tallies;",
+                     DROP TABLE case_summaries; DROP TABLE report_tallies; DROP TABLE registration_sequences;
+                     DROP TABLE registrations;",
                 )
                 .await
                 .unwrap();
@@ -1429,7 +1432,7 @@ mod opening {
         }
         let pg = PostgresStore::open(&url).await.unwrap();
         assert_eq!(pg.schema(), schema);
-        assert_eq!(pg.schema_version().await.unwrap(), 5);
+        assert_eq!(pg.schema_version().await.unwrap(), 6);
         let mut s = Stream::new();
         let e = vec![s.started("lks")];
         s.append(&*stores[0], &e).await.unwrap();
