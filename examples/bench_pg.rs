@@ -62,6 +62,7 @@ async fn start_case(store: &dyn Store, case: CaseId) -> Result<(), String> {
                 parent: None,
                 entry: None,
                 variant: None,
+                registration: None,
             },
         ),
         event(

@@ -92,6 +92,7 @@ async fn client(store: Arc<SqliteStore>, until: Instant) -> Result<Vec<Duration>
                 parent: None,
                 entry: None,
                 variant: None,
+                registration: None,
             },
         ),
         event(

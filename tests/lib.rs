@@ -13,6 +13,7 @@ mod cli;
 mod corpus;
 mod corpus_sop;
 mod crash;
+mod desk;
 mod differential;
 mod e2e_browser;
 mod flow_meaning;

@@ -215,6 +215,7 @@ impl Stream {
             parent: None,
             entry: None,
             variant: None,
+            registration: None,
         })
     }
 
@@ -783,6 +784,7 @@ async fn instants_read_back_exactly(f: &Fixture) {
                 parent: None,
                 entry: None,
                 variant: None,
+                registration: None,
             },
         },
         Recorded {
@@ -827,6 +829,7 @@ async fn racing_appends_across_two_nodes_have_one_winner(f: &Fixture) {
             parent: None,
             entry: None,
             variant: None,
+            registration: None,
         },
     };
     let (ea, eb) = (vec![start("a")], vec![start("b")]);
@@ -1243,10 +1246,12 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
         Kind::Memory => {}
         Kind::Sqlite => {
             let conn = rusqlite::Connection::open(f.dir.as_ref().unwrap().path().join("alur.db")).unwrap();
-            // The steps after 4 (the checkpoint's tables, the case summaries) go too.
+            // The steps after 4 (the checkpoint's tables, the case summaries, the registration
+            // numbers) go too.
             conn.execute_batch(
                 "DELETE FROM schema_version WHERE version >= 4; DROP TABLE checkpoint; DROP TABLE ended_cases;
-                 DROP TABLE case_summaries; DROP TABLE report_tallies; PRAGMA user_version = 3;",
+                 DROP TABLE case_summaries; DROP TABLE report_tallies; DROP TABLE registration_sequences;
+                 DROP TABLE registrations; PRAGMA user_version = 3;",
             )
             .unwrap();
         }
@@ -1254,12 +1259,13 @@ async fn inline_documents_move_into_blobs_when_the_store_migrates(f: &Fixture) {
             let pg = PostgresStore::open(&f.pg.as_ref().unwrap().url).await.unwrap();
             let client = pg.pool().get().await.unwrap();
             // The blob this test put first goes too: it comes back from the migration.
-            // The steps after 4 (the case summaries, the archive) go too.
+            // The steps after 4 (the case summaries, the archive, the registration numbers) go too.
             client
                 .batch_execute(
                     "DELETE FROM schema_version WHERE version >= 4; DROP TABLE blobs;
                      DROP TABLE case_summaries; DROP TABLE report_tallies;
-                     DROP TABLE archived_cases; DROP TABLE archived_events;",
+                     DROP TABLE archived_cases; DROP TABLE archived_events;
+                     DROP TABLE registration_sequences; DROP TABLE registrations;",
                 )
                 .await
                 .unwrap();
@@ -1355,6 +1361,127 @@ async fn ended_cases_move_to_the_archive_and_read_the_same(f: &Fixture) {
     assert_eq!(listed(f.store()).await, ids);
 }
 
+/// A registered start: `CaseStarted` carrying a registration still without its number.
+fn registered_start(s: &mut Stream) -> Recorded {
+    let mut first = s.started("lks");
+    if let Event::CaseStarted { registration, .. } = &mut first.event {
+        *registration = Some(alur::runtime::registration::unnumbered());
+    }
+    first
+}
+
+fn numbering(before: &str) -> alur::model::Numbering {
+    alur::model::Numbering { before: before.into(), width: 4, after: "/2026".into() }
+}
+
+/// Numbers count 1, 2, 3 per sequence; a start the store refuses takes none (no gap); the
+/// number is in the stored first event and finds its case.
+async fn registered_starts_take_the_next_number_without_gaps(f: &Fixture) {
+    let store = f.store();
+    let (a, b) = (numbering("503/"), numbering("510/"));
+    let mut cases = Vec::new();
+    for (i, seq) in [&a, &a, &b, &a].into_iter().enumerate() {
+        let mut s = Stream::new();
+        let events = vec![registered_start(&mut s), s.opened(1, "ajukan", &["pemohon"], 30)];
+        let got = store.append_registered(s.case, events, seq).await.unwrap();
+        assert!(!got.secret.is_empty(), "start {i}");
+        cases.push((s.case, got));
+    }
+    let numbers: Vec<&str> = cases.iter().map(|(_, r)| r.number.as_str()).collect();
+    assert_eq!(numbers, ["503/0001/2026", "503/0002/2026", "510/0001/2026", "503/0003/2026"]);
+    assert_eq!(cases[1].1.n, 2);
+    assert_eq!(cases[1].1.sequence, "503/{nomor}/2026");
+    for (case, registration) in &cases {
+        assert_eq!(store.case_by_number(&registration.number).await.unwrap(), Some(*case));
+        let events = store.events(*case).await.unwrap();
+        let Event::CaseStarted { registration: Some(stored), .. } = &events[0].event else { panic!("no number") };
+        assert_eq!(stored, registration);
+        assert_eq!(events.len(), 2);
+    }
+    assert_eq!(store.case_by_number("503/0009/2026").await.unwrap(), None);
+    // The same case started again (a conflict), and a misnumbered start: both refused, and
+    // neither takes a number.
+    let (again, _) = &cases[0];
+    let mut s = Stream { case: *again, seq: 0 };
+    let refused = store.append_registered(*again, vec![registered_start(&mut s)], &a).await;
+    assert_eq!(refused, Err(StoreError::Conflict(*again)));
+    let mut s = Stream::new();
+    let mut bad = registered_start(&mut s);
+    bad.seq = 2;
+    assert!(matches!(store.append_registered(s.case, vec![bad], &a).await, Err(StoreError::Refused(_))));
+    // A start without a registration in its first event is refused too.
+    let mut s = Stream::new();
+    let plain = vec![s.started("lks")];
+    assert!(matches!(store.append_registered(s.case, plain, &a).await, Err(StoreError::Refused(_))));
+    assert!(store.events(s.case).await.unwrap().is_empty());
+    let mut s = Stream::new();
+    let next = store.append_registered(s.case, vec![registered_start(&mut s)], &a).await.unwrap();
+    assert_eq!(next.number, "503/0004/2026", "no number was lost to the refused starts");
+    // A number another pattern's sequence already gave is refused, not given twice.
+    let overlapping = alur::model::Numbering { before: "503/000".into(), width: 0, after: "/2026".into() };
+    let mut s = Stream::new();
+    let clash = store.append_registered(s.case, vec![registered_start(&mut s)], &overlapping).await;
+    assert!(matches!(&clash, Err(StoreError::Refused(m)) if m.contains("503/0001/2026")), "{clash:?}");
+    assert!(store.events(s.case).await.unwrap().is_empty());
+    let mut s = Stream::new();
+    let after = store.append_registered(s.case, vec![registered_start(&mut s)], &overlapping).await;
+    assert!(after.is_err(), "the clash gave its number back, so the same number is refused again");
+}
+
+/// Many starts at once, half on each of two nodes (two store instances on one SQLite file or
+/// PostgreSQL database): every number 1..=n once.
+async fn racing_registered_starts_across_nodes_take_each_number_once(f: &Fixture) {
+    let nodes = [f.store(), f.node().await];
+    let seq = numbering("503/");
+    let starts: Vec<_> = (0..40)
+        .map(|i| {
+            let (store, seq) = (nodes[i % 2].clone(), seq.clone());
+            tokio::spawn(async move {
+                let mut s = Stream::new();
+                let events = vec![registered_start(&mut s), s.opened(1, "ajukan", &["pemohon"], 30)];
+                (s.case, store.append_registered(s.case, events, &seq).await.unwrap())
+            })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for start in starts {
+        let (case, registration) = start.await.unwrap();
+        assert_eq!(nodes[0].case_by_number(&registration.number).await.unwrap(), Some(case));
+        assert!(numbers.insert(registration.n), "{} given twice", registration.number);
+    }
+    assert_eq!(numbers, (1..=40).collect::<BTreeSet<u64>>());
+}
+
+/// Two engines (nodes) starting cases of an SOP that numbers them: the numbers are in the
+/// office's format, each once, with no gap, and the case state carries them.
+async fn engines_on_two_nodes_number_their_cases_once(f: &Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let (sop, calendars) = crate::desk::numbered_sop(dir.path());
+    let start = chrono_tz::Asia::Makassar.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).single().unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let one = Arc::new(Engine::new(f.store(), clock.clone()).await.unwrap().with_node("one"));
+    one.deploy_file(&sop, &calendars).await.unwrap();
+    let two = Arc::new(Engine::new(f.node().await, clock.clone()).await.unwrap().with_node("two"));
+    two.refresh_deployments().await.unwrap();
+    let starts: Vec<_> = (0..30)
+        .map(|i| {
+            let engine = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { engine.start_case("lks_lksa", &format!("p{i}"), Default::default(), None).await })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for start in starts {
+        let case = start.await.unwrap().unwrap();
+        let state = one.load(case).await.unwrap();
+        let number = state.number.clone().expect("a registration number");
+        assert_eq!(state.registration.as_ref().map(|r| r.number.as_str()), Some(number.as_str()));
+        assert!(number.starts_with("503/") && number.ends_with("/DPMPTSP/XII/2026"), "{number}");
+        assert!(numbers.insert(number));
+    }
+    let expected: BTreeSet<String> = (1..=30).map(|n| format!("503/{n:04}/DPMPTSP/XII/2026")).collect();
+    assert_eq!(numbers, expected);
+}
+
 /// Every contract test on every store, by concern: `store_conformance::<store>::<concern>::<test>`.
 /// Every store implements every concern; what differs between them (how far the data is
 /// shared, whose commits the feed announces) is `Store::capabilities`, and the tests that
@@ -1430,6 +1557,11 @@ conformance!(
     feed: [a_change_on_one_node_shows_on_every_node, the_feed_reaches_as_far_as_the_store_says],
     blobs: [blobs_are_stored_once_and_read_back, inline_documents_move_into_blobs_when_the_store_migrates],
     archive: [ended_cases_move_to_the_archive_and_read_the_same],
+    registry: [
+        registered_starts_take_the_next_number_without_gaps,
+        racing_registered_starts_across_nodes_take_each_number_once,
+        engines_on_two_nodes_number_their_cases_once,
+    ],
 );
 
 /// PostgreSQL's group commit: concurrent appends of one node share transactions, and every one
@@ -1516,7 +1648,7 @@ mod opening {
         }
         let pg = PostgresStore::open(&url).await.unwrap();
         assert_eq!(pg.schema(), schema);
-        assert_eq!(pg.schema_version().await.unwrap(), 6);
+        assert_eq!(pg.schema_version().await.unwrap(), 7);
         let mut s = Stream::new();
         let e = vec![s.started("lks")];
         s.append(&*stores[0], &e).await.unwrap();

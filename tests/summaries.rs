@@ -173,6 +173,21 @@ impl CaseArchive for Watching {
 }
 
 #[async_trait]
+impl alur::runtime::store::Registry for Watching {
+    async fn append_registered(
+        &self,
+        case: CaseId,
+        events: Vec<Recorded>,
+        numbering: &alur::model::Numbering,
+    ) -> Result<alur::runtime::event::Registration, StoreError> {
+        self.inner.append_registered(case, events, numbering).await
+    }
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseId>, StoreError> {
+        self.inner.case_by_number(number).await
+    }
+}
+
+#[async_trait]
 impl BlobStore for Watching {
     async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, StoreError> {
         self.inner.put_blob(bytes).await
@@ -418,8 +433,8 @@ async fn an_older_sqlite_file_gets_its_summaries_from_the_log() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE case_summaries; DROP TABLE report_tallies; DELETE FROM schema_version WHERE version = 6;
-             PRAGMA user_version = 5;",
+            "DROP TABLE case_summaries; DROP TABLE report_tallies; DROP TABLE registration_sequences;
+             DROP TABLE registrations; DELETE FROM schema_version WHERE version >= 6; PRAGMA user_version = 5;",
         )
         .unwrap();
     }

@@ -224,8 +224,17 @@ pub async fn deploy_dir(engine: &Engine, dir: &Path) -> Result<Vec<String>, Stri
     Ok(report)
 }
 
-fn parse_case(text: &str) -> Result<CaseId, String> {
-    text.parse().map_err(|_| format!("`{text}` is not a case id"))
+/// A case by its id, or by its registration number (`503/0042/DPMPTSP/XII/2026`).
+async fn parse_case(engine: &Engine, text: &str) -> Result<CaseId, String> {
+    if let Ok(case) = text.parse() {
+        return Ok(case);
+    }
+    match engine.store().case_by_number(text).await.map_err(|e| e.to_string())? {
+        Some(case) => Ok(case),
+        None => Err(format!(
+            "`{text}` bukan id perkara dan bukan nomor pendaftaran / is neither a case id nor a registration number"
+        )),
+    }
 }
 
 /// `name=value`, typed by the SOP's declaration of the field.
@@ -283,6 +292,10 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             let case =
                 engine.start_case_of(&sop, variant.as_deref(), &user, fields, entry.as_deref()).await.map_err(e)?;
             outln!("{case}");
+            if let Some(r) = engine.load(case).await.map_err(e)?.registration {
+                outln!("{}: {}", say(lang, "nomor pendaftaran", "registration number"), r.number);
+                outln!("{}: {}", say(lang, "kode lacak", "tracking code"), r.secret);
+            }
             print_open(&engine, case, lang).await?;
         }
         CaseCommand::List { limit, all, status } => {
@@ -335,7 +348,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             }
         }
         CaseCommand::Show { case, format } => {
-            let case = parse_case(&case)?;
+            let case = parse_case(&engine, &case).await?;
             let state = engine.load(case).await.map_err(e)?;
             let d = engine.case_deployment(&state).map_err(e)?;
             let v = view(&state, &d, engine.now());
@@ -348,6 +361,9 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                     let zone = d.calendar.time_zone();
                     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
                     outln!("{} ({} v{}) — {}", case, state.sop, state.version, state.applicant);
+                    if let Some(number) = &state.number {
+                        outln!("{}: {number}", say(lang, "nomor pendaftaran", "registration number"));
+                    }
                     outln!("status: {} {}", status_word(state.status, lang), state.end.clone().unwrap_or_default());
                     for t in &v.open_tasks {
                         outln!(
@@ -414,13 +430,13 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             }
         }
         CaseCommand::Claim { case, task, user, role } => {
-            engine.claim(parse_case(&case)?, task, &caller(&user, &role)).await.map_err(e)?;
+            engine.claim(parse_case(&engine, &case).await?, task, &caller(&user, &role)).await.map_err(e)?;
         }
         CaseCommand::Release { case, task, user, role } => {
-            engine.release(parse_case(&case)?, task, &caller(&user, &role)).await.map_err(e)?;
+            engine.release(parse_case(&engine, &case).await?, task, &caller(&user, &role)).await.map_err(e)?;
         }
         CaseCommand::Complete { case, task, user, role, outcome, fields, note } => {
-            let case = parse_case(&case)?;
+            let case = parse_case(&engine, &case).await?;
             let state = engine.load(case).await.map_err(e)?;
             let fields = parse_fields(&engine, &state.sop, Some(state.version), &fields)?;
             engine
@@ -437,7 +453,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                 .unwrap_or_else(|| crate::runtime::media::OPAQUE.to_string());
             engine
                 .attach(
-                    parse_case(&case)?,
+                    parse_case(&engine, &case).await?,
                     task,
                     &caller(&user, &role),
                     &artifact,
@@ -449,7 +465,7 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
                 .map_err(e)?;
         }
         CaseCommand::Hold { case, reason, task, user, role } => {
-            let case = parse_case(&case)?;
+            let case = parse_case(&engine, &case).await?;
             let state = engine.load(case).await.map_err(e)?;
             let d = engine.case_deployment(&state).map_err(e)?;
             let holdable = |t: &&crate::runtime::Task| d.sop.step(&t.step).is_some_and(|s| s.hold.is_some());
@@ -466,17 +482,17 @@ async fn execute(command: CaseCommand, db: &Path, sop_dir: &Path, lang: Lang) ->
             }
         }
         CaseCommand::Resume { case, task, user, role } => {
-            let case = parse_case(&case)?;
+            let case = parse_case(&engine, &case).await?;
             let state = engine.load(case).await.map_err(e)?;
             let task = pick_task(task, state.open_tasks().filter(|t| t.hold.is_some()).map(|t| t.no), lang)?;
             engine.resume(case, task, &caller(&user, &role)).await.map_err(e)?;
             print_open(&engine, case, lang).await?;
         }
         CaseCommand::Withdraw { case, user, reason } => {
-            engine.withdraw(parse_case(&case)?, &caller(&user, &[]), reason).await.map_err(e)?;
+            engine.withdraw(parse_case(&engine, &case).await?, &caller(&user, &[]), reason).await.map_err(e)?;
         }
         CaseCommand::Cancel { case, user, reason } => {
-            engine.cancel(parse_case(&case)?, &caller(&user, &[]), reason).await.map_err(e)?;
+            engine.cancel(parse_case(&engine, &case).await?, &caller(&user, &[]), reason).await.map_err(e)?;
         }
     }
     Ok(())

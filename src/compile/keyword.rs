@@ -50,6 +50,9 @@ keywords! {
     Safety: ["jaminan_keamanan"] ["safety_guarantee"];
     Evaluation: ["evaluasi_kinerja"] ["performance_evaluation"];
     Identity: ["identitas"] ["identity"];
+    // The public service desk (docs/desk.md).
+    RegistrationNumber: ["nomor_pendaftaran"] ["registration_number"];
+    DeskContact: ["kontak_loket"] ["desk_contact"];
     Calendar: ["kalender"] ["calendar"];
     Total: ["total"] ["total"];
     ServiceStandard: ["standar_pelayanan"] ["service_standard"];

@@ -10,8 +10,9 @@ use super::keyword::{suggest, Kw};
 use crate::diagnostic::{Code, Diagnostic, Lang, Text};
 use crate::model::{
     Actor, ActorKind, Approval, Artifact, ArtifactUse, Call, ClockPoint, ClockPolicy, DeadlineAction, Decision,
-    Element, End, Field, FieldType, Header, Name, Outcome, PerformerMode, Performers, Rework, Route, ServiceStandard,
-    StatedTotal, Step, StepDuration, Target, Variant,
+    Element, End, Field, FieldType, Header, Name, Outcome, PatternError, PerformerMode, Performers,
+    RegistrationPattern, Rework, Route, ServiceStandard, StatedTotal, Step, StepDuration, Target, Variant,
+    MAX_PATTERN_CHARS,
 };
 use crate::syntax::{Block, Item, Span, Token, TokenKind};
 use crate::t;
@@ -329,6 +330,21 @@ impl<'a> Lowerer<'a> {
                 let value = cursor.expect_string(&what_text())?;
                 self.draft.header.extra_identity.push((label, value));
             }
+            Kw::RegistrationNumber => {
+                let token = cursor.expect_kind(
+                    TokenKind::String,
+                    &t!(
+                        "format nomor dalam tanda kutip, seperti \"503/{{nomor:4}}/DPMPTSP/{{tahun}}\"",
+                        "the number's format in quotes, such as \"503/{{nomor:4}}/DPMPTSP/{{tahun}}\""
+                    ),
+                )?;
+                let pattern = RegistrationPattern::parse(&token.string_value(), token.span)
+                    .map_err(|e| registration_diagnostic(e, token.span))?;
+                if self.once(key, span) {
+                    self.draft.header.registration = Some(pattern);
+                }
+            }
+            Kw::DeskContact => self.draft.header.desk_contact.extend(list(cursor)?),
             Kw::Calendar => {
                 let name = cursor
                     .expect_name(&t!("nama kalender seperti `wita_kantor`", "a calendar name such as `wita_kantor`"))?;
@@ -1103,6 +1119,63 @@ impl<'a> Lowerer<'a> {
     }
 }
 
+/// What is wrong with a registration number pattern, as a diagnostic on its text.
+fn registration_diagnostic(error: PatternError, span: Span) -> Diagnostic {
+    let parts = "`{nomor}`, `{nomor:4}`, `{bulan}`, `{bulan:romawi}`, `{tahun}`, `{tahun:2}`, `{tanggal}`";
+    let parts_en = "`{number}`, `{number:4}`, `{month}`, `{month:roman}`, `{year}`, `{year:2}`, `{day}`";
+    match error {
+        PatternError::UnknownPart(part) => Diagnostic::new(
+            Code::RegistrationUnknownPart,
+            t!(
+                "bagian `{{{part}}}` tidak dikenal dalam nomor pendaftaran",
+                "unknown part `{{{part}}}` in the registration number"
+            ),
+            span,
+            t!("dalam format ini", "in this format"),
+        )
+        .with_help(t!(
+            "bagian yang dikenal: {parts} (lebar nomor 1 sampai 9)",
+            "the parts alur knows: {parts_en} (a width of 1 to 9)"
+        )),
+        PatternError::RunningNumbers(n) => Diagnostic::new(
+            Code::RegistrationRunningNumber,
+            t!(
+                "nomor pendaftaran harus memuat tepat satu `{{nomor}}`, di sini {n}",
+                "a registration number needs exactly one `{{number}}`, this one has {n}"
+            ),
+            span,
+            t!("nomor urut", "the running number"),
+        )
+        .with_help(t!(
+            "tulis satu `{{nomor:4}}` di tempat nomor urut, mis. \"503/{{nomor:4}}/DPMPTSP/{{tahun}}\"",
+            "write one `{{number:4}}` where the running number goes, e.g. \"503/{{number:4}}/DPMPTSP/{{year}}\""
+        )),
+        PatternError::Brace => Diagnostic::new(
+            Code::RegistrationBrace,
+            t!(
+                "`{{` atau `}}` tanpa pasangan dalam nomor pendaftaran",
+                "an unmatched `{{` or `}}` in the registration number"
+            ),
+            span,
+            t!("di sini", "here"),
+        )
+        .with_help(t!("setiap bagian ditulis `{{nama}}`; {parts}", "every part is written `{{name}}`; {parts_en}")),
+        PatternError::Shape => Diagnostic::new(
+            Code::RegistrationShape,
+            t!(
+                "nomor pendaftaran kosong, lebih dari {MAX_PATTERN_CHARS} karakter, atau lebih dari satu baris",
+                "the registration number is empty, longer than {MAX_PATTERN_CHARS} characters, or spans lines"
+            ),
+            span,
+            t!("format ini", "this format"),
+        )
+        .with_help(t!(
+            "nomor dicetak pada satu baris tanda terima",
+            "the number is printed on one line of the receipt"
+        )),
+    }
+}
+
 const HEADER_KEYWORDS: &[Kw] = &[
     Kw::Agency,
     Kw::Version,
@@ -1128,6 +1201,8 @@ const HEADER_KEYWORDS: &[Kw] = &[
     Kw::Safety,
     Kw::Evaluation,
     Kw::Identity,
+    Kw::RegistrationNumber,
+    Kw::DeskContact,
     Kw::Calendar,
     Kw::Total,
     Kw::ServiceStandard,

@@ -123,6 +123,11 @@ codes! {
     ImportHandOffChain = "W606", Warning, "a Pelaksana cell names desks in sequence whose days do not divide over them: the step is given the first";
     ImportActorGuessWeak = "W607", Warning, "an inferred actor that the table's text does not back firmly";
     ImportServiceStandard = "W608", Warning, "a Standar Pelayanan table: read into declarations where the language has them, the rest kept as comments";
+    // The public service desk (docs/desk.md).
+    RegistrationUnknownPart = "E701", Error, "a registration number pattern names a part alur does not know";
+    RegistrationRunningNumber = "E702", Error, "a registration number pattern without exactly one running number";
+    RegistrationBrace = "E703", Error, "a registration number pattern with an unmatched `{` or `}`";
+    RegistrationShape = "E704", Error, "a registration number pattern that is empty, too long or spans lines";
 }
 
 impl std::fmt::Display for Code {

@@ -4,10 +4,12 @@
 mod expr;
 mod flow;
 mod options;
+mod registration;
 
 pub use expr::{CompareOp, Expr, ExprKind, FieldType, FieldValues, Value};
 pub use flow::{Edge, Flow, Node, NodeIndex};
 pub use options::Options;
+pub use registration::{NumberPart, Numbering, PatternError, RegistrationPattern, MAX_PATTERN_CHARS};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -178,6 +180,13 @@ pub struct Header {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_totals: Vec<StatedTotal>,
     pub service_standards: Vec<ServiceStandard>,
+    /// `nomor_pendaftaran "503/{nomor:4}/DPMPTSP/{bulan:romawi}/{tahun}"`: the format of the
+    /// registration number each case gets when it starts (none: cases have no number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationPattern>,
+    /// `kontak_loket "..."`: how applicants reach the service desk, printed on the receipt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub desk_contact: Vec<String>,
 }
 
 /// The components of a Standar Pelayanan (Permenpan-RB 15/2014) that the SOP does not already

@@ -240,6 +240,13 @@ pub struct CaseState {
     /// The service variant chosen at the start, for an SOP that has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The registration number (`503/0042/DPMPTSP/XII/2026`), for an SOP that numbers its cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// The number with its tracking secret: never serialized with the state (the secret is
+    /// printed on the receipt only).
+    #[serde(skip)]
+    pub registration: Option<super::event::Registration>,
     /// The number of events folded: the version for optimistic concurrency.
     pub seq: u64,
     /// The deployment the case runs on, kept with the engine's cached fold once looked up, so
@@ -262,7 +269,8 @@ impl CaseState {
     /// Folds a case's events. `None` when the stream does not start with `CaseStarted`.
     pub fn fold(events: &[Recorded]) -> Option<CaseState> {
         let first = events.first()?;
-        let Event::CaseStarted { sop, version, applicant, fields, parent, entry, variant } = &first.event else {
+        let Event::CaseStarted { sop, version, applicant, fields, parent, entry, variant, registration } = &first.event
+        else {
             return None;
         };
         let mut state = CaseState {
@@ -285,6 +293,8 @@ impl CaseState {
             parent: *parent,
             entry: entry.clone(),
             variant: variant.clone(),
+            number: registration.as_ref().map(|r| r.number.clone()),
+            registration: registration.clone(),
             seq: first.seq,
             deployed: None,
         };

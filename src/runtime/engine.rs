@@ -566,6 +566,10 @@ impl Engine {
         let pending = unsettled.next().map(|first| (first, unsettled.next_back().unwrap_or(first)));
         // Folded before the store takes the events (without copying them); dropped if the
         // append is refused.
+        let base_sop = match &base {
+            Base::New(d) => Some(Arc::clone(d)),
+            Base::Case(_) => None,
+        };
         let updated = match base {
             Base::Case(mut next) => {
                 recorded.iter().for_each(|r| next.apply(r));
@@ -580,12 +584,31 @@ impl Engine {
                 Box::new(fresh)
             }),
         };
-        if let Err(error) = self.store.append_owned(case, expected, recorded).await {
-            // Our view was stale or lost a race: forget it, the retry reads the store.
-            if let Ok(mut cache) = self.cache_of(case).lock() {
-                cache.remove(&case);
+        // A registered start: the store takes the number in the same transaction.
+        let numbering = match (&base_sop, recorded.first().map(|r| &r.event)) {
+            (Some(d), Some(Event::CaseStarted { registration: Some(_), .. })) => super::registration::numbering(d, at),
+            _ => None,
+        };
+        let appended = match numbering {
+            Some(numbering) => self.store.append_registered(case, recorded, &numbering).await.map(Some),
+            None => self.store.append_owned(case, expected, recorded).await.map(|()| None),
+        };
+        let mut updated = updated;
+        match appended {
+            Ok(Some(registration)) => {
+                if let Some(state) = updated.as_mut() {
+                    state.number = Some(registration.number.clone());
+                    state.registration = Some(registration);
+                }
             }
-            return Err(store_error(error));
+            Ok(None) => {}
+            Err(error) => {
+                // Our view was stale or lost a race: forget it, the retry reads the store.
+                if let Ok(mut cache) = self.cache_of(case).lock() {
+                    cache.remove(&case);
+                }
+                return Err(store_error(error));
+            }
         }
         let mut settle = pending.map(|(first, last)| (Unsettled { case, first, last }, Vec::new()));
         if let Some(updated) = updated {
@@ -681,6 +704,14 @@ impl Engine {
             parent,
             entry: entry.map(str::to_string),
             variant: d.sop.variant.as_ref().map(|v| v.name.clone()),
+            // A sub-procedure's case is the office's own work, not an application: no number.
+            registration: d
+                .sop
+                .header
+                .registration
+                .as_ref()
+                .filter(|_| parent.is_none())
+                .map(|_| super::registration::unnumbered()),
         });
         plan.go(d.sop.flow.start);
         let events = plan.events;

@@ -73,6 +73,18 @@ pub enum Storage {
     Reference { uri: String },
 }
 
+/// A case's registration number and the secret that, with it, opens the public tracking page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// As the office writes it: `503/0042/DPMPTSP/XII/2026`.
+    pub number: String,
+    /// The counter it was taken from (`Numbering::sequence`) and its place in it (1, 2, ...).
+    pub sequence: String,
+    pub n: u64,
+    /// Printed on the receipt; compared in constant time (`runtime::registration`).
+    pub secret: String,
+}
+
 /// A document attached to a case (a step's output): serialized with the event's other fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
@@ -104,6 +116,10 @@ pub enum Event {
         /// that variant's flow.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         variant: Option<String>,
+        /// The registration number, for an SOP that numbers its cases (`nomor_pendaftaran`):
+        /// filled in by the store in the transaction that appends this event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registration: Option<Registration>,
     },
     TaskOpened {
         task: TaskNo,

@@ -13,6 +13,7 @@ pub mod media;
 pub mod metrics;
 pub mod name;
 pub mod node;
+pub mod registration;
 pub mod report;
 pub mod store;
 pub mod timer;

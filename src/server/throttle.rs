@@ -97,6 +97,9 @@ impl<K: std::hash::Hash + Eq + Clone> Table<K> {
 pub struct Throttle {
     policy: ThrottlePolicy,
     state: Mutex<(Table<String>, Table<IpAddr>)>,
+    /// Failed public tracking lookups (`/lacak`), per registration number and per address:
+    /// the same rule as sign-ins, counted apart from them.
+    tracking: Mutex<(Table<String>, Table<IpAddr>)>,
 }
 
 impl Default for Throttle {
@@ -119,7 +122,32 @@ fn name_key(user: &str) -> String {
 
 impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Throttle {
-        Throttle { policy, state: Mutex::new((Table::default(), Table::default())) }
+        Throttle {
+            policy,
+            state: Mutex::new((Table::default(), Table::default())),
+            tracking: Mutex::new((Table::default(), Table::default())),
+        }
+    }
+
+    /// Whether a tracking lookup of `number` from `addr` may be checked now.
+    pub fn check_tracking(&self, number: &str, addr: Option<IpAddr>, now: DateTime<Utc>) -> Result<(), Wait> {
+        let Ok(state) = self.tracking.lock() else { return Ok(()) };
+        let by_number = state.0.wait(&name_key(number), now);
+        let by_addr = addr.and_then(|a| state.1.wait(&a, now));
+        match by_number.max(by_addr) {
+            Some(wait) => Err(Wait(((wait.num_milliseconds() + 999) / 1000).max(1) as u64)),
+            None => Ok(()),
+        }
+    }
+
+    /// A lookup with a wrong number or a wrong secret (counted alike).
+    pub fn failed_tracking(&self, number: &str, addr: Option<IpAddr>, now: DateTime<Utc>) {
+        let Ok(mut state) = self.tracking.lock() else { return };
+        let policy = &self.policy;
+        state.0.fail(name_key(number), now, policy.free_per_user, policy);
+        if let Some(addr) = addr {
+            state.1.fail(addr, now, policy.free_per_address, policy);
+        }
     }
 
     /// Whether a sign-in of `user` from `addr` may be checked now.

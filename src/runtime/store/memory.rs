@@ -203,6 +203,108 @@ pub struct MemoryStore {
     /// history never reads its documents.
     blob_reads: AtomicU64,
     tallies: Mutex<summary::Tallies>,
+    numbers: Mutex<Numbers>,
+}
+
+impl MemoryStore {
+    /// The append, without waiting on anything: the registry calls it under its own lock.
+    fn append_now(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
+        let mut shard = self.shard(case)?;
+        let Shard { log, index, idle, leases, summaries, .. } = &mut *shard;
+        // One look-up of the case for the check, the index and the append (more for a case
+        // with nothing open, whose stream is idle).
+        let sop = match index.extra_mut(case) {
+            Some(stream) => {
+                if stream.at.len() as u64 != expected {
+                    return Err(StoreError::Conflict(case));
+                }
+                misnumbered(case, expected, &events)?;
+                // The events take the next places in the log (the shard is locked).
+                let places = log.places(events.len())?;
+                stream.at.extend(places);
+                stream.sop
+            }
+            None => {
+                let version = idle.get(&case).map_or(0, |stream| stream.at.len() as u64);
+                if version != expected {
+                    return Err(StoreError::Conflict(case));
+                }
+                misnumbered(case, expected, &events)?;
+                // Found before anything changes, so a full log refuses the append whole.
+                let places = log.places(events.len())?;
+                let mut stream = match idle.remove(&case) {
+                    Some(stream) => stream,
+                    None => {
+                        let sop: Name = match events.first().map(|e| &e.event) {
+                            Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
+                            _ => return Err(StoreError::Refused("a case must start with CaseStarted".into())),
+                        };
+                        // Under the shard's lock, so the case is listed before anyone can
+                        // append to it.
+                        self.order.lock().map_err(poisoned)?.push(case);
+                        Stream { sop, at: Vec::with_capacity(events.len()) }
+                    }
+                };
+                stream.at.extend(places);
+                let sop = stream.sop;
+                // Into an index entry for the index changes; back out if the case has nothing
+                // open after them.
+                index.insert(case, stream);
+                sop
+            }
+        };
+        apply_events(index, leases, case, &sop, &events, |stream| {
+            idle.insert(case, stream);
+        });
+        summary::apply(summaries, case, &events);
+        let version = expected + events.len() as u64;
+        for event in events {
+            log.push(Kept::from(event));
+        }
+        // Still under the shard's lock, so one case's versions are announced in order. Checked
+        // after the commit: a subscriber that comes after the check subscribed after the commit.
+        if self.feed_wanted.load(Ordering::SeqCst) {
+            let _ = self.feed.send(Change::Appended { case, version });
+        }
+        Ok(())
+    }
+}
+
+/// Registration numbers: each sequence's last number and which case holds each number.
+#[derive(Default)]
+struct Numbers {
+    last: FastMap<String, u64>,
+    holders: FastMap<String, CaseId>,
+}
+
+#[async_trait]
+impl super::Registry for MemoryStore {
+    async fn append_registered(
+        &self,
+        case: CaseId,
+        mut events: Vec<Recorded>,
+        numbering: &crate::model::Numbering,
+    ) -> Result<crate::runtime::event::Registration, StoreError> {
+        super::registry::requested(&events)?;
+        // The registry's lock is held over the append: the number counts only once the case
+        // is in, and no other start takes it meanwhile.
+        let mut numbers = self.numbers.lock().map_err(poisoned)?;
+        let sequence = numbering.sequence();
+        let n = numbers.last.get(&sequence).copied().unwrap_or(0) + 1;
+        let (first, registration) = super::registry::numbered(&events[0], numbering, n)?;
+        if numbers.holders.contains_key(&registration.number) {
+            return Err(super::registry::taken(&registration.number));
+        }
+        events[0] = first;
+        self.append_now(case, 0, events)?;
+        numbers.last.insert(sequence, n);
+        numbers.holders.insert(registration.number.clone(), case);
+        Ok(registration)
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseId>, StoreError> {
+        Ok(self.numbers.lock().map_err(poisoned)?.holders.get(number).copied())
+    }
 }
 
 impl Default for MemoryStore {
@@ -213,6 +315,7 @@ impl Default for MemoryStore {
             order: Mutex::default(),
             feed: tokio::sync::broadcast::channel(CHANGE_FEED_CAPACITY).0,
             feed_wanted: AtomicBool::new(false),
+            numbers: Mutex::default(),
             blobs: Mutex::default(),
             blob_reads: AtomicU64::new(0),
             tallies: Mutex::default(),
@@ -310,64 +413,7 @@ impl EventLog for MemoryStore {
     }
 
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
-        let mut shard = self.shard(case)?;
-        let Shard { log, index, idle, leases, summaries, .. } = &mut *shard;
-        // One look-up of the case for the check, the index and the append (more for a case
-        // with nothing open, whose stream is idle).
-        let sop = match index.extra_mut(case) {
-            Some(stream) => {
-                if stream.at.len() as u64 != expected {
-                    return Err(StoreError::Conflict(case));
-                }
-                misnumbered(case, expected, &events)?;
-                // The events take the next places in the log (the shard is locked).
-                let places = log.places(events.len())?;
-                stream.at.extend(places);
-                stream.sop
-            }
-            None => {
-                let version = idle.get(&case).map_or(0, |stream| stream.at.len() as u64);
-                if version != expected {
-                    return Err(StoreError::Conflict(case));
-                }
-                misnumbered(case, expected, &events)?;
-                // Found before anything changes, so a full log refuses the append whole.
-                let places = log.places(events.len())?;
-                let mut stream = match idle.remove(&case) {
-                    Some(stream) => stream,
-                    None => {
-                        let sop: Name = match events.first().map(|e| &e.event) {
-                            Some(Event::CaseStarted { sop, .. }) => sop.as_str().into(),
-                            _ => return Err(StoreError::Refused("a case must start with CaseStarted".into())),
-                        };
-                        // Under the shard's lock, so the case is listed before anyone can
-                        // append to it.
-                        self.order.lock().map_err(poisoned)?.push(case);
-                        Stream { sop, at: Vec::with_capacity(events.len()) }
-                    }
-                };
-                stream.at.extend(places);
-                let sop = stream.sop;
-                // Into an index entry for the index changes; back out if the case has nothing
-                // open after them.
-                index.insert(case, stream);
-                sop
-            }
-        };
-        apply_events(index, leases, case, &sop, &events, |stream| {
-            idle.insert(case, stream);
-        });
-        summary::apply(summaries, case, &events);
-        let version = expected + events.len() as u64;
-        for event in events {
-            log.push(Kept::from(event));
-        }
-        // Still under the shard's lock, so one case's versions are announced in order. Checked
-        // after the commit: a subscriber that comes after the check subscribed after the commit.
-        if self.feed_wanted.load(Ordering::SeqCst) {
-            let _ = self.feed.send(Change::Appended { case, version });
-        }
-        Ok(())
+        self.append_now(case, expected, events)
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {

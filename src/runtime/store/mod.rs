@@ -15,6 +15,7 @@ mod index;
 mod log;
 mod memory;
 mod postgres;
+mod registry;
 mod sqlite;
 pub mod sqlite_file;
 pub mod summary;
@@ -34,6 +35,7 @@ pub use postgres::PostgresStore;
 pub(crate) use postgres::{
     detail as postgres_detail, is_transient as postgres_transient, run_migrations as run_postgres_migrations,
 };
+pub use registry::Registry;
 pub(crate) use sqlite::is_busy as sqlite_busy;
 pub use sqlite::{archive_path, CommitStats, SqliteStore};
 pub(crate) use timers::{due_order, from_due_order};
@@ -48,7 +50,15 @@ use super::{CaseId, TaskNo};
 /// concern is a one-line change here and in the blanket impl's bounds). `Arc<dyn Store>` is
 /// what the engine and the server hold.
 pub trait Store:
-    EventLog + InboxIndex + TimerIndex + DeploymentStore + ChangeFeed + BlobStore + summary::CaseSummaries + CaseArchive
+    EventLog
+    + InboxIndex
+    + TimerIndex
+    + DeploymentStore
+    + ChangeFeed
+    + BlobStore
+    + summary::CaseSummaries
+    + CaseArchive
+    + Registry
 {
     /// What the store supports, as its concerns state it.
     fn capabilities(&self) -> Capabilities {
@@ -65,6 +75,7 @@ impl<T> Store for T where
         + BlobStore
         + summary::CaseSummaries
         + CaseArchive
+        + Registry
 {
 }
 
@@ -239,6 +250,7 @@ pub(crate) fn started_event(case: CaseId) -> Recorded {
             parent: None,
             entry: None,
             variant: None,
+            registration: None,
         },
     }
 }
@@ -247,5 +259,5 @@ pub(crate) fn started_event(case: CaseId) -> Recorded {
 /// `dyn Store` needs none of them in scope.
 pub mod prelude {
     pub use super::summary::CaseSummaries;
-    pub use super::{BlobStore, ChangeFeed, DeploymentStore, EventLog, InboxIndex, Store, TimerIndex};
+    pub use super::{BlobStore, ChangeFeed, DeploymentStore, EventLog, InboxIndex, Registry, Store, TimerIndex};
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod policy;
 pub mod queries;
 pub mod read;
+pub mod tracking;
 
 use super::accounts::User;
 use super::problem::{say, Problem};

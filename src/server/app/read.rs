@@ -134,6 +134,9 @@ pub struct CaseOut {
     /// The service variant, for an SOP that has them (`sop_title` names it too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The registration number, for an SOP that numbers its cases (`nomor_pendaftaran`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     pub applicant: String,
     pub status: String,
     pub end: Option<String>,
@@ -265,6 +268,7 @@ pub async fn case_out(ctx: &Ctx<'_>, case: &CaseState, d: &Deployed) -> Result<C
         sop_title: d.sop.title.clone(),
         version: case.version,
         variant: case.variant.clone(),
+        number: case.number.clone(),
         applicant: case.applicant.clone(),
         status: status_word(case.status).to_string(),
         end: case.end.clone(),

@@ -304,6 +304,10 @@ pub async fn case_page(
                 }
             }
             dl.facts {
+                @if let Some(number) = &out.number {
+                    dt { (t(lang, "Nomor pendaftaran", "Registration number")) }
+                    dd.number { (number) " " a.no-print href=(format!("/cases/{}/receipt", out.id)) { (t(lang, "Tanda terima", "Receipt")) } }
+                }
                 dt { (t(lang, "Status", "Status")) } dd { (status_badge(lang, &out.status)) }
                 dt { (t(lang, "Pemohon", "Applicant")) } dd { (out.applicant) }
                 dt { (t(lang, "Diajukan", "Submitted")) } dd { (when(lang, zone, out.started)) }

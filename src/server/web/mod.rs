@@ -11,6 +11,7 @@ mod account;
 mod admin;
 mod analyst;
 mod applicant;
+mod desk;
 mod layout;
 mod staff;
 
@@ -47,6 +48,8 @@ pub fn routes() -> Router<State> {
         .route("/cases", get(staff::case_list))
         .route("/cases/{case}", get(applicant::case_page))
         .route("/cases/{case}/withdraw", post(applicant::withdraw))
+        .route("/cases/{case}/receipt", get(desk::receipt))
+        .route("/lacak", get(desk::lacak_get).post(desk::lacak_post))
         .route("/cases/{case}/documents", post(applicant::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/cases/{case}/tasks/{task}", get(staff::task_page))
         .route("/cases/{case}/tasks/{task}/claim", post(staff::claim))

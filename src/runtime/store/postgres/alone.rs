@@ -1,7 +1,8 @@
-//! The append as it was before group commit: one transaction per append, one NOTIFY per
-//! append. Kept only so a benchmark can measure both in one run and one build
-//! (`ALUR_PG_GROUP_COMMIT=off`, read when the store opens), as `ALUR_CHECKPOINT=off` does for
-//! the SQLite store; nothing else calls it.
+//! The append in a transaction of its own, one NOTIFY per append: a registered start (it
+//! takes its registration number in the same transaction, see `Registry`), and every append
+//! under `ALUR_PG_GROUP_COMMIT=off` (read when the store opens), so a benchmark can measure both
+//! in one run and one build, as `ALUR_CHECKPOINT=off` does for the SQLite store. Its version
+//! check is the group commit's (`cases.version`), so both kinds of append interleave safely.
 
 use super::*;
 use crate::runtime::store::summary::summary_change;
@@ -13,6 +14,17 @@ impl PostgresStore {
         expected: u64,
         events: &[Recorded],
     ) -> Result<(), StoreError> {
+        self.append_numbered(case, expected, events, None).await.map(|_| ())
+    }
+
+    /// An append; with `numbering`, a new case's registered start (see `Registry`).
+    pub(super) async fn append_numbered(
+        &self,
+        case: CaseId,
+        expected: u64,
+        events: &[Recorded],
+        numbering: Option<&crate::model::Numbering>,
+    ) -> Result<Option<crate::runtime::event::Registration>, StoreError> {
         let expected_i = to_i64(expected, "expected version")?;
         let version = to_i64(expected + events.len() as u64, "version")?;
         let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -36,7 +48,7 @@ impl PostgresStore {
 
         let mut client = self.client().await?;
         let span = tracing::info_span!("commit", store = "postgres", requests = 1);
-        async {
+        let registered = async {
             let began = std::time::Instant::now();
             let tx = client.transaction().await.map_err(db("starting a transaction"))?;
             // The conditional step: the case row moves from `expected` to the new version, or the
@@ -71,6 +83,44 @@ impl PostgresStore {
             if let Some(error) = misnumbered {
                 return Err(error);
             }
+            // A registered start takes its number here: the sequence's row stays locked until
+            // the commit, so a start on another node waits and takes the next one, and a start
+            // that fails gives its number back with the rollback.
+            let registered = match (numbering, expected) {
+                (Some(numbering), 0) => {
+                    let first = crate::runtime::store::registry::requested(events).map(|_| &events[0])?;
+                    let stmt = tx
+                        .prepare_cached(
+                            "INSERT INTO registration_sequences (sequence, last) VALUES ($1, 1) \
+                             ON CONFLICT (sequence) DO UPDATE SET last = registration_sequences.last + 1 RETURNING last",
+                        )
+                        .await
+                        .map_err(db("taking a registration number"))?;
+                    let n: i64 = tx
+                        .query_one(&stmt, &[&numbering.sequence()])
+                        .await
+                        .map_err(db("taking a registration number"))?
+                        .get(0);
+                    let n = u64::try_from(n)
+                        .map_err(|_| StoreError::Corrupt(format!("a registration sequence is at {n}")))?;
+                    let (first, registration) = crate::runtime::store::registry::numbered(first, numbering, n)?;
+                    bodies[0] = serde_json::to_string(&first.event).map_err(backend("serializing an event"))?;
+                    let stmt = tx
+                        .prepare_cached("INSERT INTO registrations (number, case_id) VALUES ($1, $2)")
+                        .await
+                        .map_err(db("recording a registration number"))?;
+                    if let Err(e) = tx.execute(&stmt, &[&registration.number, &case.0]).await {
+                        return Err(if is_unique_violation(&e) {
+                            crate::runtime::store::registry::taken(&registration.number)
+                        } else {
+                            db("recording a registration number")(e)
+                        });
+                    }
+                    Some(registration)
+                }
+                (Some(_), _) => return Err(StoreError::Refused("only a new case takes a registration number".into())),
+                (None, _) => None,
+            };
             let mut statements = vec![statement(
                 r#"INSERT INTO events (case_id, seq, at, "by", body)
                    SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])"#,
@@ -94,12 +144,12 @@ impl PostgresStore {
                     db("committing")(e)
                 }
             })?;
-            Ok::<(), StoreError>(())
+            Ok::<_, StoreError>(registered)
         }
         .instrument(span)
         .await?;
         announce(&client, &self.channel, &change).await;
-        Ok(())
+        Ok(registered)
     }
 }
 

@@ -438,6 +438,31 @@ impl BlobStore for PostgresStore {
 }
 
 #[async_trait]
+impl super::Registry for PostgresStore {
+    async fn append_registered(
+        &self,
+        case: CaseId,
+        events: Vec<Recorded>,
+        numbering: &crate::model::Numbering,
+    ) -> Result<crate::runtime::event::Registration, StoreError> {
+        super::registry::requested(&events)?;
+        self.append_numbered(case, 0, &events, Some(numbering))
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("case {case} was appended without its number")))
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseId>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT case_id FROM registrations WHERE number = $1")
+            .await
+            .map_err(db("looking up a registration number"))?;
+        let row = client.query_opt(&stmt, &[&number]).await.map_err(db("looking up a registration number"))?;
+        Ok(row.map(|row| CaseId(row.get(0))))
+    }
+}
+
+#[async_trait]
 impl EventLog for PostgresStore {
     async fn ready(&self) -> Result<(), StoreError> {
         super::schema_current(self.schema_version().await?, MIGRATIONS.len())

@@ -102,6 +102,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     super::summary::MIGRATION,
     // 6: the archive of ended cases (see `postgres/archive.rs`).
     super::archive::MIGRATION,
+    // 7: registration numbers (see `store/registry.rs`; the SQLite store's seventh step): each
+    // sequence's last number, and which case holds each number.
+    r#"
+    CREATE TABLE registration_sequences (
+        sequence TEXT NOT NULL PRIMARY KEY,
+        last BIGINT NOT NULL
+    );
+    CREATE TABLE registrations (
+        number TEXT NOT NULL PRIMARY KEY,
+        case_id UUID NOT NULL UNIQUE
+    );
+    "#,
 ];
 
 /// Serializes migrations of every alur schema in the database (an arbitrary constant).

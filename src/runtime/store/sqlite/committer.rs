@@ -32,6 +32,8 @@ pub(super) enum Request {
         expected: u64,
         events: Vec<Recorded>,
         rows: Vec<Row>,
+        /// A registered start: the number is taken in the append's transaction.
+        numbering: Option<Box<crate::model::Numbering>>,
         reply: Reply,
     },
     Deployment {
@@ -363,10 +365,10 @@ pub(super) fn apply_batch_unguarded(
     let mut versions = BatchVersions::default();
     for request in batch {
         let result = match request {
-            Request::Append { case, expected, events, rows, .. } => {
+            Request::Append { case, expected, events, rows, numbering, .. } => {
                 match check_append(conn, projection, &versions, *case, *expected, events) {
                     Err(refused) => Err(refused),
-                    Ok(sop) => match write_append(conn, *case, events, rows, &sop) {
+                    Ok(sop) => match write_append(conn, *case, events, rows, &sop, numbering.as_deref()) {
                         Ok(written) => {
                             versions.insert(*case, *expected + events.len() as u64);
                             Ok(appended(*case, *expected, events, written))
@@ -412,11 +414,13 @@ pub(super) fn apply_batch_guarded(
     for request in batch {
         exec_cached(conn, "SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
-            Request::Append { case, expected, events, rows, .. } => {
-                append_one(conn, projection, &versions, *case, *expected, events, rows).map(|written| {
-                    versions.insert(*case, *expected + events.len() as u64);
-                    appended(*case, *expected, events, written)
-                })
+            Request::Append { case, expected, events, rows, numbering, .. } => {
+                append_one(conn, projection, &versions, *case, *expected, events, rows, numbering.as_deref()).map(
+                    |written| {
+                        versions.insert(*case, *expected + events.len() as u64);
+                        appended(*case, *expected, events, written)
+                    },
+                )
             }
             other => apply_other(conn, other, projection),
         };
@@ -522,6 +526,7 @@ pub(super) fn release_timer(conn: &Connection, node: &str, case: CaseId, task: T
     Ok(())
 }
 
+#[expect(clippy::too_many_arguments, reason = "an append request's fields, borrowed from it one by one")]
 pub(super) fn append_one(
     conn: &Connection,
     projection: &Projection,
@@ -530,9 +535,10 @@ pub(super) fn append_one(
     expected: u64,
     events: &[Recorded],
     rows: &[Row],
+    numbering: Option<&crate::model::Numbering>,
 ) -> Result<Written, StoreError> {
     let sop = check_append(conn, projection, versions, case, expected, events)?;
-    write_append(conn, case, events, rows, &sop)
+    write_append(conn, case, events, rows, &sop, numbering)
 }
 
 /// What an append needs to know of its case's SOP.
@@ -592,9 +598,18 @@ pub(super) fn write_append(
     events: &[Recorded],
     rows: &[Row],
     sop: &CaseSop,
+    numbering: Option<&crate::model::Numbering>,
 ) -> Result<Written, StoreError> {
     let id = case.to_string();
     let mut positions = Vec::with_capacity(rows.len());
+    // A registered start: its first event's body with the number taken now.
+    let first_body = match (numbering, sop) {
+        (Some(numbering), CaseSop::New) => Some(take_number(conn, &id, events, numbering)?),
+        (Some(_), CaseSop::Known(_)) => {
+            return Err(StoreError::Refused("only a new case takes a registration number".into()))
+        }
+        (None, _) => None,
+    };
     let sop = match sop {
         CaseSop::Known(sop) => *sop,
         CaseSop::New => {
@@ -611,8 +626,12 @@ pub(super) fn write_append(
         let mut insert = conn
             .prepare_cached(r#"INSERT INTO events (case_id, seq, at, "by", body) VALUES (?1, ?2, ?3, ?4, ?5)"#)
             .map_err(backend("preparing the event insert"))?;
-        for row in rows {
-            insert.execute(params![id, row.seq, row.at, row.by, row.body]).map_err(backend("inserting an event"))?;
+        for (i, row) in rows.iter().enumerate() {
+            let body = match (&first_body, i) {
+                (Some(body), 0) => body,
+                _ => &row.body,
+            };
+            insert.execute(params![id, row.seq, row.at, row.by, body]).map_err(backend("inserting an event"))?;
             positions.push(conn.last_insert_rowid());
         }
     }
@@ -623,6 +642,39 @@ pub(super) fn write_append(
     let mut changes = Vec::new();
     for_each_index_change(&sop, events, |change| changes.push(change));
     Ok((positions, changes))
+}
+
+/// Takes the next number of `numbering`'s sequence for a new case (under the batch's write
+/// lock, so no other process takes it too) and returns its first event's body with the number.
+fn take_number(
+    conn: &Connection,
+    id: &str,
+    events: &[Recorded],
+    numbering: &crate::model::Numbering,
+) -> Result<String, StoreError> {
+    use crate::runtime::store::registry;
+    let first = registry::requested(events).map(|_| &events[0])?;
+    let sequence = numbering.sequence();
+    let n: i64 = conn
+        .prepare_cached(
+            "INSERT INTO registration_sequences (sequence, last) VALUES (?1, 1) \
+             ON CONFLICT (sequence) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .and_then(|mut s| s.query_row(params![sequence], |row| row.get(0)))
+        .map_err(backend("taking a registration number"))?;
+    let n = u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("registration sequence {sequence} is at {n}")))?;
+    let (first, registration) = registry::numbered(first, numbering, n)?;
+    match conn
+        .prepare_cached("INSERT INTO registrations (number, case_id) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![registration.number, id]))
+    {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            return Err(registry::taken(&registration.number))
+        }
+        Err(e) => return Err(backend("recording a registration number")(e)),
+    }
+    serde_json::to_string(&first.event).map_err(backend("serializing an event"))
 }
 
 /// Serializes events for the committing thread.

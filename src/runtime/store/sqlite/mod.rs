@@ -521,6 +521,40 @@ impl CaseArchive for SqliteStore {
 }
 
 #[async_trait]
+impl super::Registry for SqliteStore {
+    async fn append_registered(
+        &self,
+        case: CaseId,
+        events: Vec<Recorded>,
+        numbering: &crate::model::Numbering,
+    ) -> Result<crate::runtime::event::Registration, StoreError> {
+        super::registry::requested(&events)?;
+        let rows = rows_of(&events)?;
+        let (reply, wait) = oneshot::channel();
+        let numbering = Some(Box::new(numbering.clone()));
+        self.write(Request::Append { case, expected: 0, events, rows, numbering, reply }, wait).await?;
+        // The number was taken in the commit: read back as stored.
+        let first = self.events(case).await?.into_iter().next();
+        match first.map(|r| r.event) {
+            Some(Event::CaseStarted { registration: Some(registration), .. }) => Ok(registration),
+            _ => Err(StoreError::Corrupt(format!("case {case} was registered but its first event has no number"))),
+        }
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseId>, StoreError> {
+        let number = number.to_string();
+        self.read(move |conn| {
+            let id: Option<String> = conn
+                .prepare_cached("SELECT case_id FROM registrations WHERE number = ?1")
+                .and_then(|mut s| s.query_row(params![number], |row| row.get(0)).optional())
+                .map_err(backend("looking up a registration number"))?;
+            id.map(|id| parse_case(&id)).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
 impl EventLog for SqliteStore {
     async fn ready(&self) -> Result<(), StoreError> {
         self.read(|conn| {
@@ -543,7 +577,7 @@ impl EventLog for SqliteStore {
     async fn append_owned(&self, case: CaseId, expected: u64, events: Vec<Recorded>) -> Result<(), StoreError> {
         let rows = rows_of(&events)?;
         let (reply, wait) = oneshot::channel();
-        self.write(Request::Append { case, expected, events, rows, reply }, wait).await
+        self.write(Request::Append { case, expected, events, rows, numbering: None, reply }, wait).await
     }
 
     async fn events(&self, case: CaseId) -> Result<Vec<Recorded>, StoreError> {
@@ -722,7 +756,7 @@ mod tests {
     ) -> (Request, oneshot::Receiver<Result<(), StoreError>>) {
         let (reply, wait) = oneshot::channel();
         let rows = rows_of(&events).expect("rows");
-        (Request::Append { case, expected, events, rows, reply }, wait)
+        (Request::Append { case, expected, events, rows, numbering: None, reply }, wait)
     }
 
     /// A step of the checkpoint property: what is done to which case (an index into the cases

@@ -143,6 +143,20 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ),
     // 6: case summaries and report tallies (see `summary.rs`).
     Migration::Sql(super::summary::MIGRATION),
+    // 7: registration numbers (see `store/registry.rs`): each sequence's last number, and which
+    // case holds each number (unique, so no number is ever given twice).
+    Migration::Sql(
+        r#"
+    CREATE TABLE registration_sequences (
+        sequence TEXT NOT NULL PRIMARY KEY,
+        last INTEGER NOT NULL
+    );
+    CREATE TABLE registrations (
+        number TEXT NOT NULL PRIMARY KEY,
+        case_id TEXT NOT NULL UNIQUE
+    );
+    "#,
+    ),
 ];
 
 /// Events rewritten per round of migration 4 (bounds the documents held in memory at once).
