@@ -235,6 +235,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), String> {
     // Listening before deploying, so a version another node deploys meanwhile is not missed.
     let deployments = tokio::spawn(follow_deployments(engine.clone(), lang));
     engine.recover().await.map_err(|e| e.to_string())?;
+    tokio::spawn(warm_running_cases(engine.clone()));
     let accounts = Arc::new(accounts.with_session_lifetime(options.session_lifetime));
     let catalog = match &options.calendars_dir {
         Some(dir) => Catalog::new(&options.sop_dir).with_calendars_dir(dir),
@@ -415,6 +416,25 @@ async fn stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Reads every running case into the engine's cache, in the background after start: the first
+/// report or dashboard would otherwise fold them all while its user waits (0.5 s at 10,000
+/// running cases).
+async fn warm_running_cases(engine: Arc<Engine>) {
+    use crate::runtime::store::summary::SummaryFilter;
+    let running = SummaryFilter {
+        status: Some(crate::runtime::CaseStatus::Active.word().to_string()),
+        limit: usize::MAX,
+        ..SummaryFilter::default()
+    };
+    let ids: Vec<_> = match engine.store().case_summaries(&running).await {
+        Ok(running) => running.iter().map(|s| s.case).collect(),
+        Err(error) => return tracing::warn!(%error, "reading the running cases after start"),
+    };
+    if let Err(error) = engine.load_each(&ids).await {
+        tracing::warn!(%error, "reading the running cases after start");
     }
 }
 
