@@ -363,6 +363,7 @@ pub(super) fn apply_batch_unguarded(
     begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     let mut versions = BatchVersions::default();
+    let mut tallies = super::summary::BatchTallies::default();
     for request in batch {
         let result = match request {
             Request::Append { case, expected, events, rows, numbering, .. } => {
@@ -377,12 +378,15 @@ pub(super) fn apply_batch_unguarded(
                     },
                 }
             }
-            other => match apply_other(conn, other, projection) {
+            other => match apply_other(conn, other, projection, &mut tallies) {
                 Ok(done) => Ok(done),
                 Err(_) => return rollback_for_guarded(conn),
             },
         };
         results.push(result);
+    }
+    if tallies.write(conn).is_err() {
+        return rollback_for_guarded(conn);
     }
     let (last, fsync) = commit(conn, &results)?;
     Ok(Some((results, last, fsync)))
@@ -411,6 +415,7 @@ pub(super) fn apply_batch_guarded(
     begin(conn, projection)?;
     let mut results = Vec::with_capacity(batch.len());
     let mut versions = BatchVersions::default();
+    let mut tallies = super::summary::BatchTallies::default();
     for request in batch {
         exec_cached(conn, "SAVEPOINT request").map_err(backend("starting a savepoint"))?;
         let result = match request {
@@ -422,7 +427,7 @@ pub(super) fn apply_batch_guarded(
                     },
                 )
             }
-            other => apply_other(conn, other, projection),
+            other => apply_other(conn, other, projection, &mut tallies),
         };
         if result.is_err() {
             exec_cached(conn, "ROLLBACK TO request").map_err(backend("rolling back a savepoint"))?;
@@ -430,12 +435,19 @@ pub(super) fn apply_batch_guarded(
         exec_cached(conn, "RELEASE request").map_err(backend("releasing a savepoint"))?;
         results.push(result);
     }
+    // A failure here fails the batch as a whole (rolled back by the caller).
+    tallies.write(conn)?;
     let (last, fsync) = commit(conn, &results)?;
     Ok((results, last, fsync))
 }
 
 /// The requests other than appends.
-pub(super) fn apply_other(conn: &Connection, request: &Request, projection: &Projection) -> Result<Done, StoreError> {
+pub(super) fn apply_other(
+    conn: &Connection,
+    request: &Request,
+    projection: &Projection,
+    tallies: &mut super::summary::BatchTallies,
+) -> Result<Done, StoreError> {
     match request {
         Request::Append { .. } => Err(StoreError::Backend("an append is not applied here".into())),
         Request::Deployment { deployment, body, .. } => save_deployment(conn, deployment, body).map(|new| {
@@ -449,8 +461,8 @@ pub(super) fn apply_other(conn: &Connection, request: &Request, projection: &Pro
             claim_timers(conn, projection, node, *now, *until, *limit).map(Done::Claimed)
         }
         Request::Release { node, case, task, .. } => release_timer(conn, node, *case, *task).map(|()| Done::Written),
-        Request::Settle { unsettled, tallies, .. } => {
-            super::summary::settle(conn, unsettled, tallies).map(Done::Settled)
+        Request::Settle { unsettled, tallies: settled, .. } => {
+            super::summary::settle(conn, unsettled, settled, tallies).map(Done::Settled)
         }
     }
 }

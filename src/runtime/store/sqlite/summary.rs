@@ -89,8 +89,68 @@ pub(super) fn write(conn: &Connection, id: &str, events: &[Recorded]) -> Result<
     Ok(())
 }
 
-/// A settle, in the batch's transaction.
-pub(super) fn settle(conn: &Connection, u: &Unsettled, tallies: &[Tally]) -> Result<bool, StoreError> {
+/// The tallies of a batch's settles, summed: written once per key before the batch commits
+/// (cases of one SOP share their keys, so a batch of many closes writes each row once, where a
+/// write per case and key was as many rows again as the cases' events).
+#[derive(Default)]
+pub(super) struct BatchTallies(std::collections::BTreeMap<(String, bool, String), Tally>);
+
+impl BatchTallies {
+    fn add(&mut self, tallies: &[Tally]) {
+        for t in tallies {
+            self.0
+                .entry((t.sop.clone(), t.by_actor, t.key.clone()))
+                .or_insert_with(|| Tally {
+                    sop: t.sop.clone(),
+                    by_actor: t.by_actor,
+                    key: t.key.clone(),
+                    ..Tally::default()
+                })
+                .add(t);
+        }
+    }
+
+    /// Adds the sums to the stored tallies, in the batch's transaction.
+    pub(super) fn write(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut add = conn
+            .prepare_cached(
+                "INSERT INTO report_tallies (sop, by_actor, key, open, completed, overdue, minutes, standard, standard_count) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (sop, by_actor, key) DO UPDATE SET open = open + excluded.open, \
+                 completed = completed + excluded.completed, overdue = overdue + excluded.overdue, \
+                 minutes = minutes + excluded.minutes, standard = standard + excluded.standard, \
+                 standard_count = standard_count + excluded.standard_count",
+            )
+            .map_err(backend("preparing the tallies"))?;
+        for t in std::mem::take(&mut self.0).into_values() {
+            add.execute(params![
+                t.sop,
+                t.by_actor,
+                t.key,
+                to_i64(t.open, "count")?,
+                to_i64(t.completed, "count")?,
+                to_i64(t.overdue, "count")?,
+                to_i64(t.minutes, "minutes")?,
+                to_i64(t.standard, "minutes")?,
+                to_i64(t.standard_count, "count")?
+            ])
+            .map_err(backend("adding to the tallies"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A settle, in the batch's transaction: the case's marker cleared now, its tallies added to
+/// the batch's sums (written before the commit, see [`BatchTallies`]).
+pub(super) fn settle(
+    conn: &Connection,
+    u: &Unsettled,
+    tallies: &[Tally],
+    batch: &mut BatchTallies,
+) -> Result<bool, StoreError> {
     let (first, last) = (to_i64(u.first, "seq")?, to_i64(u.last, "seq")?);
     let cleared = conn
         .prepare_cached(
@@ -102,30 +162,7 @@ pub(super) fn settle(conn: &Connection, u: &Unsettled, tallies: &[Tally]) -> Res
     if cleared == 0 {
         return Ok(false);
     }
-    let mut add = conn
-        .prepare_cached(
-            "INSERT INTO report_tallies (sop, by_actor, key, open, completed, overdue, minutes, standard, standard_count) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-             ON CONFLICT (sop, by_actor, key) DO UPDATE SET open = open + excluded.open, \
-             completed = completed + excluded.completed, overdue = overdue + excluded.overdue, \
-             minutes = minutes + excluded.minutes, standard = standard + excluded.standard, \
-             standard_count = standard_count + excluded.standard_count",
-        )
-        .map_err(backend("preparing the tallies"))?;
-    for t in tallies {
-        add.execute(params![
-            t.sop,
-            t.by_actor,
-            t.key,
-            to_i64(t.open, "count")?,
-            to_i64(t.completed, "count")?,
-            to_i64(t.overdue, "count")?,
-            to_i64(t.minutes, "minutes")?,
-            to_i64(t.standard, "minutes")?,
-            to_i64(t.standard_count, "count")?
-        ])
-        .map_err(backend("adding to the tallies"))?;
-    }
+    batch.add(tallies);
     Ok(true)
 }
 
