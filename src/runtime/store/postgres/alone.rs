@@ -27,22 +27,7 @@ impl PostgresStore {
     ) -> Result<Option<crate::runtime::event::Registration>, StoreError> {
         let expected_i = to_i64(expected, "expected version")?;
         let version = to_i64(expected + events.len() as u64, "version")?;
-        let (mut seqs, mut ats, mut bys, mut bodies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        // Checked after the version: a stale caller hears `Conflict`.
-        let misnumbered = check_numbering(case, expected, events).err();
-        for r in events {
-            seqs.push(to_i64(r.seq, "seq")?);
-            ats.push(time_text(r.at));
-            bys.push(r.by.to_string());
-            bodies.push(serde_json::to_string(&r.event).map_err(backend("serializing an event"))?);
-        }
-        let started = match events.first().map(|e| &e.event) {
-            Some(Event::CaseStarted { sop, .. }) => Some(sop.clone()),
-            _ => None,
-        };
-        if expected == 0 && started.is_none() {
-            return Err(StoreError::Refused("a case must start with CaseStarted".into()));
-        }
+        let EventRows { seqs, ats, bys, mut bodies, started, misnumbered } = EventRows::of(case, expected, events)?;
         let change = serde_json::to_string(&Change::Appended { case, version: expected + events.len() as u64 })
             .map_err(backend("serializing a change"))?;
 

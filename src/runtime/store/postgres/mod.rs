@@ -350,6 +350,46 @@ async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
     })
 }
 
+/// An append's events as the columns of `events`, with what the append is checked by.
+struct EventRows {
+    seqs: Vec<i64>,
+    ats: Vec<String>,
+    bys: Vec<String>,
+    bodies: Vec<String>,
+    /// The SOP of a new case's `CaseStarted`.
+    started: Option<String>,
+    /// Checked after the version: a stale caller hears `Conflict`.
+    misnumbered: Option<StoreError>,
+}
+
+impl EventRows {
+    fn of(case: CaseId, expected: u64, events: &[Recorded]) -> Result<EventRows, StoreError> {
+        let n = events.len();
+        let mut rows = EventRows {
+            seqs: Vec::with_capacity(n),
+            ats: Vec::with_capacity(n),
+            bys: Vec::with_capacity(n),
+            bodies: Vec::with_capacity(n),
+            started: None,
+            misnumbered: check_numbering(case, expected, events).err(),
+        };
+        for r in events {
+            rows.seqs.push(to_i64(r.seq, "seq")?);
+            rows.ats.push(time_text(r.at));
+            rows.bys.push(r.by.to_string());
+            rows.bodies.push(serde_json::to_string(&r.event).map_err(backend("serializing an event"))?);
+        }
+        rows.started = match events.first().map(|e| &e.event) {
+            Some(Event::CaseStarted { sop, .. }) => Some(sop.to_string()),
+            _ => None,
+        };
+        if expected == 0 && rows.started.is_none() {
+            return Err(StoreError::Refused("a case must start with CaseStarted".into()));
+        }
+        Ok(rows)
+    }
+}
+
 /// A statement with its parameters, owned, to be run in a pipeline.
 struct Statement {
     sql: &'static str,
@@ -477,27 +517,7 @@ impl EventLog for PostgresStore {
             return self.append_alone(case, expected, events).await;
         }
         to_i64(expected + events.len() as u64, "version")?;
-        let (mut seqs, mut ats, mut bys, mut bodies) = (
-            Vec::with_capacity(events.len()),
-            Vec::with_capacity(events.len()),
-            Vec::with_capacity(events.len()),
-            Vec::with_capacity(events.len()),
-        );
-        // Checked after the version: a stale caller hears `Conflict`.
-        let misnumbered = check_numbering(case, expected, events).err();
-        for r in events {
-            seqs.push(to_i64(r.seq, "seq")?);
-            ats.push(time_text(r.at));
-            bys.push(r.by.to_string());
-            bodies.push(serde_json::to_string(&r.event).map_err(backend("serializing an event"))?);
-        }
-        let started = match events.first().map(|e| &e.event) {
-            Some(Event::CaseStarted { sop, .. }) => Some(sop.clone()),
-            _ => None,
-        };
-        if expected == 0 && started.is_none() {
-            return Err(StoreError::Refused("a case must start with CaseStarted".into()));
-        }
+        let EventRows { seqs, ats, bys, bodies, started, misnumbered } = EventRows::of(case, expected, events)?;
         let (reply, answer) = oneshot::channel();
         let request = committer::Request {
             case,
