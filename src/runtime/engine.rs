@@ -410,21 +410,30 @@ impl Engine {
 
     /// Reads a case: the cached fold brought up to date with the events appended since.
     pub async fn load(&self, case: CaseId) -> Result<CaseState, RuntimeError> {
-        let cached = self.cache_of(case).lock().ok().and_then(|c| c.get(&case)?.as_deref().cloned());
+        let cached = self.cached(case);
+        let after = cached.as_ref().map_or(0, |s| s.seq);
+        let events = self.store.events_after(case, after).await.map_err(store_error)?;
+        let state = self.brought_up_to_date(cached, &events).ok_or(RuntimeError::UnknownCase(case))?;
+        Ok(state)
+    }
+
+    /// A copy of the case's cached fold, if any.
+    fn cached(&self, case: CaseId) -> Option<CaseState> {
+        self.cache_of(case).lock().ok().and_then(|c| c.get(&case)?.as_deref().cloned())
+    }
+
+    /// The cached fold with the events appended since (or, without one, the fold of all the
+    /// case's events), remembered; `None` for a case with no events.
+    fn brought_up_to_date(&self, cached: Option<CaseState>, events: &[Recorded]) -> Option<CaseState> {
         let state = match cached {
             Some(mut state) => {
-                for event in self.store.events_after(case, state.seq).await.map_err(store_error)? {
-                    state.apply(&event);
-                }
+                events.iter().for_each(|event| state.apply(event));
                 state
             }
-            None => {
-                let events = self.store.events(case).await.map_err(store_error)?;
-                CaseState::fold(&events).ok_or(RuntimeError::UnknownCase(case))?
-            }
+            None => CaseState::fold(events)?,
         };
         self.remember(&state);
-        Ok(state)
+        Some(state)
     }
 
     /// [`load`](Engine::load) of many cases, in the order given, with one store read per
@@ -433,28 +442,12 @@ impl Engine {
     pub async fn load_each(&self, cases: &[CaseId]) -> Result<Vec<CaseState>, RuntimeError> {
         let mut out = Vec::with_capacity(cases.len());
         for round in cases.chunks(LOAD_ROUND) {
-            let cached: Vec<Option<CaseState>> = round
-                .iter()
-                .map(|case| self.cache_of(*case).lock().ok().and_then(|c| c.get(case)?.as_deref().cloned()))
-                .collect();
+            let cached: Vec<Option<CaseState>> = round.iter().map(|case| self.cached(*case)).collect();
             let asks: Vec<(CaseId, u64)> =
                 round.iter().zip(&cached).map(|(case, state)| (*case, state.as_ref().map_or(0, |s| s.seq))).collect();
             let tails = self.store.events_after_each(&asks).await.map_err(store_error)?;
             for (cached, events) in cached.into_iter().zip(tails) {
-                let state = match cached {
-                    Some(mut state) => {
-                        for event in &events {
-                            state.apply(event);
-                        }
-                        state
-                    }
-                    None => match CaseState::fold(&events) {
-                        Some(state) => state,
-                        None => continue,
-                    },
-                };
-                self.remember(&state);
-                out.push(state);
+                out.extend(self.brought_up_to_date(cached, &events));
             }
         }
         Ok(out)

@@ -350,6 +350,17 @@ async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
     })
 }
 
+/// An event of `case` from a row whose columns from `first` on are seq, at, by and body.
+fn recorded_from(case: CaseId, row: &tokio_postgres::Row, first: usize) -> Result<Recorded, StoreError> {
+    Ok(Recorded {
+        case,
+        seq: u64::try_from(row.get::<_, i64>(first)).map_err(corrupt("reading a seq"))?,
+        at: parse_time(row.get(first + 1))?,
+        by: row.get::<_, String>(first + 2).into(),
+        event: serde_json::from_str(row.get::<_, &str>(first + 3)).map_err(corrupt("decoding an event"))?,
+    })
+}
+
 /// An append's events as the columns of `events`, with what the append is checked by.
 struct EventRows {
     seqs: Vec<i64>,
@@ -557,17 +568,7 @@ impl EventLog for PostgresStore {
             .await
             .map_err(db("reading events"))?;
         let rows = client.query(&stmt, &[&case.0, &to_i64(seq, "seq")?]).await.map_err(db("reading events"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(Recorded {
-                    case,
-                    seq: u64::try_from(row.get::<_, i64>(0)).map_err(corrupt("reading a seq"))?,
-                    at: parse_time(row.get(1))?,
-                    by: row.get::<_, String>(2).into(),
-                    event: serde_json::from_str(row.get::<_, &str>(3)).map_err(corrupt("decoding an event"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| recorded_from(case, row, 0)).collect()
     }
 
     async fn events_after_each(&self, asks: &[(CaseId, u64)]) -> Result<Vec<Vec<Recorded>>, StoreError> {
@@ -595,14 +596,7 @@ impl EventLog for PostgresStore {
             let Some(n) = n else {
                 return Err(StoreError::Corrupt("postgres store: a read answered a case not asked".into()));
             };
-            let case = asks[n].0;
-            out[n].push(Recorded {
-                case,
-                seq: u64::try_from(row.get::<_, i64>(1)).map_err(corrupt("reading a seq"))?,
-                at: parse_time(row.get(2))?,
-                by: row.get::<_, String>(3).into(),
-                event: serde_json::from_str(row.get::<_, &str>(4)).map_err(corrupt("decoding an event"))?,
-            });
+            out[n].push(recorded_from(asks[n].0, row, 1)?);
         }
         Ok(out)
     }
